@@ -1,0 +1,801 @@
+//! sqlparser statement → accesses. The only place in `access` that sees sqlparser types.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    AssignmentTarget, BinaryOperator, Expr, FromTable, FunctionArg, FunctionArgExpr,
+    FunctionArguments, GroupByExpr, Ident, OnConflictAction, OnInsert, OrderByKind,
+    Query, Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement, TableFactor,
+    InTarget, TableObject, TableWithJoins, UnaryOperator, UpdateTableFromKind, Value, Visit, Visitor,
+};
+
+use super::{Access, AccessKind, Columns, LockTarget, OnConflict, RowSet, SetValue, Term};
+use crate::catalog::Catalog;
+use crate::catalog::from_ast::{ident, object_name};
+use crate::parse::LockClause;
+
+/// The accesses of one statement. `lock` is the lock clause recognised from its tokens.
+pub fn accesses(statement: &Statement, lock: Option<LockClause>, catalog: &Catalog) -> Vec<Access> {
+    let mut extractor = Extractor {
+        catalog,
+        accesses: Vec::new(),
+        ctes: Vec::new(),
+        anonymous: 0,
+    };
+    extractor.statement(statement, lock);
+    extractor.accesses
+}
+
+/// Whether a statement reads or writes table data (rather than DDL, SET or control).
+pub fn is_data_statement(statement: &Statement) -> bool {
+    matches!(
+        statement,
+        Statement::Query(_)
+            | Statement::Insert(_)
+            | Statement::Update(_)
+            | Statement::Delete(_)
+            | Statement::Merge(_)
+            | Statement::Lock(_)
+            | Statement::LockTables { .. }
+    )
+}
+
+type ColumnRef = (Option<String>, String);
+
+static TRUE: Expr = Expr::Value(sqlparser::ast::ValueWithSpan {
+    value: Value::Boolean(true),
+    span: sqlparser::tokenizer::Span::empty(),
+});
+static FALSE: Expr = Expr::Value(sqlparser::ast::ValueWithSpan {
+    value: Value::Boolean(false),
+    span: sqlparser::tokenizer::Span::empty(),
+});
+
+/// One table in a statement's FROM list.
+struct ScopeEntry {
+    /// The alias or, without one, the table name.
+    alias: String,
+    table: String,
+    /// Index into `accesses`; `None` for CTEs and derived tables.
+    access: Option<usize>,
+}
+
+struct Extractor<'a> {
+    catalog: &'a Catalog,
+    accesses: Vec<Access>,
+    ctes: Vec<String>,
+    anonymous: usize,
+}
+
+/// Collects column references, subqueries and advisory locks of expressions, without going
+/// into subqueries (those are reads of their own).
+#[derive(Default)]
+struct Collector {
+    depth: usize,
+    columns: Vec<ColumnRef>,
+    subqueries: Vec<Query>,
+    advisory: Vec<Vec<Expr>>,
+}
+
+impl Visitor for Collector {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+        if self.depth == 0 {
+            self.subqueries.push(query.clone());
+        }
+        self.depth += 1;
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, _query: &Query) -> ControlFlow<()> {
+        self.depth -= 1;
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+        if self.depth > 0 {
+            return ControlFlow::Continue(());
+        }
+        match expr {
+            Expr::Identifier(name) if !name.value.starts_with('@') => {
+                self.columns.push((None, ident(name)));
+            }
+            Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
+                let qualifier = ident(&parts[parts.len() - 2]);
+                self.columns.push((Some(qualifier), ident(&parts[parts.len() - 1])));
+            }
+            Expr::Function(function) => {
+                let name = object_name(&function.name);
+                if is_advisory_lock(&name) {
+                    self.advisory.push(function_args(&function.args));
+                }
+            }
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+fn is_advisory_lock(name: &str) -> bool {
+    matches!(
+        name,
+        "pg_advisory_xact_lock"
+            | "pg_advisory_lock"
+            | "pg_try_advisory_xact_lock"
+            | "pg_try_advisory_lock"
+            | "get_lock"
+    )
+}
+
+fn function_args(args: &FunctionArguments) -> Vec<Expr> {
+    match args {
+        FunctionArguments::List(list) => list
+            .args
+            .iter()
+            .filter_map(|arg| match arg {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(expr)) => Some(expr.clone()),
+                FunctionArg::Named {
+                    arg: FunctionArgExpr::Expr(expr),
+                    ..
+                } => Some(expr.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => vec![],
+    }
+}
+
+fn collect<V: Visit>(node: &V) -> Collector {
+    let mut collector = Collector::default();
+    let _ = node.visit(&mut collector);
+    collector
+}
+
+/// The top-level conjuncts of a WHERE clause.
+fn conjuncts(expr: &Expr) -> Vec<&Expr> {
+    match expr {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            let mut result = conjuncts(left);
+            result.extend(conjuncts(right));
+            result
+        }
+        Expr::Nested(inner) => conjuncts(inner),
+        other => vec![other],
+    }
+}
+
+fn column_ref(expr: &Expr) -> Option<ColumnRef> {
+    match expr {
+        Expr::Identifier(name) if !name.value.starts_with('@') => Some((None, ident(name))),
+        Expr::CompoundIdentifier(parts) if parts.len() >= 2 => Some((
+            Some(ident(&parts[parts.len() - 2])),
+            ident(&parts[parts.len() - 1]),
+        )),
+        Expr::Nested(inner) => column_ref(inner),
+        _ => None,
+    }
+}
+
+fn is_anonymous(placeholder: &str) -> bool {
+    placeholder == "?" || placeholder == "$0"
+}
+
+impl Extractor<'_> {
+    /// A literal or parameter, with anonymous `?` named after the column it is compared with.
+    fn term(&mut self, expr: &Expr, compared_with: Option<(&str, &str)>) -> Option<Term> {
+        match expr {
+            Expr::Value(value) => match &value.value {
+                Value::Placeholder(name) if is_anonymous(name) => Some(Term::Param(
+                    match compared_with {
+                        Some((table, column)) => format!("?{table}.{column}"),
+                        None => {
+                            self.anonymous += 1;
+                            format!("?#{}", self.anonymous)
+                        }
+                    },
+                )),
+                Value::Placeholder(name) => Some(Term::Param(name.clone())),
+                Value::Number(number, _) => Some(Term::Literal(number.clone())),
+                Value::SingleQuotedString(text)
+                | Value::NationalStringLiteral(text)
+                | Value::EscapedStringLiteral(text) => Some(Term::Literal(format!("'{text}'"))),
+                Value::Boolean(flag) => Some(Term::Literal(flag.to_string())),
+                _ => None,
+            },
+            Expr::Identifier(Ident { value, .. }) if value.starts_with('@') => {
+                Some(Term::Param(value.to_ascii_lowercase()))
+            }
+            Expr::Nested(inner) => self.term(inner, compared_with),
+            Expr::Cast { expr, .. } => self.term(expr, compared_with),
+            Expr::UnaryOp {
+                op: UnaryOperator::Minus,
+                expr,
+            } => match self.term(expr, compared_with)? {
+                Term::Literal(number) => Some(Term::Literal(format!("-{number}"))),
+                param => Some(param),
+            },
+            _ => None,
+        }
+    }
+
+    fn statement(&mut self, statement: &Statement, lock: Option<LockClause>) {
+        match statement {
+            Statement::Query(query) => self.query(query, lock),
+            Statement::Insert(insert) => {
+                let TableObject::TableName(name) = &insert.table else {
+                    return;
+                };
+                let table = object_name(name);
+                let columns: Vec<String> = if insert.columns.is_empty() {
+                    self.catalog
+                        .table(&table)
+                        .map(|t| t.columns.clone())
+                        .unwrap_or_default()
+                } else {
+                    insert.columns.iter().map(object_name).collect()
+                };
+                let mut rows = RowSet::default();
+                if let Some(source) = &insert.source {
+                    match source.body.as_ref() {
+                        SetExpr::Values(values) if values.rows.len() == 1 => {
+                            for (column, expr) in columns.iter().zip(values.rows[0].iter()) {
+                                if let Some(term) = self.term(expr, Some((&table, column))) {
+                                    rows.pins.insert(column.clone(), term);
+                                }
+                                self.subqueries_of(expr);
+                            }
+                        }
+                        _ => self.query(source, None),
+                    }
+                }
+                let on_conflict = match &insert.on {
+                    Some(OnInsert::DuplicateKeyUpdate(assignments)) => {
+                        OnConflict::Update(assignment_columns(assignments))
+                    }
+                    Some(OnInsert::OnConflict(conflict)) => match &conflict.action {
+                        OnConflictAction::DoNothing => OnConflict::DoNothing,
+                        OnConflictAction::DoUpdate(update) => {
+                            OnConflict::Update(assignment_columns(&update.assignments))
+                        }
+                    },
+                    _ if insert.ignore => OnConflict::DoNothing,
+                    _ if insert.replace_into => OnConflict::Update(columns.iter().cloned().collect()),
+                    _ => OnConflict::Error,
+                };
+                self.accesses.push(Access {
+                    table,
+                    rows,
+                    kind: AccessKind::Insert {
+                        columns: columns.into_iter().collect(),
+                        on_conflict,
+                    },
+                });
+            }
+            Statement::Update(update) => {
+                let mut scope = Vec::new();
+                let Some((alias, table)) = table_name_of(&update.table.relation) else {
+                    return;
+                };
+                let target = self.accesses.len();
+                self.accesses.push(Access {
+                    table: table.clone(),
+                    rows: RowSet::default(),
+                    kind: AccessKind::Update {
+                        set: BTreeMap::new(),
+                        predicate: BTreeSet::new(),
+                        guarded: false,
+                    },
+                });
+                scope.push(ScopeEntry {
+                    alias,
+                    table,
+                    access: Some(target),
+                });
+                for join in &update.table.joins {
+                    self.table_factor(&join.relation, None, &mut scope);
+                }
+                if let Some(UpdateTableFromKind::BeforeSet(from) | UpdateTableFromKind::AfterSet(from)) =
+                    &update.from
+                {
+                    self.from_list(from, None, &mut scope);
+                }
+                let mut set = BTreeMap::new();
+                for assignment in &update.assignments {
+                    let targets: Vec<String> = match &assignment.target {
+                        AssignmentTarget::ColumnName(name) => vec![object_name(name)],
+                        AssignmentTarget::Tuple(names) => names.iter().map(object_name).collect(),
+                    };
+                    let used = collect(&assignment.value);
+                    for query in &used.subqueries {
+                        self.query(query, None);
+                    }
+                    for column in &targets {
+                        let in_place = used.columns.iter().any(|(qualifier, name)| {
+                            name == column
+                                && qualifier.as_ref().is_none_or(|q| *q == scope[0].alias)
+                        });
+                        let value = if in_place {
+                            SetValue::InPlace
+                        } else if let Some(term) = self.term(&assignment.value, None) {
+                            SetValue::Term(term)
+                        } else {
+                            SetValue::Expr
+                        };
+                        set.insert(column.clone(), value);
+                    }
+                    // Columns of other tables used in SET are value reads of those tables.
+                    self.assign_columns(&scope[1..], &used.columns, Use::Value);
+                }
+                let guarded = update
+                    .selection
+                    .as_ref()
+                    .is_some_and(|selection| is_guard(selection, &set));
+                if let AccessKind::Update { set: target_set, guarded: target_guarded, .. } =
+                    &mut self.accesses[target].kind
+                {
+                    *target_set = set;
+                    *target_guarded = guarded;
+                }
+                self.where_clause(update.selection.as_ref(), &scope);
+                for join in &update.table.joins {
+                    let used = collect(&join.join_operator);
+                    self.assign_columns(&scope, &used.columns, Use::Predicate);
+                }
+            }
+            Statement::Delete(delete) => {
+                let from = match &delete.from {
+                    FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from) => from,
+                };
+                let mut scope = Vec::new();
+                let Some(first) = from.first() else { return };
+                let Some((alias, table)) = table_name_of(&first.relation) else {
+                    return;
+                };
+                let target = self.accesses.len();
+                self.accesses.push(Access {
+                    table: table.clone(),
+                    rows: RowSet::default(),
+                    kind: AccessKind::Delete {
+                        predicate: BTreeSet::new(),
+                    },
+                });
+                scope.push(ScopeEntry {
+                    alias,
+                    table,
+                    access: Some(target),
+                });
+                if let Some(using) = &delete.using {
+                    self.from_list(using, None, &mut scope);
+                }
+                self.where_clause(delete.selection.as_ref(), &scope);
+            }
+            Statement::Merge(merge) => {
+                let mut scope = Vec::new();
+                if let Some((alias, table)) = table_name_of(&merge.table) {
+                    let target = self.accesses.len();
+                    self.accesses.push(Access {
+                        table: table.clone(),
+                        rows: RowSet::default(),
+                        kind: AccessKind::Insert {
+                            columns: BTreeSet::new(),
+                            on_conflict: OnConflict::Update(BTreeSet::new()),
+                        },
+                    });
+                    scope.push(ScopeEntry {
+                        alias,
+                        table,
+                        access: Some(target),
+                    });
+                }
+                self.table_factor(&merge.source, None, &mut scope);
+            }
+            Statement::Lock(lock_statement) => {
+                for target in &lock_statement.tables {
+                    self.push_table_lock(object_name(&target.name));
+                }
+            }
+            Statement::LockTables { tables } => {
+                for target in tables {
+                    self.push_table_lock(ident(&target.table));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn push_table_lock(&mut self, table: String) {
+        self.accesses.push(Access {
+            table,
+            rows: RowSet::default(),
+            kind: AccessKind::Lock(LockTarget::Table),
+        });
+    }
+
+    fn subqueries_of(&mut self, expr: &Expr) {
+        for query in collect(expr).subqueries {
+            self.query(&query, None);
+        }
+    }
+
+    fn query(&mut self, query: &Query, lock: Option<LockClause>) {
+        let cte_count = self.ctes.len();
+        if let Some(with) = &query.with {
+            for cte in &with.cte_tables {
+                self.query(&cte.query, None);
+                self.ctes.push(ident(&cte.alias.name));
+            }
+        }
+        let order_by: Vec<&Expr> = match &query.order_by {
+            Some(order_by) => match &order_by.kind {
+                OrderByKind::Expressions(exprs) => exprs.iter().map(|e| &e.expr).collect(),
+                OrderByKind::All(_) => vec![],
+            },
+            None => vec![],
+        };
+        self.set_expr(&query.body, lock, &order_by);
+        self.ctes.truncate(cte_count);
+    }
+
+    fn set_expr(&mut self, body: &SetExpr, lock: Option<LockClause>, order_by: &[&Expr]) {
+        match body {
+            SetExpr::Select(select) => self.select(select, lock, order_by),
+            SetExpr::Query(query) => self.query(query, lock),
+            SetExpr::SetOperation { left, right, .. } => {
+                self.set_expr(left, lock, &[]);
+                self.set_expr(right, lock, &[]);
+            }
+            SetExpr::Insert(statement)
+            | SetExpr::Update(statement)
+            | SetExpr::Delete(statement)
+            | SetExpr::Merge(statement) => self.statement(statement, None),
+            SetExpr::Values(values) => {
+                for row in &values.rows {
+                    for expr in row.iter() {
+                        self.subqueries_of(expr);
+                    }
+                }
+            }
+            SetExpr::Table(table) => {
+                if let Some(name) = &table.table_name {
+                    let name = name.value.to_ascii_lowercase();
+                    if !self.ctes.contains(&name) {
+                        self.accesses.push(Access {
+                            table: name,
+                            rows: RowSet::default(),
+                            kind: AccessKind::Read {
+                                value: Columns::All,
+                                predicate: BTreeSet::new(),
+                                lock,
+                                aggregate: false,
+                            },
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    fn select(&mut self, select: &Select, lock: Option<LockClause>, order_by: &[&Expr]) {
+        let mut scope = Vec::new();
+        self.from_list(&select.from, lock, &mut scope);
+        let mut aggregate = false;
+        for item in &select.projection {
+            match item {
+                SelectItem::Wildcard(_) => {
+                    for entry in &scope {
+                        self.mark_all_columns(entry.access);
+                    }
+                }
+                SelectItem::QualifiedWildcard(kind, _) => {
+                    let qualifier = match kind {
+                        SelectItemQualifiedWildcardKind::ObjectName(name) => object_name(name),
+                        SelectItemQualifiedWildcardKind::Expr(_) => String::new(),
+                    };
+                    for entry in scope.iter().filter(|entry| entry.alias == qualifier) {
+                        self.mark_all_columns(entry.access);
+                    }
+                }
+                SelectItem::UnnamedExpr(expr)
+                | SelectItem::ExprWithAlias { expr, .. }
+                | SelectItem::ExprWithAliases { expr, .. } => {
+                    aggregate |= is_aggregate(expr);
+                    let used = collect(expr);
+                    self.assign_columns(&scope, &used.columns, Use::Value);
+                    for query in &used.subqueries {
+                        self.query(query, None);
+                    }
+                    for args in &used.advisory {
+                        let key = args.iter().map(|arg| self.term(arg, None)).collect();
+                        self.accesses.push(Access {
+                            table: String::new(),
+                            rows: RowSet::default(),
+                            kind: AccessKind::Lock(LockTarget::Advisory(key)),
+                        });
+                    }
+                }
+            }
+        }
+        if aggregate {
+            for entry in &scope {
+                if let Some(AccessKind::Read {
+                    aggregate: flag, ..
+                }) = entry.access.map(|index| &mut self.accesses[index].kind)
+                {
+                    *flag = true;
+                }
+            }
+        }
+        self.where_clause(select.selection.as_ref(), &scope);
+        let mut predicate_exprs: Vec<&Expr> = order_by.to_vec();
+        if let GroupByExpr::Expressions(exprs, _) = &select.group_by {
+            predicate_exprs.extend(exprs.iter());
+        }
+        predicate_exprs.extend(select.having.iter());
+        for expr in predicate_exprs {
+            let used = collect(expr);
+            self.assign_columns(&scope, &used.columns, Use::Predicate);
+            for query in &used.subqueries {
+                self.query(query, None);
+            }
+        }
+        for from in &select.from {
+            for join in &from.joins {
+                let used = collect(&join.join_operator);
+                self.assign_columns(&scope, &used.columns, Use::Predicate);
+                for query in &used.subqueries {
+                    self.query(query, None);
+                }
+            }
+        }
+    }
+
+    fn mark_all_columns(&mut self, access: Option<usize>) {
+        if let Some(AccessKind::Read { value, .. }) = access.map(|i| &mut self.accesses[i].kind) {
+            *value = Columns::All;
+        }
+    }
+
+    fn from_list(&mut self, from: &[TableWithJoins], lock: Option<LockClause>, scope: &mut Vec<ScopeEntry>) {
+        for table in from {
+            self.table_factor(&table.relation, lock, scope);
+            for join in &table.joins {
+                self.table_factor(&join.relation, lock, scope);
+            }
+        }
+    }
+
+    fn table_factor(&mut self, factor: &TableFactor, lock: Option<LockClause>, scope: &mut Vec<ScopeEntry>) {
+        match factor {
+            TableFactor::Table { name, alias, .. } => {
+                let table = object_name(name);
+                let alias = alias
+                    .as_ref()
+                    .map(|alias| ident(&alias.name))
+                    .unwrap_or_else(|| table.clone());
+                let access = if self.ctes.contains(&table) {
+                    None
+                } else {
+                    self.accesses.push(Access {
+                        table: table.clone(),
+                        rows: RowSet::default(),
+                        kind: AccessKind::Read {
+                            value: Columns::default(),
+                            predicate: BTreeSet::new(),
+                            lock,
+                            aggregate: false,
+                        },
+                    });
+                    Some(self.accesses.len() - 1)
+                };
+                scope.push(ScopeEntry {
+                    alias,
+                    table,
+                    access,
+                });
+            }
+            TableFactor::Derived {
+                subquery, alias, ..
+            } => {
+                self.query(subquery, None);
+                if let Some(alias) = alias {
+                    scope.push(ScopeEntry {
+                        alias: ident(&alias.name),
+                        table: String::new(),
+                        access: None,
+                    });
+                }
+            }
+            TableFactor::NestedJoin {
+                table_with_joins, ..
+            } => self.from_list(std::slice::from_ref(table_with_joins), lock, scope),
+            _ => {}
+        }
+    }
+
+    /// Pins and predicate columns from a WHERE clause; subqueries become reads of their own.
+    fn where_clause(&mut self, selection: Option<&Expr>, scope: &[ScopeEntry]) {
+        let Some(selection) = selection else { return };
+        let used = collect(selection);
+        self.assign_columns(scope, &used.columns, Use::Predicate);
+        for query in &used.subqueries {
+            self.query(query, None);
+        }
+        for conjunct in conjuncts(selection) {
+            let (column, value) = match conjunct {
+                Expr::BinaryOp {
+                    left,
+                    op: BinaryOperator::Eq,
+                    right,
+                } => match (column_ref(left), column_ref(right)) {
+                    (Some(column), None) => (column, right.as_ref()),
+                    (None, Some(column)) => (column, left.as_ref()),
+                    _ => continue,
+                },
+                Expr::In {
+                    expr,
+                    target: InTarget::List(list),
+                    negated: false,
+                    ..
+                } if list.len() == 1 => match column_ref(expr) {
+                    Some(column) => (column, &list[0]),
+                    None => continue,
+                },
+                // A bare boolean column (`WHERE on_call`) pins it to true, `NOT on_call` and
+                // `on_call IS FALSE` to false.
+                Expr::Identifier(_) | Expr::CompoundIdentifier(_) | Expr::IsTrue(_) => {
+                    let inner = match conjunct {
+                        Expr::IsTrue(inner) => inner.as_ref(),
+                        other => other,
+                    };
+                    match column_ref(inner) {
+                        Some(column) => (column, &TRUE),
+                        None => continue,
+                    }
+                }
+                Expr::UnaryOp {
+                    op: UnaryOperator::Not,
+                    expr: inner,
+                }
+                | Expr::IsFalse(inner) => match column_ref(inner) {
+                    Some(column) => (column, &FALSE),
+                    None => continue,
+                },
+                _ => continue,
+            };
+            let Some(entry) = self.resolve(scope, &column) else { continue };
+            let Some(access) = entry.access else { continue };
+            let table = entry.table.clone();
+            if let Some(term) = self.term(value, Some((&table, &column.1))) {
+                self.accesses[access].rows.pins.insert(column.1, term);
+            }
+        }
+    }
+
+    /// The scope entry a column belongs to: by qualifier, else the only table, else the one
+    /// whose catalog table has the column.
+    fn resolve<'s>(&self, scope: &'s [ScopeEntry], column: &ColumnRef) -> Option<&'s ScopeEntry> {
+        match &column.0 {
+            Some(qualifier) => scope.iter().find(|entry| entry.alias == *qualifier),
+            None if scope.len() == 1 => scope.first(),
+            None => {
+                let mut owners = scope.iter().filter(|entry| {
+                    self.catalog
+                        .table(&entry.table)
+                        .is_some_and(|table| table.has_column(&column.1))
+                });
+                let first = owners.next();
+                if owners.next().is_some() { None } else { first }
+            }
+        }
+    }
+
+    fn assign_columns(&mut self, scope: &[ScopeEntry], columns: &[ColumnRef], usage: Use) {
+        for column in columns {
+            let targets: Vec<usize> = match self.resolve(scope, column) {
+                Some(entry) => entry.access.into_iter().collect(),
+                // Unknown to the catalog: every table might own it.
+                None if column.0.is_none() => scope.iter().filter_map(|e| e.access).collect(),
+                None => vec![],
+            };
+            for index in targets {
+                match (&mut self.accesses[index].kind, usage) {
+                    (AccessKind::Read { value, .. }, Use::Value) => value.insert(column.1.clone()),
+                    (
+                        AccessKind::Read { predicate, .. }
+                        | AccessKind::Update { predicate, .. }
+                        | AccessKind::Delete { predicate },
+                        Use::Predicate,
+                    ) => {
+                        predicate.insert(column.1.clone());
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Use {
+    Value,
+    Predicate,
+}
+
+fn table_name_of(factor: &TableFactor) -> Option<(String, String)> {
+    match factor {
+        TableFactor::Table { name, alias, .. } => {
+            let table = object_name(name);
+            let alias = alias
+                .as_ref()
+                .map(|alias| ident(&alias.name))
+                .unwrap_or_else(|| table.clone());
+            Some((alias, table))
+        }
+        _ => None,
+    }
+}
+
+fn assignment_columns(assignments: &[sqlparser::ast::Assignment]) -> BTreeSet<String> {
+    assignments
+        .iter()
+        .flat_map(|assignment| match &assignment.target {
+            AssignmentTarget::ColumnName(name) => vec![object_name(name)],
+            AssignmentTarget::Tuple(names) => names.iter().map(object_name).collect(),
+        })
+        .collect()
+}
+
+/// `count(*)`, `sum(x)`, ... at the top of a projection item.
+fn is_aggregate(expr: &Expr) -> bool {
+    match expr {
+        Expr::Function(function) => matches!(
+            object_name(&function.name).as_str(),
+            "count" | "sum" | "min" | "max" | "avg" | "bool_and" | "bool_or" | "every"
+                | "array_agg" | "string_agg" | "json_agg" | "jsonb_agg" | "group_concat"
+        ),
+        Expr::Nested(inner) => is_aggregate(inner),
+        Expr::BinaryOp { left, right, .. } => is_aggregate(left) || is_aggregate(right),
+        Expr::Cast { expr, .. } => is_aggregate(expr),
+        _ => false,
+    }
+}
+
+/// A compare-and-set guard: the WHERE pins with `=` a column the statement also writes, or
+/// compares a written column with `<`, `<=`, `>`, `>=` against a parameter (a fencing token).
+fn is_guard(selection: &Expr, set: &BTreeMap<String, SetValue>) -> bool {
+    conjuncts(selection).into_iter().any(|conjunct| {
+        let Expr::BinaryOp { left, op, right } = conjunct else {
+            return false;
+        };
+        let (column, other) = match (column_ref(left), column_ref(right)) {
+            (Some(column), None) => (column, right.as_ref()),
+            (None, Some(column)) => (column, left.as_ref()),
+            _ => return false,
+        };
+        if !set.contains_key(&column.1) {
+            return false;
+        }
+        match op {
+            BinaryOperator::Eq => true,
+            BinaryOperator::Lt | BinaryOperator::LtEq | BinaryOperator::Gt | BinaryOperator::GtEq => {
+                is_parameter(other)
+            }
+            _ => false,
+        }
+    })
+}
+
+fn is_parameter(expr: &Expr) -> bool {
+    match expr {
+        Expr::Value(value) => matches!(value.value, Value::Placeholder(_)),
+        Expr::Identifier(name) => name.value.starts_with('@'),
+        Expr::Nested(inner) | Expr::Cast { expr: inner, .. } => is_parameter(inner),
+        _ => false,
+    }
+}

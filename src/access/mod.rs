@@ -1,0 +1,206 @@
+//! The access model (DESIGN.md section 3): what each statement reads, writes and locks, on
+//! which columns and which rows.
+//!
+//! Architecture Invariant: accesses are plain facts. `extract` turns one sqlparser statement
+//! into accesses and the AST is dropped right after; nothing downstream sees sqlparser.
+
+pub mod extract;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::catalog::{Key, Table};
+use crate::parse::LockClause;
+
+/// The value a pinned column is compared with.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Term {
+    /// `$1`, `:name`, `@name`, or a `?` (named after the column it is compared with).
+    Param(String),
+    /// A normalised literal.
+    Literal(String),
+}
+
+impl Term {
+    pub fn render(&self) -> String {
+        match self {
+            Term::Param(name) if name.starts_with('?') => "?".to_string(),
+            Term::Param(name) => name.clone(),
+            Term::Literal(value) => value.clone(),
+        }
+    }
+}
+
+/// The rows an access touches: the conjunction of top-level `column = term` equalities.
+/// An empty set of pins means "any row of the table".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct RowSet {
+    pub pins: BTreeMap<String, Term>,
+}
+
+impl RowSet {
+    /// The first unique key of `table` whose every column is pinned.
+    pub fn point_key<'t>(&self, table: Option<&'t Table>) -> Option<&'t Key> {
+        table?.keys.iter().find(|key| {
+            key.identifies_row() && key.columns.iter().all(|c| self.pins.contains_key(c))
+        })
+    }
+
+    /// Human text: `id = $1 AND kind = 'a'`, or `every row`.
+    pub fn describe(&self) -> String {
+        if self.pins.is_empty() {
+            return "any row".to_string();
+        }
+        let parts: Vec<String> = self
+            .pins
+            .iter()
+            .map(|(column, term)| format!("{column} = {}", term.render()))
+            .collect();
+        format!("rows where {}", parts.join(" AND "))
+    }
+}
+
+/// A set of columns, where `*` is all of them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Columns {
+    All,
+    Some(BTreeSet<String>),
+}
+
+impl Default for Columns {
+    fn default() -> Self {
+        Columns::Some(BTreeSet::new())
+    }
+}
+
+impl Columns {
+    pub fn contains(&self, column: &str) -> bool {
+        match self {
+            Columns::All => true,
+            Columns::Some(set) => set.contains(column),
+        }
+    }
+
+    pub fn insert(&mut self, column: String) {
+        if let Columns::Some(set) = self {
+            set.insert(column);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Columns::Some(set) if set.is_empty())
+    }
+
+    /// The columns of `other` (a concrete set) that this set contains.
+    pub fn intersection<'a>(&self, other: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+        other
+            .into_iter()
+            .filter(|column| self.contains(column))
+            .cloned()
+            .collect()
+    }
+}
+
+/// What the statement assigns to a column in `SET`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SetValue {
+    /// `c = c + 1`: computed from the row's current value by the engine.
+    InPlace,
+    /// `c = $1` or `c = 'x'`.
+    Term(Term),
+    /// Anything else.
+    Expr,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum OnConflict {
+    /// A plain INSERT: a duplicate key is an error.
+    Error,
+    DoNothing,
+    /// `ON CONFLICT DO UPDATE` / `ON DUPLICATE KEY UPDATE` / MERGE: an atomic upsert.
+    Update(BTreeSet<String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LockTarget {
+    /// `LOCK TABLE t`: every row, present and future.
+    Table,
+    /// `pg_advisory_xact_lock(k, ...)`: a virtual item keyed by the terms (`None`: unknown).
+    Advisory(Vec<Option<Term>>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AccessKind {
+    Read {
+        /// Columns whose values are returned.
+        value: Columns,
+        /// Columns the WHERE, JOIN, GROUP BY and ORDER BY compare.
+        predicate: BTreeSet<String>,
+        lock: Option<LockClause>,
+        /// `SELECT count(*)`-like: an aggregate, where PostgreSQL rejects `FOR UPDATE`.
+        aggregate: bool,
+    },
+    Update {
+        set: BTreeMap<String, SetValue>,
+        predicate: BTreeSet<String>,
+        /// A compare-and-set or fencing-token guard: losing the race updates 0 rows.
+        guarded: bool,
+    },
+    Delete {
+        predicate: BTreeSet<String>,
+    },
+    Insert {
+        columns: BTreeSet<String>,
+        on_conflict: OnConflict,
+    },
+    Lock(LockTarget),
+}
+
+/// One access by one statement. For advisory locks `table` is `""`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Access {
+    pub table: String,
+    pub rows: RowSet,
+    pub kind: AccessKind,
+}
+
+impl Access {
+    pub fn is_read(&self) -> bool {
+        matches!(self.kind, AccessKind::Read { .. })
+    }
+
+    pub fn is_write(&self) -> bool {
+        matches!(
+            self.kind,
+            AccessKind::Update { .. } | AccessKind::Delete { .. } | AccessKind::Insert { .. }
+        )
+    }
+
+    pub fn lock(&self) -> Option<LockClause> {
+        match &self.kind {
+            AccessKind::Read { lock, .. } => *lock,
+            _ => None,
+        }
+    }
+
+    /// Every column the read looks at, values and predicates.
+    pub fn read_columns(&self) -> Option<(Columns, &BTreeSet<String>)> {
+        match &self.kind {
+            AccessKind::Read {
+                value, predicate, ..
+            } => Some((value.clone(), predicate)),
+            _ => None,
+        }
+    }
+
+    /// Columns an UPDATE or upsert assigns.
+    pub fn written_columns(&self) -> Option<BTreeSet<&String>> {
+        match &self.kind {
+            AccessKind::Update { set, .. } => Some(set.keys().collect()),
+            AccessKind::Insert {
+                on_conflict: OnConflict::Update(set),
+                ..
+            } => Some(set.iter().collect()),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! Conflicts between two transaction instances (DESIGN.md section 4): rw edges with their
+//! unifiers, forced conflicts that make snapshot isolation abort one side, and lock items that
+//! serialise the two instances outright.
+
+use crate::access::{Access, AccessKind, Columns, LockTarget, OnConflict, SetValue};
+use crate::analysis::unify::{Atom, Unifier, rows_meet};
+use crate::catalog::{Catalog, KeyKind};
+use crate::parse::LockStrength;
+use crate::program::Program;
+use crate::semantics::{Engine, Semantics};
+
+/// One instance of a program in a schedule; `tag` tells its parameters apart from the other
+/// instance's (two instances of one program have independent parameters).
+#[derive(Clone, Copy)]
+pub struct Instance<'a> {
+    pub program: &'a Program,
+    pub index: usize,
+    pub tag: u8,
+}
+
+impl<'a> Instance<'a> {
+    pub fn accesses(&self) -> impl Iterator<Item = (AccessRef, &'a Access)> + 'a {
+        self.program
+            .statements
+            .iter()
+            .enumerate()
+            .flat_map(|(statement, s)| {
+                s.accesses
+                    .iter()
+                    .enumerate()
+                    .map(move |(access, a)| (AccessRef { statement, access }, a))
+            })
+    }
+
+    pub fn access(&self, at: AccessRef) -> &'a Access {
+        &self.program.statements[at.statement].accesses[at.access]
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AccessRef {
+    pub statement: usize,
+    pub access: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EdgeKind {
+    /// The writer changes or deletes rows the reader saw.
+    Item,
+    /// The writer makes a row appear in the reader's predicate (INSERT, or an UPDATE that moves
+    /// a row into it).
+    Phantom,
+}
+
+/// An rw anti-dependency: the reader read what the writer then changes.
+#[derive(Debug, Clone)]
+pub struct RwEdge {
+    pub read: AccessRef,
+    pub write: AccessRef,
+    pub kind: EdgeKind,
+    /// The columns the write changes that the read looked at (empty for row appearance).
+    pub columns: Vec<String>,
+    pub unifier: Unifier,
+}
+
+/// Every rw edge from `reader`'s reads to `writer`'s writes.
+pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
+    let mut edges = Vec::new();
+    for (read_at, read) in reader.accesses() {
+        let Some((value, predicate)) = read.read_columns() else { continue };
+        let mut read_columns = value.clone();
+        for column in predicate {
+            read_columns.insert(column.clone());
+        }
+        for (write_at, write) in writer.accesses() {
+            if write.table != read.table || !write.is_write() {
+                continue;
+            }
+            let mut push = |kind, columns: Vec<String>, unifier| {
+                edges.push(RwEdge {
+                    read: read_at,
+                    write: write_at,
+                    kind,
+                    columns,
+                    unifier,
+                })
+            };
+            match &write.kind {
+                AccessKind::Update { set, .. } => {
+                    let columns = read_columns.intersection(set.keys());
+                    if !columns.is_empty() {
+                        if let Some(unifier) = rows_meet(&read.rows, reader.tag, &write.rows, writer.tag) {
+                            push(EdgeKind::Item, columns, unifier);
+                        }
+                    }
+                    if let Some((columns, unifier)) = moves_row_in(read, reader.tag, predicate, write, writer.tag, set) {
+                        push(EdgeKind::Phantom, columns, unifier);
+                    }
+                }
+                AccessKind::Delete { .. } => {
+                    if let Some(unifier) = rows_meet(&read.rows, reader.tag, &write.rows, writer.tag) {
+                        push(EdgeKind::Item, vec![], unifier);
+                    }
+                }
+                AccessKind::Insert { on_conflict, .. } => {
+                    if let Some(unifier) = rows_meet(&read.rows, reader.tag, &write.rows, writer.tag) {
+                        if let OnConflict::Update(set) = on_conflict {
+                            let columns = read_columns.intersection(set.iter());
+                            if !columns.is_empty() {
+                                push(EdgeKind::Item, columns, unifier.clone());
+                            }
+                        }
+                        push(EdgeKind::Phantom, vec![], unifier);
+                    }
+                }
+                AccessKind::Read { .. } | AccessKind::Lock(_) => {}
+            }
+        }
+    }
+    edges
+}
+
+/// An UPDATE that assigns a predicate column of the read can move a row into the read's
+/// predicate, unless it assigns a literal other than the one the read pins (that moves rows
+/// out, which is an item conflict on rows the read saw).
+fn moves_row_in(
+    read: &Access,
+    read_tag: u8,
+    predicate: &std::collections::BTreeSet<String>,
+    write: &Access,
+    write_tag: u8,
+    set: &std::collections::BTreeMap<String, SetValue>,
+) -> Option<(Vec<String>, Unifier)> {
+    let moved: Vec<String> = set
+        .iter()
+        .filter(|(column, _)| predicate.contains(*column))
+        .filter(|(column, value)| match (read.rows.pins.get(*column), value) {
+            (Some(crate::access::Term::Literal(pinned)), SetValue::Term(crate::access::Term::Literal(assigned))) => {
+                pinned == assigned
+            }
+            _ => true,
+        })
+        .map(|(column, _)| column.clone())
+        .collect();
+    if moved.is_empty() {
+        return None;
+    }
+    // The row after the update: the WHERE pins of columns not assigned, and assigned terms.
+    let mut after = write.rows.clone();
+    for (column, value) in set {
+        match value {
+            SetValue::Term(term) => {
+                after.pins.insert(column.clone(), term.clone());
+            }
+            _ => {
+                after.pins.remove(column);
+            }
+        }
+    }
+    rows_meet(&read.rows, read_tag, &after, write_tag).map(|unifier| (moved, unifier))
+}
+
+/// A forced conflict under `unifier`: the two instances must write the same row (or insert the
+/// same unique or excluded value), so under snapshot isolation one of them fails, and the
+/// rw conflicts between them are harmless.
+pub fn forced_conflict(first: Instance, second: Instance, unifier: &Unifier, catalog: &Catalog) -> bool {
+    first.accesses().any(|(_, a)| {
+        second.accesses().any(|(_, b)| {
+            a.table == b.table && !a.table.is_empty() && forces(a, first.tag, b, second.tag, unifier, catalog)
+        })
+    })
+}
+
+fn forces(a: &Access, ta: u8, b: &Access, tb: u8, unifier: &Unifier, catalog: &Catalog) -> bool {
+    let Some(table) = catalog.table(&a.table) else { return false };
+    let key_equal = |columns: &[String]| {
+        columns.iter().all(|column| match (a.rows.pins.get(column), b.rows.pins.get(column)) {
+            (Some(x), Some(y)) => unifier.equal(&Atom::of(x, ta), &Atom::of(y, tb)),
+            _ => false,
+        })
+    };
+    let both_inserts = matches!(a.kind, AccessKind::Insert { .. }) && matches!(b.kind, AccessKind::Insert { .. });
+    if both_inserts {
+        let inserted = |access: &Access, column: &String| match &access.kind {
+            AccessKind::Insert { columns, .. } => columns.contains(column),
+            _ => false,
+        };
+        return table.keys.iter().any(|key| {
+            let others_present = match &key.kind {
+                KeyKind::Exclusion { other_columns } => other_columns
+                    .iter()
+                    .all(|column| inserted(a, column) && inserted(b, column)),
+                _ => true,
+            };
+            others_present && key_equal(&key.columns)
+        });
+    }
+    let row_write = |access: &Access| {
+        matches!(
+            access.kind,
+            AccessKind::Update { .. }
+                | AccessKind::Delete { .. }
+                | AccessKind::Insert { on_conflict: OnConflict::Update(_), .. }
+        )
+    };
+    row_write(a)
+        && row_write(b)
+        && table
+            .keys
+            .iter()
+            .any(|key| key.identifies_row() && key_equal(&key.columns))
+}
+
+/// Something only one transaction can hold at a time until it commits.
+#[derive(Debug, Clone)]
+enum Mutex<'a> {
+    Table(&'a str),
+    Advisory(&'a [Option<crate::access::Term>]),
+    /// A row locked exclusively (FOR UPDATE, UPDATE, DELETE) by a point row set.
+    Row(&'a Access),
+}
+
+fn mutexes<'a>(instance: Instance<'a>) -> Vec<(usize, Mutex<'a>)> {
+    instance
+        .accesses()
+        .filter_map(|(at, access)| {
+            let mutex = match &access.kind {
+                AccessKind::Lock(LockTarget::Table) => Mutex::Table(&access.table),
+                AccessKind::Lock(LockTarget::Advisory(key)) => Mutex::Advisory(key),
+                AccessKind::Read { lock: Some(lock), .. }
+                    if lock.strength >= LockStrength::NoKeyUpdate && !lock.skip_locked =>
+                {
+                    Mutex::Row(access)
+                }
+                AccessKind::Update { .. } | AccessKind::Delete { .. } => Mutex::Row(access),
+                _ => return None,
+            };
+            Some((at.statement, mutex))
+        })
+        .collect()
+}
+
+/// Where the instance's snapshot is taken: the first statement that reads table data through
+/// it. PostgreSQL-like engines take it at the first query of any kind (a `SELECT ... FOR
+/// UPDATE` or `SELECT pg_advisory_xact_lock()` included); MySQL at the first plain read.
+fn snapshot_statement(instance: Instance, semantics: &Semantics, engine: Engine) -> Option<usize> {
+    let spec = semantics.level(engine, instance.program.level);
+    if !spec.snapshot {
+        return None;
+    }
+    instance
+        .program
+        .statements
+        .iter()
+        .position(|statement| {
+            if spec.snapshot_at_first_plain_read {
+                statement
+                    .accesses
+                    .iter()
+                    .any(|access| access.is_read() && access.lock().is_none())
+            } else {
+                statement.takes_snapshot
+            }
+        })
+}
+
+/// The locks an instance holds from statement `from` on that were taken early enough: before
+/// `from` and, at a snapshot level, before its snapshot.
+fn usable_mutexes<'a>(instance: Instance<'a>, from: usize, context: &crate::analysis::Context) -> Vec<Mutex<'a>> {
+    let snapshot = snapshot_statement(instance, context.semantics, context.engine);
+    mutexes(instance)
+        .into_iter()
+        .filter(|(at, _)| *at <= from && snapshot.is_none_or(|s| *at < s))
+        .map(|(_, mutex)| mutex)
+        .collect()
+}
+
+/// Whether a lock held by both instances (a table lock, an advisory key, an exclusively locked
+/// row) serialises them over the statements from `first_from` and `second_from` on: each must
+/// take it before those statements and, at a snapshot level, before its snapshot.
+pub fn serialized_by_lock(
+    first: (Instance, usize),
+    second: (Instance, usize),
+    unifier: &Unifier,
+    context: &crate::analysis::Context,
+) -> bool {
+    let first_mutexes = usable_mutexes(first.0, first.1, context);
+    let second_mutexes = usable_mutexes(second.0, second.1, context);
+    let (ta, tb) = (first.0.tag, second.0.tag);
+    first_mutexes.iter().any(|a| {
+        second_mutexes.iter().any(|b| match (a, b) {
+            (Mutex::Table(x), Mutex::Table(y)) => x == y,
+            (Mutex::Advisory(x), Mutex::Advisory(y)) => {
+                x.len() == y.len()
+                    && x.iter().zip(y.iter()).all(|(p, q)| match (p, q) {
+                        (Some(p), Some(q)) => unifier.equal(&Atom::of(p, ta), &Atom::of(q, tb)),
+                        _ => false,
+                    })
+            }
+            (Mutex::Row(x), Mutex::Row(y)) => {
+                x.table == y.table
+                    && context.catalog.table(&x.table).is_some_and(|table| {
+                        table.keys.iter().any(|key| {
+                            key.identifies_row()
+                                && key.columns.iter().all(|column| {
+                                    match (x.rows.pins.get(column), y.rows.pins.get(column)) {
+                                        (Some(p), Some(q)) => {
+                                            unifier.equal(&Atom::of(p, ta), &Atom::of(q, tb))
+                                        }
+                                        _ => false,
+                                    }
+                                })
+                        })
+                    })
+            }
+            _ => false,
+        })
+    })
+}
+
+/// Whether the read's columns include any of `columns`.
+pub fn reads_any(read: &Access, columns: &Columns) -> bool {
+    match read.read_columns() {
+        Some((value, predicate)) => match columns {
+            Columns::All => true,
+            Columns::Some(set) => set.iter().any(|c| value.contains(c) || predicate.contains(c)),
+        },
+        None => false,
+    }
+}

@@ -1,0 +1,188 @@
+//! Two-transaction rw cycles (T1 reads what T2 writes and T2 reads what T1 writes), shared by
+//! `write-skew` and `phantom-write-skew`, which differ in the kind of edges they accept.
+
+use super::conflict::{EdgeKind, RwEdge, forced_conflict, serialized_by_lock};
+use super::unify::Unifier;
+use super::{Context, Pair};
+use crate::access::Access;
+use crate::parse::LockStrength;
+use crate::program::Program;
+
+/// A cycle T1 → T2 → T1 of rw edges under one joint unifier.
+pub struct Cycle<'e> {
+    /// T1's read → T2's write.
+    pub forward: &'e RwEdge,
+    /// T2's read → T1's write.
+    pub backward: &'e RwEdge,
+    pub unifier: Unifier,
+}
+
+impl Cycle<'_> {
+    pub fn has_phantom_edge(&self) -> bool {
+        self.forward.kind == EdgeKind::Phantom || self.backward.kind == EdgeKind::Phantom
+    }
+}
+
+/// Every 2-cycle of the pair that no forced conflict, lock or pair of locked reads prevents.
+pub fn open_cycles<'p>(context: &Context, pair: &'p Pair) -> Vec<Cycle<'p>> {
+    let mut cycles = Vec::new();
+    for forward in &pair.forward {
+        for backward in &pair.backward {
+            let Some(unifier) = forward.unifier.merge(&backward.unifier) else {
+                continue;
+            };
+            if forced_conflict(pair.first, pair.second, &unifier, context.catalog) {
+                continue;
+            }
+            let blocked = |edge: &RwEdge, reader: &Program| {
+                let access = &reader.statements[edge.read.statement].accesses[edge.read.access];
+                read_blocks_writer(context, reader, access, edge.kind)
+            };
+            if blocked(forward, pair.first.program) && blocked(backward, pair.second.program) {
+                continue;
+            }
+            let first_from = forward.read.statement.min(backward.write.statement);
+            let second_from = backward.read.statement.min(forward.write.statement);
+            if serialized_by_lock(
+                (pair.first, first_from),
+                (pair.second, second_from),
+                &unifier,
+                context,
+            ) {
+                continue;
+            }
+            cycles.push(Cycle {
+                forward,
+                backward,
+                unifier,
+            });
+        }
+    }
+    cycles
+}
+
+/// A locked read makes writers of the rows it read wait until the reader commits. It stops a
+/// row from appearing only where locking reads also lock gaps (MySQL/MariaDB at repeatable
+/// read and serializable, T-SQL HOLDLOCK).
+pub fn read_blocks_writer(context: &Context, reader: &Program, read: &Access, kind: EdgeKind) -> bool {
+    let Some(lock) = read.lock() else { return false };
+    if lock.strength == LockStrength::KeyShare {
+        return false;
+    }
+    match kind {
+        EdgeKind::Item => true,
+        EdgeKind::Phantom => {
+            lock.key_range || context.semantics.level(context.engine, reader.level).gap_locks
+        }
+    }
+}
+
+/// The finding for a 2-cycle: both read, both write, both commit.
+pub fn cycle_finding(context: &Context, pair: &Pair, cycle: &Cycle, rule: super::rules::Rule) -> super::finding::Finding {
+    use super::finding::{Finding, StatementRef, Step, witness};
+    use super::fixes;
+    use super::rules::Rule;
+
+    let (t1, t2) = (pair.first, pair.second);
+    let name = |index: usize| context.name_of(index).to_string();
+    let same = pair.same_program();
+    let other = if same {
+        format!("another `{}`", name(t2.index))
+    } else {
+        format!("`{}`", name(t2.index))
+    };
+    let first_read = t1.access(cycle.forward.read);
+    let second_read = t2.access(cycle.backward.read);
+    let level = context.describe_level(t1.program.level.min(t2.program.level));
+    let what = |edge: &RwEdge, read: &Access| {
+        if edge.columns.is_empty() {
+            format!("rows of `{}`", read.table)
+        } else {
+            format!("`{}.{}`", read.table, edge.columns.join("`, `"))
+        }
+    };
+    let message = if rule == Rule::PhantomWriteSkew {
+        format!(
+            "phantom write skew: `{}` checks {} and then writes, and {other} does the same; each \
+             misses the row the other adds, and both commit ({level})",
+            name(t1.index),
+            first_read.rows.describe(),
+        )
+    } else {
+        format!(
+            "write skew: `{}` reads {} that {other} writes, while {other} reads {} that `{}` \
+             writes; both decide on stale data and both commit ({level})",
+            name(t1.index),
+            what(cycle.forward, first_read),
+            what(cycle.backward, second_read),
+            name(t1.index),
+        )
+    };
+    let at = |instance: &super::conflict::Instance, statement: usize| StatementRef {
+        program: instance.index,
+        statement,
+    };
+    let steps = [
+        (0, Step::Statement(cycle.forward.read.statement)),
+        (1, Step::Statement(cycle.backward.read.statement)),
+        (0, Step::Statement(cycle.backward.write.statement)),
+        (1, Step::Statement(cycle.forward.write.statement)),
+        (0, Step::Commit),
+        (1, Step::Commit),
+    ];
+    let both = !same;
+    let mut fixes = Vec::new();
+    let weakest = t1.program.level.min(t2.program.level);
+    if rule == Rule::PhantomWriteSkew {
+        let written = t2.access(cycle.forward.write);
+        fixes.push(fixes::constraint(&written.table));
+        if context.semantics.level(context.engine, weakest).gap_locks {
+            fixes.extend(fixes::lock_the_read(context, first_read, both));
+        }
+        fixes.extend(fixes::parent_lock(context.engine));
+    } else {
+        fixes.extend(fixes::lock_the_read(context, first_read, true));
+        fixes.extend(fixes::parent_lock(context.engine));
+    }
+    fixes.extend(fixes::raise_level(context, rule, weakest));
+    let mut programs = vec![t1.index];
+    if !same {
+        programs.push(t2.index);
+    }
+    let describe_write = |instance: &super::conflict::Instance, edge: &RwEdge| {
+        let access = instance.access(edge.write);
+        match &access.kind {
+            crate::access::AccessKind::Insert { .. } => format!("inserts into `{}`", access.table),
+            crate::access::AccessKind::Delete { .. } => format!("deletes from `{}`", access.table),
+            _ => format!("updates `{}`", access.table),
+        }
+    };
+    Finding {
+        rule,
+        message,
+        programs,
+        instances: vec![t1.index, t2.index],
+        primary: at(&t1, cycle.forward.read.statement),
+        related: vec![
+            (
+                at(&t1, cycle.backward.write.statement),
+                format!("then {}", describe_write(&t1, cycle.backward)),
+            ),
+            (
+                at(&t2, cycle.backward.read.statement),
+                format!("{other} reads {}", what(cycle.backward, second_read)),
+            ),
+            (
+                at(&t2, cycle.forward.write.statement),
+                format!("{other} {}", describe_write(&t2, cycle.forward)),
+            ),
+        ],
+        witness: witness(&steps),
+        fixes,
+        why: if rule == Rule::PhantomWriteSkew {
+            format!("{level} does not stop a row from appearing in a predicate another transaction already checked")
+        } else {
+            format!("{level} lets two transactions commit when each changed what the other read")
+        },
+    }
+}

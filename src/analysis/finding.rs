@@ -1,0 +1,66 @@
+//! Findings: the data a rule produces. Rendering is `report`'s business.
+
+use crate::analysis::rules::Rule;
+
+/// A statement of a program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StatementRef {
+    pub program: usize,
+    pub statement: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Statement(usize),
+    Commit,
+    Rollback,
+}
+
+/// One step of the interleaving that produces the anomaly: which transaction instance
+/// (T1 = 0, T2 = 1, T3 = 2) does what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WitnessStep {
+    pub instance: usize,
+    pub step: Step,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fix {
+    pub title: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub rule: Rule,
+    pub message: String,
+    /// Programs involved, each once, in the rule's order.
+    pub programs: Vec<usize>,
+    /// The program of each transaction instance in the witness.
+    pub instances: Vec<usize>,
+    /// The statement at fault.
+    pub primary: StatementRef,
+    /// The other statements involved, each with what it does in the anomaly.
+    pub related: Vec<(StatementRef, String)>,
+    pub witness: Vec<WitnessStep>,
+    pub fixes: Vec<Fix>,
+    /// Why the declared level lets it through on this engine.
+    pub why: String,
+}
+
+impl Finding {
+    /// Every statement the finding involves, the primary first.
+    pub fn statements(&self) -> impl Iterator<Item = StatementRef> + '_ {
+        std::iter::once(self.primary).chain(self.related.iter().map(|(at, _)| *at))
+    }
+}
+
+/// Builds a witness from `(instance, step)` pairs.
+pub fn witness(steps: &[(usize, Step)]) -> Vec<WitnessStep> {
+    steps
+        .iter()
+        .map(|(instance, step)| WitnessStep {
+            instance: *instance,
+            step: *step,
+        })
+        .collect()
+}

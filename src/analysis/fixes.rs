@@ -1,0 +1,113 @@
+//! Fix suggestions that are right for the engine: lock syntax, what a level really prevents
+//! (read from the engine table), and the retry every stronger level needs.
+
+use super::Context;
+use super::finding::Fix;
+use super::rules::Rule;
+use crate::access::Access;
+use crate::semantics::{Engine, Level};
+
+fn fix(title: impl Into<String>) -> Fix {
+    Fix {
+        title: title.into(),
+    }
+}
+
+/// How to lock the rows a read returns, in this engine's syntax.
+fn lock_clause(engine: Engine) -> Option<&'static str> {
+    match engine {
+        Engine::Postgres | Engine::Cockroachdb | Engine::Mysql | Engine::Mariadb | Engine::Oracle => {
+            Some("FOR UPDATE")
+        }
+        Engine::Sqlserver => Some("WITH (UPDLOCK, ROWLOCK)"),
+        Engine::Sqlite => None,
+    }
+}
+
+/// `FOR UPDATE` on the read, or, for an aggregate on PostgreSQL (which rejects
+/// `FOR UPDATE` with aggregates), a lock of the rows themselves.
+pub fn lock_the_read(context: &Context, read: &Access, both_programs: bool) -> Option<Fix> {
+    let clause = lock_clause(context.engine)?;
+    let aggregate = matches!(read.kind, crate::access::AccessKind::Read { aggregate: true, .. });
+    let scope = if both_programs {
+        " in both transactions (a lock in only one of them does not help)"
+    } else {
+        ""
+    };
+    let title = if aggregate && context.engine != Engine::Sqlserver {
+        format!(
+            "lock the rows first with `SELECT id FROM {} WHERE ... {clause}`{scope} (this engine \
+             rejects {clause} on an aggregate), or lock a parent row they all belong to",
+            read.table
+        )
+    } else if context.engine == Engine::Sqlserver {
+        format!("read with `FROM {} {clause}`{scope}", read.table)
+    } else {
+        format!("add `{clause}` to this read{scope}")
+    };
+    Some(fix(title))
+}
+
+/// The weakest level of this engine, stronger than every participant's, that prevents `rule`,
+/// with the retry it needs.
+pub fn raise_level(context: &Context, rule: Rule, current: Level) -> Option<Fix> {
+    let target = context
+        .semantics
+        .levels(context.engine)
+        .into_iter()
+        .filter(|level| *level > current)
+        .find(|level| !context.semantics.permits(context.engine, *level, rule))?;
+    let mut title = format!(
+        "run the transactions at {} and retry on serialization failure (SQLSTATE 40001)",
+        target.sql()
+    );
+    let skipped: Vec<Level> = context
+        .semantics
+        .levels(context.engine)
+        .into_iter()
+        .filter(|level| *level > current && *level < target)
+        .collect();
+    if let Some(weaker) = skipped.last() {
+        title.push_str(&format!(
+            "; {} does not prevent it on {}",
+            weaker.sql(),
+            context.semantics.display(context.engine)
+        ));
+    }
+    Some(fix(title))
+}
+
+pub fn atomic_update(column: &str, table: &str) -> Fix {
+    fix(format!(
+        "compute the new value in the UPDATE itself: `UPDATE {table} SET {column} = {column} + ... \
+         WHERE ...` (add the check to its WHERE and test the row count)"
+    ))
+}
+
+pub fn compare_and_set(column: &str) -> Fix {
+    fix(format!(
+        "guard the write with the value you read: `... WHERE id = ... AND {column} = <value read>` \
+         and retry when it updates 0 rows"
+    ))
+}
+
+pub fn constraint(table: &str) -> Fix {
+    fix(format!(
+        "let a UNIQUE or EXCLUDE constraint on `{table}` reject the second row (the database then \
+         decides, whatever the isolation level)"
+    ))
+}
+
+pub fn parent_lock(engine: Engine) -> Option<Fix> {
+    let clause = lock_clause(engine)?;
+    let note = if engine.is_postgres_family() {
+        " (at READ COMMITTED; at REPEATABLE READ the snapshot is taken before the lock wait, so \
+         use SERIALIZABLE there)"
+    } else {
+        ""
+    };
+    Some(fix(format!(
+        "serialise the transactions on one row they share: `SELECT ... FROM <parent> WHERE id = ... \
+         {clause}` as the first statement of both{note}"
+    )))
+}

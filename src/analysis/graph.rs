@@ -1,0 +1,101 @@
+//! The static dependency graph over programs (Fekete et al. 2005): an edge for every possible
+//! conflict, with the vulnerable rw edges marked.
+
+use petgraph::algo::has_path_connecting;
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use super::conflict::{AccessRef, EdgeKind, forced_conflict, serialized_by_lock};
+use super::{Context, Pair};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dependency {
+    /// Some conflict (rw, wr or ww) in this direction is possible.
+    Conflict,
+}
+
+/// A vulnerable rw edge between two different programs: the reader can read a version the
+/// concurrent writer then overwrites, and nothing forces one of them to fail.
+#[derive(Debug, Clone)]
+pub struct VulnerableEdge {
+    pub reader: usize,
+    pub writer: usize,
+    pub read: AccessRef,
+    pub write: AccessRef,
+    pub kind: EdgeKind,
+    pub columns: Vec<String>,
+    /// The read is locked and blocks this writer until the reader commits.
+    pub read_locked: bool,
+}
+
+pub struct DependencyGraph {
+    pub graph: DiGraph<usize, Dependency>,
+    pub vulnerable: Vec<VulnerableEdge>,
+}
+
+impl DependencyGraph {
+    pub fn build(context: &Context, pairs: &[(usize, usize)]) -> DependencyGraph {
+        let mut graph = DiGraph::new();
+        let nodes: Vec<NodeIndex> = (0..context.programs.len()).map(|i| graph.add_node(i)).collect();
+        let mut vulnerable = Vec::new();
+        for (first, second) in pairs {
+            if first == second {
+                continue;
+            }
+            let pair = Pair::new(context, *first, *second);
+            let writes_meet = ww_conflict(&pair);
+            if writes_meet || !pair.forward.is_empty() || !pair.backward.is_empty() {
+                graph.add_edge(nodes[*first], nodes[*second], Dependency::Conflict);
+                graph.add_edge(nodes[*second], nodes[*first], Dependency::Conflict);
+            }
+            for view in [pair.flipped(), pair] {
+                // In `view`, T1 is the reader of `view.forward`... collected below.
+                for edge in &view.forward {
+                    if forced_conflict(view.first, view.second, &edge.unifier, context.catalog) {
+                        continue;
+                    }
+                    if serialized_by_lock(
+                        (view.first, edge.read.statement),
+                        (view.second, edge.write.statement),
+                        &edge.unifier,
+                        context,
+                    ) {
+                        continue;
+                    }
+                    let read = view.first.access(edge.read);
+                    vulnerable.push(VulnerableEdge {
+                        reader: view.first.index,
+                        writer: view.second.index,
+                        read: edge.read,
+                        write: edge.write,
+                        kind: edge.kind,
+                        columns: edge.columns.clone(),
+                        read_locked: super::cycles::read_blocks_writer(
+                            context,
+                            view.first.program,
+                            read,
+                            edge.kind,
+                        ),
+                    });
+                }
+            }
+        }
+        DependencyGraph { graph, vulnerable }
+    }
+
+    /// Whether some chain of conflicts leads from `from` to `to`.
+    pub fn connected(&self, from: usize, to: usize) -> bool {
+        has_path_connecting(&self.graph, NodeIndex::new(from), NodeIndex::new(to), None)
+    }
+}
+
+/// Both instances write rows that can be the same.
+fn ww_conflict(pair: &Pair) -> bool {
+    pair.first.accesses().any(|(_, a)| {
+        a.is_write()
+            && pair.second.accesses().any(|(_, b)| {
+                b.is_write()
+                    && a.table == b.table
+                    && crate::analysis::unify::rows_meet(&a.rows, 0, &b.rows, 1).is_some()
+            })
+    })
+}

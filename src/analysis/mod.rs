@@ -1,0 +1,196 @@
+//! The analysis: pairs of transaction programs that share a table, the rw/wr/ww conflicts
+//! between two instances of them, the dependency graph, and the rules that read anomalies off
+//! them.
+//!
+//! Architecture Invariant: analysis does no I/O and never fails; findings are data.
+
+pub mod conflict;
+pub mod cycles;
+pub mod finding;
+pub mod fixes;
+pub mod graph;
+pub mod rules;
+pub mod unify;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rayon::prelude::*;
+
+use crate::catalog::Catalog;
+use crate::program::Program;
+use crate::semantics::{Engine, Level, Semantics};
+use conflict::{Instance, RwEdge, rw_edges};
+use finding::Finding;
+use rules::Rule;
+
+/// Everything a rule may look at.
+pub struct Context<'a> {
+    pub programs: &'a [Program],
+    pub catalog: &'a Catalog,
+    pub semantics: &'a Semantics,
+    pub engine: Engine,
+}
+
+impl Context<'_> {
+    /// Whether the weakest of `levels` lets `rule` through on this engine.
+    pub fn permits(&self, levels: &[Level], rule: Rule) -> bool {
+        levels
+            .iter()
+            .min()
+            .is_some_and(|level| self.semantics.permits(self.engine, *level, rule))
+    }
+
+    pub fn level_of(&self, program: usize) -> Level {
+        self.programs[program].level
+    }
+
+    pub fn name_of(&self, program: usize) -> &str {
+        &self.programs[program].name
+    }
+
+    /// "READ COMMITTED on PostgreSQL".
+    pub fn describe_level(&self, level: Level) -> String {
+        format!("{} on {}", level.sql(), self.semantics.display(self.engine))
+    }
+}
+
+/// Two instances of programs that share a table, with the rw edges between them.
+pub struct Pair<'a> {
+    /// Instance T1 (tag 0).
+    pub first: Instance<'a>,
+    /// Instance T2 (tag 1); the same program as `first` for two instances of one program.
+    pub second: Instance<'a>,
+    /// T1's reads → T2's writes.
+    pub forward: Vec<RwEdge>,
+    /// T2's reads → T1's writes.
+    pub backward: Vec<RwEdge>,
+}
+
+impl<'a> Pair<'a> {
+    pub fn new(context: &Context<'a>, first: usize, second: usize) -> Pair<'a> {
+        let first = Instance {
+            program: &context.programs[first],
+            index: first,
+            tag: 0,
+        };
+        let second = Instance {
+            program: &context.programs[second],
+            index: second,
+            tag: 1,
+        };
+        Pair {
+            first,
+            second,
+            forward: rw_edges(first, second),
+            backward: rw_edges(second, first),
+        }
+    }
+
+    pub fn same_program(&self) -> bool {
+        self.first.index == self.second.index
+    }
+
+    /// The pair seen from the other side: T2 becomes T1. Tags stay with their instances.
+    pub fn flipped(&self) -> Pair<'a> {
+        Pair {
+            first: self.second,
+            second: self.first,
+            forward: self.backward.clone(),
+            backward: self.forward.clone(),
+        }
+    }
+}
+
+/// Pairs of programs (including a program with itself) that touch a common table, in a
+/// stable order. Programs are indexed by table, so programs with nothing in common are never
+/// compared.
+pub fn candidate_pairs(programs: &[Program]) -> Vec<(usize, usize)> {
+    let mut by_table: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
+    let mut by_lock: BTreeSet<usize> = BTreeSet::new();
+    for (index, program) in programs.iter().enumerate() {
+        for statement in &program.statements {
+            for access in &statement.accesses {
+                if access.table.is_empty() {
+                    by_lock.insert(index);
+                } else {
+                    by_table.entry(&access.table).or_default().insert(index);
+                }
+            }
+        }
+    }
+    let mut pairs = BTreeSet::new();
+    for members in by_table.values() {
+        let members: Vec<usize> = members.iter().copied().collect();
+        for (position, first) in members.iter().enumerate() {
+            for second in &members[position..] {
+                pairs.insert((*first, *second));
+            }
+        }
+    }
+    pairs.into_iter().collect()
+}
+
+/// Runs every enabled rule and returns the findings, sorted and without suppressed ones.
+pub fn analyse(context: &Context, enabled: &BTreeSet<Rule>) -> Vec<Finding> {
+    let pairs = candidate_pairs(context.programs);
+    let pair_rules: Vec<&rules::RuleSpec> = rules::REGISTRY
+        .iter()
+        .filter(|spec| enabled.contains(&spec.rule))
+        .collect();
+    let mut findings: Vec<Finding> = pairs
+        .par_iter()
+        .flat_map_iter(|(first, second)| {
+            let pair = Pair::new(context, *first, *second);
+            let mut found = Vec::new();
+            for spec in &pair_rules {
+                if let rules::Detector::Pair(detect) = spec.detector {
+                    detect(context, &pair, &mut found);
+                }
+            }
+            found
+        })
+        .collect();
+    for spec in &pair_rules {
+        if let rules::Detector::Graph(detect) = spec.detector {
+            let graph = graph::DependencyGraph::build(context, &pairs);
+            detect(context, &graph, &mut findings);
+        }
+    }
+    findings.retain(|finding| !suppressed(context, finding));
+    dedupe_and_sort(context, findings)
+}
+
+fn suppressed(context: &Context, finding: &Finding) -> bool {
+    let rule = finding.rule.id();
+    let program_ignores = finding
+        .programs
+        .iter()
+        .any(|program| context.programs[*program].ignores.contains(rule));
+    let statement_ignores = finding.statements().any(|at| {
+        context.programs[at.program].statements[at.statement]
+            .ignores
+            .contains(rule)
+    });
+    program_ignores || statement_ignores
+}
+
+/// One finding per rule and ordered set of programs; the first by statement position wins.
+fn dedupe_and_sort(context: &Context, mut findings: Vec<Finding>) -> Vec<Finding> {
+    let key = |finding: &Finding| {
+        let program = &context.programs[finding.primary.program];
+        (
+            program.file,
+            program.statements[finding.primary.statement].range.start,
+            finding.rule,
+            finding.programs.clone(),
+            finding
+                .statements()
+                .map(|at| (at.program, at.statement))
+                .collect::<Vec<_>>(),
+        )
+    };
+    findings.sort_by_cached_key(key);
+    let mut seen = BTreeSet::new();
+    findings.retain(|finding| seen.insert((finding.rule, finding.programs.clone())));
+    findings
+}

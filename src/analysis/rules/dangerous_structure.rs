@@ -1,0 +1,109 @@
+//! `dangerous-structure` (Fekete et al. 2005): three distinct programs Tin ⇢ pivot ⇢ Tout
+//! joined by two consecutive vulnerable rw edges, the pivot's outgoing read not locked, and a
+//! chain of conflicts from Tout back to Tin. Snapshot isolation lets the cycle commit.
+
+use crate::analysis::finding::{Finding, StatementRef, Step, witness};
+use crate::analysis::fixes;
+use crate::analysis::graph::{DependencyGraph, VulnerableEdge};
+use crate::analysis::rules::Rule;
+use crate::analysis::Context;
+
+pub fn detect(context: &Context, graph: &DependencyGraph, findings: &mut Vec<Finding>) {
+    for incoming in &graph.vulnerable {
+        let pivot = incoming.writer;
+        for outgoing in graph
+            .vulnerable
+            .iter()
+            .filter(|edge| edge.reader == pivot && !edge.read_locked)
+        {
+            let (tin, tout) = (incoming.reader, outgoing.writer);
+            if tin == pivot || tout == pivot || tin == tout {
+                continue;
+            }
+            let levels = [context.level_of(tin), context.level_of(pivot), context.level_of(tout)];
+            if !context.permits(&levels, Rule::DangerousStructure) || !graph.connected(tout, tin) {
+                continue;
+            }
+            findings.push(finding(context, incoming, outgoing, levels.iter().min().copied()));
+        }
+    }
+}
+
+fn finding(
+    context: &Context,
+    incoming: &VulnerableEdge,
+    outgoing: &VulnerableEdge,
+    weakest: Option<crate::semantics::Level>,
+) -> Finding {
+    let (tin, pivot, tout) = (incoming.reader, incoming.writer, outgoing.writer);
+    let name = |index: usize| context.name_of(index).to_string();
+    let level = weakest.map(|level| context.describe_level(level)).unwrap_or_default();
+    let table = |program: usize, at: crate::analysis::conflict::AccessRef| {
+        context.programs[program].statements[at.statement].accesses[at.access]
+            .table
+            .clone()
+    };
+    let message = format!(
+        "dangerous structure with pivot `{}`: `{}` reads `{}` that `{}` writes, and `{}` reads \
+         `{}` that `{}` writes; with `{}` committing first, the three can commit in an order no \
+         serial execution gives ({level})",
+        name(pivot),
+        name(tin),
+        table(tin, incoming.read),
+        name(pivot),
+        name(pivot),
+        table(pivot, outgoing.read),
+        name(tout),
+        name(tout),
+    );
+    let at = |program: usize, statement: usize| StatementRef { program, statement };
+    let steps = [
+        (1, Step::Statement(outgoing.read.statement)),
+        (2, Step::Statement(outgoing.write.statement)),
+        (2, Step::Commit),
+        (0, Step::Statement(incoming.read.statement)),
+        (1, Step::Statement(incoming.write.statement)),
+        (1, Step::Commit),
+        (0, Step::Commit),
+    ];
+    let pivot_read = &context.programs[pivot].statements[outgoing.read.statement].accesses
+        [outgoing.read.access];
+    let mut fixes = Vec::new();
+    if let Some(lock) = fixes::lock_the_read(context, pivot_read, false) {
+        fixes.push(crate::analysis::finding::Fix {
+            title: format!("in the pivot `{}`: {}", name(pivot), lock.title),
+        });
+    }
+    fixes.extend(fixes::raise_level(
+        context,
+        Rule::DangerousStructure,
+        weakest.unwrap_or(crate::semantics::Level::ReadCommitted),
+    ));
+    Finding {
+        rule: Rule::DangerousStructure,
+        message,
+        programs: vec![tin, pivot, tout],
+        instances: vec![tin, pivot, tout],
+        primary: at(pivot, outgoing.read.statement),
+        related: vec![
+            (
+                at(tout, outgoing.write.statement),
+                format!("`{}` (Tout) writes what the pivot read, and commits first", name(tout)),
+            ),
+            (
+                at(tin, incoming.read.statement),
+                format!("`{}` (Tin) reads what the pivot then writes", name(tin)),
+            ),
+            (
+                at(pivot, incoming.write.statement),
+                format!("the pivot `{}` writes", name(pivot)),
+            ),
+        ],
+        witness: witness(&steps),
+        fixes,
+        why: format!(
+            "{level} checks only write-write conflicts; two consecutive read-write conflicts \
+             through one pivot go unnoticed"
+        ),
+    }
+}

@@ -1,0 +1,77 @@
+//! `dirty-read` (G1): a transaction at an honoured READ UNCOMMITTED reads rows another
+//! transaction has written but not committed (and may roll back).
+
+use crate::analysis::conflict::serialized_by_lock;
+use crate::analysis::finding::{Finding, StatementRef, Step, witness};
+use crate::analysis::fixes;
+use crate::analysis::rules::Rule;
+use crate::analysis::{Context, Pair};
+
+pub fn detect(context: &Context, pair: &Pair, findings: &mut Vec<Finding>) {
+    let flipped = pair.flipped();
+    let views = if pair.same_program() {
+        vec![pair]
+    } else {
+        vec![pair, &flipped]
+    };
+    for view in views {
+        let (reader, writer) = (view.first, view.second);
+        if !context.permits(&[reader.program.level], Rule::DirtyRead) {
+            continue;
+        }
+        let Some(edge) = view.forward.iter().find(|edge| {
+            !serialized_by_lock(
+                (reader, edge.read.statement),
+                (writer, edge.write.statement),
+                &edge.unifier,
+                context,
+            )
+        }) else {
+            continue;
+        };
+        let name = |index: usize| context.name_of(index).to_string();
+        let same = pair.same_program();
+        let other = if same {
+            format!("another `{}`", name(writer.index))
+        } else {
+            format!("`{}`", name(writer.index))
+        };
+        let table = &reader.access(edge.read).table;
+        let level = context.describe_level(reader.program.level);
+        let mut programs = vec![reader.index];
+        if !same {
+            programs.push(writer.index);
+        }
+        let mut fixes = Vec::new();
+        fixes.extend(fixes::raise_level(context, Rule::DirtyRead, reader.program.level));
+        findings.push(Finding {
+            rule: Rule::DirtyRead,
+            message: format!(
+                "dirty read: `{}` reads `{table}` at READ UNCOMMITTED and can see rows {other} \
+                 has written but not committed, and may still roll back ({level})",
+                name(reader.index)
+            ),
+            programs,
+            instances: vec![reader.index, writer.index],
+            primary: StatementRef {
+                program: reader.index,
+                statement: edge.read.statement,
+            },
+            related: vec![(
+                StatementRef {
+                    program: writer.index,
+                    statement: edge.write.statement,
+                },
+                format!("{other} writes `{table}`"),
+            )],
+            witness: witness(&[
+                (1, Step::Statement(edge.write.statement)),
+                (0, Step::Statement(edge.read.statement)),
+                (1, Step::Rollback),
+                (0, Step::Commit),
+            ]),
+            fixes,
+            why: format!("{level} reads uncommitted versions"),
+        });
+    }
+}

@@ -1,0 +1,169 @@
+//! `lost-update` (P4): T1 reads column c of some rows without a lock, later writes c of those
+//! rows; T2 writes c of the same rows in between, and T1's write overwrites it.
+
+use crate::access::{Access, AccessKind, SetValue};
+use crate::analysis::conflict::{AccessRef, Instance, serialized_by_lock};
+use crate::analysis::finding::{Finding, StatementRef, Step, witness};
+use crate::analysis::fixes;
+use crate::analysis::rules::Rule;
+use crate::analysis::unify::{rows_meet, same_rows};
+use crate::analysis::{Context, Pair};
+
+pub fn detect(context: &Context, pair: &Pair, findings: &mut Vec<Finding>) {
+    let flipped = pair.flipped();
+    let views = if pair.same_program() {
+        vec![pair]
+    } else {
+        vec![pair, &flipped]
+    };
+    for view in views {
+        if let Some(finding) = detect_one(context, view.first, view.second) {
+            findings.push(finding);
+        }
+    }
+}
+
+/// `t1` reads then writes; `t2` writes in between.
+fn detect_one(context: &Context, t1: Instance, t2: Instance) -> Option<Finding> {
+    if !context.permits(&[t1.program.level], Rule::LostUpdate) {
+        return None;
+    }
+    for (read_at, read) in t1.accesses() {
+        if read.lock().is_some() || covered_by_earlier_lock(t1, read_at, read) {
+            continue;
+        }
+        let Some((value, predicate)) = read.read_columns() else { continue };
+        for (write_at, write) in t1.accesses() {
+            if write_at.statement <= read_at.statement || write.table != read.table {
+                continue;
+            }
+            let AccessKind::Update { set, guarded: false, .. } = &write.kind else {
+                continue;
+            };
+            if !same_rows(&read.rows, &write.rows) {
+                continue;
+            }
+            let Some(column) = set
+                .keys()
+                .find(|column| value.contains(column) || predicate.contains(*column))
+            else {
+                continue;
+            };
+            for (other_at, other) in t2.accesses() {
+                if other.table != write.table || !other.written_columns().is_some_and(|c| c.contains(column)) {
+                    continue;
+                }
+                let Some(unifier) = rows_meet(&write.rows, t1.tag, &other.rows, t2.tag) else {
+                    continue;
+                };
+                if serialized_by_lock(
+                    (t1, read_at.statement),
+                    (t2, other_at.statement),
+                    &unifier,
+                    context,
+                ) {
+                    continue;
+                }
+                return Some(finding(context, t1, t2, (read_at, read), (write_at, write), other_at, column, set.get(column)));
+            }
+        }
+    }
+    None
+}
+
+/// An earlier locked read of the same rows keeps them locked until commit.
+fn covered_by_earlier_lock(t1: Instance, read_at: AccessRef, read: &Access) -> bool {
+    t1.accesses().any(|(at, earlier)| {
+        at.statement < read_at.statement
+            && earlier.table == read.table
+            && earlier.lock().is_some()
+            && earlier
+                .rows
+                .pins
+                .iter()
+                .all(|(column, term)| read.rows.pins.get(column) == Some(term))
+    })
+}
+
+#[allow(clippy::too_many_arguments)] // Reason: the finding names every statement involved.
+fn finding(
+    context: &Context,
+    t1: Instance,
+    t2: Instance,
+    (read_at, read): (AccessRef, &Access),
+    (write_at, write): (AccessRef, &Access),
+    other_at: AccessRef,
+    column: &str,
+    assigned: Option<&SetValue>,
+) -> Finding {
+    let name = |instance: Instance| context.name_of(instance.index).to_string();
+    let same = t1.index == t2.index;
+    let other = if same {
+        format!("another `{}`", name(t2))
+    } else {
+        format!("`{}`", name(t2))
+    };
+    let level = context.describe_level(t1.program.level);
+    let message = format!(
+        "lost update: `{}` reads `{}.{column}` and later writes it back; {other} can update the \
+         same row in between and that update is lost ({level})",
+        name(t1),
+        read.table
+    );
+    let mut steps = vec![(0, Step::Statement(read_at.statement))];
+    // When T2 reads the same column first (two instances of one program), show it reading too.
+    if let Some((t2_read, _)) = t2
+        .accesses()
+        .find(|(at, access)| at.statement < other_at.statement && access.table == read.table && access.is_read())
+    {
+        steps.push((1, Step::Statement(t2_read.statement)));
+    }
+    steps.extend([
+        (1, Step::Statement(other_at.statement)),
+        (1, Step::Commit),
+        (0, Step::Statement(write_at.statement)),
+        (0, Step::Commit),
+    ]);
+    let mut fixes = Vec::new();
+    if !matches!(assigned, Some(SetValue::InPlace)) {
+        fixes.push(fixes::atomic_update(column, &write.table));
+    }
+    fixes.extend(fixes::lock_the_read(context, read, false));
+    fixes.push(fixes::compare_and_set(column));
+    fixes.extend(fixes::raise_level(context, Rule::LostUpdate, t1.program.level));
+    let mut programs = vec![t1.index];
+    if !same {
+        programs.push(t2.index);
+    }
+    Finding {
+        rule: Rule::LostUpdate,
+        message,
+        programs,
+        instances: vec![t1.index, t2.index],
+        primary: StatementRef {
+            program: t1.index,
+            statement: read_at.statement,
+        },
+        related: vec![
+            (
+                StatementRef {
+                    program: t1.index,
+                    statement: write_at.statement,
+                },
+                format!("writes `{column}` from the value read earlier"),
+            ),
+            (
+                StatementRef {
+                    program: t2.index,
+                    statement: other_at.statement,
+                },
+                format!("{other} writes `{column}` of the same row"),
+            ),
+        ],
+        witness: witness(&steps),
+        fixes,
+        why: format!(
+            "{level} lets a transaction write a row that changed after it read it"
+        ),
+    }
+}

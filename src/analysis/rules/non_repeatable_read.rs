@@ -1,0 +1,118 @@
+//! `non-repeatable-read` (P2, opt-in): a transaction reads the same rows twice and another
+//! transaction updates or deletes them in between, so the two reads disagree.
+
+use crate::analysis::conflict::{AccessRef, EdgeKind, Instance, RwEdge};
+use crate::analysis::finding::{Finding, StatementRef, Step, witness};
+use crate::analysis::fixes;
+use crate::analysis::rules::Rule;
+use crate::analysis::{Context, Pair};
+
+pub fn detect(context: &Context, pair: &Pair, findings: &mut Vec<Finding>) {
+    repeated_read_findings(context, pair, Rule::NonRepeatableRead, EdgeKind::Item, findings);
+}
+
+/// Shared with `phantom-read`: T1 reads the same rows (same table, same pins, same predicate)
+/// in two statements, the first not locked, and T2 has an edge of `kind` from the first read.
+pub fn repeated_read_findings(
+    context: &Context,
+    pair: &Pair,
+    rule: Rule,
+    kind: EdgeKind,
+    findings: &mut Vec<Finding>,
+) {
+    let flipped = pair.flipped();
+    let views = if pair.same_program() {
+        vec![pair]
+    } else {
+        vec![pair, &flipped]
+    };
+    for view in views {
+        let (t1, t2) = (view.first, view.second);
+        if !context.permits(&[t1.program.level], rule) {
+            continue;
+        }
+        let found = view.forward.iter().filter(|edge| edge.kind == kind).find_map(|edge| {
+            let first = t1.access(edge.read);
+            if first.lock().is_some() {
+                return None;
+            }
+            t1.accesses()
+                .find(|(at, second)| {
+                    at.statement > edge.read.statement
+                        && second.table == first.table
+                        && second.rows == first.rows
+                        && second.read_columns().map(|(_, p)| p) == first.read_columns().map(|(_, p)| p)
+                })
+                .map(|(at, _)| (edge, at))
+        });
+        if let Some((edge, again)) = found {
+            findings.push(finding(context, t1, t2, edge, again, rule));
+        }
+    }
+}
+
+fn finding(context: &Context, t1: Instance, t2: Instance, edge: &RwEdge, again: AccessRef, rule: Rule) -> Finding {
+    let name = |index: usize| context.name_of(index).to_string();
+    let same = t1.index == t2.index;
+    let other = if same {
+        format!("another `{}`", name(t2.index))
+    } else {
+        format!("`{}`", name(t2.index))
+    };
+    let read = t1.access(edge.read);
+    let level = context.describe_level(t1.program.level);
+    let (what, change) = if rule == Rule::PhantomRead {
+        ("the same predicate", "add a matching row")
+    } else {
+        ("the same rows", "change them")
+    };
+    let mut programs = vec![t1.index];
+    if !same {
+        programs.push(t2.index);
+    }
+    let mut fixes = vec![crate::analysis::finding::Fix {
+        title: "read once and reuse the result".to_string(),
+    }];
+    fixes.extend(fixes::raise_level(context, rule, t1.program.level));
+    Finding {
+        rule,
+        message: format!(
+            "{}: `{}` reads {what} of `{}` twice; {other} can {change} in between, so the two \
+             reads disagree ({level})",
+            rule.id().replace('-', " "),
+            name(t1.index),
+            read.table
+        ),
+        programs,
+        instances: vec![t1.index, t2.index],
+        primary: StatementRef {
+            program: t1.index,
+            statement: again.statement,
+        },
+        related: vec![
+            (
+                StatementRef {
+                    program: t1.index,
+                    statement: edge.read.statement,
+                },
+                "the first read".to_string(),
+            ),
+            (
+                StatementRef {
+                    program: t2.index,
+                    statement: edge.write.statement,
+                },
+                format!("{other} writes `{}`", read.table),
+            ),
+        ],
+        witness: witness(&[
+            (0, Step::Statement(edge.read.statement)),
+            (1, Step::Statement(edge.write.statement)),
+            (1, Step::Commit),
+            (0, Step::Statement(again.statement)),
+            (0, Step::Commit),
+        ]),
+        fixes,
+        why: format!("{level} gives each statement its own view of committed data"),
+    }
+}

@@ -1,0 +1,149 @@
+//! `read-skew` (G-single): T1 reads x, T2 writes x and y and commits, T1 reads y: T1 sees
+//! half of T2. At MySQL/MariaDB repeatable read plain reads use one snapshot, so it happens
+//! only when T1's later access is a write (which reads the latest rows).
+
+use crate::access::{AccessKind, Columns};
+use crate::analysis::conflict::{AccessRef, EdgeKind, Instance, RwEdge, serialized_by_lock};
+use crate::analysis::finding::{Finding, StatementRef, Step, witness};
+use crate::analysis::fixes;
+use crate::analysis::rules::Rule;
+use crate::analysis::unify::{rows_meet, same_rows};
+use crate::analysis::{Context, Pair};
+
+pub fn detect(context: &Context, pair: &Pair, findings: &mut Vec<Finding>) {
+    let flipped = pair.flipped();
+    let views = if pair.same_program() {
+        vec![pair]
+    } else {
+        vec![pair, &flipped]
+    };
+    for view in views {
+        if let Some(finding) = detect_one(context, view) {
+            findings.push(finding);
+        }
+    }
+}
+
+fn detect_one(context: &Context, view: &Pair) -> Option<Finding> {
+    let (t1, t2) = (view.first, view.second);
+    if !context.permits(&[t1.program.level], Rule::ReadSkew) {
+        return None;
+    }
+    let needs_write = context
+        .semantics
+        .level(context.engine, t1.program.level)
+        .read_skew_needs_write;
+    let later_edges = if needs_write {
+        write_edges(t1, t2)
+    } else {
+        view.forward.clone()
+    };
+    for first in view.forward.iter().filter(|edge| edge.kind == EdgeKind::Item) {
+        let x = t1.access(first.read);
+        if x.lock().is_some() {
+            continue;
+        }
+        for second in later_edges.iter().filter(|edge| {
+            edge.kind == EdgeKind::Item && edge.read.statement > first.read.statement
+        }) {
+            let y = t1.access(second.read);
+            if y.lock().is_some() || (x.table == y.table && same_rows(&x.rows, &y.rows)) {
+                continue;
+            }
+            let Some(unifier) = first.unifier.merge(&second.unifier) else { continue };
+            let t2_from = first.write.statement.min(second.write.statement);
+            if serialized_by_lock((t1, first.read.statement), (t2, t2_from), &unifier, context) {
+                continue;
+            }
+            return Some(finding(context, t1, t2, first, second));
+        }
+    }
+    None
+}
+
+/// Edges from T1's UPDATE/DELETE statements, whose WHERE reads the latest committed rows, to
+/// T2's updates of the columns that WHERE compares.
+fn write_edges(t1: Instance, t2: Instance) -> Vec<RwEdge> {
+    let mut edges = Vec::new();
+    for (read_at, access) in t1.accesses() {
+        let compared = match &access.kind {
+            AccessKind::Update { predicate, .. } | AccessKind::Delete { predicate } => predicate,
+            _ => continue,
+        };
+        for (write_at, write) in t2.accesses() {
+            let Some(set) = write.written_columns() else { continue };
+            if write.table != access.table {
+                continue;
+            }
+            let columns = Columns::Some(compared.clone()).intersection(set);
+            if columns.is_empty() {
+                continue;
+            }
+            if let Some(unifier) = rows_meet(&access.rows, t1.tag, &write.rows, t2.tag) {
+                edges.push(RwEdge {
+                    read: read_at,
+                    write: write_at,
+                    kind: EdgeKind::Item,
+                    columns,
+                    unifier,
+                });
+            }
+        }
+    }
+    edges
+}
+
+fn finding(context: &Context, t1: Instance, t2: Instance, first: &RwEdge, second: &RwEdge) -> Finding {
+    let name = |index: usize| context.name_of(index).to_string();
+    let same = t1.index == t2.index;
+    let other = if same {
+        format!("another `{}`", name(t2.index))
+    } else {
+        format!("`{}`", name(t2.index))
+    };
+    let level = context.describe_level(t1.program.level);
+    let x = t1.access(first.read);
+    let y = t1.access(second.read);
+    let message = format!(
+        "read skew: `{}` reads `{}` and later `{}` in separate statements; {other} can change \
+         both in between and commit, so `{}` sees part of its change and not the rest ({level})",
+        name(t1.index),
+        x.table,
+        y.table,
+        name(t1.index),
+    );
+    let mut steps = vec![(0, Step::Statement(first.read.statement)), (1, Step::Statement(first.write.statement))];
+    if second.write.statement != first.write.statement {
+        steps.push((1, Step::Statement(second.write.statement)));
+    }
+    steps.extend([(1, Step::Commit), (0, Step::Statement(second.read.statement)), (0, Step::Commit)]);
+    let at = |instance: Instance, at: AccessRef| StatementRef {
+        program: instance.index,
+        statement: at.statement,
+    };
+    let mut fixes = vec![crate::analysis::finding::Fix {
+        title: "read both in one statement (a join or subquery sees one consistent state)".to_string(),
+    }];
+    fixes.extend(fixes::lock_the_read(context, x, false));
+    fixes.extend(fixes::raise_level(context, Rule::ReadSkew, t1.program.level));
+    let mut programs = vec![t1.index];
+    if !same {
+        programs.push(t2.index);
+    }
+    let mut related = vec![(at(t1, second.read), format!("reads `{}` after {other} committed", y.table))];
+    related.push((at(t2, first.write), format!("{other} writes `{}`", x.table)));
+    if second.write.statement != first.write.statement {
+        related.push((at(t2, second.write), format!("{other} writes `{}`", y.table)));
+    }
+    Finding {
+        rule: Rule::ReadSkew,
+        message,
+        programs,
+        instances: vec![t1.index, t2.index],
+        primary: at(t1, first.read),
+        related,
+        witness: witness(&steps),
+        fixes,
+        why: format!("{level} gives each statement its own view of committed data"),
+    }
+}

@@ -1,0 +1,192 @@
+//! Unifiers: which parameters of two transaction instances must be equal for two row sets to
+//! meet. Instances have independent parameters; a unifier records the equalities an anomaly
+//! needs and nothing more (the most general unifier).
+
+use std::collections::BTreeMap;
+
+use crate::access::{RowSet, Term};
+
+/// A parameter of one transaction instance, or a literal.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Atom {
+    Var(u8, String),
+    Lit(String),
+}
+
+impl Atom {
+    pub fn of(term: &Term, instance: u8) -> Atom {
+        match term {
+            Term::Param(name) => Atom::Var(instance, name.clone()),
+            Term::Literal(value) => Atom::Lit(value.clone()),
+        }
+    }
+}
+
+/// A consistent set of equalities between atoms (union-find; a literal is always its class's
+/// representative, and two different literals never share a class).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Unifier {
+    parent: BTreeMap<Atom, Atom>,
+}
+
+impl Unifier {
+    pub fn find(&self, atom: &Atom) -> Atom {
+        let mut current = atom.clone();
+        while let Some(next) = self.parent.get(&current) {
+            current = next.clone();
+        }
+        current
+    }
+
+    /// Adds `a = b`; `false` (and no change) when it contradicts what is known.
+    pub fn union(&mut self, a: &Atom, b: &Atom) -> bool {
+        let (root_a, root_b) = (self.find(a), self.find(b));
+        if root_a == root_b {
+            return true;
+        }
+        match (&root_a, &root_b) {
+            (Atom::Lit(_), Atom::Lit(_)) => false,
+            (Atom::Lit(_), _) => {
+                self.parent.insert(root_b, root_a);
+                true
+            }
+            _ => {
+                self.parent.insert(root_a, root_b);
+                true
+            }
+        }
+    }
+
+    /// Whether the equalities imply `a = b`.
+    pub fn equal(&self, a: &Atom, b: &Atom) -> bool {
+        a == b || self.find(a) == self.find(b)
+    }
+
+    /// Both sets of equalities at once, if they are consistent.
+    pub fn merge(&self, other: &Unifier) -> Option<Unifier> {
+        let mut merged = self.clone();
+        for (child, parent) in &other.parent {
+            if !merged.union(child, parent) {
+                return None;
+            }
+        }
+        Some(merged)
+    }
+
+    /// Equalities between parameters of different instances, for messages: `$1 = $1'`.
+    pub fn describe(&self) -> Vec<String> {
+        let mut classes: BTreeMap<Atom, Vec<&Atom>> = BTreeMap::new();
+        for atom in self.parent.keys() {
+            classes.entry(self.find(atom)).or_default().push(atom);
+        }
+        classes
+            .into_iter()
+            .map(|(root, mut members)| {
+                members.push(&root);
+                members.sort();
+                members.dedup();
+                members
+                    .iter()
+                    .map(|atom| render(atom))
+                    .collect::<Vec<_>>()
+                    .join(" = ")
+            })
+            .collect()
+    }
+}
+
+pub fn render(atom: &Atom) -> String {
+    match atom {
+        Atom::Var(instance, name) => {
+            let name = if name.starts_with('?') { "?" } else { name };
+            format!("{name} (T{})", instance + 1)
+        }
+        Atom::Lit(value) => value.clone(),
+    }
+}
+
+/// The unifier under which rows of `a` (in instance `ia`) and `b` (in `ib`) can be the same
+/// rows, or `None` when some column is pinned to two different values.
+pub fn rows_meet(a: &RowSet, ia: u8, b: &RowSet, ib: u8) -> Option<Unifier> {
+    let mut unifier = Unifier::default();
+    for (column, term_a) in &a.pins {
+        if let Some(term_b) = b.pins.get(column) {
+            if !unifier.union(&Atom::of(term_a, ia), &Atom::of(term_b, ib)) {
+                return None;
+            }
+        }
+    }
+    Some(unifier)
+}
+
+/// Within one transaction: the two row sets name the same rows as far as the text shows
+/// (every column pinned in both is pinned to the same term).
+pub fn same_rows(a: &RowSet, b: &RowSet) -> bool {
+    a.pins
+        .iter()
+        .all(|(column, term)| b.pins.get(column).is_none_or(|other| other == term))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(pins: &[(&str, Term)]) -> RowSet {
+        RowSet {
+            pins: pins
+                .iter()
+                .map(|(column, term)| (column.to_string(), term.clone()))
+                .collect(),
+        }
+    }
+
+    fn param(name: &str) -> Term {
+        Term::Param(name.into())
+    }
+
+    fn literal(value: &str) -> Term {
+        Term::Literal(value.into())
+    }
+
+    #[test]
+    fn different_literals_never_meet() {
+        let a = rows(&[("kind", literal("'a'"))]);
+        let b = rows(&[("kind", literal("'b'"))]);
+        assert!(rows_meet(&a, 0, &b, 1).is_none());
+        assert!(rows_meet(&a, 0, &a, 1).is_some());
+    }
+
+    #[test]
+    fn parameters_of_two_instances_unify() {
+        let a = rows(&[("shift", param("$1")), ("doctor", param("$2"))]);
+        let b = rows(&[("shift", param("$1"))]);
+        let unifier = rows_meet(&a, 0, &b, 1).unwrap();
+        assert!(unifier.equal(&Atom::Var(0, "$1".into()), &Atom::Var(1, "$1".into())));
+        assert!(!unifier.equal(&Atom::Var(0, "$2".into()), &Atom::Var(1, "$2".into())));
+    }
+
+    #[test]
+    fn a_parameter_cannot_equal_two_literals() {
+        let a = rows(&[("x", param("$1")), ("y", param("$1"))]);
+        let b = rows(&[("x", literal("1")), ("y", literal("2"))]);
+        assert!(rows_meet(&a, 0, &b, 1).is_none());
+    }
+
+    #[test]
+    fn merging_contradictions_fails() {
+        let mut first = Unifier::default();
+        assert!(first.union(&Atom::Var(0, "$1".into()), &Atom::Lit("1".into())));
+        let mut second = Unifier::default();
+        assert!(second.union(&Atom::Var(0, "$1".into()), &Atom::Lit("2".into())));
+        assert!(first.merge(&second).is_none());
+    }
+
+    #[test]
+    fn same_rows_within_a_transaction() {
+        let a = rows(&[("id", param("$1"))]);
+        let b = rows(&[("id", param("$1")), ("v", param("$2"))]);
+        let c = rows(&[("id", param("$2"))]);
+        assert!(same_rows(&a, &b));
+        assert!(!same_rows(&a, &c));
+    }
+}

@@ -1,0 +1,281 @@
+//! sqlparser DDL → catalog changes. The only place in `catalog` that sees sqlparser types.
+
+use sqlparser::ast::{
+    AlterTableOperation, ColumnOption, Expr, ExcludeConstraintOperator, Ident, IndexColumn,
+    ObjectName, ObjectNamePart, ObjectType, RenameTableNameKind, Statement, TableConstraint,
+};
+
+use super::{Change, ForeignKey, Key, KeyKind, Table, normalize_name};
+
+pub fn ident(ident: &Ident) -> String {
+    normalize_name(&[(ident.value.clone(), ident.quote_style.is_some())])
+}
+
+pub fn object_name(name: &ObjectName) -> String {
+    let parts: Vec<(String, bool)> = name
+        .0
+        .iter()
+        .filter_map(|part| match part {
+            ObjectNamePart::Identifier(ident) => {
+                Some((ident.value.clone(), ident.quote_style.is_some()))
+            }
+            ObjectNamePart::Function(_) => None,
+        })
+        .collect();
+    normalize_name(&parts)
+}
+
+/// The catalog changes a statement makes; `None` when it is not DDL the catalog tracks.
+pub fn changes(statement: &Statement) -> Option<Vec<Change>> {
+    match statement {
+        Statement::CreateTable(create) => {
+            let table_name = object_name(&create.name);
+            let mut table = Table {
+                name: table_name.clone(),
+                ..Table::default()
+            };
+            for column in &create.columns {
+                let column_name = ident(&column.name);
+                table.columns.push(column_name.clone());
+                for option in &column.options {
+                    match &option.option {
+                        ColumnOption::PrimaryKey(constraint) => table.keys.push(Key {
+                            name: constraint.name.as_ref().map(ident),
+                            columns: vec![column_name.clone()],
+                            kind: KeyKind::Primary,
+                        }),
+                        ColumnOption::Unique(constraint) => table.keys.push(Key {
+                            name: constraint.name.as_ref().map(ident),
+                            columns: vec![column_name.clone()],
+                            kind: KeyKind::Unique,
+                        }),
+                        ColumnOption::ForeignKey(constraint) => {
+                            table.foreign_keys.push(ForeignKey {
+                                name: constraint.name.as_ref().map(ident),
+                                columns: vec![column_name.clone()],
+                                references: object_name(&constraint.foreign_table),
+                            })
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            let mut changes = vec![];
+            for constraint in &create.constraints {
+                match constraint_change(&table_name, constraint) {
+                    Some(Change::AddKey { key, .. }) => table.keys.push(key),
+                    Some(Change::AddForeignKey { foreign_key, .. }) => {
+                        table.foreign_keys.push(foreign_key)
+                    }
+                    Some(other) => changes.push(other),
+                    None => {}
+                }
+            }
+            changes.insert(0, Change::CreateTable(table));
+            Some(changes)
+        }
+        Statement::AlterTable(alter) => {
+            let table = object_name(&alter.name);
+            let changes = alter
+                .operations
+                .iter()
+                .filter_map(|operation| alter_change(&table, operation))
+                .collect();
+            Some(changes)
+        }
+        Statement::CreateIndex(index) if index.unique => {
+            let table = object_name(&index.table_name);
+            Some(vec![Change::AddKey {
+                table,
+                key: Key {
+                    name: index.name.as_ref().map(object_name),
+                    columns: index_columns(&index.columns),
+                    kind: KeyKind::Unique,
+                },
+            }])
+        }
+        Statement::CreateIndex(_) => Some(vec![]),
+        Statement::Drop {
+            object_type, names, ..
+        } => {
+            let changes = names
+                .iter()
+                .filter_map(|name| match object_type {
+                    ObjectType::Table => Some(Change::DropTable(object_name(name))),
+                    ObjectType::Index => Some(Change::DropIndex {
+                        name: object_name(name),
+                    }),
+                    _ => None,
+                })
+                .collect();
+            Some(changes)
+        }
+        _ => None,
+    }
+}
+
+fn alter_change(table: &str, operation: &AlterTableOperation) -> Option<Change> {
+    let table = table.to_string();
+    match operation {
+        AlterTableOperation::AddConstraint { constraint, .. } => {
+            constraint_change(&table, constraint)
+        }
+        AlterTableOperation::AddColumn { column_def, .. } => Some(Change::AddColumn {
+            table,
+            column: ident(&column_def.name),
+        }),
+        AlterTableOperation::DropColumn { column_names, .. } => {
+            // One change per column would need a Vec; the common case drops one.
+            column_names.first().map(|column| Change::DropColumn {
+                table,
+                column: ident(column),
+            })
+        }
+        AlterTableOperation::DropConstraint { name, .. } => Some(Change::DropConstraint {
+            table,
+            name: ident(name),
+        }),
+        AlterTableOperation::DropPrimaryKey { .. } => Some(Change::DropPrimaryKey { table }),
+        AlterTableOperation::DropIndex { name } => Some(Change::DropIndex { name: ident(name) }),
+        AlterTableOperation::RenameColumn {
+            old_column_name,
+            new_column_name,
+        } => Some(Change::RenameColumn {
+            table,
+            from: ident(old_column_name),
+            to: ident(new_column_name),
+        }),
+        AlterTableOperation::RenameTable { table_name } => {
+            let (RenameTableNameKind::As(name) | RenameTableNameKind::To(name)) = table_name;
+            Some(Change::RenameTable {
+                from: table,
+                to: object_name(name),
+            })
+        }
+        _ => None,
+    }
+}
+
+fn constraint_change(table: &str, constraint: &TableConstraint) -> Option<Change> {
+    let table = table.to_string();
+    let key = match constraint {
+        TableConstraint::PrimaryKey(primary) => Key {
+            name: primary.name.as_ref().map(ident),
+            columns: index_columns(&primary.columns),
+            kind: KeyKind::Primary,
+        },
+        TableConstraint::Unique(unique) => Key {
+            name: unique.name.as_ref().or(unique.index_name.as_ref()).map(ident),
+            columns: index_columns(&unique.columns),
+            kind: KeyKind::Unique,
+        },
+        TableConstraint::Exclude(exclude) => {
+            let mut columns = vec![];
+            let mut other_columns = vec![];
+            for element in &exclude.elements {
+                let names = expr_columns(&element.column.column.expr);
+                let is_equality = matches!(&element.operator,
+                    ExcludeConstraintOperator::Token(token) if token == "=")
+                    || matches!(&element.operator,
+                    ExcludeConstraintOperator::PGOperator(parts) if parts.last().is_some_and(|p| p == "="));
+                if is_equality {
+                    columns.extend(names);
+                } else {
+                    other_columns.extend(names);
+                }
+            }
+            Key {
+                name: exclude.name.as_ref().map(ident),
+                columns,
+                kind: KeyKind::Exclusion { other_columns },
+            }
+        }
+        TableConstraint::ForeignKey(foreign) => {
+            return Some(Change::AddForeignKey {
+                table,
+                foreign_key: ForeignKey {
+                    name: foreign.name.as_ref().map(ident),
+                    columns: foreign.columns.iter().map(ident).collect(),
+                    references: object_name(&foreign.foreign_table),
+                },
+            });
+        }
+        _ => return None,
+    };
+    Some(Change::AddKey { table, key })
+}
+
+/// Columns of an index; an expression index (`lower(email)`) counts the columns it uses:
+/// equal columns give equal expressions, which is all a forced conflict needs.
+fn index_columns(columns: &[IndexColumn]) -> Vec<String> {
+    columns
+        .iter()
+        .flat_map(|column| expr_columns(&column.column.expr))
+        .collect()
+}
+
+fn expr_columns(expr: &Expr) -> Vec<String> {
+    let mut names = vec![];
+    let _ = sqlparser::ast::visit_expressions(expr, |expr| {
+        match expr {
+            Expr::Identifier(name) => names.push(ident(name)),
+            Expr::CompoundIdentifier(parts) => {
+                if let Some(last) = parts.last() {
+                    names.push(ident(last));
+                }
+            }
+            _ => {}
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use sqlparser::dialect::PostgreSqlDialect;
+    use sqlparser::parser::Parser;
+
+    fn catalog(sql: &str) -> Catalog {
+        let mut catalog = Catalog::default();
+        for statement in Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap() {
+            for change in changes(&statement).unwrap_or_default() {
+                catalog.apply(change);
+            }
+        }
+        catalog
+    }
+
+    #[test]
+    fn reads_keys_from_create_table() {
+        let catalog = catalog(
+            "CREATE TABLE public.bookings (id bigint PRIMARY KEY, room int REFERENCES rooms, \
+             during tstzrange, email text UNIQUE, \
+             EXCLUDE USING gist (room WITH =, during WITH &&))",
+        );
+        let table = catalog.table("bookings").unwrap();
+        assert_eq!(table.columns, vec!["id", "room", "during", "email"]);
+        assert_eq!(table.keys.len(), 3);
+        assert_eq!(
+            table.keys[2].kind,
+            KeyKind::Exclusion {
+                other_columns: vec!["during".into()]
+            }
+        );
+        assert_eq!(table.foreign_keys[0].references, "rooms");
+    }
+
+    #[test]
+    fn unique_index_and_alter_table_only() {
+        let catalog = catalog(
+            "CREATE TABLE users (id int, email text, org int);\n\
+             ALTER TABLE ONLY public.users ADD CONSTRAINT users_pkey PRIMARY KEY (id);\n\
+             CREATE UNIQUE INDEX users_email ON users (org, lower(email));",
+        );
+        let keys = &catalog.table("users").unwrap().keys;
+        assert_eq!(keys[0].kind, KeyKind::Primary);
+        assert_eq!(keys[1].columns, vec!["org", "email"]);
+    }
+}

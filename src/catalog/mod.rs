@@ -1,0 +1,245 @@
+//! The schema: tables, columns, keys, exclusion constraints and foreign keys, built by applying
+//! DDL in migration order.
+//!
+//! Architecture Invariant: sqlparser types appear only in `from_ast`; the token-level
+//! `fallback` covers DDL that sqlparser rejects, so a migration it cannot parse does not lose
+//! its table.
+
+pub mod fallback;
+pub mod from_ast;
+
+use std::collections::BTreeMap;
+
+/// What makes a key: all its columns equal means the same row (or a constraint violation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyKind {
+    Primary,
+    Unique,
+    /// `EXCLUDE USING gist (room WITH =, during WITH &&)`: two rows conflict when every `=`
+    /// column is equal and every other element overlaps.
+    Exclusion { other_columns: Vec<String> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    pub name: Option<String>,
+    /// The columns compared with equality.
+    pub columns: Vec<String>,
+    pub kind: KeyKind,
+}
+
+impl Key {
+    /// A key whose equality columns identify one row.
+    pub fn identifies_row(&self) -> bool {
+        !matches!(self.kind, KeyKind::Exclusion { .. }) && !self.columns.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignKey {
+    pub name: Option<String>,
+    pub columns: Vec<String>,
+    pub references: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Table {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub keys: Vec<Key>,
+    pub foreign_keys: Vec<ForeignKey>,
+}
+
+impl Table {
+    pub fn has_column(&self, column: &str) -> bool {
+        self.columns.iter().any(|c| c == column)
+    }
+}
+
+/// One change to the schema, in the order the migrations make it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    CreateTable(Table),
+    DropTable(String),
+    RenameTable { from: String, to: String },
+    AddColumn { table: String, column: String },
+    DropColumn { table: String, column: String },
+    RenameColumn { table: String, from: String, to: String },
+    AddKey { table: String, key: Key },
+    AddForeignKey { table: String, foreign_key: ForeignKey },
+    DropConstraint { table: String, name: String },
+    DropPrimaryKey { table: String },
+    /// `DROP INDEX name` names no table.
+    DropIndex { name: String },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    tables: BTreeMap<String, Table>,
+}
+
+impl Catalog {
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables.get(name)
+    }
+
+    pub fn tables(&self) -> impl Iterator<Item = &Table> {
+        self.tables.values()
+    }
+
+    pub fn apply(&mut self, change: Change) {
+        match change {
+            Change::CreateTable(table) => {
+                // `CREATE TABLE IF NOT EXISTS` twice, or a table first seen through ALTER:
+                // merge rather than lose what is known.
+                let entry = self.tables.entry(table.name.clone()).or_default();
+                entry.name = table.name;
+                for column in table.columns {
+                    if !entry.has_column(&column) {
+                        entry.columns.push(column);
+                    }
+                }
+                for key in table.keys {
+                    if !entry.keys.contains(&key) {
+                        entry.keys.push(key);
+                    }
+                }
+                entry.foreign_keys.extend(table.foreign_keys);
+            }
+            Change::DropTable(name) => {
+                self.tables.remove(&name);
+            }
+            Change::RenameTable { from, to } => {
+                if let Some(mut table) = self.tables.remove(&from) {
+                    table.name = to.clone();
+                    self.tables.insert(to, table);
+                }
+            }
+            Change::AddColumn { table, column } => {
+                let table = self.table_mut(&table);
+                if !table.has_column(&column) {
+                    table.columns.push(column);
+                }
+            }
+            Change::DropColumn { table, column } => {
+                let table = self.table_mut(&table);
+                table.columns.retain(|c| *c != column);
+                table.keys.retain(|key| !key.columns.contains(&column));
+            }
+            Change::RenameColumn { table, from, to } => {
+                let table = self.table_mut(&table);
+                for name in table
+                    .columns
+                    .iter_mut()
+                    .chain(table.keys.iter_mut().flat_map(|key| key.columns.iter_mut()))
+                {
+                    if *name == from {
+                        *name = to.clone();
+                    }
+                }
+            }
+            Change::AddKey { table, key } => {
+                let table = self.table_mut(&table);
+                if !table.keys.contains(&key) {
+                    table.keys.push(key);
+                }
+            }
+            Change::AddForeignKey { table, foreign_key } => {
+                self.table_mut(&table).foreign_keys.push(foreign_key);
+            }
+            Change::DropConstraint { table, name } => {
+                let table = self.table_mut(&table);
+                table.keys.retain(|key| key.name.as_deref() != Some(name.as_str()));
+                table
+                    .foreign_keys
+                    .retain(|fk| fk.name.as_deref() != Some(name.as_str()));
+            }
+            Change::DropPrimaryKey { table } => {
+                self.table_mut(&table)
+                    .keys
+                    .retain(|key| key.kind != KeyKind::Primary);
+            }
+            Change::DropIndex { name } => {
+                for table in self.tables.values_mut() {
+                    table.keys.retain(|key| key.name.as_deref() != Some(name.as_str()));
+                }
+            }
+        }
+    }
+
+    fn table_mut(&mut self, name: &str) -> &mut Table {
+        self.tables.entry(name.to_string()).or_insert_with(|| Table {
+            name: name.to_string(),
+            ..Table::default()
+        })
+    }
+}
+
+/// The last part of a possibly qualified name, lowercased unless it was quoted.
+pub fn normalize_name(parts: &[(String, bool)]) -> String {
+    parts
+        .last()
+        .map(|(value, quoted)| {
+            if *quoted {
+                value.clone()
+            } else {
+                value.to_ascii_lowercase()
+            }
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unique(name: &str, columns: &[&str]) -> Key {
+        Key {
+            name: Some(name.into()),
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            kind: KeyKind::Unique,
+        }
+    }
+
+    #[test]
+    fn constraints_come_and_go_in_order() {
+        let mut catalog = Catalog::default();
+        catalog.apply(Change::CreateTable(Table {
+            name: "users".into(),
+            columns: vec!["id".into(), "email".into()],
+            ..Table::default()
+        }));
+        catalog.apply(Change::AddKey {
+            table: "users".into(),
+            key: unique("users_email_key", &["email"]),
+        });
+        assert_eq!(catalog.table("users").unwrap().keys.len(), 1);
+        catalog.apply(Change::DropConstraint {
+            table: "users".into(),
+            name: "users_email_key".into(),
+        });
+        assert!(catalog.table("users").unwrap().keys.is_empty());
+        catalog.apply(Change::AddKey {
+            table: "users".into(),
+            key: unique("users_email_idx", &["email"]),
+        });
+        catalog.apply(Change::DropIndex {
+            name: "users_email_idx".into(),
+        });
+        assert!(catalog.table("users").unwrap().keys.is_empty());
+    }
+
+    #[test]
+    fn dropping_a_column_drops_its_keys() {
+        let mut catalog = Catalog::default();
+        catalog.apply(Change::AddKey {
+            table: "t".into(),
+            key: unique("k", &["a", "b"]),
+        });
+        catalog.apply(Change::DropColumn {
+            table: "t".into(),
+            column: "b".into(),
+        });
+        assert!(catalog.table("t").unwrap().keys.is_empty());
+    }
+}

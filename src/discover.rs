@@ -1,0 +1,210 @@
+//! Discovery: paths → ordered source files, each with its role (schema or transactions).
+//!
+//! Architecture Invariant: discovery reads files but never parses them. Schema files come
+//! first, in natural path order (`2_x` before `10_x`); down migrations are skipped.
+
+use std::cmp::Ordering;
+use std::path::{Component, Path, PathBuf};
+
+use walkdir::WalkDir;
+
+use crate::source::{Role, SourceFile};
+
+const SKIPPED_DIRECTORIES: &[&str] = &[".git", "target", "node_modules"];
+
+/// A problem with one file that does not stop the run.
+#[derive(Debug, Clone)]
+pub struct FileProblem {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum DiscoverError {
+    #[error("`{path}` does not exist")]
+    #[diagnostic(code(isolint::path), help("pass a directory or .sql file that exists"))]
+    Missing { path: String },
+}
+
+pub struct Discovered {
+    pub files: Vec<SourceFile>,
+    pub problems: Vec<FileProblem>,
+}
+
+/// Finds the `.sql` files under `paths` (explicit files are always read).
+pub fn discover(paths: &[PathBuf], working_directory: &Path) -> Result<Discovered, DiscoverError> {
+    let mut found: Vec<(PathBuf, Role)> = Vec::new();
+    let mut problems = Vec::new();
+    for path in paths {
+        if !path.exists() {
+            return Err(DiscoverError::Missing {
+                path: path.display().to_string(),
+            });
+        }
+        if path.is_file() {
+            found.push((path.clone(), role_of(path)));
+            continue;
+        }
+        let walker = WalkDir::new(path)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|entry| {
+                entry.depth() == 0
+                    || !SKIPPED_DIRECTORIES
+                        .iter()
+                        .any(|skipped| entry.file_name() == *skipped)
+            });
+        for entry in walker {
+            match entry {
+                Ok(entry) if entry.file_type().is_file() => {
+                    let path = entry.path();
+                    let is_sql = path
+                        .extension()
+                        .is_some_and(|extension| extension.eq_ignore_ascii_case("sql"));
+                    if is_sql && !is_down_migration(path) {
+                        found.push((path.to_path_buf(), role_of(path)));
+                    }
+                }
+                Ok(_) => {}
+                Err(error) => problems.push(FileProblem {
+                    path: error.path().map(Path::to_path_buf).unwrap_or_else(|| path.clone()),
+                    message: format!("cannot read: {error}"),
+                }),
+            }
+        }
+    }
+    found.sort_by(|(a, role_a), (b, role_b)| role_a.cmp(role_b).then_with(|| natural_cmp(a, b)));
+    found.dedup_by(|a, b| a.0 == b.0);
+    let mut files = Vec::new();
+    for (path, role) in found {
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let text = match String::from_utf8(bytes) {
+                    Ok(text) => text,
+                    Err(error) => {
+                        problems.push(FileProblem {
+                            path: path.clone(),
+                            message: "is not valid UTF-8; invalid bytes were replaced".to_string(),
+                        });
+                        String::from_utf8_lossy(error.as_bytes()).into_owned()
+                    }
+                };
+                let text = text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text);
+                let shown = path
+                    .strip_prefix(working_directory)
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|_| path.clone());
+                let shown = shown
+                    .strip_prefix("./")
+                    .map(Path::to_path_buf)
+                    .unwrap_or(shown);
+                files.push(SourceFile::new(shown, role, text));
+            }
+            Err(error) => problems.push(FileProblem {
+                path,
+                message: format!("cannot read: {error}"),
+            }),
+        }
+    }
+    Ok(Discovered { files, problems })
+}
+
+/// Schema when a path component is `migrations`, `migrate`, `schema` or `db/structure`.
+pub fn role_of(path: &Path) -> Role {
+    let components: Vec<String> = path
+        .components()
+        .filter_map(|component| match component {
+            Component::Normal(name) => Some(name.to_string_lossy().to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect();
+    let schema = components.iter().enumerate().any(|(index, name)| {
+        let stem = name.trim_end_matches(".sql");
+        matches!(name.as_str(), "migrations" | "migrate" | "schema")
+            || (stem == "structure" && index > 0 && components[index - 1] == "db")
+            || (stem == "schema" && index + 1 == components.len())
+    });
+    if schema { Role::Schema } else { Role::Transactions }
+}
+
+/// `*.down.sql`, `down.sql` and sqitch `revert/` folders.
+pub fn is_down_migration(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    name.ends_with(".down.sql")
+        || name == "down.sql"
+        || path
+            .components()
+            .any(|component| component.as_os_str().eq_ignore_ascii_case("revert"))
+}
+
+/// Natural order: runs of digits compare as numbers, so `2_x` sorts before `10_x`.
+pub fn natural_cmp(a: &Path, b: &Path) -> Ordering {
+    let (a, b) = (a.to_string_lossy(), b.to_string_lossy());
+    let (mut left, mut right) = (a.chars().peekable(), b.chars().peekable());
+    loop {
+        match (left.peek().copied(), right.peek().copied()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let take = |chars: &mut std::iter::Peekable<std::str::Chars>| {
+                    let mut digits = String::new();
+                    while let Some(c) = chars.peek().copied().filter(char::is_ascii_digit) {
+                        digits.push(c);
+                        chars.next();
+                    }
+                    digits
+                };
+                let (x, y) = (take(&mut left), take(&mut right));
+                let (xt, yt) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
+                let order = xt.len().cmp(&yt.len()).then_with(|| xt.cmp(yt)).then_with(|| x.len().cmp(&y.len()));
+                if order != Ordering::Equal {
+                    return order;
+                }
+            }
+            (Some(x), Some(y)) => {
+                if x != y {
+                    return x.cmp(&y);
+                }
+                left.next();
+                right.next();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_follow_path_components() {
+        assert_eq!(role_of(Path::new("db/migrations/1_init.sql")), Role::Schema);
+        assert_eq!(role_of(Path::new("db/structure.sql")), Role::Schema);
+        assert_eq!(role_of(Path::new("schema.sql")), Role::Schema);
+        assert_eq!(role_of(Path::new("app/queries/transfer.sql")), Role::Transactions);
+    }
+
+    #[test]
+    fn natural_order_compares_numbers() {
+        let mut paths = vec![
+            PathBuf::from("m/10_b.sql"),
+            PathBuf::from("m/2_a.sql"),
+            PathBuf::from("m/1_z.sql"),
+        ];
+        paths.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(paths[0], PathBuf::from("m/1_z.sql"));
+        assert_eq!(paths[1], PathBuf::from("m/2_a.sql"));
+    }
+
+    #[test]
+    fn down_migrations_are_recognised() {
+        assert!(is_down_migration(Path::new("m/001_init.down.sql")));
+        assert!(is_down_migration(Path::new("m/001_init/down.sql")));
+        assert!(is_down_migration(Path::new("sqitch/revert/users.sql")));
+        assert!(!is_down_migration(Path::new("m/001_init.up.sql")));
+    }
+}

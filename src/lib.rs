@@ -1,0 +1,343 @@
+//! isolint: a static checker for SQL transactions.
+//!
+//! isolint reads a project's migrations (the schema) and its transaction scripts, works out
+//! what each transaction reads, writes and locks, and reports the anomalies (lost update,
+//! write skew, phantom write skew, snapshot-isolation dangerous structures, read skew, dirty
+//! reads) that the declared isolation level of the declared engine lets through.
+//!
+//! The pipeline, one module per stage:
+//!
+//! ```text
+//! discover → parse → catalog → program → access → analysis (conflicts, graph, rules) → report
+//! ```
+//!
+//! ```
+//! use isolint::{check_sources, CheckOptions, semantics::Engine, source::{Role, SourceFile}};
+//!
+//! let schema = SourceFile::new("migrations/1.sql".into(), Role::Schema,
+//!     "CREATE TABLE accounts (id int PRIMARY KEY, balance int);".into());
+//! let txns = SourceFile::new("withdraw.sql".into(), Role::Transactions,
+//!     "BEGIN; SELECT balance FROM accounts WHERE id = $1;
+//!      UPDATE accounts SET balance = $2 WHERE id = $1; COMMIT;".into());
+//! let result = check_sources(vec![schema, txns], &CheckOptions::new(Engine::Postgres));
+//! assert_eq!(result.findings[0].rule.id(), "lost-update");
+//! ```
+
+pub mod access;
+pub mod analysis;
+pub mod catalog;
+pub mod cli;
+pub mod discover;
+pub mod parse;
+pub mod program;
+pub mod report;
+pub mod semantics;
+pub mod source;
+
+use std::collections::BTreeSet;
+
+use rayon::prelude::*;
+
+use analysis::finding::Finding;
+use analysis::rules::Rule;
+use catalog::Catalog;
+use parse::directives::Directive;
+use parse::{ParsedFile, RawStatement};
+use program::{Program, StatementFacts, StatementKind};
+use semantics::{Engine, Level, Semantics};
+use source::{FileId, Role, SourceFile, TextRange};
+
+/// What to check and how.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    pub engine: Engine,
+    /// The level for transactions that declare none (`--isolation` or config).
+    pub isolation: Option<Level>,
+    pub rules: BTreeSet<Rule>,
+}
+
+impl CheckOptions {
+    pub fn new(engine: Engine) -> Self {
+        CheckOptions {
+            engine,
+            isolation: None,
+            rules: Rule::ALL
+                .into_iter()
+                .filter(|rule| rule.enabled_by_default())
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DiagnosticKind {
+    ParseError,
+    Warning,
+    IoError,
+}
+
+impl DiagnosticKind {
+    pub fn id(self) -> &'static str {
+        match self {
+            DiagnosticKind::ParseError => "parse-error",
+            DiagnosticKind::Warning => "warning",
+            DiagnosticKind::IoError => "io-error",
+        }
+    }
+}
+
+/// Something about the input that is not a finding: a statement that could not be parsed, a
+/// directive naming an unknown rule, an unreadable file.
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    pub kind: DiagnosticKind,
+    pub file: Option<FileId>,
+    pub range: TextRange,
+    pub message: String,
+}
+
+/// Everything a report needs.
+#[derive(Debug)]
+pub struct CheckResult {
+    pub engine: Engine,
+    pub files: Vec<SourceFile>,
+    pub programs: Vec<Program>,
+    pub catalog: Catalog,
+    pub findings: Vec<Finding>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub statements: usize,
+    pub parse_errors: usize,
+}
+
+/// Runs the whole pipeline on files already read.
+pub fn check_sources(files: Vec<SourceFile>, options: &CheckOptions) -> CheckResult {
+    let semantics = Semantics::embedded();
+    let engine = options.engine;
+    let parsed: Vec<ParsedFile> = files
+        .par_iter()
+        .map(|file| parse::parse_file(&file.text, engine))
+        .collect();
+    let mut diagnostics = Vec::new();
+    let catalog = build_catalog(&files, &parsed);
+    let statements = parsed.iter().map(|file| file.statements.len()).sum();
+    let mut parse_errors = 0;
+    for (file, parsed_file) in parsed.iter().enumerate() {
+        for statement in &parsed_file.statements {
+            if let Err(error) = &statement.parsed {
+                parse_errors += 1;
+                diagnostics.push(Diagnostic {
+                    kind: DiagnosticKind::ParseError,
+                    file: Some(file),
+                    range: TextRange::new(error.offset, error.offset.max(statement.range.end)),
+                    message: format!("statement skipped: {}", error.message),
+                });
+            }
+        }
+        diagnostics.extend(directive_warnings(file, parsed_file));
+    }
+    let built: Vec<(Vec<Program>, Vec<Diagnostic>)> = parsed
+        .into_par_iter()
+        .enumerate()
+        .filter(|(file, _)| files[*file].role == Role::Transactions)
+        .map(|(file, parsed_file)| build_programs(&files[file], file, parsed_file, &catalog, options))
+        .collect();
+    let mut programs = Vec::new();
+    for (file_programs, file_diagnostics) in built {
+        programs.extend(file_programs);
+        diagnostics.extend(file_diagnostics);
+    }
+    let context = analysis::Context {
+        programs: &programs,
+        catalog: &catalog,
+        semantics,
+        engine,
+    };
+    let findings = analysis::analyse(&context, &options.rules);
+    diagnostics.sort_by(|a, b| (a.file, a.range.start, a.kind).cmp(&(b.file, b.range.start, b.kind)));
+    CheckResult {
+        engine,
+        files,
+        programs,
+        catalog,
+        findings,
+        diagnostics,
+        statements,
+        parse_errors,
+    }
+}
+
+/// Applies DDL in order: schema files (already in migration order), then DDL found in
+/// transaction files. A statement sqlparser rejects is read from tokens when it is DDL.
+fn build_catalog(files: &[SourceFile], parsed: &[ParsedFile]) -> Catalog {
+    let mut catalog = Catalog::default();
+    let order = files
+        .iter()
+        .enumerate()
+        .filter(|(_, file)| file.role == Role::Schema)
+        .chain(files.iter().enumerate().filter(|(_, file)| file.role == Role::Transactions));
+    for (index, file) in order {
+        for statement in &parsed[index].statements {
+            let changes = match &statement.parsed {
+                Ok(asts) => asts.iter().filter_map(catalog::from_ast::changes).flatten().collect(),
+                Err(_) => catalog::fallback::changes(&file.text, &statement.tokens).unwrap_or_default(),
+            };
+            for change in changes {
+                catalog.apply(change);
+            }
+        }
+    }
+    catalog
+}
+
+fn build_programs(
+    file: &SourceFile,
+    file_id: FileId,
+    parsed: ParsedFile,
+    catalog: &Catalog,
+    options: &CheckOptions,
+) -> (Vec<Program>, Vec<Diagnostic>) {
+    let facts: Vec<StatementFacts> = parsed
+        .statements
+        .into_iter()
+        .map(|statement| statement_facts(&file.text, statement, catalog))
+        .collect();
+    let stem = file
+        .path
+        .file_stem()
+        .map(|stem| stem.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let line_of = |offset: usize| file.line_col(offset).0;
+    let context = program::BuildContext {
+        engine: options.engine,
+        semantics: Semantics::embedded(),
+        configured: options.isolation,
+        file: file_id,
+        file_stem: stem,
+        line_of: &line_of,
+    };
+    let (mut programs, warnings) = program::build(&facts, &context);
+    let ignored_in_file: BTreeSet<String> = parsed
+        .file_directives
+        .iter()
+        .filter_map(|directive| match &directive.value {
+            Directive::IgnoreFile(rules) => Some(rules.iter().cloned()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    for program in &mut programs {
+        program.ignores.extend(ignored_in_file.iter().cloned());
+    }
+    let diagnostics = warnings
+        .into_iter()
+        .map(|warning| Diagnostic {
+            kind: DiagnosticKind::Warning,
+            file: Some(file_id),
+            range: warning.range,
+            message: warning.message,
+        })
+        .collect();
+    (programs, diagnostics)
+}
+
+/// Reduces one parsed statement to the facts programs need; the AST is dropped here.
+fn statement_facts(text: &str, statement: RawStatement, catalog: &Catalog) -> StatementFacts {
+    use sqlparser::ast::{Statement, TransactionIsolationLevel, TransactionMode};
+    let level_of = |modes: &[TransactionMode]| {
+        modes.iter().find_map(|mode| match mode {
+            TransactionMode::IsolationLevel(level) => Some(match level {
+                TransactionIsolationLevel::ReadUncommitted => Level::ReadUncommitted,
+                TransactionIsolationLevel::ReadCommitted => Level::ReadCommitted,
+                TransactionIsolationLevel::RepeatableRead => Level::RepeatableRead,
+                TransactionIsolationLevel::Serializable => Level::Serializable,
+                TransactionIsolationLevel::Snapshot => Level::Snapshot,
+            }),
+            _ => None,
+        })
+    };
+    let kind = match &statement.parsed {
+        Ok(asts) => match asts.first() {
+            Some(Statement::StartTransaction { modes, .. }) => StatementKind::Begin {
+                level: level_of(modes),
+            },
+            Some(Statement::Commit { .. }) => StatementKind::Commit,
+            Some(Statement::Rollback { savepoint: None, .. }) => StatementKind::Rollback,
+            Some(Statement::Set(sqlparser::ast::Set::SetTransaction { modes, session, .. })) => {
+                StatementKind::SetTransaction {
+                    level: level_of(modes),
+                    session: *session,
+                }
+            }
+            Some(_) => {
+                let accesses: Vec<_> = asts
+                    .iter()
+                    .filter(|ast| access::extract::is_data_statement(ast))
+                    .flat_map(|ast| access::extract::accesses(ast, statement.lock, catalog))
+                    .collect();
+                if asts.iter().any(access::extract::is_data_statement) {
+                    StatementKind::Data(accesses)
+                } else {
+                    StatementKind::Other
+                }
+            }
+            None => StatementKind::Other,
+        },
+        // Transaction control that sqlparser rejects still delimits transactions.
+        Err(_) => match statement.keyword.as_str() {
+            "BEGIN" | "START" => StatementKind::Begin { level: None },
+            "COMMIT" | "END" => StatementKind::Commit,
+            "ROLLBACK" => StatementKind::Rollback,
+            _ => StatementKind::Unparsed,
+        },
+    };
+    StatementFacts {
+        range: statement.range,
+        text: one_line(&text[statement.range.start..statement.range.end]),
+        directives: statement.directives,
+        kind,
+    }
+}
+
+/// The statement on one line, whitespace collapsed.
+pub fn one_line(sql: &str) -> String {
+    sql.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Directives that name rules isolint does not have, or that it cannot read.
+fn directive_warnings(file: FileId, parsed: &ParsedFile) -> Vec<Diagnostic> {
+    let mut warnings = Vec::new();
+    for directive in &parsed.file_directives {
+        let unknown_rules: Vec<&String> = match &directive.value {
+            Directive::Ignore(rules) | Directive::IgnoreFile(rules) => {
+                rules.iter().filter(|rule| Rule::from_id(rule).is_none()).collect()
+            }
+            _ => vec![],
+        };
+        let message = match &directive.value {
+            _ if !unknown_rules.is_empty() => Some(format!(
+                "unknown rule {} in isolint directive; `isolint rules` lists the rules",
+                unknown_rules
+                    .iter()
+                    .map(|rule| format!("`{rule}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            Directive::Isolation(level) if Level::parse(level).is_none() => Some(format!(
+                "unknown isolation level `{level}` in isolint directive"
+            )),
+            Directive::Unknown(text) => Some(format!(
+                "unknown isolint directive `{text}`; use `ignore`, `ignore-file` or `isolation`"
+            )),
+            _ => None,
+        };
+        if let Some(message) = message {
+            warnings.push(Diagnostic {
+                kind: DiagnosticKind::Warning,
+                file: Some(file),
+                range: directive.range,
+                message,
+            });
+        }
+    }
+    warnings
+}

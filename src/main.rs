@@ -1,0 +1,5 @@
+//! The `isolint` binary: everything is in the library; see `cli`.
+
+fn main() -> std::process::ExitCode {
+    isolint::cli::main()
+}

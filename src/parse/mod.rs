@@ -1,0 +1,395 @@
+//! Splitting and parsing: a file becomes statements, each with its file-absolute range, the
+//! directives above it, lock clauses recognised from tokens, and sqlparser's AST or an error.
+//!
+//! Architecture Invariant: parsing never fails. It returns statements and errors; an
+//! unparseable statement keeps its range and tokens so later stages can still use them.
+//! This module does not decide what a statement means.
+
+pub mod directives;
+pub mod lexer;
+pub mod split;
+
+use sqlparser::ast::Statement;
+use sqlparser::dialect::{
+    Dialect, MsSqlDialect, MySqlDialect, OracleDialect, PostgreSqlDialect, SQLiteDialect,
+};
+use sqlparser::parser::Parser;
+
+use crate::semantics::Engine;
+use crate::source::TextRange;
+use directives::{Directive, Located};
+use lexer::{Flavor, Token, TokenKind};
+
+/// A row lock taken by a read, recognised from tokens (sqlparser lacks several of these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LockStrength {
+    KeyShare,
+    Share,
+    NoKeyUpdate,
+    Update,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LockClause {
+    pub strength: LockStrength,
+    pub skip_locked: bool,
+    pub nowait: bool,
+    /// T-SQL `HOLDLOCK` / `SERIALIZABLE` hints: key-range locks that also stop phantoms.
+    pub key_range: bool,
+}
+
+#[derive(Debug)]
+pub struct RawStatement {
+    pub range: TextRange,
+    pub tokens: Vec<Token>,
+    pub directives: Vec<Located<Directive>>,
+    pub lock: Option<LockClause>,
+    /// The statement's first keyword, uppercased (`SELECT`, `BEGIN`, ...).
+    pub keyword: String,
+    pub parsed: Result<Vec<Statement>, ParseError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub message: String,
+    /// Where the error is, file-absolute.
+    pub offset: usize,
+}
+
+#[derive(Debug, Default)]
+pub struct ParsedFile {
+    pub statements: Vec<RawStatement>,
+    /// `-- isolint: ignore-file` and other directives anywhere in the file.
+    pub file_directives: Vec<Located<Directive>>,
+    pub down_section: Option<usize>,
+}
+
+pub fn flavor(engine: Engine) -> Flavor {
+    Flavor {
+        dollar_quotes: engine.is_postgres_family(),
+        mysql: engine.is_mysql_family(),
+        brackets: matches!(engine, Engine::Sqlserver | Engine::Sqlite),
+        nested_comments: engine.is_postgres_family(),
+    }
+}
+
+fn dialect(engine: Engine) -> Box<dyn Dialect> {
+    match engine {
+        Engine::Postgres | Engine::Cockroachdb => Box::new(PostgreSqlDialect {}),
+        Engine::Mysql | Engine::Mariadb => Box::new(MySqlDialect {}),
+        Engine::Sqlserver => Box::new(MsSqlDialect {}),
+        Engine::Oracle => Box::new(OracleDialect {}),
+        Engine::Sqlite => Box::new(SQLiteDialect {}),
+    }
+}
+
+pub fn parse_file(text: &str, engine: Engine) -> ParsedFile {
+    let split = split::split(text, flavor(engine), engine == Engine::Sqlserver);
+    let dialect = dialect(engine);
+    let file_directives = split
+        .comments
+        .iter()
+        .filter_map(|range| {
+            directives::parse_comment(&text[range.start..range.end]).map(|value| Located {
+                value,
+                range: *range,
+            })
+        })
+        .collect();
+    let statements = split
+        .chunks
+        .into_iter()
+        .map(|chunk| parse_chunk(text, chunk, &*dialect, engine))
+        .collect();
+    ParsedFile {
+        statements,
+        file_directives,
+        down_section: split.down_section,
+    }
+}
+
+fn parse_chunk(text: &str, chunk: split::Chunk, dialect: &dyn Dialect, engine: Engine) -> RawStatement {
+    let directives = chunk
+        .leading_comments
+        .iter()
+        .filter_map(|range| {
+            directives::parse_comment(&text[range.start..range.end]).map(|value| Located {
+                value,
+                range: *range,
+            })
+        })
+        .collect();
+    let keyword = chunk
+        .tokens
+        .iter()
+        .find(|token| token.kind == TokenKind::Word)
+        .map(|token| token.text(text).to_ascii_uppercase())
+        .unwrap_or_default();
+    let mut sql = text[chunk.range.start..chunk.range.end].to_string();
+    let lock = take_lock_clauses(text, &chunk, &mut sql);
+    if engine.is_postgres_family() {
+        sql = number_anonymous_placeholders(text, &chunk, &sql);
+    }
+    let parsed = if chunk.unterminated {
+        Err(ParseError {
+            message: "unterminated string, quoted name or comment".to_string(),
+            offset: chunk
+                .tokens
+                .iter()
+                .find(|token| token.unterminated)
+                .map_or(chunk.range.start, |token| token.range.start),
+        })
+    } else {
+        parse_sql(dialect, &sql, chunk.range.start, text)
+    };
+    RawStatement {
+        range: chunk.range,
+        tokens: chunk.tokens,
+        directives,
+        lock,
+        keyword,
+        parsed,
+    }
+}
+
+fn parse_sql(
+    dialect: &dyn Dialect,
+    sql: &str,
+    start: usize,
+    text: &str,
+) -> Result<Vec<Statement>, ParseError> {
+    // sqlparser recurses per nesting level; its own limit turns deep nesting into an error.
+    Parser::new(dialect)
+        .with_recursion_limit(200)
+        .try_with_sql(sql)
+        .and_then(|mut parser| parser.parse_statements())
+        .map_err(|error| {
+            let message = error.to_string();
+            let offset = error_offset(&message, &text[start..]).map_or(start, |at| start + at);
+            let message = message
+                .trim_start_matches("sql parser error: ")
+                .split(" at Line: ")
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            ParseError { message, offset }
+        })
+}
+
+/// sqlparser reports `at Line: L, Column: C` relative to the statement.
+fn error_offset(message: &str, statement: &str) -> Option<usize> {
+    let (_, position) = message.rsplit_once("at Line: ")?;
+    let (line, column) = position.split_once(", Column: ")?;
+    let line: usize = line.trim().parse().ok()?;
+    let column: usize = column
+        .trim()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .ok()?;
+    let line_start = if line <= 1 {
+        0
+    } else {
+        statement
+            .match_indices('\n')
+            .nth(line - 2)
+            .map(|(index, _)| index + 1)?
+    };
+    let column_offset = statement[line_start..]
+        .char_indices()
+        .nth(column.saturating_sub(1))
+        .map_or(0, |(index, _)| index);
+    Some(line_start + column_offset)
+}
+
+/// Finds `FOR UPDATE | NO KEY UPDATE | SHARE | KEY SHARE [OF ...] [NOWAIT | SKIP LOCKED]` and
+/// `LOCK IN SHARE MODE`, records the strongest, and blanks them out of `sql` with spaces so the
+/// statement parses and every offset stays where it was. T-SQL table hints stay in place
+/// (sqlparser reads them) but are recorded here too.
+fn take_lock_clauses(text: &str, chunk: &split::Chunk, sql: &mut String) -> Option<LockClause> {
+    let tokens = &chunk.tokens;
+    let is = |index: usize, word: &str| tokens.get(index).is_some_and(|t| t.is_word(text, word));
+    let first_word = tokens.iter().find(|t| t.kind == TokenKind::Word)?;
+    if !["select", "with"]
+        .iter()
+        .any(|word| first_word.is_word(text, word))
+    {
+        return None;
+    }
+    let mut found: Option<LockClause> = None;
+    let mut blank: Vec<TextRange> = Vec::new();
+    let mut index = 0;
+    while index < tokens.len() {
+        let start = index;
+        let strength = if is(index, "for") && is(index + 1, "update") {
+            index += 2;
+            Some(LockStrength::Update)
+        } else if is(index, "for") && is(index + 1, "no") && is(index + 2, "key") && is(index + 3, "update") {
+            index += 4;
+            Some(LockStrength::NoKeyUpdate)
+        } else if is(index, "for") && is(index + 1, "share") {
+            index += 2;
+            Some(LockStrength::Share)
+        } else if is(index, "for") && is(index + 1, "key") && is(index + 2, "share") {
+            index += 3;
+            Some(LockStrength::KeyShare)
+        } else if is(index, "lock") && is(index + 1, "in") && is(index + 2, "share") && is(index + 3, "mode") {
+            index += 4;
+            Some(LockStrength::Share)
+        } else {
+            None
+        };
+        let Some(strength) = strength else {
+            let word = &tokens[index];
+            if word.kind == TokenKind::Word {
+                let hint = word.text(text).to_ascii_uppercase();
+                let (hint_strength, key_range) = match hint.as_str() {
+                    "UPDLOCK" | "XLOCK" => (Some(LockStrength::Update), false),
+                    "HOLDLOCK" | "SERIALIZABLE" => (Some(LockStrength::Share), true),
+                    _ => (None, false),
+                };
+                if let Some(hint_strength) = hint_strength {
+                    let clause = found.get_or_insert(LockClause {
+                        strength: hint_strength,
+                        skip_locked: false,
+                        nowait: false,
+                        key_range,
+                    });
+                    clause.strength = clause.strength.max(hint_strength);
+                    clause.key_range |= key_range;
+                }
+            }
+            index += 1;
+            continue;
+        };
+        let mut clause = LockClause {
+            strength,
+            skip_locked: false,
+            nowait: false,
+            key_range: false,
+        };
+        if is(index, "of") {
+            index += 1;
+            while index < tokens.len() {
+                let token = tokens[index];
+                let is_name = matches!(token.kind, TokenKind::Word | TokenKind::QuotedIdent)
+                    && !["nowait", "skip", "for"].iter().any(|w| token.is_word(text, w));
+                let is_separator = token.kind == TokenKind::Punct
+                    && matches!(token.text(text), "," | ".");
+                if is_name || is_separator {
+                    index += 1;
+                } else {
+                    break;
+                }
+            }
+        }
+        if is(index, "nowait") {
+            clause.nowait = true;
+            index += 1;
+        } else if is(index, "skip") && is(index + 1, "locked") {
+            clause.skip_locked = true;
+            index += 2;
+        }
+        blank.push(TextRange::new(
+            tokens[start].range.start,
+            tokens[index - 1].range.end,
+        ));
+        found = Some(match found {
+            Some(previous) => LockClause {
+                strength: previous.strength.max(clause.strength),
+                skip_locked: previous.skip_locked || clause.skip_locked,
+                nowait: previous.nowait || clause.nowait,
+                key_range: previous.key_range || clause.key_range,
+            },
+            None => clause,
+        });
+    }
+    for range in blank {
+        let (from, to) = (range.start - chunk.range.start, range.end - chunk.range.start);
+        sql.replace_range(from..to, &" ".repeat(to - from));
+    }
+    found
+}
+
+/// PostgreSQL's dialect reads `?` as an operator; drivers that use `?` placeholders are common.
+/// Each `?` becomes `$0`, which no PostgreSQL statement can contain, so extraction knows it
+/// was anonymous. Columns after the first `?` on a line shift by one in parse errors.
+fn number_anonymous_placeholders(text: &str, chunk: &split::Chunk, sql: &str) -> String {
+    let anonymous: Vec<usize> = chunk
+        .tokens
+        .iter()
+        .filter(|token| token.kind == TokenKind::Param && token.text(text) == "?")
+        .map(|token| token.range.start - chunk.range.start)
+        .collect();
+    if anonymous.is_empty() {
+        return sql.to_string();
+    }
+    let mut result = String::with_capacity(sql.len() + anonymous.len());
+    let mut last = 0;
+    for position in anonymous {
+        result.push_str(&sql[last..position]);
+        result.push_str("$0");
+        last = position + 1;
+    }
+    result.push_str(&sql[last..]);
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(sql: &str, engine: Engine) -> RawStatement {
+        parse_file(sql, engine).statements.remove(0)
+    }
+
+    #[test]
+    fn lock_clauses_sqlparser_lacks_are_recognised_and_blanked() {
+        for (sql, strength) in [
+            ("SELECT * FROM t WHERE id = $1 FOR NO KEY UPDATE", LockStrength::NoKeyUpdate),
+            ("SELECT * FROM t WHERE id = $1 FOR KEY SHARE", LockStrength::KeyShare),
+            ("SELECT * FROM t, u WHERE t.id = $1 FOR UPDATE OF t, u SKIP LOCKED", LockStrength::Update),
+        ] {
+            let statement = one(sql, Engine::Postgres);
+            assert_eq!(statement.lock.map(|lock| lock.strength), Some(strength), "{sql}");
+            assert!(statement.parsed.is_ok(), "{sql}: {:?}", statement.parsed);
+        }
+        let statement = one("SELECT a FROM t WHERE id = ? LOCK IN SHARE MODE", Engine::Mysql);
+        assert_eq!(statement.lock.map(|lock| lock.strength), Some(LockStrength::Share));
+        assert!(statement.parsed.is_ok());
+    }
+
+    #[test]
+    fn tsql_hints_are_locks() {
+        let statement = one(
+            "SELECT balance FROM accounts WITH (UPDLOCK, HOLDLOCK) WHERE id = @id",
+            Engine::Sqlserver,
+        );
+        let lock = statement.lock.unwrap();
+        assert_eq!(lock.strength, LockStrength::Update);
+        assert!(lock.key_range);
+    }
+
+    #[test]
+    fn question_mark_placeholders_parse_in_postgres() {
+        let statement = one("SELECT a FROM t WHERE id = ? AND b = ?", Engine::Postgres);
+        assert!(statement.parsed.is_ok(), "{:?}", statement.parsed);
+    }
+
+    #[test]
+    fn parse_errors_point_into_the_file() {
+        let text = "SELECT 1;\nSELECT FROM WHERE garbage ((;";
+        let file = parse_file(text, Engine::Postgres);
+        let error = file.statements[1].parsed.as_ref().unwrap_err();
+        assert!(error.offset >= 10, "{error:?}");
+        assert!(!error.message.is_empty());
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let text = format!("SELECT {}1{}", "(".repeat(10_000), ")".repeat(10_000));
+        let file = parse_file(&text, Engine::Postgres);
+        assert!(file.statements[0].parsed.is_err());
+    }
+}

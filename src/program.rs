@@ -1,0 +1,319 @@
+//! Transactions: boundaries, names, declared isolation levels and suppressions, for every
+//! engine's syntax.
+//!
+//! Architecture Invariant: a program is built from statement facts alone; it never sees an AST.
+
+use std::collections::BTreeSet;
+
+use crate::access::{Access, AccessKind, LockTarget};
+use crate::parse::directives::{Directive, Located};
+use crate::semantics::{Engine, Level, Semantics};
+use crate::source::{FileId, TextRange};
+
+/// What one statement is, as far as transactions are concerned.
+#[derive(Debug, Clone)]
+pub enum StatementKind {
+    Begin { level: Option<Level> },
+    Commit,
+    Rollback,
+    /// `SET [SESSION] TRANSACTION ISOLATION LEVEL x`.
+    SetTransaction { level: Option<Level>, session: bool },
+    /// DML: what it reads, writes and locks.
+    Data(Vec<Access>),
+    /// DDL or anything else that is not part of a transaction's data accesses.
+    Other,
+    /// sqlparser could not read it; a diagnostic says so.
+    Unparsed,
+}
+
+/// A statement of a transaction file, reduced to facts.
+#[derive(Debug, Clone)]
+pub struct StatementFacts {
+    pub range: TextRange,
+    /// The SQL on one line, for witnesses and messages.
+    pub text: String,
+    pub directives: Vec<Located<Directive>>,
+    pub kind: StatementKind,
+}
+
+/// Where a program's isolation level came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LevelSource {
+    /// `BEGIN ISOLATION LEVEL`, `SET TRANSACTION`, `-- isolint: isolation`.
+    Declared,
+    /// `--isolation` or the config file.
+    Configured,
+    EngineDefault,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProgramStatement {
+    pub range: TextRange,
+    pub text: String,
+    pub accesses: Vec<Access>,
+    /// Rules silenced by an ignore directive above this statement.
+    pub ignores: BTreeSet<String>,
+    /// Whether the statement is a `LOCK TABLE`, which takes no snapshot.
+    pub takes_snapshot: bool,
+}
+
+/// One transaction program: a `BEGIN ... COMMIT` block, an Oracle implicit transaction, or an
+/// autocommit statement.
+#[derive(Debug, Clone)]
+pub struct Program {
+    pub name: String,
+    pub file: FileId,
+    /// The range of the first statement (the `BEGIN` where there is one).
+    pub range: TextRange,
+    pub level: Level,
+    pub level_source: LevelSource,
+    pub statements: Vec<ProgramStatement>,
+    /// Rules silenced for the whole transaction.
+    pub ignores: BTreeSet<String>,
+}
+
+/// A problem found while building programs, reported as a diagnostic.
+#[derive(Debug, Clone)]
+pub struct ProgramWarning {
+    pub range: TextRange,
+    pub message: String,
+}
+
+pub struct BuildContext<'a> {
+    pub engine: Engine,
+    pub semantics: &'a Semantics,
+    /// `--isolation` or the config's level, already resolved for the engine.
+    pub configured: Option<Level>,
+    pub file: FileId,
+    pub file_stem: String,
+    /// Line numbers for `stem:LINE` names.
+    pub line_of: &'a dyn Fn(usize) -> usize,
+}
+
+#[derive(Default)]
+struct Open {
+    range: TextRange,
+    level: Option<Level>,
+    directives: Vec<Located<Directive>>,
+    statements: Vec<ProgramStatement>,
+    explicit: bool,
+}
+
+/// Groups a transaction file's statements into programs.
+pub fn build(statements: &[StatementFacts], context: &BuildContext) -> (Vec<Program>, Vec<ProgramWarning>) {
+    let mut builder = Builder {
+        context,
+        open: None,
+        session_level: None,
+        next_level: None,
+        pending_directives: Vec::new(),
+        finished: Vec::new(),
+        warnings: Vec::new(),
+    };
+    for statement in statements {
+        builder.statement(statement);
+    }
+    if let Some(open) = builder.open.take() {
+        if open.explicit {
+            builder.warnings.push(ProgramWarning {
+                range: open.range,
+                message: "transaction has no COMMIT or ROLLBACK before the end of the file; \
+                          analysed as if it committed there"
+                    .to_string(),
+            });
+        }
+        builder.close(open);
+    }
+    let Builder {
+        finished,
+        mut warnings,
+        ..
+    } = builder;
+    let programs = name_programs(finished, context, &mut warnings);
+    (programs, warnings)
+}
+
+struct Builder<'a> {
+    context: &'a BuildContext<'a>,
+    open: Option<Open>,
+    /// MySQL `SET SESSION TRANSACTION` and T-SQL `SET TRANSACTION`: all later transactions.
+    session_level: Option<Level>,
+    /// `SET TRANSACTION` before a block: the next transaction only.
+    next_level: Option<Level>,
+    /// Directives above a `SET TRANSACTION` that precedes the block they name.
+    pending_directives: Vec<Located<Directive>>,
+    finished: Vec<(Open, Option<String>)>,
+    warnings: Vec<ProgramWarning>,
+}
+
+impl Builder<'_> {
+    fn statement(&mut self, statement: &StatementFacts) {
+        let engine = self.context.engine;
+        match &statement.kind {
+            StatementKind::Begin { level } => {
+                if let Some(open) = self.open.take() {
+                    self.warnings.push(ProgramWarning {
+                        range: statement.range,
+                        message: "BEGIN inside an open transaction: the open one is treated as \
+                                  committed here"
+                            .to_string(),
+                    });
+                    self.close(open);
+                }
+                let mut directives = std::mem::take(&mut self.pending_directives);
+                directives.extend(statement.directives.iter().cloned());
+                self.open = Some(Open {
+                    range: statement.range,
+                    level: level.or(self.next_level.take()).or(self.session_level),
+                    directives,
+                    statements: Vec::new(),
+                    explicit: true,
+                });
+            }
+            StatementKind::Commit | StatementKind::Rollback => {
+                if let Some(open) = self.open.take() {
+                    self.close(open);
+                }
+            }
+            StatementKind::SetTransaction { level, session } => {
+                if let Some(open) = &mut self.open {
+                    if open.statements.is_empty() || engine.implicit_transactions() {
+                        open.level = level.or(open.level);
+                    }
+                    if engine == Engine::Sqlserver {
+                        self.session_level = *level;
+                    }
+                } else if engine.implicit_transactions() {
+                    self.open = Some(Open {
+                        range: statement.range,
+                        level: *level,
+                        directives: statement.directives.clone(),
+                        statements: Vec::new(),
+                        explicit: true,
+                    });
+                } else if *session || engine == Engine::Sqlserver {
+                    self.session_level = *level;
+                } else {
+                    self.next_level = *level;
+                    self.pending_directives = statement.directives.clone();
+                }
+            }
+            StatementKind::Data(accesses) => {
+                let program_statement = ProgramStatement {
+                    range: statement.range,
+                    text: statement.text.clone(),
+                    accesses: accesses.clone(),
+                    ignores: ignores_in(&statement.directives),
+                    takes_snapshot: !accesses
+                        .iter()
+                        .all(|access| matches!(access.kind, AccessKind::Lock(LockTarget::Table))),
+                };
+                match &mut self.open {
+                    Some(open) => open.statements.push(program_statement),
+                    None => {
+                        let mut directives = std::mem::take(&mut self.pending_directives);
+                        directives.extend(statement.directives.iter().cloned());
+                        let open = Open {
+                            range: statement.range,
+                            level: self.next_level.take().or(self.session_level),
+                            directives,
+                            statements: vec![program_statement],
+                            explicit: engine.implicit_transactions(),
+                        };
+                        if engine.implicit_transactions() {
+                            self.open = Some(open);
+                        } else {
+                            self.close(open);
+                        }
+                    }
+                }
+            }
+            StatementKind::Other | StatementKind::Unparsed => {}
+        }
+    }
+
+    fn close(&mut self, open: Open) {
+        let name = open.directives.iter().find_map(|directive| match &directive.value {
+            Directive::Name(name) => Some(name.clone()),
+            _ => None,
+        });
+        self.finished.push((open, name));
+    }
+}
+
+fn ignores_in(directives: &[Located<Directive>]) -> BTreeSet<String> {
+    directives
+        .iter()
+        .filter_map(|directive| match &directive.value {
+            Directive::Ignore(rules) => Some(rules.iter().cloned()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+fn name_programs(
+    finished: Vec<(Open, Option<String>)>,
+    context: &BuildContext,
+    warnings: &mut Vec<ProgramWarning>,
+) -> Vec<Program> {
+    let finished: Vec<_> = finished
+        .into_iter()
+        .filter(|(open, _)| !open.statements.is_empty())
+        .collect();
+    let single = finished.len() == 1;
+    finished
+        .into_iter()
+        .map(|(open, name)| {
+            let name = name.unwrap_or_else(|| {
+                if single {
+                    context.file_stem.clone()
+                } else {
+                    format!("{}:{}", context.file_stem, (context.line_of)(open.range.start))
+                }
+            });
+            let declared = open.level.or_else(|| {
+                open.directives.iter().find_map(|directive| match &directive.value {
+                    Directive::Isolation(level) => Level::parse(level),
+                    _ => None,
+                })
+            });
+            let (level, level_source) = match declared {
+                Some(level) => (level, LevelSource::Declared),
+                None => match context.configured {
+                    Some(level) => (level, LevelSource::Configured),
+                    None => (
+                        context.semantics.default_level(context.engine),
+                        LevelSource::EngineDefault,
+                    ),
+                },
+            };
+            let (level, level_source) = match context.semantics.resolve(context.engine, level) {
+                Some(resolved) => (resolved, level_source),
+                None => {
+                    let default = context.semantics.default_level(context.engine);
+                    warnings.push(ProgramWarning {
+                        range: open.range,
+                        message: format!(
+                            "{} has no {} isolation level; analysed at its default, {}",
+                            context.semantics.display(context.engine),
+                            level.sql(),
+                            default.sql()
+                        ),
+                    });
+                    (default, LevelSource::EngineDefault)
+                }
+            };
+            let ignores = ignores_in(&open.directives);
+            Program {
+                name,
+                file: context.file,
+                range: open.range,
+                level,
+                level_source,
+                statements: open.statements,
+                ignores,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,205 @@
+//! The JSON contract (DESIGN.md section 6), version 1.
+
+use serde::Serialize;
+
+use super::{Location, fingerprint, location, statement_location, step_text};
+use crate::CheckResult;
+use crate::program::LevelSource;
+
+#[derive(Serialize)]
+struct Output<'a> {
+    version: u32,
+    engine: &'a str,
+    levels: Levels,
+    summary: Summary,
+    findings: Vec<FindingOut>,
+    diagnostics: Vec<DiagnosticOut>,
+}
+
+/// The levels assumed: the default for transactions that declare none, and those in use.
+#[derive(Serialize)]
+struct Levels {
+    default: String,
+    used: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    files: usize,
+    statements: usize,
+    transactions: usize,
+    findings: usize,
+    parse_errors: usize,
+}
+
+#[derive(Serialize)]
+struct FindingOut {
+    rule: &'static str,
+    severity: &'static str,
+    message: String,
+    transactions: Vec<TransactionOut>,
+    location: LocationOut,
+    related: Vec<RelatedOut>,
+    witness: Vec<StepOut>,
+    fixes: Vec<FixOut>,
+    fingerprint: String,
+}
+
+#[derive(Serialize)]
+struct TransactionOut {
+    name: String,
+    file: String,
+    line: usize,
+    isolation: &'static str,
+    isolation_source: &'static str,
+}
+
+#[derive(Serialize)]
+struct LocationOut {
+    file: String,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+}
+
+impl From<Location> for LocationOut {
+    fn from(location: Location) -> Self {
+        LocationOut {
+            file: location.file,
+            line: location.line,
+            column: location.column,
+            end_line: location.end_line,
+            end_column: location.end_column,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct RelatedOut {
+    file: String,
+    line: usize,
+    column: usize,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct StepOut {
+    txn: usize,
+    step: String,
+}
+
+#[derive(Serialize)]
+struct FixOut {
+    title: String,
+    edits: Vec<()>,
+}
+
+#[derive(Serialize)]
+struct DiagnosticOut {
+    kind: &'static str,
+    file: Option<String>,
+    line: Option<usize>,
+    column: Option<usize>,
+    message: String,
+}
+
+pub fn render(result: &CheckResult, default_level: crate::semantics::Level) -> String {
+    let mut used: Vec<String> = result.programs.iter().map(|p| p.level.id().to_string()).collect();
+    used.sort();
+    used.dedup();
+    let findings = result
+        .findings
+        .iter()
+        .map(|finding| FindingOut {
+            rule: finding.rule.id(),
+            severity: finding.rule.severity().id(),
+            message: finding.message.clone(),
+            transactions: finding
+                .programs
+                .iter()
+                .map(|index| {
+                    let program = &result.programs[*index];
+                    let (line, _) = result.files[program.file].line_col(program.range.start);
+                    TransactionOut {
+                        name: program.name.clone(),
+                        file: result.files[program.file].display_path(),
+                        line,
+                        isolation: program.level.id(),
+                        isolation_source: match program.level_source {
+                            LevelSource::Declared => "declared",
+                            LevelSource::Configured => "configured",
+                            LevelSource::EngineDefault => "engine-default",
+                        },
+                    }
+                })
+                .collect(),
+            location: statement_location(result, finding.primary).into(),
+            related: finding
+                .related
+                .iter()
+                .map(|(at, message)| {
+                    let location = statement_location(result, *at);
+                    RelatedOut {
+                        file: location.file,
+                        line: location.line,
+                        column: location.column,
+                        message: message.clone(),
+                    }
+                })
+                .collect(),
+            witness: finding
+                .witness
+                .iter()
+                .map(|step| StepOut {
+                    txn: step.instance,
+                    step: step_text(result, finding, step.instance, step.step),
+                })
+                .collect(),
+            fixes: finding
+                .fixes
+                .iter()
+                .map(|fix| FixOut {
+                    title: fix.title.clone(),
+                    edits: vec![],
+                })
+                .collect(),
+            fingerprint: fingerprint(result, finding),
+        })
+        .collect();
+    let diagnostics = result
+        .diagnostics
+        .iter()
+        .map(|diagnostic| {
+            let location = diagnostic.file.map(|file| location(result, file, diagnostic.range));
+            DiagnosticOut {
+                kind: diagnostic.kind.id(),
+                file: location.as_ref().map(|l| l.file.clone()),
+                line: location.as_ref().map(|l| l.line),
+                column: location.as_ref().map(|l| l.column),
+                message: diagnostic.message.clone(),
+            }
+        })
+        .collect();
+    let output = Output {
+        version: 1,
+        engine: result.engine.id(),
+        levels: Levels {
+            default: default_level.id().to_string(),
+            used,
+        },
+        summary: Summary {
+            files: result.files.len(),
+            statements: result.statements,
+            transactions: result.programs.len(),
+            findings: result.findings.len(),
+            parse_errors: result.parse_errors,
+        },
+        findings,
+        diagnostics,
+    };
+    // Invariant: these types serialise without error (no maps with non-string keys).
+    let mut text = serde_json::to_string_pretty(&output).unwrap_or_default();
+    text.push('\n');
+    text
+}

@@ -1,0 +1,118 @@
+//! Every output format, and the facts they share (locations, fingerprints, witness text).
+//!
+//! Architecture Invariant: only `report` (and the language server) serialises; internal types
+//! are not `Serialize`. Wire types are built here, at the boundary.
+
+pub mod human;
+pub mod json;
+
+use crate::CheckResult;
+use crate::analysis::finding::{Finding, Step, StatementRef};
+use crate::source::TextRange;
+
+/// A location in a file, 1-based line and column (in characters).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+}
+
+pub fn location(result: &CheckResult, file: usize, range: TextRange) -> Location {
+    let source = &result.files[file];
+    let (line, column) = source.line_col(range.start);
+    let (end_line, end_column) = source.line_col(range.end);
+    Location {
+        file: source.display_path(),
+        line,
+        column,
+        end_line,
+        end_column,
+    }
+}
+
+pub fn statement_location(result: &CheckResult, at: StatementRef) -> Location {
+    let program = &result.programs[at.program];
+    location(result, program.file, program.statements[at.statement].range)
+}
+
+/// "T1", "T2" labels with program names: `T1 withdraw`.
+pub fn instance_label(result: &CheckResult, finding: &Finding, instance: usize) -> String {
+    let program = finding.instances[instance];
+    format!("T{} {}", instance + 1, result.programs[program].name)
+}
+
+/// The text of one witness step.
+pub fn step_text(result: &CheckResult, finding: &Finding, instance: usize, step: Step) -> String {
+    match step {
+        Step::Statement(statement) => {
+            let program = finding.instances[instance];
+            result.programs[program].statements[statement].text.clone()
+        }
+        Step::Commit => "COMMIT".to_string(),
+        Step::Rollback => "ROLLBACK".to_string(),
+    }
+}
+
+/// Stable across line moves and reformatting: the rule, the programs' names and the
+/// involved statements' whitespace-normalised text.
+pub fn fingerprint(result: &CheckResult, finding: &Finding) -> String {
+    let mut hasher = Fnv::default();
+    hasher.write(finding.rule.id());
+    for program in &finding.programs {
+        hasher.write(&result.programs[*program].name);
+    }
+    for at in finding.statements() {
+        hasher.write(&result.programs[at.program].statements[at.statement].text.to_ascii_lowercase());
+    }
+    format!("{:016x}", hasher.0)
+}
+
+/// FNV-1a, 64 bits: stable across platforms and releases, unlike `DefaultHasher`.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn write(&mut self, text: &str) {
+        for byte in text.bytes().chain(std::iter::once(0xff)) {
+            self.0 ^= u64::from(byte);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// The one-line summary both formats end with.
+pub fn summary_line(result: &CheckResult) -> String {
+    let errors = result
+        .findings
+        .iter()
+        .filter(|f| f.rule.severity() == crate::analysis::rules::Severity::Error)
+        .count();
+    let warnings = result.findings.len() - errors;
+    format!(
+        "{} finding{} ({errors} error{}, {warnings} warning{}) in {} transaction{}; {} of {} statement{} analysed, {} skipped as unparseable; {} file{}",
+        result.findings.len(),
+        plural(result.findings.len()),
+        plural(errors),
+        plural(warnings),
+        result.programs.len(),
+        plural(result.programs.len()),
+        result.statements - result.parse_errors,
+        result.statements,
+        plural(result.statements),
+        result.parse_errors,
+        result.files.len(),
+        plural(result.files.len()),
+    )
+}
+
+fn plural(count: usize) -> &'static str {
+    if count == 1 { "" } else { "s" }
+}
