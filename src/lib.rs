@@ -263,9 +263,13 @@ fn statement_facts(text: &str, statement: RawStatement, catalog: &Catalog) -> St
             Some(Statement::Commit { .. }) => StatementKind::Commit,
             Some(Statement::Rollback { savepoint: None, .. }) => StatementKind::Rollback,
             Some(Statement::Set(sqlparser::ast::Set::SetTransaction { modes, session, .. })) => {
+                // sqlparser drops MySQL's `SESSION` / `GLOBAL` scope; the tokens keep it.
+                let scoped = statement.tokens.iter().take(3).any(|token| {
+                    token.is_word(text, "session") || token.is_word(text, "global")
+                });
                 StatementKind::SetTransaction {
                     level: level_of(modes),
-                    session: *session,
+                    session: *session || scoped,
                 }
             }
             Some(_) => {

@@ -226,7 +226,10 @@ impl Lexer<'_> {
     /// Length of a `$tag$` opener at the current position, if there is one.
     fn dollar_tag_len(&self) -> Option<usize> {
         let rest = &self.bytes[self.position + 1..];
-        let tag_len = rest.iter().take_while(|b| is_ident_continue(**b)).count();
+        let tag_len = rest
+            .iter()
+            .take_while(|b| **b != b'$' && is_ident_continue(**b))
+            .count();
         if rest.get(tag_len) == Some(&b'$') && !rest.first().is_some_and(|b| b.is_ascii_digit()) {
             Some(tag_len + 2)
         } else {

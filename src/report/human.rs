@@ -146,13 +146,7 @@ fn primary_label(finding: &Finding) -> String {
 pub fn timeline(result: &CheckResult, finding: &Finding, width: usize) -> String {
     let columns = finding.instances.len().max(1);
     let column_width = ((width.saturating_sub(6)) / columns).clamp(24, 60);
-    let cell = |text: &str| {
-        let mut text: String = text.chars().take(column_width - 2).collect();
-        if text.chars().count() < text.len().min(column_width - 2) {
-            text.push('…');
-        }
-        format!("{text:<width$}", width = column_width - 2)
-    };
+    let cell = |text: &str| format!("{text:<width$}", width = column_width - 2);
     let truncate = |text: String| {
         if text.chars().count() > column_width - 2 {
             let mut short: String = text.chars().take(column_width - 3).collect();
@@ -166,7 +160,7 @@ pub fn timeline(result: &CheckResult, finding: &Finding, width: usize) -> String
     let header: Vec<String> = (0..columns)
         .map(|instance| cell(&truncate(instance_label(result, finding, instance))))
         .collect();
-    out.push_str(&format!("      {}\n", header.join(" │ ")));
+    out.push_str(&format!("      {}\n", header.join(" │ ").trim_end()));
     for (number, step) in finding.witness.iter().enumerate() {
         let row: Vec<String> = (0..columns)
             .map(|instance| {

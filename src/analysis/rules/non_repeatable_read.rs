@@ -41,7 +41,7 @@ pub fn repeated_read_findings(
                     at.statement > edge.read.statement
                         && second.table == first.table
                         && second.rows == first.rows
-                        && second.read_columns().map(|(_, p)| p) == first.read_columns().map(|(_, p)| p)
+                        && sees_the_change(second, edge)
                 })
                 .map(|(at, _)| (edge, at))
         });
@@ -49,6 +49,19 @@ pub fn repeated_read_findings(
             findings.push(finding(context, t1, t2, edge, again, rule));
         }
     }
+}
+
+/// The second read looks at what the write changed: a column it assigns, or any row at all
+/// for a delete or an insert.
+fn sees_the_change(second: &crate::access::Access, edge: &RwEdge) -> bool {
+    let Some((value, predicate)) = second.read_columns() else {
+        return false;
+    };
+    edge.columns.is_empty()
+        || edge
+            .columns
+            .iter()
+            .any(|column| value.contains(column) || predicate.contains(column))
 }
 
 fn finding(context: &Context, t1: Instance, t2: Instance, edge: &RwEdge, again: AccessRef, rule: Rule) -> Finding {

@@ -33,11 +33,12 @@ fn detect_one(context: &Context, view: &Pair) -> Option<Finding> {
         .semantics
         .level(context.engine, t1.program.level)
         .read_skew_needs_write;
-    let later_edges = if needs_write {
-        write_edges(t1, t2)
-    } else {
-        view.forward.clone()
-    };
+    // An UPDATE or DELETE reads the latest committed rows at every level; plain reads do
+    // only where the level has no transaction-wide snapshot.
+    let mut later_edges = write_edges(t1, t2);
+    if !needs_write {
+        later_edges.extend(view.forward.iter().cloned());
+    }
     for first in view.forward.iter().filter(|edge| edge.kind == EdgeKind::Item) {
         let x = t1.access(first.read);
         if x.lock().is_some() {
