@@ -13,7 +13,11 @@ use crate::semantics::{Engine, Level, Semantics};
 use crate::{CheckOptions, CheckResult, check_sources, discover};
 
 #[derive(Parser, Debug)]
-#[command(name = "isolint", version, about = "Static checker for SQL transaction isolation anomalies")]
+#[command(
+    name = "isolint",
+    version,
+    about = "Static checker for SQL transaction isolation anomalies"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -76,7 +80,9 @@ pub enum CliError {
     #[error("unknown isolation level `{0}`")]
     #[diagnostic(
         code(isolint::isolation),
-        help("use one of: read-uncommitted, read-committed, repeatable-read, snapshot, serializable")
+        help(
+            "use one of: read-uncommitted, read-committed, repeatable-read, snapshot, serializable"
+        )
     )]
     UnknownLevel(String),
     #[error("{engine} has no {level} isolation level")]
@@ -148,20 +154,23 @@ fn rules_table() -> String {
 /// Turns the arguments into options; every mistake is a `CliError`.
 pub fn options(args: &CheckArgs) -> Result<CheckOptions, CliError> {
     let semantics = Semantics::embedded();
-    let engine = Engine::parse(&args.engine).ok_or_else(|| CliError::UnknownEngine(args.engine.clone()))?;
+    let engine =
+        Engine::parse(&args.engine).ok_or_else(|| CliError::UnknownEngine(args.engine.clone()))?;
     let isolation = match &args.isolation {
         None => None,
         Some(name) => {
             let level = Level::parse(name).ok_or_else(|| CliError::UnknownLevel(name.clone()))?;
-            Some(semantics.resolve(engine, level).ok_or_else(|| CliError::UnsupportedLevel {
-                engine: semantics.display(engine).to_string(),
-                level: level.sql().to_string(),
-                accepted: semantics
-                    .levels(engine)
-                    .iter()
-                    .map(|level| level.id())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+            Some(semantics.resolve(engine, level).ok_or_else(|| {
+                CliError::UnsupportedLevel {
+                    engine: semantics.display(engine).to_string(),
+                    level: level.sql().to_string(),
+                    accepted: semantics
+                        .levels(engine)
+                        .iter()
+                        .map(|level| level.id())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                }
             })?)
         }
     };
@@ -235,7 +244,11 @@ fn check(args: CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError>
 }
 
 fn header(result: &CheckResult, options: &CheckOptions, default_level: Level) -> String {
-    let source = if options.isolation.is_some() { "--isolation" } else { "engine default" };
+    let source = if options.isolation.is_some() {
+        "--isolation"
+    } else {
+        "engine default"
+    };
     format!(
         "isolint: engine {}; transactions that declare no level run at {} ({source})\n\n",
         Semantics::embedded().display(result.engine),
@@ -245,7 +258,11 @@ fn header(result: &CheckResult, options: &CheckOptions, default_level: Level) ->
 
 /// 1 when a finding has error severity, else 0.
 pub fn exit_code(result: &CheckResult) -> ExitCode {
-    if result.findings.iter().any(|f| f.rule.severity() == Severity::Error) {
+    if result
+        .findings
+        .iter()
+        .any(|f| f.rule.severity() == Severity::Error)
+    {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

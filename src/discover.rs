@@ -67,7 +67,10 @@ pub fn discover(paths: &[PathBuf], working_directory: &Path) -> Result<Discovere
                 }
                 Ok(_) => {}
                 Err(error) => problems.push(FileProblem {
-                    path: error.path().map(Path::to_path_buf).unwrap_or_else(|| path.clone()),
+                    path: error
+                        .path()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| path.clone()),
                     message: format!("cannot read: {error}"),
                 }),
             }
@@ -89,7 +92,10 @@ pub fn discover(paths: &[PathBuf], working_directory: &Path) -> Result<Discovere
                         String::from_utf8_lossy(error.as_bytes()).into_owned()
                     }
                 };
-                let text = text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text);
+                let text = text
+                    .strip_prefix('\u{feff}')
+                    .map(str::to_string)
+                    .unwrap_or(text);
                 let shown = path
                     .strip_prefix(working_directory)
                     .map(Path::to_path_buf)
@@ -124,7 +130,11 @@ pub fn role_of(path: &Path) -> Role {
             || (stem == "structure" && index > 0 && components[index - 1] == "db")
             || (stem == "schema" && index + 1 == components.len())
     });
-    if schema { Role::Schema } else { Role::Transactions }
+    if schema {
+        Role::Schema
+    } else {
+        Role::Transactions
+    }
 }
 
 /// `*.down.sql`, `down.sql` and sqitch `revert/` folders.
@@ -160,7 +170,11 @@ pub fn natural_cmp(a: &Path, b: &Path) -> Ordering {
                 };
                 let (x, y) = (take(&mut left), take(&mut right));
                 let (xt, yt) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
-                let order = xt.len().cmp(&yt.len()).then_with(|| xt.cmp(yt)).then_with(|| x.len().cmp(&y.len()));
+                let order = xt
+                    .len()
+                    .cmp(&yt.len())
+                    .then_with(|| xt.cmp(yt))
+                    .then_with(|| x.len().cmp(&y.len()));
                 if order != Ordering::Equal {
                     return order;
                 }
@@ -185,7 +199,10 @@ mod tests {
         assert_eq!(role_of(Path::new("db/migrations/1_init.sql")), Role::Schema);
         assert_eq!(role_of(Path::new("db/structure.sql")), Role::Schema);
         assert_eq!(role_of(Path::new("schema.sql")), Role::Schema);
-        assert_eq!(role_of(Path::new("app/queries/transfer.sql")), Role::Transactions);
+        assert_eq!(
+            role_of(Path::new("app/queries/transfer.sql")),
+            Role::Transactions
+        );
     }
 
     #[test]

@@ -139,7 +139,9 @@ pub fn check_sources(files: Vec<SourceFile>, options: &CheckOptions) -> CheckRes
         .into_par_iter()
         .enumerate()
         .filter(|(file, _)| files[*file].role == Role::Transactions)
-        .map(|(file, parsed_file)| build_programs(&files[file], file, parsed_file, &catalog, options))
+        .map(|(file, parsed_file)| {
+            build_programs(&files[file], file, parsed_file, &catalog, options)
+        })
         .collect();
     let mut programs = Vec::new();
     for (file_programs, file_diagnostics) in built {
@@ -153,7 +155,8 @@ pub fn check_sources(files: Vec<SourceFile>, options: &CheckOptions) -> CheckRes
         engine,
     };
     let findings = analysis::analyse(&context, &options.rules);
-    diagnostics.sort_by(|a, b| (a.file, a.range.start, a.kind).cmp(&(b.file, b.range.start, b.kind)));
+    diagnostics
+        .sort_by(|a, b| (a.file, a.range.start, a.kind).cmp(&(b.file, b.range.start, b.kind)));
     CheckResult {
         engine,
         files,
@@ -174,12 +177,23 @@ fn build_catalog(files: &[SourceFile], parsed: &[ParsedFile]) -> Catalog {
         .iter()
         .enumerate()
         .filter(|(_, file)| file.role == Role::Schema)
-        .chain(files.iter().enumerate().filter(|(_, file)| file.role == Role::Transactions));
+        .chain(
+            files
+                .iter()
+                .enumerate()
+                .filter(|(_, file)| file.role == Role::Transactions),
+        );
     for (index, file) in order {
         for statement in &parsed[index].statements {
             let changes = match &statement.parsed {
-                Ok(asts) => asts.iter().filter_map(catalog::from_ast::changes).flatten().collect(),
-                Err(_) => catalog::fallback::changes(&file.text, &statement.tokens).unwrap_or_default(),
+                Ok(asts) => asts
+                    .iter()
+                    .filter_map(catalog::from_ast::changes)
+                    .flatten()
+                    .collect(),
+                Err(_) => {
+                    catalog::fallback::changes(&file.text, &statement.tokens).unwrap_or_default()
+                }
             };
             for change in changes {
                 catalog.apply(change);
@@ -261,12 +275,17 @@ fn statement_facts(text: &str, statement: RawStatement, catalog: &Catalog) -> St
                 level: level_of(modes),
             },
             Some(Statement::Commit { .. }) => StatementKind::Commit,
-            Some(Statement::Rollback { savepoint: None, .. }) => StatementKind::Rollback,
-            Some(Statement::Set(sqlparser::ast::Set::SetTransaction { modes, session, .. })) => {
+            Some(Statement::Rollback {
+                savepoint: None, ..
+            }) => StatementKind::Rollback,
+            Some(Statement::Set(sqlparser::ast::Set::SetTransaction {
+                modes, session, ..
+            })) => {
                 // sqlparser drops MySQL's `SESSION` / `GLOBAL` scope; the tokens keep it.
-                let scoped = statement.tokens.iter().take(3).any(|token| {
-                    token.is_word(text, "session") || token.is_word(text, "global")
-                });
+                let scoped =
+                    statement.tokens.iter().take(3).any(|token| {
+                        token.is_word(text, "session") || token.is_word(text, "global")
+                    });
                 StatementKind::SetTransaction {
                     level: level_of(modes),
                     session: *session || scoped,
@@ -312,9 +331,10 @@ fn directive_warnings(file: FileId, parsed: &ParsedFile) -> Vec<Diagnostic> {
     let mut warnings = Vec::new();
     for directive in &parsed.file_directives {
         let unknown_rules: Vec<&String> = match &directive.value {
-            Directive::Ignore(rules) | Directive::IgnoreFile(rules) => {
-                rules.iter().filter(|rule| Rule::from_id(rule).is_none()).collect()
-            }
+            Directive::Ignore(rules) | Directive::IgnoreFile(rules) => rules
+                .iter()
+                .filter(|rule| Rule::from_id(rule).is_none())
+                .collect(),
             _ => vec![],
         };
         let message = match &directive.value {

@@ -13,11 +13,16 @@ use crate::source::{FileId, TextRange};
 /// What one statement is, as far as transactions are concerned.
 #[derive(Debug, Clone)]
 pub enum StatementKind {
-    Begin { level: Option<Level> },
+    Begin {
+        level: Option<Level>,
+    },
     Commit,
     Rollback,
     /// `SET [SESSION] TRANSACTION ISOLATION LEVEL x`.
-    SetTransaction { level: Option<Level>, session: bool },
+    SetTransaction {
+        level: Option<Level>,
+        session: bool,
+    },
     /// DML: what it reads, writes and locks.
     Data(Vec<Access>),
     /// DDL or anything else that is not part of a transaction's data accesses.
@@ -100,7 +105,10 @@ struct Open {
 }
 
 /// Groups a transaction file's statements into programs.
-pub fn build(statements: &[StatementFacts], context: &BuildContext) -> (Vec<Program>, Vec<ProgramWarning>) {
+pub fn build(
+    statements: &[StatementFacts],
+    context: &BuildContext,
+) -> (Vec<Program>, Vec<ProgramWarning>) {
     let mut builder = Builder {
         context,
         open: None,
@@ -232,11 +240,23 @@ impl Builder<'_> {
         }
     }
 
-    fn close(&mut self, open: Open) {
-        let name = open.directives.iter().find_map(|directive| match &directive.value {
-            Directive::Name(name) => Some(name.clone()),
-            _ => None,
-        });
+    fn close(&mut self, mut open: Open) {
+        let mut accesses: Vec<Vec<Access>> = open
+            .statements
+            .iter_mut()
+            .map(|statement| std::mem::take(&mut statement.accesses))
+            .collect();
+        crate::access::pin_picked_rows(&mut accesses);
+        for (statement, accesses) in open.statements.iter_mut().zip(accesses) {
+            statement.accesses = accesses;
+        }
+        let name = open
+            .directives
+            .iter()
+            .find_map(|directive| match &directive.value {
+                Directive::Name(name) => Some(name.clone()),
+                _ => None,
+            });
         self.finished.push((open, name));
     }
 }
@@ -269,14 +289,20 @@ fn name_programs(
                 if single {
                     context.file_stem.clone()
                 } else {
-                    format!("{}:{}", context.file_stem, (context.line_of)(open.range.start))
+                    format!(
+                        "{}:{}",
+                        context.file_stem,
+                        (context.line_of)(open.range.start)
+                    )
                 }
             });
             let declared = open.level.or_else(|| {
-                open.directives.iter().find_map(|directive| match &directive.value {
-                    Directive::Isolation(level) => Level::parse(level),
-                    _ => None,
-                })
+                open.directives
+                    .iter()
+                    .find_map(|directive| match &directive.value {
+                        Directive::Isolation(level) => Level::parse(level),
+                        _ => None,
+                    })
             });
             let (level, level_source) = match declared {
                 Some(level) => (level, LevelSource::Declared),

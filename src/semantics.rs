@@ -131,7 +131,9 @@ impl Level {
                 other => other.to_ascii_lowercase(),
             })
             .collect();
-        Level::ALL.into_iter().find(|level| level.id() == normalized)
+        Level::ALL
+            .into_iter()
+            .find(|level| level.id() == normalized)
     }
 }
 
@@ -288,7 +290,10 @@ mod tests {
             semantics.resolve(Engine::Postgres, Level::ReadUncommitted),
             Some(Level::ReadCommitted)
         );
-        assert_eq!(semantics.resolve(Engine::Oracle, Level::RepeatableRead), None);
+        assert_eq!(
+            semantics.resolve(Engine::Oracle, Level::RepeatableRead),
+            None
+        );
     }
 
     #[test]
@@ -302,7 +307,12 @@ mod tests {
     #[test]
     fn serializable_prevents_everything_where_it_is_true_serializability() {
         let semantics = Semantics::embedded();
-        for engine in [Engine::Postgres, Engine::Mysql, Engine::Sqlserver, Engine::Cockroachdb] {
+        for engine in [
+            Engine::Postgres,
+            Engine::Mysql,
+            Engine::Sqlserver,
+            Engine::Cockroachdb,
+        ] {
             for rule in Rule::ALL {
                 assert!(!semantics.permits(engine, Level::Serializable, rule));
             }

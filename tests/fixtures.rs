@@ -55,11 +55,15 @@ fn check_case(directory: &Path) -> Vec<String> {
         );
         let engine = Engine::parse(&run.engine).expect("engine");
         let mut options = CheckOptions::new(engine);
-        options.isolation = run.isolation.as_deref().map(|name| Level::parse(name).expect("level"));
+        options.isolation = run
+            .isolation
+            .as_deref()
+            .map(|name| Level::parse(name).expect("level"));
         for rule in &run.select {
             options.rules.insert(Rule::from_id(rule).expect("rule"));
         }
-        let discovered = discover::discover(&[directory.to_path_buf()], directory).expect("discover");
+        let discovered =
+            discover::discover(&[directory.to_path_buf()], directory).expect("discover");
         let result = check_sources(discovered.files, &options);
         let found: BTreeSet<Expected> = result
             .findings
@@ -80,7 +84,10 @@ fn check_case(directory: &Path) -> Vec<String> {
         for missing in require.difference(&found) {
             failures.push(format!("{label}: missing {missing:?}"));
         }
-        for unexpected in found.iter().filter(|f| !require.contains(*f) && !allow.contains(*f)) {
+        for unexpected in found
+            .iter()
+            .filter(|f| !require.contains(*f) && !allow.contains(*f))
+        {
             let detail = result
                 .findings
                 .iter()
@@ -114,5 +121,10 @@ fn every_fixture_gives_exactly_the_expected_findings() {
             failures.push(format!("{name}: {failure}"));
         }
     }
-    assert!(failures.is_empty(), "{} fixture failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} fixture failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -5,9 +5,9 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{
     AssignmentTarget, BinaryOperator, Expr, FromTable, FunctionArg, FunctionArgExpr,
-    FunctionArguments, GroupByExpr, Ident, OnConflictAction, OnInsert, OrderByKind,
+    FunctionArguments, GroupByExpr, Ident, InTarget, OnConflictAction, OnInsert, OrderByKind,
     Query, Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement, TableFactor,
-    InTarget, TableObject, TableWithJoins, UnaryOperator, UpdateTableFromKind, Value, Visit, Visitor,
+    TableObject, TableWithJoins, UnaryOperator, UpdateTableFromKind, Value, Visit, Visitor,
 };
 
 use super::{Access, AccessKind, Columns, LockTarget, OnConflict, RowSet, SetValue, Term};
@@ -51,6 +51,14 @@ static FALSE: Expr = Expr::Value(sqlparser::ast::ValueWithSpan {
     value: Value::Boolean(false),
     span: sqlparser::tokenizer::Span::empty(),
 });
+
+/// How the top-level query of a statement reads: its lock clause, and whether a LIMIT, FETCH
+/// or TOP picks some of the matching rows.
+#[derive(Debug, Clone, Copy, Default)]
+struct ReadMode {
+    lock: Option<LockClause>,
+    limited: bool,
+}
 
 /// One table in a statement's FROM list.
 struct ScopeEntry {
@@ -104,7 +112,8 @@ impl Visitor for Collector {
             }
             Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
                 let qualifier = ident(&parts[parts.len() - 2]);
-                self.columns.push((Some(qualifier), ident(&parts[parts.len() - 1])));
+                self.columns
+                    .push((Some(qualifier), ident(&parts[parts.len() - 1])));
             }
             Expr::Function(function) => {
                 let name = object_name(&function.name);
@@ -191,15 +200,15 @@ impl Extractor<'_> {
     fn term(&mut self, expr: &Expr, compared_with: Option<(&str, &str)>) -> Option<Term> {
         match expr {
             Expr::Value(value) => match &value.value {
-                Value::Placeholder(name) if is_anonymous(name) => Some(Term::Param(
-                    match compared_with {
+                Value::Placeholder(name) if is_anonymous(name) => {
+                    Some(Term::Param(match compared_with {
                         Some((table, column)) => format!("?{table}.{column}"),
                         None => {
                             self.anonymous += 1;
                             format!("?#{}", self.anonymous)
                         }
-                    },
-                )),
+                    }))
+                }
                 Value::Placeholder(name) => Some(Term::Param(name.clone())),
                 Value::Number(number, _) => Some(Term::Literal(number.clone())),
                 Value::SingleQuotedString(text)
@@ -226,7 +235,13 @@ impl Extractor<'_> {
 
     fn statement(&mut self, statement: &Statement, lock: Option<LockClause>) {
         match statement {
-            Statement::Query(query) => self.query(query, lock),
+            Statement::Query(query) => self.query(
+                query,
+                ReadMode {
+                    lock,
+                    limited: false,
+                },
+            ),
             Statement::Insert(insert) => {
                 let TableObject::TableName(name) = &insert.table else {
                     return;
@@ -251,7 +266,7 @@ impl Extractor<'_> {
                                 self.subqueries_of(expr);
                             }
                         }
-                        _ => self.query(source, None),
+                        _ => self.query(source, ReadMode::default()),
                     }
                 }
                 let on_conflict = match &insert.on {
@@ -265,7 +280,9 @@ impl Extractor<'_> {
                         }
                     },
                     _ if insert.ignore => OnConflict::DoNothing,
-                    _ if insert.replace_into => OnConflict::Update(columns.iter().cloned().collect()),
+                    _ if insert.replace_into => {
+                        OnConflict::Update(columns.iter().cloned().collect())
+                    }
                     _ => OnConflict::Error,
                 };
                 self.accesses.push(Access {
@@ -298,12 +315,13 @@ impl Extractor<'_> {
                     access: Some(target),
                 });
                 for join in &update.table.joins {
-                    self.table_factor(&join.relation, None, &mut scope);
+                    self.table_factor(&join.relation, ReadMode::default(), &mut scope);
                 }
-                if let Some(UpdateTableFromKind::BeforeSet(from) | UpdateTableFromKind::AfterSet(from)) =
-                    &update.from
+                if let Some(
+                    UpdateTableFromKind::BeforeSet(from) | UpdateTableFromKind::AfterSet(from),
+                ) = &update.from
                 {
-                    self.from_list(from, None, &mut scope);
+                    self.from_list(from, ReadMode::default(), &mut scope);
                 }
                 let mut set = BTreeMap::new();
                 for assignment in &update.assignments {
@@ -313,7 +331,7 @@ impl Extractor<'_> {
                     };
                     let used = collect(&assignment.value);
                     for query in &used.subqueries {
-                        self.query(query, None);
+                        self.query(query, ReadMode::default());
                     }
                     for column in &targets {
                         let in_place = used.columns.iter().any(|(qualifier, name)| {
@@ -336,8 +354,11 @@ impl Extractor<'_> {
                     .selection
                     .as_ref()
                     .is_some_and(|selection| is_guard(selection, &set));
-                if let AccessKind::Update { set: target_set, guarded: target_guarded, .. } =
-                    &mut self.accesses[target].kind
+                if let AccessKind::Update {
+                    set: target_set,
+                    guarded: target_guarded,
+                    ..
+                } = &mut self.accesses[target].kind
                 {
                     *target_set = set;
                     *target_guarded = guarded;
@@ -371,7 +392,7 @@ impl Extractor<'_> {
                     access: Some(target),
                 });
                 if let Some(using) = &delete.using {
-                    self.from_list(using, None, &mut scope);
+                    self.from_list(using, ReadMode::default(), &mut scope);
                 }
                 self.where_clause(delete.selection.as_ref(), &scope);
             }
@@ -393,7 +414,7 @@ impl Extractor<'_> {
                         access: Some(target),
                     });
                 }
-                self.table_factor(&merge.source, None, &mut scope);
+                self.table_factor(&merge.source, ReadMode::default(), &mut scope);
             }
             Statement::Lock(lock_statement) => {
                 for target in &lock_statement.tables {
@@ -419,15 +440,19 @@ impl Extractor<'_> {
 
     fn subqueries_of(&mut self, expr: &Expr) {
         for query in collect(expr).subqueries {
-            self.query(&query, None);
+            self.query(&query, ReadMode::default());
         }
     }
 
-    fn query(&mut self, query: &Query, lock: Option<LockClause>) {
+    fn query(&mut self, query: &Query, mode: ReadMode) {
+        let mode = ReadMode {
+            limited: mode.limited || query.limit_clause.is_some() || query.fetch.is_some(),
+            ..mode
+        };
         let cte_count = self.ctes.len();
         if let Some(with) = &query.with {
             for cte in &with.cte_tables {
-                self.query(&cte.query, None);
+                self.query(&cte.query, ReadMode::default());
                 self.ctes.push(ident(&cte.alias.name));
             }
         }
@@ -438,17 +463,17 @@ impl Extractor<'_> {
             },
             None => vec![],
         };
-        self.set_expr(&query.body, lock, &order_by);
+        self.set_expr(&query.body, mode, &order_by);
         self.ctes.truncate(cte_count);
     }
 
-    fn set_expr(&mut self, body: &SetExpr, lock: Option<LockClause>, order_by: &[&Expr]) {
+    fn set_expr(&mut self, body: &SetExpr, mode: ReadMode, order_by: &[&Expr]) {
         match body {
-            SetExpr::Select(select) => self.select(select, lock, order_by),
-            SetExpr::Query(query) => self.query(query, lock),
+            SetExpr::Select(select) => self.select(select, mode, order_by),
+            SetExpr::Query(query) => self.query(query, mode),
             SetExpr::SetOperation { left, right, .. } => {
-                self.set_expr(left, lock, &[]);
-                self.set_expr(right, lock, &[]);
+                self.set_expr(left, mode, &[]);
+                self.set_expr(right, mode, &[]);
             }
             SetExpr::Insert(statement)
             | SetExpr::Update(statement)
@@ -471,8 +496,9 @@ impl Extractor<'_> {
                             kind: AccessKind::Read {
                                 value: Columns::All,
                                 predicate: BTreeSet::new(),
-                                lock,
+                                lock: mode.lock,
                                 aggregate: false,
+                                limited: mode.limited,
                             },
                         });
                     }
@@ -481,9 +507,13 @@ impl Extractor<'_> {
         }
     }
 
-    fn select(&mut self, select: &Select, lock: Option<LockClause>, order_by: &[&Expr]) {
+    fn select(&mut self, select: &Select, mode: ReadMode, order_by: &[&Expr]) {
+        let mode = ReadMode {
+            limited: mode.limited || select.top.is_some(),
+            ..mode
+        };
         let mut scope = Vec::new();
-        self.from_list(&select.from, lock, &mut scope);
+        self.from_list(&select.from, mode, &mut scope);
         let mut aggregate = false;
         for item in &select.projection {
             match item {
@@ -508,7 +538,7 @@ impl Extractor<'_> {
                     let used = collect(expr);
                     self.assign_columns(&scope, &used.columns, Use::Value);
                     for query in &used.subqueries {
-                        self.query(query, None);
+                        self.query(query, ReadMode::default());
                     }
                     for args in &used.advisory {
                         let key = args.iter().map(|arg| self.term(arg, None)).collect();
@@ -541,7 +571,7 @@ impl Extractor<'_> {
             let used = collect(expr);
             self.assign_columns(&scope, &used.columns, Use::Predicate);
             for query in &used.subqueries {
-                self.query(query, None);
+                self.query(query, ReadMode::default());
             }
         }
         for from in &select.from {
@@ -549,7 +579,7 @@ impl Extractor<'_> {
                 let used = collect(&join.join_operator);
                 self.assign_columns(&scope, &used.columns, Use::Predicate);
                 for query in &used.subqueries {
-                    self.query(query, None);
+                    self.query(query, ReadMode::default());
                 }
             }
         }
@@ -561,16 +591,16 @@ impl Extractor<'_> {
         }
     }
 
-    fn from_list(&mut self, from: &[TableWithJoins], lock: Option<LockClause>, scope: &mut Vec<ScopeEntry>) {
+    fn from_list(&mut self, from: &[TableWithJoins], mode: ReadMode, scope: &mut Vec<ScopeEntry>) {
         for table in from {
-            self.table_factor(&table.relation, lock, scope);
+            self.table_factor(&table.relation, mode, scope);
             for join in &table.joins {
-                self.table_factor(&join.relation, lock, scope);
+                self.table_factor(&join.relation, mode, scope);
             }
         }
     }
 
-    fn table_factor(&mut self, factor: &TableFactor, lock: Option<LockClause>, scope: &mut Vec<ScopeEntry>) {
+    fn table_factor(&mut self, factor: &TableFactor, mode: ReadMode, scope: &mut Vec<ScopeEntry>) {
         match factor {
             TableFactor::Table { name, alias, .. } => {
                 let table = object_name(name);
@@ -587,8 +617,9 @@ impl Extractor<'_> {
                         kind: AccessKind::Read {
                             value: Columns::default(),
                             predicate: BTreeSet::new(),
-                            lock,
+                            lock: mode.lock,
                             aggregate: false,
+                            limited: mode.limited,
                         },
                     });
                     Some(self.accesses.len() - 1)
@@ -602,7 +633,7 @@ impl Extractor<'_> {
             TableFactor::Derived {
                 subquery, alias, ..
             } => {
-                self.query(subquery, None);
+                self.query(subquery, ReadMode::default());
                 if let Some(alias) = alias {
                     scope.push(ScopeEntry {
                         alias: ident(&alias.name),
@@ -613,7 +644,7 @@ impl Extractor<'_> {
             }
             TableFactor::NestedJoin {
                 table_with_joins, ..
-            } => self.from_list(std::slice::from_ref(table_with_joins), lock, scope),
+            } => self.from_list(std::slice::from_ref(table_with_joins), mode, scope),
             _ => {}
         }
     }
@@ -624,7 +655,7 @@ impl Extractor<'_> {
         let used = collect(selection);
         self.assign_columns(scope, &used.columns, Use::Predicate);
         for query in &used.subqueries {
-            self.query(query, None);
+            self.query(query, ReadMode::default());
         }
         for conjunct in conjuncts(selection) {
             let (column, value) = match conjunct {
@@ -668,7 +699,9 @@ impl Extractor<'_> {
                 },
                 _ => continue,
             };
-            let Some(entry) = self.resolve(scope, &column) else { continue };
+            let Some(entry) = self.resolve(scope, &column) else {
+                continue;
+            };
             let Some(access) = entry.access else { continue };
             let table = entry.table.clone();
             if let Some(term) = self.term(value, Some((&table, &column.1))) {
@@ -756,8 +789,19 @@ fn is_aggregate(expr: &Expr) -> bool {
     match expr {
         Expr::Function(function) => matches!(
             object_name(&function.name).as_str(),
-            "count" | "sum" | "min" | "max" | "avg" | "bool_and" | "bool_or" | "every"
-                | "array_agg" | "string_agg" | "json_agg" | "jsonb_agg" | "group_concat"
+            "count"
+                | "sum"
+                | "min"
+                | "max"
+                | "avg"
+                | "bool_and"
+                | "bool_or"
+                | "every"
+                | "array_agg"
+                | "string_agg"
+                | "json_agg"
+                | "jsonb_agg"
+                | "group_concat"
         ),
         Expr::Nested(inner) => is_aggregate(inner),
         Expr::BinaryOp { left, right, .. } => is_aggregate(left) || is_aggregate(right),
@@ -783,9 +827,10 @@ fn is_guard(selection: &Expr, set: &BTreeMap<String, SetValue>) -> bool {
         }
         match op {
             BinaryOperator::Eq => true,
-            BinaryOperator::Lt | BinaryOperator::LtEq | BinaryOperator::Gt | BinaryOperator::GtEq => {
-                is_parameter(other)
-            }
+            BinaryOperator::Lt
+            | BinaryOperator::LtEq
+            | BinaryOperator::Gt
+            | BinaryOperator::GtEq => is_parameter(other),
             _ => false,
         }
     })

@@ -138,6 +138,8 @@ pub enum AccessKind {
         lock: Option<LockClause>,
         /// `SELECT count(*)`-like: an aggregate, where PostgreSQL rejects `FOR UPDATE`.
         aggregate: bool,
+        /// LIMIT, FETCH FIRST or TOP: the read picks some of the matching rows.
+        limited: bool,
     },
     Update {
         set: BTreeMap<String, SetValue>,
@@ -201,6 +203,44 @@ impl Access {
                 ..
             } => Some(set.iter().collect()),
             _ => None,
+        }
+    }
+}
+
+/// A LIMIT read that returns a column which a later UPDATE or DELETE of the same table pins to
+/// a parameter picks the rows that statement writes (`SELECT id ... LIMIT 1` then
+/// `UPDATE ... WHERE id = $1`): the read is narrowed to those rows, so claiming different rows
+/// is not mistaken for a conflict, and claiming the same row still is.
+pub fn pin_picked_rows(statements: &mut [Vec<Access>]) {
+    for index in 0..statements.len() {
+        let (before, after) = statements.split_at_mut(index + 1);
+        for read in before[index].iter_mut() {
+            let AccessKind::Read {
+                value,
+                limited: true,
+                ..
+            } = &read.kind
+            else {
+                continue;
+            };
+            let picked = after.iter().flatten().find_map(|write| {
+                if write.table != read.table
+                    || !matches!(
+                        write.kind,
+                        AccessKind::Update { .. } | AccessKind::Delete { .. }
+                    )
+                {
+                    return None;
+                }
+                write.rows.pins.iter().find(|(column, term)| {
+                    matches!(term, Term::Param(_))
+                        && value.contains(column)
+                        && !read.rows.pins.contains_key(*column)
+                })
+            });
+            if let Some((column, term)) = picked {
+                read.rows.pins.insert(column.clone(), term.clone());
+            }
         }
     }
 }

@@ -67,7 +67,9 @@ pub struct RwEdge {
 pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
     let mut edges = Vec::new();
     for (read_at, read) in reader.accesses() {
-        let Some((value, predicate)) = read.read_columns() else { continue };
+        let Some((value, predicate)) = read.read_columns() else {
+            continue;
+        };
         let mut read_columns = value.clone();
         for column in predicate {
             read_columns.insert(column.clone());
@@ -89,21 +91,29 @@ pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
                 AccessKind::Update { set, .. } => {
                     let columns = read_columns.intersection(set.keys());
                     if !columns.is_empty() {
-                        if let Some(unifier) = rows_meet(&read.rows, reader.tag, &write.rows, writer.tag) {
+                        if let Some(unifier) =
+                            rows_meet(&read.rows, reader.tag, &write.rows, writer.tag)
+                        {
                             push(EdgeKind::Item, columns, unifier);
                         }
                     }
-                    if let Some((columns, unifier)) = moves_row_in(read, reader.tag, predicate, write, writer.tag, set) {
+                    if let Some((columns, unifier)) =
+                        moves_row_in(read, reader.tag, predicate, write, writer.tag, set)
+                    {
                         push(EdgeKind::Phantom, columns, unifier);
                     }
                 }
                 AccessKind::Delete { .. } => {
-                    if let Some(unifier) = rows_meet(&read.rows, reader.tag, &write.rows, writer.tag) {
+                    if let Some(unifier) =
+                        rows_meet(&read.rows, reader.tag, &write.rows, writer.tag)
+                    {
                         push(EdgeKind::Item, vec![], unifier);
                     }
                 }
                 AccessKind::Insert { on_conflict, .. } => {
-                    if let Some(unifier) = rows_meet(&read.rows, reader.tag, &write.rows, writer.tag) {
+                    if let Some(unifier) =
+                        rows_meet(&read.rows, reader.tag, &write.rows, writer.tag)
+                    {
                         if let OnConflict::Update(set) = on_conflict {
                             let columns = read_columns.intersection(set.iter());
                             if !columns.is_empty() {
@@ -134,12 +144,15 @@ fn moves_row_in(
     let moved: Vec<String> = set
         .iter()
         .filter(|(column, _)| predicate.contains(*column))
-        .filter(|(column, value)| match (read.rows.pins.get(*column), value) {
-            (Some(crate::access::Term::Literal(pinned)), SetValue::Term(crate::access::Term::Literal(assigned))) => {
-                pinned == assigned
-            }
-            _ => true,
-        })
+        .filter(
+            |(column, value)| match (read.rows.pins.get(*column), value) {
+                (
+                    Some(crate::access::Term::Literal(pinned)),
+                    SetValue::Term(crate::access::Term::Literal(assigned)),
+                ) => pinned == assigned,
+                _ => true,
+            },
+        )
         .map(|(column, _)| column.clone())
         .collect();
     if moved.is_empty() {
@@ -163,23 +176,35 @@ fn moves_row_in(
 /// A forced conflict under `unifier`: the two instances must write the same row (or insert the
 /// same unique or excluded value), so under snapshot isolation one of them fails, and the
 /// rw conflicts between them are harmless.
-pub fn forced_conflict(first: Instance, second: Instance, unifier: &Unifier, catalog: &Catalog) -> bool {
+pub fn forced_conflict(
+    first: Instance,
+    second: Instance,
+    unifier: &Unifier,
+    catalog: &Catalog,
+) -> bool {
     first.accesses().any(|(_, a)| {
         second.accesses().any(|(_, b)| {
-            a.table == b.table && !a.table.is_empty() && forces(a, first.tag, b, second.tag, unifier, catalog)
+            a.table == b.table
+                && !a.table.is_empty()
+                && forces(a, first.tag, b, second.tag, unifier, catalog)
         })
     })
 }
 
 fn forces(a: &Access, ta: u8, b: &Access, tb: u8, unifier: &Unifier, catalog: &Catalog) -> bool {
-    let Some(table) = catalog.table(&a.table) else { return false };
-    let key_equal = |columns: &[String]| {
-        columns.iter().all(|column| match (a.rows.pins.get(column), b.rows.pins.get(column)) {
-            (Some(x), Some(y)) => unifier.equal(&Atom::of(x, ta), &Atom::of(y, tb)),
-            _ => false,
-        })
+    let Some(table) = catalog.table(&a.table) else {
+        return false;
     };
-    let both_inserts = matches!(a.kind, AccessKind::Insert { .. }) && matches!(b.kind, AccessKind::Insert { .. });
+    let key_equal = |columns: &[String]| {
+        columns.iter().all(
+            |column| match (a.rows.pins.get(column), b.rows.pins.get(column)) {
+                (Some(x), Some(y)) => unifier.equal(&Atom::of(x, ta), &Atom::of(y, tb)),
+                _ => false,
+            },
+        )
+    };
+    let both_inserts =
+        matches!(a.kind, AccessKind::Insert { .. }) && matches!(b.kind, AccessKind::Insert { .. });
     if both_inserts {
         let inserted = |access: &Access, column: &String| match &access.kind {
             AccessKind::Insert { columns, .. } => columns.contains(column),
@@ -200,7 +225,10 @@ fn forces(a: &Access, ta: u8, b: &Access, tb: u8, unifier: &Unifier, catalog: &C
             access.kind,
             AccessKind::Update { .. }
                 | AccessKind::Delete { .. }
-                | AccessKind::Insert { on_conflict: OnConflict::Update(_), .. }
+                | AccessKind::Insert {
+                    on_conflict: OnConflict::Update(_),
+                    ..
+                }
         )
     };
     row_write(a)
@@ -227,9 +255,9 @@ fn mutexes<'a>(instance: Instance<'a>) -> Vec<(usize, Mutex<'a>)> {
             let mutex = match &access.kind {
                 AccessKind::Lock(LockTarget::Table) => Mutex::Table(&access.table),
                 AccessKind::Lock(LockTarget::Advisory(key)) => Mutex::Advisory(key),
-                AccessKind::Read { lock: Some(lock), .. }
-                    if lock.strength >= LockStrength::NoKeyUpdate && !lock.skip_locked =>
-                {
+                AccessKind::Read {
+                    lock: Some(lock), ..
+                } if lock.strength >= LockStrength::NoKeyUpdate && !lock.skip_locked => {
                     Mutex::Row(access)
                 }
                 AccessKind::Update { .. } | AccessKind::Delete { .. } => Mutex::Row(access),
@@ -248,25 +276,25 @@ fn snapshot_statement(instance: Instance, semantics: &Semantics, engine: Engine)
     if !spec.snapshot {
         return None;
     }
-    instance
-        .program
-        .statements
-        .iter()
-        .position(|statement| {
-            if spec.snapshot_at_first_plain_read {
-                statement
-                    .accesses
-                    .iter()
-                    .any(|access| access.is_read() && access.lock().is_none())
-            } else {
-                statement.takes_snapshot
-            }
-        })
+    instance.program.statements.iter().position(|statement| {
+        if spec.snapshot_at_first_plain_read {
+            statement
+                .accesses
+                .iter()
+                .any(|access| access.is_read() && access.lock().is_none())
+        } else {
+            statement.takes_snapshot
+        }
+    })
 }
 
 /// The locks an instance holds from statement `from` on that were taken early enough: before
 /// `from` and, at a snapshot level, before its snapshot.
-fn usable_mutexes<'a>(instance: Instance<'a>, from: usize, context: &crate::analysis::Context) -> Vec<Mutex<'a>> {
+fn usable_mutexes<'a>(
+    instance: Instance<'a>,
+    from: usize,
+    context: &crate::analysis::Context,
+) -> Vec<Mutex<'a>> {
     let snapshot = snapshot_statement(instance, context.semantics, context.engine);
     mutexes(instance)
         .into_iter()
@@ -323,7 +351,9 @@ pub fn reads_any(read: &Access, columns: &Columns) -> bool {
     match read.read_columns() {
         Some((value, predicate)) => match columns {
             Columns::All => true,
-            Columns::Some(set) => set.iter().any(|c| value.contains(c) || predicate.contains(c)),
+            Columns::Some(set) => set
+                .iter()
+                .any(|c| value.contains(c) || predicate.contains(c)),
         },
         None => false,
     }

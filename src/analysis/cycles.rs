@@ -64,21 +64,37 @@ pub fn open_cycles<'p>(context: &Context, pair: &'p Pair) -> Vec<Cycle<'p>> {
 /// A locked read makes writers of the rows it read wait until the reader commits. It stops a
 /// row from appearing only where locking reads also lock gaps (MySQL/MariaDB at repeatable
 /// read and serializable, T-SQL HOLDLOCK).
-pub fn read_blocks_writer(context: &Context, reader: &Program, read: &Access, kind: EdgeKind) -> bool {
-    let Some(lock) = read.lock() else { return false };
+pub fn read_blocks_writer(
+    context: &Context,
+    reader: &Program,
+    read: &Access,
+    kind: EdgeKind,
+) -> bool {
+    let Some(lock) = read.lock() else {
+        return false;
+    };
     if lock.strength == LockStrength::KeyShare {
         return false;
     }
     match kind {
         EdgeKind::Item => true,
         EdgeKind::Phantom => {
-            lock.key_range || context.semantics.level(context.engine, reader.level).gap_locks
+            lock.key_range
+                || context
+                    .semantics
+                    .level(context.engine, reader.level)
+                    .gap_locks
         }
     }
 }
 
 /// The finding for a 2-cycle: both read, both write, both commit.
-pub fn cycle_finding(context: &Context, pair: &Pair, cycle: &Cycle, rule: super::rules::Rule) -> super::finding::Finding {
+pub fn cycle_finding(
+    context: &Context,
+    pair: &Pair,
+    cycle: &Cycle,
+    rule: super::rules::Rule,
+) -> super::finding::Finding {
     use super::finding::{Finding, StatementRef, Step, witness};
     use super::fixes;
     use super::rules::Rule;
@@ -109,14 +125,23 @@ pub fn cycle_finding(context: &Context, pair: &Pair, cycle: &Cycle, rule: super:
             first_read.rows.describe(),
         )
     } else {
-        format!(
-            "write skew: `{}` reads {} that {other} writes, while {other} reads {} that `{}` \
-             writes; both decide on stale data and both commit ({level})",
-            name(t1.index),
-            what(cycle.forward, first_read),
-            what(cycle.backward, second_read),
-            name(t1.index),
-        )
+        if same {
+            format!(
+                "write skew: two instances of `{}` each read {} and then update rows the other \
+                 read; both decide on stale data and both commit ({level})",
+                name(t1.index),
+                what(cycle.forward, first_read),
+            )
+        } else {
+            format!(
+                "write skew: `{}` reads {} that {other} writes, and {other} reads {} that `{}` \
+                 writes; both decide on stale data and both commit ({level})",
+                name(t1.index),
+                what(cycle.forward, first_read),
+                what(cycle.backward, second_read),
+                name(t1.index),
+            )
+        }
     };
     let at = |instance: &super::conflict::Instance, statement: usize| StatementRef {
         program: instance.index,
@@ -180,7 +205,9 @@ pub fn cycle_finding(context: &Context, pair: &Pair, cycle: &Cycle, rule: super:
         witness: witness(&steps),
         fixes,
         why: if rule == Rule::PhantomWriteSkew {
-            format!("{level} does not stop a row from appearing in a predicate another transaction already checked")
+            format!(
+                "{level} does not stop a row from appearing in a predicate another transaction already checked"
+            )
         } else {
             format!("{level} lets two transactions commit when each changed what the other read")
         },

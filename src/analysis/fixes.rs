@@ -16,9 +16,11 @@ fn fix(title: impl Into<String>) -> Fix {
 /// How to lock the rows a read returns, in this engine's syntax.
 fn lock_clause(engine: Engine) -> Option<&'static str> {
     match engine {
-        Engine::Postgres | Engine::Cockroachdb | Engine::Mysql | Engine::Mariadb | Engine::Oracle => {
-            Some("FOR UPDATE")
-        }
+        Engine::Postgres
+        | Engine::Cockroachdb
+        | Engine::Mysql
+        | Engine::Mariadb
+        | Engine::Oracle => Some("FOR UPDATE"),
         Engine::Sqlserver => Some("WITH (UPDLOCK, ROWLOCK)"),
         Engine::Sqlite => None,
     }
@@ -28,7 +30,13 @@ fn lock_clause(engine: Engine) -> Option<&'static str> {
 /// `FOR UPDATE` with aggregates), a lock of the rows themselves.
 pub fn lock_the_read(context: &Context, read: &Access, both_programs: bool) -> Option<Fix> {
     let clause = lock_clause(context.engine)?;
-    let aggregate = matches!(read.kind, crate::access::AccessKind::Read { aggregate: true, .. });
+    let aggregate = matches!(
+        read.kind,
+        crate::access::AccessKind::Read {
+            aggregate: true,
+            ..
+        }
+    );
     let scope = if both_programs {
         " in both transactions (a lock in only one of them does not help)"
     } else {

@@ -35,7 +35,9 @@ pub struct DependencyGraph {
 impl DependencyGraph {
     pub fn build(context: &Context, pairs: &[(usize, usize)]) -> DependencyGraph {
         let mut graph = DiGraph::new();
-        let nodes: Vec<NodeIndex> = (0..context.programs.len()).map(|i| graph.add_node(i)).collect();
+        let nodes: Vec<NodeIndex> = (0..context.programs.len())
+            .map(|i| graph.add_node(i))
+            .collect();
         let mut vulnerable = Vec::new();
         for (first, second) in pairs {
             if first == second {

@@ -7,8 +7,18 @@ use crate::parse::lexer::{Token, TokenKind};
 
 /// Words that start a table-level constraint rather than a column definition.
 const CONSTRAINT_WORDS: &[&str] = &[
-    "constraint", "primary", "unique", "exclude", "foreign", "check", "key", "index", "fulltext",
-    "spatial", "like", "period",
+    "constraint",
+    "primary",
+    "unique",
+    "exclude",
+    "foreign",
+    "check",
+    "key",
+    "index",
+    "fulltext",
+    "spatial",
+    "like",
+    "period",
 ];
 
 struct Cursor<'a> {
@@ -150,14 +160,18 @@ fn create_table(cursor: &mut Cursor) -> Option<Vec<Change>> {
         };
         let Some(first) = item.first() else { continue };
         let is_constraint = first.kind == TokenKind::Word
-            && CONSTRAINT_WORDS.iter().any(|word| first.is_word(cursor.text, word));
+            && CONSTRAINT_WORDS
+                .iter()
+                .any(|word| first.is_word(cursor.text, word));
         if is_constraint {
             if let Some(Change::AddKey { key, .. }) = table_constraint(&mut item_cursor, &name) {
                 table.keys.push(key);
             }
             continue;
         }
-        let Some(column) = first.ident(cursor.text) else { continue };
+        let Some(column) = first.ident(cursor.text) else {
+            continue;
+        };
         table.columns.push(column.clone());
         for index in 1..item.len() {
             let at = |offset: usize, word: &str| {
@@ -348,8 +362,9 @@ mod tests {
 
     #[test]
     fn unique_index_on_expression() {
-        let catalog =
-            apply("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS u ON ONLY users USING btree (lower(email), org_id DESC)");
+        let catalog = apply(
+            "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS u ON ONLY users USING btree (lower(email), org_id DESC)",
+        );
         let key = &catalog.table("users").unwrap().keys[0];
         assert_eq!(key.columns, vec!["email", "org_id"]);
         assert_eq!(key.name.as_deref(), Some("u"));

@@ -1,7 +1,7 @@
 //! sqlparser DDL → catalog changes. The only place in `catalog` that sees sqlparser types.
 
 use sqlparser::ast::{
-    AlterTableOperation, ColumnOption, Expr, ExcludeConstraintOperator, Ident, IndexColumn,
+    AlterTableOperation, ColumnOption, ExcludeConstraintOperator, Expr, Ident, IndexColumn,
     ObjectName, ObjectNamePart, ObjectType, RenameTableNameKind, Statement, TableConstraint,
 };
 
@@ -165,7 +165,11 @@ fn constraint_change(table: &str, constraint: &TableConstraint) -> Option<Change
             kind: KeyKind::Primary,
         },
         TableConstraint::Unique(unique) => Key {
-            name: unique.name.as_ref().or(unique.index_name.as_ref()).map(ident),
+            name: unique
+                .name
+                .as_ref()
+                .or(unique.index_name.as_ref())
+                .map(ident),
             columns: index_columns(&unique.columns),
             kind: KeyKind::Unique,
         },

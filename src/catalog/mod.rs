@@ -17,7 +17,9 @@ pub enum KeyKind {
     Unique,
     /// `EXCLUDE USING gist (room WITH =, during WITH &&)`: two rows conflict when every `=`
     /// column is equal and every other element overlaps.
-    Exclusion { other_columns: Vec<String> },
+    Exclusion {
+        other_columns: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,16 +63,42 @@ impl Table {
 pub enum Change {
     CreateTable(Table),
     DropTable(String),
-    RenameTable { from: String, to: String },
-    AddColumn { table: String, column: String },
-    DropColumn { table: String, column: String },
-    RenameColumn { table: String, from: String, to: String },
-    AddKey { table: String, key: Key },
-    AddForeignKey { table: String, foreign_key: ForeignKey },
-    DropConstraint { table: String, name: String },
-    DropPrimaryKey { table: String },
+    RenameTable {
+        from: String,
+        to: String,
+    },
+    AddColumn {
+        table: String,
+        column: String,
+    },
+    DropColumn {
+        table: String,
+        column: String,
+    },
+    RenameColumn {
+        table: String,
+        from: String,
+        to: String,
+    },
+    AddKey {
+        table: String,
+        key: Key,
+    },
+    AddForeignKey {
+        table: String,
+        foreign_key: ForeignKey,
+    },
+    DropConstraint {
+        table: String,
+        name: String,
+    },
+    DropPrimaryKey {
+        table: String,
+    },
     /// `DROP INDEX name` names no table.
-    DropIndex { name: String },
+    DropIndex {
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -149,7 +177,9 @@ impl Catalog {
             }
             Change::DropConstraint { table, name } => {
                 let table = self.table_mut(&table);
-                table.keys.retain(|key| key.name.as_deref() != Some(name.as_str()));
+                table
+                    .keys
+                    .retain(|key| key.name.as_deref() != Some(name.as_str()));
                 table
                     .foreign_keys
                     .retain(|fk| fk.name.as_deref() != Some(name.as_str()));
@@ -161,17 +191,21 @@ impl Catalog {
             }
             Change::DropIndex { name } => {
                 for table in self.tables.values_mut() {
-                    table.keys.retain(|key| key.name.as_deref() != Some(name.as_str()));
+                    table
+                        .keys
+                        .retain(|key| key.name.as_deref() != Some(name.as_str()));
                 }
             }
         }
     }
 
     fn table_mut(&mut self, name: &str) -> &mut Table {
-        self.tables.entry(name.to_string()).or_insert_with(|| Table {
-            name: name.to_string(),
-            ..Table::default()
-        })
+        self.tables
+            .entry(name.to_string())
+            .or_insert_with(|| Table {
+                name: name.to_string(),
+                ..Table::default()
+            })
     }
 }
 

@@ -38,9 +38,7 @@ pub fn parse_comment(comment: &str) -> Option<Directive> {
     let rest = strip_prefix_ignore_case(body, "isolint:")?.trim();
     // A reason may follow after `--`.
     let rest = rest.split("--").next().unwrap_or("").trim();
-    let (verb, arguments) = rest
-        .split_once(char::is_whitespace)
-        .unwrap_or((rest, ""));
+    let (verb, arguments) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
     let rules = || {
         arguments
             .split([',', ' '])
@@ -76,7 +74,10 @@ mod tests {
         );
         assert_eq!(
             parse_comment("-- isolint: ignore write-skew, lost-update -- reviewed"),
-            Some(Directive::Ignore(vec!["write-skew".into(), "lost-update".into()]))
+            Some(Directive::Ignore(vec![
+                "write-skew".into(),
+                "lost-update".into()
+            ]))
         );
         assert_eq!(
             parse_comment("-- isolint: isolation repeatable read"),

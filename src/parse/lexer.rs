@@ -158,7 +158,10 @@ impl Lexer<'_> {
             }
             _ => {
                 // Advance by one whole character so ranges stay on character boundaries.
-                let width = self.source[start..].chars().next().map_or(1, char::len_utf8);
+                let width = self.source[start..]
+                    .chars()
+                    .next()
+                    .map_or(1, char::len_utf8);
                 self.position += width;
                 self.token(TokenKind::Punct, start, false)
             }
@@ -275,7 +278,10 @@ mod tests {
 
     #[test]
     fn placeholders_of_every_engine_are_params() {
-        let tokens = kinds("a = $1 AND b = :name AND c = @x AND d = ? AND e::int", Flavor::default());
+        let tokens = kinds(
+            "a = $1 AND b = :name AND c = @x AND d = ? AND e::int",
+            Flavor::default(),
+        );
         let params: Vec<_> = tokens
             .iter()
             .filter(|(kind, _)| *kind == TokenKind::Param)

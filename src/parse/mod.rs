@@ -108,7 +108,12 @@ pub fn parse_file(text: &str, engine: Engine) -> ParsedFile {
     }
 }
 
-fn parse_chunk(text: &str, chunk: split::Chunk, dialect: &dyn Dialect, engine: Engine) -> RawStatement {
+fn parse_chunk(
+    text: &str,
+    chunk: split::Chunk,
+    dialect: &dyn Dialect,
+    engine: Engine,
+) -> RawStatement {
     let directives = chunk
         .leading_comments
         .iter()
@@ -225,7 +230,11 @@ fn take_lock_clauses(text: &str, chunk: &split::Chunk, sql: &mut String) -> Opti
         let strength = if is(index, "for") && is(index + 1, "update") {
             index += 2;
             Some(LockStrength::Update)
-        } else if is(index, "for") && is(index + 1, "no") && is(index + 2, "key") && is(index + 3, "update") {
+        } else if is(index, "for")
+            && is(index + 1, "no")
+            && is(index + 2, "key")
+            && is(index + 3, "update")
+        {
             index += 4;
             Some(LockStrength::NoKeyUpdate)
         } else if is(index, "for") && is(index + 1, "share") {
@@ -234,7 +243,11 @@ fn take_lock_clauses(text: &str, chunk: &split::Chunk, sql: &mut String) -> Opti
         } else if is(index, "for") && is(index + 1, "key") && is(index + 2, "share") {
             index += 3;
             Some(LockStrength::KeyShare)
-        } else if is(index, "lock") && is(index + 1, "in") && is(index + 2, "share") && is(index + 3, "mode") {
+        } else if is(index, "lock")
+            && is(index + 1, "in")
+            && is(index + 2, "share")
+            && is(index + 3, "mode")
+        {
             index += 4;
             Some(LockStrength::Share)
         } else {
@@ -274,9 +287,11 @@ fn take_lock_clauses(text: &str, chunk: &split::Chunk, sql: &mut String) -> Opti
             while index < tokens.len() {
                 let token = tokens[index];
                 let is_name = matches!(token.kind, TokenKind::Word | TokenKind::QuotedIdent)
-                    && !["nowait", "skip", "for"].iter().any(|w| token.is_word(text, w));
-                let is_separator = token.kind == TokenKind::Punct
-                    && matches!(token.text(text), "," | ".");
+                    && !["nowait", "skip", "for"]
+                        .iter()
+                        .any(|w| token.is_word(text, w));
+                let is_separator =
+                    token.kind == TokenKind::Punct && matches!(token.text(text), "," | ".");
                 if is_name || is_separator {
                     index += 1;
                 } else {
@@ -306,7 +321,10 @@ fn take_lock_clauses(text: &str, chunk: &split::Chunk, sql: &mut String) -> Opti
         });
     }
     for range in blank {
-        let (from, to) = (range.start - chunk.range.start, range.end - chunk.range.start);
+        let (from, to) = (
+            range.start - chunk.range.start,
+            range.end - chunk.range.start,
+        );
         sql.replace_range(from..to, &" ".repeat(to - from));
     }
     found
@@ -347,16 +365,35 @@ mod tests {
     #[test]
     fn lock_clauses_sqlparser_lacks_are_recognised_and_blanked() {
         for (sql, strength) in [
-            ("SELECT * FROM t WHERE id = $1 FOR NO KEY UPDATE", LockStrength::NoKeyUpdate),
-            ("SELECT * FROM t WHERE id = $1 FOR KEY SHARE", LockStrength::KeyShare),
-            ("SELECT * FROM t, u WHERE t.id = $1 FOR UPDATE OF t, u SKIP LOCKED", LockStrength::Update),
+            (
+                "SELECT * FROM t WHERE id = $1 FOR NO KEY UPDATE",
+                LockStrength::NoKeyUpdate,
+            ),
+            (
+                "SELECT * FROM t WHERE id = $1 FOR KEY SHARE",
+                LockStrength::KeyShare,
+            ),
+            (
+                "SELECT * FROM t, u WHERE t.id = $1 FOR UPDATE OF t, u SKIP LOCKED",
+                LockStrength::Update,
+            ),
         ] {
             let statement = one(sql, Engine::Postgres);
-            assert_eq!(statement.lock.map(|lock| lock.strength), Some(strength), "{sql}");
+            assert_eq!(
+                statement.lock.map(|lock| lock.strength),
+                Some(strength),
+                "{sql}"
+            );
             assert!(statement.parsed.is_ok(), "{sql}: {:?}", statement.parsed);
         }
-        let statement = one("SELECT a FROM t WHERE id = ? LOCK IN SHARE MODE", Engine::Mysql);
-        assert_eq!(statement.lock.map(|lock| lock.strength), Some(LockStrength::Share));
+        let statement = one(
+            "SELECT a FROM t WHERE id = ? LOCK IN SHARE MODE",
+            Engine::Mysql,
+        );
+        assert_eq!(
+            statement.lock.map(|lock| lock.strength),
+            Some(LockStrength::Share)
+        );
         assert!(statement.parsed.is_ok());
     }
 

@@ -104,7 +104,8 @@ mod tests {
 
     #[test]
     fn splits_at_top_level_semicolons_only() {
-        let source = "SELECT ';' ; -- a; comment\nUPDATE t SET a = $$x;y$$;\n/* c; /* nested; */ */ COMMIT";
+        let source =
+            "SELECT ';' ; -- a; comment\nUPDATE t SET a = $$x;y$$;\n/* c; /* nested; */ */ COMMIT";
         assert_eq!(
             texts(source),
             vec!["SELECT ';'", "UPDATE t SET a = $$x;y$$", "COMMIT"]
@@ -120,7 +121,10 @@ mod tests {
             .iter()
             .map(|range| &source[range.start..range.end])
             .collect();
-        assert_eq!(comments, vec!["-- name: transfer", "-- isolint: ignore write-skew"]);
+        assert_eq!(
+            comments,
+            vec!["-- name: transfer", "-- isolint: ignore write-skew"]
+        );
     }
 
     #[test]

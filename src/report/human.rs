@@ -40,13 +40,17 @@ impl std::error::Error for Rendered {}
 
 impl Diagnostic for Rendered {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.code.as_ref().map(|code| Box::new(code) as Box<dyn fmt::Display>)
+        self.code
+            .as_ref()
+            .map(|code| Box::new(code) as Box<dyn fmt::Display>)
     }
     fn severity(&self) -> Option<Severity> {
         Some(self.severity)
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|help| Box::new(help) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|help| Box::new(help) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         Some(&self.source)
@@ -134,7 +138,9 @@ fn primary_label(finding: &Finding) -> String {
     use crate::analysis::rules::Rule;
     match finding.rule {
         Rule::LostUpdate => "reads the value it will overwrite, without a lock".to_string(),
-        Rule::WriteSkew | Rule::PhantomWriteSkew => "this check can be stale when the write commits".to_string(),
+        Rule::WriteSkew | Rule::PhantomWriteSkew => {
+            "this check can be stale when the write commits".to_string()
+        }
         Rule::DangerousStructure => "the pivot reads here".to_string(),
         Rule::ReadSkew => "first read".to_string(),
         Rule::DirtyRead => "reads uncommitted data".to_string(),
@@ -171,7 +177,11 @@ pub fn timeline(result: &CheckResult, finding: &Finding, width: usize) -> String
                 }
             })
             .collect();
-        out.push_str(&format!("  {:>2}. {}\n", number + 1, row.join(" │ ").trim_end()));
+        out.push_str(&format!(
+            "  {:>2}. {}\n",
+            number + 1,
+            row.join(" │ ").trim_end()
+        ));
     }
     out
 }

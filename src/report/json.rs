@@ -105,7 +105,11 @@ struct DiagnosticOut {
 }
 
 pub fn render(result: &CheckResult, default_level: crate::semantics::Level) -> String {
-    let mut used: Vec<String> = result.programs.iter().map(|p| p.level.id().to_string()).collect();
+    let mut used: Vec<String> = result
+        .programs
+        .iter()
+        .map(|p| p.level.id().to_string())
+        .collect();
     used.sort();
     used.dedup();
     let findings = result
@@ -171,7 +175,9 @@ pub fn render(result: &CheckResult, default_level: crate::semantics::Level) -> S
         .diagnostics
         .iter()
         .map(|diagnostic| {
-            let location = diagnostic.file.map(|file| location(result, file, diagnostic.range));
+            let location = diagnostic
+                .file
+                .map(|file| location(result, file, diagnostic.range));
             DiagnosticOut {
                 kind: diagnostic.kind.id(),
                 file: location.as_ref().map(|l| l.file.clone()),

@@ -7,7 +7,7 @@ pub mod human;
 pub mod json;
 
 use crate::CheckResult;
-use crate::analysis::finding::{Finding, Step, StatementRef};
+use crate::analysis::finding::{Finding, StatementRef, Step};
 use crate::source::TextRange;
 
 /// A location in a file, 1-based line and column (in characters).
@@ -65,7 +65,11 @@ pub fn fingerprint(result: &CheckResult, finding: &Finding) -> String {
         hasher.write(&result.programs[*program].name);
     }
     for at in finding.statements() {
-        hasher.write(&result.programs[at.program].statements[at.statement].text.to_ascii_lowercase());
+        hasher.write(
+            &result.programs[at.program].statements[at.statement]
+                .text
+                .to_ascii_lowercase(),
+        );
     }
     format!("{:016x}", hasher.0)
 }

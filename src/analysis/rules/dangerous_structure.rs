@@ -2,11 +2,11 @@
 //! joined by two consecutive vulnerable rw edges, the pivot's outgoing read not locked, and a
 //! chain of conflicts from Tout back to Tin. Snapshot isolation lets the cycle commit.
 
+use crate::analysis::Context;
 use crate::analysis::finding::{Finding, StatementRef, Step, witness};
 use crate::analysis::fixes;
 use crate::analysis::graph::{DependencyGraph, VulnerableEdge};
 use crate::analysis::rules::Rule;
-use crate::analysis::Context;
 
 pub fn detect(context: &Context, graph: &DependencyGraph, findings: &mut Vec<Finding>) {
     for incoming in &graph.vulnerable {
@@ -20,11 +20,20 @@ pub fn detect(context: &Context, graph: &DependencyGraph, findings: &mut Vec<Fin
             if tin == pivot || tout == pivot || tin == tout {
                 continue;
             }
-            let levels = [context.level_of(tin), context.level_of(pivot), context.level_of(tout)];
+            let levels = [
+                context.level_of(tin),
+                context.level_of(pivot),
+                context.level_of(tout),
+            ];
             if !context.permits(&levels, Rule::DangerousStructure) || !graph.connected(tout, tin) {
                 continue;
             }
-            findings.push(finding(context, incoming, outgoing, levels.iter().min().copied()));
+            findings.push(finding(
+                context,
+                incoming,
+                outgoing,
+                levels.iter().min().copied(),
+            ));
         }
     }
 }
@@ -37,7 +46,9 @@ fn finding(
 ) -> Finding {
     let (tin, pivot, tout) = (incoming.reader, incoming.writer, outgoing.writer);
     let name = |index: usize| context.name_of(index).to_string();
-    let level = weakest.map(|level| context.describe_level(level)).unwrap_or_default();
+    let level = weakest
+        .map(|level| context.describe_level(level))
+        .unwrap_or_default();
     let table = |program: usize, at: crate::analysis::conflict::AccessRef| {
         context.programs[program].statements[at.statement].accesses[at.access]
             .table
@@ -57,17 +68,25 @@ fn finding(
         name(tout),
     );
     let at = |program: usize, statement: usize| StatementRef { program, statement };
-    let steps = [
+    let mut steps = vec![
         (1, Step::Statement(outgoing.read.statement)),
         (2, Step::Statement(outgoing.write.statement)),
         (2, Step::Commit),
-        (0, Step::Statement(incoming.read.statement)),
+    ];
+    // Tin runs after Tout committed: it sees Tout's writes (closing the cycle) and reads what
+    // the pivot has not committed yet.
+    steps.extend(
+        tin_reads(context, tin, tout, incoming)
+            .into_iter()
+            .map(|s| (0, Step::Statement(s))),
+    );
+    steps.extend([
         (1, Step::Statement(incoming.write.statement)),
         (1, Step::Commit),
         (0, Step::Commit),
-    ];
-    let pivot_read = &context.programs[pivot].statements[outgoing.read.statement].accesses
-        [outgoing.read.access];
+    ]);
+    let pivot_read =
+        &context.programs[pivot].statements[outgoing.read.statement].accesses[outgoing.read.access];
     let mut fixes = Vec::new();
     if let Some(lock) = fixes::lock_the_read(context, pivot_read, false) {
         fixes.push(crate::analysis::finding::Fix {
@@ -88,7 +107,10 @@ fn finding(
         related: vec![
             (
                 at(tout, outgoing.write.statement),
-                format!("`{}` (Tout) writes what the pivot read, and commits first", name(tout)),
+                format!(
+                    "`{}` (Tout) writes what the pivot read, and commits first",
+                    name(tout)
+                ),
             ),
             (
                 at(tin, incoming.read.statement),
@@ -106,4 +128,32 @@ fn finding(
              through one pivot go unnoticed"
         ),
     }
+}
+
+/// Tin's statements to show: its read on the incoming edge and its reads of tables Tout
+/// writes, in program order.
+fn tin_reads(context: &Context, tin: usize, tout: usize, incoming: &VulnerableEdge) -> Vec<usize> {
+    let written_by_tout: Vec<&str> = context.programs[tout]
+        .statements
+        .iter()
+        .flat_map(|statement| &statement.accesses)
+        .filter(|access| access.is_write())
+        .map(|access| access.table.as_str())
+        .collect();
+    let mut statements: Vec<usize> = context.programs[tin]
+        .statements
+        .iter()
+        .enumerate()
+        .filter(|(_, statement)| {
+            statement
+                .accesses
+                .iter()
+                .any(|access| access.is_read() && written_by_tout.contains(&access.table.as_str()))
+        })
+        .map(|(index, _)| index)
+        .collect();
+    statements.push(incoming.read.statement);
+    statements.sort_unstable();
+    statements.dedup();
+    statements
 }

@@ -43,7 +43,11 @@ pub fn detect(context: &Context, pair: &Pair, findings: &mut Vec<Finding>) {
             programs.push(writer.index);
         }
         let mut fixes = Vec::new();
-        fixes.extend(fixes::raise_level(context, Rule::DirtyRead, reader.program.level));
+        fixes.extend(fixes::raise_level(
+            context,
+            Rule::DirtyRead,
+            reader.program.level,
+        ));
         findings.push(Finding {
             rule: Rule::DirtyRead,
             message: format!(

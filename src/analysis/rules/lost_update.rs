@@ -32,12 +32,19 @@ fn detect_one(context: &Context, t1: Instance, t2: Instance) -> Option<Finding> 
         if read.lock().is_some() || covered_by_earlier_lock(t1, read_at, read) {
             continue;
         }
-        let Some((value, predicate)) = read.read_columns() else { continue };
+        let Some((value, predicate)) = read.read_columns() else {
+            continue;
+        };
         for (write_at, write) in t1.accesses() {
             if write_at.statement <= read_at.statement || write.table != read.table {
                 continue;
             }
-            let AccessKind::Update { set, guarded: false, .. } = &write.kind else {
+            let AccessKind::Update {
+                set,
+                guarded: false,
+                ..
+            } = &write.kind
+            else {
                 continue;
             };
             if !same_rows(&read.rows, &write.rows) {
@@ -50,7 +57,10 @@ fn detect_one(context: &Context, t1: Instance, t2: Instance) -> Option<Finding> 
                 continue;
             };
             for (other_at, other) in t2.accesses() {
-                if other.table != write.table || !other.written_columns().is_some_and(|c| c.contains(column)) {
+                if other.table != write.table
+                    || !other.written_columns().is_some_and(|c| c.contains(column))
+                    || same_constants(write, other)
+                {
                     continue;
                 }
                 let Some(unifier) = rows_meet(&write.rows, t1.tag, &other.rows, t2.tag) else {
@@ -64,11 +74,33 @@ fn detect_one(context: &Context, t1: Instance, t2: Instance) -> Option<Finding> 
                 ) {
                     continue;
                 }
-                return Some(finding(context, t1, t2, (read_at, read), (write_at, write), other_at, column, set.get(column)));
+                return Some(finding(
+                    context,
+                    t1,
+                    t2,
+                    (read_at, read),
+                    (write_at, write),
+                    other_at,
+                    column,
+                    set.get(column),
+                ));
             }
         }
     }
     None
+}
+
+/// Both writes assign the same literals to the same columns: whichever commits last, the row
+/// ends the same, so nothing is lost (two clicks on "take me off call").
+fn same_constants(write: &Access, other: &Access) -> bool {
+    match (&write.kind, &other.kind) {
+        (AccessKind::Update { set: a, .. }, AccessKind::Update { set: b, .. }) => {
+            a == b
+                && a.values()
+                    .all(|value| matches!(value, SetValue::Term(crate::access::Term::Literal(_))))
+        }
+        _ => false,
+    }
 }
 
 /// An earlier locked read of the same rows keeps them locked until commit.
@@ -112,10 +144,9 @@ fn finding(
     );
     let mut steps = vec![(0, Step::Statement(read_at.statement))];
     // When T2 reads the same column first (two instances of one program), show it reading too.
-    if let Some((t2_read, _)) = t2
-        .accesses()
-        .find(|(at, access)| at.statement < other_at.statement && access.table == read.table && access.is_read())
-    {
+    if let Some((t2_read, _)) = t2.accesses().find(|(at, access)| {
+        at.statement < other_at.statement && access.table == read.table && access.is_read()
+    }) {
         steps.push((1, Step::Statement(t2_read.statement)));
     }
     steps.extend([
@@ -125,12 +156,19 @@ fn finding(
         (0, Step::Commit),
     ]);
     let mut fixes = Vec::new();
-    if !matches!(assigned, Some(SetValue::InPlace)) {
+    if matches!(
+        assigned,
+        Some(SetValue::Expr | SetValue::Term(crate::access::Term::Param(_)))
+    ) {
         fixes.push(fixes::atomic_update(column, &write.table));
     }
     fixes.extend(fixes::lock_the_read(context, read, false));
     fixes.push(fixes::compare_and_set(column));
-    fixes.extend(fixes::raise_level(context, Rule::LostUpdate, t1.program.level));
+    fixes.extend(fixes::raise_level(
+        context,
+        Rule::LostUpdate,
+        t1.program.level,
+    ));
     let mut programs = vec![t1.index];
     if !same {
         programs.push(t2.index);
@@ -162,8 +200,6 @@ fn finding(
         ],
         witness: witness(&steps),
         fixes,
-        why: format!(
-            "{level} lets a transaction write a row that changed after it read it"
-        ),
+        why: format!("{level} lets a transaction write a row that changed after it read it"),
     }
 }

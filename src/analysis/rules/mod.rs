@@ -190,7 +190,9 @@ impl RuleDoc {
         };
         doc.body = body.trim_start();
         for line in front.lines() {
-            let Some((key, value)) = line.split_once(':') else { continue };
+            let Some((key, value)) = line.split_once(':') else {
+                continue;
+            };
             let value = value.trim().to_string();
             match key.trim() {
                 "id" => doc.id = value,
@@ -217,7 +219,12 @@ mod tests {
             let doc = rule.doc();
             assert_eq!(doc.id, rule.id(), "front matter id of {rule:?}");
             assert!(!doc.summary.is_empty(), "{rule:?} has no summary");
-            for section in ["## What it does", "## Why is this bad?", "## Example", "## Use instead"] {
+            for section in [
+                "## What it does",
+                "## Why is this bad?",
+                "## Example",
+                "## Use instead",
+            ] {
                 assert!(doc.body.contains(section), "{rule:?} page lacks {section}");
             }
         }
@@ -231,7 +238,10 @@ mod tests {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "md") {
                 let stem = path.file_stem().unwrap().to_string_lossy().to_string();
-                assert!(Rule::from_id(&stem).is_some(), "rules/{stem}.md has no rule");
+                assert!(
+                    Rule::from_id(&stem).is_some(),
+                    "rules/{stem}.md has no rule"
+                );
             }
         }
     }

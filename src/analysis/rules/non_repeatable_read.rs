@@ -8,7 +8,13 @@ use crate::analysis::rules::Rule;
 use crate::analysis::{Context, Pair};
 
 pub fn detect(context: &Context, pair: &Pair, findings: &mut Vec<Finding>) {
-    repeated_read_findings(context, pair, Rule::NonRepeatableRead, EdgeKind::Item, findings);
+    repeated_read_findings(
+        context,
+        pair,
+        Rule::NonRepeatableRead,
+        EdgeKind::Item,
+        findings,
+    );
 }
 
 /// Shared with `phantom-read`: T1 reads the same rows (same table, same pins, same predicate)
@@ -31,20 +37,24 @@ pub fn repeated_read_findings(
         if !context.permits(&[t1.program.level], rule) {
             continue;
         }
-        let found = view.forward.iter().filter(|edge| edge.kind == kind).find_map(|edge| {
-            let first = t1.access(edge.read);
-            if first.lock().is_some() {
-                return None;
-            }
-            t1.accesses()
-                .find(|(at, second)| {
-                    at.statement > edge.read.statement
-                        && second.table == first.table
-                        && second.rows == first.rows
-                        && sees_the_change(second, edge)
-                })
-                .map(|(at, _)| (edge, at))
-        });
+        let found = view
+            .forward
+            .iter()
+            .filter(|edge| edge.kind == kind)
+            .find_map(|edge| {
+                let first = t1.access(edge.read);
+                if first.lock().is_some() {
+                    return None;
+                }
+                t1.accesses()
+                    .find(|(at, second)| {
+                        at.statement > edge.read.statement
+                            && second.table == first.table
+                            && second.rows == first.rows
+                            && sees_the_change(second, edge)
+                    })
+                    .map(|(at, _)| (edge, at))
+            });
         if let Some((edge, again)) = found {
             findings.push(finding(context, t1, t2, edge, again, rule));
         }
@@ -64,7 +74,14 @@ fn sees_the_change(second: &crate::access::Access, edge: &RwEdge) -> bool {
             .any(|column| value.contains(column) || predicate.contains(column))
 }
 
-fn finding(context: &Context, t1: Instance, t2: Instance, edge: &RwEdge, again: AccessRef, rule: Rule) -> Finding {
+fn finding(
+    context: &Context,
+    t1: Instance,
+    t2: Instance,
+    edge: &RwEdge,
+    again: AccessRef,
+    rule: Rule,
+) -> Finding {
     let name = |index: usize| context.name_of(index).to_string();
     let same = t1.index == t2.index;
     let other = if same {

@@ -8,5 +8,11 @@ use crate::analysis::rules::Rule;
 use crate::analysis::{Context, Pair};
 
 pub fn detect(context: &Context, pair: &Pair, findings: &mut Vec<Finding>) {
-    repeated_read_findings(context, pair, Rule::PhantomRead, EdgeKind::Phantom, findings);
+    repeated_read_findings(
+        context,
+        pair,
+        Rule::PhantomRead,
+        EdgeKind::Phantom,
+        findings,
+    );
 }

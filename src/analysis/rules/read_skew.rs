@@ -39,7 +39,11 @@ fn detect_one(context: &Context, view: &Pair) -> Option<Finding> {
     if !needs_write {
         later_edges.extend(view.forward.iter().cloned());
     }
-    for first in view.forward.iter().filter(|edge| edge.kind == EdgeKind::Item) {
+    for first in view
+        .forward
+        .iter()
+        .filter(|edge| edge.kind == EdgeKind::Item)
+    {
         let x = t1.access(first.read);
         if x.lock().is_some() {
             continue;
@@ -51,7 +55,9 @@ fn detect_one(context: &Context, view: &Pair) -> Option<Finding> {
             if y.lock().is_some() || (x.table == y.table && same_rows(&x.rows, &y.rows)) {
                 continue;
             }
-            let Some(unifier) = first.unifier.merge(&second.unifier) else { continue };
+            let Some(unifier) = first.unifier.merge(&second.unifier) else {
+                continue;
+            };
             let t2_from = first.write.statement.min(second.write.statement);
             if serialized_by_lock((t1, first.read.statement), (t2, t2_from), &unifier, context) {
                 continue;
@@ -72,7 +78,9 @@ fn write_edges(t1: Instance, t2: Instance) -> Vec<RwEdge> {
             _ => continue,
         };
         for (write_at, write) in t2.accesses() {
-            let Some(set) = write.written_columns() else { continue };
+            let Some(set) = write.written_columns() else {
+                continue;
+            };
             if write.table != access.table {
                 continue;
             }
@@ -94,7 +102,13 @@ fn write_edges(t1: Instance, t2: Instance) -> Vec<RwEdge> {
     edges
 }
 
-fn finding(context: &Context, t1: Instance, t2: Instance, first: &RwEdge, second: &RwEdge) -> Finding {
+fn finding(
+    context: &Context,
+    t1: Instance,
+    t2: Instance,
+    first: &RwEdge,
+    second: &RwEdge,
+) -> Finding {
     let name = |index: usize| context.name_of(index).to_string();
     let same = t1.index == t2.index;
     let other = if same {
@@ -113,28 +127,46 @@ fn finding(context: &Context, t1: Instance, t2: Instance, first: &RwEdge, second
         y.table,
         name(t1.index),
     );
-    let mut steps = vec![(0, Step::Statement(first.read.statement)), (1, Step::Statement(first.write.statement))];
+    let mut steps = vec![
+        (0, Step::Statement(first.read.statement)),
+        (1, Step::Statement(first.write.statement)),
+    ];
     if second.write.statement != first.write.statement {
         steps.push((1, Step::Statement(second.write.statement)));
     }
-    steps.extend([(1, Step::Commit), (0, Step::Statement(second.read.statement)), (0, Step::Commit)]);
+    steps.extend([
+        (1, Step::Commit),
+        (0, Step::Statement(second.read.statement)),
+        (0, Step::Commit),
+    ]);
     let at = |instance: Instance, at: AccessRef| StatementRef {
         program: instance.index,
         statement: at.statement,
     };
     let mut fixes = vec![crate::analysis::finding::Fix {
-        title: "read both in one statement (a join or subquery sees one consistent state)".to_string(),
+        title: "read both in one statement (a join or subquery sees one consistent state)"
+            .to_string(),
     }];
     fixes.extend(fixes::lock_the_read(context, x, false));
-    fixes.extend(fixes::raise_level(context, Rule::ReadSkew, t1.program.level));
+    fixes.extend(fixes::raise_level(
+        context,
+        Rule::ReadSkew,
+        t1.program.level,
+    ));
     let mut programs = vec![t1.index];
     if !same {
         programs.push(t2.index);
     }
-    let mut related = vec![(at(t1, second.read), format!("reads `{}` after {other} committed", y.table))];
+    let mut related = vec![(
+        at(t1, second.read),
+        format!("reads `{}` after {other} committed", y.table),
+    )];
     related.push((at(t2, first.write), format!("{other} writes `{}`", x.table)));
     if second.write.statement != first.write.statement {
-        related.push((at(t2, second.write), format!("{other} writes `{}`", y.table)));
+        related.push((
+            at(t2, second.write),
+            format!("{other} writes `{}`", y.table),
+        ));
     }
     Finding {
         rule: Rule::ReadSkew,
