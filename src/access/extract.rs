@@ -844,3 +844,234 @@ fn is_parameter(expr: &Expr) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::parse::parse_file;
+    use crate::semantics::Engine;
+
+    /// One line per access: `kind table rows {..} cols`.
+    fn render(access: &Access) -> String {
+        let rows: Vec<String> = access
+            .rows
+            .pins
+            .iter()
+            .map(|(column, term)| format!("{column}={}", term.render()))
+            .collect();
+        let detail = match &access.kind {
+            AccessKind::Read {
+                value,
+                predicate,
+                lock,
+                aggregate,
+                limited,
+            } => {
+                let value = match value {
+                    Columns::All => "*".to_string(),
+                    Columns::Some(set) => set.iter().cloned().collect::<Vec<_>>().join(","),
+                };
+                let predicate: Vec<_> = predicate.iter().cloned().collect();
+                format!(
+                    "read value[{value}] pred[{}]{}{}{}",
+                    predicate.join(","),
+                    if lock.is_some() { " locked" } else { "" },
+                    if *aggregate { " aggregate" } else { "" },
+                    if *limited { " limited" } else { "" },
+                )
+            }
+            AccessKind::Update { set, guarded, .. } => {
+                let set: Vec<String> = set
+                    .iter()
+                    .map(|(column, value)| match value {
+                        SetValue::InPlace => format!("{column}+="),
+                        SetValue::Term(term) => format!("{column}:={}", term.render()),
+                        SetValue::Expr => format!("{column}:=expr"),
+                    })
+                    .collect();
+                format!("update [{}]{}", set.join(","), if *guarded { " guarded" } else { "" })
+            }
+            AccessKind::Delete { .. } => "delete".to_string(),
+            AccessKind::Insert { on_conflict, .. } => format!("insert {on_conflict:?}"),
+            AccessKind::Lock(target) => format!("lock {target:?}"),
+        };
+        format!("{} {} {{{}}}", detail, access.table, rows.join(" "))
+    }
+
+    fn check(engine: Engine, sql: &str, expected: &[&str]) {
+        let catalog = Catalog::default();
+        let file = parse_file(sql, engine);
+        let statement = &file.statements[0];
+        let asts = statement.parsed.as_ref().expect("parses");
+        let rendered: Vec<String> = asts
+            .iter()
+            .flat_map(|ast| accesses(ast, statement.lock, &catalog))
+            .map(|access| render(&access))
+            .collect();
+        assert_eq!(rendered, expected, "{sql}");
+    }
+
+    #[test]
+    fn point_read_with_projection() {
+        check(
+            Engine::Postgres,
+            "SELECT balance FROM accounts WHERE id = $1",
+            &["read value[balance] pred[id] accounts {id=$1}"],
+        );
+    }
+
+    #[test]
+    fn count_star_reads_no_value_column_and_bare_booleans_pin_true() {
+        check(
+            Engine::Postgres,
+            "SELECT count(*) FROM oncall WHERE shift_id = $1 AND on_call",
+            &["read value[] pred[on_call,shift_id] aggregate oncall {on_call=true shift_id=$1}"],
+        );
+    }
+
+    #[test]
+    fn in_place_update_with_guard() {
+        check(
+            Engine::Postgres,
+            "UPDATE accounts SET balance = balance - $2 WHERE id = $1 AND balance >= $2",
+            &["update [balance+=] guarded accounts {id=$1}"],
+        );
+        check(
+            Engine::Postgres,
+            "UPDATE docs SET body = $2, version = version + 1 WHERE id = $1 AND version = $3",
+            &["update [body:=$2,version+=] guarded docs {id=$1 version=$3}"],
+        );
+        check(
+            Engine::Postgres,
+            "UPDATE leases SET holder = $2, token = $3 WHERE id = $1 AND token < $3",
+            &["update [holder:=$2,token:=$3] guarded leases {id=$1}"],
+        );
+    }
+
+    #[test]
+    fn blind_update_is_not_guarded() {
+        check(
+            Engine::Postgres,
+            "UPDATE accounts SET balance = $2 WHERE id = $1",
+            &["update [balance:=$2] accounts {id=$1}"],
+        );
+    }
+
+    #[test]
+    fn joins_attribute_columns_by_alias() {
+        check(
+            Engine::Postgres,
+            "SELECT a.balance, l.amount FROM accounts a JOIN limits l ON l.account_id = a.id WHERE a.owner = $1",
+            &[
+                "read value[balance] pred[id,owner] accounts {owner=$1}",
+                "read value[amount] pred[account_id] limits {}",
+            ],
+        );
+    }
+
+    #[test]
+    fn subqueries_are_reads_of_their_own() {
+        check(
+            Engine::Postgres,
+            "UPDATE oncall SET on_call = false WHERE doctor_id = $2 AND \
+             (SELECT count(*) FROM oncall WHERE shift_id = $1 AND on_call) > 1",
+            &[
+                "update [on_call:=false] oncall {doctor_id=$2}",
+                "read value[] pred[on_call,shift_id] aggregate oncall {on_call=true shift_id=$1}",
+            ],
+        );
+    }
+
+    #[test]
+    fn inserts_pin_their_values_and_upserts_are_marked() {
+        check(
+            Engine::Postgres,
+            "INSERT INTO bookings (room_id, during) VALUES ($1, $2)",
+            &["insert Error bookings {during=$2 room_id=$1}"],
+        );
+        check(
+            Engine::Postgres,
+            "INSERT INTO counters (key, n) VALUES ($1, 1) ON CONFLICT (key) DO UPDATE SET n = counters.n + 1",
+            &["insert Update({\"n\"}) counters {key=$1 n=1}"],
+        );
+        check(
+            Engine::Mysql,
+            "INSERT INTO `counters` (`key`, `n`) VALUES (?, 1) ON DUPLICATE KEY UPDATE `n` = `n` + 1",
+            &["insert Update({\"n\"}) counters {key=? n=1}"],
+        );
+    }
+
+    #[test]
+    fn insert_select_reads_its_source() {
+        check(
+            Engine::Postgres,
+            "INSERT INTO archive (id, body) SELECT id, body FROM docs WHERE id = $1",
+            &[
+                "read value[body,id] pred[id] docs {id=$1}",
+                "insert Error archive {}",
+            ],
+        );
+    }
+
+    #[test]
+    fn locks_and_limits_are_recorded() {
+        check(
+            Engine::Postgres,
+            "SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
+            &["read value[id] pred[id,state] locked limited jobs {state='queued'}"],
+        );
+        check(
+            Engine::Sqlserver,
+            "SELECT TOP 1 balance FROM accounts WITH (UPDLOCK) WHERE id = @id",
+            &["read value[balance] pred[id] locked limited accounts {id=@id}"],
+        );
+    }
+
+    #[test]
+    fn table_and_advisory_locks() {
+        check(
+            Engine::Postgres,
+            "LOCK TABLE oncall IN EXCLUSIVE MODE",
+            &["lock Table oncall {}"],
+        );
+        check(
+            Engine::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            &["lock Advisory([Some(Param(\"$1\"))])  {}"],
+        );
+    }
+
+    #[test]
+    fn anonymous_placeholders_are_named_after_their_column() {
+        check(
+            Engine::Mysql,
+            "SELECT `balance` FROM `accounts` WHERE `id` = ?",
+            &["read value[balance] pred[id] accounts {id=?}"],
+        );
+        let file = parse_file("SELECT a FROM t WHERE id = ? AND k = ?", Engine::Postgres);
+        let asts = file.statements[0].parsed.as_ref().unwrap();
+        let access = &accesses(&asts[0], None, &Catalog::default())[0];
+        assert_eq!(access.rows.pins["id"], Term::Param("?t.id".into()));
+        assert_eq!(access.rows.pins["k"], Term::Param("?t.k".into()));
+    }
+
+    #[test]
+    fn ctes_are_not_tables_and_data_modifying_ctes_count() {
+        check(
+            Engine::Postgres,
+            "WITH moved AS (DELETE FROM inbox WHERE id = $1 RETURNING id, body) \
+             INSERT INTO archive (id, body) SELECT id, body FROM moved",
+            &["delete inbox {id=$1}", "insert Error archive {}"],
+        );
+    }
+
+    #[test]
+    fn delete_pins_its_rows() {
+        check(
+            Engine::Postgres,
+            "DELETE FROM sessions WHERE user_id = $1 AND device = 'web'",
+            &["delete sessions {device='web' user_id=$1}"],
+        );
+    }
+}
