@@ -890,7 +890,11 @@ mod tests {
                         SetValue::Expr => format!("{column}:=expr"),
                     })
                     .collect();
-                format!("update [{}]{}", set.join(","), if *guarded { " guarded" } else { "" })
+                format!(
+                    "update [{}]{}",
+                    set.join(","),
+                    if *guarded { " guarded" } else { "" }
+                )
             }
             AccessKind::Delete { .. } => "delete".to_string(),
             AccessKind::Insert { on_conflict, .. } => format!("insert {on_conflict:?}"),

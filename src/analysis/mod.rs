@@ -194,3 +194,61 @@ fn dedupe_and_sort(context: &Context, mut findings: Vec<Finding>) -> Vec<Finding
     findings.retain(|finding| seen.insert((finding.rule, finding.programs.clone())));
     findings
 }
+
+/// A small harness for rule tests: schema and transactions as strings in, findings as
+/// `rule: program, program` lines out.
+#[cfg(test)]
+pub mod testing {
+    use crate::semantics::{Engine, Level};
+    use crate::source::{Role, SourceFile};
+    use crate::{CheckOptions, check_sources};
+
+    pub fn findings(
+        engine: Engine,
+        level: Option<Level>,
+        schema: &str,
+        transactions: &str,
+    ) -> Vec<String> {
+        run(engine, level, schema, transactions, &[])
+            .into_iter()
+            .map(|(line, _)| line)
+            .collect()
+    }
+
+    /// Also returns each finding's fix titles.
+    pub fn run(
+        engine: Engine,
+        level: Option<Level>,
+        schema: &str,
+        transactions: &str,
+        extra_rules: &[super::Rule],
+    ) -> Vec<(String, Vec<String>)> {
+        let files = vec![
+            SourceFile::new("migrations/1.sql".into(), Role::Schema, schema.to_string()),
+            SourceFile::new(
+                "txns.sql".into(),
+                Role::Transactions,
+                transactions.to_string(),
+            ),
+        ];
+        let mut options = CheckOptions::new(engine);
+        options.isolation = level;
+        options.rules.extend(extra_rules.iter().copied());
+        let result = check_sources(files, &options);
+        result
+            .findings
+            .iter()
+            .map(|finding| {
+                let names: Vec<&str> = finding
+                    .programs
+                    .iter()
+                    .map(|program| result.programs[*program].name.as_str())
+                    .collect();
+                (
+                    format!("{}: {}", finding.rule.id(), names.join(", ")),
+                    finding.fixes.iter().map(|fix| fix.title.clone()).collect(),
+                )
+            })
+            .collect()
+    }
+}

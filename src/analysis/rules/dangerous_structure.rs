@@ -157,3 +157,74 @@ fn tin_reads(context: &Context, tin: usize, tout: usize, incoming: &VulnerableEd
     statements.dedup();
     statements
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::analysis::testing::findings;
+    use crate::semantics::{Engine, Level};
+
+    const SCHEMA: &str = "CREATE TABLE savings (custid int PRIMARY KEY, bal int);
+        CREATE TABLE checking (custid int PRIMARY KEY, bal int);";
+
+    const SMALLBANK: &str = "-- name: Balance
+        BEGIN; SELECT bal FROM savings WHERE custid = $1; SELECT bal FROM checking WHERE custid = $1; COMMIT;
+        -- name: WriteCheck
+        BEGIN; SELECT bal FROM savings WHERE custid = $1; SELECT bal FROM checking WHERE custid = $1;
+        UPDATE checking SET bal = bal - $2 WHERE custid = $1; COMMIT;
+        -- name: TransactSavings
+        BEGIN; UPDATE savings SET bal = bal + $2 WHERE custid = $1; COMMIT;";
+
+    #[test]
+    fn smallbank_has_one_pivot_under_snapshot_isolation() {
+        let found = findings(
+            Engine::Postgres,
+            Some(Level::RepeatableRead),
+            SCHEMA,
+            SMALLBANK,
+        );
+        assert_eq!(
+            found,
+            ["dangerous-structure: Balance, WriteCheck, TransactSavings"]
+        );
+        let found = findings(Engine::Oracle, Some(Level::Serializable), SCHEMA, SMALLBANK);
+        assert_eq!(
+            found,
+            ["dangerous-structure: Balance, WriteCheck, TransactSavings"]
+        );
+    }
+
+    #[test]
+    fn not_reported_at_serializable_or_read_committed() {
+        assert!(
+            findings(
+                Engine::Postgres,
+                Some(Level::Serializable),
+                SCHEMA,
+                SMALLBANK
+            )
+            .is_empty()
+        );
+        let at_read_committed = findings(Engine::Postgres, None, SCHEMA, SMALLBANK);
+        assert!(
+            at_read_committed
+                .iter()
+                .all(|f| !f.starts_with("dangerous-structure"))
+        );
+    }
+
+    #[test]
+    fn locking_the_pivot_read_removes_it() {
+        let locked = SMALLBANK.replace(
+            "-- name: WriteCheck\n        BEGIN; SELECT bal FROM savings WHERE custid = $1;",
+            "-- name: WriteCheck\n        BEGIN; SELECT bal FROM savings WHERE custid = $1 FOR UPDATE;",
+        );
+        assert!(locked.contains("FOR UPDATE"));
+        let found = findings(
+            Engine::Postgres,
+            Some(Level::RepeatableRead),
+            SCHEMA,
+            &locked,
+        );
+        assert!(found.is_empty(), "{found:?}");
+    }
+}

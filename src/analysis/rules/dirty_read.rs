@@ -79,3 +79,53 @@ pub fn detect(context: &Context, pair: &Pair, findings: &mut Vec<Finding>) {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::analysis::testing::findings;
+    use crate::semantics::{Engine, Level};
+
+    const SCHEMA: &str = "CREATE TABLE orders (id int PRIMARY KEY, status text);";
+    const TRANSACTIONS: &str = "-- name: dashboard
+        SELECT status FROM orders WHERE id = ?;
+        -- name: cancel
+        UPDATE orders SET status = 'cancelled' WHERE id = ?;";
+
+    #[test]
+    fn read_uncommitted_reads_dirty_data_where_the_engine_honours_it() {
+        let found = findings(
+            Engine::Mysql,
+            Some(Level::ReadUncommitted),
+            SCHEMA,
+            TRANSACTIONS,
+        );
+        assert_eq!(found, ["dirty-read: dashboard, cancel"]);
+        let found = findings(
+            Engine::Sqlserver,
+            Some(Level::ReadUncommitted),
+            SCHEMA,
+            &TRANSACTIONS.replace('?', "@id"),
+        );
+        assert_eq!(found, ["dirty-read: dashboard, cancel"]);
+    }
+
+    #[test]
+    fn postgres_read_uncommitted_is_read_committed() {
+        let found = findings(
+            Engine::Postgres,
+            Some(Level::ReadUncommitted),
+            SCHEMA,
+            &TRANSACTIONS.replace('?', "$1"),
+        );
+        assert!(found.is_empty(), "{found:?}");
+        assert!(
+            findings(
+                Engine::Mysql,
+                Some(Level::ReadCommitted),
+                SCHEMA,
+                TRANSACTIONS
+            )
+            .is_empty()
+        );
+    }
+}

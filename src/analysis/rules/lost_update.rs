@@ -203,3 +203,134 @@ fn finding(
         why: format!("{level} lets a transaction write a row that changed after it read it"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::analysis::testing::{findings, run};
+    use crate::semantics::{Engine, Level};
+
+    const SCHEMA: &str = "CREATE TABLE accounts (id int PRIMARY KEY, balance int, version int);";
+
+    /// MySQL-family engines get `?` placeholders, as their drivers send.
+    fn check(engine: Engine, level: Option<Level>, transactions: &str, expected: &[&str]) {
+        let transactions = if engine.is_mysql_family() {
+            transactions
+                .replace("$1", "?")
+                .replace("$2", "?")
+                .replace("$3", "?")
+        } else {
+            transactions.to_string()
+        };
+        assert_eq!(
+            findings(engine, level, SCHEMA, &transactions),
+            expected,
+            "{transactions}"
+        );
+    }
+
+    const READ_MODIFY_WRITE: &str = "-- name: withdraw
+        BEGIN;
+        SELECT balance FROM accounts WHERE id = $1;
+        UPDATE accounts SET balance = $2 WHERE id = $1;
+        COMMIT;";
+
+    #[test]
+    fn read_modify_write_loses_updates_at_read_committed() {
+        check(
+            Engine::Postgres,
+            None,
+            READ_MODIFY_WRITE,
+            &["lost-update: withdraw"],
+        );
+        check(
+            Engine::Mysql,
+            Some(Level::RepeatableRead),
+            READ_MODIFY_WRITE,
+            &["lost-update: withdraw"],
+        );
+    }
+
+    #[test]
+    fn first_updater_wins_prevents_it() {
+        check(
+            Engine::Postgres,
+            Some(Level::RepeatableRead),
+            READ_MODIFY_WRITE,
+            &[],
+        );
+        check(
+            Engine::Mariadb,
+            Some(Level::RepeatableRead),
+            READ_MODIFY_WRITE,
+            &[],
+        );
+        check(
+            Engine::Oracle,
+            Some(Level::Serializable),
+            READ_MODIFY_WRITE,
+            &[],
+        );
+    }
+
+    #[test]
+    fn locked_read_prevents_lost_update() {
+        let locked = READ_MODIFY_WRITE.replace("WHERE id = $1;\n", "WHERE id = $1 FOR UPDATE;\n");
+        check(Engine::Postgres, None, &locked, &[]);
+    }
+
+    #[test]
+    fn compare_and_set_guard_prevents_lost_update() {
+        check(
+            Engine::Postgres,
+            None,
+            "BEGIN; SELECT balance, version FROM accounts WHERE id = $1;
+             UPDATE accounts SET balance = $2, version = version + 1 WHERE id = $1 AND version = $3;
+             COMMIT;",
+            &[],
+        );
+    }
+
+    #[test]
+    fn atomic_update_alone_is_safe() {
+        check(
+            Engine::Postgres,
+            None,
+            "UPDATE accounts SET balance = balance - $2 WHERE id = $1;",
+            &[],
+        );
+    }
+
+    #[test]
+    fn different_literal_rows_do_not_meet() {
+        check(
+            Engine::Postgres,
+            None,
+            "-- name: a
+             BEGIN; SELECT balance FROM accounts WHERE id = 1; UPDATE accounts SET balance = $1 WHERE id = 1; COMMIT;
+             -- name: b
+             UPDATE accounts SET balance = 0 WHERE id = 2;",
+            &["lost-update: a"],
+        );
+    }
+
+    #[test]
+    fn fixes_name_the_engine_syntax_and_the_level_that_works() {
+        let mysql = READ_MODIFY_WRITE.replace("$1", "?").replace("$2", "?");
+        let found = run(
+            Engine::Mysql,
+            Some(Level::ReadCommitted),
+            SCHEMA,
+            &mysql,
+            &[],
+        );
+        let fixes = found[0].1.join("\n");
+        assert!(fixes.contains("FOR UPDATE"), "{fixes}");
+        assert!(fixes.contains("SERIALIZABLE"), "{fixes}");
+        assert!(
+            fixes.contains("REPEATABLE READ does not prevent it"),
+            "{fixes}"
+        );
+        let found = run(Engine::Sqlserver, None, SCHEMA, READ_MODIFY_WRITE, &[]);
+        assert!(found[0].1.join("\n").contains("UPDLOCK"));
+    }
+}

@@ -146,3 +146,57 @@ fn finding(
         why: format!("{level} gives each statement its own view of committed data"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::analysis::rules::Rule;
+    use crate::analysis::testing::run;
+    use crate::semantics::{Engine, Level};
+
+    const SCHEMA: &str = "CREATE TABLE products (id int PRIMARY KEY, name text, price int);";
+    const TRANSACTIONS: &str = "-- name: quote
+        BEGIN;
+        SELECT name, price FROM products WHERE id = $1;
+        SELECT price FROM products WHERE id = $1;
+        COMMIT;
+        -- name: reprice
+        UPDATE products SET price = $2 WHERE id = $1;
+        -- name: rename
+        UPDATE products SET name = $2 WHERE id = $1;";
+
+    fn found(engine: Engine, level: Option<Level>) -> Vec<String> {
+        let transactions = if engine == Engine::Sqlserver {
+            TRANSACTIONS.replace("$1", "@id").replace("$2", "@value")
+        } else {
+            TRANSACTIONS.to_string()
+        };
+        run(
+            engine,
+            level,
+            SCHEMA,
+            &transactions,
+            &[Rule::NonRepeatableRead],
+        )
+        .into_iter()
+        .map(|(line, _)| line)
+        .collect()
+    }
+
+    #[test]
+    fn the_second_read_sees_a_new_price_but_not_a_new_name() {
+        assert_eq!(
+            found(Engine::Postgres, None),
+            ["non-repeatable-read: quote, reprice"]
+        );
+    }
+
+    #[test]
+    fn levels_with_a_snapshot_or_read_locks_prevent_it() {
+        assert_eq!(
+            found(Engine::Sqlserver, None),
+            ["non-repeatable-read: quote, reprice"]
+        );
+        assert!(found(Engine::Postgres, Some(Level::RepeatableRead)).is_empty());
+        assert!(found(Engine::Sqlserver, Some(Level::RepeatableRead)).is_empty());
+    }
+}

@@ -19,3 +19,100 @@ pub fn detect(context: &Context, pair: &Pair, findings: &mut Vec<Finding>) {
         findings.push(cycle_finding(context, pair, cycle, Rule::PhantomWriteSkew));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::analysis::testing::{findings, run};
+    use crate::semantics::{Engine, Level};
+
+    const BOOK: &str = "-- name: book
+        BEGIN;
+        SELECT count(*) FROM bookings WHERE room_id = $1 AND during && $2;
+        INSERT INTO bookings (room_id, during) VALUES ($1, $2);
+        COMMIT;";
+
+    fn check(engine: Engine, level: Option<Level>, schema: &str, expected: &[&str]) {
+        assert_eq!(findings(engine, level, schema, BOOK), expected, "{schema}");
+    }
+
+    #[test]
+    fn check_then_insert_double_books_without_a_constraint() {
+        let schema =
+            "CREATE TABLE bookings (id serial PRIMARY KEY, room_id int, during tstzrange);";
+        check(
+            Engine::Postgres,
+            None,
+            schema,
+            &["phantom-write-skew: book"],
+        );
+        check(
+            Engine::Postgres,
+            Some(Level::RepeatableRead),
+            schema,
+            &["phantom-write-skew: book"],
+        );
+        check(Engine::Postgres, Some(Level::Serializable), schema, &[]);
+    }
+
+    #[test]
+    fn an_exclusion_constraint_forces_the_conflict() {
+        let schema = "CREATE TABLE bookings (id serial PRIMARY KEY, room_id int, during tstzrange,
+            EXCLUDE USING gist (room_id WITH =, during WITH &&));";
+        check(Engine::Postgres, Some(Level::RepeatableRead), schema, &[]);
+    }
+
+    #[test]
+    fn a_unique_key_forces_the_conflict_only_when_the_check_pins_all_its_columns() {
+        let schema = "CREATE TABLE bookings (id serial PRIMARY KEY, room_id int, slot int);
+            CREATE UNIQUE INDEX one_per_slot ON bookings (room_id, slot);";
+        let exact = BOOK
+            .replace("during && $2", "slot = $2")
+            .replace("during)", "slot)");
+        assert_eq!(
+            findings(Engine::Postgres, None, schema, &exact),
+            Vec::<String>::new()
+        );
+        // Overlapping ranges are different values: a unique index on them stops nothing.
+        let schema = "CREATE TABLE bookings (id serial PRIMARY KEY, room_id int, during tstzrange);
+            CREATE UNIQUE INDEX one_per_range ON bookings (room_id, during);";
+        check(
+            Engine::Postgres,
+            None,
+            schema,
+            &["phantom-write-skew: book"],
+        );
+    }
+
+    #[test]
+    fn for_update_does_not_stop_phantoms_without_gap_locks() {
+        let schema = "CREATE TABLE bookings (id int PRIMARY KEY, room_id int, during text);";
+        let locked = BOOK
+            .replace("&& $2;", "&& $2 FOR UPDATE;")
+            .replace("count(*)", "id");
+        let found = |engine, level| findings(engine, level, schema, &locked);
+        assert_eq!(
+            found(Engine::Postgres, Some(Level::RepeatableRead)),
+            ["phantom-write-skew: book"]
+        );
+        let mysql = locked
+            .replace("$1", "?")
+            .replace("$2", "?")
+            .replace("&&", "=");
+        let found = |level| findings(Engine::Mysql, level, schema, &mysql);
+        assert_eq!(found(Some(Level::RepeatableRead)), Vec::<String>::new());
+        assert_eq!(
+            found(Some(Level::ReadCommitted)),
+            ["phantom-write-skew: book"]
+        );
+    }
+
+    #[test]
+    fn the_fix_is_a_constraint_not_for_update_on_postgres() {
+        let schema =
+            "CREATE TABLE bookings (id serial PRIMARY KEY, room_id int, during tstzrange);";
+        let found = run(Engine::Postgres, None, schema, BOOK, &[]);
+        let fixes = found[0].1.join("\n");
+        assert!(fixes.contains("UNIQUE or EXCLUDE constraint"), "{fixes}");
+        assert!(!fixes.contains("add `FOR UPDATE`"), "{fixes}");
+    }
+}

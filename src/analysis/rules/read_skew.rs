@@ -180,3 +180,67 @@ fn finding(
         why: format!("{level} gives each statement its own view of committed data"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::analysis::testing::findings;
+    use crate::semantics::{Engine, Level};
+
+    const SCHEMA: &str = "CREATE TABLE checking (id int PRIMARY KEY, balance int, status text);
+        CREATE TABLE savings (id int PRIMARY KEY, balance int);";
+
+    const TRANSFER: &str = "-- name: transfer
+        BEGIN;
+        UPDATE checking SET balance = balance - $2 WHERE id = $1;
+        UPDATE savings SET balance = balance + $2 WHERE id = $1;
+        COMMIT;";
+
+    fn with_transfer(engine: Engine, level: Option<Level>, reader: &str) -> Vec<String> {
+        let transactions = format!("{reader}\n{TRANSFER}");
+        let transactions = if engine.is_mysql_family() {
+            transactions.replace("$1", "?").replace("$2", "?")
+        } else {
+            transactions
+        };
+        findings(engine, level, SCHEMA, &transactions)
+    }
+
+    const REPORT: &str = "-- name: report
+        BEGIN;
+        SELECT balance FROM checking WHERE id = $1;
+        SELECT balance FROM savings WHERE id = $1;
+        COMMIT;";
+
+    #[test]
+    fn two_reads_around_a_transfer_at_read_committed() {
+        assert_eq!(
+            with_transfer(Engine::Postgres, None, REPORT),
+            ["read-skew: report, transfer"]
+        );
+        assert!(with_transfer(Engine::Postgres, Some(Level::RepeatableRead), REPORT).is_empty());
+    }
+
+    #[test]
+    fn mysql_repeatable_read_needs_a_later_write() {
+        assert!(with_transfer(Engine::Mysql, None, REPORT).is_empty());
+        let closes = "-- name: close
+            BEGIN;
+            SELECT balance FROM savings WHERE id = $1;
+            UPDATE checking SET status = 'closed' WHERE id = $1 AND balance = 0;
+            COMMIT;";
+        assert_eq!(
+            with_transfer(Engine::Mysql, None, closes),
+            ["read-skew: close, transfer"]
+        );
+        // MariaDB with innodb_snapshot_isolation rejects the stale write instead.
+        assert!(with_transfer(Engine::Mariadb, None, closes).is_empty());
+    }
+
+    #[test]
+    fn one_statement_sees_one_state() {
+        let joined = "BEGIN;
+            SELECT c.balance, s.balance FROM checking c JOIN savings s ON s.id = c.id WHERE c.id = $1;
+            COMMIT;";
+        assert!(with_transfer(Engine::Postgres, None, joined).is_empty());
+    }
+}
