@@ -87,8 +87,9 @@ pub fn raise_level(context: &Context, rule: Rule, current: Level) -> Option<Fix>
 
 pub fn atomic_update(column: &str, table: &str) -> Fix {
     fix(format!(
-        "compute the new value in the UPDATE itself: `UPDATE {table} SET {column} = {column} + ... \
-         WHERE ...` (add the check to its WHERE and test the row count)"
+        "compute the new value inside one UPDATE from the current one (`UPDATE {table} SET \
+         {column} = <expression of {column}> WHERE ...`), with any check in its WHERE, and test \
+         the row count"
     ))
 }
 

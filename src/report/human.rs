@@ -224,6 +224,7 @@ pub fn render(result: &CheckResult, options: &Options) -> String {
         };
         // Invariant: writing into a String cannot fail.
         let _ = handler.render_report(&mut out, &rendered);
+        out.push('\n');
     }
     for finding in &result.findings {
         let _ = handler.render_report(&mut out, &finding_diagnostic(result, finding));
