@@ -164,10 +164,10 @@ pub fn cycle_finding(
         if context.semantics.level(context.engine, weakest).gap_locks {
             fixes.extend(fixes::lock_the_read(context, first_read, both));
         }
-        fixes.extend(fixes::parent_lock(context.engine));
+        fixes.extend(fixes::parent_lock(context, first_read));
     } else {
         fixes.extend(fixes::lock_the_read(context, first_read, true));
-        fixes.extend(fixes::parent_lock(context.engine));
+        fixes.extend(fixes::parent_lock(context, first_read));
     }
     fixes.extend(fixes::raise_level(context, rule, weakest));
     let mut programs = vec![t1.index];

@@ -26,30 +26,41 @@ fn lock_clause(engine: Engine) -> Option<&'static str> {
     }
 }
 
+/// The key columns of a table, for `SELECT <key> ... FOR UPDATE` suggestions.
+fn key_columns(context: &Context, table: &str) -> String {
+    context
+        .catalog
+        .table(table)
+        .and_then(|table| {
+            table
+                .keys
+                .iter()
+                .find(|key| key.kind == crate::catalog::KeyKind::Primary)
+                .or_else(|| table.keys.iter().find(|key| key.identifies_row()))
+        })
+        .map(|key| key.columns.join(", "))
+        .unwrap_or_else(|| "id".to_string())
+}
+
 /// `FOR UPDATE` on the read, or, for an aggregate on PostgreSQL (which rejects
 /// `FOR UPDATE` with aggregates), a lock of the rows themselves.
 pub fn lock_the_read(context: &Context, read: &Access, both_programs: bool) -> Option<Fix> {
     let clause = lock_clause(context.engine)?;
-    let aggregate = matches!(
-        read.kind,
-        crate::access::AccessKind::Read {
-            aggregate: true,
-            ..
-        }
-    );
+    let aggregate = matches!(read.kind, crate::access::AccessKind::Read { aggregate: true, .. });
     let scope = if both_programs {
         " in both transactions (a lock in only one of them does not help)"
     } else {
         ""
     };
-    let title = if aggregate && context.engine != Engine::Sqlserver {
+    let title = if context.engine == Engine::Sqlserver {
+        format!("read with `FROM {} {clause}`{scope}", read.table)
+    } else if aggregate {
         format!(
-            "lock the rows first with `SELECT id FROM {} WHERE ... {clause}`{scope} (this engine \
-             rejects {clause} on an aggregate), or lock a parent row they all belong to",
+            "lock the rows before counting them, with `SELECT {} FROM {} WHERE ... {clause}`{scope}; \
+             {clause} is not allowed on an aggregate",
+            key_columns(context, &read.table),
             read.table
         )
-    } else if context.engine == Engine::Sqlserver {
-        format!("read with `FROM {} {clause}`{scope}", read.table)
     } else {
         format!("add `{clause}` to this read{scope}")
     };
@@ -107,16 +118,40 @@ pub fn constraint(table: &str) -> Fix {
     ))
 }
 
-pub fn parent_lock(engine: Engine) -> Option<Fix> {
-    let clause = lock_clause(engine)?;
-    let note = if engine.is_postgres_family() {
-        " (at READ COMMITTED; at REPEATABLE READ the snapshot is taken before the lock wait, so \
-         use SERIALIZABLE there)"
+/// Serialise on a parent row: the table a foreign key of the read's table references, when the
+/// read pins that key's columns.
+pub fn parent_lock(context: &Context, read: &Access) -> Option<Fix> {
+    let clause = lock_clause(context.engine)?;
+    let parent = context.catalog.table(&read.table).and_then(|table| {
+        table.foreign_keys.iter().find_map(|foreign_key| {
+            let terms: Option<Vec<String>> = foreign_key
+                .columns
+                .iter()
+                .map(|column| read.rows.pins.get(column).map(|term| term.render()))
+                .collect();
+            let terms = terms?;
+            let referenced = key_columns(context, &foreign_key.references);
+            let conditions: Vec<String> = referenced
+                .split(", ")
+                .zip(terms)
+                .map(|(column, term)| format!("{column} = {term}"))
+                .collect();
+            Some(format!(
+                "`SELECT 1 FROM {} WHERE {} {clause}`",
+                foreign_key.references,
+                conditions.join(" AND ")
+            ))
+        })
+    });
+    let statement = parent.unwrap_or_else(|| format!("`SELECT ... FROM <parent> WHERE id = ... {clause}`"));
+    let note = if context.engine.is_postgres_family() {
+        " (this works at READ COMMITTED; at REPEATABLE READ the snapshot is taken before the lock \
+         wait, so use SERIALIZABLE there)"
     } else {
         ""
     };
     Some(fix(format!(
-        "serialise the transactions on one row they share: `SELECT ... FROM <parent> WHERE id = ... \
-         {clause}` as the first statement of both{note}"
+        "serialise the transactions on the row they share: {statement} as the first statement of \
+         both{note}"
     )))
 }

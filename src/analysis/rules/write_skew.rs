@@ -25,7 +25,8 @@ mod tests {
     use crate::semantics::{Engine, Level};
 
     const SCHEMA: &str = "CREATE TABLE shifts (id int PRIMARY KEY);
-        CREATE TABLE oncall (shift_id int, doctor_id int, on_call boolean, PRIMARY KEY (shift_id, doctor_id));";
+        CREATE TABLE oncall (shift_id int REFERENCES shifts (id), doctor_id int, on_call boolean,
+            PRIMARY KEY (shift_id, doctor_id));";
 
     const LEAVE: &str = "-- name: leave_shift
         BEGIN;
@@ -134,9 +135,10 @@ mod tests {
         let found = run(Engine::Postgres, None, SCHEMA, LEAVE, &[]);
         let fixes = found[0].1.join("\n");
         assert!(
-            fixes.contains("SELECT id FROM oncall WHERE ... FOR UPDATE"),
+            fixes.contains("SELECT shift_id, doctor_id FROM oncall WHERE ... FOR UPDATE"),
             "{fixes}"
         );
+        assert!(fixes.contains("SELECT 1 FROM shifts WHERE id = $1"), "{fixes}");
         assert!(!fixes.contains("add `FOR UPDATE` to this read"), "{fixes}");
         assert!(fixes.contains("SQLSTATE 40001"), "{fixes}");
     }
