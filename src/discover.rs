@@ -207,7 +207,7 @@ mod tests {
 
     #[test]
     fn natural_order_compares_numbers() {
-        let mut paths = vec![
+        let mut paths = [
             PathBuf::from("m/10_b.sql"),
             PathBuf::from("m/2_a.sql"),
             PathBuf::from("m/1_z.sql"),

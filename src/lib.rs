@@ -156,7 +156,7 @@ pub fn check_sources(files: Vec<SourceFile>, options: &CheckOptions) -> CheckRes
     };
     let findings = analysis::analyse(&context, &options.rules);
     diagnostics
-        .sort_by(|a, b| (a.file, a.range.start, a.kind).cmp(&(b.file, b.range.start, b.kind)));
+        .sort_by_key(|diagnostic| (diagnostic.file, diagnostic.range.start, diagnostic.kind));
     CheckResult {
         engine,
         files,

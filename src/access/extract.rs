@@ -321,7 +321,7 @@ impl Extractor<'_> {
                     UpdateTableFromKind::BeforeSet(from) | UpdateTableFromKind::AfterSet(from),
                 ) = &update.from
                 {
-                    self.from_list(from, ReadMode::default(), &mut scope);
+                    self.read_from_list(from, ReadMode::default(), &mut scope);
                 }
                 let mut set = BTreeMap::new();
                 for assignment in &update.assignments {
@@ -392,7 +392,7 @@ impl Extractor<'_> {
                     access: Some(target),
                 });
                 if let Some(using) = &delete.using {
-                    self.from_list(using, ReadMode::default(), &mut scope);
+                    self.read_from_list(using, ReadMode::default(), &mut scope);
                 }
                 self.where_clause(delete.selection.as_ref(), &scope);
             }
@@ -513,7 +513,7 @@ impl Extractor<'_> {
             ..mode
         };
         let mut scope = Vec::new();
-        self.from_list(&select.from, mode, &mut scope);
+        self.read_from_list(&select.from, mode, &mut scope);
         let mut aggregate = false;
         for item in &select.projection {
             match item {
@@ -591,7 +591,12 @@ impl Extractor<'_> {
         }
     }
 
-    fn from_list(&mut self, from: &[TableWithJoins], mode: ReadMode, scope: &mut Vec<ScopeEntry>) {
+    fn read_from_list(
+        &mut self,
+        from: &[TableWithJoins],
+        mode: ReadMode,
+        scope: &mut Vec<ScopeEntry>,
+    ) {
         for table in from {
             self.table_factor(&table.relation, mode, scope);
             for join in &table.joins {
@@ -644,7 +649,7 @@ impl Extractor<'_> {
             }
             TableFactor::NestedJoin {
                 table_with_joins, ..
-            } => self.from_list(std::slice::from_ref(table_with_joins), mode, scope),
+            } => self.read_from_list(std::slice::from_ref(table_with_joins), mode, scope),
             _ => {}
         }
     }

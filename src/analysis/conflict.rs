@@ -90,12 +90,11 @@ pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
             match &write.kind {
                 AccessKind::Update { set, .. } => {
                     let columns = read_columns.intersection(set.keys());
-                    if !columns.is_empty() {
-                        if let Some(unifier) =
+                    if !columns.is_empty()
+                        && let Some(unifier) =
                             rows_meet(&read.rows, reader.tag, &write.rows, writer.tag)
-                        {
-                            push(EdgeKind::Item, columns, unifier);
-                        }
+                    {
+                        push(EdgeKind::Item, columns, unifier);
                     }
                     if let Some((columns, unifier)) =
                         moves_row_in(read, reader.tag, predicate, write, writer.tag, set)

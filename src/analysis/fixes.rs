@@ -46,7 +46,13 @@ fn key_columns(context: &Context, table: &str) -> String {
 /// `FOR UPDATE` with aggregates), a lock of the rows themselves.
 pub fn lock_the_read(context: &Context, read: &Access, both_programs: bool) -> Option<Fix> {
     let clause = lock_clause(context.engine)?;
-    let aggregate = matches!(read.kind, crate::access::AccessKind::Read { aggregate: true, .. });
+    let aggregate = matches!(
+        read.kind,
+        crate::access::AccessKind::Read {
+            aggregate: true,
+            ..
+        }
+    );
     let scope = if both_programs {
         " in both transactions (a lock in only one of them does not help)"
     } else {
@@ -143,7 +149,8 @@ pub fn parent_lock(context: &Context, read: &Access) -> Option<Fix> {
             ))
         })
     });
-    let statement = parent.unwrap_or_else(|| format!("`SELECT ... FROM <parent> WHERE id = ... {clause}`"));
+    let statement =
+        parent.unwrap_or_else(|| format!("`SELECT ... FROM <parent> WHERE id = ... {clause}`"));
     let note = if context.engine.is_postgres_family() {
         " (this works at READ COMMITTED; at REPEATABLE READ the snapshot is taken before the lock \
          wait, so use SERIALIZABLE there)"

@@ -110,10 +110,10 @@ pub fn render(atom: &Atom) -> String {
 pub fn rows_meet(a: &RowSet, ia: u8, b: &RowSet, ib: u8) -> Option<Unifier> {
     let mut unifier = Unifier::default();
     for (column, term_a) in &a.pins {
-        if let Some(term_b) = b.pins.get(column) {
-            if !unifier.union(&Atom::of(term_a, ia), &Atom::of(term_b, ib)) {
-                return None;
-            }
+        if let Some(term_b) = b.pins.get(column)
+            && !unifier.union(&Atom::of(term_a, ia), &Atom::of(term_b, ib))
+        {
+            return None;
         }
     }
     Some(unifier)

@@ -205,10 +205,8 @@ fn table_constraint(cursor: &mut Cursor, table: &str) -> Option<Change> {
     let kind = if cursor.eat_all(&["primary", "key"]) {
         KeyKind::Primary
     } else if cursor.eat("unique") {
-        if cursor.eat("key") || cursor.eat("index") {
-            if cursor.punct() != Some("(") {
-                name = name.or_else(|| cursor.name());
-            }
+        if (cursor.eat("key") || cursor.eat("index")) && cursor.punct() != Some("(") {
+            name = name.or_else(|| cursor.name());
         }
         KeyKind::Unique
     } else if cursor.eat("exclude") {

@@ -138,7 +138,10 @@ mod tests {
             fixes.contains("SELECT shift_id, doctor_id FROM oncall WHERE ... FOR UPDATE"),
             "{fixes}"
         );
-        assert!(fixes.contains("SELECT 1 FROM shifts WHERE id = $1"), "{fixes}");
+        assert!(
+            fixes.contains("SELECT 1 FROM shifts WHERE id = $1"),
+            "{fixes}"
+        );
         assert!(!fixes.contains("add `FOR UPDATE` to this read"), "{fixes}");
         assert!(fixes.contains("SQLSTATE 40001"), "{fixes}");
     }
