@@ -118,18 +118,27 @@ pub fn check_sources(files: Vec<SourceFile>, options: &CheckOptions) -> CheckRes
         .map(|file| parse::parse_file(&file.text, engine))
         .collect();
     let mut diagnostics = Vec::new();
-    let catalog = build_catalog(&files, &parsed);
+    let (catalog, recovered) = build_catalog(&files, &parsed);
     let statements = parsed.iter().map(|file| file.statements.len()).sum();
     let mut parse_errors = 0;
     for (file, parsed_file) in parsed.iter().enumerate() {
-        for statement in &parsed_file.statements {
+        for (index, statement) in parsed_file.statements.iter().enumerate() {
             if let Err(error) = &statement.parsed {
-                parse_errors += 1;
+                let message = if recovered.contains(&(file, index)) {
+                    format!(
+                        "statement read in part: its table, columns and keys were taken from its \
+                         tokens ({})",
+                        error.message
+                    )
+                } else {
+                    parse_errors += 1;
+                    format!("statement skipped: {}", error.message)
+                };
                 diagnostics.push(Diagnostic {
                     kind: DiagnosticKind::ParseError,
                     file: Some(file),
                     range: TextRange::new(error.offset, error.offset.max(statement.range.end)),
-                    message: format!("statement skipped: {}", error.message),
+                    message,
                 });
             }
         }
@@ -170,37 +179,34 @@ pub fn check_sources(files: Vec<SourceFile>, options: &CheckOptions) -> CheckRes
 }
 
 /// Applies DDL in order: schema files (already in migration order), then DDL found in
-/// transaction files. A statement sqlparser rejects is read from tokens when it is DDL.
-fn build_catalog(files: &[SourceFile], parsed: &[ParsedFile]) -> Catalog {
+/// transaction files. A statement sqlparser rejects is read from tokens when it is DDL; those
+/// statements are returned as `(file, statement)` pairs.
+fn build_catalog(files: &[SourceFile], parsed: &[ParsedFile]) -> (Catalog, BTreeSet<(usize, usize)>) {
     let mut catalog = Catalog::default();
+    let mut recovered = BTreeSet::new();
     let order = files
         .iter()
         .enumerate()
         .filter(|(_, file)| file.role == Role::Schema)
-        .chain(
-            files
-                .iter()
-                .enumerate()
-                .filter(|(_, file)| file.role == Role::Transactions),
-        );
+        .chain(files.iter().enumerate().filter(|(_, file)| file.role == Role::Transactions));
     for (index, file) in order {
-        for statement in &parsed[index].statements {
+        for (position, statement) in parsed[index].statements.iter().enumerate() {
             let changes = match &statement.parsed {
-                Ok(asts) => asts
-                    .iter()
-                    .filter_map(catalog::from_ast::changes)
-                    .flatten()
-                    .collect(),
-                Err(_) => {
-                    catalog::fallback::changes(&file.text, &statement.tokens).unwrap_or_default()
-                }
+                Ok(asts) => asts.iter().filter_map(catalog::from_ast::changes).flatten().collect(),
+                Err(_) => match catalog::fallback::changes(&file.text, &statement.tokens) {
+                    Some(changes) if !changes.is_empty() => {
+                        recovered.insert((index, position));
+                        changes
+                    }
+                    _ => Vec::new(),
+                },
             };
             for change in changes {
                 catalog.apply(change);
             }
         }
     }
-    catalog
+    (catalog, recovered)
 }
 
 fn build_programs(

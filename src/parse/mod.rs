@@ -96,10 +96,23 @@ pub fn parse_file(text: &str, engine: Engine) -> ParsedFile {
             })
         })
         .collect();
+    let comments = split.comments.clone();
     let statements = split
         .chunks
         .into_iter()
-        .map(|chunk| parse_chunk(text, chunk, &*dialect, engine))
+        .flat_map(|chunk| {
+            let statement = parse_chunk(text, chunk.clone(), &*dialect, engine);
+            if engine == Engine::Sqlserver && statement.parsed.is_err() {
+                if let Some(pieces) = split::split_tsql_lines(text, &chunk, &comments) {
+                    let pieces: Vec<RawStatement> = pieces
+                        .into_iter()
+                        .map(|piece| parse_chunk(text, piece, &*dialect, engine))
+                        .collect();
+                    return pieces;
+                }
+            }
+            vec![statement]
+        })
         .collect();
     ParsedFile {
         statements,

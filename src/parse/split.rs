@@ -72,6 +72,77 @@ fn finish(result: &mut Split, current: &mut Vec<Token>, leading: &mut Vec<TextRa
     }
 }
 
+/// T-SQL does not need semicolons: a batch may hold one statement per line. When sqlparser
+/// rejects a chunk, it is cut again before every line that starts with a statement keyword at
+/// parenthesis depth 0 (`SELECT` after `INSERT` and `UNION`, and `SET` inside an `UPDATE`, stay
+/// where they are). `None` when that finds nothing to cut.
+pub fn split_tsql_lines(source: &str, chunk: &Chunk, comments: &[TextRange]) -> Option<Vec<Chunk>> {
+    const STARTS: &[&str] = &[
+        "select", "insert", "update", "delete", "merge", "begin", "commit", "rollback", "save",
+        "declare", "if", "else", "while", "exec", "execute", "return", "print", "set", "with",
+        "end", "lock",
+    ];
+    let mut cuts = vec![0];
+    let mut depth = 0usize;
+    let mut statement_keyword = String::new();
+    for (index, token) in chunk.tokens.iter().enumerate() {
+        match token.text(source) {
+            "(" => depth += 1,
+            ")" => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if index == 0 || depth > 0 || token.kind != TokenKind::Word || !starts_line(source, *token) {
+            if index == 0 {
+                statement_keyword = token.text(source).to_ascii_lowercase();
+            }
+            continue;
+        }
+        let word = token.text(source).to_ascii_lowercase();
+        if !STARTS.contains(&word.as_str()) {
+            continue;
+        }
+        let previous = chunk.tokens[index - 1].text(source).to_ascii_lowercase();
+        let continues = (word == "select" && (statement_keyword == "insert" || previous == "union" || previous == "all" || previous == "except" || previous == "intersect"))
+            || (word == "set" && statement_keyword == "update")
+            || (word == "with" && previous == ")");
+        if !continues {
+            cuts.push(index);
+            statement_keyword = word;
+        }
+    }
+    if cuts.len() < 2 {
+        return None;
+    }
+    cuts.push(chunk.tokens.len());
+    let pieces = cuts
+        .windows(2)
+        .map(|window| {
+            let tokens = chunk.tokens[window[0]..window[1]].to_vec();
+            let start = tokens[0].range.start;
+            let previous_end = if window[0] == 0 {
+                None
+            } else {
+                Some(chunk.tokens[window[0] - 1].range.end)
+            };
+            let leading_comments = match previous_end {
+                None => chunk.leading_comments.clone(),
+                Some(end) => comments
+                    .iter()
+                    .filter(|comment| comment.start >= end && comment.end <= start)
+                    .copied()
+                    .collect(),
+            };
+            Chunk {
+                range: TextRange::new(start, tokens[tokens.len() - 1].range.end),
+                unterminated: tokens.iter().any(|token| token.unterminated),
+                tokens,
+                leading_comments,
+            }
+        })
+        .collect();
+    Some(pieces)
+}
+
 fn starts_line(source: &str, token: Token) -> bool {
     let before = &source[..token.range.start];
     let line_start = before.rfind('\n').map_or(0, |index| index + 1);
@@ -140,6 +211,30 @@ mod tests {
         let source = "BEGIN TRAN;\nSELECT 1\nGO\nCOMMIT";
         let split = split(source, Flavor::default(), true);
         assert_eq!(split.chunks.len(), 3);
+    }
+
+    #[test]
+    fn tsql_lines_without_semicolons_are_statements() {
+        let source = "BEGIN TRANSACTION\nINSERT INTO t (a)\nSELECT a FROM u\nUPDATE t\nSET a = 1\n  WHERE a = (SELECT 1\nFROM u)\nCOMMIT TRANSACTION";
+        let flavor = Flavor {
+            brackets: true,
+            ..Flavor::default()
+        };
+        let split = split(source, flavor, true);
+        let pieces = split_tsql_lines(source, &split.chunks[0], &split.comments).unwrap();
+        let texts: Vec<&str> = pieces
+            .iter()
+            .map(|piece| &source[piece.range.start..piece.range.end])
+            .collect();
+        assert_eq!(
+            texts,
+            vec![
+                "BEGIN TRANSACTION",
+                "INSERT INTO t (a)\nSELECT a FROM u",
+                "UPDATE t\nSET a = 1\n  WHERE a = (SELECT 1\nFROM u)",
+                "COMMIT TRANSACTION"
+            ]
+        );
     }
 
     #[test]
