@@ -181,18 +181,30 @@ pub fn check_sources(files: Vec<SourceFile>, options: &CheckOptions) -> CheckRes
 /// Applies DDL in order: schema files (already in migration order), then DDL found in
 /// transaction files. A statement sqlparser rejects is read from tokens when it is DDL; those
 /// statements are returned as `(file, statement)` pairs.
-fn build_catalog(files: &[SourceFile], parsed: &[ParsedFile]) -> (Catalog, BTreeSet<(usize, usize)>) {
+fn build_catalog(
+    files: &[SourceFile],
+    parsed: &[ParsedFile],
+) -> (Catalog, BTreeSet<(usize, usize)>) {
     let mut catalog = Catalog::default();
     let mut recovered = BTreeSet::new();
     let order = files
         .iter()
         .enumerate()
         .filter(|(_, file)| file.role == Role::Schema)
-        .chain(files.iter().enumerate().filter(|(_, file)| file.role == Role::Transactions));
+        .chain(
+            files
+                .iter()
+                .enumerate()
+                .filter(|(_, file)| file.role == Role::Transactions),
+        );
     for (index, file) in order {
         for (position, statement) in parsed[index].statements.iter().enumerate() {
             let changes = match &statement.parsed {
-                Ok(asts) => asts.iter().filter_map(catalog::from_ast::changes).flatten().collect(),
+                Ok(asts) => asts
+                    .iter()
+                    .filter_map(catalog::from_ast::changes)
+                    .flatten()
+                    .collect(),
                 Err(_) => match catalog::fallback::changes(&file.text, &statement.tokens) {
                     Some(changes) if !changes.is_empty() => {
                         recovered.insert((index, position));
@@ -219,7 +231,14 @@ fn build_programs(
     let facts: Vec<StatementFacts> = parsed
         .statements
         .into_iter()
-        .map(|statement| statement_facts(&file.text, statement, catalog))
+        .map(|statement| {
+            statement_facts(
+                &file.text,
+                statement,
+                catalog,
+                options.engine == Engine::Sqlserver,
+            )
+        })
         .collect();
     let stem = file
         .path
@@ -261,7 +280,12 @@ fn build_programs(
 }
 
 /// Reduces one parsed statement to the facts programs need; the AST is dropped here.
-fn statement_facts(text: &str, statement: RawStatement, catalog: &Catalog) -> StatementFacts {
+fn statement_facts(
+    text: &str,
+    statement: RawStatement,
+    catalog: &Catalog,
+    is_tsql: bool,
+) -> StatementFacts {
     use sqlparser::ast::{Statement, TransactionIsolationLevel, TransactionMode};
     let level_of = |modes: &[TransactionMode]| {
         modes.iter().find_map(|mode| match mode {
@@ -275,7 +299,12 @@ fn statement_facts(text: &str, statement: RawStatement, catalog: &Catalog) -> St
             _ => None,
         })
     };
+    // T-SQL `BEGIN` / `END` without TRAN or TRANSACTION delimit a block, not a transaction.
+    let tsql_block = statement.tokens.len() == 1
+        && matches!(statement.keyword.as_str(), "BEGIN" | "END")
+        && is_tsql;
     let kind = match &statement.parsed {
+        _ if tsql_block => StatementKind::Other,
         Ok(asts) => match asts.first() {
             Some(Statement::StartTransaction { modes, .. }) => StatementKind::Begin {
                 level: level_of(modes),

@@ -148,6 +148,9 @@ fn parse_chunk(
     if engine.is_postgres_family() {
         sql = number_anonymous_placeholders(text, &chunk, &sql);
     }
+    if engine == Engine::Sqlserver {
+        sql = tsql_condition_as_query(&keyword, sql);
+    }
     let parsed = if chunk.unterminated {
         Err(ParseError {
             message: "unterminated string, quoted name or comment".to_string(),
@@ -343,6 +346,22 @@ fn take_lock_clauses(text: &str, chunk: &split::Chunk, sql: &mut String) -> Opti
     found
 }
 
+/// T-SQL `IF <condition>` and `WHILE <condition>` (cut from the statement they guard) read
+/// data, as in `IF NOT EXISTS (SELECT ...) INSERT ...`: they are parsed as
+/// `SELECT CASE WHEN <condition> THEN 1 END` so their subqueries count as reads. Parse errors
+/// in them point a few columns off.
+fn tsql_condition_as_query(keyword: &str, sql: String) -> String {
+    if keyword != "IF" && keyword != "WHILE" {
+        return sql;
+    }
+    let condition = sql[keyword.len()..].trim();
+    let condition = condition
+        .strip_suffix("BEGIN")
+        .or_else(|| condition.strip_suffix("begin"))
+        .unwrap_or(condition);
+    format!("SELECT CASE WHEN {condition} THEN 1 END")
+}
+
 /// PostgreSQL's dialect reads `?` as an operator; drivers that use `?` placeholders are common.
 /// Each `?` becomes `$0`, which no PostgreSQL statement can contain, so extraction knows it
 /// was anonymous. Columns after the first `?` on a line shift by one in parse errors.
@@ -419,6 +438,15 @@ mod tests {
         let lock = statement.lock.unwrap();
         assert_eq!(lock.strength, LockStrength::Update);
         assert!(lock.key_range);
+    }
+
+    #[test]
+    fn tsql_if_conditions_are_reads() {
+        let statement = one(
+            "IF NOT EXISTS (SELECT 1 FROM t WHERE id = @id) BEGIN",
+            Engine::Sqlserver,
+        );
+        assert!(statement.parsed.is_ok(), "{:?}", statement.parsed);
     }
 
     #[test]

@@ -91,7 +91,8 @@ pub fn split_tsql_lines(source: &str, chunk: &Chunk, comments: &[TextRange]) -> 
             ")" => depth = depth.saturating_sub(1),
             _ => {}
         }
-        if index == 0 || depth > 0 || token.kind != TokenKind::Word || !starts_line(source, *token) {
+        if index == 0 || depth > 0 || token.kind != TokenKind::Word || !starts_line(source, *token)
+        {
             if index == 0 {
                 statement_keyword = token.text(source).to_ascii_lowercase();
             }
@@ -102,7 +103,12 @@ pub fn split_tsql_lines(source: &str, chunk: &Chunk, comments: &[TextRange]) -> 
             continue;
         }
         let previous = chunk.tokens[index - 1].text(source).to_ascii_lowercase();
-        let continues = (word == "select" && (statement_keyword == "insert" || previous == "union" || previous == "all" || previous == "except" || previous == "intersect"))
+        let continues = (word == "select"
+            && (statement_keyword == "insert"
+                || previous == "union"
+                || previous == "all"
+                || previous == "except"
+                || previous == "intersect"))
             || (word == "set" && statement_keyword == "update")
             || (word == "with" && previous == ")");
         if !continues {

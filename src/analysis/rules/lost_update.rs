@@ -330,7 +330,11 @@ mod tests {
             fixes.contains("REPEATABLE READ does not prevent it"),
             "{fixes}"
         );
-        let found = run(Engine::Sqlserver, None, SCHEMA, READ_MODIFY_WRITE, &[]);
+        let tsql = READ_MODIFY_WRITE
+            .replace("BEGIN;", "BEGIN TRANSACTION;")
+            .replace("$1", "@id")
+            .replace("$2", "@balance");
+        let found = run(Engine::Sqlserver, None, SCHEMA, &tsql, &[]);
         assert!(found[0].1.join("\n").contains("UPDLOCK"));
     }
 }

@@ -166,7 +166,10 @@ mod tests {
 
     fn found(engine: Engine, level: Option<Level>) -> Vec<String> {
         let transactions = if engine == Engine::Sqlserver {
-            TRANSACTIONS.replace("$1", "@id").replace("$2", "@value")
+            TRANSACTIONS
+                .replace("$1", "@id")
+                .replace("$2", "@value")
+                .replace("BEGIN;", "BEGIN TRANSACTION;")
         } else {
             TRANSACTIONS.to_string()
         };
