@@ -102,14 +102,14 @@ pub fn parse_file(text: &str, engine: Engine) -> ParsedFile {
         .into_iter()
         .flat_map(|chunk| {
             let statement = parse_chunk(text, chunk.clone(), &*dialect, engine);
-            if engine == Engine::Sqlserver && statement.parsed.is_err() {
-                if let Some(pieces) = split::split_tsql_lines(text, &chunk, &comments) {
-                    let pieces: Vec<RawStatement> = pieces
-                        .into_iter()
-                        .map(|piece| parse_chunk(text, piece, &*dialect, engine))
-                        .collect();
-                    return pieces;
-                }
+            if engine == Engine::Sqlserver
+                && statement.parsed.is_err()
+                && let Some(pieces) = split::split_tsql_lines(text, &chunk, &comments)
+            {
+                return pieces
+                    .into_iter()
+                    .map(|piece| parse_chunk(text, piece, &*dialect, engine))
+                    .collect();
             }
             vec![statement]
         })
