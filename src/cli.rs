@@ -102,7 +102,28 @@ pub enum CliError {
     WorkingDirectory(std::io::Error),
 }
 
+/// Stack for the analysis threads: parsing and walking SQL recurses once per nesting level.
+const STACK_SIZE: usize = 256 * 1024 * 1024;
+
 pub fn main() -> ExitCode {
+    // Invariant: building the global pool can only fail when one exists already, and this is
+    // the first thing the process does.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .stack_size(STACK_SIZE)
+        .build_global();
+    let worker = std::thread::Builder::new()
+        .stack_size(STACK_SIZE)
+        .spawn(main_on_large_stack);
+    match worker.map(std::thread::JoinHandle::join) {
+        Ok(Ok(code)) => code,
+        _ => {
+            eprintln!("isolint: internal error; please report it with the input that caused it");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn main_on_large_stack() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {

@@ -91,7 +91,9 @@ impl Lexer<'_> {
         self.bytes.get(self.position + ahead).copied()
     }
 
-    fn token(&self, kind: TokenKind, start: usize, unterminated: bool) -> Token {
+    fn token(&mut self, kind: TokenKind, start: usize, unterminated: bool) -> Token {
+        // A backslash escape at the very end can step past the input.
+        self.position = self.position.min(self.bytes.len());
         Token {
             kind,
             range: TextRange::new(start, self.position),
@@ -306,6 +308,17 @@ mod tests {
         let tokens = tokenize("SELECT 'abc", Flavor::default());
         assert!(tokens[1].unterminated);
         assert_eq!(tokens[1].range.end, 11);
+    }
+
+    #[test]
+    fn a_backslash_at_the_end_stays_inside_the_input() {
+        let flavor = Flavor {
+            mysql: true,
+            ..Flavor::default()
+        };
+        let source = "SELECT 'abc\\";
+        let tokens = tokenize(source, flavor);
+        assert_eq!(tokens.last().unwrap().range.end, source.len());
     }
 
     #[test]

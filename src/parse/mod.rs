@@ -64,6 +64,10 @@ pub struct ParsedFile {
     pub down_section: Option<usize>,
 }
 
+/// Longer statements are not parsed: a chain of tens of thousands of operators makes an AST so
+/// deep that walking or dropping it would exhaust the stack.
+pub const MAX_STATEMENT_TOKENS: usize = 20_000;
+
 pub fn flavor(engine: Engine) -> Flavor {
     Flavor {
         dollar_quotes: engine.is_postgres_family(),
@@ -151,7 +155,15 @@ fn parse_chunk(
     if engine == Engine::Sqlserver {
         sql = tsql_condition_as_query(&keyword, sql);
     }
-    let parsed = if chunk.unterminated {
+    let parsed = if chunk.tokens.len() > MAX_STATEMENT_TOKENS {
+        Err(ParseError {
+            message: format!(
+                "statement has {} tokens; isolint analyses statements of up to {MAX_STATEMENT_TOKENS}",
+                chunk.tokens.len()
+            ),
+            offset: chunk.range.start,
+        })
+    } else if chunk.unterminated {
         Err(ParseError {
             message: "unterminated string, quoted name or comment".to_string(),
             offset: chunk
