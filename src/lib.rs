@@ -330,7 +330,7 @@ fn statement_facts(
                 let accesses: Vec<_> = asts
                     .iter()
                     .filter(|ast| access::extract::is_data_statement(ast))
-                    .flat_map(|ast| access::extract::accesses(ast, statement.lock, catalog))
+                    .flat_map(|ast| access::extract::accesses(ast, &statement.locks, catalog))
                     .collect();
                 if asts.iter().any(access::extract::is_data_statement) {
                     StatementKind::Data(accesses)

@@ -65,36 +65,33 @@ fn check_case(directory: &Path) -> Vec<String> {
         let discovered =
             discover::discover(&[directory.to_path_buf()], directory).expect("discover");
         let result = check_sources(discovered.files, &options);
-        let found: BTreeSet<Expected> = result
+        let found: Vec<(Expected, &str)> = result
             .findings
             .iter()
             .map(|finding| {
+                let programs = finding
+                    .programs
+                    .iter()
+                    .map(|program| result.programs[*program].name.clone())
+                    .collect();
                 (
-                    finding.rule.id().to_string(),
-                    finding
-                        .programs
-                        .iter()
-                        .map(|program| result.programs[*program].name.clone())
-                        .collect(),
+                    (finding.rule.id().to_string(), programs),
+                    finding.message.as_str(),
                 )
             })
             .collect();
+        let found_keys: BTreeSet<&Expected> = found.iter().map(|(key, _)| key).collect();
         let require = expected(&run.require);
         let allow = expected(&run.allow);
-        for missing in require.difference(&found) {
+        for missing in require.iter().filter(|key| !found_keys.contains(key)) {
             failures.push(format!("{label}: missing {missing:?}"));
         }
-        for unexpected in found
-            .iter()
-            .filter(|f| !require.contains(*f) && !allow.contains(*f))
-        {
-            let detail = result
-                .findings
-                .iter()
-                .find(|finding| finding.rule.id() == unexpected.0)
-                .map(|finding| finding.message.clone())
-                .unwrap_or_default();
-            failures.push(format!("{label}: unexpected {unexpected:?}: {detail}"));
+        let mut reported = BTreeSet::new();
+        for (key, message) in &found {
+            if require.contains(key) || allow.contains(key) || !reported.insert(key) {
+                continue;
+            }
+            failures.push(format!("{label}: unexpected {key:?}: {message}"));
         }
     }
     failures

@@ -4,26 +4,36 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    AssignmentTarget, BinaryOperator, Expr, FromTable, FunctionArg, FunctionArgExpr,
-    FunctionArguments, GroupByExpr, Ident, InTarget, OnConflictAction, OnInsert, OrderByKind,
-    Query, Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement, TableFactor,
-    TableObject, TableWithJoins, UnaryOperator, UpdateTableFromKind, Value, Visit, Visitor,
+    Assignment, AssignmentTarget, BinaryOperator, Expr, FromTable, FunctionArg, FunctionArgExpr,
+    FunctionArguments, GroupByExpr, Ident, InTarget, Merge, MergeAction, MergeClauseKind,
+    MergeUpdateKind, OnConflictAction, OnInsert, OrderByKind, Query, Select, SelectItem,
+    SelectItemQualifiedWildcardKind, SetExpr, Statement, TableFactor, TableObject, TableWithJoins,
+    UnaryOperator, UpdateTableFromKind, Value, Visit, Visitor, visit_expressions_mut,
 };
 
 use super::{Access, AccessKind, Columns, LockTarget, OnConflict, RowSet, SetValue, Term};
 use crate::catalog::Catalog;
 use crate::catalog::from_ast::{ident, object_name};
-use crate::parse::LockClause;
+use crate::parse::{LockClause, StatementLocks};
 
-/// The accesses of one statement. `lock` is the lock clause recognised from its tokens.
-pub fn accesses(statement: &Statement, lock: Option<LockClause>, catalog: &Catalog) -> Vec<Access> {
+/// The accesses of one statement. `locks` are the lock clauses recognised from its tokens.
+pub fn accesses(statement: &Statement, locks: &StatementLocks, catalog: &Catalog) -> Vec<Access> {
     let mut extractor = Extractor {
         catalog,
         accesses: Vec::new(),
         ctes: Vec::new(),
         anonymous: 0,
+        nested_lock: locks.nested,
+        lock_of: locks.of.clone(),
     };
-    extractor.statement(statement, lock);
+    let top = if matches!(statement, Statement::Query(_)) {
+        locks.top
+    } else {
+        // `INSERT ... SELECT ... FOR UPDATE`: the lock belongs to the source query.
+        extractor.nested_lock = extractor.nested_lock.or(locks.top);
+        None
+    };
+    extractor.statement(statement, top);
     extractor.accesses
 }
 
@@ -74,6 +84,11 @@ struct Extractor<'a> {
     accesses: Vec<Access>,
     ctes: Vec<String>,
     anonymous: usize,
+    /// A lock clause found inside parentheses: applied to every nested query (CTEs and
+    /// subqueries), since tokens do not say which one holds it.
+    nested_lock: Option<LockClause>,
+    /// `FOR UPDATE OF ...` names; empty when the lock covers every table.
+    lock_of: Vec<String>,
 }
 
 /// Collects column references, subqueries and advisory locks of expressions, without going
@@ -266,23 +281,54 @@ impl Extractor<'_> {
                                 self.subqueries_of(expr);
                             }
                         }
-                        _ => self.query(source, ReadMode::default()),
+                        body => {
+                            // `INSERT ... SELECT $1, 'x' FROM ...` inserts those values in every row.
+                            if let SetExpr::Select(select) = body {
+                                for (column, item) in columns.iter().zip(&select.projection) {
+                                    let (SelectItem::UnnamedExpr(expr)
+                                    | SelectItem::ExprWithAlias { expr, .. }) = item
+                                    else {
+                                        continue;
+                                    };
+                                    if let Some(term) = self.term(expr, Some((&table, column))) {
+                                        rows.pins.insert(column.clone(), term);
+                                    }
+                                }
+                            }
+                            self.query(source, self.nested_mode());
+                        }
                     }
                 }
+                let target = insert
+                    .table_alias
+                    .as_ref()
+                    .map(|alias| ident(&alias.alias))
+                    .unwrap_or_else(|| table.clone());
                 let on_conflict = match &insert.on {
                     Some(OnInsert::DuplicateKeyUpdate(assignments)) => {
-                        OnConflict::Update(assignment_columns(assignments))
+                        OnConflict::Update(self.upsert_set(assignments, &[&target, &table]))
                     }
                     Some(OnInsert::OnConflict(conflict)) => match &conflict.action {
                         OnConflictAction::DoNothing => OnConflict::DoNothing,
-                        OnConflictAction::DoUpdate(update) => {
-                            OnConflict::Update(assignment_columns(&update.assignments))
-                        }
+                        OnConflictAction::DoUpdate(update) => OnConflict::Update(
+                            self.upsert_set(&update.assignments, &[&target, &table]),
+                        ),
                     },
                     _ if insert.ignore => OnConflict::DoNothing,
-                    _ if insert.replace_into => {
-                        OnConflict::Update(columns.iter().cloned().collect())
-                    }
+                    // REPLACE deletes the old row and inserts the new one: every column is
+                    // overwritten with the inserted value.
+                    _ if insert.replace_into => OnConflict::Update(
+                        columns
+                            .iter()
+                            .map(|column| {
+                                let value = rows
+                                    .pins
+                                    .get(column)
+                                    .map_or(SetValue::Expr, |term| SetValue::Term(term.clone()));
+                                (column.clone(), value)
+                            })
+                            .collect(),
+                    ),
                     _ => OnConflict::Error,
                 };
                 self.accesses.push(Access {
@@ -325,26 +371,14 @@ impl Extractor<'_> {
                 }
                 let mut set = BTreeMap::new();
                 for assignment in &update.assignments {
-                    let targets: Vec<String> = match &assignment.target {
-                        AssignmentTarget::ColumnName(name) => vec![object_name(name)],
-                        AssignmentTarget::Tuple(names) => names.iter().map(object_name).collect(),
-                    };
+                    let targets = assignment_targets(assignment);
                     let used = collect(&assignment.value);
                     for query in &used.subqueries {
-                        self.query(query, ReadMode::default());
+                        self.query(query, self.nested_mode());
                     }
                     for column in &targets {
-                        let in_place = used.columns.iter().any(|(qualifier, name)| {
-                            name == column
-                                && qualifier.as_ref().is_none_or(|q| *q == scope[0].alias)
-                        });
-                        let value = if in_place {
-                            SetValue::InPlace
-                        } else if let Some(term) = self.term(&assignment.value, None) {
-                            SetValue::Term(term)
-                        } else {
-                            SetValue::Expr
-                        };
+                        let value =
+                            self.assigned_value(&assignment.value, column, &[&scope[0].alias]);
                         set.insert(column.clone(), value);
                     }
                     // Columns of other tables used in SET are value reads of those tables.
@@ -396,26 +430,7 @@ impl Extractor<'_> {
                 }
                 self.where_clause(delete.selection.as_ref(), &scope);
             }
-            Statement::Merge(merge) => {
-                let mut scope = Vec::new();
-                if let Some((alias, table)) = table_name_of(&merge.table) {
-                    let target = self.accesses.len();
-                    self.accesses.push(Access {
-                        table: table.clone(),
-                        rows: RowSet::default(),
-                        kind: AccessKind::Insert {
-                            columns: BTreeSet::new(),
-                            on_conflict: OnConflict::Update(BTreeSet::new()),
-                        },
-                    });
-                    scope.push(ScopeEntry {
-                        alias,
-                        table,
-                        access: Some(target),
-                    });
-                }
-                self.table_factor(&merge.source, ReadMode::default(), &mut scope);
-            }
+            Statement::Merge(merge) => self.merge(merge),
             Statement::Lock(lock_statement) => {
                 for target in &lock_statement.tables {
                     self.push_table_lock(object_name(&target.name));
@@ -430,6 +445,95 @@ impl Extractor<'_> {
         }
     }
 
+    /// `MERGE INTO t USING s ON ... WHEN MATCHED THEN UPDATE ... WHEN NOT MATCHED THEN INSERT`:
+    /// an upsert when it inserts, an UPDATE or DELETE when it does not. A source of constants
+    /// (`USING (SELECT @sku AS sku) AS s`) pins the target's ON columns to those terms.
+    fn merge(&mut self, merge: &Merge) {
+        let Some((alias, table)) = table_name_of(&merge.table) else {
+            return;
+        };
+        let mut set = BTreeMap::new();
+        let mut inserted: Option<BTreeSet<String>> = None;
+        let mut deletes = false;
+        for clause in &merge.clauses {
+            match (&clause.clause_kind, &clause.action) {
+                (MergeClauseKind::Matched, MergeAction::Update(update)) => {
+                    if let MergeUpdateKind::Set(assignments) = &update.kind {
+                        set.extend(self.upsert_set(assignments, &[&alias, &table]));
+                    }
+                }
+                (MergeClauseKind::Matched, MergeAction::Delete { .. }) => deletes = true,
+                (
+                    MergeClauseKind::NotMatched | MergeClauseKind::NotMatchedByTarget,
+                    MergeAction::Insert(insert),
+                ) => {
+                    let columns: BTreeSet<String> = if insert.columns.is_empty() {
+                        self.catalog
+                            .table(&table)
+                            .map(|t| t.columns.iter().cloned().collect())
+                            .unwrap_or_default()
+                    } else {
+                        insert.columns.iter().map(object_name).collect()
+                    };
+                    inserted.get_or_insert_default().extend(columns);
+                }
+                _ => {}
+            }
+        }
+        let kind = match inserted {
+            Some(columns) => AccessKind::Insert {
+                columns,
+                on_conflict: if set.is_empty() {
+                    OnConflict::Error
+                } else {
+                    OnConflict::Update(set)
+                },
+            },
+            None if !set.is_empty() || !deletes => AccessKind::Update {
+                set,
+                predicate: BTreeSet::new(),
+                guarded: false,
+            },
+            None => AccessKind::Delete {
+                predicate: BTreeSet::new(),
+            },
+        };
+        let target = self.accesses.len();
+        self.accesses.push(Access {
+            table: table.clone(),
+            rows: RowSet::default(),
+            kind,
+        });
+        let mut scope = vec![ScopeEntry {
+            alias,
+            table,
+            access: Some(target),
+        }];
+        let constants = merge_source_constants(&merge.source);
+        self.table_factor(&merge.source, self.nested_mode(), &mut scope);
+        let mut on = (*merge.on).clone();
+        let _ = visit_expressions_mut(&mut on, |expr| {
+            if let Some((Some(qualifier), column)) = column_ref(expr) {
+                if let Some(term) = constants.get(&(qualifier, column)) {
+                    *expr = term.clone();
+                }
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        self.where_clause(Some(&on), &scope);
+        // Source columns used in WHEN MATCHED ... SET are value reads of the source.
+        for clause in &merge.clauses {
+            if let MergeAction::Update(update) = &clause.action {
+                if let MergeUpdateKind::Set(assignments) = &update.kind {
+                    for assignment in assignments {
+                        let used = collect(&assignment.value);
+                        self.assign_columns(&scope[1..], &used.columns, Use::Value);
+                    }
+                }
+            }
+        }
+    }
+
     fn push_table_lock(&mut self, table: String) {
         self.accesses.push(Access {
             table,
@@ -440,7 +544,7 @@ impl Extractor<'_> {
 
     fn subqueries_of(&mut self, expr: &Expr) {
         for query in collect(expr).subqueries {
-            self.query(&query, ReadMode::default());
+            self.query(&query, self.nested_mode());
         }
     }
 
@@ -452,7 +556,7 @@ impl Extractor<'_> {
         let cte_count = self.ctes.len();
         if let Some(with) = &query.with {
             for cte in &with.cte_tables {
-                self.query(&cte.query, ReadMode::default());
+                self.query(&cte.query, self.nested_mode());
                 self.ctes.push(ident(&cte.alias.name));
             }
         }
@@ -514,6 +618,9 @@ impl Extractor<'_> {
         };
         let mut scope = Vec::new();
         self.read_from_list(&select.from, mode, &mut scope);
+        if mode.lock.is_some() {
+            self.restrict_lock_to_of(&scope);
+        }
         let mut aggregate = false;
         for item in &select.projection {
             match item {
@@ -538,7 +645,7 @@ impl Extractor<'_> {
                     let used = collect(expr);
                     self.assign_columns(&scope, &used.columns, Use::Value);
                     for query in &used.subqueries {
-                        self.query(query, ReadMode::default());
+                        self.query(query, self.nested_mode());
                     }
                     for args in &used.advisory {
                         let key = args.iter().map(|arg| self.term(arg, None)).collect();
@@ -571,7 +678,7 @@ impl Extractor<'_> {
             let used = collect(expr);
             self.assign_columns(&scope, &used.columns, Use::Predicate);
             for query in &used.subqueries {
-                self.query(query, ReadMode::default());
+                self.query(query, self.nested_mode());
             }
         }
         for from in &select.from {
@@ -579,7 +686,84 @@ impl Extractor<'_> {
                 let used = collect(&join.join_operator);
                 self.assign_columns(&scope, &used.columns, Use::Predicate);
                 for query in &used.subqueries {
-                    self.query(query, ReadMode::default());
+                    self.query(query, self.nested_mode());
+                }
+            }
+        }
+    }
+
+    /// What `column = value` assigns: in place when the value reads the column of the row
+    /// being written (unqualified, or qualified by one of `targets`), else a term or an
+    /// expression. `EXCLUDED.c`, `VALUES(c)` and a MERGE source's columns are new values.
+    fn assigned_value(&mut self, value: &Expr, column: &str, targets: &[&str]) -> SetValue {
+        let in_place = !is_inserted_value(value)
+            && collect(value).columns.iter().any(|(qualifier, name)| {
+                name == column
+                    && qualifier
+                        .as_ref()
+                        .is_none_or(|q| targets.contains(&q.as_str()))
+            });
+        if in_place {
+            SetValue::InPlace
+        } else if let Some(term) = self.term(value, None) {
+            SetValue::Term(term)
+        } else {
+            SetValue::Expr
+        }
+    }
+
+    fn upsert_set(
+        &mut self,
+        assignments: &[Assignment],
+        targets: &[&str],
+    ) -> BTreeMap<String, SetValue> {
+        let mut set = BTreeMap::new();
+        for assignment in assignments {
+            for column in assignment_targets(assignment) {
+                let value = self.assigned_value(&assignment.value, &column, targets);
+                set.insert(column, value);
+            }
+        }
+        set
+    }
+
+    fn nested_mode(&self) -> ReadMode {
+        ReadMode {
+            lock: self.nested_lock,
+            limited: false,
+        }
+    }
+
+    /// `FOR UPDATE OF a`: only the rows of `a` are locked. An Oracle `OF column` locks the
+    /// tables that have that column; a name matching nothing leaves every table locked.
+    fn restrict_lock_to_of(&mut self, scope: &[ScopeEntry]) {
+        if self.lock_of.is_empty() {
+            return;
+        }
+        let names_table =
+            |name: &String, entry: &ScopeEntry| *name == entry.alias || *name == entry.table;
+        let has_column = |name: &String, entry: &ScopeEntry| {
+            self.catalog
+                .table(&entry.table)
+                .is_some_and(|table| table.columns.contains(name))
+        };
+        let matches: Vec<bool> = scope
+            .iter()
+            .map(|entry| {
+                self.lock_of
+                    .iter()
+                    .any(|name| names_table(name, entry) || has_column(name, entry))
+            })
+            .collect();
+        if !matches.contains(&true) {
+            return;
+        }
+        for (entry, locked) in scope.iter().zip(matches) {
+            if let Some(AccessKind::Read { lock, .. }) =
+                entry.access.map(|index| &mut self.accesses[index].kind)
+            {
+                if !locked {
+                    *lock = None;
                 }
             }
         }
@@ -638,7 +822,7 @@ impl Extractor<'_> {
             TableFactor::Derived {
                 subquery, alias, ..
             } => {
-                self.query(subquery, ReadMode::default());
+                self.query(subquery, self.nested_mode());
                 if let Some(alias) = alias {
                     scope.push(ScopeEntry {
                         alias: ident(&alias.name),
@@ -660,7 +844,7 @@ impl Extractor<'_> {
         let used = collect(selection);
         self.assign_columns(scope, &used.columns, Use::Predicate);
         for query in &used.subqueries {
-            self.query(query, ReadMode::default());
+            self.query(query, self.nested_mode());
         }
         for conjunct in conjuncts(selection) {
             let (column, value) = match conjunct {
@@ -779,14 +963,42 @@ fn table_name_of(factor: &TableFactor) -> Option<(String, String)> {
     }
 }
 
-fn assignment_columns(assignments: &[sqlparser::ast::Assignment]) -> BTreeSet<String> {
-    assignments
-        .iter()
-        .flat_map(|assignment| match &assignment.target {
-            AssignmentTarget::ColumnName(name) => vec![object_name(name)],
-            AssignmentTarget::Tuple(names) => names.iter().map(object_name).collect(),
-        })
-        .collect()
+/// `USING (SELECT @sku AS sku, 5 AS qty) AS s`: `s.sku` and `s.qty` are those expressions.
+fn merge_source_constants(source: &TableFactor) -> BTreeMap<(String, String), Expr> {
+    let mut constants = BTreeMap::new();
+    let TableFactor::Derived {
+        subquery,
+        alias: Some(alias),
+        ..
+    } = source
+    else {
+        return constants;
+    };
+    let source_alias = ident(&alias.name);
+    let SetExpr::Select(select) = subquery.body.as_ref() else {
+        return constants;
+    };
+    if !select.from.is_empty() {
+        return constants;
+    }
+    for item in &select.projection {
+        if let SelectItem::ExprWithAlias { expr, alias } = item {
+            constants.insert((source_alias.clone(), ident(alias)), expr.clone());
+        }
+    }
+    constants
+}
+
+fn assignment_targets(assignment: &Assignment) -> Vec<String> {
+    match &assignment.target {
+        AssignmentTarget::ColumnName(name) => vec![object_name(name)],
+        AssignmentTarget::Tuple(names) => names.iter().map(object_name).collect(),
+    }
+}
+
+/// MySQL's `VALUES(c)` in `ON DUPLICATE KEY UPDATE`: the value the INSERT carried.
+fn is_inserted_value(expr: &Expr) -> bool {
+    matches!(expr, Expr::Function(function) if object_name(&function.name) == "values")
 }
 
 /// `count(*)`, `sum(x)`, ... at the top of a projection item.
@@ -915,7 +1127,7 @@ mod tests {
         let asts = statement.parsed.as_ref().expect("parses");
         let rendered: Vec<String> = asts
             .iter()
-            .flat_map(|ast| accesses(ast, statement.lock, &catalog))
+            .flat_map(|ast| accesses(ast, &statement.locks, &catalog))
             .map(|access| render(&access))
             .collect();
         assert_eq!(rendered, expected, "{sql}");
@@ -993,6 +1205,51 @@ mod tests {
     }
 
     #[test]
+    fn for_update_of_locks_only_the_named_tables() {
+        check(
+            Engine::Postgres,
+            "SELECT a.balance, l.amount FROM accounts a JOIN limits l ON l.account_id = a.id \
+             WHERE a.id = $1 FOR UPDATE OF l",
+            &[
+                "read value[balance] pred[id] accounts {id=$1}",
+                "read value[amount] pred[account_id] locked limits {}",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_lock_inside_a_subquery_locks_the_subquery() {
+        check(
+            Engine::Postgres,
+            "UPDATE jobs SET state = 'running' WHERE id = \
+             (SELECT id FROM jobs WHERE state = 'queued' LIMIT 1 FOR UPDATE SKIP LOCKED)",
+            &[
+                "update [state:='running'] jobs {}",
+                "read value[id] pred[state] locked limited jobs {state='queued'}",
+            ],
+        );
+        check(
+            Engine::Postgres,
+            "WITH picked AS (SELECT id FROM jobs WHERE state = 'queued' FOR UPDATE) \
+             SELECT id FROM picked",
+            &["read value[id] pred[state] locked jobs {state='queued'}"],
+        );
+    }
+
+    #[test]
+    fn insert_select_pins_projected_values() {
+        check(
+            Engine::Postgres,
+            "INSERT INTO users (email, name) SELECT $1, $2 WHERE NOT EXISTS \
+             (SELECT 1 FROM users WHERE email = $1)",
+            &[
+                "read value[] pred[email] users {email=$1}",
+                "insert Error users {email=$1 name=$2}",
+            ],
+        );
+    }
+
+    #[test]
     fn inserts_pin_their_values_and_upserts_are_marked() {
         check(
             Engine::Postgres,
@@ -1002,12 +1259,53 @@ mod tests {
         check(
             Engine::Postgres,
             "INSERT INTO counters (key, n) VALUES ($1, 1) ON CONFLICT (key) DO UPDATE SET n = counters.n + 1",
-            &["insert Update({\"n\"}) counters {key=$1 n=1}"],
+            &["insert Update({\"n\": InPlace}) counters {key=$1 n=1}"],
         );
         check(
             Engine::Mysql,
             "INSERT INTO `counters` (`key`, `n`) VALUES (?, 1) ON DUPLICATE KEY UPDATE `n` = `n` + 1",
-            &["insert Update({\"n\"}) counters {key=? n=1}"],
+            &["insert Update({\"n\": InPlace}) counters {key=? n=1}"],
+        );
+        check(
+            Engine::Mysql,
+            "INSERT INTO prefs (k, v) VALUES (?, ?) ON DUPLICATE KEY UPDATE v = VALUES(v)",
+            &["insert Update({\"v\": Expr}) prefs {k=? v=?}"],
+        );
+        check(
+            Engine::Postgres,
+            "INSERT INTO prefs (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
+            &["insert Update({\"v\": Expr}) prefs {k=$1 v=$2}"],
+        );
+    }
+
+    #[test]
+    fn replace_overwrites_every_column() {
+        check(
+            Engine::Mysql,
+            "REPLACE INTO prefs (k, v) VALUES (?, ?)",
+            &[
+                "insert Update({\"k\": Term(Param(\"?prefs.k\")), \"v\": Term(Param(\"?prefs.v\"))}) prefs {k=? v=?}",
+            ],
+        );
+    }
+
+    #[test]
+    fn merge_is_an_upsert_pinned_by_its_constant_source() {
+        check(
+            Engine::Sqlserver,
+            "MERGE stock AS t USING (SELECT @sku AS sku, @qty AS qty) AS s ON t.sku = s.sku \
+             WHEN MATCHED THEN UPDATE SET t.on_hand = t.on_hand + s.qty \
+             WHEN NOT MATCHED THEN INSERT (sku, on_hand) VALUES (s.sku, s.qty);",
+            &["insert Update({\"on_hand\": InPlace}) stock {sku=@sku}"],
+        );
+        check(
+            Engine::Sqlserver,
+            "MERGE stock AS t USING incoming AS s ON t.sku = s.sku \
+             WHEN MATCHED THEN UPDATE SET t.on_hand = s.on_hand;",
+            &[
+                "update [on_hand:=expr] stock {}",
+                "read value[on_hand] pred[sku] incoming {}",
+            ],
         );
     }
 
@@ -1060,7 +1358,7 @@ mod tests {
         );
         let file = parse_file("SELECT a FROM t WHERE id = ? AND k = ?", Engine::Postgres);
         let asts = file.statements[0].parsed.as_ref().unwrap();
-        let access = &accesses(&asts[0], None, &Catalog::default())[0];
+        let access = &accesses(&asts[0], &StatementLocks::default(), &Catalog::default())[0];
         assert_eq!(access.rows.pins["id"], Term::Param("?t.id".into()));
         assert_eq!(access.rows.pins["k"], Term::Param("?t.k".into()));
     }

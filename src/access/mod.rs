@@ -116,8 +116,9 @@ pub enum OnConflict {
     /// A plain INSERT: a duplicate key is an error.
     Error,
     DoNothing,
-    /// `ON CONFLICT DO UPDATE` / `ON DUPLICATE KEY UPDATE` / MERGE: an atomic upsert.
-    Update(BTreeSet<String>),
+    /// `ON CONFLICT DO UPDATE` / `ON DUPLICATE KEY UPDATE` / `REPLACE` / MERGE: an atomic
+    /// upsert, with what it assigns to each column of an existing row.
+    Update(BTreeMap<String, SetValue>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -196,13 +197,27 @@ impl Access {
 
     /// Columns an UPDATE or upsert assigns.
     pub fn written_columns(&self) -> Option<BTreeSet<&String>> {
+        self.assignments().map(|set| set.keys().collect())
+    }
+
+    /// What an UPDATE or an upsert assigns to an existing row.
+    pub fn assignments(&self) -> Option<&BTreeMap<String, SetValue>> {
         match &self.kind {
-            AccessKind::Update { set, .. } => Some(set.keys().collect()),
+            AccessKind::Update { set, .. } => Some(set),
             AccessKind::Insert {
                 on_conflict: OnConflict::Update(set),
                 ..
-            } => Some(set.iter().collect()),
+            } => Some(set),
             _ => None,
+        }
+    }
+
+    /// What an unguarded UPDATE or an upsert assigns to an existing row: the writes that can
+    /// overwrite a value read earlier in the same transaction.
+    pub fn overwrites(&self) -> Option<&BTreeMap<String, SetValue>> {
+        match &self.kind {
+            AccessKind::Update { guarded: true, .. } => None,
+            _ => self.assignments(),
         }
     }
 }

@@ -114,7 +114,7 @@ pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
                         rows_meet(&read.rows, reader.tag, &write.rows, writer.tag)
                     {
                         if let OnConflict::Update(set) = on_conflict {
-                            let columns = read_columns.intersection(set.iter());
+                            let columns = read_columns.intersection(set.keys());
                             if !columns.is_empty() {
                                 push(EdgeKind::Item, columns, unifier.clone());
                             }

@@ -205,6 +205,7 @@ fn table_constraint(cursor: &mut Cursor, table: &str) -> Option<Change> {
     let kind = if cursor.eat_all(&["primary", "key"]) {
         KeyKind::Primary
     } else if cursor.eat("unique") {
+        eat_nulls_distinct(cursor);
         if (cursor.eat("key") || cursor.eat("index")) && cursor.punct() != Some("(") {
             name = name.or_else(|| cursor.name());
         }
@@ -254,6 +255,14 @@ fn table_constraint(cursor: &mut Cursor, table: &str) -> Option<Change> {
             kind,
         },
     })
+}
+
+/// PostgreSQL 15's `UNIQUE NULLS [NOT] DISTINCT` changes only how NULLs compare.
+fn eat_nulls_distinct(cursor: &mut Cursor) {
+    if cursor.eat("nulls") {
+        cursor.eat("not");
+        cursor.eat("distinct");
+    }
 }
 
 fn unique_index(cursor: &mut Cursor) -> Option<Vec<Change>> {

@@ -38,12 +38,25 @@ pub struct LockClause {
     pub key_range: bool,
 }
 
+/// The row locks a statement's reads take, recognised from its tokens.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatementLocks {
+    /// The lock clause of the statement's own query (outside any parentheses).
+    pub top: Option<LockClause>,
+    /// A lock clause inside parentheses: a subquery's or a CTE's, e.g. the
+    /// `(SELECT id ... FOR UPDATE SKIP LOCKED)` of a queue claim.
+    pub nested: Option<LockClause>,
+    /// `FOR UPDATE OF a, b`: the tables or aliases whose rows are locked (for Oracle, the
+    /// qualifiers or names of columns); empty when every table of the query is locked.
+    pub of: Vec<String>,
+}
+
 #[derive(Debug)]
 pub struct RawStatement {
     pub range: TextRange,
     pub tokens: Vec<Token>,
     pub directives: Vec<Located<Directive>>,
-    pub lock: Option<LockClause>,
+    pub locks: StatementLocks,
     /// The statement's first keyword, uppercased (`SELECT`, `BEGIN`, ...).
     pub keyword: String,
     pub parsed: Result<Vec<Statement>, ParseError>,
@@ -148,7 +161,7 @@ fn parse_chunk(
         .map(|token| token.text(text).to_ascii_uppercase())
         .unwrap_or_default();
     let mut sql = text[chunk.range.start..chunk.range.end].to_string();
-    let lock = take_lock_clauses(text, &chunk, &mut sql);
+    let locks = take_lock_clauses(text, &chunk, &mut sql);
     if engine.is_postgres_family() {
         sql = number_anonymous_placeholders(text, &chunk, &sql);
     }
@@ -179,7 +192,7 @@ fn parse_chunk(
         range: chunk.range,
         tokens: chunk.tokens,
         directives,
-        lock,
+        locks,
         keyword,
         parsed,
     }
@@ -240,17 +253,20 @@ fn error_offset(message: &str, statement: &str) -> Option<usize> {
 /// `LOCK IN SHARE MODE`, records the strongest, and blanks them out of `sql` with spaces so the
 /// statement parses and every offset stays where it was. T-SQL table hints stay in place
 /// (sqlparser reads them) but are recorded here too.
-fn take_lock_clauses(text: &str, chunk: &split::Chunk, sql: &mut String) -> Option<LockClause> {
+fn take_lock_clauses(text: &str, chunk: &split::Chunk, sql: &mut String) -> StatementLocks {
     let tokens = &chunk.tokens;
     let is = |index: usize, word: &str| tokens.get(index).is_some_and(|t| t.is_word(text, word));
-    let first_word = tokens.iter().find(|t| t.kind == TokenKind::Word)?;
-    if !["select", "with"]
+    let Some(first_word) = tokens.iter().find(|t| t.kind == TokenKind::Word) else {
+        return StatementLocks::default();
+    };
+    if !["select", "with", "update", "delete", "insert", "merge"]
         .iter()
         .any(|word| first_word.is_word(text, word))
     {
-        return None;
+        return StatementLocks::default();
     }
-    let mut found: Option<LockClause> = None;
+    let mut locks = StatementLocks::default();
+    let mut depth = 0usize;
     let mut blank: Vec<TextRange> = Vec::new();
     let mut index = 0;
     while index < tokens.len() {
@@ -283,6 +299,13 @@ fn take_lock_clauses(text: &str, chunk: &split::Chunk, sql: &mut String) -> Opti
         };
         let Some(strength) = strength else {
             let word = &tokens[index];
+            if word.kind == TokenKind::Punct {
+                match word.text(text) {
+                    "(" => depth += 1,
+                    ")" => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+            }
             if word.kind == TokenKind::Word {
                 let hint = word.text(text).to_ascii_uppercase();
                 let (hint_strength, key_range) = match hint.as_str() {
@@ -291,7 +314,7 @@ fn take_lock_clauses(text: &str, chunk: &split::Chunk, sql: &mut String) -> Opti
                     _ => (None, false),
                 };
                 if let Some(hint_strength) = hint_strength {
-                    let clause = found.get_or_insert(LockClause {
+                    let clause = locks.top.get_or_insert(LockClause {
                         strength: hint_strength,
                         skip_locked: false,
                         nowait: false,
@@ -312,19 +335,30 @@ fn take_lock_clauses(text: &str, chunk: &split::Chunk, sql: &mut String) -> Opti
         };
         if is(index, "of") {
             index += 1;
+            // Each item is `name` or `qualifier.column`; the first part names the table.
+            let mut item_start = true;
             while index < tokens.len() {
                 let token = tokens[index];
                 let is_name = matches!(token.kind, TokenKind::Word | TokenKind::QuotedIdent)
                     && !["nowait", "skip", "for"]
                         .iter()
                         .any(|w| token.is_word(text, w));
-                let is_separator =
-                    token.kind == TokenKind::Punct && matches!(token.text(text), "," | ".");
-                if is_name || is_separator {
-                    index += 1;
+                let separator = (token.kind == TokenKind::Punct)
+                    .then(|| token.text(text))
+                    .filter(|punct| matches!(*punct, "," | "."));
+                if is_name {
+                    if item_start && depth == 0 {
+                        if let Some(name) = token.ident(text) {
+                            locks.of.push(name);
+                        }
+                    }
+                    item_start = false;
+                } else if let Some(separator) = separator {
+                    item_start = separator == ",";
                 } else {
                     break;
                 }
+                index += 1;
             }
         }
         if is(index, "nowait") {
@@ -338,7 +372,12 @@ fn take_lock_clauses(text: &str, chunk: &split::Chunk, sql: &mut String) -> Opti
             tokens[start].range.start,
             tokens[index - 1].range.end,
         ));
-        found = Some(match found {
+        let slot = if depth == 0 {
+            &mut locks.top
+        } else {
+            &mut locks.nested
+        };
+        *slot = Some(match *slot {
             Some(previous) => LockClause {
                 strength: previous.strength.max(clause.strength),
                 skip_locked: previous.skip_locked || clause.skip_locked,
@@ -355,7 +394,7 @@ fn take_lock_clauses(text: &str, chunk: &split::Chunk, sql: &mut String) -> Opti
         );
         sql.replace_range(from..to, &" ".repeat(to - from));
     }
-    found
+    locks
 }
 
 /// T-SQL `IF <condition>` and `WHILE <condition>` (cut from the statement they guard) read
@@ -424,7 +463,7 @@ mod tests {
         ] {
             let statement = one(sql, Engine::Postgres);
             assert_eq!(
-                statement.lock.map(|lock| lock.strength),
+                statement.locks.top.map(|lock| lock.strength),
                 Some(strength),
                 "{sql}"
             );
@@ -435,7 +474,7 @@ mod tests {
             Engine::Mysql,
         );
         assert_eq!(
-            statement.lock.map(|lock| lock.strength),
+            statement.locks.top.map(|lock| lock.strength),
             Some(LockStrength::Share)
         );
         assert!(statement.parsed.is_ok());
@@ -447,7 +486,7 @@ mod tests {
             "SELECT balance FROM accounts WITH (UPDLOCK, HOLDLOCK) WHERE id = @id",
             Engine::Sqlserver,
         );
-        let lock = statement.lock.unwrap();
+        let lock = statement.locks.top.unwrap();
         assert_eq!(lock.strength, LockStrength::Update);
         assert!(lock.key_range);
     }

@@ -1,7 +1,7 @@
 //! `lost-update` (P4): T1 reads column c of some rows without a lock, later writes c of those
 //! rows; T2 writes c of the same rows in between, and T1's write overwrites it.
 
-use crate::access::{Access, AccessKind, SetValue};
+use crate::access::{Access, SetValue};
 use crate::analysis::conflict::{AccessRef, Instance, serialized_by_lock};
 use crate::analysis::finding::{Finding, StatementRef, Step, witness};
 use crate::analysis::fixes;
@@ -39,12 +39,7 @@ fn detect_one(context: &Context, t1: Instance, t2: Instance) -> Option<Finding> 
             if write_at.statement <= read_at.statement || write.table != read.table {
                 continue;
             }
-            let AccessKind::Update {
-                set,
-                guarded: false,
-                ..
-            } = &write.kind
-            else {
+            let Some(set) = write.overwrites() else {
                 continue;
             };
             if !same_rows(&read.rows, &write.rows) {
@@ -93,8 +88,8 @@ fn detect_one(context: &Context, t1: Instance, t2: Instance) -> Option<Finding> 
 /// Both writes assign the same literals to the same columns: whichever commits last, the row
 /// ends the same, so nothing is lost (two clicks on "take me off call").
 fn same_constants(write: &Access, other: &Access) -> bool {
-    match (&write.kind, &other.kind) {
-        (AccessKind::Update { set: a, .. }, AccessKind::Update { set: b, .. }) => {
+    match (write.assignments(), other.assignments()) {
+        (Some(a), Some(b)) => {
             a == b
                 && a.values()
                     .all(|value| matches!(value, SetValue::Term(crate::access::Term::Literal(_))))
