@@ -205,7 +205,10 @@ fn build_catalog(
                     .filter_map(catalog::from_ast::changes)
                     .flatten()
                     .collect(),
-                Err(_) => match catalog::fallback::changes(&file.text, &statement.tokens) {
+                Err(_) => match catalog::fallback::changes(
+                    parsed[index].folded.as_deref().unwrap_or(&file.text),
+                    &statement.tokens,
+                ) {
                     Some(changes) if !changes.is_empty() => {
                         recovered.insert((index, position));
                         changes

@@ -513,22 +513,22 @@ impl Extractor<'_> {
         self.table_factor(&merge.source, self.nested_mode(), &mut scope);
         let mut on = (*merge.on).clone();
         let _ = visit_expressions_mut(&mut on, |expr| {
-            if let Some((Some(qualifier), column)) = column_ref(expr) {
-                if let Some(term) = constants.get(&(qualifier, column)) {
-                    *expr = term.clone();
-                }
+            if let Some((Some(qualifier), column)) = column_ref(expr)
+                && let Some(term) = constants.get(&(qualifier, column))
+            {
+                *expr = term.clone();
             }
             ControlFlow::<()>::Continue(())
         });
         self.where_clause(Some(&on), &scope);
         // Source columns used in WHEN MATCHED ... SET are value reads of the source.
         for clause in &merge.clauses {
-            if let MergeAction::Update(update) = &clause.action {
-                if let MergeUpdateKind::Set(assignments) = &update.kind {
-                    for assignment in assignments {
-                        let used = collect(&assignment.value);
-                        self.assign_columns(&scope[1..], &used.columns, Use::Value);
-                    }
+            if let MergeAction::Update(update) = &clause.action
+                && let MergeUpdateKind::Set(assignments) = &update.kind
+            {
+                for assignment in assignments {
+                    let used = collect(&assignment.value);
+                    self.assign_columns(&scope[1..], &used.columns, Use::Value);
                 }
             }
         }
@@ -759,12 +759,11 @@ impl Extractor<'_> {
             return;
         }
         for (entry, locked) in scope.iter().zip(matches) {
-            if let Some(AccessKind::Read { lock, .. }) =
-                entry.access.map(|index| &mut self.accesses[index].kind)
+            if !locked
+                && let Some(AccessKind::Read { lock, .. }) =
+                    entry.access.map(|index| &mut self.accesses[index].kind)
             {
-                if !locked {
-                    *lock = None;
-                }
+                *lock = None;
             }
         }
     }

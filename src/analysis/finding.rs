@@ -54,13 +54,55 @@ impl Finding {
     }
 }
 
-/// Builds a witness from `(instance, step)` pairs.
+/// Builds a witness from `(instance, step)` pairs. A transaction runs its statements once and
+/// in order, so a step at or before a statement the instance already ran is dropped: a
+/// one-statement transaction whose read and write are the same statement shows it once.
 pub fn witness(steps: &[(usize, Step)]) -> Vec<WitnessStep> {
+    let mut ran: std::collections::BTreeMap<usize, usize> = Default::default();
     steps
         .iter()
+        .filter(|(instance, step)| match step {
+            Step::Statement(statement) => {
+                let fresh = ran.get(instance).is_none_or(|last| statement > last);
+                if fresh {
+                    ran.insert(*instance, *statement);
+                }
+                fresh
+            }
+            _ => true,
+        })
         .map(|(instance, step)| WitnessStep {
             instance: *instance,
             step: *step,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_statement_runs_once_per_instance() {
+        let steps = witness(&[
+            (0, Step::Statement(0)),
+            (1, Step::Statement(0)),
+            (0, Step::Statement(0)),
+            (1, Step::Statement(0)),
+            (0, Step::Statement(1)),
+            (0, Step::Commit),
+            (1, Step::Commit),
+        ]);
+        let shown: Vec<(usize, Step)> = steps.iter().map(|s| (s.instance, s.step)).collect();
+        assert_eq!(
+            shown,
+            vec![
+                (0, Step::Statement(0)),
+                (1, Step::Statement(0)),
+                (0, Step::Statement(1)),
+                (0, Step::Commit),
+                (1, Step::Commit),
+            ]
+        );
+    }
 }

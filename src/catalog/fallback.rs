@@ -338,7 +338,8 @@ mod tests {
 
     #[test]
     fn keyword_named_references_keep_the_table() {
-        // sqlparser rejects `REFERENCES comment`; the table and its keys must survive.
+        // A column named after a keyword's table (`REFERENCES comment`) does not stop the
+        // token-level reader: the table and its keys survive.
         let catalog = apply(
             "CREATE TABLE reactions (id bigserial PRIMARY KEY, \
              comment_id bigint REFERENCES comment (id), user_id bigint NOT NULL, \

@@ -8,21 +8,18 @@ use sqlparser::ast::{
 use super::{Change, ForeignKey, Key, KeyKind, Table, normalize_name};
 
 pub fn ident(ident: &Ident) -> String {
-    normalize_name(&[(ident.value.clone(), ident.quote_style.is_some())])
+    normalize_name(&ident.value, ident.quote_style.is_some())
 }
 
 pub fn object_name(name: &ObjectName) -> String {
-    let parts: Vec<(String, bool)> = name
-        .0
+    name.0
         .iter()
-        .filter_map(|part| match part {
-            ObjectNamePart::Identifier(ident) => {
-                Some((ident.value.clone(), ident.quote_style.is_some()))
-            }
+        .rev()
+        .find_map(|part| match part {
+            ObjectNamePart::Identifier(name) => Some(ident(name)),
             ObjectNamePart::Function(_) => None,
         })
-        .collect();
-    normalize_name(&parts)
+        .unwrap_or_default()
 }
 
 /// The catalog changes a statement makes; `None` when it is not DDL the catalog tracks.

@@ -209,18 +209,15 @@ impl Catalog {
     }
 }
 
-/// The last part of a possibly qualified name, lowercased unless it was quoted.
-pub fn normalize_name(parts: &[(String, bool)]) -> String {
-    parts
-        .last()
-        .map(|(value, quoted)| {
-            if *quoted {
-                value.clone()
-            } else {
-                value.to_ascii_lowercase()
-            }
-        })
-        .unwrap_or_default()
+/// The last part of a possibly qualified name: unquoted names are lowercased, quoted ones
+/// keep their case (PostgreSQL's rule). Engines that compare quoted names differently have
+/// them folded in the text before parsing (`parse::fold_quoted_names`).
+pub fn normalize_name(last_part: &str, quoted: bool) -> String {
+    if quoted {
+        last_part.to_string()
+    } else {
+        last_part.to_ascii_lowercase()
+    }
 }
 
 #[cfg(test)]

@@ -49,7 +49,7 @@ impl Token {
         self.kind == TokenKind::Word && self.text(source).eq_ignore_ascii_case(word)
     }
 
-    /// The identifier this token names, unquoted and lowercased when it was not quoted.
+    /// The identifier this token names, unquoted, lowercased when it was not quoted.
     pub fn ident(&self, source: &str) -> Option<String> {
         let text = self.text(source);
         match self.kind {

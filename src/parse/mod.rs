@@ -75,6 +75,9 @@ pub struct ParsedFile {
     /// `-- isolint: ignore-file` and other directives anywhere in the file.
     pub file_directives: Vec<Located<Directive>>,
     pub down_section: Option<usize>,
+    /// The file's text with quoted names folded (`fold_quoted_names`), when that changed it:
+    /// what name-reading code must look at instead of the original.
+    pub folded: Option<String>,
 }
 
 /// Longer statements are not parsed: a chain of tens of thousands of operators makes an AST so
@@ -100,8 +103,35 @@ fn dialect(engine: Engine) -> Box<dyn Dialect> {
     }
 }
 
+/// Quoted names, folded the way the engine compares them, so that the PostgreSQL rule of
+/// `normalize_name` (quoted names keep their case) matches them right: Oracle folds unquoted
+/// names to upper case, so `"COUPONS"` is `coupons`; MySQL, MariaDB, SQL Server and SQLite
+/// compare names without case. Only ASCII letters change, so every offset stays valid.
+/// `None` when nothing changes (PostgreSQL, CockroachDB).
+pub fn fold_quoted_names(text: &str, engine: Engine, split: &split::Split) -> Option<String> {
+    if engine.is_postgres_family() {
+        return None;
+    }
+    let mut bytes = text.as_bytes().to_vec();
+    let mut changed = false;
+    for token in split.chunks.iter().flat_map(|chunk| &chunk.tokens) {
+        if token.kind != TokenKind::QuotedIdent {
+            continue;
+        }
+        let name = &mut bytes[token.range.start..token.range.end];
+        if engine == Engine::Oracle && name.iter().any(u8::is_ascii_lowercase) {
+            continue;
+        }
+        changed |= name.iter().any(u8::is_ascii_uppercase);
+        name.make_ascii_lowercase();
+    }
+    changed.then(|| String::from_utf8(bytes).unwrap_or_else(|_| text.to_string()))
+}
+
 pub fn parse_file(text: &str, engine: Engine) -> ParsedFile {
     let split = split::split(text, flavor(engine), engine == Engine::Sqlserver);
+    let folded = fold_quoted_names(text, engine, &split);
+    let text = folded.as_deref().unwrap_or(text);
     let dialect = dialect(engine);
     let file_directives = split
         .comments
@@ -135,6 +165,7 @@ pub fn parse_file(text: &str, engine: Engine) -> ParsedFile {
         statements,
         file_directives,
         down_section: split.down_section,
+        folded,
     }
 }
 
@@ -347,10 +378,11 @@ fn take_lock_clauses(text: &str, chunk: &split::Chunk, sql: &mut String) -> Stat
                     .then(|| token.text(text))
                     .filter(|punct| matches!(*punct, "," | "."));
                 if is_name {
-                    if item_start && depth == 0 {
-                        if let Some(name) = token.ident(text) {
-                            locks.of.push(name);
-                        }
+                    if item_start
+                        && depth == 0
+                        && let Some(name) = token.ident(text)
+                    {
+                        locks.of.push(name);
                     }
                     item_start = false;
                 } else if let Some(separator) = separator {
@@ -478,6 +510,24 @@ mod tests {
             Some(LockStrength::Share)
         );
         assert!(statement.parsed.is_ok());
+    }
+
+    #[test]
+    fn quoted_names_fold_as_each_engine_compares_them() {
+        let text = r#"SELECT "COUPONS"."Code" FROM "SHOP"."COUPONS" WHERE "x" = 'ABC'"#;
+        let folded = |engine| {
+            let split = split::split(text, flavor(engine), false);
+            fold_quoted_names(text, engine, &split)
+        };
+        assert_eq!(folded(Engine::Postgres), None);
+        assert_eq!(
+            folded(Engine::Oracle).as_deref(),
+            Some(r#"SELECT "coupons"."Code" FROM "shop"."coupons" WHERE "x" = 'ABC'"#)
+        );
+        assert_eq!(
+            folded(Engine::Mysql).as_deref(),
+            Some(r#"SELECT "coupons"."code" FROM "shop"."coupons" WHERE "x" = 'ABC'"#)
+        );
     }
 
     #[test]

@@ -39,17 +39,20 @@ fn detect_one(context: &Context, view: &Pair) -> Option<Finding> {
     if !needs_write {
         later_edges.extend(view.forward.iter().cloned());
     }
+    // Item and phantom edges alike: a sum that misses an inserted row skews as much as a
+    // value read before an update.
     for first in view
         .forward
         .iter()
-        .filter(|edge| edge.kind == EdgeKind::Item)
+        .filter(|edge| matches!(edge.kind, EdgeKind::Item | EdgeKind::Phantom))
     {
         let x = t1.access(first.read);
         if x.lock().is_some() {
             continue;
         }
         for second in later_edges.iter().filter(|edge| {
-            edge.kind == EdgeKind::Item && edge.read.statement > first.read.statement
+            matches!(edge.kind, EdgeKind::Item | EdgeKind::Phantom)
+                && edge.read.statement > first.read.statement
         }) {
             let y = t1.access(second.read);
             if y.lock().is_some() || (x.table == y.table && same_rows(&x.rows, &y.rows)) {
