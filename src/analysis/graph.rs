@@ -1,7 +1,7 @@
 //! The static dependency graph over programs (Fekete et al. 2005): an edge for every possible
 //! conflict, with the vulnerable rw edges marked.
 
-use petgraph::algo::has_path_connecting;
+use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::conflict::{AccessRef, EdgeKind, forced_conflict, serialized_by_lock};
@@ -30,6 +30,11 @@ pub struct VulnerableEdge {
 pub struct DependencyGraph {
     pub graph: DiGraph<usize, Dependency>,
     pub vulnerable: Vec<VulnerableEdge>,
+    /// Indices into `vulnerable` by reading program.
+    by_reader: Vec<Vec<usize>>,
+    /// Each program's strongly connected component: a chain of conflicts leads from one
+    /// program to another exactly when they share one.
+    component: Vec<usize>,
 }
 
 impl DependencyGraph {
@@ -81,12 +86,34 @@ impl DependencyGraph {
                 }
             }
         }
-        DependencyGraph { graph, vulnerable }
+        let mut by_reader = vec![Vec::new(); context.programs.len()];
+        for (index, edge) in vulnerable.iter().enumerate() {
+            by_reader[edge.reader].push(index);
+        }
+        let mut component = vec![0; context.programs.len()];
+        for (id, members) in tarjan_scc(&graph).into_iter().enumerate() {
+            for node in members {
+                component[graph[node]] = id;
+            }
+        }
+        DependencyGraph {
+            graph,
+            vulnerable,
+            by_reader,
+            component,
+        }
     }
 
     /// Whether some chain of conflicts leads from `from` to `to`.
     pub fn connected(&self, from: usize, to: usize) -> bool {
-        has_path_connecting(&self.graph, NodeIndex::new(from), NodeIndex::new(to), None)
+        self.component[from] == self.component[to]
+    }
+
+    /// The vulnerable edges whose reader is `program`.
+    pub fn read_by(&self, program: usize) -> impl Iterator<Item = &VulnerableEdge> {
+        self.by_reader[program]
+            .iter()
+            .map(|index| &self.vulnerable[*index])
     }
 }
 

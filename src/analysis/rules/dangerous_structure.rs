@@ -11,11 +11,7 @@ use crate::analysis::rules::Rule;
 pub fn detect(context: &Context, graph: &DependencyGraph, findings: &mut Vec<Finding>) {
     for incoming in &graph.vulnerable {
         let pivot = incoming.writer;
-        for outgoing in graph
-            .vulnerable
-            .iter()
-            .filter(|edge| edge.reader == pivot && !edge.read_locked)
-        {
+        for outgoing in graph.read_by(pivot).filter(|edge| !edge.read_locked) {
             let (tin, tout) = (incoming.reader, outgoing.writer);
             if tin == pivot || tout == pivot || tin == tout {
                 continue;
