@@ -219,6 +219,7 @@ pub fn options(args: &CheckArgs) -> Result<CheckOptions, CliError> {
         engine,
         isolation,
         rules,
+        severities: Default::default(),
     })
 }
 
@@ -282,7 +283,7 @@ pub fn exit_code(result: &CheckResult) -> ExitCode {
     if result
         .findings
         .iter()
-        .any(|f| f.rule.severity() == Severity::Error)
+        .any(|f| result.severity(f) == Severity::Error)
     {
         ExitCode::from(1)
     } else {

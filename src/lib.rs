@@ -34,12 +34,12 @@ pub mod report;
 pub mod semantics;
 pub mod source;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
 
 use analysis::finding::Finding;
-use analysis::rules::Rule;
+use analysis::rules::{Rule, Severity};
 use catalog::Catalog;
 use parse::directives::Directive;
 use parse::{ParsedFile, RawStatement};
@@ -54,6 +54,8 @@ pub struct CheckOptions {
     /// The level for transactions that declare none (`--isolation` or config).
     pub isolation: Option<Level>,
     pub rules: BTreeSet<Rule>,
+    /// Severities that replace a rule's documented one (from the config file).
+    pub severities: BTreeMap<Rule, Severity>,
 }
 
 impl CheckOptions {
@@ -65,6 +67,7 @@ impl CheckOptions {
                 .into_iter()
                 .filter(|rule| rule.enabled_by_default())
                 .collect(),
+            severities: BTreeMap::new(),
         }
     }
 }
@@ -107,6 +110,17 @@ pub struct CheckResult {
     pub diagnostics: Vec<Diagnostic>,
     pub statements: usize,
     pub parse_errors: usize,
+    pub severities: BTreeMap<Rule, Severity>,
+}
+
+impl CheckResult {
+    /// The severity a finding is reported with: the config's for its rule, else the rule's.
+    pub fn severity(&self, finding: &Finding) -> Severity {
+        self.severities
+            .get(&finding.rule)
+            .copied()
+            .unwrap_or_else(|| finding.rule.severity())
+    }
 }
 
 /// Runs the whole pipeline on files already read.
@@ -175,6 +189,7 @@ pub fn check_sources(files: Vec<SourceFile>, options: &CheckOptions) -> CheckRes
         diagnostics,
         statements,
         parse_errors,
+        severities: options.severities.clone(),
     }
 }
 

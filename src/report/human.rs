@@ -123,7 +123,7 @@ fn finding_diagnostic(result: &CheckResult, finding: &Finding) -> Rendered {
     Rendered {
         message: finding.message.clone(),
         code: Some(format!("isolint::{}", finding.rule.id())),
-        severity: match finding.rule.severity() {
+        severity: match result.severity(finding) {
             RuleSeverity::Error => Severity::Error,
             RuleSeverity::Warning => Severity::Warning,
         },

@@ -117,7 +117,7 @@ pub fn render(result: &CheckResult, default_level: crate::semantics::Level) -> S
         .iter()
         .map(|finding| FindingOut {
             rule: finding.rule.id(),
-            severity: finding.rule.severity().id(),
+            severity: result.severity(finding).id(),
             message: finding.message.clone(),
             transactions: finding
                 .programs

@@ -97,7 +97,7 @@ pub fn summary_line(result: &CheckResult) -> String {
     let errors = result
         .findings
         .iter()
-        .filter(|f| f.rule.severity() == crate::analysis::rules::Severity::Error)
+        .filter(|f| result.severity(f) == crate::analysis::rules::Severity::Error)
         .count();
     let warnings = result.findings.len() - errors;
     format!(
