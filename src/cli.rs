@@ -1,15 +1,19 @@
 //! The command line: argument parsing, option merging and exit codes. No analysis logic.
 
 use std::collections::BTreeSet;
-use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::analysis::rules::{REGISTRY, Rule, Severity};
+use crate::baseline;
+use crate::config::{self, Config};
+use crate::discover::FileProblem;
 use crate::report;
 use crate::semantics::{Engine, Level, Semantics};
+use crate::source::{FileId, Role, SourceFile};
 use crate::{CheckOptions, CheckResult, check_sources, discover};
 
 #[derive(Parser, Debug)]
@@ -26,7 +30,13 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Check migrations and transaction scripts for anomalies the isolation level lets through.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
+    /// Write a commented `isolint.toml` here, with the engine guessed from the SQL found.
+    Init {
+        /// Replace an existing `isolint.toml`.
+        #[arg(long)]
+        force: bool,
+    },
     /// List the rules.
     Rules,
     /// Print a rule's documentation.
@@ -38,16 +48,22 @@ pub enum Command {
 
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
-    /// Files or directories to check (default: the current directory).
+    /// Files or directories to check (default: the current directory). Given files are
+    /// checked with the whole project as context; `-` reads standard input.
     pub paths: Vec<PathBuf>,
-    /// The database engine: postgres, mysql, mariadb, sqlserver, oracle, cockroachdb, sqlite.
-    #[arg(long, default_value = "postgres")]
-    pub engine: String,
+    /// The database engine: postgres, mysql, mariadb, sqlserver, oracle, cockroachdb, sqlite
+    /// (default: the config's, else postgres).
+    #[arg(long)]
+    pub engine: Option<String>,
     /// Isolation level for transactions that declare none (default: the engine's default).
     #[arg(long)]
     pub isolation: Option<String>,
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    /// Output format (default: human, or github inside GitHub Actions).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
     /// Rules to run instead of the defaults (comma-separated ids, or ALL).
     #[arg(long, value_delimiter = ',')]
     pub select: Vec<String>,
@@ -57,6 +73,27 @@ pub struct CheckArgs {
     /// Rules not to run.
     #[arg(long, value_delimiter = ',')]
     pub ignore: Vec<String>,
+    /// Print the number of findings per rule after the report (on standard error).
+    #[arg(long)]
+    pub statistics: bool,
+    /// Report only findings that this baseline file does not record.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Record today's findings in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Exit 0 even when there are findings (errors of the tool itself still exit 2).
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// The lowest severity that makes the exit code 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// The file name of the text read from standard input (with `-` as the path).
+    #[arg(long, value_name = "NAME")]
+    pub stdin_filename: Option<PathBuf>,
+    /// Use this config file instead of searching for `isolint.toml` upwards.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Never color the output.
     #[arg(long)]
     pub no_color: bool,
@@ -66,6 +103,17 @@ pub struct CheckArgs {
 pub enum Format {
     Human,
     Json,
+    Concise,
+    Sarif,
+    Github,
+    Gitlab,
+    Junit,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum FailOn {
+    Error,
+    Warning,
 }
 
 /// An error of the tool itself (usage, I/O): exit code 2.
@@ -100,6 +148,26 @@ pub enum CliError {
     Discover(#[from] discover::DiscoverError),
     #[error("cannot determine the working directory: {0}")]
     WorkingDirectory(std::io::Error),
+    #[error("{0} exists already")]
+    #[diagnostic(code(isolint::init), help("pass --force to replace it"))]
+    ConfigExists(String),
+    #[error("cannot read standard input: {0}")]
+    Stdin(std::io::Error),
+    #[error("cannot write {path}: {source}")]
+    #[diagnostic(
+        code(isolint::output),
+        help("check that the directory exists and is writable")
+    )]
+    Output {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Baseline(#[from] crate::baseline::BaselineError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Config(#[from] Box<config::ConfigError>),
 }
 
 /// Stack for the analysis threads: parsing and walking SQL recurses once per nesting level.
@@ -152,8 +220,35 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             let _ = writeln!(stdout, "{}", rule.doc().body.trim_end());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check(args) => check(args, &mut stdout),
+        Command::Check(args) => check(*args, &mut stdout),
+        Command::Init { force } => init(force),
     }
+}
+
+/// `isolint init`: a commented config for the engine the project's SQL looks like.
+fn init(force: bool) -> Result<ExitCode, CliError> {
+    let working_directory = std::env::current_dir().map_err(CliError::WorkingDirectory)?;
+    let path = working_directory.join(config::FILE_NAMES[0]);
+    if path.exists() && !force {
+        return Err(CliError::ConfigExists(path.display().to_string()));
+    }
+    let discovered = discover::discover(&[PathBuf::from(".")], &working_directory)?;
+    let guessed = config::guess_engine(discovered.files.iter().map(|file| file.text.as_str()));
+    let engine = guessed.unwrap_or(Engine::Postgres);
+    std::fs::write(&path, config::init_text(engine)).map_err(|source| CliError::Output {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let how = match guessed {
+        Some(_) => format!("guessed from {} SQL file(s)", discovered.files.len()),
+        None => "no SQL found to guess from; change it if needed".to_string(),
+    };
+    eprintln!(
+        "isolint: wrote {} for {} ({how})",
+        config::FILE_NAMES[0],
+        Semantics::embedded().display(engine)
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn rules_table() -> String {
@@ -173,27 +268,39 @@ fn rules_table() -> String {
 }
 
 /// Turns the arguments into options; every mistake is a `CliError`.
-pub fn options(args: &CheckArgs) -> Result<CheckOptions, CliError> {
+pub fn options(args: &CheckArgs, config: Option<&Config>) -> Result<CheckOptions, CliError> {
     let semantics = Semantics::embedded();
-    let engine =
-        Engine::parse(&args.engine).ok_or_else(|| CliError::UnknownEngine(args.engine.clone()))?;
-    let isolation = match &args.isolation {
+    let mut engine = match &args.engine {
+        Some(name) => Engine::parse(name).ok_or_else(|| CliError::UnknownEngine(name.clone()))?,
+        None => config.and_then(|c| c.engine).unwrap_or(Engine::Postgres),
+    };
+    // MariaDB without `innodb_snapshot_isolation` behaves as MySQL's InnoDB.
+    if engine == Engine::Mariadb && config.and_then(|c| c.mariadb_snapshot_isolation) == Some(false)
+    {
+        engine = Engine::Mysql;
+    }
+    let configured = config.and_then(|c| c.isolation);
+    let isolation = match (&args.isolation, configured) {
+        (None, None) => None,
+        (None, Some(level)) => Some(level),
+        (Some(name), _) => Level::parse(name)
+            .ok_or_else(|| CliError::UnknownLevel(name.clone()))?
+            .into(),
+    };
+    let isolation = match isolation {
         None => None,
-        Some(name) => {
-            let level = Level::parse(name).ok_or_else(|| CliError::UnknownLevel(name.clone()))?;
-            Some(semantics.resolve(engine, level).ok_or_else(|| {
-                CliError::UnsupportedLevel {
-                    engine: semantics.display(engine).to_string(),
-                    level: level.sql().to_string(),
-                    accepted: semantics
-                        .levels(engine)
-                        .iter()
-                        .map(|level| level.id())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                }
-            })?)
-        }
+        Some(level) => Some(semantics.resolve(engine, level).ok_or_else(|| {
+            CliError::UnsupportedLevel {
+                engine: semantics.display(engine).to_string(),
+                level: level.sql().to_string(),
+                accepted: semantics
+                    .levels(engine)
+                    .iter()
+                    .map(|level| level.id())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }
+        })?),
     };
     let parse_rules = |names: &[String]| -> Result<Vec<Rule>, CliError> {
         let mut rules = Vec::new();
@@ -206,34 +313,37 @@ pub fn options(args: &CheckArgs) -> Result<CheckOptions, CliError> {
         }
         Ok(rules)
     };
-    let mut rules: BTreeSet<Rule> = if args.select.is_empty() {
-        CheckOptions::new(engine).rules
-    } else {
-        parse_rules(&args.select)?.into_iter().collect()
-    };
-    rules.extend(parse_rules(&args.extend_select)?);
-    for rule in parse_rules(&args.ignore)? {
-        rules.remove(&rule);
-    }
-    Ok(CheckOptions {
-        engine,
+    let mut options = CheckOptions {
         isolation,
-        rules,
-        severities: Default::default(),
-    })
+        ..CheckOptions::new(engine)
+    };
+    if let Some(config) = config {
+        config.apply_rules(&mut options);
+    }
+    if !args.select.is_empty() {
+        options.rules = parse_rules(&args.select)?.into_iter().collect();
+    }
+    options.rules.extend(parse_rules(&args.extend_select)?);
+    for rule in parse_rules(&args.ignore)? {
+        options.rules.remove(&rule);
+    }
+    Ok(options)
 }
 
 fn check(args: CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError> {
-    let options = options(&args)?;
     let working_directory = std::env::current_dir().map_err(CliError::WorkingDirectory)?;
-    let paths = if args.paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        args.paths.clone()
+    let config = match args
+        .config
+        .clone()
+        .or_else(|| config::find(&working_directory))
+    {
+        Some(path) => Some(config::load(&path).map_err(Box::new)?),
+        None => None,
     };
-    let discovered = discover::discover(&paths, &working_directory)?;
-    let mut result = check_sources(discovered.files, &options);
-    for problem in discovered.problems {
+    let options = options(&args, config.as_ref())?;
+    let (files, problems, focus) = gather(&args, config.as_ref(), &working_directory)?;
+    let mut result = check_sources(files, &options);
+    for problem in problems {
         result.diagnostics.insert(
             0,
             crate::Diagnostic {
@@ -244,13 +354,43 @@ fn check(args: CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError>
             },
         );
     }
+    if let Some(focus) = focus {
+        result.retain_involving(&focus);
+    }
+    if let Some(path) = &args.write_baseline {
+        let count = baseline::write(&result, path)?;
+        eprintln!("isolint: recorded {count} finding(s) in {}", path.display());
+    }
+    if let Some(path) = &args.baseline {
+        let known = baseline::load(path)?;
+        let dropped = baseline::apply(&mut result, &known);
+        if dropped > 0 {
+            eprintln!(
+                "isolint: {dropped} finding(s) recorded in {} not shown",
+                path.display()
+            );
+        }
+    }
     let default_level = options
         .isolation
         .unwrap_or_else(|| Semantics::embedded().default_level(options.engine));
-    let text = match args.format {
+    let format = args.format.unwrap_or_else(|| {
+        if std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true") {
+            Format::Github
+        } else {
+            Format::Human
+        }
+    });
+    let text = match format {
         Format::Json => report::json::render(&result, default_level),
+        Format::Concise => report::concise::render(&result),
+        Format::Sarif => report::sarif::render(&result),
+        Format::Github => report::github::render(&result),
+        Format::Gitlab => report::gitlab::render(&result),
+        Format::Junit => report::junit::render(&result),
         Format::Human => {
             let color = !args.no_color
+                && args.output.is_none()
                 && std::env::var_os("NO_COLOR").is_none()
                 && std::io::stdout().is_terminal();
             let mut text = header(&result, &options, default_level);
@@ -261,8 +401,147 @@ fn check(args: CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError>
             text
         }
     };
-    let _ = stdout.write_all(text.as_bytes());
-    Ok(exit_code(&result))
+    match &args.output {
+        Some(path) => std::fs::write(path, text).map_err(|source| CliError::Output {
+            path: path.display().to_string(),
+            source,
+        })?,
+        None => {
+            let _ = stdout.write_all(text.as_bytes());
+        }
+    }
+    if args.statistics {
+        eprint!("{}", statistics(&result));
+    }
+    Ok(if args.exit_zero {
+        ExitCode::SUCCESS
+    } else {
+        exit_code(&result, args.fail_on)
+    })
+}
+
+/// The files to analyse, problems met reading them, and, when the user named files (as
+/// pre-commit does), the ids of those files: the rest of the project is context only.
+fn gather(
+    args: &CheckArgs,
+    config: Option<&Config>,
+    working_directory: &Path,
+) -> Result<Gathered, CliError> {
+    let matchers = config.map(Config::matchers).transpose().map_err(Box::new)?;
+    let classify = |path: &Path| -> Option<Role> {
+        match (config, &matchers) {
+            (Some(config), Some(matchers)) => match config.relative_to_root(path) {
+                Some(relative) if matchers.is_included(&relative) => Some(matchers.role(&relative)),
+                Some(_) => None,
+                None => Some(discover::role_of(path)),
+            },
+            _ => Some(discover::role_of(path)),
+        }
+    };
+    let discover = |paths: &[PathBuf]| discover::discover_with(paths, working_directory, &classify);
+    let stdin = Path::new("-");
+    let named_files: Vec<&PathBuf> = args
+        .paths
+        .iter()
+        .filter(|path| path.as_path() == stdin || path.is_file())
+        .collect();
+    if named_files.is_empty() {
+        // Without paths, the whole project: the config's directory, else the working one.
+        let paths = if args.paths.is_empty() {
+            vec![config.map_or_else(|| PathBuf::from("."), |c| c.root.clone())]
+        } else {
+            args.paths.clone()
+        };
+        let discovered = discover(&paths)?;
+        return Ok((discovered.files, discovered.problems, None));
+    }
+    // The project around the named files: the directories given, else the config's
+    // directory, else the working directory.
+    let mut context: Vec<PathBuf> = args.paths.iter().filter(|p| p.is_dir()).cloned().collect();
+    if context.is_empty() {
+        context.push(config.map_or_else(|| PathBuf::from("."), |c| c.root.clone()));
+    }
+    let discovered = discover(&context)?;
+    let mut files = discovered.files;
+    let problems = discovered.problems;
+    let mut focus = BTreeSet::new();
+    for path in named_files {
+        let (shown, text) = if path.as_path() == stdin {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(CliError::Stdin)?;
+            let name = args
+                .stdin_filename
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("-"));
+            (shown_path(&name, working_directory), Some(text))
+        } else {
+            (shown_path(path, working_directory), None)
+        };
+        let existing = files
+            .iter()
+            .position(|file| file.display_path() == shown.to_string_lossy().replace('\\', "/"));
+        let index = match (existing, text) {
+            (Some(index), None) => index,
+            (Some(index), Some(text)) => {
+                let role = files[index].role;
+                files[index] = SourceFile::new(shown, role, text);
+                index
+            }
+            (None, text) => {
+                let text = match text {
+                    Some(text) => text,
+                    None => {
+                        let read = discover(std::slice::from_ref(path))?;
+                        match read.files.into_iter().next() {
+                            Some(file) => file.text,
+                            None => continue,
+                        }
+                    }
+                };
+                let Some(role) = classify(&working_directory.join(&shown)) else {
+                    continue;
+                };
+                files.push(SourceFile::new(shown, role, text));
+                files.len() - 1
+            }
+        };
+        focus.insert(index);
+    }
+    Ok((files, problems, Some(focus)))
+}
+
+/// The files to analyse, problems met reading them, and the files the user named, if any.
+type Gathered = (Vec<SourceFile>, Vec<FileProblem>, Option<BTreeSet<FileId>>);
+
+/// A path as discovery shows it: relative to the working directory, without `./`.
+fn shown_path(path: &Path, working_directory: &Path) -> PathBuf {
+    let relative = path.strip_prefix(working_directory).unwrap_or(path);
+    relative
+        .strip_prefix("./")
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| relative.to_path_buf())
+}
+
+/// `--statistics`: findings per rule, most frequent first.
+fn statistics(result: &CheckResult) -> String {
+    let mut counts: std::collections::BTreeMap<Rule, usize> = Default::default();
+    for finding in &result.findings {
+        *counts.entry(finding.rule).or_default() += 1;
+    }
+    let mut rows: Vec<(Rule, usize)> = counts.into_iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut out = String::new();
+    for (rule, count) in rows {
+        out.push_str(&format!(
+            "{count:>6}  {:<22} {}\n",
+            rule.id(),
+            rule.severity().id()
+        ));
+    }
+    out.push_str(&format!("{:>6}  total\n", result.findings.len()));
+    out
 }
 
 fn header(result: &CheckResult, options: &CheckOptions, default_level: Level) -> String {
@@ -278,13 +557,13 @@ fn header(result: &CheckResult, options: &CheckOptions, default_level: Level) ->
     )
 }
 
-/// 1 when a finding has error severity, else 0.
-pub fn exit_code(result: &CheckResult) -> ExitCode {
-    if result
-        .findings
-        .iter()
-        .any(|f| result.severity(f) == Severity::Error)
-    {
+/// 1 when a finding is at least as severe as `fail_on`, else 0.
+pub fn exit_code(result: &CheckResult, fail_on: FailOn) -> ExitCode {
+    let fails = |severity: Severity| match fail_on {
+        FailOn::Error => severity == Severity::Error,
+        FailOn::Warning => true,
+    };
+    if result.findings.iter().any(|f| fails(result.severity(f))) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

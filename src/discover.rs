@@ -33,6 +33,16 @@ pub struct Discovered {
 
 /// Finds the `.sql` files under `paths` (explicit files are always read).
 pub fn discover(paths: &[PathBuf], working_directory: &Path) -> Result<Discovered, DiscoverError> {
+    discover_with(paths, working_directory, &|path| Some(role_of(path)))
+}
+
+/// Like `discover`, with `classify` deciding each file's role, or `None` to leave it out
+/// (a config file's `schema`, `include` and `exclude` globs).
+pub fn discover_with(
+    paths: &[PathBuf],
+    working_directory: &Path,
+    classify: &dyn Fn(&Path) -> Option<Role>,
+) -> Result<Discovered, DiscoverError> {
     let mut found: Vec<(PathBuf, Role)> = Vec::new();
     let mut problems = Vec::new();
     for path in paths {
@@ -42,7 +52,9 @@ pub fn discover(paths: &[PathBuf], working_directory: &Path) -> Result<Discovere
             });
         }
         if path.is_file() {
-            found.push((path.clone(), role_of(path)));
+            if let Some(role) = classify(path) {
+                found.push((path.clone(), role));
+            }
             continue;
         }
         let walker = WalkDir::new(path)
@@ -61,8 +73,11 @@ pub fn discover(paths: &[PathBuf], working_directory: &Path) -> Result<Discovere
                     let is_sql = path
                         .extension()
                         .is_some_and(|extension| extension.eq_ignore_ascii_case("sql"));
-                    if is_sql && !is_down_migration(path) {
-                        found.push((path.to_path_buf(), role_of(path)));
+                    if is_sql
+                        && !is_down_migration(path)
+                        && let Some(role) = classify(path)
+                    {
+                        found.push((path.to_path_buf(), role));
                     }
                 }
                 Ok(_) => {}

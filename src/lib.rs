@@ -25,8 +25,10 @@
 
 pub mod access;
 pub mod analysis;
+pub mod baseline;
 pub mod catalog;
 pub mod cli;
+pub mod config;
 pub mod discover;
 pub mod parse;
 pub mod program;
@@ -76,14 +78,21 @@ impl CheckOptions {
 pub enum DiagnosticKind {
     ParseError,
     Warning,
+    UnusedIgnore,
     IoError,
 }
 
 impl DiagnosticKind {
+    /// I/O errors are errors; everything else the tool says about input is a warning.
+    pub fn is_error(self) -> bool {
+        self == DiagnosticKind::IoError
+    }
+
     pub fn id(self) -> &'static str {
         match self {
             DiagnosticKind::ParseError => "parse-error",
             DiagnosticKind::Warning => "warning",
+            DiagnosticKind::UnusedIgnore => "unused-ignore",
             DiagnosticKind::IoError => "io-error",
         }
     }
@@ -114,6 +123,19 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
+    /// Keeps only the findings with a statement in one of `files`, and the diagnostics of
+    /// those files: checking a few files with the whole project as context.
+    pub fn retain_involving(&mut self, files: &BTreeSet<FileId>) {
+        let programs = &self.programs;
+        self.findings.retain(|finding| {
+            finding
+                .statements()
+                .any(|at| files.contains(&programs[at.program].file))
+        });
+        self.diagnostics
+            .retain(|diagnostic| diagnostic.file.is_none_or(|file| files.contains(&file)));
+    }
+
     /// The severity a finding is reported with: the config's for its rule, else the rule's.
     pub fn severity(&self, finding: &Finding) -> Severity {
         self.severities
@@ -177,7 +199,13 @@ pub fn check_sources(files: Vec<SourceFile>, options: &CheckOptions) -> CheckRes
         semantics,
         engine,
     };
-    let findings = analysis::analyse(&context, &options.rules);
+    let analysis = analysis::analyse(&context, &options.rules);
+    let findings = analysis.findings;
+    diagnostics.extend(unused_ignores(
+        &programs,
+        &analysis.used_ignores,
+        &options.rules,
+    ));
     diagnostics
         .sort_by_key(|diagnostic| (diagnostic.file, diagnostic.range.start, diagnostic.kind));
     CheckResult {
@@ -273,17 +301,20 @@ fn build_programs(
         line_of: &line_of,
     };
     let (mut programs, warnings) = program::build(&facts, &context);
-    let ignored_in_file: BTreeSet<String> = parsed
-        .file_directives
-        .iter()
-        .filter_map(|directive| match &directive.value {
-            Directive::IgnoreFile(rules) => Some(rules.iter().cloned()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let mut ignored_in_file = program::Ignores::new();
+    for directive in &parsed.file_directives {
+        if let Directive::IgnoreFile(rules) = &directive.value {
+            for rule in rules {
+                ignored_in_file
+                    .entry(rule.clone())
+                    .or_insert(directive.range);
+            }
+        }
+    }
     for program in &mut programs {
-        program.ignores.extend(ignored_in_file.iter().cloned());
+        for (rule, range) in &ignored_in_file {
+            program.ignores.entry(rule.clone()).or_insert(*range);
+        }
     }
     let diagnostics = warnings
         .into_iter()
@@ -417,4 +448,42 @@ fn directive_warnings(file: FileId, parsed: &ParsedFile) -> Vec<Diagnostic> {
         }
     }
     warnings
+}
+
+/// `unused-ignore` warnings: ignore directives for enabled rules that silenced nothing, and
+/// directives naming rules that do not exist.
+fn unused_ignores(
+    programs: &[Program],
+    used: &BTreeSet<(FileId, usize, String)>,
+    enabled: &BTreeSet<Rule>,
+) -> Vec<Diagnostic> {
+    let mut seen = BTreeSet::new();
+    let mut diagnostics = Vec::new();
+    let every_ignore = programs.iter().flat_map(|program| {
+        program
+            .ignores
+            .iter()
+            .chain(program.statements.iter().flat_map(|s| s.ignores.iter()))
+            .map(move |(rule, range)| (program.file, *range, rule))
+    });
+    for (file, range, rule) in every_ignore {
+        if !seen.insert((file, range.start, rule.clone())) {
+            continue;
+        }
+        let message = match Rule::from_id(rule) {
+            None => format!("unused-ignore: `{rule}` is not a rule (`isolint rules` lists them)"),
+            Some(known) if !enabled.contains(&known) => continue,
+            Some(_) if used.contains(&(file, range.start, rule.clone())) => continue,
+            Some(_) => {
+                format!("unused-ignore: the ignore of `{rule}` silences no finding; remove it")
+            }
+        };
+        diagnostics.push(Diagnostic {
+            kind: DiagnosticKind::UnusedIgnore,
+            file: Some(file),
+            range,
+            message,
+        });
+    }
+    diagnostics
 }

@@ -3,7 +3,7 @@
 //!
 //! Architecture Invariant: a program is built from statement facts alone; it never sees an AST.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use crate::access::{Access, AccessKind, LockTarget};
 use crate::parse::directives::{Directive, Located};
@@ -56,8 +56,8 @@ pub struct ProgramStatement {
     pub range: TextRange,
     pub text: String,
     pub accesses: Vec<Access>,
-    /// Rules silenced by an ignore directive above this statement.
-    pub ignores: BTreeSet<String>,
+    /// Rules silenced by an ignore directive above this statement, with the directive.
+    pub ignores: Ignores,
     /// Whether the statement is a `LOCK TABLE`, which takes no snapshot.
     pub takes_snapshot: bool,
 }
@@ -73,9 +73,12 @@ pub struct Program {
     pub level: Level,
     pub level_source: LevelSource,
     pub statements: Vec<ProgramStatement>,
-    /// Rules silenced for the whole transaction.
-    pub ignores: BTreeSet<String>,
+    /// Rules silenced for the whole transaction, with the directive (in the program's file).
+    pub ignores: Ignores,
 }
+
+/// Silenced rule id → where the directive that silences it is.
+pub type Ignores = BTreeMap<String, TextRange>;
 
 /// A problem found while building programs, reported as a diagnostic.
 #[derive(Debug, Clone)]
@@ -261,15 +264,16 @@ impl Builder<'_> {
     }
 }
 
-fn ignores_in(directives: &[Located<Directive>]) -> BTreeSet<String> {
-    directives
-        .iter()
-        .filter_map(|directive| match &directive.value {
-            Directive::Ignore(rules) => Some(rules.iter().cloned()),
-            _ => None,
-        })
-        .flatten()
-        .collect()
+fn ignores_in(directives: &[Located<Directive>]) -> Ignores {
+    let mut ignores = Ignores::new();
+    for directive in directives {
+        if let Directive::Ignore(rules) = &directive.value {
+            for rule in rules {
+                ignores.entry(rule.clone()).or_insert(directive.range);
+            }
+        }
+    }
+    ignores
 }
 
 fn name_programs(

@@ -215,3 +215,247 @@ fn garbage_input_is_diagnosed_not_fatal() {
         );
     }
 }
+
+fn stdout_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).to_string()
+}
+
+/// A copy of the demo project to write baselines into.
+fn demo_copy() -> tempfile::TempDir {
+    let directory = tempfile::tempdir().unwrap();
+    let demo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("demo");
+    for entry in walkdir::WalkDir::new(&demo) {
+        let entry = entry.unwrap();
+        let target = directory
+            .path()
+            .join(entry.path().strip_prefix(&demo).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+    directory
+}
+
+#[test]
+fn a_baseline_hides_known_findings_and_shows_new_ones() {
+    let project = demo_copy();
+    let root = project.path();
+    let written = isolint()
+        .args([
+            "check",
+            ".",
+            "--write-baseline",
+            "baseline.json",
+            "--format",
+            "concise",
+        ])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert_eq!(written.status.code(), Some(1), "{}", stderr_of(&written));
+    let known = stdout_of(&written).lines().count();
+    assert!(known >= 4, "{}", stdout_of(&written));
+    assert!(stderr_of(&written).contains(&format!("recorded {known} finding(s)")));
+
+    // Reformatting and moving the statements keeps the findings known.
+    let rooms = root.join("app/queries/rooms.sql");
+    let text = std::fs::read_to_string(&rooms).unwrap();
+    std::fs::write(
+        &rooms,
+        format!("\n\n-- moved down\n{}", text.replace(' ', "  ")),
+    )
+    .unwrap();
+    isolint()
+        .args(["check", ".", "--baseline", "baseline.json"])
+        .current_dir(root)
+        .assert()
+        .code(0);
+
+    // A new transaction with a lost update is reported.
+    std::fs::write(
+        root.join("app/queries/new.sql"),
+        "-- name: Rename\nBEGIN;\nSELECT name FROM doctors WHERE id = $1;\nUPDATE doctors SET name = $2 WHERE id = $1;\nCOMMIT;\n",
+    )
+    .unwrap();
+    let output = isolint()
+        .args([
+            "check",
+            ".",
+            "--baseline",
+            "baseline.json",
+            "--format",
+            "concise",
+        ])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    let stdout = stdout_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("app/queries/new.sql"), "{stdout}");
+    assert!(!stdout.contains("rooms.sql"), "{stdout}");
+}
+
+#[test]
+fn exit_zero_and_fail_on_set_the_exit_code() {
+    isolint()
+        .args(["check", ".", "--exit-zero"])
+        .current_dir(fixture("bank_read_modify_write"))
+        .assert()
+        .code(0);
+    isolint()
+        .args([
+            "check",
+            ".",
+            "--select",
+            "read-skew",
+            "--fail-on",
+            "warning",
+        ])
+        .current_dir(fixture("read_skew_transfer"))
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn named_files_are_checked_with_the_project_as_context() {
+    let demo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("demo");
+    let output = isolint()
+        .args(["check", "app/queries/rooms.sql", "--format", "concise"])
+        .current_dir(&demo)
+        .output()
+        .unwrap();
+    let stdout = stdout_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(!stdout.is_empty());
+    for line in stdout.lines() {
+        assert!(line.starts_with("app/queries/rooms.sql:"), "{line}");
+    }
+    // Unsaved text on stdin replaces the file of that name, with the project still as context.
+    let fixed = "-- name: BookRoom\nBEGIN ISOLATION LEVEL SERIALIZABLE;\nSELECT 1 FROM bookings WHERE room_id = $1 AND during && $2;\nINSERT INTO bookings (room_id, during) VALUES ($1, $2);\nCOMMIT;\n";
+    let output = isolint()
+        .args([
+            "check",
+            "-",
+            "--stdin-filename",
+            "app/queries/rooms.sql",
+            "--format",
+            "concise",
+        ])
+        .current_dir(&demo)
+        .write_stdin(fixed)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stdout_of(&output));
+    assert_eq!(stdout_of(&output), "");
+}
+
+#[test]
+fn output_goes_to_a_file_and_statistics_to_stderr() {
+    let directory = tempfile::tempdir().unwrap();
+    let report = directory.path().join("report.json");
+    let output = isolint()
+        .args(["check", ".", "--format", "json", "--statistics", "--output"])
+        .arg(&report)
+        .current_dir(fixture("bank_read_modify_write"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(stdout_of(&output), "");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let findings = json["findings"].as_array().unwrap().len();
+    let stderr = stderr_of(&output);
+    assert!(stderr.contains("lost-update"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{findings:>6}  total")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_ignore_that_silences_nothing_is_reported() {
+    let directory = tempfile::tempdir().unwrap();
+    let root = directory.path();
+    std::fs::create_dir_all(root.join("migrations")).unwrap();
+    std::fs::write(
+        root.join("migrations/001.sql"),
+        "CREATE TABLE accounts (id bigint PRIMARY KEY, balance numeric NOT NULL);\n",
+    )
+    .unwrap();
+    // The ignore of lost-update is used; the ignore of write-skew silences nothing, and
+    // `write-skwe` is no rule.
+    std::fs::write(
+        root.join("withdraw.sql"),
+        "-- name: withdraw\n-- isolint: ignore lost-update\nBEGIN;\nSELECT balance FROM accounts WHERE id = $1;\nUPDATE accounts SET balance = $2 WHERE id = $1;\nCOMMIT;\n\n-- name: deposit\n-- isolint: ignore write-skew, write-skwe\nUPDATE accounts SET balance = balance + $2 WHERE id = $1;\n",
+    )
+    .unwrap();
+    let output = isolint()
+        .args(["check", ".", "--format", "concise"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    let stdout = stdout_of(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(!stdout.contains("lost-update"), "{stdout}");
+    let unused: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("unused-ignore"))
+        .collect();
+    assert_eq!(unused.len(), 2, "{stdout}");
+    assert!(unused[0].starts_with("withdraw.sql:9:1:"), "{stdout}");
+    assert!(
+        unused.iter().any(|l| l.contains("`write-skew`")),
+        "{stdout}"
+    );
+    assert!(
+        unused
+            .iter()
+            .any(|l| l.contains("`write-skwe` is not a rule")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn the_config_file_sets_engine_and_rules_and_its_mistakes_are_usage_errors() {
+    let project = demo_copy();
+    let root = project.path();
+    std::fs::write(
+        root.join("isolint.toml"),
+        "engine = \"postgres\"\nexclude = [\"app/queries/rooms.sql\"]\n[rules]\nlost-update = \"warning\"\n",
+    )
+    .unwrap();
+    let output = isolint()
+        .args(["check", "--format", "json"])
+        .current_dir(root.join("app"))
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    // Run from a subdirectory, the project is the config's directory: schema included.
+    assert!(json["summary"]["files"].as_u64().unwrap() >= 4, "{json}");
+    let findings = json["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    for finding in findings {
+        let file = finding["location"]["file"].as_str().unwrap();
+        assert!(!file.ends_with("rooms.sql"), "excluded: {file}");
+        if finding["rule"] == "lost-update" {
+            assert_eq!(finding["severity"], "warning");
+        }
+    }
+
+    std::fs::write(
+        root.join("isolint.toml"),
+        "engine = \"postgres\"\nexlude = []\n",
+    )
+    .unwrap();
+    let output = isolint()
+        .args(["check"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = stderr_of(&output);
+    assert!(stderr.contains("isolint.toml:2:1"), "{stderr}");
+    assert!(stderr.contains("did you mean `exclude`?"), "{stderr}");
+}

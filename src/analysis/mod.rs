@@ -130,8 +130,16 @@ pub fn candidate_pairs(programs: &[Program]) -> Vec<(usize, usize)> {
     pairs.into_iter().collect()
 }
 
-/// Runs every enabled rule and returns the findings, sorted and without suppressed ones.
-pub fn analyse(context: &Context, enabled: &BTreeSet<Rule>) -> Vec<Finding> {
+/// The findings, sorted and without suppressed ones, and the ignore directives that
+/// silenced something.
+pub struct Analysis {
+    pub findings: Vec<Finding>,
+    /// `(file, directive start, rule)` of every ignore that silenced a finding.
+    pub used_ignores: BTreeSet<(usize, usize, String)>,
+}
+
+/// Runs every enabled rule.
+pub fn analyse(context: &Context, enabled: &BTreeSet<Rule>) -> Analysis {
     let pairs = candidate_pairs(context.programs);
     let pair_rules: Vec<&rules::RuleSpec> = rules::REGISTRY
         .iter()
@@ -156,22 +164,41 @@ pub fn analyse(context: &Context, enabled: &BTreeSet<Rule>) -> Vec<Finding> {
             detect(context, &graph, &mut findings);
         }
     }
-    findings.retain(|finding| !suppressed(context, finding));
-    dedupe_and_sort(context, findings)
+    let mut used_ignores = BTreeSet::new();
+    findings.retain(|finding| {
+        let silencers = silencers(context, finding);
+        let silenced = !silencers.is_empty();
+        used_ignores.extend(silencers);
+        !silenced
+    });
+    Analysis {
+        findings: dedupe_and_sort(context, findings),
+        used_ignores,
+    }
 }
 
-fn suppressed(context: &Context, finding: &Finding) -> bool {
+/// The ignore directives that silence `finding`: on a program it involves, or on one of its
+/// statements.
+fn silencers(context: &Context, finding: &Finding) -> Vec<(usize, usize, String)> {
     let rule = finding.rule.id();
-    let program_ignores = finding
-        .programs
-        .iter()
-        .any(|program| context.programs[*program].ignores.contains(rule));
-    let statement_ignores = finding.statements().any(|at| {
-        context.programs[at.program].statements[at.statement]
+    let program_ignores = finding.programs.iter().filter_map(|program| {
+        let program = &context.programs[*program];
+        program
             .ignores
-            .contains(rule)
+            .get(rule)
+            .map(|range| (program.file, range.start))
     });
-    program_ignores || statement_ignores
+    let statement_ignores = finding.statements().filter_map(|at| {
+        let program = &context.programs[at.program];
+        program.statements[at.statement]
+            .ignores
+            .get(rule)
+            .map(|range| (program.file, range.start))
+    });
+    program_ignores
+        .chain(statement_ignores)
+        .map(|(file, start)| (file, start, rule.to_string()))
+        .collect()
 }
 
 /// One finding per rule and ordered set of programs; the first by statement position wins.

@@ -10,9 +10,9 @@ use miette::{
 };
 
 use super::{instance_label, step_text, summary_line};
+use crate::CheckResult;
 use crate::analysis::finding::{Finding, StatementRef};
 use crate::analysis::rules::Severity as RuleSeverity;
-use crate::{CheckResult, DiagnosticKind};
 
 pub struct Options {
     pub color: bool,
@@ -202,9 +202,10 @@ pub fn render(result: &CheckResult, options: &Options) -> String {
         let rendered = Rendered {
             message,
             code: None,
-            severity: match diagnostic.kind {
-                DiagnosticKind::ParseError | DiagnosticKind::Warning => Severity::Warning,
-                DiagnosticKind::IoError => Severity::Error,
+            severity: if diagnostic.kind.is_error() {
+                Severity::Error
+            } else {
+                Severity::Warning
             },
             help: None,
             source: diagnostic

@@ -3,8 +3,13 @@
 //! Architecture Invariant: only `report` (and the language server) serialises; internal types
 //! are not `Serialize`. Wire types are built here, at the boundary.
 
+pub mod concise;
+pub mod github;
+pub mod gitlab;
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod sarif;
 
 use crate::CheckResult;
 use crate::analysis::finding::{Finding, StatementRef, Step};
@@ -119,4 +124,34 @@ pub fn summary_line(result: &CheckResult) -> String {
 
 fn plural(count: usize) -> &'static str {
     if count == 1 { "" } else { "s" }
+}
+
+/// The on-call write skew, shared by the format tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::semantics::Engine;
+    use crate::source::{Role, SourceFile};
+    use crate::{CheckOptions, CheckResult, check_sources};
+
+    const ONCALL_SCHEMA: &str = "CREATE TABLE oncall (shift_id int, doctor_id int, \
+                                 on_call boolean, PRIMARY KEY (shift_id, doctor_id));\n";
+
+    pub const LEAVE_SHIFT: &str = "-- name: leave_shift\n\
+                               BEGIN;\n\
+                               SELECT count(*) FROM oncall WHERE shift_id = $1 AND on_call;\n\
+                               UPDATE oncall SET on_call = false WHERE shift_id = $1 AND doctor_id = $2;\n\
+                               COMMIT;\n";
+
+    /// Checks `transactions` (as the file `path`) against the on-call schema.
+    pub fn check(path: &str, transactions: &str) -> CheckResult {
+        let files = vec![
+            SourceFile::new(
+                "migrations/001_oncall.sql".into(),
+                Role::Schema,
+                ONCALL_SCHEMA.to_string(),
+            ),
+            SourceFile::new(path.into(), Role::Transactions, transactions.to_string()),
+        ];
+        check_sources(files, &CheckOptions::new(Engine::Postgres))
+    }
 }

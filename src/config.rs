@@ -1,0 +1,1321 @@
+//! The configuration file: finding `isolint.toml`, reading it into a [`Config`], matching paths
+//! against its globs, and writing the commented file `isolint init` starts from.
+//!
+//! Every mistake in the file is a [`ConfigError`] whose label points at the offending key or
+//! value, so miette can show it in context. This module does not merge the file with
+//! command-line flags (the CLI does, flags winning) and reads no SQL files: [`guess_engine`]
+//! takes text that was read elsewhere.
+//!
+//! ```toml
+//! engine = "postgres"            # or an [engine] table: name = "mariadb", snapshot_isolation = true
+//! isolation = "read-committed"
+//! schema = ["migrations/**", "db/schema.sql"]
+//! include = ["**/*.sql"]
+//! exclude = ["vendor/**"]
+//!
+//! [rules]
+//! read-skew = "error"            # "error", "warning" or "off"
+//! phantom-read = "warning"       # a severity turns an opt-in rule on
+//! ```
+
+// A `ConfigError` carries the file's text so miette can show the label in context. It is
+// returned at most once per run, so its size costs nothing worth boxing it for.
+#![allow(clippy::result_large_err)]
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Component, Path, PathBuf};
+
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+use miette::{NamedSource, SourceSpan};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use crate::CheckOptions;
+use crate::analysis::rules::{REGISTRY, Rule, Severity};
+use crate::discover;
+use crate::semantics::{Engine, Level, Semantics};
+use crate::source::Role;
+
+/// The names the file may have, in order of preference within one directory.
+pub const FILE_NAMES: [&str; 2] = ["isolint.toml", ".isolint.toml"];
+
+/// The top-level keys, each with the example its error messages show.
+const TOP_LEVEL_KEYS: &[(&str, &str)] = &[
+    ("engine", r#"engine = "postgres""#),
+    ("isolation", r#"isolation = "read-committed""#),
+    ("schema", r#"schema = ["migrations/**", "db/schema.sql"]"#),
+    ("include", r#"include = ["**/*.sql"]"#),
+    ("exclude", r#"exclude = ["vendor/**"]"#),
+    ("rules", r#"[rules] write-skew = "error""#),
+];
+
+/// The keys of the `[engine]` table.
+const ENGINE_KEYS: &[(&str, &str)] = &[
+    ("name", r#"name = "mariadb""#),
+    ("snapshot_isolation", "snapshot_isolation = true"),
+];
+
+const GLOB_HELP: &str = "globs are relative to the config file's directory: `*` matches within \
+                         one directory, `**` across directories, `{a,b}` either";
+
+/// A rule's setting in the `[rules]` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleSetting {
+    /// Run the rule and report its findings with this severity.
+    Severity(Severity),
+    /// Do not run the rule.
+    Off,
+}
+
+/// The contents of an `isolint.toml`. `None` and empty lists mean the file does not say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The file, as it was given to [`load`].
+    pub path: PathBuf,
+    /// The file's directory, absolute; the globs are relative to it.
+    pub root: PathBuf,
+    pub engine: Option<Engine>,
+    pub isolation: Option<Level>,
+    /// Globs of the files that hold the schema (migrations, dumps).
+    pub schema: Vec<String>,
+    /// Globs of the files to check.
+    pub include: Vec<String>,
+    /// Globs of the files not to read.
+    pub exclude: Vec<String>,
+    pub rules: BTreeMap<Rule, RuleSetting>,
+    /// `[engine] snapshot_isolation`: whether MariaDB runs with `innodb_snapshot_isolation`.
+    pub mariadb_snapshot_isolation: Option<bool>,
+}
+
+/// The tool failed to read the configuration. Every variant about the file's contents carries
+/// the file and a label on the key or value at fault.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ConfigError {
+    #[error("cannot read `{}`: {error}", path.display())]
+    #[diagnostic(code(isolint::config::read))]
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+
+    #[error("invalid TOML: {message}")]
+    #[diagnostic(
+        code(isolint::config::syntax),
+        help("the file is TOML: `key = \"value\"` lines, then `[table]` sections")
+    )]
+    Syntax {
+        message: String,
+        #[source_code]
+        src: NamedSource<String>,
+        #[label("here")]
+        span: SourceSpan,
+    },
+
+    #[error("unknown {table} key `{key}`")]
+    #[diagnostic(code(isolint::config::key))]
+    UnknownKey {
+        key: String,
+        table: &'static str,
+        #[source_code]
+        src: NamedSource<String>,
+        #[label("not a setting isolint knows")]
+        span: SourceSpan,
+        #[help]
+        help: String,
+    },
+
+    #[error("`{key}` must be {expected}, not {found}")]
+    #[diagnostic(code(isolint::config::value_type))]
+    WrongType {
+        key: String,
+        expected: &'static str,
+        found: &'static str,
+        #[source_code]
+        src: NamedSource<String>,
+        #[label("expected {expected}")]
+        span: SourceSpan,
+        #[help]
+        help: String,
+    },
+
+    #[error("unknown engine `{value}`")]
+    #[diagnostic(code(isolint::config::engine))]
+    UnknownEngine {
+        value: String,
+        #[source_code]
+        src: NamedSource<String>,
+        #[label("not an engine isolint knows")]
+        span: SourceSpan,
+        #[help]
+        help: String,
+    },
+
+    #[error("unknown isolation level `{value}`")]
+    #[diagnostic(code(isolint::config::isolation))]
+    UnknownLevel {
+        value: String,
+        #[source_code]
+        src: NamedSource<String>,
+        #[label("not an isolation level")]
+        span: SourceSpan,
+        #[help]
+        help: String,
+    },
+
+    #[error("{engine} has no {level} isolation level")]
+    #[diagnostic(code(isolint::config::isolation), help("{engine} accepts: {accepted}"))]
+    UnsupportedLevel {
+        engine: Engine,
+        level: &'static str,
+        accepted: String,
+        #[source_code]
+        src: NamedSource<String>,
+        #[label("not a level of {engine}")]
+        span: SourceSpan,
+    },
+
+    #[error("unknown severity `{value}` for rule `{rule}`")]
+    #[diagnostic(
+        code(isolint::config::severity),
+        help("use \"error\", \"warning\" or \"off\"")
+    )]
+    UnknownSeverity {
+        value: String,
+        rule: Rule,
+        #[source_code]
+        src: NamedSource<String>,
+        #[label("not a severity")]
+        span: SourceSpan,
+    },
+
+    #[error("unknown rule `{rule}`")]
+    #[diagnostic(code(isolint::config::rule))]
+    UnknownRule {
+        rule: String,
+        #[source_code]
+        src: NamedSource<String>,
+        #[label("not a rule id")]
+        span: SourceSpan,
+        #[help]
+        help: String,
+    },
+
+    /// A glob that does not compile. The source and label are missing when the glob did not
+    /// come from the file (a caller added it to a loaded `Config`).
+    #[error("invalid glob `{glob}` in `{key}`: {message}")]
+    #[diagnostic(code(isolint::config::glob), help("{GLOB_HELP}"))]
+    BadGlob {
+        glob: String,
+        key: &'static str,
+        message: String,
+        #[source_code]
+        src: Option<NamedSource<String>>,
+        #[label("invalid glob")]
+        span: Option<SourceSpan>,
+    },
+}
+
+/// The configuration that applies to `start`: the nearest `isolint.toml` or `.isolint.toml` in
+/// `start` or a directory above it. `isolint.toml` wins over `.isolint.toml` in one directory.
+pub fn find(start: &Path) -> Option<PathBuf> {
+    // Walking up needs an absolute path: the ancestors of `.` are only `.` and ``.
+    let start = start
+        .canonicalize()
+        .or_else(|_| std::path::absolute(start))
+        .unwrap_or_else(|_| start.to_path_buf());
+    start
+        .ancestors()
+        .flat_map(|directory| FILE_NAMES.iter().map(|name| directory.join(name)))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Reads and checks the configuration file at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    parse(path, &text)
+}
+
+/// Checks the text of a configuration file; `path` names it in errors and gives the root.
+pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    let document = Document {
+        name: path.display().to_string(),
+        text,
+    };
+    let table = DeTable::parse(text).map_err(|error| ConfigError::Syntax {
+        message: error.message().to_string(),
+        src: document.source(),
+        span: error.span().unwrap_or(0..0).into(),
+    })?;
+    let mut config = Config {
+        path: path.to_path_buf(),
+        root: root_of(path),
+        engine: None,
+        isolation: None,
+        schema: Vec::new(),
+        include: Vec::new(),
+        exclude: Vec::new(),
+        rules: BTreeMap::new(),
+        mariadb_snapshot_isolation: None,
+    };
+    let mut isolation_span = 0..0;
+    for (key, value) in in_file_order(table.get_ref()) {
+        match key.get_ref().as_ref() {
+            "engine" => document.read_engine(value, &mut config)?,
+            "isolation" => {
+                config.isolation = Some(document.level(value)?);
+                isolation_span = value.span();
+            }
+            "schema" => config.schema = document.globs("schema", value)?,
+            "include" => config.include = document.globs("include", value)?,
+            "exclude" => config.exclude = document.globs("exclude", value)?,
+            "rules" => config.rules = document.rules(value)?,
+            _ => return Err(document.unknown_key(key, "top-level", TOP_LEVEL_KEYS)),
+        }
+    }
+    if let (Some(engine), Some(level)) = (config.engine, config.isolation) {
+        let semantics = Semantics::embedded();
+        if semantics.resolve(engine, level).is_none() {
+            return Err(ConfigError::UnsupportedLevel {
+                engine,
+                level: level.id(),
+                accepted: ids(semantics.levels(engine).into_iter().map(Level::id)),
+                src: document.source(),
+                span: isolation_span.into(),
+            });
+        }
+    }
+    Ok(config)
+}
+
+impl Config {
+    /// The globs, compiled. `load` has compiled them once already, so this fails only for a
+    /// glob a caller added afterwards.
+    pub fn matchers(&self) -> Result<Matchers, ConfigError> {
+        let compile = |key: &'static str, globs: &[String]| {
+            let mut builder = GlobSetBuilder::new();
+            for glob in globs {
+                builder.add(build_glob(glob).map_err(|error| ConfigError::BadGlob {
+                    glob: glob.clone(),
+                    key,
+                    message: error.kind().to_string(),
+                    src: None,
+                    span: None,
+                })?);
+            }
+            // Globs that compile one by one can still fail together, when the combined
+            // pattern outgrows the regex size limit.
+            builder.build().map_err(|error| ConfigError::BadGlob {
+                glob: globs.join(", "),
+                key,
+                message: error.kind().to_string(),
+                src: None,
+                span: None,
+            })
+        };
+        Ok(Matchers {
+            schema: compile("schema", &self.schema)?,
+            include: compile("include", &self.include)?,
+            exclude: compile("exclude", &self.exclude)?,
+            has_schema: !self.schema.is_empty(),
+            has_include: !self.include.is_empty(),
+        })
+    }
+
+    /// `path` relative to [`Config::root`], for the matchers; `None` when it lies outside.
+    pub fn relative_to_root(&self, path: &Path) -> Option<PathBuf> {
+        let absolute = std::path::absolute(path).ok()?;
+        absolute
+            .strip_prefix(&self.root)
+            .ok()
+            .map(Path::to_path_buf)
+    }
+
+    /// Applies the `[rules]` table: `off` removes a rule, a severity adds the rule (turning an
+    /// opt-in rule on) and replaces its documented severity.
+    pub fn apply_rules(&self, options: &mut CheckOptions) {
+        for (&rule, setting) in &self.rules {
+            match setting {
+                RuleSetting::Off => {
+                    options.rules.remove(&rule);
+                    options.severities.remove(&rule);
+                }
+                RuleSetting::Severity(severity) => {
+                    options.rules.insert(rule);
+                    options.severities.insert(rule, *severity);
+                }
+            }
+        }
+    }
+}
+
+/// The compiled `schema`, `include` and `exclude` globs. Paths are relative to the config's
+/// directory. A glob that matches a directory matches everything beneath it, so `vendor` and
+/// `vendor/**` exclude the same files.
+#[derive(Debug, Clone)]
+pub struct Matchers {
+    schema: GlobSet,
+    include: GlobSet,
+    exclude: GlobSet,
+    has_schema: bool,
+    has_include: bool,
+}
+
+impl Matchers {
+    /// Whether a `schema` glob matches the file.
+    pub fn is_schema(&self, relative: &Path) -> bool {
+        matches_path_or_ancestor(&self.schema, relative)
+    }
+
+    /// The file's role: the `schema` globs decide when there are any, else the path heuristics
+    /// of discovery do.
+    pub fn role(&self, relative: &Path) -> Role {
+        if !self.has_schema {
+            discover::role_of(relative)
+        } else if self.is_schema(relative) {
+            Role::Schema
+        } else {
+            Role::Transactions
+        }
+    }
+
+    /// Whether a `exclude` glob matches the file.
+    pub fn is_excluded(&self, relative: &Path) -> bool {
+        matches_path_or_ancestor(&self.exclude, relative)
+    }
+
+    /// Whether the file is read: not excluded, and matched by an `include` glob (any file when
+    /// there are none) or by a `schema` glob, since checking needs the schema.
+    pub fn is_included(&self, relative: &Path) -> bool {
+        !self.is_excluded(relative)
+            && (!self.has_include
+                || matches_path_or_ancestor(&self.include, relative)
+                || self.is_schema(relative))
+    }
+}
+
+/// A commented `isolint.toml` for `isolint init`, with `engine` set and every other setting
+/// shown with its default.
+pub fn init_text(engine: Engine) -> String {
+    let semantics = Semantics::embedded();
+    let levels = ids(semantics.levels(engine).into_iter().map(Level::id));
+    let default_level = semantics.default_level(engine).id();
+    let mut text = String::from(
+        "# isolint configuration. isolint reads the nearest isolint.toml or .isolint.toml at or\n\
+         # above the directory it checks; command-line flags win over this file.\n\n",
+    );
+    if engine != Engine::Mariadb {
+        let engines = ids(Engine::ALL.into_iter().map(Engine::id));
+        let _ = writeln!(text, "# The database engine: {engines}.");
+        let _ = writeln!(text, "engine = \"{}\"\n", engine.id());
+    }
+    let _ = write!(
+        text,
+        "# The isolation level of transactions that declare none. {engine} accepts:\n\
+         # {levels}.\n\
+         # isolation = \"{default_level}\"\n\n\
+         # The files that hold the schema, applied in natural path order (`2_x` before `10_x`).\n\
+         # Without this, paths with a `migrations`, `migrate` or `schema` directory, `schema.sql`\n\
+         # and `db/structure.sql` are schema. Globs are relative to this file's directory.\n\
+         # schema = [\"migrations/**\", \"db/schema.sql\"]\n\n\
+         # The files to check. Schema files are always read.\n\
+         include = [\"**/*.sql\"]\n\n\
+         # The files never to read, e.g. [\"vendor/**\", \"third_party/**\"].\n\
+         exclude = []\n\n"
+    );
+    if engine == Engine::Mariadb {
+        let _ = write!(
+            text,
+            "# The database engine and its options.\n\
+             [engine]\n\
+             # MariaDB, InnoDB.\n\
+             name = \"mariadb\"\n\
+             # Whether the server runs with innodb_snapshot_isolation=ON, under which REPEATABLE\n\
+             # READ rejects a write to a row changed since the transaction's snapshot.\n\
+             snapshot_isolation = true\n\n"
+        );
+    }
+    text.push_str(
+        "# Each rule's severity: \"error\", \"warning\" or \"off\". A severity turns an opt-in rule\n\
+         # on. `isolint rules` lists the rules; `isolint explain RULE` documents one. Defaults:\n\
+         [rules]\n",
+    );
+    for spec in REGISTRY {
+        let doc = spec.rule.doc();
+        let setting = if doc.default_on {
+            doc.severity.id()
+        } else {
+            "off"
+        };
+        let _ = writeln!(text, "# {} = \"{setting}\"", spec.id);
+    }
+    text
+}
+
+/// A guess at the engine that `texts` (SQL files) were written for, from syntax only one
+/// engine has (`AUTO_INCREMENT`, `NVARCHAR`, `VARCHAR2`, `jsonb`, `PRAGMA` …); `None` when
+/// nothing points anywhere.
+pub fn guess_engine<'t>(texts: impl Iterator<Item = &'t str>) -> Option<Engine> {
+    let mut scores: BTreeMap<Engine, usize> = BTreeMap::new();
+    for text in texts {
+        let tokens = sql_tokens(text);
+        for start in 0..tokens.len() {
+            for signal in SIGNALS {
+                if tokens[start..]
+                    .iter()
+                    .map(String::as_str)
+                    .take(signal.tokens.len())
+                    .eq(signal.tokens.iter().copied())
+                {
+                    *scores.entry(signal.engine).or_default() += signal.weight;
+                }
+            }
+        }
+        // A line holding only `GO` ends a T-SQL batch.
+        let batch_separators = text
+            .lines()
+            .filter(|line| line.trim().eq_ignore_ascii_case("go"))
+            .count();
+        *scores.entry(Engine::Sqlserver).or_default() += 3 * batch_separators;
+    }
+    // A dialect also speaks its parent's syntax: once its own shows up, the parent's counts too.
+    for (dialect, parent) in [
+        (Engine::Cockroachdb, Engine::Postgres),
+        (Engine::Mariadb, Engine::Mysql),
+    ] {
+        if scores.get(&dialect).is_some_and(|score| *score > 0) {
+            let inherited = scores.get(&parent).copied().unwrap_or(0);
+            *scores.entry(dialect).or_default() += inherited;
+        }
+    }
+    // Ties go to the engine listed first in `Engine::ALL`.
+    let mut best: Option<(Engine, usize)> = None;
+    for engine in Engine::ALL {
+        let score = scores.get(&engine).copied().unwrap_or(0);
+        if score > 0 && best.is_none_or(|(_, best_score)| score > best_score) {
+            best = Some((engine, score));
+        }
+    }
+    best.map(|(engine, _)| engine)
+}
+
+/// A run of tokens that points at one engine. Words are upper case; `$n` is a numbered
+/// placeholder (`$1`); anything else is one punctuation character.
+struct Signal {
+    engine: Engine,
+    weight: usize,
+    tokens: &'static [&'static str],
+}
+
+const fn signal(engine: Engine, weight: usize, tokens: &'static [&'static str]) -> Signal {
+    Signal {
+        engine,
+        weight,
+        tokens,
+    }
+}
+
+const SIGNALS: &[Signal] = &[
+    signal(Engine::Mysql, 1, &["`"]),
+    signal(Engine::Mysql, 3, &["AUTO_INCREMENT"]),
+    signal(Engine::Mysql, 5, &["ENGINE", "=", "INNODB"]),
+    signal(Engine::Mysql, 5, &["ENGINE", "=", "MYISAM"]),
+    signal(Engine::Mysql, 3, &["ON", "DUPLICATE", "KEY"]),
+    signal(Engine::Mysql, 3, &["LOCK", "IN", "SHARE", "MODE"]),
+    signal(Engine::Mysql, 2, &["UNSIGNED"]),
+    signal(Engine::Mariadb, 5, &["ENGINE", "=", "ARIA"]),
+    signal(Engine::Sqlserver, 3, &["[", "DBO", "]"]),
+    signal(Engine::Sqlserver, 2, &["DBO", "."]),
+    signal(Engine::Sqlserver, 2, &["NVARCHAR"]),
+    signal(Engine::Sqlserver, 3, &["IDENTITY", "("]),
+    signal(Engine::Sqlserver, 3, &["UNIQUEIDENTIFIER"]),
+    signal(Engine::Sqlserver, 3, &["DATETIME2"]),
+    signal(Engine::Sqlserver, 3, &["SET", "NOCOUNT"]),
+    signal(Engine::Sqlserver, 3, &["BEGIN", "TRAN"]),
+    signal(Engine::Sqlserver, 3, &["UPDLOCK"]),
+    signal(Engine::Sqlserver, 3, &["NOLOCK"]),
+    signal(Engine::Oracle, 3, &["VARCHAR2"]),
+    signal(Engine::Oracle, 3, &["NVARCHAR2"]),
+    signal(Engine::Oracle, 3, &["NUMBER", "("]),
+    signal(Engine::Oracle, 2, &["SYSDATE"]),
+    signal(Engine::Oracle, 2, &["SYSTIMESTAMP"]),
+    signal(Engine::Oracle, 1, &["FROM", "DUAL"]),
+    signal(Engine::Postgres, 3, &["BIGSERIAL"]),
+    signal(Engine::Postgres, 2, &["SERIAL"]),
+    signal(Engine::Postgres, 2, &["$n"]),
+    signal(Engine::Postgres, 3, &["JSONB"]),
+    signal(Engine::Postgres, 3, &["TIMESTAMPTZ"]),
+    signal(Engine::Postgres, 3, &["BYTEA"]),
+    signal(Engine::Postgres, 3, &["CREATE", "EXTENSION"]),
+    signal(Engine::Postgres, 2, &["ILIKE"]),
+    signal(Engine::Postgres, 1, &[":", ":"]),
+    signal(Engine::Cockroachdb, 4, &["UNIQUE_ROWID", "("]),
+    signal(Engine::Cockroachdb, 4, &["CRDB_INTERNAL"]),
+    signal(Engine::Cockroachdb, 4, &["CLUSTER", "SETTING"]),
+    signal(Engine::Cockroachdb, 3, &["INTERLEAVE"]),
+    signal(Engine::Sqlite, 3, &["AUTOINCREMENT"]),
+    signal(Engine::Sqlite, 3, &["PRAGMA"]),
+    signal(Engine::Sqlite, 3, &["WITHOUT", "ROWID"]),
+    signal(Engine::Sqlite, 3, &["BEGIN", "IMMEDIATE"]),
+    signal(Engine::Sqlite, 3, &["BEGIN", "EXCLUSIVE"]),
+];
+
+/// Rough SQL tokens for [`guess_engine`]: comments and `'…'` strings are skipped, so prose
+/// about another engine does not count.
+fn sql_tokens(text: &str) -> Vec<String> {
+    let mut tokens = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((start, c)) = chars.next() {
+        let next = chars.peek().map(|&(_, next)| next);
+        if c.is_whitespace() {
+            continue;
+        }
+        if c == '-' && next == Some('-') {
+            while chars.next_if(|&(_, c)| c != '\n').is_some() {}
+        } else if c == '/' && next == Some('*') {
+            chars.next();
+            let mut previous = ' ';
+            for (_, c) in chars.by_ref() {
+                if previous == '*' && c == '/' {
+                    break;
+                }
+                previous = c;
+            }
+        } else if c == '\'' {
+            for (_, c) in chars.by_ref() {
+                if c == '\'' {
+                    break;
+                }
+            }
+        } else if c == '$' && next.is_some_and(|next| next.is_ascii_digit()) {
+            while chars.next_if(|&(_, c)| c.is_ascii_digit()).is_some() {}
+            tokens.push("$n".to_string());
+        } else if c.is_alphanumeric() || c == '_' {
+            let mut end = start + c.len_utf8();
+            while let Some((index, c)) = chars.next_if(|&(_, c)| c.is_alphanumeric() || c == '_') {
+                end = index + c.len_utf8();
+            }
+            tokens.push(text[start..end].to_ascii_uppercase());
+        } else {
+            tokens.push(c.to_string());
+        }
+    }
+    tokens
+}
+
+/// The configuration text being read, for errors that show it.
+struct Document<'t> {
+    name: String,
+    text: &'t str,
+}
+
+type Entry<'a, 'i> = (
+    &'a Spanned<toml::de::DeString<'i>>,
+    &'a Spanned<DeValue<'i>>,
+);
+
+impl Document<'_> {
+    fn source(&self) -> NamedSource<String> {
+        NamedSource::new(&self.name, self.text.to_string())
+    }
+
+    fn read_engine(
+        &self,
+        value: &Spanned<DeValue>,
+        config: &mut Config,
+    ) -> Result<(), ConfigError> {
+        let DeValue::Table(table) = value.get_ref() else {
+            config.engine = Some(self.engine(value)?);
+            return Ok(());
+        };
+        for (key, value) in in_file_order(table) {
+            match key.get_ref().as_ref() {
+                "name" => config.engine = Some(self.engine(value)?),
+                "snapshot_isolation" => {
+                    let DeValue::Boolean(enabled) = value.get_ref() else {
+                        return Err(self.wrong_type(
+                            "snapshot_isolation",
+                            "true or false",
+                            value,
+                            ENGINE_KEYS,
+                        ));
+                    };
+                    config.mariadb_snapshot_isolation = Some(*enabled);
+                }
+                _ => return Err(self.unknown_key(key, "[engine]", ENGINE_KEYS)),
+            }
+        }
+        Ok(())
+    }
+
+    fn engine(&self, value: &Spanned<DeValue>) -> Result<Engine, ConfigError> {
+        let name = self.string("engine", value)?;
+        Engine::parse(name).ok_or_else(|| {
+            let engines: Vec<&str> = Engine::ALL.into_iter().map(Engine::id).collect();
+            ConfigError::UnknownEngine {
+                value: name.to_string(),
+                src: self.source(),
+                span: value.span().into(),
+                help: with_suggestion(name, &engines, "use one of"),
+            }
+        })
+    }
+
+    fn level(&self, value: &Spanned<DeValue>) -> Result<Level, ConfigError> {
+        let name = self.string("isolation", value)?;
+        Level::parse(name).ok_or_else(|| {
+            let levels: Vec<&str> = Level::ALL.into_iter().map(Level::id).collect();
+            ConfigError::UnknownLevel {
+                value: name.to_string(),
+                src: self.source(),
+                span: value.span().into(),
+                help: with_suggestion(name, &levels, "use one of"),
+            }
+        })
+    }
+
+    /// A list of globs, each checked to compile.
+    fn globs(
+        &self,
+        key: &'static str,
+        value: &Spanned<DeValue>,
+    ) -> Result<Vec<String>, ConfigError> {
+        let DeValue::Array(items) = value.get_ref() else {
+            return Err(self.wrong_type(key, "an array of strings", value, TOP_LEVEL_KEYS));
+        };
+        let mut globs = Vec::new();
+        for item in items {
+            let glob = self.string(key, item)?;
+            if let Err(error) = build_glob(glob) {
+                return Err(ConfigError::BadGlob {
+                    glob: glob.to_string(),
+                    key,
+                    message: error.kind().to_string(),
+                    src: Some(self.source()),
+                    span: Some(item.span().into()),
+                });
+            }
+            globs.push(glob.to_string());
+        }
+        Ok(globs)
+    }
+
+    fn rules(&self, value: &Spanned<DeValue>) -> Result<BTreeMap<Rule, RuleSetting>, ConfigError> {
+        let DeValue::Table(table) = value.get_ref() else {
+            return Err(self.wrong_type("rules", "a table", value, TOP_LEVEL_KEYS));
+        };
+        let mut rules = BTreeMap::new();
+        for (key, value) in in_file_order(table) {
+            let id = key.get_ref().as_ref();
+            let rule = Rule::from_id(id).ok_or_else(|| {
+                let ids: Vec<&str> = REGISTRY.iter().map(|spec| spec.id).collect();
+                ConfigError::UnknownRule {
+                    rule: id.to_string(),
+                    src: self.source(),
+                    span: key.span().into(),
+                    help: match closest(id, &ids) {
+                        Some(close) => {
+                            format!("did you mean `{close}`? `isolint rules` lists the rules")
+                        }
+                        None => "`isolint rules` lists the rules".to_string(),
+                    },
+                }
+            })?;
+            let DeValue::String(setting) = value.get_ref() else {
+                return Err(ConfigError::WrongType {
+                    key: id.to_string(),
+                    expected: "a string",
+                    found: article(value.get_ref()),
+                    src: self.source(),
+                    span: value.span().into(),
+                    help: format!("for example: {id} = \"warning\""),
+                });
+            };
+            let setting = match setting.trim().to_ascii_lowercase().as_str() {
+                "error" => RuleSetting::Severity(Severity::Error),
+                "warning" => RuleSetting::Severity(Severity::Warning),
+                "off" => RuleSetting::Off,
+                _ => {
+                    return Err(ConfigError::UnknownSeverity {
+                        value: setting.to_string(),
+                        rule,
+                        src: self.source(),
+                        span: value.span().into(),
+                    });
+                }
+            };
+            rules.insert(rule, setting);
+        }
+        Ok(rules)
+    }
+
+    fn string<'v>(&self, key: &str, value: &'v Spanned<DeValue>) -> Result<&'v str, ConfigError> {
+        match value.get_ref() {
+            DeValue::String(text) => Ok(text.as_ref()),
+            _ => Err(self.wrong_type(key, "a string", value, TOP_LEVEL_KEYS)),
+        }
+    }
+
+    fn wrong_type(
+        &self,
+        key: &str,
+        expected: &'static str,
+        value: &Spanned<DeValue>,
+        keys: &[(&str, &str)],
+    ) -> ConfigError {
+        let example = keys
+            .iter()
+            .find(|(name, _)| *name == key)
+            .map(|(_, example)| format!("for example: {example}"))
+            .unwrap_or_default();
+        ConfigError::WrongType {
+            key: key.to_string(),
+            expected,
+            found: article(value.get_ref()),
+            src: self.source(),
+            span: value.span().into(),
+            help: example,
+        }
+    }
+
+    fn unknown_key(
+        &self,
+        key: &Spanned<toml::de::DeString>,
+        table: &'static str,
+        keys: &[(&str, &str)],
+    ) -> ConfigError {
+        let names: Vec<&str> = keys.iter().map(|(name, _)| *name).collect();
+        ConfigError::UnknownKey {
+            key: key.get_ref().to_string(),
+            table,
+            src: self.source(),
+            span: key.span().into(),
+            help: with_suggestion(key.get_ref(), &names, "valid keys"),
+        }
+    }
+}
+
+/// A table's entries in the order they appear in the file, so the first mistake is reported
+/// first.
+fn in_file_order<'a, 'i>(table: &'a DeTable<'i>) -> Vec<Entry<'a, 'i>> {
+    let mut entries: Vec<Entry<'a, 'i>> = table.iter().collect();
+    entries.sort_by_key(|(key, _)| key.span().start);
+    entries
+}
+
+/// The file's directory, absolute where the working directory is known.
+fn root_of(path: &Path) -> PathBuf {
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::path::absolute(directory).unwrap_or_else(|_| directory.to_path_buf())
+}
+
+fn build_glob(glob: &str) -> Result<Glob, globset::Error> {
+    GlobBuilder::new(glob.strip_prefix("./").unwrap_or(glob))
+        .literal_separator(true)
+        .build()
+}
+
+fn matches_path_or_ancestor(set: &GlobSet, relative: &Path) -> bool {
+    let relative: PathBuf = relative
+        .components()
+        .filter(|component| !matches!(component, Component::CurDir))
+        .collect();
+    relative
+        .ancestors()
+        .filter(|path| !path.as_os_str().is_empty())
+        .any(|path| set.is_match(path))
+}
+
+/// "a string", "an integer" … for a value found where another kind was expected.
+fn article(value: &DeValue) -> &'static str {
+    match value {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "an integer",
+        DeValue::Float(_) => "a float",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a datetime",
+        DeValue::Array(_) => "an array",
+        DeValue::Table(_) => "a table",
+    }
+}
+
+fn ids<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    names.collect::<Vec<_>>().join(", ")
+}
+
+/// "did you mean `x`? {intro}: a, b, c" or "{intro}: a, b, c".
+fn with_suggestion(wrong: &str, valid: &[&str], intro: &str) -> String {
+    let list = valid.join(", ");
+    match closest(wrong, valid) {
+        Some(close) => format!("did you mean `{close}`? {intro}: {list}"),
+        None => format!("{intro}: {list}"),
+    }
+}
+
+/// The valid name nearest to `wrong`, if it is at most two edits away.
+fn closest<'a>(wrong: &str, valid: &[&'a str]) -> Option<&'a str> {
+    let wrong = wrong.to_ascii_lowercase();
+    valid
+        .iter()
+        .map(|name| (edit_distance(&wrong, name), *name))
+        .filter(|(distance, _)| *distance <= 2)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, name)| name)
+}
+
+/// Levenshtein distance in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, a_char) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, b_char) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(a_char != *b_char);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
+
+    use super::*;
+
+    fn render(error: &ConfigError) -> String {
+        let mut out = String::new();
+        GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
+            .with_width(200)
+            .render_report(&mut out, error)
+            .unwrap();
+        out
+    }
+
+    /// Parses `text` as `isolint.toml`, expecting an error whose label covers `labelled`, on
+    /// `line`, and whose rendering includes `help`.
+    fn check_error(text: &str, labelled: &str, line: usize, help: &str) {
+        let error = parse(Path::new("isolint.toml"), text).unwrap_err();
+        let labels: Vec<_> = error.labels().expect("the error has a label").collect();
+        assert_eq!(labels.len(), 1, "{error:?}");
+        let span = labels[0].inner();
+        assert_eq!(&text[span.offset()..span.offset() + span.len()], labelled);
+        let rendered = render(&error);
+        assert!(
+            rendered.contains(&format!("[isolint.toml:{line}:")),
+            "no isolint.toml:{line} in\n{rendered}"
+        );
+        assert!(rendered.contains(help), "no `{help}` in\n{rendered}");
+    }
+
+    #[test]
+    fn a_full_config_is_read() {
+        let text = r#"
+engine = "mysql"
+isolation = "READ COMMITTED"
+schema = ["migrations/**", "db/schema.sql"]
+include = ["**/*.sql"]
+exclude = ["vendor/**"]
+
+[rules]
+phantom-read = "warning"
+read-skew = "error"
+lost-update = "off"
+"#;
+        let config = parse(Path::new("project/isolint.toml"), text).unwrap();
+        assert_eq!(
+            config,
+            Config {
+                path: PathBuf::from("project/isolint.toml"),
+                root: std::path::absolute("project").unwrap(),
+                engine: Some(Engine::Mysql),
+                isolation: Some(Level::ReadCommitted),
+                schema: vec!["migrations/**".into(), "db/schema.sql".into()],
+                include: vec!["**/*.sql".into()],
+                exclude: vec!["vendor/**".into()],
+                rules: BTreeMap::from([
+                    (Rule::PhantomRead, RuleSetting::Severity(Severity::Warning)),
+                    (Rule::ReadSkew, RuleSetting::Severity(Severity::Error)),
+                    (Rule::LostUpdate, RuleSetting::Off),
+                ]),
+                mariadb_snapshot_isolation: None,
+            }
+        );
+    }
+
+    #[test]
+    fn an_empty_file_says_nothing() {
+        let config = parse(Path::new("isolint.toml"), "").unwrap();
+        assert_eq!(config.engine, None);
+        assert!(config.rules.is_empty() && config.schema.is_empty());
+    }
+
+    #[test]
+    fn engine_table_names_the_engine_and_its_options() {
+        let text = "[engine]\nname = \"mariadb\"\nsnapshot_isolation = false\n";
+        let config = parse(Path::new("isolint.toml"), text).unwrap();
+        assert_eq!(config.engine, Some(Engine::Mariadb));
+        assert_eq!(config.mariadb_snapshot_isolation, Some(false));
+    }
+
+    #[test]
+    fn unknown_key_suggests_the_closest() {
+        check_error(
+            "engin = \"postgres\"\n",
+            "engin",
+            1,
+            "did you mean `engine`? valid keys: engine, isolation, schema, include, exclude, rules",
+        );
+    }
+
+    #[test]
+    fn unknown_table_lists_the_valid_keys() {
+        check_error(
+            "engine = \"postgres\"\n\n[tool]\nx = 1\n",
+            "tool",
+            3,
+            "valid keys: engine, isolation, schema, include, exclude, rules",
+        );
+    }
+
+    #[test]
+    fn unknown_engine_option_is_an_error() {
+        check_error(
+            "[engine]\nname = \"mariadb\"\nsnapshot = true\n",
+            "snapshot",
+            3,
+            "valid keys: name, snapshot_isolation",
+        );
+    }
+
+    #[test]
+    fn bad_engine_lists_the_engines() {
+        check_error(
+            "engine = \"postgress\"\n",
+            "\"postgress\"",
+            1,
+            "did you mean `postgres`? use one of: postgres, mysql, mariadb, sqlserver, oracle, \
+             cockroachdb, sqlite",
+        );
+    }
+
+    #[test]
+    fn bad_level_lists_the_levels() {
+        check_error(
+            "engine = \"postgres\"\nisolation = \"eventual\"\n",
+            "\"eventual\"",
+            2,
+            "use one of: read-uncommitted, read-committed, repeatable-read, snapshot, serializable",
+        );
+    }
+
+    #[test]
+    fn level_the_engine_lacks_lists_the_engines_levels() {
+        check_error(
+            "engine = \"oracle\"\nisolation = \"repeatable-read\"\n",
+            "\"repeatable-read\"",
+            2,
+            "oracle accepts: read-committed, serializable",
+        );
+    }
+
+    #[test]
+    fn bad_severity_names_the_choices() {
+        check_error(
+            "[rules]\nwrite-skew = \"fatal\"\n",
+            "\"fatal\"",
+            2,
+            "use \"error\", \"warning\" or \"off\"",
+        );
+    }
+
+    #[test]
+    fn unknown_rule_points_to_isolint_rules() {
+        check_error(
+            "[rules]\nwrite-skw = \"error\"\n",
+            "write-skw",
+            2,
+            "did you mean `write-skew`? `isolint rules` lists the rules",
+        );
+        check_error(
+            "[rules]\nanything-goes = \"error\"\n",
+            "anything-goes",
+            2,
+            "`isolint rules` lists the rules",
+        );
+    }
+
+    #[test]
+    fn bad_glob_is_labelled() {
+        check_error(
+            "exclude = [\"vendor/**\", \"a/[b\"]\n",
+            "\"a/[b\"",
+            1,
+            "globs are relative to the config file's directory",
+        );
+    }
+
+    #[test]
+    fn wrong_type_shows_an_example() {
+        check_error(
+            "schema = \"migrations/**\"\n",
+            "\"migrations/**\"",
+            1,
+            "for example: schema = [\"migrations/**\", \"db/schema.sql\"]",
+        );
+        check_error(
+            "[engine]\nsnapshot_isolation = \"yes\"\n",
+            "\"yes\"",
+            2,
+            "for example: snapshot_isolation = true",
+        );
+        check_error(
+            "[rules]\nwrite-skew = true\n",
+            "true",
+            2,
+            "for example: write-skew = \"warning\"",
+        );
+    }
+
+    #[test]
+    fn toml_syntax_error_is_labelled() {
+        check_error(
+            "engine = \"postgres\"\ninclude = [\"**/*.sql\"\n",
+            "",
+            2,
+            "the file is TOML",
+        );
+        check_error("engine = postgres\n", "postgres", 1, "the file is TOML");
+        check_error(
+            "engine = \"postgres\"\nengine = \"mysql\"\n",
+            "engine",
+            2,
+            "the file is TOML",
+        );
+    }
+
+    #[test]
+    fn unreadable_file_is_named() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("isolint.toml");
+        let error = load(&path).unwrap_err();
+        assert!(matches!(error, ConfigError::Read { .. }));
+        assert!(render(&error).contains(&path.display().to_string()));
+    }
+
+    #[test]
+    fn find_walks_up_to_the_nearest_file() {
+        let directory = tempfile::tempdir().unwrap();
+        let top = directory.path().canonicalize().unwrap();
+        let nested = top.join("a/b/c");
+        std::fs::create_dir_all(&nested).unwrap();
+        std::fs::write(top.join("isolint.toml"), "").unwrap();
+        assert_eq!(find(&nested), Some(top.join("isolint.toml")));
+
+        std::fs::write(top.join("a/.isolint.toml"), "").unwrap();
+        assert_eq!(find(&nested), Some(top.join("a/.isolint.toml")));
+
+        std::fs::write(top.join("a/isolint.toml"), "").unwrap();
+        assert_eq!(find(&nested), Some(top.join("a/isolint.toml")));
+
+        let config = load(&find(&nested).unwrap()).unwrap();
+        assert_eq!(config.root, top.join("a"));
+        assert_eq!(
+            config.relative_to_root(&nested.join("x.sql")),
+            Some(PathBuf::from("b/c/x.sql"))
+        );
+    }
+
+    /// Checks the role and inclusion of each path under `text`'s globs.
+    fn check_matchers(text: &str, expected: &[(&str, Role, bool)]) {
+        let matchers = parse(Path::new("isolint.toml"), text)
+            .unwrap()
+            .matchers()
+            .unwrap();
+        for (path, role, included) in expected {
+            let path = Path::new(path);
+            assert_eq!(matchers.role(path), *role, "role of {path:?}");
+            assert_eq!(matchers.is_included(path), *included, "{path:?} included");
+        }
+    }
+
+    #[test]
+    fn globs_decide_roles_and_inclusion() {
+        check_matchers(
+            r#"
+schema = ["db/**", "structure.sql"]
+include = ["app/**/*.sql"]
+exclude = ["app/vendor", "./**/*.down.sql"]
+"#,
+            &[
+                ("db/1_init.sql", Role::Schema, true),
+                ("./structure.sql", Role::Schema, true),
+                ("migrations/1_init.sql", Role::Transactions, false),
+                ("app/transfer.sql", Role::Transactions, true),
+                ("app/deep/er/transfer.sql", Role::Transactions, true),
+                ("app/vendor/lib/x.sql", Role::Transactions, false),
+                ("app/1.down.sql", Role::Transactions, false),
+                ("other/x.sql", Role::Transactions, false),
+            ],
+        );
+    }
+
+    #[test]
+    fn without_globs_discovery_decides() {
+        check_matchers(
+            "",
+            &[
+                ("migrations/1_init.sql", Role::Schema, true),
+                ("queries/transfer.sql", Role::Transactions, true),
+            ],
+        );
+    }
+
+    #[test]
+    fn glob_added_after_loading_is_checked_without_a_label() {
+        let mut config = parse(Path::new("isolint.toml"), "").unwrap();
+        config.exclude.push("[".into());
+        let error = config.matchers().unwrap_err();
+        assert!(matches!(error, ConfigError::BadGlob { span: None, .. }));
+        assert!(render(&error).contains("invalid glob `[` in `exclude`"));
+    }
+
+    #[test]
+    fn rules_table_turns_rules_on_and_off() {
+        let config = parse(
+            Path::new("isolint.toml"),
+            "[rules]\nphantom-read = \"warning\"\nwrite-skew = \"off\"\nread-skew = \"error\"\n",
+        )
+        .unwrap();
+        let mut options = CheckOptions::new(Engine::Postgres);
+        config.apply_rules(&mut options);
+        assert!(options.rules.contains(&Rule::PhantomRead));
+        assert!(!options.rules.contains(&Rule::WriteSkew));
+        assert_eq!(
+            options.severities.get(&Rule::PhantomRead),
+            Some(&Severity::Warning)
+        );
+        assert_eq!(
+            options.severities.get(&Rule::ReadSkew),
+            Some(&Severity::Error)
+        );
+    }
+
+    #[test]
+    fn guess_engine_reads_dialect_syntax() {
+        let cases: &[(&str, Option<Engine>)] = &[
+            (
+                "CREATE TABLE `users` (id INT AUTO_INCREMENT PRIMARY KEY) ENGINE=InnoDB;",
+                Some(Engine::Mysql),
+            ),
+            (
+                "CREATE TABLE [dbo].[users] (id INT IDENTITY(1,1), name NVARCHAR(50));\nGO\n",
+                Some(Engine::Sqlserver),
+            ),
+            (
+                "CREATE TABLE users (id NUMBER(10) PRIMARY KEY, name VARCHAR2(50));",
+                Some(Engine::Oracle),
+            ),
+            (
+                "CREATE TABLE users (id bigserial PRIMARY KEY, data jsonb, at timestamptz);\n\
+                 UPDATE users SET data = $2 WHERE id = $1;",
+                Some(Engine::Postgres),
+            ),
+            (
+                "PRAGMA foreign_keys = ON;\n\
+                 CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT);",
+                Some(Engine::Sqlite),
+            ),
+            (
+                "CREATE TABLE users (id INT PRIMARY KEY DEFAULT unique_rowid(), data JSONB);",
+                Some(Engine::Cockroachdb),
+            ),
+            ("SELECT balance FROM accounts WHERE id = 1;", None),
+            (
+                "-- ported from MySQL: AUTO_INCREMENT, ENGINE=InnoDB\nSELECT 1;",
+                None,
+            ),
+            ("SELECT 'NVARCHAR VARCHAR2 jsonb' FROM accounts;", None),
+        ];
+        for (sql, expected) in cases {
+            assert_eq!(guess_engine(std::iter::once(*sql)), *expected, "{sql}");
+        }
+    }
+
+    #[test]
+    fn guess_engine_weighs_all_files() {
+        let files = [
+            "CREATE TABLE a (id serial PRIMARY KEY);",
+            "CREATE TABLE `b` (id INT AUTO_INCREMENT);",
+            "CREATE TABLE `c` (id INT AUTO_INCREMENT);",
+        ];
+        assert_eq!(guess_engine(files.into_iter()), Some(Engine::Mysql));
+    }
+
+    /// `# key = value` lines of a template, uncommented.
+    fn uncommented(text: &str) -> String {
+        text.lines()
+            .map(|line| match line.strip_prefix("# ") {
+                Some(rest)
+                    if rest.split_once(" = ").is_some_and(|(key, _)| {
+                        key.chars()
+                            .all(|c| c.is_ascii_lowercase() || c == '-' || c == '_')
+                    }) =>
+                {
+                    rest
+                }
+                _ => line,
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn init_text_loads_and_comments_every_key() {
+        for engine in Engine::ALL {
+            let text = init_text(engine);
+            let directory = tempfile::tempdir().unwrap();
+            let path = directory.path().join("isolint.toml");
+            std::fs::write(&path, &text).unwrap();
+            let config = load(&path).unwrap();
+            assert_eq!(config.engine, Some(engine));
+            assert_eq!(
+                config.mariadb_snapshot_isolation,
+                (engine == Engine::Mariadb).then_some(true)
+            );
+
+            let lines: Vec<&str> = text.lines().collect();
+            for (index, line) in lines.iter().enumerate() {
+                let is_setting = line.starts_with('[') || line.contains(" = ");
+                if is_setting && !line.starts_with('#') {
+                    assert!(
+                        lines[index - 1].starts_with('#'),
+                        "{engine}: `{line}` has no comment above it"
+                    );
+                }
+            }
+            for (key, _) in TOP_LEVEL_KEYS {
+                let shown = |line: &&str| {
+                    let line = line.trim_start_matches("# ");
+                    line.starts_with(&format!("{key} = ")) || *line == format!("[{key}]")
+                };
+                assert!(
+                    engine == Engine::Mariadb && *key == "engine" || lines.iter().any(shown),
+                    "{engine}: `{key}` is not shown"
+                );
+            }
+
+            let every_setting = parse(Path::new("isolint.toml"), &uncommented(&text)).unwrap();
+            assert_eq!(every_setting.rules.len(), Rule::ALL.len());
+            assert!(every_setting.isolation.is_some());
+            assert!(!every_setting.schema.is_empty());
+        }
+    }
+}
