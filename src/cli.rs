@@ -337,7 +337,11 @@ fn check(args: CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError>
         .clone()
         .or_else(|| config::find(&working_directory))
     {
-        Some(path) => Some(config::load(&path).map_err(Box::new)?),
+        Some(path) => {
+            // Shown relative to the working directory, as discovered files are.
+            let shown = path.strip_prefix(&working_directory).unwrap_or(&path);
+            Some(config::load(shown).map_err(Box::new)?)
+        }
         None => None,
     };
     let options = options(&args, config.as_ref())?;
@@ -537,7 +541,12 @@ fn statistics(result: &CheckResult) -> String {
         out.push_str(&format!(
             "{count:>6}  {:<22} {}\n",
             rule.id(),
-            rule.severity().id()
+            result
+                .severities
+                .get(&rule)
+                .copied()
+                .unwrap_or_else(|| rule.severity())
+                .id()
         ));
     }
     out.push_str(&format!("{:>6}  total\n", result.findings.len()));
