@@ -1,5 +1,5 @@
-//! The real `pre-commit` tool, installing isolint from this repository's committed HEAD as a
-//! hook of a fresh git repository: a commit with a write skew is rejected, the fixed one
+//! The real `pre-commit` tool, installing isolint from a copy of this repository as a hook
+//! of a fresh git repository: a commit with a write skew is rejected, the fixed one
 //! passes. Uses `pre-commit` from PATH, else installs it from PyPI into a virtual environment
 //! under `target/` (needs `python3` with `venv`, and `git`).
 
@@ -62,6 +62,24 @@ fn pre_commit() -> PathBuf {
     binary
 }
 
+/// Copies the repository's files, without `target/` and `.git/`.
+fn copy_sources(from: &Path, to: &Path) {
+    let walker = walkdir::WalkDir::new(from)
+        .into_iter()
+        .filter_entry(|entry| {
+            entry.depth() != 1 || !matches!(entry.file_name().to_str(), Some("target" | ".git"))
+        });
+    for entry in walker {
+        let entry = entry.expect("readable repository");
+        let target = to.join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else if entry.file_type().is_file() {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
 fn text(output: &Output) -> String {
     format!(
         "{}{}",
@@ -76,9 +94,19 @@ const LEAVE_SHIFT: &str = "-- name: leave_shift\nBEGIN;\nSELECT count(*) FROM on
 
 #[test]
 fn pre_commit_rejects_a_write_skew_and_accepts_the_fix() {
-    let repository = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let head = run(repository, "git", &["rev-parse", "HEAD"]);
-    assert!(head.status.success(), "{}", text(&head));
+    // The hook source: this repository's files (committed or not) as a fresh git repository,
+    // so the test needs no particular state of the checkout.
+    let source = tempfile::tempdir().expect("temporary directory");
+    copy_sources(Path::new(env!("CARGO_MANIFEST_DIR")), source.path());
+    for args in [
+        &["init", "--quiet", "--initial-branch", "main"][..],
+        &["add", "--all"],
+        &["commit", "--quiet", "-m", "isolint"],
+    ] {
+        let output = run(source.path(), "git", args);
+        assert!(output.status.success(), "git {args:?}: {}", text(&output));
+    }
+    let head = run(source.path(), "git", &["rev-parse", "HEAD"]);
     let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
 
     let project = tempfile::tempdir().expect("temporary directory");
@@ -91,7 +119,7 @@ fn pre_commit_rejects_a_write_skew_and_accepts_the_fix() {
         root.join(".pre-commit-config.yaml"),
         format!(
             "repos:\n  - repo: {}\n    rev: {head}\n    hooks:\n      - id: isolint\n        args: [--engine, postgres]\n",
-            repository.display()
+            source.path().display()
         ),
     )
     .unwrap();
