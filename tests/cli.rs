@@ -273,6 +273,16 @@ fn a_baseline_hides_known_findings_and_shows_new_ones() {
         .assert()
         .code(0);
 
+    // So does moving a transaction to another file.
+    let (book_room, cancel) = text.split_at(text.find("-- name: CancelBooking").unwrap());
+    std::fs::write(&rooms, cancel).unwrap();
+    std::fs::write(root.join("app/queries/booking.sql"), book_room).unwrap();
+    isolint()
+        .args(["check", ".", "--baseline", "baseline.json"])
+        .current_dir(root)
+        .assert()
+        .code(0);
+
     // A new transaction with a lost update is reported.
     std::fs::write(
         root.join("app/queries/new.sql"),
@@ -458,4 +468,65 @@ fn the_config_file_sets_engine_and_rules_and_its_mistakes_are_usage_errors() {
     let stderr = stderr_of(&output);
     assert!(stderr.contains("isolint.toml:2:1"), "{stderr}");
     assert!(stderr.contains("did you mean `exclude`?"), "{stderr}");
+}
+
+#[test]
+fn a_named_file_reports_findings_whose_other_side_is_in_an_unchanged_file() {
+    let directory = tempfile::tempdir().unwrap();
+    let root = directory.path();
+    std::fs::create_dir_all(root.join("migrations")).unwrap();
+    std::fs::write(
+        root.join("migrations/001.sql"),
+        "CREATE TABLE accounts (id bigint PRIMARY KEY, balance numeric NOT NULL);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("withdraw.sql"),
+        "-- name: withdraw\nBEGIN;\nSELECT balance FROM accounts WHERE id = $1;\nUPDATE accounts SET balance = $2 WHERE id = $1;\nCOMMIT;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("deposit.sql"),
+        "-- name: deposit\nUPDATE accounts SET balance = balance + $2 WHERE id = $1;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("audit.sql"),
+        "-- name: audit\nSELECT id FROM accounts WHERE balance < 0;\n",
+    )
+    .unwrap();
+    // Only deposit.sql changed: the lost update of withdraw (in an unchanged file) that
+    // deposit's write causes is reported; withdraw's lost update against itself is not.
+    let output = isolint()
+        .args(["check", "deposit.sql", "--format", "json"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let findings: Vec<(String, Vec<String>)> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|finding| {
+            (
+                finding["rule"].as_str().unwrap().to_string(),
+                finding["transactions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t["name"].as_str().unwrap().to_string())
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        findings,
+        vec![(
+            "lost-update".to_string(),
+            vec!["withdraw".to_string(), "deposit".to_string()]
+        )],
+        "{json}"
+    );
+    assert_eq!(json["findings"][0]["location"]["file"], "withdraw.sql");
+    assert_eq!(output.status.code(), Some(1));
 }
