@@ -9,8 +9,11 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The binary, with the format not switched by the environment running the tests.
 fn isolint() -> Command {
-    Command::cargo_bin("isolint").expect("binary")
+    let mut command = Command::cargo_bin("isolint").expect("binary");
+    command.env_remove("GITHUB_ACTIONS");
+    command
 }
 
 fn stderr_of(output: &std::process::Output) -> String {
@@ -529,4 +532,23 @@ fn a_named_file_reports_findings_whose_other_side_is_in_an_unchanged_file() {
     );
     assert_eq!(json["findings"][0]["location"]["file"], "withdraw.sql");
     assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn inside_github_actions_the_default_format_is_workflow_commands() {
+    let output = isolint()
+        .args(["check", "."])
+        .env("GITHUB_ACTIONS", "true")
+        .current_dir(fixture("bank_read_modify_write"))
+        .output()
+        .unwrap();
+    let stdout = stdout_of(&output);
+    assert!(stdout.starts_with("::error file=txns/withdraw.sql,line="), "{stdout}");
+    let output = isolint()
+        .args(["check", ".", "--format", "concise"])
+        .env("GITHUB_ACTIONS", "true")
+        .current_dir(fixture("bank_read_modify_write"))
+        .output()
+        .unwrap();
+    assert!(stdout_of(&output).starts_with("txns/withdraw.sql:"));
 }

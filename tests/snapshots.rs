@@ -16,6 +16,7 @@ fn render(case: &str, arguments: &[&str]) -> String {
         .args(arguments)
         .current_dir(directory)
         .env("NO_COLOR", "1")
+        .env_remove("GITHUB_ACTIONS")
         .output()
         .expect("runs");
     String::from_utf8(output.stdout).expect("UTF-8 output")
