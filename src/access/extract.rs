@@ -25,6 +25,7 @@ pub fn accesses(statement: &Statement, locks: &StatementLocks, catalog: &Catalog
         anonymous: 0,
         nested_lock: locks.nested,
         lock_of: locks.of.clone(),
+        uncommitted: locks.uncommitted,
     };
     let top = if matches!(statement, Statement::Query(_)) {
         locks.top
@@ -89,6 +90,8 @@ struct Extractor<'a> {
     nested_lock: Option<LockClause>,
     /// `FOR UPDATE OF ...` names; empty when the lock covers every table.
     lock_of: Vec<String>,
+    /// A `NOLOCK` / `READUNCOMMITTED` table hint in the statement.
+    uncommitted: bool,
 }
 
 /// Collects column references, subqueries and advisory locks of expressions, without going
@@ -603,6 +606,7 @@ impl Extractor<'_> {
                                 lock: mode.lock,
                                 aggregate: false,
                                 limited: mode.limited,
+                                uncommitted: self.uncommitted,
                             },
                         });
                     }
@@ -808,6 +812,7 @@ impl Extractor<'_> {
                             lock: mode.lock,
                             aggregate: false,
                             limited: mode.limited,
+                            uncommitted: self.uncommitted,
                         },
                     });
                     Some(self.accesses.len() - 1)
@@ -1043,21 +1048,39 @@ fn is_guard(selection: &Expr, set: &BTreeMap<String, SetValue>) -> bool {
         }
         match op {
             BinaryOperator::Eq => true,
+            // A fencing token: the value compared is the value written (`SET t = :t WHERE
+            // t < :t`), so the later writer of a stale token updates nothing. Comparing an
+            // overwrite with another value (`SET balance = $2 WHERE balance >= $3`) guards
+            // nothing.
             BinaryOperator::Lt
             | BinaryOperator::LtEq
             | BinaryOperator::Gt
-            | BinaryOperator::GtEq => is_parameter(other),
+            | BinaryOperator::GtEq => match (parameter_name(other), set.get(&column.1)) {
+                // `SET n = n - $2 WHERE n >= $2`: checked and computed on the latest row.
+                (Some(_), Some(SetValue::InPlace)) => true,
+                (Some(compared), Some(SetValue::Term(Term::Param(written)))) => {
+                    // Anonymous `?` markers cannot be told apart: trust the pattern.
+                    is_anonymous(&compared) || compared == *written
+                }
+                _ => false,
+            },
             _ => false,
         }
     })
 }
 
-fn is_parameter(expr: &Expr) -> bool {
+/// The name of a parameter as `Extractor::term` names it (`$1`, `:t`, `@t`).
+fn parameter_name(expr: &Expr) -> Option<String> {
     match expr {
-        Expr::Value(value) => matches!(value.value, Value::Placeholder(_)),
-        Expr::Identifier(name) => name.value.starts_with('@'),
-        Expr::Nested(inner) | Expr::Cast { expr: inner, .. } => is_parameter(inner),
-        _ => false,
+        Expr::Value(value) => match &value.value {
+            Value::Placeholder(name) => Some(name.clone()),
+            _ => None,
+        },
+        Expr::Identifier(name) if name.value.starts_with('@') => {
+            Some(name.value.to_ascii_lowercase())
+        }
+        Expr::Nested(inner) | Expr::Cast { expr: inner, .. } => parameter_name(inner),
+        _ => None,
     }
 }
 
@@ -1083,6 +1106,7 @@ mod tests {
                 lock,
                 aggregate,
                 limited,
+                ..
             } => {
                 let value = match value {
                     Columns::All => "*".to_string(),
@@ -1166,6 +1190,15 @@ mod tests {
             Engine::Postgres,
             "UPDATE leases SET holder = $2, token = $3 WHERE id = $1 AND token < $3",
             &["update [holder:=$2,token:=$3] guarded leases {id=$1}"],
+        );
+    }
+
+    #[test]
+    fn a_comparison_with_another_value_is_no_guard() {
+        check(
+            Engine::Postgres,
+            "UPDATE accounts SET balance = $2 WHERE id = $1 AND balance >= $3",
+            &["update [balance:=$2] accounts {id=$1}"],
         );
     }
 

@@ -141,6 +141,8 @@ pub enum AccessKind {
         aggregate: bool,
         /// LIMIT, FETCH FIRST or TOP: the read picks some of the matching rows.
         limited: bool,
+        /// T-SQL `WITH (NOLOCK)` / `READUNCOMMITTED`: read uncommitted whatever the level.
+        uncommitted: bool,
     },
     Update {
         set: BTreeMap<String, SetValue>,
@@ -175,6 +177,17 @@ impl Access {
         matches!(
             self.kind,
             AccessKind::Update { .. } | AccessKind::Delete { .. } | AccessKind::Insert { .. }
+        )
+    }
+
+    /// A read that sees uncommitted rows whatever the transaction's level (a T-SQL hint).
+    pub fn reads_uncommitted(&self) -> bool {
+        matches!(
+            self.kind,
+            AccessKind::Read {
+                uncommitted: true,
+                ..
+            }
         )
     }
 

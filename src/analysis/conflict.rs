@@ -67,6 +67,26 @@ pub struct RwEdge {
 pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
     let mut edges = Vec::new();
     for (read_at, read) in reader.accesses() {
+        // A DELETE re-checks the rows it finds, but nothing rescans for rows inserted since:
+        // its WHERE is a predicate read for phantoms (delete-then-insert "replace all").
+        if matches!(read.kind, AccessKind::Delete { .. }) {
+            for (write_at, write) in writer.accesses() {
+                if write.table == read.table
+                    && matches!(write.kind, AccessKind::Insert { .. })
+                    && let Some(unifier) =
+                        rows_meet(&read.rows, reader.tag, &write.rows, writer.tag)
+                {
+                    edges.push(RwEdge {
+                        read: read_at,
+                        write: write_at,
+                        kind: EdgeKind::Phantom,
+                        columns: vec![],
+                        unifier,
+                    });
+                }
+            }
+            continue;
+        }
         let Some((value, predicate)) = read.read_columns() else {
             continue;
         };
@@ -183,11 +203,58 @@ pub fn forced_conflict(
 ) -> bool {
     first.accesses().any(|(_, a)| {
         second.accesses().any(|(_, b)| {
-            a.table == b.table
+            (a.table == b.table
                 && !a.table.is_empty()
-                && forces(a, first.tag, b, second.tag, unifier, catalog)
+                && forces(a, first.tag, b, second.tag, unifier, catalog))
+                || child_meets_deleted_parent(a, first.tag, b, second.tag, unifier, catalog)
+                || child_meets_deleted_parent(b, second.tag, a, first.tag, unifier, catalog)
         })
     })
+}
+
+/// An INSERT of a child row and a DELETE of the parent row it references can never both
+/// commit: the foreign key check locks the parent row (PostgreSQL `FOR KEY SHARE`, InnoDB
+/// shared locks) or fails on its absence, whatever the isolation level.
+fn child_meets_deleted_parent(
+    child: &Access,
+    tc: u8,
+    parent: &Access,
+    tp: u8,
+    unifier: &Unifier,
+    catalog: &Catalog,
+) -> bool {
+    if !matches!(child.kind, AccessKind::Insert { .. })
+        || !matches!(parent.kind, AccessKind::Delete { .. })
+    {
+        return false;
+    }
+    let (Some(child_table), Some(parent_table)) =
+        (catalog.table(&child.table), catalog.table(&parent.table))
+    else {
+        return false;
+    };
+    let Some(parent_key) = parent_table
+        .keys
+        .iter()
+        .find(|key| key.kind == KeyKind::Primary)
+    else {
+        return false;
+    };
+    child_table
+        .foreign_keys
+        .iter()
+        .filter(|fk| fk.references == parent.table && fk.columns.len() == parent_key.columns.len())
+        .any(|fk| {
+            fk.columns
+                .iter()
+                .zip(&parent_key.columns)
+                .all(|(column, key)| {
+                    match (child.rows.pins.get(column), parent.rows.pins.get(key)) {
+                        (Some(x), Some(y)) => unifier.equal(&Atom::of(x, tc), &Atom::of(y, tp)),
+                        _ => false,
+                    }
+                })
+        })
 }
 
 fn forces(a: &Access, ta: u8, b: &Access, tb: u8, unifier: &Unifier, catalog: &Catalog) -> bool {

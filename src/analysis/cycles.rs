@@ -70,6 +70,18 @@ pub fn read_blocks_writer(
     read: &Access,
     kind: EdgeKind,
 ) -> bool {
+    // A DELETE's WHERE locks what it scans, gaps included where the level takes gap locks.
+    if matches!(read.kind, crate::access::AccessKind::Delete { .. }) {
+        return match kind {
+            EdgeKind::Item => true,
+            EdgeKind::Phantom => {
+                context
+                    .semantics
+                    .level(context.engine, reader.level)
+                    .gap_locks
+            }
+        };
+    }
     let Some(lock) = read.lock() else {
         return false;
     };

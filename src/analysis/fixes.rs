@@ -117,6 +117,14 @@ pub fn compare_and_set(column: &str) -> Fix {
     ))
 }
 
+pub fn drop_nolock_hint() -> Fix {
+    fix(
+        "remove the `NOLOCK` / `READUNCOMMITTED` hint: it reads uncommitted rows whatever the \
+         isolation level (for reads that do not block, use READ_COMMITTED_SNAPSHOT or SNAPSHOT)"
+            .to_string(),
+    )
+}
+
 pub fn constraint(table: &str) -> Fix {
     fix(format!(
         "let a UNIQUE or EXCLUDE constraint on `{table}` reject the second row (the database then \

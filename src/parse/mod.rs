@@ -49,6 +49,9 @@ pub struct StatementLocks {
     /// `FOR UPDATE OF a, b`: the tables or aliases whose rows are locked (for Oracle, the
     /// qualifiers or names of columns); empty when every table of the query is locked.
     pub of: Vec<String>,
+    /// T-SQL `NOLOCK` / `READUNCOMMITTED` table hints: the statement's reads see uncommitted
+    /// rows whatever the transaction's level (approximated for every table of the statement).
+    pub uncommitted: bool,
 }
 
 #[derive(Debug)]
@@ -339,6 +342,9 @@ fn take_lock_clauses(text: &str, chunk: &split::Chunk, sql: &mut String) -> Stat
             }
             if word.kind == TokenKind::Word {
                 let hint = word.text(text).to_ascii_uppercase();
+                if matches!(hint.as_str(), "NOLOCK" | "READUNCOMMITTED") && depth > 0 {
+                    locks.uncommitted = true;
+                }
                 let (hint_strength, key_range) = match hint.as_str() {
                     "UPDLOCK" | "XLOCK" => (Some(LockStrength::Update), false),
                     "HOLDLOCK" | "SERIALIZABLE" => (Some(LockStrength::Share), true),

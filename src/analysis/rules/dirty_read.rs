@@ -16,16 +16,17 @@ pub fn detect(context: &Context, pair: &Pair, findings: &mut Vec<Finding>) {
     };
     for view in views {
         let (reader, writer) = (view.first, view.second);
-        if !context.permits(&[reader.program.level], Rule::DirtyRead) {
-            continue;
-        }
+        let level_permits = context.permits(&[reader.program.level], Rule::DirtyRead);
         let Some(edge) = view.forward.iter().find(|edge| {
-            !serialized_by_lock(
-                (reader, edge.read.statement),
-                (writer, edge.write.statement),
-                &edge.unifier,
-                context,
-            )
+            let read = reader.access(edge.read);
+            read.is_read()
+                && (level_permits || read.reads_uncommitted())
+                && !serialized_by_lock(
+                    (reader, edge.read.statement),
+                    (writer, edge.write.statement),
+                    &edge.unifier,
+                    context,
+                )
         }) else {
             continue;
         };
@@ -43,16 +44,22 @@ pub fn detect(context: &Context, pair: &Pair, findings: &mut Vec<Finding>) {
             programs.push(writer.index);
         }
         let mut fixes = Vec::new();
-        fixes.extend(fixes::raise_level(
-            context,
-            Rule::DirtyRead,
-            reader.program.level,
-        ));
+        let how = if level_permits {
+            fixes.extend(fixes::raise_level(
+                context,
+                Rule::DirtyRead,
+                reader.program.level,
+            ));
+            "at READ UNCOMMITTED"
+        } else {
+            fixes.push(fixes::drop_nolock_hint());
+            "with a NOLOCK hint"
+        };
         findings.push(Finding {
             rule: Rule::DirtyRead,
             message: format!(
-                "dirty read: `{}` reads `{table}` at READ UNCOMMITTED and can see rows {other} \
-                 has written but not committed, and may still roll back ({level})",
+                "dirty read: `{}` reads `{table}` {how} and can see rows {other} has written \
+                 but not committed, and may still roll back ({level})",
                 name(reader.index)
             ),
             programs,
@@ -75,7 +82,12 @@ pub fn detect(context: &Context, pair: &Pair, findings: &mut Vec<Finding>) {
                 (0, Step::Commit),
             ]),
             fixes,
-            why: format!("{level} reads uncommitted versions"),
+            why: if level_permits {
+                format!("{level} reads uncommitted versions")
+            } else {
+                "a NOLOCK or READUNCOMMITTED table hint reads uncommitted versions at any level"
+                    .to_string()
+            },
         });
     }
 }

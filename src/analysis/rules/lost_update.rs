@@ -8,6 +8,7 @@ use crate::analysis::fixes;
 use crate::analysis::rules::Rule;
 use crate::analysis::unify::{rows_meet, same_rows};
 use crate::analysis::{Context, Pair};
+use crate::parse::LockStrength;
 
 pub fn detect(context: &Context, pair: &Pair, findings: &mut Vec<Finding>) {
     let flipped = pair.flipped();
@@ -29,7 +30,7 @@ fn detect_one(context: &Context, t1: Instance, t2: Instance) -> Option<Finding> 
         return None;
     }
     for (read_at, read) in t1.accesses() {
-        if read.lock().is_some() || covered_by_earlier_lock(t1, read_at, read) {
+        if blocks_writers(read) || covered_by_earlier_lock(t1, read_at, read) {
             continue;
         }
         let Some((value, predicate)) = read.read_columns() else {
@@ -98,12 +99,19 @@ fn same_constants(write: &Access, other: &Access) -> bool {
     }
 }
 
+/// A row lock that makes an UPDATE of the row wait. PostgreSQL's `FOR KEY SHARE` conflicts
+/// only with `FOR UPDATE`: a plain UPDATE of a non-key column goes through.
+fn blocks_writers(read: &Access) -> bool {
+    read.lock()
+        .is_some_and(|lock| lock.strength != LockStrength::KeyShare)
+}
+
 /// An earlier locked read of the same rows keeps them locked until commit.
 fn covered_by_earlier_lock(t1: Instance, read_at: AccessRef, read: &Access) -> bool {
     t1.accesses().any(|(at, earlier)| {
         at.statement < read_at.statement
             && earlier.table == read.table
-            && earlier.lock().is_some()
+            && blocks_writers(earlier)
             && earlier
                 .rows
                 .pins

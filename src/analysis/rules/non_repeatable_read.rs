@@ -43,7 +43,7 @@ pub fn repeated_read_findings(
             .filter(|edge| edge.kind == kind)
             .find_map(|edge| {
                 let first = t1.access(edge.read);
-                if first.lock().is_some() {
+                if first.lock().is_some() || !first.is_read() {
                     return None;
                 }
                 t1.accesses()

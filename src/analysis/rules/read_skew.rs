@@ -47,7 +47,7 @@ fn detect_one(context: &Context, view: &Pair) -> Option<Finding> {
         .filter(|edge| matches!(edge.kind, EdgeKind::Item | EdgeKind::Phantom))
     {
         let x = t1.access(first.read);
-        if x.lock().is_some() {
+        if x.lock().is_some() || !x.is_read() {
             continue;
         }
         for second in later_edges.iter().filter(|edge| {
