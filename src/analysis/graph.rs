@@ -3,6 +3,7 @@
 
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
+use rayon::prelude::*;
 
 use super::conflict::{AccessRef, EdgeKind, forced_conflict, serialized_by_lock};
 use super::{Context, Pair};
@@ -32,6 +33,8 @@ pub struct DependencyGraph {
     pub vulnerable: Vec<VulnerableEdge>,
     /// Indices into `vulnerable` by reading program.
     by_reader: Vec<Vec<usize>>,
+    /// Indices into `vulnerable` by writing program.
+    by_writer: Vec<Vec<usize>>,
     /// Each program's strongly connected component: a chain of conflicts leads from one
     /// program to another exactly when they share one.
     component: Vec<usize>,
@@ -43,52 +46,33 @@ impl DependencyGraph {
         let nodes: Vec<NodeIndex> = (0..context.programs.len())
             .map(|i| graph.add_node(i))
             .collect();
-        let mut vulnerable = Vec::new();
-        for (first, second) in pairs {
-            if first == second {
-                continue;
-            }
-            let pair = Pair::new(context, *first, *second);
-            let writes_meet = ww_conflict(&pair);
-            if writes_meet || !pair.forward.is_empty() || !pair.backward.is_empty() {
-                graph.add_edge(nodes[*first], nodes[*second], Dependency::Conflict);
-                graph.add_edge(nodes[*second], nodes[*first], Dependency::Conflict);
-            }
-            for view in [pair.flipped(), pair] {
-                // In `view`, T1 is the reader of `view.forward`... collected below.
-                for edge in &view.forward {
-                    if forced_conflict(view.first, view.second, &edge.unifier, context.catalog) {
-                        continue;
-                    }
-                    if serialized_by_lock(
-                        (view.first, edge.read.statement),
-                        (view.second, edge.write.statement),
-                        &edge.unifier,
-                        context,
-                    ) {
-                        continue;
-                    }
-                    let read = view.first.access(edge.read);
-                    vulnerable.push(VulnerableEdge {
-                        reader: view.first.index,
-                        writer: view.second.index,
-                        read: edge.read,
-                        write: edge.write,
-                        kind: edge.kind,
-                        columns: edge.columns.clone(),
-                        read_locked: super::cycles::read_blocks_writer(
-                            context,
-                            view.first.program,
-                            read,
-                            edge.kind,
-                        ),
-                    });
+        let per_pair: Vec<(usize, usize, bool, Vec<VulnerableEdge>)> = pairs
+            .par_iter()
+            .filter(|(first, second)| first != second)
+            .map(|(first, second)| {
+                let pair = Pair::new(context, *first, *second);
+                let conflicts =
+                    ww_conflict(&pair) || !pair.forward.is_empty() || !pair.backward.is_empty();
+                let mut edges = Vec::new();
+                for view in [pair.flipped(), pair] {
+                    edges.extend(representative_edge(context, &view));
                 }
+                (*first, *second, conflicts, edges)
+            })
+            .collect();
+        let mut vulnerable = Vec::new();
+        for (first, second, conflicts, edges) in per_pair {
+            if conflicts {
+                graph.add_edge(nodes[first], nodes[second], Dependency::Conflict);
+                graph.add_edge(nodes[second], nodes[first], Dependency::Conflict);
             }
+            vulnerable.extend(edges);
         }
         let mut by_reader = vec![Vec::new(); context.programs.len()];
+        let mut by_writer = vec![Vec::new(); context.programs.len()];
         for (index, edge) in vulnerable.iter().enumerate() {
             by_reader[edge.reader].push(index);
+            by_writer[edge.writer].push(index);
         }
         let mut component = vec![0; context.programs.len()];
         for (id, members) in tarjan_scc(&graph).into_iter().enumerate() {
@@ -100,6 +84,7 @@ impl DependencyGraph {
             graph,
             vulnerable,
             by_reader,
+            by_writer,
             component,
         }
     }
@@ -109,12 +94,58 @@ impl DependencyGraph {
         self.component[from] == self.component[to]
     }
 
+    /// The vulnerable edges whose writer is `program`.
+    pub fn written_by(&self, program: usize) -> impl Iterator<Item = &VulnerableEdge> {
+        self.by_writer[program]
+            .iter()
+            .map(|index| &self.vulnerable[*index])
+    }
+
     /// The vulnerable edges whose reader is `program`.
     pub fn read_by(&self, program: usize) -> impl Iterator<Item = &VulnerableEdge> {
         self.by_reader[program]
             .iter()
             .map(|index| &self.vulnerable[*index])
     }
+}
+
+/// The vulnerable rw edge from `view.first`'s reads to `view.second`'s writes that stands for
+/// the pair: the first whose read does not block the writer, else the first. One per
+/// direction is all the structures need, and it keeps the graph linear in the pairs.
+fn representative_edge(context: &Context, view: &Pair) -> Option<VulnerableEdge> {
+    let mut locked = None;
+    for edge in &view.forward {
+        if forced_conflict(view.first, view.second, &edge.unifier, context.catalog)
+            || serialized_by_lock(
+                (view.first, edge.read.statement),
+                (view.second, edge.write.statement),
+                &edge.unifier,
+                context,
+            )
+        {
+            continue;
+        }
+        let read = view.first.access(edge.read);
+        let vulnerable = VulnerableEdge {
+            reader: view.first.index,
+            writer: view.second.index,
+            read: edge.read,
+            write: edge.write,
+            kind: edge.kind,
+            columns: edge.columns.clone(),
+            read_locked: super::cycles::read_blocks_writer(
+                context,
+                view.first.program,
+                read,
+                edge.kind,
+            ),
+        };
+        if !vulnerable.read_locked {
+            return Some(vulnerable);
+        }
+        locked.get_or_insert(vulnerable);
+    }
+    locked
 }
 
 /// Both instances write rows that can be the same.

@@ -159,7 +159,14 @@ pub fn analyse(context: &Context, enabled: &BTreeSet<Rule>) -> Analysis {
         })
         .collect();
     for spec in &pair_rules {
-        if let rules::Detector::Graph(detect) = spec.detector {
+        // No level in use lets the rule through: the graph need not be built.
+        let possible = context
+            .programs
+            .iter()
+            .any(|program| context.permits(&[program.level], spec.rule));
+        if let rules::Detector::Graph(detect) = spec.detector
+            && possible
+        {
             let graph = graph::DependencyGraph::build(context, &pairs);
             detect(context, &graph, &mut findings);
         }

@@ -8,28 +8,31 @@ use crate::analysis::fixes;
 use crate::analysis::graph::{DependencyGraph, VulnerableEdge};
 use crate::analysis::rules::Rule;
 
+/// One finding per pivot: the fix belongs to the pivot (or to the edges into and out of it),
+/// and every Tin × Tout combination through a busy pivot would bury it.
 pub fn detect(context: &Context, graph: &DependencyGraph, findings: &mut Vec<Finding>) {
-    for incoming in &graph.vulnerable {
-        let pivot = incoming.writer;
-        for outgoing in graph.read_by(pivot).filter(|edge| !edge.read_locked) {
-            let (tin, tout) = (incoming.reader, outgoing.writer);
-            if tin == pivot || tout == pivot || tin == tout {
-                continue;
-            }
-            let levels = [
-                context.level_of(tin),
-                context.level_of(pivot),
-                context.level_of(tout),
-            ];
-            if !context.permits(&levels, Rule::DangerousStructure) || !graph.connected(tout, tin) {
-                continue;
-            }
-            findings.push(finding(
-                context,
-                incoming,
-                outgoing,
-                levels.iter().min().copied(),
-            ));
+    for pivot in 0..context.programs.len() {
+        let found = graph.written_by(pivot).find_map(|incoming| {
+            graph
+                .read_by(pivot)
+                .filter(|edge| !edge.read_locked)
+                .find_map(|outgoing| {
+                    let (tin, tout) = (incoming.reader, outgoing.writer);
+                    if tin == pivot || tout == pivot || tin == tout {
+                        return None;
+                    }
+                    let levels = [
+                        context.level_of(tin),
+                        context.level_of(pivot),
+                        context.level_of(tout),
+                    ];
+                    (context.permits(&levels, Rule::DangerousStructure)
+                        && graph.connected(tout, tin))
+                    .then(|| (incoming, outgoing, levels.iter().min().copied()))
+                })
+        });
+        if let Some((incoming, outgoing, weakest)) = found {
+            findings.push(finding(context, incoming, outgoing, weakest));
         }
     }
 }
