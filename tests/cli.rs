@@ -543,7 +543,10 @@ fn inside_github_actions_the_default_format_is_workflow_commands() {
         .output()
         .unwrap();
     let stdout = stdout_of(&output);
-    assert!(stdout.starts_with("::error file=txns/withdraw.sql,line="), "{stdout}");
+    assert!(
+        stdout.starts_with("::error file=txns/withdraw.sql,line="),
+        "{stdout}"
+    );
     let output = isolint()
         .args(["check", ".", "--format", "concise"])
         .env("GITHUB_ACTIONS", "true")
