@@ -386,7 +386,21 @@ fn check(args: CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError>
         }
     });
     let text = match format {
-        Format::Json => report::json::render(&result, default_level),
+        Format::Json => {
+            // The report can be large: stream it instead of building it in memory.
+            let written = match &args.output {
+                Some(path) => std::fs::File::create(path)
+                    .and_then(|mut file| report::json::write(&result, default_level, &mut file)),
+                None => report::json::write(&result, default_level, stdout),
+            };
+            if let (Err(source), Some(path)) = (written, &args.output) {
+                return Err(CliError::Output {
+                    path: path.display().to_string(),
+                    source,
+                });
+            }
+            return Ok(finish(&args, &result));
+        }
         Format::Concise => report::concise::render(&result),
         Format::Sarif => report::sarif::render(&result),
         Format::Github => report::github::render(&result),
@@ -414,14 +428,19 @@ fn check(args: CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError>
             let _ = stdout.write_all(text.as_bytes());
         }
     }
+    Ok(finish(&args, &result))
+}
+
+/// After the report: statistics on stderr, and the exit code.
+fn finish(args: &CheckArgs, result: &CheckResult) -> ExitCode {
     if args.statistics {
-        eprint!("{}", statistics(&result));
+        eprint!("{}", statistics(result));
     }
-    Ok(if args.exit_zero {
+    if args.exit_zero {
         ExitCode::SUCCESS
     } else {
-        exit_code(&result, args.fail_on)
-    })
+        exit_code(result, args.fail_on)
+    }
 }
 
 /// The files to analyse, problems met reading them, and, when the user named files (as

@@ -1,5 +1,7 @@
 //! The JSON contract (DESIGN.md section 6), version 1.
 
+use std::io::Write;
+
 use serde::Serialize;
 
 use super::{Location, fingerprint, location, statement_location, step_text};
@@ -105,6 +107,18 @@ struct DiagnosticOut {
 }
 
 pub fn render(result: &CheckResult, default_level: crate::semantics::Level) -> String {
+    let mut bytes = Vec::new();
+    // Invariant: writing to a Vec does not fail.
+    let _ = write(result, default_level, &mut bytes);
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+/// Writes the report to `out` as it serialises, without building the text in memory first.
+pub fn write(
+    result: &CheckResult,
+    default_level: crate::semantics::Level,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let mut used: Vec<String> = result
         .programs
         .iter()
@@ -204,8 +218,8 @@ pub fn render(result: &CheckResult, default_level: crate::semantics::Level) -> S
         findings,
         diagnostics,
     };
-    // Invariant: these types serialise without error (no maps with non-string keys).
-    let mut text = serde_json::to_string_pretty(&output).unwrap_or_default();
-    text.push('\n');
-    text
+    let mut out = std::io::BufWriter::new(out);
+    serde_json::to_writer_pretty(&mut out, &output).map_err(std::io::Error::other)?;
+    out.write_all(b"\n")?;
+    out.flush()
 }
