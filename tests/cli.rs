@@ -387,8 +387,8 @@ fn output_goes_to_a_file_and_statistics_to_stderr() {
     );
 }
 
-#[test]
-fn an_ignore_that_silences_nothing_is_reported() {
+/// A temporary project holding the accounts table and the given files.
+fn accounts_project(files: &[(&str, &str)]) -> tempfile::TempDir {
     let directory = tempfile::tempdir().unwrap();
     let root = directory.path();
     std::fs::create_dir_all(root.join("migrations")).unwrap();
@@ -397,13 +397,21 @@ fn an_ignore_that_silences_nothing_is_reported() {
         "CREATE TABLE accounts (id bigint PRIMARY KEY, balance numeric NOT NULL);\n",
     )
     .unwrap();
+    for (path, text) in files {
+        std::fs::write(root.join(path), text).unwrap();
+    }
+    directory
+}
+
+#[test]
+fn an_ignore_that_silences_nothing_is_reported() {
     // The ignore of lost-update is used; the ignore of write-skew silences nothing, and
     // `write-skwe` is no rule.
-    std::fs::write(
-        root.join("withdraw.sql"),
+    let directory = accounts_project(&[(
+        "withdraw.sql",
         "-- name: withdraw\n-- isolint: ignore lost-update\nBEGIN;\nSELECT balance FROM accounts WHERE id = $1;\nUPDATE accounts SET balance = $2 WHERE id = $1;\nCOMMIT;\n\n-- name: deposit\n-- isolint: ignore write-skew, write-skwe\nUPDATE accounts SET balance = balance + $2 WHERE id = $1;\n",
-    )
-    .unwrap();
+    )]);
+    let root = directory.path();
     let output = isolint()
         .args(["check", ".", "--format", "concise"])
         .current_dir(root)
@@ -475,29 +483,21 @@ fn the_config_file_sets_engine_and_rules_and_its_mistakes_are_usage_errors() {
 
 #[test]
 fn a_named_file_reports_findings_whose_other_side_is_in_an_unchanged_file() {
-    let directory = tempfile::tempdir().unwrap();
+    let directory = accounts_project(&[
+        (
+            "withdraw.sql",
+            "-- name: withdraw\nBEGIN;\nSELECT balance FROM accounts WHERE id = $1;\nUPDATE accounts SET balance = $2 WHERE id = $1;\nCOMMIT;\n",
+        ),
+        (
+            "deposit.sql",
+            "-- name: deposit\nUPDATE accounts SET balance = balance + $2 WHERE id = $1;\n",
+        ),
+        (
+            "audit.sql",
+            "-- name: audit\nSELECT id FROM accounts WHERE balance < 0;\n",
+        ),
+    ]);
     let root = directory.path();
-    std::fs::create_dir_all(root.join("migrations")).unwrap();
-    std::fs::write(
-        root.join("migrations/001.sql"),
-        "CREATE TABLE accounts (id bigint PRIMARY KEY, balance numeric NOT NULL);\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("withdraw.sql"),
-        "-- name: withdraw\nBEGIN;\nSELECT balance FROM accounts WHERE id = $1;\nUPDATE accounts SET balance = $2 WHERE id = $1;\nCOMMIT;\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("deposit.sql"),
-        "-- name: deposit\nUPDATE accounts SET balance = balance + $2 WHERE id = $1;\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("audit.sql"),
-        "-- name: audit\nSELECT id FROM accounts WHERE balance < 0;\n",
-    )
-    .unwrap();
     // Only deposit.sql changed: the lost update of withdraw (in an unchanged file) that
     // deposit's write causes is reported; withdraw's lost update against itself is not.
     let output = isolint()
