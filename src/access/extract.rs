@@ -276,12 +276,28 @@ impl Extractor<'_> {
                 let mut rows = RowSet::default();
                 if let Some(source) = &insert.source {
                     match source.body.as_ref() {
-                        SetExpr::Values(values) if values.rows.len() == 1 => {
-                            for (column, expr) in columns.iter().zip(values.rows[0].iter()) {
-                                if let Some(term) = self.term(expr, Some((&table, column))) {
+                        // A column pins the inserted rows when every row gives it the same
+                        // term (`VALUES (:user, 'a'), (:user, 'b')` pins the user).
+                        SetExpr::Values(values) => {
+                            for (position, column) in columns.iter().enumerate() {
+                                let mut terms = values.rows.iter().map(|row| {
+                                    row.get(position)
+                                        .and_then(|expr| self.term(expr, Some((&table, column))))
+                                });
+                                let first = terms.next().flatten();
+                                // Anonymous `?` markers of different rows are different values.
+                                let anonymous = matches!(&first, Some(Term::Param(name)) if name.starts_with('?'));
+                                if let Some(term) = first
+                                    && (values.rows.len() == 1 || !anonymous)
+                                    && terms.all(|other| other.as_ref() == Some(&term))
+                                {
                                     rows.pins.insert(column.clone(), term);
                                 }
-                                self.subqueries_of(expr);
+                            }
+                            for row in &values.rows {
+                                for expr in row.iter() {
+                                    self.subqueries_of(expr);
+                                }
                             }
                         }
                         body => {

@@ -68,11 +68,18 @@ pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
     let mut edges = Vec::new();
     for (read_at, read) in reader.accesses() {
         // A DELETE re-checks the rows it finds, but nothing rescans for rows inserted since:
-        // its WHERE is a predicate read for phantoms (delete-then-insert "replace all").
+        // its WHERE is a predicate read for phantoms (delete-then-insert "replace all"). Only
+        // inserts that give every column the DELETE pins can match it: a column left to its
+        // default (a serial id) never equals the DELETE's parameter.
         if matches!(read.kind, AccessKind::Delete { .. }) {
             for (write_at, write) in writer.accesses() {
                 if write.table == read.table
                     && matches!(write.kind, AccessKind::Insert { .. })
+                    && read
+                        .rows
+                        .pins
+                        .keys()
+                        .all(|column| write.rows.pins.contains_key(column))
                     && let Some(unifier) =
                         rows_meet(&read.rows, reader.tag, &write.rows, writer.tag)
                 {

@@ -55,6 +55,28 @@ mod tests {
     }
 
     #[test]
+    fn delete_then_insert_replaces_race_but_a_delete_by_generated_id_does_not() {
+        let schema =
+            "CREATE TABLE user_roles (user_id int, role text, PRIMARY KEY (user_id, role));
+            CREATE TABLE bookings (id serial PRIMARY KEY, room_id int, during tstzrange);";
+        let replace = "-- name: set_roles
+            BEGIN;
+            DELETE FROM user_roles WHERE user_id = $1;
+            INSERT INTO user_roles (user_id, role) VALUES ($1, $2), ($1, $3);
+            COMMIT;";
+        assert_eq!(
+            findings(Engine::Postgres, None, schema, replace),
+            ["phantom-write-skew: set_roles"]
+        );
+        // The insert leaves `id` to its sequence: the cancel's DELETE can never match it.
+        let cancel = format!("{BOOK}\n-- name: cancel\nDELETE FROM bookings WHERE id = $1;");
+        assert_eq!(
+            findings(Engine::Postgres, None, schema, &cancel),
+            ["phantom-write-skew: book"]
+        );
+    }
+
+    #[test]
     fn an_exclusion_constraint_forces_the_conflict() {
         let schema = "CREATE TABLE bookings (id serial PRIMARY KEY, room_id int, during tstzrange,
             EXCLUDE USING gist (room_id WITH =, during WITH &&));";
