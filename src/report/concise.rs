@@ -51,13 +51,9 @@ fn position(at: &Location) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::test_support::{self, LEAVE_SHIFT};
+    use crate::report::test_support::{LEAVE_SHIFT, check};
 
     use crate::DiagnosticKind;
-
-    fn check(transactions: &str) -> CheckResult {
-        test_support::check("queries/leave_shift.sql", transactions)
-    }
 
     #[test]
     fn a_finding_is_one_line_at_the_statement_at_fault() {

@@ -75,7 +75,7 @@ fn escape_property(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::DiagnosticKind;
-    use crate::report::test_support::{LEAVE_SHIFT, check};
+    use crate::report::test_support::{LEAVE_SHIFT, check_file as check};
 
     use crate::Diagnostic;
 

@@ -65,19 +65,11 @@ pub fn render(result: &CheckResult) -> String {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::{Value, json};
+    use serde_json::json;
 
     use super::*;
     use crate::analysis::rules::Rule;
-    use crate::report::test_support::{self, LEAVE_SHIFT};
-
-    fn check(transactions: &str) -> CheckResult {
-        test_support::check("queries/leave_shift.sql", transactions)
-    }
-
-    fn parse(text: &str) -> Value {
-        serde_json::from_str(text).expect("valid JSON")
-    }
+    use crate::report::test_support::{LEAVE_SHIFT, check, parse_json as parse};
 
     #[test]
     fn a_finding_is_one_issue_on_the_statement_at_fault() {

@@ -113,11 +113,7 @@ fn escape_attribute(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::test_support::{self, LEAVE_SHIFT};
-
-    fn check(transactions: &str) -> CheckResult {
-        test_support::check("queries/leave_shift.sql", transactions)
-    }
+    use crate::report::test_support::{LEAVE_SHIFT, check};
 
     #[test]
     fn a_finding_is_a_failing_test_case() {

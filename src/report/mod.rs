@@ -142,8 +142,18 @@ pub(crate) mod test_support {
                                UPDATE oncall SET on_call = false WHERE shift_id = $1 AND doctor_id = $2;\n\
                                COMMIT;\n";
 
+    /// Checks `transactions`, as `queries/leave_shift.sql`, against the on-call schema.
+    pub fn check(transactions: &str) -> CheckResult {
+        check_file("queries/leave_shift.sql", transactions)
+    }
+
+    /// A report that must be JSON, parsed.
+    pub fn parse_json(text: &str) -> serde_json::Value {
+        serde_json::from_str(text).expect("valid JSON")
+    }
+
     /// Checks `transactions` (as the file `path`) against the on-call schema.
-    pub fn check(path: &str, transactions: &str) -> CheckResult {
+    pub fn check_file(path: &str, transactions: &str) -> CheckResult {
         let files = vec![
             SourceFile::new(
                 "migrations/001_oncall.sql".into(),

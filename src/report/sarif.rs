@@ -301,22 +301,14 @@ fn percent_encode(path: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::{Value, json};
+    use serde_json::json;
 
     use super::*;
     use crate::DiagnosticKind;
     use crate::analysis::rules::Severity;
-    use crate::report::test_support::{self, LEAVE_SHIFT};
+    use crate::report::test_support::{LEAVE_SHIFT, check, parse_json as parse};
 
     use crate::Diagnostic;
-
-    fn check(transactions: &str) -> CheckResult {
-        test_support::check("queries/leave_shift.sql", transactions)
-    }
-
-    fn parse(text: &str) -> Value {
-        serde_json::from_str(text).expect("valid JSON")
-    }
 
     #[test]
     fn the_log_is_one_run_of_isolint_with_every_rule() {
