@@ -147,6 +147,16 @@ impl CheckResult {
 
 /// Runs the whole pipeline on files already read.
 pub fn check_sources(files: Vec<SourceFile>, options: &CheckOptions) -> CheckResult {
+    check_sources_cached(files, options, &mut analysis::PairCache::default())
+}
+
+/// Like [`check_sources`], reusing the pair findings of an earlier run on mostly the same
+/// files (see [`analysis::PairCache`]).
+pub fn check_sources_cached(
+    files: Vec<SourceFile>,
+    options: &CheckOptions,
+    cache: &mut analysis::PairCache,
+) -> CheckResult {
     let semantics = Semantics::embedded();
     let engine = options.engine;
     let parsed: Vec<ParsedFile> = files
@@ -199,7 +209,7 @@ pub fn check_sources(files: Vec<SourceFile>, options: &CheckOptions) -> CheckRes
         semantics,
         engine,
     };
-    let analysis = analysis::analyse(&context, &options.rules);
+    let analysis = analysis::analyse_cached(&context, &options.rules, cache);
     let findings = analysis.findings;
     diagnostics.extend(unused_ignores(
         &programs,

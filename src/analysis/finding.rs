@@ -27,6 +27,26 @@ pub struct WitnessStep {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fix {
     pub title: String,
+    /// The change, when it is mechanical enough for an editor to make it.
+    pub edit: Option<FixEdit>,
+}
+
+/// A mechanical fix, in terms of the analysis; the language server turns it into text edits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FixEdit {
+    /// Append one of `clauses` (the engine's spellings, the strongest first) to the statement
+    /// holding `read`, and, when `in_every_program`, to the unlocked reads of its table in the
+    /// other programs of the finding too.
+    LockRead {
+        read: crate::access::Access,
+        clauses: &'static [&'static str],
+        in_every_program: bool,
+    },
+    /// Declare this level on the transactions of the finding that run below it.
+    SetIsolation(crate::semantics::Level),
+    /// Assign `column` of `table` from its current value (`SET c = c + ...`) where the write
+    /// assigns it a parameter.
+    InPlaceUpdate { table: String, column: String },
 }
 
 #[derive(Debug, Clone)]
@@ -51,6 +71,18 @@ impl Finding {
     /// Every statement the finding involves, the primary first.
     pub fn statements(&self) -> impl Iterator<Item = StatementRef> + '_ {
         std::iter::once(self.primary).chain(self.related.iter().map(|(at, _)| *at))
+    }
+
+    /// The same finding with every program index replaced by `map(index)`.
+    pub fn map_programs(mut self, map: impl Fn(usize) -> usize) -> Finding {
+        for program in self.programs.iter_mut().chain(&mut self.instances) {
+            *program = map(*program);
+        }
+        self.primary.program = map(self.primary.program);
+        for (at, _) in &mut self.related {
+            at.program = map(at.program);
+        }
+        self
     }
 }
 

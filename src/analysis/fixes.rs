@@ -2,7 +2,7 @@
 //! (read from the engine table), and the retry every stronger level needs.
 
 use super::Context;
-use super::finding::Fix;
+use super::finding::{Fix, FixEdit};
 use super::rules::Rule;
 use crate::access::Access;
 use crate::semantics::{Engine, Level};
@@ -10,6 +10,26 @@ use crate::semantics::{Engine, Level};
 fn fix(title: impl Into<String>) -> Fix {
     Fix {
         title: title.into(),
+        edit: None,
+    }
+}
+
+fn fix_with_edit(title: impl Into<String>, edit: FixEdit) -> Fix {
+    Fix {
+        title: title.into(),
+        edit: Some(edit),
+    }
+}
+
+/// The lock clauses that can be appended to a `SELECT` on this engine, the strongest first.
+/// PostgreSQL's `FOR NO KEY UPDATE` blocks the same updates of non-key columns without
+/// blocking inserts that reference the row.
+fn appendable_lock_clauses(engine: Engine) -> &'static [&'static str] {
+    match engine {
+        Engine::Postgres => &["FOR UPDATE", "FOR NO KEY UPDATE"],
+        Engine::Cockroachdb | Engine::Mysql | Engine::Mariadb | Engine::Oracle => &["FOR UPDATE"],
+        // T-SQL locks with a table hint, and SQLite has no row locks.
+        Engine::Sqlserver | Engine::Sqlite => &[],
     }
 }
 
@@ -70,7 +90,16 @@ pub fn lock_the_read(context: &Context, read: &Access, both_programs: bool) -> O
     } else {
         format!("add `{clause}` to this read{scope}")
     };
-    Some(fix(title))
+    let clauses = appendable_lock_clauses(context.engine);
+    if aggregate || clauses.is_empty() {
+        return Some(fix(title));
+    }
+    let edit = FixEdit::LockRead {
+        read: read.clone(),
+        clauses,
+        in_every_program: both_programs,
+    };
+    Some(fix_with_edit(title, edit))
 }
 
 /// The weakest level of this engine, stronger than every participant's, that prevents `rule`,
@@ -99,15 +128,22 @@ pub fn raise_level(context: &Context, rule: Rule, current: Level) -> Option<Fix>
             context.semantics.display(context.engine)
         ));
     }
-    Some(fix(title))
+    Some(fix_with_edit(title, FixEdit::SetIsolation(target)))
 }
 
 pub fn atomic_update(column: &str, table: &str) -> Fix {
-    fix(format!(
-        "compute the new value inside one UPDATE from the current one (`UPDATE {table} SET \
+    let edit = FixEdit::InPlaceUpdate {
+        table: table.to_string(),
+        column: column.to_string(),
+    };
+    fix_with_edit(
+        format!(
+            "compute the new value inside one UPDATE from the current one (`UPDATE {table} SET \
          {column} = <expression of {column}> WHERE ...`), with any check in its WHERE, and test \
          the row count"
-    ))
+        ),
+        edit,
+    )
 }
 
 pub fn compare_and_set(column: &str) -> Fix {

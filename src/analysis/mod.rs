@@ -12,7 +12,9 @@ pub mod graph;
 pub mod rules;
 pub mod unify;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
 
 use rayon::prelude::*;
 
@@ -140,24 +142,92 @@ pub struct Analysis {
 
 /// Runs every enabled rule.
 pub fn analyse(context: &Context, enabled: &BTreeSet<Rule>) -> Analysis {
+    analyse_cached(context, enabled, &mut PairCache::default())
+}
+
+/// The findings of the pair rules for each pair of programs, remembered by the programs'
+/// contents, so that checking again after an edit re-runs only the pairs whose programs
+/// changed (the language server checks on every keystroke).
+///
+/// Architecture Invariant: a pair rule sees only its two programs, the catalog, the engine and
+/// the enabled rules; the cache is dropped whenever the last three change.
+#[derive(Default)]
+pub struct PairCache {
+    inputs: Option<(Catalog, Engine, BTreeSet<Rule>)>,
+    /// Findings whose program indices are 0 (first) and 1 (second), by program keys.
+    entries: HashMap<(u64, u64), Vec<Finding>>,
+}
+
+/// What a pair rule can see of a program, hashed: not its file or position, so that programs
+/// of unchanged files keep their key when another file is edited, added or removed.
+fn program_key(program: &Program) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    program.name.hash(&mut hasher);
+    program.level.hash(&mut hasher);
+    for statement in &program.statements {
+        statement.text.hash(&mut hasher);
+        statement.accesses.hash(&mut hasher);
+        statement.takes_snapshot.hash(&mut hasher);
+    }
+    hasher.finish()
+}
+
+/// Like [`analyse`], reusing the pair findings in `cache` and leaving there those of this run.
+pub fn analyse_cached(
+    context: &Context,
+    enabled: &BTreeSet<Rule>,
+    cache: &mut PairCache,
+) -> Analysis {
     let pairs = candidate_pairs(context.programs);
     let pair_rules: Vec<&rules::RuleSpec> = rules::REGISTRY
         .iter()
         .filter(|spec| enabled.contains(&spec.rule))
         .collect();
-    let mut findings: Vec<Finding> = pairs
+    let inputs = (context.catalog.clone(), context.engine, enabled.clone());
+    if cache.inputs.as_ref() != Some(&inputs) {
+        *cache = PairCache {
+            inputs: Some(inputs),
+            entries: HashMap::new(),
+        };
+    }
+    let keys: Vec<u64> = context.programs.par_iter().map(program_key).collect();
+    let found: Vec<((u64, u64), Vec<Finding>)> = pairs
         .par_iter()
-        .flat_map_iter(|(first, second)| {
-            let pair = Pair::new(context, *first, *second);
-            let mut found = Vec::new();
-            for spec in &pair_rules {
-                if let rules::Detector::Pair(detect) = spec.detector {
-                    detect(context, &pair, &mut found);
+        .map(|&(first, second)| {
+            let key = (keys[first], keys[second]);
+            let local = match cache.entries.get(&key) {
+                Some(local) => local.clone(),
+                None => {
+                    let pair = Pair::new(context, first, second);
+                    let mut found = Vec::new();
+                    for spec in &pair_rules {
+                        if let rules::Detector::Pair(detect) = spec.detector {
+                            detect(context, &pair, &mut found);
+                        }
+                    }
+                    let global_to_local = |program| usize::from(program != first);
+                    found
+                        .into_iter()
+                        .map(|finding| finding.map_programs(global_to_local))
+                        .collect()
                 }
-            }
-            found
+            };
+            (key, local)
         })
         .collect();
+    let mut findings = Vec::new();
+    let mut entries = HashMap::with_capacity(found.len());
+    for (&(first, second), (key, local)) in pairs.iter().zip(found) {
+        let local_to_global = |program| if program == 0 { first } else { second };
+        findings.extend(
+            local
+                .iter()
+                .cloned()
+                .map(|finding| finding.map_programs(local_to_global)),
+        );
+        entries.insert(key, local);
+    }
+    cache.entries = entries;
     for spec in &pair_rules {
         // No level in use lets the rule through: the graph need not be built.
         let possible = context
@@ -284,5 +354,65 @@ pub mod testing {
                 )
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PairCache;
+    use crate::semantics::Engine;
+    use crate::source::{Role, SourceFile};
+    use crate::{CheckOptions, check_sources, check_sources_cached};
+
+    const SCHEMA: &str = "CREATE TABLE limits (account_id int, kind text, amount int,
+        PRIMARY KEY (account_id, kind));";
+
+    fn project(raise: &str, extra: Option<&str>) -> Vec<SourceFile> {
+        let mut files = vec![SourceFile::new(
+            "migrations/1.sql".into(),
+            Role::Schema,
+            SCHEMA.to_string(),
+        )];
+        if let Some(extra) = extra {
+            files.push(SourceFile::new("a.sql".into(), Role::Transactions, extra.to_string()));
+        }
+        files.push(SourceFile::new("b.sql".into(), Role::Transactions, raise.to_string()));
+        files.push(SourceFile::new(
+            "c.sql".into(),
+            Role::Transactions,
+            "BEGIN; SELECT amount FROM limits WHERE account_id = $1 AND kind = 'daily';
+             UPDATE limits SET amount = $2 WHERE account_id = $1 AND kind = 'monthly'; COMMIT;"
+                .to_string(),
+        ));
+        files
+    }
+
+    fn rendered(files: Vec<SourceFile>, cache: Option<&mut PairCache>) -> String {
+        let options = CheckOptions::new(Engine::Postgres);
+        let result = match cache {
+            Some(cache) => check_sources_cached(files, &options, cache),
+            None => check_sources(files, &options),
+        };
+        crate::report::concise::render(&result)
+    }
+
+    #[test]
+    fn cached_checks_after_edits_equal_fresh_checks() {
+        let raise = "BEGIN; SELECT amount FROM limits WHERE account_id = $1 AND kind = 'monthly';
+             UPDATE limits SET amount = $2 WHERE account_id = $1 AND kind = 'daily'; COMMIT;";
+        let locked = raise.replace("'monthly';", "'monthly' FOR UPDATE;");
+        let counter = "UPDATE limits SET amount = amount + 1 WHERE account_id = $1;";
+        let mut cache = PairCache::default();
+        let states = [
+            project(raise, None),
+            project(&locked, None),
+            project(raise, Some(counter)),
+            project(raise, None),
+        ];
+        for files in states {
+            let fresh = rendered(files.clone(), None);
+            assert_eq!(rendered(files, Some(&mut cache)), fresh);
+        }
+        assert!(rendered(project(raise, None), None).contains("write-skew"));
     }
 }

@@ -101,7 +101,7 @@ pub enum Change {
     },
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Catalog {
     tables: BTreeMap<String, Table>,
 }

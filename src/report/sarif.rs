@@ -200,7 +200,7 @@ fn reporting_descriptor(rule: Rule) -> ReportingDescriptor {
             text: doc.body.to_string(),
             markdown: doc.body.to_string(),
         },
-        help_uri: format!("{INFORMATION_URI}/blob/main/rules/{}.md", rule.id()),
+        help_uri: rule.page_url(),
         default_configuration: Configuration {
             level: doc.severity.id(),
         },

@@ -90,6 +90,7 @@ fn finding(
     if let Some(lock) = fixes::lock_the_read(context, pivot_read, false) {
         fixes.push(crate::analysis::finding::Fix {
             title: format!("in the pivot `{}`: {}", name(pivot), lock.title),
+            edit: lock.edit,
         });
     }
     fixes.extend(fixes::raise_level(

@@ -153,6 +153,14 @@ impl Rule {
     pub fn enabled_by_default(self) -> bool {
         self.doc().default_on
     }
+
+    /// Where the rule's page (`rules/<id>.md`) is published.
+    pub fn page_url(self) -> String {
+        format!(
+            "https://github.com/isolint/isolint/blob/main/rules/{}.md",
+            self.id()
+        )
+    }
 }
 
 impl fmt::Display for Rule {

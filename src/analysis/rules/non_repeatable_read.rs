@@ -102,6 +102,7 @@ fn finding(
     }
     let mut fixes = vec![crate::analysis::finding::Fix {
         title: "read once and reuse the result".to_string(),
+        edit: None,
     }];
     fixes.extend(fixes::raise_level(context, rule, t1.program.level));
     Finding {

@@ -149,6 +149,7 @@ fn finding(
     let mut fixes = vec![crate::analysis::finding::Fix {
         title: "read both in one statement (a join or subquery sees one consistent state)"
             .to_string(),
+        edit: None,
     }];
     fixes.extend(fixes::lock_the_read(context, x, false));
     fixes.extend(fixes::raise_level(
