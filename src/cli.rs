@@ -44,6 +44,9 @@ pub enum Command {
         /// A rule id, e.g. `write-skew`.
         rule: String,
     },
+    /// Serve diagnostics, quick fixes and hover to an editor (Language Server Protocol on
+    /// standard input and output).
+    Lsp,
 }
 
 #[derive(clap::Args, Debug)]
@@ -168,10 +171,13 @@ pub enum CliError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Config(#[from] Box<config::ConfigError>),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Lsp(#[from] crate::lsp::LspError),
 }
 
 /// Stack for the analysis threads: parsing and walking SQL recurses once per nesting level.
-const STACK_SIZE: usize = 256 * 1024 * 1024;
+pub(crate) const STACK_SIZE: usize = 256 * 1024 * 1024;
 
 pub fn main() -> ExitCode {
     // Invariant: building the global pool can only fail when one exists already, and this is
@@ -222,6 +228,12 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Command::Check(args) => check(*args, &mut stdout),
         Command::Init { force } => init(force),
+        Command::Lsp => {
+            // The server writes from its own thread.
+            drop(stdout);
+            crate::lsp::run()?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -450,17 +462,7 @@ fn gather(
     config: Option<&Config>,
     working_directory: &Path,
 ) -> Result<Gathered, CliError> {
-    let matchers = config.map(Config::matchers).transpose().map_err(Box::new)?;
-    let classify = |path: &Path| -> Option<Role> {
-        match (config, &matchers) {
-            (Some(config), Some(matchers)) => match config.relative_to_root(path) {
-                Some(relative) if matchers.is_included(&relative) => Some(matchers.role(&relative)),
-                Some(_) => None,
-                None => Some(discover::role_of(path)),
-            },
-            _ => Some(discover::role_of(path)),
-        }
-    };
+    let classify = classifier(config)?;
     let discover = |paths: &[PathBuf]| discover::discover_with(paths, working_directory, &classify);
     let stdin = Path::new("-");
     let named_files: Vec<&PathBuf> = args
@@ -533,6 +535,20 @@ fn gather(
         focus.insert(index);
     }
     Ok((files, problems, Some(focus)))
+}
+
+/// A file's role from the config's globs, or `None` when they leave it out; without a config
+/// (or for a file outside its directory), the path heuristics of discovery.
+pub fn classifier(config: Option<&Config>) -> Result<impl Fn(&Path) -> Option<Role>, CliError> {
+    let matchers = config.map(Config::matchers).transpose().map_err(Box::new)?;
+    Ok(move |path: &Path| match (config, &matchers) {
+        (Some(config), Some(matchers)) => match config.relative_to_root(path) {
+            Some(relative) if matchers.is_included(&relative) => Some(matchers.role(&relative)),
+            Some(_) => None,
+            None => Some(discover::role_of(path)),
+        },
+        _ => Some(discover::role_of(path)),
+    })
 }
 
 /// The files to analyse, problems met reading them, and the files the user named, if any.

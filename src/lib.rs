@@ -30,6 +30,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod discover;
+pub mod lsp;
 pub mod parse;
 pub mod program;
 pub mod report;

@@ -117,6 +117,17 @@ impl LineIndex {
         (line, column)
     }
 
+    /// The 0-based line of a byte offset and the offset where that line starts.
+    pub fn line_start_of(&self, offset: usize) -> (usize, usize) {
+        let line = self.line_starts.partition_point(|start| *start <= offset) - 1;
+        (line, self.line_starts[line])
+    }
+
+    /// The byte offset where 0-based `line` starts, if the text has that line.
+    pub fn line_start(&self, line: usize) -> Option<usize> {
+        self.line_starts.get(line).copied()
+    }
+
     pub fn line_count(&self) -> usize {
         self.line_starts.len()
     }

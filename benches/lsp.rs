@@ -1,0 +1,73 @@
+//! Criterion benchmark of the language server's re-analysis: a generated workspace of 1,000
+//! transactions (`benches/workload/mod.rs`) written to a temporary directory and loaded once,
+//! then checked again with one transaction file edited in the editor, as after a keystroke.
+//!
+//! - `recheck/edited`: the edit changes the transaction (its name), so every pair it belongs
+//!   to is analysed again; the other pairs come from the cache.
+//! - `recheck/unchanged`: an overlay with the same statements (a comment added): no pair is
+//!   analysed again; what remains is splitting, parsing and building the programs.
+//!
+//! Run with `cargo bench --bench lsp`; see BENCHMARKS.md.
+
+#[allow(dead_code)] // Shared with the other benchmark and `examples/gen.rs`.
+mod workload;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+
+use isolint::lsp::workspace::Analyzer;
+use workload::{Dialect, WorkloadSpec};
+
+const PROGRAMS: usize = 1_000;
+/// The file edited: the transaction of the generated project with the most conflicts on its
+/// tables is among the first, which use the hottest tables most.
+const EDITED: &str = "txns/txn_0.sql";
+
+fn recheck(criterion: &mut Criterion) {
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let spec = WorkloadSpec {
+        tables: PROGRAMS / 10,
+        programs: PROGRAMS,
+        seed: 1,
+        dialect: Dialect::Postgres,
+    };
+    for file in workload::generate(&spec) {
+        let path = directory.path().join(&file.relative_path);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("create the directory");
+        std::fs::write(path, file.text).expect("write the project");
+    }
+    let root = directory.path().to_path_buf();
+    let edited: PathBuf = root.join(EDITED);
+    let original = std::fs::read_to_string(&edited).expect("the edited file");
+    let renamed = original.replacen("-- name: t", "-- name: edited_t", 1);
+    assert_ne!(original, renamed, "the generated transaction is named");
+    let mut analyzer = Analyzer::new(root);
+    let first = analyzer.check(&BTreeMap::new());
+    assert_eq!(first.programs.len(), PROGRAMS);
+
+    let mut group = criterion.benchmark_group("recheck");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(10));
+    let overlays = |text: &str| BTreeMap::from([(edited.clone(), text.to_string())]);
+    let (one, other) = (overlays(&original), overlays(&renamed));
+    let mut flip = false;
+    group.bench_function("edited", |bench| {
+        bench.iter(|| {
+            flip = !flip;
+            analyzer.check(if flip { &other } else { &one })
+        });
+    });
+    let commented = overlays(&format!("{original}\n-- a comment\n"));
+    group.bench_function("unchanged", |bench| {
+        bench.iter(|| analyzer.check(&commented));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, recheck);
+criterion_main!(benches);

@@ -1,0 +1,768 @@
+//! `isolint lsp`: the language server, on standard input and output.
+//!
+//! One synchronous main loop owns the state and answers every message, one handler per LSP
+//! method. Checking runs on one worker thread, so the loop keeps answering while a workspace
+//! loads: the loop sends the worker a job per changed folder (edits are debounced) and
+//! publishes the diagnostics it gets back, for every file whose diagnostics changed.
+//!
+//! Architecture Invariant: the server never analyses SQL itself; it calls the library
+//! (`check_sources_cached`) and turns the `CheckResult` into LSP types at the boundary.
+
+mod code_actions;
+mod diagnostics;
+mod hover;
+mod position;
+mod transport;
+pub mod workspace;
+
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, select, unbounded};
+use lsp_server::{ErrorCode, Message, Notification, Request, RequestId, Response};
+use lsp_types::notification::{self as notifications, Notification as _};
+use lsp_types::request::{self as requests, Request as _};
+use lsp_types::{
+    CodeActionKind, CodeActionOptions, CodeActionProviderCapability, DiagnosticOptions,
+    DiagnosticServerCapabilities, DocumentDiagnosticReport, DocumentDiagnosticReportResult,
+    FullDocumentDiagnosticReport, Hover, HoverContents, HoverProviderCapability, InitializeParams,
+    MarkupContent, MarkupKind, MessageType, OneOf, RelatedFullDocumentDiagnosticReport,
+    ServerCapabilities, ServerInfo, TextDocumentSyncCapability, TextDocumentSyncKind,
+    TextDocumentSyncOptions, TextDocumentSyncSaveOptions, Uri, WorkspaceFoldersServerCapabilities,
+    WorkspaceServerCapabilities,
+};
+
+use crate::CheckResult;
+use crate::source::{FileId, TextRange};
+use position::Encoding;
+use workspace::{Analyzer, path_to_uri, uri_to_path};
+
+/// How long edits must pause before the folder is checked again.
+const DEBOUNCE: Duration = Duration::from_millis(150);
+
+/// The server could not start or lost its connection.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum LspError {
+    #[error("cannot start the language server: {0}")]
+    #[diagnostic(
+        code(isolint::lsp),
+        help("run `isolint lsp` from an editor's LSP client")
+    )]
+    Start(std::io::Error),
+    #[error("the editor closed the connection before initialising it: {0}")]
+    #[diagnostic(
+        code(isolint::lsp),
+        help("the client must send `initialize` first; see the README's editor setup")
+    )]
+    Initialize(String),
+}
+
+/// Runs the server until the client sends `exit` or closes standard input.
+pub fn run() -> Result<(), LspError> {
+    let transport = transport::Transport::stdio().map_err(LspError::Start)?;
+    let (id, params) = transport
+        .connection
+        .initialize_start()
+        .map_err(|error| LspError::Initialize(error.to_string()))?;
+    let params: InitializeParams = serde_json::from_value(params).unwrap_or_default();
+    let encoding = Encoding::negotiate(&params.capabilities);
+    let pull = params
+        .capabilities
+        .text_document
+        .as_ref()
+        .is_some_and(|text| text.diagnostic.is_some());
+    let refresh = params
+        .capabilities
+        .workspace
+        .as_ref()
+        .and_then(|workspace| workspace.diagnostic.as_ref())
+        .and_then(|diagnostic| diagnostic.refresh_support)
+        .unwrap_or(false);
+    let result = serde_json::json!({
+        "capabilities": capabilities(encoding),
+        "serverInfo": ServerInfo {
+            name: "isolint".to_string(),
+            version: Some(env!("CARGO_PKG_VERSION").to_string()),
+        },
+    });
+    transport
+        .connection
+        .initialize_finish(id, result)
+        .map_err(|error| LspError::Initialize(error.to_string()))?;
+    #[allow(deprecated)] // Clients without workspace folders still send `rootUri`.
+    let roots: Vec<PathBuf> = match (&params.workspace_folders, &params.root_uri) {
+        (Some(folders), _) => folders.iter().filter_map(|f| uri_to_path(&f.uri)).collect(),
+        (None, Some(root)) => uri_to_path(root).into_iter().collect(),
+        (None, None) => Vec::new(),
+    };
+    let (jobs, worker_jobs) = unbounded();
+    let (worker_done, done) = unbounded();
+    let worker = std::thread::Builder::new()
+        .name("isolint-check".to_string())
+        .stack_size(crate::cli::STACK_SIZE)
+        .spawn(move || work(&worker_jobs, &worker_done))
+        .map_err(LspError::Start)?;
+    let mut server = Server {
+        sender: transport.connection.sender.clone(),
+        encoding,
+        pull,
+        refresh,
+        roots: Vec::new(),
+        overlays: BTreeMap::new(),
+        results: BTreeMap::new(),
+        published: BTreeMap::new(),
+        dirty: BTreeMap::new(),
+        deadline: None,
+        generation: 0,
+        submitted: BTreeMap::new(),
+        finished: BTreeMap::new(),
+        waiting: Vec::new(),
+        jobs,
+        shut_down: false,
+        next_request: 0,
+    };
+    for root in roots {
+        server.add_root(root);
+    }
+    server.main_loop(&transport.connection.receiver, &done);
+    drop(server);
+    let _ = worker.join();
+    transport.finish();
+    Ok(())
+}
+
+fn capabilities(encoding: Encoding) -> ServerCapabilities {
+    ServerCapabilities {
+        position_encoding: Some(encoding.kind()),
+        text_document_sync: Some(TextDocumentSyncCapability::Options(
+            TextDocumentSyncOptions {
+                open_close: Some(true),
+                change: Some(TextDocumentSyncKind::FULL),
+                save: Some(TextDocumentSyncSaveOptions::Supported(true)),
+                ..TextDocumentSyncOptions::default()
+            },
+        )),
+        hover_provider: Some(HoverProviderCapability::Simple(true)),
+        code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
+            code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+            ..CodeActionOptions::default()
+        })),
+        diagnostic_provider: Some(DiagnosticServerCapabilities::Options(DiagnosticOptions {
+            identifier: Some("isolint".to_string()),
+            inter_file_dependencies: true,
+            workspace_diagnostics: false,
+            ..DiagnosticOptions::default()
+        })),
+        workspace: Some(WorkspaceServerCapabilities {
+            workspace_folders: Some(WorkspaceFoldersServerCapabilities {
+                supported: Some(true),
+                change_notifications: Some(OneOf::Left(true)),
+            }),
+            file_operations: None,
+        }),
+        ..ServerCapabilities::default()
+    }
+}
+
+/// A request to check one folder.
+struct Job {
+    root: PathBuf,
+    generation: u64,
+    overlays: BTreeMap<PathBuf, String>,
+    /// Read the files on disk again.
+    rescan: bool,
+    /// Read the configuration again (it changed), which also rescans.
+    reload: bool,
+}
+
+/// A checked folder, or the panic message of a check that failed.
+struct Done {
+    root: PathBuf,
+    generation: u64,
+    outcome: Result<CheckResult, String>,
+    config_problem: Option<String>,
+}
+
+/// The worker: checks folders, the latest job per folder first, until the server hangs up.
+fn work(jobs: &Receiver<Job>, done: &Sender<Done>) {
+    let mut analyzers: BTreeMap<PathBuf, Analyzer> = BTreeMap::new();
+    while let Ok(first) = jobs.recv() {
+        // Edits that arrived while the last check ran: only the newest state of each folder
+        // matters, but a rescan asked for by an older job still has to happen.
+        let mut latest: BTreeMap<PathBuf, Job> = BTreeMap::new();
+        for job in std::iter::once(first).chain(jobs.try_iter()) {
+            let (rescan, reload) = latest
+                .get(&job.root)
+                .map_or((false, false), |older| (older.rescan, older.reload));
+            latest.insert(
+                job.root.clone(),
+                Job {
+                    rescan: job.rescan || rescan,
+                    reload: job.reload || reload,
+                    ..job
+                },
+            );
+        }
+        for (root, job) in latest {
+            if job.reload {
+                analyzers.remove(&root);
+            }
+            let analyzer = analyzers
+                .entry(root.clone())
+                .or_insert_with(|| Analyzer::new(root.clone()));
+            if job.rescan {
+                analyzer.rescan();
+            }
+            let checked = catch_unwind(AssertUnwindSafe(|| analyzer.check(&job.overlays)));
+            let config_problem = analyzer.config_problem.clone();
+            let outcome = checked.map_err(|panic| {
+                // The analyzer's cache may be half-updated: start afresh next time.
+                analyzers.remove(&root);
+                panic_message(panic.as_ref())
+            });
+            let sent = done.send(Done {
+                root,
+                generation: job.generation,
+                outcome,
+                config_problem,
+            });
+            if sent.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|text| text.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string())
+}
+
+/// An open document's unsaved text.
+struct Overlay {
+    text: String,
+}
+
+struct Server {
+    sender: Sender<Message>,
+    encoding: Encoding,
+    /// The client pulls diagnostics (`textDocument/diagnostic`); otherwise they are pushed.
+    pull: bool,
+    /// The client accepts `workspace/diagnostic/refresh`.
+    refresh: bool,
+    /// Workspace folders, and folders made up for documents outside them.
+    roots: Vec<PathBuf>,
+    overlays: BTreeMap<PathBuf, Overlay>,
+    results: BTreeMap<PathBuf, CheckResult>,
+    /// What was last published for each file, to publish only changes and to clear files whose
+    /// diagnostics went away.
+    published: BTreeMap<PathBuf, Vec<lsp_types::Diagnostic>>,
+    /// Folders to check when the deadline passes: (rescan, reload).
+    dirty: BTreeMap<PathBuf, (bool, bool)>,
+    deadline: Option<Instant>,
+    generation: u64,
+    /// The generation of the last job sent for each folder.
+    submitted: BTreeMap<PathBuf, u64>,
+    /// The generation of the last result received for each folder.
+    finished: BTreeMap<PathBuf, u64>,
+    /// Pull requests waiting for a folder's check to finish.
+    waiting: Vec<(RequestId, PathBuf)>,
+    jobs: Sender<Job>,
+    shut_down: bool,
+    next_request: i32,
+}
+
+impl Server {
+    fn main_loop(&mut self, messages: &Receiver<Message>, done: &Receiver<Done>) {
+        loop {
+            let timeout = self.deadline.map_or(Duration::from_secs(3600), |deadline| {
+                deadline.saturating_duration_since(Instant::now())
+            });
+            select! {
+                recv(messages) -> message => match message {
+                    Ok(Message::Request(request)) => self.on_request(request),
+                    Ok(Message::Notification(notification)) => {
+                        if notification.method == notifications::Exit::METHOD {
+                            return;
+                        }
+                        self.on_notification(notification);
+                    }
+                    // Answers to the server's own requests (refresh) need no action.
+                    Ok(Message::Response(_)) => {}
+                    Err(_) => return,
+                },
+                recv(done) -> finished => {
+                    if let Ok(finished) = finished {
+                        self.on_done(finished);
+                    }
+                }
+                default(timeout) => {}
+            }
+            if self
+                .deadline
+                .is_some_and(|deadline| deadline <= Instant::now())
+            {
+                self.submit();
+            }
+        }
+    }
+
+    fn send(&self, message: impl Into<Message>) {
+        let _ = self.sender.send(message.into());
+    }
+
+    fn notify<N: lsp_types::notification::Notification>(&self, params: N::Params) {
+        self.send(Notification::new(N::METHOD.to_string(), params));
+    }
+
+    /// A message in the client's log and on standard error.
+    fn log(&self, kind: MessageType, message: String) {
+        eprintln!("isolint lsp: {message}");
+        self.notify::<notifications::LogMessage>(lsp_types::LogMessageParams {
+            typ: kind,
+            message,
+        });
+    }
+
+    fn on_request(&mut self, request: Request) {
+        if self.shut_down {
+            self.send(Response::new_err(
+                request.id,
+                ErrorCode::InvalidRequest as i32,
+                "the server is shutting down".to_string(),
+            ));
+            return;
+        }
+        let id = request.id.clone();
+        let method = request.method.clone();
+        let answered = catch_unwind(AssertUnwindSafe(|| self.answer(request)));
+        let response = match answered {
+            Ok(Some(Ok(value))) => Response::new_ok(id, value),
+            Ok(Some(Err((code, message)))) => Response::new_err(id, code as i32, message),
+            // Answered later (a pull waiting for a check).
+            Ok(None) => return,
+            Err(panic) => {
+                let message = format!("{method} failed: {}", panic_message(panic.as_ref()));
+                self.log(MessageType::ERROR, message.clone());
+                Response::new_err(id, ErrorCode::InternalError as i32, message)
+            }
+        };
+        self.send(response);
+    }
+
+    /// The answer to a request, or `None` when it will be answered later.
+    fn answer(
+        &mut self,
+        request: Request,
+    ) -> Option<Result<serde_json::Value, (ErrorCode, String)>> {
+        fn params<P: serde::de::DeserializeOwned>(
+            request: Request,
+        ) -> Result<P, (ErrorCode, String)> {
+            serde_json::from_value(request.params).map_err(|error| {
+                (
+                    ErrorCode::InvalidParams,
+                    format!("invalid {} parameters: {error}", request.method),
+                )
+            })
+        }
+        let value = |value: Result<serde_json::Value, serde_json::Error>| {
+            value.map_err(|error| (ErrorCode::InternalError, error.to_string()))
+        };
+        Some(match request.method.as_str() {
+            requests::Shutdown::METHOD => {
+                self.shut_down = true;
+                Ok(serde_json::Value::Null)
+            }
+            requests::HoverRequest::METHOD => {
+                params(request).and_then(|params| value(serde_json::to_value(self.hover(params))))
+            }
+            requests::CodeActionRequest::METHOD => params(request)
+                .and_then(|params| value(serde_json::to_value(self.code_actions(params)))),
+            requests::DocumentDiagnosticRequest::METHOD => {
+                let id = request.id.clone();
+                let params: lsp_types::DocumentDiagnosticParams = match params(request) {
+                    Ok(params) => params,
+                    Err(error) => return Some(Err(error)),
+                };
+                let path = uri_to_path(&params.text_document.uri)?;
+                let root = self.root_of(&path);
+                if self.dirty.contains_key(&root) || self.in_flight(&root) {
+                    self.waiting.push((id, path));
+                    return None;
+                }
+                value(serde_json::to_value(self.pulled(&path)))
+            }
+            _ => Err((
+                ErrorCode::MethodNotFound,
+                format!("unknown method {}", request.method),
+            )),
+        })
+    }
+
+    fn on_notification(&mut self, notification: Notification) {
+        let method = notification.method.clone();
+        let handled: Result<(), serde_json::Error> = match method.as_str() {
+            notifications::DidOpenTextDocument::METHOD => serde_json::from_value(
+                notification.params,
+            )
+            .map(|params: lsp_types::DidOpenTextDocumentParams| {
+                self.set_overlay(
+                    &params.text_document.uri,
+                    Some(params.text_document.text),
+                    false,
+                );
+            }),
+            notifications::DidChangeTextDocument::METHOD => serde_json::from_value(
+                notification.params,
+            )
+            .map(|params: lsp_types::DidChangeTextDocumentParams| {
+                // Full synchronisation: the last change holds the whole text.
+                if let Some(change) = params.content_changes.into_iter().last() {
+                    self.set_overlay(&params.text_document.uri, Some(change.text), true);
+                }
+            }),
+            notifications::DidSaveTextDocument::METHOD => serde_json::from_value(
+                notification.params,
+            )
+            .map(|params: lsp_types::DidSaveTextDocumentParams| {
+                self.file_changed(&params.text_document.uri);
+            }),
+            notifications::DidCloseTextDocument::METHOD => serde_json::from_value(
+                notification.params,
+            )
+            .map(|params: lsp_types::DidCloseTextDocumentParams| {
+                self.set_overlay(&params.text_document.uri, None, false);
+                self.file_changed(&params.text_document.uri);
+            }),
+            notifications::DidChangeWatchedFiles::METHOD => serde_json::from_value(
+                notification.params,
+            )
+            .map(|params: lsp_types::DidChangeWatchedFilesParams| {
+                for change in params.changes {
+                    self.file_changed(&change.uri);
+                }
+            }),
+            notifications::DidChangeWorkspaceFolders::METHOD => serde_json::from_value(
+                notification.params,
+            )
+            .map(|params: lsp_types::DidChangeWorkspaceFoldersParams| {
+                for removed in params
+                    .event
+                    .removed
+                    .iter()
+                    .filter_map(|f| uri_to_path(&f.uri))
+                {
+                    self.remove_root(&removed);
+                }
+                for added in params
+                    .event
+                    .added
+                    .iter()
+                    .filter_map(|f| uri_to_path(&f.uri))
+                {
+                    self.add_root(added);
+                }
+            }),
+            // `initialized`, `$/cancelRequest`, `$/setTrace` and the rest need nothing.
+            _ => Ok(()),
+        };
+        if let Err(error) = handled {
+            self.log(
+                MessageType::WARNING,
+                format!("ignored {method} with invalid parameters: {error}"),
+            );
+        }
+    }
+
+    fn add_root(&mut self, root: PathBuf) {
+        if !self.roots.contains(&root) {
+            self.roots.push(root.clone());
+            self.mark(root, true, false, Duration::ZERO);
+        }
+    }
+
+    fn remove_root(&mut self, root: &Path) {
+        self.roots.retain(|known| known != root);
+        self.results.remove(root);
+        self.dirty.remove(root);
+        let gone: Vec<PathBuf> = self
+            .published
+            .keys()
+            .filter(|path| path.starts_with(root))
+            .cloned()
+            .collect();
+        for path in gone {
+            self.publish(&path, Vec::new());
+        }
+    }
+
+    /// The folder a file belongs to: the innermost workspace folder holding it, else a folder
+    /// made up for it (its config's directory, else its own directory).
+    fn root_of(&mut self, path: &Path) -> PathBuf {
+        if let Some(root) = self
+            .roots
+            .iter()
+            .filter(|root| path.starts_with(root))
+            .max_by_key(|root| root.components().count())
+        {
+            return root.clone();
+        }
+        let directory = path.parent().unwrap_or(path).to_path_buf();
+        let root = crate::config::find(&directory)
+            .and_then(|config| config.parent().map(Path::to_path_buf))
+            .unwrap_or(directory);
+        self.add_root(root.clone());
+        root
+    }
+
+    fn set_overlay(&mut self, uri: &Uri, text: Option<String>, debounce: bool) {
+        let Some(path) = uri_to_path(uri) else {
+            return;
+        };
+        match text {
+            Some(text) => self.overlays.insert(path.clone(), Overlay { text }),
+            None => self.overlays.remove(&path),
+        };
+        let root = self.root_of(&path);
+        self.mark(
+            root,
+            false,
+            false,
+            if debounce { DEBOUNCE } else { Duration::ZERO },
+        );
+    }
+
+    /// A file changed on disk (saved, created, deleted, or its config changed).
+    fn file_changed(&mut self, uri: &Uri) {
+        let Some(path) = uri_to_path(uri) else {
+            return;
+        };
+        let is_config = path
+            .file_name()
+            .is_some_and(|name| crate::config::FILE_NAMES.iter().any(|known| name == *known));
+        if is_config {
+            // A config applies to every folder beneath its directory.
+            let directory = path.parent().unwrap_or(&path).to_path_buf();
+            let affected: Vec<PathBuf> = self
+                .roots
+                .iter()
+                .filter(|root| root.starts_with(&directory) || directory.starts_with(root))
+                .cloned()
+                .collect();
+            for root in affected {
+                self.mark(root, true, true, Duration::ZERO);
+            }
+            return;
+        }
+        let root = self.root_of(&path);
+        self.mark(root, true, false, Duration::ZERO);
+    }
+
+    fn mark(&mut self, root: PathBuf, rescan: bool, reload: bool, delay: Duration) {
+        let entry = self.dirty.entry(root).or_insert((false, false));
+        entry.0 |= rescan;
+        entry.1 |= reload;
+        let due = Instant::now() + delay;
+        // A later edit pushes the check back; an immediate one brings it forward.
+        self.deadline = Some(if delay.is_zero() {
+            self.deadline.map_or(due, |deadline| deadline.min(due))
+        } else {
+            due
+        });
+    }
+
+    fn in_flight(&self, root: &Path) -> bool {
+        self.submitted
+            .get(root)
+            .is_some_and(|sent| self.finished.get(root) != Some(sent))
+    }
+
+    /// Sends the worker a job for every folder marked since the last one.
+    fn submit(&mut self) {
+        self.deadline = None;
+        for (root, (rescan, reload)) in std::mem::take(&mut self.dirty) {
+            self.generation += 1;
+            let overlays = self
+                .overlays
+                .iter()
+                .filter(|(path, _)| path.starts_with(&root))
+                .map(|(path, overlay)| (path.clone(), overlay.text.clone()))
+                .collect();
+            self.submitted.insert(root.clone(), self.generation);
+            let _ = self.jobs.send(Job {
+                root,
+                generation: self.generation,
+                overlays,
+                rescan,
+                reload,
+            });
+        }
+    }
+
+    fn on_done(&mut self, done: Done) {
+        self.finished.insert(done.root.clone(), done.generation);
+        if let Some(problem) = done.config_problem {
+            self.log(
+                MessageType::ERROR,
+                format!("{}: {problem}", done.root.display()),
+            );
+        }
+        match done.outcome {
+            Ok(result) => {
+                for diagnostic in result.diagnostics.iter().filter(|d| d.file.is_none()) {
+                    self.log(MessageType::WARNING, diagnostic.message.clone());
+                }
+                if self.roots.contains(&done.root) {
+                    self.results.insert(done.root.clone(), result);
+                    self.show(&done.root);
+                }
+            }
+            Err(panic) => self.log(
+                MessageType::ERROR,
+                format!(
+                    "checking {} failed: {panic}; please report it with the SQL that caused it",
+                    done.root.display()
+                ),
+            ),
+        }
+        if !self.in_flight(&done.root) && !self.dirty.contains_key(&done.root) {
+            let (ready, still): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
+                .into_iter()
+                .partition(|(_, path)| path.starts_with(&done.root));
+            self.waiting = still;
+            for (id, path) in ready {
+                let report = self.pulled(&path);
+                self.send(Response::new_ok(id, report));
+            }
+        }
+    }
+
+    /// Publishes (or, for a pulling client, asks it to pull again) every file of the folder
+    /// whose diagnostics changed, clearing those that have none any more.
+    fn show(&mut self, root: &Path) {
+        let Some(result) = self.results.get(root) else {
+            return;
+        };
+        let mut current = diagnostics::by_file(result, root, self.encoding);
+        let before: Vec<PathBuf> = self
+            .published
+            .keys()
+            .filter(|path| path.starts_with(root) && self.root_of_known(path) == Some(root))
+            .cloned()
+            .collect();
+        let mut changed = false;
+        for path in before {
+            if !current.contains_key(&path) {
+                changed |= self.publish(&path, Vec::new());
+            }
+        }
+        for (path, diagnostics) in std::mem::take(&mut current) {
+            changed |= self.publish(&path, diagnostics);
+        }
+        if changed && self.pull && self.refresh {
+            self.next_request += 1;
+            self.send(Request::new(
+                RequestId::from(format!("isolint-refresh-{}", self.next_request)),
+                requests::WorkspaceDiagnosticRefresh::METHOD.to_string(),
+                serde_json::Value::Null,
+            ));
+        }
+    }
+
+    /// The innermost known folder holding `path`.
+    fn root_of_known(&self, path: &Path) -> Option<&Path> {
+        self.roots
+            .iter()
+            .filter(|root| path.starts_with(root))
+            .max_by_key(|root| root.components().count())
+            .map(PathBuf::as_path)
+    }
+
+    /// Records (and pushes, unless the client pulls) a file's diagnostics; whether they changed.
+    fn publish(&mut self, path: &Path, diagnostics: Vec<lsp_types::Diagnostic>) -> bool {
+        let unchanged = match self.published.get(path) {
+            Some(before) => *before == diagnostics,
+            None => diagnostics.is_empty(),
+        };
+        if unchanged {
+            return false;
+        }
+        if !self.pull {
+            self.notify::<notifications::PublishDiagnostics>(lsp_types::PublishDiagnosticsParams {
+                uri: path_to_uri(path),
+                diagnostics: diagnostics.clone(),
+                version: None,
+            });
+        }
+        if diagnostics.is_empty() {
+            self.published.remove(path);
+        } else {
+            self.published.insert(path.to_path_buf(), diagnostics);
+        }
+        true
+    }
+
+    fn pulled(&self, path: &Path) -> DocumentDiagnosticReportResult {
+        let items = self.published.get(path).cloned().unwrap_or_default();
+        DocumentDiagnosticReportResult::Report(DocumentDiagnosticReport::Full(
+            RelatedFullDocumentDiagnosticReport {
+                related_documents: None,
+                full_document_diagnostic_report: FullDocumentDiagnosticReport {
+                    result_id: None,
+                    items,
+                },
+            },
+        ))
+    }
+
+    /// The checked result holding the document, and its file id there, when the text checked is
+    /// the text the editor has now (positions in a stale result would point elsewhere).
+    fn document(&self, uri: &Uri) -> Option<(&CheckResult, &Path, FileId)> {
+        let path = uri_to_path(uri)?;
+        let root = self.root_of_known(&path)?;
+        let result = self.results.get(root)?;
+        let file = result
+            .files
+            .iter()
+            .position(|file| root.join(&file.path) == path)?;
+        let current = self
+            .overlays
+            .get(&path)
+            .map(|overlay| overlay.text.as_str());
+        if current.is_some_and(|text| text != result.files[file].text) {
+            return None;
+        }
+        Some((result, root, file))
+    }
+
+    fn hover(&self, params: lsp_types::HoverParams) -> Option<Hover> {
+        let at = params.text_document_position_params;
+        let (result, _, file) = self.document(&at.text_document.uri)?;
+        let offset = self.encoding.offset(&result.files[file], at.position);
+        let markdown = hover::hover(result, file, offset)?;
+        Some(Hover {
+            contents: HoverContents::Markup(MarkupContent {
+                kind: MarkupKind::Markdown,
+                value: markdown,
+            }),
+            range: None,
+        })
+    }
+
+    fn code_actions(&self, params: lsp_types::CodeActionParams) -> Vec<lsp_types::CodeAction> {
+        let Some((result, root, file)) = self.document(&params.text_document.uri) else {
+            return Vec::new();
+        };
+        let source = &result.files[file];
+        let range = TextRange::new(
+            self.encoding.offset(source, params.range.start),
+            self.encoding.offset(source, params.range.end),
+        );
+        code_actions::code_actions(result, root, file, range, self.encoding)
+    }
+}
