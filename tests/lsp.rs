@@ -2,7 +2,7 @@
 //! `Content-Length` framing, on a project written to a temporary directory.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
@@ -173,6 +173,23 @@ impl Client {
         }
     }
 
+    /// Opens a document, waits for a finding of `rule` in it and returns the code actions on
+    /// its statement.
+    fn actions_for(&mut self, uri: &str, text: &str, rule: &str) -> Vec<Value> {
+        self.open(uri, text);
+        self.diagnostics_until(|map| has_rule(map, uri, rule));
+        let diagnostic = self.diagnostics[uri][0].clone();
+        let response = self.request(
+            "textDocument/codeAction",
+            json!({
+                "textDocument": {"uri": uri},
+                "range": diagnostic["range"],
+                "context": {"diagnostics": [diagnostic]},
+            }),
+        );
+        response["result"].as_array().unwrap().clone()
+    }
+
     fn open(&mut self, uri: &str, text: &str) {
         self.notify(
             "textDocument/didOpen",
@@ -242,6 +259,12 @@ fn codes(diagnostics: &[Value]) -> Vec<&str> {
 
 fn has_rule(map: &BTreeMap<String, Vec<Value>>, uri: &str, rule: &str) -> bool {
     map.get(uri).is_some_and(|list| codes(list).contains(&rule))
+}
+
+/// Whether diagnostics were published for each of `uris`, and the last ones were empty.
+fn cleared(map: &BTreeMap<String, Vec<Value>>, uris: &[&str]) -> bool {
+    uris.iter()
+        .all(|uri| map.get(*uri).is_some_and(Vec::is_empty))
 }
 
 /// Applies LSP text edits (UTF-16 columns; these texts are ASCII) to `text`.
@@ -323,21 +346,9 @@ fn the_lock_quick_fix_edits_both_files_and_clears_both_diagnostics() {
     let project = Project::limits();
     let (raise, lower) = (project.uri("txns/raise.sql"), project.uri("txns/lower.sql"));
     let mut client = Client::start(&project, json!({}));
-    client.open(&raise, RAISE);
     client.open(&lower, LOWER);
-    client.diagnostics_until(|map| {
-        has_rule(map, &raise, "write-skew") && has_rule(map, &lower, "write-skew")
-    });
-    let diagnostic = client.diagnostics[&raise][0].clone();
-    let response = client.request(
-        "textDocument/codeAction",
-        json!({
-            "textDocument": {"uri": raise},
-            "range": diagnostic["range"],
-            "context": {"diagnostics": [diagnostic]},
-        }),
-    );
-    let actions = response["result"].as_array().unwrap();
+    let actions = client.actions_for(&raise, RAISE, "write-skew");
+    client.diagnostics_until(|map| has_rule(map, &lower, "write-skew"));
     let titles: Vec<&str> = actions
         .iter()
         .map(|a| a["title"].as_str().unwrap())
@@ -373,9 +384,7 @@ fn the_lock_quick_fix_edits_both_files_and_clears_both_diagnostics() {
     );
     client.change(&raise, 2, &new_raise);
     client.change(&lower, 2, &new_lower);
-    client.diagnostics_until(|map| {
-        map.get(&raise).is_some_and(Vec::is_empty) && map.get(&lower).is_some_and(Vec::is_empty)
-    });
+    client.diagnostics_until(|map| cleared(map, &[&raise, &lower]));
     assert!(client.shut_down().success());
 }
 
@@ -384,14 +393,7 @@ fn quick_fixes_raise_the_level_on_begin_and_add_ignore_comments() {
     let project = Project::limits();
     let raise = project.uri("txns/raise.sql");
     let mut client = Client::start(&project, json!({}));
-    client.open(&raise, RAISE);
-    client.diagnostics_until(|map| has_rule(map, &raise, "write-skew"));
-    let diagnostic = client.diagnostics[&raise][0].clone();
-    let response = client.request(
-        "textDocument/codeAction",
-        json!({"textDocument": {"uri": raise}, "range": diagnostic["range"], "context": {"diagnostics": []}}),
-    );
-    let actions = response["result"].as_array().unwrap();
+    let actions = client.actions_for(&raise, RAISE, "write-skew");
     let action = |prefix: &str| {
         actions
             .iter()
@@ -416,10 +418,7 @@ fn quick_fixes_raise_the_level_on_begin_and_add_ignore_comments() {
     );
     // The edited text really silences the finding.
     client.change(&raise, 2, &edited);
-    client.diagnostics_until(|map| {
-        map.get(&raise)
-            .is_some_and(|list| !has_rule(map, &raise, "write-skew") && list.is_empty())
-    });
+    client.diagnostics_until(|map| cleared(map, &[&raise]));
     assert!(client.shut_down().success());
 }
 
@@ -462,7 +461,7 @@ fn hover_summarises_a_transaction_and_shows_rule_pages() {
     );
     assert_eq!(hover(&mut client, 0, 5), on_begin, "the `-- name:` line");
     client.change(&raise, 2, &ignored);
-    client.diagnostics_until(|map| map.get(&raise).is_some_and(Vec::is_empty));
+    client.diagnostics_until(|map| cleared(map, &[&raise]));
     let page = hover(&mut client, 0, 30);
     assert!(
         page.starts_with("# write-skew\n\n## What it does\n"),
@@ -547,9 +546,7 @@ fn a_deleted_file_takes_its_findings_along() {
         "workspace/didChangeWatchedFiles",
         json!({"changes": [{"uri": lower, "type": 3}]}),
     );
-    client.diagnostics_until(|map| {
-        map.get(&raise).is_some_and(Vec::is_empty) && map.get(&lower).is_some_and(Vec::is_empty)
-    });
+    client.diagnostics_until(|map| cleared(map, &[&raise, &lower]));
     assert!(client.shut_down().success());
 }
 
@@ -579,4 +576,69 @@ fn the_server_exits_after_shutdown_and_exit() {
     let client = Client::start(&project, json!({}));
     let status = client.shut_down();
     assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn a_lost_update_is_fixed_by_locking_the_read_or_assigning_in_place() {
+    let withdraw = "-- name: withdraw
+BEGIN;
+SELECT balance FROM accounts WHERE id = :id;
+UPDATE accounts SET balance = :balance WHERE id = :id;
+COMMIT;
+";
+    let project = Project::new(&[
+        (
+            "migrations/001.sql",
+            "CREATE TABLE accounts (id bigint PRIMARY KEY, balance int);",
+        ),
+        ("withdraw.sql", withdraw),
+    ]);
+    let uri = project.uri("withdraw.sql");
+    let mut client = Client::start(&project, json!({}));
+    let actions = client.actions_for(&uri, withdraw, "lost-update");
+    let edited = |title: &str| {
+        let action = actions
+            .iter()
+            .find(|a| a["title"] == title)
+            .unwrap_or_else(|| panic!("no `{title}` in {actions:?}"));
+        (
+            apply(
+                withdraw,
+                action["edit"]["changes"][&uri].as_array().unwrap(),
+            ),
+            action["isPreferred"] == true,
+        )
+    };
+    let (in_place, preferred) = edited(
+        "Assign `balance` in place: `balance = balance + :balance` (:balance becomes the change, not the new value)",
+    );
+    assert!(
+        in_place.contains("\nUPDATE accounts SET balance = balance + :balance WHERE id = :id;\n"),
+        "{in_place}"
+    );
+    assert!(
+        !preferred,
+        "assigning in place changes what the parameter means"
+    );
+    let (locked, preferred) = edited("Add `FOR UPDATE` to the read of `accounts` in `withdraw`");
+    assert!(
+        locked.contains("\nSELECT balance FROM accounts WHERE id = :id FOR UPDATE;\n"),
+        "{locked}"
+    );
+    assert!(preferred);
+    client.change(&uri, 2, &locked);
+    client.diagnostics_until(|map| cleared(map, &[&uri]));
+    let hover = client.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 1, "character": 0}}),
+    );
+    let hover = hover["result"]["contents"]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        hover.contains("locks:\n- `accounts` (update) — rows where id = :id\n"),
+        "{hover}"
+    );
+    assert!(client.shut_down().success());
 }

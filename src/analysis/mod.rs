@@ -374,9 +374,17 @@ mod tests {
             SCHEMA.to_string(),
         )];
         if let Some(extra) = extra {
-            files.push(SourceFile::new("a.sql".into(), Role::Transactions, extra.to_string()));
+            files.push(SourceFile::new(
+                "a.sql".into(),
+                Role::Transactions,
+                extra.to_string(),
+            ));
         }
-        files.push(SourceFile::new("b.sql".into(), Role::Transactions, raise.to_string()));
+        files.push(SourceFile::new(
+            "b.sql".into(),
+            Role::Transactions,
+            raise.to_string(),
+        ));
         files.push(SourceFile::new(
             "c.sql".into(),
             Role::Transactions,

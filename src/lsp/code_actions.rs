@@ -33,6 +33,9 @@ pub fn code_actions(
 ) -> Vec<CodeAction> {
     let mut actions: Vec<CodeAction> = Vec::new();
     let build = |title: String, edits: Vec<Edit>, preferred: bool| {
+        // lsp-types keys `WorkspaceEdit::changes` by `Uri`, whose cached parts clippy sees as
+        // interior mutability; nothing mutates a key here.
+        #[allow(clippy::mutable_key_type)]
         let mut changes: HashMap<Uri, Vec<TextEdit>> = HashMap::new();
         for edit in edits {
             let source = &result.files[edit.file];
@@ -59,14 +62,17 @@ pub fn code_actions(
         else {
             continue;
         };
-        for (index, fix) in finding.fixes.iter().enumerate() {
-            let Some(edit) = &fix.edit else {
-                continue;
-            };
+        // The first fix the analysis lists that keeps the transaction's meaning is the one to
+        // apply; assigning in place changes what the parameter means.
+        let mut preferred_given = false;
+        for edit in finding.fixes.iter().filter_map(|fix| fix.edit.as_ref()) {
             for (title, edits, first_choice) in fix_edits(result, finding, edit) {
-                if !edits.is_empty() {
-                    actions.push(build(title, edits, index == 0 && first_choice));
+                if edits.is_empty() {
+                    continue;
                 }
+                let preferred = first_choice && !preferred_given;
+                preferred_given |= preferred;
+                actions.push(build(title, edits, preferred));
             }
         }
         let rule = finding.rule.id();
@@ -100,8 +106,8 @@ fn overlaps(statement: TextRange, wanted: TextRange) -> bool {
     statement.start <= wanted.end && wanted.start <= statement.end
 }
 
-/// The edits of one mechanical fix, each with its title and whether it is the fix's first
-/// choice. An empty list of edits means the text does not have the expected shape.
+/// The edits of one mechanical fix, each with its title and whether it may be the preferred
+/// action (the fix's first choice, keeping the transaction's meaning). An empty list of edits means the text does not have the expected shape.
 fn fix_edits(
     result: &CheckResult,
     finding: &Finding,
@@ -160,7 +166,7 @@ fn fix_edits(
                     "Assign `{column}` in place: `{column} = {column} + {parameter}` \
                      ({parameter} becomes the change, not the new value)"
                 );
-                vec![(title, vec![edit], true)]
+                vec![(title, vec![edit], false)]
             })
             .unwrap_or_default(),
     }

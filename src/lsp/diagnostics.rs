@@ -59,8 +59,12 @@ pub fn by_file(
             Severity::Error => DiagnosticSeverity::ERROR,
             Severity::Warning => DiagnosticSeverity::WARNING,
         };
-        let explained = std::iter::once((finding.primary, "the statement at fault".to_string()))
-            .chain(finding.related.iter().cloned());
+        let at_fault = format!(
+            "the statement at fault, in `{}`",
+            result.programs[finding.primary.program].name
+        );
+        let explained =
+            std::iter::once((finding.primary, at_fault)).chain(finding.related.iter().cloned());
         let explained: Vec<(StatementRef, String)> = explained.collect();
         for (file, anchor) in anchors(result, finding) {
             let related = explained
@@ -68,7 +72,7 @@ pub fn by_file(
                 .filter(|(at, _)| *at != anchor)
                 .map(|(at, message)| DiagnosticRelatedInformation {
                     location: location(*at),
-                    message: format!("`{}`: {message}", result.programs[at.program].name),
+                    message: message.clone(),
                 })
                 .collect();
             let (_, range) = statement_range(result, anchor);
@@ -78,7 +82,7 @@ pub fn by_file(
                 code: Some(NumberOrString::String(finding.rule.id().to_string())),
                 code_description: rule_page(finding.rule),
                 source: Some(SOURCE.to_string()),
-                message: format!("{} — {}", finding.message, finding.why),
+                message: finding.message.clone(),
                 related_information: Some(related),
                 tags: None,
                 data: None,

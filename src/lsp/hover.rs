@@ -8,6 +8,7 @@ use crate::CheckResult;
 use crate::access::{Access, AccessKind, Columns, LockTarget};
 use crate::analysis::rules::Rule;
 use crate::analysis::{Context, Pair, candidate_pairs};
+use crate::parse::LockStrength;
 use crate::parse::directives::{Directive, parse_comment};
 use crate::program::{LevelSource, Program};
 use crate::semantics::Semantics;
@@ -115,26 +116,30 @@ fn accesses(program: &Program) -> (BTreeSet<String>, BTreeSet<String>, BTreeSet<
                 };
                 reads.insert(format!("`{}` ({shown}) — {rows}", access.table));
                 if let Some(lock) = lock {
-                    locks.insert(format!("`{}` {:?} — {rows}", access.table, lock.strength));
+                    let strength = match lock.strength {
+                        LockStrength::KeyShare => "key share",
+                        LockStrength::Share => "share",
+                        LockStrength::NoKeyUpdate => "no key update",
+                        LockStrength::Update => "update",
+                    };
+                    locks.insert(format!("`{}` ({strength}) — {rows}", access.table));
                 }
             }
             AccessKind::Update { set, .. } => {
-                let columns: Vec<&str> = set.keys().map(String::as_str).collect();
                 writes.insert(format!(
                     "`{}` ({}) — {rows}",
                     access.table,
-                    columns.join(", ")
+                    listed(set.keys())
                 ));
             }
             AccessKind::Delete { .. } => {
                 writes.insert(format!("`{}` (delete) — {rows}", access.table));
             }
             AccessKind::Insert { columns, .. } => {
-                let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
                 writes.insert(format!(
                     "`{}` (insert {}) — {rows}",
                     access.table,
-                    columns.join(", ")
+                    listed(columns)
                 ));
             }
             AccessKind::Lock(target) => {
@@ -143,6 +148,14 @@ fn accesses(program: &Program) -> (BTreeSet<String>, BTreeSet<String>, BTreeSet<
         }
     }
     (reads, writes, locks)
+}
+
+fn listed<'a>(columns: impl IntoIterator<Item = &'a String>) -> String {
+    columns
+        .into_iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn lock_target(access: &Access, target: &LockTarget) -> String {

@@ -30,11 +30,11 @@ impl Analyzer {
     /// Reads the folder's configuration: the nearest `isolint.toml` at or above `root`, found and
     /// read as `isolint check` does. The files are read by the first `check`.
     pub fn new(root: PathBuf) -> Analyzer {
-        let (config, mut config_problem) = match config::find(&root).map(|path| config::load(&path))
-        {
+        let loaded = config::find(&root).map(|path| config::load(&path).map_err(|e| render(&e)));
+        let (config, mut config_problem) = match loaded {
             None => (None, None),
             Some(Ok(config)) => (Some(config), None),
-            Some(Err(error)) => (None, Some(render(&error))),
+            Some(Err(problem)) => (None, Some(problem)),
         };
         let options = command_line_defaults()
             .map_err(|error| error.to_string())
@@ -82,20 +82,21 @@ impl Analyzer {
         overlays: &BTreeMap<PathBuf, String>,
     ) -> CheckResult {
         if self.disk.is_none() {
-            let (files, problems) =
-                match crate::discover::discover_with(&[self.root.clone()], &self.root, &classify) {
-                    Ok(discovered) => (
-                        discovered.files,
-                        discovered
-                            .problems
-                            .into_iter()
-                            .map(|problem| {
-                                format!("{}: {}", problem.path.display(), problem.message)
-                            })
-                            .collect(),
-                    ),
-                    Err(error) => (Vec::new(), vec![error.to_string()]),
-                };
+            let (files, problems) = match crate::discover::discover_with(
+                std::slice::from_ref(&self.root),
+                &self.root,
+                &classify,
+            ) {
+                Ok(discovered) => (
+                    discovered.files,
+                    discovered
+                        .problems
+                        .into_iter()
+                        .map(|problem| format!("{}: {}", problem.path.display(), problem.message))
+                        .collect(),
+                ),
+                Err(error) => (Vec::new(), vec![error.to_string()]),
+            };
             self.disk = Some(files);
             self.disk_problems = problems;
         }
