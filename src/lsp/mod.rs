@@ -99,7 +99,8 @@ pub fn run() -> Result<(), LspError> {
     };
     let (jobs, worker_jobs) = unbounded();
     let (worker_done, done) = unbounded();
-    let worker = std::thread::Builder::new()
+    // The worker is not joined: a check still running when the client exits is abandoned.
+    std::thread::Builder::new()
         .name("isolint-check".to_string())
         .stack_size(crate::cli::STACK_SIZE)
         .spawn(move || work(&worker_jobs, &worker_done))
@@ -128,7 +129,6 @@ pub fn run() -> Result<(), LspError> {
     }
     server.main_loop(&transport.connection.receiver, &done);
     drop(server);
-    let _ = worker.join();
     transport.finish();
     Ok(())
 }
@@ -243,11 +243,6 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".to_string())
 }
 
-/// An open document's unsaved text.
-struct Overlay {
-    text: String,
-}
-
 struct Server {
     sender: Sender<Message>,
     encoding: Encoding,
@@ -257,7 +252,8 @@ struct Server {
     refresh: bool,
     /// Workspace folders, and folders made up for documents outside them.
     roots: Vec<PathBuf>,
-    overlays: BTreeMap<PathBuf, Overlay>,
+    /// Open documents' unsaved text.
+    overlays: BTreeMap<PathBuf, String>,
     results: BTreeMap<PathBuf, CheckResult>,
     /// What was last published for each file, to publish only changes and to clear files whose
     /// diagnostics went away.
@@ -389,11 +385,14 @@ impl Server {
                     Ok(params) => params,
                     Err(error) => return Some(Err(error)),
                 };
-                let path = uri_to_path(&params.text_document.uri)?;
-                let root = self.root_of(&path);
-                if self.dirty.contains_key(&root) || self.in_flight(&root) {
-                    self.waiting.push((id, path));
-                    return None;
+                // A document that is not a file has no diagnostics.
+                let path = uri_to_path(&params.text_document.uri).unwrap_or_default();
+                if !path.as_os_str().is_empty() {
+                    let root = self.root_of(&path);
+                    if self.dirty.contains_key(&root) || self.in_flight(&root) {
+                        self.waiting.push((id, path));
+                        return None;
+                    }
                 }
                 value(serde_json::to_value(self.pulled(&path)))
             }
@@ -405,69 +404,22 @@ impl Server {
     }
 
     fn on_notification(&mut self, notification: Notification) {
-        let method = notification.method.clone();
-        let handled: Result<(), serde_json::Error> = match method.as_str() {
-            notifications::DidOpenTextDocument::METHOD => serde_json::from_value(
-                notification.params,
-            )
-            .map(|params: lsp_types::DidOpenTextDocumentParams| {
-                self.set_overlay(
-                    &params.text_document.uri,
-                    Some(params.text_document.text),
-                    false,
-                );
-            }),
-            notifications::DidChangeTextDocument::METHOD => serde_json::from_value(
-                notification.params,
-            )
-            .map(|params: lsp_types::DidChangeTextDocumentParams| {
-                // Full synchronisation: the last change holds the whole text.
-                if let Some(change) = params.content_changes.into_iter().last() {
-                    self.set_overlay(&params.text_document.uri, Some(change.text), true);
-                }
-            }),
-            notifications::DidSaveTextDocument::METHOD => serde_json::from_value(
-                notification.params,
-            )
-            .map(|params: lsp_types::DidSaveTextDocumentParams| {
-                self.file_changed(&params.text_document.uri);
-            }),
-            notifications::DidCloseTextDocument::METHOD => serde_json::from_value(
-                notification.params,
-            )
-            .map(|params: lsp_types::DidCloseTextDocumentParams| {
-                self.set_overlay(&params.text_document.uri, None, false);
-                self.file_changed(&params.text_document.uri);
-            }),
-            notifications::DidChangeWatchedFiles::METHOD => serde_json::from_value(
-                notification.params,
-            )
-            .map(|params: lsp_types::DidChangeWatchedFilesParams| {
-                for change in params.changes {
-                    self.file_changed(&change.uri);
-                }
-            }),
-            notifications::DidChangeWorkspaceFolders::METHOD => serde_json::from_value(
-                notification.params,
-            )
-            .map(|params: lsp_types::DidChangeWorkspaceFoldersParams| {
-                for removed in params
-                    .event
-                    .removed
-                    .iter()
-                    .filter_map(|f| uri_to_path(&f.uri))
-                {
-                    self.remove_root(&removed);
-                }
-                for added in params
-                    .event
-                    .added
-                    .iter()
-                    .filter_map(|f| uri_to_path(&f.uri))
-                {
-                    self.add_root(added);
-                }
-            }),
+        use serde_json::from_value as parse;
+        let method = notification.method;
+        let params = notification.params;
+        let handled = match method.as_str() {
+            notifications::DidOpenTextDocument::METHOD => parse(params).map(|p| self.did_open(p)),
+            notifications::DidChangeTextDocument::METHOD => {
+                parse(params).map(|p| self.did_change(p))
+            }
+            notifications::DidSaveTextDocument::METHOD => parse(params).map(|p| self.did_save(p)),
+            notifications::DidCloseTextDocument::METHOD => parse(params).map(|p| self.did_close(p)),
+            notifications::DidChangeWatchedFiles::METHOD => {
+                parse(params).map(|p| self.did_change_watched_files(p))
+            }
+            notifications::DidChangeWorkspaceFolders::METHOD => {
+                parse(params).map(|p| self.did_change_workspace_folders(p))
+            }
             // `initialized`, `$/cancelRequest`, `$/setTrace` and the rest need nothing.
             _ => Ok(()),
         };
@@ -476,6 +428,45 @@ impl Server {
                 MessageType::WARNING,
                 format!("ignored {method} with invalid parameters: {error}"),
             );
+        }
+    }
+
+    fn did_open(&mut self, params: lsp_types::DidOpenTextDocumentParams) {
+        let document = params.text_document;
+        self.set_overlay(&document.uri, Some(document.text), false);
+    }
+
+    fn did_change(&mut self, params: lsp_types::DidChangeTextDocumentParams) {
+        // Full synchronisation: the last change holds the whole text.
+        if let Some(change) = params.content_changes.into_iter().last() {
+            self.set_overlay(&params.text_document.uri, Some(change.text), true);
+        }
+    }
+
+    fn did_save(&mut self, params: lsp_types::DidSaveTextDocumentParams) {
+        self.file_changed(&params.text_document.uri);
+    }
+
+    fn did_close(&mut self, params: lsp_types::DidCloseTextDocumentParams) {
+        self.set_overlay(&params.text_document.uri, None, false);
+        self.file_changed(&params.text_document.uri);
+    }
+
+    fn did_change_watched_files(&mut self, params: lsp_types::DidChangeWatchedFilesParams) {
+        for change in params.changes {
+            self.file_changed(&change.uri);
+        }
+    }
+
+    fn did_change_workspace_folders(&mut self, params: lsp_types::DidChangeWorkspaceFoldersParams) {
+        let paths = |folders: &[lsp_types::WorkspaceFolder]| -> Vec<PathBuf> {
+            folders.iter().filter_map(|f| uri_to_path(&f.uri)).collect()
+        };
+        for removed in paths(&params.event.removed) {
+            self.remove_root(&removed);
+        }
+        for added in paths(&params.event.added) {
+            self.add_root(added);
         }
     }
 
@@ -525,7 +516,7 @@ impl Server {
             return;
         };
         match text {
-            Some(text) => self.overlays.insert(path.clone(), Overlay { text }),
+            Some(text) => self.overlays.insert(path.clone(), text),
             None => self.overlays.remove(&path),
         };
         let root = self.root_of(&path);
@@ -591,7 +582,7 @@ impl Server {
                 .overlays
                 .iter()
                 .filter(|(path, _)| path.starts_with(&root))
-                .map(|(path, overlay)| (path.clone(), overlay.text.clone()))
+                .map(|(path, text)| (path.clone(), text.clone()))
                 .collect();
             self.submitted.insert(root.clone(), self.generation);
             let _ = self.jobs.send(Job {
@@ -730,11 +721,8 @@ impl Server {
             .files
             .iter()
             .position(|file| root.join(&file.path) == path)?;
-        let current = self
-            .overlays
-            .get(&path)
-            .map(|overlay| overlay.text.as_str());
-        if current.is_some_and(|text| text != result.files[file].text) {
+        let current = self.overlays.get(&path);
+        if current.is_some_and(|text| *text != result.files[file].text) {
             return None;
         }
         Some((result, root, file))
