@@ -38,7 +38,8 @@ pub enum FixEdit {
     /// holding `read`, and, when `in_every_program`, to the unlocked reads of its table in the
     /// other programs of the finding too.
     LockRead {
-        read: crate::access::Access,
+        /// Shared: findings are cloned each time a check reuses them.
+        read: std::sync::Arc<crate::access::Access>,
         clauses: &'static [&'static str],
         in_every_program: bool,
     },

@@ -95,7 +95,7 @@ pub fn lock_the_read(context: &Context, read: &Access, both_programs: bool) -> O
         return Some(fix(title));
     }
     let edit = FixEdit::LockRead {
-        read: read.clone(),
+        read: std::sync::Arc::new(read.clone()),
         clauses,
         in_every_program: both_programs,
     };
