@@ -4,8 +4,8 @@
 //!
 //! - `recheck/edited`: the edit changes the transaction (its name), so every pair it belongs
 //!   to is analysed again; the other pairs come from the cache.
-//! - `recheck/unchanged`: an overlay with the same statements (a comment added): no pair is
-//!   analysed again; what remains is splitting, parsing and building the programs.
+//! - `recheck/unchanged`: an overlay with the same statements (a comment added): only that
+//!   file is parsed again and no pair is analysed again.
 //!
 //! Run with `cargo bench --bench lsp`; see BENCHMARKS.md.
 
@@ -22,9 +22,9 @@ use isolint::lsp::workspace::Analyzer;
 use workload::{Dialect, WorkloadSpec};
 
 const PROGRAMS: usize = 1_000;
-/// The file edited: the transaction of the generated project with the most conflicts on its
-/// tables is among the first, which use the hottest tables most.
-const EDITED: &str = "txns/txn_0.sql";
+/// The file edited: the transaction with the most findings in the generated project (`t484`,
+/// in 583 of its 26,332 findings), so the most pair findings to compute again.
+const EDITED: &str = "txns/txn_484.sql";
 
 fn recheck(criterion: &mut Criterion) {
     let directory = tempfile::tempdir().expect("a temporary directory");
@@ -57,14 +57,15 @@ fn recheck(criterion: &mut Criterion) {
     let (one, other) = (overlays(&original), overlays(&renamed));
     let mut flip = false;
     group.bench_function("edited", |bench| {
-        bench.iter(|| {
+        // The server hands the result on; dropping it is not part of checking.
+        bench.iter_with_large_drop(|| {
             flip = !flip;
             analyzer.check(if flip { &other } else { &one })
         });
     });
     let commented = overlays(&format!("{original}\n-- a comment\n"));
     group.bench_function("unchanged", |bench| {
-        bench.iter(|| analyzer.check(&commented));
+        bench.iter_with_large_drop(|| analyzer.check(&commented));
     });
     group.finish();
 }

@@ -51,7 +51,7 @@ use semantics::{Engine, Level, Semantics};
 use source::{FileId, Role, SourceFile, TextRange};
 
 /// What to check and how.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckOptions {
     pub engine: Engine,
     /// The level for transactions that declare none (`--isolation` or config).
@@ -148,69 +148,119 @@ impl CheckResult {
 
 /// Runs the whole pipeline on files already read.
 pub fn check_sources(files: Vec<SourceFile>, options: &CheckOptions) -> CheckResult {
-    check_sources_cached(files, options, &mut analysis::PairCache::default())
+    check_sources_cached(files, options, &mut CheckCache::default())
 }
 
-/// Like [`check_sources`], reusing the pair findings of an earlier run on mostly the same
-/// files (see [`analysis::PairCache`]).
+/// Like [`check_sources`], reusing what an earlier check of mostly the same files found (see
+/// [`CheckCache`]).
 pub fn check_sources_cached(
     files: Vec<SourceFile>,
     options: &CheckOptions,
-    cache: &mut analysis::PairCache,
+    cache: &mut CheckCache,
 ) -> CheckResult {
     let semantics = Semantics::embedded();
     let engine = options.engine;
-    let parsed: Vec<ParsedFile> = files
-        .par_iter()
-        .map(|file| parse::parse_file(&file.text, engine))
-        .collect();
-    let mut diagnostics = Vec::new();
-    let (catalog, recovered) = build_catalog(&files, &parsed);
-    let statements = parsed.iter().map(|file| file.statements.len()).sum();
-    let mut parse_errors = 0;
-    for (file, parsed_file) in parsed.iter().enumerate() {
-        for (index, statement) in parsed_file.statements.iter().enumerate() {
-            if let Err(error) = &statement.parsed {
-                let message = if recovered.contains(&(file, index)) {
-                    format!(
-                        "statement read in part: its table, columns and keys were taken from its \
-                         tokens ({})",
-                        error.message
-                    )
-                } else {
-                    parse_errors += 1;
-                    format!("statement skipped: {}", error.message)
-                };
-                diagnostics.push(Diagnostic {
-                    kind: DiagnosticKind::ParseError,
-                    file: Some(file),
-                    range: TextRange::new(error.offset, error.offset.max(statement.range.end)),
-                    message,
-                });
-            }
-        }
-        diagnostics.extend(directive_warnings(file, parsed_file));
+    if cache.options.as_ref() != Some(options) {
+        *cache = CheckCache {
+            options: Some(options.clone()),
+            ..CheckCache::default()
+        };
     }
-    let built: Vec<(Vec<Program>, Vec<Diagnostic>)> = parsed
-        .into_par_iter()
-        .enumerate()
-        .filter(|(file, _)| files[*file].role == Role::Transactions)
-        .map(|(file, parsed_file)| {
-            build_programs(&files[file], file, parsed_file, &catalog, options)
+    let cached = |file: &SourceFile| {
+        cache
+            .files
+            .get(&file.path)
+            .filter(|entry| entry.role == file.role && entry.text == file.text)
+    };
+    // Files seen unchanged are not parsed again, unless the catalog turns out to differ.
+    let mut parsed: Vec<Option<ParsedFile>> = files
+        .par_iter()
+        .map(|file| match cached(file) {
+            Some(_) => None,
+            None => Some(parse::parse_file(&file.text, engine)),
         })
         .collect();
-    let mut programs = Vec::new();
-    for (file_programs, file_diagnostics) in built {
-        programs.extend(file_programs);
-        diagnostics.extend(file_diagnostics);
+    let facts: Vec<FileFacts> = files
+        .iter()
+        .zip(&parsed)
+        .enumerate()
+        .map(|(index, (file, parsed))| match (parsed, cached(file)) {
+            (Some(parsed), _) => file_facts(file, parsed),
+            (None, Some(entry)) => entry.facts.clone(),
+            // Invariant: a file is parsed exactly when it has no cache entry.
+            (None, None) => file_facts(file, &parse::parse_file(&files[index].text, engine)),
+        })
+        .collect();
+    let catalog = build_catalog(&files, &facts);
+    if cache.catalog.as_ref() != Some(&catalog) {
+        cache.files.clear();
+        cache.catalog = Some(catalog.clone());
+        for (file, parsed) in files.iter().zip(parsed.iter_mut()) {
+            if parsed.is_none() {
+                *parsed = Some(parse::parse_file(&file.text, engine));
+            }
+        }
     }
+    let built: Vec<Option<(Vec<Program>, Vec<Diagnostic>)>> = parsed
+        .into_par_iter()
+        .enumerate()
+        .map(|(file, parsed_file)| {
+            let parsed_file = parsed_file?;
+            (files[file].role == Role::Transactions)
+                .then(|| build_programs(&files[file], file, parsed_file, &catalog, options))
+        })
+        .collect();
+    let mut diagnostics = Vec::new();
+    let mut programs = Vec::new();
+    let mut entries = std::collections::HashMap::new();
+    for (index, ((file, facts), built)) in files.iter().zip(facts).zip(built).enumerate() {
+        let (file_programs, program_diagnostics) = match built {
+            Some(built) => built,
+            None => cache
+                .files
+                .remove(&file.path)
+                .map(|entry| (entry.programs, entry.program_diagnostics))
+                .unwrap_or_default(),
+        };
+        let with_file = |diagnostic: &Diagnostic| Diagnostic {
+            file: Some(index),
+            ..diagnostic.clone()
+        };
+        diagnostics.extend(facts.diagnostics.iter().map(with_file));
+        diagnostics.extend(program_diagnostics.iter().map(with_file));
+        programs.extend(file_programs.iter().cloned().map(|mut program| {
+            program.file = index;
+            program
+        }));
+        entries.insert(
+            file.path.clone(),
+            CachedFile {
+                role: file.role,
+                text: file.text.clone(),
+                facts,
+                programs: file_programs,
+                program_diagnostics,
+            },
+        );
+    }
+    cache.files = entries;
+    let statements = cache
+        .files
+        .values()
+        .map(|entry| entry.facts.statements)
+        .sum();
+    let parse_errors = cache
+        .files
+        .values()
+        .map(|entry| entry.facts.parse_errors)
+        .sum();
     let context = analysis::Context {
         programs: &programs,
         catalog: &catalog,
         semantics,
         engine,
     };
-    let analysis = analysis::analyse_cached(&context, &options.rules, cache);
+    let analysis = analysis::analyse_cached(&context, &options.rules, &mut cache.pairs);
     let findings = analysis.findings;
     diagnostics.extend(unused_ignores(
         &programs,
@@ -232,50 +282,100 @@ pub fn check_sources_cached(
     }
 }
 
-/// Applies DDL in order: schema files (already in migration order), then DDL found in
-/// transaction files. A statement sqlparser rejects is read from tokens when it is DDL; those
-/// statements are returned as `(file, statement)` pairs.
-fn build_catalog(
-    files: &[SourceFile],
-    parsed: &[ParsedFile],
-) -> (Catalog, BTreeSet<(usize, usize)>) {
-    let mut catalog = Catalog::default();
-    let mut recovered = BTreeSet::new();
-    let order = files
-        .iter()
-        .enumerate()
-        .filter(|(_, file)| file.role == Role::Schema)
-        .chain(
-            files
-                .iter()
-                .enumerate()
-                .filter(|(_, file)| file.role == Role::Transactions),
-        );
-    for (index, file) in order {
-        for (position, statement) in parsed[index].statements.iter().enumerate() {
-            let changes = match &statement.parsed {
-                Ok(asts) => asts
-                    .iter()
-                    .filter_map(catalog::from_ast::changes)
-                    .flatten()
-                    .collect(),
-                Err(_) => match catalog::fallback::changes(
-                    parsed[index].folded.as_deref().unwrap_or(&file.text),
+/// What earlier checks found, for checking mostly the same files again (the language server
+/// checks after every edit): each file's parse results and programs, by path and text, and the
+/// pair findings of unchanged programs. Everything is dropped when the options change;
+/// programs also when the catalog does.
+#[derive(Default)]
+pub struct CheckCache {
+    options: Option<CheckOptions>,
+    catalog: Option<Catalog>,
+    files: std::collections::HashMap<std::path::PathBuf, CachedFile>,
+    pairs: analysis::PairCache,
+}
+
+struct CachedFile {
+    role: Role,
+    text: String,
+    facts: FileFacts,
+    /// Programs and their warnings, for the catalog in `CheckCache::catalog`.
+    programs: Vec<Program>,
+    program_diagnostics: Vec<Diagnostic>,
+}
+
+/// What one file yields on its own, before the catalog is known.
+#[derive(Clone)]
+struct FileFacts {
+    statements: usize,
+    /// The schema changes its DDL makes, in order.
+    changes: Vec<catalog::Change>,
+    /// Parse errors and directive warnings.
+    diagnostics: Vec<Diagnostic>,
+    /// Statements skipped as unparseable.
+    parse_errors: usize,
+}
+
+/// A file's schema changes and diagnostics. A statement sqlparser rejects is read from tokens
+/// when it is DDL, and its diagnostic says so.
+fn file_facts(file: &SourceFile, parsed: &ParsedFile) -> FileFacts {
+    let mut facts = FileFacts {
+        statements: parsed.statements.len(),
+        changes: Vec::new(),
+        diagnostics: Vec::new(),
+        parse_errors: 0,
+    };
+    for statement in &parsed.statements {
+        match &statement.parsed {
+            Ok(asts) => facts
+                .changes
+                .extend(asts.iter().filter_map(catalog::from_ast::changes).flatten()),
+            Err(error) => {
+                let recovered = catalog::fallback::changes(
+                    parsed.folded.as_deref().unwrap_or(&file.text),
                     &statement.tokens,
-                ) {
-                    Some(changes) if !changes.is_empty() => {
-                        recovered.insert((index, position));
-                        changes
+                )
+                .filter(|changes| !changes.is_empty());
+                let message = match recovered {
+                    Some(changes) => {
+                        facts.changes.extend(changes);
+                        format!(
+                            "statement read in part: its table, columns and keys were taken \
+                             from its tokens ({})",
+                            error.message
+                        )
                     }
-                    _ => Vec::new(),
-                },
-            };
-            for change in changes {
-                catalog.apply(change);
+                    None => {
+                        facts.parse_errors += 1;
+                        format!("statement skipped: {}", error.message)
+                    }
+                };
+                facts.diagnostics.push(Diagnostic {
+                    kind: DiagnosticKind::ParseError,
+                    file: None,
+                    range: TextRange::new(error.offset, error.offset.max(statement.range.end)),
+                    message,
+                });
             }
         }
     }
-    (catalog, recovered)
+    facts.diagnostics.extend(directive_warnings(parsed));
+    facts
+}
+
+/// Applies DDL in order: schema files (already in migration order), then DDL found in
+/// transaction files.
+fn build_catalog(files: &[SourceFile], facts: &[FileFacts]) -> Catalog {
+    let mut catalog = Catalog::default();
+    for role in [Role::Schema, Role::Transactions] {
+        for (file, file_facts) in files.iter().zip(facts) {
+            if file.role == role {
+                for change in &file_facts.changes {
+                    catalog.apply(change.clone());
+                }
+            }
+        }
+    }
+    catalog
 }
 
 fn build_programs(
@@ -422,7 +522,8 @@ pub fn one_line(sql: &str) -> String {
 }
 
 /// Directives that name rules isolint does not have, or that it cannot read.
-fn directive_warnings(file: FileId, parsed: &ParsedFile) -> Vec<Diagnostic> {
+/// Warnings about directives; their file is filled in by the caller.
+fn directive_warnings(parsed: &ParsedFile) -> Vec<Diagnostic> {
     let mut warnings = Vec::new();
     for directive in &parsed.file_directives {
         let unknown_rules: Vec<&String> = match &directive.value {
@@ -452,7 +553,7 @@ fn directive_warnings(file: FileId, parsed: &ParsedFile) -> Vec<Diagnostic> {
         if let Some(message) = message {
             warnings.push(Diagnostic {
                 kind: DiagnosticKind::Warning,
-                file: Some(file),
+                file: None,
                 range: directive.range,
                 message,
             });

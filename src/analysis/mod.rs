@@ -222,7 +222,10 @@ pub fn analyse_cached(
         };
     }
     let keys: Vec<u64> = context.programs.par_iter().map(program_key).collect();
-    let known: Vec<Option<usize>> = keys.iter().map(|key| cache.known.get(key).copied()).collect();
+    let known: Vec<Option<usize>> = keys
+        .iter()
+        .map(|key| cache.known.get(key).copied())
+        .collect();
     // A pair is analysed again unless both programs are known, in the same order as before.
     let reusable = |first: usize, second: usize| match (known[first], known[second]) {
         (Some(before_first), Some(before_second)) => before_first <= before_second,
@@ -413,10 +416,9 @@ pub mod testing {
 
 #[cfg(test)]
 mod tests {
-    use super::PairCache;
     use crate::semantics::Engine;
     use crate::source::{Role, SourceFile};
-    use crate::{CheckOptions, check_sources, check_sources_cached};
+    use crate::{CheckCache, CheckOptions, check_sources, check_sources_cached};
 
     const SCHEMA: &str = "CREATE TABLE limits (account_id int, kind text, amount int,
         PRIMARY KEY (account_id, kind));";
@@ -438,7 +440,7 @@ mod tests {
             .collect()
     }
 
-    fn rendered(files: Vec<SourceFile>, cache: Option<&mut PairCache>) -> String {
+    fn rendered(files: Vec<SourceFile>, cache: Option<&mut CheckCache>) -> String {
         let options = CheckOptions::new(Engine::Postgres);
         let result = match cache {
             Some(cache) => check_sources_cached(files, &options, cache),
@@ -459,8 +461,18 @@ mod tests {
             project(&[("a.sql", LOWER), ("b.sql", RAISE)]),
             project(&[("a.sql", RAISE), ("b.sql", LOWER)]),
             project(&[("b.sql", RAISE), ("c.sql", LOWER)]),
+            // A parse error, and DDL in a transaction file that changes the catalog.
+            project(&[("b.sql", &format!("{RAISE} SELEC x;")), ("c.sql", LOWER)]),
+            project(&[
+                ("b.sql", RAISE),
+                (
+                    "c.sql",
+                    &format!("ALTER TABLE limits ADD COLUMN note text; {LOWER}"),
+                ),
+            ]),
+            project(&[("b.sql", RAISE), ("c.sql", LOWER)]),
         ];
-        let mut cache = PairCache::default();
+        let mut cache = CheckCache::default();
         for files in states {
             let fresh = rendered(files.clone(), None);
             assert!(fresh.contains("write-skew"), "{fresh}");

@@ -609,8 +609,10 @@ impl Server {
                     self.log(MessageType::WARNING, diagnostic.message.clone());
                 }
                 if self.roots.contains(&done.root) {
-                    self.results.insert(done.root.clone(), result);
+                    let previous = self.results.insert(done.root.clone(), result);
                     self.show(&done.root);
+                    // Dropped after publishing: freeing a large result takes a while.
+                    drop(previous);
                 }
             }
             Err(panic) => self.log(

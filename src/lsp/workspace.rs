@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, FromArgMatches};
 
-use crate::analysis::PairCache;
 use crate::cli::{self, CheckArgs};
 use crate::config::{self, Config};
 use crate::source::SourceFile;
-use crate::{CheckOptions, CheckResult, Diagnostic, DiagnosticKind, check_sources_cached};
+use crate::{
+    CheckCache, CheckOptions, CheckResult, Diagnostic, DiagnosticKind, check_sources_cached,
+};
 
 /// Checks one folder again and again, after edits, saves and file changes.
 pub struct Analyzer {
@@ -23,7 +24,7 @@ pub struct Analyzer {
     /// The files on disk, read again after `rescan`.
     disk: Option<Vec<SourceFile>>,
     disk_problems: Vec<String>,
-    cache: PairCache,
+    cache: CheckCache,
 }
 
 impl Analyzer {
@@ -50,7 +51,7 @@ impl Analyzer {
             config_problem,
             disk: None,
             disk_problems: Vec::new(),
-            cache: PairCache::default(),
+            cache: CheckCache::default(),
         }
     }
 
