@@ -44,6 +44,28 @@ pub enum Command {
         /// A rule id, e.g. `write-skew`.
         rule: String,
     },
+    /// Run each finding's interleaving on a real PostgreSQL and report whether it happens.
+    Confirm(Box<ConfirmArgs>),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ConfirmArgs {
+    /// The database to run on, e.g. `postgres://user@localhost/db` or
+    /// `host=/tmp user=postgres`. Everything runs in a scratch schema that is dropped
+    /// afterwards.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Rows to load before each run (INSERT statements), instead of the nearest `seed.sql`.
+    #[arg(long, value_name = "FILE")]
+    pub seed: Option<PathBuf>,
+    /// Confirm only findings of these rules.
+    #[arg(long, value_delimiter = ',')]
+    pub rule: Vec<String>,
+    /// Confirm only the findings with these fingerprints (from the JSON report).
+    #[arg(long, value_delimiter = ',')]
+    pub finding: Vec<String>,
+    #[command(flatten)]
+    pub check: CheckArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -168,6 +190,18 @@ pub enum CliError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Config(#[from] Box<config::ConfigError>),
+    #[error("confirm needs the database to run on")]
+    #[diagnostic(
+        code(isolint::confirm),
+        help(
+            "pass --database-url postgres://USER@HOST/DB; isolint works in a scratch schema \
+             there and drops it afterwards"
+        )
+    )]
+    NoDatabase,
+    #[error("{0}")]
+    #[diagnostic(code(isolint::confirm))]
+    Confirm(String),
 }
 
 /// Stack for the analysis threads: parsing and walking SQL recurses once per nesting level.
@@ -221,6 +255,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check(args) => check(*args, &mut stdout),
+        Command::Confirm(args) => confirm(*args, &mut stdout),
         Command::Init { force } => init(force),
     }
 }
@@ -330,7 +365,8 @@ pub fn options(args: &CheckArgs, config: Option<&Config>) -> Result<CheckOptions
     Ok(options)
 }
 
-fn check(args: CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError> {
+/// Config, options, files and the analysis: what `check` and `confirm` share.
+fn analyse(args: &CheckArgs) -> Result<(CheckResult, CheckOptions), CliError> {
     let working_directory = std::env::current_dir().map_err(CliError::WorkingDirectory)?;
     let config = match args
         .config
@@ -344,8 +380,8 @@ fn check(args: CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError>
         }
         None => None,
     };
-    let options = options(&args, config.as_ref())?;
-    let (files, problems, focus) = gather(&args, config.as_ref(), &working_directory)?;
+    let options = options(args, config.as_ref())?;
+    let (files, problems, focus) = gather(args, config.as_ref(), &working_directory)?;
     let mut result = check_sources(files, &options);
     for problem in problems {
         result.diagnostics.insert(
@@ -361,6 +397,11 @@ fn check(args: CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError>
     if let Some(focus) = focus {
         result.retain_involving(&focus);
     }
+    Ok((result, options))
+}
+
+fn check(args: CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError> {
+    let (mut result, options) = analyse(&args)?;
     if let Some(path) = &args.write_baseline {
         let count = baseline::write(&result, path)?;
         eprintln!("isolint: recorded {count} finding(s) in {}", path.display());
@@ -375,9 +416,7 @@ fn check(args: CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError>
             );
         }
     }
-    let default_level = options
-        .isolation
-        .unwrap_or_else(|| Semantics::embedded().default_level(options.engine));
+    let default_level = default_level(&options);
     let format = args.format.unwrap_or_else(|| {
         if std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true") {
             Format::Github
@@ -429,6 +468,96 @@ fn check(args: CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError>
         }
     }
     Ok(finish(&args, &result))
+}
+
+/// `isolint confirm`: each finding's witness on a real PostgreSQL. Exit 1 when one is
+/// reproduced, 0 when none is, 2 when the tool could not run.
+fn confirm(args: ConfirmArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError> {
+    use crate::confirm::{self, Verdict};
+    let url = args.database_url.as_deref().ok_or(CliError::NoDatabase)?;
+    let (mut result, options) = analyse(&args.check)?;
+    if result.engine != Engine::Postgres {
+        return Err(CliError::Confirm(format!(
+            "confirm runs findings on PostgreSQL, and this project is checked as {}; pass \
+             --engine postgres if its SQL runs there",
+            result.engine.id()
+        )));
+    }
+    for rule in &args.rule {
+        Rule::from_id(rule).ok_or_else(|| CliError::UnknownRule(rule.clone()))?;
+    }
+    let wanted = |result: &CheckResult, finding: &crate::analysis::finding::Finding| {
+        (args.rule.is_empty() || args.rule.iter().any(|rule| rule == finding.rule.id()))
+            && (args.finding.is_empty()
+                || args
+                    .finding
+                    .contains(&report::fingerprint(result, finding)))
+    };
+    let keep: Vec<bool> = result
+        .findings
+        .iter()
+        .map(|finding| wanted(&result, finding))
+        .collect();
+    let mut kept = keep.iter();
+    result.findings.retain(|_| kept.next().copied().unwrap_or(false));
+    let database = confirm::database::Database::new(url).map_err(CliError::Confirm)?;
+    // Fail early, before any analysis output, when the server cannot be reached.
+    database.connect().map_err(CliError::Confirm)?;
+    let setup = confirm::Setup::new(&result, args.seed.as_deref()).map_err(CliError::Confirm)?;
+    for skipped in &setup.skipped {
+        eprintln!("isolint: migration statement left out of the scratch schema: {skipped}");
+    }
+    let total = result.findings.len();
+    for (index, finding) in result.findings.iter().enumerate() {
+        eprintln!(
+            "isolint: confirming {}/{total}: {} ({})",
+            index + 1,
+            finding.rule.id(),
+            finding
+                .programs
+                .iter()
+                .map(|program| result.programs[*program].name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let confirmation = confirm::confirm(&database, &result, &setup, finding);
+        result.confirmations.insert(index, confirmation);
+    }
+    let format = args.check.format.unwrap_or(Format::Human);
+    let text = match format {
+        Format::Json => report::json::render(&result, default_level(&options)),
+        Format::Human => report::confirmations::render(&result),
+        other => {
+            return Err(CliError::Confirm(format!(
+                "confirm writes human or json, not {other:?}"
+            )));
+        }
+    };
+    match &args.check.output {
+        Some(path) => std::fs::write(path, text).map_err(|source| CliError::Output {
+            path: path.display().to_string(),
+            source,
+        })?,
+        None => {
+            let _ = stdout.write_all(text.as_bytes());
+        }
+    }
+    let reproduced = result
+        .confirmations
+        .values()
+        .any(|confirmation| confirmation.verdict == Verdict::Reproduced);
+    Ok(if reproduced && !args.check.exit_zero {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The level of transactions that declare none.
+fn default_level(options: &CheckOptions) -> Level {
+    options
+        .isolation
+        .unwrap_or_else(|| Semantics::embedded().default_level(options.engine))
 }
 
 /// After the report: statistics on stderr, and the exit code.

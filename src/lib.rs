@@ -29,6 +29,7 @@ pub mod baseline;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod confirm;
 pub mod discover;
 pub mod parse;
 pub mod program;
@@ -120,6 +121,8 @@ pub struct CheckResult {
     pub statements: usize,
     pub parse_errors: usize,
     pub severities: BTreeMap<Rule, Severity>,
+    /// What `isolint confirm` saw on a real database, by index into `findings`.
+    pub confirmations: BTreeMap<usize, confirm::Confirmation>,
 }
 
 impl CheckResult {
@@ -218,6 +221,7 @@ pub fn check_sources(files: Vec<SourceFile>, options: &CheckOptions) -> CheckRes
         statements,
         parse_errors,
         severities: options.severities.clone(),
+        confirmations: BTreeMap::new(),
     }
 }
 
@@ -434,7 +438,8 @@ fn directive_warnings(file: FileId, parsed: &ParsedFile) -> Vec<Diagnostic> {
                 "unknown isolation level `{level}` in isolint directive"
             )),
             Directive::Unknown(text) => Some(format!(
-                "unknown isolint directive `{text}`; use `ignore`, `ignore-file` or `isolation`"
+                "unknown isolint directive `{text}`; use `ignore`, `ignore-file`, `isolation` or \
+                 `example NAME=VALUE ...`"
             )),
             _ => None,
         };

@@ -6,6 +6,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use rayon::prelude::*;
 
 use super::conflict::{AccessRef, EdgeKind, forced_conflict, serialized_by_lock};
+use super::unify::Unifier;
 use super::{Context, Pair};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +27,8 @@ pub struct VulnerableEdge {
     pub columns: Vec<String>,
     /// The read is locked and blocks this writer until the reader commits.
     pub read_locked: bool,
+    /// The equalities the edge needs, the reader as instance 0 and the writer as 1.
+    pub unifier: Unifier,
 }
 
 pub struct DependencyGraph {
@@ -139,6 +142,7 @@ fn representative_edge(context: &Context, view: &Pair) -> Option<VulnerableEdge>
                 read,
                 edge.kind,
             ),
+            unifier: edge.unifier.relabel(&[view.first.tag, view.second.tag]),
         };
         if !vulnerable.read_locked {
             return Some(vulnerable);

@@ -249,14 +249,23 @@ pub mod testing {
             .collect()
     }
 
-    /// Also returns each finding's fix titles.
-    pub fn run(
+    /// The whole result for one schema file and one transaction file.
+    pub fn check(
+        engine: Engine,
+        level: Option<Level>,
+        schema: &str,
+        transactions: &str,
+    ) -> crate::CheckResult {
+        check_with(engine, level, schema, transactions, &[])
+    }
+
+    fn check_with(
         engine: Engine,
         level: Option<Level>,
         schema: &str,
         transactions: &str,
         extra_rules: &[super::Rule],
-    ) -> Vec<(String, Vec<String>)> {
+    ) -> crate::CheckResult {
         let files = vec![
             SourceFile::new("migrations/1.sql".into(), Role::Schema, schema.to_string()),
             SourceFile::new(
@@ -268,7 +277,18 @@ pub mod testing {
         let mut options = CheckOptions::new(engine);
         options.isolation = level;
         options.rules.extend(extra_rules.iter().copied());
-        let result = check_sources(files, &options);
+        check_sources(files, &options)
+    }
+
+    /// Also returns each finding's fix titles.
+    pub fn run(
+        engine: Engine,
+        level: Option<Level>,
+        schema: &str,
+        transactions: &str,
+        extra_rules: &[super::Rule],
+    ) -> Vec<(String, Vec<String>)> {
+        let result = check_with(engine, level, schema, transactions, extra_rules);
         result
             .findings
             .iter()

@@ -4,6 +4,7 @@
 //! are not `Serialize`. Wire types are built here, at the boundary.
 
 pub mod concise;
+pub mod confirmations;
 pub mod github;
 pub mod gitlab;
 pub mod human;
