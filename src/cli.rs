@@ -489,9 +489,7 @@ fn confirm(args: ConfirmArgs, stdout: &mut impl Write) -> Result<ExitCode, CliEr
     let wanted = |result: &CheckResult, finding: &crate::analysis::finding::Finding| {
         (args.rule.is_empty() || args.rule.iter().any(|rule| rule == finding.rule.id()))
             && (args.finding.is_empty()
-                || args
-                    .finding
-                    .contains(&report::fingerprint(result, finding)))
+                || args.finding.contains(&report::fingerprint(result, finding)))
     };
     let keep: Vec<bool> = result
         .findings
@@ -499,7 +497,9 @@ fn confirm(args: ConfirmArgs, stdout: &mut impl Write) -> Result<ExitCode, CliEr
         .map(|finding| wanted(&result, finding))
         .collect();
     let mut kept = keep.iter();
-    result.findings.retain(|_| kept.next().copied().unwrap_or(false));
+    result
+        .findings
+        .retain(|_| kept.next().copied().unwrap_or(false));
     let database = confirm::database::Database::new(url).map_err(CliError::Confirm)?;
     // Fail early, before any analysis output, when the server cannot be reached.
     database.connect().map_err(CliError::Confirm)?;

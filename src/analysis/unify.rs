@@ -78,7 +78,10 @@ impl Unifier {
     pub fn relabel(&self, tags: &[u8]) -> Unifier {
         let renumber = |atom: &Atom| match atom {
             Atom::Var(tag, name) => {
-                let position = tags.iter().position(|t| t == tag).unwrap_or(usize::from(*tag));
+                let position = tags
+                    .iter()
+                    .position(|t| t == tag)
+                    .unwrap_or(usize::from(*tag));
                 Atom::Var(u8::try_from(position).unwrap_or(*tag), name.clone())
             }
             Atom::Lit(_) => atom.clone(),

@@ -196,7 +196,9 @@ impl ServerError {
 
     /// Class 23: a constraint stopped it.
     pub fn is_constraint_violation(&self) -> bool {
-        self.code.as_deref().is_some_and(|code| code.starts_with("23"))
+        self.code
+            .as_deref()
+            .is_some_and(|code| code.starts_with("23"))
     }
 }
 

@@ -120,7 +120,11 @@ impl Setup {
 
     /// The rows for a finding: `--seed`, else the nearest `seed.sql` above the finding's
     /// first transaction file.
-    fn seed_for(&self, result: &CheckResult, finding: &Finding) -> Result<Option<Vec<String>>, String> {
+    fn seed_for(
+        &self,
+        result: &CheckResult,
+        finding: &Finding,
+    ) -> Result<Option<Vec<String>>, String> {
         if let Some(seed) = &self.seed {
             return Ok(Some(seed.clone()));
         }
@@ -296,20 +300,26 @@ fn stopped_by_error(plan: &Plan, execution: &Execution) -> Option<(Verdict, Stri
     let (session, error) = failures
         .iter()
         .find(|(_, error)| error.is_serialization_failure())
-        .or_else(|| failures.iter().find(|(_, error)| error.is_constraint_violation()))
+        .or_else(|| {
+            failures
+                .iter()
+                .find(|(_, error)| error.is_constraint_violation())
+        })
         .or_else(|| failures.first())?;
     let label = &plan.sessions[*session].label;
-    Some(if error.is_serialization_failure() || error.is_constraint_violation() {
-        (
-            Verdict::Prevented,
-            format!("{label} failed: {}", error.message),
-        )
-    } else {
-        (
-            Verdict::Inconclusive,
-            format!("{label} failed: {}", error.message),
-        )
-    })
+    Some(
+        if error.is_serialization_failure() || error.is_constraint_violation() {
+            (
+                Verdict::Prevented,
+                format!("{label} failed: {}", error.message),
+            )
+        } else {
+            (
+                Verdict::Inconclusive,
+                format!("{label} failed: {}", error.message),
+            )
+        },
+    )
 }
 
 /// Whether two outcomes agree on what the committed sessions read and on the final rows.

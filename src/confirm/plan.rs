@@ -5,14 +5,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{Expr, ObjectName, Statement, Value};
+use sqlparser::ast::{Ident, ObjectName, Statement};
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
 use crate::CheckResult;
 use crate::analysis::finding::{Finding, Step};
 use crate::analysis::unify::Atom;
-use crate::semantics::Level;
+use crate::parse::lexer::TokenKind;
+use crate::semantics::{Engine, Level};
+use crate::source::TextRange;
+
+use super::database::quote_literal;
 
 /// A transaction instance ready to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,9 +81,10 @@ pub fn plan(result: &CheckResult, finding: &Finding) -> Result<Plan, Unplannable
             program,
             level: source.level,
             statements,
-            rolls_back: finding.witness.iter().any(|step| {
-                step.instance == instance && matches!(step.step, Step::Rollback)
-            }),
+            rolls_back: finding
+                .witness
+                .iter()
+                .any(|step| step.instance == instance && matches!(step.step, Step::Rollback)),
         });
     }
     let steps = schedule(finding, &sessions);
@@ -136,8 +141,8 @@ fn schedule(finding: &Finding, sessions: &[Session]) -> Vec<PlannedStep> {
             }
         }
     }
-    for session in 0..sessions.len() {
-        if !ended[session] {
+    for (session, ended) in ended.iter().enumerate() {
+        if !ended {
             run_until(&mut steps, session, usize::MAX);
             steps.push(PlannedStep {
                 session,
@@ -157,38 +162,70 @@ pub fn prepare(sql: &str) -> Result<Vec<Statement>, Unplannable> {
     Ok(statements)
 }
 
-/// A statement for the scratch schema, its parameters replaced by quoted literals, which
-/// PostgreSQL types from their context as it would a bound parameter.
+/// A statement for the scratch schema: the text as written, table names unqualified and
+/// parameters replaced by quoted literals (which PostgreSQL types from their context as it
+/// would a bound parameter). The text is edited rather than printed from the AST so that
+/// clauses sqlparser does not read (`FOR NO KEY UPDATE`) reach the server as written.
 pub fn concrete(
     sql: &str,
     mut value_of: impl FnMut(&str) -> Result<String, Unplannable>,
 ) -> Result<String, Unplannable> {
-    let mut statements = prepare(sql)?;
-    let mut failure = None;
-    for statement in &mut statements {
-        let _ = sqlparser::ast::visit_expressions_mut(statement, |expr| {
-            if let Expr::Value(value) = expr
-                && let Value::Placeholder(name) = &value.value
-            {
-                match value_of(name) {
-                    Ok(bound) => value.value = Value::SingleQuotedString(bound),
-                    Err(error) => {
-                        failure = Some(error);
-                        return ControlFlow::Break(());
+    let parsed = crate::parse::parse_file(sql, Engine::Postgres);
+    let mut edits: Vec<(TextRange, String)> = Vec::new();
+    for statement in &parsed.statements {
+        let asts = statement.parsed.as_ref().map_err(|error| {
+            format!(
+                "PostgreSQL cannot take `{}`: {}",
+                crate::one_line(sql),
+                error.message
+            )
+        })?;
+        for token in statement
+            .tokens
+            .iter()
+            .filter(|t| t.kind == TokenKind::Param)
+        {
+            let value = value_of(token.text(sql))?;
+            edits.push((token.range, quote_literal(&value)));
+        }
+        let text = &sql[statement.range.start..statement.range.end];
+        let mut unlocated = None;
+        for ast in asts {
+            let _ = sqlparser::ast::visit_relations(ast, |name: &ObjectName| {
+                let parts: Vec<&Ident> = name.0.iter().filter_map(|part| part.as_ident()).collect();
+                if let [first, .., last] = parts.as_slice() {
+                    let at = |ident: &Ident| {
+                        let start = ident.span.start;
+                        crate::parse::offset_at(text, start.line as usize, start.column as usize)
+                            .filter(|_| start.line > 0)
+                    };
+                    match (at(first), at(last)) {
+                        (Some(from), Some(to)) if from < to => edits.push((
+                            TextRange::new(
+                                statement.range.start + from,
+                                statement.range.start + to,
+                            ),
+                            String::new(),
+                        )),
+                        _ => unlocated = Some(name.to_string()),
                     }
                 }
-            }
-            ControlFlow::<()>::Continue(())
-        });
-        if let Some(error) = failure.take() {
-            return Err(error);
+                ControlFlow::<()>::Continue(())
+            });
+        }
+        if let Some(name) = unlocated {
+            return Err(format!(
+                "cannot locate the table name `{name}` to run it in a scratch schema"
+            ));
         }
     }
-    Ok(statements
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; "))
+    edits.sort_by_key(|(range, _)| std::cmp::Reverse(range.start));
+    edits.dedup_by_key(|(range, _)| range.start);
+    let mut text = sql.to_string();
+    for (range, replacement) in edits {
+        text.replace_range(range.start..range.end, &replacement);
+    }
+    Ok(text.trim().to_string())
 }
 
 /// Drops schema (and database) qualifiers from every table name in `statement`.
@@ -267,7 +304,10 @@ impl<'a> Values<'a> {
         let value = match given {
             Some(value) => value,
             None => {
-                let root = self.finding.bindings.find(&Atom::Var(tag(instance), name.into()));
+                let root = self
+                    .finding
+                    .bindings
+                    .find(&Atom::Var(tag(instance), name.into()));
                 match &root {
                     Atom::Lit(literal) => literal.trim_matches('\'').to_string(),
                     Atom::Var(..) => match self.classes.get(&root) {
@@ -279,10 +319,8 @@ impl<'a> Values<'a> {
                                 .unwrap_or_default();
                             self.used.insert(fresh.clone());
                             self.classes.insert(root, fresh.clone());
-                            self.assumed.insert(format!(
-                                "T{} {name} = {fresh}",
-                                instance + 1
-                            ));
+                            self.assumed
+                                .insert(format!("T{} {name} = {fresh}", instance + 1));
                             fresh
                         }
                     },
@@ -396,9 +434,22 @@ mod tests {
     }
 
     #[test]
+    fn text_is_kept_as_written_with_names_unqualified() {
+        let sql = "SELECT balance FROM \"shop\".accounts a JOIN public.limits l ON l.id = a.id\n  WHERE a.id = :id FOR NO KEY UPDATE OF a";
+        let bound = concrete(sql, |name| Ok(format!("{name}'s"))).unwrap();
+        assert_eq!(
+            bound,
+            "SELECT balance FROM accounts a JOIN limits l ON l.id = a.id\n  WHERE a.id = ':id''s' FOR NO KEY UPDATE OF a"
+        );
+    }
+
+    #[test]
     fn statements_postgres_cannot_take_are_unplannable() {
         let error = concrete("SELEC 1", |_| Ok(String::new())).unwrap_err();
-        assert!(error.contains("PostgreSQL cannot take `SELEC 1`"), "{error}");
+        assert!(
+            error.contains("PostgreSQL cannot take `SELEC 1`"),
+            "{error}"
+        );
         let error = concrete("SELECT * FROM t WHERE id = ?", |name| {
             Err(format!("no value for {name}"))
         })

@@ -1,5 +1,6 @@
 //! Rows for a finding when the project gives none: one row per row the transactions point at
-//! (their pinned columns, with the bound values), the other columns filled by type.
+//! (their pinned columns, with the bound values), the other columns filled by type. Rows
+//! the migrations already insert win.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -8,13 +9,17 @@ use super::plan::Plan;
 use crate::CheckResult;
 use crate::access::{AccessKind, Term};
 
+/// Column → value of one row.
+type Pins<'a> = BTreeMap<&'a str, String>;
+
 /// `INSERT` statements, and what was assumed in words.
 pub fn generate(
     result: &CheckResult,
     plan: &Plan,
     tables: &BTreeMap<String, Vec<Column>>,
 ) -> (Vec<String>, Vec<String>) {
-    let mut wanted: BTreeMap<&str, BTreeSet<BTreeMap<&str, String>>> = BTreeMap::new();
+    // Per table: (the access reads only, pins) — rows written come first when merging.
+    let mut wanted: BTreeMap<&str, BTreeSet<(bool, Pins)>> = BTreeMap::new();
     for (session, planned) in plan.sessions.iter().enumerate() {
         let program = &result.programs[planned.program];
         for access in program.statements.iter().flat_map(|s| &s.accesses) {
@@ -34,7 +39,10 @@ pub fn generate(
                 })
                 .collect::<BTreeMap<_, _>>();
             if !row.is_empty() {
-                wanted.entry(access.table.as_str()).or_default().insert(row);
+                wanted
+                    .entry(access.table.as_str())
+                    .or_default()
+                    .insert((!access.is_write(), row));
             }
         }
     }
@@ -44,17 +52,7 @@ pub fn generate(
         let Some(columns) = tables.get(table) else {
             continue;
         };
-        // A row whose pins another row also has, with the same values, is that row.
-        let kept: Vec<&BTreeMap<&str, String>> = rows
-            .iter()
-            .filter(|row| {
-                !rows.iter().any(|other| {
-                    other.len() > row.len()
-                        && row.iter().all(|(column, value)| other.get(column) == Some(value))
-                })
-            })
-            .collect();
-        for (number, row) in kept.into_iter().enumerate() {
+        for (number, row) in merge(rows).iter().enumerate() {
             let mut names = Vec::new();
             let mut values = Vec::new();
             for column in columns {
@@ -68,7 +66,7 @@ pub fn generate(
                 }
             }
             let statement = format!(
-                "INSERT INTO {} ({}) VALUES ({})",
+                "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT DO NOTHING",
                 quote_ident(table),
                 names.join(", "),
                 values.join(", ")
@@ -86,6 +84,34 @@ pub fn generate(
         )]
     };
     (statements, notes)
+}
+
+/// One row per distinct row pointed at: pins that agree with a row already made (a shared
+/// column with the same value, no column with another) are that row's too, as a read of
+/// `shift_id = 1 AND on_call` and an update of `shift_id = 1 AND doctor_id = 2` point at one
+/// row. Rows written are laid down first, rows only read merged into them.
+fn merge(pinned: BTreeSet<(bool, Pins)>) -> Vec<Pins> {
+    let mut pinned: Vec<(bool, Pins)> = pinned.into_iter().collect();
+    pinned.sort_by_key(|(read_only, pins)| (*read_only, std::cmp::Reverse(pins.len())));
+    let mut rows: Vec<Pins> = Vec::new();
+    for (_, pins) in pinned {
+        let agrees = |row: &Pins| {
+            pins.iter()
+                .any(|(column, value)| row.get(column) == Some(value))
+                && pins
+                    .iter()
+                    .all(|(column, value)| row.get(column).is_none_or(|other| other == value))
+        };
+        let mut merged = false;
+        for row in rows.iter_mut().filter(|row| agrees(row)) {
+            row.extend(pins.iter().map(|(column, value)| (*column, value.clone())));
+            merged = true;
+        }
+        if !merged {
+            rows.push(pins);
+        }
+    }
+    rows
 }
 
 /// A value for a column no transaction pins: numbers 100 (a balance that covers a
@@ -123,9 +149,43 @@ mod tests {
     }
 
     #[test]
+    fn pins_of_one_row_merge() {
+        let pins = |read_only: bool, pairs: &[(&'static str, &str)]| {
+            (
+                read_only,
+                pairs
+                    .iter()
+                    .map(|(column, value)| (*column, value.to_string()))
+                    .collect(),
+            )
+        };
+        let rows = merge(BTreeSet::from([
+            pins(true, &[("shift_id", "1"), ("on_call", "true")]),
+            pins(false, &[("shift_id", "1"), ("doctor_id", "2")]),
+            pins(false, &[("shift_id", "1"), ("doctor_id", "3")]),
+            pins(true, &[("shift_id", "5")]),
+        ]));
+        let shown: Vec<String> = rows.iter().map(|row| format!("{row:?}")).collect();
+        assert_eq!(
+            shown,
+            [
+                r#"{"doctor_id": "2", "on_call": "true", "shift_id": "1"}"#,
+                r#"{"doctor_id": "3", "on_call": "true", "shift_id": "1"}"#,
+                r#"{"shift_id": "5"}"#,
+            ]
+        );
+    }
+
+    #[test]
     fn fillers_follow_the_type() {
-        assert_eq!(filler(&column("balance", "integer"), 1).as_deref(), Some("100"));
-        assert_eq!(filler(&column("on_call", "boolean"), 1).as_deref(), Some("true"));
+        assert_eq!(
+            filler(&column("balance", "integer"), 1).as_deref(),
+            Some("100")
+        );
+        assert_eq!(
+            filler(&column("on_call", "boolean"), 1).as_deref(),
+            Some("true")
+        );
         assert_eq!(filler(&column("name", "text"), 2).as_deref(), Some("name2"));
         assert_eq!(filler(&column("doc", "jsonb"), 1), None);
         let serial = Column {

@@ -47,7 +47,12 @@ pub fn render(result: &CheckResult) -> String {
             let _ = writeln!(out, "  T{} with {}", session + 1, values.join(" "));
         }
         for (number, event) in confirmation.schedule.iter().enumerate() {
-            let mut line = format!("  {:>3}  {}  {}", number + 1, event.session, event.sql);
+            let mut line = format!(
+                "  {:>3}  {}  {}",
+                number + 1,
+                event.session,
+                crate::one_line(&event.sql)
+            );
             match (&event.returned, event.result.as_str()) {
                 (Some(rows), _) => {
                     let _ = write!(line, "  → {}", show_rows(rows));
@@ -82,7 +87,10 @@ pub fn render(result: &CheckResult) -> String {
 /// `2`, `(1, 'a')`, or `3 rows` when there are many.
 fn show_rows(rows: &Rows) -> String {
     let row = |row: &Vec<Option<String>>| {
-        let cells: Vec<&str> = row.iter().map(|cell| cell.as_deref().unwrap_or("NULL")).collect();
+        let cells: Vec<&str> = row
+            .iter()
+            .map(|cell| cell.as_deref().unwrap_or("NULL"))
+            .collect();
         if cells.len() == 1 {
             cells[0].to_string()
         } else {
