@@ -110,7 +110,10 @@ impl Setup {
                         file.display_path(),
                         crate::one_line(&sql)
                     )),
-                    Err(error) => skipped.push(format!("{}: {error}", file.display_path())),
+                    Err(error) => match unparsed_schema_statement(&sql) {
+                        Some(statement) => ddl.push(statement),
+                        None => skipped.push(format!("{}: {error}", file.display_path())),
+                    },
                 }
             }
         }
@@ -150,6 +153,38 @@ fn statements(text: &str) -> Vec<(String, Result<Vec<Statement>, String>)> {
         .filter_map(|statement| text.get(statement.range.start..statement.range.end))
         .map(|sql| (sql.to_string(), plan::prepare(sql)))
         .collect()
+}
+
+/// DDL sqlparser cannot read (`PARTITION OF`, `USING INDEX TABLESPACE`) is sent as written
+/// when it creates or alters a table, index, type or sequence and names nothing qualified, so
+/// that it can only land in the scratch schema.
+fn unparsed_schema_statement(sql: &str) -> Option<String> {
+    use crate::parse::lexer::TokenKind;
+    let parsed = crate::parse::parse_file(sql, crate::semantics::Engine::Postgres);
+    let [statement] = parsed.statements.as_slice() else {
+        return None;
+    };
+    let words: Vec<String> = statement
+        .tokens
+        .iter()
+        .filter(|token| token.kind == TokenKind::Word)
+        .take(4)
+        .map(|token| token.text(sql).to_ascii_lowercase())
+        .collect();
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let creates = matches!(
+        words.as_slice(),
+        ["create", "table" | "index" | "type" | "sequence", ..]
+            | ["create", "unique", "index", ..]
+            | ["create", "unlogged", "table", ..]
+            | ["alter", "table", ..]
+    );
+    let qualified = statement.tokens.windows(2).any(|pair| {
+        pair[0].kind == TokenKind::Punct
+            && pair[0].text(sql) == "."
+            && matches!(pair[1].kind, TokenKind::Word | TokenKind::QuotedIdent)
+    });
+    (creates && !qualified).then(|| sql.trim().to_string())
 }
 
 fn is_schema_statement(statement: &Statement) -> bool {
@@ -392,5 +427,29 @@ impl Runner<'_> {
             }
         }
         session::run(self.plan, steps, &mut scratch, self.database)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreadable_ddl_is_sent_only_when_it_stays_in_the_scratch_schema() {
+        let partition = "CREATE TABLE nights_2025 PARTITION OF nights\n    FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')";
+        assert_eq!(
+            unparsed_schema_statement(partition).as_deref(),
+            Some(partition)
+        );
+        let qualified =
+            "CREATE TABLE public.nights_2025 PARTITION OF public.nights FOR VALUES IN (1)";
+        assert_eq!(unparsed_schema_statement(qualified), None);
+        assert_eq!(unparsed_schema_statement("CREATE ROLE reader LOGIN"), None);
+    }
+
+    #[test]
+    fn every_order_of_three() {
+        assert_eq!(permutations(&[0, 1, 2]).len(), 6);
+        assert_eq!(permutations(&[4]), vec![vec![4]]);
     }
 }
