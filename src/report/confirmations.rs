@@ -63,7 +63,7 @@ pub fn render(result: &CheckResult) -> String {
                 }
             }
             if let Some(after) = event.completed_after {
-                let _ = write!(line, " (blocked; went on after step {})", after + 1);
+                let _ = write!(line, " (waited for a lock; done after step {})", after + 1);
             } else if event.result == "blocked" {
                 line.push_str(" [blocked]");
             }
