@@ -44,6 +44,61 @@ pub enum Command {
         /// A rule id, e.g. `write-skew`.
         rule: String,
     },
+    /// Write a design review: summary, dependency graph, transaction inventory, findings with
+    /// witnesses, isolation advisor and pair matrix.
+    Report(Box<ReportArgs>),
+    /// Draw the dependency graph of the transactions.
+    Graph(Box<GraphArgs>),
+}
+
+/// The project to analyse, for the commands that need nothing else of `check`'s options.
+#[derive(clap::Args, Debug)]
+pub struct ProjectArgs {
+    /// Files or directories to analyse (default: the current directory).
+    pub paths: Vec<PathBuf>,
+    /// The database engine (default: the config's, else postgres).
+    #[arg(long)]
+    pub engine: Option<String>,
+    /// Isolation level for transactions that declare none (default: the engine's default).
+    #[arg(long)]
+    pub isolation: Option<String>,
+    /// Use this config file instead of searching for `isolint.toml` upwards.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Write to this file instead of standard output.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// `html`: one self-contained page; `markdown`: for pull requests and wikis (GitHub).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+    pub format: ReportFormat,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// `dot` (Graphviz), `mermaid`, or `svg` (laid out by isolint).
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ReportFormat {
+    Html,
+    Markdown,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+    Svg,
 }
 
 #[derive(clap::Args, Debug)]
@@ -222,6 +277,56 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Command::Check(args) => check(*args, &mut stdout),
         Command::Init { force } => init(force),
+        Command::Report(args) => {
+            let (result, options) = analyse(&check_args(&args.project))?;
+            let review = report::review::Review::build(&result, &options);
+            let text = match args.format {
+                ReportFormat::Html => report::html::render(&review),
+                ReportFormat::Markdown => report::markdown::render(&review),
+            };
+            emit(args.project.output.as_deref(), &text, &mut stdout)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Graph(args) => {
+            let (result, _) = analyse(&check_args(&args.project))?;
+            let graph = report::review::graph_of(&result);
+            let text = match args.format {
+                GraphFormat::Dot => report::graph::dot(&graph),
+                GraphFormat::Mermaid => report::graph::mermaid(&graph),
+                GraphFormat::Svg => report::svg::render(&graph),
+            };
+            emit(args.project.output.as_deref(), &text, &mut stdout)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `check`'s arguments for `project`, every other option at its default.
+fn check_args(project: &ProjectArgs) -> CheckArgs {
+    #[derive(Parser)]
+    struct Defaults {
+        #[command(flatten)]
+        args: CheckArgs,
+    }
+    let mut args = Defaults::parse_from(["isolint"]).args;
+    args.paths = project.paths.clone();
+    args.engine = project.engine.clone();
+    args.isolation = project.isolation.clone();
+    args.config = project.config.clone();
+    args
+}
+
+/// Writes `text` to `output`, or to standard output.
+fn emit(output: Option<&Path>, text: &str, stdout: &mut impl Write) -> Result<(), CliError> {
+    match output {
+        Some(path) => std::fs::write(path, text).map_err(|source| CliError::Output {
+            path: path.display().to_string(),
+            source,
+        }),
+        None => {
+            let _ = stdout.write_all(text.as_bytes());
+            Ok(())
+        }
     }
 }
 
@@ -330,7 +435,8 @@ pub fn options(args: &CheckArgs, config: Option<&Config>) -> Result<CheckOptions
     Ok(options)
 }
 
-fn check(args: CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError> {
+/// Reads the project the arguments name and checks it.
+fn analyse(args: &CheckArgs) -> Result<(CheckResult, CheckOptions), CliError> {
     let working_directory = std::env::current_dir().map_err(CliError::WorkingDirectory)?;
     let config = match args
         .config
@@ -344,8 +450,8 @@ fn check(args: CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError>
         }
         None => None,
     };
-    let options = options(&args, config.as_ref())?;
-    let (files, problems, focus) = gather(&args, config.as_ref(), &working_directory)?;
+    let options = options(args, config.as_ref())?;
+    let (files, problems, focus) = gather(args, config.as_ref(), &working_directory)?;
     let mut result = check_sources(files, &options);
     for problem in problems {
         result.diagnostics.insert(
@@ -361,6 +467,11 @@ fn check(args: CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError>
     if let Some(focus) = focus {
         result.retain_involving(&focus);
     }
+    Ok((result, options))
+}
+
+fn check(args: CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError> {
+    let (mut result, options) = analyse(&args)?;
     if let Some(path) = &args.write_baseline {
         let count = baseline::write(&result, path)?;
         eprintln!("isolint: recorded {count} finding(s) in {}", path.display());
@@ -419,15 +530,7 @@ fn check(args: CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError>
             text
         }
     };
-    match &args.output {
-        Some(path) => std::fs::write(path, text).map_err(|source| CliError::Output {
-            path: path.display().to_string(),
-            source,
-        })?,
-        None => {
-            let _ = stdout.write_all(text.as_bytes());
-        }
-    }
+    emit(args.output.as_deref(), &text, stdout)?;
     Ok(finish(&args, &result))
 }
 

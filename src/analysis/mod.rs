@@ -9,6 +9,7 @@ pub mod cycles;
 pub mod finding;
 pub mod fixes;
 pub mod graph;
+pub mod pair_conflicts;
 pub mod rules;
 pub mod unify;
 

@@ -6,10 +6,15 @@
 pub mod concise;
 pub mod github;
 pub mod gitlab;
+pub mod graph;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod markdown;
+pub mod review;
 pub mod sarif;
+pub mod svg;
 
 use crate::CheckResult;
 use crate::analysis::finding::{Finding, StatementRef, Step};
@@ -122,7 +127,7 @@ pub fn summary_line(result: &CheckResult) -> String {
     )
 }
 
-fn plural(count: usize) -> &'static str {
+pub(crate) fn plural(count: usize) -> &'static str {
     if count == 1 { "" } else { "s" }
 }
 
