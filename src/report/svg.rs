@@ -72,7 +72,7 @@ pub fn render(graph: &DrawnGraph) -> String {
             .edges
             .iter()
             .any(|other| other.from == edge.to && other.to == edge.from && other.from != other.to);
-        out.push_str(&edge_svg(edge, &placed, reverse));
+        out.push_str(&edge_svg(edge, &placed, (center_x, center_y), reverse));
     }
     for (node, place) in graph.nodes.iter().zip(&placed) {
         let (fill, stroke, stroke_width) = node_colors(node.mark);
@@ -99,18 +99,63 @@ pub fn render(graph: &DrawnGraph) -> String {
             node.level.sql(),
         );
         if node.mark == NodeMark::Pivot {
+            // A badge on the box's top-left corner, clear of loops and labels.
+            let (left, top) = (place.x - place.half_width, place.y - NODE_HEIGHT / 2.0);
             let _ = write!(
                 out,
-                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"10\" \
-                 font-weight=\"700\" fill=\"#b71c1c\">PIVOT</text>\n",
-                place.x,
-                place.y + NODE_HEIGHT / 2.0 + 12.0
+                "<g class=\"pivot-badge\"><rect x=\"{:.1}\" y=\"{:.1}\" width=\"38\" height=\"14\" \
+                 rx=\"7\" fill=\"#b71c1c\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" \
+                 font-size=\"9\" font-weight=\"700\" fill=\"#ffffff\">PIVOT</text></g>\n",
+                left - 6.0,
+                top - 8.0,
+                left + 13.0,
+                top + 2.5
             );
         }
     }
     out.push_str(&legend(diagram_height, graph.hidden));
     out.push_str("</svg>\n");
     out
+}
+
+/// Two instances of one program: a loop on the side of its box that faces away from the
+/// centre, so it does not cross the edges inside the circle. Returns the path and where its
+/// label goes.
+fn self_loop(place: &Placed, center: (f64, f64)) -> (String, f64, f64) {
+    let (dx, dy) = (place.x - center.0, place.y - center.1);
+    let (x, y, half_height) = (place.x, place.y, NODE_HEIGHT / 2.0);
+    if dy.abs() >= dx.abs() * 0.6 || (dx == 0.0 && dy == 0.0) {
+        // Above (or below) the box.
+        let sign = if dy > 0.0 { 1.0 } else { -1.0 };
+        let side = y + sign * half_height;
+        let far = side + sign * 54.0;
+        (
+            format!(
+                "M{:.1},{side:.1} C{:.1},{far:.1} {:.1},{far:.1} {:.1},{side:.1}",
+                x - 14.0,
+                x - 46.0,
+                x + 46.0,
+                x + 14.0
+            ),
+            x,
+            side + sign * 46.0,
+        )
+    } else {
+        let sign = if dx > 0.0 { 1.0 } else { -1.0 };
+        let side = x + sign * place.half_width;
+        let far = side + sign * 58.0;
+        (
+            format!(
+                "M{side:.1},{:.1} C{far:.1},{:.1} {far:.1},{:.1} {side:.1},{:.1}",
+                y - 10.0,
+                y - 40.0,
+                y + 40.0,
+                y + 10.0
+            ),
+            side + sign * 50.0,
+            y,
+        )
+    }
 }
 
 /// One arrowhead per edge colour.
@@ -165,7 +210,7 @@ fn box_exit(place: &Placed, toward_x: f64, toward_y: f64) -> (f64, f64) {
     (place.x + dx * scale, place.y + dy * scale)
 }
 
-fn edge_svg(edge: &Edge, placed: &[Placed], has_reverse: bool) -> String {
+fn edge_svg(edge: &Edge, placed: &[Placed], center: (f64, f64), has_reverse: bool) -> String {
     let (color, style, stroke_width) = edge_style(edge.kind);
     let marker = match edge.kind {
         EdgeKind::WriteWrite => String::new(),
@@ -182,21 +227,7 @@ fn edge_svg(edge: &Edge, placed: &[Placed], has_reverse: bool) -> String {
         dash(style)
     );
     let (path, label_x, label_y) = if edge.from == edge.to {
-        // Two instances of one program: a loop over the top of its box.
-        let top = from.y - NODE_HEIGHT / 2.0;
-        (
-            format!(
-                "M{:.1},{top:.1} C{:.1},{:.1} {:.1},{:.1} {:.1},{top:.1}",
-                from.x - 14.0,
-                from.x - 46.0,
-                top - 54.0,
-                from.x + 46.0,
-                top - 54.0,
-                from.x + 14.0,
-            ),
-            from.x,
-            top - 46.0,
-        )
+        self_loop(from, center)
     } else {
         // Arrows both ways bend apart, each to its own side.
         let bend = if has_reverse { 28.0 } else { 0.0 };
