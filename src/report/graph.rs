@@ -1,16 +1,19 @@
 //! The dependency graph as a picture: which programs are drawn and how they are marked, which
 //! edges join them, and its renderings as Graphviz dot and Mermaid. `svg` lays it out itself.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::CheckResult;
 use crate::analysis::pair_conflicts::PairConflicts;
 use crate::analysis::rules::Rule;
 use crate::semantics::Level;
 
-/// More programs than this and the picture shows only the programs that take part in
-/// findings, and at most this many of them (the most involved first).
-pub const MAX_DRAWN: usize = 40;
+/// More programs than this and the picture leaves out the programs without findings; if
+/// more than this many have findings, it draws one node per table instead.
+pub const MAX_DRAWN: usize = 30;
+
+/// At most this many table groups are drawn, the most involved in findings first.
+pub const MAX_GROUPS: usize = 12;
 
 /// How a program takes part in the findings, from least to most alarming.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -36,20 +39,24 @@ impl NodeMark {
     }
 }
 
+/// A program, or the programs that use one table first.
 #[derive(Debug, Clone)]
 pub struct Node {
-    pub program: usize,
+    /// The program's name, or the table's.
     pub name: String,
-    pub level: Level,
+    /// The program's level, or how many programs the table groups and their level.
+    pub detail: String,
+    pub programs: Vec<usize>,
+    /// The most alarming mark of its programs.
     pub mark: NodeMark,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum EdgeKind {
-    /// The `from` program reads what the `to` program writes (seen from the writer, wr).
-    ReadWrite { vulnerable: bool },
     /// Both write rows that can be the same; no rw edge joins them.
     WriteWrite,
+    /// The `from` program reads what the `to` program writes (seen from the writer, wr).
+    ReadWrite { vulnerable: bool },
 }
 
 /// An edge between drawn nodes (indices into `DrawnGraph::nodes`).
@@ -58,13 +65,20 @@ pub struct Edge {
     pub from: usize,
     pub to: usize,
     pub kind: EdgeKind,
+    /// Between table groups (undirected): how many program pairs the link stands for.
+    pub count: usize,
 }
 
 impl Edge {
-    pub fn label(&self) -> &'static str {
-        match self.kind {
+    pub fn label(&self) -> String {
+        let kind = match self.kind {
             EdgeKind::ReadWrite { .. } => "rw",
             EdgeKind::WriteWrite => "ww",
+        };
+        if self.count > 1 {
+            format!("{kind} ×{}", self.count)
+        } else {
+            kind.to_string()
         }
     }
 }
@@ -73,12 +87,14 @@ impl Edge {
 pub struct DrawnGraph {
     pub nodes: Vec<Node>,
     pub edges: Vec<Edge>,
+    /// Whether each node is a table group rather than a program.
+    pub grouped: bool,
     /// Programs left out of the picture.
     pub hidden: usize,
 }
 
-/// Chooses the nodes and edges to draw.
-pub fn drawn_graph(result: &CheckResult, pairs: &[PairConflicts]) -> DrawnGraph {
+/// Each program's mark and the number of findings it takes part in.
+pub fn marks(result: &CheckResult) -> (Vec<NodeMark>, Vec<usize>) {
     let mut marks = vec![NodeMark::Quiet; result.programs.len()];
     let mut involvement = vec![0usize; result.programs.len()];
     for finding in &result.findings {
@@ -92,66 +108,153 @@ pub fn drawn_graph(result: &CheckResult, pairs: &[PairConflicts]) -> DrawnGraph 
             involvement[*program] += 1;
         }
     }
-    let mut shown: Vec<usize> = (0..result.programs.len()).collect();
-    if shown.len() > MAX_DRAWN {
-        shown.retain(|program| marks[*program] != NodeMark::Quiet);
-        shown.sort_by_key(|program| (std::cmp::Reverse(involvement[*program]), *program));
-        shown.truncate(MAX_DRAWN);
+    (marks, involvement)
+}
+
+/// The programs most involved in findings, at most `limit`, then ordered by the table they
+/// use first, so programs on the same data sit side by side.
+pub fn most_involved(result: &CheckResult, limit: usize) -> Vec<usize> {
+    let (_, involvement) = marks(result);
+    let mut chosen: Vec<usize> = (0..result.programs.len()).collect();
+    if chosen.len() > limit {
+        chosen.retain(|program| involvement[*program] > 0);
+        chosen.sort_by_key(|program| (std::cmp::Reverse(involvement[*program]), *program));
+        chosen.truncate(limit);
     }
-    // Programs are drawn in order of the table they use first, so programs on the same data
-    // sit side by side.
-    shown.sort_by_cached_key(|program| (first_table(result, *program), *program));
-    let position: BTreeMap<usize, usize> = shown
-        .iter()
-        .enumerate()
-        .map(|(node, program)| (*program, node))
-        .collect();
-    let nodes = shown
-        .iter()
-        .map(|program| Node {
-            program: *program,
-            name: result.programs[*program].name.clone(),
-            level: result.programs[*program].level,
-            mark: marks[*program],
-        })
-        .collect();
-    let mut edges = Vec::new();
+    chosen.sort_by_cached_key(|program| (first_table(result, *program), *program));
+    chosen
+}
+
+/// Chooses the nodes and edges to draw: every program, else the programs with findings,
+/// else the tables the most involved programs use first.
+pub fn drawn_graph(result: &CheckResult, pairs: &[PairConflicts]) -> DrawnGraph {
+    let (marks, involvement) = marks(result);
+    let with_findings = involvement.iter().filter(|count| **count > 0).count();
+    let grouped = result.programs.len() > MAX_DRAWN && with_findings > MAX_DRAWN;
+    let nodes: Vec<Node> = if grouped {
+        let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for program in 0..result.programs.len() {
+            groups
+                .entry(first_table(result, program))
+                .or_default()
+                .push(program);
+        }
+        let mut groups: Vec<(String, Vec<usize>)> = groups.into_iter().collect();
+        groups.sort_by_key(|(table, programs)| {
+            let findings: usize = programs.iter().map(|program| involvement[*program]).sum();
+            (std::cmp::Reverse(findings), table.clone())
+        });
+        groups.truncate(MAX_GROUPS);
+        groups.sort();
+        groups
+            .into_iter()
+            .map(|(table, programs)| Node {
+                name: if table.is_empty() {
+                    "(locks only)".to_string()
+                } else {
+                    table
+                },
+                detail: group_detail(result, &programs),
+                mark: programs
+                    .iter()
+                    .map(|program| marks[*program])
+                    .max()
+                    .unwrap_or(NodeMark::Quiet),
+                programs,
+            })
+            .collect()
+    } else {
+        most_involved(result, MAX_DRAWN)
+            .into_iter()
+            .map(|program| Node {
+                name: result.programs[program].name.clone(),
+                detail: result.programs[program].level.sql().to_string(),
+                programs: vec![program],
+                mark: marks[program],
+            })
+            .collect()
+    };
+    let mut node_of: BTreeMap<usize, usize> = BTreeMap::new();
+    for (index, node) in nodes.iter().enumerate() {
+        for program in &node.programs {
+            node_of.insert(*program, index);
+        }
+    }
+    // (from, to) → (strongest kind, program pairs).
+    let mut merged: BTreeMap<(usize, usize), (EdgeKind, usize)> = BTreeMap::new();
     for pair in pairs {
-        let (Some(first), Some(second)) = (position.get(&pair.first), position.get(&pair.second))
+        let (Some(first), Some(second)) = (node_of.get(&pair.first), node_of.get(&pair.second))
         else {
             continue;
         };
-        let directions = if first == second { 1 } else { 2 };
+        // Table groups are joined by one undirected link per two groups, the strongest
+        // conflict between their programs: arrows both ways between every two tables are noise.
+        let key = |from: usize, to: usize| {
+            if grouped {
+                (from.min(to), from.max(to))
+            } else {
+                (from, to)
+            }
+        };
+        let mut kinds: BTreeMap<(usize, usize), EdgeKind> = BTreeMap::new();
+        let directions = if pair.first == pair.second { 1 } else { 2 };
         let ends = [(*first, *second), (*second, *first)];
         for direction in 0..directions {
             if pair.rw[direction] {
-                edges.push(Edge {
-                    from: ends[direction].0,
-                    to: ends[direction].1,
-                    kind: EdgeKind::ReadWrite {
-                        vulnerable: pair.vulnerable[direction],
-                    },
-                });
+                let kind = EdgeKind::ReadWrite {
+                    vulnerable: pair.vulnerable[direction],
+                };
+                let entry = kinds.entry(key(ends[direction].0, ends[direction].1));
+                let strongest = entry.or_insert(kind);
+                *strongest = (*strongest).max(kind);
             }
         }
         if pair.ww && !pair.rw.iter().any(|rw| *rw) {
-            edges.push(Edge {
-                from: *first,
-                to: *second,
-                kind: EdgeKind::WriteWrite,
-            });
+            kinds.insert(key(*first, *second), EdgeKind::WriteWrite);
+        }
+        for (ends, kind) in kinds {
+            let entry = merged.entry(ends).or_insert((kind, 0));
+            entry.0 = entry.0.max(kind);
+            entry.1 += 1;
         }
     }
-    edges.sort_by_key(|edge| (edge.from, edge.to));
+    let edges = merged
+        .into_iter()
+        .map(|((from, to), (kind, count))| Edge {
+            from,
+            to,
+            kind,
+            count: if grouped { count } else { 1 },
+        })
+        .collect();
+    let drawn: usize = nodes.iter().map(|node| node.programs.len()).sum();
     DrawnGraph {
         nodes,
         edges,
-        hidden: result.programs.len() - shown.len(),
+        grouped,
+        hidden: result.programs.len() - drawn,
     }
 }
 
+/// "12 programs, READ COMMITTED" (or "levels differ").
+fn group_detail(result: &CheckResult, programs: &[usize]) -> String {
+    let levels: BTreeSet<Level> = programs
+        .iter()
+        .map(|program| result.programs[*program].level)
+        .collect();
+    let level = match levels.first() {
+        Some(level) if levels.len() == 1 => level.sql(),
+        _ => "mixed levels",
+    };
+    format!(
+        "{} program{}, {level}",
+        programs.len(),
+        super::plural(programs.len())
+    )
+}
+
 /// The table a program touches first: its group in the picture.
-fn first_table(result: &CheckResult, program: usize) -> String {
+pub fn first_table(result: &CheckResult, program: usize) -> String {
     result.programs[program]
         .statements
         .iter()
@@ -173,7 +276,7 @@ pub fn dot(graph: &DrawnGraph) -> String {
             "  n{index} [label=\"{}\\n{}\", fillcolor=\"{fill}\", color=\"{stroke}\", \
              penwidth={width}];\n",
             dot_escape(&node.name),
-            node.level.sql()
+            dot_escape(&node.detail)
         ));
     }
     for edge in &graph.edges {
@@ -206,7 +309,7 @@ pub fn mermaid(graph: &DrawnGraph) -> String {
         out.push_str(&format!(
             "  n{index}[\"{}<br/>{}\"]:::{}\n",
             node.name.replace('"', "#quot;"),
-            node.level.sql(),
+            node.detail,
             node.mark.id().replace('-', "_")
         ));
     }
@@ -263,5 +366,67 @@ pub fn edge_style(kind: EdgeKind) -> (&'static str, &'static str, f32) {
         EdgeKind::ReadWrite { vulnerable: true } => ("#c62828", "dashed", 2.5),
         EdgeKind::ReadWrite { vulnerable: false } => ("#78909c", "solid", 1.2),
         EdgeKind::WriteWrite => ("#7e57c2", "dotted", 1.2),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::review::conflicts_of;
+    use crate::semantics::Engine;
+    use crate::source::{Role, SourceFile};
+    use crate::{CheckOptions, check_sources};
+
+    /// `count` read-modify-write programs, alternating between two tables.
+    fn graph_of_programs(count: usize) -> DrawnGraph {
+        let transactions: String = (0..count)
+            .map(|index| {
+                let table = if index % 2 == 0 { "accounts" } else { "wallets" };
+                format!(
+                    "-- name: withdraw_{index}\nBEGIN;\nSELECT balance FROM {table} WHERE id = $1;\n\
+                     UPDATE {table} SET balance = $2 WHERE id = $1;\nCOMMIT;\n"
+                )
+            })
+            .collect();
+        let files = vec![
+            SourceFile::new(
+                "migrations/1.sql".into(),
+                Role::Schema,
+                "CREATE TABLE accounts (id int PRIMARY KEY, balance int);\n\
+                 CREATE TABLE wallets (id int PRIMARY KEY, balance int);"
+                    .to_string(),
+            ),
+            SourceFile::new("txns.sql".into(), Role::Transactions, transactions),
+        ];
+        let result = check_sources(files, &CheckOptions::new(Engine::Postgres));
+        drawn_graph(&result, &conflicts_of(&result))
+    }
+
+    #[test]
+    fn a_small_workload_is_drawn_program_by_program() {
+        let graph = graph_of_programs(4);
+        assert!(!graph.grouped);
+        assert_eq!(graph.nodes.len(), 4);
+        assert_eq!(graph.hidden, 0);
+        assert!(
+            graph
+                .nodes
+                .iter()
+                .all(|node| node.detail == "READ COMMITTED")
+        );
+    }
+
+    #[test]
+    fn many_programs_with_findings_are_grouped_by_table() {
+        let graph = graph_of_programs(MAX_DRAWN + 2);
+        assert!(graph.grouped);
+        let names: Vec<&str> = graph.nodes.iter().map(|node| node.name.as_str()).collect();
+        assert_eq!(names, ["accounts", "wallets"]);
+        assert_eq!(graph.nodes[0].detail, "16 programs, READ COMMITTED");
+        assert_eq!(graph.hidden, 0);
+        // Programs on different tables do not conflict; each table's programs all do.
+        assert!(graph.edges.iter().all(|edge| edge.from == edge.to));
+        assert_eq!(graph.edges.len(), 2);
+        assert_eq!(graph.edges[0].count, 16 * 17 / 2);
     }
 }

@@ -142,13 +142,23 @@ fn header(out: &mut String, review: &Review) {
 }
 
 fn graph(out: &mut String, review: &Review) {
+    let grouping = if review.graph.grouped {
+        format!(
+            " {} programs are too many to draw one by one: each node is a table and the \
+             programs that use it first, each link the strongest conflict between their \
+             programs (hover for the number of program pairs).",
+            review.result.programs.len()
+        )
+    } else {
+        String::new()
+    };
     let _ = write!(
         out,
         "<section id=\"graph\">\n<h2>Dependency graph</h2>\n\
          <p class=\"lead\">One node per transaction program, labelled with its isolation level. \
          An <strong>rw</strong> arrow goes from a program that reads to one that writes what it \
          read (read backwards, a wr dependency). Vulnerable edges, where nothing makes one of \
-         the two transactions fail, are red and dashed.</p>\n<div class=\"figure\">{}</div>\n\
+         the two transactions fail, are red and dashed.{grouping}</p>\n<div class=\"figure\">{}</div>\n\
          </section>\n",
         super::svg::render(&review.graph)
     );

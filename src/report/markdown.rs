@@ -111,11 +111,18 @@ fn graph(out: &mut String, review: &Review) {
          write the same rows. Red nodes are pivots of dangerous structures, orange nodes take \
          part in write skews.\n"
     );
+    if review.graph.grouped {
+        let _ = writeln!(
+            out,
+            "{} programs are too many to draw one by one: each node is a table and the \
+             programs that use it first, and each link counts the program pairs it stands for.\n",
+            review.result.programs.len()
+        );
+    }
     if review.graph.hidden > 0 {
         let _ = writeln!(
             out,
-            "{} programs are not drawn (programs without findings, then the least involved); \
-             the inventory below lists them all.\n",
+            "{} programs are not drawn; the inventory below lists them all.\n",
             review.graph.hidden
         );
     }

@@ -12,12 +12,12 @@ use crate::analysis::pair_conflicts::{PairConflicts, Strength, pair_conflicts};
 use crate::analysis::rules::{Rule, Severity};
 use crate::parse::{LockClause, LockStrength};
 use crate::program::{LevelSource, Program};
-use crate::report::graph::{DrawnGraph, drawn_graph};
+use crate::report::graph::{DrawnGraph, drawn_graph, most_involved};
 use crate::semantics::{Level, Semantics};
 use crate::{CheckOptions, CheckResult};
 
-/// More programs than this and the pair matrix shows only programs that take part in
-/// findings, at most this many.
+/// More programs than this and the pair matrix shows only the programs most involved in
+/// findings.
 pub const MAX_MATRIX: usize = 30;
 
 pub struct Review<'a> {
@@ -51,17 +51,9 @@ impl<'a> Review<'a> {
             .unwrap_or(Strength::None)
     }
 
-    /// The programs of the pair matrix, in the graph's order.
+    /// The programs of the pair matrix: all, or the most involved in findings.
     pub fn matrix_programs(&self) -> Vec<usize> {
-        if self.result.programs.len() <= MAX_MATRIX {
-            return (0..self.result.programs.len()).collect();
-        }
-        self.graph
-            .nodes
-            .iter()
-            .map(|node| node.program)
-            .take(MAX_MATRIX)
-            .collect()
+        most_involved(self.result, MAX_MATRIX)
     }
 
     /// Whether the two programs share a finding.

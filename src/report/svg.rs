@@ -7,6 +7,7 @@ use std::f64::consts::PI;
 use std::fmt::Write;
 
 use super::graph::{DrawnGraph, Edge, EdgeKind, NodeMark, edge_style, node_colors};
+use super::plural;
 use super::review::escape_html as escape;
 
 const NODE_HEIGHT: f64 = 40.0;
@@ -26,7 +27,12 @@ pub fn render(graph: &DrawnGraph) -> String {
         .nodes
         .iter()
         .map(|node| {
-            let longest = node.name.chars().count().max(node.level.sql().len()).max(5);
+            let longest = node
+                .name
+                .chars()
+                .count()
+                .max(node.detail.chars().count())
+                .max(5);
             longest as f64 * CHAR_WIDTH + 24.0
         })
         .collect();
@@ -72,13 +78,19 @@ pub fn render(graph: &DrawnGraph) -> String {
             .edges
             .iter()
             .any(|other| other.from == edge.to && other.to == edge.from && other.from != other.to);
-        out.push_str(&edge_svg(edge, &placed, (center_x, center_y), reverse));
+        out.push_str(&edge_svg(
+            edge,
+            &placed,
+            (center_x, center_y),
+            reverse,
+            graph.grouped,
+        ));
     }
     for (node, place) in graph.nodes.iter().zip(&placed) {
         let (fill, stroke, stroke_width) = node_colors(node.mark);
         let _ = write!(
             out,
-            "<g class=\"node {}\" data-program=\"{}\"><title>{}</title>\
+            "<g class=\"node {}\" {}=\"{}\"><title>{}</title>\
              <rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{NODE_HEIGHT}\" rx=\"8\" \
              fill=\"{fill}\" stroke=\"{stroke}\" stroke-width=\"{stroke_width}\"/>\
              <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"12\" \
@@ -86,6 +98,11 @@ pub fn render(graph: &DrawnGraph) -> String {
              <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"10\" \
              fill=\"#455a64\">{}</text></g>\n",
             node.mark.id(),
+            if graph.grouped {
+                "data-table"
+            } else {
+                "data-program"
+            },
             escape(&node.name),
             escape(&node.name),
             place.x - place.half_width,
@@ -96,7 +113,7 @@ pub fn render(graph: &DrawnGraph) -> String {
             escape(&node.name),
             place.x,
             place.y + 12.0,
-            node.level.sql(),
+            escape(&node.detail),
         );
         if node.mark == NodeMark::Pivot {
             // A badge on the box's top-left corner, clear of loops and labels.
@@ -113,7 +130,7 @@ pub fn render(graph: &DrawnGraph) -> String {
             );
         }
     }
-    out.push_str(&legend(diagram_height, graph.hidden));
+    out.push_str(&legend(diagram_height, graph));
     out.push_str("</svg>\n");
     out
 }
@@ -168,8 +185,8 @@ fn markers() -> String {
         let (color, _, _) = edge_style(kind);
         let _ = write!(
             out,
-            "<marker id=\"{}\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" \
-             markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" \
+            "<marker id=\"{}\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerUnits=\"userSpaceOnUse\" \
+             markerWidth=\"11\" markerHeight=\"11\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" \
              fill=\"{color}\"/></marker>",
             marker_id(kind)
         );
@@ -210,9 +227,18 @@ fn box_exit(place: &Placed, toward_x: f64, toward_y: f64) -> (f64, f64) {
     (place.x + dx * scale, place.y + dy * scale)
 }
 
-fn edge_svg(edge: &Edge, placed: &[Placed], center: (f64, f64), has_reverse: bool) -> String {
+fn edge_svg(
+    edge: &Edge,
+    placed: &[Placed],
+    center: (f64, f64),
+    has_reverse: bool,
+    grouped: bool,
+) -> String {
     let (color, style, stroke_width) = edge_style(edge.kind);
+    // Between table groups, the more program pairs an edge stands for, the thicker it is.
+    let stroke_width = stroke_width + 0.25 * (edge.count.min(17) - 1) as f32;
     let marker = match edge.kind {
+        _ if grouped => String::new(),
         EdgeKind::WriteWrite => String::new(),
         kind => format!(" marker-end=\"url(#{})\"", marker_id(kind)),
     };
@@ -248,6 +274,14 @@ fn edge_svg(edge: &Edge, placed: &[Placed], center: (f64, f64), has_reverse: boo
             mid_y + normal_y * bend,
         )
     };
+    if grouped {
+        // Labels on every link between tables would cover the picture: the count goes in the
+        // tooltip and the stroke width.
+        return format!(
+            "<g class=\"{class}\"><title>{}</title><path d=\"{path}\" {stroke}/></g>\n",
+            edge.label()
+        );
+    }
     format!(
         "<g class=\"{class}\"><path d=\"{path}\" {stroke}/><text x=\"{label_x:.1}\" \
          y=\"{:.1}\" text-anchor=\"middle\" font-size=\"10\" font-weight=\"600\" \
@@ -257,7 +291,8 @@ fn edge_svg(edge: &Edge, placed: &[Placed], center: (f64, f64), has_reverse: boo
     )
 }
 
-fn legend(top: f64, hidden: usize) -> String {
+fn legend(top: f64, graph: &DrawnGraph) -> String {
+    let hidden = graph.hidden;
     let mut out = format!(
         "<g class=\"legend\" transform=\"translate(16,{top:.0})\" font-size=\"11\" fill=\"#37474f\">"
     );
@@ -308,12 +343,24 @@ fn legend(top: f64, hidden: usize) -> String {
         );
         x += 30.0 + text.len() as f64 * 6.2;
     }
-    if hidden > 0 {
+    let note = match (graph.grouped, hidden) {
+        (true, 0) => "each node is a table and the programs that use it first".to_string(),
+        (true, _) => format!(
+            "each node is a table and the programs that use it first; {hidden} program{} on \
+             less involved tables not drawn",
+            plural(hidden)
+        ),
+        (false, 0) => String::new(),
+        (false, _) => format!(
+            "{hidden} program{} without findings not drawn (see the inventory)",
+            plural(hidden)
+        ),
+    };
+    if !note.is_empty() {
         let _ = write!(
             out,
-            "<text x=\"0\" y=\"92\" font-style=\"italic\">{hidden} more program{} not drawn: \
-             programs without findings, then the least involved (see the inventory)</text>",
-            if hidden == 1 { "" } else { "s" }
+            "<text x=\"0\" y=\"92\" font-style=\"italic\">{}</text>",
+            escape(&note)
         );
     }
     out.push_str("</g>\n");
