@@ -87,7 +87,8 @@ fn report_writes_the_output_file() {
 
 fn check(case: &str, engine: Engine, isolation: Option<Level>) -> (CheckResult, CheckOptions) {
     let directory = fixture(case);
-    let discovered = discover::discover(&[directory.clone()], &directory).expect("fixture");
+    let discovered =
+        discover::discover(std::slice::from_ref(&directory), &directory).expect("fixture");
     let options = CheckOptions {
         isolation,
         ..CheckOptions::new(engine)

@@ -197,14 +197,15 @@ pub fn drawn_graph(result: &CheckResult, pairs: &[PairConflicts]) -> DrawnGraph 
             }
         };
         let mut kinds: BTreeMap<(usize, usize), EdgeKind> = BTreeMap::new();
+        // Two instances of one program have a single direction.
         let directions = if pair.first == pair.second { 1 } else { 2 };
         let ends = [(*first, *second), (*second, *first)];
-        for direction in 0..directions {
+        for (direction, (from, to)) in ends.into_iter().enumerate().take(directions) {
             if pair.rw[direction] {
                 let kind = EdgeKind::ReadWrite {
                     vulnerable: pair.vulnerable[direction],
                 };
-                let entry = kinds.entry(key(ends[direction].0, ends[direction].1));
+                let entry = kinds.entry(key(from, to));
                 let strongest = entry.or_insert(kind);
                 *strongest = (*strongest).max(kind);
             }

@@ -65,12 +65,12 @@ pub fn render(graph: &DrawnGraph) -> String {
         .collect();
 
     let mut out = String::new();
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"dependency-graph\" \
          viewBox=\"0 0 {width:.0} {height:.0}\" width=\"{width:.0}\" height=\"{height:.0}\" \
          role=\"img\" aria-label=\"dependency graph of {count} transaction programs\" \
-         font-family=\"system-ui, -apple-system, 'Segoe UI', sans-serif\">\n"
+         font-family=\"system-ui, -apple-system, 'Segoe UI', sans-serif\">"
     );
     out.push_str(&markers());
     for edge in &graph.edges {
@@ -88,7 +88,7 @@ pub fn render(graph: &DrawnGraph) -> String {
     }
     for (node, place) in graph.nodes.iter().zip(&placed) {
         let (fill, stroke, stroke_width) = node_colors(node.mark);
-        let _ = write!(
+        let _ = writeln!(
             out,
             "<g class=\"node {}\" {}=\"{}\"><title>{}</title>\
              <rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{NODE_HEIGHT}\" rx=\"8\" \
@@ -96,7 +96,7 @@ pub fn render(graph: &DrawnGraph) -> String {
              <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"12\" \
              font-weight=\"600\" fill=\"#1a1a1a\">{}</text>\
              <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"10\" \
-             fill=\"#455a64\">{}</text></g>\n",
+             fill=\"#455a64\">{}</text></g>",
             node.mark.id(),
             if graph.grouped {
                 "data-table"
@@ -118,11 +118,11 @@ pub fn render(graph: &DrawnGraph) -> String {
         if node.mark == NodeMark::Pivot {
             // A badge on the box's top-left corner, clear of loops and labels.
             let (left, top) = (place.x - place.half_width, place.y - NODE_HEIGHT / 2.0);
-            let _ = write!(
+            let _ = writeln!(
                 out,
                 "<g class=\"pivot-badge\"><rect x=\"{:.1}\" y=\"{:.1}\" width=\"38\" height=\"14\" \
                  rx=\"7\" fill=\"#b71c1c\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" \
-                 font-size=\"9\" font-weight=\"700\" fill=\"#ffffff\">PIVOT</text></g>\n",
+                 font-size=\"9\" font-weight=\"700\" fill=\"#ffffff\">PIVOT</text></g>",
                 left - 6.0,
                 top - 8.0,
                 left + 13.0,
