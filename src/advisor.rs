@@ -197,19 +197,15 @@ pub fn level_cost(engine: Engine, level: Level) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::{Role, SourceFile};
 
-    fn check(engine: Engine, schema: &str, transactions: &str) -> (CheckResult, CheckOptions) {
-        let files = vec![
-            SourceFile::new("migrations/1.sql".into(), Role::Schema, schema.to_string()),
-            SourceFile::new(
-                "txns.sql".into(),
-                Role::Transactions,
-                transactions.to_string(),
-            ),
-        ];
-        let options = CheckOptions::new(engine);
-        (check_sources(files, &options), options)
+    fn check(transactions: &str) -> (CheckResult, CheckOptions) {
+        crate::analysis::testing::check(Engine::Postgres, None, ACCOUNTS, transactions, &[])
+    }
+
+    /// The advice for the first program of `transactions` on PostgreSQL.
+    fn first_advice(transactions: &str) -> Advice {
+        let (result, options) = check(transactions);
+        advise(&result, &options).advice.remove(0)
     }
 
     const ACCOUNTS: &str = "CREATE TABLE accounts (id int PRIMARY KEY, balance int);";
@@ -219,27 +215,27 @@ mod tests {
 
     #[test]
     fn a_program_without_findings_keeps_its_level() {
-        let (result, options) = check(
-            Engine::Postgres,
-            ACCOUNTS,
+        let advice = first_advice(
             "BEGIN; UPDATE accounts SET balance = balance - $2 WHERE id = $1; COMMIT;",
         );
-        let advisor = advise(&result, &options);
-        assert_eq!(advisor.advice[0].findings, 0);
-        assert_eq!(advisor.advice[0].level, Some(Level::ReadCommitted));
+        assert_eq!(
+            (advice.findings, advice.level),
+            (0, Some(Level::ReadCommitted))
+        );
     }
 
     #[test]
     fn lost_update_needs_repeatable_read_on_postgres() {
-        let (result, options) = check(Engine::Postgres, ACCOUNTS, WITHDRAW);
-        let advisor = advise(&result, &options);
-        assert_eq!(advisor.advice[0].findings, 1);
-        assert_eq!(advisor.advice[0].level, Some(Level::RepeatableRead));
+        let advice = first_advice(WITHDRAW);
+        assert_eq!(
+            (advice.findings, advice.level),
+            (1, Some(Level::RepeatableRead))
+        );
     }
 
     #[test]
     fn what_if_covers_every_level_of_every_engine() {
-        let (result, options) = check(Engine::Postgres, ACCOUNTS, WITHDRAW);
+        let (result, options) = check(WITHDRAW);
         let advisor = advise(&result, &options);
         let engines: Vec<Engine> = advisor.what_if.iter().map(|table| table.engine).collect();
         assert_eq!(engines[0], Engine::Postgres);

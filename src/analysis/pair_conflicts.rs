@@ -70,25 +70,16 @@ pub fn pair_conflicts(context: &Context) -> Vec<PairConflicts> {
 mod tests {
     use super::*;
     use crate::semantics::{Engine, Semantics};
-    use crate::source::{Role, SourceFile};
-    use crate::{CheckOptions, check_sources};
 
     fn conflicts(transactions: &str) -> Vec<(String, String, Strength)> {
-        let files = vec![
-            SourceFile::new(
-                "migrations/1.sql".into(),
-                Role::Schema,
-                "CREATE TABLE accounts (id int PRIMARY KEY, balance int);\n\
-                 CREATE TABLE audit (id int PRIMARY KEY, note text);"
-                    .to_string(),
-            ),
-            SourceFile::new(
-                "txns.sql".into(),
-                Role::Transactions,
-                transactions.to_string(),
-            ),
-        ];
-        let result = check_sources(files, &CheckOptions::new(Engine::Postgres));
+        let (result, _) = crate::analysis::testing::check(
+            Engine::Postgres,
+            None,
+            "CREATE TABLE accounts (id int PRIMARY KEY, balance int);\n\
+             CREATE TABLE audit (id int PRIMARY KEY, note text);",
+            transactions,
+            &[],
+        );
         let context = Context {
             programs: &result.programs,
             catalog: &result.catalog,

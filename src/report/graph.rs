@@ -375,8 +375,6 @@ mod tests {
     use super::*;
     use crate::report::review::conflicts_of;
     use crate::semantics::Engine;
-    use crate::source::{Role, SourceFile};
-    use crate::{CheckOptions, check_sources};
 
     /// `count` read-modify-write programs, alternating between two tables.
     fn graph_of_programs(count: usize) -> DrawnGraph {
@@ -389,17 +387,14 @@ mod tests {
                 )
             })
             .collect();
-        let files = vec![
-            SourceFile::new(
-                "migrations/1.sql".into(),
-                Role::Schema,
-                "CREATE TABLE accounts (id int PRIMARY KEY, balance int);\n\
-                 CREATE TABLE wallets (id int PRIMARY KEY, balance int);"
-                    .to_string(),
-            ),
-            SourceFile::new("txns.sql".into(), Role::Transactions, transactions),
-        ];
-        let result = check_sources(files, &CheckOptions::new(Engine::Postgres));
+        let (result, _) = crate::analysis::testing::check(
+            Engine::Postgres,
+            None,
+            "CREATE TABLE accounts (id int PRIMARY KEY, balance int);\n\
+             CREATE TABLE wallets (id int PRIMARY KEY, balance int);",
+            &transactions,
+            &[],
+        );
         drawn_graph(&result, &conflicts_of(&result))
     }
 

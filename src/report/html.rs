@@ -6,7 +6,7 @@ use std::fmt::Write;
 use super::review::{
     MAX_DETAILED, Review, advice_text, escape_html as escape, fix_trade_off,
     fixes_without_level_change, inventory, level_source, levels_in_use, partner_names, rule_counts,
-    severity_counts, statement_source,
+    severity_counts, statement_source, unread_statements,
 };
 use super::{instance_label, location, plural, statement_location, step_text};
 use crate::analysis::finding::Finding;
@@ -118,23 +118,20 @@ fn header(out: &mut String, review: &Review) {
         }
         out.push_str("</tbody></table>\n");
     }
-    let skipped: Vec<&crate::Diagnostic> = result
-        .diagnostics
-        .iter()
-        .filter(|diagnostic| diagnostic.kind == crate::DiagnosticKind::ParseError)
-        .collect();
-    if !skipped.is_empty() {
+    let unread = unread_statements(result);
+    if !unread.is_empty() {
         let _ = writeln!(
             out,
             "<details><summary>Statements not (fully) read: {}</summary><ul>",
-            skipped.len()
+            unread.len()
         );
-        for diagnostic in skipped {
-            let place = diagnostic.file.map_or(String::new(), |file| {
-                let at = location(result, file, diagnostic.range);
-                format!("<code>{}:{}</code> ", escape(&at.file), at.line)
-            });
-            let _ = writeln!(out, "<li>{place}{}</li>", escape(&diagnostic.message));
+        for (place, message) in unread {
+            let _ = writeln!(
+                out,
+                "<li><code>{}</code> {}</li>",
+                escape(&place),
+                escape(message)
+            );
         }
         out.push_str("</ul></details>\n");
     }

@@ -7,6 +7,7 @@ use super::graph::mermaid;
 use super::review::{
     self, MAX_DETAILED, Review, advice_text, fix_trade_off, fixes_without_level_change, inventory,
     level_source, levels_in_use, partner_names, rule_counts, severity_counts, statement_source,
+    unread_statements,
 };
 use super::{instance_label, plural, statement_location, step_text};
 use crate::analysis::finding::Finding;
@@ -76,26 +77,15 @@ fn summary(out: &mut String, review: &Review) {
         }
         out.push('\n');
     }
-    let skipped: Vec<&crate::Diagnostic> = result
-        .diagnostics
-        .iter()
-        .filter(|diagnostic| diagnostic.kind == crate::DiagnosticKind::ParseError)
-        .collect();
-    if !skipped.is_empty() {
+    let unread = unread_statements(result);
+    if !unread.is_empty() {
         let _ = writeln!(
             out,
             "<details><summary>Statements not (fully) read: {}</summary>\n",
-            skipped.len()
+            unread.len()
         );
-        for diagnostic in skipped {
-            let place = match diagnostic.file {
-                Some(file) => {
-                    let location = super::location(result, file, diagnostic.range);
-                    format!("`{}:{}`", location.file, location.line)
-                }
-                None => String::new(),
-            };
-            let _ = writeln!(out, "- {place} {}", cell(&diagnostic.message));
+        for (place, message) in unread {
+            let _ = writeln!(out, "- `{place}` {}", cell(message));
         }
         let _ = writeln!(out, "\n</details>\n");
     }

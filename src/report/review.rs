@@ -365,3 +365,19 @@ pub fn involved_statements(finding: &Finding) -> Vec<(StatementRef, String)> {
     }
     involved
 }
+
+/// The statements isolint could not (fully) read: `file:line` when known, and why.
+pub fn unread_statements(result: &CheckResult) -> Vec<(String, &str)> {
+    result
+        .diagnostics
+        .iter()
+        .filter(|diagnostic| diagnostic.kind == crate::DiagnosticKind::ParseError)
+        .map(|diagnostic| {
+            let place = diagnostic.file.map_or(String::new(), |file| {
+                let at = super::location(result, file, diagnostic.range);
+                format!("{}:{}", at.file, at.line)
+            });
+            (place, diagnostic.message.as_str())
+        })
+        .collect()
+}
