@@ -3,10 +3,11 @@
 
 use std::fmt::Write;
 
+use super::escape_markup as escape;
 use super::review::{
-    MAX_DETAILED, Review, advice_text, escape_html as escape, fix_trade_off,
-    fixes_without_level_change, inventory, level_source, levels_in_use, partner_names, rule_counts,
-    severity_counts, statement_source, unread_statements,
+    MAX_DETAILED, Review, advice_text, fix_trade_off, fixes_without_level_change, inventory,
+    level_source, levels_in_use, partner_names, rule_counts, severity_counts, statement_source,
+    unread_statements,
 };
 use super::{instance_label, location, plural, statement_location, step_text};
 use crate::analysis::finding::Finding;

@@ -373,7 +373,7 @@ fn transactions(out: &mut String, review: &Review) {
         let _ = writeln!(
             out,
             "<details><summary><code>{}</code> — {}:{} — {} ({})</summary>\n",
-            review::escape_html(&program.name),
+            super::escape_markup(&program.name),
             location.file,
             location.line,
             program.level.sql(),

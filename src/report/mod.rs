@@ -84,6 +84,26 @@ pub fn fingerprint(result: &CheckResult, finding: &Finding) -> String {
     format!("{:016x}", hasher.0)
 }
 
+/// Character data for XML, HTML and SVG: markup characters become references, and characters
+/// XML 1.0 forbids (most C0 controls, U+FFFE, U+FFFF) become U+FFFD, since no reference can
+/// express them.
+pub fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(character),
+            '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => out.push('\u{fffd}'),
+            _ => out.push(character),
+        }
+    }
+    out
+}
+
 /// FNV-1a, 64 bits: stable across platforms and releases, unlike `DefaultHasher`.
 struct Fnv(u64);
 

@@ -314,22 +314,6 @@ pub fn statement_source(result: &CheckResult, at: StatementRef) -> &str {
 /// statements, witness and fixes, so the review stays readable and small.
 pub const MAX_DETAILED: usize = 100;
 
-/// Text for HTML and SVG.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            other => out.push(other),
-        }
-    }
-    out
-}
-
 /// At most this many partners are named per program in the advisor; the rest are counted.
 const MAX_PARTNERS: usize = 6;
 

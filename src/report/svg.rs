@@ -6,9 +6,9 @@
 use std::f64::consts::PI;
 use std::fmt::Write;
 
+use super::escape_markup as escape;
 use super::graph::{DrawnGraph, Edge, EdgeKind, NodeMark, edge_style, node_colors};
 use super::plural;
-use super::review::escape_html as escape;
 
 const NODE_HEIGHT: f64 = 40.0;
 const CHAR_WIDTH: f64 = 7.0;
