@@ -416,6 +416,13 @@ fn advisor(out: &mut String, review: &Review) {
 fn matrix(out: &mut String, review: &Review) {
     let result = review.result;
     let programs = review.matrix_programs();
+    if programs.is_empty() {
+        out.push_str(
+            "<section id=\"matrix\">\n<h2>Pair matrix</h2>\n<p class=\"empty\">No transaction \
+             was found.</p>\n</section>\n",
+        );
+        return;
+    }
     let _ = write!(
         out,
         "<section id=\"matrix\">\n<h2>Pair matrix</h2>\n<p class=\"lead\">The strongest \

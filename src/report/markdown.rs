@@ -324,6 +324,10 @@ fn matrix(out: &mut String, review: &Review) {
         "The strongest conflict between each two programs: 🟥 vulnerable rw, 🟧 guarded rw, \
          🟪 ww, blank: none; ⚠ marks a pair that shares a finding.\n"
     );
+    if programs.is_empty() {
+        let _ = writeln!(out, "No transaction was found.\n");
+        return;
+    }
     if programs.len() < result.programs.len() {
         let _ = writeln!(
             out,
