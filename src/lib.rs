@@ -24,6 +24,7 @@
 //! ```
 
 pub mod access;
+pub mod advisor;
 pub mod analysis;
 pub mod baseline;
 pub mod catalog;

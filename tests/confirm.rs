@@ -279,6 +279,27 @@ fn confirm_on_the_command_line() {
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
     assert_eq!(report["findings"].as_array().map(Vec::len), Some(0));
 
+    // The design review shows the verdict with each finding.
+    let output = isolint()
+        .args([
+            "report",
+            "fixtures/doctors_on_call",
+            "--isolation",
+            "repeatable-read",
+        ])
+        .args(["--format", "markdown", "--database-url", &server.url()])
+        .output()
+        .expect("run");
+    let review = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        review.contains(
+            "**On PostgreSQL** (`isolint confirm`): reproduced: what the transactions read and \
+             left behind matches none of the 2 serial orders (T1 with $1=1 $2=2; T2 with $1=1 $2=3)"
+        ),
+        "{review}"
+    );
+
     let output = isolint()
         .args(["confirm", "fixtures/doctors_on_call"])
         .output()

@@ -115,7 +115,7 @@ impl DependencyGraph {
 /// The vulnerable rw edge from `view.first`'s reads to `view.second`'s writes that stands for
 /// the pair: the first whose read does not block the writer, else the first. One per
 /// direction is all the structures need, and it keeps the graph linear in the pairs.
-fn representative_edge(context: &Context, view: &Pair) -> Option<VulnerableEdge> {
+pub(crate) fn representative_edge(context: &Context, view: &Pair) -> Option<VulnerableEdge> {
     let mut locked = None;
     for edge in &view.forward {
         if forced_conflict(view.first, view.second, &edge.unifier, context.catalog)
@@ -153,7 +153,7 @@ fn representative_edge(context: &Context, view: &Pair) -> Option<VulnerableEdge>
 }
 
 /// Both instances write rows that can be the same.
-fn ww_conflict(pair: &Pair) -> bool {
+pub(crate) fn ww_conflict(pair: &Pair) -> bool {
     pair.first.accesses().any(|(_, a)| {
         a.is_write()
             && pair.second.accesses().any(|(_, b)| {

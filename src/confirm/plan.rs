@@ -379,7 +379,9 @@ mod tests {
             SELECT count(*) FROM public.oncall WHERE shift_id = $1 AND on_call;
             UPDATE oncall SET on_call = false WHERE shift_id = $1 AND doctor_id = $2;
             COMMIT;",
-        );
+            &[],
+        )
+        .0;
         let finding = &result.findings[0];
         assert!(same_value(&finding.bindings, (0, "$1"), (1, "$1")));
         assert!(!same_value(&finding.bindings, (0, "$2"), (1, "$2")));
@@ -426,7 +428,9 @@ mod tests {
             SELECT count(*) FROM oncall WHERE shift_id = $1 AND on_call;
             UPDATE oncall SET on_call = false WHERE shift_id = $1 AND doctor_id = $2;
             COMMIT;",
-        );
+            &[],
+        )
+        .0;
         let plan = plan(&result, &result.findings[0]).unwrap();
         assert!(plan.sessions[0].statements[1].ends_with("doctor_id = '100'"));
         assert!(plan.sessions[1].statements[1].ends_with("doctor_id = '200'"));
