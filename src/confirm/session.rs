@@ -103,9 +103,9 @@ impl Worker {
 
 impl Drop for Worker {
     fn drop(&mut self) {
-        if self.blocked_at.is_some() {
-            let _ = self.cancel.cancel_query(NoTls);
-        }
+        // Whatever the session still runs (a statement the schedule gave up on) stops now;
+        // an idle session ignores the request.
+        let _ = self.cancel.cancel_query(NoTls);
         // Closing the channel ends the thread, which drops its connection.
         let (closed, _) = channel();
         self.commands = closed;
