@@ -47,6 +47,101 @@ pub enum Command {
     /// Serve diagnostics, quick fixes and hover to an editor (Language Server Protocol on
     /// standard input and output).
     Lsp,
+    /// Run each finding's interleaving on a real PostgreSQL and report whether it happens.
+    Confirm(Box<ConfirmArgs>),
+    /// Write a design review: summary, dependency graph, transaction inventory, findings with
+    /// witnesses, isolation advisor and pair matrix.
+    Report(Box<ReportArgs>),
+    /// Draw the dependency graph of the transactions.
+    Graph(Box<GraphArgs>),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ConfirmArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Confirm only findings of these rules (opt-in rules included).
+    #[arg(long, value_delimiter = ',')]
+    pub rule: Vec<String>,
+    /// Confirm only the findings with these fingerprints (from the JSON report).
+    #[arg(long, value_delimiter = ',')]
+    pub finding: Vec<String>,
+    #[arg(long, value_enum, default_value_t = ConfirmFormat::Human)]
+    pub format: ConfirmFormat,
+}
+
+/// Where `confirm` runs findings, and with which rows.
+#[derive(clap::Args, Debug)]
+pub struct DatabaseArgs {
+    /// The PostgreSQL to run findings on, e.g. `postgres://user@localhost/db` or
+    /// `host=/tmp user=postgres`. Everything runs in a scratch schema that is dropped
+    /// afterwards.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Rows to load before each run (INSERT statements), instead of the nearest `seed.sql`.
+    #[arg(long, value_name = "FILE")]
+    pub seed: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ConfirmFormat {
+    Human,
+    Json,
+}
+
+/// The project to analyse, for the commands that need nothing else of `check`'s options.
+#[derive(clap::Args, Debug)]
+pub struct ProjectArgs {
+    /// Files or directories to analyse (default: the current directory).
+    pub paths: Vec<PathBuf>,
+    /// The database engine (default: the config's, else postgres).
+    #[arg(long)]
+    pub engine: Option<String>,
+    /// Isolation level for transactions that declare none (default: the engine's default).
+    #[arg(long)]
+    pub isolation: Option<String>,
+    /// Use this config file instead of searching for `isolint.toml` upwards.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Write to this file instead of standard output.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// `html`: one self-contained page; `markdown`: for pull requests and wikis (GitHub).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+    pub format: ReportFormat,
+    /// With `--database-url`, each finding shows what `isolint confirm` saw on PostgreSQL.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// `dot` (Graphviz), `mermaid`, or `svg` (laid out by isolint).
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ReportFormat {
+    Html,
+    Markdown,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+    Svg,
 }
 
 #[derive(clap::Args, Debug)]
@@ -174,6 +269,18 @@ pub enum CliError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Lsp(#[from] crate::lsp::LspError),
+    #[error("confirm needs the database to run on")]
+    #[diagnostic(
+        code(isolint::confirm),
+        help(
+            "pass --database-url postgres://USER@HOST/DB; isolint works in a scratch schema \
+             there and drops it afterwards"
+        )
+    )]
+    NoDatabase,
+    #[error("{0}")]
+    #[diagnostic(code(isolint::confirm))]
+    Confirm(String),
 }
 
 /// Stack for the analysis threads: parsing and walking SQL recurses once per nesting level.
@@ -227,12 +334,66 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check(args) => check(*args, &mut stdout),
+        Command::Confirm(args) => confirm(*args, &mut stdout),
         Command::Init { force } => init(force),
         Command::Lsp => {
             // The server writes from its own thread.
             drop(stdout);
             crate::lsp::run()?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Report(args) => {
+            let (mut result, options) = analyse(&check_args(&args.project))?;
+            if args.database.database_url.is_some() {
+                confirm_findings(&mut result, &args.database)?;
+            }
+            let review = report::review::Review::build(&result, &options);
+            let text = match args.format {
+                ReportFormat::Html => report::html::render(&review),
+                ReportFormat::Markdown => report::markdown::render(&review),
+            };
+            emit(args.project.output.as_deref(), &text, &mut stdout)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Graph(args) => {
+            let (result, _) = analyse(&check_args(&args.project))?;
+            let graph = report::review::graph_of(&result);
+            let text = match args.format {
+                GraphFormat::Dot => report::graph::dot(&graph),
+                GraphFormat::Mermaid => report::graph::mermaid(&graph),
+                GraphFormat::Svg => report::svg::render(&graph),
+            };
+            emit(args.project.output.as_deref(), &text, &mut stdout)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `check`'s arguments for `project`, every other option at its default.
+fn check_args(project: &ProjectArgs) -> CheckArgs {
+    #[derive(Parser)]
+    struct Defaults {
+        #[command(flatten)]
+        args: CheckArgs,
+    }
+    let mut args = Defaults::parse_from(["isolint"]).args;
+    args.paths = project.paths.clone();
+    args.engine = project.engine.clone();
+    args.isolation = project.isolation.clone();
+    args.config = project.config.clone();
+    args
+}
+
+/// Writes `text` to `output`, or to standard output.
+fn emit(output: Option<&Path>, text: &str, stdout: &mut impl Write) -> Result<(), CliError> {
+    match output {
+        Some(path) => std::fs::write(path, text).map_err(|source| CliError::Output {
+            path: path.display().to_string(),
+            source,
+        }),
+        None => {
+            let _ = stdout.write_all(text.as_bytes());
+            Ok(())
         }
     }
 }
@@ -342,7 +503,9 @@ pub fn options(args: &CheckArgs, config: Option<&Config>) -> Result<CheckOptions
     Ok(options)
 }
 
-fn check(args: CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError> {
+/// Reads the project the arguments name and checks it: what `check`, `confirm`, `report` and
+/// `graph` share.
+fn analyse(args: &CheckArgs) -> Result<(CheckResult, CheckOptions), CliError> {
     let working_directory = std::env::current_dir().map_err(CliError::WorkingDirectory)?;
     let config = match args
         .config
@@ -356,8 +519,8 @@ fn check(args: CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError>
         }
         None => None,
     };
-    let options = options(&args, config.as_ref())?;
-    let (files, problems, focus) = gather(&args, config.as_ref(), &working_directory)?;
+    let options = options(args, config.as_ref())?;
+    let (files, problems, focus) = gather(args, config.as_ref(), &working_directory)?;
     let mut result = check_sources(files, &options);
     for problem in problems {
         result.diagnostics.insert(
@@ -373,6 +536,11 @@ fn check(args: CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError>
     if let Some(focus) = focus {
         result.retain_involving(&focus);
     }
+    Ok((result, options))
+}
+
+fn check(args: CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError> {
+    let (mut result, options) = analyse(&args)?;
     if let Some(path) = &args.write_baseline {
         let count = baseline::write(&result, path)?;
         eprintln!("isolint: recorded {count} finding(s) in {}", path.display());
@@ -387,9 +555,7 @@ fn check(args: CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError>
             );
         }
     }
-    let default_level = options
-        .isolation
-        .unwrap_or_else(|| Semantics::embedded().default_level(options.engine));
+    let default_level = default_level(&options);
     let format = args.format.unwrap_or_else(|| {
         if std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true") {
             Format::Github
@@ -431,16 +597,91 @@ fn check(args: CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError>
             text
         }
     };
-    match &args.output {
-        Some(path) => std::fs::write(path, text).map_err(|source| CliError::Output {
-            path: path.display().to_string(),
-            source,
-        })?,
-        None => {
-            let _ = stdout.write_all(text.as_bytes());
-        }
-    }
+    emit(args.output.as_deref(), &text, stdout)?;
     Ok(finish(&args, &result))
+}
+
+/// `isolint confirm`: each finding's witness on a real PostgreSQL. Exit 1 when one is
+/// reproduced, 0 when none is, 2 when the tool could not run.
+fn confirm(args: ConfirmArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError> {
+    let mut check = check_args(&args.project);
+    // The rules asked for run even when they are opt-in.
+    check.select = args.rule.clone();
+    let (mut result, options) = analyse(&check)?;
+    if !args.finding.is_empty() {
+        let keep: Vec<bool> = result
+            .findings
+            .iter()
+            .map(|finding| {
+                args.finding
+                    .contains(&report::fingerprint(&result, finding))
+            })
+            .collect();
+        let mut kept = keep.into_iter();
+        result.findings.retain(|_| kept.next().unwrap_or(false));
+    }
+    confirm_findings(&mut result, &args.database)?;
+    let text = match args.format {
+        ConfirmFormat::Json => report::json::render(&result, default_level(&options)),
+        ConfirmFormat::Human => report::confirmations::render(&result),
+    };
+    emit(args.project.output.as_deref(), &text, stdout)?;
+    let reproduced = result
+        .confirmations
+        .values()
+        .any(|confirmation| confirmation.verdict == crate::confirm::Verdict::Reproduced);
+    Ok(if reproduced {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Runs every finding of `result` on the database, with progress on standard error.
+fn confirm_findings(result: &mut CheckResult, database: &DatabaseArgs) -> Result<(), CliError> {
+    use crate::confirm;
+    let url = database
+        .database_url
+        .as_deref()
+        .ok_or(CliError::NoDatabase)?;
+    if result.engine != Engine::Postgres {
+        return Err(CliError::Confirm(format!(
+            "confirm runs findings on PostgreSQL, and this project is checked as {}; pass \
+             --engine postgres if its SQL runs there",
+            result.engine.id()
+        )));
+    }
+    let server = confirm::database::Database::new(url).map_err(CliError::Confirm)?;
+    // Fail early when the server cannot be reached.
+    server.connect().map_err(CliError::Confirm)?;
+    let setup = confirm::Setup::new(result, database.seed.as_deref()).map_err(CliError::Confirm)?;
+    for skipped in &setup.skipped {
+        eprintln!("isolint: migration statement left out of the scratch schema: {skipped}");
+    }
+    let total = result.findings.len();
+    for (index, finding) in result.findings.iter().enumerate() {
+        eprintln!(
+            "isolint: confirming {}/{total}: {} ({})",
+            index + 1,
+            finding.rule.id(),
+            finding
+                .programs
+                .iter()
+                .map(|program| result.programs[*program].name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let confirmation = confirm::confirm(&server, result, &setup, finding);
+        result.confirmations.insert(index, confirmation);
+    }
+    Ok(())
+}
+
+/// The level of transactions that declare none.
+fn default_level(options: &CheckOptions) -> Level {
+    options
+        .isolation
+        .unwrap_or_else(|| Semantics::embedded().default_level(options.engine))
 }
 
 /// After the report: statistics on stderr, and the exit code.

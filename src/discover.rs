@@ -75,6 +75,7 @@ pub fn discover_with(
                         .is_some_and(|extension| extension.eq_ignore_ascii_case("sql"));
                     if is_sql
                         && !is_down_migration(path)
+                        && !is_seed(path)
                         && let Some(role) = classify(path)
                     {
                         found.push((path.to_path_buf(), role));
@@ -150,6 +151,12 @@ pub fn role_of(path: &Path) -> Role {
     } else {
         Role::Transactions
     }
+}
+
+/// `seed.sql`: rows for `isolint confirm`, not part of the schema or the workload.
+pub fn is_seed(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|name| name.eq_ignore_ascii_case("seed.sql"))
 }
 
 /// `*.down.sql`, `down.sql` and sqitch `revert/` folders.

@@ -24,11 +24,13 @@
 //! ```
 
 pub mod access;
+pub mod advisor;
 pub mod analysis;
 pub mod baseline;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod confirm;
 pub mod discover;
 pub mod lsp;
 pub mod parse;
@@ -121,6 +123,8 @@ pub struct CheckResult {
     pub statements: usize,
     pub parse_errors: usize,
     pub severities: BTreeMap<Rule, Severity>,
+    /// What `isolint confirm` saw on a real database, by index into `findings`.
+    pub confirmations: BTreeMap<usize, confirm::Confirmation>,
 }
 
 impl CheckResult {
@@ -279,6 +283,7 @@ pub fn check_sources_cached(
         statements,
         parse_errors,
         severities: options.severities.clone(),
+        confirmations: BTreeMap::new(),
     }
 }
 
@@ -546,7 +551,8 @@ fn directive_warnings(parsed: &ParsedFile) -> Vec<Diagnostic> {
                 "unknown isolation level `{level}` in isolint directive"
             )),
             Directive::Unknown(text) => Some(format!(
-                "unknown isolint directive `{text}`; use `ignore`, `ignore-file` or `isolation`"
+                "unknown isolint directive `{text}`; use `ignore`, `ignore-file`, `isolation` or \
+                 `example NAME=VALUE ...`"
             )),
             _ => None,
         };

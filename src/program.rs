@@ -75,6 +75,8 @@ pub struct Program {
     pub statements: Vec<ProgramStatement>,
     /// Rules silenced for the whole transaction, with the directive (in the program's file).
     pub ignores: Ignores,
+    /// Parameter values for concrete instances (`-- isolint: example`), one map per instance.
+    pub examples: Vec<BTreeMap<String, String>>,
 }
 
 /// Silenced rule id → where the directive that silences it is.
@@ -335,6 +337,14 @@ fn name_programs(
                 }
             };
             let ignores = ignores_in(&open.directives);
+            let examples = open
+                .directives
+                .iter()
+                .filter_map(|directive| match &directive.value {
+                    Directive::Example(pairs) => Some(pairs.iter().cloned().collect()),
+                    _ => None,
+                })
+                .collect();
             Program {
                 name,
                 file: context.file,
@@ -343,6 +353,7 @@ fn name_programs(
                 level_source,
                 statements: open.statements,
                 ignores,
+                examples,
             }
         })
         .collect()

@@ -5,10 +5,11 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{
     Assignment, AssignmentTarget, BinaryOperator, Expr, FromTable, FunctionArg, FunctionArgExpr,
-    FunctionArguments, GroupByExpr, Ident, InTarget, Merge, MergeAction, MergeClauseKind,
-    MergeUpdateKind, OnConflictAction, OnInsert, OrderByKind, Query, Select, SelectItem,
-    SelectItemQualifiedWildcardKind, SetExpr, Statement, TableFactor, TableObject, TableWithJoins,
-    UnaryOperator, UpdateTableFromKind, Value, Visit, Visitor, visit_expressions_mut,
+    FunctionArguments, GroupByExpr, Ident, InTarget, JoinConstraint, JoinOperator, Merge,
+    MergeAction, MergeClauseKind, MergeUpdateKind, OnConflictAction, OnInsert, OrderByKind, Query,
+    Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement, TableFactor,
+    TableObject, TableWithJoins, UnaryOperator, UpdateTableFromKind, Value, Visit, Visitor,
+    visit_expressions_mut,
 };
 
 use super::{Access, AccessKind, Columns, LockTarget, OnConflict, RowSet, SetValue, Term};
@@ -195,6 +196,21 @@ fn conjuncts(expr: &Expr) -> Vec<&Expr> {
         Expr::Nested(inner) => conjuncts(inner),
         other => vec![other],
     }
+}
+
+/// `x = y` conjuncts between two columns.
+fn column_equalities(expr: &Expr) -> Vec<(ColumnRef, ColumnRef)> {
+    conjuncts(expr)
+        .into_iter()
+        .filter_map(|conjunct| match conjunct {
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Eq,
+                right,
+            } => Some((column_ref(left)?, column_ref(right)?)),
+            _ => None,
+        })
+        .collect()
 }
 
 fn column_ref(expr: &Expr) -> Option<ColumnRef> {
@@ -701,12 +717,46 @@ impl Extractor<'_> {
                 self.query(query, self.nested_mode());
             }
         }
+        let mut equalities: Vec<(ColumnRef, ColumnRef)> = Vec::new();
+        equalities.extend(select.selection.iter().flat_map(column_equalities));
         for from in &select.from {
             for join in &from.joins {
                 let used = collect(&join.join_operator);
                 self.assign_columns(&scope, &used.columns, Use::Predicate);
                 for query in &used.subqueries {
                     self.query(query, self.nested_mode());
+                }
+                if let JoinOperator::Join(JoinConstraint::On(on))
+                | JoinOperator::Inner(JoinConstraint::On(on)) = &join.join_operator
+                {
+                    equalities.extend(column_equalities(on));
+                }
+            }
+        }
+        self.propagate_pins(&scope, &equalities);
+    }
+
+    /// An inner join reads only the rows whose columns equal the other side's: with
+    /// `o.account_id = a.id` and `a.id = $1`, the rows of `o` read are `account_id = $1`.
+    /// (Outer joins keep rows without a match, so they pin nothing.)
+    fn propagate_pins(&mut self, scope: &[ScopeEntry], equalities: &[(ColumnRef, ColumnRef)]) {
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for (x, y) in equalities {
+                for (from, to) in [(x, y), (y, x)] {
+                    let (Some(source), Some(target)) = (
+                        self.resolve(scope, from).and_then(|entry| entry.access),
+                        self.resolve(scope, to).and_then(|entry| entry.access),
+                    ) else {
+                        continue;
+                    };
+                    if let Some(term) = self.accesses[source].rows.pins.get(&from.1).cloned()
+                        && !self.accesses[target].rows.pins.contains_key(&to.1)
+                    {
+                        self.accesses[target].rows.pins.insert(to.1.clone(), term);
+                        changed = true;
+                    }
                 }
             }
         }
@@ -1240,6 +1290,36 @@ mod tests {
     }
 
     #[test]
+    fn inner_joins_carry_pins_across_and_outer_joins_do_not() {
+        check(
+            Engine::Postgres,
+            "SELECT a.balance, o.limit_amount FROM accounts a JOIN overdraft_limits o \
+             ON o.account_id = a.id WHERE a.id = $1",
+            &[
+                "read value[balance] pred[id] accounts {id=$1}",
+                "read value[limit_amount] pred[account_id] overdraft_limits {account_id=$1}",
+            ],
+        );
+        check(
+            Engine::Postgres,
+            "SELECT a.balance FROM accounts a, limits l WHERE l.account_id = a.id AND l.kind = 'daily' AND a.id = :id",
+            &[
+                "read value[balance] pred[id] accounts {id=:id}",
+                "read value[] pred[account_id,kind] limits {account_id=:id kind='daily'}",
+            ],
+        );
+        check(
+            Engine::Postgres,
+            "SELECT a.balance, o.limit_amount FROM accounts a LEFT JOIN overdraft_limits o \
+             ON o.account_id = a.id WHERE a.id = $1",
+            &[
+                "read value[balance] pred[id] accounts {id=$1}",
+                "read value[limit_amount] pred[account_id] overdraft_limits {}",
+            ],
+        );
+    }
+
+    #[test]
     fn subqueries_are_reads_of_their_own() {
         check(
             Engine::Postgres,
@@ -1260,7 +1340,7 @@ mod tests {
              WHERE a.id = $1 FOR UPDATE OF l",
             &[
                 "read value[balance] pred[id] accounts {id=$1}",
-                "read value[amount] pred[account_id] locked limits {}",
+                "read value[amount] pred[account_id] locked limits {account_id=$1}",
             ],
         );
     }

@@ -215,6 +215,7 @@ pub fn cycle_finding(
             ),
         ],
         witness: witness(&steps),
+        bindings: cycle.unifier.relabel(&[t1.tag, t2.tag]),
         fixes,
         why: if rule == Rule::PhantomWriteSkew {
             format!(

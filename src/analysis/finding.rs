@@ -1,6 +1,7 @@
 //! Findings: the data a rule produces. Rendering is `report`'s business.
 
 use crate::analysis::rules::Rule;
+use crate::analysis::unify::Unifier;
 
 /// A statement of a program.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -63,6 +64,10 @@ pub struct Finding {
     /// The other statements involved, each with what it does in the anomaly.
     pub related: Vec<(StatementRef, String)>,
     pub witness: Vec<WitnessStep>,
+    /// The equalities between the instances' parameters that the anomaly needs (instance `i`
+    /// as in `witness`): `$1` of T1 = `$1` of T2 for the same shift, say. Parameters not
+    /// named here are independent.
+    pub bindings: Unifier,
     pub fixes: Vec<Fix>,
     /// Why the declared level lets it through on this engine.
     pub why: String,

@@ -6,6 +6,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use rayon::prelude::*;
 
 use super::conflict::{AccessRef, EdgeKind, forced_conflict, serialized_by_lock};
+use super::unify::Unifier;
 use super::{Context, Pair};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +27,8 @@ pub struct VulnerableEdge {
     pub columns: Vec<String>,
     /// The read is locked and blocks this writer until the reader commits.
     pub read_locked: bool,
+    /// The equalities the edge needs, the reader as instance 0 and the writer as 1.
+    pub unifier: Unifier,
 }
 
 pub struct DependencyGraph {
@@ -112,7 +115,7 @@ impl DependencyGraph {
 /// The vulnerable rw edge from `view.first`'s reads to `view.second`'s writes that stands for
 /// the pair: the first whose read does not block the writer, else the first. One per
 /// direction is all the structures need, and it keeps the graph linear in the pairs.
-fn representative_edge(context: &Context, view: &Pair) -> Option<VulnerableEdge> {
+pub(crate) fn representative_edge(context: &Context, view: &Pair) -> Option<VulnerableEdge> {
     let mut locked = None;
     for edge in &view.forward {
         if forced_conflict(view.first, view.second, &edge.unifier, context.catalog)
@@ -139,6 +142,7 @@ fn representative_edge(context: &Context, view: &Pair) -> Option<VulnerableEdge>
                 read,
                 edge.kind,
             ),
+            unifier: edge.unifier.relabel(&[view.first.tag, view.second.tag]),
         };
         if !vulnerable.read_locked {
             return Some(vulnerable);
@@ -149,7 +153,7 @@ fn representative_edge(context: &Context, view: &Pair) -> Option<VulnerableEdge>
 }
 
 /// Both instances write rows that can be the same.
-fn ww_conflict(pair: &Pair) -> bool {
+pub(crate) fn ww_conflict(pair: &Pair) -> bool {
     pair.first.accesses().any(|(_, a)| {
         a.is_write()
             && pair.second.accesses().any(|(_, b)| {

@@ -9,6 +9,7 @@ pub mod cycles;
 pub mod finding;
 pub mod fixes;
 pub mod graph;
+pub mod pair_conflicts;
 pub mod rules;
 pub mod unify;
 
@@ -362,7 +363,7 @@ fn dedupe_and_sort(context: &Context, mut findings: Vec<Finding>) -> Vec<Finding
 pub mod testing {
     use crate::semantics::{Engine, Level};
     use crate::source::{Role, SourceFile};
-    use crate::{CheckOptions, check_sources};
+    use crate::{CheckOptions, CheckResult, check_sources};
 
     pub fn findings(
         engine: Engine,
@@ -376,14 +377,15 @@ pub mod testing {
             .collect()
     }
 
-    /// Also returns each finding's fix titles.
-    pub fn run(
+    /// Checks `schema` (as a migration) and `transactions` (as `txns.sql`), with the default
+    /// rules and `extra_rules`.
+    pub fn check(
         engine: Engine,
         level: Option<Level>,
         schema: &str,
         transactions: &str,
         extra_rules: &[super::Rule],
-    ) -> Vec<(String, Vec<String>)> {
+    ) -> (CheckResult, CheckOptions) {
         let files = vec![
             SourceFile::new("migrations/1.sql".into(), Role::Schema, schema.to_string()),
             SourceFile::new(
@@ -395,7 +397,18 @@ pub mod testing {
         let mut options = CheckOptions::new(engine);
         options.isolation = level;
         options.rules.extend(extra_rules.iter().copied());
-        let result = check_sources(files, &options);
+        (check_sources(files, &options), options)
+    }
+
+    /// Also returns each finding's fix titles.
+    pub fn run(
+        engine: Engine,
+        level: Option<Level>,
+        schema: &str,
+        transactions: &str,
+        extra_rules: &[super::Rule],
+    ) -> Vec<(String, Vec<String>)> {
+        let (result, _) = check(engine, level, schema, transactions, extra_rules);
         result
             .findings
             .iter()

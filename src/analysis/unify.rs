@@ -73,6 +73,28 @@ impl Unifier {
         Some(merged)
     }
 
+    /// The same equalities with instance tags renumbered: the instance tagged `tags[i]`
+    /// becomes instance `i` (the numbering of a finding's witness).
+    pub fn relabel(&self, tags: &[u8]) -> Unifier {
+        let renumber = |atom: &Atom| match atom {
+            Atom::Var(tag, name) => {
+                let position = tags
+                    .iter()
+                    .position(|t| t == tag)
+                    .unwrap_or(usize::from(*tag));
+                Atom::Var(u8::try_from(position).unwrap_or(*tag), name.clone())
+            }
+            Atom::Lit(_) => atom.clone(),
+        };
+        Unifier {
+            parent: self
+                .parent
+                .iter()
+                .map(|(child, parent)| (renumber(child), renumber(parent)))
+                .collect(),
+        }
+    }
+
     /// Equalities between parameters of different instances, for messages: `$1 = $1'`.
     pub fn describe(&self) -> Vec<String> {
         let mut classes: BTreeMap<Atom, Vec<&Atom>> = BTreeMap::new();

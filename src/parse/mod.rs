@@ -268,6 +268,11 @@ fn error_offset(message: &str, statement: &str) -> Option<usize> {
         .collect::<String>()
         .parse()
         .ok()?;
+    offset_at(statement, line, column)
+}
+
+/// The byte offset of a 1-based line and column (in characters), as sqlparser counts them.
+pub fn offset_at(statement: &str, line: usize, column: usize) -> Option<usize> {
     let line_start = if line <= 1 {
         0
     } else {

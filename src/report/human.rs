@@ -134,7 +134,7 @@ fn finding_diagnostic(result: &CheckResult, finding: &Finding) -> Rendered {
     }
 }
 
-fn primary_label(finding: &Finding) -> String {
+pub fn primary_label(finding: &Finding) -> String {
     use crate::analysis::rules::Rule;
     match finding.rule {
         Rule::LostUpdate => "reads the value it will overwrite, without a lock".to_string(),

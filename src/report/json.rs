@@ -14,7 +14,7 @@ struct Output<'a> {
     engine: &'a str,
     levels: Levels,
     summary: Summary,
-    findings: Vec<FindingOut>,
+    findings: Vec<FindingOut<'a>>,
     diagnostics: Vec<DiagnosticOut>,
 }
 
@@ -35,7 +35,7 @@ struct Summary {
 }
 
 #[derive(Serialize)]
-struct FindingOut {
+struct FindingOut<'a> {
     rule: &'static str,
     severity: &'static str,
     message: String,
@@ -45,6 +45,8 @@ struct FindingOut {
     witness: Vec<StepOut>,
     fixes: Vec<FixOut>,
     fingerprint: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confirmation: Option<&'a crate::confirm::Confirmation>,
 }
 
 #[derive(Serialize)]
@@ -129,7 +131,8 @@ pub fn write(
     let findings = result
         .findings
         .iter()
-        .map(|finding| FindingOut {
+        .enumerate()
+        .map(|(index, finding)| FindingOut {
             rule: finding.rule.id(),
             severity: result.severity(finding).id(),
             message: finding.message.clone(),
@@ -183,6 +186,7 @@ pub fn write(
                 })
                 .collect(),
             fingerprint: fingerprint(result, finding),
+            confirmation: result.confirmations.get(&index),
         })
         .collect();
     let diagnostics = result

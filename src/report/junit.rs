@@ -4,7 +4,7 @@
 //! Diagnostics go to the suite's `<system-err>`, one concise line each.
 
 use super::concise::diagnostic_line;
-use super::statement_location;
+use super::{escape_markup, statement_location};
 use crate::CheckResult;
 use crate::analysis::finding::Finding;
 
@@ -33,7 +33,7 @@ pub fn render(result: &CheckResult) -> String {
             .collect();
         out.push_str(&format!(
             "    <system-err>{}</system-err>\n",
-            escape_text(&lines.join("\n"))
+            escape_markup(&lines.join("\n"))
         ));
     }
     out.push_str("  </testsuite>\n</testsuites>\n");
@@ -78,33 +78,14 @@ fn test_case(result: &CheckResult, finding: &Finding) -> String {
         escape_attribute(&format!("{}: {}", finding.rule.id(), programs.join(", "))),
         escape_attribute(&finding.message),
         finding.rule.id(),
-        escape_text(&details.join("\n")),
+        escape_markup(&details.join("\n")),
     )
-}
-
-/// Character data: markup characters become references, and characters XML 1.0 forbids
-/// (most C0 controls, U+FFFE, U+FFFF) become U+FFFD, since no reference can express them.
-fn escape_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for character in text.chars() {
-        match character {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(character),
-            '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => out.push('\u{fffd}'),
-            _ => out.push(character),
-        }
-    }
-    out
 }
 
 /// An attribute value: as character data, and line breaks and tabs as references, because a
 /// parser replaces literal ones in attribute values with spaces.
 fn escape_attribute(text: &str) -> String {
-    escape_text(text)
+    escape_markup(text)
         .replace('\t', "&#9;")
         .replace('\n', "&#10;")
         .replace('\r', "&#13;")

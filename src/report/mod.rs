@@ -4,12 +4,18 @@
 //! are not `Serialize`. Wire types are built here, at the boundary.
 
 pub mod concise;
+pub mod confirmations;
 pub mod github;
 pub mod gitlab;
+pub mod graph;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod markdown;
+pub mod review;
 pub mod sarif;
+pub mod svg;
 
 use crate::CheckResult;
 use crate::analysis::finding::{Finding, StatementRef, Step};
@@ -79,6 +85,26 @@ pub fn fingerprint(result: &CheckResult, finding: &Finding) -> String {
     format!("{:016x}", hasher.0)
 }
 
+/// Character data for XML, HTML and SVG: markup characters become references, and characters
+/// XML 1.0 forbids (most C0 controls, U+FFFE, U+FFFF) become U+FFFD, since no reference can
+/// express them.
+pub fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(character),
+            '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => out.push('\u{fffd}'),
+            _ => out.push(character),
+        }
+    }
+    out
+}
+
 /// FNV-1a, 64 bits: stable across platforms and releases, unlike `DefaultHasher`.
 struct Fnv(u64);
 
@@ -122,7 +148,7 @@ pub fn summary_line(result: &CheckResult) -> String {
     )
 }
 
-fn plural(count: usize) -> &'static str {
+pub(crate) fn plural(count: usize) -> &'static str {
     if count == 1 { "" } else { "s" }
 }
 

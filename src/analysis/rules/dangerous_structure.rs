@@ -7,6 +7,7 @@ use crate::analysis::finding::{Finding, StatementRef, Step, witness};
 use crate::analysis::fixes;
 use crate::analysis::graph::{DependencyGraph, VulnerableEdge};
 use crate::analysis::rules::Rule;
+use crate::analysis::unify::Unifier;
 
 /// One finding per pivot: the fix belongs to the pivot (or to the edges into and out of it),
 /// and every Tin × Tout combination through a busy pivot would bury it.
@@ -122,12 +123,24 @@ fn finding(
             ),
         ],
         witness: witness(&steps),
+        bindings: structure_bindings(incoming, outgoing),
         fixes,
         why: format!(
             "{level} checks only write-write conflicts; two consecutive read-write conflicts \
              through one pivot go unnoticed"
         ),
     }
+}
+
+/// The equalities both edges need, with Tin, the pivot and Tout as instances 0, 1 and 2. The
+/// incoming edge's alone when the two cannot hold at once.
+fn structure_bindings(incoming: &VulnerableEdge, outgoing: &VulnerableEdge) -> Unifier {
+    // The outgoing edge's reader (instance 0) is the pivot (1), its writer (1) Tout (2).
+    let outgoing = outgoing.unifier.relabel(&[2, 0, 1]);
+    incoming
+        .unifier
+        .merge(&outgoing)
+        .unwrap_or_else(|| incoming.unifier.clone())
 }
 
 /// Tin's statements to show: its read on the incoming edge and its reads of tables Tout

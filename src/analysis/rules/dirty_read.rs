@@ -81,6 +81,7 @@ pub fn detect(context: &Context, pair: &Pair, findings: &mut Vec<Finding>) {
                 (1, Step::Rollback),
                 (0, Step::Commit),
             ]),
+            bindings: edge.unifier.relabel(&[reader.tag, writer.tag]),
             fixes,
             why: if level_permits {
                 format!("{level} reads uncommitted versions")

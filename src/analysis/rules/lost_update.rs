@@ -6,7 +6,7 @@ use crate::analysis::conflict::{AccessRef, Instance, serialized_by_lock};
 use crate::analysis::finding::{Finding, StatementRef, Step, witness};
 use crate::analysis::fixes;
 use crate::analysis::rules::Rule;
-use crate::analysis::unify::{rows_meet, same_rows};
+use crate::analysis::unify::{Unifier, rows_meet, same_rows};
 use crate::analysis::{Context, Pair};
 use crate::parse::LockStrength;
 
@@ -79,6 +79,7 @@ fn detect_one(context: &Context, t1: Instance, t2: Instance) -> Option<Finding> 
                     other_at,
                     column,
                     set.get(column),
+                    &unifier,
                 ));
             }
         }
@@ -130,6 +131,7 @@ fn finding(
     other_at: AccessRef,
     column: &str,
     assigned: Option<&SetValue>,
+    unifier: &Unifier,
 ) -> Finding {
     let name = |instance: Instance| context.name_of(instance.index).to_string();
     let same = t1.index == t2.index;
@@ -202,6 +204,7 @@ fn finding(
             ),
         ],
         witness: witness(&steps),
+        bindings: unifier.relabel(&[t1.tag, t2.tag]),
         fixes,
         why: format!("{level} lets a transaction write a row that changed after it read it"),
     }

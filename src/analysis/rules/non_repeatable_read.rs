@@ -136,6 +136,7 @@ fn finding(
                 format!("{other} writes `{}`", read.table),
             ),
         ],
+        bindings: edge.unifier.relabel(&[t1.tag, t2.tag]),
         witness: witness(&[
             (0, Step::Statement(edge.read.statement)),
             (1, Step::Statement(edge.write.statement)),

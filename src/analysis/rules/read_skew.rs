@@ -180,6 +180,11 @@ fn finding(
         primary: at(t1, first.read),
         related,
         witness: witness(&steps),
+        bindings: first
+            .unifier
+            .merge(&second.unifier)
+            .unwrap_or_default()
+            .relabel(&[t1.tag, t2.tag]),
         fixes,
         why: format!("{level} gives each statement its own view of committed data"),
     }

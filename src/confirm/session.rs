@@ -1,0 +1,281 @@
+//! Runs a schedule on real connections, one thread per session. A step that waits for a lock
+//! is marked blocked and the schedule goes on with the other sessions, as PostgreSQL's own
+//! isolation tester does; the blocked step completes when its blocker commits or aborts.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use postgres::NoTls;
+use serde::Serialize;
+
+use super::database::{Database, Rows, Scratch, ServerError, query};
+use super::plan::{Action, Plan, PlannedStep};
+
+/// How long a schedule may make no progress before it is given up (PostgreSQL detects a
+/// deadlock after a second).
+const STALL_LIMIT: Duration = Duration::from_secs(10);
+const POLL: Duration = Duration::from_millis(5);
+
+/// What a statement gave the application.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatementResult {
+    /// The rows it returned, sorted (a statement without RETURNING returns none).
+    Rows(Rows),
+    /// It failed with this SQLSTATE.
+    Error(String),
+    /// It did not run: its transaction had failed before.
+    Skipped,
+}
+
+/// What the transactions observed and left behind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    /// Per session (T1 first), per statement of its program.
+    pub results: Vec<Vec<StatementResult>>,
+    /// Every table's final rows, sorted.
+    pub contents: BTreeMap<String, Rows>,
+}
+
+/// One line of the schedule as it ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Event {
+    pub session: String,
+    pub sql: String,
+    /// `ok`, `blocked`, `error <SQLSTATE>: message`, `skipped`.
+    pub result: String,
+    /// The rows a read returned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub returned: Option<Rows>,
+    /// For a step that blocked: the step after which it completed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed_after: Option<usize>,
+}
+
+pub struct Execution {
+    pub events: Vec<Event>,
+    pub outcome: Outcome,
+    /// The first error of each session, if it had one.
+    pub errors: Vec<Option<ServerError>>,
+}
+
+/// Why a schedule could not be run to the end.
+pub type Stalled = String;
+
+struct Worker {
+    commands: Sender<String>,
+    replies: Receiver<Result<Rows, ServerError>>,
+    pid: i32,
+    cancel: postgres::CancelToken,
+    thread: Option<JoinHandle<()>>,
+    /// The event of the statement it is blocked in.
+    blocked_at: Option<usize>,
+    failed: bool,
+}
+
+impl Worker {
+    fn start(scratch: &Scratch, database: &Database) -> Result<Worker, String> {
+        let mut client = scratch.session(database)?;
+        let pid = Scratch::backend_pid(&mut client)?;
+        let cancel = client.cancel_token();
+        let (commands, inbox) = channel::<String>();
+        let (outbox, replies) = channel();
+        let thread = std::thread::spawn(move || {
+            for sql in inbox {
+                if outbox.send(query(&mut client, &sql)).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Worker {
+            commands,
+            replies,
+            pid,
+            cancel,
+            thread: Some(thread),
+            blocked_at: None,
+            failed: false,
+        })
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        // Whatever the session still runs (a statement the schedule gave up on) stops now;
+        // an idle session ignores the request.
+        let _ = self.cancel.cancel_query(NoTls);
+        // Closing the channel ends the thread, which drops its connection.
+        let (closed, _) = channel();
+        self.commands = closed;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Runs `steps` (of `plan`'s sessions) in a scratch schema already set up.
+pub fn run(
+    plan: &Plan,
+    steps: &[PlannedStep],
+    scratch: &mut Scratch,
+    database: &Database,
+) -> Result<Execution, Stalled> {
+    let mut workers = plan
+        .sessions
+        .iter()
+        .map(|_| Worker::start(scratch, database))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut results: Vec<Vec<StatementResult>> = plan
+        .sessions
+        .iter()
+        .map(|session| vec![StatementResult::Skipped; session.statements.len()])
+        .collect();
+    let mut errors: Vec<Option<ServerError>> = vec![None; plan.sessions.len()];
+    let mut events: Vec<Event> = Vec::new();
+    let mut pending: Vec<usize> = (0..steps.len()).collect();
+    // Which step each event ran.
+    let mut event_step: Vec<usize> = Vec::new();
+    let mut record = |workers: &mut [Worker],
+                      events: &mut Vec<Event>,
+                      step: &PlannedStep,
+                      event: usize,
+                      reply: Result<Rows, ServerError>| {
+        let worker = &mut workers[step.session];
+        match reply {
+            Ok(mut rows) => {
+                rows.sort();
+                if !rows.is_empty() {
+                    events[event].returned = Some(rows.clone());
+                }
+                if let Action::Statement(index) = step.action {
+                    results[step.session][index] = StatementResult::Rows(rows);
+                }
+                if events[event].result == "blocked" {
+                    events[event].completed_after = Some(events.len() - 1);
+                } else {
+                    events[event].result = "ok".to_string();
+                }
+            }
+            Err(error) => {
+                if let Action::Statement(index) = step.action {
+                    results[step.session][index] =
+                        StatementResult::Error(error.code.clone().unwrap_or_default());
+                }
+                let text = format!(
+                    "error {}: {}",
+                    error.code.as_deref().unwrap_or("?"),
+                    error.message
+                );
+                if events[event].result == "blocked" {
+                    events[event].completed_after = Some(events.len() - 1);
+                }
+                events[event].result = text;
+                worker.failed = true;
+                errors[step.session].get_or_insert(error);
+            }
+        }
+    };
+    let mut last_progress = Instant::now();
+    while !pending.is_empty() || workers.iter().any(|worker| worker.blocked_at.is_some()) {
+        // Finish what blocked steps are done.
+        for session in 0..workers.len() {
+            if let Some(event) = workers[session].blocked_at
+                && let Ok(reply) = workers[session].replies.try_recv()
+            {
+                workers[session].blocked_at = None;
+                let step = steps[event_step[event]];
+                record(&mut workers, &mut events, &step, event, reply);
+                last_progress = Instant::now();
+            }
+        }
+        // The first pending step whose session is free and has no earlier pending step.
+        let next = pending.iter().position(|&candidate| {
+            let session = steps[candidate].session;
+            workers[session].blocked_at.is_none()
+                && pending
+                    .iter()
+                    .take_while(|&&earlier| earlier != candidate)
+                    .all(|&earlier| steps[earlier].session != session)
+        });
+        let Some(position) = next else {
+            if last_progress.elapsed() > STALL_LIMIT {
+                let waiting: Vec<String> = workers
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, worker)| worker.blocked_at.is_some())
+                    .map(|(session, _)| plan.sessions[session].label.clone())
+                    .collect();
+                return Err(format!(
+                    "the schedule stalled: {} waited {} s for locks",
+                    waiting.join(", "),
+                    STALL_LIMIT.as_secs()
+                ));
+            }
+            std::thread::sleep(POLL);
+            continue;
+        };
+        let index = pending.remove(position);
+        let step = steps[index];
+        let session = &plan.sessions[step.session];
+        let failed = workers[step.session].failed;
+        let sql = match step.action {
+            Action::Begin => format!("BEGIN ISOLATION LEVEL {}", session.level.sql()),
+            Action::Statement(statement) => session.statements[statement].clone(),
+            Action::Commit if !failed => "COMMIT".to_string(),
+            Action::Commit | Action::Rollback => "ROLLBACK".to_string(),
+        };
+        let event = events.len();
+        event_step.push(index);
+        events.push(Event {
+            session: session.label.clone(),
+            sql: sql.clone(),
+            result: "skipped".to_string(),
+            returned: None,
+            completed_after: None,
+        });
+        if failed && matches!(step.action, Action::Statement(_)) {
+            continue;
+        }
+        last_progress = Instant::now();
+        let worker = &mut workers[step.session];
+        if worker.commands.send(sql).is_err() {
+            return Err(format!("the connection of {} closed", session.label));
+        }
+        loop {
+            match workers[step.session].replies.recv_timeout(POLL) {
+                Ok(reply) => {
+                    record(&mut workers, &mut events, &step, event, reply);
+                    break;
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(format!("the connection of {} closed", session.label));
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    let pid = workers[step.session].pid;
+                    if scratch.waits_for_lock(pid) {
+                        workers[step.session].blocked_at = Some(event);
+                        events[event].result = "blocked".to_string();
+                        break;
+                    }
+                    if last_progress.elapsed() > STALL_LIMIT {
+                        return Err(format!(
+                            "`{}` of {} did not finish in {} s",
+                            events[event].sql,
+                            session.label,
+                            STALL_LIMIT.as_secs()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    drop(workers);
+    let contents = scratch.contents()?;
+    Ok(Execution {
+        events,
+        outcome: Outcome { results, contents },
+        errors,
+    })
+}

@@ -1,0 +1,103 @@
+//! A fixture case: `fixtures/<name>/case.toml` and the runs it describes.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use isolint::analysis::rules::Rule;
+use isolint::semantics::{Engine, Level};
+use isolint::{CheckOptions, CheckResult, check_sources, discover};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    pub about: String,
+    pub run: Vec<Run>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Run {
+    pub engine: String,
+    pub isolation: Option<String>,
+    #[serde(default)]
+    pub select: Vec<String>,
+    #[serde(default)]
+    pub require: Vec<(String, Vec<String>)>,
+    #[serde(default)]
+    pub allow: Vec<(String, Vec<String>)>,
+}
+
+/// A finding as a case names it: the rule and the set of program names.
+pub type Expected = (String, BTreeSet<String>);
+
+pub fn expected(entries: &[(String, Vec<String>)]) -> BTreeSet<Expected> {
+    entries
+        .iter()
+        .map(|(rule, programs)| (rule.clone(), programs.iter().cloned().collect()))
+        .collect()
+}
+
+impl Case {
+    pub fn load(directory: &Path) -> Result<Case, String> {
+        let text = std::fs::read_to_string(directory.join("case.toml")).expect("case.toml");
+        toml::from_str(&text).map_err(|error| format!("case.toml does not parse: {error}"))
+    }
+}
+
+impl Run {
+    pub fn engine(&self) -> Engine {
+        Engine::parse(&self.engine).expect("engine")
+    }
+
+    pub fn level(&self) -> Option<Level> {
+        self.isolation
+            .as_deref()
+            .map(|name| Level::parse(name).expect("level"))
+    }
+
+    pub fn label(&self, index: usize) -> String {
+        format!(
+            "run {} ({} {})",
+            index + 1,
+            self.engine,
+            self.isolation.as_deref().unwrap_or("default")
+        )
+    }
+
+    /// The whole project in `directory`, checked as this run says.
+    pub fn check(&self, directory: &Path) -> CheckResult {
+        let mut options = CheckOptions::new(self.engine());
+        options.isolation = self.level();
+        for rule in &self.select {
+            options.rules.insert(Rule::from_id(rule).expect("rule"));
+        }
+        let discovered =
+            discover::discover(&[directory.to_path_buf()], directory).expect("discover");
+        check_sources(discovered.files, &options)
+    }
+}
+
+/// How a finding of `result` is named in a case.
+pub fn key(result: &CheckResult, finding: &isolint::analysis::finding::Finding) -> Expected {
+    (
+        finding.rule.id().to_string(),
+        finding
+            .programs
+            .iter()
+            .map(|program| result.programs[*program].name.clone())
+            .collect(),
+    )
+}
+
+/// Every fixture directory, sorted.
+pub fn all() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("fixtures/")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.join("case.toml").exists())
+        .collect();
+    cases.sort();
+    cases
+}

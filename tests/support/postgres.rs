@@ -1,0 +1,131 @@
+//! A private PostgreSQL for one test: `initdb` into a temporary directory, `pg_ctl start` on a
+//! Unix socket there (`listen_addresses = ''`: no port is opened), stopped when dropped.
+//! PostgreSQL refuses to run as root; as root, the server runs as the `postgres` user.
+//!
+//! Binaries come from `PG_BIN` when set, else from PATH. When they are missing the test is
+//! skipped loudly, unless `ISOLINT_REQUIRE_DB` is set (as in CI), where it fails.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct Server {
+    directory: tempfile::TempDir,
+    pg_ctl: PathBuf,
+    as_postgres: bool,
+}
+
+impl Server {
+    /// The running server, or `None` (after saying so) when the binaries are missing.
+    pub fn start(test: &str) -> Option<Server> {
+        let Some(bin) = binaries() else {
+            let message = format!(
+                "{test}: SKIPPED: the PostgreSQL server binaries (initdb, pg_ctl, postgres) are \
+                 not on PATH and PG_BIN is not set"
+            );
+            assert!(
+                std::env::var_os("ISOLINT_REQUIRE_DB").is_none(),
+                "{message}, and ISOLINT_REQUIRE_DB asks for them"
+            );
+            eprintln!("\n!!! {message} !!!\n");
+            return None;
+        };
+        let as_postgres = is_root();
+        let directory = tempfile::Builder::new()
+            .prefix("isolint-pg")
+            .tempdir_in("/tmp")
+            .expect("temporary directory");
+        if as_postgres {
+            run(Command::new("chown").arg("postgres:").arg(directory.path()));
+        }
+        let data = directory.path().join("data");
+        let server = Server {
+            pg_ctl: bin.join("pg_ctl"),
+            as_postgres,
+            directory,
+        };
+        let initdb = bin.join("initdb");
+        run(server
+            .command(&initdb)
+            .args([
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "-D",
+            ])
+            .arg(&data));
+        let options = format!(
+            "-c listen_addresses='' -k {} -c fsync=off -c max_connections=40",
+            server.directory.path().display()
+        );
+        run(server
+            .command(&server.pg_ctl)
+            .args(["-w", "-D"])
+            .arg(&data)
+            .args(["-o", &options, "-l"])
+            .arg(server.directory.path().join("log"))
+            .arg("start"));
+        Some(server)
+    }
+
+    /// A connection string for the server's socket.
+    pub fn url(&self) -> String {
+        format!(
+            "host={} user=postgres dbname=postgres",
+            self.directory.path().display()
+        )
+    }
+
+    fn command(&self, program: &Path) -> Command {
+        if self.as_postgres {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(program);
+            command
+        } else {
+            Command::new(program)
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self
+            .command(&self.pg_ctl)
+            .args(["-m", "immediate", "-D"])
+            .arg(self.directory.path().join("data"))
+            .arg("stop")
+            .output();
+    }
+}
+
+fn binaries() -> Option<PathBuf> {
+    let candidates: Vec<PathBuf> = match std::env::var_os("PG_BIN") {
+        Some(bin) => vec![PathBuf::from(bin)],
+        None => std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).collect(),
+    };
+    candidates.into_iter().find(|directory| {
+        ["initdb", "pg_ctl", "postgres"]
+            .iter()
+            .all(|binary| directory.join(binary).is_file())
+    })
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == "0")
+}
+
+fn run(command: &mut Command) {
+    let output = command.output().expect("start a PostgreSQL binary");
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
