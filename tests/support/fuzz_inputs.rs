@@ -1,7 +1,6 @@
 //! What each fuzz target does with its input, shared with the regression test that replays
 //! the inputs that once crashed.
 
-use arbitrary::{Arbitrary, Unstructured};
 use isolint::analysis::rules::Rule;
 use isolint::parse::{flavor, split::split};
 use isolint::report;
@@ -57,7 +56,7 @@ pub fn parse_extract_any(data: &[u8]) {
 }
 
 /// The whole analysis, every rule on, and every report on a generated project.
-pub fn analyse_workload(selector: u8, workload: &Workload) {
+fn analyse_workload(selector: u8, workload: &Workload) {
     let engine = Engine::ALL[usize::from(selector) % Engine::ALL.len()];
     let mut options = CheckOptions::new(engine);
     options.rules = Rule::ALL.into_iter().collect();
@@ -74,10 +73,12 @@ pub fn analyse_workload(selector: u8, workload: &Workload) {
     report::gitlab::render(&result);
 }
 
-/// `analyse_workload` on the bytes the fuzzer gave, decoded as the analysis target does.
+/// `analyse_workload` on the project the bytes after the engine selector generate.
 pub fn analysis_any(data: &[u8]) {
-    if let Ok((selector, workload)) = <(u8, Workload)>::arbitrary_take_rest(Unstructured::new(data))
-    {
+    let Some((&selector, rest)) = data.split_first() else {
+        return;
+    };
+    if let Some(workload) = Workload::from_bytes(rest) {
         analyse_workload(selector, &workload);
     }
 }
