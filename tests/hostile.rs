@@ -55,6 +55,13 @@ fn transcript(output: &Output) -> String {
     )
 }
 
+/// The transcript of a run that must fail as a usage error.
+fn usage_error(root: &Path, arguments: &[&str]) -> String {
+    let output = check(root, arguments);
+    assert_eq!(output.status.code(), Some(2), "{}", transcript(&output));
+    transcript(&output)
+}
+
 fn finds_the_lost_update(output: &Output) -> bool {
     String::from_utf8_lossy(&output.stdout).contains("txns/withdraw.sql:2:1: lost-update")
 }
@@ -270,29 +277,21 @@ fn a_config_that_is_not_toml_is_a_usage_error_naming_the_line() {
         "isolint.toml",
         "engine = \"postgres\"\n[rules\nlost-update = off\n",
     );
-    let output = check(root, &[]);
-    assert_eq!(output.status.code(), Some(2));
-    insta::assert_snapshot!(transcript(&output));
+    insta::assert_snapshot!(usage_error(root, &[]));
     write(root, "isolint.toml", b"\x89PNG\r\n\x1a\n\x00");
-    let output = check(root, &[]);
-    assert_eq!(output.status.code(), Some(2));
-    insta::assert_snapshot!("config_binary", transcript(&output));
+    insta::assert_snapshot!("config_binary", usage_error(root, &[]));
 }
 
 #[test]
 fn unknown_engines_and_levels_are_usage_errors_saying_what_to_use() {
     let project = project();
     let root = project.path();
-    let output = check(root, &["--engine", "db2"]);
-    assert_eq!(output.status.code(), Some(2));
-    insta::assert_snapshot!("unknown_engine", transcript(&output));
-    let output = check(root, &["--isolation", "eventual"]);
-    assert_eq!(output.status.code(), Some(2));
-    insta::assert_snapshot!("unknown_level", transcript(&output));
+    let unknown_engine = usage_error(root, &["--engine", "db2"]);
+    insta::assert_snapshot!("unknown_engine", unknown_engine);
+    let unknown_level = usage_error(root, &["--isolation", "eventual"]);
+    insta::assert_snapshot!("unknown_level", unknown_level);
     write(root, "isolint.toml", "engine = \"db2\"\n");
-    let output = check(root, &[]);
-    assert_eq!(output.status.code(), Some(2));
-    insta::assert_snapshot!("unknown_engine_in_config", transcript(&output));
+    insta::assert_snapshot!("unknown_engine_in_config", usage_error(root, &[]));
 }
 
 #[test]
