@@ -106,6 +106,25 @@ fn at_least_as_strong(stronger: Level, weaker: Level) -> bool {
         )
 }
 
+fn has_locking_read(workload: &Workload) -> bool {
+    workload
+        .transactions
+        .iter()
+        .flat_map(|transaction| &transaction.statements)
+        .any(|statement| {
+            matches!(
+                statement,
+                Statement::Select {
+                    for_update: true,
+                    ..
+                } | Statement::Count {
+                    for_update: true,
+                    ..
+                }
+            )
+        })
+}
+
 proptest! {
     #![proptest_config(config())]
 
@@ -126,8 +145,17 @@ proptest! {
             .filter(|&level| level != current && at_least_as_strong(level, current))
             .collect();
         prop_assume!(!stronger.is_empty());
+        let target = stronger[to.index(stronger.len())];
+        // A row lock serialises two transactions only when both take it before their
+        // snapshots: read committed reads the latest rows after waiting for a `FOR UPDATE`,
+        // a snapshot taken before the wait does not. Moving a transaction that locks rows
+        // into a snapshot can therefore let a cycle through that read committed stopped.
+        let semantics = Semantics::embedded();
+        let into_snapshot = semantics.level(engine, target).snapshot
+            && !semantics.level(engine, current).snapshot;
+        prop_assume!(!(into_snapshot && has_locking_read(&workload)));
         let mut raised = workload.clone();
-        raised.transactions[transaction].level = Some(stronger[to.index(stronger.len())]);
+        raised.transactions[transaction].level = Some(target);
         let before = anomalies(&findings(&workload, engine));
         let after = anomalies(&findings(&raised, engine));
         prop_assert!(after.is_subset(&before), "added: {:?}", after.difference(&before));

@@ -32,12 +32,20 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// Whether the weakest of `levels` lets `rule` through on this engine.
+    /// Whether the weakest of `levels` lets `rule` through on this engine. Repeatable read and
+    /// snapshot are incomparable (SQL Server has both: one locks the rows it reads, the other
+    /// reads a snapshot), so when both are weakest, either letting it through is enough.
     pub fn permits(&self, levels: &[Level], rule: Rule) -> bool {
-        levels
+        let Some(&weakest) = levels.iter().min() else {
+            return false;
+        };
+        let also_weakest = levels
             .iter()
-            .min()
-            .is_some_and(|level| self.semantics.permits(self.engine, *level, rule))
+            .copied()
+            .filter(|&level| weakest == Level::RepeatableRead && level == Level::Snapshot);
+        std::iter::once(weakest)
+            .chain(also_weakest)
+            .any(|level| self.semantics.permits(self.engine, level, rule))
     }
 
     pub fn level_of(&self, program: usize) -> Level {
