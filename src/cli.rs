@@ -689,7 +689,14 @@ fn finish(args: &CheckArgs, result: &CheckResult) -> ExitCode {
     if args.statistics {
         eprint!("{}", statistics(result));
     }
-    if args.exit_zero {
+    let incomplete = result
+        .diagnostics
+        .iter()
+        .any(|diagnostic| diagnostic.kind == crate::DiagnosticKind::Limit);
+    if incomplete {
+        // The analysis could not finish: an absence of findings would be a lie.
+        ExitCode::from(2)
+    } else if args.exit_zero {
         ExitCode::SUCCESS
     } else {
         exit_code(result, args.fail_on)
@@ -729,7 +736,7 @@ fn gather(
     }
     let discovered = discover(&context)?;
     let mut files = discovered.files;
-    let problems = discovered.problems;
+    let mut problems = discovered.problems;
     let mut focus = BTreeSet::new();
     for path in named_files {
         let (shown, text) = if path.as_path() == stdin {
@@ -741,9 +748,9 @@ fn gather(
                 .stdin_filename
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("-"));
-            (shown_path(&name, working_directory), Some(text))
+            (discover::shown_path(&name, working_directory), Some(text))
         } else {
-            (shown_path(path, working_directory), None)
+            (discover::shown_path(path, working_directory), None)
         };
         let existing = files
             .iter()
@@ -760,6 +767,7 @@ fn gather(
                     Some(text) => text,
                     None => {
                         let read = discover(std::slice::from_ref(path))?;
+                        problems.extend(read.problems);
                         match read.files.into_iter().next() {
                             Some(file) => file.text,
                             None => continue,
@@ -794,15 +802,6 @@ pub fn classifier(config: Option<&Config>) -> Result<impl Fn(&Path) -> Option<Ro
 
 /// The files to analyse, problems met reading them, and the files the user named, if any.
 type Gathered = (Vec<SourceFile>, Vec<FileProblem>, Option<BTreeSet<FileId>>);
-
-/// A path as discovery shows it: relative to the working directory, without `./`.
-fn shown_path(path: &Path, working_directory: &Path) -> PathBuf {
-    let relative = path.strip_prefix(working_directory).unwrap_or(path);
-    relative
-        .strip_prefix("./")
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|_| relative.to_path_buf())
-}
 
 /// `--statistics`: findings per rule, most frequent first.
 fn statistics(result: &CheckResult) -> String {

@@ -93,7 +93,10 @@ pub struct Config {
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ConfigError {
     #[error("cannot read `{}`: {error}", path.display())]
-    #[diagnostic(code(isolint::config::read))]
+    #[diagnostic(
+        code(isolint::config::read),
+        help("the config must be a readable UTF-8 TOML file; fix or remove it, or pass --config")
+    )]
     Read {
         path: PathBuf,
         error: std::io::Error,

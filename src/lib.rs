@@ -83,12 +83,15 @@ pub enum DiagnosticKind {
     Warning,
     UnusedIgnore,
     IoError,
+    /// Part of the input was too large to analyse: the findings are incomplete.
+    Limit,
 }
 
 impl DiagnosticKind {
-    /// I/O errors are errors; everything else the tool says about input is a warning.
+    /// I/O errors and limits are errors; everything else the tool says about input is a
+    /// warning.
     pub fn is_error(self) -> bool {
-        self == DiagnosticKind::IoError
+        matches!(self, DiagnosticKind::IoError | DiagnosticKind::Limit)
     }
 
     pub fn id(self) -> &'static str {
@@ -97,6 +100,7 @@ impl DiagnosticKind {
             DiagnosticKind::Warning => "warning",
             DiagnosticKind::UnusedIgnore => "unused-ignore",
             DiagnosticKind::IoError => "io-error",
+            DiagnosticKind::Limit => "limit",
         }
     }
 }
@@ -266,6 +270,18 @@ pub fn check_sources_cached(
     };
     let analysis = analysis::analyse_cached(&context, &options.rules, &mut cache.pairs);
     let findings = analysis.findings;
+    for (table, programs) in &analysis.skipped_tables {
+        diagnostics.push(Diagnostic {
+            kind: DiagnosticKind::Limit,
+            file: None,
+            range: TextRange::default(),
+            message: format!(
+                "table `{table}` is used by {programs} transactions, too many to compare every \
+                 pair, so its conflicts were not checked; exclude data-loading files in \
+                 isolint.toml or check fewer files at once"
+            ),
+        });
+    }
     diagnostics.extend(unused_ignores(
         &programs,
         &analysis.used_ignores,

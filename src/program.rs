@@ -327,10 +327,18 @@ fn name_programs(
                     warnings.push(ProgramWarning {
                         range: open.range,
                         message: format!(
-                            "{} has no {} isolation level; analysed at its default, {}",
+                            "{} has no {} isolation level; analysed at its default, {}; declare \
+                             one of: {}",
                             context.semantics.display(context.engine),
                             level.sql(),
-                            default.sql()
+                            default.sql(),
+                            context
+                                .semantics
+                                .levels(context.engine)
+                                .iter()
+                                .map(|level| level.sql())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                     });
                     (default, LevelSource::EngineDefault)

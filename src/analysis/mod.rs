@@ -35,12 +35,20 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// Whether the weakest of `levels` lets `rule` through on this engine.
+    /// Whether the weakest of `levels` lets `rule` through on this engine. Repeatable read and
+    /// snapshot are incomparable (SQL Server has both: one locks the rows it reads, the other
+    /// reads a snapshot), so when both are weakest, either letting it through is enough.
     pub fn permits(&self, levels: &[Level], rule: Rule) -> bool {
-        levels
+        let Some(&weakest) = levels.iter().min() else {
+            return false;
+        };
+        let also_weakest = levels
             .iter()
-            .min()
-            .is_some_and(|level| self.semantics.permits(self.engine, *level, rule))
+            .copied()
+            .filter(|&level| weakest == Level::RepeatableRead && level == Level::Snapshot);
+        std::iter::once(weakest)
+            .chain(also_weakest)
+            .any(|level| self.semantics.permits(self.engine, level, rule))
     }
 
     pub fn level_of(&self, program: usize) -> Level {
@@ -104,28 +112,50 @@ impl<'a> Pair<'a> {
     }
 }
 
+/// The most pairs of programs compared in one run. Every pair of programs sharing a table is
+/// compared, so the work grows with the square of the programs on one table; past this (some
+/// 10,000 programs on one table, a data load rather than a workload) time and memory would run
+/// away, so the most crowded tables are left out instead and a diagnostic names them.
+pub const MAX_PAIRS: usize = 50_000_000;
+
+/// The pairs to compare, and the tables left out to stay within `MAX_PAIRS`.
+pub struct CandidatePairs {
+    pub pairs: Vec<(usize, usize)>,
+    /// Each table left out, with the number of programs that touch it.
+    pub skipped_tables: Vec<(String, usize)>,
+}
+
 /// Pairs of programs (including a program with itself) that touch a common table, in a
 /// stable order. Programs are indexed by table, so programs with nothing in common are never
 /// compared.
-pub fn candidate_pairs(programs: &[Program]) -> Vec<(usize, usize)> {
+pub fn candidate_pairs(programs: &[Program]) -> CandidatePairs {
     let mut by_table: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
-    let mut by_lock: BTreeSet<usize> = BTreeSet::new();
     for (index, program) in programs.iter().enumerate() {
         for statement in &program.statements {
             for access in &statement.accesses {
-                if access.table.is_empty() {
-                    by_lock.insert(index);
-                } else {
+                if !access.table.is_empty() {
                     by_table.entry(&access.table).or_default().insert(index);
                 }
             }
         }
     }
+    // The least crowded tables first, so a budget overrun leaves out the fewest tables.
+    let mut tables: Vec<(&str, BTreeSet<usize>)> = by_table.into_iter().collect();
+    tables.sort_by_key(|(table, members)| (members.len(), *table));
+    let mut budget = MAX_PAIRS;
     // Sorting once is much cheaper than a set for the hundreds of thousands of pairs that a
     // few hot tables give.
     let mut pairs = Vec::new();
-    for members in by_table.values() {
-        let members: Vec<usize> = members.iter().copied().collect();
+    let mut skipped_tables = Vec::new();
+    for (table, members) in tables {
+        let count = members.len();
+        let table_pairs = count.saturating_mul(count.saturating_add(1)) / 2;
+        if table_pairs > budget {
+            skipped_tables.push((table.to_string(), count));
+            continue;
+        }
+        budget -= table_pairs;
+        let members: Vec<usize> = members.into_iter().collect();
         for (position, first) in members.iter().enumerate() {
             for second in &members[position..] {
                 pairs.push((*first, *second));
@@ -134,7 +164,11 @@ pub fn candidate_pairs(programs: &[Program]) -> Vec<(usize, usize)> {
     }
     pairs.sort_unstable();
     pairs.dedup();
-    pairs
+    skipped_tables.sort();
+    CandidatePairs {
+        pairs,
+        skipped_tables,
+    }
 }
 
 /// The findings, sorted and without suppressed ones, and the ignore directives that
@@ -143,6 +177,8 @@ pub struct Analysis {
     pub findings: Vec<Finding>,
     /// `(file, directive start, rule)` of every ignore that silenced a finding.
     pub used_ignores: BTreeSet<(usize, usize, String)>,
+    /// Tables whose conflicts were not checked (see `MAX_PAIRS`), with their programs.
+    pub skipped_tables: Vec<(String, usize)>,
 }
 
 /// Runs every enabled rule.
@@ -210,7 +246,10 @@ pub fn analyse_cached(
     enabled: &BTreeSet<Rule>,
     cache: &mut PairCache,
 ) -> Analysis {
-    let pairs = candidate_pairs(context.programs);
+    let CandidatePairs {
+        pairs,
+        skipped_tables,
+    } = candidate_pairs(context.programs);
     let pair_rules: Vec<&rules::RuleSpec> = rules::REGISTRY
         .iter()
         .filter(|spec| enabled.contains(&spec.rule))
@@ -309,6 +348,7 @@ pub fn analyse_cached(
     Analysis {
         findings: dedupe_and_sort(context, findings),
         used_ignores,
+        skipped_tables,
     }
 }
 

@@ -47,6 +47,7 @@ impl PairConflicts {
 /// Every pair of programs sharing a table that has some conflict, in a stable order.
 pub fn pair_conflicts(context: &Context) -> Vec<PairConflicts> {
     candidate_pairs(context.programs)
+        .pairs
         .par_iter()
         .map(|(first, second)| {
             let pair = Pair::new(context, *first, *second);

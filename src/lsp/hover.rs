@@ -181,7 +181,7 @@ fn conflicts(result: &CheckResult, index: usize) -> Vec<String> {
         engine: result.engine,
     };
     let mut lines = Vec::new();
-    for (first, second) in candidate_pairs(&result.programs) {
+    for (first, second) in candidate_pairs(&result.programs).pairs {
         if first != index && second != index {
             continue;
         }

@@ -54,7 +54,15 @@ impl Token {
         let text = self.text(source);
         match self.kind {
             TokenKind::Word => Some(text.to_ascii_lowercase()),
-            TokenKind::QuotedIdent if text.len() >= 2 => Some(text[1..text.len() - 1].to_string()),
+            TokenKind::QuotedIdent if text.len() >= 2 => {
+                // Without its quotes; a name that never closes has only the opening one.
+                let mut inner = text.chars();
+                inner.next();
+                if !self.unterminated {
+                    inner.next_back();
+                }
+                Some(inner.as_str().to_string())
+            }
             _ => None,
         }
     }
@@ -330,5 +338,20 @@ mod tests {
         let tokens = kinds(r"SELECT `a;b` FROM t WHERE x = 'it\'s;' # c;", flavor);
         assert_eq!(tokens[1], (TokenKind::QuotedIdent, "`a;b`"));
         assert!(tokens.iter().all(|(kind, _)| *kind != TokenKind::Semicolon));
+    }
+
+    #[test]
+    fn an_unterminated_quoted_name_ending_in_a_wide_character_is_read_whole() {
+        let flavor = Flavor {
+            mysql: true,
+            ..Flavor::default()
+        };
+        let source = "CREATE TABLE `reserv\u{fffd}";
+        let tokens = tokenize(source, flavor);
+        let name = tokens.last().unwrap();
+        assert!(name.unterminated);
+        assert_eq!(name.ident(source).as_deref(), Some("reserv\u{fffd}"));
+        let closed = tokenize("`a\u{fffd}`", flavor);
+        assert_eq!(closed[0].ident("`a\u{fffd}`").as_deref(), Some("a\u{fffd}"));
     }
 }

@@ -205,14 +205,17 @@ fn parse_chunk(
     let parsed = if chunk.tokens.len() > MAX_STATEMENT_TOKENS {
         Err(ParseError {
             message: format!(
-                "statement has {} tokens; isolint analyses statements of up to {MAX_STATEMENT_TOKENS}",
+                "statement has {} tokens; isolint analyses statements of up to \
+                 {MAX_STATEMENT_TOKENS}; split it, or exclude the file in isolint.toml",
                 chunk.tokens.len()
             ),
             offset: chunk.range.start,
         })
     } else if chunk.unterminated {
         Err(ParseError {
-            message: "unterminated string, quoted name or comment".to_string(),
+            message: "unterminated string, quoted name or comment: it runs to the end of the \
+                      file; close it"
+                .to_string(),
             offset: chunk
                 .tokens
                 .iter()

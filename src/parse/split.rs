@@ -32,6 +32,14 @@ pub fn split(source: &str, flavor: Flavor, go_batches: bool) -> Split {
     let mut leading: Vec<TextRange> = Vec::new();
     for token in tokenize(source, flavor) {
         match token.kind {
+            // A comment that never closes hides the rest of the file: it is kept as part of a
+            // statement, which is then reported as unterminated instead of silently lost.
+            TokenKind::Comment if token.unterminated => {
+                if current.is_empty() {
+                    leading = std::mem::take(&mut pending_comments);
+                }
+                current.push(token);
+            }
             TokenKind::Comment => {
                 let text = token.text(source);
                 if is_dbmate_down(text) {
@@ -249,5 +257,14 @@ mod tests {
         let split = split(source, Flavor::default(), false);
         assert_eq!(split.chunks.len(), 2);
         assert!(split.chunks[1].unterminated);
+    }
+
+    #[test]
+    fn an_unterminated_comment_is_reported_not_lost() {
+        let source = "SELECT 1;\n/* never closed\nSELECT 2;";
+        let split = split(source, Flavor::default(), false);
+        assert_eq!(split.chunks.len(), 2);
+        assert!(split.chunks[1].unterminated);
+        assert_eq!(split.chunks[1].range.start, 10);
     }
 }

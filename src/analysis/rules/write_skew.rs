@@ -145,4 +145,20 @@ mod tests {
         assert!(!fixes.contains("add `FOR UPDATE` to this read"), "{fixes}");
         assert!(fixes.contains("SQLSTATE 40001"), "{fixes}");
     }
+
+    /// SQL Server's repeatable read locks what it reads, but a snapshot transaction reads
+    /// without locks and its write waits only for the lock: each can still miss the other's
+    /// write. The two levels are incomparable, so neither hides the other's anomalies.
+    #[test]
+    fn repeatable_read_with_snapshot_is_not_taken_as_repeatable_read() {
+        let schema = "CREATE TABLE t (id int PRIMARY KEY, c int UNIQUE);";
+        let programs = "-- name: a
+            -- isolint: isolation repeatable-read
+            BEGIN TRANSACTION; DELETE FROM t WHERE id = @p; SELECT c FROM t WHERE id = @p; COMMIT;
+            -- name: b
+            -- isolint: isolation snapshot
+            BEGIN TRANSACTION; DELETE FROM t; SELECT c FROM t WHERE id = @p; COMMIT;";
+        let found = findings(Engine::Sqlserver, None, schema, programs);
+        assert!(found.contains(&"write-skew: a, b".to_string()), "{found:?}");
+    }
 }
