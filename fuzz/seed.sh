@@ -2,7 +2,8 @@
 # Seeds the fuzz corpora from the fixtures: each fixture's SQL, once per engine selector byte.
 set -euo pipefail
 cd "$(dirname "$0")"
-mkdir -p corpus/split corpus/parse_extract corpus/analysis
+mkdir -p corpus/split corpus/parse_extract corpus/analysis corpus/lsp
+cp seeds/lsp-session corpus/lsp/
 for fixture in ../fixtures/*/; do
   name=$(basename "$fixture")
   engine=$(grep -m1 -o 'engine = "[a-z]*"' "$fixture/case.toml" | cut -d'"' -f2 || true)

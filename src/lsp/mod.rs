@@ -62,8 +62,15 @@ pub enum LspError {
 /// Runs the server until the client sends `exit` or closes standard input.
 pub fn run() -> Result<(), LspError> {
     let transport = transport::Transport::stdio().map_err(LspError::Start)?;
-    let (id, params) = transport
-        .connection
+    serve(&transport.connection)?;
+    transport.finish();
+    Ok(())
+}
+
+/// Serves one client on `connection` (standard input and output, or an in-memory connection
+/// in tests) from `initialize` to `exit`.
+pub fn serve(connection: &lsp_server::Connection) -> Result<(), LspError> {
+    let (id, params) = connection
         .initialize_start()
         .map_err(|error| LspError::Initialize(error.to_string()))?;
     let params: InitializeParams = serde_json::from_value(params).unwrap_or_default();
@@ -87,8 +94,7 @@ pub fn run() -> Result<(), LspError> {
             version: Some(env!("CARGO_PKG_VERSION").to_string()),
         },
     });
-    transport
-        .connection
+    connection
         .initialize_finish(id, result)
         .map_err(|error| LspError::Initialize(error.to_string()))?;
     #[allow(deprecated)] // Clients without workspace folders still send `rootUri`.
@@ -106,7 +112,7 @@ pub fn run() -> Result<(), LspError> {
         .spawn(move || work(&worker_jobs, &worker_done))
         .map_err(LspError::Start)?;
     let mut server = Server {
-        sender: transport.connection.sender.clone(),
+        sender: connection.sender.clone(),
         encoding,
         pull,
         refresh,
@@ -127,9 +133,8 @@ pub fn run() -> Result<(), LspError> {
     for root in roots {
         server.add_root(root);
     }
-    server.main_loop(&transport.connection.receiver, &done);
+    server.main_loop(&connection.receiver, &done);
     drop(server);
-    transport.finish();
     Ok(())
 }
 

@@ -82,3 +82,44 @@ pub fn analysis_any(data: &[u8]) {
         analyse_workload(selector, &workload);
     }
 }
+
+/// The language server's message handler on any sequence of messages: the bytes are cut at
+/// newlines into message bodies, and those that are JSON-RPC messages are sent after
+/// `initialize`, followed by `shutdown` and `exit`. The server must answer without panicking
+/// and stop.
+pub fn lsp_any(data: &[u8]) {
+    use lsp_server::{Connection, Message, Notification, Request, RequestId};
+    let (server, client) = Connection::memory();
+    let serving = std::thread::spawn(move || isolint::lsp::serve(&server));
+    let send = |message: Message| {
+        let _ = client.sender.send(message);
+    };
+    send(Message::Request(Request::new(
+        RequestId::from(0),
+        "initialize".to_string(),
+        serde_json::json!({ "capabilities": {} }),
+    )));
+    send(Message::Notification(Notification::new(
+        "initialized".to_string(),
+        serde_json::json!({}),
+    )));
+    for body in data.split(|byte| *byte == b'\n') {
+        if let Ok(message) = serde_json::from_slice::<Message>(body) {
+            send(message);
+        }
+    }
+    send(Message::Request(Request::new(
+        RequestId::from("fuzz-shutdown".to_string()),
+        "shutdown".to_string(),
+        serde_json::Value::Null,
+    )));
+    send(Message::Notification(Notification::new(
+        "exit".to_string(),
+        serde_json::Value::Null,
+    )));
+    drop(client.sender);
+    // Whatever the server says, until it stops.
+    for _ in client.receiver.iter() {}
+    let served = serving.join().expect("the server thread does not panic");
+    assert!(served.is_ok(), "{served:?}");
+}
