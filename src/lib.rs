@@ -35,6 +35,7 @@ pub mod discover;
 pub mod lsp;
 pub mod parse;
 pub mod program;
+pub mod progress;
 pub mod report;
 pub mod semantics;
 pub mod source;
@@ -156,7 +157,7 @@ impl CheckResult {
 
 /// Runs the whole pipeline on files already read.
 pub fn check_sources(files: Vec<SourceFile>, options: &CheckOptions) -> CheckResult {
-    check_sources_cached(files, options, &mut CheckCache::default())
+    check_sources_cached(files, options, &mut CheckCache::one_shot())
 }
 
 /// Like [`check_sources`], reusing what an earlier check of mostly the same files found (see
@@ -166,11 +167,30 @@ pub fn check_sources_cached(
     options: &CheckOptions,
     cache: &mut CheckCache,
 ) -> CheckResult {
+    check_with_progress(files, options, cache, &progress::Silent)
+}
+
+/// Like [`check_sources_cached`], telling `progress` how far it has got.
+///
+/// Each file is parsed once and its syntax trees dropped as soon as its facts and programs
+/// are taken from them, so memory holds facts, never every file's trees at once. Programs
+/// depend on the catalog, which transaction files can change too (DDL in them is applied
+/// after the migrations); they are built against the catalog known before the transaction
+/// files are read, and the files whose programs turn out built against another catalog are
+/// parsed again.
+pub fn check_with_progress(
+    files: Vec<SourceFile>,
+    options: &CheckOptions,
+    cache: &mut CheckCache,
+    progress: &dyn progress::Progress,
+) -> CheckResult {
     let semantics = Semantics::embedded();
     let engine = options.engine;
     if cache.options.as_ref() != Some(options) {
         *cache = CheckCache {
             options: Some(options.clone()),
+            one_shot: cache.one_shot,
+            pairs: analysis::PairCache::new(cache.one_shot),
             ..CheckCache::default()
         };
     }
@@ -180,47 +200,74 @@ pub fn check_sources_cached(
             .get(&file.path)
             .filter(|entry| entry.role == file.role && entry.text == file.text)
     };
-    // Files seen unchanged are not parsed again, unless the catalog turns out to differ.
-    let mut parsed: Vec<Option<ParsedFile>> = files
+    progress.start(progress::Stage::Parse, files.len());
+    // Facts of the schema files and of transaction files seen unchanged before.
+    let mut facts: Vec<Option<FileFacts>> = files
         .par_iter()
-        .map(|file| match cached(file) {
-            Some(_) => None,
-            None => Some(parse::parse_file(&file.text, engine)),
+        .map(|file| {
+            let facts = match cached(file) {
+                Some(entry) => Some(entry.facts.clone()),
+                None if file.role == Role::Schema => {
+                    Some(file_facts(file, &parse::parse_file(&file.text, engine)))
+                }
+                None => None,
+            };
+            if facts.is_some() {
+                progress.advance(1);
+            }
+            facts
         })
         .collect();
-    let facts: Vec<FileFacts> = files
-        .iter()
-        .zip(&parsed)
+    let guessed = build_catalog(&files, &facts);
+    // The other transaction files, parsed once: facts, and programs against `guessed`.
+    let mut built: Vec<Option<(Vec<Program>, Vec<Diagnostic>)>> = files
+        .par_iter()
+        .zip(&mut facts)
         .enumerate()
-        .map(|(index, (file, parsed))| match (parsed, cached(file)) {
-            (Some(parsed), _) => file_facts(file, parsed),
-            (None, Some(entry)) => entry.facts.clone(),
-            // Invariant: a file is parsed exactly when it has no cache entry.
-            (None, None) => file_facts(file, &parse::parse_file(&files[index].text, engine)),
+        .map(|(index, (file, facts))| {
+            if facts.is_some() {
+                return None;
+            }
+            let parsed = parse::parse_file(&file.text, engine);
+            *facts = Some(file_facts(file, &parsed));
+            let programs = build_programs(file, index, parsed, &guessed, options);
+            progress.advance(1);
+            Some(programs)
         })
         .collect();
     let catalog = build_catalog(&files, &facts);
-    if cache.catalog.as_ref() != Some(&catalog) {
+    let facts: Vec<FileFacts> = facts.into_iter().map(Option::unwrap_or_default).collect();
+    let cache_fits = cache.catalog.as_ref() == Some(&catalog);
+    if !cache_fits {
         cache.files.clear();
         cache.catalog = Some(catalog.clone());
-        for (file, parsed) in files.iter().zip(parsed.iter_mut()) {
-            if parsed.is_none() {
-                *parsed = Some(parse::parse_file(&file.text, engine));
-            }
-        }
     }
-    let built: Vec<Option<(Vec<Program>, Vec<Diagnostic>)>> = parsed
-        .into_par_iter()
-        .enumerate()
-        .map(|(file, parsed_file)| {
-            let parsed_file = parsed_file?;
-            (files[file].role == Role::Transactions)
-                .then(|| build_programs(&files[file], file, parsed_file, &catalog, options))
+    // Programs built against a catalog other than the final one are built again.
+    let stale: Vec<usize> = (0..files.len())
+        .filter(|&index| {
+            files[index].role == Role::Transactions
+                && match built[index] {
+                    Some(_) => guessed != catalog,
+                    None => !cache_fits,
+                }
         })
         .collect();
+    let rebuilt: Vec<(usize, (Vec<Program>, Vec<Diagnostic>))> = stale
+        .par_iter()
+        .map(|&index| {
+            let parsed = parse::parse_file(&files[index].text, engine);
+            let programs = build_programs(&files[index], index, parsed, &catalog, options);
+            (index, programs)
+        })
+        .collect();
+    for (index, programs) in rebuilt {
+        built[index] = Some(programs);
+    }
     let mut diagnostics = Vec::new();
     let mut programs = Vec::new();
     let mut entries = std::collections::HashMap::new();
+    let mut statements = 0;
+    let mut parse_errors = 0;
     for (index, ((file, facts), built)) in files.iter().zip(facts).zip(built).enumerate() {
         let (file_programs, program_diagnostics) = match built {
             Some(built) => built,
@@ -236,10 +283,17 @@ pub fn check_sources_cached(
         };
         diagnostics.extend(facts.diagnostics.iter().map(with_file));
         diagnostics.extend(program_diagnostics.iter().map(with_file));
-        programs.extend(file_programs.iter().cloned().map(|mut program| {
+        statements += facts.statements;
+        parse_errors += facts.parse_errors;
+        let placed = |mut program: Program| {
             program.file = index;
             program
-        }));
+        };
+        if cache.one_shot {
+            programs.extend(file_programs.into_iter().map(placed));
+            continue;
+        }
+        programs.extend(file_programs.iter().cloned().map(placed));
         entries.insert(
             file.path.clone(),
             CachedFile {
@@ -252,23 +306,13 @@ pub fn check_sources_cached(
         );
     }
     cache.files = entries;
-    let statements = cache
-        .files
-        .values()
-        .map(|entry| entry.facts.statements)
-        .sum();
-    let parse_errors = cache
-        .files
-        .values()
-        .map(|entry| entry.facts.parse_errors)
-        .sum();
     let context = analysis::Context {
         programs: &programs,
         catalog: &catalog,
         semantics,
         engine,
     };
-    let analysis = analysis::analyse_cached(&context, &options.rules, &mut cache.pairs);
+    let analysis = analysis::analyse_cached(&context, &options.rules, &mut cache.pairs, progress);
     let findings = analysis.findings;
     for (table, programs) in &analysis.skipped_tables {
         diagnostics.push(Diagnostic {
@@ -313,6 +357,19 @@ pub struct CheckCache {
     catalog: Option<Catalog>,
     files: std::collections::HashMap<std::path::PathBuf, CachedFile>,
     pairs: analysis::PairCache,
+    /// Nothing is kept: the check runs once, so copies for a next one would be waste.
+    one_shot: bool,
+}
+
+impl CheckCache {
+    /// A cache for a single check, which keeps nothing.
+    pub fn one_shot() -> CheckCache {
+        CheckCache {
+            one_shot: true,
+            pairs: analysis::PairCache::new(true),
+            ..CheckCache::default()
+        }
+    }
 }
 
 struct CachedFile {
@@ -325,7 +382,7 @@ struct CachedFile {
 }
 
 /// What one file yields on its own, before the catalog is known.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 struct FileFacts {
     statements: usize,
     /// The schema changes its DDL makes, in order.
@@ -384,12 +441,14 @@ fn file_facts(file: &SourceFile, parsed: &ParsedFile) -> FileFacts {
 }
 
 /// Applies DDL in order: schema files (already in migration order), then DDL found in
-/// transaction files.
-fn build_catalog(files: &[SourceFile], facts: &[FileFacts]) -> Catalog {
+/// transaction files; files whose facts are not known yet are left out.
+fn build_catalog(files: &[SourceFile], facts: &[Option<FileFacts>]) -> Catalog {
     let mut catalog = Catalog::default();
     for role in [Role::Schema, Role::Transactions] {
         for (file, file_facts) in files.iter().zip(facts) {
-            if file.role == role {
+            if file.role == role
+                && let Some(file_facts) = file_facts
+            {
                 for change in &file_facts.changes {
                     catalog.apply(change.clone());
                 }

@@ -26,8 +26,8 @@ impl Cycle<'_> {
 /// Every 2-cycle of the pair that no forced conflict, lock or pair of locked reads prevents.
 pub fn open_cycles<'p>(context: &Context, pair: &'p Pair) -> Vec<Cycle<'p>> {
     let mut cycles = Vec::new();
-    for forward in &pair.forward {
-        for backward in &pair.backward {
+    for forward in pair.forward.iter() {
+        for backward in pair.backward.iter() {
             let Some(unifier) = forward.unifier.merge(&backward.unifier) else {
                 continue;
             };

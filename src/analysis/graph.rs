@@ -1,13 +1,11 @@
 //! The static dependency graph over programs (Fekete et al. 2005): an edge for every possible
 //! conflict, with the vulnerable rw edges marked.
 
-use petgraph::algo::tarjan_scc;
-use petgraph::graph::{DiGraph, NodeIndex};
-use rayon::prelude::*;
-
 use super::conflict::{AccessRef, EdgeKind, forced_conflict, serialized_by_lock};
 use super::unify::Unifier;
 use super::{Context, Pair};
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dependency {
@@ -43,33 +41,54 @@ pub struct DependencyGraph {
     component: Vec<usize>,
 }
 
+/// What one pair of different programs adds to the graph: whether they conflict at all, and
+/// the vulnerable edge that stands for each direction.
+#[derive(Debug, Clone, Default)]
+pub struct PairEdges {
+    pub conflicts: bool,
+    pub vulnerable: Vec<VulnerableEdge>,
+}
+
+impl PairEdges {
+    /// The pair's part of the graph; nothing for two instances of one program.
+    pub fn of(context: &Context, pair: &Pair) -> PairEdges {
+        if pair.same_program() {
+            return PairEdges::default();
+        }
+        let conflicts = ww_conflict(pair) || !pair.forward.is_empty() || !pair.backward.is_empty();
+        let mut vulnerable = Vec::new();
+        vulnerable.extend(representative_edge(context, &pair.flipped()));
+        vulnerable.extend(representative_edge(context, pair));
+        PairEdges {
+            conflicts,
+            vulnerable,
+        }
+    }
+
+    /// The same edges with every program index replaced by `map(index)`.
+    pub fn map_programs(mut self, map: impl Fn(usize) -> usize) -> PairEdges {
+        for edge in &mut self.vulnerable {
+            edge.reader = map(edge.reader);
+            edge.writer = map(edge.writer);
+        }
+        self
+    }
+}
+
 impl DependencyGraph {
-    pub fn build(context: &Context, pairs: &[(usize, usize)]) -> DependencyGraph {
+    /// The graph of `context`'s programs from the parts of the pairs `(first, second, part)`.
+    pub fn build(context: &Context, parts: Vec<(usize, usize, PairEdges)>) -> DependencyGraph {
         let mut graph = DiGraph::new();
         let nodes: Vec<NodeIndex> = (0..context.programs.len())
             .map(|i| graph.add_node(i))
             .collect();
-        let per_pair: Vec<(usize, usize, bool, Vec<VulnerableEdge>)> = pairs
-            .par_iter()
-            .filter(|(first, second)| first != second)
-            .map(|(first, second)| {
-                let pair = Pair::new(context, *first, *second);
-                let conflicts =
-                    ww_conflict(&pair) || !pair.forward.is_empty() || !pair.backward.is_empty();
-                let mut edges = Vec::new();
-                for view in [pair.flipped(), pair] {
-                    edges.extend(representative_edge(context, &view));
-                }
-                (*first, *second, conflicts, edges)
-            })
-            .collect();
         let mut vulnerable = Vec::new();
-        for (first, second, conflicts, edges) in per_pair {
-            if conflicts {
+        for (first, second, part) in parts {
+            if part.conflicts {
                 graph.add_edge(nodes[first], nodes[second], Dependency::Conflict);
                 graph.add_edge(nodes[second], nodes[first], Dependency::Conflict);
             }
-            vulnerable.extend(edges);
+            vulnerable.extend(part.vulnerable);
         }
         let mut by_reader = vec![Vec::new(); context.programs.len()];
         let mut by_writer = vec![Vec::new(); context.programs.len()];
@@ -117,7 +136,7 @@ impl DependencyGraph {
 /// direction is all the structures need, and it keeps the graph linear in the pairs.
 pub(crate) fn representative_edge(context: &Context, view: &Pair) -> Option<VulnerableEdge> {
     let mut locked = None;
-    for edge in &view.forward {
+    for edge in view.forward.iter() {
         if forced_conflict(view.first, view.second, &edge.unifier, context.catalog)
             || serialized_by_lock(
                 (view.first, edge.read.statement),

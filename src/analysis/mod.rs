@@ -16,11 +16,13 @@ pub mod unify;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::rc::Rc;
 
 use rayon::prelude::*;
 
 use crate::catalog::Catalog;
 use crate::program::Program;
+use crate::progress::{Progress, Stage};
 use crate::semantics::{Engine, Level, Semantics};
 use conflict::{Instance, RwEdge, rw_edges};
 use finding::Finding;
@@ -71,10 +73,10 @@ pub struct Pair<'a> {
     pub first: Instance<'a>,
     /// Instance T2 (tag 1); the same program as `first` for two instances of one program.
     pub second: Instance<'a>,
-    /// T1's reads → T2's writes.
-    pub forward: Vec<RwEdge>,
+    /// T1's reads → T2's writes (shared with the flipped pair).
+    pub forward: Rc<Vec<RwEdge>>,
     /// T2's reads → T1's writes.
-    pub backward: Vec<RwEdge>,
+    pub backward: Rc<Vec<RwEdge>>,
 }
 
 impl<'a> Pair<'a> {
@@ -92,8 +94,8 @@ impl<'a> Pair<'a> {
         Pair {
             first,
             second,
-            forward: rw_edges(first, second),
-            backward: rw_edges(second, first),
+            forward: Rc::new(rw_edges(first, second)),
+            backward: Rc::new(rw_edges(second, first)),
         }
     }
 
@@ -118,6 +120,9 @@ impl<'a> Pair<'a> {
 /// away, so the most crowded tables are left out instead and a diagnostic names them.
 pub const MAX_PAIRS: usize = 50_000_000;
 
+/// Pairs compared between two reports of progress.
+const PROGRESS_CHUNK: usize = 4096;
+
 /// The pairs to compare, and the tables left out to stay within `MAX_PAIRS`.
 pub struct CandidatePairs {
     pub pairs: Vec<(usize, usize)>,
@@ -125,40 +130,60 @@ pub struct CandidatePairs {
     pub skipped_tables: Vec<(String, usize)>,
 }
 
-/// Pairs of programs (including a program with itself) that touch a common table, in a
-/// stable order. Programs are indexed by table, so programs with nothing in common are never
-/// compared.
+/// Pairs of programs (including a program with itself) where one writes a table the other
+/// reads or writes, in a stable order. Programs are indexed by table, so programs with nothing
+/// in common are never compared, nor are programs that only read the tables they share: every
+/// conflict (rw, wr, ww) needs a write, so such pairs cannot have one.
 pub fn candidate_pairs(programs: &[Program]) -> CandidatePairs {
-    let mut by_table: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
+    // The programs that touch a table, and whether each writes it.
+    let mut by_table: BTreeMap<&str, BTreeMap<usize, bool>> = BTreeMap::new();
     for (index, program) in programs.iter().enumerate() {
         for statement in &program.statements {
             for access in &statement.accesses {
                 if !access.table.is_empty() {
-                    by_table.entry(&access.table).or_default().insert(index);
+                    *by_table
+                        .entry(&access.table)
+                        .or_default()
+                        .entry(index)
+                        .or_default() |= access.is_write();
                 }
             }
         }
     }
+    let mut tables: Vec<(&str, Vec<usize>, Vec<usize>)> = by_table
+        .into_iter()
+        .map(|(table, members)| {
+            let (writers, readers): (Vec<_>, Vec<_>) =
+                members.into_iter().partition(|(_, writes)| *writes);
+            let ids = |members: Vec<(usize, bool)>| members.into_iter().map(|(id, _)| id).collect();
+            (table, ids(writers), ids(readers))
+        })
+        .collect();
+    let table_pairs = |writers: &[usize], readers: &[usize]| {
+        let writers = writers.len();
+        (writers.saturating_mul(writers.saturating_add(1)) / 2)
+            .saturating_add(writers.saturating_mul(readers.len()))
+    };
     // The least crowded tables first, so a budget overrun leaves out the fewest tables.
-    let mut tables: Vec<(&str, BTreeSet<usize>)> = by_table.into_iter().collect();
-    tables.sort_by_key(|(table, members)| (members.len(), *table));
+    tables.sort_by_key(|(table, writers, readers)| (table_pairs(writers, readers), *table));
     let mut budget = MAX_PAIRS;
-    // Sorting once is much cheaper than a set for the hundreds of thousands of pairs that a
-    // few hot tables give.
+    // Sorting once is much cheaper than a set for the millions of pairs that a few hot tables
+    // give.
     let mut pairs = Vec::new();
     let mut skipped_tables = Vec::new();
-    for (table, members) in tables {
-        let count = members.len();
-        let table_pairs = count.saturating_mul(count.saturating_add(1)) / 2;
-        if table_pairs > budget {
-            skipped_tables.push((table.to_string(), count));
+    for (table, writers, readers) in tables {
+        let count = table_pairs(&writers, &readers);
+        if count > budget {
+            skipped_tables.push((table.to_string(), writers.len() + readers.len()));
             continue;
         }
-        budget -= table_pairs;
-        let members: Vec<usize> = members.into_iter().collect();
-        for (position, first) in members.iter().enumerate() {
-            for second in &members[position..] {
+        budget -= count;
+        for (position, first) in writers.iter().enumerate() {
+            for second in &writers[position..] {
                 pairs.push((*first, *second));
+            }
+            for second in &readers {
+                pairs.push((*first.min(second), *first.max(second)));
             }
         }
     }
@@ -183,7 +208,12 @@ pub struct Analysis {
 
 /// Runs every enabled rule.
 pub fn analyse(context: &Context, enabled: &BTreeSet<Rule>) -> Analysis {
-    analyse_cached(context, enabled, &mut PairCache::default())
+    analyse_cached(
+        context,
+        enabled,
+        &mut PairCache::new(true),
+        &crate::progress::Silent,
+    )
 }
 
 /// The findings of the pair rules for each pair of programs, remembered by the programs'
@@ -194,13 +224,49 @@ pub fn analyse(context: &Context, enabled: &BTreeSet<Rule>) -> Analysis {
 /// the enabled rules; the cache is dropped whenever the last three change.
 #[derive(Default)]
 pub struct PairCache {
-    inputs: Option<(Catalog, Engine, BTreeSet<Rule>)>,
+    inputs: Option<(Catalog, Engine, BTreeSet<Rule>, bool)>,
     /// The key of every program of the last run, with its position then. Two programs known
-    /// there were paired there too (they share the same tables), in this order.
+    /// there were paired there too (pairing depends only on the two programs), in this order.
     known: KeyMap<u64, usize>,
-    /// The pairs that had findings, whose program indices are 0 (first) and 1 (second), by
-    /// program keys. A pair of known programs that is absent had none.
-    entries: KeyMap<(u64, u64), Vec<Finding>>,
+    /// What each pair that had findings or graph edges gave, with program indices 0 (first)
+    /// and 1 (second), by program keys. A pair of known programs that is absent had none.
+    entries: KeyMap<(u64, u64), PairOutcome>,
+    /// Nothing is kept for a next run.
+    one_shot: bool,
+}
+
+impl PairCache {
+    /// An empty cache; a `one_shot` one keeps nothing.
+    pub fn new(one_shot: bool) -> PairCache {
+        PairCache {
+            one_shot,
+            ..PairCache::default()
+        }
+    }
+}
+
+/// What the pair rules and the dependency graph take from one pair of programs.
+#[derive(Clone, Default)]
+struct PairOutcome {
+    findings: Vec<Finding>,
+    edges: graph::PairEdges,
+}
+
+impl PairOutcome {
+    fn is_empty(&self) -> bool {
+        self.findings.is_empty() && !self.edges.conflicts && self.edges.vulnerable.is_empty()
+    }
+
+    fn map_programs(self, map: impl Fn(usize) -> usize + Copy) -> PairOutcome {
+        PairOutcome {
+            findings: self
+                .findings
+                .into_iter()
+                .map(|finding| finding.map_programs(map))
+                .collect(),
+            edges: self.edges.map_programs(map),
+        }
+    }
 }
 
 /// A map keyed by program keys, which are hashes already: hashing them again is wasted work
@@ -245,6 +311,7 @@ pub fn analyse_cached(
     context: &Context,
     enabled: &BTreeSet<Rule>,
     cache: &mut PairCache,
+    progress: &dyn Progress,
 ) -> Analysis {
     let CandidatePairs {
         pairs,
@@ -254,11 +321,29 @@ pub fn analyse_cached(
         .iter()
         .filter(|spec| enabled.contains(&spec.rule))
         .collect();
-    let inputs = (context.catalog.clone(), context.engine, enabled.clone());
+    // The graph rules that some level in use lets through: without them the graph is not built.
+    let graph_rules: Vec<&rules::RuleSpec> = pair_rules
+        .iter()
+        .copied()
+        .filter(|spec| matches!(spec.detector, rules::Detector::Graph(_)))
+        .filter(|spec| {
+            context
+                .programs
+                .iter()
+                .any(|program| context.permits(&[program.level], spec.rule))
+        })
+        .collect();
+    let with_graph = !graph_rules.is_empty();
+    let inputs = (
+        context.catalog.clone(),
+        context.engine,
+        enabled.clone(),
+        with_graph,
+    );
     if cache.inputs.as_ref() != Some(&inputs) {
         *cache = PairCache {
             inputs: Some(inputs),
-            ..PairCache::default()
+            ..PairCache::new(cache.one_shot)
         };
     }
     let keys: Vec<u64> = context.programs.par_iter().map(program_key).collect();
@@ -271,71 +356,85 @@ pub fn analyse_cached(
         (Some(before_first), Some(before_second)) => before_first <= before_second,
         _ => false,
     };
-    let fresh: Vec<((u64, u64), Vec<Finding>)> = pairs
-        .par_iter()
-        .filter(|&&(first, second)| !reusable(first, second))
-        .filter_map(|&(first, second)| {
-            let pair = Pair::new(context, first, second);
-            let mut found = Vec::new();
-            for spec in &pair_rules {
-                if let rules::Detector::Pair(detect) = spec.detector {
-                    detect(context, &pair, &mut found);
-                }
-            }
-            let global_to_local = |program| usize::from(program != first);
-            let local: Vec<Finding> = found
-                .into_iter()
-                .map(|finding| finding.map_programs(global_to_local))
+    // Each pair's conflicts are worked out once, for the pair rules and the graph alike.
+    let to_compare: Vec<(usize, usize)> = pairs
+        .iter()
+        .copied()
+        .filter(|&(first, second)| !reusable(first, second))
+        .collect();
+    progress.start(Stage::Analyse, to_compare.len());
+    let fresh: Vec<((u64, u64), PairOutcome)> = to_compare
+        .par_chunks(PROGRESS_CHUNK)
+        .flat_map_iter(|chunk| {
+            let outcomes: Vec<_> = chunk
+                .iter()
+                .filter_map(|&(first, second)| {
+                    let outcome = compare(context, &pair_rules, with_graph, first, second);
+                    let global_to_local = |program| usize::from(program != first);
+                    (!outcome.is_empty()).then(|| {
+                        (
+                            (keys[first], keys[second]),
+                            outcome.map_programs(global_to_local),
+                        )
+                    })
+                })
                 .collect();
-            (!local.is_empty()).then_some(((keys[first], keys[second]), local))
+            progress.advance(chunk.len());
+            outcomes
         })
         .collect();
     let mut previous = std::mem::take(&mut cache.entries);
-    let mut fresh: KeyMap<(u64, u64), Vec<Finding>> = fresh.into_iter().collect();
+    let mut fresh: KeyMap<(u64, u64), PairOutcome> = fresh.into_iter().collect();
+    // Identical programs share a key, so a pair key can serve several pairs; an outcome is
+    // moved out rather than copied when its key serves one pair and nothing is kept.
+    let mut program_key_uses: KeyMap<u64, usize> = KeyMap::default();
+    for key in &keys {
+        *program_key_uses.entry(*key).or_default() += 1;
+    }
+    let unique = |key: (u64, u64)| program_key_uses[&key.0] == 1 && program_key_uses[&key.1] == 1;
     let mut findings = Vec::new();
-    // Identical programs share keys, so a key can serve several pairs: it moves into the new
-    // cache only after the loop.
+    let mut graph_parts = Vec::new();
     let mut used = BTreeSet::new();
     for &(first, second) in &pairs {
         let key = (keys[first], keys[second]);
-        let local = if reusable(first, second) {
-            previous.get(&key)
+        let outcome = if reusable(first, second) {
+            previous.get(&key).cloned()
+        } else if cache.one_shot && unique(key) {
+            fresh.remove(&key)
         } else {
-            fresh.get(&key)
+            fresh.get(&key).cloned()
         };
-        let Some(local) = local else {
+        let Some(outcome) = outcome else {
             continue;
         };
         let local_to_global = |program| if program == 0 { first } else { second };
-        findings.extend(
-            local
-                .iter()
-                .cloned()
-                .map(|finding| finding.map_programs(local_to_global)),
-        );
-        used.insert(key);
+        let outcome = outcome.map_programs(local_to_global);
+        findings.extend(outcome.findings);
+        if with_graph {
+            graph_parts.push((first, second, outcome.edges));
+        }
+        if !cache.one_shot {
+            used.insert(key);
+        }
     }
     for key in used {
         if let Some(local) = fresh.remove(&key).or_else(|| previous.remove(&key)) {
             cache.entries.insert(key, local);
         }
     }
-    cache.known = keys
-        .iter()
-        .enumerate()
-        .map(|(position, key)| (*key, position))
-        .collect();
-    for spec in &pair_rules {
-        // No level in use lets the rule through: the graph need not be built.
-        let possible = context
-            .programs
+    if !cache.one_shot {
+        cache.known = keys
             .iter()
-            .any(|program| context.permits(&[program.level], spec.rule));
-        if let rules::Detector::Graph(detect) = spec.detector
-            && possible
-        {
-            let graph = graph::DependencyGraph::build(context, &pairs);
-            detect(context, &graph, &mut findings);
+            .enumerate()
+            .map(|(position, key)| (*key, position))
+            .collect();
+    }
+    if with_graph {
+        let graph = graph::DependencyGraph::build(context, graph_parts);
+        for spec in graph_rules {
+            if let rules::Detector::Graph(detect) = spec.detector {
+                detect(context, &graph, &mut findings);
+            }
         }
     }
     let mut used_ignores = BTreeSet::new();
@@ -350,6 +449,29 @@ pub fn analyse_cached(
         used_ignores,
         skipped_tables,
     }
+}
+
+/// What the pair rules and, `with_graph`, the dependency graph take from one pair.
+fn compare(
+    context: &Context,
+    pair_rules: &[&rules::RuleSpec],
+    with_graph: bool,
+    first: usize,
+    second: usize,
+) -> PairOutcome {
+    let pair = Pair::new(context, first, second);
+    let mut findings = Vec::new();
+    for spec in pair_rules {
+        if let rules::Detector::Pair(detect) = spec.detector {
+            detect(context, &pair, &mut findings);
+        }
+    }
+    let edges = if with_graph {
+        graph::PairEdges::of(context, &pair)
+    } else {
+        graph::PairEdges::default()
+    };
+    PairOutcome { findings, edges }
 }
 
 /// The ignore directives that silence `finding`: on a program it involves, or on one of its

@@ -24,18 +24,44 @@ impl Atom {
 
 /// A consistent set of equalities between atoms (union-find; a literal is always its class's
 /// representative, and two different literals never share a class).
+///
+/// The links are a vector sorted by child, not a map: a unifier holds a handful of them, and
+/// one is kept for every conflict between every two programs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Unifier {
-    parent: BTreeMap<Atom, Atom>,
+    parent: Vec<(Atom, Atom)>,
 }
 
 impl Unifier {
-    pub fn find(&self, atom: &Atom) -> Atom {
-        let mut current = atom.clone();
-        while let Some(next) = self.parent.get(&current) {
-            current = next.clone();
+    /// Builds from `(child, parent)` links; of two links from one child the last stays.
+    fn from_links(links: impl IntoIterator<Item = (Atom, Atom)>) -> Unifier {
+        let mut unifier = Unifier::default();
+        for (child, parent) in links {
+            unifier.link(child, parent);
         }
-        current
+        unifier
+    }
+
+    fn parent_of(&self, atom: &Atom) -> Option<&Atom> {
+        self.parent
+            .binary_search_by(|(child, _)| child.cmp(atom))
+            .ok()
+            .map(|index| &self.parent[index].1)
+    }
+
+    fn link(&mut self, child: Atom, parent: Atom) {
+        match self.parent.binary_search_by(|(known, _)| known.cmp(&child)) {
+            Ok(index) => self.parent[index].1 = parent,
+            Err(index) => self.parent.insert(index, (child, parent)),
+        }
+    }
+
+    pub fn find(&self, atom: &Atom) -> Atom {
+        let mut current = atom;
+        while let Some(next) = self.parent_of(current) {
+            current = next;
+        }
+        current.clone()
     }
 
     /// Adds `a = b`; `false` (and no change) when it contradicts what is known.
@@ -47,11 +73,11 @@ impl Unifier {
         match (&root_a, &root_b) {
             (Atom::Lit(_), Atom::Lit(_)) => false,
             (Atom::Lit(_), _) => {
-                self.parent.insert(root_b, root_a);
+                self.link(root_b, root_a);
                 true
             }
             _ => {
-                self.parent.insert(root_a, root_b);
+                self.link(root_a, root_b);
                 true
             }
         }
@@ -86,19 +112,17 @@ impl Unifier {
             }
             Atom::Lit(_) => atom.clone(),
         };
-        Unifier {
-            parent: self
-                .parent
+        Unifier::from_links(
+            self.parent
                 .iter()
-                .map(|(child, parent)| (renumber(child), renumber(parent)))
-                .collect(),
-        }
+                .map(|(child, parent)| (renumber(child), renumber(parent))),
+        )
     }
 
     /// Equalities between parameters of different instances, for messages: `$1 = $1'`.
     pub fn describe(&self) -> Vec<String> {
         let mut classes: BTreeMap<Atom, Vec<&Atom>> = BTreeMap::new();
-        for atom in self.parent.keys() {
+        for (atom, _) in &self.parent {
             classes.entry(self.find(atom)).or_default().push(atom);
         }
         classes

@@ -192,7 +192,9 @@ fn reporting_descriptor(rule: Rule) -> ReportingDescriptor {
     let doc = rule.doc();
     ReportingDescriptor {
         id: rule.id(),
-        short_description: Message { text: doc.summary },
+        short_description: Message {
+            text: doc.summary.clone(),
+        },
         full_description: Message {
             text: doc.body.to_string(),
         },

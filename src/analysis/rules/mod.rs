@@ -142,8 +142,21 @@ impl Rule {
             .map(|spec| spec.rule)
     }
 
-    pub fn doc(self) -> RuleDoc {
-        RuleDoc::parse(self.spec().doc)
+    /// The rule's page, read once (severity is asked for every finding).
+    pub fn doc(self) -> &'static RuleDoc {
+        static DOCS: std::sync::OnceLock<Vec<(Rule, RuleDoc)>> = std::sync::OnceLock::new();
+        let docs = DOCS.get_or_init(|| {
+            REGISTRY
+                .iter()
+                .map(|spec| (spec.rule, RuleDoc::parse(spec.doc)))
+                .collect()
+        });
+        // Invariant: `docs` has a row for every registered rule, as `spec` requires.
+        &docs
+            .iter()
+            .find(|(rule, _)| *rule == self)
+            .expect("every rule is registered")
+            .1
     }
 
     pub fn severity(self) -> Severity {
