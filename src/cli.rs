@@ -14,7 +14,7 @@ use crate::discover::FileProblem;
 use crate::report;
 use crate::semantics::{Engine, Level, Semantics};
 use crate::source::{FileId, Role, SourceFile};
-use crate::{CheckOptions, CheckResult, check_sources, discover};
+use crate::{CheckOptions, CheckResult, discover};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -521,7 +521,10 @@ fn analyse(args: &CheckArgs) -> Result<(CheckResult, CheckOptions), CliError> {
     };
     let options = options(args, config.as_ref())?;
     let (files, problems, focus) = gather(args, config.as_ref(), &working_directory)?;
-    let mut result = check_sources(files, &options);
+    let bar = crate::progress::TerminalBar::stderr();
+    let mut result =
+        crate::check_with_progress(files, &options, &mut crate::CheckCache::one_shot(), &bar);
+    bar.finish();
     for problem in problems {
         result.diagnostics.insert(
             0,

@@ -199,11 +199,11 @@ impl Access {
     }
 
     /// Every column the read looks at, values and predicates.
-    pub fn read_columns(&self) -> Option<(Columns, &BTreeSet<String>)> {
+    pub fn read_columns(&self) -> Option<(&Columns, &BTreeSet<String>)> {
         match &self.kind {
             AccessKind::Read {
                 value, predicate, ..
-            } => Some((value.clone(), predicate)),
+            } => Some((value, predicate)),
             _ => None,
         }
     }

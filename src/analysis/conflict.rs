@@ -97,10 +97,14 @@ pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
         let Some((value, predicate)) = read.read_columns() else {
             continue;
         };
-        let mut read_columns = value.clone();
-        for column in predicate {
-            read_columns.insert(column.clone());
-        }
+        // The columns of `assigned` the read looks at, as a value or in its WHERE.
+        let read_of = |assigned: &std::collections::BTreeMap<String, SetValue>| -> Vec<String> {
+            assigned
+                .keys()
+                .filter(|column| value.contains(column) || predicate.contains(*column))
+                .cloned()
+                .collect()
+        };
         for (write_at, write) in writer.accesses() {
             if write.table != read.table || !write.is_write() {
                 continue;
@@ -116,7 +120,7 @@ pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
             };
             match &write.kind {
                 AccessKind::Update { set, .. } => {
-                    let columns = read_columns.intersection(set.keys());
+                    let columns = read_of(set);
                     if !columns.is_empty()
                         && let Some(unifier) =
                             rows_meet(&read.rows, reader.tag, &write.rows, writer.tag)
@@ -141,7 +145,7 @@ pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
                         rows_meet(&read.rows, reader.tag, &write.rows, writer.tag)
                     {
                         if let OnConflict::Update(set) = on_conflict {
-                            let columns = read_columns.intersection(set.keys());
+                            let columns = read_of(set);
                             if !columns.is_empty() {
                                 push(EdgeKind::Item, columns, unifier.clone());
                             }

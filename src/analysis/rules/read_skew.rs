@@ -2,7 +2,7 @@
 //! half of T2. At MySQL/MariaDB repeatable read plain reads use one snapshot, so it happens
 //! only when T1's later access is a write (which reads the latest rows).
 
-use crate::access::{AccessKind, Columns};
+use crate::access::AccessKind;
 use crate::analysis::conflict::{AccessRef, EdgeKind, Instance, RwEdge, serialized_by_lock};
 use crate::analysis::finding::{Finding, StatementRef, Step, witness};
 use crate::analysis::fixes;
@@ -81,13 +81,17 @@ fn write_edges(t1: Instance, t2: Instance) -> Vec<RwEdge> {
             _ => continue,
         };
         for (write_at, write) in t2.accesses() {
-            let Some(set) = write.written_columns() else {
-                continue;
-            };
             if write.table != access.table {
                 continue;
             }
-            let columns = Columns::Some(compared.clone()).intersection(set);
+            let Some(set) = write.assignments() else {
+                continue;
+            };
+            let columns: Vec<String> = set
+                .keys()
+                .filter(|column| compared.contains(*column))
+                .cloned()
+                .collect();
             if columns.is_empty() {
                 continue;
             }
