@@ -317,21 +317,16 @@ pub fn analyse_cached(
         pairs,
         skipped_tables,
     } = candidate_pairs(context.programs);
+    // The rules that can fire at all: a rule no level in use lets through finds nothing, and
+    // without graph rules the graph is not built.
     let pair_rules: Vec<&rules::RuleSpec> = rules::REGISTRY
         .iter()
-        .filter(|spec| enabled.contains(&spec.rule))
+        .filter(|spec| enabled.contains(&spec.rule) && possible(context, spec.rule))
         .collect();
-    // The graph rules that some level in use lets through: without them the graph is not built.
     let graph_rules: Vec<&rules::RuleSpec> = pair_rules
         .iter()
         .copied()
         .filter(|spec| matches!(spec.detector, rules::Detector::Graph(_)))
-        .filter(|spec| {
-            context
-                .programs
-                .iter()
-                .any(|program| context.permits(&[program.level], spec.rule))
-        })
         .collect();
     let with_graph = !graph_rules.is_empty();
     let inputs = (
@@ -357,77 +352,43 @@ pub fn analyse_cached(
         _ => false,
     };
     // Each pair's conflicts are worked out once, for the pair rules and the graph alike.
-    let to_compare: Vec<(usize, usize)> = pairs
+    let mut to_compare: Vec<(usize, usize)> = pairs
         .iter()
         .copied()
         .filter(|&(first, second)| !reusable(first, second))
         .collect();
+    if pair_rules.is_empty() {
+        to_compare.clear();
+    }
     progress.start(Stage::Analyse, to_compare.len());
-    let fresh: Vec<((u64, u64), PairOutcome)> = to_compare
+    let compared: Vec<((usize, usize), PairOutcome)> = to_compare
         .par_chunks(PROGRESS_CHUNK)
         .flat_map_iter(|chunk| {
             let outcomes: Vec<_> = chunk
                 .iter()
-                .filter_map(|&(first, second)| {
+                .map(|&(first, second)| {
                     let outcome = compare(context, &pair_rules, with_graph, first, second);
-                    let global_to_local = |program| usize::from(program != first);
-                    (!outcome.is_empty()).then(|| {
-                        (
-                            (keys[first], keys[second]),
-                            outcome.map_programs(global_to_local),
-                        )
-                    })
+                    ((first, second), outcome)
                 })
+                .filter(|(_, outcome)| !outcome.is_empty())
                 .collect();
             progress.advance(chunk.len());
             outcomes
         })
         .collect();
-    let mut previous = std::mem::take(&mut cache.entries);
-    let mut fresh: KeyMap<(u64, u64), PairOutcome> = fresh.into_iter().collect();
-    // Identical programs share a key, so a pair key can serve several pairs; an outcome is
-    // moved out rather than copied when its key serves one pair and nothing is kept.
-    let mut program_key_uses: KeyMap<u64, usize> = KeyMap::default();
-    for key in &keys {
-        *program_key_uses.entry(*key).or_default() += 1;
-    }
-    let unique = |key: (u64, u64)| program_key_uses[&key.0] == 1 && program_key_uses[&key.1] == 1;
+    // A one-shot check compared every pair just now, in order.
+    let outcomes = if cache.one_shot {
+        compared
+    } else {
+        remember(cache, &keys, &pairs, reusable, compared)
+    };
     let mut findings = Vec::new();
     let mut graph_parts = Vec::new();
-    let mut used = BTreeSet::new();
-    for &(first, second) in &pairs {
-        let key = (keys[first], keys[second]);
-        let outcome = if reusable(first, second) {
-            previous.get(&key).cloned()
-        } else if cache.one_shot && unique(key) {
-            fresh.remove(&key)
-        } else {
-            fresh.get(&key).cloned()
-        };
-        let Some(outcome) = outcome else {
-            continue;
-        };
-        let local_to_global = |program| if program == 0 { first } else { second };
-        let outcome = outcome.map_programs(local_to_global);
+    for ((first, second), outcome) in outcomes {
         findings.extend(outcome.findings);
         if with_graph {
             graph_parts.push((first, second, outcome.edges));
         }
-        if !cache.one_shot {
-            used.insert(key);
-        }
-    }
-    for key in used {
-        if let Some(local) = fresh.remove(&key).or_else(|| previous.remove(&key)) {
-            cache.entries.insert(key, local);
-        }
-    }
-    if !cache.one_shot {
-        cache.known = keys
-            .iter()
-            .enumerate()
-            .map(|(position, key)| (*key, position))
-            .collect();
     }
     if with_graph {
         let graph = graph::DependencyGraph::build(context, graph_parts);
@@ -449,6 +410,71 @@ pub fn analyse_cached(
         used_ignores,
         skipped_tables,
     }
+}
+
+/// The outcome of every pair of `pairs` that has one, in order: reused from `cache` where
+/// `reusable`, else taken from `compared`; `cache` then holds this run's.
+fn remember(
+    cache: &mut PairCache,
+    keys: &[u64],
+    pairs: &[(usize, usize)],
+    reusable: impl Fn(usize, usize) -> bool,
+    compared: Vec<((usize, usize), PairOutcome)>,
+) -> Vec<((usize, usize), PairOutcome)> {
+    let mut previous = std::mem::take(&mut cache.entries);
+    let mut fresh: KeyMap<(u64, u64), PairOutcome> = compared
+        .into_iter()
+        .map(|((first, second), outcome)| {
+            let global_to_local = |program| usize::from(program != first);
+            (
+                (keys[first], keys[second]),
+                outcome.map_programs(global_to_local),
+            )
+        })
+        .collect();
+    // Identical programs share keys, so a key can serve several pairs: it moves into the new
+    // cache only after the loop.
+    let mut used = BTreeSet::new();
+    let mut outcomes = Vec::new();
+    for &(first, second) in pairs {
+        let key = (keys[first], keys[second]);
+        let known = if reusable(first, second) {
+            previous.get(&key)
+        } else {
+            fresh.get(&key)
+        };
+        let Some(known) = known else {
+            continue;
+        };
+        let local_to_global = |program| if program == 0 { first } else { second };
+        outcomes.push(((first, second), known.clone().map_programs(local_to_global)));
+        used.insert(key);
+    }
+    for key in used {
+        if let Some(local) = fresh.remove(&key).or_else(|| previous.remove(&key)) {
+            cache.entries.insert(key, local);
+        }
+    }
+    cache.known = keys
+        .iter()
+        .enumerate()
+        .map(|(position, key)| (*key, position))
+        .collect();
+    outcomes
+}
+
+/// Whether `rule` can find anything in `context`: some program runs at a level that lets it
+/// through (a dirty read also happens through a read-uncommitted table hint at any level).
+fn possible(context: &Context, rule: Rule) -> bool {
+    context.programs.iter().any(|program| {
+        context.permits(&[program.level], rule)
+            || (rule == Rule::DirtyRead
+                && program
+                    .statements
+                    .iter()
+                    .flat_map(|statement| &statement.accesses)
+                    .any(|access| access.reads_uncommitted()))
+    })
 }
 
 /// What the pair rules and, `with_graph`, the dependency graph take from one pair.
