@@ -43,17 +43,22 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let parsed: Vec<_> = discovered
+    // Each file's syntax trees are dropped once counted, as `check` drops them once read.
+    let counts: Vec<(usize, usize)> = discovered
         .files
         .par_iter()
-        .map(|file| parse_file(&file.text, engine))
+        .map(|file| {
+            let parsed = parse_file(&file.text, engine);
+            let errors = parsed
+                .statements
+                .iter()
+                .filter(|statement| statement.parsed.is_err())
+                .count();
+            (parsed.statements.len(), errors)
+        })
         .collect();
-    let statements: usize = parsed.iter().map(|file| file.statements.len()).sum();
-    let parse_errors = parsed
-        .iter()
-        .flat_map(|file| &file.statements)
-        .filter(|statement| statement.parsed.is_err())
-        .count();
+    let statements: usize = counts.iter().map(|(statements, _)| statements).sum();
+    let parse_errors: usize = counts.iter().map(|(_, errors)| errors).sum();
     println!(
         "floor: {} files, {statements} statements, {parse_errors} parse errors",
         discovered.files.len()

@@ -243,11 +243,12 @@ pub fn check_with_progress(
         cache.catalog = Some(catalog.clone());
     }
     // Programs built against a catalog other than the final one are built again.
+    let guessed_right = guessed == catalog;
     let stale: Vec<usize> = (0..files.len())
         .filter(|&index| {
             files[index].role == Role::Transactions
                 && match built[index] {
-                    Some(_) => guessed != catalog,
+                    Some(_) => !guessed_right,
                     None => !cache_fits,
                 }
         })

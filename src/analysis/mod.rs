@@ -313,21 +313,28 @@ pub fn analyse_cached(
     cache: &mut PairCache,
     progress: &dyn Progress,
 ) -> Analysis {
-    let CandidatePairs {
-        pairs,
-        skipped_tables,
-    } = candidate_pairs(context.programs);
     // The rules that can fire at all: a rule no level in use lets through finds nothing, and
     // without graph rules the graph is not built.
     let pair_rules: Vec<&rules::RuleSpec> = rules::REGISTRY
         .iter()
         .filter(|spec| enabled.contains(&spec.rule) && possible(context, spec.rule))
         .collect();
+    if pair_rules.is_empty() {
+        return Analysis {
+            findings: Vec::new(),
+            used_ignores: BTreeSet::new(),
+            skipped_tables: Vec::new(),
+        };
+    }
     let graph_rules: Vec<&rules::RuleSpec> = pair_rules
         .iter()
         .copied()
         .filter(|spec| matches!(spec.detector, rules::Detector::Graph(_)))
         .collect();
+    let CandidatePairs {
+        pairs,
+        skipped_tables,
+    } = candidate_pairs(context.programs);
     let with_graph = !graph_rules.is_empty();
     let inputs = (
         context.catalog.clone(),
@@ -352,14 +359,11 @@ pub fn analyse_cached(
         _ => false,
     };
     // Each pair's conflicts are worked out once, for the pair rules and the graph alike.
-    let mut to_compare: Vec<(usize, usize)> = pairs
+    let to_compare: Vec<(usize, usize)> = pairs
         .iter()
         .copied()
         .filter(|&(first, second)| !reusable(first, second))
         .collect();
-    if pair_rules.is_empty() {
-        to_compare.clear();
-    }
     progress.start(Stage::Analyse, to_compare.len());
     let compared: Vec<((usize, usize), PairOutcome)> = to_compare
         .par_chunks(PROGRESS_CHUNK)
