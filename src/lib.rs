@@ -220,7 +220,7 @@ pub fn check_with_progress(
         .collect();
     let guessed = build_catalog(&files, &facts);
     // The other transaction files, parsed once: facts, and programs against `guessed`.
-    let mut built: Vec<Option<(Vec<Program>, Vec<Diagnostic>)>> = files
+    let mut built: Vec<Option<FilePrograms>> = files
         .par_iter()
         .zip(&mut facts)
         .enumerate()
@@ -253,7 +253,7 @@ pub fn check_with_progress(
                 }
         })
         .collect();
-    let rebuilt: Vec<(usize, (Vec<Program>, Vec<Diagnostic>))> = stale
+    let rebuilt: Vec<(usize, FilePrograms)> = stale
         .par_iter()
         .map(|&index| {
             let parsed = parse::parse_file(&files[index].text, engine);
@@ -459,13 +459,16 @@ fn build_catalog(files: &[SourceFile], facts: &[Option<FileFacts>]) -> Catalog {
     catalog
 }
 
+/// A transaction file's programs, and the warnings building them gave.
+type FilePrograms = (Vec<Program>, Vec<Diagnostic>);
+
 fn build_programs(
     file: &SourceFile,
     file_id: FileId,
     parsed: ParsedFile,
     catalog: &Catalog,
     options: &CheckOptions,
-) -> (Vec<Program>, Vec<Diagnostic>) {
+) -> FilePrograms {
     let facts: Vec<StatementFacts> = parsed
         .statements
         .into_iter()
