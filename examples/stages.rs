@@ -46,7 +46,10 @@ fn main() -> ExitCode {
         }
     };
     let files = discovered.files.len();
-    println!("discover: {:.3} s, {files} files", started.elapsed().as_secs_f64());
+    println!(
+        "discover: {:.3} s, {files} files",
+        started.elapsed().as_secs_f64()
+    );
 
     let options = CheckOptions::new(engine);
     let mut no_rules = options.clone();

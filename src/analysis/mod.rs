@@ -543,7 +543,7 @@ fn dedupe_and_sort(context: &Context, mut findings: Vec<Finding>) -> Vec<Finding
                 .collect::<Vec<_>>(),
         )
     };
-    findings.sort_by_cached_key(key);
+    findings.par_sort_by_cached_key(key);
     let mut seen = BTreeSet::new();
     findings.retain(|finding| seen.insert((finding.rule, finding.programs.clone())));
     findings
