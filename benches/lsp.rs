@@ -33,6 +33,7 @@ fn recheck(criterion: &mut Criterion) {
         programs: PROGRAMS,
         seed: 1,
         dialect: Dialect::Postgres,
+        history_bytes: 0,
     };
     for file in workload::generate(&spec) {
         let path = directory.path().join(&file.relative_path);

@@ -49,6 +49,7 @@ fn project(programs: usize) -> Vec<SourceFile> {
         programs,
         seed: SEED,
         dialect: Dialect::Postgres,
+        history_bytes: 0,
     };
     workload::generate(&spec)
         .into_iter()

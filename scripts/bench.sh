@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # Times `isolint check` and its floor (discovery + parsing only) on generated projects and on
-# any directories given as arguments, and prints one table: programs, MB of SQL, seconds and
-# peak RSS for each run, and the ratio of check to floor time. The table is also written to
-# target/bench/results.csv, from which scripts/plot.py draws the scaling curve of the generated
-# projects as docs/bench-scaling.png (matplotlib, installed once into target/bench/venv; when
+# any directories given as arguments, and prints one table: programs, MB of migration
+# history, MB of SQL, seconds and peak RSS for each run, and the ratio of check to floor time.
+# The table is also written to target/bench/results.csv, from which scripts/plot.py draws the
+# scaling curve of the generated projects as docs/bench-scaling.png (matplotlib, installed once into target/bench/venv; when
 # that fails the table is still printed). See BENCHMARKS.md.
 #
 #   scripts/bench.sh                 # generated projects of $SIZES programs (default below)
 #   scripts/bench.sh DIR...          # the same, then each DIR as it is
 #   SIZES="1000 20000" scripts/bench.sh
+#   HISTORY_MB=10 scripts/bench.sh   # the size of the history of the large project (0: skip it)
 #   ENGINE=mysql scripts/bench.sh DIR  # the engine for the DIRs given (generated ones: postgres)
 #   REAL_WORLD=1 scripts/bench.sh    # fetch the real-world migrations first (scripts/real-world.sh)
+#
+# Besides the programs-only projects, a large project of realistic shape is generated: 1,000
+# programs over 1,000 tables after $HISTORY_MB MB of migration history (by default 49, so about
+# 50 MB of SQL; `gen --history-mb`), named p1000+history<MB>MB. It is left out of the plot,
+# which shows growth in the number of programs.
 #
 # The real-world projects of scripts/real-world.sh (target/bench/real-world/<engine>) are
 # measured whenever they have been fetched, each with the engine its folder is named after.
@@ -21,6 +27,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SIZES="${SIZES:-1000 2000 5000}"
+HISTORY_MB="${HISTORY_MB:-49}"
 ENGINE="${ENGINE:-postgres}"
 SEED="${SEED:-1}"
 REAL_WORLD="${REAL_WORLD:-0}"
@@ -64,14 +71,14 @@ sql_megabytes() {
 
 rows=()
 run_one() {
-    local label=$1 programs=$2 dir=$3 engine=$4
+    local label=$1 programs=$2 history_mb=$3 dir=$4 engine=$5
     local megabytes check floor
     megabytes=$(sql_megabytes "$dir")
     echo "bench.sh: $label: check ..." >&2
     check=$(measure target/release/isolint check "$dir" --engine "$engine" --format json --output /dev/null)
     echo "bench.sh: $label: floor ..." >&2
     floor=$(measure target/release/examples/floor "$dir" --engine "$engine")
-    rows+=("$label $programs $megabytes ${check% *} ${check#* } ${floor% *} ${floor#* } $(ratio "${check% *}" "${floor% *}")")
+    rows+=("$label $programs $history_mb $megabytes ${check% *} ${check#* } ${floor% *} ${floor#* } $(ratio "${check% *}" "${floor% *}")")
 }
 
 # Prints check seconds / floor seconds with two decimals, or "-" when the floor rounds to 0.
@@ -84,15 +91,23 @@ for size in $SIZES; do
     dir="$OUT/p$size"
     rm -rf "$dir"
     target/release/examples/gen --tables "$tables" --programs "$size" --seed "$SEED" --out "$dir" 2>/dev/null
-    run_one "$dir" "$size" "$dir" postgres
+    run_one "$dir" "$size" 0 "$dir" postgres
 done
+if awk -v megabytes="$HISTORY_MB" 'BEGIN { exit !(megabytes > 0) }'; then
+    dir="$OUT/p1000+history${HISTORY_MB}MB"
+    rm -rf "$dir"
+    echo "bench.sh: generating $dir ..." >&2
+    target/release/examples/gen --tables 1000 --programs 1000 --history-mb "$HISTORY_MB" \
+        --seed "$SEED" --out "$dir" 2>/dev/null
+    run_one "$dir" 1000 "$HISTORY_MB" "$dir" postgres
+fi
 for dir in "$OUT"/real-world/*/; do
     [[ -d "$dir/migrations" ]] || continue
     dir=${dir%/}
-    run_one "$dir" "-" "$dir" "$(basename "$dir")"
+    run_one "$dir" "-" "-" "$dir" "$(basename "$dir")"
 done
 for dir in "$@"; do
-    run_one "$dir" "-" "$dir" "$ENGINE"
+    run_one "$dir" "-" "-" "$dir" "$ENGINE"
 done
 
 echo
@@ -100,15 +115,15 @@ echo "isolint has no floor mode: 'floor' is examples/floor.rs, which discovers a
 echo "file in parallel exactly as check_sources starts, then stops ('cargo bench' measures the"
 echo "same stage in-process as the 'floor' group)."
 echo
-format='%-32s %9s %8s %10s %10s %10s %10s %7s\n'
+format='%-32s %9s %10s %8s %10s %10s %10s %10s %7s\n'
 # shellcheck disable=SC2059 # the format is the one above
-printf "$format" project programs "SQL MB" "check s" "check MB" "floor s" "floor MB" ratio
+printf "$format" project programs "history MB" "SQL MB" "check s" "check MB" "floor s" "floor MB" ratio
 csv="$OUT/results.csv"
-echo "project,programs,sql_mb,check_s,check_peak_mb,floor_s,floor_peak_mb,ratio" >"$csv"
+echo "project,programs,history_mb,sql_mb,check_s,check_peak_mb,floor_s,floor_peak_mb,ratio" >"$csv"
 for row in "${rows[@]}"; do
     # shellcheck disable=SC2086,SC2059 # the row is split into its fields on purpose
     printf "$format" $row
-    # "-" (no program count, no ratio) is an empty CSV field.
+    # "-" (no program count or history, no ratio) is an empty CSV field.
     echo "$row" | awk '{ for (i = 1; i <= NF; i++) if ($i == "-") $i = ""; OFS = ","; $1 = $1; print }' >>"$csv"
 done
 echo

@@ -4,7 +4,9 @@
     plot.py RESULTS_CSV OUT_PNG
 
 Left: wall-clock seconds against the number of programs; right: peak resident memory.
-Only generated projects are drawn (a directory given to bench.sh has no program count).
+Only generated projects without migration history are drawn: the curve is growth in the
+number of programs (a directory given to bench.sh has no program count, and the project with
+a history is mostly migrations).
 Needs matplotlib; scripts/bench.sh installs it into target/bench/venv.
 """
 import csv
@@ -18,7 +20,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 def main(results_csv, out_png):
     with open(results_csv, newline="") as f:
-        rows = [row for row in csv.DictReader(f) if row["programs"]]
+        rows = [row for row in csv.DictReader(f)
+                if row["programs"] and float(row["history_mb"]) == 0]
     if not rows:
         sys.exit(f"plot.py: {results_csv} has no generated project to draw")
     rows.sort(key=lambda row: int(row["programs"]))

@@ -2,7 +2,8 @@
 //! file per named transaction mixing the statement shapes real applications use (point,
 //! predicate and locked reads, in-place and blind updates, inserts, deletes, upserts) over a
 //! Zipf-skewed choice of tables and columns, so that a few hot tables are shared by many
-//! transactions, as in production code.
+//! transactions, as in production code. On request, a migration history between the two
+//! (`history.rs`) grows the project to tens of MB the way real projects grow.
 //!
 //! Shared by `examples/gen.rs` (which writes the files to disk) and `benches/pipeline.rs`
 //! (which checks them in memory), so both measure the same workload. The output depends only
@@ -10,6 +11,8 @@
 //!
 //! This module lives in `benches/workload/mod.rs` rather than `benches/workload.rs` so that
 //! cargo does not take it for a bench target of its own.
+
+mod history;
 
 use std::fmt::Write as _;
 
@@ -39,6 +42,10 @@ pub struct WorkloadSpec {
     pub programs: usize,
     pub seed: u64,
     pub dialect: Dialect,
+    /// How many bytes of migrations to write after the initial schema (0: none). The
+    /// history leaves every column the transactions use as it is, so their findings do not
+    /// change.
+    pub history_bytes: usize,
 }
 
 /// One generated file, its path relative to the project root.
@@ -51,7 +58,9 @@ pub struct GeneratedFile {
 /// The Zipf exponent of the choice of tables and columns: about what web workloads show.
 const ZIPF_EXPONENT: f64 = 1.1;
 
-/// Generates the project: `migrations/0001_init.sql` first, then `txns/txn_<i>.sql`.
+/// Generates the project: `migrations/0001_init.sql` first, then the history's
+/// `migrations/0002_<what>.sql` and on when `history_bytes` asks for them, then
+/// `txns/txn_<i>.sql`.
 pub fn generate(spec: &WorkloadSpec) -> Vec<GeneratedFile> {
     let mut random = SplitMix64::new(spec.seed);
     let tables: Vec<Table> = (0..spec.tables.max(1))
@@ -65,6 +74,12 @@ pub fn generate(spec: &WorkloadSpec) -> Vec<GeneratedFile> {
         relative_path: "migrations/0001_init.sql".to_string(),
         text: writer.schema(&tables),
     });
+    files.extend(history::migrations(
+        &tables,
+        &writer,
+        spec.seed,
+        spec.history_bytes,
+    ));
     let table_choice = Zipf::new(tables.len(), ZIPF_EXPONENT);
     for program in 0..spec.programs {
         files.push(GeneratedFile {
@@ -248,15 +263,20 @@ const SHAPES: &[(Shape, u32)] = &[
 ];
 
 fn random_shape(random: &mut SplitMix64) -> Shape {
-    let total: u32 = SHAPES.iter().map(|(_, weight)| weight).sum();
+    weighted(SHAPES, random)
+}
+
+/// One of `choices`, each drawn with probability proportional to its weight.
+fn weighted<T: Copy>(choices: &[(T, u32)], random: &mut SplitMix64) -> T {
+    let total: u32 = choices.iter().map(|(_, weight)| weight).sum();
     let mut target = random.range(0, total as usize - 1) as u32;
-    for &(shape, weight) in SHAPES {
+    for &(choice, weight) in choices {
         if target < weight {
-            return shape;
+            return choice;
         }
         target -= weight;
     }
-    SHAPES[0].0
+    choices[0].0
 }
 
 struct SqlWriter {
