@@ -26,7 +26,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SIZES="${SIZES:-1000 2000 5000}"
+SIZES="${SIZES:-250 500 1000 2000 5000}"
 HISTORY_MB="${HISTORY_MB:-49}"
 ENGINE="${ENGINE:-postgres}"
 SEED="${SEED:-1}"
