@@ -27,7 +27,10 @@ mod workload;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{
+    BatchSize, BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
+};
 use rayon::prelude::*;
 
 use isolint::analysis::{Context, analyse};
@@ -65,6 +68,20 @@ fn sql_bytes(files: &[SourceFile]) -> u64 {
     files.iter().map(|file| file.text.len() as u64).sum()
 }
 
+/// A group of ten samples measured for `seconds` each size.
+fn group<'a>(
+    criterion: &'a mut Criterion,
+    name: &str,
+    seconds: u64,
+) -> BenchmarkGroup<'a, WallTime> {
+    let mut group = criterion.benchmark_group(name);
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(seconds));
+    group
+}
+
 /// Benchmarks `run` on the generated project of each of `sizes` programs.
 fn stage<T>(
     criterion: &mut Criterion,
@@ -72,11 +89,7 @@ fn stage<T>(
     sizes: &[usize],
     run: impl Fn(&[SourceFile]) -> T,
 ) {
-    let mut group = criterion.benchmark_group(name);
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(5));
+    let mut group = group(criterion, name, 5);
     for &programs in sizes {
         let files = project(programs);
         group.throughput(Throughput::Bytes(sql_bytes(&files)));
@@ -131,11 +144,7 @@ fn analysis_sizes() -> Vec<usize> {
 }
 
 fn analysis(criterion: &mut Criterion) {
-    let mut group = criterion.benchmark_group("analysis");
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(10));
+    let mut group = group(criterion, "analysis", 10);
     let options = CheckOptions::new(Engine::Postgres);
     let mut no_rules = options.clone();
     no_rules.rules.clear();
@@ -159,11 +168,7 @@ fn analysis(criterion: &mut Criterion) {
 }
 
 fn check(criterion: &mut Criterion) {
-    let mut group = criterion.benchmark_group("check");
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(10));
+    let mut group = group(criterion, "check", 10);
     let options = CheckOptions::new(Engine::Postgres);
     for programs in analysis_sizes() {
         let files = project(programs);

@@ -9,43 +9,25 @@
 //! Prints the number of files, statements and parse errors, so the work cannot be optimised
 //! away and a reader can see it parsed what `check` parses.
 
-use std::path::PathBuf;
+#[path = "support/mod.rs"]
+mod support;
+
 use std::process::ExitCode;
 
-use clap::Parser;
 use rayon::prelude::*;
 
 use isolint::parse::parse_file;
-use isolint::semantics::Engine;
 
-#[derive(Debug, Parser)]
-#[command(about = "Discover and parse SQL files the way `isolint check` does, then stop")]
-struct Arguments {
-    /// Directories or files, as given to `isolint check`.
-    #[arg(required = true)]
-    paths: Vec<PathBuf>,
-    /// The engine whose dialect to parse (`isolint check --engine`).
-    #[arg(long, default_value = "postgres")]
-    engine: String,
-}
+const ABOUT: &str = "Discover and parse SQL files the way `isolint check` does, then stop";
 
 fn main() -> ExitCode {
-    let arguments = Arguments::parse();
-    let Some(engine) = Engine::parse(&arguments.engine) else {
-        eprintln!("floor: unknown engine `{}`", arguments.engine);
-        return ExitCode::from(2);
-    };
-    let working_directory = std::env::current_dir().unwrap_or_default();
-    let discovered = match isolint::discover::discover(&arguments.paths, &working_directory) {
-        Ok(discovered) => discovered,
-        Err(error) => {
-            eprintln!("floor: {error}");
-            return ExitCode::from(2);
-        }
-    };
+    let (engine, files) =
+        match support::ProjectArguments::from_command_line(ABOUT).discover("floor") {
+            Ok(found) => found,
+            Err(code) => return code,
+        };
     // Each file's syntax trees are dropped once counted, as `check` drops them once read.
-    let counts: Vec<(usize, usize)> = discovered
-        .files
+    let counts: Vec<(usize, usize)> = files
         .par_iter()
         .map(|file| {
             let parsed = parse_file(&file.text, engine);
@@ -61,7 +43,7 @@ fn main() -> ExitCode {
     let parse_errors: usize = counts.iter().map(|(_, errors)| errors).sum();
     println!(
         "floor: {} files, {statements} statements, {parse_errors} parse errors",
-        discovered.files.len()
+        files.len()
     );
     ExitCode::SUCCESS
 }

@@ -9,53 +9,36 @@
 //! pair is compared), and of the analysis on those programs (candidate pairs, pair rules,
 //! dependency graph and its rules), with the counts that explain them.
 
-use std::path::PathBuf;
+#[path = "support/mod.rs"]
+mod support;
+
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::Parser;
-
 use isolint::analysis::{Context, analyse, candidate_pairs};
-use isolint::semantics::{Engine, Semantics};
+use isolint::semantics::Semantics;
 use isolint::{CheckOptions, check_sources};
 
-#[derive(Debug, Parser)]
-#[command(about = "Time discovery, parsing and analysis of one check separately")]
-struct Arguments {
-    /// Directories or files, as given to `isolint check`.
-    #[arg(required = true)]
-    paths: Vec<PathBuf>,
-    /// The engine (`isolint check --engine`).
-    #[arg(long, default_value = "postgres")]
-    engine: String,
-}
+const ABOUT: &str = "Time discovery, parsing and analysis of one check separately";
 
 fn main() -> ExitCode {
-    let arguments = Arguments::parse();
-    let Some(engine) = Engine::parse(&arguments.engine) else {
-        eprintln!("stages: unknown engine `{}`", arguments.engine);
-        return ExitCode::from(2);
-    };
-    let working_directory = std::env::current_dir().unwrap_or_default();
     let started = Instant::now();
-    let discovered = match isolint::discover::discover(&arguments.paths, &working_directory) {
-        Ok(discovered) => discovered,
-        Err(error) => {
-            eprintln!("stages: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    let files = discovered.files.len();
+    let (engine, files) =
+        match support::ProjectArguments::from_command_line(ABOUT).discover("stages") {
+            Ok(found) => found,
+            Err(code) => return code,
+        };
     println!(
-        "discover: {:.3} s, {files} files",
-        started.elapsed().as_secs_f64()
+        "discover: {:.3} s, {} files",
+        started.elapsed().as_secs_f64(),
+        files.len()
     );
 
     let options = CheckOptions::new(engine);
     let mut no_rules = options.clone();
     no_rules.rules.clear();
     let started = Instant::now();
-    let built = check_sources(discovered.files, &no_rules);
+    let built = check_sources(files, &no_rules);
     println!(
         "parse and build programs: {:.3} s, {} statements, {} programs",
         started.elapsed().as_secs_f64(),
