@@ -38,8 +38,8 @@ impl Progress for Silent {
 pub struct TerminalBar {
     bar: indicatif::ProgressBar,
     started: std::time::Instant,
-    terminal: bool,
-    shown: std::sync::atomic::AtomicBool,
+    /// Where to draw once the check is slow; `None` when not drawing at all.
+    target: std::sync::Mutex<Option<indicatif::ProgressDrawTarget>>,
 }
 
 /// How long a check runs before the bar appears.
@@ -48,6 +48,17 @@ const QUIET_FOR: std::time::Duration = std::time::Duration::from_secs(1);
 impl TerminalBar {
     pub fn stderr() -> TerminalBar {
         use std::io::IsTerminal;
+        let target = std::io::stderr()
+            .is_terminal()
+            .then(indicatif::ProgressDrawTarget::stderr);
+        TerminalBar::new(target, std::time::Instant::now())
+    }
+
+    /// A bar that draws to `target`, if any, once a second has passed since `started`.
+    fn new(
+        target: Option<indicatif::ProgressDrawTarget>,
+        started: std::time::Instant,
+    ) -> TerminalBar {
         let bar = indicatif::ProgressBar::hidden();
         if let Ok(style) =
             indicatif::ProgressStyle::with_template("{msg:>32} [{bar:30}] {pos}/{len} ({eta})")
@@ -56,21 +67,22 @@ impl TerminalBar {
         }
         TerminalBar {
             bar,
-            started: std::time::Instant::now(),
-            terminal: std::io::stderr().is_terminal(),
-            shown: std::sync::atomic::AtomicBool::new(false),
+            started,
+            target: std::sync::Mutex::new(target),
         }
     }
 
     fn show_when_slow(&self) {
-        use std::sync::atomic::Ordering;
-        if self.terminal
-            && !self.shown.load(Ordering::Relaxed)
-            && self.started.elapsed() >= QUIET_FOR
-            && !self.shown.swap(true, Ordering::Relaxed)
-        {
-            self.bar
-                .set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        if self.started.elapsed() < QUIET_FOR {
+            return;
+        }
+        // A poisoned lock only means another thread panicked while showing the bar.
+        let mut target = self
+            .target
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(target) = target.take() {
+            self.bar.set_draw_target(target);
         }
     }
 
@@ -92,5 +104,95 @@ impl Progress for TerminalBar {
     fn advance(&self, done: usize) {
         self.bar.inc(u64::try_from(done).unwrap_or(u64::MAX));
         self.show_when_slow();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use indicatif::{ProgressDrawTarget, TermLike};
+
+    use super::*;
+
+    /// A terminal that keeps what is written to it.
+    #[derive(Debug, Default, Clone)]
+    struct Screen(Arc<Mutex<String>>);
+
+    impl Screen {
+        fn text(&self) -> String {
+            self.0.lock().map(|text| text.clone()).unwrap_or_default()
+        }
+    }
+
+    impl TermLike for Screen {
+        fn width(&self) -> u16 {
+            100
+        }
+        fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn write_line(&self, line: &str) -> std::io::Result<()> {
+            self.write_str(&format!("{line}\n"))
+        }
+        fn write_str(&self, text: &str) -> std::io::Result<()> {
+            if let Ok(mut screen) = self.0.lock() {
+                screen.push_str(text);
+            }
+            Ok(())
+        }
+        fn clear_line(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn flush(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn run(bar: &TerminalBar) {
+        bar.start(Stage::Analyse, 8192);
+        bar.advance(4096);
+        bar.bar.tick();
+    }
+
+    #[test]
+    fn the_bar_appears_only_after_a_second() {
+        let screen = Screen::default();
+        let target = ProgressDrawTarget::term_like(Box::new(screen.clone()));
+        run(&TerminalBar::new(Some(target), Instant::now()));
+        assert_eq!(screen.text(), "");
+
+        let screen = Screen::default();
+        let target = ProgressDrawTarget::term_like(Box::new(screen.clone()));
+        let long_ago = Instant::now()
+            .checked_sub(Duration::from_secs(2))
+            .unwrap_or_else(Instant::now);
+        run(&TerminalBar::new(Some(target), long_ago));
+        let shown = screen.text();
+        assert!(
+            shown.contains("comparing pairs of transactions"),
+            "{shown:?}"
+        );
+        assert!(shown.contains("4096/8192"), "{shown:?}");
+    }
+
+    #[test]
+    fn nothing_is_drawn_without_a_terminal() {
+        let long_ago = Instant::now()
+            .checked_sub(Duration::from_secs(2))
+            .unwrap_or_else(Instant::now);
+        let bar = TerminalBar::new(None, long_ago);
+        run(&bar);
+        assert!(bar.bar.is_hidden());
     }
 }
