@@ -89,15 +89,6 @@ impl Columns {
     pub fn is_empty(&self) -> bool {
         matches!(self, Columns::Some(set) if set.is_empty())
     }
-
-    /// The columns of `other` (a concrete set) that this set contains.
-    pub fn intersection<'a>(&self, other: impl IntoIterator<Item = &'a String>) -> Vec<String> {
-        other
-            .into_iter()
-            .filter(|column| self.contains(column))
-            .cloned()
-            .collect()
-    }
 }
 
 /// What the statement assigns to a column in `SET`.

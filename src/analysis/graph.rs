@@ -1,11 +1,12 @@
 //! The static dependency graph over programs (Fekete et al. 2005): an edge for every possible
 //! conflict, with the vulnerable rw edges marked.
 
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+
 use super::conflict::{AccessRef, EdgeKind, forced_conflict, serialized_by_lock};
 use super::unify::Unifier;
 use super::{Context, Pair};
-use petgraph::algo::tarjan_scc;
-use petgraph::graph::{DiGraph, NodeIndex};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dependency {
