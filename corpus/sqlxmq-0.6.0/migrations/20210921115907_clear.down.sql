@@ -1,0 +1,2 @@
+DROP FUNCTION mq_clear;
+DROP FUNCTION mq_clear_all;
