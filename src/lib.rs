@@ -37,6 +37,7 @@ pub mod parse;
 pub mod program;
 pub mod progress;
 pub mod report;
+pub mod routine;
 pub mod semantics;
 pub mod source;
 
@@ -86,6 +87,8 @@ pub enum DiagnosticKind {
     IoError,
     /// Part of the input was too large to analyse: the findings are incomplete.
     Limit,
+    /// A routine runs dynamic SQL (`EXECUTE`) that cannot be analysed.
+    UnanalysedDynamicSql,
 }
 
 impl DiagnosticKind {
@@ -102,6 +105,7 @@ impl DiagnosticKind {
             DiagnosticKind::UnusedIgnore => "unused-ignore",
             DiagnosticKind::IoError => "io-error",
             DiagnosticKind::Limit => "limit",
+            DiagnosticKind::UnanalysedDynamicSql => "unanalysed-dynamic-sql",
         }
     }
 }
@@ -207,9 +211,11 @@ pub fn check_with_progress(
         .map(|file| {
             let facts = match cached(file) {
                 Some(entry) => Some(entry.facts.clone()),
-                None if file.role == Role::Schema => {
-                    Some(file_facts(file, &parse::parse_file(&file.text, engine)))
-                }
+                None if file.role == Role::Schema => Some(file_facts(
+                    file,
+                    &parse::parse_file(&file.text, engine),
+                    engine,
+                )),
                 None => None,
             };
             if facts.is_some() {
@@ -229,7 +235,7 @@ pub fn check_with_progress(
                 return None;
             }
             let parsed = parse::parse_file(&file.text, engine);
-            *facts = Some(file_facts(file, &parsed));
+            *facts = Some(file_facts(file, &parsed, engine));
             let programs = build_programs(file, index, parsed, &guessed, options);
             progress.advance(1);
             Some(programs)
@@ -237,6 +243,8 @@ pub fn check_with_progress(
         .collect();
     let catalog = build_catalog(&files, &facts);
     let facts: Vec<FileFacts> = facts.into_iter().map(Option::unwrap_or_default).collect();
+    let facts_routines: Vec<Vec<routine::Found>> =
+        facts.iter().map(|facts| facts.routines.clone()).collect();
     let cache_fits = cache.catalog.as_ref() == Some(&catalog);
     if !cache_fits {
         cache.files.clear();
@@ -307,6 +315,38 @@ pub fn check_with_progress(
         );
     }
     cache.files = entries;
+    let routines = build_routines(&files, &facts_routines);
+    let first_routine_program = programs.len();
+    let built = routine::build(
+        &routines,
+        &files,
+        &catalog,
+        &routine::BuildContext {
+            engine,
+            semantics,
+            configured: options.isolation,
+        },
+    );
+    statements += built.statements;
+    parse_errors += built.parse_errors;
+    programs.extend(built.programs.iter().cloned());
+    let inline_notes = routine::inline(&mut programs, &routines, &built, first_routine_program);
+    diagnostics.extend(
+        built
+            .notes
+            .iter()
+            .chain(&inline_notes)
+            .map(|note| Diagnostic {
+                kind: match note.kind {
+                    routine::NoteKind::ParseError => DiagnosticKind::ParseError,
+                    routine::NoteKind::UnanalysedDynamicSql => DiagnosticKind::UnanalysedDynamicSql,
+                    routine::NoteKind::Warning => DiagnosticKind::Warning,
+                },
+                file: Some(note.file),
+                range: note.range,
+                message: note.message.clone(),
+            }),
+    );
     let context = analysis::Context {
         programs: &programs,
         catalog: &catalog,
@@ -392,18 +432,38 @@ struct FileFacts {
     diagnostics: Vec<Diagnostic>,
     /// Statements skipped as unparseable.
     parse_errors: usize,
+    /// Routine and trigger definitions and drops, in order.
+    routines: Vec<routine::Found>,
 }
 
 /// A file's schema changes and diagnostics. A statement sqlparser rejects is read from tokens
 /// when it is DDL, and its diagnostic says so.
-fn file_facts(file: &SourceFile, parsed: &ParsedFile) -> FileFacts {
+fn file_facts(file: &SourceFile, parsed: &ParsedFile, engine: Engine) -> FileFacts {
     let mut facts = FileFacts {
         statements: parsed.statements.len(),
         changes: Vec::new(),
         diagnostics: Vec::new(),
         parse_errors: 0,
+        routines: Vec::new(),
     };
+    let text = parsed.folded.as_deref().unwrap_or(&file.text);
     for statement in &parsed.statements {
+        let routine = engine
+            .is_postgres_family()
+            .then(|| parse::routine::read(text, &statement.tokens))
+            .flatten();
+        if let Some(found) = routine {
+            let ignores = program::ignores_in(&statement.directives);
+            facts
+                .routines
+                .extend(found.into_iter().map(|statement_found| routine::Found {
+                    statement: statement_found,
+                    range: statement.range,
+                    ignores: ignores.clone(),
+                }));
+            // Read from tokens: sqlparser's view of it does not matter.
+            continue;
+        }
         match &statement.parsed {
             Ok(asts) => facts
                 .changes
@@ -457,6 +517,22 @@ fn build_catalog(files: &[SourceFile], facts: &[Option<FileFacts>]) -> Catalog {
         }
     }
     catalog
+}
+
+/// Applies routine and trigger definitions in the order of the catalog's DDL: schema files,
+/// then transaction files.
+fn build_routines(files: &[SourceFile], found: &[Vec<routine::Found>]) -> routine::Routines {
+    let mut routines = routine::Routines::default();
+    for role in [Role::Schema, Role::Transactions] {
+        for (index, (file, found)) in files.iter().zip(found).enumerate() {
+            if file.role == role {
+                for definition in found {
+                    routines.apply(index, definition);
+                }
+            }
+        }
+    }
+    routines
 }
 
 /// A transaction file's programs, and the warnings building them gave.
@@ -571,13 +647,16 @@ fn statement_facts(
                 }
             }
             Some(_) => {
-                let accesses: Vec<_> = asts
+                let data = asts
                     .iter()
-                    .filter(|ast| access::extract::is_data_statement(ast))
+                    .filter(|ast| access::extract::is_data_statement(ast));
+                let accesses: Vec<_> = data
+                    .clone()
                     .flat_map(|ast| access::extract::accesses(ast, &statement.locks, catalog))
                     .collect();
+                let calls: Vec<_> = data.flat_map(access::extract::calls).collect();
                 if asts.iter().any(access::extract::is_data_statement) {
-                    StatementKind::Data(accesses)
+                    StatementKind::Data { accesses, calls }
                 } else {
                     StatementKind::Other
                 }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::access::{Access, AccessKind, LockTarget};
+use crate::access::{Access, AccessKind, Call, LockTarget};
 use crate::parse::directives::{Directive, Located};
 use crate::semantics::{Engine, Level, Semantics};
 use crate::source::{FileId, TextRange};
@@ -23,8 +23,11 @@ pub enum StatementKind {
         level: Option<Level>,
         session: bool,
     },
-    /// DML: what it reads, writes and locks.
-    Data(Vec<Access>),
+    /// DML: what it reads, writes and locks, and the routines it calls.
+    Data {
+        accesses: Vec<Access>,
+        calls: Vec<Call>,
+    },
     /// DDL or anything else that is not part of a transaction's data accesses.
     Other,
     /// sqlparser could not read it; a diagnostic says so.
@@ -60,6 +63,34 @@ pub struct ProgramStatement {
     pub ignores: Ignores,
     /// Whether the statement is a `LOCK TABLE`, which takes no snapshot.
     pub takes_snapshot: bool,
+    /// The routines it calls, before they are inlined.
+    pub calls: Vec<Call>,
+    /// Set when the statement runs inside a routine or trigger of another file: it stands at
+    /// the call (or the firing write) in this program's file.
+    pub via: Option<Via>,
+}
+
+/// Where an inlined statement comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Via {
+    /// `function fetch_job`, or `trigger jobs_notify on jobs (function notify)`.
+    pub routine: String,
+    pub file: FileId,
+    /// The statement in the routine's body.
+    pub range: TextRange,
+}
+
+/// Where a program comes from, for the summary and the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ProgramKind {
+    /// A `BEGIN ... COMMIT` block, an implicit transaction or an autocommit statement.
+    Script,
+    /// A function or procedure.
+    Routine,
+    /// A named query of a query file (sqlc, yesql, ...).
+    Query,
+    /// A trigger: its function's statements, with `NEW` and `OLD` as parameters.
+    Trigger,
 }
 
 /// One transaction program: a `BEGIN ... COMMIT` block, an Oracle implicit transaction, or an
@@ -67,6 +98,7 @@ pub struct ProgramStatement {
 #[derive(Debug, Clone)]
 pub struct Program {
     pub name: String,
+    pub kind: ProgramKind,
     pub file: FileId,
     /// The range of the first statement (the `BEGIN` where there is one).
     pub range: TextRange,
@@ -211,15 +243,15 @@ impl Builder<'_> {
                     self.pending_directives = statement.directives.clone();
                 }
             }
-            StatementKind::Data(accesses) => {
+            StatementKind::Data { accesses, calls } => {
                 let program_statement = ProgramStatement {
                     range: statement.range,
                     text: statement.text.clone(),
                     accesses: accesses.clone(),
                     ignores: ignores_in(&statement.directives),
-                    takes_snapshot: !accesses
-                        .iter()
-                        .all(|access| matches!(access.kind, AccessKind::Lock(LockTarget::Table))),
+                    takes_snapshot: takes_snapshot(accesses),
+                    calls: calls.clone(),
+                    via: None,
                 };
                 match &mut self.open {
                     Some(open) => open.statements.push(program_statement),
@@ -266,7 +298,14 @@ impl Builder<'_> {
     }
 }
 
-fn ignores_in(directives: &[Located<Directive>]) -> Ignores {
+/// A `LOCK TABLE` takes no snapshot; every other statement does.
+pub fn takes_snapshot(accesses: &[Access]) -> bool {
+    !accesses
+        .iter()
+        .all(|access| matches!(access.kind, AccessKind::Lock(LockTarget::Table)))
+}
+
+pub fn ignores_in(directives: &[Located<Directive>]) -> Ignores {
     let mut ignores = Ignores::new();
     for directive in directives {
         if let Directive::Ignore(rules) = &directive.value {
@@ -355,6 +394,7 @@ fn name_programs(
                 .collect();
             Program {
                 name,
+                kind: ProgramKind::Script,
                 file: context.file,
                 range: open.range,
                 level,

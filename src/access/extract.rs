@@ -12,7 +12,7 @@ use sqlparser::ast::{
     visit_expressions_mut,
 };
 
-use super::{Access, AccessKind, Columns, LockTarget, OnConflict, RowSet, SetValue, Term};
+use super::{Access, AccessKind, Call, Columns, LockTarget, OnConflict, RowSet, SetValue, Term};
 use crate::catalog::Catalog;
 use crate::catalog::from_ast::{ident, object_name};
 use crate::parse::{LockClause, StatementLocks};
@@ -39,6 +39,129 @@ pub fn accesses(statement: &Statement, locks: &StatementLocks, catalog: &Catalog
     extractor.accesses
 }
 
+/// The calls a statement makes: functions in expressions, table functions in `FROM`, and
+/// `CALL`.
+pub fn calls(statement: &Statement) -> Vec<Call> {
+    struct Calls(Vec<Call>);
+    impl Calls {
+        fn push(
+            &mut self,
+            name: &sqlparser::ast::ObjectName,
+            arguments: Vec<Expr>,
+            procedure: bool,
+        ) {
+            self.0.push(Call {
+                name: object_name(name),
+                arguments: arguments.iter().map(plain_term).collect(),
+                procedure,
+            });
+        }
+    }
+    impl Visitor for Calls {
+        type Break = ();
+
+        fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+            if let Expr::Function(function) = expr {
+                self.push(&function.name, function_args(&function.args), false);
+            }
+            ControlFlow::Continue(())
+        }
+
+        fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+            if let TableFactor::Table {
+                name,
+                args: Some(args),
+                ..
+            } = factor
+            {
+                let arguments = args
+                    .args
+                    .iter()
+                    .filter_map(|arg| match arg {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(expr))
+                        | FunctionArg::Named {
+                            arg: FunctionArgExpr::Expr(expr),
+                            ..
+                        } => Some(expr.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                self.push(name, arguments, false);
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut calls = Calls(Vec::new());
+    if let Statement::Call(function) = statement {
+        calls.push(&function.name, function_args(&function.args), true);
+        for argument in function_args(&function.args) {
+            let _ = argument.visit(&mut calls);
+        }
+    } else {
+        let _ = statement.visit(&mut calls);
+    }
+    calls.0
+}
+
+/// Makes a routine's variables parameters: an unqualified name that `variable` knows (a
+/// PL/pgSQL variable or argument), or `record.field` whose record it knows (`NEW.id`,
+/// a loop's `r.id`), becomes a placeholder named after it; `$n` is renamed the same way.
+/// PostgreSQL rejects a name that could be both a column and a variable unless qualified, so
+/// an unqualified known name is the variable.
+pub fn bind_variables(statement: &mut Statement, variable: &dyn Fn(&str) -> Option<String>) {
+    let placeholder = |name: String| {
+        Expr::Value(sqlparser::ast::ValueWithSpan {
+            value: Value::Placeholder(name),
+            span: sqlparser::tokenizer::Span::empty(),
+        })
+    };
+    let _ = visit_expressions_mut(statement, |expr| {
+        let bound = match expr {
+            Expr::Identifier(name) if name.quote_style.is_none() => variable(&ident(name)),
+            Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
+                variable(&ident(&parts[0])).map(|record| format!("{record}.{}", ident(&parts[1])))
+            }
+            Expr::Value(value) => match &value.value {
+                Value::Placeholder(name) if name.starts_with('$') => variable(name),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(name) = bound {
+            *expr = placeholder(name);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
+/// A literal or named parameter, without the naming of anonymous `?` that needs a column.
+fn plain_term(expr: &Expr) -> Option<Term> {
+    match expr {
+        Expr::Value(value) => match &value.value {
+            Value::Placeholder(name) if is_anonymous(name) => None,
+            Value::Placeholder(name) => Some(Term::Param(name.clone())),
+            Value::Number(number, _) => Some(Term::Literal(number.clone())),
+            Value::SingleQuotedString(text)
+            | Value::NationalStringLiteral(text)
+            | Value::EscapedStringLiteral(text) => Some(Term::Literal(format!("'{text}'"))),
+            Value::Boolean(flag) => Some(Term::Literal(flag.to_string())),
+            _ => None,
+        },
+        Expr::Identifier(Ident { value, .. }) if value.starts_with('@') => {
+            Some(Term::Param(value.to_ascii_lowercase()))
+        }
+        Expr::Nested(inner) | Expr::Cast { expr: inner, .. } => plain_term(inner),
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        } => match plain_term(expr)? {
+            Term::Literal(number) => Some(Term::Literal(format!("-{number}"))),
+            param => Some(param),
+        },
+        _ => None,
+    }
+}
+
 /// Whether a statement reads or writes table data (rather than DDL, SET or control).
 pub fn is_data_statement(statement: &Statement) -> bool {
     matches!(
@@ -50,6 +173,7 @@ pub fn is_data_statement(statement: &Statement) -> bool {
             | Statement::Merge(_)
             | Statement::Lock(_)
             | Statement::LockTables { .. }
+            | Statement::Call(_)
     )
 }
 
@@ -243,19 +367,9 @@ impl Extractor<'_> {
                         }
                     }))
                 }
-                Value::Placeholder(name) => Some(Term::Param(name.clone())),
-                Value::Number(number, _) => Some(Term::Literal(number.clone())),
-                Value::SingleQuotedString(text)
-                | Value::NationalStringLiteral(text)
-                | Value::EscapedStringLiteral(text) => Some(Term::Literal(format!("'{text}'"))),
-                Value::Boolean(flag) => Some(Term::Literal(flag.to_string())),
-                _ => None,
+                _ => plain_term(expr),
             },
-            Expr::Identifier(Ident { value, .. }) if value.starts_with('@') => {
-                Some(Term::Param(value.to_ascii_lowercase()))
-            }
-            Expr::Nested(inner) => self.term(inner, compared_with),
-            Expr::Cast { expr, .. } => self.term(expr, compared_with),
+            Expr::Nested(inner) | Expr::Cast { expr: inner, .. } => self.term(inner, compared_with),
             Expr::UnaryOp {
                 op: UnaryOperator::Minus,
                 expr,
@@ -263,7 +377,7 @@ impl Extractor<'_> {
                 Term::Literal(number) => Some(Term::Literal(format!("-{number}"))),
                 param => Some(param),
             },
-            _ => None,
+            _ => plain_term(expr),
         }
     }
 

@@ -226,6 +226,53 @@ impl Access {
     }
 }
 
+/// A call of a function or procedure (`SELECT f($1)`, `FROM f($1)`, `PERFORM f()`, `CALL p()`):
+/// a routine of the project's runs inside the calling statement.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Call {
+    /// The routine's name, unqualified and normalised.
+    pub name: String,
+    /// Each argument: a parameter or literal, or `None` for any other expression.
+    pub arguments: Vec<Option<Term>>,
+    /// A `CALL` statement, which names a procedure that must exist.
+    pub procedure: bool,
+}
+
+impl Access {
+    /// Replaces every parameter by what `bind` gives for it (a routine's arguments bound to
+    /// the call's terms, a trigger's `NEW.col` to the written row's values).
+    pub fn bind(&mut self, bind: &mut dyn FnMut(&str) -> Term) {
+        let mut term = |term: &mut Term| {
+            if let Term::Param(name) = term {
+                *term = bind(name);
+            }
+        };
+        for pinned in self.rows.pins.values_mut() {
+            term(pinned);
+        }
+        let mut set_values = |set: &mut BTreeMap<String, SetValue>| {
+            for value in set.values_mut() {
+                if let SetValue::Term(value) = value {
+                    term(value);
+                }
+            }
+        };
+        match &mut self.kind {
+            AccessKind::Update { set, .. } => set_values(set),
+            AccessKind::Insert {
+                on_conflict: OnConflict::Update(set),
+                ..
+            } => set_values(set),
+            AccessKind::Lock(LockTarget::Advisory(keys)) => {
+                for key in keys.iter_mut().flatten() {
+                    term(key);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// A LIMIT read that returns a column which a later UPDATE or DELETE of the same table pins to
 /// a parameter picks the rows that statement writes (`SELECT id ... LIMIT 1` then
 /// `UPDATE ... WHERE id = $1`): the read is narrowed to those rows, so claiming different rows

@@ -79,6 +79,21 @@ pub fn tokenize(source: &str, flavor: Flavor) -> Vec<Token> {
     .run()
 }
 
+/// Lexes `range` of `source`, comments dropped, with ranges relative to the whole `source`.
+pub fn tokenize_range(source: &str, range: TextRange, flavor: Flavor) -> Vec<Token> {
+    tokenize(&source[range.start..range.end], flavor)
+        .into_iter()
+        .filter(|token| token.kind != TokenKind::Comment)
+        .map(|mut token| {
+            token.range = TextRange::new(
+                token.range.start + range.start,
+                token.range.end + range.start,
+            );
+            token
+        })
+        .collect()
+}
+
 struct Lexer<'a> {
     bytes: &'a [u8],
     source: &'a str,

@@ -7,6 +7,8 @@
 
 pub mod directives;
 pub mod lexer;
+pub mod plpgsql;
+pub mod routine;
 pub mod split;
 
 use sqlparser::ast::Statement;
@@ -178,6 +180,43 @@ fn parse_chunk(
     dialect: &dyn Dialect,
     engine: Engine,
 ) -> RawStatement {
+    parse_chunk_edited(text, chunk, dialect, engine, &[], "")
+}
+
+/// Parses one statement of a routine body (see [`plpgsql`]): its `INTO` targets blanked and
+/// its prefix (`SELECT ` for `PERFORM` and expressions) put in front.
+pub fn parse_body_statement(
+    text: &str,
+    statement: &plpgsql::BodyStatement,
+    engine: Engine,
+) -> RawStatement {
+    let range = statement.range;
+    let tokens = lexer::tokenize_range(text, range, flavor(engine));
+    let chunk = split::Chunk {
+        range,
+        unterminated: tokens.iter().any(|token| token.unterminated),
+        tokens,
+        leading_comments: Vec::new(),
+    };
+    let dialect = dialect(engine);
+    parse_chunk_edited(
+        text,
+        chunk,
+        &*dialect,
+        engine,
+        &statement.blanks,
+        statement.prefix,
+    )
+}
+
+fn parse_chunk_edited(
+    text: &str,
+    chunk: split::Chunk,
+    dialect: &dyn Dialect,
+    engine: Engine,
+    blanks: &[TextRange],
+    prefix: &str,
+) -> RawStatement {
     let directives = chunk
         .leading_comments
         .iter()
@@ -195,7 +234,17 @@ fn parse_chunk(
         .map(|token| token.text(text).to_ascii_uppercase())
         .unwrap_or_default();
     let mut sql = text[chunk.range.start..chunk.range.end].to_string();
-    let locks = take_lock_clauses(text, &chunk, &mut sql);
+    for blank in blanks {
+        let (from, to) = (
+            blank.start - chunk.range.start,
+            blank.end - chunk.range.start,
+        );
+        if let Some(part) = sql.get(from..to) {
+            let spaces = " ".repeat(part.len());
+            sql.replace_range(from..to, &spaces);
+        }
+    }
+    let locks = take_lock_clauses(text, &chunk, &mut sql, !prefix.is_empty());
     if engine.is_postgres_family() {
         sql = number_anonymous_placeholders(text, &chunk, &sql);
     }
@@ -222,8 +271,18 @@ fn parse_chunk(
                 .find(|token| token.unterminated)
                 .map_or(chunk.range.start, |token| token.range.start),
         })
-    } else {
+    } else if prefix.is_empty() {
         parse_sql(dialect, &sql, chunk.range.start, text)
+    } else {
+        parse_sql(dialect, &format!("{prefix}{sql}"), chunk.range.start, text).map_err(
+            |mut error| {
+                error.offset = error
+                    .offset
+                    .saturating_sub(prefix.len())
+                    .max(chunk.range.start);
+                error
+            },
+        )
     };
     RawStatement {
         range: chunk.range,
@@ -295,15 +354,21 @@ pub fn offset_at(statement: &str, line: usize, column: usize) -> Option<usize> {
 /// `LOCK IN SHARE MODE`, records the strongest, and blanks them out of `sql` with spaces so the
 /// statement parses and every offset stays where it was. T-SQL table hints stay in place
 /// (sqlparser reads them) but are recorded here too.
-fn take_lock_clauses(text: &str, chunk: &split::Chunk, sql: &mut String) -> StatementLocks {
+fn take_lock_clauses(
+    text: &str,
+    chunk: &split::Chunk,
+    sql: &mut String,
+    query: bool,
+) -> StatementLocks {
     let tokens = &chunk.tokens;
     let is = |index: usize, word: &str| tokens.get(index).is_some_and(|t| t.is_word(text, word));
     let Some(first_word) = tokens.iter().find(|t| t.kind == TokenKind::Word) else {
         return StatementLocks::default();
     };
-    if !["select", "with", "update", "delete", "insert", "merge"]
-        .iter()
-        .any(|word| first_word.is_word(text, word))
+    if !query
+        && !["select", "with", "update", "delete", "insert", "merge"]
+            .iter()
+            .any(|word| first_word.is_word(text, word))
     {
         return StatementLocks::default();
     }

@@ -1,0 +1,594 @@
+//! PL/pgSQL and SQL routine bodies → the SQL statements they run, in order, with their
+//! file-absolute ranges.
+//!
+//! Control flow is flattened: a statement in any branch, loop or exception handler is a
+//! statement the routine may run (a may-path), so the order of the text is the order of the
+//! statements. Conditions (`IF`, `ELSIF`, `WHILE`, `CASE`, `RETURN`, assignments) become
+//! `SELECT <expression>` when they can read data or call a routine. `SELECT ... INTO v` and
+//! `RETURNING ... INTO v` lose their `INTO` (blanked, so offsets stay exact) and `v` becomes a
+//! variable of the routine. `EXECUTE` of dynamic SQL cannot be read: its range is recorded.
+//!
+//! The body is read from tokens with the project's own lexer rather than PostgreSQL's
+//! PL/pgSQL parser: that keeps byte-exact locations for every statement and needs no C
+//! toolchain (see the module `routine` of the crate for what is analysed).
+
+use std::collections::BTreeSet;
+
+use super::lexer::{Flavor, Token, TokenKind, tokenize_range};
+use crate::source::TextRange;
+
+/// One SQL statement a body runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyStatement {
+    /// The statement's text in the file (after `PERFORM`, or the expression of a condition).
+    pub range: TextRange,
+    /// Ranges inside `range` to blank out before parsing (`INTO` targets).
+    pub blanks: Vec<TextRange>,
+    /// Text to put in front: `SELECT ` for `PERFORM` and for expressions.
+    pub prefix: &'static str,
+}
+
+/// What a routine body runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Body {
+    pub statements: Vec<BodyStatement>,
+    /// Declared variables, loop targets and `INTO` targets, lowercased.
+    pub variables: BTreeSet<String>,
+    /// `EXECUTE` of dynamic SQL.
+    pub dynamic: Vec<TextRange>,
+    /// `COMMIT` / `ROLLBACK` inside a procedure.
+    pub transaction_control: Vec<TextRange>,
+}
+
+fn flavor() -> Flavor {
+    Flavor {
+        dollar_quotes: true,
+        nested_comments: true,
+        ..Flavor::default()
+    }
+}
+
+fn tokens_of(text: &str, range: TextRange) -> Vec<Token> {
+    tokenize_range(text, range, flavor())
+}
+
+/// The statements of a `LANGUAGE sql` body: its top-level statements.
+pub fn read_sql_body(text: &str, body: TextRange) -> Body {
+    let tokens = tokens_of(text, body);
+    let mut result = Body::default();
+    for statement in tokens.split(|token| token.kind == TokenKind::Semicolon) {
+        if let (Some(first), Some(last)) = (statement.first(), statement.last()) {
+            result.statements.push(BodyStatement {
+                range: TextRange::new(first.range.start, last.range.end),
+                blanks: Vec::new(),
+                prefix: "",
+            });
+        }
+    }
+    result
+}
+
+/// The statements a PL/pgSQL body runs.
+pub fn read_plpgsql_body(text: &str, body: TextRange) -> Body {
+    let tokens = tokens_of(text, body);
+    let mut reader = Reader {
+        text,
+        tokens: &tokens,
+        index: 0,
+        blocks: Vec::new(),
+        body: Body::default(),
+    };
+    reader.run();
+    reader.body
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Block {
+    Begin { handlers: bool },
+    If,
+    Loop,
+    Case,
+}
+
+/// Words that start a SQL statement inside a body.
+const SQL_LEADERS: &[&str] = &[
+    "select", "with", "insert", "update", "delete", "merge", "values", "table", "lock", "call",
+    "create", "alter", "drop", "truncate", "analyze", "notify", "listen", "unlisten", "refresh",
+    "grant", "revoke", "comment", "copy", "reset", "set", "do", "cluster", "vacuum", "reindex",
+];
+
+/// Statements that read no data and call nothing isolint can follow.
+const SKIPPED: &[&str] = &[
+    "get", "raise", "assert", "null", "fetch", "move", "close", "exit", "continue",
+];
+
+struct Reader<'a> {
+    text: &'a str,
+    tokens: &'a [Token],
+    index: usize,
+    blocks: Vec<Block>,
+    body: Body,
+}
+
+impl Reader<'_> {
+    fn word(&self, at: usize) -> Option<String> {
+        let token = self.tokens.get(at)?;
+        (token.kind == TokenKind::Word).then(|| token.text(self.text).to_ascii_lowercase())
+    }
+
+    fn is(&self, at: usize, word: &str) -> bool {
+        self.tokens
+            .get(at)
+            .is_some_and(|token| token.is_word(self.text, word))
+    }
+
+    fn punct(&self, at: usize) -> Option<&str> {
+        let token = self.tokens.get(at)?;
+        (token.kind == TokenKind::Punct).then(|| token.text(self.text))
+    }
+
+    /// The index of the first of `stops` at parenthesis and CASE depth 0 from `from`, or of
+    /// the next semicolon (or the end) when none comes first.
+    fn find(&self, from: usize, stops: &[&str]) -> usize {
+        let mut depth = 0usize;
+        let mut case_depth = 0usize;
+        let mut at = from;
+        while let Some(token) = self.tokens.get(at) {
+            match token.kind {
+                TokenKind::Semicolon => return at,
+                TokenKind::Punct => match token.text(self.text) {
+                    "(" | "[" => depth += 1,
+                    ")" | "]" => depth = depth.saturating_sub(1),
+                    _ => {}
+                },
+                TokenKind::Word if depth == 0 => {
+                    let word = token.text(self.text).to_ascii_lowercase();
+                    if case_depth == 0 && stops.contains(&word.as_str()) {
+                        return at;
+                    }
+                    match word.as_str() {
+                        "case" => case_depth += 1,
+                        "end" => case_depth = case_depth.saturating_sub(1),
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+            at += 1;
+        }
+        at
+    }
+
+    /// Moves past the next semicolon.
+    fn skip_statement(&mut self) {
+        self.index = self.find(self.index, &[]) + 1;
+    }
+
+    fn range(&self, from: usize, to: usize) -> Option<TextRange> {
+        let first = self.tokens.get(from)?;
+        let last = self.tokens.get(to.checked_sub(1)?)?;
+        (from < to).then(|| TextRange::new(first.range.start, last.range.end))
+    }
+
+    /// An expression from token `from` to `to` (exclusive), read as `SELECT <expression>` when
+    /// it can read data or call a routine: it holds a subquery or a function call.
+    fn expression(&mut self, from: usize, to: usize) {
+        let Some(range) = self.range(from, to) else {
+            return;
+        };
+        let reads = (from..to).any(|at| {
+            self.is(at, "select") || (self.word(at).is_some() && self.punct(at + 1) == Some("("))
+        });
+        if reads {
+            self.body.statements.push(BodyStatement {
+                range,
+                blanks: Vec::new(),
+                prefix: "SELECT ",
+            });
+        }
+    }
+
+    /// A SQL statement from `from` up to the next semicolon, its PL/pgSQL `INTO` blanked.
+    fn sql_statement(&mut self, from: usize, prefix: &'static str) {
+        let end = self.find(from, &[]);
+        let Some(range) = self.range(from, end) else {
+            self.index = end + 1;
+            return;
+        };
+        let mut blanks = Vec::new();
+        // In `INSERT INTO t` and `MERGE INTO t` the first INTO names the table.
+        let mut table_into = self.is(from, "insert") || self.is(from, "merge");
+        let mut depth = 0usize;
+        let mut at = from;
+        while at < end {
+            match self.punct(at) {
+                Some("(") => depth += 1,
+                Some(")") => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            if depth == 0 && self.is(at, "into") {
+                if table_into {
+                    table_into = false;
+                } else if let Some(blank) = self.into_targets(at, end) {
+                    blanks.push(blank);
+                }
+            }
+            at += 1;
+        }
+        self.body.statements.push(BodyStatement {
+            range,
+            blanks,
+            prefix,
+        });
+        self.index = end + 1;
+    }
+
+    /// `INTO [STRICT] a, r.b`: the range to blank, and the targets as variables.
+    fn into_targets(&mut self, into: usize, end: usize) -> Option<TextRange> {
+        let mut at = into + 1;
+        if self.is(at, "strict") {
+            at += 1;
+        }
+        let mut last = None;
+        while at < end {
+            let token = self.tokens[at];
+            if !matches!(token.kind, TokenKind::Word | TokenKind::QuotedIdent) {
+                break;
+            }
+            if let Some(name) = token.ident(self.text) {
+                self.body.variables.insert(name);
+            }
+            at += 1;
+            while self.punct(at) == Some(".") && at + 1 < end {
+                at += 2;
+            }
+            last = Some(at - 1);
+            if self.punct(at) == Some(",") {
+                at += 1;
+            } else {
+                break;
+            }
+        }
+        let last = last?;
+        Some(TextRange::new(
+            self.tokens[into].range.start,
+            self.tokens[last].range.end,
+        ))
+    }
+
+    fn dynamic(&mut self, from: usize) {
+        let end = self.find(from, &[]);
+        if let Some(range) = self.range(from, end) {
+            self.body.dynamic.push(range);
+        }
+    }
+
+    fn declarations(&mut self) {
+        while self.index < self.tokens.len() && !self.is(self.index, "begin") {
+            let end = self.find(self.index, &[]);
+            if let Some(name) = self.tokens[self.index].ident(self.text) {
+                self.body.variables.insert(name);
+            }
+            // `c CURSOR FOR <query>`: the query is read when the cursor opens.
+            if self.is(self.index + 1, "cursor") || self.is(self.index + 2, "cursor") {
+                let query = self.find(self.index, &["for", "is"]);
+                if query < end {
+                    self.sql_statement(query + 1, "");
+                    continue;
+                }
+            }
+            let default = (self.index..end).find(|&at| {
+                self.is(at, "default")
+                    || (self.punct(at) == Some(":") && self.punct(at + 1) == Some("="))
+                    || self.punct(at) == Some("=")
+            });
+            if let Some(at) = default {
+                let from = if self.punct(at) == Some(":") {
+                    at + 2
+                } else {
+                    at + 1
+                };
+                self.expression(from, end);
+            }
+            self.index = end + 1;
+        }
+    }
+
+    fn run(&mut self) {
+        while self.index < self.tokens.len() {
+            // `<<label>>`
+            if self.punct(self.index) == Some("<") && self.punct(self.index + 1) == Some("<") {
+                self.index += 2;
+                while self.index < self.tokens.len() && self.punct(self.index) != Some(">") {
+                    self.index += 1;
+                }
+                self.index += 2;
+                continue;
+            }
+            if self.tokens[self.index].kind == TokenKind::Semicolon {
+                self.index += 1;
+                continue;
+            }
+            let Some(word) = self.word(self.index) else {
+                self.assignment_or_skip();
+                continue;
+            };
+            let next = self.index + 1;
+            match word.as_str() {
+                "declare" => {
+                    self.index = next;
+                    self.declarations();
+                }
+                "begin" => {
+                    self.blocks.push(Block::Begin { handlers: false });
+                    self.index = next;
+                }
+                "exception" => {
+                    if let Some(Block::Begin { handlers }) = self.blocks.last_mut() {
+                        *handlers = true;
+                    }
+                    self.index = next;
+                }
+                "end" => {
+                    self.blocks.pop();
+                    self.skip_statement();
+                }
+                "if" | "elsif" | "elseif" => {
+                    if word == "if" {
+                        self.blocks.push(Block::If);
+                    }
+                    let then = self.find(next, &["then"]);
+                    self.expression(next, then);
+                    self.index = then + 1;
+                }
+                "else" => self.index = next,
+                "when" => {
+                    let then = self.find(next, &["then"]);
+                    // Exception handlers name conditions, not expressions.
+                    if matches!(self.blocks.last(), Some(Block::Case)) {
+                        self.expression(next, then);
+                    }
+                    self.index = then + 1;
+                }
+                "case" => {
+                    self.blocks.push(Block::Case);
+                    let when = self.find(next, &["when"]);
+                    self.expression(next, when);
+                    self.index = when;
+                }
+                "loop" => {
+                    self.blocks.push(Block::Loop);
+                    self.index = next;
+                }
+                "while" => {
+                    self.blocks.push(Block::Loop);
+                    let body = self.find(next, &["loop"]);
+                    self.expression(next, body);
+                    self.index = body + 1;
+                }
+                "for" => self.for_loop(next),
+                "foreach" => {
+                    self.blocks.push(Block::Loop);
+                    let body = self.find(next, &["loop"]);
+                    let source = self.find(next, &["array"]);
+                    self.expression((source + 1).min(body), body);
+                    self.index = body + 1;
+                }
+                "return" => {
+                    if self.is(next, "query") {
+                        if self.is(next + 1, "execute") {
+                            self.dynamic(next + 1);
+                            self.skip_statement();
+                        } else {
+                            self.sql_statement(next + 1, "");
+                        }
+                    } else {
+                        let from = if self.is(next, "next") {
+                            next + 1
+                        } else {
+                            next
+                        };
+                        let end = self.find(from, &[]);
+                        self.expression(from, end);
+                        self.index = end + 1;
+                    }
+                }
+                "perform" => self.sql_statement(next, "SELECT "),
+                "execute" => {
+                    self.dynamic(self.index);
+                    self.skip_statement();
+                }
+                "open" => {
+                    let end = self.find(next, &[]);
+                    let source = self.find(next, &["for"]);
+                    if source < end && self.is(source + 1, "execute") {
+                        self.dynamic(self.index);
+                        self.index = end + 1;
+                    } else if source < end {
+                        self.sql_statement(source + 1, "");
+                    } else {
+                        self.index = end + 1;
+                    }
+                }
+                "commit" | "rollback" => {
+                    let end = self.find(self.index, &[]);
+                    if let Some(range) = self.range(self.index, end) {
+                        self.body.transaction_control.push(range);
+                    }
+                    self.index = end + 1;
+                }
+                _ if SKIPPED.contains(&word.as_str()) => self.skip_statement(),
+                _ if SQL_LEADERS.contains(&word.as_str()) && !self.is_assignment() => {
+                    self.sql_statement(self.index, "");
+                }
+                _ => self.assignment_or_skip(),
+            }
+        }
+    }
+
+    /// Whether the statement at the cursor is `target := expression` (or `target = ...`).
+    fn assignment_operator(&self) -> Option<usize> {
+        let end = self.find(self.index, &[]);
+        (self.index + 1..end)
+            .find(|&at| {
+                (self.punct(at) == Some(":") && self.punct(at + 1) == Some("="))
+                    || (self.punct(at) == Some("=") && self.punct(at - 1) != Some(":"))
+            })
+            .filter(|&at| {
+                // The target is a name, a field or an array element, not an expression.
+                (self.index..at).all(|i| {
+                    matches!(
+                        self.tokens[i].kind,
+                        TokenKind::Word | TokenKind::QuotedIdent | TokenKind::Number
+                    ) || matches!(self.punct(i), Some("." | "[" | "]"))
+                })
+            })
+    }
+
+    fn is_assignment(&self) -> bool {
+        self.assignment_operator()
+            .is_some_and(|at| at <= self.index + 1 || self.punct(self.index + 1) == Some("."))
+    }
+
+    fn assignment_or_skip(&mut self) {
+        let end = self.find(self.index, &[]);
+        if let Some(at) = self.assignment_operator() {
+            let from = if self.punct(at) == Some(":") {
+                at + 2
+            } else {
+                at + 1
+            };
+            self.expression(from, end);
+        }
+        self.index = end + 1;
+    }
+
+    /// `FOR target IN query LOOP`, `FOR i IN a .. b LOOP`, `FOR r IN EXECUTE ... LOOP`,
+    /// `FOR r IN cursor LOOP`.
+    fn for_loop(&mut self, from: usize) {
+        self.blocks.push(Block::Loop);
+        let body = self.find(from, &["loop"]);
+        let source = self.find(from, &["in"]);
+        for at in from..source.min(body) {
+            if let Some(name) = self.tokens[at].ident(self.text) {
+                self.body.variables.insert(name);
+            }
+        }
+        let query = source + 1;
+        if query < body {
+            let is_range = (query..body)
+                .any(|at| self.punct(at) == Some(".") && self.punct(at + 1) == Some("."));
+            if self.is(query, "execute") {
+                if let Some(range) = self.range(query, body) {
+                    self.body.dynamic.push(range);
+                }
+            } else if is_range {
+                self.expression(query, body);
+            } else if ["select", "with", "values", "table"]
+                .iter()
+                .any(|leader| self.is(query, leader))
+            {
+                if let Some(range) = self.range(query, body) {
+                    self.body.statements.push(BodyStatement {
+                        range,
+                        blanks: Vec::new(),
+                        prefix: "",
+                    });
+                }
+            }
+        }
+        self.index = body + 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each statement as the parser will see it.
+    fn statements(body: &str) -> Vec<String> {
+        let read = read_plpgsql_body(body, TextRange::new(0, body.len()));
+        read.statements
+            .iter()
+            .map(|statement| {
+                let mut sql = body[statement.range.start..statement.range.end].to_string();
+                for blank in &statement.blanks {
+                    let (from, to) = (
+                        blank.start - statement.range.start,
+                        blank.end - statement.range.start,
+                    );
+                    sql.replace_range(from..to, &" ".repeat(to - from));
+                }
+                format!("{}{}", statement.prefix, crate::one_line(&sql))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn select_into_loses_its_into_and_control_flow_is_flattened() {
+        let body = "
+            DECLARE
+                v_balance int;
+                v_id bigint := (SELECT max(id) FROM accounts);
+            BEGIN
+                SELECT balance INTO STRICT v_balance FROM accounts WHERE id = p_id;
+                IF v_balance < amount THEN
+                    RAISE EXCEPTION 'insufficient funds';
+                ELSIF NOT EXISTS (SELECT 1 FROM holds WHERE account = p_id) THEN
+                    UPDATE accounts SET balance = v_balance - amount WHERE id = p_id;
+                ELSE
+                    PERFORM pg_notify('x', 'y');
+                END IF;
+                INSERT INTO log (account) VALUES (p_id) RETURNING id INTO v_id;
+                RETURN v_balance;
+            EXCEPTION WHEN unique_violation THEN
+                RETURN 0;
+            END;";
+        assert_eq!(
+            statements(body),
+            vec![
+                "SELECT (SELECT max(id) FROM accounts)",
+                "SELECT balance FROM accounts WHERE id = p_id",
+                "SELECT NOT EXISTS (SELECT 1 FROM holds WHERE account = p_id)",
+                "UPDATE accounts SET balance = v_balance - amount WHERE id = p_id",
+                "SELECT pg_notify('x', 'y')",
+                "INSERT INTO log (account) VALUES (p_id) RETURNING id",
+            ]
+        );
+        let read = read_plpgsql_body(body, TextRange::new(0, body.len()));
+        assert!(read.variables.contains("v_balance") && read.variables.contains("v_id"));
+    }
+
+    #[test]
+    fn loops_cases_and_dynamic_sql() {
+        let body = "
+            BEGIN
+              FOR r IN SELECT id FROM jobs WHERE status = 'todo' FOR UPDATE SKIP LOCKED LOOP
+                CASE r.kind WHEN 'a' THEN DELETE FROM jobs WHERE id = r.id; ELSE NULL; END CASE;
+              END LOOP;
+              FOR i IN 1 .. 10 LOOP NULL; END LOOP;
+              EXECUTE format('DELETE FROM %I', tbl);
+              RETURN QUERY SELECT * FROM jobs WHERE id = r.id;
+            END;";
+        assert_eq!(
+            statements(body),
+            vec![
+                "SELECT id FROM jobs WHERE status = 'todo' FOR UPDATE SKIP LOCKED",
+                "DELETE FROM jobs WHERE id = r.id",
+                "SELECT * FROM jobs WHERE id = r.id",
+            ]
+        );
+        let read = read_plpgsql_body(body, TextRange::new(0, body.len()));
+        assert_eq!(read.dynamic.len(), 1);
+        assert!(read.variables.contains("r"));
+    }
+
+    #[test]
+    fn assignments_with_subqueries_are_reads() {
+        let body = "BEGIN v := (SELECT count(*) FROM t); w = v + 1; UPDATE t SET n = v; END";
+        assert_eq!(
+            statements(body),
+            vec!["SELECT (SELECT count(*) FROM t)", "UPDATE t SET n = v"]
+        );
+    }
+}

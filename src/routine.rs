@@ -1,0 +1,715 @@
+//! Routines and triggers (PostgreSQL functions, procedures and `CREATE TRIGGER`): each is a
+//! program of its own, and each call or firing write runs its statements inside the program
+//! that makes it.
+//!
+//! Definitions apply in migration order, like the catalog: the latest `CREATE OR REPLACE`
+//! wins, `DROP` removes, overloads differ by argument types. A routine's body is read by
+//! [`crate::parse::plpgsql`]; its statements are parsed and reduced to accesses here, with
+//! its arguments and variables as parameters. Inlining binds the callee's arguments to the
+//! call's terms and a trigger's `NEW.col` / `OLD.col` to the written row's values; recursion
+//! and calls deeper than [`MAX_DEPTH`] are cut off with a note.
+//!
+//! Architecture Invariant: like `program`, this module sees no AST once a statement's
+//! accesses are taken.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::access::{Access, AccessKind, OnConflict, SetValue, Term, extract};
+use crate::catalog::Catalog;
+use crate::parse::plpgsql::{self, Body};
+use crate::parse::routine::{
+    Language, RoutineDefinition, RoutineStatement, TriggerDefinition, TriggerEvent, TriggerTiming,
+};
+use crate::program::{
+    Ignores, LevelSource, Program, ProgramKind, ProgramStatement, Via, takes_snapshot,
+};
+use crate::semantics::{Engine, Level, Semantics};
+use crate::source::{FileId, SourceFile, TextRange};
+
+/// Calls nested deeper than this are not followed.
+pub const MAX_DEPTH: usize = 16;
+
+/// A definition as found in a file, with the rules silenced above it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub statement: RoutineStatement,
+    /// The whole `CREATE` statement.
+    pub range: TextRange,
+    pub ignores: Ignores,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Defined<T> {
+    pub file: FileId,
+    pub range: TextRange,
+    pub ignores: Ignores,
+    pub definition: T,
+}
+
+/// The project's routines and triggers after every file's definitions, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Routines {
+    pub functions: Vec<Defined<RoutineDefinition>>,
+    pub triggers: Vec<Defined<TriggerDefinition>>,
+}
+
+impl Routines {
+    pub fn is_empty(&self) -> bool {
+        self.functions.is_empty() && self.triggers.is_empty()
+    }
+
+    pub fn apply(&mut self, file: FileId, found: &Found) {
+        match &found.statement {
+            RoutineStatement::Define(definition) => {
+                let signature = definition.signature();
+                self.functions.retain(|defined| {
+                    defined.definition.name != definition.name
+                        || defined.definition.signature() != signature
+                });
+                self.functions.push(Defined {
+                    file,
+                    range: found.range,
+                    ignores: found.ignores.clone(),
+                    definition: definition.clone(),
+                });
+            }
+            RoutineStatement::Drop { name, signature } => self.functions.retain(|defined| {
+                defined.definition.name != *name
+                    || signature
+                        .as_ref()
+                        .is_some_and(|signature| *signature != defined.definition.signature())
+            }),
+            RoutineStatement::Trigger(trigger) => {
+                self.triggers.retain(|defined| {
+                    defined.definition.name != trigger.name
+                        || defined.definition.table != trigger.table
+                });
+                self.triggers.push(Defined {
+                    file,
+                    range: found.range,
+                    ignores: found.ignores.clone(),
+                    definition: trigger.clone(),
+                });
+            }
+            RoutineStatement::DropTrigger { name, table } => self.triggers.retain(|defined| {
+                defined.definition.name != *name || defined.definition.table != *table
+            }),
+        }
+    }
+
+    /// The routine a call of `name` with `arguments` arguments runs: the overload with that
+    /// many arguments, else (defaults or variadic arguments) the first of that name.
+    fn resolve(&self, name: &str, arguments: usize) -> Option<usize> {
+        let mut candidates = self
+            .functions
+            .iter()
+            .enumerate()
+            .filter(|(_, defined)| defined.definition.name == name);
+        let first = candidates.next()?;
+        std::iter::once(first)
+            .chain(candidates)
+            .find(|(_, defined)| defined.definition.signature().len() == arguments)
+            .or(Some(first))
+            .map(|(index, _)| index)
+    }
+}
+
+/// Something the routines' analysis says about the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub kind: NoteKind,
+    pub file: FileId,
+    pub range: TextRange,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteKind {
+    ParseError,
+    /// `EXECUTE` of dynamic SQL.
+    UnanalysedDynamicSql,
+    /// Recursion, unknown procedures, calls nested too deep, transaction control.
+    Warning,
+}
+
+/// The programs of the project's routines and triggers, and what building them found.
+#[derive(Debug, Default)]
+pub struct Built {
+    pub programs: Vec<Program>,
+    pub notes: Vec<Note>,
+    pub statements: usize,
+    pub parse_errors: usize,
+    /// For each function of [`Routines::functions`], its program in `programs`.
+    function_programs: Vec<Option<usize>>,
+}
+
+pub struct BuildContext<'a> {
+    pub engine: Engine,
+    pub semantics: &'a Semantics,
+    /// `--isolation` or the config's level, already resolved for the engine.
+    pub configured: Option<Level>,
+}
+
+/// Builds one program per routine with a body isolint reads (trigger functions excepted) and
+/// one per trigger.
+pub fn build(
+    routines: &Routines,
+    files: &[SourceFile],
+    catalog: &Catalog,
+    context: &BuildContext,
+) -> Built {
+    let mut built = Built::default();
+    let (level, level_source) = match context.configured {
+        Some(level) => (level, LevelSource::Configured),
+        None => (
+            context.semantics.default_level(context.engine),
+            LevelSource::EngineDefault,
+        ),
+    };
+    let overloaded: BTreeSet<&str> = {
+        let mut seen = BTreeSet::new();
+        routines
+            .functions
+            .iter()
+            .map(|defined| defined.definition.name.as_str())
+            .filter(|name| !seen.insert(*name))
+            .collect()
+    };
+    let mut bodies: Vec<Option<Vec<ProgramStatement>>> = Vec::new();
+    for defined in &routines.functions {
+        // A trigger function reads the written row through the records NEW and OLD.
+        let records: &[&str] = if defined.definition.returns_trigger {
+            &["new", "old"]
+        } else {
+            &[]
+        };
+        let statements = files.get(defined.file).and_then(|file| {
+            body_statements(
+                defined,
+                &file.text,
+                catalog,
+                context.engine,
+                records,
+                &mut built,
+            )
+        });
+        bodies.push(statements);
+    }
+    for (defined, statements) in routines.functions.iter().zip(&bodies) {
+        let program = match statements {
+            Some(statements) if !defined.definition.returns_trigger => {
+                let definition = &defined.definition;
+                let name = if overloaded.contains(definition.name.as_str()) {
+                    format!("{}({})", definition.name, definition.signature().join(", "))
+                } else {
+                    definition.name.clone()
+                };
+                built.programs.push(Program {
+                    name,
+                    kind: ProgramKind::Routine,
+                    file: defined.file,
+                    range: definition.name_range,
+                    level,
+                    level_source,
+                    statements: statements.clone(),
+                    ignores: defined.ignores.clone(),
+                    examples: Vec::new(),
+                });
+                Some(built.programs.len() - 1)
+            }
+            _ => None,
+        };
+        built.function_programs.push(program);
+    }
+    for trigger in &routines.triggers {
+        let Some(function) = routines.resolve(&trigger.definition.function, 0) else {
+            continue;
+        };
+        let Some(statements) = bodies[function].clone() else {
+            continue;
+        };
+        built.programs.push(Program {
+            name: trigger.definition.name.clone(),
+            kind: ProgramKind::Trigger,
+            file: trigger.file,
+            range: trigger.definition.name_range,
+            level,
+            level_source,
+            statements,
+            ignores: trigger.ignores.clone(),
+            examples: Vec::new(),
+        });
+    }
+    built
+}
+
+/// A routine body's statements as program statements, with its arguments and variables as
+/// parameters; `None` for a body isolint cannot read (another language, no body).
+fn body_statements(
+    defined: &Defined<RoutineDefinition>,
+    text: &str,
+    catalog: &Catalog,
+    engine: Engine,
+    records: &[&str],
+    built: &mut Built,
+) -> Option<Vec<ProgramStatement>> {
+    let definition = &defined.definition;
+    let body_range = definition.body?;
+    let text: Cow<str> = if definition.body_single_quoted {
+        // `''` stands for one quote: ` '` keeps every offset.
+        let mut owned = text.to_string();
+        let inner = text[body_range.start..body_range.end].replace("''", " '");
+        owned.replace_range(body_range.start..body_range.end, &inner);
+        Cow::Owned(owned)
+    } else {
+        Cow::Borrowed(text)
+    };
+    let body: Body = match definition.language {
+        Language::Plpgsql => plpgsql::read_plpgsql_body(&text, body_range),
+        Language::Sql => plpgsql::read_sql_body(&text, body_range),
+        Language::Other => return None,
+    };
+    let mut variables: BTreeMap<String, String> = BTreeMap::new();
+    for (position, argument) in definition.arguments.iter().enumerate() {
+        let positional = format!("${}", position + 1);
+        let name = argument.name.clone().unwrap_or_else(|| positional.clone());
+        variables.insert(positional, name.clone());
+        variables.insert(name.clone(), name);
+    }
+    for variable in body
+        .variables
+        .iter()
+        .map(String::as_str)
+        .chain(records.iter().copied())
+    {
+        variables.insert(variable.to_string(), variable.to_string());
+    }
+    let known = |name: &str| variables.get(name).cloned();
+    if let Some(first) = body.dynamic.first() {
+        built.notes.push(Note {
+            kind: NoteKind::UnanalysedDynamicSql,
+            file: defined.file,
+            range: *first,
+            message: format!(
+                "`{}` runs dynamic SQL (EXECUTE) that isolint cannot analyse{}; its accesses \
+                 are not checked",
+                definition.name,
+                match body.dynamic.len() {
+                    1 => String::new(),
+                    more => format!(" in {more} places"),
+                }
+            ),
+        });
+    }
+    if let Some(first) = body.transaction_control.first() {
+        built.notes.push(Note {
+            kind: NoteKind::Warning,
+            file: defined.file,
+            range: *first,
+            message: format!(
+                "`{}` commits or rolls back inside its body; isolint analyses it as one \
+                 transaction",
+                definition.name
+            ),
+        });
+    }
+    let mut statements = Vec::new();
+    for body_statement in &body.statements {
+        built.statements += 1;
+        let raw = crate::parse::parse_body_statement(&text, body_statement, engine);
+        let asts = match raw.parsed {
+            Ok(asts) => asts,
+            Err(error) => {
+                built.parse_errors += 1;
+                built.notes.push(Note {
+                    kind: NoteKind::ParseError,
+                    file: defined.file,
+                    range: TextRange::new(error.offset, error.offset.max(raw.range.end)),
+                    message: format!(
+                        "statement of `{}` skipped: {}",
+                        definition.name, error.message
+                    ),
+                });
+                continue;
+            }
+        };
+        let mut accesses = Vec::new();
+        let mut calls = Vec::new();
+        for mut ast in asts {
+            if !extract::is_data_statement(&ast) {
+                continue;
+            }
+            extract::bind_variables(&mut ast, &known);
+            accesses.extend(extract::accesses(&ast, &raw.locks, catalog));
+            calls.extend(extract::calls(&ast));
+        }
+        if accesses.is_empty() && calls.is_empty() {
+            continue;
+        }
+        statements.push(ProgramStatement {
+            range: body_statement.range,
+            text: crate::one_line(&format!(
+                "{}{}",
+                body_statement.prefix,
+                blanked(&text, body_statement)
+            )),
+            takes_snapshot: takes_snapshot(&accesses),
+            accesses,
+            ignores: Ignores::new(),
+            calls,
+            via: None,
+        });
+    }
+    pin_picked_rows(&mut statements);
+    Some(statements)
+}
+
+/// A body statement's text with its `INTO` targets taken out.
+fn blanked(text: &str, statement: &plpgsql::BodyStatement) -> String {
+    let range = statement.range;
+    let mut sql = text[range.start..range.end].to_string();
+    for blank in &statement.blanks {
+        if let Some(part) = sql.get(blank.start - range.start..blank.end - range.start) {
+            let spaces = " ".repeat(part.len());
+            sql.replace_range(blank.start - range.start..blank.end - range.start, &spaces);
+        }
+    }
+    sql
+}
+
+fn pin_picked_rows(statements: &mut [ProgramStatement]) {
+    let mut accesses: Vec<Vec<Access>> = statements
+        .iter_mut()
+        .map(|statement| std::mem::take(&mut statement.accesses))
+        .collect();
+    crate::access::pin_picked_rows(&mut accesses);
+    for (statement, accesses) in statements.iter_mut().zip(accesses) {
+        statement.accesses = accesses;
+    }
+}
+
+/// Runs every call and trigger inside the programs that make them: the callee's statements
+/// (its own calls and triggers included) follow the calling statement, a BEFORE trigger's
+/// statements precede the firing write and an AFTER trigger's follow it. Each inlined
+/// statement stands at the call or the write, and says where it comes from.
+pub fn inline(
+    programs: &mut [Program],
+    routines: &Routines,
+    built: &Built,
+    first_routine_program: usize,
+) -> Vec<Note> {
+    let mut inliner = Inliner {
+        routines,
+        built,
+        first_routine_program,
+        programs_before: programs.to_vec(),
+        stack: Vec::new(),
+        notes: Vec::new(),
+        noted: BTreeSet::new(),
+    };
+    if routines.is_empty() {
+        return Vec::new();
+    }
+    for (index, program) in programs.iter_mut().enumerate() {
+        let needs = program.statements.iter().any(|statement| {
+            !statement.calls.is_empty() || statement.accesses.iter().any(|a| a.is_write())
+        });
+        if !needs {
+            continue;
+        }
+        inliner.stack.clear();
+        if let Some(own) = inliner.function_of_program(index) {
+            inliner.stack.push(Frame::Function(own));
+        }
+        let statements = inliner.expand(
+            &inliner.programs_before[index].statements.clone(),
+            program.file,
+            0,
+        );
+        program.statements = statements;
+        pin_picked_rows(&mut program.statements);
+    }
+    inliner.notes
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Frame {
+    Function(usize),
+    Trigger(usize),
+}
+
+struct Inliner<'a> {
+    routines: &'a Routines,
+    built: &'a Built,
+    first_routine_program: usize,
+    /// The programs as built, before anything was inlined.
+    programs_before: Vec<Program>,
+    stack: Vec<Frame>,
+    notes: Vec<Note>,
+    noted: BTreeSet<(FileId, usize)>,
+}
+
+impl Inliner<'_> {
+    fn function_of_program(&self, index: usize) -> Option<usize> {
+        let local = index.checked_sub(self.first_routine_program)?;
+        self.built
+            .function_programs
+            .iter()
+            .position(|program| *program == Some(local))
+    }
+
+    fn note(&mut self, file: FileId, range: TextRange, message: String) {
+        if self.noted.insert((file, range.start)) {
+            self.notes.push(Note {
+                kind: NoteKind::Warning,
+                file,
+                range,
+                message,
+            });
+        }
+    }
+
+    /// The statements of `statements` with their calls and triggers inlined.
+    fn expand(
+        &mut self,
+        statements: &[ProgramStatement],
+        file: FileId,
+        depth: usize,
+    ) -> Vec<ProgramStatement> {
+        let mut expanded = Vec::new();
+        for statement in statements {
+            let mut before = Vec::new();
+            let mut after = Vec::new();
+            for access in &statement.accesses {
+                for (index, trigger) in self.routines.triggers.iter().enumerate() {
+                    if !fires(&trigger.definition, access) {
+                        continue;
+                    }
+                    let fired = self.trigger_statements(index, access, statement, file, depth);
+                    match trigger.definition.timing {
+                        TriggerTiming::Before | TriggerTiming::InsteadOf => before.extend(fired),
+                        TriggerTiming::After => after.extend(fired),
+                    }
+                }
+            }
+            for call in &statement.calls {
+                let Some(function) = self.routines.resolve(&call.name, call.arguments.len()) else {
+                    if call.procedure {
+                        self.note(
+                            file,
+                            statement.range,
+                            format!(
+                                "`CALL {}`: no such procedure in the project's SQL; its accesses \
+                                 are not checked",
+                                call.name
+                            ),
+                        );
+                    }
+                    continue;
+                };
+                let inlined = self.call_statements(function, call, statement, file, depth);
+                after.extend(inlined);
+            }
+            expanded.extend(before);
+            let mut own = statement.clone();
+            own.calls.clear();
+            expanded.push(own);
+            expanded.extend(after);
+        }
+        expanded
+    }
+
+    /// The callee's statements, expanded, with its parameters bound for this call.
+    fn call_statements(
+        &mut self,
+        function: usize,
+        call: &crate::access::Call,
+        site: &ProgramStatement,
+        file: FileId,
+        depth: usize,
+    ) -> Vec<ProgramStatement> {
+        let defined = &self.routines.functions[function];
+        let Some(program) = self.built.function_programs[function] else {
+            return Vec::new();
+        };
+        if self.stack.contains(&Frame::Function(function)) || depth >= MAX_DEPTH {
+            self.note(
+                file,
+                site.range,
+                format!(
+                    "`{}` calls itself, directly or through other routines (or calls nest \
+                     deeper than {MAX_DEPTH}); the repeated call is not followed",
+                    defined.definition.name
+                ),
+            );
+            return Vec::new();
+        }
+        let definition = &defined.definition;
+        let mut arguments: BTreeMap<String, Term> = BTreeMap::new();
+        for (position, argument) in definition
+            .arguments
+            .iter()
+            .filter(|a| !a.output)
+            .enumerate()
+        {
+            let name = argument
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("${}", position + 1));
+            if let Some(Some(term)) = call.arguments.get(position) {
+                arguments.insert(name, term.clone());
+            }
+        }
+        let prefix = definition.name.clone();
+        let routine_file = defined.file;
+        let label = format!("function `{}`", definition.name);
+        self.stack.push(Frame::Function(function));
+        let body = self.built.programs[program].statements.clone();
+        let inner = self.expand(&body, routine_file, depth + 1);
+        self.stack.pop();
+        inner
+            .into_iter()
+            .map(|statement| {
+                inlined(statement, site, routine_file, &label, &mut |name| {
+                    arguments
+                        .get(name)
+                        .cloned()
+                        .unwrap_or_else(|| Term::Param(format!("{prefix}.{name}")))
+                })
+            })
+            .collect()
+    }
+
+    /// A trigger's statements for one firing write, `NEW` and `OLD` bound to its row.
+    fn trigger_statements(
+        &mut self,
+        index: usize,
+        access: &Access,
+        site: &ProgramStatement,
+        file: FileId,
+        depth: usize,
+    ) -> Vec<ProgramStatement> {
+        let trigger = &self.routines.triggers[index];
+        let Some(function) = self.routines.resolve(&trigger.definition.function, 0) else {
+            return Vec::new();
+        };
+        if self.stack.contains(&Frame::Trigger(index)) || depth >= MAX_DEPTH {
+            self.note(
+                file,
+                site.range,
+                format!(
+                    "trigger `{}` fires again through its own writes; the repeated firing is not \
+                     followed",
+                    trigger.definition.name
+                ),
+            );
+            return Vec::new();
+        }
+        // The trigger's own program holds the function's statements with NEW and OLD read.
+        let Some(program) = self.built.programs.iter().position(|p| {
+            p.kind == ProgramKind::Trigger
+                && p.name == trigger.definition.name
+                && p.file == trigger.file
+        }) else {
+            return Vec::new();
+        };
+        let defined_function = &self.routines.functions[function];
+        let routine_file = defined_function.file;
+        let label = format!(
+            "trigger `{}` on `{}` (function `{}`)",
+            trigger.definition.name, trigger.definition.table, trigger.definition.function
+        );
+        let prefix = trigger.definition.function.clone();
+        let row = written_row(access);
+        self.stack.push(Frame::Trigger(index));
+        let body = self.built.programs[program].statements.clone();
+        let inner = self.expand(&body, routine_file, depth + 1);
+        self.stack.pop();
+        inner
+            .into_iter()
+            .map(|statement| {
+                inlined(statement, site, routine_file, &label, &mut |name| {
+                    row.get(name)
+                        .cloned()
+                        .unwrap_or_else(|| Term::Param(format!("{prefix}.{name}")))
+                })
+            })
+            .collect()
+    }
+}
+
+/// A routine's statement placed at `site`, its parameters bound.
+fn inlined(
+    mut statement: ProgramStatement,
+    site: &ProgramStatement,
+    routine_file: FileId,
+    label: &str,
+    bind: &mut dyn FnMut(&str) -> Term,
+) -> ProgramStatement {
+    for access in &mut statement.accesses {
+        access.bind(bind);
+    }
+    statement.via = Some(match statement.via.take() {
+        Some(inner) => Via {
+            routine: format!("{label} → {}", inner.routine),
+            ..inner
+        },
+        None => Via {
+            routine: label.to_string(),
+            file: routine_file,
+            range: statement.range,
+        },
+    });
+    statement.range = site.range;
+    statement.ignores = site.ignores.clone();
+    statement.calls.clear();
+    statement
+}
+
+/// Whether a write fires the trigger.
+fn fires(trigger: &TriggerDefinition, access: &Access) -> bool {
+    if access.table != trigger.table {
+        return false;
+    }
+    trigger
+        .events
+        .iter()
+        .any(|event| match (event, &access.kind) {
+            (TriggerEvent::Insert, AccessKind::Insert { .. }) => true,
+            (TriggerEvent::Update(columns), AccessKind::Update { set, .. })
+            | (
+                TriggerEvent::Update(columns),
+                AccessKind::Insert {
+                    on_conflict: OnConflict::Update(set),
+                    ..
+                },
+            ) => columns.is_empty() || columns.iter().any(|column| set.contains_key(column)),
+            (TriggerEvent::Delete, AccessKind::Delete { .. }) => true,
+            _ => false,
+        })
+}
+
+/// `new.col` and `old.col` of the row a write touches, where the write pins them.
+fn written_row(access: &Access) -> BTreeMap<String, Term> {
+    let mut row = BTreeMap::new();
+    for (column, term) in &access.rows.pins {
+        row.insert(format!("new.{column}"), term.clone());
+        if !matches!(access.kind, AccessKind::Insert { .. }) {
+            row.insert(format!("old.{column}"), term.clone());
+        }
+    }
+    if let Some(set) = access.assignments() {
+        for (column, value) in set {
+            match value {
+                SetValue::Term(term) => {
+                    row.insert(format!("new.{column}"), term.clone());
+                }
+                _ => {
+                    row.remove(&format!("new.{column}"));
+                }
+            }
+        }
+    }
+    row
+}
