@@ -452,6 +452,11 @@ fn file_facts(file: &SourceFile, parsed: &ParsedFile, engine: Engine) -> FileFac
             .is_postgres_family()
             .then(|| parse::routine::read(text, &statement.tokens))
             .flatten();
+        // An anonymous `DO` block runs once, when the migration does: not a concurrent
+        // program, and nothing the catalog tracks.
+        if engine.is_postgres_family() && statement.keyword == "DO" {
+            continue;
+        }
         if let Some(found) = routine {
             let ignores = program::ignores_in(&statement.directives);
             facts

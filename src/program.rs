@@ -73,7 +73,7 @@ pub struct ProgramStatement {
 /// Where an inlined statement comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Via {
-    /// `function fetch_job`, or `trigger jobs_notify on jobs (function notify)`.
+    /// `fetch_job()`, or `trigger jobs_notify`; nested ones joined by `→`.
     pub routine: String,
     pub file: FileId,
     /// The statement in the routine's body.

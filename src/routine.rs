@@ -563,7 +563,7 @@ impl Inliner<'_> {
         }
         let prefix = definition.name.clone();
         let routine_file = defined.file;
-        let label = format!("function `{}`", definition.name);
+        let label = format!("{}()", definition.name);
         self.stack.push(Frame::Function(function));
         let body = self.built.programs[program].statements.clone();
         let inner = self.expand(&body, routine_file, depth + 1);
@@ -616,10 +616,7 @@ impl Inliner<'_> {
         };
         let defined_function = &self.routines.functions[function];
         let routine_file = defined_function.file;
-        let label = format!(
-            "trigger `{}` on `{}` (function `{}`)",
-            trigger.definition.name, trigger.definition.table, trigger.definition.function
-        );
+        let label = format!("trigger {}", trigger.definition.name);
         let prefix = trigger.definition.function.clone();
         let row = written_row(access);
         self.stack.push(Frame::Trigger(index));
@@ -650,6 +647,8 @@ fn inlined(
     for access in &mut statement.accesses {
         access.bind(bind);
     }
+    // The text says where the statement runs, since it stands at the call.
+    statement.text = format!("{label}: {}", statement.text);
     statement.via = Some(match statement.via.take() {
         Some(inner) => Via {
             routine: format!("{label} → {}", inner.routine),

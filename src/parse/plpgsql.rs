@@ -196,8 +196,6 @@ impl Reader<'_> {
             return;
         };
         let mut blanks = Vec::new();
-        // In `INSERT INTO t` and `MERGE INTO t` the first INTO names the table.
-        let mut table_into = self.is(from, "insert") || self.is(from, "merge");
         let mut depth = 0usize;
         let mut at = from;
         while at < end {
@@ -206,12 +204,14 @@ impl Reader<'_> {
                 Some(")") => depth = depth.saturating_sub(1),
                 _ => {}
             }
-            if depth == 0 && self.is(at, "into") {
-                if table_into {
-                    table_into = false;
-                } else if let Some(blank) = self.into_targets(at, end) {
-                    blanks.push(blank);
-                }
+            // In `INSERT INTO t` and `MERGE INTO t` the INTO names the table.
+            let names_table = at > from && (self.is(at - 1, "insert") || self.is(at - 1, "merge"));
+            if depth == 0
+                && self.is(at, "into")
+                && !names_table
+                && let Some(blank) = self.into_targets(at, end)
+            {
+                blanks.push(blank);
             }
             at += 1;
         }
@@ -483,7 +483,7 @@ impl Reader<'_> {
                     self.body.dynamic.push(range);
                 }
             } else if is_range {
-                self.expression(query, body);
+                // Integer bounds: nothing a concurrent transaction changes.
             } else if ["select", "with", "values", "table"]
                 .iter()
                 .any(|leader| self.is(query, leader))

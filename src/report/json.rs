@@ -30,6 +30,8 @@ struct Summary {
     files: usize,
     statements: usize,
     transactions: usize,
+    /// `transactions` by where they come from.
+    programs: super::ProgramCounts,
     findings: usize,
     parse_errors: usize,
 }
@@ -216,6 +218,7 @@ pub fn write(
             files: result.files.len(),
             statements: result.statements,
             transactions: result.programs.len(),
+            programs: super::ProgramCounts::of(result),
             findings: result.findings.len(),
             parse_errors: result.parse_errors,
         },

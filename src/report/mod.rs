@@ -131,14 +131,34 @@ pub fn summary_line(result: &CheckResult) -> String {
         .filter(|f| result.severity(f) == crate::analysis::rules::Severity::Error)
         .count();
     let warnings = result.findings.len() - errors;
+    let kinds = ProgramCounts::of(result);
+    let programs = if kinds.scripts == result.programs.len() {
+        format!(
+            "{} transaction{}",
+            result.programs.len(),
+            plural(result.programs.len())
+        )
+    } else {
+        format!(
+            "{} program{} ({} script{}, {} routine{}, {} quer{}, {} trigger{})",
+            result.programs.len(),
+            plural(result.programs.len()),
+            kinds.scripts,
+            plural(kinds.scripts),
+            kinds.routines,
+            plural(kinds.routines),
+            kinds.queries,
+            if kinds.queries == 1 { "y" } else { "ies" },
+            kinds.triggers,
+            plural(kinds.triggers),
+        )
+    };
     format!(
-        "{} finding{} ({errors} error{}, {warnings} warning{}) in {} transaction{}; {} of {} statement{} analysed, {} skipped as unparseable; {} file{}",
+        "{} finding{} ({errors} error{}, {warnings} warning{}) in {programs}; {} of {} statement{} analysed, {} skipped as unparseable; {} file{}",
         result.findings.len(),
         plural(result.findings.len()),
         plural(errors),
         plural(warnings),
-        result.programs.len(),
-        plural(result.programs.len()),
         result.statements - result.parse_errors,
         result.statements,
         plural(result.statements),
@@ -146,6 +166,30 @@ pub fn summary_line(result: &CheckResult) -> String {
         result.files.len(),
         plural(result.files.len()),
     )
+}
+
+/// How many programs of each kind a check found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ProgramCounts {
+    pub scripts: usize,
+    pub routines: usize,
+    pub queries: usize,
+    pub triggers: usize,
+}
+
+impl ProgramCounts {
+    pub fn of(result: &CheckResult) -> ProgramCounts {
+        let mut counts = ProgramCounts::default();
+        for program in &result.programs {
+            *match program.kind {
+                crate::program::ProgramKind::Script => &mut counts.scripts,
+                crate::program::ProgramKind::Routine => &mut counts.routines,
+                crate::program::ProgramKind::Query => &mut counts.queries,
+                crate::program::ProgramKind::Trigger => &mut counts.triggers,
+            } += 1;
+        }
+        counts
+    }
 }
 
 pub(crate) fn plural(count: usize) -> &'static str {
