@@ -29,6 +29,7 @@ pub mod analysis;
 pub mod baseline;
 pub mod catalog;
 pub mod cli;
+pub mod compose;
 pub mod config;
 pub mod confirm;
 pub mod discover;
@@ -62,6 +63,10 @@ pub struct CheckOptions {
     pub rules: BTreeSet<Rule>,
     /// Severities that replace a rule's documented one (from the config file).
     pub severities: BTreeMap<Rule, Severity>,
+    /// Template variables for templated SQL (the config's `[variables]`).
+    pub variables: parse::templates::Variables,
+    /// Transactions composed from named queries (the config's `[[transaction]]`s).
+    pub transactions: Vec<compose::Composition>,
 }
 
 impl CheckOptions {
@@ -74,6 +79,8 @@ impl CheckOptions {
                 .filter(|rule| rule.enabled_by_default())
                 .collect(),
             severities: BTreeMap::new(),
+            variables: parse::templates::Variables::new(),
+            transactions: Vec::new(),
         }
     }
 }
@@ -130,6 +137,9 @@ pub struct CheckResult {
     pub severities: BTreeMap<Rule, Severity>,
     /// What `isolint confirm` saw on a real database, by index into `findings`.
     pub confirmations: BTreeMap<usize, confirm::Confirmation>,
+    /// `[[transaction]]` steps that name no query: a mistake in the config, which the CLI
+    /// reports as one.
+    pub unknown_steps: Vec<compose::UnknownStep>,
 }
 
 impl CheckResult {
@@ -207,9 +217,10 @@ pub fn check_with_progress(
         .map(|file| {
             let facts = match cached(file) {
                 Some(entry) => Some(entry.facts.clone()),
-                None if file.role == Role::Schema => {
-                    Some(file_facts(file, &parse::parse_file(&file.text, engine)))
-                }
+                None if file.role == Role::Schema => Some(file_facts(
+                    file,
+                    &parse::parse_file_with(&file.text, engine, &options.variables),
+                )),
                 None => None,
             };
             if facts.is_some() {
@@ -228,7 +239,7 @@ pub fn check_with_progress(
             if facts.is_some() {
                 return None;
             }
-            let parsed = parse::parse_file(&file.text, engine);
+            let parsed = parse::parse_file_with(&file.text, engine, &options.variables);
             *facts = Some(file_facts(file, &parsed));
             let programs = build_programs(file, index, parsed, &guessed, options);
             progress.advance(1);
@@ -256,7 +267,7 @@ pub fn check_with_progress(
     let rebuilt: Vec<(usize, FilePrograms)> = stale
         .par_iter()
         .map(|&index| {
-            let parsed = parse::parse_file(&files[index].text, engine);
+            let parsed = parse::parse_file_with(&files[index].text, engine, &options.variables);
             let programs = build_programs(&files[index], index, parsed, &catalog, options);
             (index, programs)
         })
@@ -307,6 +318,12 @@ pub fn check_with_progress(
         );
     }
     cache.files = entries;
+    let unknown_steps = compose::compose(
+        &mut programs,
+        &options.transactions,
+        engine,
+        options.isolation,
+    );
     let context = analysis::Context {
         programs: &programs,
         catalog: &catalog,
@@ -345,6 +362,7 @@ pub fn check_with_progress(
         parse_errors,
         severities: options.severities.clone(),
         confirmations: BTreeMap::new(),
+        unknown_steps,
     }
 }
 
