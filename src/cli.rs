@@ -408,9 +408,12 @@ fn init(force: bool) -> Result<ExitCode, CliError> {
     let discovered = discover::discover(&[PathBuf::from(".")], &working_directory)?;
     let guessed = config::guess_engine(discovered.files.iter().map(|file| file.text.as_str()));
     let engine = guessed.unwrap_or(Engine::Postgres);
-    std::fs::write(&path, config::init_text(engine)).map_err(|source| CliError::Output {
-        path: path.display().to_string(),
-        source,
+    let queries = query_names(&discovered.files);
+    std::fs::write(&path, config::init_text(engine, &queries)).map_err(|source| {
+        CliError::Output {
+            path: path.display().to_string(),
+            source,
+        }
     })?;
     let how = match guessed {
         Some(_) => format!("guessed from {} SQL file(s)", discovered.files.len()),
@@ -422,6 +425,22 @@ fn init(force: bool) -> Result<ExitCode, CliError> {
         Semantics::embedded().display(engine)
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The names of the named queries (`-- name: X`, `-- x --`, ...) in transaction files, in
+/// file order: what a `[[transaction]]` can compose.
+fn query_names(files: &[SourceFile]) -> Vec<String> {
+    use crate::parse::directives::{Directive, parse_comment};
+    files
+        .iter()
+        .filter(|file| file.role == Role::Transactions)
+        .flat_map(|file| file.text.lines())
+        .filter(|line| line.trim_start().starts_with("--"))
+        .filter_map(|line| match parse_comment(line) {
+            Some(Directive::Name(name)) => Some(name),
+            _ => None,
+        })
+        .collect()
 }
 
 fn rules_table() -> String {
@@ -492,6 +511,8 @@ pub fn options(args: &CheckArgs, config: Option<&Config>) -> Result<CheckOptions
     };
     if let Some(config) = config {
         config.apply_rules(&mut options);
+        options.variables = config.variables.clone();
+        options.transactions = config.transactions.clone();
     }
     if !args.select.is_empty() {
         options.rules = parse_rules(&args.select)?.into_iter().collect();
@@ -525,6 +546,9 @@ fn analyse(args: &CheckArgs) -> Result<(CheckResult, CheckOptions), CliError> {
     let mut result =
         crate::check_with_progress(files, &options, &mut crate::CheckCache::one_shot(), &bar);
     bar.finish();
+    if let (Some(config), Some(unknown)) = (&config, result.unknown_steps.first()) {
+        return Err(Box::new(config.unknown_step(unknown)).into());
+    }
     for problem in problems {
         result.diagnostics.insert(
             0,

@@ -16,6 +16,14 @@
 //! [rules]
 //! read-skew = "error"            # "error", "warning" or "off"
 //! phantom-read = "warning"       # a severity turns an opt-in rule on
+//!
+//! [variables]                    # templated SQL: `:SCHEMA.jobs`, `${schema}`, `{{schema}}`
+//! SCHEMA = "app"
+//!
+//! [[transaction]]                # named queries run as one transaction
+//! name = "transfer"
+//! isolation = "repeatable-read"
+//! steps = ["GetAccount", "GetAccount", "UpdateBalance"]
 //! ```
 
 // A `ConfigError` carries the file's text so miette can show the label in context. It is
@@ -33,6 +41,7 @@ use toml::de::{DeTable, DeValue};
 
 use crate::CheckOptions;
 use crate::analysis::rules::{REGISTRY, Rule, Severity};
+use crate::compose::{Composition, Step, UnknownStep};
 use crate::discover;
 use crate::semantics::{Engine, Level, Semantics};
 use crate::source::Role;
@@ -48,6 +57,18 @@ const TOP_LEVEL_KEYS: &[(&str, &str)] = &[
     ("include", r#"include = ["**/*.sql"]"#),
     ("exclude", r#"exclude = ["vendor/**"]"#),
     ("rules", r#"[rules] write-skew = "error""#),
+    ("variables", r#"[variables] SCHEMA = "app""#),
+    (
+        "transaction",
+        r#"[[transaction]] name = "transfer" steps = ["GetAccount", "UpdateBalance"]"#,
+    ),
+];
+
+/// The keys of a `[[transaction]]` table.
+const TRANSACTION_KEYS: &[(&str, &str)] = &[
+    ("name", r#"name = "transfer""#),
+    ("isolation", r#"isolation = "repeatable-read""#),
+    ("steps", r#"steps = ["GetAccount", "UpdateBalance"]"#),
 ];
 
 /// The keys of the `[engine]` table.
@@ -86,6 +107,10 @@ pub struct Config {
     pub rules: BTreeMap<Rule, RuleSetting>,
     /// `[engine] snapshot_isolation`: whether MariaDB runs with `innodb_snapshot_isolation`.
     pub mariadb_snapshot_isolation: Option<bool>,
+    /// `[variables]`: values of the template variables in templated SQL.
+    pub variables: BTreeMap<String, String>,
+    /// `[[transaction]]`: transactions composed from named queries.
+    pub transactions: Vec<Composition>,
 }
 
 /// The tool failed to read the configuration. Every variant about the file's contents carries
@@ -217,6 +242,19 @@ pub enum ConfigError {
         #[label("invalid glob")]
         span: Option<SourceSpan>,
     },
+
+    #[error("transaction `{transaction}` has a step `{step}` that names no query")]
+    #[diagnostic(code(isolint::config::step))]
+    UnknownStep {
+        transaction: String,
+        step: String,
+        #[source_code]
+        src: NamedSource<String>,
+        #[label("no query has this name")]
+        span: SourceSpan,
+        #[help]
+        help: String,
+    },
 }
 
 /// The configuration that applies to `start`: the nearest `isolint.toml` or `.isolint.toml` in
@@ -263,6 +301,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         exclude: Vec::new(),
         rules: BTreeMap::new(),
         mariadb_snapshot_isolation: None,
+        variables: BTreeMap::new(),
+        transactions: Vec::new(),
     };
     let mut isolation_span = 0..0;
     for (key, value) in in_file_order(table.get_ref()) {
@@ -276,6 +316,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             "include" => config.include = document.globs("include", value)?,
             "exclude" => config.exclude = document.globs("exclude", value)?,
             "rules" => config.rules = document.rules(value)?,
+            "variables" => config.variables = document.variables(value)?,
+            "transaction" => config.transactions = document.transactions(value)?,
             _ => return Err(document.unknown_key(key, "top-level", TOP_LEVEL_KEYS)),
         }
     }
@@ -335,6 +377,32 @@ impl Config {
             .strip_prefix(&self.root)
             .ok()
             .map(Path::to_path_buf)
+    }
+
+    /// The error for a `[[transaction]]` step that names no query, pointing at the step in
+    /// this file (read again: the config keeps no copy of its text).
+    pub fn unknown_step(&self, unknown: &UnknownStep) -> ConfigError {
+        let text = std::fs::read_to_string(&self.path).unwrap_or_default();
+        let span = if text.get(unknown.step.span.clone()).is_some() {
+            unknown.step.span.clone()
+        } else {
+            0..0
+        };
+        ConfigError::UnknownStep {
+            transaction: unknown.transaction.clone(),
+            step: unknown.step.name.clone(),
+            src: NamedSource::new(self.path.display().to_string(), text),
+            span: span.into(),
+            help: match &unknown.suggestion {
+                Some(name) => format!(
+                    "did you mean `{name}`? a step is the name of a query, from its \
+                     `-- name: NAME` line"
+                ),
+                None => "a step is the name of a query, from its `-- name: NAME` line; \
+                         `isolint check --format json` lists the transactions found"
+                    .to_string(),
+            },
+        }
     }
 
     /// Applies the `[rules]` table: `off` removes a rule, a severity adds the rule (turning an
@@ -401,8 +469,9 @@ impl Matchers {
 }
 
 /// A commented `isolint.toml` for `isolint init`, with `engine` set and every other setting
-/// shown with its default.
-pub fn init_text(engine: Engine) -> String {
+/// shown with its default. `queries` are the named queries found in the project; the
+/// `[[transaction]]` example composes the first of them.
+pub fn init_text(engine: Engine, queries: &[String]) -> String {
     let semantics = Semantics::embedded();
     let levels = ids(semantics.levels(engine).into_iter().map(Level::id));
     let default_level = semantics.default_level(engine).id();
@@ -455,6 +524,46 @@ pub fn init_text(engine: Engine) -> String {
         };
         let _ = writeln!(text, "# {} = \"{setting}\"", spec.id);
     }
+    text.push_str(
+        "\n# Values of the variables of templated SQL: psql's `:NAME`, `:'NAME'`, `:\"NAME\"`, and\n\
+         # `${NAME}` / `{{NAME}}`. An undeclared one in a schema qualifier (`:NAME.jobs`) is dropped.\n\
+         # [variables]\n\
+         # SCHEMA = \"app\"\n",
+    );
+    let steps: Vec<String> = match queries {
+        [] => vec!["GetAccount".into(), "UpdateBalance".into()],
+        [one] => vec![one.clone(), one.clone()],
+        [first, second, ..] => vec![first.clone(), second.clone()],
+    };
+    let steps = steps
+        .iter()
+        .map(|step| format!("\"{}\"", step.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let found = if queries.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "\n# This project has {} named queries, e.g. {}.",
+            queries.len(),
+            queries
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let _ = write!(
+        text,
+        "\n# Named queries (sqlc, yesql, aiosql, HugSQL, `-- name --` headers) each run on their own.\n\
+         # A [[transaction]] runs several, in order, as one transaction, as the application does\n\
+         # when it calls them between BEGIN and COMMIT; its isolation is optional.{found}\n\
+         # [[transaction]]\n\
+         # name = \"transfer\"\n\
+         # isolation = \"{default_level}\"\n\
+         # steps = [{steps}]\n"
+    );
     text
 }
 
@@ -755,6 +864,103 @@ impl Document<'_> {
         Ok(rules)
     }
 
+    /// `[variables]`: names and their string values.
+    fn variables(&self, value: &Spanned<DeValue>) -> Result<BTreeMap<String, String>, ConfigError> {
+        let DeValue::Table(table) = value.get_ref() else {
+            return Err(self.wrong_type("variables", "a table", value, TOP_LEVEL_KEYS));
+        };
+        let mut variables = BTreeMap::new();
+        for (key, value) in in_file_order(table) {
+            let name = key.get_ref().to_string();
+            let text = match value.get_ref() {
+                DeValue::String(text) => text.to_string(),
+                _ => {
+                    return Err(ConfigError::WrongType {
+                        key: name.clone(),
+                        expected: "a string",
+                        found: article(value.get_ref()),
+                        src: self.source(),
+                        span: value.span().into(),
+                        help: format!("for example: {name} = \"app\""),
+                    });
+                }
+            };
+            variables.insert(name, text);
+        }
+        Ok(variables)
+    }
+
+    /// `[[transaction]]`: an array of tables with `name`, `steps` and maybe `isolation`.
+    fn transactions(&self, value: &Spanned<DeValue>) -> Result<Vec<Composition>, ConfigError> {
+        let DeValue::Array(items) = value.get_ref() else {
+            return Err(self.wrong_type(
+                "transaction",
+                "an array of tables",
+                value,
+                TOP_LEVEL_KEYS,
+            ));
+        };
+        let mut compositions = Vec::new();
+        for item in items {
+            let DeValue::Table(table) = item.get_ref() else {
+                return Err(self.wrong_type("transaction", "a table", item, TOP_LEVEL_KEYS));
+            };
+            let mut name = None;
+            let mut isolation = None;
+            let mut steps = None;
+            for (key, value) in in_file_order(table) {
+                match key.get_ref().as_ref() {
+                    "name" => name = Some(self.string_in("name", value, TRANSACTION_KEYS)?),
+                    "isolation" => isolation = Some(self.level(value)?),
+                    "steps" => {
+                        let DeValue::Array(names) = value.get_ref() else {
+                            return Err(self.wrong_type(
+                                "steps",
+                                "an array of query names",
+                                value,
+                                TRANSACTION_KEYS,
+                            ));
+                        };
+                        let mut read = Vec::new();
+                        for step in names {
+                            read.push(Step {
+                                name: self.string_in("steps", step, TRANSACTION_KEYS)?,
+                                span: step.span(),
+                            });
+                        }
+                        steps = Some(read);
+                    }
+                    _ => return Err(self.unknown_key(key, "[[transaction]]", TRANSACTION_KEYS)),
+                }
+            }
+            let missing = |key: &str| {
+                let mut error = self.wrong_type(key, "set", item, TRANSACTION_KEYS);
+                if let ConfigError::WrongType { found, .. } = &mut error {
+                    *found = "missing";
+                }
+                error
+            };
+            compositions.push(Composition {
+                name: name.ok_or_else(|| missing("name"))?,
+                isolation,
+                steps: steps.ok_or_else(|| missing("steps"))?,
+            });
+        }
+        Ok(compositions)
+    }
+
+    fn string_in(
+        &self,
+        key: &str,
+        value: &Spanned<DeValue>,
+        keys: &[(&str, &str)],
+    ) -> Result<String, ConfigError> {
+        match value.get_ref() {
+            DeValue::String(text) => Ok(text.to_string()),
+            _ => Err(self.wrong_type(key, "a string", value, keys)),
+        }
+    }
+
     fn string<'v>(&self, key: &str, value: &'v Spanned<DeValue>) -> Result<&'v str, ConfigError> {
         match value.get_ref() {
             DeValue::String(text) => Ok(text.as_ref()),
@@ -949,6 +1155,8 @@ lost-update = "off"
                     (Rule::LostUpdate, RuleSetting::Off),
                 ]),
                 mariadb_snapshot_isolation: None,
+                variables: BTreeMap::new(),
+                transactions: Vec::new(),
             }
         );
     }
@@ -974,7 +1182,7 @@ lost-update = "off"
             "engin = \"postgres\"\n",
             "engin",
             1,
-            "did you mean `engine`? valid keys: engine, isolation, schema, include, exclude, rules",
+            "did you mean `engine`? valid keys: engine, isolation, schema, include, exclude, rules, variables, transaction",
         );
     }
 
@@ -984,7 +1192,7 @@ lost-update = "off"
             "engine = \"postgres\"\n\n[tool]\nx = 1\n",
             "tool",
             3,
-            "valid keys: engine, isolation, schema, include, exclude, rules",
+            "valid keys: engine, isolation, schema, include, exclude, rules, variables, transaction",
         );
     }
 
@@ -1266,6 +1474,7 @@ exclude = ["app/vendor", "./**/*.down.sql"]
     fn uncommented(text: &str) -> String {
         text.lines()
             .map(|line| match line.strip_prefix("# ") {
+                Some(rest) if rest.starts_with('[') => rest,
                 Some(rest)
                     if rest.split_once(" = ").is_some_and(|(key, _)| {
                         key.chars()
@@ -1283,7 +1492,7 @@ exclude = ["app/vendor", "./**/*.down.sql"]
     #[test]
     fn init_text_loads_and_comments_every_key() {
         for engine in Engine::ALL {
-            let text = init_text(engine);
+            let text = init_text(engine, &[]);
             let directory = tempfile::tempdir().unwrap();
             let path = directory.path().join("isolint.toml");
             std::fs::write(&path, &text).unwrap();
@@ -1307,7 +1516,9 @@ exclude = ["app/vendor", "./**/*.down.sql"]
             for (key, _) in TOP_LEVEL_KEYS {
                 let shown = |line: &&str| {
                     let line = line.trim_start_matches("# ");
-                    line.starts_with(&format!("{key} = ")) || *line == format!("[{key}]")
+                    line.starts_with(&format!("{key} = "))
+                        || *line == format!("[{key}]")
+                        || *line == format!("[[{key}]]")
                 };
                 assert!(
                     engine == Engine::Mariadb && *key == "engine" || lines.iter().any(shown),
@@ -1316,6 +1527,7 @@ exclude = ["app/vendor", "./**/*.down.sql"]
             }
 
             let every_setting = parse(Path::new("isolint.toml"), &uncommented(&text)).unwrap();
+            assert_eq!(every_setting.transactions.len(), 1);
             assert_eq!(every_setting.rules.len(), Rule::ALL.len());
             assert!(every_setting.isolation.is_some());
             assert!(!every_setting.schema.is_empty());

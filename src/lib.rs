@@ -29,6 +29,7 @@ pub mod analysis;
 pub mod baseline;
 pub mod catalog;
 pub mod cli;
+pub mod compose;
 pub mod config;
 pub mod confirm;
 pub mod discover;
@@ -63,6 +64,10 @@ pub struct CheckOptions {
     pub rules: BTreeSet<Rule>,
     /// Severities that replace a rule's documented one (from the config file).
     pub severities: BTreeMap<Rule, Severity>,
+    /// Template variables for templated SQL (the config's `[variables]`).
+    pub variables: parse::templates::Variables,
+    /// Transactions composed from named queries (the config's `[[transaction]]`s).
+    pub transactions: Vec<compose::Composition>,
 }
 
 impl CheckOptions {
@@ -75,6 +80,8 @@ impl CheckOptions {
                 .filter(|rule| rule.enabled_by_default())
                 .collect(),
             severities: BTreeMap::new(),
+            variables: parse::templates::Variables::new(),
+            transactions: Vec::new(),
         }
     }
 }
@@ -134,6 +141,9 @@ pub struct CheckResult {
     pub severities: BTreeMap<Rule, Severity>,
     /// What `isolint confirm` saw on a real database, by index into `findings`.
     pub confirmations: BTreeMap<usize, confirm::Confirmation>,
+    /// `[[transaction]]` steps that name no query: a mistake in the config, which the CLI
+    /// reports as one.
+    pub unknown_steps: Vec<compose::UnknownStep>,
 }
 
 impl CheckResult {
@@ -213,7 +223,7 @@ pub fn check_with_progress(
                 Some(entry) => Some(entry.facts.clone()),
                 None if file.role == Role::Schema => Some(file_facts(
                     file,
-                    &parse::parse_file(&file.text, engine),
+                    &parse::parse_file_with(&file.text, engine, &options.variables),
                     engine,
                 )),
                 None => None,
@@ -234,7 +244,7 @@ pub fn check_with_progress(
             if facts.is_some() {
                 return None;
             }
-            let parsed = parse::parse_file(&file.text, engine);
+            let parsed = parse::parse_file_with(&file.text, engine, &options.variables);
             *facts = Some(file_facts(file, &parsed, engine));
             let programs = build_programs(file, index, parsed, &guessed, options);
             progress.advance(1);
@@ -264,7 +274,7 @@ pub fn check_with_progress(
     let rebuilt: Vec<(usize, FilePrograms)> = stale
         .par_iter()
         .map(|&index| {
-            let parsed = parse::parse_file(&files[index].text, engine);
+            let parsed = parse::parse_file_with(&files[index].text, engine, &options.variables);
             let programs = build_programs(&files[index], index, parsed, &catalog, options);
             (index, programs)
         })
@@ -325,6 +335,7 @@ pub fn check_with_progress(
             engine,
             semantics,
             configured: options.isolation,
+            variables: &options.variables,
         },
     );
     statements += built.statements;
@@ -346,6 +357,12 @@ pub fn check_with_progress(
                 range: note.range,
                 message: note.message.clone(),
             }),
+    );
+    let unknown_steps = compose::compose(
+        &mut programs,
+        &options.transactions,
+        engine,
+        options.isolation,
     );
     let context = analysis::Context {
         programs: &programs,
@@ -385,6 +402,7 @@ pub fn check_with_progress(
         parse_errors,
         severities: options.severities.clone(),
         confirmations: BTreeMap::new(),
+        unknown_steps,
     }
 }
 

@@ -330,6 +330,12 @@ fn name_programs(
     finished
         .into_iter()
         .map(|(open, name)| {
+            // A statement named by a query file's header, outside any BEGIN, is a query.
+            let kind = if name.is_some() && !open.explicit {
+                ProgramKind::Query
+            } else {
+                ProgramKind::Script
+            };
             let name = name.unwrap_or_else(|| {
                 if single {
                     context.file_stem.clone()
@@ -394,7 +400,7 @@ fn name_programs(
                 .collect();
             Program {
                 name,
-                kind: ProgramKind::Script,
+                kind,
                 file: context.file,
                 range: open.range,
                 level,

@@ -149,6 +149,8 @@ pub struct BuildContext<'a> {
     pub semantics: &'a Semantics,
     /// `--isolation` or the config's level, already resolved for the engine.
     pub configured: Option<Level>,
+    /// Values of template variables (`:SCHEMA`, `${schema}`) in the SQL.
+    pub variables: &'a crate::parse::templates::Variables,
 }
 
 /// Builds one program per routine with a body isolint reads (trigger functions excepted) and
@@ -185,14 +187,7 @@ pub fn build(
             &[]
         };
         let statements = files.get(defined.file).and_then(|file| {
-            body_statements(
-                defined,
-                &file.text,
-                catalog,
-                context.engine,
-                records,
-                &mut built,
-            )
+            body_statements(defined, &file.text, catalog, context, records, &mut built)
         });
         bodies.push(statements);
     }
@@ -250,7 +245,7 @@ fn body_statements(
     defined: &Defined<RoutineDefinition>,
     text: &str,
     catalog: &Catalog,
-    engine: Engine,
+    context: &BuildContext,
     records: &[&str],
     built: &mut Built,
 ) -> Option<Vec<ProgramStatement>> {
@@ -317,7 +312,12 @@ fn body_statements(
     let mut statements = Vec::new();
     for body_statement in &body.statements {
         built.statements += 1;
-        let raw = crate::parse::parse_body_statement(&text, body_statement, engine);
+        let raw = crate::parse::parse_body_statement(
+            &text,
+            body_statement,
+            context.engine,
+            context.variables,
+        );
         let asts = match raw.parsed {
             Ok(asts) => asts,
             Err(error) => {

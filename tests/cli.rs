@@ -517,3 +517,32 @@ fn inside_github_actions_the_default_format_is_workflow_commands() {
         .unwrap();
     assert!(stdout_of(&output).starts_with("txns/withdraw.sql:"));
 }
+
+#[test]
+fn an_unknown_transaction_step_is_a_config_error_with_a_suggestion() {
+    let directory = tempfile::tempdir().unwrap();
+    let root = directory.path();
+    std::fs::write(
+        root.join("queries.sql"),
+        "-- name: GetAccount :one\nSELECT balance FROM accounts WHERE id = @id;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("isolint.toml"),
+        "[[transaction]]\nname = \"withdraw\"\nsteps = [\"GetAcount\"]\n",
+    )
+    .unwrap();
+    let output = isolint()
+        .args(["check", "--no-color"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains("step `GetAcount` that names no query"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("isolint.toml:3:10"), "{stderr}");
+    assert!(stderr.contains("did you mean `GetAccount`?"), "{stderr}");
+}

@@ -185,7 +185,9 @@ pub fn concrete(
             .iter()
             .filter(|t| t.kind == TokenKind::Param)
         {
-            let value = value_of(token.text(sql))?;
+            let name =
+                crate::parse::placeholders::parameter_name(token.text(sql), Engine::Postgres);
+            let value = value_of(&name)?;
             edits.push((token.range, quote_literal(&value)));
         }
         let text = &sql[statement.range.start..statement.range.end];

@@ -4,7 +4,10 @@ use crate::source::TextRange;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Directive {
-    /// `-- name: NAME` (sqlc style; words after the name are ignored).
+    /// A query's name: `-- name: NAME` (sqlc, yesql, aiosql; words after the name and
+    /// aiosql's `!`, `<!`, `*!`, `^`, `$`, `#` suffixes are dropped), HugSQL's
+    /// `-- :name NAME`, or a comment that holds one identifier between `--` marks
+    /// (`-- fetch_job --`, as procrastinate writes them).
     Name(String),
     /// `-- isolint: ignore RULE[, RULE] [-- reason]`
     Ignore(Vec<String>),
@@ -34,8 +37,16 @@ pub fn parse_comment(comment: &str) -> Option<Directive> {
         .trim_start_matches("/*")
         .trim_end_matches("*/")
         .trim();
-    if let Some(rest) = strip_prefix_ignore_case(body, "name:") {
-        let name = rest.split_whitespace().next()?;
+    if let Some(rest) = strip_prefix_ignore_case(body, "name:")
+        .or_else(|| strip_prefix_ignore_case(body, ":name ").filter(|_| comment.starts_with("--")))
+    {
+        let name = rest
+            .split_whitespace()
+            .next()?
+            .trim_end_matches(['!', '<', '*', '^', '$', '#']);
+        return (!name.is_empty()).then(|| Directive::Name(name.to_string()));
+    }
+    if let Some(name) = header_name(comment) {
         return Some(Directive::Name(name.to_string()));
     }
     let rest = strip_prefix_ignore_case(body, "isolint:")?.trim();
@@ -88,6 +99,49 @@ fn example(text: &str) -> Directive {
     Directive::Example(pairs)
 }
 
+/// A `-- name --` header names every statement below it up to the next header: the first
+/// statement is `name`, later ones `name:LINE` (each is its own program, and names stay
+/// unique). A statement with a name of its own keeps it.
+pub fn carry_headers(text: &str, statements: &mut [super::RawStatement]) {
+    let mut header: Option<(String, TextRange)> = None;
+    for statement in statements {
+        let own = statement
+            .directives
+            .iter()
+            .find(|directive| matches!(directive.value, Directive::Name(_)));
+        match own {
+            Some(directive) => {
+                header = header_name(&text[directive.range.start..directive.range.end])
+                    .map(|name| (name.to_string(), directive.range));
+            }
+            None => {
+                if let Some((name, range)) = &header {
+                    let line = text[..statement.range.start].matches('\n').count() + 1;
+                    statement.directives.push(Located {
+                        value: Directive::Name(format!("{name}:{line}")),
+                        range: *range,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// The identifier of a `-- name --` header line, if the comment is one.
+pub fn header_name(comment: &str) -> Option<&str> {
+    let name = comment
+        .trim()
+        .strip_prefix("--")?
+        .strip_suffix("--")?
+        .trim();
+    let mut chars = name.chars();
+    let valid = chars
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    valid.then_some(name)
+}
+
 fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
     let head = text.get(..prefix.len())?;
     head.eq_ignore_ascii_case(prefix)
@@ -97,6 +151,53 @@ fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_header_names_the_statements_below_it() {
+        let text = "-- fetch_job --\nSELECT 1;\nSELECT 2;\n-- other --\nSELECT 3;";
+        let file = super::super::parse_file(text, crate::semantics::Engine::Postgres);
+        let names: Vec<_> = file
+            .statements
+            .iter()
+            .map(|statement| {
+                statement.directives.iter().find_map(|d| match &d.value {
+                    Directive::Name(name) => Some(name.clone()),
+                    _ => None,
+                })
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                Some("fetch_job".to_string()),
+                Some("fetch_job:3".to_string()),
+                Some("other".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn query_file_names_of_every_convention() {
+        for (comment, name) in [
+            ("-- name: GetAccount :one", "GetAccount"),
+            ("-- name: ListJobs :many", "ListJobs"),
+            ("-- name: get-jobs", "get-jobs"),
+            ("-- name: delete_job!", "delete_job"),
+            ("-- name: insert_job<!", "insert_job"),
+            ("-- name: insert_many*!", "insert_many"),
+            ("-- name: one_job^", "one_job"),
+            ("--name: no_space", "no_space"),
+            ("-- :name character-by-id :? :1", "character-by-id"),
+            ("-- fetch_job --", "fetch_job"),
+        ] {
+            assert_eq!(
+                parse_comment(comment),
+                Some(Directive::Name(name.into())),
+                "{comment}"
+            );
+        }
+        assert_eq!(parse_comment("-- name: !"), None);
+    }
 
     #[test]
     fn reads_names_and_directives() {
@@ -116,6 +217,12 @@ mod tests {
             Some(Directive::Isolation("repeatable read".into()))
         );
         assert_eq!(parse_comment("-- just a comment"), None);
+        assert_eq!(
+            parse_comment("-- fetch_job --"),
+            Some(Directive::Name("fetch_job".into()))
+        );
+        assert_eq!(parse_comment("-- a b --"), None);
+        assert_eq!(parse_comment("----"), None);
         assert_eq!(
             parse_comment("-- isolint: example $1=7 name='Dr Who' :day=2024-01-01"),
             Some(Directive::Example(vec![

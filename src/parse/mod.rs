@@ -7,9 +7,11 @@
 
 pub mod directives;
 pub mod lexer;
+pub mod placeholders;
 pub mod plpgsql;
 pub mod routine;
 pub mod split;
+pub mod templates;
 
 use sqlparser::ast::Statement;
 use sqlparser::dialect::{
@@ -134,6 +136,11 @@ pub fn fold_quoted_names(text: &str, engine: Engine, split: &split::Split) -> Op
 }
 
 pub fn parse_file(text: &str, engine: Engine) -> ParsedFile {
+    parse_file_with(text, engine, &templates::Variables::new())
+}
+
+/// `parse_file`, with the config's `[variables]` for templated SQL (`templates`).
+pub fn parse_file_with(text: &str, engine: Engine, variables: &templates::Variables) -> ParsedFile {
     let split = split::split(text, flavor(engine), engine == Engine::Sqlserver);
     let folded = fold_quoted_names(text, engine, &split);
     let text = folded.as_deref().unwrap_or(text);
@@ -149,23 +156,24 @@ pub fn parse_file(text: &str, engine: Engine) -> ParsedFile {
         })
         .collect();
     let comments = split.comments.clone();
-    let statements = split
+    let mut statements: Vec<RawStatement> = split
         .chunks
         .into_iter()
         .flat_map(|chunk| {
-            let statement = parse_chunk(text, chunk.clone(), &*dialect, engine);
+            let statement = parse_chunk(text, chunk.clone(), &*dialect, engine, variables);
             if engine == Engine::Sqlserver
                 && statement.parsed.is_err()
                 && let Some(pieces) = split::split_tsql_lines(text, &chunk, &comments)
             {
                 return pieces
                     .into_iter()
-                    .map(|piece| parse_chunk(text, piece, &*dialect, engine))
+                    .map(|piece| parse_chunk(text, piece, &*dialect, engine, variables))
                     .collect();
             }
             vec![statement]
         })
         .collect();
+    directives::carry_headers(text, &mut statements);
     ParsedFile {
         statements,
         file_directives,
@@ -179,8 +187,9 @@ fn parse_chunk(
     chunk: split::Chunk,
     dialect: &dyn Dialect,
     engine: Engine,
+    variables: &templates::Variables,
 ) -> RawStatement {
-    parse_chunk_edited(text, chunk, dialect, engine, &[], "")
+    parse_chunk_edited(text, chunk, dialect, engine, variables, &[], "")
 }
 
 /// Parses one statement of a routine body (see [`plpgsql`]): its `INTO` targets blanked and
@@ -189,6 +198,7 @@ pub fn parse_body_statement(
     text: &str,
     statement: &plpgsql::BodyStatement,
     engine: Engine,
+    variables: &templates::Variables,
 ) -> RawStatement {
     let range = statement.range;
     let tokens = lexer::tokenize_range(text, range, flavor(engine));
@@ -204,6 +214,7 @@ pub fn parse_body_statement(
         chunk,
         &*dialect,
         engine,
+        variables,
         &statement.blanks,
         statement.prefix,
     )
@@ -214,6 +225,7 @@ fn parse_chunk_edited(
     chunk: split::Chunk,
     dialect: &dyn Dialect,
     engine: Engine,
+    variables: &templates::Variables,
     blanks: &[TextRange],
     prefix: &str,
 ) -> RawStatement {
@@ -245,9 +257,14 @@ fn parse_chunk_edited(
         }
     }
     let locks = take_lock_clauses(text, &chunk, &mut sql, !prefix.is_empty());
+    let mut edits = placeholders::parameter_edits(text, &chunk, engine);
+    edits.extend(templates::template_edits(
+        text, &chunk, &keyword, variables, &edits,
+    ));
     if engine.is_postgres_family() {
-        sql = number_anonymous_placeholders(text, &chunk, &sql);
+        edits.extend(anonymous_placeholders(text, &chunk));
     }
+    sql = placeholders::apply(&sql, chunk.range.start, edits);
     if engine == Engine::Sqlserver {
         sql = tsql_condition_as_query(&keyword, sql);
     }
@@ -527,25 +544,16 @@ fn tsql_condition_as_query(keyword: &str, sql: String) -> String {
 /// PostgreSQL's dialect reads `?` as an operator; drivers that use `?` placeholders are common.
 /// Each `?` becomes `$0`, which no PostgreSQL statement can contain, so extraction knows it
 /// was anonymous. Columns after the first `?` on a line shift by one in parse errors.
-fn number_anonymous_placeholders(text: &str, chunk: &split::Chunk, sql: &str) -> String {
-    let anonymous: Vec<usize> = chunk
+fn anonymous_placeholders(text: &str, chunk: &split::Chunk) -> Vec<placeholders::Edit> {
+    chunk
         .tokens
         .iter()
         .filter(|token| token.kind == TokenKind::Param && token.text(text) == "?")
-        .map(|token| token.range.start - chunk.range.start)
-        .collect();
-    if anonymous.is_empty() {
-        return sql.to_string();
-    }
-    let mut result = String::with_capacity(sql.len() + anonymous.len());
-    let mut last = 0;
-    for position in anonymous {
-        result.push_str(&sql[last..position]);
-        result.push_str("$0");
-        last = position + 1;
-    }
-    result.push_str(&sql[last..]);
-    result
+        .map(|token| placeholders::Edit {
+            range: token.range,
+            replacement: "$0".to_string(),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -198,6 +198,16 @@ impl Cursor<'_> {
         let mut last = None;
         loop {
             let token = *self.peek()?;
+            // A templated schema, `:SCHEMA.name` (psql variables): the name follows.
+            if token.kind == TokenKind::Param
+                && self
+                    .tokens
+                    .get(self.index + 1)
+                    .is_some_and(|next| next.text(self.text) == ".")
+            {
+                self.index += 2;
+                continue;
+            }
             let part = match token.kind {
                 TokenKind::Word => normalize_name(token.text(self.text), false),
                 TokenKind::QuotedIdent => normalize_name(&token.ident(self.text)?, true),

@@ -72,6 +72,13 @@ impl Run {
         for rule in &self.select {
             options.rules.insert(Rule::from_id(rule).expect("rule"));
         }
+        // A case's `isolint.toml` gives its template variables and composed transactions.
+        let config = directory.join("isolint.toml");
+        if config.exists() {
+            let config = isolint::config::load(&config).expect("isolint.toml");
+            options.variables = config.variables;
+            options.transactions = config.transactions;
+        }
         let discovered =
             discover::discover(&[directory.to_path_buf()], directory).expect("discover");
         check_sources(discovered.files, &options)

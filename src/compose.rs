@@ -1,0 +1,249 @@
+//! Transactions composed from named queries: a config `[[transaction]]` with
+//! `steps = ["GetAccount", "UpdateBalance"]` is one program that runs those queries'
+//! statements in order, as the application does when it calls them inside one database
+//! transaction.
+//!
+//! A query used twice is two statements with the same parameter names: the usual case is one
+//! call site that passes the same arguments (read an account, then write that account), and
+//! it is the case where the anomalies are.
+//!
+//! A program has one file: a composed program's is its first step's, and the statements of
+//! steps in that file keep their ranges there. A step from another file cannot point into it,
+//! so its statements are placed at the first step's statement (their text, shown in witnesses
+//! and messages, is their own); keep a transaction's queries in one file for exact locations.
+//!
+//! This module builds programs from programs: it reads no files and parses nothing.
+
+use std::ops::Range;
+
+use crate::program::{Ignores, LevelSource, Program, ProgramStatement};
+use crate::semantics::{Engine, Level, Semantics};
+
+/// One `[[transaction]]` of the config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Composition {
+    pub name: String,
+    /// The level it runs at; else the configured default, else the engine's.
+    pub isolation: Option<Level>,
+    pub steps: Vec<Step>,
+}
+
+/// A query name in `steps`, with where it is written in the config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub name: String,
+    /// Byte range of the step's string in the config file.
+    pub span: Range<usize>,
+}
+
+/// A step that names no query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownStep {
+    pub transaction: String,
+    pub step: Step,
+    /// The known query name nearest to the step's, if one is close.
+    pub suggestion: Option<String>,
+}
+
+/// Adds one program per composition to `programs`, built from the programs its steps name.
+/// Steps that name no program are returned; a composition with one is left out.
+pub fn compose(
+    programs: &mut Vec<Program>,
+    compositions: &[Composition],
+    engine: Engine,
+    configured: Option<Level>,
+) -> Vec<UnknownStep> {
+    let semantics = Semantics::embedded();
+    let mut unknown = Vec::new();
+    let mut composed = Vec::new();
+    for composition in compositions {
+        let found: Vec<Option<&Program>> = composition
+            .steps
+            .iter()
+            .map(|step| programs.iter().find(|program| program.name == step.name))
+            .collect();
+        let mut complete = true;
+        for (step, program) in composition.steps.iter().zip(&found) {
+            if program.is_none() {
+                complete = false;
+                unknown.push(UnknownStep {
+                    transaction: composition.name.clone(),
+                    step: step.clone(),
+                    suggestion: closest(&step.name, programs),
+                });
+            }
+        }
+        let steps: Vec<&Program> = found.into_iter().flatten().collect();
+        let Some(first) = steps.first().filter(|_| complete) else {
+            continue;
+        };
+        let (level, level_source) = match composition
+            .isolation
+            .and_then(|level| semantics.resolve(engine, level))
+        {
+            Some(level) => (level, LevelSource::Declared),
+            None => match configured {
+                Some(level) => (level, LevelSource::Configured),
+                None => (semantics.default_level(engine), LevelSource::EngineDefault),
+            },
+        };
+        let mut ignores = Ignores::new();
+        let mut statements: Vec<ProgramStatement> = Vec::new();
+        for step in &steps {
+            let same_file = step.file == first.file;
+            if same_file {
+                for (rule, range) in &step.ignores {
+                    ignores.entry(rule.clone()).or_insert(*range);
+                }
+            }
+            statements.extend(step.statements.iter().cloned().map(|mut statement| {
+                // Ranges in another file would point at the wrong text of this one.
+                if !same_file {
+                    statement.ignores.clear();
+                    statement.range = first.range;
+                }
+                statement
+            }));
+        }
+        let mut accesses: Vec<_> = statements
+            .iter_mut()
+            .map(|statement| std::mem::take(&mut statement.accesses))
+            .collect();
+        crate::access::pin_picked_rows(&mut accesses);
+        for (statement, accesses) in statements.iter_mut().zip(accesses) {
+            statement.accesses = accesses;
+        }
+        composed.push(Program {
+            name: composition.name.clone(),
+            kind: crate::program::ProgramKind::Script,
+            file: first.file,
+            range: first.range,
+            level,
+            level_source,
+            statements,
+            ignores,
+            examples: Vec::new(),
+        });
+    }
+    programs.extend(composed);
+    unknown
+}
+
+/// The program name nearest to `wrong`, when it is at most a third of its length away.
+fn closest(wrong: &str, programs: &[Program]) -> Option<String> {
+    let wrong_lower = wrong.to_lowercase();
+    programs
+        .iter()
+        .map(|program| {
+            let distance = edit_distance(&wrong_lower, &program.name.to_lowercase());
+            (distance, &program.name)
+        })
+        .filter(|(distance, name)| *distance <= (name.chars().count() / 3).max(2))
+        .min()
+        .map(|(_, name)| name.clone())
+}
+
+/// Levenshtein distance in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, a_char) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, b_char) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(a_char != *b_char);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{Role, SourceFile};
+    use crate::{CheckOptions, check_sources};
+
+    const SCHEMA: &str = "CREATE TABLE accounts (id int PRIMARY KEY, balance int);";
+    const QUERIES: &str = "-- name: GetAccount :one\n\
+        SELECT balance FROM accounts WHERE id = @id;\n\
+        -- name: UpdateBalance :exec\n\
+        UPDATE accounts SET balance = @balance WHERE id = @id;\n";
+
+    fn step(name: &str) -> Step {
+        Step {
+            name: name.into(),
+            span: 0..0,
+        }
+    }
+
+    fn check(steps: &[&str]) -> crate::CheckResult {
+        let files = vec![
+            SourceFile::new("migrations/1.sql".into(), Role::Schema, SCHEMA.into()),
+            SourceFile::new("queries.sql".into(), Role::Transactions, QUERIES.into()),
+        ];
+        let mut options = CheckOptions::new(Engine::Postgres);
+        options.transactions = vec![Composition {
+            name: "withdraw".into(),
+            isolation: None,
+            steps: steps.iter().map(|name| step(name)).collect(),
+        }];
+        check_sources(files, &options)
+    }
+
+    #[test]
+    fn composed_queries_are_one_transaction_with_its_anomalies() {
+        let result = check(&["GetAccount", "UpdateBalance"]);
+        let withdraw = result
+            .programs
+            .iter()
+            .find(|program| program.name == "withdraw")
+            .unwrap();
+        assert_eq!(withdraw.statements.len(), 2);
+        let names: Vec<Vec<&str>> = result
+            .findings
+            .iter()
+            .map(|finding| {
+                finding
+                    .programs
+                    .iter()
+                    .map(|&p| result.programs[p].name.as_str())
+                    .collect()
+            })
+            .collect();
+        assert!(
+            result
+                .findings
+                .iter()
+                .any(|finding| finding.rule.id() == "lost-update"),
+            "{names:?}"
+        );
+        assert!(result.unknown_steps.is_empty());
+    }
+
+    #[test]
+    fn a_query_used_twice_is_two_statements() {
+        let result = check(&["GetAccount", "GetAccount", "UpdateBalance"]);
+        let withdraw = result
+            .programs
+            .iter()
+            .find(|p| p.name == "withdraw")
+            .unwrap();
+        assert_eq!(withdraw.statements.len(), 3);
+        assert_eq!(withdraw.statements[0].range, withdraw.statements[1].range);
+    }
+
+    #[test]
+    fn unknown_steps_are_reported_with_the_nearest_name() {
+        let result = check(&["GetAcount", "UpdateBalance"]);
+        assert_eq!(
+            result.unknown_steps,
+            [UnknownStep {
+                transaction: "withdraw".into(),
+                step: step("GetAcount"),
+                suggestion: Some("GetAccount".into()),
+            }]
+        );
+        assert!(result.programs.iter().all(|p| p.name != "withdraw"));
+    }
+}
