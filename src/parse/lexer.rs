@@ -194,8 +194,15 @@ impl Lexer<'_> {
         Some(token)
     }
 
+    /// Whether the colon at `start` can open a `:name`: not when it is the second colon of a
+    /// `::` cast, but again when it follows one (`x:::SCHEMA.t`, a cast to a templated type).
     fn previous_is_not_colon(&self, start: usize) -> bool {
-        start == 0 || self.bytes[start - 1] != b':'
+        let colons = self.bytes[..start]
+            .iter()
+            .rev()
+            .take_while(|byte| **byte == b':')
+            .count();
+        colons != 1
     }
 
     fn eat_while(&mut self, keep: impl Fn(u8) -> bool) {

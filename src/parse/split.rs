@@ -46,6 +46,17 @@ pub fn split(source: &str, flavor: Flavor, go_batches: bool) -> Split {
                     result.down_section = Some(token.range.start);
                     break;
                 }
+                // A query file's header (`-- name: x`, `-- fetch_job --`) starts the next
+                // query even where the one above it has no final semicolon.
+                if !current.is_empty()
+                    && text.starts_with("--")
+                    && matches!(
+                        super::directives::parse_comment(text),
+                        Some(super::directives::Directive::Name(_))
+                    )
+                {
+                    finish(&mut result, &mut current, &mut leading);
+                }
                 result.comments.push(token.range);
                 if current.is_empty() {
                     pending_comments.push(token.range);
