@@ -399,6 +399,9 @@ pub fn inline(
     built: &Built,
     first_routine_program: usize,
 ) -> Vec<Note> {
+    if routines.is_empty() {
+        return Vec::new();
+    }
     let mut inliner = Inliner {
         routines,
         built,
@@ -408,9 +411,6 @@ pub fn inline(
         notes: Vec::new(),
         noted: BTreeSet::new(),
     };
-    if routines.is_empty() {
-        return Vec::new();
-    }
     for (index, program) in programs.iter_mut().enumerate() {
         let needs = program.statements.iter().any(|statement| {
             !statement.calls.is_empty() || statement.accesses.iter().any(|a| a.is_write())
