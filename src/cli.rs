@@ -174,6 +174,10 @@ pub struct CheckArgs {
     /// Print the number of findings per rule after the report (on standard error).
     #[arg(long)]
     pub statistics: bool,
+    /// Print every file's role (schema, transactions, skipped) and why, then exit without
+    /// checking.
+    #[arg(long)]
+    pub explain_inputs: bool,
     /// Report only findings that this baseline file does not record.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
@@ -528,18 +532,7 @@ pub fn options(args: &CheckArgs, config: Option<&Config>) -> Result<CheckOptions
 /// `graph` share.
 fn analyse(args: &CheckArgs) -> Result<(CheckResult, CheckOptions), CliError> {
     let working_directory = std::env::current_dir().map_err(CliError::WorkingDirectory)?;
-    let config = match args
-        .config
-        .clone()
-        .or_else(|| config::find(&working_directory))
-    {
-        Some(path) => {
-            // Shown relative to the working directory, as discovered files are.
-            let shown = path.strip_prefix(&working_directory).unwrap_or(&path);
-            Some(config::load(shown).map_err(Box::new)?)
-        }
-        None => None,
-    };
+    let config = load_config(args, &working_directory)?;
     let options = options(args, config.as_ref())?;
     let (files, problems, focus) = gather(args, config.as_ref(), &working_directory)?;
     let bar = crate::progress::TerminalBar::stderr();
@@ -566,7 +559,59 @@ fn analyse(args: &CheckArgs) -> Result<(CheckResult, CheckOptions), CliError> {
     Ok((result, options))
 }
 
+/// The config file `--config` names, else the nearest one, if any.
+fn load_config(args: &CheckArgs, working_directory: &Path) -> Result<Option<Config>, CliError> {
+    match args
+        .config
+        .clone()
+        .or_else(|| config::find(working_directory))
+    {
+        Some(path) => {
+            // Shown relative to the working directory, as discovered files are.
+            let shown = path.strip_prefix(working_directory).unwrap_or(&path);
+            Ok(Some(config::load(shown).map_err(Box::new)?))
+        }
+        None => Ok(None),
+    }
+}
+
+/// `check --explain-inputs`: every file discovery meets, with its role and the reason.
+fn explain_inputs(args: &CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError> {
+    let working_directory = std::env::current_dir().map_err(CliError::WorkingDirectory)?;
+    let config = load_config(args, &working_directory)?;
+    let classify = classifier(config.as_ref())?;
+    let paths = if args.paths.is_empty() {
+        vec![
+            config
+                .as_ref()
+                .map_or_else(|| PathBuf::from("."), |c| c.root.clone()),
+        ]
+    } else {
+        args.paths.clone()
+    };
+    let discovered = discover::discover_with(&paths, &working_directory, &classify)?;
+    let shown: Vec<String> = discovered
+        .explanations
+        .iter()
+        .map(|(path, _)| path.display().to_string())
+        .collect();
+    let width = shown
+        .iter()
+        .map(|path| path.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut text = String::new();
+    for (path, (_, reason)) in shown.iter().zip(&discovered.explanations) {
+        text.push_str(&format!("{path:<width$}  {reason}\n"));
+    }
+    emit(args.output.as_deref(), &text, stdout)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn check(args: CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError> {
+    if args.explain_inputs {
+        return explain_inputs(&args, stdout);
+    }
     let (mut result, options) = analyse(&args)?;
     if let Some(path) = &args.write_baseline {
         let count = baseline::write(&result, path)?;

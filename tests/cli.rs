@@ -546,3 +546,31 @@ fn an_unknown_transaction_step_is_a_config_error_with_a_suggestion() {
     assert!(stderr.contains("isolint.toml:3:10"), "{stderr}");
     assert!(stderr.contains("did you mean `GetAccount`?"), "{stderr}");
 }
+
+#[test]
+fn explain_inputs_gives_every_files_role_and_reason() {
+    let output = isolint()
+        .args(["check", "--explain-inputs", "."])
+        .current_dir(fixture("discovery_flyway_liquibase_sqlc"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let lines: Vec<String> = stdout_of(&output)
+        .lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "db/changelog/wallets.sql schema: a Liquibase formatted SQL changelog (`--liquibase formatted sql`)",
+            "db/migration/V1__seats.sql schema: path has a `migration` component",
+            "db/migration/V1_1__unique_seat.sql schema: path has a `migration` component",
+            "db/migration/R__seat_counts.sql schema: path has a `migration` component",
+            "sql/ddl/tickets.sql schema: listed under sqlc `schema:`",
+            "app/book_seat.sql transactions: default (no schema directory, migration name or sqlc.yaml path)",
+            "app/withdraw.sql transactions: default (no schema directory, migration name or sqlc.yaml path)",
+            "sql/queries/tickets.sql transactions: listed under sqlc `queries:`",
+            "db/migration/U1_1__unique_seat.sql skipped: down migration",
+        ]
+    );
+}

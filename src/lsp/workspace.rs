@@ -117,6 +117,10 @@ impl Analyzer {
             }
         }
         let mut result = check_sources_cached(files, &self.options, &mut self.cache);
+        // A `[[transaction]]` step naming no query is a mistake in the config, as in the CLI.
+        if let (Some(config), Some(unknown)) = (&self.config, result.unknown_steps.first()) {
+            self.config_problem = Some(render(&config.unknown_step(unknown)));
+        }
         for problem in &self.disk_problems {
             result.diagnostics.insert(
                 0,

@@ -260,6 +260,23 @@ mod tests {
     }
 
     #[test]
+    fn every_cut_of_every_marker_parses_without_a_panic() {
+        let text = "SELECT sqlc.arg('a'), %(b)s, %s, :v*:c, ${d}, {{ e }}, @f, ?, :'g', :\"h\", \
+                    :i.j, 'é%s', $$x$$, E'k' FROM ${s}.t WHERE x = :NEW.y;";
+        let variables =
+            super::super::templates::Variables::from([("d".into(), "long value".into())]);
+        for engine in crate::semantics::Engine::ALL {
+            for (end, _) in text.char_indices() {
+                for start in (0..end).step_by(7) {
+                    if text.is_char_boundary(start) {
+                        super::super::parse_file_with(&text[start..end], engine, &variables);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn rewritten_parameters_parse() {
         for sql in [
             "SELECT * FROM t WHERE id = sqlc.arg(id) AND x IN (sqlc.slice(ids))",

@@ -12,7 +12,8 @@
 //! - its statement is DDL (`CREATE`, `ALTER`, `DROP`, `GRANT`, ...), where parameters cannot
 //!   appear;
 //!
-//! and a parameter otherwise. An undeclared variable never costs the statement: a schema
+//! and a parameter otherwise. Oracle's trigger row references `:NEW.x` and `:OLD.x` are never
+//! template variables unless declared. An undeclared variable never costs the statement: a schema
 //! qualifier is dropped (the catalog compares tables by their last name part, so
 //! `:schema.jobs` is `jobs`), and elsewhere the variable stands for a name or literal spelled
 //! like itself (`:"schema"` reads as `"schema"`). River's `/* TEMPLATE: schema */` markers are
@@ -83,6 +84,13 @@ pub fn template_edits(
         };
         index = marker.last + 1;
         let declared = lookup(variables, &marker.name);
+        let row_reference = marker.style == Style::Bare
+            && ["new", "old"]
+                .iter()
+                .any(|row| marker.name.eq_ignore_ascii_case(row));
+        if row_reference && declared.is_none() {
+            continue;
+        }
         let range = TextRange::new(
             tokens[marker.first].range.start,
             tokens[marker.last].range.end,
@@ -275,6 +283,12 @@ mod tests {
             rewritten("grant usage on schema :S to :ROLE", &[]),
             "grant usage on schema S  to ROLE "
         );
+    }
+
+    #[test]
+    fn oracle_trigger_rows_are_not_template_variables() {
+        let sql = "CREATE TRIGGER t BEFORE UPDATE ON a FOR EACH ROW BEGIN :NEW.x := :old.x";
+        assert_eq!(rewritten(sql, &[]), sql);
     }
 
     #[test]
