@@ -62,6 +62,9 @@ pub fn split(source: &str, flavor: Flavor, go_batches: bool) -> Split {
                     pending_comments.push(token.range);
                 }
             }
+            // A SQL-standard routine body, `CREATE FUNCTION ... BEGIN ATOMIC s1; s2; END`,
+            // holds semicolons: the statement ends at the `;` after its `END`.
+            TokenKind::Semicolon if in_atomic_body(source, &current) => current.push(token),
             TokenKind::Semicolon => finish(&mut result, &mut current, &mut leading),
             TokenKind::Word
                 if go_batches && token.is_word(source, "go") && starts_line(source, token) =>
@@ -78,6 +81,23 @@ pub fn split(source: &str, flavor: Flavor, go_batches: bool) -> Split {
     }
     finish(&mut result, &mut current, &mut leading);
     result
+}
+
+/// Whether `current` is a `CREATE ... BEGIN ATOMIC` whose closing `END` has not come yet.
+fn in_atomic_body(source: &str, current: &[Token]) -> bool {
+    let starts_create = current
+        .first()
+        .is_some_and(|token| token.is_word(source, "create"));
+    if !starts_create {
+        return false;
+    }
+    let atomic = current
+        .windows(2)
+        .any(|pair| pair[0].is_word(source, "begin") && pair[1].is_word(source, "atomic"));
+    atomic
+        && !current
+            .last()
+            .is_some_and(|token| token.is_word(source, "end"))
 }
 
 fn finish(result: &mut Split, current: &mut Vec<Token>, leading: &mut Vec<TextRange>) {
@@ -196,6 +216,22 @@ mod tests {
             .iter()
             .map(|chunk| &source[chunk.range.start..chunk.range.end])
             .collect()
+    }
+
+    #[test]
+    fn begin_atomic_bodies_and_query_headers() {
+        let source = "CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql BEGIN ATOMIC \
+                      UPDATE t SET n = n + 1 WHERE id = a; SELECT n FROM t WHERE id = a; END;\n\
+                      -- fetch_job --\nSELECT 1\n-- finish_job --\nSELECT 2";
+        assert_eq!(
+            texts(source),
+            vec![
+                "CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql BEGIN ATOMIC UPDATE t SET \
+                 n = n + 1 WHERE id = a; SELECT n FROM t WHERE id = a; END",
+                "SELECT 1",
+                "SELECT 2",
+            ]
+        );
     }
 
     #[test]

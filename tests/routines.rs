@@ -1,0 +1,171 @@
+//! Routines and triggers as programs: definitions in migration order, calls, recursion,
+//! dynamic SQL and the notes isolint gives about what it cannot follow.
+
+use isolint::program::ProgramKind;
+use isolint::semantics::Engine;
+use isolint::source::{Role, SourceFile};
+use isolint::{CheckOptions, CheckResult, DiagnosticKind, check_sources};
+
+fn check(files: &[(&str, Role, &str)]) -> CheckResult {
+    let files = files
+        .iter()
+        .map(|(path, role, text)| SourceFile::new(path.into(), *role, text.to_string()))
+        .collect();
+    check_sources(files, &CheckOptions::new(Engine::Postgres))
+}
+
+fn programs(result: &CheckResult) -> Vec<(String, ProgramKind, usize)> {
+    result
+        .programs
+        .iter()
+        .map(|p| (p.name.clone(), p.kind, p.statements.len()))
+        .collect()
+}
+
+const ACCOUNTS: &str = "CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL);\n";
+
+#[test]
+fn the_latest_definition_wins_drops_remove_and_overloads_are_told_apart() {
+    let result = check(&[
+        (
+            "migrations/1.sql",
+            Role::Schema,
+            &format!(
+                "{ACCOUNTS}CREATE FUNCTION touch(p int) RETURNS void LANGUAGE sql AS \
+                 $$ UPDATE accounts SET balance = 0 WHERE id = p $$;\n\
+                 CREATE FUNCTION gone() RETURNS void LANGUAGE sql AS $$ DELETE FROM accounts $$;\n\
+                 CREATE FUNCTION pair(a int) RETURNS int LANGUAGE sql AS $$ SELECT balance FROM accounts WHERE id = a $$;\n\
+                 CREATE FUNCTION pair(a int, b int) RETURNS int LANGUAGE sql AS $$ SELECT balance FROM accounts WHERE id IN (a, b) $$;"
+            ),
+        ),
+        (
+            "migrations/2.sql",
+            Role::Schema,
+            "CREATE OR REPLACE FUNCTION touch(p integer) RETURNS void LANGUAGE sql \
+             BEGIN ATOMIC SELECT balance FROM accounts WHERE id = p; \
+             UPDATE accounts SET balance = 1 WHERE id = p; END;\n\
+             DROP FUNCTION gone();",
+        ),
+    ]);
+    assert_eq!(
+        programs(&result),
+        // In order of their latest definition.
+        vec![
+            ("pair(integer)".into(), ProgramKind::Routine, 1),
+            ("pair(integer, integer)".into(), ProgramKind::Routine, 1),
+            ("touch".into(), ProgramKind::Routine, 2),
+        ]
+    );
+    assert_eq!(result.parse_errors, 0);
+}
+
+#[test]
+fn dynamic_sql_is_noted_once_per_routine_with_its_line() {
+    let result = check(&[(
+        "migrations/1.sql",
+        Role::Schema,
+        &format!(
+            "{ACCOUNTS}CREATE FUNCTION purge(t text) RETURNS void LANGUAGE plpgsql AS $$\n\
+             BEGIN\n  EXECUTE format('DELETE FROM %I', t);\n  EXECUTE 'VACUUM';\nEND $$;"
+        ),
+    )]);
+    let notes: Vec<_> = result
+        .diagnostics
+        .iter()
+        .filter(|d| d.kind == DiagnosticKind::UnanalysedDynamicSql)
+        .collect();
+    assert_eq!(notes.len(), 1, "{:?}", result.diagnostics);
+    assert_eq!(result.files[0].line_col(notes[0].range.start).0, 4);
+    assert!(notes[0].message.contains("in 2 places"));
+}
+
+#[test]
+fn recursion_and_unknown_procedures_are_cut_off_with_a_warning() {
+    let result = check(&[
+        (
+            "migrations/1.sql",
+            Role::Schema,
+            &format!(
+                "{ACCOUNTS}CREATE FUNCTION ping(n int) RETURNS int LANGUAGE plpgsql AS $$\n\
+                 BEGIN UPDATE accounts SET balance = balance + 1 WHERE id = n; \
+                 RETURN pong(n); END $$;\n\
+                 CREATE FUNCTION pong(n int) RETURNS int LANGUAGE plpgsql AS $$\n\
+                 BEGIN RETURN ping(n); END $$;"
+            ),
+        ),
+        (
+            "app/run.sql",
+            Role::Transactions,
+            "CALL nowhere(1);\nSELECT ping($1);",
+        ),
+    ]);
+    let warnings: Vec<&str> = result
+        .diagnostics
+        .iter()
+        .filter(|d| d.kind == DiagnosticKind::Warning)
+        .map(|d| d.message.as_str())
+        .collect();
+    assert!(
+        warnings.iter().any(|w| w.contains("`ping` calls itself")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings.iter().any(|w| w.contains("`CALL nowhere`")),
+        "{warnings:?}"
+    );
+    // The script's call runs ping's update (and pong's call of ping stops there).
+    let run = result
+        .programs
+        .iter()
+        .find(|p| p.name == "run:2")
+        .expect("the calling script");
+    assert!(
+        run.statements
+            .iter()
+            .any(|s| s.text.starts_with("ping(): UPDATE"))
+    );
+}
+
+#[test]
+fn a_trigger_runs_in_the_program_whose_write_fires_it_with_new_bound() {
+    let result = check(&[
+        (
+            "migrations/1.sql",
+            Role::Schema,
+            &format!(
+                "{ACCOUNTS}CREATE TABLE audit (account int, balance int);\n\
+                 CREATE FUNCTION audit_balance() RETURNS trigger LANGUAGE plpgsql AS $$\n\
+                 BEGIN INSERT INTO audit VALUES (NEW.id, NEW.balance); RETURN NEW; END $$;\n\
+                 CREATE TRIGGER accounts_audit AFTER UPDATE OF balance ON accounts \
+                 FOR EACH ROW EXECUTE FUNCTION audit_balance();\n\
+                 CREATE TRIGGER accounts_other AFTER UPDATE OF id ON accounts \
+                 FOR EACH ROW EXECUTE FUNCTION audit_balance();"
+            ),
+        ),
+        (
+            "app/deposit.sql",
+            Role::Transactions,
+            "UPDATE accounts SET balance = $2 WHERE id = $1;",
+        ),
+    ]);
+    let deposit = result
+        .programs
+        .iter()
+        .find(|p| p.name == "deposit")
+        .expect("the script");
+    // Only the trigger on `balance` fires, after the write, with NEW.id and NEW.balance bound.
+    assert_eq!(deposit.statements.len(), 2);
+    let audit = &deposit.statements[1];
+    assert!(audit.text.starts_with("trigger accounts_audit: INSERT"));
+    let pins = &audit.accesses[0].rows.pins;
+    assert_eq!(pins["account"].render(), "$1");
+    assert_eq!(pins["balance"].render(), "$2");
+    assert_eq!(
+        result
+            .programs
+            .iter()
+            .filter(|p| p.kind == ProgramKind::Trigger)
+            .count(),
+        2
+    );
+}
