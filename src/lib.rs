@@ -466,9 +466,8 @@ fn file_facts(file: &SourceFile, parsed: &ParsedFile, engine: Engine) -> FileFac
     };
     let text = parsed.folded.as_deref().unwrap_or(&file.text);
     for statement in &parsed.statements {
-        let routine = engine
-            .is_postgres_family()
-            .then(|| parse::routine::read(text, &statement.tokens))
+        let routine = (engine.is_postgres_family() || engine.is_mysql_family())
+            .then(|| parse::routine::read(text, &statement.tokens, engine.is_mysql_family()))
             .flatten();
         // An anonymous `DO` block runs once, when the migration does: not a concurrent
         // program, and nothing the catalog tracks.

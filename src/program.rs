@@ -290,6 +290,7 @@ impl Builder<'_> {
         let name = open
             .directives
             .iter()
+            .rev()
             .find_map(|directive| match &directive.value {
                 Directive::Name(name) => Some(name.clone()),
                 _ => None,

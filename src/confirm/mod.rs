@@ -232,6 +232,23 @@ pub fn confirm(
     setup: &Setup,
     finding: &Finding,
 ) -> Confirmation {
+    // A routine's statements run inside one call: a schedule cannot interleave them from
+    // outside, and their variables have no values to send.
+    let inside_routine = finding.programs.iter().find_map(|&index| {
+        let program = &result.programs[index];
+        let inlined = program.statements.iter().any(|s| s.via.is_some());
+        let routine = matches!(
+            program.kind,
+            crate::program::ProgramKind::Routine | crate::program::ProgramKind::Trigger
+        );
+        (routine || inlined).then_some(&program.name)
+    });
+    if let Some(name) = inside_routine {
+        return Confirmation::inconclusive(format!(
+            "`{name}` runs statements of a function or trigger; `isolint confirm` replays \
+             transaction scripts and queries only, so replay this one by hand"
+        ));
+    }
     let plan = match plan::plan(result, finding) {
         Ok(plan) => plan,
         Err(reason) => return Confirmation::inconclusive(reason),

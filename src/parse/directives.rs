@@ -105,10 +105,12 @@ fn example(text: &str) -> Directive {
 pub fn carry_headers(text: &str, statements: &mut [super::RawStatement]) {
     let mut header: Option<(String, TextRange)> = None;
     for statement in statements {
+        // The header nearest the statement names it (a file may describe its format in a
+        // header-like comment at the top).
         let own = statement
             .directives
             .iter()
-            .find(|directive| matches!(directive.value, Directive::Name(_)));
+            .rfind(|directive| matches!(directive.value, Directive::Name(_)));
         match own {
             Some(directive) => {
                 header = header_name(&text[directive.range.start..directive.range.end])

@@ -52,6 +52,27 @@ fn tokens_of(text: &str, range: TextRange) -> Vec<Token> {
     tokenize_range(text, range, flavor())
 }
 
+/// The statements a MySQL / MariaDB stored program body runs: the same control flow as
+/// PL/pgSQL with MySQL's words (`WHILE ... DO`, `REPEAT ... UNTIL`, labels, `DECLARE` inside
+/// `BEGIN`, handlers, `SET v = ...`).
+pub fn read_mysql_body(text: &str, body: TextRange) -> Body {
+    let flavor = Flavor {
+        mysql: true,
+        ..Flavor::default()
+    };
+    let tokens = tokenize_range(text, body, flavor);
+    let mut reader = Reader {
+        text,
+        tokens: &tokens,
+        index: 0,
+        blocks: Vec::new(),
+        body: Body::default(),
+        mysql: true,
+    };
+    reader.run();
+    reader.body
+}
+
 /// The statements of a `LANGUAGE sql` body: its top-level statements.
 pub fn read_sql_body(text: &str, body: TextRange) -> Body {
     let tokens = tokens_of(text, body);
@@ -77,6 +98,7 @@ pub fn read_plpgsql_body(text: &str, body: TextRange) -> Body {
         index: 0,
         blocks: Vec::new(),
         body: Body::default(),
+        mysql: false,
     };
     reader.run();
     reader.body
@@ -108,6 +130,8 @@ struct Reader<'a> {
     index: usize,
     blocks: Vec<Block>,
     body: Body,
+    /// MySQL's stored program syntax rather than PL/pgSQL's.
+    mysql: bool,
 }
 
 impl Reader<'_> {
@@ -314,6 +338,9 @@ impl Reader<'_> {
                 continue;
             };
             let next = self.index + 1;
+            if self.mysql && self.mysql_statement(&word) {
+                continue;
+            }
             match word.as_str() {
                 "declare" => {
                     self.index = next;
@@ -424,6 +451,75 @@ impl Reader<'_> {
                 _ => self.assignment_or_skip(),
             }
         }
+    }
+
+    /// MySQL's own statements; false when `word` starts one PL/pgSQL shares.
+    fn mysql_statement(&mut self, word: &str) -> bool {
+        let next = self.index + 1;
+        // `label: LOOP`
+        if self.punct(next) == Some(":") && self.punct(next + 1) != Some("=") {
+            self.index = next + 1;
+            return true;
+        }
+        match word {
+            "declare" => {
+                let end = self.find(self.index, &[]);
+                if let Some(name) = self.tokens.get(next).and_then(|t| t.ident(self.text)) {
+                    self.body.variables.insert(name);
+                }
+                let cursor = self.find(next, &["cursor"]);
+                let handler = self.find(next, &["handler"]);
+                if cursor < end {
+                    let query = self.find(cursor, &["for"]);
+                    if query < end {
+                        self.sql_statement(query + 1, "");
+                        return true;
+                    }
+                } else if handler < end {
+                    // `DECLARE ... HANDLER FOR cond stmt`: the statement runs on the condition.
+                    let condition = self.find(handler, &["for"]);
+                    self.index = (condition + 2).min(end);
+                    return true;
+                } else {
+                    let default = self.find(next, &["default"]);
+                    self.expression(default + 1, end);
+                }
+                self.index = end + 1;
+            }
+            "while" => {
+                self.blocks.push(Block::Loop);
+                let body = self.find(next, &["do"]);
+                self.expression(next, body);
+                self.index = body + 1;
+            }
+            "repeat" => {
+                self.blocks.push(Block::Loop);
+                self.index = next;
+            }
+            "until" => {
+                let end = self.find(next, &["end"]);
+                self.expression(next, end);
+                self.index = end;
+            }
+            "set" => {
+                // `SET v = expression [, w = expression]`
+                let end = self.find(self.index, &[]);
+                if let Some(at) = (next..end).find(|&at| self.punct(at) == Some("=")) {
+                    self.expression(at + 1, end);
+                }
+                self.index = end + 1;
+            }
+            "start" => {
+                let end = self.find(self.index, &[]);
+                if let Some(range) = self.range(self.index, end) {
+                    self.body.transaction_control.push(range);
+                }
+                self.index = end + 1;
+            }
+            "leave" | "iterate" | "signal" | "resignal" | "open" => self.skip_statement(),
+            _ => return false,
+        }
+        true
     }
 
     /// Whether the statement at the cursor is `target := expression` (or `target = ...`).

@@ -13,6 +13,8 @@ use crate::source::TextRange;
 pub enum Language {
     Plpgsql,
     Sql,
+    /// A MySQL / MariaDB stored program body (`BEGIN ... END` or one statement).
+    Mysql,
     /// C, plpython, ...: a body isolint cannot read.
     Other,
 }
@@ -99,7 +101,8 @@ pub enum RoutineStatement {
 }
 
 /// Reads a routine or trigger statement from its tokens; `None` for any other statement.
-pub fn read(text: &str, tokens: &[Token]) -> Option<Vec<RoutineStatement>> {
+/// `mysql` reads MySQL / MariaDB stored programs, whose body follows the header directly.
+pub fn read(text: &str, tokens: &[Token], mysql: bool) -> Option<Vec<RoutineStatement>> {
     let mut cursor = Cursor {
         text,
         tokens,
@@ -108,6 +111,9 @@ pub fn read(text: &str, tokens: &[Token]) -> Option<Vec<RoutineStatement>> {
     if cursor.eat("create") {
         if cursor.eat("or") && !cursor.eat("replace") {
             return None;
+        }
+        if mysql {
+            return cursor.mysql_definition();
         }
         cursor.eat("constraint");
         if cursor.eat("function") {
@@ -310,6 +316,118 @@ impl Cursor<'_> {
         Some(definition)
     }
 
+    /// `CREATE [DEFINER = u] PROCEDURE|FUNCTION name(args) [characteristics] body` and
+    /// `CREATE [DEFINER = u] TRIGGER name BEFORE|AFTER event ON t FOR EACH ROW body`; a
+    /// trigger's body becomes a routine named `trigger:name`.
+    fn mysql_definition(&mut self) -> Option<Vec<RoutineStatement>> {
+        if self.eat("definer") {
+            while let Some(token) = self.peek() {
+                if ["procedure", "function", "trigger", "event"]
+                    .iter()
+                    .any(|word| token.is_word(self.text, word))
+                {
+                    break;
+                }
+                self.index += 1;
+            }
+        }
+        let procedure = self.eat("procedure");
+        if procedure || self.eat("function") {
+            self.if_not_exists();
+            let (name, name_range) = self.name_with_range()?;
+            let arguments = self
+                .parenthesised_list()?
+                .iter()
+                .map(|tokens| argument(self.text, tokens))
+                .collect();
+            let body = self.mysql_body()?;
+            return Some(vec![RoutineStatement::Define(RoutineDefinition {
+                name,
+                procedure,
+                arguments,
+                returns_trigger: false,
+                language: Language::Mysql,
+                body: Some(body),
+                body_single_quoted: false,
+                name_range,
+            })]);
+        }
+        if !self.eat("trigger") {
+            return None;
+        }
+        self.if_not_exists();
+        let (name, name_range) = self.name_with_range()?;
+        let timing = if self.eat("before") {
+            TriggerTiming::Before
+        } else if self.eat("after") {
+            TriggerTiming::After
+        } else {
+            return None;
+        };
+        let event = if self.eat("insert") {
+            TriggerEvent::Insert
+        } else if self.eat("update") {
+            TriggerEvent::Update(Vec::new())
+        } else if self.eat("delete") {
+            TriggerEvent::Delete
+        } else {
+            return None;
+        };
+        self.expect("on")?;
+        let table = self.name()?;
+        let body = self.mysql_body()?;
+        let function = format!("trigger:{name}");
+        Some(vec![
+            RoutineStatement::Define(RoutineDefinition {
+                name: function.clone(),
+                procedure: false,
+                arguments: Vec::new(),
+                returns_trigger: true,
+                language: Language::Mysql,
+                body: Some(body),
+                body_single_quoted: false,
+                name_range,
+            }),
+            RoutineStatement::Trigger(TriggerDefinition {
+                name,
+                table,
+                timing,
+                events: vec![event],
+                for_each_row: true,
+                function,
+                name_range,
+            }),
+        ])
+    }
+
+    fn if_not_exists(&mut self) {
+        if self.is("if") {
+            self.index += 1;
+            self.eat("not");
+            self.eat("exists");
+        }
+    }
+
+    /// The body after a MySQL routine's header: from `BEGIN` (or its one statement) to the end.
+    fn mysql_body(&mut self) -> Option<TextRange> {
+        const STARTS: &[&str] = &[
+            "begin", "select", "insert", "update", "delete", "replace", "call", "return", "set",
+            "if", "declare", "while", "repeat", "loop",
+        ];
+        let mut previous_returns = false;
+        while let Some(token) = self.peek().copied() {
+            let starts = STARTS.iter().any(|word| token.is_word(self.text, word));
+            // `RETURNS SET(...)`-like types aside, a starting word after RETURNS is its type.
+            if starts && !previous_returns {
+                let end = self.tokens.last()?.range.end;
+                return Some(TextRange::new(token.range.start, end));
+            }
+            previous_returns = token.is_word(self.text, "returns");
+            self.index += 1;
+        }
+        None
+    }
+
     fn trigger(&mut self) -> Option<TriggerDefinition> {
         let (name, name_range) = self.name_with_range()?;
         let timing = if self.eat("before") {
@@ -507,7 +625,9 @@ mod tests {
             .into_iter()
             .filter(|t| t.kind != TokenKind::Comment && t.kind != TokenKind::Semicolon)
             .collect();
-        read(sql, &tokens).expect("a routine statement").remove(0)
+        read(sql, &tokens, false)
+            .expect("a routine statement")
+            .remove(0)
     }
 
     #[test]

@@ -30,7 +30,37 @@ pub fn split(source: &str, flavor: Flavor, go_batches: bool) -> Split {
     let mut current: Vec<Token> = Vec::new();
     let mut pending_comments: Vec<TextRange> = Vec::new();
     let mut leading: Vec<TextRange> = Vec::new();
+    // MySQL clients' `DELIMITER //`: statements end at `//` until the next DELIMITER line,
+    // so that a procedure's body keeps its semicolons.
+    let mut delimiter: Option<String> = None;
+    let mut skip_until = 0;
     for token in tokenize(source, flavor) {
+        if token.range.start < skip_until {
+            continue;
+        }
+        if flavor.mysql
+            && current.is_empty()
+            && token.is_word(source, "delimiter")
+            && starts_line(source, token)
+        {
+            let rest = &source[token.range.end..];
+            let line_end = rest.find('\n').unwrap_or(rest.len());
+            let new = rest[..line_end].trim();
+            delimiter = (!new.is_empty() && new != ";").then(|| new.to_string());
+            skip_until = token.range.end + line_end;
+            continue;
+        }
+        if let Some(custom) = &delimiter
+            && !matches!(
+                token.kind,
+                TokenKind::Comment | TokenKind::String | TokenKind::QuotedIdent
+            )
+            && source[token.range.start..].starts_with(custom.as_str())
+        {
+            finish(&mut result, &mut current, &mut leading);
+            skip_until = token.range.start + custom.len();
+            continue;
+        }
         match token.kind {
             // A comment that never closes hides the rest of the file: it is kept as part of a
             // statement, which is then reported as unterminated instead of silently lost.
@@ -64,7 +94,9 @@ pub fn split(source: &str, flavor: Flavor, go_batches: bool) -> Split {
             }
             // A SQL-standard routine body, `CREATE FUNCTION ... BEGIN ATOMIC s1; s2; END`,
             // holds semicolons: the statement ends at the `;` after its `END`.
-            TokenKind::Semicolon if in_atomic_body(source, &current) => current.push(token),
+            TokenKind::Semicolon if delimiter.is_some() || in_atomic_body(source, &current) => {
+                current.push(token);
+            }
             TokenKind::Semicolon => finish(&mut result, &mut current, &mut leading),
             TokenKind::Word
                 if go_batches && token.is_word(source, "go") && starts_line(source, token) =>
@@ -216,6 +248,28 @@ mod tests {
             .iter()
             .map(|chunk| &source[chunk.range.start..chunk.range.end])
             .collect()
+    }
+
+    #[test]
+    fn mysql_delimiter_blocks_keep_their_semicolons() {
+        let flavor = Flavor {
+            mysql: true,
+            ..Flavor::default()
+        };
+        let source = "DELIMITER //\nCREATE PROCEDURE p() BEGIN SELECT 1; SELECT ';//'; END //\n\
+                      DELIMITER ;\nSELECT 2;";
+        let chunks: Vec<&str> = split(source, flavor, false)
+            .chunks
+            .iter()
+            .map(|chunk| &source[chunk.range.start..chunk.range.end])
+            .collect();
+        assert_eq!(
+            chunks,
+            vec![
+                "CREATE PROCEDURE p() BEGIN SELECT 1; SELECT ';//'; END",
+                "SELECT 2"
+            ]
+        );
     }
 
     #[test]
