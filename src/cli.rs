@@ -518,6 +518,21 @@ pub fn options(args: &CheckArgs, config: Option<&Config>) -> Result<CheckOptions
         options.variables = config.variables.clone();
         options.transactions = config.transactions.clone();
     }
+    // A `[[transaction]]`'s level must be one the engine has, as `--isolation`'s must.
+    for level in options.transactions.iter().filter_map(|t| t.isolation) {
+        if semantics.resolve(engine, level).is_none() {
+            return Err(CliError::UnsupportedLevel {
+                engine: semantics.display(engine).to_string(),
+                level: level.sql().to_string(),
+                accepted: semantics
+                    .levels(engine)
+                    .iter()
+                    .map(|level| level.id())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+    }
     if !args.select.is_empty() {
         options.rules = parse_rules(&args.select)?.into_iter().collect();
     }

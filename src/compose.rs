@@ -45,8 +45,10 @@ pub struct UnknownStep {
     pub suggestion: Option<String>,
 }
 
-/// Adds one program per composition to `programs`, built from the programs its steps name.
-/// Steps that name no program are returned; a composition with one is left out.
+/// Adds one program per composition to `programs`, built from the programs its steps name
+/// (the first of that name, in file order). Steps that name no program are returned; a
+/// composition with one is left out. A level the engine lacks falls back to the configured
+/// one (the CLI rejects such a config before checking).
 pub fn compose(
     programs: &mut Vec<Program>,
     compositions: &[Composition],

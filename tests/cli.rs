@@ -574,3 +574,30 @@ fn explain_inputs_gives_every_files_role_and_reason() {
         ]
     );
 }
+
+#[test]
+fn a_transaction_level_the_engine_lacks_is_a_usage_error() {
+    let directory = tempfile::tempdir().unwrap();
+    let root = directory.path();
+    std::fs::write(
+        root.join("queries.sql"),
+        "-- name: GetAccount\nSELECT balance FROM accounts WHERE id = :id;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("isolint.toml"),
+        "engine = \"oracle\"\n[[transaction]]\nname = \"t\"\nisolation = \"repeatable-read\"\nsteps = [\"GetAccount\"]\n",
+    )
+    .unwrap();
+    let output = isolint()
+        .args(["check", "--no-color"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr_of(&output).contains("REPEATABLE READ"),
+        "{}",
+        stderr_of(&output)
+    );
+}

@@ -104,6 +104,8 @@ fn example(text: &str) -> Directive {
 /// unique). A statement with a name of its own keeps it.
 pub fn carry_headers(text: &str, statements: &mut [super::RawStatement]) {
     let mut header: Option<(String, TextRange)> = None;
+    // Lines are counted on from the previous statement, so a long file is read once.
+    let (mut counted_to, mut line) = (0, 1);
     for statement in statements {
         // The header nearest the statement names it (a file may describe its format in a
         // header-like comment at the top).
@@ -113,12 +115,18 @@ pub fn carry_headers(text: &str, statements: &mut [super::RawStatement]) {
             .rfind(|directive| matches!(directive.value, Directive::Name(_)));
         match own {
             Some(directive) => {
-                header = header_name(&text[directive.range.start..directive.range.end])
+                header = text
+                    .get(directive.range.start..directive.range.end)
+                    .and_then(header_name)
                     .map(|name| (name.to_string(), directive.range));
             }
             None => {
                 if let Some((name, range)) = &header {
-                    let line = text[..statement.range.start].matches('\n').count() + 1;
+                    let start = statement.range.start.max(counted_to);
+                    line += text.get(counted_to..start).map_or(0, |skipped| {
+                        skipped.bytes().filter(|&byte| byte == b'\n').count()
+                    });
+                    counted_to = start;
                     statement.directives.push(Located {
                         value: Directive::Name(format!("{name}:{line}")),
                         range: *range,
