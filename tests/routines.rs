@@ -96,7 +96,7 @@ fn recursion_and_unknown_procedures_are_cut_off_with_a_warning() {
         (
             "app/run.sql",
             Role::Transactions,
-            "CALL nowhere(1);\nSELECT ping($1);",
+            "CALL nowhere(1);\nBEGIN;\nSELECT ping($1);\nSELECT balance FROM accounts WHERE id = $1;\nCOMMIT;",
         ),
     ]);
     let warnings: Vec<&str> = result
