@@ -68,9 +68,13 @@ pub fn read_mysql_body(text: &str, body: TextRange) -> Body {
         blocks: Vec::new(),
         body: Body::default(),
         mysql: true,
+        handler_statements: Vec::new(),
+        in_handler: None,
     };
     reader.run();
-    reader.body
+    let mut body = reader.body;
+    body.statements.append(&mut reader.handler_statements);
+    body
 }
 
 /// The statements of a `LANGUAGE sql` body: its top-level statements.
@@ -99,9 +103,17 @@ pub fn read_plpgsql_body(text: &str, body: TextRange) -> Body {
         blocks: Vec::new(),
         body: Body::default(),
         mysql: false,
+        handler_statements: Vec::new(),
+        in_handler: None,
     };
     reader.run();
     reader.body
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HandlerEnd {
+    Block(usize),
+    Statement(usize),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,9 +144,27 @@ struct Reader<'a> {
     body: Body,
     /// MySQL's stored program syntax rather than PL/pgSQL's.
     mysql: bool,
+    /// Statements of MySQL condition handlers: they run after a statement fails, so they go
+    /// after the body's other statements rather than where they are declared.
+    handler_statements: Vec<BodyStatement>,
+    /// Inside a handler: the block depth its `BEGIN ... END` ends at, or the token index of
+    /// the semicolon ending its one statement.
+    in_handler: Option<HandlerEnd>,
 }
 
 impl Reader<'_> {
+    fn emit(&mut self, statement: BodyStatement) {
+        if let Some(HandlerEnd::Statement(end)) = self.in_handler
+            && self.index > end
+        {
+            self.in_handler = None;
+        }
+        match self.in_handler {
+            Some(_) => self.handler_statements.push(statement),
+            None => self.body.statements.push(statement),
+        }
+    }
+
     fn word(&self, at: usize) -> Option<String> {
         let token = self.tokens.get(at)?;
         (token.kind == TokenKind::Word).then(|| token.text(self.text).to_ascii_lowercase())
@@ -204,7 +234,7 @@ impl Reader<'_> {
             self.is(at, "select") || (self.word(at).is_some() && self.punct(at + 1) == Some("("))
         });
         if reads {
-            self.body.statements.push(BodyStatement {
+            self.emit(BodyStatement {
                 range,
                 blanks: Vec::new(),
                 prefix: "SELECT ",
@@ -239,7 +269,7 @@ impl Reader<'_> {
             }
             at += 1;
         }
-        self.body.statements.push(BodyStatement {
+        self.emit(BodyStatement {
             range,
             blanks,
             prefix,
@@ -358,6 +388,9 @@ impl Reader<'_> {
                 }
                 "end" => {
                     self.blocks.pop();
+                    if self.in_handler == Some(HandlerEnd::Block(self.blocks.len())) {
+                        self.in_handler = None;
+                    }
                     self.skip_statement();
                 }
                 "if" | "elsif" | "elseif" => {
@@ -479,6 +512,11 @@ impl Reader<'_> {
                     // `DECLARE ... HANDLER FOR cond stmt`: the statement runs on the condition.
                     let condition = self.find(handler, &["for"]);
                     self.index = (condition + 2).min(end);
+                    self.in_handler = Some(if self.is(self.index, "begin") {
+                        HandlerEnd::Block(self.blocks.len())
+                    } else {
+                        HandlerEnd::Statement(self.find(self.index, &[]))
+                    });
                     return true;
                 } else {
                     let default = self.find(next, &["default"]);
@@ -585,7 +623,7 @@ impl Reader<'_> {
                 .any(|leader| self.is(query, leader))
             {
                 if let Some(range) = self.range(query, body) {
-                    self.body.statements.push(BodyStatement {
+                    self.emit(BodyStatement {
                         range,
                         blanks: Vec::new(),
                         prefix: "",
@@ -677,6 +715,31 @@ mod tests {
         let read = read_plpgsql_body(body, TextRange::new(0, body.len()));
         assert_eq!(read.dynamic.len(), 1);
         assert!(read.variables.contains("r"));
+    }
+
+    #[test]
+    fn mysql_handlers_run_after_the_body() {
+        let body = "BEGIN
+              DECLARE v INT DEFAULT 0;
+              DECLARE EXIT HANDLER FOR 1062 BEGIN SELECT id FROM r WHERE k = p; END;
+              DECLARE CONTINUE HANDLER FOR NOT FOUND SET v = 0;
+              label1: WHILE v < 3 DO SET v = (SELECT count(*) FROM r); END WHILE label1;
+              INSERT INTO r (k) VALUES (p);
+            END";
+        let read = read_mysql_body(body, TextRange::new(0, body.len()));
+        let texts: Vec<&str> = read
+            .statements
+            .iter()
+            .map(|s| &body[s.range.start..s.range.end])
+            .collect();
+        assert_eq!(
+            texts,
+            vec![
+                "(SELECT count(*) FROM r)",
+                "INSERT INTO r (k) VALUES (p)",
+                "SELECT id FROM r WHERE k = p",
+            ]
+        );
     }
 
     #[test]
