@@ -169,3 +169,29 @@ fn a_trigger_runs_in_the_program_whose_write_fires_it_with_new_bound() {
         2
     );
 }
+
+#[test]
+fn a_finding_inside_a_trigger_points_at_the_trigger_body_too() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/trigger_invariant_write_skew");
+    let output = assert_cmd::Command::cargo_bin("isolint")
+        .expect("the binary")
+        .current_dir(&fixture)
+        .args(["check", ".", "--format", "json"])
+        .output()
+        .expect("isolint runs");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let related = report["findings"][0]["related"]
+        .as_array()
+        .expect("related locations");
+    assert!(
+        related
+            .iter()
+            .any(|location| location["file"] == "migrations/001_accounts.sql"
+                && location["line"] == 12
+                && location["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("trigger accounts_owner_total"))),
+        "{related:#?}"
+    );
+}

@@ -66,6 +66,23 @@ pub fn by_file(
         let explained =
             std::iter::once((finding.primary, at_fault)).chain(finding.related.iter().cloned());
         let explained: Vec<(StatementRef, String)> = explained.collect();
+        // Statements that run inside a routine or trigger also point at where it is written.
+        let mut inside: Vec<DiagnosticRelatedInformation> = Vec::new();
+        for at in finding.statements() {
+            let statement = &result.programs[at.program].statements[at.statement];
+            if let Some(via) = &statement.via {
+                let information = DiagnosticRelatedInformation {
+                    location: Location::new(
+                        path_to_uri(&path_of(via.file)),
+                        encoding.range(&result.files[via.file], via.range),
+                    ),
+                    message: format!("runs inside {}, written here", via.routine),
+                };
+                if !inside.contains(&information) {
+                    inside.push(information);
+                }
+            }
+        }
         for (file, anchor) in anchors(result, finding) {
             let related = explained
                 .iter()
@@ -74,6 +91,7 @@ pub fn by_file(
                     location: location(*at),
                     message: message.clone(),
                 })
+                .chain(inside.iter().cloned())
                 .collect();
             let (_, range) = statement_range(result, anchor);
             by_file.entry(path_of(file)).or_default().push(Diagnostic {

@@ -158,17 +158,13 @@ pub fn write(
                 })
                 .collect(),
             location: statement_location(result, finding.primary).into(),
-            related: finding
-                .related
-                .iter()
-                .map(|(at, message)| {
-                    let location = statement_location(result, *at);
-                    RelatedOut {
-                        file: location.file,
-                        line: location.line,
-                        column: location.column,
-                        message: message.clone(),
-                    }
+            related: super::related_locations(result, finding)
+                .into_iter()
+                .map(|(location, message)| RelatedOut {
+                    file: location.file,
+                    line: location.line,
+                    column: location.column,
+                    message,
                 })
                 .collect(),
             witness: finding

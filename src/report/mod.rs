@@ -49,6 +49,29 @@ pub fn statement_location(result: &CheckResult, at: StatementRef) -> Location {
     location(result, program.file, program.statements[at.statement].range)
 }
 
+/// The finding's related statements with their messages, then, for each of its statements
+/// that runs inside a routine or trigger of another place, where that statement is written.
+pub fn related_locations(result: &CheckResult, finding: &Finding) -> Vec<(Location, String)> {
+    let mut related: Vec<(Location, String)> = finding
+        .related
+        .iter()
+        .map(|(at, message)| (statement_location(result, *at), message.clone()))
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    for at in finding.statements() {
+        let statement = &result.programs[at.program].statements[at.statement];
+        if let Some(via) = &statement.via
+            && seen.insert((via.file, via.range.start))
+        {
+            related.push((
+                location(result, via.file, via.range),
+                format!("runs inside {}, written here", via.routine),
+            ));
+        }
+    }
+    related
+}
+
 /// "T1", "T2" labels with program names: `T1 withdraw`.
 pub fn instance_label(result: &CheckResult, finding: &Finding, instance: usize) -> String {
     let program = finding.instances[instance];

@@ -225,16 +225,13 @@ fn results(result: &CheckResult) -> Vec<ResultOut> {
                 physical_location: statement_location(result, finding.primary).into(),
                 message: None,
             }],
-            related_locations: finding
-                .related
-                .iter()
+            related_locations: super::related_locations(result, finding)
+                .into_iter()
                 .enumerate()
-                .map(|(id, (at, message))| LocationOut {
+                .map(|(id, (location, message))| LocationOut {
                     id: Some(id),
-                    physical_location: statement_location(result, *at).into(),
-                    message: Some(Message {
-                        text: message.clone(),
-                    }),
+                    physical_location: location.into(),
+                    message: Some(Message { text: message }),
                 })
                 .collect(),
             partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, fingerprint(result, finding))]),
