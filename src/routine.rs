@@ -345,6 +345,7 @@ fn body_statements(
             accesses.extend(extract::accesses(&ast, &raw.locks, catalog));
             calls.extend(extract::calls(&ast));
         }
+        pin_locked_row_to_targets(&mut accesses, &body_statement.into, &known, catalog);
         if accesses.is_empty() && calls.is_empty() {
             continue;
         }
@@ -364,6 +365,32 @@ fn body_statements(
     }
     pin_picked_rows(&mut statements);
     Some(statements)
+}
+
+/// `SELECT co_id INTO v FROM consumer WHERE co_name = $1 FOR UPDATE` locks one row, found by
+/// one key; the row's other columns are then known by the variables that receive them
+/// (`co_id = v`). Later statements find the row by `v`: with the pin, two calls that lock the
+/// same row are seen to serialise on it whichever key they name it by. Only a locked read of
+/// one row gets these pins, so no predicate is narrowed.
+fn pin_locked_row_to_targets(
+    accesses: &mut [Access],
+    into: &[(String, String)],
+    variable: &dyn Fn(&str) -> Option<String>,
+    catalog: &Catalog,
+) {
+    for access in accesses.iter_mut() {
+        let table = catalog.table(&access.table);
+        if access.lock().is_none() || access.rows.point_key(table).is_none() {
+            continue;
+        }
+        for (column, target) in into {
+            let has_column = table.is_some_and(|table| table.has_column(column));
+            if has_column && !access.rows.pins.contains_key(column) {
+                let name = variable(target).unwrap_or_else(|| target.clone());
+                access.rows.pins.insert(column.clone(), Term::Param(name));
+            }
+        }
+    }
 }
 
 /// A body statement's text with its `INTO` targets taken out.

@@ -26,6 +26,9 @@ pub struct BodyStatement {
     pub blanks: Vec<TextRange>,
     /// Text to put in front: `SELECT ` for `PERFORM` and for expressions.
     pub prefix: &'static str,
+    /// `SELECT a, t.b INTO x, y`: each selected column with the variable that receives it,
+    /// when every item of the select list is a plain column.
+    pub into: Vec<(String, String)>,
 }
 
 /// What a routine body runs.
@@ -87,6 +90,7 @@ pub fn read_sql_body(text: &str, body: TextRange) -> Body {
                 range: TextRange::new(first.range.start, last.range.end),
                 blanks: Vec::new(),
                 prefix: "",
+                into: Vec::new(),
             });
         }
     }
@@ -238,6 +242,7 @@ impl Reader<'_> {
                 range,
                 blanks: Vec::new(),
                 prefix: "SELECT ",
+                into: Vec::new(),
             });
         }
     }
@@ -250,6 +255,7 @@ impl Reader<'_> {
             return;
         };
         let mut blanks = Vec::new();
+        let mut into = Vec::new();
         let mut depth = 0usize;
         let mut at = from;
         while at < end {
@@ -263,9 +269,15 @@ impl Reader<'_> {
             if depth == 0
                 && self.is(at, "into")
                 && !names_table
-                && let Some(blank) = self.into_targets(at, end)
+                && let Some((blank, targets)) = self.into_targets(at, end)
             {
                 blanks.push(blank);
+                if self.is(from, "select") {
+                    let columns = self.plain_columns(from + 1, at);
+                    if columns.len() == targets.len() {
+                        into = columns.into_iter().zip(targets).collect();
+                    }
+                }
             }
             at += 1;
         }
@@ -273,24 +285,47 @@ impl Reader<'_> {
             range,
             blanks,
             prefix,
+            into,
         });
         self.index = end + 1;
     }
 
-    /// `INTO [STRICT] a, r.b`: the range to blank, and the targets as variables.
-    fn into_targets(&mut self, into: usize, end: usize) -> Option<TextRange> {
+    /// The columns of a select list from `from` to `to` when every item is a plain,
+    /// possibly qualified, column name; empty otherwise.
+    fn plain_columns(&self, from: usize, to: usize) -> Vec<String> {
+        let mut columns = Vec::new();
+        for item in self.tokens[from..to]
+            .split(|token| token.kind == TokenKind::Punct && token.text(self.text) == ",")
+        {
+            let column = match item {
+                [name] => name.ident(self.text),
+                [_, dot, name] if dot.text(self.text) == "." => name.ident(self.text),
+                _ => None,
+            };
+            match column {
+                Some(column) => columns.push(column),
+                None => return Vec::new(),
+            }
+        }
+        columns
+    }
+
+    /// `INTO [STRICT] a, r.b`: the range to blank, and the targets, which become variables.
+    fn into_targets(&mut self, into: usize, end: usize) -> Option<(TextRange, Vec<String>)> {
         let mut at = into + 1;
         if self.is(at, "strict") {
             at += 1;
         }
         let mut last = None;
+        let mut targets = Vec::new();
         while at < end {
             let token = self.tokens[at];
             if !matches!(token.kind, TokenKind::Word | TokenKind::QuotedIdent) {
                 break;
             }
             if let Some(name) = token.ident(self.text) {
-                self.body.variables.insert(name);
+                self.body.variables.insert(name.clone());
+                targets.push(name);
             }
             at += 1;
             while self.punct(at) == Some(".") && at + 1 < end {
@@ -304,9 +339,9 @@ impl Reader<'_> {
             }
         }
         let last = last?;
-        Some(TextRange::new(
-            self.tokens[into].range.start,
-            self.tokens[last].range.end,
+        Some((
+            TextRange::new(self.tokens[into].range.start, self.tokens[last].range.end),
+            targets,
         ))
     }
 
@@ -627,6 +662,7 @@ impl Reader<'_> {
                         range,
                         blanks: Vec::new(),
                         prefix: "",
+                        into: Vec::new(),
                     });
                 }
             }
