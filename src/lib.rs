@@ -466,9 +466,17 @@ fn file_facts(file: &SourceFile, parsed: &ParsedFile, engine: Engine) -> FileFac
     };
     let text = parsed.folded.as_deref().unwrap_or(&file.text);
     for statement in &parsed.statements {
-        let routine = (engine.is_postgres_family() || engine.is_mysql_family())
-            .then(|| parse::routine::read(text, &statement.tokens, engine.is_mysql_family()))
-            .flatten();
+        let syntax = if engine.is_postgres_family() {
+            Some(parse::routine::Syntax::Postgres)
+        } else if engine.is_mysql_family() {
+            Some(parse::routine::Syntax::Mysql)
+        } else if engine == Engine::Sqlserver {
+            Some(parse::routine::Syntax::Tsql)
+        } else {
+            None
+        };
+        let routine =
+            syntax.and_then(|syntax| parse::routine::read(text, &statement.tokens, syntax));
         // An anonymous `DO` block runs once, when the migration does: not a concurrent
         // program, and nothing the catalog tracks.
         if engine.is_postgres_family() && statement.keyword == "DO" {

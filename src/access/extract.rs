@@ -92,7 +92,14 @@ pub fn calls(statement: &Statement) -> Vec<Call> {
         }
     }
     let mut calls = Calls(Vec::new());
-    if let Statement::Call(function) = statement {
+    if let Statement::Execute {
+        name: Some(name),
+        parameters,
+        ..
+    } = statement
+    {
+        calls.push(name, parameters.clone(), true);
+    } else if let Statement::Call(function) = statement {
         calls.push(&function.name, function_args(&function.args), true);
         for argument in function_args(&function.args) {
             let _ = argument.visit(&mut calls);
@@ -174,6 +181,7 @@ pub fn is_data_statement(statement: &Statement) -> bool {
             | Statement::Lock(_)
             | Statement::LockTables { .. }
             | Statement::Call(_)
+            | Statement::Execute { name: Some(_), .. }
     )
 }
 

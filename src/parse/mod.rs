@@ -163,6 +163,7 @@ pub fn parse_file_with(text: &str, engine: Engine, variables: &templates::Variab
             let statement = parse_chunk(text, chunk.clone(), &*dialect, engine, variables);
             if engine == Engine::Sqlserver
                 && statement.parsed.is_err()
+                && !split::is_tsql_routine(text, &statement.tokens)
                 && let Some(pieces) = split::split_tsql_lines(text, &chunk, &comments)
             {
                 return pieces
@@ -189,7 +190,7 @@ fn parse_chunk(
     engine: Engine,
     variables: &templates::Variables,
 ) -> RawStatement {
-    parse_chunk_edited(text, chunk, dialect, engine, variables, &[], "")
+    parse_chunk_edited(text, chunk, dialect, engine, variables, None)
 }
 
 /// Parses one statement of a routine body (see [`plpgsql`]): its `INTO` targets blanked and
@@ -209,15 +210,7 @@ pub fn parse_body_statement(
         leading_comments: Vec::new(),
     };
     let dialect = dialect(engine);
-    parse_chunk_edited(
-        text,
-        chunk,
-        &*dialect,
-        engine,
-        variables,
-        &statement.blanks,
-        statement.prefix,
-    )
+    parse_chunk_edited(text, chunk, &*dialect, engine, variables, Some(statement))
 }
 
 fn parse_chunk_edited(
@@ -226,9 +219,12 @@ fn parse_chunk_edited(
     dialect: &dyn Dialect,
     engine: Engine,
     variables: &templates::Variables,
-    blanks: &[TextRange],
-    prefix: &str,
+    body: Option<&plpgsql::BodyStatement>,
 ) -> RawStatement {
+    let (blanks, prefix, suffix) = match body {
+        Some(body) => (body.blanks.as_slice(), body.prefix, body.suffix),
+        None => (&[][..], "", ""),
+    };
     let directives = chunk
         .leading_comments
         .iter()
@@ -288,18 +284,22 @@ fn parse_chunk_edited(
                 .find(|token| token.unterminated)
                 .map_or(chunk.range.start, |token| token.range.start),
         })
-    } else if prefix.is_empty() {
+    } else if prefix.is_empty() && suffix.is_empty() {
         parse_sql(dialect, &sql, chunk.range.start, text)
     } else {
-        parse_sql(dialect, &format!("{prefix}{sql}"), chunk.range.start, text).map_err(
-            |mut error| {
-                error.offset = error
-                    .offset
-                    .saturating_sub(prefix.len())
-                    .max(chunk.range.start);
-                error
-            },
+        parse_sql(
+            dialect,
+            &format!("{prefix}{sql}{suffix}"),
+            chunk.range.start,
+            text,
         )
+        .map_err(|mut error| {
+            error.offset = error
+                .offset
+                .saturating_sub(prefix.len())
+                .max(chunk.range.start);
+            error
+        })
     };
     RawStatement {
         range: chunk.range,

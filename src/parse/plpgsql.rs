@@ -26,6 +26,9 @@ pub struct BodyStatement {
     pub blanks: Vec<TextRange>,
     /// Text to put in front: `SELECT ` for `PERFORM` and for expressions.
     pub prefix: &'static str,
+    /// Text to put after: T-SQL conditions are read as `SELECT CASE WHEN <condition> THEN 1
+    /// END`.
+    pub suffix: &'static str,
     /// `SELECT a, t.b INTO x, y`: each selected column with the variable that receives it,
     /// when every item of the select list is a plain column.
     pub into: Vec<(String, String)>,
@@ -80,6 +83,169 @@ pub fn read_mysql_body(text: &str, body: TextRange) -> Body {
     body
 }
 
+/// The statements a T-SQL procedure, function or trigger body runs. T-SQL needs no semicolons:
+/// statements are cut at semicolons and before every line that starts with a statement
+/// keyword, as in transaction files. `IF` and `WHILE` conditions are read as `SELECT CASE WHEN
+/// <condition> THEN 1 END`; `DECLARE @v ... = <expression>` and `SET @v = <expression>` as
+/// `SELECT <expression>`; `EXEC` of a procedure is a call, of a string dynamic SQL.
+pub fn read_tsql_body(text: &str, body: TextRange) -> Body {
+    let flavor = Flavor {
+        brackets: true,
+        ..Flavor::default()
+    };
+    let tokens = tokenize_range(text, body, flavor);
+    let mut result = Body::default();
+    for piece in tokens.split(|token| token.kind == TokenKind::Semicolon) {
+        let (Some(first), Some(last)) = (piece.first(), piece.last()) else {
+            continue;
+        };
+        let chunk = super::split::Chunk {
+            range: TextRange::new(first.range.start, last.range.end),
+            tokens: piece.to_vec(),
+            leading_comments: Vec::new(),
+            unterminated: false,
+        };
+        let lines =
+            super::split::split_tsql_lines(text, &chunk, &[]).unwrap_or_else(|| vec![chunk]);
+        for line in lines {
+            tsql_statement(text, &line.tokens, &mut result);
+        }
+    }
+    result
+}
+
+/// Words that start a T-SQL statement, where a condition ends.
+const TSQL_STATEMENTS: &[&str] = &[
+    "select",
+    "insert",
+    "update",
+    "delete",
+    "merge",
+    "exec",
+    "execute",
+    "set",
+    "return",
+    "throw",
+    "raiserror",
+    "print",
+    "begin",
+    "break",
+    "continue",
+    "goto",
+    "declare",
+    "if",
+    "while",
+    "with",
+];
+
+fn tsql_statement(text: &str, tokens: &[Token], body: &mut Body) {
+    let word = |at: usize| {
+        tokens
+            .get(at)
+            .filter(|token| token.kind == TokenKind::Word)
+            .map(|token| token.text(text).to_ascii_lowercase())
+    };
+    let range = |from: usize, to: usize| {
+        (from < to && to <= tokens.len())
+            .then(|| TextRange::new(tokens[from].range.start, tokens[to - 1].range.end))
+    };
+    let depth_zero_word = |from: usize, words: &[&str]| {
+        let mut depth = 0usize;
+        (from..tokens.len())
+            .find(|&at| {
+                match tokens[at].text(text) {
+                    "(" => depth += 1,
+                    ")" => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+                depth == 0 && word(at).is_some_and(|w| words.contains(&w.as_str()))
+            })
+            .unwrap_or(tokens.len())
+    };
+    // `= (SELECT ...)`: the query itself, so that its table hints (`WITH (UPDLOCK)`) stay on
+    // its own read.
+    let expression = |from: usize| -> (usize, usize, &'static str) {
+        let to = tokens.len();
+        let wrapped = to >= from + 3
+            && tokens[from].text(text) == "("
+            && tokens[to - 1].text(text) == ")"
+            && word(from + 1).as_deref() == Some("select");
+        if wrapped {
+            (from + 1, to - 1, "")
+        } else {
+            (from, to, "SELECT ")
+        }
+    };
+    let mut push = |range: Option<TextRange>, prefix: &'static str, suffix: &'static str| {
+        if let Some(range) = range {
+            body.statements.push(BodyStatement {
+                range,
+                blanks: Vec::new(),
+                prefix,
+                suffix,
+                into: Vec::new(),
+            });
+        }
+    };
+    let Some(first) = word(0) else {
+        return;
+    };
+    match first.as_str() {
+        "begin"
+            if matches!(
+                word(1).as_deref(),
+                Some("tran" | "transaction" | "distributed")
+            ) => {}
+        "begin" | "end" | "else" => tsql_statement(text, &tokens[1..], body),
+        "if" | "while" => {
+            let end = depth_zero_word(1, TSQL_STATEMENTS);
+            push(range(1, end), "SELECT CASE WHEN ", " THEN 1 END");
+            if end < tokens.len() {
+                tsql_statement(text, &tokens[end..], body);
+            }
+        }
+        "declare" => {
+            if let Some(cursor) =
+                (1..tokens.len()).find(|&at| word(at).as_deref() == Some("cursor"))
+            {
+                let query = depth_zero_word(cursor, &["select", "with"]);
+                push(range(query, tokens.len()), "", "");
+            } else if let Some(at) = (1..tokens.len()).find(|&at| tokens[at].text(text) == "=") {
+                let (from, to, prefix) = expression(at + 1);
+                push(range(from, to), prefix, "");
+            }
+        }
+        "set" => {
+            let assigns = tokens.get(1).is_some_and(|t| t.kind == TokenKind::Param);
+            if assigns && let Some(at) = (2..tokens.len()).find(|&at| tokens[at].text(text) == "=")
+            {
+                let (from, to, prefix) = expression(at + 1);
+                push(range(from, to), prefix, "");
+            }
+        }
+        "exec" | "execute" => {
+            let dynamic = tokens.get(1).is_some_and(|t| {
+                t.kind == TokenKind::Param
+                    || t.kind == TokenKind::String
+                    || t.text(text) == "("
+                    || t.text(text).eq_ignore_ascii_case("sp_executesql")
+            });
+            if dynamic {
+                if let Some(range) = range(0, tokens.len()) {
+                    body.dynamic.push(range);
+                }
+            } else {
+                push(range(0, tokens.len()), "", "");
+            }
+        }
+        "return" => push(range(1, tokens.len()), "SELECT ", ""),
+        "select" | "insert" | "update" | "delete" | "merge" | "with" => {
+            push(range(0, tokens.len()), "", "");
+        }
+        _ => {}
+    }
+}
+
 /// The statements of a `LANGUAGE sql` body: its top-level statements.
 pub fn read_sql_body(text: &str, body: TextRange) -> Body {
     let tokens = tokens_of(text, body);
@@ -90,6 +256,7 @@ pub fn read_sql_body(text: &str, body: TextRange) -> Body {
                 range: TextRange::new(first.range.start, last.range.end),
                 blanks: Vec::new(),
                 prefix: "",
+                suffix: "",
                 into: Vec::new(),
             });
         }
@@ -242,6 +409,7 @@ impl Reader<'_> {
                 range,
                 blanks: Vec::new(),
                 prefix: "SELECT ",
+                suffix: "",
                 into: Vec::new(),
             });
         }
@@ -269,7 +437,7 @@ impl Reader<'_> {
             if depth == 0
                 && self.is(at, "into")
                 && !names_table
-                && let Some((blank, targets)) = self.into_targets(at, end)
+                && let Some((blank, targets)) = self.read_into_targets(at, end)
             {
                 blanks.push(blank);
                 if self.is(from, "select") {
@@ -285,6 +453,7 @@ impl Reader<'_> {
             range,
             blanks,
             prefix,
+            suffix: "",
             into,
         });
         self.index = end + 1;
@@ -311,7 +480,7 @@ impl Reader<'_> {
     }
 
     /// `INTO [STRICT] a, r.b`: the range to blank, and the targets, which become variables.
-    fn into_targets(&mut self, into: usize, end: usize) -> Option<(TextRange, Vec<String>)> {
+    fn read_into_targets(&mut self, into: usize, end: usize) -> Option<(TextRange, Vec<String>)> {
         let mut at = into + 1;
         if self.is(at, "strict") {
             at += 1;
@@ -656,15 +825,15 @@ impl Reader<'_> {
             } else if ["select", "with", "values", "table"]
                 .iter()
                 .any(|leader| self.is(query, leader))
+                && let Some(range) = self.range(query, body)
             {
-                if let Some(range) = self.range(query, body) {
-                    self.emit(BodyStatement {
-                        range,
-                        blanks: Vec::new(),
-                        prefix: "",
-                        into: Vec::new(),
-                    });
-                }
+                self.emit(BodyStatement {
+                    range,
+                    blanks: Vec::new(),
+                    prefix: "",
+                    suffix: "",
+                    into: Vec::new(),
+                });
             }
         }
         self.index = body + 1;
@@ -776,6 +945,43 @@ mod tests {
                 "SELECT id FROM r WHERE k = p",
             ]
         );
+    }
+
+    #[test]
+    fn tsql_bodies_are_cut_at_lines_and_conditions_are_reads() {
+        let body = "BEGIN
+    SET NOCOUNT ON;
+    DECLARE @balance int = (SELECT balance FROM accounts WITH (UPDLOCK) WHERE id = @id);
+    IF NOT EXISTS (SELECT 1 FROM holds WHERE id = @id)
+    BEGIN
+        UPDATE accounts SET balance = @balance - 1 WHERE id = @id
+        EXEC dbo.audit @id
+    END
+    EXEC (@sql)
+END";
+        let read = read_tsql_body(body, TextRange::new(0, body.len()));
+        let texts: Vec<String> = read
+            .statements
+            .iter()
+            .map(|s| {
+                format!(
+                    "{}{}{}",
+                    s.prefix,
+                    &body[s.range.start..s.range.end],
+                    s.suffix
+                )
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            vec![
+                "SELECT balance FROM accounts WITH (UPDLOCK) WHERE id = @id",
+                "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM holds WHERE id = @id) THEN 1 END",
+                "UPDATE accounts SET balance = @balance - 1 WHERE id = @id",
+                "EXEC dbo.audit @id",
+            ]
+        );
+        assert_eq!(read.dynamic.len(), 1);
     }
 
     #[test]

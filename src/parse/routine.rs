@@ -15,6 +15,8 @@ pub enum Language {
     Sql,
     /// A MySQL / MariaDB stored program body (`BEGIN ... END` or one statement).
     Mysql,
+    /// A T-SQL procedure, function or trigger body.
+    Tsql,
     /// C, plpython, ...: a body isolint cannot read.
     Other,
 }
@@ -100,20 +102,32 @@ pub enum RoutineStatement {
     },
 }
 
+/// Whose stored programs a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    /// PostgreSQL: `CREATE FUNCTION ... AS $$ body $$ LANGUAGE plpgsql`.
+    Postgres,
+    /// MySQL / MariaDB: the body follows the header directly.
+    Mysql,
+    /// SQL Server: `CREATE [OR ALTER] PROC[EDURE] name @p type AS body`.
+    Tsql,
+}
+
 /// Reads a routine or trigger statement from its tokens; `None` for any other statement.
-/// `mysql` reads MySQL / MariaDB stored programs, whose body follows the header directly.
-pub fn read(text: &str, tokens: &[Token], mysql: bool) -> Option<Vec<RoutineStatement>> {
+pub fn read(text: &str, tokens: &[Token], syntax: Syntax) -> Option<Vec<RoutineStatement>> {
     let mut cursor = Cursor {
         text,
         tokens,
         index: 0,
     };
     if cursor.eat("create") {
-        if cursor.eat("or") && !cursor.eat("replace") {
+        if cursor.eat("or") && !(cursor.eat("replace") || cursor.eat("alter")) {
             return None;
         }
-        if mysql {
-            return cursor.mysql_definition();
+        match syntax {
+            Syntax::Mysql => return cursor.mysql_definition(),
+            Syntax::Tsql => return cursor.tsql_definition(),
+            Syntax::Postgres => {}
         }
         cursor.eat("constraint");
         if cursor.eat("function") {
@@ -400,6 +414,99 @@ impl Cursor<'_> {
         ])
     }
 
+    /// `CREATE [OR ALTER] PROC[EDURE] name [(]@p type [= default] [OUTPUT][)] [WITH ...] AS
+    /// body`, `CREATE FUNCTION name (@p type) RETURNS ... AS body` and `CREATE TRIGGER name ON
+    /// t {FOR | AFTER | INSTEAD OF} INSERT, UPDATE, DELETE AS body`; a trigger's body becomes a
+    /// routine named `trigger:name`.
+    fn tsql_definition(&mut self) -> Option<Vec<RoutineStatement>> {
+        let procedure = self.eat("proc") || self.eat("procedure");
+        if procedure || self.eat("function") {
+            let (name, name_range) = self.name_with_range()?;
+            let header_start = self.index;
+            let body_at = self.depth_zero_as()?;
+            let arguments = tsql_arguments(self.text, &self.tokens[header_start..body_at]);
+            let body = self.rest_after(body_at)?;
+            return Some(vec![RoutineStatement::Define(RoutineDefinition {
+                name,
+                procedure,
+                arguments,
+                returns_trigger: false,
+                language: Language::Tsql,
+                body: Some(body),
+                body_single_quoted: false,
+                name_range,
+            })]);
+        }
+        if !self.eat("trigger") {
+            return None;
+        }
+        let (name, name_range) = self.name_with_range()?;
+        self.expect("on")?;
+        let table = self.name()?;
+        let body_at = self.depth_zero_as()?;
+        let mut timing = TriggerTiming::After;
+        let mut events = Vec::new();
+        for token in &self.tokens[self.index..body_at] {
+            match token.text(self.text).to_ascii_lowercase().as_str() {
+                "instead" => timing = TriggerTiming::InsteadOf,
+                "insert" => events.push(TriggerEvent::Insert),
+                "update" => events.push(TriggerEvent::Update(Vec::new())),
+                "delete" => events.push(TriggerEvent::Delete),
+                _ => {}
+            }
+        }
+        let body = self.rest_after(body_at)?;
+        let function = format!("trigger:{name}");
+        Some(vec![
+            RoutineStatement::Define(RoutineDefinition {
+                name: function.clone(),
+                procedure: false,
+                arguments: Vec::new(),
+                returns_trigger: true,
+                language: Language::Tsql,
+                body: Some(body),
+                body_single_quoted: false,
+                name_range,
+            }),
+            RoutineStatement::Trigger(TriggerDefinition {
+                name,
+                table,
+                timing,
+                events,
+                for_each_row: false,
+                function,
+                name_range,
+            }),
+        ])
+    }
+
+    /// The index of the first `AS` outside parentheses from the cursor on, where a T-SQL
+    /// routine's body starts (a function may go straight to `BEGIN`).
+    fn depth_zero_as(&self) -> Option<usize> {
+        let mut depth = 0usize;
+        let mut begin = None;
+        for at in self.index..self.tokens.len() {
+            let token = self.tokens[at];
+            match token.text(self.text) {
+                "(" => depth += 1,
+                ")" => depth = depth.saturating_sub(1),
+                _ if depth == 0 && token.is_word(self.text, "as") => return Some(at),
+                _ if depth == 0 && token.is_word(self.text, "begin") => {
+                    begin.get_or_insert(at - 1);
+                }
+                _ => {}
+            }
+        }
+        begin
+    }
+
+    /// The text from the token after `at` to the end of the statement.
+    fn rest_after(&self, at: usize) -> Option<TextRange> {
+        let first = self.tokens.get(at + 1)?;
+        let last = self.tokens.last()?;
+        Some(TextRange::new(first.range.start, last.range.end))
+    }
+
     fn if_not_exists(&mut self) {
         if self.is("if") {
             self.index += 1;
@@ -514,11 +621,73 @@ impl Cursor<'_> {
     }
 }
 
+/// T-SQL arguments: `@p type [= default] [OUT | OUTPUT | READONLY]`, comma separated, in
+/// optional parentheses, up to `RETURNS` or `WITH`.
+fn tsql_arguments(text: &str, tokens: &[Token]) -> Vec<Argument> {
+    let end = tokens
+        .iter()
+        .position(|t| t.is_word(text, "returns") || t.is_word(text, "with"))
+        .unwrap_or(tokens.len());
+    let mut list = &tokens[..end];
+    // `(@a int, @b decimal(10, 2))`: the list inside its parentheses.
+    if list.first().is_some_and(|t| t.text(text) == "(") {
+        let mut depth = 0usize;
+        let close = list.iter().position(|t| {
+            match t.text(text) {
+                "(" => depth += 1,
+                ")" => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            depth == 0
+        });
+        if let Some(close) = close {
+            list = &list[1..close];
+        }
+    }
+    let mut arguments = Vec::new();
+    let mut depth = 0usize;
+    let mut current: Vec<Token> = Vec::new();
+    let mut finish = |current: &mut Vec<Token>| {
+        let Some(name) = current.first().filter(|t| t.kind == TokenKind::Param) else {
+            current.clear();
+            return;
+        };
+        let words: Vec<String> = current[1..]
+            .iter()
+            .map(|t| t.text(text).to_ascii_lowercase())
+            .collect();
+        let type_end = words
+            .iter()
+            .position(|w| matches!(w.as_str(), "=" | "out" | "output" | "readonly" | "varying"))
+            .unwrap_or(words.len());
+        arguments.push(Argument {
+            name: Some(name.text(text).to_ascii_lowercase()),
+            type_name: canonical_type(&words[..type_end].join(" ")),
+            output: words.iter().any(|w| w == "out" || w == "output"),
+        });
+        current.clear();
+    };
+    for token in list {
+        match token.text(text) {
+            "(" => depth += 1,
+            ")" => depth = depth.saturating_sub(1),
+            "," if depth == 0 => {
+                finish(&mut current);
+                continue;
+            }
+            _ => {}
+        }
+        current.push(*token);
+    }
+    finish(&mut current);
+    arguments
+}
+
 /// The text inside a string token's quotes: `'...'`, `E'...'` or `$tag$...$tag$`.
 fn string_inside(text: &str, token: Token) -> Option<TextRange> {
     let raw = token.text(text);
-    let (open, close) = if raw.starts_with('$') {
-        let tag_end = raw[1..].find('$')? + 2;
+    let (open, close) = if let Some(after) = raw.strip_prefix('$') {
+        let tag_end = after.find('$')? + 2;
         (tag_end, if token.unterminated { 0 } else { tag_end })
     } else {
         let open = raw.find('\'')? + 1;
@@ -625,7 +794,7 @@ mod tests {
             .into_iter()
             .filter(|t| t.kind != TokenKind::Comment && t.kind != TokenKind::Semicolon)
             .collect();
-        read(sql, &tokens, false)
+        read(sql, &tokens, Syntax::Postgres)
             .expect("a routine statement")
             .remove(0)
     }
@@ -682,6 +851,54 @@ mod tests {
         );
         assert!(trigger.for_each_row);
         assert_eq!(trigger.function, "notify_job");
+    }
+
+    #[test]
+    fn tsql_procedures_with_and_without_parentheses() {
+        let flavor = Flavor {
+            brackets: true,
+            ..Flavor::default()
+        };
+        for sql in [
+            "CREATE OR ALTER PROCEDURE dbo.pay @id int, @amount decimal(10, 2) = 0 OUTPUT AS BEGIN SELECT 1 END",
+            "CREATE PROC pay (@id int, @amount decimal(10, 2) = 0 OUTPUT) WITH RECOMPILE AS SELECT 1",
+        ] {
+            let tokens: Vec<Token> = tokenize(sql, flavor)
+                .into_iter()
+                .filter(|t| t.kind != TokenKind::Comment)
+                .collect();
+            let Some(RoutineStatement::Define(definition)) =
+                read(sql, &tokens, Syntax::Tsql).map(|mut found| found.remove(0))
+            else {
+                panic!("not a definition: {sql}")
+            };
+            assert_eq!(definition.name, "pay");
+            assert_eq!(definition.language, Language::Tsql);
+            let names: Vec<_> = definition
+                .arguments
+                .iter()
+                .map(|a| {
+                    (
+                        a.name.clone().unwrap_or_default(),
+                        a.type_name.clone(),
+                        a.output,
+                    )
+                })
+                .collect();
+            assert_eq!(
+                names,
+                vec![
+                    ("@id".into(), "integer".into(), false),
+                    ("@amount".into(), "decimal ( 10 , 2 )".into(), true)
+                ],
+                "{sql}"
+            );
+            let body = definition.body.expect("a body");
+            assert!(
+                sql[body.start..].trim_start().starts_with("BEGIN")
+                    || sql[body.start..].starts_with("SELECT")
+            );
+        }
     }
 
     #[test]

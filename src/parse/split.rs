@@ -94,7 +94,11 @@ pub fn split(source: &str, flavor: Flavor, go_batches: bool) -> Split {
             }
             // A SQL-standard routine body, `CREATE FUNCTION ... BEGIN ATOMIC s1; s2; END`,
             // holds semicolons: the statement ends at the `;` after its `END`.
-            TokenKind::Semicolon if delimiter.is_some() || in_atomic_body(source, &current) => {
+            TokenKind::Semicolon
+                if delimiter.is_some()
+                    || in_atomic_body(source, &current)
+                    || (go_batches && is_tsql_routine(source, &current)) =>
+            {
                 current.push(token);
             }
             TokenKind::Semicolon => finish(&mut result, &mut current, &mut leading),
@@ -113,6 +117,27 @@ pub fn split(source: &str, flavor: Flavor, go_batches: bool) -> Split {
     }
     finish(&mut result, &mut current, &mut leading);
     result
+}
+
+/// Whether `tokens` start a T-SQL `CREATE [OR ALTER] PROC[EDURE] | FUNCTION | TRIGGER`, whose
+/// body runs to the end of its `GO` batch.
+pub fn is_tsql_routine(source: &str, tokens: &[Token]) -> bool {
+    let mut words = tokens
+        .iter()
+        .filter(|token| token.kind == TokenKind::Word)
+        .map(|token| token.text(source).to_ascii_lowercase());
+    if words.next().as_deref() != Some("create") {
+        return false;
+    }
+    let mut next = words.next();
+    if next.as_deref() == Some("or") {
+        words.next();
+        next = words.next();
+    }
+    matches!(
+        next.as_deref(),
+        Some("proc" | "procedure" | "function" | "trigger")
+    )
 }
 
 /// Whether `current` is a `CREATE ... BEGIN ATOMIC` whose closing `END` has not come yet.
