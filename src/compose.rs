@@ -14,6 +14,7 @@
 //!
 //! This module builds programs from programs: it reads no files and parses nothing.
 
+use crate::suggest::edit_distance;
 use std::ops::Range;
 
 use crate::program::{Ignores, LevelSource, Program, ProgramStatement};
@@ -143,21 +144,6 @@ fn closest(wrong: &str, programs: &[Program]) -> Option<String> {
         .filter(|(distance, name)| *distance <= (name.chars().count() / 3).max(2))
         .min()
         .map(|(_, name)| name.clone())
-}
-
-/// Levenshtein distance in characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, a_char) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, b_char) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(a_char != *b_char);
-            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }
 
 #[cfg(test)]

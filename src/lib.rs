@@ -41,6 +41,7 @@ pub mod report;
 pub mod routine;
 pub mod semantics;
 pub mod source;
+pub mod suggest;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -390,28 +390,16 @@ impl Cursor<'_> {
         self.expect("on")?;
         let table = self.name()?;
         let body = self.mysql_body()?;
-        let function = format!("trigger:{name}");
-        Some(vec![
-            RoutineStatement::Define(RoutineDefinition {
-                name: function.clone(),
-                procedure: false,
-                arguments: Vec::new(),
-                returns_trigger: true,
-                language: Language::Mysql,
-                body: Some(body),
-                body_single_quoted: false,
-                name_range,
-            }),
-            RoutineStatement::Trigger(TriggerDefinition {
-                name,
-                table,
-                timing,
-                events: vec![event],
-                for_each_row: true,
-                function,
-                name_range,
-            }),
-        ])
+        let trigger = TriggerDefinition {
+            name,
+            table,
+            timing,
+            events: vec![event],
+            for_each_row: true,
+            function: String::new(),
+            name_range,
+        };
+        Some(trigger_with_body(trigger, Language::Mysql, body))
     }
 
     /// `CREATE [OR ALTER] PROC[EDURE] name [(]@p type [= default] [OUTPUT][)] [WITH ...] AS
@@ -456,28 +444,16 @@ impl Cursor<'_> {
             }
         }
         let body = self.rest_after(body_at)?;
-        let function = format!("trigger:{name}");
-        Some(vec![
-            RoutineStatement::Define(RoutineDefinition {
-                name: function.clone(),
-                procedure: false,
-                arguments: Vec::new(),
-                returns_trigger: true,
-                language: Language::Tsql,
-                body: Some(body),
-                body_single_quoted: false,
-                name_range,
-            }),
-            RoutineStatement::Trigger(TriggerDefinition {
-                name,
-                table,
-                timing,
-                events,
-                for_each_row: false,
-                function,
-                name_range,
-            }),
-        ])
+        let trigger = TriggerDefinition {
+            name,
+            table,
+            timing,
+            events,
+            for_each_row: false,
+            function: String::new(),
+            name_range,
+        };
+        Some(trigger_with_body(trigger, Language::Tsql, body))
     }
 
     /// The index of the first `AS` outside parentheses from the cursor on, where a T-SQL
@@ -619,6 +595,29 @@ impl Cursor<'_> {
         }
         dropped
     }
+}
+
+/// A MySQL or T-SQL trigger, whose body is written in the trigger itself: the body becomes a
+/// routine named `trigger:NAME`, which the trigger runs.
+fn trigger_with_body(
+    mut trigger: TriggerDefinition,
+    language: Language,
+    body: TextRange,
+) -> Vec<RoutineStatement> {
+    trigger.function = format!("trigger:{}", trigger.name);
+    vec![
+        RoutineStatement::Define(RoutineDefinition {
+            name: trigger.function.clone(),
+            procedure: false,
+            arguments: Vec::new(),
+            returns_trigger: true,
+            language,
+            body: Some(body),
+            body_single_quoted: false,
+            name_range: trigger.name_range,
+        }),
+        RoutineStatement::Trigger(trigger),
+    ]
 }
 
 /// T-SQL arguments: `@p type [= default] [OUT | OUTPUT | READONLY]`, comma separated, in
