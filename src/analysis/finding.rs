@@ -93,32 +93,73 @@ impl Finding {
 }
 
 /// Builds a witness from `(instance, step)` pairs. A transaction runs its statements once and
-/// in order, so a step at or before a statement the instance already ran is dropped: a
-/// one-statement transaction whose read and write are the same statement shows it once.
+/// in order: a step at or before a statement the instance already ran is dropped (a
+/// one-statement transaction whose read and write are the same statement shows it once), and
+/// a statement the pairs name later but that comes earlier in the program runs first (an
+/// AFTER trigger's read follows the write that fires it).
 pub fn witness(steps: &[(usize, Step)]) -> Vec<WitnessStep> {
+    let mut named: std::collections::BTreeMap<usize, std::collections::BTreeSet<usize>> =
+        Default::default();
+    for (instance, step) in steps {
+        if let Step::Statement(statement) = step {
+            named.entry(*instance).or_default().insert(*statement);
+        }
+    }
     let mut ran: std::collections::BTreeMap<usize, usize> = Default::default();
-    steps
-        .iter()
-        .filter(|(instance, step)| match step {
-            Step::Statement(statement) => {
-                let fresh = ran.get(instance).is_none_or(|last| statement > last);
-                if fresh {
-                    ran.insert(*instance, *statement);
-                }
-                fresh
-            }
-            _ => true,
-        })
-        .map(|(instance, step)| WitnessStep {
-            instance: *instance,
-            step: *step,
-        })
-        .collect()
+    let mut witness = Vec::new();
+    for (instance, step) in steps {
+        let Step::Statement(statement) = step else {
+            witness.push(WitnessStep {
+                instance: *instance,
+                step: *step,
+            });
+            continue;
+        };
+        let last = ran.get(instance).copied();
+        if last.is_some_and(|last| *statement <= last) {
+            continue;
+        }
+        let earlier = named[instance]
+            .range(..*statement)
+            .filter(|earlier| last.is_none_or(|last| **earlier > last));
+        for run in earlier.chain(std::iter::once(statement)) {
+            witness.push(WitnessStep {
+                instance: *instance,
+                step: Step::Statement(*run),
+            });
+        }
+        ran.insert(*instance, *statement);
+    }
+    witness
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_earlier_statement_named_later_runs_first() {
+        let steps = witness(&[
+            (0, Step::Statement(1)),
+            (1, Step::Statement(1)),
+            (0, Step::Statement(0)),
+            (1, Step::Statement(0)),
+            (0, Step::Commit),
+            (1, Step::Commit),
+        ]);
+        let shown: Vec<(usize, Step)> = steps.iter().map(|s| (s.instance, s.step)).collect();
+        assert_eq!(
+            shown,
+            vec![
+                (0, Step::Statement(0)),
+                (0, Step::Statement(1)),
+                (1, Step::Statement(0)),
+                (1, Step::Statement(1)),
+                (0, Step::Commit),
+                (1, Step::Commit),
+            ]
+        );
+    }
 
     #[test]
     fn a_statement_runs_once_per_instance() {
