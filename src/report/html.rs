@@ -496,11 +496,12 @@ fn transactions(out: &mut String, review: &Review) {
         let at = location(result, program.file, program.range);
         let _ = writeln!(
             out,
-            "<details class=\"program\"><summary><code>{}</code> <span class=\"file\">{}:{}</span> \
+            "<details class=\"program\"><summary><code>{}</code>{} <span class=\"file\">{}:{}</span> \
              <span class=\"chip\">{}</span> <span class=\"source\">{}</span></summary>\n\
              <table class=\"compact\"><thead><tr><th>line</th><th>does</th><th>table</th>\
              <th>columns</th><th>rows</th></tr></thead><tbody>",
             escape(&program.name),
+            super::review::program_kind(program),
             escape(&at.file),
             at.line,
             program.level.sql(),

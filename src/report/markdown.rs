@@ -382,8 +382,9 @@ fn transactions(out: &mut String, review: &Review) {
         let location = super::location(result, program.file, program.range);
         let _ = writeln!(
             out,
-            "<details><summary><code>{}</code> — {}:{} — {} ({})</summary>\n",
+            "<details><summary><code>{}</code>{} — {}:{} — {} ({})</summary>\n",
             super::escape_markup(&program.name),
+            super::review::program_kind(program),
             location.file,
             location.line,
             program.level.sql(),

@@ -159,6 +159,16 @@ pub fn level_source(program: &Program) -> &'static str {
     }
 }
 
+/// What kind of program it is, for the inventory: empty for a transaction script.
+pub fn program_kind(program: &Program) -> &'static str {
+    match program.kind {
+        crate::program::ProgramKind::Script => "",
+        crate::program::ProgramKind::Routine => " (routine)",
+        crate::program::ProgramKind::Query => " (query)",
+        crate::program::ProgramKind::Trigger => " (trigger)",
+    }
+}
+
 /// One line of the transaction inventory: what one access of one statement does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessRow {
