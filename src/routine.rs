@@ -480,11 +480,20 @@ pub fn inline(
 /// it runs exactly what the routines' own programs run, so inlining would report every
 /// finding of theirs a second time under its name.
 fn is_bare_call(program: &Program, routines: &Routines) -> bool {
+    let [only] = program.statements.as_slice() else {
+        return false;
+    };
+    let resolves =
+        |call: &crate::access::Call| routines.resolve(&call.name, call.arguments.len()).is_some();
+    // Built-in functions around the call (`unnest(f(...))`) change nothing; a CALL of an
+    // unknown procedure is inlined so that it is reported.
     matches!(program.kind, ProgramKind::Script | ProgramKind::Query)
-        && matches!(program.statements.as_slice(), [only] if only.accesses.is_empty()
-        && only.calls.iter().all(|call| {
-            routines.resolve(&call.name, call.arguments.len()).is_some()
-        }))
+        && only.accesses.is_empty()
+        && only.calls.iter().any(resolves)
+        && only
+            .calls
+            .iter()
+            .all(|call| resolves(call) || !call.procedure)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -629,7 +638,7 @@ impl Inliner<'_> {
                     arguments
                         .get(name)
                         .cloned()
-                        .unwrap_or_else(|| Term::Param(format!("{prefix}.{name}")))
+                        .unwrap_or_else(|| unbound(&prefix, name))
                 })
             })
             .collect()
@@ -683,11 +692,23 @@ impl Inliner<'_> {
                 inlined(statement, site, routine_file, &label, &mut |name| {
                     row.get(name)
                         .cloned()
-                        .unwrap_or_else(|| Term::Param(format!("{prefix}.{name}")))
+                        .unwrap_or_else(|| unbound(&prefix, name))
                 })
             })
             .collect()
     }
+}
+
+/// The parameter for a callee's value the call does not give: named after the callee, unless
+/// an inner callee already named it (`inner.v` stays `inner.v` rather than growing a prefix per
+/// level; a record field of the caller's own, `new.id`, is always qualified).
+fn unbound(callee: &str, name: &str) -> Term {
+    let qualified = name.contains('.') && !name.starts_with("new.") && !name.starts_with("old.");
+    Term::Param(if qualified {
+        name.to_string()
+    } else {
+        format!("{callee}.{name}")
+    })
 }
 
 /// A routine's statement placed at `site`, its parameters bound.

@@ -195,3 +195,42 @@ fn a_finding_inside_a_trigger_points_at_the_trigger_body_too() {
         "{related:#?}"
     );
 }
+
+#[test]
+fn a_query_that_only_calls_a_routine_is_reported_on_the_routine() {
+    let result = check(&[
+        (
+            "migrations/1.sql",
+            Role::Schema,
+            &format!(
+                "{ACCOUNTS}CREATE FUNCTION withdraw(p int, amount int) RETURNS SETOF int \
+                 LANGUAGE plpgsql AS $$ DECLARE v int; BEGIN \
+                 SELECT balance INTO v FROM accounts WHERE id = p; \
+                 UPDATE accounts SET balance = v - amount WHERE id = p; RETURN NEXT v; END $$;"
+            ),
+        ),
+        (
+            "queries.sql",
+            Role::Transactions,
+            "-- name: Withdraw :many\nSELECT unnest(array(SELECT withdraw($1, $2)));",
+        ),
+    ]);
+    let query = result
+        .programs
+        .iter()
+        .find(|p| p.name == "Withdraw")
+        .expect("the query");
+    assert_eq!(query.kind, ProgramKind::Query);
+    assert!(query.statements.iter().all(|s| s.accesses.is_empty()));
+    let names: Vec<Vec<&str>> = result
+        .findings
+        .iter()
+        .map(|f| {
+            f.programs
+                .iter()
+                .map(|&p| result.programs[p].name.as_str())
+                .collect()
+        })
+        .collect();
+    assert_eq!(names, vec![vec!["withdraw"]]);
+}
