@@ -473,6 +473,8 @@ fn file_facts(file: &SourceFile, parsed: &ParsedFile, engine: Engine) -> FileFac
             Some(parse::routine::Syntax::Mysql)
         } else if engine == Engine::Sqlserver {
             Some(parse::routine::Syntax::Tsql)
+        } else if engine == Engine::Oracle {
+            Some(parse::routine::Syntax::Oracle)
         } else {
             None
         };

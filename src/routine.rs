@@ -265,6 +265,7 @@ fn body_statements(
         Language::Sql => plpgsql::read_sql_body(&text, body_range),
         Language::Mysql => plpgsql::read_mysql_body(&text, body_range),
         Language::Tsql => plpgsql::read_tsql_body(&text, body_range),
+        Language::Plsql => plpgsql::read_plsql_body(&text, body_range),
         Language::Other => return None,
     };
     let mut variables: BTreeMap<String, String> = BTreeMap::new();

@@ -17,6 +17,9 @@ pub struct Flavor {
     pub brackets: bool,
     /// PostgreSQL nests `/* */` comments.
     pub nested_comments: bool,
+    /// Oracle SQL*Plus scripts end a PL/SQL unit (`CREATE PROCEDURE ... END;`) with a line
+    /// holding only `/`.
+    pub slash_lines: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -97,6 +97,7 @@ pub fn flavor(engine: Engine) -> Flavor {
         mysql: engine.is_mysql_family(),
         brackets: matches!(engine, Engine::Sqlserver | Engine::Sqlite),
         nested_comments: engine.is_postgres_family(),
+        slash_lines: engine == Engine::Oracle,
     }
 }
 

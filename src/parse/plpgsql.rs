@@ -76,10 +76,45 @@ pub fn read_mysql_body(text: &str, body: TextRange) -> Body {
         mysql: true,
         handler_statements: Vec::new(),
         in_handler: None,
+        cursors: Default::default(),
     };
     reader.run();
     let mut body = reader.body;
     body.statements.append(&mut reader.handler_statements);
+    body
+}
+
+/// The statements an Oracle PL/SQL body runs: declarations up to `BEGIN` (no `DECLARE` in a
+/// procedure or function), then the same control flow as PL/pgSQL; `:NEW.col` and `:OLD.col`
+/// are read as `NEW.col` and `OLD.col`.
+pub fn read_plsql_body(text: &str, body: TextRange) -> Body {
+    let tokens = tokenize_range(text, body, Flavor::default());
+    let mut reader = Reader {
+        text,
+        tokens: &tokens,
+        index: 0,
+        blocks: Vec::new(),
+        body: Body::default(),
+        mysql: false,
+        handler_statements: Vec::new(),
+        in_handler: None,
+        cursors: Default::default(),
+    };
+    reader.declarations();
+    reader.run();
+    let mut body = reader.body;
+    for statement in &mut body.statements {
+        for token in &tokens {
+            let inside = token.range.start >= statement.range.start
+                && token.range.end <= statement.range.end;
+            let record = token.text(text).to_ascii_lowercase();
+            if inside && token.kind == TokenKind::Param && (record == ":new" || record == ":old") {
+                statement
+                    .blanks
+                    .push(TextRange::new(token.range.start, token.range.start + 1));
+            }
+        }
+    }
     body
 }
 
@@ -276,6 +311,7 @@ pub fn read_plpgsql_body(text: &str, body: TextRange) -> Body {
         mysql: false,
         handler_statements: Vec::new(),
         in_handler: None,
+        cursors: Default::default(),
     };
     reader.run();
     reader.body
@@ -315,6 +351,9 @@ struct Reader<'a> {
     body: Body,
     /// MySQL's stored program syntax rather than PL/pgSQL's.
     mysql: bool,
+    /// Declared cursors: name → the token where its query starts. The query is read where
+    /// the cursor opens (`OPEN c`, `FOR r IN c LOOP`), not where it is declared.
+    cursors: std::collections::BTreeMap<String, usize>,
     /// Statements of MySQL condition handlers: they run after a statement fails, so they go
     /// after the body's other statements rather than where they are declared.
     handler_statements: Vec<BodyStatement>,
@@ -527,13 +566,22 @@ impl Reader<'_> {
             if let Some(name) = self.tokens[self.index].ident(self.text) {
                 self.body.variables.insert(name);
             }
-            // `c CURSOR FOR <query>`: the query is read when the cursor opens.
-            if self.is(self.index + 1, "cursor") || self.is(self.index + 2, "cursor") {
+            // `c CURSOR FOR <query>` (`CURSOR c IS <query>` in PL/SQL): the query is read
+            // when the cursor opens.
+            let cursor_name = if self.is(self.index, "cursor") {
+                self.tokens.get(self.index + 1)
+            } else if self.is(self.index + 1, "cursor") || self.is(self.index + 2, "cursor") {
+                self.tokens.get(self.index)
+            } else {
+                None
+            };
+            if let Some(name) = cursor_name.and_then(|token| token.ident(self.text)) {
                 let query = self.find(self.index, &["for", "is"]);
                 if query < end {
-                    self.sql_statement(query + 1, "");
-                    continue;
+                    self.cursors.insert(name, query + 1);
                 }
+                self.index = end + 1;
+                continue;
             }
             let default = (self.index..end).find(|&at| {
                 self.is(at, "default")
@@ -671,6 +719,7 @@ impl Reader<'_> {
                     } else if source < end {
                         self.sql_statement(source + 1, "");
                     } else {
+                        self.open_cursor(next);
                         self.index = end + 1;
                     }
                 }
@@ -708,9 +757,10 @@ impl Reader<'_> {
                 let handler = self.find(next, &["handler"]);
                 if cursor < end {
                     let query = self.find(cursor, &["for"]);
-                    if query < end {
-                        self.sql_statement(query + 1, "");
-                        return true;
+                    if query < end
+                        && let Some(name) = self.tokens.get(next).and_then(|t| t.ident(self.text))
+                    {
+                        self.cursors.insert(name, query + 1);
                     }
                 } else if handler < end {
                     // `DECLARE ... HANDLER FOR cond stmt`: the statement runs on the condition.
@@ -758,7 +808,12 @@ impl Reader<'_> {
                 }
                 self.index = end + 1;
             }
-            "leave" | "iterate" | "signal" | "resignal" | "open" => self.skip_statement(),
+            "open" => {
+                let end = self.find(self.index, &[]);
+                self.open_cursor(next);
+                self.index = end + 1;
+            }
+            "leave" | "iterate" | "signal" | "resignal" => self.skip_statement(),
             _ => return false,
         }
         true
@@ -801,6 +856,39 @@ impl Reader<'_> {
         self.index = end + 1;
     }
 
+    /// Reads the query of the cursor named at token `at`, where it opens; the reader's place
+    /// in the body does not move.
+    fn open_cursor(&mut self, at: usize) {
+        let Some(query) = self.tokens.get(at).and_then(|token| token.ident(self.text)) else {
+            return;
+        };
+        if let Some(&start) = self.cursors.get(&query) {
+            let resume = self.index;
+            self.sql_statement(start, "");
+            self.index = resume;
+        }
+    }
+
+    /// The query of `FOR r IN <query> LOOP`, or of PL/SQL's `FOR r IN (<query>) LOOP`.
+    fn loop_query(&self, from: usize, to: usize) -> Option<TextRange> {
+        let is_query = |at: usize| {
+            ["select", "with", "values", "table"]
+                .iter()
+                .any(|leader| self.is(at, leader))
+        };
+        if is_query(from) {
+            return self.range(from, to);
+        }
+        let wrapped = self.punct(from) == Some("(")
+            && self.punct(to.checked_sub(1)?) == Some(")")
+            && is_query(from + 1);
+        if wrapped {
+            self.range(from + 1, to - 1)
+        } else {
+            None
+        }
+    }
+
     /// `FOR target IN query LOOP`, `FOR i IN a .. b LOOP`, `FOR r IN EXECUTE ... LOOP`,
     /// `FOR r IN cursor LOOP`.
     fn for_loop(&mut self, from: usize) {
@@ -822,11 +910,12 @@ impl Reader<'_> {
                 }
             } else if is_range {
                 // Integer bounds: nothing a concurrent transaction changes.
-            } else if ["select", "with", "values", "table"]
-                .iter()
-                .any(|leader| self.is(query, leader))
-                && let Some(range) = self.range(query, body)
+            } else if self.tokens[query]
+                .ident(self.text)
+                .is_some_and(|name| self.cursors.contains_key(&name))
             {
+                self.open_cursor(query);
+            } else if let Some(range) = self.loop_query(query, body) {
                 self.emit(BodyStatement {
                     range,
                     blanks: Vec::new(),
@@ -982,6 +1071,26 @@ END";
             ]
         );
         assert_eq!(read.dynamic.len(), 1);
+    }
+
+    #[test]
+    fn cursors_are_read_where_they_open() {
+        let body = "DECLARE
+                c CURSOR FOR SELECT id FROM jobs WHERE queue = q;
+                unused CURSOR FOR SELECT id FROM archive;
+            BEGIN
+                UPDATE queues SET seen = now() WHERE name = q;
+                OPEN c;
+                FOR r IN c LOOP NULL; END LOOP;
+            END";
+        assert_eq!(
+            statements(body),
+            vec![
+                "UPDATE queues SET seen = now() WHERE name = q",
+                "SELECT id FROM jobs WHERE queue = q",
+                "SELECT id FROM jobs WHERE queue = q",
+            ]
+        );
     }
 
     #[test]

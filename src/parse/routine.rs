@@ -17,6 +17,8 @@ pub enum Language {
     Mysql,
     /// A T-SQL procedure, function or trigger body.
     Tsql,
+    /// An Oracle PL/SQL procedure, function or trigger body.
+    Plsql,
     /// C, plpython, ...: a body isolint cannot read.
     Other,
 }
@@ -111,6 +113,8 @@ pub enum Syntax {
     Mysql,
     /// SQL Server: `CREATE [OR ALTER] PROC[EDURE] name @p type AS body`.
     Tsql,
+    /// Oracle: `CREATE [OR REPLACE] PROCEDURE name (p IN type) IS declarations BEGIN ... END;`.
+    Oracle,
 }
 
 /// Reads a routine or trigger statement from its tokens; `None` for any other statement.
@@ -127,6 +131,7 @@ pub fn read(text: &str, tokens: &[Token], syntax: Syntax) -> Option<Vec<RoutineS
         match syntax {
             Syntax::Mysql => return cursor.mysql_definition(),
             Syntax::Tsql => return cursor.tsql_definition(),
+            Syntax::Oracle => return cursor.oracle_definition(),
             Syntax::Postgres => {}
         }
         cursor.eat("constraint");
@@ -456,6 +461,110 @@ impl Cursor<'_> {
         Some(trigger_with_body(trigger, Language::Tsql, body))
     }
 
+    /// `CREATE [OR REPLACE] [EDITIONABLE] PROCEDURE|FUNCTION name [(args)] [RETURN type]
+    /// IS|AS body` and `CREATE TRIGGER name BEFORE|AFTER event [OR event] ON t [FOR EACH ROW]
+    /// [WHEN (...)] [DECLARE ...] BEGIN ... END`; a trigger's body becomes a routine named
+    /// `trigger:name`. Packages are not read.
+    fn oracle_definition(&mut self) -> Option<Vec<RoutineStatement>> {
+        let _ = self.eat("editionable") || self.eat("noneditionable");
+        let procedure = self.eat("procedure");
+        if procedure || self.eat("function") {
+            let (name, name_range) = self.name_with_range()?;
+            let arguments = if self.is_punct("(") {
+                self.parenthesised_list()?
+                    .iter()
+                    .map(|tokens| oracle_argument(self.text, tokens))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let body_at = self.depth_zero_word(&["is", "as"])?;
+            let body = self.rest_after(body_at)?;
+            return Some(vec![RoutineStatement::Define(RoutineDefinition {
+                name,
+                procedure,
+                arguments,
+                returns_trigger: false,
+                language: Language::Plsql,
+                body: Some(body),
+                body_single_quoted: false,
+                name_range,
+            })]);
+        }
+        if !self.eat("trigger") {
+            return None;
+        }
+        let (name, name_range) = self.name_with_range()?;
+        let timing = if self.eat("before") {
+            TriggerTiming::Before
+        } else if self.eat("after") {
+            TriggerTiming::After
+        } else if self.eat("instead") {
+            self.expect("of")?;
+            TriggerTiming::InsteadOf
+        } else {
+            return None;
+        };
+        let mut events = Vec::new();
+        loop {
+            if self.eat("insert") {
+                events.push(TriggerEvent::Insert);
+            } else if self.eat("delete") {
+                events.push(TriggerEvent::Delete);
+            } else if self.eat("update") {
+                let mut columns = Vec::new();
+                if self.eat("of") {
+                    while let Some(column) = self.name() {
+                        columns.push(column);
+                        if !self.eat_punct(",") {
+                            break;
+                        }
+                    }
+                }
+                events.push(TriggerEvent::Update(columns));
+            } else {
+                return None;
+            }
+            if !self.eat("or") {
+                break;
+            }
+        }
+        self.expect("on")?;
+        let table = self.name()?;
+        let for_each_row = self.tokens[self.index..]
+            .iter()
+            .any(|token| token.is_word(self.text, "row"));
+        let body_at = self.depth_zero_word(&["declare", "begin"])?;
+        let body = TextRange::new(
+            self.tokens[body_at].range.start,
+            self.tokens.last()?.range.end,
+        );
+        let trigger = TriggerDefinition {
+            name,
+            table,
+            timing,
+            events,
+            for_each_row,
+            function: String::new(),
+            name_range,
+        };
+        Some(trigger_with_body(trigger, Language::Plsql, body))
+    }
+
+    /// The index of the first of `words` outside parentheses from the cursor on.
+    fn depth_zero_word(&self, words: &[&str]) -> Option<usize> {
+        let mut depth = 0usize;
+        (self.index..self.tokens.len()).find(|&at| {
+            let token = self.tokens[at];
+            match token.text(self.text) {
+                "(" => depth += 1,
+                ")" => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            depth == 0 && words.iter().any(|word| token.is_word(self.text, word))
+        })
+    }
+
     /// The index of the first `AS` outside parentheses from the cursor on, where a T-SQL
     /// routine's body starts (a function may go straight to `BEGIN`).
     fn depth_zero_as(&self) -> Option<usize> {
@@ -618,6 +727,27 @@ fn trigger_with_body(
         }),
         RoutineStatement::Trigger(trigger),
     ]
+}
+
+/// An Oracle argument: `name [IN | OUT | IN OUT] [NOCOPY] type [DEFAULT expr | := expr]`.
+fn oracle_argument(text: &str, tokens: &[Token]) -> Argument {
+    let name = tokens.first().and_then(|token| token.ident(text));
+    let mut output = false;
+    let mut type_words = Vec::new();
+    for token in tokens.iter().skip(1) {
+        let word = token.text(text).to_ascii_lowercase();
+        match word.as_str() {
+            "in" | "nocopy" => {}
+            "out" => output = true,
+            "default" | ":" => break,
+            _ => type_words.push(word),
+        }
+    }
+    Argument {
+        name,
+        type_name: canonical_type(&type_words.join(" ")),
+        output,
+    }
 }
 
 /// T-SQL arguments: `@p type [= default] [OUT | OUTPUT | READONLY]`, comma separated, in

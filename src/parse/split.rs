@@ -33,6 +33,12 @@ pub fn split(source: &str, flavor: Flavor, go_batches: bool) -> Split {
     // MySQL clients' `DELIMITER //`: statements end at `//` until the next DELIMITER line,
     // so that a procedure's body keeps its semicolons.
     let mut delimiter: Option<String> = None;
+    // Where the file's last `/` line is: a PL/SQL unit before it keeps its semicolons.
+    let last_slash_line = if flavor.slash_lines {
+        last_slash_line(source)
+    } else {
+        None
+    };
     let mut skip_until = 0;
     for token in tokenize(source, flavor) {
         if token.range.start < skip_until {
@@ -59,6 +65,19 @@ pub fn split(source: &str, flavor: Flavor, go_batches: bool) -> Split {
         {
             finish(&mut result, &mut current, &mut leading);
             skip_until = token.range.start + custom.len();
+            continue;
+        }
+        // Oracle: a line holding only `/` ends the PL/SQL unit before it.
+        if flavor.slash_lines
+            && token.kind == TokenKind::Punct
+            && token.text(source) == "/"
+            && starts_line(source, token)
+            && source[token.range.end..]
+                .split('\n')
+                .next()
+                .is_some_and(|rest| rest.trim().is_empty())
+        {
+            finish(&mut result, &mut current, &mut leading);
             continue;
         }
         match token.kind {
@@ -97,7 +116,9 @@ pub fn split(source: &str, flavor: Flavor, go_batches: bool) -> Split {
             TokenKind::Semicolon
                 if delimiter.is_some()
                     || in_atomic_body(source, &current)
-                    || (go_batches && is_tsql_routine(source, &current)) =>
+                    || (go_batches && is_tsql_routine(source, &current))
+                    || (last_slash_line.is_some_and(|slash| slash > token.range.end)
+                        && is_plsql_unit(source, &current)) =>
             {
                 current.push(token);
             }
@@ -138,6 +159,37 @@ pub fn is_tsql_routine(source: &str, tokens: &[Token]) -> bool {
         next.as_deref(),
         Some("proc" | "procedure" | "function" | "trigger")
     )
+}
+
+/// Whether `tokens` start an Oracle PL/SQL unit: `CREATE [OR REPLACE] [EDITIONABLE]
+/// PROCEDURE | FUNCTION | TRIGGER | PACKAGE | TYPE BODY`.
+pub fn is_plsql_unit(source: &str, tokens: &[Token]) -> bool {
+    let mut words = tokens
+        .iter()
+        .filter(|token| token.kind == TokenKind::Word)
+        .map(|token| token.text(source).to_ascii_lowercase());
+    if words.next().as_deref() != Some("create") {
+        return false;
+    }
+    words.take(4).any(|word| {
+        matches!(
+            word.as_str(),
+            "procedure" | "function" | "trigger" | "package"
+        )
+    })
+}
+
+/// The offset of the last line that holds only `/`.
+fn last_slash_line(source: &str) -> Option<usize> {
+    let mut offset = 0;
+    let mut last = None;
+    for line in source.split_inclusive('\n') {
+        if line.trim() == "/" {
+            last = Some(offset);
+        }
+        offset += line.len();
+    }
+    last
 }
 
 /// Whether `current` is a `CREATE ... BEGIN ATOMIC` whose closing `END` has not come yet.
