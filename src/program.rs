@@ -68,6 +68,24 @@ pub struct ProgramStatement {
     /// Set when the statement runs inside a routine or trigger of another file: it stands at
     /// the call (or the firing write) in this program's file.
     pub via: Option<Via>,
+    /// For a statement of a PL/pgSQL or SQL routine's own program: how to replay it outside
+    /// the routine.
+    pub replay: Option<Replay>,
+}
+
+/// A routine's statement as plain SQL: its variables are parameters (`:name`), its `INTO`
+/// is gone and the variables it assigned are listed, so that `isolint confirm` can run the
+/// body statement by statement and carry the values read into later statements.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replay {
+    pub sql: String,
+    /// The variables the statement's `INTO` assigns from its first row, in order.
+    pub into: Vec<String>,
+    /// The routine's arguments (values chosen for the run); every other variable in `sql`
+    /// must have been assigned by an earlier `INTO`.
+    pub arguments: Vec<String>,
+    /// Why it cannot be replayed (a record variable's field, a trigger's `NEW`), if so.
+    pub unsupported: Option<String>,
 }
 
 /// Where an inlined statement comes from.
@@ -252,6 +270,7 @@ impl Builder<'_> {
                     takes_snapshot: takes_snapshot(accesses),
                     calls: calls.clone(),
                     via: None,
+                    replay: None,
                 };
                 match &mut self.open {
                     Some(open) => open.statements.push(program_statement),

@@ -363,10 +363,104 @@ fn body_statements(
             ignores: Ignores::new(),
             calls,
             via: None,
+            replay: matches!(definition.language, Language::Plpgsql | Language::Sql).then(|| {
+                replay(
+                    &text,
+                    body_statement,
+                    &|name| variables.get(name).cloned(),
+                    definition,
+                    &body.types,
+                )
+            }),
         });
     }
     pin_picked_rows(&mut statements);
     Some(statements)
+}
+
+/// A body statement as plain PostgreSQL: `INTO` blanked, each variable a `:name` parameter.
+fn replay(
+    text: &str,
+    statement: &plpgsql::BodyStatement,
+    variable: &dyn Fn(&str) -> Option<String>,
+    definition: &RoutineDefinition,
+    declared: &BTreeMap<String, String>,
+) -> crate::program::Replay {
+    // Each variable's type, so that its value reaches the server typed as in the routine
+    // (`'100' - '3'` would be ambiguous; `CAST('100' AS bigint) - CAST('3' AS bigint)` is not).
+    let mut types = declared.clone();
+    for (position, argument) in definition.arguments.iter().enumerate() {
+        let name = argument
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("${}", position + 1));
+        if !argument.type_name.starts_with("any") && !argument.type_name.contains('%') {
+            types.insert(name, argument.type_name.clone());
+        }
+    }
+    let sql = format!(
+        "{}{}{}",
+        statement.prefix,
+        blanked(text, statement),
+        statement.suffix
+    );
+    let flavor = crate::parse::flavor(Engine::Postgres);
+    let tokens = crate::parse::lexer::tokenize(&sql, flavor);
+    let mut edits: Vec<(TextRange, String)> = Vec::new();
+    let mut unsupported = None;
+    for (index, token) in tokens.iter().enumerate() {
+        let after = |offset: usize| tokens.get(index + offset).map(|t| t.text(&sql));
+        let before_dot = index > 0 && tokens[index - 1].text(&sql) == ".";
+        let name = match token.kind {
+            crate::parse::lexer::TokenKind::Word if !before_dot && after(1) != Some("(") => {
+                token.ident(&sql).and_then(|name| variable(&name))
+            }
+            crate::parse::lexer::TokenKind::Param => variable(token.text(&sql)),
+            _ => None,
+        };
+        let Some(name) = name else { continue };
+        if after(1) == Some(".") {
+            unsupported.get_or_insert(format!(
+                "it reads the fields of the record `{name}`, which isolint does not carry                  between statements"
+            ));
+            continue;
+        }
+        // Positional `$1` already reads as a parameter.
+        let parameter = if name.starts_with('$') {
+            name.clone()
+        } else {
+            format!(":{name}")
+        };
+        let replacement = match types.get(&name) {
+            Some(type_name) => format!("CAST({parameter} AS {type_name})"),
+            None => parameter,
+        };
+        edits.push((token.range, replacement));
+    }
+    let mut sql = sql;
+    for (range, replacement) in edits.into_iter().rev() {
+        sql.replace_range(range.start..range.end, &replacement);
+    }
+    crate::program::Replay {
+        sql,
+        into: statement
+            .targets
+            .iter()
+            .map(|target| variable(target).unwrap_or_else(|| target.clone()))
+            .collect(),
+        arguments: definition
+            .arguments
+            .iter()
+            .enumerate()
+            .map(|(position, argument)| {
+                argument
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("${}", position + 1))
+            })
+            .collect(),
+        unsupported,
+    }
 }
 
 /// `SELECT co_id INTO v FROM consumer WHERE co_name = $1 FOR UPDATE` locks one row, found by
@@ -739,6 +833,7 @@ fn inlined(
     statement.range = site.range;
     statement.ignores = site.ignores.clone();
     statement.calls.clear();
+    statement.replay = None;
     statement
 }
 

@@ -232,21 +232,21 @@ pub fn confirm(
     setup: &Setup,
     finding: &Finding,
 ) -> Confirmation {
-    // A routine's statements run inside one call: a schedule cannot interleave them from
-    // outside, and their variables have no values to send.
-    let inside_routine = finding.programs.iter().find_map(|&index| {
+    // A routine's own program is replayed statement by statement, its variables carried from
+    // one statement to the next. Statements inlined from a call or a trigger run inside one
+    // statement of the caller, where a schedule cannot interleave them.
+    let inlined = finding.programs.iter().find_map(|&index| {
         let program = &result.programs[index];
-        let inlined = program.statements.iter().any(|s| s.via.is_some());
-        let routine = matches!(
-            program.kind,
-            crate::program::ProgramKind::Routine | crate::program::ProgramKind::Trigger
-        );
-        (routine || inlined).then_some(&program.name)
+        program
+            .statements
+            .iter()
+            .find_map(|statement| statement.via.as_ref())
+            .map(|via| (&program.name, &via.routine))
     });
-    if let Some(name) = inside_routine {
+    if let Some((name, routine)) = inlined {
         return Confirmation::inconclusive(format!(
-            "`{name}` runs statements of a function or trigger; `isolint confirm` replays \
-             transaction scripts and queries only, so replay this one by hand"
+            "`{name}` runs statements of {routine} inside one of its own statements, where a \
+             schedule cannot interleave them; replay it by hand"
         ));
     }
     let plan = match plan::plan(result, finding) {

@@ -25,8 +25,11 @@ pub struct Session {
     pub label: String,
     pub program: usize,
     pub level: Level,
-    /// Every statement of the program, in order, as the database receives it.
+    /// Every statement of the program, in order, as the database receives it; a value that
+    /// an earlier statement reads into a routine's variable is a [`captured`] marker.
     pub statements: Vec<String>,
+    /// Per statement, the routine variables its first row assigns (`SELECT ... INTO v`).
+    pub captures: Vec<Vec<String>>,
     /// Whether the transaction ends with ROLLBACK in the witness (a dirty read's writer).
     pub rolls_back: bool,
 }
@@ -70,17 +73,46 @@ pub fn plan(result: &CheckResult, finding: &Finding) -> Result<Plan, Unplannable
         let source = &result.programs[program];
         let text = &result.files[source.file].text;
         let mut statements = Vec::new();
+        let mut captures = Vec::new();
+        // Routine variables assigned so far, by INTO of an earlier statement.
+        let mut assigned: Vec<String> = Vec::new();
         for statement in &source.statements {
-            let sql = text
-                .get(statement.range.start..statement.range.end)
-                .unwrap_or_default();
-            statements.push(concrete(sql, |name| values.get(instance, name))?);
+            let Some(replay) = &statement.replay else {
+                let sql = text
+                    .get(statement.range.start..statement.range.end)
+                    .unwrap_or_default();
+                statements.push(concrete(sql, |name| values.get(instance, name))?);
+                captures.push(Vec::new());
+                continue;
+            };
+            if let Some(why) = &replay.unsupported {
+                return Err(format!("`{}` cannot be replayed: {why}", source.name));
+            }
+            let sql = concrete(&replay.sql, |name| {
+                // A variable `v` is written `:v` in the replayed text and named `v` in terms.
+                let name = name.strip_prefix(':').unwrap_or(name);
+                if replay.arguments.iter().any(|argument| argument == name) {
+                    values.get(instance, name)
+                } else if assigned.iter().any(|variable| variable == name) {
+                    Ok(captured(name))
+                } else {
+                    Err(format!(
+                        "`{}` uses `{name}` before a SELECT ... INTO assigns it (its value comes \
+                         from an expression isolint does not run)",
+                        source.name
+                    ))
+                }
+            })?;
+            statements.push(sql);
+            assigned.extend(replay.into.iter().cloned());
+            captures.push(replay.into.clone());
         }
         sessions.push(Session {
             label: format!("T{}", instance + 1),
             program,
             level: source.level,
             statements,
+            captures,
             rolls_back: finding
                 .witness
                 .iter()
@@ -95,6 +127,12 @@ pub fn plan(result: &CheckResult, finding: &Finding) -> Result<Plan, Unplannable
         parameters,
         assumptions,
     })
+}
+
+/// The placeholder for a routine variable's value, which the session fills in when the
+/// statement that reads it into the variable has run (quoted as a literal by [`concrete`]).
+pub fn captured(variable: &str) -> String {
+    format!("\u{1}{variable}\u{1}")
 }
 
 /// The witness with BEGIN before each session's first step and the statements it skips

@@ -116,6 +116,30 @@ impl Drop for Worker {
 }
 
 /// Runs `steps` (of `plan`'s sessions) in a scratch schema already set up.
+/// A routine's statement with the values its variables received: a variable never assigned
+/// (its `SELECT ... INTO` found no row, or did not run) is NULL, as in PL/pgSQL.
+fn with_variables(sql: &str, variables: &BTreeMap<String, Option<String>>) -> String {
+    if !sql.contains('\u{1}') {
+        return sql.to_string();
+    }
+    let mut sql = sql.to_string();
+    for (name, value) in variables {
+        let marker = super::database::quote_literal(&super::plan::captured(name));
+        let literal = value
+            .as_deref()
+            .map_or_else(|| "NULL".to_string(), super::database::quote_literal);
+        sql = sql.replace(&marker, &literal);
+    }
+    // Markers left: variables whose statement did not run.
+    while let Some(start) = sql.find("'\u{1}") {
+        let Some(length) = sql[start + 2..].find("\u{1}'") else {
+            break;
+        };
+        sql.replace_range(start..start + 2 + length + 2, "NULL");
+    }
+    sql
+}
+
 pub fn run(
     plan: &Plan,
     steps: &[PlannedStep],
@@ -133,11 +157,15 @@ pub fn run(
         .map(|session| vec![StatementResult::Skipped; session.statements.len()])
         .collect();
     let mut errors: Vec<Option<ServerError>> = vec![None; plan.sessions.len()];
+    // Per session, the values routine variables received from `SELECT ... INTO`.
+    let mut variables: Vec<BTreeMap<String, Option<String>>> =
+        vec![BTreeMap::new(); plan.sessions.len()];
     let mut events: Vec<Event> = Vec::new();
     let mut pending: Vec<usize> = (0..steps.len()).collect();
     // Which step each event ran.
     let mut event_step: Vec<usize> = Vec::new();
     let mut record = |workers: &mut [Worker],
+                      variables: &mut [BTreeMap<String, Option<String>>],
                       events: &mut Vec<Event>,
                       step: &PlannedStep,
                       event: usize,
@@ -150,6 +178,11 @@ pub fn run(
                     events[event].returned = Some(rows.clone());
                 }
                 if let Action::Statement(index) = step.action {
+                    let targets = &plan.sessions[step.session].captures[index];
+                    for (position, target) in targets.iter().enumerate() {
+                        let value = rows.first().and_then(|row| row.get(position).cloned());
+                        variables[step.session].insert(target.clone(), value.flatten());
+                    }
                     results[step.session][index] = StatementResult::Rows(rows);
                 }
                 if events[event].result == "blocked" {
@@ -186,7 +219,14 @@ pub fn run(
             {
                 workers[session].blocked_at = None;
                 let step = steps[event_step[event]];
-                record(&mut workers, &mut events, &step, event, reply);
+                record(
+                    &mut workers,
+                    &mut variables,
+                    &mut events,
+                    &step,
+                    event,
+                    reply,
+                );
                 last_progress = Instant::now();
             }
         }
@@ -222,7 +262,9 @@ pub fn run(
         let failed = workers[step.session].failed;
         let sql = match step.action {
             Action::Begin => format!("BEGIN ISOLATION LEVEL {}", session.level.sql()),
-            Action::Statement(statement) => session.statements[statement].clone(),
+            Action::Statement(statement) => {
+                with_variables(&session.statements[statement], &variables[step.session])
+            }
             Action::Commit if !failed => "COMMIT".to_string(),
             Action::Commit | Action::Rollback => "ROLLBACK".to_string(),
         };
@@ -246,7 +288,14 @@ pub fn run(
         loop {
             match workers[step.session].replies.recv_timeout(POLL) {
                 Ok(reply) => {
-                    record(&mut workers, &mut events, &step, event, reply);
+                    record(
+                        &mut workers,
+                        &mut variables,
+                        &mut events,
+                        &step,
+                        event,
+                        reply,
+                    );
                     break;
                 }
                 Err(RecvTimeoutError::Disconnected) => {
@@ -278,4 +327,25 @@ pub fn run(
         outcome: Outcome { results, contents },
         errors,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::confirm::database::quote_literal;
+    use crate::confirm::plan::captured;
+
+    #[test]
+    fn variables_take_the_values_read_into_them_and_null_otherwise() {
+        let sql = format!(
+            "UPDATE t SET n = CAST({} AS int) - CAST({} AS int) WHERE id = 1",
+            quote_literal(&captured("v")),
+            quote_literal(&captured("w"))
+        );
+        let values = BTreeMap::from([("v".to_string(), Some("10".to_string()))]);
+        assert_eq!(
+            with_variables(&sql, &values),
+            "UPDATE t SET n = CAST('10' AS int) - CAST(NULL AS int) WHERE id = 1"
+        );
+    }
 }

@@ -32,6 +32,8 @@ pub struct BodyStatement {
     /// `SELECT a, t.b INTO x, y`: each selected column with the variable that receives it,
     /// when every item of the select list is a plain column.
     pub into: Vec<(String, String)>,
+    /// The variables `INTO` assigns, in order (`x`, `y`).
+    pub targets: Vec<String>,
 }
 
 /// What a routine body runs.
@@ -40,6 +42,9 @@ pub struct Body {
     pub statements: Vec<BodyStatement>,
     /// Declared variables, loop targets and `INTO` targets, lowercased.
     pub variables: BTreeSet<String>,
+    /// The declared type of a variable, where it is a plain type (`bigint`, `numeric(10, 2)`;
+    /// not `t.c%TYPE` or `record`).
+    pub types: std::collections::BTreeMap<String, String>,
     /// `EXECUTE` of dynamic SQL.
     pub dynamic: Vec<TextRange>,
     /// `COMMIT` / `ROLLBACK` inside a procedure.
@@ -219,6 +224,7 @@ fn tsql_statement(text: &str, tokens: &[Token], body: &mut Body) {
                 prefix,
                 suffix,
                 into: Vec::new(),
+                targets: Vec::new(),
             });
         }
     };
@@ -293,6 +299,7 @@ pub fn read_sql_body(text: &str, body: TextRange) -> Body {
                 prefix: "",
                 suffix: "",
                 into: Vec::new(),
+                targets: Vec::new(),
             });
         }
     }
@@ -450,6 +457,7 @@ impl Reader<'_> {
                 prefix: "SELECT ",
                 suffix: "",
                 into: Vec::new(),
+                targets: Vec::new(),
             });
         }
     }
@@ -463,6 +471,7 @@ impl Reader<'_> {
         };
         let mut blanks = Vec::new();
         let mut into = Vec::new();
+        let mut all_targets = Vec::new();
         let mut depth = 0usize;
         let mut at = from;
         while at < end {
@@ -479,6 +488,7 @@ impl Reader<'_> {
                 && let Some((blank, targets)) = self.read_into_targets(at, end)
             {
                 blanks.push(blank);
+                all_targets.extend(targets.iter().cloned());
                 if self.is(from, "select") {
                     let columns = self.plain_columns(from + 1, at);
                     if columns.len() == targets.len() {
@@ -494,6 +504,7 @@ impl Reader<'_> {
             prefix,
             suffix: "",
             into,
+            targets: all_targets,
         });
         self.index = end + 1;
     }
@@ -560,6 +571,31 @@ impl Reader<'_> {
         }
     }
 
+    /// Records the plain type of the declaration `name [CONSTANT] type [NOT NULL] ...` that
+    /// runs from token `from` to `to`.
+    fn declared_type(&mut self, from: usize, to: usize) {
+        let Some(name) = self.tokens.get(from).and_then(|t| t.ident(self.text)) else {
+            return;
+        };
+        let mut words = Vec::new();
+        for at in from + 1..to {
+            let word = self.tokens[at].text(self.text).to_ascii_lowercase();
+            if matches!(word.as_str(), "not" | "collate") {
+                break;
+            }
+            if word != "constant" {
+                words.push(word);
+            }
+        }
+        let plain = !words.is_empty()
+            && !words
+                .iter()
+                .any(|w| w.contains('%') || w == "record" || w.starts_with("any"));
+        if plain {
+            self.body.types.insert(name, words.join(" "));
+        }
+    }
+
     fn declarations(&mut self) {
         while self.index < self.tokens.len() && !self.is(self.index, "begin") {
             let end = self.find(self.index, &[]);
@@ -588,6 +624,7 @@ impl Reader<'_> {
                     || (self.punct(at) == Some(":") && self.punct(at + 1) == Some("="))
                     || self.punct(at) == Some("=")
             });
+            self.declared_type(self.index, default.unwrap_or(end));
             if let Some(at) = default {
                 let from = if self.punct(at) == Some(":") {
                     at + 2
@@ -922,6 +959,7 @@ impl Reader<'_> {
                     prefix: "",
                     suffix: "",
                     into: Vec::new(),
+                    targets: Vec::new(),
                 });
             }
         }
