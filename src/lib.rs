@@ -507,7 +507,16 @@ fn file_facts(file: &SourceFile, parsed: &ParsedFile, engine: Engine) -> FileFac
                     &statement.tokens,
                 )
                 .filter(|changes| !changes.is_empty());
+                let nothing = catalog::fallback::models_nothing(
+                    parsed.folded.as_deref().unwrap_or(&file.text),
+                    &statement.tokens,
+                );
                 let message = match recovered {
+                    _ if let Some(what) = nothing => format!(
+                        "statement not read: {what} changes no table, key or constraint, so \
+                         nothing isolint checks depends on it ({})",
+                        error.message
+                    ),
                     Some(changes) => {
                         facts.changes.extend(changes);
                         format!(

@@ -102,6 +102,26 @@ impl<'a> Cursor<'a> {
 }
 
 /// Reads the statement if it is DDL this fallback knows; `None` otherwise.
+/// DDL that changes nothing the catalog holds (types, comments, privileges, extensions): what
+/// it is, when the statement is one.
+pub fn models_nothing(text: &str, tokens: &[Token]) -> Option<&'static str> {
+    let words: Vec<String> = tokens
+        .iter()
+        .take(3)
+        .map(|token| token.text(text).to_ascii_lowercase())
+        .collect();
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        ["alter", "type", ..] => Some("ALTER TYPE"),
+        ["comment", "on", ..] => Some("COMMENT ON"),
+        ["grant", ..] => Some("GRANT"),
+        ["revoke", ..] => Some("REVOKE"),
+        ["create" | "alter" | "drop", "extension", ..] => Some("an extension"),
+        ["security", "label", ..] => Some("SECURITY LABEL"),
+        _ => None,
+    }
+}
+
 pub fn changes(text: &str, tokens: &[Token]) -> Option<Vec<Change>> {
     let mut cursor = Cursor {
         text,
