@@ -72,17 +72,7 @@ pub fn read_mysql_body(text: &str, body: TextRange) -> Body {
         ..Flavor::default()
     };
     let tokens = tokenize_range(text, body, flavor);
-    let mut reader = Reader {
-        text,
-        tokens: &tokens,
-        index: 0,
-        blocks: Vec::new(),
-        body: Body::default(),
-        mysql: true,
-        handler_statements: Vec::new(),
-        in_handler: None,
-        cursors: Default::default(),
-    };
+    let mut reader = Reader::new(text, &tokens, true);
     reader.run();
     let mut body = reader.body;
     body.statements.append(&mut reader.handler_statements);
@@ -94,17 +84,7 @@ pub fn read_mysql_body(text: &str, body: TextRange) -> Body {
 /// are read as `NEW.col` and `OLD.col`.
 pub fn read_plsql_body(text: &str, body: TextRange) -> Body {
     let tokens = tokenize_range(text, body, Flavor::default());
-    let mut reader = Reader {
-        text,
-        tokens: &tokens,
-        index: 0,
-        blocks: Vec::new(),
-        body: Body::default(),
-        mysql: false,
-        handler_statements: Vec::new(),
-        in_handler: None,
-        cursors: Default::default(),
-    };
+    let mut reader = Reader::new(text, &tokens, false);
     reader.declarations();
     reader.run();
     let mut body = reader.body;
@@ -309,17 +289,7 @@ pub fn read_sql_body(text: &str, body: TextRange) -> Body {
 /// The statements a PL/pgSQL body runs.
 pub fn read_plpgsql_body(text: &str, body: TextRange) -> Body {
     let tokens = tokens_of(text, body);
-    let mut reader = Reader {
-        text,
-        tokens: &tokens,
-        index: 0,
-        blocks: Vec::new(),
-        body: Body::default(),
-        mysql: false,
-        handler_statements: Vec::new(),
-        in_handler: None,
-        cursors: Default::default(),
-    };
+    let mut reader = Reader::new(text, &tokens, false);
     reader.run();
     reader.body
 }
@@ -369,7 +339,21 @@ struct Reader<'a> {
     in_handler: Option<HandlerEnd>,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    fn new(text: &'a str, tokens: &'a [Token], mysql: bool) -> Self {
+        Reader {
+            text,
+            tokens,
+            index: 0,
+            blocks: Vec::new(),
+            body: Body::default(),
+            mysql,
+            handler_statements: Vec::new(),
+            in_handler: None,
+            cursors: Default::default(),
+        }
+    }
+
     fn emit(&mut self, statement: BodyStatement) {
         if let Some(HandlerEnd::Statement(end)) = self.in_handler
             && self.index > end

@@ -495,42 +495,7 @@ impl Cursor<'_> {
             return None;
         }
         let (name, name_range) = self.name_with_range()?;
-        let timing = if self.eat("before") {
-            TriggerTiming::Before
-        } else if self.eat("after") {
-            TriggerTiming::After
-        } else if self.eat("instead") {
-            self.expect("of")?;
-            TriggerTiming::InsteadOf
-        } else {
-            return None;
-        };
-        let mut events = Vec::new();
-        loop {
-            if self.eat("insert") {
-                events.push(TriggerEvent::Insert);
-            } else if self.eat("delete") {
-                events.push(TriggerEvent::Delete);
-            } else if self.eat("update") {
-                let mut columns = Vec::new();
-                if self.eat("of") {
-                    while let Some(column) = self.name() {
-                        columns.push(column);
-                        if !self.eat_punct(",") {
-                            break;
-                        }
-                    }
-                }
-                events.push(TriggerEvent::Update(columns));
-            } else {
-                return None;
-            }
-            if !self.eat("or") {
-                break;
-            }
-        }
-        self.expect("on")?;
-        let table = self.name()?;
+        let (timing, events, table) = self.trigger_header()?;
         let for_each_row = self.tokens[self.index..]
             .iter()
             .any(|token| token.is_word(self.text, "row"));
@@ -620,8 +585,9 @@ impl Cursor<'_> {
         None
     }
 
-    fn trigger(&mut self) -> Option<TriggerDefinition> {
-        let (name, name_range) = self.name_with_range()?;
+    /// `BEFORE | AFTER | INSTEAD OF event [OR event ...] ON table`, as PostgreSQL and Oracle
+    /// write a trigger's header.
+    fn trigger_header(&mut self) -> Option<(TriggerTiming, Vec<TriggerEvent>, String)> {
         let timing = if self.eat("before") {
             TriggerTiming::Before
         } else if self.eat("after") {
@@ -660,6 +626,12 @@ impl Cursor<'_> {
         }
         self.expect("on")?;
         let table = self.name()?;
+        Some((timing, events, table))
+    }
+
+    fn trigger(&mut self) -> Option<TriggerDefinition> {
+        let (name, name_range) = self.name_with_range()?;
+        let (timing, events, table) = self.trigger_header()?;
         let mut for_each_row = false;
         let mut function = None;
         while let Some(token) = self.peek().copied() {
