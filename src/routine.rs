@@ -270,9 +270,8 @@ fn body_statements(
     };
     let mut variables: BTreeMap<String, String> = BTreeMap::new();
     for (position, argument) in definition.arguments.iter().enumerate() {
-        let positional = format!("${}", position + 1);
-        let name = argument.name.clone().unwrap_or_else(|| positional.clone());
-        variables.insert(positional, name.clone());
+        let name = argument_name(position, argument);
+        variables.insert(format!("${}", position + 1), name.clone());
         variables.insert(name.clone(), name);
     }
     for variable in body
@@ -390,10 +389,7 @@ fn replay(
     // (`'100' - '3'` would be ambiguous; `CAST('100' AS bigint) - CAST('3' AS bigint)` is not).
     let mut types = declared.clone();
     for (position, argument) in definition.arguments.iter().enumerate() {
-        let name = argument
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("${}", position + 1));
+        let name = argument_name(position, argument);
         if !argument.type_name.starts_with("any") && !argument.type_name.contains('%') {
             types.insert(name, argument.type_name.clone());
         }
@@ -421,7 +417,8 @@ fn replay(
         let Some(name) = name else { continue };
         if after(1) == Some(".") {
             unsupported.get_or_insert(format!(
-                "it reads the fields of the record `{name}`, which isolint does not carry                  between statements"
+                "it reads the fields of the record `{name}`, which isolint does not carry \
+                 between statements"
             ));
             continue;
         }
@@ -452,12 +449,7 @@ fn replay(
             .arguments
             .iter()
             .enumerate()
-            .map(|(position, argument)| {
-                argument
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| format!("${}", position + 1))
-            })
+            .map(|(position, argument)| argument_name(position, argument))
             .collect(),
         unsupported,
     }
@@ -487,6 +479,14 @@ fn pin_locked_row_to_targets(
             }
         }
     }
+}
+
+/// How a routine's body names its argument at `position`: its name, or `$n` (1-based).
+fn argument_name(position: usize, argument: &crate::parse::routine::Argument) -> String {
+    argument
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("${}", position + 1))
 }
 
 /// A body statement's text with its `INTO` targets taken out.
@@ -711,10 +711,7 @@ impl Inliner<'_> {
             .filter(|a| !a.output)
             .enumerate()
         {
-            let name = argument
-                .name
-                .clone()
-                .unwrap_or_else(|| format!("${}", position + 1));
+            let name = argument_name(position, argument);
             if let Some(Some(term)) = call.arguments.get(position) {
                 arguments.insert(name, term.clone());
             }
