@@ -217,6 +217,9 @@ pub fn build(
         };
         built.function_programs.push(program);
     }
+    for program in &mut built.programs {
+        drop_table_function_reads(&mut program.statements, routines);
+    }
     for trigger in &routines.triggers {
         let Some(function) = routines.resolve(&trigger.definition.function, 0) else {
             continue;
@@ -526,6 +529,9 @@ pub fn inline(
     if routines.is_empty() {
         return Vec::new();
     }
+    for program in programs.iter_mut() {
+        drop_table_function_reads(&mut program.statements, routines);
+    }
     let mut inliner = Inliner {
         routines,
         built,
@@ -536,20 +542,6 @@ pub fn inline(
         noted: BTreeSet::new(),
     };
     for (index, program) in programs.iter_mut().enumerate() {
-        // A table function in FROM is a call, not a table.
-        for statement in &mut program.statements {
-            let called: Vec<&str> = statement
-                .calls
-                .iter()
-                .filter(|call| routines.resolve(&call.name, call.arguments.len()).is_some())
-                .map(|call| call.name.as_str())
-                .collect();
-            if !called.is_empty() {
-                statement
-                    .accesses
-                    .retain(|access| !called.contains(&access.table.as_str()));
-            }
-        }
         let needs = program.statements.iter().any(|statement| {
             !statement.calls.is_empty() || statement.accesses.iter().any(|a| a.is_write())
         });
@@ -569,6 +561,24 @@ pub fn inline(
         pin_picked_rows(&mut program.statements);
     }
     inliner.notes
+}
+
+/// A table function in `FROM` (`FROM fetch_job($1)`) is a call of a routine, not a read of a
+/// table of that name.
+fn drop_table_function_reads(statements: &mut [ProgramStatement], routines: &Routines) {
+    for statement in statements {
+        let called: Vec<&str> = statement
+            .calls
+            .iter()
+            .filter(|call| routines.resolve(&call.name, call.arguments.len()).is_some())
+            .map(|call| call.name.as_str())
+            .collect();
+        if !called.is_empty() {
+            statement
+                .accesses
+                .retain(|access| !called.contains(&access.table.as_str()));
+        }
+    }
 }
 
 /// A script or query that only calls routines, in one statement (`SELECT fetch_job($1)`):
@@ -639,6 +649,7 @@ impl Inliner<'_> {
         for statement in statements {
             let mut before = Vec::new();
             let mut after = Vec::new();
+            let mut within = Vec::new();
             for access in &statement.accesses {
                 for (index, trigger) in self.routines.triggers.iter().enumerate() {
                     if !fires(&trigger.definition, access) {
@@ -667,11 +678,17 @@ impl Inliner<'_> {
                     continue;
                 };
                 let inlined = self.call_statements(function, call, statement, file, depth);
-                after.extend(inlined);
+                if self.routines.functions[function].definition.stable {
+                    // Read on the calling statement's snapshot: part of that statement.
+                    within.extend(inlined.into_iter().flat_map(|s| s.accesses));
+                } else {
+                    after.extend(inlined);
+                }
             }
             expanded.extend(before);
             let mut own = statement.clone();
             own.calls.clear();
+            own.accesses.extend(within);
             expanded.push(own);
             expanded.extend(after);
         }

@@ -234,3 +234,37 @@ fn a_query_that_only_calls_a_routine_is_reported_on_the_routine() {
         .collect();
     assert_eq!(names, vec![vec!["withdraw"]]);
 }
+
+#[test]
+fn a_stable_function_reads_on_the_calling_statements_snapshot() {
+    let result = check(&[(
+        "migrations/1.sql",
+        Role::Schema,
+        &format!(
+            "{ACCOUNTS}CREATE FUNCTION rich() RETURNS SETOF int LANGUAGE sql STABLE AS \
+             $$ SELECT id FROM accounts WHERE balance > 100 $$;\n\
+             CREATE FUNCTION poor() RETURNS SETOF int LANGUAGE sql AS \
+             $$ SELECT id FROM accounts WHERE balance < 0 $$;\n\
+             CREATE FUNCTION tax() RETURNS void LANGUAGE plpgsql AS $$ BEGIN \
+             UPDATE accounts SET balance = balance - 1 FROM rich() r WHERE accounts.id = r; \
+             UPDATE accounts SET balance = balance + 1 FROM poor() p WHERE accounts.id = p; \
+             END $$;"
+        ),
+    )]);
+    let tax = result
+        .programs
+        .iter()
+        .find(|p| p.name == "tax")
+        .expect("the routine");
+    let texts: Vec<&str> = tax.statements.iter().map(|s| s.text.as_str()).collect();
+    // rich() is STABLE: its read joins the UPDATE; poor() is VOLATILE: its read follows.
+    assert_eq!(texts.len(), 3, "{texts:?}");
+    assert!(texts[2].starts_with("poor(): SELECT"), "{texts:?}");
+    assert!(
+        tax.statements[0]
+            .accesses
+            .iter()
+            .any(|a| a.is_read() && a.table == "accounts")
+    );
+    assert!(!tax.statements[0].accesses.iter().any(|a| a.table == "rich"));
+}

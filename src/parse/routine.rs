@@ -40,6 +40,9 @@ pub struct RoutineDefinition {
     pub procedure: bool,
     pub arguments: Vec<Argument>,
     pub returns_trigger: bool,
+    /// `STABLE` or `IMMUTABLE`: PostgreSQL runs the body on the calling statement's
+    /// snapshot, so its reads are part of that statement.
+    pub stable: bool,
     pub language: Language,
     /// The body between its quotes, file-absolute; `None` for a body isolint cannot see.
     pub body: Option<TextRange>,
@@ -291,6 +294,7 @@ impl Cursor<'_> {
             procedure,
             arguments,
             returns_trigger: false,
+            stable: false,
             language: Language::Sql,
             body: None,
             body_single_quoted: false,
@@ -301,6 +305,8 @@ impl Cursor<'_> {
             self.index += 1;
             if token.is_word(self.text, "returns") {
                 definition.returns_trigger = self.is("trigger") || self.is("event_trigger");
+            } else if token.is_word(self.text, "stable") || token.is_word(self.text, "immutable") {
+                definition.stable = true;
             } else if token.is_word(self.text, "language") {
                 language = self.peek().map(|t| {
                     let name = t.ident(self.text).or_else(|| {
@@ -365,6 +371,7 @@ impl Cursor<'_> {
                 procedure,
                 arguments,
                 returns_trigger: false,
+                stable: false,
                 language: Language::Mysql,
                 body: Some(body),
                 body_single_quoted: false,
@@ -424,6 +431,7 @@ impl Cursor<'_> {
                 procedure,
                 arguments,
                 returns_trigger: false,
+                stable: false,
                 language: Language::Tsql,
                 body: Some(body),
                 body_single_quoted: false,
@@ -485,6 +493,7 @@ impl Cursor<'_> {
                 procedure,
                 arguments,
                 returns_trigger: false,
+                stable: false,
                 language: Language::Plsql,
                 body: Some(body),
                 body_single_quoted: false,
@@ -692,6 +701,7 @@ fn trigger_with_body(
             procedure: false,
             arguments: Vec::new(),
             returns_trigger: true,
+            stable: false,
             language,
             body: Some(body),
             body_single_quoted: false,
