@@ -1,13 +1,14 @@
-//! Routines and triggers (PostgreSQL functions, procedures and `CREATE TRIGGER`): each is a
-//! program of its own, and each call or firing write runs its statements inside the program
-//! that makes it.
+//! Routines and triggers (PostgreSQL functions, procedures and `CREATE TRIGGER`; MySQL,
+//! MariaDB, T-SQL and Oracle stored programs): each is a program of its own, and each call or
+//! firing write runs its statements inside the program that makes it.
 //!
 //! Definitions apply in migration order, like the catalog: the latest `CREATE OR REPLACE`
 //! wins, `DROP` removes, overloads differ by argument types. A routine's body is read by
 //! [`crate::parse::plpgsql`]; its statements are parsed and reduced to accesses here, with
 //! its arguments and variables as parameters. Inlining binds the callee's arguments to the
 //! call's terms and a trigger's `NEW.col` / `OLD.col` to the written row's values; recursion
-//! and calls deeper than [`MAX_DEPTH`] are cut off with a note.
+//! and calls deeper than [`MAX_DEPTH`] are cut off with a note. A PostgreSQL routine's
+//! statements also carry a [`crate::program::Replay`], the plain SQL `isolint confirm` runs.
 //!
 //! Architecture Invariant: like `program`, this module sees no AST once a statement's
 //! accesses are taken.

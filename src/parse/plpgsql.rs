@@ -1,5 +1,6 @@
-//! PL/pgSQL and SQL routine bodies → the SQL statements they run, in order, with their
-//! file-absolute ranges.
+//! Routine bodies → the SQL statements they run, in order, with their file-absolute ranges:
+//! PL/pgSQL and SQL (PostgreSQL), MySQL / MariaDB stored programs, T-SQL and Oracle PL/SQL,
+//! one reader for the control flow they share and a few words each engine adds.
 //!
 //! Control flow is flattened: a statement in any branch, loop or exception handler is a
 //! statement the routine may run (a may-path), so the order of the text is the order of the
