@@ -286,7 +286,16 @@ fn body_statements(
     {
         variables.insert(variable.to_string(), variable.to_string());
     }
-    let known = |name: &str| variables.get(name).cloned();
+    // PL/pgSQL also names an argument through its function: `add_job.identifier`.
+    let routine_prefix = format!(
+        "{}.",
+        definition.name.rsplit('.').next().unwrap_or_default()
+    );
+    let known = |name: &str| {
+        variables
+            .get(name.strip_prefix(&routine_prefix).unwrap_or(name))
+            .cloned()
+    };
     if let Some(first) = body.dynamic.first() {
         built.notes.push(Note {
             kind: NoteKind::UnanalysedDynamicSql,

@@ -12,7 +12,9 @@ use sqlparser::ast::{
     visit_expressions_mut,
 };
 
-use super::{Access, AccessKind, Call, Columns, LockTarget, OnConflict, RowSet, SetValue, Term};
+use super::{
+    Access, AccessKind, Call, Columns, Domain, LockTarget, OnConflict, RowSet, SetValue, Term,
+};
 use crate::catalog::Catalog;
 use crate::catalog::from_ast::{ident, object_name};
 use crate::parse::{LockClause, StatementLocks};
@@ -27,6 +29,7 @@ pub fn accesses(statement: &Statement, locks: &StatementLocks, catalog: &Catalog
         nested_lock: locks.nested,
         lock_of: locks.of.clone(),
         uncommitted: locks.uncommitted,
+        after_write: false,
     };
     let top = if matches!(statement, Statement::Query(_)) {
         locks.top
@@ -126,7 +129,10 @@ pub fn bind_variables(statement: &mut Statement, variable: &dyn Fn(&str) -> Opti
         let bound = match expr {
             Expr::Identifier(name) if name.quote_style.is_none() => variable(&ident(name)),
             Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
-                variable(&ident(&parts[0])).map(|record| format!("{record}.{}", ident(&parts[1])))
+                variable(&format!("{}.{}", ident(&parts[0]), ident(&parts[1]))).or_else(|| {
+                    variable(&ident(&parts[0]))
+                        .map(|record| format!("{record}.{}", ident(&parts[1])))
+                })
             }
             Expr::Value(value) => match &value.value {
                 Value::Placeholder(name) if name.starts_with('$') => variable(name),
@@ -225,6 +231,8 @@ struct Extractor<'a> {
     lock_of: Vec<String>,
     /// A `NOLOCK` / `READUNCOMMITTED` table hint in the statement.
     uncommitted: bool,
+    /// Reading the outer query of a statement whose data-modifying CTE writes.
+    after_write: bool,
 }
 
 /// Collects column references, subqueries and advisory locks of expressions, without going
@@ -311,6 +319,194 @@ fn collect<V: Visit>(node: &V) -> Collector {
     let mut collector = Collector::default();
     let _ = node.visit(&mut collector);
     collector
+}
+
+/// The literal values each column can hold where `expr` is true: `=`, `<>`, `IN`, `NOT IN`,
+/// `= ANY(ARRAY[...])`, `IS [NOT] NULL` and bare booleans, through AND, OR and NOT. A column
+/// left out is unconstrained; a domain is always a superset of the values that pass.
+fn domains(expr: &Expr) -> BTreeMap<ColumnRef, Domain> {
+    let single = |column: Option<ColumnRef>, domain: Domain| -> BTreeMap<ColumnRef, Domain> {
+        column
+            .into_iter()
+            .map(|column| (column, domain.clone()))
+            .collect()
+    };
+    let literal = |expr: &Expr| match plain_term(expr) {
+        Some(Term::Literal(value)) => Some(value),
+        _ => None,
+    };
+    let literals = |list: &[Expr]| -> Option<BTreeSet<String>> {
+        list.iter().map(|item| literal(item)).collect()
+    };
+    let not_null = || BTreeSet::from([Domain::NULL.to_string()]);
+    match expr {
+        Expr::Nested(inner) => domains(inner),
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            let mut both = domains(left);
+            for (column, domain) in domains(right) {
+                let domain = match both.get(&column) {
+                    Some(known) => known.and(&domain),
+                    None => domain,
+                };
+                both.insert(column, domain);
+            }
+            both
+        }
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Or,
+            right,
+        } => {
+            let right = domains(right);
+            domains(left)
+                .into_iter()
+                .filter_map(|(column, domain)| {
+                    let other = right.get(&column)?;
+                    Some((column, domain.or(other)))
+                })
+                .collect()
+        }
+        Expr::BinaryOp { left, op, right }
+            if matches!(op, BinaryOperator::Eq | BinaryOperator::NotEq) =>
+        {
+            let (column, value) = match (column_ref(left), column_ref(right)) {
+                (Some(column), None) => (column, right.as_ref()),
+                (None, Some(column)) => (column, left.as_ref()),
+                _ => return BTreeMap::new(),
+            };
+            let Some(value) = literal(value) else {
+                // `c = $1` or `c <> $1`: at least not NULL.
+                return single(Some(column), Domain::NotIn(not_null()));
+            };
+            let domain = if *op == BinaryOperator::Eq {
+                Domain::In(BTreeSet::from([value]))
+            } else {
+                Domain::NotIn(BTreeSet::from([value, Domain::NULL.to_string()]))
+            };
+            single(Some(column), domain)
+        }
+        Expr::In {
+            expr,
+            target: InTarget::List(list),
+            negated,
+            ..
+        } => match literals(list) {
+            Some(values) if *negated => {
+                let mut values = values;
+                values.insert(Domain::NULL.to_string());
+                single(column_ref(expr), Domain::NotIn(values))
+            }
+            Some(values) => single(column_ref(expr), Domain::In(values)),
+            None => single(column_ref(expr), Domain::NotIn(not_null())),
+        },
+        Expr::AnyOp {
+            left,
+            compare_op: BinaryOperator::Eq,
+            right,
+            ..
+        } => {
+            let values = array_literals(right);
+            single(
+                column_ref(left),
+                values.map_or(Domain::NotIn(not_null()), Domain::In),
+            )
+        }
+        Expr::IsNull(inner) => single(
+            column_ref(inner),
+            Domain::In(BTreeSet::from([Domain::NULL.to_string()])),
+        ),
+        Expr::IsNotNull(inner) => single(column_ref(inner), Domain::NotIn(not_null())),
+        Expr::IsTrue(inner) => single(
+            column_ref(inner),
+            Domain::In(BTreeSet::from(["true".to_string()])),
+        ),
+        Expr::IsFalse(inner) => single(
+            column_ref(inner),
+            Domain::In(BTreeSet::from(["false".to_string()])),
+        ),
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) => single(
+            column_ref(expr),
+            Domain::In(BTreeSet::from(["true".to_string()])),
+        ),
+        // NOT flips only an exact domain: one comparison of one column with literals.
+        Expr::UnaryOp {
+            op: UnaryOperator::Not,
+            expr: inner,
+        } => {
+            let inner = match inner.as_ref() {
+                Expr::Nested(nested) => nested.as_ref(),
+                other => other,
+            };
+            let exact = match inner {
+                Expr::BinaryOp {
+                    op: BinaryOperator::Eq,
+                    left,
+                    right,
+                } => literal(left).is_some() || literal(right).is_some(),
+                Expr::In {
+                    target: InTarget::List(list),
+                    ..
+                } => literals(list).is_some(),
+                Expr::Identifier(_) | Expr::CompoundIdentifier(_) => true,
+                _ => false,
+            };
+            if !exact {
+                return BTreeMap::new();
+            }
+            domains(inner)
+                .into_iter()
+                .map(|(column, domain)| {
+                    // A comparison that is NULL stays NULL under NOT: NULL never passes.
+                    let mut negated = domain.not();
+                    if let Domain::NotIn(values) = &mut negated {
+                        values.insert(Domain::NULL.to_string());
+                    }
+                    (column, negated)
+                })
+                .collect()
+        }
+        _ => BTreeMap::new(),
+    }
+}
+
+/// The literals of `ARRAY['a', 'b']` or `'{a,b}'` (with or without a cast).
+fn array_literals(expr: &Expr) -> Option<BTreeSet<String>> {
+    match expr {
+        Expr::Nested(inner) | Expr::Cast { expr: inner, .. } => array_literals(inner),
+        Expr::Array(array) => array
+            .elem
+            .iter()
+            .map(|item| match plain_term(item) {
+                Some(Term::Literal(value)) => Some(value),
+                _ => None,
+            })
+            .collect(),
+        Expr::Value(value) => match &value.value {
+            Value::SingleQuotedString(text) => {
+                let inner = text.trim().strip_prefix('{')?.strip_suffix('}')?;
+                Some(
+                    inner
+                        .split(',')
+                        .map(|item| {
+                            let item = item.trim().trim_matches('"');
+                            if item.parse::<f64>().is_ok() {
+                                item.to_string()
+                            } else {
+                                format!("'{item}'")
+                            }
+                        })
+                        .filter(|item| item != "''")
+                        .collect(),
+                )
+            }
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// The top-level conjuncts of a WHERE clause.
@@ -447,7 +643,19 @@ impl Extractor<'_> {
                                     else {
                                         continue;
                                     };
-                                    if let Some(term) = self.term(expr, Some((&table, column))) {
+                                    // A qualified column is the value of a source row
+                                    // (`SELECT spec.key FROM unnest(specs) spec`): see
+                                    // `outer_value`.
+                                    let term =
+                                        self.term(expr, Some((&table, column))).or_else(|| {
+                                            match column_ref(expr) {
+                                                Some((Some(qualifier), name)) => {
+                                                    Some(Term::Param(format!("{qualifier}.{name}")))
+                                                }
+                                                _ => None,
+                                            }
+                                        });
+                                    if let Some(term) = term {
                                         rows.pins.insert(column.clone(), term);
                                     }
                                 }
@@ -488,6 +696,13 @@ impl Extractor<'_> {
                     ),
                     _ => OnConflict::Error,
                 };
+                if let Some(known) = self.catalog.table(&table) {
+                    for column in &known.generated {
+                        if !columns.contains(column) {
+                            rows.fresh.insert(column.clone());
+                        }
+                    }
+                }
                 self.accesses.push(Access {
                     table,
                     rows,
@@ -711,11 +926,28 @@ impl Extractor<'_> {
             ..mode
         };
         let cte_count = self.ctes.len();
+        let after_write = self.after_write;
         if let Some(with) = &query.with {
             for cte in &with.cte_tables {
                 self.query(&cte.query, self.nested_mode());
                 self.ctes.push(ident(&cte.alias.name));
             }
+            // `WITH x AS (UPDATE ... RETURNING ...) SELECT ... FROM x, other`: the SELECT's
+            // reads only report on a write already decided.
+            let writes = with.cte_tables.iter().any(|cte| {
+                matches!(
+                    cte.query.body.as_ref(),
+                    SetExpr::Insert(_)
+                        | SetExpr::Update(_)
+                        | SetExpr::Delete(_)
+                        | SetExpr::Merge(_)
+                )
+            });
+            let reports = matches!(
+                query.body.as_ref(),
+                SetExpr::Select(_) | SetExpr::Query(_) | SetExpr::SetOperation { .. }
+            );
+            self.after_write |= writes && reports;
         }
         let order_by: Vec<&Expr> = match &query.order_by {
             Some(order_by) => match &order_by.kind {
@@ -726,6 +958,7 @@ impl Extractor<'_> {
         };
         self.set_expr(&query.body, mode, &order_by);
         self.ctes.truncate(cte_count);
+        self.after_write = after_write;
     }
 
     fn set_expr(&mut self, body: &SetExpr, mode: ReadMode, order_by: &[&Expr]) {
@@ -761,6 +994,7 @@ impl Extractor<'_> {
                                 aggregate: false,
                                 limited: mode.limited,
                                 uncommitted: self.uncommitted,
+                                after_write: self.after_write,
                             },
                         });
                     }
@@ -840,6 +1074,7 @@ impl Extractor<'_> {
             }
         }
         let mut equalities: Vec<(ColumnRef, ColumnRef)> = Vec::new();
+        let mut directed: Vec<(ColumnRef, ColumnRef)> = Vec::new();
         equalities.extend(select.selection.iter().flat_map(column_equalities));
         for from in &select.from {
             for join in &from.joins {
@@ -848,32 +1083,65 @@ impl Extractor<'_> {
                 for query in &used.subqueries {
                     self.query(query, self.nested_mode());
                 }
-                if let JoinOperator::Join(JoinConstraint::On(on))
-                | JoinOperator::Inner(JoinConstraint::On(on)) = &join.join_operator
-                {
-                    equalities.extend(column_equalities(on));
+                match &join.join_operator {
+                    JoinOperator::Join(JoinConstraint::On(on))
+                    | JoinOperator::Inner(JoinConstraint::On(on)) => {
+                        equalities.extend(column_equalities(on));
+                        self.pin(on, &scope, None);
+                    }
+                    // A LEFT JOIN reads the joined table's matching rows only, but keeps every
+                    // row of the other side: pins flow into the joined table, never out of it.
+                    JoinOperator::Left(JoinConstraint::On(on))
+                    | JoinOperator::LeftOuter(JoinConstraint::On(on)) => {
+                        let Some((joined, _)) = table_name_of(&join.relation) else {
+                            continue;
+                        };
+                        self.pin(on, &scope, Some(&joined));
+                        let in_joined =
+                            |column: &ColumnRef| column.0.as_deref() == Some(joined.as_str());
+                        for (a, b) in column_equalities(on) {
+                            match (in_joined(&a), in_joined(&b)) {
+                                (false, true) => directed.push((a, b)),
+                                (true, false) => directed.push((b, a)),
+                                _ => {}
+                            }
+                        }
+                    }
+                    _ => {}
                 }
             }
         }
-        self.propagate_pins(&scope, &equalities);
+        self.propagate_pins(&scope, &equalities, &directed);
     }
 
     /// An inner join reads only the rows whose columns equal the other side's: with
     /// `o.account_id = a.id` and `a.id = $1`, the rows of `o` read are `account_id = $1`.
     /// (Outer joins keep rows without a match, so they pin nothing.)
-    fn propagate_pins(&mut self, scope: &[ScopeEntry], equalities: &[(ColumnRef, ColumnRef)]) {
+    fn propagate_pins(
+        &mut self,
+        scope: &[ScopeEntry],
+        equalities: &[(ColumnRef, ColumnRef)],
+        directed: &[(ColumnRef, ColumnRef)],
+    ) {
+        let both_ways = equalities
+            .iter()
+            .flat_map(|(x, y)| [(x, y), (y, x)])
+            .chain(directed.iter().map(|(from, to)| (from, to)));
+        let pairs: Vec<(&ColumnRef, &ColumnRef)> = both_ways.collect();
         let mut changed = true;
         while changed {
             changed = false;
-            for (x, y) in equalities {
-                for (from, to) in [(x, y), (y, x)] {
-                    let (Some(source), Some(target)) = (
-                        self.resolve(scope, from).and_then(|entry| entry.access),
-                        self.resolve(scope, to).and_then(|entry| entry.access),
-                    ) else {
+            {
+                for &(from, to) in &pairs {
+                    let Some(target) = self.resolve(scope, to).and_then(|entry| entry.access)
+                    else {
                         continue;
                     };
-                    if let Some(term) = self.accesses[source].rows.pins.get(&from.1).cloned()
+                    let term = match self.resolve(scope, from).and_then(|entry| entry.access) {
+                        Some(source) => self.accesses[source].rows.pins.get(&from.1).cloned(),
+                        None => self.outer_value(scope, from),
+                    };
+                    if let Some(term) = term
                         && !self.accesses[target].rows.pins.contains_key(&to.1)
                     {
                         self.accesses[target].rows.pins.insert(to.1.clone(), term);
@@ -882,6 +1150,21 @@ impl Extractor<'_> {
                 }
             }
         }
+    }
+
+    /// A qualified column that is not a table read here (an outer query's row, a CTE, a derived
+    /// table or `unnest(...)`) is one value for the rows compared with it: a term named after it,
+    /// so that the same value named elsewhere in the statement (the row an INSERT ... SELECT adds,
+    /// the CTE row an UPDATE ... FROM writes) is recognised as the same.
+    fn outer_value(&self, scope: &[ScopeEntry], column: &ColumnRef) -> Option<Term> {
+        let qualifier = column.0.as_ref()?;
+        if self
+            .resolve(scope, column)
+            .is_some_and(|entry| entry.access.is_some())
+        {
+            return None;
+        }
+        Some(Term::Param(format!("{qualifier}.{}", column.1)))
     }
 
     /// What `column = value` assigns: in place when the value reads the column of the row
@@ -1001,6 +1284,7 @@ impl Extractor<'_> {
                             aggregate: false,
                             limited: mode.limited,
                             uncommitted: self.uncommitted,
+                            after_write: self.after_write,
                         },
                     });
                     Some(self.accesses.len() - 1)
@@ -1038,6 +1322,18 @@ impl Extractor<'_> {
         for query in &used.subqueries {
             self.query(query, self.nested_mode());
         }
+        self.pin(selection, scope, None);
+    }
+
+    /// Pins and literal domains of the rows `selection` lets through, for the tables of
+    /// `scope` (only the table named `only` when given: a LEFT JOIN's ON filters only the
+    /// joined table).
+    fn pin(&mut self, selection: &Expr, scope: &[ScopeEntry], only: Option<&str>) {
+        let counts = |column: &ColumnRef| match (only, &column.0) {
+            (None, _) => true,
+            (Some(only), Some(qualifier)) => qualifier == only,
+            (Some(_), None) => false,
+        };
         for conjunct in conjuncts(selection) {
             let (column, value) = match conjunct {
                 Expr::BinaryOp {
@@ -1047,6 +1343,17 @@ impl Extractor<'_> {
                 } => match (column_ref(left), column_ref(right)) {
                     (Some(column), None) => (column, right.as_ref()),
                     (None, Some(column)) => (column, left.as_ref()),
+                    // A column of an outer query (`existing.key = spec.key` in a correlated
+                    // NOT EXISTS) is one value for this read: the same value wherever the
+                    // statement names it, such as in the row an INSERT ... SELECT adds.
+                    (Some(a), Some(b)) => {
+                        let outer = |column: &ColumnRef| self.outer_value(scope, column).is_some();
+                        match (outer(&a), outer(&b)) {
+                            (false, true) => (a, right.as_ref()),
+                            (true, false) => (b, left.as_ref()),
+                            _ => continue,
+                        }
+                    }
                     _ => continue,
                 },
                 Expr::In {
@@ -1080,14 +1387,35 @@ impl Extractor<'_> {
                 },
                 _ => continue,
             };
+            if !counts(&column) {
+                continue;
+            }
             let Some(entry) = self.resolve(scope, &column) else {
                 continue;
             };
             let Some(access) = entry.access else { continue };
             let table = entry.table.clone();
-            if let Some(term) = self.term(value, Some((&table, &column.1))) {
+            let term = match column_ref(value) {
+                Some(outer) => self.outer_value(scope, &outer),
+                None => self.term(value, Some((&table, &column.1))),
+            };
+            if let Some(term) = term {
                 self.accesses[access].rows.pins.insert(column.1, term);
             }
+        }
+        for (column, domain) in domains(selection) {
+            if !counts(&column) {
+                continue;
+            }
+            let Some(access) = self.resolve(scope, &column).and_then(|entry| entry.access) else {
+                continue;
+            };
+            let domains = &mut self.accesses[access].rows.domains;
+            let domain = match domains.get(&column.1) {
+                Some(known) => known.and(&domain),
+                None => domain,
+            };
+            domains.insert(column.1, domain);
         }
     }
 
@@ -1412,7 +1740,7 @@ mod tests {
     }
 
     #[test]
-    fn inner_joins_carry_pins_across_and_outer_joins_do_not() {
+    fn joins_carry_pins_across_and_left_joins_only_into_the_joined_table() {
         check(
             Engine::Postgres,
             "SELECT a.balance, o.limit_amount FROM accounts a JOIN overdraft_limits o \
@@ -1436,7 +1764,17 @@ mod tests {
              ON o.account_id = a.id WHERE a.id = $1",
             &[
                 "read value[balance] pred[id] accounts {id=$1}",
-                "read value[limit_amount] pred[account_id] overdraft_limits {}",
+                "read value[limit_amount] pred[account_id] overdraft_limits {account_id=$1}",
+            ],
+        );
+        // A row of `o` without a match still comes back: nothing flows from `o` to `a`.
+        check(
+            Engine::Postgres,
+            "SELECT a.balance FROM accounts a LEFT JOIN overdraft_limits o \
+             ON o.account_id = a.id WHERE o.account_id = $1",
+            &[
+                "read value[balance] pred[id] accounts {}",
+                "read value[] pred[account_id] overdraft_limits {account_id=$1}",
             ],
         );
     }

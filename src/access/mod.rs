@@ -30,11 +30,98 @@ impl Term {
     }
 }
 
-/// The rows an access touches: the conjunction of top-level `column = term` equalities.
-/// An empty set of pins means "any row of the table".
+/// The rows an access touches: the conjunction of top-level `column = term` equalities, and
+/// the literal values a column can take (`status IN ('a', 'b')`, `status <> 'done'`, `IS NULL`).
+/// No pins and no domains mean "any row of the table".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct RowSet {
     pub pins: BTreeMap<String, Term>,
+    pub domains: BTreeMap<String, Domain>,
+    /// Columns an INSERT fills with a value that no other transaction can know yet (a serial
+    /// or identity key, a random uuid): the new row never matches `column = <term>` elsewhere.
+    pub fresh: BTreeSet<String>,
+}
+
+/// The literal values a column of the touched rows can hold: a superset, never a guess. NULL is
+/// the literal `NULL`; a comparison (`=`, `<>`, `IN`) never holds for it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Domain {
+    /// One of these values.
+    In(BTreeSet<String>),
+    /// Anything but these values.
+    NotIn(BTreeSet<String>),
+}
+
+impl Domain {
+    pub const NULL: &'static str = "NULL";
+
+    pub fn contains(&self, value: &str) -> bool {
+        match self {
+            Domain::In(values) => values.contains(value),
+            Domain::NotIn(values) => !values.contains(value),
+        }
+    }
+
+    /// Both at once: the values in both.
+    pub fn and(&self, other: &Domain) -> Domain {
+        match (self, other) {
+            (Domain::In(a), Domain::In(b)) => Domain::In(a.intersection(b).cloned().collect()),
+            (Domain::In(a), Domain::NotIn(b)) | (Domain::NotIn(b), Domain::In(a)) => {
+                Domain::In(a.difference(b).cloned().collect())
+            }
+            (Domain::NotIn(a), Domain::NotIn(b)) => Domain::NotIn(a.union(b).cloned().collect()),
+        }
+    }
+
+    /// Either: the values in one or the other.
+    pub fn or(&self, other: &Domain) -> Domain {
+        match (self, other) {
+            (Domain::In(a), Domain::In(b)) => Domain::In(a.union(b).cloned().collect()),
+            (Domain::In(a), Domain::NotIn(b)) | (Domain::NotIn(b), Domain::In(a)) => {
+                Domain::NotIn(b.difference(a).cloned().collect())
+            }
+            (Domain::NotIn(a), Domain::NotIn(b)) => {
+                Domain::NotIn(a.intersection(b).cloned().collect())
+            }
+        }
+    }
+
+    /// The values not in this one.
+    pub fn not(&self) -> Domain {
+        match self {
+            Domain::In(values) => Domain::NotIn(values.clone()),
+            Domain::NotIn(values) => Domain::In(values.clone()),
+        }
+    }
+
+    /// Whether no value is left (`NotIn` leaves infinitely many).
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Domain::In(values) if values.is_empty())
+    }
+
+    /// Human text: `IN ('a', 'b')`, `NOT IN ('c')`.
+    pub fn describe(&self) -> String {
+        let list =
+            |values: &BTreeSet<String>| values.iter().cloned().collect::<Vec<_>>().join(", ");
+        match self {
+            Domain::In(values) if values.len() == 1 && values.contains(Domain::NULL) => {
+                "IS NULL".to_string()
+            }
+            Domain::In(values) => format!("IN ({})", list(values)),
+            Domain::NotIn(values) => {
+                let values: BTreeSet<String> = values
+                    .iter()
+                    .filter(|v| *v != Domain::NULL)
+                    .cloned()
+                    .collect();
+                if values.is_empty() {
+                    "IS NOT NULL".to_string()
+                } else {
+                    format!("NOT IN ({})", list(&values))
+                }
+            }
+        }
+    }
 }
 
 impl RowSet {
@@ -45,16 +132,30 @@ impl RowSet {
         })
     }
 
+    /// The literal values `column` can hold, from its pin or its domain.
+    pub fn domain(&self, column: &str) -> Option<Domain> {
+        match self.pins.get(column) {
+            Some(Term::Literal(value)) => Some(Domain::In(BTreeSet::from([value.clone()]))),
+            _ => self.domains.get(column).cloned(),
+        }
+    }
+
     /// Human text: `id = $1 AND kind = 'a'`, or `every row`.
     pub fn describe(&self) -> String {
-        if self.pins.is_empty() {
+        if self.pins.is_empty() && self.domains.is_empty() {
             return "any row".to_string();
         }
-        let parts: Vec<String> = self
+        let mut parts: Vec<String> = self
             .pins
             .iter()
             .map(|(column, term)| format!("{column} = {}", term.render()))
             .collect();
+        parts.extend(
+            self.domains
+                .iter()
+                .filter(|(column, _)| !self.pins.contains_key(*column))
+                .map(|(column, domain)| format!("{column} {}", domain.describe())),
+        );
         format!("rows where {}", parts.join(" AND "))
     }
 }
@@ -134,6 +235,9 @@ pub enum AccessKind {
         limited: bool,
         /// T-SQL `WITH (NOLOCK)` / `READUNCOMMITTED`: read uncommitted whatever the level.
         uncommitted: bool,
+        /// In the outer query of a statement whose data-modifying CTE writes: the result goes
+        /// to the client or a later statement, not into this statement's write.
+        after_write: bool,
     },
     Update {
         set: BTreeMap<String, SetValue>,
@@ -180,6 +284,21 @@ impl Access {
                 ..
             }
         )
+    }
+
+    /// Whether this read can decide a write made by statement `write` of the same program
+    /// when the read is in statement `read`: an earlier statement, or the write's own
+    /// statement when the read feeds it.
+    pub fn feeds(&self, read: usize, write: usize) -> bool {
+        read < write
+            || (read == write
+                && !matches!(
+                    self.kind,
+                    AccessKind::Read {
+                        after_write: true,
+                        ..
+                    }
+                ))
     }
 
     pub fn lock(&self) -> Option<LockClause> {

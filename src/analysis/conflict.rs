@@ -174,23 +174,22 @@ fn moves_row_in(
     let moved: Vec<String> = set
         .iter()
         .filter(|(column, _)| predicate.contains(*column))
-        .filter(
-            |(column, value)| match (read.rows.pins.get(*column), value) {
-                (
-                    Some(crate::access::Term::Literal(pinned)),
-                    SetValue::Term(crate::access::Term::Literal(assigned)),
-                ) => pinned == assigned,
-                _ => true,
-            },
-        )
+        .filter(|(column, value)| match (read.rows.domain(column), value) {
+            (Some(domain), SetValue::Term(crate::access::Term::Literal(assigned))) => {
+                domain.contains(assigned)
+            }
+            _ => true,
+        })
         .map(|(column, _)| column.clone())
         .collect();
     if moved.is_empty() {
         return None;
     }
-    // The row after the update: the WHERE pins of columns not assigned, and assigned terms.
+    // The row after the update: the WHERE pins and domains of columns not assigned, and
+    // assigned terms.
     let mut after = write.rows.clone();
     for (column, value) in set {
+        after.domains.remove(column);
         match value {
             SetValue::Term(term) => {
                 after.pins.insert(column.clone(), term.clone());

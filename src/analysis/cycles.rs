@@ -1,12 +1,12 @@
 //! Two-transaction rw cycles (T1 reads what T2 writes and T2 reads what T1 writes), shared by
 //! `write-skew` and `phantom-write-skew`, which differ in the kind of edges they accept.
 
-use super::conflict::{EdgeKind, RwEdge, forced_conflict, serialized_by_lock};
+use super::conflict::{AccessRef, EdgeKind, RwEdge, forced_conflict, serialized_by_lock};
 use super::unify::Unifier;
 use super::{Context, Pair};
 use crate::access::Access;
 use crate::parse::LockStrength;
-use crate::program::Program;
+use crate::program::{Program, ProgramKind};
 
 /// A cycle T1 → T2 → T1 of rw edges under one joint unifier.
 pub struct Cycle<'e> {
@@ -26,8 +26,25 @@ impl Cycle<'_> {
 /// Every 2-cycle of the pair that no forced conflict, lock or pair of locked reads prevents.
 pub fn open_cycles<'p>(context: &Context, pair: &'p Pair) -> Vec<Cycle<'p>> {
     let mut cycles = Vec::new();
+    // Only a read that feeds a write decides it: one in an earlier statement, or in the
+    // write's own statement and not in its report on the write (`WITH x AS (UPDATE ...)
+    // SELECT ... FROM x, other`).
+    // In routine code a later read still decides when its result raises an exception, which
+    // isolint does not follow: there only the same-statement report is left out.
+    let decides = |instance: &super::conflict::Instance, read: AccessRef, write: AccessRef| {
+        let program = instance.program;
+        instance.access(read).feeds(read.statement, write.statement)
+            || (read.statement != write.statement
+                && (matches!(program.kind, ProgramKind::Routine | ProgramKind::Trigger)
+                    || program.statements[read.statement].via.is_some()))
+    };
     for forward in pair.forward.iter() {
         for backward in pair.backward.iter() {
+            if !decides(&pair.first, forward.read, backward.write)
+                || !decides(&pair.second, backward.read, forward.write)
+            {
+                continue;
+            }
             let Some(unifier) = forward.unifier.merge(&backward.unifier) else {
                 continue;
             };

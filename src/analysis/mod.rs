@@ -25,7 +25,7 @@ use crate::program::Program;
 use crate::progress::{Progress, Stage};
 use crate::semantics::{Engine, Level, Semantics};
 use conflict::{Instance, RwEdge, rw_edges};
-use finding::Finding;
+use finding::{Finding, StatementRef};
 use rules::Rule;
 
 /// Everything a rule may look at.
@@ -496,12 +496,46 @@ fn compare(
             detect(context, &pair, &mut findings);
         }
     }
+    fold_root_causes(&mut findings);
     let edges = if with_graph {
         graph::PairEdges::of(context, &pair)
     } else {
         graph::PairEdges::default()
     };
     PairOutcome { findings, edges }
+}
+
+/// One finding per root cause within a pair: where a lost update, a write skew and a phantom
+/// write skew share a statement, the most specific one (in that order) stands for the others.
+fn fold_root_causes(findings: &mut Vec<Finding>) {
+    use rules::Rule::{LostUpdate, PhantomWriteSkew, WriteSkew};
+    let specificity = |rule| match rule {
+        LostUpdate => Some(0),
+        WriteSkew => Some(1),
+        PhantomWriteSkew => Some(2),
+        _ => None,
+    };
+    let programs =
+        |finding: &Finding| -> BTreeSet<usize> { finding.programs.iter().copied().collect() };
+    let folded: Vec<bool> = findings
+        .iter()
+        .map(|finding| {
+            let Some(rank) = specificity(finding.rule) else {
+                return false;
+            };
+            let statements: BTreeSet<StatementRef> = finding.statements().collect();
+            findings.iter().any(|other| {
+                specificity(other.rule).is_some_and(|other_rank| other_rank < rank)
+                    && programs(other) == programs(finding)
+                    && other.statements().any(|at| statements.contains(&at))
+            })
+        })
+        .collect();
+    let mut index = 0;
+    findings.retain(|_| {
+        index += 1;
+        !folded[index - 1]
+    });
 }
 
 /// The ignore directives that silence `finding`: on a program it involves, or on one of its

@@ -152,7 +152,8 @@ pub fn render(atom: &Atom) -> String {
 }
 
 /// The unifier under which rows of `a` (in instance `ia`) and `b` (in `ib`) can be the same
-/// rows, or `None` when some column is pinned to two different values.
+/// rows, or `None` when some column is pinned to two different values or its literal values
+/// on the two sides do not overlap (`status = 'todo'` against `status IN ('done', 'failed')`).
 pub fn rows_meet(a: &RowSet, ia: u8, b: &RowSet, ib: u8) -> Option<Unifier> {
     let mut unifier = Unifier::default();
     for (column, term_a) in &a.pins {
@@ -162,7 +163,29 @@ pub fn rows_meet(a: &RowSet, ia: u8, b: &RowSet, ib: u8) -> Option<Unifier> {
             return None;
         }
     }
+    if !domains_overlap(a, b) || fresh_against_known(a, b) || fresh_against_known(b, a) {
+        return None;
+    }
     Some(unifier)
+}
+
+/// A row given a fresh key by one side cannot be a row the other names by that key.
+fn fresh_against_known(a: &RowSet, b: &RowSet) -> bool {
+    a.fresh.iter().any(|column| {
+        b.pins.contains_key(column)
+            || matches!(b.domains.get(column), Some(crate::access::Domain::In(_)))
+    })
+}
+
+/// Whether some value of every column is allowed by both row sets' literal values.
+pub fn domains_overlap(a: &RowSet, b: &RowSet) -> bool {
+    let columns = a.domains.keys().chain(b.domains.keys());
+    columns
+        .into_iter()
+        .all(|column| match (a.domain(column), b.domain(column)) {
+            (Some(x), Some(y)) => !x.and(&y).is_empty(),
+            _ => true,
+        })
 }
 
 /// Within one transaction: the two row sets name the same rows as far as the text shows
@@ -179,6 +202,8 @@ mod tests {
 
     fn rows(pins: &[(&str, Term)]) -> RowSet {
         RowSet {
+            domains: Default::default(),
+            fresh: Default::default(),
             pins: pins
                 .iter()
                 .map(|(column, term)| (column.to_string(), term.clone()))

@@ -193,6 +193,10 @@ fn create_table(cursor: &mut Cursor) -> Option<Vec<Change>> {
             continue;
         };
         table.columns.push(column.clone());
+        let definition: Vec<&str> = item.iter().map(|token| token.text(cursor.text)).collect();
+        if super::generates_fresh_values(&definition.join(" ")) {
+            table.generated.push(column.clone());
+        }
         for index in 1..item.len() {
             let at = |offset: usize, word: &str| {
                 item.get(index + offset)

@@ -34,6 +34,9 @@ pub fn changes(statement: &Statement) -> Option<Vec<Change>> {
             for column in &create.columns {
                 let column_name = ident(&column.name);
                 table.columns.push(column_name.clone());
+                if super::generates_fresh_values(&column.to_string()) {
+                    table.generated.push(column_name.clone());
+                }
                 for option in &column.options {
                     match &option.option {
                         ColumnOption::PrimaryKey(constraint) => table.keys.push(Key {

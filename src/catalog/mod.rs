@@ -50,6 +50,38 @@ pub struct Table {
     pub columns: Vec<String>,
     pub keys: Vec<Key>,
     pub foreign_keys: Vec<ForeignKey>,
+    /// Columns that an INSERT leaving them out fills with a value no one has seen yet: serial,
+    /// identity and AUTO_INCREMENT columns, `DEFAULT nextval(...)`, `DEFAULT gen_random_uuid()`.
+    pub generated: Vec<String>,
+}
+
+/// Whether a column definition (its SQL text) fills the column with a fresh value by default.
+pub fn generates_fresh_values(definition: &str) -> bool {
+    let definition = definition.to_ascii_lowercase();
+    let words: Vec<&str> = definition
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .collect();
+    words.iter().any(|word| {
+        matches!(
+            *word,
+            "serial"
+                | "bigserial"
+                | "smallserial"
+                | "serial4"
+                | "serial8"
+                | "serial2"
+                | "identity"
+                | "auto_increment"
+                | "autoincrement"
+                | "nextval"
+                | "gen_random_uuid"
+                | "uuid_generate_v1"
+                | "uuid_generate_v4"
+                | "uuidv7"
+                | "newid"
+                | "newsequentialid"
+        )
+    })
 }
 
 impl Table {

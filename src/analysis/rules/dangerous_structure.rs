@@ -2,12 +2,13 @@
 //! joined by two consecutive vulnerable rw edges, the pivot's outgoing read not locked, and a
 //! chain of conflicts from Tout back to Tin. Snapshot isolation lets the cycle commit.
 
+use crate::access::{Access, AccessKind};
 use crate::analysis::Context;
 use crate::analysis::finding::{Finding, StatementRef, Step, witness};
 use crate::analysis::fixes;
 use crate::analysis::graph::{DependencyGraph, VulnerableEdge};
 use crate::analysis::rules::Rule;
-use crate::analysis::unify::Unifier;
+use crate::analysis::unify::{Unifier, rows_meet};
 
 /// One finding per pivot: the fix belongs to the pivot (or to the edges into and out of it),
 /// and every Tin × Tout combination through a busy pivot would bury it.
@@ -22,14 +23,25 @@ pub fn detect(context: &Context, graph: &DependencyGraph, findings: &mut Vec<Fin
                     if tin == pivot || tout == pivot || tin == tout {
                         return None;
                     }
+                    // The pivot's stale read must not be a report on a write its own
+                    // statement already made.
+                    let pivot_read = &context.programs[pivot].statements[outgoing.read.statement]
+                        .accesses[outgoing.read.access];
+                    if outgoing.read.statement == incoming.write.statement
+                        && !pivot_read.feeds(outgoing.read.statement, incoming.write.statement)
+                    {
+                        return None;
+                    }
                     let levels = [
                         context.level_of(tin),
                         context.level_of(pivot),
                         context.level_of(tout),
                     ];
+                    let weakest = levels.iter().min().copied()?;
                     (context.permits(&levels, Rule::DangerousStructure)
-                        && graph.connected(tout, tin))
-                    .then(|| (incoming, outgoing, levels.iter().min().copied()))
+                        && graph.connected(tout, tin)
+                        && closes(context, incoming, outgoing))
+                    .then_some((incoming, outgoing, Some(weakest)))
                 })
         });
         if let Some((incoming, outgoing, weakest)) = found {
@@ -129,6 +141,52 @@ fn finding(
             "{level} checks only write-write conflicts; two consecutive read-write conflicts \
              through one pivot go unnoticed"
         ),
+    }
+}
+
+/// Whether the cycle closes in one execution: Tout writes rows that Tin then reads or writes
+/// (Tin sees Tout's commit), under equalities that agree with both rw edges'. Edges that need
+/// contradictory parameter values, or a Tout whose writes Tin never touches, make no cycle.
+fn closes(context: &Context, incoming: &VulnerableEdge, outgoing: &VulnerableEdge) -> bool {
+    let (tin, tout) = (incoming.reader, outgoing.writer);
+    // Instances: Tin 0, the pivot 1, Tout 2.
+    let Some(edges) = incoming
+        .unifier
+        .merge(&outgoing.unifier.relabel(&[2, 0, 1]))
+    else {
+        return false;
+    };
+    let accesses = |program: usize| {
+        context.programs[program]
+            .statements
+            .iter()
+            .flat_map(|statement| &statement.accesses)
+    };
+    accesses(tout)
+        .filter(|write| write.is_write())
+        .any(|write| {
+            accesses(tin).any(|seen| {
+                seen.table == write.table
+                    && (seen.is_write() || sees_write(seen, write))
+                    && rows_meet(&write.rows, 2, &seen.rows, 0)
+                        .is_some_and(|closing| edges.merge(&closing).is_some())
+            })
+        })
+}
+
+/// Whether `read` looks at what `write` changes: a column it assigns, or rows it adds or
+/// removes.
+fn sees_write(read: &Access, write: &Access) -> bool {
+    match (read.read_columns(), write.written_columns()) {
+        (None, _) => false,
+        (Some((value, predicate)), Some(columns))
+            if !matches!(write.kind, AccessKind::Insert { .. }) =>
+        {
+            columns
+                .iter()
+                .any(|column| value.contains(column) || predicate.contains(*column))
+        }
+        _ => true,
     }
 }
 

@@ -154,10 +154,10 @@ mod tests {
         let schema = "CREATE TABLE t (id int PRIMARY KEY, c int UNIQUE);";
         let programs = "-- name: a
             -- isolint: isolation repeatable-read
-            BEGIN TRANSACTION; DELETE FROM t WHERE id = @p; SELECT c FROM t WHERE id = @p; COMMIT;
+            BEGIN TRANSACTION; SELECT c FROM t WHERE id = @p; DELETE FROM t WHERE id = @p; COMMIT;
             -- name: b
             -- isolint: isolation snapshot
-            BEGIN TRANSACTION; DELETE FROM t; SELECT c FROM t WHERE id = @p; COMMIT;";
+            BEGIN TRANSACTION; SELECT c FROM t WHERE id = @p; DELETE FROM t; COMMIT;";
         let found = findings(Engine::Sqlserver, None, schema, programs);
         assert!(found.contains(&"write-skew: a, b".to_string()), "{found:?}");
     }
