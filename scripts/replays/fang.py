@@ -144,7 +144,42 @@ def replay_remove_and_fetch():
     worker.close()
 
 
+def replay_dangerous_structure():
+    pg.title(
+        "4. fetch_task_type, remove_tasks_type, insert_task (dangerous-structure, harmless): the "
+        "cycle happens, and each visible effect is a serial one"
+    )
+    older, task = uuid.uuid4(), uuid.uuid4()
+    setup([older, task])
+    holder = pg.Session(DB, "T0", raw=True)
+    remover, inserter = pg.Session(DB, "T1", raw=True), pg.Session(DB, "T2", raw=True)
+    worker = pg.Session(DB, "T3", raw=True)
+    holder.run("BEGIN")
+    holder.run(
+        "SELECT id FROM fang_tasks WHERE id = $1 FOR UPDATE",
+        [older],
+        show="lock the oldest task (stands for any writer of it)",
+        columns=1,
+    )
+    remover.start(q("remove_tasks_type"), ["common"], show="remove_tasks_type('common')")
+    remover.wait_blocked()
+    new = uuid.uuid4()
+    inserter.run(q("insert_task"), [new, '{"number": 2}', "common", now()], show="insert_task", columns=1)
+    fetched = fetch(worker)
+    holder.run("COMMIT")
+    remover.join()
+    touch(worker, fetched)
+    left = count()
+    print(
+        f"  the worker fetched {str(fetched)[:8]}... (deleted since), the new task "
+        f"{str(new)[:8]}... is left ({left} row)"
+    )
+    for session in (holder, remover, inserter, worker):
+        session.close()
+
+
 if __name__ == "__main__":
     replay_double_claim()
     replay_duplicate_unique_task()
     replay_remove_and_fetch()
+    replay_dangerous_structure()

@@ -111,6 +111,26 @@ def replay_fetch_and_stage():
     stager.close()
 
 
+def replay_two_stagers():
+    pg.title(
+        "2c. stage_jobs x stage_jobs (phantom-write-skew, harmless): neither stager wakes the "
+        "queue for the jobs both staged"
+    )
+    past = "scheduled_at=timezone('UTC', now()) - interval '1 minute'"
+    setup([job(1, "scheduled", extra=past), job(2, "scheduled", extra=past)])
+    a, b = pg.Session(DB, "T1"), pg.Session(DB, "T2")
+    args = {"limit": 1, "queues": ["q"], "before": None}
+    a.run("BEGIN")
+    a.run(q("stage_jobs"), args, show="stage_jobs(limit=1, queues={q})")
+    b.run("BEGIN")
+    b.run(q("stage_jobs"), args, show="stage_jobs(limit=1, queues={q})")
+    a.run("COMMIT")
+    b.run("COMMIT")
+    print(f"  job 1: {state_of(1)}, job 2: {state_of(2)}; serially the second stager returns q")
+    a.close()
+    b.close()
+
+
 def replay_cancel_and_fetch():
     pg.title("3. cancel_many_jobs x fetch_jobs (phantom-write-skew, false): the lock serialises")
     setup([job(1, "available")])
@@ -153,13 +173,46 @@ def replay_leadership():
     c.run("COMMIT")
     with pg.connect(DB, autocommit=True) as conn:
         print(f"  leaders: {conn.execute('SELECT name, node FROM oban_leaders').fetchall()}")
-
     b.close()
     c.close()
+
+
+def replay_update_job_lost_update():
+    pg.title(
+        "5. Oban.update_job(id, lambda job: {'tags': [...] + job.tags}) twice (not reported by "
+        "isolint): get_job and update_job run in separate transactions, one tag is lost"
+    )
+    setup([job(1, "scheduled")])
+    a, b = pg.Session(DB, "T1"), pg.Session(DB, "T2")
+    fields = "args, max_attempts, meta, priority, queue, scheduled_at, tags, worker"
+    read = {}
+    for session in (a, b):
+        cursor = session.conn.execute(q("get_job"), (1,))
+        read[session.label] = cursor.fetchone()
+        tags = [c.name for c in cursor.description].index("tags")
+        pg.say(session.label, "get_job(1) -> tags", rows=[(read[session.label][tags],)])
+    with pg.connect(DB, autocommit=True) as conn:
+        names = [c.name for c in conn.execute(q("get_job"), (1,)).description]
+    for session, tag in ((a, "from-a"), (b, "from-b")):
+        row = dict(zip(names, read[session.label]))
+        params = {key: row[key] for key in fields.split(", ")}
+        params["args"] = pg.psycopg.types.json.Jsonb(row["args"])
+        params["meta"] = pg.psycopg.types.json.Jsonb(row["meta"])
+        params["tags"] = [tag] + row["tags"]
+        params["id"] = 1
+        session.run(
+            q("update_job"), params, show=f"update_job(1, tags=[{tag!r}] + tags read)", columns=0
+        )
+    with pg.connect(DB, autocommit=True) as conn:
+        print(f"  tags: {conn.execute('SELECT tags FROM oban_jobs WHERE id = 1').fetchone()[0]}")
+    a.close()
+    b.close()
 
 
 if __name__ == "__main__":
     replay_prune_deletes_retried_job()
     replay_fetch_and_stage()
+    replay_two_stagers()
     replay_cancel_and_fetch()
     replay_leadership()
+    replay_update_job_lost_update()

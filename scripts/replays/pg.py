@@ -24,6 +24,7 @@ import uuid
 from pathlib import Path
 
 import psycopg
+import psycopg.types.json
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = os.environ.get("PGHOST", "/tmp/pgreplay")
@@ -67,9 +68,11 @@ class Session:
         return cursor.rowcount, rows
 
     def run(self, query, params=None, show=None, columns=None):
-        """Runs QUERY and prints its rows (their first COLUMNS values) or its row count."""
+        """Runs QUERY and prints its rows (their first COLUMNS values; with 0, the row count)."""
         rowcount, rows = self._execute(query, params)
-        shown = [row[:columns] for row in rows] if rows is not None and columns else rows
+        shown = rows
+        if rows is not None and columns is not None:
+            shown = [row[:columns] for row in rows] if columns else None
         say(self.label, show or _first_line(query), rowcount, shown)
         return rowcount, rows
 
