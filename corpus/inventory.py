@@ -382,7 +382,9 @@ def markdown(folders):
 
 def main(argv):
     folders = [Path(a) for a in argv[1:]] or sorted(
-        p for p in CORPUS.iterdir() if p.is_dir() and (p / "isolint.toml").exists())
+        p for p in CORPUS.iterdir()
+        # a fetch-only project keeps only its isolint.toml here: name its target/corpus/ folder
+        if p.is_dir() and (p / "isolint.toml").exists() and any(p.rglob("*.sql")))
     sys.stdout.write(markdown(folders))
 
 

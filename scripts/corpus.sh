@@ -24,11 +24,17 @@
 #   sqlxmq-0.6.0            crates.io crate sqlxmq 0.6.0: migrations/*.sql
 #   apalis-postgres-1.0.0   crates.io crate apalis-postgres 1.0.0: migrations/*.sql and
 #                           queries/**/*.sql
+#   oban-0.7.0              PyPI wheel oban 0.7.0 (Apache-2.0): oban/queries/*.sql, as queries/...
 #
-# Fetch-only (AGPL-3.0: not copied into the repository, extracted into target/corpus/):
+# Fetch-only (not copied into the repository, extracted into target/corpus/):
 #
-#   lemmy_db_schema-0.19.21 crates.io crate lemmy_db_schema 0.19.21: migrations/ (the same
-#                           pinned artifact as scripts/real-world.sh)
+#   lemmy_db_schema-0.19.21 crates.io crate lemmy_db_schema 0.19.21 (AGPL-3.0): migrations/ (the
+#                           same pinned artifact as scripts/real-world.sh)
+#   fang-0.11.0             crates.io crate fang 0.11.0 (`license = "MIT"`, but the crate ships no
+#                           licence text to keep beside a copy): postgres_migrations/**/*.sql and
+#                           src/asynk/queries_postgres/*.sql; corpus/fang-0.11.0/ holds only its
+#                           isolint.toml, PROVENANCE.md and reviewed findings.txt, and the
+#                           isolint.toml is copied next to the extracted SQL
 #
 # Each artifact is pinned by version and sha256: a download whose checksum differs is refused.
 # They are fetched with the registries' own clients (pip, npm, apt-get, cargo) into
@@ -55,6 +61,10 @@ SQLXMQ_VERSION=0.6.0
 SQLXMQ_SHA256=b2bd99fe20294f548a6298d60b6490871d78d53d739919a13834d77ffd656869
 APALIS_VERSION=1.0.0
 APALIS_SHA256=947ad881f4102c5a4d6bb4f117ed38c1b4fe15868631facbc858aab57e3ad38d
+OBAN_VERSION=0.7.0
+OBAN_SHA256=43312f955a454f0fbecc83b1c8613b5a710d10825c4f9f945493f21ed31972b4
+FANG_VERSION=0.11.0
+FANG_SHA256=d67c0e5b142d6417f25f7e7f2acf630dd9100a527e586a81d2801db5ff4867e5
 LEMMY_VERSION=0.19.21
 LEMMY_SHA256=8569be2266043a656e6b2b01a9c362bd265a8d81dab7b3f5384c8210c1e8bdf7
 
@@ -96,8 +106,10 @@ fetch_wheel() {
     wheel=$(find "$DOWNLOADS" -maxdepth 1 -iname "${name}-${version}-*.whl" | head -n 1)
     if [[ -z "$wheel" ]]; then
         say "fetching the wheel $name $version from PyPI ..."
-        python3 -m pip download --quiet --no-deps --only-binary :all: --dest "$DOWNLOADS" \
-            "$name==$version" >&2
+        # --ignore-requires-python: the wheel is only unpacked, never installed, and a project
+        # may require a newer Python than the machine's (oban 0.7.0 requires 3.12).
+        python3 -m pip download --quiet --no-deps --only-binary :all: --ignore-requires-python \
+            --dest "$DOWNLOADS" "$name==$version" >&2
         wheel=$(find "$DOWNLOADS" -maxdepth 1 -iname "${name}-${version}-*.whl" | head -n 1)
     fi
     if [[ -z "$wheel" ]]; then
@@ -198,7 +210,8 @@ check() {
     fi
     if $VENDOR; then
         mkdir -p "$folder"
-        find "$folder" -type f ! -name PROVENANCE.md ! -name isolint.toml -delete
+        find "$folder" -type f ! -name PROVENANCE.md ! -name isolint.toml ! -name findings.txt \
+            -delete
         for relative in "${expected[@]}"; do
             mkdir -p "$folder/$(dirname "$relative")"
             cp "$root/$relative" "$folder/$relative"
@@ -223,7 +236,7 @@ check() {
     while IFS= read -r relative; do
         vendored+=("$relative")
     done < <(cd "$folder" && find . -type f ! -name LICENSE ! -name PROVENANCE.md \
-        ! -name isolint.toml | sed 's|^\./||' | LC_ALL=C sort)
+        ! -name isolint.toml ! -name findings.txt | sed 's|^\./||' | LC_ALL=C sort)
     for relative in "${vendored[@]}"; do
         if ! printf '%s\n' "${expected[@]}" | grep -qxF -- "$relative"; then
             say "$project: $folder/$relative is not one of the artifact's files taken"
@@ -306,6 +319,22 @@ verify "$crate" "$APALIS_SHA256"
 root=$(unpack "$crate")
 check "apalis-postgres-$APALIS_VERSION" "$root/apalis-postgres-$APALIS_VERSION" LICENSE \
     'migrations/*.sql' 'queries/**/*.sql'
+
+# oban (Python): the query files its Query class loads one by one, and install.sql (the schema).
+wheel=$(fetch_wheel oban "$OBAN_VERSION")
+verify "$wheel" "$OBAN_SHA256"
+root=$(unpack "$wheel")
+check "oban-$OBAN_VERSION" "$root/oban" "../oban-$OBAN_VERSION.dist-info/licenses/LICENSE.txt" \
+    'queries/*.sql'
+
+# fang: fetch-only (no licence text in the crate), the PostgreSQL migrations and query files,
+# with the reviewed isolint.toml of corpus/fang-0.11.0/ beside them.
+crate=$(fetch_crate fang "$FANG_VERSION")
+verify "$crate" "$FANG_SHA256"
+root=$(unpack "$crate")
+extract "fang-$FANG_VERSION" "$root/fang-$FANG_VERSION" 'postgres_migrations/**/*.sql' \
+    'src/asynk/queries_postgres/*.sql'
+cp "$CORPUS/fang-$FANG_VERSION/isolint.toml" "$OUT/fang-$FANG_VERSION/isolint.toml"
 
 # Lemmy (AGPL-3.0): fetch-only, into target/corpus/ with an isolint.toml of its own.
 crate=$(fetch_crate lemmy_db_schema "$LEMMY_VERSION")

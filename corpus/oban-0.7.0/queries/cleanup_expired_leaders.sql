@@ -1,0 +1,4 @@
+DELETE FROM
+  oban_leaders
+WHERE
+  expires_at < timezone('UTC', now())

@@ -1,0 +1,5 @@
+DELETE FROM
+  oban_jobs
+WHERE
+  id = ANY(%(ids)s)
+  AND state != 'executing'

@@ -1,0 +1,2 @@
+DELETE FROM oban_producers
+WHERE uuid = %(uuid)s

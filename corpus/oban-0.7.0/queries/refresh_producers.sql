@@ -1,0 +1,4 @@
+UPDATE oban_producers
+SET updated_at = timezone('UTC', now())
+WHERE uuid = ANY(%(uuids)s)
+RETURNING uuid::text

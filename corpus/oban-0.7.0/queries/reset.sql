@@ -1,0 +1,5 @@
+TRUNCATE TABLE
+  oban_jobs,
+  oban_leaders,
+  oban_producers
+RESTART IDENTITY CASCADE

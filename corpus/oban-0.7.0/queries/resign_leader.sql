@@ -1,0 +1,4 @@
+DELETE FROM
+  oban_leaders
+WHERE
+  name = %(name)s AND node = %(node)s
