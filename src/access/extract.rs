@@ -30,6 +30,7 @@ pub fn accesses(statement: &Statement, locks: &StatementLocks, catalog: &Catalog
         lock_of: locks.of.clone(),
         uncommitted: locks.uncommitted,
         after_write: false,
+        cte_rows: Vec::new(),
     };
     let top = if matches!(statement, Statement::Query(_)) {
         locks.top
@@ -233,6 +234,8 @@ struct Extractor<'a> {
     uncommitted: bool,
     /// Reading the outer query of a statement whose data-modifying CTE writes.
     after_write: bool,
+    /// CTEs that return one column: name, column and the accesses of their query.
+    cte_rows: Vec<(String, String, std::ops::Range<usize>)>,
 }
 
 /// Collects column references, subqueries and advisory locks of expressions, without going
@@ -505,6 +508,18 @@ fn array_literals(expr: &Expr) -> Option<BTreeSet<String>> {
             }
             _ => None,
         },
+        _ => None,
+    }
+}
+
+/// The one column a subquery returns, by name: `SELECT id FROM ...`, `SELECT j.id AS id ...`.
+fn only_column(query: &Query) -> Option<String> {
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return None;
+    };
+    match select.projection.as_slice() {
+        [SelectItem::UnnamedExpr(expr)] => column_ref(expr).map(|(_, name)| name),
+        [SelectItem::ExprWithAlias { expr, .. }] => column_ref(expr).map(|(_, name)| name),
         _ => None,
     }
 }
@@ -929,8 +944,14 @@ impl Extractor<'_> {
         let after_write = self.after_write;
         if let Some(with) = &query.with {
             for cte in &with.cte_tables {
+                let first = self.accesses.len();
                 self.query(&cte.query, self.nested_mode());
-                self.ctes.push(ident(&cte.alias.name));
+                let name = ident(&cte.alias.name);
+                if let Some(column) = only_column(&cte.query) {
+                    self.cte_rows
+                        .push((name.clone(), column, first..self.accesses.len()));
+                }
+                self.ctes.push(name);
             }
             // `WITH x AS (UPDATE ... RETURNING ...) SELECT ... FROM x, other`: the SELECT's
             // reads only report on a write already decided.
@@ -1319,10 +1340,70 @@ impl Extractor<'_> {
         let Some(selection) = selection else { return };
         let used = collect(selection);
         self.assign_columns(scope, &used.columns, Use::Predicate);
+        let mut subquery_reads = Vec::new();
         for query in &used.subqueries {
+            let first = self.accesses.len();
             self.query(query, self.nested_mode());
+            subquery_reads.push((query, first..self.accesses.len()));
         }
         self.pin(selection, scope, None);
+        // `WHERE id IN (SELECT id FROM t WHERE ...)`: the statement writes or reads exactly the
+        // rows the subquery chose.
+        for conjunct in conjuncts(selection) {
+            let Expr::In {
+                expr,
+                target: InTarget::Subquery(subquery),
+                negated: false,
+                ..
+            } = conjunct
+            else {
+                continue;
+            };
+            let (Some(column), Some(chosen)) = (column_ref(expr), only_column(subquery)) else {
+                continue;
+            };
+            let Some(target) = self.resolve(scope, &column).and_then(|entry| entry.access) else {
+                continue;
+            };
+            let Some((_, range)) = subquery_reads
+                .iter()
+                .find(|(query, _)| **query == **subquery)
+            else {
+                continue;
+            };
+            let name = format!("{}.{} chosen", self.accesses[target].table, chosen);
+            let _ = self.link_chosen_rows(target, &column.1, range.clone(), &chosen, name);
+        }
+    }
+
+    /// Pins `column` of `target` and `chosen` of the reads of the same table in `sources` to
+    /// one value: the rows the sources chose are the rows the target touches.
+    fn link_chosen_rows(
+        &mut self,
+        target: usize,
+        column: &str,
+        sources: std::ops::Range<usize>,
+        chosen: &str,
+        name: String,
+    ) -> bool {
+        let table = self.accesses[target].table.clone();
+        let readers: Vec<usize> = sources
+            .filter(|&index| self.accesses[index].is_read() && self.accesses[index].table == table)
+            .collect();
+        if readers.len() != 1 || self.accesses[target].rows.pins.contains_key(column) {
+            return false;
+        }
+        let term = Term::Param(name);
+        self.accesses[target]
+            .rows
+            .pins
+            .insert(column.to_string(), term.clone());
+        self.accesses[readers[0]]
+            .rows
+            .pins
+            .entry(chosen.to_string())
+            .or_insert(term);
+        true
     }
 
     /// Pins and literal domains of the rows `selection` lets through, for the tables of
@@ -1396,7 +1477,20 @@ impl Extractor<'_> {
             let Some(access) = entry.access else { continue };
             let table = entry.table.clone();
             let term = match column_ref(value) {
-                Some(outer) => self.outer_value(scope, &outer),
+                Some(outer) => {
+                    // `UPDATE t ... FROM c WHERE t.id = c.id` with `c AS (SELECT id FROM t ...)`:
+                    // the rows the CTE chose are the rows written.
+                    let cte = self.cte_rows.iter().find(|(name, chosen, _)| {
+                        outer.0.as_deref() == Some(name.as_str()) && *chosen == outer.1
+                    });
+                    if let Some((name, chosen, range)) = cte.cloned() {
+                        let label = format!("{name}.{chosen}");
+                        if self.link_chosen_rows(access, &column.1, range, &chosen, label) {
+                            continue;
+                        }
+                    }
+                    self.outer_value(scope, &outer)
+                }
                 None => self.term(value, Some((&table, &column.1))),
             };
             if let Some(term) = term {

@@ -1,7 +1,7 @@
 //! `lost-update` (P4): T1 reads column c of some rows without a lock, later writes c of those
 //! rows; T2 writes c of the same rows in between, and T1's write overwrites it.
 
-use crate::access::{Access, SetValue};
+use crate::access::{Access, AccessKind, SetValue};
 use crate::analysis::conflict::{AccessRef, Instance, serialized_by_lock};
 use crate::analysis::finding::{Finding, StatementRef, Step, witness};
 use crate::analysis::fixes;
@@ -37,20 +37,28 @@ fn detect_one(context: &Context, t1: Instance, t2: Instance) -> Option<Finding> 
             continue;
         };
         for (write_at, write) in t1.accesses() {
-            if write_at.statement <= read_at.statement || write.table != read.table {
+            if write_at.statement < read_at.statement || write.table != read.table {
                 continue;
             }
-            let Some(set) = write.overwrites() else {
-                continue;
-            };
-            if !same_rows(&read.rows, &write.rows) {
-                continue;
-            }
-            let Some(column) = set
-                .keys()
-                .find(|column| value.contains(column) || predicate.contains(*column))
-            else {
-                continue;
+            let column = if write_at.statement == read_at.statement {
+                match decided_in_statement(read_at, read, write_at, write) {
+                    Some(column) => column,
+                    None => continue,
+                }
+            } else {
+                let Some(set) = write.overwrites() else {
+                    continue;
+                };
+                if !same_rows(&read.rows, &write.rows) {
+                    continue;
+                }
+                let Some(column) = set
+                    .keys()
+                    .find(|column| value.contains(column) || predicate.contains(*column))
+                else {
+                    continue;
+                };
+                column
             };
             for (other_at, other) in t2.accesses() {
                 if other.table != write.table
@@ -62,12 +70,26 @@ fn detect_one(context: &Context, t1: Instance, t2: Instance) -> Option<Finding> 
                 let Some(unifier) = rows_meet(&write.rows, t1.tag, &other.rows, t2.tag) else {
                     continue;
                 };
-                if serialized_by_lock(
-                    (t1, read_at.statement),
-                    (t2, other_at.statement),
-                    &unifier,
-                    context,
-                ) {
+                // Within one statement the write's own row lock comes after the subquery's
+                // snapshot: only locks of earlier statements serialise the decision.
+                let locked = if write_at.statement == read_at.statement {
+                    read_at.statement.checked_sub(1).is_some_and(|before| {
+                        serialized_by_lock(
+                            (t1, before),
+                            (t2, other_at.statement),
+                            &unifier,
+                            context,
+                        )
+                    })
+                } else {
+                    serialized_by_lock(
+                        (t1, read_at.statement),
+                        (t2, other_at.statement),
+                        &unifier,
+                        context,
+                    )
+                };
+                if locked {
                     continue;
                 }
                 return Some(finding(
@@ -78,13 +100,45 @@ fn detect_one(context: &Context, t1: Instance, t2: Instance) -> Option<Finding> 
                     (write_at, write),
                     other_at,
                     column,
-                    set.get(column),
+                    write.assignments().and_then(|set| set.get(column)),
                     &unifier,
                 ));
             }
         }
     }
     None
+}
+
+/// A read inside the writing statement (a subquery or CTE of the same table, not the write's
+/// own WHERE) that decides which rows it updates or deletes, or what it writes: a waiting write
+/// re-checks only its own WHERE on the newest row version (PostgreSQL's EvalPlanQual), never the
+/// subquery, which keeps the statement's snapshot. The column the decision rests on, when the
+/// write's own WHERE does not compare it again.
+fn decided_in_statement<'a>(
+    read_at: AccessRef,
+    read: &'a Access,
+    write_at: AccessRef,
+    write: &'a Access,
+) -> Option<&'a String> {
+    if !read.feeds(read_at.statement, write_at.statement) {
+        return None;
+    }
+    let (value, predicate) = read.read_columns()?;
+    let rechecked = match &write.kind {
+        AccessKind::Update { predicate, .. } | AccessKind::Delete { predicate } => predicate,
+        _ => return None,
+    };
+    let assigned = write.assignments();
+    // An assigned column computed from the stale read, or a column the choice of rows rests on.
+    assigned
+        .into_iter()
+        .flat_map(|set| set.keys())
+        .find(|column| value.contains(column) && !rechecked.contains(*column))
+        .or_else(|| {
+            predicate.iter().find(|column| {
+                !rechecked.contains(*column) && !write.rows.pins.contains_key(*column)
+            })
+        })
 }
 
 /// Both writes assign the same literals to the same columns: whichever commits last, the row
@@ -141,12 +195,40 @@ fn finding(
         format!("`{}`", name(t2))
     };
     let level = context.describe_level(t1.program.level);
-    let message = format!(
-        "lost update: `{}` reads `{}.{column}` and later writes it back; {other} can update the \
-         same row in between and that update is lost ({level})",
-        name(t1),
-        read.table
-    );
+    let in_statement = read_at.statement == write_at.statement;
+    let message = if in_statement {
+        format!(
+            "lost update: `{}` decides on `{}.{column}` in a subquery and writes the rows it              chose in the same statement; a write that waits re-checks only its own WHERE, not              the subquery, so {other} can change `{column}` in between and that change is lost              ({level})",
+            name(t1),
+            read.table
+        )
+    } else {
+        format!(
+            "lost update: `{}` reads `{}.{column}` and later writes it back; {other} can update              the same row in between and that update is lost ({level})",
+            name(t1),
+            read.table
+        )
+    };
+    if in_statement {
+        // T2's write holds the row; T1's statement takes its snapshot, waits, and goes on
+        // with the subquery's stale choice once T2 commits.
+        let steps = [
+            (1, Step::Statement(other_at.statement)),
+            (0, Step::Statement(write_at.statement)),
+            (1, Step::Commit),
+            (0, Step::Commit),
+        ];
+        return in_statement_finding(
+            context,
+            (t1, t2),
+            (read, write, write_at),
+            other_at,
+            column,
+            message,
+            witness(&steps),
+            unifier,
+        );
+    }
     let mut steps = vec![(0, Step::Statement(read_at.statement))];
     // When T2 reads the same column first (two instances of one program), show it reading too.
     if let Some((t2_read, _)) = t2.accesses().find(|(at, access)| {
@@ -210,6 +292,71 @@ fn finding(
     }
 }
 
+#[allow(clippy::too_many_arguments)] // Reason: the finding names every statement involved.
+fn in_statement_finding(
+    context: &Context,
+    (t1, t2): (Instance, Instance),
+    (read, write, write_at): (&Access, &Access, AccessRef),
+    other_at: AccessRef,
+    column: &str,
+    message: String,
+    witness: Vec<crate::analysis::finding::WitnessStep>,
+    unifier: &Unifier,
+) -> Finding {
+    let same = t1.index == t2.index;
+    let other = if same {
+        format!("another `{}`", context.name_of(t2.index))
+    } else {
+        format!("`{}`", context.name_of(t2.index))
+    };
+    let level = context.describe_level(t1.program.level);
+    let mut fixes = Vec::new();
+    fixes.push(crate::analysis::finding::Fix {
+        title: format!(
+            "repeat the condition on `{column}` in the {} statement's own WHERE (it is              re-checked on the newest row version), or lock the subquery's rows with `FOR              UPDATE` (`SKIP LOCKED` for a queue)",
+            if matches!(write.kind, AccessKind::Delete { .. }) {
+                "DELETE"
+            } else {
+                "UPDATE"
+            }
+        ),
+        edit: None,
+    });
+    fixes.extend(fixes::lock_the_read(context, read, false));
+    fixes.extend(fixes::raise_level(
+        context,
+        Rule::LostUpdate,
+        t1.program.level,
+    ));
+    let mut programs = vec![t1.index];
+    if !same {
+        programs.push(t2.index);
+    }
+    Finding {
+        rule: Rule::LostUpdate,
+        message,
+        programs,
+        instances: vec![t1.index, t2.index],
+        primary: StatementRef {
+            program: t1.index,
+            statement: write_at.statement,
+        },
+        related: vec![(
+            StatementRef {
+                program: t2.index,
+                statement: other_at.statement,
+            },
+            format!("{other} writes `{column}` of the same row"),
+        )],
+        witness,
+        bindings: unifier.relabel(&[t1.tag, t2.tag]),
+        fixes,
+        why: format!(
+            "{level} re-checks a waiting write's own WHERE on the newest row version, but not a              subquery or CTE, which keeps the statement's snapshot"
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::analysis::testing::{findings, run};
@@ -254,6 +401,46 @@ mod tests {
             READ_MODIFY_WRITE,
             &["lost-update: withdraw"],
         );
+    }
+
+    /// PostgreSQL's EvalPlanQual re-checks a waiting DELETE's own WHERE, not its subquery: a
+    /// job retried (moved back to `available`) after the pruner's snapshot is deleted anyway.
+    #[test]
+    fn a_subquery_decision_is_not_rechecked_but_the_own_where_is() {
+        let schema = "CREATE TABLE jobs (id bigserial PRIMARY KEY, state text NOT NULL);";
+        let retry = "-- name: retry
+            UPDATE jobs SET state = 'available' WHERE id = $1;";
+        let prune = "-- name: prune
+            DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = 'completed' LIMIT 100);";
+        let found = findings(Engine::Postgres, None, schema, &format!("{retry}\n{prune}"));
+        assert_eq!(found, ["lost-update: prune, retry"]);
+        let rechecked = "-- name: prune
+            DELETE FROM jobs WHERE state = 'completed'
+              AND id IN (SELECT id FROM jobs WHERE state = 'completed' LIMIT 100);";
+        let found = findings(
+            Engine::Postgres,
+            None,
+            schema,
+            &format!("{retry}\n{rechecked}"),
+        );
+        assert!(found.is_empty(), "{found:?}");
+        let locked = "-- name: prune
+            DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = 'completed' LIMIT 100 FOR UPDATE SKIP LOCKED);";
+        let found = findings(
+            Engine::Postgres,
+            None,
+            schema,
+            &format!("{retry}\n{locked}"),
+        );
+        assert!(found.is_empty(), "{found:?}");
+        // Under a transaction snapshot the waiting DELETE fails instead (first updater wins).
+        let found = findings(
+            Engine::Postgres,
+            Some(Level::RepeatableRead),
+            schema,
+            &format!("{retry}\n{prune}"),
+        );
+        assert!(found.is_empty(), "{found:?}");
     }
 
     #[test]
