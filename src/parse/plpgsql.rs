@@ -1274,6 +1274,67 @@ END";
     }
 
     #[test]
+    fn statements_know_the_branches_they_sit_in() {
+        let body = "BEGIN
+                IF a IS NULL THEN UPDATE t SET x = 1;
+                ELSIF b THEN UPDATE t SET x = 2;
+                ELSE UPDATE t SET x = 3;
+                END IF;
+                CASE WHEN c = 1 THEN DELETE FROM t; ELSE DELETE FROM u; END CASE;
+                CASE d WHEN 1 THEN DELETE FROM v; ELSE DELETE FROM w; END CASE;
+                WHILE e LOOP
+                    IF f THEN INSERT INTO t VALUES (1); END IF;
+                END LOOP;
+                INSERT INTO u VALUES (1);
+                k := 1;
+                r.g := 2;
+                SELECT 1 INTO m;
+                FETCH cur INTO n;
+            END";
+        let read = read_plpgsql_body(body, TextRange::new(0, body.len()));
+        let condition = |index: usize| {
+            let range = read.conditions[index].range;
+            &body[range.start..range.end]
+        };
+        let shown: Vec<String> = read
+            .statements
+            .iter()
+            .map(|statement| {
+                let branches: Vec<String> = statement
+                    .branches
+                    .iter()
+                    .map(|branch| {
+                        let sign = if branch.holds { "" } else { "not " };
+                        format!("{sign}{}", condition(branch.condition))
+                    })
+                    .collect();
+                let text = &body[statement.range.start..statement.range.end];
+                format!("{text} [{}]", branches.join(", "))
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                "UPDATE t SET x = 1 [a IS NULL]",
+                "UPDATE t SET x = 2 [not a IS NULL, b]",
+                "UPDATE t SET x = 3 [not a IS NULL, not b]",
+                "DELETE FROM t [c = 1]",
+                "DELETE FROM u [not c = 1]",
+                // A simple CASE's values are not read as conditions.
+                "DELETE FROM v []",
+                "DELETE FROM w []",
+                "INSERT INTO t VALUES (1) [e, f]",
+                "INSERT INTO u VALUES (1) []",
+                "SELECT 1 INTO m []",
+            ]
+        );
+        for name in ["k", "r", "m", "n"] {
+            assert!(read.assigned.contains(name), "{name}: {:?}", read.assigned);
+        }
+        assert!(!read.assigned.contains("a") && !read.assigned.contains("t"));
+    }
+
+    #[test]
     fn assignments_with_subqueries_are_reads() {
         let body = "BEGIN v := (SELECT count(*) FROM t); w = v + 1; UPDATE t SET n = v; END";
         assert_eq!(
