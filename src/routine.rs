@@ -7,7 +7,10 @@
 //! [`crate::parse::plpgsql`]; its statements are parsed and reduced to accesses here, with
 //! its arguments and variables as parameters. Inlining binds the callee's arguments to the
 //! call's terms and a trigger's `NEW.col` / `OLD.col` to the written row's values; recursion
-//! and calls deeper than [`MAX_DEPTH`] are cut off with a note. A PostgreSQL routine's
+//! and calls deeper than [`MAX_DEPTH`] are cut off with a note. A call's constant arguments
+//! (and a written row's constant values) decide the callee's branch conditions where they can
+//! ([`crate::access::condition`]): the statements of a branch that cannot run are left out,
+//! and the constants are passed on to the calls the callee makes. A PostgreSQL routine's
 //! statements also carry a [`crate::program::Replay`], the plain SQL `isolint confirm` runs.
 //!
 //! Architecture Invariant: like `program`, this module sees no AST once a statement's

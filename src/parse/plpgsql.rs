@@ -5,7 +5,10 @@
 //! Control flow is flattened: a statement in any branch, loop or exception handler is a
 //! statement the routine may run (a may-path), so the order of the text is the order of the
 //! statements. Conditions (`IF`, `ELSIF`, `WHILE`, `CASE`, `RETURN`, assignments) become
-//! `SELECT <expression>` when they can read data or call a routine. `SELECT ... INTO v` and
+//! `SELECT <expression>` when they can read data or call a routine. Each statement keeps the
+//! branches it sits in (the `IF`, `ELSIF`, searched `CASE WHEN` and `WHILE` conditions that
+//! must be true, and the earlier ones an `ELSE` needs untrue), so that a call passing constants
+//! can leave out what they disable; T-SQL bodies, cut at lines, keep none. `SELECT ... INTO v` and
 //! `RETURNING ... INTO v` lose their `INTO` (blanked, so offsets stay exact) and `v` becomes a
 //! variable of the routine. `EXECUTE` of dynamic SQL cannot be read: its range is recorded.
 //!
