@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::access::condition::Guard;
 use crate::access::{Access, AccessKind, Call, LockTarget};
 use crate::parse::directives::{Directive, Located};
 use crate::semantics::{Engine, Level, Semantics};
@@ -71,6 +72,10 @@ pub struct ProgramStatement {
     /// For a statement of a PL/pgSQL or SQL routine's own program: how to replay it outside
     /// the routine.
     pub replay: Option<Replay>,
+    /// For a statement of a routine's own program: the branch conditions it runs under (those
+    /// constants could decide), in the routine's names. A call that passes constants leaves
+    /// out the statements whose branch they disable.
+    pub guards: Vec<Guard>,
 }
 
 /// A routine's statement as plain SQL: its variables are parameters (`:name`), its `INTO`
@@ -271,6 +276,7 @@ impl Builder<'_> {
                     calls: calls.clone(),
                     via: None,
                     replay: None,
+                    guards: Vec::new(),
                 };
                 match &mut self.open {
                     Some(open) => open.statements.push(program_statement),

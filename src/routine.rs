@@ -7,7 +7,10 @@
 //! [`crate::parse::plpgsql`]; its statements are parsed and reduced to accesses here, with
 //! its arguments and variables as parameters. Inlining binds the callee's arguments to the
 //! call's terms and a trigger's `NEW.col` / `OLD.col` to the written row's values; recursion
-//! and calls deeper than [`MAX_DEPTH`] are cut off with a note. A PostgreSQL routine's
+//! and calls deeper than [`MAX_DEPTH`] are cut off with a note. A call's constant arguments
+//! (and a written row's constant values) decide the callee's branch conditions where they can
+//! ([`crate::access::condition`]): the statements of a branch that cannot run are left out,
+//! and the constants are passed on to the calls the callee makes. A PostgreSQL routine's
 //! statements also carry a [`crate::program::Replay`], the plain SQL `isolint confirm` runs.
 //!
 //! Architecture Invariant: like `program`, this module sees no AST once a statement's
@@ -16,6 +19,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::access::condition::{Condition, Constant, Guard};
 use crate::access::{Access, AccessKind, OnConflict, SetValue, Term, extract};
 use crate::catalog::Catalog;
 use crate::parse::plpgsql::{self, Body};
@@ -143,6 +147,20 @@ pub struct Built {
     pub parse_errors: usize,
     /// For each function of [`Routines::functions`], its program in `programs`.
     function_programs: Vec<Option<usize>>,
+    /// For each function of [`Routines::functions`], the names its body assigns or declares:
+    /// an argument among them does not keep the value the call gives it.
+    reassigned: Vec<BTreeSet<String>>,
+}
+
+/// Values of a routine's arguments (or a trigger's `NEW.col`) that a call fixes, by the names
+/// the routine's statements use.
+type Constants = BTreeMap<String, Constant>;
+
+/// A routine body read into program statements.
+struct ReadBody {
+    statements: Vec<ProgramStatement>,
+    /// See [`Built::reassigned`].
+    reassigned: BTreeSet<String>,
 }
 
 pub struct BuildContext<'a> {
@@ -187,10 +205,15 @@ pub fn build(
         } else {
             &[]
         };
-        let statements = files.get(defined.file).and_then(|file| {
+        let read = files.get(defined.file).and_then(|file| {
             body_statements(defined, &file.text, catalog, context, records, &mut built)
         });
+        let (statements, reassigned) = match read {
+            Some(read) => (Some(read.statements), read.reassigned),
+            None => (None, BTreeSet::new()),
+        };
         bodies.push(statements);
+        built.reassigned.push(reassigned);
     }
     for (defined, statements) in routines.functions.iter().zip(&bodies) {
         let program = match statements {
@@ -252,7 +275,7 @@ fn body_statements(
     context: &BuildContext,
     records: &[&str],
     built: &mut Built,
-) -> Option<Vec<ProgramStatement>> {
+) -> Option<ReadBody> {
     let definition = &defined.definition;
     let body_range = definition.body?;
     let text: Cow<str> = if definition.body_single_quoted {
@@ -296,6 +319,31 @@ fn body_statements(
             .get(name.strip_prefix(&routine_prefix).unwrap_or(name))
             .cloned()
     };
+    let conditions: Vec<Condition> = body
+        .conditions
+        .iter()
+        .map(|condition| {
+            let raw = crate::parse::parse_body_statement(
+                &text,
+                condition,
+                context.engine,
+                context.variables,
+            );
+            match raw.parsed {
+                Ok(mut asts) if asts.len() == 1 => {
+                    extract::bind_variables(&mut asts[0], &known);
+                    extract::condition(&asts[0])
+                }
+                _ => Condition::Unknown,
+            }
+        })
+        .collect();
+    let mut reassigned: BTreeSet<String> = body
+        .assigned
+        .iter()
+        .chain(&body.variables)
+        .map(|name| known(name).unwrap_or_else(|| name.clone()))
+        .collect();
     if let Some(first) = body.dynamic.first() {
         built.notes.push(Note {
             kind: NoteKind::UnanalysedDynamicSql,
@@ -363,6 +411,25 @@ fn body_statements(
         if accesses.is_empty() && calls.is_empty() {
             continue;
         }
+        // A procedure may assign the variables it is given (INOUT, OUTPUT).
+        for call in calls.iter().filter(|call| call.procedure) {
+            for argument in call.arguments.iter().flatten() {
+                if let Term::Param(name) = argument {
+                    reassigned.insert(name.clone());
+                }
+            }
+        }
+        let guards = body_statement
+            .branches
+            .iter()
+            .filter_map(|branch| {
+                let condition = conditions.get(branch.condition)?;
+                (*condition != Condition::Unknown).then(|| Guard {
+                    condition: condition.clone(),
+                    holds: branch.holds,
+                })
+            })
+            .collect();
         statements.push(ProgramStatement {
             range: body_statement.range,
             text: crate::one_line(&format!(
@@ -384,10 +451,14 @@ fn body_statements(
                     &body.types,
                 )
             }),
+            guards,
         });
     }
     pin_picked_rows(&mut statements);
-    Some(statements)
+    Some(ReadBody {
+        statements,
+        reassigned,
+    })
 }
 
 /// A body statement as plain PostgreSQL: `INTO` blanked, each variable a `:name` parameter.
@@ -566,6 +637,7 @@ pub fn inline(
             &inliner.programs_before[index].statements.clone(),
             program.file,
             0,
+            &Constants::new(),
         );
         program.statements = statements;
         pin_picked_rows(&mut program.statements);
@@ -648,12 +720,14 @@ impl Inliner<'_> {
         }
     }
 
-    /// The statements of `statements` with their calls and triggers inlined.
+    /// The statements of `statements` with their calls and triggers inlined; `constants` are
+    /// the values of their variables that the call running them fixes.
     fn expand(
         &mut self,
         statements: &[ProgramStatement],
         file: FileId,
         depth: usize,
+        constants: &Constants,
     ) -> Vec<ProgramStatement> {
         let mut expanded = Vec::new();
         for statement in statements {
@@ -665,7 +739,8 @@ impl Inliner<'_> {
                     if !fires(&trigger.definition, access) {
                         continue;
                     }
-                    let fired = self.trigger_statements(index, access, statement, file, depth);
+                    let fired =
+                        self.trigger_statements(index, access, statement, file, depth, constants);
                     match trigger.definition.timing {
                         TriggerTiming::Before | TriggerTiming::InsteadOf => before.extend(fired),
                         TriggerTiming::After => after.extend(fired),
@@ -687,7 +762,8 @@ impl Inliner<'_> {
                     }
                     continue;
                 };
-                let inlined = self.call_statements(function, call, statement, file, depth);
+                let inlined =
+                    self.call_statements(function, call, statement, file, depth, constants);
                 if self.routines.functions[function].definition.stable {
                     // Read on the calling statement's snapshot: part of that statement.
                     within.extend(inlined.into_iter().flat_map(|s| s.accesses));
@@ -705,7 +781,8 @@ impl Inliner<'_> {
         expanded
     }
 
-    /// The callee's statements, expanded, with its parameters bound for this call.
+    /// The callee's statements, expanded, with its parameters bound for this call; a branch
+    /// that the call's constant arguments disable is left out.
     fn call_statements(
         &mut self,
         function: usize,
@@ -713,6 +790,7 @@ impl Inliner<'_> {
         site: &ProgramStatement,
         file: FileId,
         depth: usize,
+        constants: &Constants,
     ) -> Vec<ProgramStatement> {
         let defined = &self.routines.functions[function];
         let Some(program) = self.built.function_programs[function] else {
@@ -731,7 +809,9 @@ impl Inliner<'_> {
             return Vec::new();
         }
         let definition = &defined.definition;
+        let reassigned = &self.built.reassigned[function];
         let mut arguments: BTreeMap<String, Term> = BTreeMap::new();
+        let mut fixed = Constants::new();
         for (position, argument) in definition
             .arguments
             .iter()
@@ -739,7 +819,17 @@ impl Inliner<'_> {
             .enumerate()
         {
             let name = argument_name(position, argument);
-            if let Some(Some(term)) = call.arguments.get(position) {
+            let Some(Some(term)) = call.arguments.get(position) else {
+                continue;
+            };
+            if let Some(constant) = constant_of(term, constants)
+                && keeps_value(reassigned, &name)
+            {
+                fixed.insert(name.clone(), constant);
+            }
+            // A NULL argument is no value a row can be found by: the callee's variable stays
+            // a parameter of its own.
+            if !term.is_null() {
                 arguments.insert(name, term.clone());
             }
         }
@@ -747,8 +837,8 @@ impl Inliner<'_> {
         let routine_file = defined.file;
         let label = format!("{}()", definition.name);
         self.stack.push(Frame::Function(function));
-        let body = self.built.programs[program].statements.clone();
-        let inner = self.expand(&body, routine_file, depth + 1);
+        let body = runnable(&self.built.programs[program].statements, &fixed);
+        let inner = self.expand(&body, routine_file, depth + 1, &fixed);
         self.stack.pop();
         inner
             .into_iter()
@@ -763,7 +853,8 @@ impl Inliner<'_> {
             .collect()
     }
 
-    /// A trigger's statements for one firing write, `NEW` and `OLD` bound to its row.
+    /// A trigger's statements for one firing write, `NEW` and `OLD` bound to its row; a
+    /// branch that the row's constant values disable is left out.
     fn trigger_statements(
         &mut self,
         index: usize,
@@ -771,6 +862,7 @@ impl Inliner<'_> {
         site: &ProgramStatement,
         file: FileId,
         depth: usize,
+        constants: &Constants,
     ) -> Vec<ProgramStatement> {
         let trigger = &self.routines.triggers[index];
         let Some(function) = self.routines.resolve(&trigger.definition.function, 0) else {
@@ -801,9 +893,15 @@ impl Inliner<'_> {
         let label = format!("trigger {}", trigger.definition.name);
         let prefix = trigger.definition.function.clone();
         let row = written_row(access);
+        let reassigned = &self.built.reassigned[function];
+        let fixed: Constants = row
+            .iter()
+            .filter(|(name, _)| keeps_value(reassigned, name))
+            .filter_map(|(name, term)| Some((name.clone(), constant_of(term, constants)?)))
+            .collect();
         self.stack.push(Frame::Trigger(index));
-        let body = self.built.programs[program].statements.clone();
-        let inner = self.expand(&body, routine_file, depth + 1);
+        let body = runnable(&self.built.programs[program].statements, &fixed);
+        let inner = self.expand(&body, routine_file, depth + 1, &fixed);
         self.stack.pop();
         inner
             .into_iter()
@@ -816,6 +914,38 @@ impl Inliner<'_> {
             })
             .collect()
     }
+}
+
+/// The value a call's term has: a literal's, or the constant the caller's own variable has.
+fn constant_of(term: &Term, constants: &Constants) -> Option<Constant> {
+    match term {
+        Term::Literal(literal) => Constant::from_literal(literal),
+        Term::Param(name) => constants.get(name).cloned(),
+    }
+}
+
+/// Whether the routine's variable `name` (`x`, or a record's field `new.x`) keeps the value
+/// the call gives it: the body neither assigns nor redeclares it.
+fn keeps_value(reassigned: &BTreeSet<String>, name: &str) -> bool {
+    !reassigned.contains(name)
+        && !name
+            .split_once('.')
+            .is_some_and(|(record, _)| reassigned.contains(record))
+}
+
+/// The statements whose every branch condition can hold with the variables of `constants`
+/// fixed.
+fn runnable(statements: &[ProgramStatement], constants: &Constants) -> Vec<ProgramStatement> {
+    statements
+        .iter()
+        .filter(|statement| {
+            statement
+                .guards
+                .iter()
+                .all(|guard| guard.may_run(constants))
+        })
+        .cloned()
+        .collect()
 }
 
 /// The parameter for a callee's value the call does not give: named after the callee, unless
@@ -858,6 +988,8 @@ fn inlined(
     statement.ignores = site.ignores.clone();
     statement.calls.clear();
     statement.replay = None;
+    // In the callee's names, and already applied.
+    statement.guards.clear();
     statement
 }
 

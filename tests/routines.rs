@@ -268,3 +268,195 @@ fn a_stable_function_reads_on_the_calling_statements_snapshot() {
     );
     assert!(!tax.statements[0].accesses.iter().any(|a| a.table == "rich"));
 }
+
+/// The statements of the program named `name`, on one line each.
+fn statements_of<'a>(result: &'a CheckResult, name: &str) -> Vec<&'a str> {
+    result
+        .programs
+        .iter()
+        .find(|p| p.name == name)
+        .unwrap_or_else(|| panic!("no program {name}"))
+        .statements
+        .iter()
+        .map(|s| s.text.as_str())
+        .collect()
+}
+
+fn count(statements: &[&str], word: &str) -> usize {
+    statements.iter().filter(|s| s.contains(word)).count()
+}
+
+#[test]
+fn constant_arguments_leave_out_the_branches_they_disable() {
+    let result = check(&[(
+        "migrations/1.sql",
+        Role::Schema,
+        &format!(
+            "{ACCOUNTS}CREATE TABLE log (account int);\n\
+             CREATE FUNCTION move(p int, target int, mode text) RETURNS void LANGUAGE plpgsql AS $$\n\
+             BEGIN\n\
+               IF target IS NOT NULL THEN\n\
+                 UPDATE accounts SET balance = target WHERE id = p;\n\
+               ELSIF mode = 'reset' THEN\n\
+                 DELETE FROM accounts WHERE id = p;\n\
+               ELSE\n\
+                 INSERT INTO log VALUES (p);\n\
+               END IF;\n\
+             END $$;\n\
+             CREATE FUNCTION keep(p int) RETURNS void LANGUAGE plpgsql AS $$\n\
+             BEGIN PERFORM move(p, NULL, 'keep'); END $$;\n\
+             CREATE FUNCTION reset(p int) RETURNS void LANGUAGE plpgsql AS $$\n\
+             BEGIN PERFORM move(p, NULL, 'reset'); END $$;\n\
+             CREATE FUNCTION set_to(p int, v int) RETURNS void LANGUAGE plpgsql AS $$\n\
+             BEGIN PERFORM move(p, v, 'keep'); END $$;\n\
+             CREATE FUNCTION set_zero(p int) RETURNS void LANGUAGE sql AS $$\n\
+             SELECT move(p, 0, NULL) $$;\n\
+             CREATE FUNCTION pass_on(p int, t int) RETURNS void LANGUAGE plpgsql AS $$\n\
+             BEGIN PERFORM move(p, t, 'keep'); END $$;\n\
+             CREATE FUNCTION keep_twice(p int) RETURNS void LANGUAGE plpgsql AS $$\n\
+             BEGIN PERFORM pass_on(p, NULL); END $$;"
+        ),
+    )]);
+    let keep = statements_of(&result, "keep");
+    assert_eq!(
+        (
+            count(&keep, "UPDATE"),
+            count(&keep, "DELETE"),
+            count(&keep, "INSERT")
+        ),
+        (0, 0, 1),
+        "{keep:#?}"
+    );
+    let reset = statements_of(&result, "reset");
+    assert_eq!(
+        (
+            count(&reset, "UPDATE"),
+            count(&reset, "DELETE"),
+            count(&reset, "INSERT")
+        ),
+        (0, 1, 0),
+        "{reset:#?}"
+    );
+    // A parameter can be anything, so its branch and the ELSE stay; `'keep'` still rules
+    // out the reset.
+    let set_to = statements_of(&result, "set_to");
+    assert_eq!(
+        (
+            count(&set_to, "UPDATE"),
+            count(&set_to, "DELETE"),
+            count(&set_to, "INSERT")
+        ),
+        (1, 0, 1),
+        "{set_to:#?}"
+    );
+    // A number decides `IS NOT NULL` whatever `mode` is.
+    let set_zero = statements_of(&result, "set_zero");
+    assert_eq!(
+        (
+            count(&set_zero, "UPDATE"),
+            count(&set_zero, "DELETE"),
+            count(&set_zero, "INSERT")
+        ),
+        (1, 0, 0),
+        "{set_zero:#?}"
+    );
+    // The constant goes on through a wrapper that passes its argument.
+    let keep_twice = statements_of(&result, "keep_twice");
+    assert_eq!(
+        (
+            count(&keep_twice, "UPDATE"),
+            count(&keep_twice, "DELETE"),
+            count(&keep_twice, "INSERT")
+        ),
+        (0, 0, 1),
+        "{keep_twice:#?}"
+    );
+    // The routine's own program keeps every path.
+    assert_eq!(statements_of(&result, "move").len(), 3);
+}
+
+#[test]
+fn an_argument_the_body_assigns_keeps_every_branch() {
+    let result = check(&[(
+        "migrations/1.sql",
+        Role::Schema,
+        &format!(
+            "{ACCOUNTS}CREATE FUNCTION touch(p int, target int) RETURNS void LANGUAGE plpgsql AS $$\n\
+             BEGIN\n\
+               target := coalesce(target, (SELECT max(balance) FROM accounts));\n\
+               IF target IS NOT NULL THEN\n\
+                 UPDATE accounts SET balance = target WHERE id = p;\n\
+               END IF;\n\
+             END $$;\n\
+             CREATE FUNCTION touch_any(p int) RETURNS void LANGUAGE plpgsql AS $$\n\
+             BEGIN PERFORM touch(p, NULL); END $$;"
+        ),
+    )]);
+    assert_eq!(count(&statements_of(&result, "touch_any"), "UPDATE"), 1);
+}
+
+#[test]
+fn a_trigger_leaves_out_the_branches_the_written_row_disables() {
+    let result = check(&[
+        (
+            "migrations/1.sql",
+            Role::Schema,
+            "CREATE TABLE jobs (id int PRIMARY KEY, status text NOT NULL);\n\
+             CREATE TABLE done (job int);\n\
+             CREATE FUNCTION record_done() RETURNS trigger LANGUAGE plpgsql AS $$\n\
+             BEGIN\n\
+               IF NEW.status = 'done' THEN INSERT INTO done VALUES (NEW.id); END IF;\n\
+               RETURN NEW;\n\
+             END $$;\n\
+             CREATE TRIGGER jobs_done AFTER UPDATE ON jobs \
+             FOR EACH ROW EXECUTE FUNCTION record_done();",
+        ),
+        (
+            "app/finish.sql",
+            Role::Transactions,
+            "UPDATE jobs SET status = 'done' WHERE id = $1;",
+        ),
+        (
+            "app/retry.sql",
+            Role::Transactions,
+            "UPDATE jobs SET status = 'todo' WHERE id = $1;",
+        ),
+        (
+            "app/set.sql",
+            Role::Transactions,
+            "UPDATE jobs SET status = $2 WHERE id = $1;",
+        ),
+    ]);
+    assert_eq!(statements_of(&result, "finish").len(), 2);
+    assert_eq!(statements_of(&result, "retry").len(), 1);
+    assert_eq!(statements_of(&result, "set").len(), 2);
+}
+
+#[test]
+fn a_mysql_procedure_called_with_a_constant_leaves_out_its_branch() {
+    let text = "CREATE TABLE t (id INT PRIMARY KEY, n INT NOT NULL);\n\
+                DELIMITER //\n\
+                CREATE PROCEDURE purge(IN p_id INT, IN p_force BOOLEAN)\n\
+                BEGIN\n\
+                  IF p_force THEN DELETE FROM t WHERE id = p_id; END IF;\n\
+                  UPDATE t SET n = n + 1 WHERE id = p_id;\n\
+                END //\n\
+                CREATE PROCEDURE soft_purge(IN p_id INT)\n\
+                BEGIN\n\
+                  CALL purge(p_id, FALSE);\n\
+                END //\n\
+                DELIMITER ;\n";
+    let files = vec![SourceFile::new(
+        "migrations/1.sql".into(),
+        Role::Schema,
+        text.to_string(),
+    )];
+    let result = check_sources(files, &CheckOptions::new(Engine::Mysql));
+    let soft = statements_of(&result, "soft_purge");
+    assert_eq!(
+        (count(&soft, "DELETE"), count(&soft, "UPDATE")),
+        (0, 1),
+        "{soft:#?}"
+    );
+    assert_eq!(statements_of(&result, "purge").len(), 2);
+}

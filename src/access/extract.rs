@@ -12,6 +12,7 @@ use sqlparser::ast::{
     visit_expressions_mut,
 };
 
+use super::condition::{Condition, Constant, Operand};
 use super::{
     Access, AccessKind, Call, Columns, Domain, LockTarget, OnConflict, RowSet, SetValue, Term,
 };
@@ -56,7 +57,7 @@ pub fn calls(statement: &Statement) -> Vec<Call> {
         ) {
             self.0.push(Call {
                 name: object_name(name),
-                arguments: arguments.iter().map(plain_term).collect(),
+                arguments: arguments.iter().map(call_argument).collect(),
                 procedure,
             });
         }
@@ -146,6 +147,84 @@ pub fn bind_variables(statement: &mut Statement, variable: &dyn Fn(&str) -> Opti
         }
         ControlFlow::<()>::Continue(())
     });
+}
+
+/// A call's argument: a term, or NULL (`NULL`, `NULL::bigint`), which a callee's branch
+/// conditions can test.
+fn call_argument(expr: &Expr) -> Option<Term> {
+    plain_term(expr).or_else(|| is_null_literal(expr).then(Term::null))
+}
+
+fn is_null_literal(expr: &Expr) -> bool {
+    match expr {
+        Expr::Value(value) => matches!(value.value, Value::Null),
+        Expr::Nested(inner) | Expr::Cast { expr: inner, .. } => is_null_literal(inner),
+        _ => false,
+    }
+}
+
+/// The branch condition of `SELECT <condition>` (a routine's `IF`, `WHILE` or `CASE WHEN`
+/// read as a query, its variables bound by [`bind_variables`]), as far as constants can
+/// decide it.
+pub fn condition(statement: &Statement) -> Condition {
+    let Statement::Query(query) = statement else {
+        return Condition::Unknown;
+    };
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return Condition::Unknown;
+    };
+    match select.projection.as_slice() {
+        [SelectItem::UnnamedExpr(expr)] if select.from.is_empty() && select.selection.is_none() => {
+            condition_of(expr)
+        }
+        _ => Condition::Unknown,
+    }
+}
+
+fn condition_of(expr: &Expr) -> Condition {
+    let boxed = |expr: &Expr| Box::new(condition_of(expr));
+    let is = |expr: &Expr, value: bool, negated: bool| Condition::Is {
+        condition: boxed(expr),
+        value,
+        negated,
+    };
+    match expr {
+        Expr::Nested(inner) => condition_of(inner),
+        Expr::UnaryOp {
+            op: UnaryOperator::Not,
+            expr,
+        } => Condition::Not(boxed(expr)),
+        Expr::BinaryOp { left, op, right } => match op {
+            BinaryOperator::And => Condition::And(boxed(left), boxed(right)),
+            BinaryOperator::Or => Condition::Or(boxed(left), boxed(right)),
+            BinaryOperator::Eq | BinaryOperator::NotEq => match (operand(left), operand(right)) {
+                (Some(left), Some(right)) => Condition::Compare {
+                    left,
+                    right,
+                    equal: *op == BinaryOperator::Eq,
+                },
+                _ => Condition::Unknown,
+            },
+            _ => Condition::Unknown,
+        },
+        Expr::IsNull(inner) => operand(inner).map_or(Condition::Unknown, Condition::IsNull),
+        Expr::IsNotNull(inner) => operand(inner).map_or(Condition::Unknown, |operand| {
+            Condition::Not(Box::new(Condition::IsNull(operand)))
+        }),
+        Expr::IsTrue(inner) => is(inner, true, false),
+        Expr::IsNotTrue(inner) => is(inner, true, true),
+        Expr::IsFalse(inner) => is(inner, false, false),
+        Expr::IsNotFalse(inner) => is(inner, false, true),
+        _ => operand(expr).map_or(Condition::Unknown, Condition::Value),
+    }
+}
+
+/// A variable (a bound placeholder, or a T-SQL `@v`) or a literal.
+fn operand(expr: &Expr) -> Option<Operand> {
+    match call_argument(expr)? {
+        Term::Param(name) => Some(Operand::Variable(name)),
+        Term::Literal(literal) => Constant::from_literal(&literal).map(Operand::Constant),
+    }
 }
 
 /// A literal or named parameter, without the naming of anonymous `?` that needs a column.

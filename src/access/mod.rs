@@ -4,6 +4,7 @@
 //! Architecture Invariant: accesses are plain facts. `extract` turns one sqlparser statement
 //! into accesses and the AST is dropped right after; nothing downstream sees sqlparser.
 
+pub mod condition;
 pub mod extract;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,6 +22,16 @@ pub enum Term {
 }
 
 impl Term {
+    /// SQL's NULL as a call's argument. Only calls carry it: a row set never pins a column to
+    /// NULL, which equals nothing.
+    pub fn null() -> Term {
+        Term::Literal("NULL".to_string())
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Term::Literal(value) if value == "NULL")
+    }
+
     pub fn render(&self) -> String {
         match self {
             Term::Param(name) if name.starts_with('?') => "?".to_string(),
@@ -351,7 +362,8 @@ impl Access {
 pub struct Call {
     /// The routine's name, unqualified and normalised.
     pub name: String,
-    /// Each argument: a parameter or literal, or `None` for any other expression.
+    /// Each argument: a parameter or literal ([`Term::null`] included), or `None` for any
+    /// other expression.
     pub arguments: Vec<Option<Term>>,
     /// A `CALL` statement, which names a procedure that must exist.
     pub procedure: bool,

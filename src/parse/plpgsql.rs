@@ -5,7 +5,10 @@
 //! Control flow is flattened: a statement in any branch, loop or exception handler is a
 //! statement the routine may run (a may-path), so the order of the text is the order of the
 //! statements. Conditions (`IF`, `ELSIF`, `WHILE`, `CASE`, `RETURN`, assignments) become
-//! `SELECT <expression>` when they can read data or call a routine. `SELECT ... INTO v` and
+//! `SELECT <expression>` when they can read data or call a routine. Each statement keeps the
+//! branches it sits in (the `IF`, `ELSIF`, searched `CASE WHEN` and `WHILE` conditions that
+//! must be true, and the earlier ones an `ELSE` needs untrue), so that a call passing constants
+//! can leave out what they disable; T-SQL bodies, cut at lines, keep none. `SELECT ... INTO v` and
 //! `RETURNING ... INTO v` lose their `INTO` (blanked, so offsets stay exact) and `v` becomes a
 //! variable of the routine. `EXECUTE` of dynamic SQL cannot be read: its range is recorded.
 //!
@@ -35,6 +38,17 @@ pub struct BodyStatement {
     pub into: Vec<(String, String)>,
     /// The variables `INTO` assigns, in order (`x`, `y`).
     pub targets: Vec<String>,
+    /// The branches the statement sits in, outermost first: it runs only when each holds.
+    pub branches: Vec<Branch>,
+}
+
+/// A branch of an `IF`, `CASE` or `WHILE`: its statements run only when the condition
+/// [`Body::conditions`]`[condition]` is true, or, when `holds` is false, only when it is not
+/// (false or NULL: the `ELSE` and the later `ELSIF`s of an `IF`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Branch {
+    pub condition: usize,
+    pub holds: bool,
 }
 
 /// What a routine body runs.
@@ -46,6 +60,13 @@ pub struct Body {
     /// The declared type of a variable, where it is a plain type (`bigint`, `numeric(10, 2)`;
     /// not `t.c%TYPE` or `record`).
     pub types: std::collections::BTreeMap<String, String>,
+    /// The conditions of the body's `IF`s, `ELSIF`s, searched `CASE WHEN`s and `WHILE`s, each
+    /// as `SELECT <condition>`, for [`BodyStatement::branches`].
+    pub conditions: Vec<BodyStatement>,
+    /// Names the body assigns (`x := ...`, `SET x = ...`, `INTO x`, `FETCH ... INTO x`,
+    /// `EXECUTE ... INTO x`), lowercased; `r` for `r.f := ...`. An argument among them does
+    /// not keep the value a call gives it.
+    pub assigned: BTreeSet<String>,
     /// `EXECUTE` of dynamic SQL.
     pub dynamic: Vec<TextRange>,
     /// `COMMIT` / `ROLLBACK` inside a procedure.
@@ -89,7 +110,7 @@ pub fn read_plsql_body(text: &str, body: TextRange) -> Body {
     reader.declarations();
     reader.run();
     let mut body = reader.body;
-    for statement in &mut body.statements {
+    for statement in body.statements.iter_mut().chain(&mut body.conditions) {
         for token in &tokens {
             let inside = token.range.start >= statement.range.start
                 && token.range.end <= statement.range.end;
@@ -206,6 +227,7 @@ fn tsql_statement(text: &str, tokens: &[Token], body: &mut Body) {
                 suffix,
                 into: Vec::new(),
                 targets: Vec::new(),
+                branches: Vec::new(),
             });
         }
     };
@@ -281,6 +303,7 @@ pub fn read_sql_body(text: &str, body: TextRange) -> Body {
                 suffix: "",
                 into: Vec::new(),
                 targets: Vec::new(),
+                branches: Vec::new(),
             });
         }
     }
@@ -303,10 +326,27 @@ enum HandlerEnd {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Block {
-    Begin { handlers: bool },
+    Begin {
+        handlers: bool,
+    },
     If,
     Loop,
-    Case,
+    /// `simple`: `CASE selector WHEN value`, whose branches isolint does not read as
+    /// conditions; else `CASE WHEN condition`.
+    Case {
+        simple: bool,
+    },
+}
+
+/// A block the reader is inside.
+#[derive(Debug, Clone)]
+struct Open {
+    block: Block,
+    /// What a statement of the block's current branch runs under.
+    branches: Vec<Branch>,
+    /// The conditions of the block's branches so far (`None`: one isolint does not read),
+    /// which its later branches and its `ELSE` run without.
+    conditions: Vec<Option<usize>>,
 }
 
 /// Words that start a SQL statement inside a body.
@@ -318,14 +358,14 @@ const SQL_LEADERS: &[&str] = &[
 
 /// Statements that read no data and call nothing isolint can follow.
 const SKIPPED: &[&str] = &[
-    "get", "raise", "assert", "null", "fetch", "move", "close", "exit", "continue",
+    "raise", "assert", "null", "move", "close", "exit", "continue",
 ];
 
 struct Reader<'a> {
     text: &'a str,
     tokens: &'a [Token],
     index: usize,
-    blocks: Vec<Block>,
+    blocks: Vec<Open>,
     body: Body,
     /// MySQL's stored program syntax rather than PL/pgSQL's.
     mysql: bool,
@@ -355,7 +395,12 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn emit(&mut self, statement: BodyStatement) {
+    fn emit(&mut self, mut statement: BodyStatement) {
+        statement.branches = self
+            .blocks
+            .iter()
+            .flat_map(|open| open.branches.iter().copied())
+            .collect();
         if let Some(HandlerEnd::Statement(end)) = self.in_handler
             && self.index > end
         {
@@ -364,6 +409,70 @@ impl<'a> Reader<'a> {
         match self.in_handler {
             Some(_) => self.handler_statements.push(statement),
             None => self.body.statements.push(statement),
+        }
+    }
+
+    fn open(&mut self, block: Block) {
+        self.blocks.push(Open {
+            block,
+            branches: Vec::new(),
+            conditions: Vec::new(),
+        });
+    }
+
+    fn innermost(&self) -> Option<Block> {
+        self.blocks.last().map(|open| open.block)
+    }
+
+    /// The next branch of the innermost block, guarded by the condition from token `from` to
+    /// `to`: its statements run when the condition is true and the earlier branches' were
+    /// not. The condition itself is read (as a query, if it reads data) where it is tested.
+    fn branch(&mut self, from: usize, to: usize) {
+        self.else_branch();
+        self.expression(from, to);
+        let condition = self.range(from, to).map(|range| {
+            self.body.conditions.push(BodyStatement {
+                range,
+                blanks: Vec::new(),
+                prefix: "SELECT ",
+                suffix: "",
+                into: Vec::new(),
+                targets: Vec::new(),
+                branches: Vec::new(),
+            });
+            self.body.conditions.len() - 1
+        });
+        if let Some(open) = self.blocks.last_mut() {
+            open.branches.extend(condition.map(|condition| Branch {
+                condition,
+                holds: true,
+            }));
+            open.conditions.push(condition);
+        }
+    }
+
+    /// The innermost block's next branch runs when none of its earlier conditions was true.
+    fn else_branch(&mut self) {
+        if let Some(open) = self.blocks.last_mut() {
+            open.branches = open
+                .conditions
+                .iter()
+                .flatten()
+                .map(|&condition| Branch {
+                    condition,
+                    holds: false,
+                })
+                .collect();
+        }
+    }
+
+    /// Records the names the tokens from `from` to `to` hold as assigned: for statements
+    /// that assign some of them (`FETCH c INTO x`, `EXECUTE ... INTO x`).
+    fn assigns_any(&mut self, from: usize, to: usize) {
+        for at in from..to.min(self.tokens.len()) {
+            if let Some(name) = self.tokens[at].ident(self.text) {
+                self.body.assigned.insert(name);
+            }
         }
     }
 
@@ -443,6 +552,7 @@ impl<'a> Reader<'a> {
                 suffix: "",
                 into: Vec::new(),
                 targets: Vec::new(),
+                branches: Vec::new(),
             });
         }
     }
@@ -490,6 +600,7 @@ impl<'a> Reader<'a> {
             suffix: "",
             into,
             targets: all_targets,
+            branches: Vec::new(),
         });
         self.index = end + 1;
     }
@@ -529,6 +640,7 @@ impl<'a> Reader<'a> {
             }
             if let Some(name) = token.ident(self.text) {
                 self.body.variables.insert(name.clone());
+                self.body.assigned.insert(name.clone());
                 targets.push(name);
             }
             at += 1;
@@ -554,6 +666,7 @@ impl<'a> Reader<'a> {
         if let Some(range) = self.range(from, end) {
             self.body.dynamic.push(range);
         }
+        self.assigns_any(from, end);
     }
 
     /// Records the plain type of the declaration `name [CONSTANT] type [NOT NULL] ...` that
@@ -651,11 +764,15 @@ impl<'a> Reader<'a> {
                     self.declarations();
                 }
                 "begin" => {
-                    self.blocks.push(Block::Begin { handlers: false });
+                    self.open(Block::Begin { handlers: false });
                     self.index = next;
                 }
                 "exception" => {
-                    if let Some(Block::Begin { handlers }) = self.blocks.last_mut() {
+                    if let Some(Open {
+                        block: Block::Begin { handlers },
+                        ..
+                    }) = self.blocks.last_mut()
+                    {
                         *handlers = true;
                     }
                     self.index = next;
@@ -669,40 +786,59 @@ impl<'a> Reader<'a> {
                 }
                 "if" | "elsif" | "elseif" => {
                     if word == "if" {
-                        self.blocks.push(Block::If);
+                        self.open(Block::If);
                     }
                     let then = self.find(next, &["then"]);
-                    self.expression(next, then);
-                    self.index = then + 1;
-                }
-                "else" => self.index = next,
-                "when" => {
-                    let then = self.find(next, &["then"]);
-                    // Exception handlers name conditions, not expressions.
-                    if matches!(self.blocks.last(), Some(Block::Case)) {
+                    if self.innermost() == Some(Block::If) {
+                        self.branch(next, then);
+                    } else {
                         self.expression(next, then);
                     }
                     self.index = then + 1;
                 }
+                "else" => {
+                    if matches!(self.innermost(), Some(Block::If | Block::Case { .. })) {
+                        self.else_branch();
+                    }
+                    self.index = next;
+                }
+                "when" => {
+                    let then = self.find(next, &["then"]);
+                    // Exception handlers name conditions, not expressions.
+                    match self.innermost() {
+                        Some(Block::Case { simple: false }) => self.branch(next, then),
+                        Some(Block::Case { simple: true }) => {
+                            self.else_branch();
+                            self.expression(next, then);
+                            if let Some(open) = self.blocks.last_mut() {
+                                open.conditions.push(None);
+                            }
+                        }
+                        _ => {}
+                    }
+                    self.index = then + 1;
+                }
                 "case" => {
-                    self.blocks.push(Block::Case);
                     let when = self.find(next, &["when"]);
                     self.expression(next, when);
+                    self.open(Block::Case {
+                        simple: when > next,
+                    });
                     self.index = when;
                 }
                 "loop" => {
-                    self.blocks.push(Block::Loop);
+                    self.open(Block::Loop);
                     self.index = next;
                 }
                 "while" => {
-                    self.blocks.push(Block::Loop);
+                    self.open(Block::Loop);
                     let body = self.find(next, &["loop"]);
-                    self.expression(next, body);
+                    self.branch(next, body);
                     self.index = body + 1;
                 }
                 "for" => self.for_loop(next),
                 "foreach" => {
-                    self.blocks.push(Block::Loop);
+                    self.open(Block::Loop);
                     let body = self.find(next, &["loop"]);
                     let source = self.find(next, &["array"]);
                     self.expression((source + 1).min(body), body);
@@ -750,6 +886,12 @@ impl<'a> Reader<'a> {
                     if let Some(range) = self.range(self.index, end) {
                         self.body.transaction_control.push(range);
                     }
+                    self.index = end + 1;
+                }
+                "get" | "fetch" => {
+                    // `GET DIAGNOSTICS v = ROW_COUNT`, `FETCH c INTO v`.
+                    let end = self.find(self.index, &[]);
+                    self.assigns_any(next, end);
                     self.index = end + 1;
                 }
                 _ if SKIPPED.contains(&word.as_str()) => self.skip_statement(),
@@ -801,13 +943,13 @@ impl<'a> Reader<'a> {
                 self.index = end + 1;
             }
             "while" => {
-                self.blocks.push(Block::Loop);
+                self.open(Block::Loop);
                 let body = self.find(next, &["do"]);
-                self.expression(next, body);
+                self.branch(next, body);
                 self.index = body + 1;
             }
             "repeat" => {
-                self.blocks.push(Block::Loop);
+                self.open(Block::Loop);
                 self.index = next;
             }
             "until" => {
@@ -820,6 +962,19 @@ impl<'a> Reader<'a> {
                 let end = self.find(self.index, &[]);
                 if let Some(at) = (next..end).find(|&at| self.punct(at) == Some("=")) {
                     self.expression(at + 1, end);
+                }
+                // Each `v =` of the list; `r` for `r.f =` (`SET NEW.col = ...`).
+                for at in next..end {
+                    if self.punct(at + 1) != Some("=") {
+                        continue;
+                    }
+                    let mut first = at;
+                    while first >= next + 2 && self.punct(first - 1) == Some(".") {
+                        first -= 2;
+                    }
+                    if let Some(name) = self.tokens[first].ident(self.text) {
+                        self.body.assigned.insert(name);
+                    }
                 }
                 self.index = end + 1;
             }
@@ -868,6 +1023,10 @@ impl<'a> Reader<'a> {
     fn assignment_or_skip(&mut self) {
         let end = self.find(self.index, &[]);
         if let Some(at) = self.assignment_operator() {
+            // `x := ...`, `r.f := ...`, `a[i] := ...`: the variable is `x`, `r`, `a`.
+            if let Some(name) = self.tokens[self.index].ident(self.text) {
+                self.body.assigned.insert(name);
+            }
             let from = if self.punct(at) == Some(":") {
                 at + 2
             } else {
@@ -914,7 +1073,7 @@ impl<'a> Reader<'a> {
     /// `FOR target IN query LOOP`, `FOR i IN a .. b LOOP`, `FOR r IN EXECUTE ... LOOP`,
     /// `FOR r IN cursor LOOP`.
     fn for_loop(&mut self, from: usize) {
-        self.blocks.push(Block::Loop);
+        self.open(Block::Loop);
         let body = self.find(from, &["loop"]);
         let source = self.find(from, &["in"]);
         for at in from..source.min(body) {
@@ -945,6 +1104,7 @@ impl<'a> Reader<'a> {
                     suffix: "",
                     into: Vec::new(),
                     targets: Vec::new(),
+                    branches: Vec::new(),
                 });
             }
         }
@@ -1114,6 +1274,67 @@ END";
                 "SELECT id FROM jobs WHERE queue = q",
             ]
         );
+    }
+
+    #[test]
+    fn statements_know_the_branches_they_sit_in() {
+        let body = "BEGIN
+                IF a IS NULL THEN UPDATE t SET x = 1;
+                ELSIF b THEN UPDATE t SET x = 2;
+                ELSE UPDATE t SET x = 3;
+                END IF;
+                CASE WHEN c = 1 THEN DELETE FROM t; ELSE DELETE FROM u; END CASE;
+                CASE d WHEN 1 THEN DELETE FROM v; ELSE DELETE FROM w; END CASE;
+                WHILE e LOOP
+                    IF f THEN INSERT INTO t VALUES (1); END IF;
+                END LOOP;
+                INSERT INTO u VALUES (1);
+                k := 1;
+                r.g := 2;
+                SELECT 1 INTO m;
+                FETCH cur INTO n;
+            END";
+        let read = read_plpgsql_body(body, TextRange::new(0, body.len()));
+        let condition = |index: usize| {
+            let range = read.conditions[index].range;
+            &body[range.start..range.end]
+        };
+        let shown: Vec<String> = read
+            .statements
+            .iter()
+            .map(|statement| {
+                let branches: Vec<String> = statement
+                    .branches
+                    .iter()
+                    .map(|branch| {
+                        let sign = if branch.holds { "" } else { "not " };
+                        format!("{sign}{}", condition(branch.condition))
+                    })
+                    .collect();
+                let text = &body[statement.range.start..statement.range.end];
+                format!("{text} [{}]", branches.join(", "))
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                "UPDATE t SET x = 1 [a IS NULL]",
+                "UPDATE t SET x = 2 [not a IS NULL, b]",
+                "UPDATE t SET x = 3 [not a IS NULL, not b]",
+                "DELETE FROM t [c = 1]",
+                "DELETE FROM u [not c = 1]",
+                // A simple CASE's values are not read as conditions.
+                "DELETE FROM v []",
+                "DELETE FROM w []",
+                "INSERT INTO t VALUES (1) [e, f]",
+                "INSERT INTO u VALUES (1) []",
+                "SELECT 1 INTO m []",
+            ]
+        );
+        for name in ["k", "r", "m", "n"] {
+            assert!(read.assigned.contains(name), "{name}: {:?}", read.assigned);
+        }
+        assert!(!read.assigned.contains("a") && !read.assigned.contains("t"));
     }
 
     #[test]
