@@ -417,9 +417,8 @@ fn domains(expr: &Expr) -> BTreeMap<ColumnRef, Domain> {
         Some(Term::Literal(value)) => Some(value),
         _ => None,
     };
-    let literals = |list: &[Expr]| -> Option<BTreeSet<String>> {
-        list.iter().map(|item| literal(item)).collect()
-    };
+    let literals =
+        |list: &[Expr]| -> Option<BTreeSet<String>> { list.iter().map(&literal).collect() };
     let not_null = || BTreeSet::from([Domain::NULL.to_string()]);
     match expr {
         Expr::Nested(inner) => domains(inner),
@@ -514,43 +513,110 @@ fn domains(expr: &Expr) -> BTreeMap<ColumnRef, Domain> {
             column_ref(expr),
             Domain::In(BTreeSet::from(["true".to_string()])),
         ),
-        // NOT flips only an exact domain: one comparison of one column with literals.
         Expr::UnaryOp {
             op: UnaryOperator::Not,
             expr: inner,
+        } => false_domains(inner),
+        _ => BTreeMap::new(),
+    }
+}
+
+/// The literal values each column can hold where `expr` is false (so `NOT expr` is true):
+/// De Morgan through AND and OR, and a comparison is false only for a non-NULL value.
+fn false_domains(expr: &Expr) -> BTreeMap<ColumnRef, Domain> {
+    let single = |column: Option<ColumnRef>, domain: Domain| -> BTreeMap<ColumnRef, Domain> {
+        column
+            .into_iter()
+            .map(|column| (column, domain.clone()))
+            .collect()
+    };
+    let with_null = |mut values: BTreeSet<String>| {
+        values.insert(Domain::NULL.to_string());
+        values
+    };
+    let literal = |expr: &Expr| match plain_term(expr) {
+        Some(Term::Literal(value)) => Some(value),
+        _ => None,
+    };
+    match expr {
+        Expr::Nested(inner) => false_domains(inner),
+        Expr::UnaryOp {
+            op: UnaryOperator::Not,
+            expr: inner,
+        } => domains(inner),
+        // Both sides false.
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Or,
+            right,
         } => {
-            let inner = match inner.as_ref() {
-                Expr::Nested(nested) => nested.as_ref(),
-                other => other,
-            };
-            let exact = match inner {
-                Expr::BinaryOp {
-                    op: BinaryOperator::Eq,
-                    left,
-                    right,
-                } => literal(left).is_some() || literal(right).is_some(),
-                Expr::In {
-                    target: InTarget::List(list),
-                    ..
-                } => literals(list).is_some(),
-                Expr::Identifier(_) | Expr::CompoundIdentifier(_) => true,
-                _ => false,
-            };
-            if !exact {
-                return BTreeMap::new();
+            let mut both = false_domains(left);
+            for (column, domain) in false_domains(right) {
+                let domain = match both.get(&column) {
+                    Some(known) => known.and(&domain),
+                    None => domain,
+                };
+                both.insert(column, domain);
             }
-            domains(inner)
+            both
+        }
+        // Either side false.
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            let right = false_domains(right);
+            false_domains(left)
                 .into_iter()
-                .map(|(column, domain)| {
-                    // A comparison that is NULL stays NULL under NOT: NULL never passes.
-                    let mut negated = domain.not();
-                    if let Domain::NotIn(values) = &mut negated {
-                        values.insert(Domain::NULL.to_string());
-                    }
-                    (column, negated)
+                .filter_map(|(column, domain)| {
+                    Some((column.clone(), domain.or(right.get(&column)?)))
                 })
                 .collect()
         }
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Eq,
+            right,
+        } => match (column_ref(left), column_ref(right)) {
+            (Some(column), None) => match literal(right) {
+                Some(value) => single(
+                    Some(column),
+                    Domain::NotIn(with_null(BTreeSet::from([value]))),
+                ),
+                None => BTreeMap::new(),
+            },
+            (None, Some(column)) => match literal(left) {
+                Some(value) => single(
+                    Some(column),
+                    Domain::NotIn(with_null(BTreeSet::from([value]))),
+                ),
+                None => BTreeMap::new(),
+            },
+            _ => BTreeMap::new(),
+        },
+        Expr::In {
+            expr,
+            target: InTarget::List(list),
+            negated: false,
+            ..
+        } => match list
+            .iter()
+            .map(&literal)
+            .collect::<Option<BTreeSet<String>>>()
+        {
+            Some(values) => single(column_ref(expr), Domain::NotIn(with_null(values))),
+            None => BTreeMap::new(),
+        },
+        Expr::IsNull(inner) => single(column_ref(inner), Domain::NotIn(with_null(BTreeSet::new()))),
+        Expr::IsNotNull(inner) => single(
+            column_ref(inner),
+            Domain::In(BTreeSet::from([Domain::NULL.to_string()])),
+        ),
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) => single(
+            column_ref(expr),
+            Domain::In(BTreeSet::from(["false".to_string()])),
+        ),
         _ => BTreeMap::new(),
     }
 }

@@ -159,6 +159,11 @@ impl Catalog {
                         entry.columns.push(column);
                     }
                 }
+                for column in table.generated {
+                    if !entry.generated.contains(&column) {
+                        entry.generated.push(column);
+                    }
+                }
                 for key in table.keys {
                     if !entry.keys.contains(&key) {
                         entry.keys.push(key);
