@@ -71,6 +71,29 @@ fn anomalies(result: &CheckResult) -> BTreeSet<(String, BTreeSet<String>)> {
         .collect()
 }
 
+/// The anomalies with those folded into a more specific one on the same programs spelt out:
+/// a lost update stands for a write skew and a phantom write skew on its statements, a write
+/// skew for a phantom write skew.
+fn anomalies_unfolded(result: &CheckResult) -> BTreeSet<(String, BTreeSet<String>)> {
+    let mut all = anomalies(result);
+    let folded: Vec<(String, BTreeSet<String>)> = all
+        .iter()
+        .flat_map(|(rule, programs)| {
+            let under: &[&str] = match rule.as_str() {
+                "lost-update" => &["write-skew", "phantom-write-skew"],
+                "write-skew" => &["phantom-write-skew"],
+                _ => &[],
+            };
+            under
+                .iter()
+                .map(|rule| (rule.to_string(), programs.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    all.extend(folded);
+    all
+}
+
 fn findings(workload: &Workload, engine: Engine) -> CheckResult {
     check(workload.files(engine, &Names::default()), engine)
 }
@@ -156,7 +179,7 @@ proptest! {
         prop_assume!(!(into_snapshot && has_locking_read(&workload)));
         let mut raised = workload.clone();
         raised.transactions[transaction].level = Some(target);
-        let before = anomalies(&findings(&workload, engine));
+        let before = anomalies_unfolded(&findings(&workload, engine));
         let after = anomalies(&findings(&raised, engine));
         prop_assert!(after.is_subset(&before), "added: {:?}", after.difference(&before));
     }
@@ -196,7 +219,7 @@ proptest! {
         prop_assume!(!plain_reads.is_empty());
         let chosen = which.index(plain_reads.len());
         *plain_reads[chosen] = true;
-        let before = anomalies(&findings(&workload, engine));
+        let before = anomalies_unfolded(&findings(&workload, engine));
         let after = anomalies(&findings(&locked, engine));
         prop_assert!(after.is_subset(&before), "added: {:?}", after.difference(&before));
     }

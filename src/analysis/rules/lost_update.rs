@@ -198,13 +198,13 @@ fn finding(
     let in_statement = read_at.statement == write_at.statement;
     let message = if in_statement {
         format!(
-            "lost update: `{}` decides on `{}.{column}` in a subquery and writes the rows it              chose in the same statement; a write that waits re-checks only its own WHERE, not              the subquery, so {other} can change `{column}` in between and that change is lost              ({level})",
+            "lost update: `{}` decides on `{}.{column}` in a subquery and writes the rows it chose in the same statement; a write that waits re-checks only its own WHERE, not the subquery, so {other} can change `{column}` in between and that change is lost ({level})",
             name(t1),
             read.table
         )
     } else {
         format!(
-            "lost update: `{}` reads `{}.{column}` and later writes it back; {other} can update              the same row in between and that update is lost ({level})",
+            "lost update: `{}` reads `{}.{column}` and later writes it back; {other} can update the same row in between and that update is lost ({level})",
             name(t1),
             read.table
         )
@@ -313,7 +313,7 @@ fn in_statement_finding(
     let mut fixes = Vec::new();
     fixes.push(crate::analysis::finding::Fix {
         title: format!(
-            "repeat the condition on `{column}` in the {} statement's own WHERE (it is              re-checked on the newest row version), or lock the subquery's rows with `FOR              UPDATE` (`SKIP LOCKED` for a queue)",
+            "repeat the condition on `{column}` in the {} statement's own WHERE (it is re-checked on the newest row version), or lock the subquery's rows with `FOR UPDATE` (`SKIP LOCKED` for a queue)",
             if matches!(write.kind, AccessKind::Delete { .. }) {
                 "DELETE"
             } else {
@@ -352,7 +352,7 @@ fn in_statement_finding(
         bindings: unifier.relabel(&[t1.tag, t2.tag]),
         fixes,
         why: format!(
-            "{level} re-checks a waiting write's own WHERE on the newest row version, but not a              subquery or CTE, which keeps the statement's snapshot"
+            "{level} re-checks a waiting write's own WHERE on the newest row version, but not a subquery or CTE, which keeps the statement's snapshot"
         ),
     }
 }
