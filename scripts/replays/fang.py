@@ -1,4 +1,4 @@
-"""Replays behind the review of fang 0.11.0 (docs/real-world-query-files.md), on PostgreSQL 15
+"""Replays behind the review of fang 0.11.0 (docs/real-world.md), on PostgreSQL 15
 at READ COMMITTED, with fang's own diesel migrations and query files from
 target/corpus/fang-0.11.0/ (scripts/corpus.sh extracts them: fang is fetch-only).
 

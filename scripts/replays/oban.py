@@ -1,4 +1,4 @@
-"""Replays behind the review of oban 0.7.0 (docs/real-world-query-files.md), on PostgreSQL 15 at
+"""Replays behind the review of oban 0.7.0 (docs/real-world.md), on PostgreSQL 15 at
 READ COMMITTED, with oban's own install.sql and query files from corpus/oban-0.7.0/queries/.
 Each transaction is run the way oban/_query.py runs it (`conn.transaction()` around the file).
 
