@@ -1,6 +1,11 @@
 //! From a finding to something a database can run: one session per transaction instance with
-//! its statements made concrete (parameters bound, names resolved in the scratch schema), and
-//! the witness interleaving as an ordered list of steps.
+//! its statements made concrete (parameters bound to values of their columns' types, template
+//! variables substituted), and the witness interleaving as an ordered list of steps.
+//!
+//! Statements that the check inlined from a called function or a fired trigger are not sent:
+//! the function and the trigger exist in the throwaway database, so they run inside the
+//! statement that calls or fires them, and a witness step on one of them is taken at that
+//! statement.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
@@ -10,13 +15,28 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
 use crate::CheckResult;
+use crate::access::{AccessKind, SetValue, Term};
 use crate::analysis::finding::{Finding, Step};
 use crate::analysis::unify::Atom;
 use crate::parse::lexer::TokenKind;
+use crate::parse::templates::Variables;
 use crate::semantics::{Engine, Level};
 use crate::source::TextRange;
 
+use super::catalog::Tables;
+use super::condition::Kind;
 use super::database::quote_literal;
+
+/// How statements are made concrete for the database they run on.
+#[derive(Clone, Copy)]
+pub struct Naming<'a> {
+    /// Drop schema qualifiers (for tables modelled into one schema) rather than keep them.
+    pub unqualify: bool,
+    /// The config's `[variables]`, for templated SQL (`:SCHEMA.jobs`).
+    pub variables: &'a Variables,
+    /// The database's tables, to give parameters values of their columns' types.
+    pub tables: Option<&'a Tables>,
+}
 
 /// A transaction instance ready to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,29 +86,58 @@ pub struct Plan {
 pub type Unplannable = String;
 
 /// Binds the finding's transactions and lays out its schedule.
-pub fn plan(result: &CheckResult, finding: &Finding) -> Result<Plan, Unplannable> {
-    let mut values = Values::new(result, finding);
+pub fn plan(result: &CheckResult, finding: &Finding, naming: Naming) -> Result<Plan, Unplannable> {
+    let mut values = Values::new(result, finding, naming.tables);
     let mut sessions = Vec::new();
+    // Per session, per statement of the program: the statement of the session that runs it.
+    let mut positions: Vec<Vec<usize>> = Vec::new();
+    let mut inside: BTreeSet<String> = BTreeSet::new();
     for (instance, &program) in finding.instances.iter().enumerate() {
         let source = &result.programs[program];
         let text = &result.files[source.file].text;
         let mut statements = Vec::new();
         let mut captures = Vec::new();
+        let mut runs_at = Vec::new();
         // Routine variables assigned so far, by INTO of an earlier statement.
         let mut assigned: Vec<String> = Vec::new();
-        for statement in &source.statements {
+        for (index, statement) in source.statements.iter().enumerate() {
+            if let Some(via) = &statement.via {
+                // It runs inside the statement that calls the routine or fires the trigger,
+                // which stands at the same place in the program's file.
+                let site = source
+                    .statements
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, other)| other.via.is_none() && other.range == statement.range)
+                    .map(|(at, _)| at)
+                    .next();
+                inside.insert(format!(
+                    "{} runs inside `{}`",
+                    via.routine,
+                    crate::one_line(
+                        text.get(statement.range.start..statement.range.end)
+                            .unwrap_or_default()
+                    )
+                ));
+                runs_at.push(match site {
+                    Some(site) if site > index => usize::MAX - 1,
+                    _ => statements.len().saturating_sub(1),
+                });
+                continue;
+            }
+            runs_at.push(statements.len());
             let Some(replay) = &statement.replay else {
                 let sql = text
                     .get(statement.range.start..statement.range.end)
                     .unwrap_or_default();
-                statements.push(concrete(sql, |name| values.get(instance, name))?);
+                statements.push(concrete(sql, naming, |name| values.get(instance, name))?);
                 captures.push(Vec::new());
                 continue;
             };
             if let Some(why) = &replay.unsupported {
                 return Err(format!("`{}` cannot be replayed: {why}", source.name));
             }
-            let sql = concrete(&replay.sql, |name| {
+            let sql = concrete(&replay.sql, naming, |name| {
                 // A variable `v` is written `:v` in the replayed text and named `v` in terms.
                 let name = name.strip_prefix(':').unwrap_or(name);
                 if replay.arguments.iter().any(|argument| argument == name) {
@@ -107,6 +156,19 @@ pub fn plan(result: &CheckResult, finding: &Finding) -> Result<Plan, Unplannable
             assigned.extend(replay.into.iter().cloned());
             captures.push(replay.into.clone());
         }
+        // A statement that runs before its site (a BEFORE trigger's) is taken at the site.
+        for at in (0..runs_at.len()).rev() {
+            if runs_at[at] == usize::MAX - 1 {
+                runs_at[at] = runs_at.get(at + 1).copied().unwrap_or(0);
+            }
+        }
+        if statements.is_empty() {
+            return Err(format!(
+                "`{}` has no statement of its own to run",
+                source.name
+            ));
+        }
+        positions.push(runs_at);
         sessions.push(Session {
             label: format!("T{}", instance + 1),
             program,
@@ -119,8 +181,15 @@ pub fn plan(result: &CheckResult, finding: &Finding) -> Result<Plan, Unplannable
                 .any(|step| step.instance == instance && matches!(step.step, Step::Rollback)),
         });
     }
-    let steps = schedule(finding, &sessions);
-    let (parameters, assumptions) = values.finish();
+    let steps = schedule(finding, &sessions, &positions);
+    let (parameters, mut assumptions) = values.finish();
+    if !inside.is_empty() {
+        assumptions.push(format!(
+            "the routines and triggers are in the database, so their statements run inside the \
+             statement that calls or fires them, where the schedule cannot stop between them: {}",
+            inside.into_iter().collect::<Vec<_>>().join("; ")
+        ));
+    }
     Ok(Plan {
         sessions,
         steps,
@@ -136,8 +205,8 @@ pub fn captured(variable: &str) -> String {
 }
 
 /// The witness with BEGIN before each session's first step and the statements it skips
-/// filled in, in program order.
-fn schedule(finding: &Finding, sessions: &[Session]) -> Vec<PlannedStep> {
+/// filled in, in program order; `positions` maps a program's statements to the session's.
+fn schedule(finding: &Finding, sessions: &[Session], positions: &[Vec<usize>]) -> Vec<PlannedStep> {
     let mut next = vec![0; sessions.len()];
     let mut begun = vec![false; sessions.len()];
     let mut ended = vec![false; sessions.len()];
@@ -164,7 +233,13 @@ fn schedule(finding: &Finding, sessions: &[Session]) -> Vec<PlannedStep> {
             continue;
         }
         match step.step {
-            Step::Statement(statement) => run_until(&mut steps, session, statement + 1),
+            Step::Statement(statement) => {
+                let position = positions[session]
+                    .get(statement)
+                    .copied()
+                    .unwrap_or(statement);
+                run_until(&mut steps, session, position.saturating_add(1));
+            }
             Step::Commit | Step::Rollback => {
                 run_until(&mut steps, session, usize::MAX);
                 ended[session] = true;
@@ -200,15 +275,17 @@ pub fn prepare(sql: &str) -> Result<Vec<Statement>, Unplannable> {
     Ok(statements)
 }
 
-/// A statement for the scratch schema: the text as written, table names unqualified and
-/// parameters replaced by quoted literals (which PostgreSQL types from their context as it
-/// would a bound parameter). The text is edited rather than printed from the AST so that
-/// clauses sqlparser does not read (`FOR NO KEY UPDATE`) reach the server as written.
+/// A statement for the database: the text as written, parameters replaced by quoted literals
+/// (which PostgreSQL types from their context as it would a bound parameter), template
+/// variables by their values, and table names unqualified when `naming` asks. The text is
+/// edited rather than printed from the AST so that clauses sqlparser does not read (`FOR NO
+/// KEY UPDATE`) reach the server as written.
 pub fn concrete(
     sql: &str,
+    naming: Naming,
     mut value_of: impl FnMut(&str) -> Result<String, Unplannable>,
 ) -> Result<String, Unplannable> {
-    let parsed = crate::parse::parse_file(sql, Engine::Postgres);
+    let parsed = crate::parse::parse_file_with(sql, Engine::Postgres, naming.variables);
     let mut edits: Vec<(TextRange, String)> = Vec::new();
     for statement in &parsed.statements {
         let asts = statement.parsed.as_ref().map_err(|error| {
@@ -218,15 +295,42 @@ pub fn concrete(
                 error.message
             )
         })?;
+        // Query-file parameters (`%(x)s`, `sqlc.arg(x)`) as the check named them.
+        let chunk = crate::parse::split::Chunk {
+            range: statement.range,
+            tokens: statement.tokens.clone(),
+            leading_comments: Vec::new(),
+            unterminated: false,
+        };
+        let rewritten = crate::parse::placeholders::parameter_edits(sql, &chunk, Engine::Postgres);
+        for edit in &rewritten {
+            let name = match edit.replacement.as_str() {
+                "$0" | "?" => "?".to_string(),
+                other => other.to_string(),
+            };
+            edits.push((edit.range, quote_literal(&value_of(&name)?)));
+        }
+        let covered = |range: TextRange| {
+            rewritten
+                .iter()
+                .any(|edit| edit.range.start <= range.start && range.end <= edit.range.end)
+        };
         for token in statement
             .tokens
             .iter()
-            .filter(|t| t.kind == TokenKind::Param)
+            .filter(|t| t.kind == TokenKind::Param && !covered(t.range))
         {
-            let name =
-                crate::parse::placeholders::parameter_name(token.text(sql), Engine::Postgres);
+            let token_text = token.text(sql);
+            if let Some(replacement) = template_variable(sql, token.range, naming) {
+                edits.push(replacement);
+                continue;
+            }
+            let name = crate::parse::placeholders::parameter_name(token_text, Engine::Postgres);
             let value = value_of(&name)?;
             edits.push((token.range, quote_literal(&value)));
+        }
+        if !naming.unqualify {
+            continue;
         }
         let text = &sql[statement.range.start..statement.range.end];
         let mut unlocated = None;
@@ -255,17 +359,45 @@ pub fn concrete(
         }
         if let Some(name) = unlocated {
             return Err(format!(
-                "cannot locate the table name `{name}` to run it in a scratch schema"
+                "cannot locate the table name `{name}` to run it on the modelled tables"
             ));
         }
     }
     edits.sort_by_key(|(range, _)| std::cmp::Reverse(range.start));
     edits.dedup_by_key(|(range, _)| range.start);
     let mut text = sql.to_string();
+    let mut last_start = usize::MAX;
     for (range, replacement) in edits {
+        if range.end > last_start || text.get(range.start..range.end).is_none() {
+            continue;
+        }
         text.replace_range(range.start..range.end, &replacement);
+        last_start = range.start;
     }
     Ok(text.trim().to_string())
+}
+
+/// A `:name` that is a template variable rather than a parameter: one declared under
+/// `[variables]`, or a schema qualifier (`:SCHEMA.jobs`), as the migrations were sent. Its
+/// replacement: the value, else the name itself; a dropped qualifier when unqualifying.
+fn template_variable(sql: &str, range: TextRange, naming: Naming) -> Option<(TextRange, String)> {
+    let name = sql.get(range.start..range.end)?.strip_prefix(':')?;
+    let qualifies = sql[range.end..].starts_with('.');
+    let declared = naming.variables.get(name).cloned().or_else(|| {
+        naming
+            .variables
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.clone())
+    });
+    match (declared, qualifies) {
+        (_, true) if naming.unqualify => {
+            Some((TextRange::new(range.start, range.end + 1), String::new()))
+        }
+        (Some(value), _) => Some((range, value)),
+        (None, true) => Some((range, name.to_string())),
+        (None, false) => None,
+    }
 }
 
 /// Drops schema (and database) qualifiers from every table name in `statement`.
@@ -285,6 +417,9 @@ pub fn unqualify(statement: &mut Statement) {
 struct Values<'a> {
     result: &'a CheckResult,
     finding: &'a Finding,
+    tables: Option<&'a Tables>,
+    /// Per instance: parameter → the table and column it is compared with or stored in.
+    columns: Vec<BTreeMap<String, (String, String)>>,
     /// Value of each class of the bindings, by its representative.
     classes: BTreeMap<Atom, String>,
     used: BTreeSet<String>,
@@ -293,10 +428,17 @@ struct Values<'a> {
 }
 
 impl<'a> Values<'a> {
-    fn new(result: &'a CheckResult, finding: &'a Finding) -> Self {
+    fn new(result: &'a CheckResult, finding: &'a Finding, tables: Option<&'a Tables>) -> Self {
+        let columns = finding
+            .instances
+            .iter()
+            .map(|&program| parameter_columns(&result.programs[program]))
+            .collect();
         let mut values = Values {
             result,
             finding,
+            tables,
+            columns,
             classes: BTreeMap::new(),
             used: BTreeSet::new(),
             chosen: vec![BTreeMap::new(); finding.instances.len()],
@@ -353,10 +495,11 @@ impl<'a> Values<'a> {
                     Atom::Var(..) => match self.classes.get(&root) {
                         Some(value) => value.clone(),
                         None => {
-                            let fresh = (1..)
-                                .map(|n: u64| n.to_string())
-                                .find(|n| !self.used.contains(n))
+                            let number = (1..)
+                                .find(|n: &u64| !self.used.contains(&n.to_string()))
                                 .unwrap_or_default();
+                            self.used.insert(number.to_string());
+                            let fresh = self.typed(instance, name, number);
                             self.used.insert(fresh.clone());
                             self.classes.insert(root, fresh.clone());
                             self.assumed
@@ -371,6 +514,38 @@ impl<'a> Values<'a> {
         Ok(value)
     }
 
+    /// Fresh value `number` in the type of the column the parameter goes with: an enum's
+    /// label, a uuid, a timestamp; the number itself otherwise.
+    fn typed(&self, instance: usize, name: &str, number: u64) -> String {
+        let column = self.columns[instance]
+            .get(name)
+            .and_then(|(table, column)| {
+                let tables = self.tables?;
+                tables.tables[tables.find(table)?].column(column)
+            });
+        let Some(column) = column else {
+            return number.to_string();
+        };
+        if !column.labels.is_empty() {
+            return column
+                .labels
+                .iter()
+                .find(|label| !self.used.contains(*label))
+                .or_else(|| column.labels.first())
+                .cloned()
+                .unwrap_or_default();
+        }
+        let day = number.clamp(1, 28);
+        match (Kind::of(&column.base_type), column.base_type.as_str()) {
+            (Kind::Timestamp, _) => format!("2024-01-{day:02} 12:00:00"),
+            (Kind::Date, _) => format!("2024-01-{day:02}"),
+            (Kind::Boolean, _) => "true".to_string(),
+            (_, "uuid") => format!("00000000-0000-4000-8000-{number:012}"),
+            (_, "json" | "jsonb") => "{}".to_string(),
+            _ => number.to_string(),
+        }
+    }
+
     fn finish(self) -> (Vec<BTreeMap<String, String>>, Vec<String>) {
         let mut assumptions = Vec::new();
         if !self.assumed.is_empty() {
@@ -381,6 +556,35 @@ impl<'a> Values<'a> {
         }
         (self.chosen, assumptions)
     }
+}
+
+/// Each parameter of `program` with a column it is compared with (a pinned column), assigned
+/// to or inserted into.
+fn parameter_columns(program: &crate::program::Program) -> BTreeMap<String, (String, String)> {
+    let mut columns = BTreeMap::new();
+    for access in program
+        .statements
+        .iter()
+        .flat_map(|statement| &statement.accesses)
+    {
+        for (column, term) in &access.rows.pins {
+            if let Term::Param(name) = term {
+                columns
+                    .entry(name.clone())
+                    .or_insert_with(|| (access.table.clone(), column.clone()));
+            }
+        }
+        if let AccessKind::Update { set, .. } = &access.kind {
+            for (column, value) in set {
+                if let SetValue::Term(Term::Param(name)) = value {
+                    columns
+                        .entry(name.clone())
+                        .or_insert_with(|| (access.table.clone(), column.clone()));
+                }
+            }
+        }
+    }
+    columns
 }
 
 fn tag(instance: usize) -> u8 {
@@ -405,6 +609,23 @@ mod tests {
         )
     }
 
+    const NO_VARIABLES: &Variables = &Variables::new();
+
+    fn modelled() -> Naming<'static> {
+        Naming {
+            unqualify: true,
+            variables: NO_VARIABLES,
+            tables: None,
+        }
+    }
+
+    fn verbatim() -> Naming<'static> {
+        Naming {
+            unqualify: false,
+            ..modelled()
+        }
+    }
+
     const SCHEMA: &str = "CREATE TABLE oncall (shift_id int, doctor_id int, on_call boolean,
         PRIMARY KEY (shift_id, doctor_id));";
 
@@ -425,7 +646,7 @@ mod tests {
         let finding = &result.findings[0];
         assert!(same_value(&finding.bindings, (0, "$1"), (1, "$1")));
         assert!(!same_value(&finding.bindings, (0, "$2"), (1, "$2")));
-        let plan = plan(&result, finding).unwrap();
+        let plan = plan(&result, finding, modelled()).unwrap();
         assert_eq!(
             plan.sessions[0].statements[0],
             "SELECT count(*) FROM oncall WHERE shift_id = '1' AND on_call"
@@ -471,7 +692,7 @@ mod tests {
             &[],
         )
         .0;
-        let plan = plan(&result, &result.findings[0]).unwrap();
+        let plan = plan(&result, &result.findings[0], modelled()).unwrap();
         assert!(plan.sessions[0].statements[1].ends_with("doctor_id = '100'"));
         assert!(plan.sessions[1].statements[1].ends_with("doctor_id = '200'"));
         assert!(plan.assumptions.is_empty(), "{:?}", plan.assumptions);
@@ -480,24 +701,87 @@ mod tests {
     #[test]
     fn text_is_kept_as_written_with_names_unqualified() {
         let sql = "SELECT balance FROM \"shop\".accounts a JOIN public.limits l ON l.id = a.id\n  WHERE a.id = :id FOR NO KEY UPDATE OF a";
-        let bound = concrete(sql, |name| Ok(format!("{name}'s"))).unwrap();
+        let bound = concrete(sql, modelled(), |name| Ok(format!("{name}'s"))).unwrap();
         assert_eq!(
             bound,
             "SELECT balance FROM accounts a JOIN limits l ON l.id = a.id\n  WHERE a.id = ':id''s' FOR NO KEY UPDATE OF a"
         );
+        let kept = concrete(sql, verbatim(), |name| Ok(format!("{name}'s"))).unwrap();
+        assert!(kept.starts_with("SELECT balance FROM \"shop\".accounts a JOIN public.limits"));
     }
 
     #[test]
     fn statements_postgres_cannot_take_are_unplannable() {
-        let error = concrete("SELEC 1", |_| Ok(String::new())).unwrap_err();
+        let error = concrete("SELEC 1", verbatim(), |_| Ok(String::new())).unwrap_err();
         assert!(
             error.contains("PostgreSQL cannot take `SELEC 1`"),
             "{error}"
         );
-        let error = concrete("SELECT * FROM t WHERE id = ?", |name| {
+        let error = concrete("SELECT * FROM t WHERE id = ?", verbatim(), |name| {
             Err(format!("no value for {name}"))
         })
         .unwrap_err();
         assert_eq!(error, "no value for ?");
+    }
+
+    #[test]
+    fn query_file_parameters_and_template_variables_are_bound() {
+        let variables = Variables::from([("app".to_string(), "shop".to_string())]);
+        let naming = Naming {
+            variables: &variables,
+            ..verbatim()
+        };
+        let bound = concrete(
+            "SELECT * FROM :GRAPHILE_WORKER_SCHEMA.jobs j JOIN :app.t USING (id) WHERE j.id = %(job_id)s AND q = sqlc.arg(queue)",
+            naming,
+            |name| Ok(format!("<{name}>")),
+        )
+        .unwrap();
+        assert_eq!(
+            bound,
+            "SELECT * FROM GRAPHILE_WORKER_SCHEMA.jobs j JOIN shop.t USING (id) WHERE j.id = '<:job_id>' AND q = '<:queue>'"
+        );
+        let dropped = concrete(
+            "SELECT * FROM :GRAPHILE_WORKER_SCHEMA.jobs WHERE id = $1",
+            modelled(),
+            |_| Ok("7".to_string()),
+        )
+        .unwrap();
+        assert_eq!(dropped, "SELECT * FROM jobs WHERE id = '7'");
+    }
+
+    #[test]
+    fn statements_of_a_trigger_run_inside_the_write_that_fires_it() {
+        let result = check(
+            Engine::Postgres,
+            None,
+            "CREATE TABLE jobs (id int PRIMARY KEY, status text, n int);
+             CREATE TABLE events (job_id int, status text);
+             CREATE FUNCTION log_status() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN INSERT INTO events VALUES (NEW.id, NEW.status); RETURN NEW; END $$;
+             CREATE TRIGGER log AFTER UPDATE ON jobs FOR EACH ROW EXECUTE FUNCTION log_status();",
+            "-- name: finish
+            BEGIN;
+            SELECT n FROM jobs WHERE id = $1;
+            UPDATE jobs SET n = $2 WHERE id = $1;
+            COMMIT;",
+            &[],
+        )
+        .0;
+        let finding = &result.findings[0];
+        let plan = plan(&result, finding, verbatim()).unwrap();
+        assert_eq!(
+            plan.sessions[0].statements.len(),
+            2,
+            "{:?}",
+            plan.sessions[0]
+        );
+        assert!(
+            plan.assumptions
+                .iter()
+                .any(|assumption| assumption.contains("trigger log")),
+            "{:?}",
+            plan.assumptions
+        );
     }
 }

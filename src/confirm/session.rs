@@ -1,17 +1,90 @@
 //! Runs a schedule on real connections, one thread per session. A step that waits for a lock
 //! is marked blocked and the schedule goes on with the other sessions, as PostgreSQL's own
-//! isolation tester does; the blocked step completes when its blocker commits or aborts.
+//! isolation tester does: while a step has not answered, the server is asked whether its
+//! backend waits for one of the other sessions (`pg_isolation_test_session_is_blocked`, the
+//! tester's own question, which also counts waits for a safe snapshot), so that a step
+//! waiting on a lock is told from one still working. The blocked step completes when its
+//! blocker commits or aborts.
 
 use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use postgres::NoTls;
+use postgres::{Client, NoTls};
 use serde::Serialize;
 
-use super::database::{Database, Rows, Scratch, ServerError, query};
+use super::catalog::Tables;
+use super::database::{Database, Rows, ServerError, describe, query};
 use super::plan::{Action, Plan, PlannedStep};
+
+/// The database one run happens in: a copy of the migrated template with the run's rows, and
+/// a connection of its own to watch the sessions and read the outcome.
+pub struct RunDatabase<'a> {
+    pub database: &'a Database,
+    pub admin: Client,
+    /// For every session: where unqualified names resolve.
+    pub search_path: String,
+    pub tables: &'a Tables,
+}
+
+impl RunDatabase<'_> {
+    /// A new connection for a transaction.
+    fn session(&self) -> Result<Client, String> {
+        let mut client = self.database.connect()?;
+        client
+            .batch_execute(&format!(
+                "SET search_path TO {}; SET statement_timeout = '30s'",
+                self.search_path
+            ))
+            .map_err(|error| describe(&error))?;
+        Ok(client)
+    }
+
+    /// Whether backend `pid` waits for a lock (or a safe snapshot) that one of `sessions`
+    /// holds, as PostgreSQL's isolation tester asks it.
+    fn is_blocked(&mut self, pid: i32, sessions: &[i32]) -> bool {
+        let asked = self.admin.query_one(
+            "SELECT pg_catalog.pg_isolation_test_session_is_blocked($1, $2)",
+            &[&pid, &sessions],
+        );
+        match asked {
+            Ok(row) => row.get(0),
+            // Servers before 9.6: any heavyweight lock wait.
+            Err(_) => self
+                .admin
+                .query_opt(
+                    "SELECT 1 FROM pg_catalog.pg_locks WHERE pid = $1 AND NOT granted",
+                    &[&pid],
+                )
+                .is_ok_and(|row| row.is_some()),
+        }
+    }
+
+    /// Every table's rows, sorted, without volatile columns.
+    pub fn contents(&mut self) -> Result<BTreeMap<String, Rows>, String> {
+        let mut contents = BTreeMap::new();
+        for table in self.tables.tables.iter().filter(|table| !table.partitioned) {
+            let kept: Vec<String> = table
+                .columns
+                .iter()
+                .filter(|column| !column.volatile())
+                .map(|column| super::database::quote_ident(&column.name))
+                .collect();
+            if kept.is_empty() {
+                continue;
+            }
+            let mut rows = query(
+                &mut self.admin,
+                &format!("SELECT {} FROM ONLY {}", kept.join(", "), table.qualified()),
+            )
+            .map_err(|error| error.message)?;
+            rows.sort();
+            contents.insert(table.display(), rows);
+        }
+        Ok(contents)
+    }
+}
 
 /// How long a schedule may make no progress before it is given up (PostgreSQL detects a
 /// deadlock after a second).
@@ -76,9 +149,12 @@ struct Worker {
 }
 
 impl Worker {
-    fn start(scratch: &Scratch, database: &Database) -> Result<Worker, String> {
-        let mut client = scratch.session(database)?;
-        let pid = Scratch::backend_pid(&mut client)?;
+    fn start(run: &RunDatabase) -> Result<Worker, String> {
+        let mut client = run.session()?;
+        let pid: i32 = client
+            .query_one("SELECT pg_backend_pid()", &[])
+            .map(|row| row.get(0))
+            .map_err(|error| describe(&error))?;
         let cancel = client.cancel_token();
         let (commands, inbox) = channel::<String>();
         let (outbox, replies) = channel();
@@ -115,7 +191,6 @@ impl Drop for Worker {
     }
 }
 
-/// Runs `steps` (of `plan`'s sessions) in a scratch schema already set up.
 /// A routine's statement with the values its variables received: a variable never assigned
 /// (its `SELECT ... INTO` found no row, or did not run) is NULL, as in PL/pgSQL.
 fn with_variables(sql: &str, variables: &BTreeMap<String, Option<String>>) -> String {
@@ -140,17 +215,18 @@ fn with_variables(sql: &str, variables: &BTreeMap<String, Option<String>>) -> St
     sql
 }
 
+/// Runs `steps` (of `plan`'s sessions) in a database already set up.
 pub fn run(
     plan: &Plan,
     steps: &[PlannedStep],
-    scratch: &mut Scratch,
-    database: &Database,
+    run: &mut RunDatabase,
 ) -> Result<Execution, Stalled> {
     let mut workers = plan
         .sessions
         .iter()
-        .map(|_| Worker::start(scratch, database))
+        .map(|_| Worker::start(run))
         .collect::<Result<Vec<_>, _>>()?;
+    let pids: Vec<i32> = workers.iter().map(|worker| worker.pid).collect();
     let mut results: Vec<Vec<StatementResult>> = plan
         .sessions
         .iter()
@@ -303,7 +379,7 @@ pub fn run(
                 }
                 Err(RecvTimeoutError::Timeout) => {
                     let pid = workers[step.session].pid;
-                    if scratch.waits_for_lock(pid) {
+                    if run.is_blocked(pid, &pids) {
                         workers[step.session].blocked_at = Some(event);
                         events[event].result = "blocked".to_string();
                         break;
@@ -321,7 +397,7 @@ pub fn run(
         }
     }
     drop(workers);
-    let contents = scratch.contents()?;
+    let contents = run.contents()?;
     Ok(Execution {
         events,
         outcome: Outcome { results, contents },
