@@ -199,7 +199,22 @@ pub fn apply(client: &mut Client, migrations: &Migrations) -> Vec<Failure> {
             if *control || sql.trim().is_empty() {
                 continue;
             }
-            if let Err(error) = query(client, sql) {
+            let mut sent = query(client, sql);
+            if sent
+                .as_ref()
+                .is_err_and(|error| error.code.as_deref() == Some("25P01"))
+            {
+                // `LOCK TABLE` and its kin need the transaction the file gave them.
+                const WRAPPER: &str = "BEGIN;\n";
+                sent = query(client, &format!("{WRAPPER}{sql};\nCOMMIT")).map_err(|mut error| {
+                    error.position = error
+                        .position
+                        .map(|position| position.saturating_sub(WRAPPER.len()));
+                    error
+                });
+                let _ = query(client, "ROLLBACK");
+            }
+            if let Err(error) = sent {
                 failures.push(Failure {
                     path: script.path.clone(),
                     line: script.line(range.start + error_offset(sql, &error)),
@@ -470,8 +485,11 @@ impl Psql<'_> {
         while index < bytes.len() {
             let at = index;
             index += 1;
+            // `::` is a cast; `:::SCHEMA.t` is a cast to a templated type.
+            let colons_before = bytes[..at].iter().rev().take_while(|b| **b == b':').count();
             if bytes[at] != b':'
-                || (at > 0 && (bytes[at - 1] == b':' || is_name_byte(bytes[at - 1])))
+                || colons_before == 1
+                || (colons_before == 0 && at > 0 && is_name_byte(bytes[at - 1]))
                 || !bytes
                     .get(at + 1)
                     .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
@@ -739,18 +757,17 @@ mod tests {
     fn undeclared_schema_qualifiers_name_a_schema_created_first() {
         let text = "create table :GRAPHILE_WORKER_SCHEMA.jobs (id int);\n\
                     create function :GRAPHILE_WORKER_SCHEMA.f() returns int as $$ select \
-                    a[1:n]::int, x := :GRAPHILE_WORKER_SCHEMA.g() $$ language sql;";
+                    a[1:n]::int, x := :GRAPHILE_WORKER_SCHEMA.g(), y):::GRAPHILE_WORKER_SCHEMA.t $$ \
+                    language sql;";
         let (migrations, script) = prepared(text, &[]);
         assert!(
             script
                 .sql
                 .starts_with("create table GRAPHILE_WORKER_SCHEMA.jobs")
         );
-        assert!(
-            script
-                .sql
-                .contains("a[1:n]::int, x := GRAPHILE_WORKER_SCHEMA.g()")
-        );
+        assert!(script.sql.contains(
+            "a[1:n]::int, x := GRAPHILE_WORKER_SCHEMA.g(), y)::GRAPHILE_WORKER_SCHEMA.t"
+        ));
         assert_eq!(
             migrations.schemas,
             BTreeSet::from(["graphile_worker_schema".to_string()])

@@ -409,12 +409,57 @@ fn read_seed(path: &Path) -> Result<Vec<String>, String> {
     Ok(rows)
 }
 
-/// Confirms one finding.
+/// Confirms one finding. A routine whose replayed statements the server rejects (a name or
+/// syntax error: something of the body isolint did not carry over) is run again as one call
+/// of the function.
 pub fn confirm(
     schema: &Schema,
     result: &CheckResult,
     setup: &Setup,
     finding: &Finding,
+) -> Confirmation {
+    let first = confirm_with(schema, result, setup, finding, &BTreeMap::new());
+    if first.verdict != Verdict::Inconclusive {
+        return first;
+    }
+    let mut calls = BTreeMap::new();
+    for event in &first.schedule {
+        let Some(error) = event.result.strip_prefix("error 42") else {
+            continue;
+        };
+        let Some(instance) = event
+            .session
+            .strip_prefix('T')
+            .and_then(|number| number.parse::<usize>().ok())
+            .and_then(|number| number.checked_sub(1))
+        else {
+            continue;
+        };
+        let routine = finding.instances.get(instance).is_some_and(|&program| {
+            result.programs[program].kind == crate::program::ProgramKind::Routine
+        });
+        if routine {
+            calls.entry(instance).or_insert_with(|| {
+                format!(
+                    "its replayed statement `{}` fails on the server: 42{error}",
+                    crate::one_line(&event.sql)
+                )
+            });
+        }
+    }
+    if calls.is_empty() {
+        return first;
+    }
+    confirm_with(schema, result, setup, finding, &calls)
+}
+
+/// Confirms one finding, running the routines of the instances in `calls` as one call each.
+fn confirm_with(
+    schema: &Schema,
+    result: &CheckResult,
+    setup: &Setup,
+    finding: &Finding,
+    calls: &BTreeMap<usize, String>,
 ) -> Confirmation {
     let (built, modelled_because) = schema.for_finding(setup, result, finding);
     let described = match &modelled_because {
@@ -430,7 +475,7 @@ pub fn confirm(
         Some(why) => format!("{reason} ({why})"),
         None => reason,
     };
-    let plan = match plan::plan(result, finding, naming) {
+    let plan = match plan::plan(result, finding, naming, calls) {
         Ok(plan) => plan,
         Err(reason) => return Confirmation::inconclusive(with_schema(reason), described),
     };
@@ -464,8 +509,10 @@ pub fn confirm(
     let interleaved = match runner.run(&plan.steps) {
         Ok(execution) => execution,
         Err(reason) => {
-            let mut confirmation =
-                Confirmation::inconclusive(with_schema(incomplete(schema, reason)), described);
+            let mut confirmation = Confirmation::inconclusive(
+                with_schema(incomplete(schema, reason, None)),
+                described,
+            );
             confirmation.assumptions = assumptions;
             return confirmation;
         }
@@ -483,10 +530,17 @@ pub fn confirm(
         parameters: plan.parameters.clone(),
         assumptions,
     };
-    if let Some((verdict, reason)) = stopped_by_error(&plan, &interleaved) {
+    let stopped = stopped_by_error(&plan, &interleaved);
+    if let Some(Stop {
+        verdict,
+        reason,
+        constraint: None,
+    }) = stopped
+    {
         confirmation.verdict = verdict;
         confirmation.reason = with_schema(if verdict == Verdict::Inconclusive {
-            incomplete(schema, reason)
+            let first_error = interleaved.errors.iter().flatten().next();
+            incomplete(schema, reason, first_error)
         } else {
             reason
         });
@@ -495,7 +549,20 @@ pub fn confirm(
     let committed: Vec<usize> = (0..plan.sessions.len())
         .filter(|session| !plan.sessions[*session].rolls_back)
         .collect();
-    for order in permutations(&committed) {
+    // A constraint that stopped a session prevents the anomaly only if the session passes it
+    // when it runs alone first: otherwise it is the rows, not the interleaving.
+    let orders = match &stopped {
+        Some(Stop {
+            constraint: Some((session, _)),
+            ..
+        }) => permutations(&committed)
+            .into_iter()
+            .filter(|order| order.first() == Some(session))
+            .take(1)
+            .collect(),
+        _ => permutations(&committed),
+    };
+    for order in orders {
         let steps = serial_steps(&plan, &order);
         match runner.run(&steps) {
             Ok(execution) => confirmation.serial_outcomes.push(SerialOutcome {
@@ -510,6 +577,30 @@ pub fn confirm(
                 return confirmation;
             }
         }
+    }
+    if let Some(Stop {
+        verdict,
+        reason,
+        constraint: Some((session, code)),
+    }) = stopped
+    {
+        let alone = confirmation.serial_outcomes.first().is_some_and(|serial| {
+            serial.outcome.results[session]
+                .iter()
+                .any(|result| *result == session::StatementResult::Error(code.clone()))
+        });
+        (confirmation.verdict, confirmation.reason) = if alone {
+            (
+                Verdict::Inconclusive,
+                with_schema(format!(
+                    "{reason}, and fails the same way when it runs alone before the others: \
+                     the rows, not the interleaving, break the constraint"
+                )),
+            )
+        } else {
+            (verdict, with_schema(reason))
+        };
+        return confirmation;
     }
     let observed = &interleaved.outcome;
     let matching = confirmation
@@ -537,21 +628,38 @@ pub fn confirm(
     confirmation
 }
 
-/// A reason a run could not finish, with the migration failures that may explain it.
-fn incomplete(schema: &Schema, reason: String) -> String {
+/// A reason a run could not finish; when a name the statements need is missing, with the
+/// migration failures that may be why.
+fn incomplete(schema: &Schema, reason: String, error: Option<&database::ServerError>) -> String {
+    let missing_name = error.is_some_and(|error| {
+        matches!(
+            error.code.as_deref(),
+            Some("42P01" | "42883" | "42703" | "42704" | "3F000")
+        )
+    });
     match schema.failures.first() {
-        Some(failure) => format!(
-            "{reason}; the migrations did not all run ({} statement{} failed, the first at {failure})",
+        Some(failure) if missing_name => format!(
+            "{reason}; {} migration statement{} failed, which may be why (the first at {failure})",
             schema.failures.len(),
             if schema.failures.len() == 1 { "" } else { "s" }
         ),
-        None => reason,
+        _ => reason,
     }
 }
 
-/// The verdict when a session failed: a serialization failure or a constraint prevents the
-/// anomaly; any other error leaves it open.
-fn stopped_by_error(plan: &Plan, execution: &Execution) -> Option<(Verdict, String)> {
+/// How a session's failure decides the verdict.
+struct Stop {
+    verdict: Verdict,
+    reason: String,
+    /// For a constraint violation: the session and SQLSTATE, to be checked against the
+    /// session run alone.
+    constraint: Option<(usize, String)>,
+}
+
+/// The verdict when a session failed: a serialization failure or a deadlock prevents the
+/// anomaly; a constraint prevents it when the session passes it alone; any other error
+/// leaves it open.
+fn stopped_by_error(plan: &Plan, execution: &Execution) -> Option<Stop> {
     let failures: Vec<(usize, &database::ServerError)> = execution
         .errors
         .iter()
@@ -568,19 +676,35 @@ fn stopped_by_error(plan: &Plan, execution: &Execution) -> Option<(Verdict, Stri
         })
         .or_else(|| failures.first())?;
     let label = &plan.sessions[*session].label;
-    Some(
-        if error.is_serialization_failure() || error.is_constraint_violation() {
-            (
-                Verdict::Prevented,
-                format!("{label} failed: {}", error.message),
-            )
-        } else {
-            (
-                Verdict::Inconclusive,
-                format!("{label} failed: {}", error.message),
-            )
-        },
-    )
+    let reason = format!("{label} failed: {}", error.message);
+    Some(if error.is_serialization_failure() {
+        Stop {
+            verdict: Verdict::Prevented,
+            reason,
+            constraint: None,
+        }
+    } else if error.is_constraint_violation() {
+        Stop {
+            verdict: Verdict::Prevented,
+            reason,
+            constraint: Some((*session, error.code.clone().unwrap_or_default())),
+        }
+    } else if error.code.as_deref() == Some("P0001") {
+        Stop {
+            verdict: Verdict::Inconclusive,
+            reason: format!(
+                "{reason}, raised by the project's own code: the rows are not the state it \
+                 expects (give them in a seed.sql)"
+            ),
+            constraint: None,
+        }
+    } else {
+        Stop {
+            verdict: Verdict::Inconclusive,
+            reason,
+            constraint: None,
+        }
+    })
 }
 
 /// Whether two outcomes agree on what the committed sessions read and on the final rows.

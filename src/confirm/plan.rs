@@ -20,11 +20,11 @@ use crate::analysis::finding::{Finding, Step};
 use crate::analysis::unify::Atom;
 use crate::parse::lexer::TokenKind;
 use crate::parse::templates::Variables;
+use crate::program::ProgramKind;
 use crate::semantics::{Engine, Level};
 use crate::source::TextRange;
 
 use super::catalog::Tables;
-use super::condition::Kind;
 use super::database::quote_literal;
 
 /// How statements are made concrete for the database they run on.
@@ -86,88 +86,45 @@ pub struct Plan {
 pub type Unplannable = String;
 
 /// Binds the finding's transactions and lays out its schedule.
-pub fn plan(result: &CheckResult, finding: &Finding, naming: Naming) -> Result<Plan, Unplannable> {
+/// The instances in `calls` run their routine as one call, for the reason given.
+pub fn plan(
+    result: &CheckResult,
+    finding: &Finding,
+    naming: Naming,
+    calls: &BTreeMap<usize, String>,
+) -> Result<Plan, Unplannable> {
     let mut values = Values::new(result, finding, naming.tables);
     let mut sessions = Vec::new();
     // Per session, per statement of the program: the statement of the session that runs it.
     let mut positions: Vec<Vec<usize>> = Vec::new();
     let mut inside: BTreeSet<String> = BTreeSet::new();
+    let mut called: Vec<String> = Vec::new();
     for (instance, &program) in finding.instances.iter().enumerate() {
         let source = &result.programs[program];
-        let text = &result.files[source.file].text;
-        let mut statements = Vec::new();
-        let mut captures = Vec::new();
-        let mut runs_at = Vec::new();
-        // Routine variables assigned so far, by INTO of an earlier statement.
-        let mut assigned: Vec<String> = Vec::new();
-        for (index, statement) in source.statements.iter().enumerate() {
-            if let Some(via) = &statement.via {
-                // It runs inside the statement that calls the routine or fires the trigger,
-                // which stands at the same place in the program's file.
-                let site = source
-                    .statements
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, other)| other.via.is_none() && other.range == statement.range)
-                    .map(|(at, _)| at)
-                    .next();
-                inside.insert(format!(
-                    "{} runs inside `{}`",
-                    via.routine,
-                    crate::one_line(
-                        text.get(statement.range.start..statement.range.end)
-                            .unwrap_or_default()
-                    )
+        let replayed = match calls.get(&instance) {
+            Some(why) => Err(why.clone()),
+            None => replay(result, source, instance, naming, &mut values, &mut inside),
+        };
+        let (statements, captures, runs_at) = match replayed {
+            Ok(replayed) => replayed,
+            Err(reason) if source.kind == ProgramKind::Routine => {
+                // The function is in the database: call it, as one statement.
+                values.chosen[instance].clear();
+                let call = call(source, instance, naming, &mut values)
+                    .map_err(|why| format!("{reason}; and it cannot be called whole: {why}"))?;
+                called.push(format!(
+                    "`{}` ran as one call, `{call}`, because its body cannot be replayed \
+                     statement by statement: {reason}",
+                    source.name
                 ));
-                runs_at.push(match site {
-                    Some(site) if site > index => usize::MAX - 1,
-                    _ => statements.len().saturating_sub(1),
-                });
-                continue;
+                (
+                    vec![call],
+                    vec![Vec::new()],
+                    vec![0; source.statements.len()],
+                )
             }
-            runs_at.push(statements.len());
-            let Some(replay) = &statement.replay else {
-                let sql = text
-                    .get(statement.range.start..statement.range.end)
-                    .unwrap_or_default();
-                statements.push(concrete(sql, naming, |name| values.get(instance, name))?);
-                captures.push(Vec::new());
-                continue;
-            };
-            if let Some(why) = &replay.unsupported {
-                return Err(format!("`{}` cannot be replayed: {why}", source.name));
-            }
-            let sql = concrete(&replay.sql, naming, |name| {
-                // A variable `v` is written `:v` in the replayed text and named `v` in terms.
-                let name = name.strip_prefix(':').unwrap_or(name);
-                if replay.arguments.iter().any(|argument| argument == name) {
-                    values.get(instance, name)
-                } else if assigned.iter().any(|variable| variable == name) {
-                    Ok(captured(name))
-                } else {
-                    Err(format!(
-                        "`{}` uses `{name}` before a SELECT ... INTO assigns it (its value comes \
-                         from an expression isolint does not run)",
-                        source.name
-                    ))
-                }
-            })?;
-            statements.push(sql);
-            assigned.extend(replay.into.iter().cloned());
-            captures.push(replay.into.clone());
-        }
-        // A statement that runs before its site (a BEFORE trigger's) is taken at the site.
-        for at in (0..runs_at.len()).rev() {
-            if runs_at[at] == usize::MAX - 1 {
-                runs_at[at] = runs_at.get(at + 1).copied().unwrap_or(0);
-            }
-        }
-        if statements.is_empty() {
-            return Err(format!(
-                "`{}` has no statement of its own to run",
-                source.name
-            ));
-        }
+            Err(reason) => return Err(reason),
+        };
         positions.push(runs_at);
         sessions.push(Session {
             label: format!("T{}", instance + 1),
@@ -183,6 +140,7 @@ pub fn plan(result: &CheckResult, finding: &Finding, naming: Naming) -> Result<P
     }
     let steps = schedule(finding, &sessions, &positions);
     let (parameters, mut assumptions) = values.finish();
+    assumptions.extend(called);
     if !inside.is_empty() {
         assumptions.push(format!(
             "the routines and triggers are in the database, so their statements run inside the \
@@ -196,6 +154,149 @@ pub fn plan(result: &CheckResult, finding: &Finding, naming: Naming) -> Result<P
         parameters,
         assumptions,
     })
+}
+
+/// A program's statements for the database, each program statement's position among them,
+/// and the variables each assigns: its own statements as written (a routine's replayed with
+/// its variables carried), those inlined from routines and triggers left to run where they
+/// are called or fired.
+#[allow(clippy::type_complexity)] // Three parallel lists, named by the caller.
+fn replay(
+    result: &CheckResult,
+    source: &crate::program::Program,
+    instance: usize,
+    naming: Naming,
+    values: &mut Values,
+    inside: &mut BTreeSet<String>,
+) -> Result<(Vec<String>, Vec<Vec<String>>, Vec<usize>), Unplannable> {
+    let text = &result.files[source.file].text;
+    let mut statements = Vec::new();
+    let mut captures = Vec::new();
+    let mut runs_at = Vec::new();
+    // Routine variables assigned so far, by INTO of an earlier statement.
+    let mut assigned: Vec<String> = Vec::new();
+    for (index, statement) in source.statements.iter().enumerate() {
+        if let Some(via) = &statement.via {
+            // It runs inside the statement that calls the routine or fires the trigger,
+            // which stands at the same place in the program's file.
+            let site = source
+                .statements
+                .iter()
+                .enumerate()
+                .filter(|(_, other)| other.via.is_none() && other.range == statement.range)
+                .map(|(at, _)| at)
+                .next();
+            inside.insert(format!(
+                "{} runs inside `{}`",
+                via.routine,
+                crate::one_line(
+                    text.get(statement.range.start..statement.range.end)
+                        .unwrap_or_default()
+                )
+            ));
+            runs_at.push(match site {
+                Some(site) if site > index => usize::MAX - 1,
+                _ => statements.len().saturating_sub(1),
+            });
+            continue;
+        }
+        runs_at.push(statements.len());
+        let Some(replay) = &statement.replay else {
+            let sql = text
+                .get(statement.range.start..statement.range.end)
+                .unwrap_or_default();
+            statements.push(concrete(sql, naming, |name| values.get(instance, name))?);
+            captures.push(Vec::new());
+            continue;
+        };
+        if let Some(why) = &replay.unsupported {
+            return Err(format!("`{}` cannot be replayed: {why}", source.name));
+        }
+        let sql = concrete(&replay.sql, naming, |name| {
+            // A variable `v` is written `:v` in the replayed text and named `v` in terms.
+            let name = name.strip_prefix(':').unwrap_or(name);
+            if replay.arguments.iter().any(|argument| argument == name) {
+                values.get(instance, name)
+            } else if assigned.iter().any(|variable| variable == name) {
+                Ok(captured(name))
+            } else {
+                Err(format!(
+                    "`{}` uses `{name}` before a SELECT ... INTO assigns it (its value comes \
+                     from an expression isolint does not run)",
+                    source.name
+                ))
+            }
+        })?;
+        statements.push(sql);
+        assigned.extend(replay.into.iter().cloned());
+        captures.push(replay.into.clone());
+    }
+    // A statement that runs before its site (a BEFORE trigger's) is taken at the site.
+    for at in (0..runs_at.len()).rev() {
+        if runs_at[at] == usize::MAX - 1 {
+            runs_at[at] = runs_at.get(at + 1).copied().unwrap_or(0);
+        }
+    }
+    if statements.is_empty() {
+        return Err(format!(
+            "`{}` has no statement of its own to run",
+            source.name
+        ));
+    }
+    Ok((statements, captures, runs_at))
+}
+
+/// A routine program as one call of the function the migrations created: `SELECT * FROM
+/// "pgq"."next_batch"(CAST('1' AS text), ...)` (`CALL` for a procedure), each argument
+/// bound as the routine's variables are.
+fn call(
+    source: &crate::program::Program,
+    instance: usize,
+    naming: Naming,
+    values: &mut Values,
+) -> Result<String, Unplannable> {
+    let tables = naming
+        .tables
+        .filter(|_| !naming.unqualify)
+        .ok_or("the migrations did not build the function")?;
+    let variables: Vec<String> = source
+        .statements
+        .iter()
+        .find_map(|statement| statement.replay.as_ref())
+        .map(|replay| replay.arguments.clone())
+        .unwrap_or_default();
+    let function = tables
+        .function(&source.name, variables.len())
+        .ok_or_else(|| format!("the database has no function `{}`", source.name))?;
+    if function.returns_trigger {
+        return Err("it is a trigger function, which only a write can run".to_string());
+    }
+    let mut arguments = Vec::new();
+    for (position, (name, data_type)) in function.arguments.iter().enumerate() {
+        let variable = variables.get(position).cloned().unwrap_or_else(|| {
+            if name.is_empty() {
+                format!("${}", position + 1)
+            } else {
+                name.clone()
+            }
+        });
+        values.types[instance]
+            .entry(parameter_key(&variable))
+            .or_insert_with(|| data_type.clone());
+        let value = values.get(instance, &variable)?;
+        arguments.push(format!("CAST({} AS {data_type})", quote_literal(&value)));
+    }
+    // `SELECT * FROM f(...)` returns a composite result as its columns, named.
+    Ok(format!(
+        "{} {}({})",
+        if function.procedure {
+            "CALL"
+        } else {
+            "SELECT * FROM"
+        },
+        function.qualified(),
+        arguments.join(", ")
+    ))
 }
 
 /// The placeholder for a routine variable's value, which the session fills in when the
@@ -420,6 +521,12 @@ struct Values<'a> {
     tables: Option<&'a Tables>,
     /// Per instance: parameter → the table and column it is compared with or stored in.
     columns: Vec<BTreeMap<String, (String, String)>>,
+    /// Per instance: parameter → the type it is cast to (a routine's argument type, or a
+    /// `$1::bigint[]` in the statement).
+    types: Vec<BTreeMap<String, String>>,
+    /// Per instance: parameters that stand for arrays (`= ANY($1)`, `unnest(:ids)`,
+    /// `jsonb_array_elements($1)`).
+    arrays: Vec<BTreeMap<String, Shape>>,
     /// Value of each class of the bindings, by its representative.
     classes: BTreeMap<Atom, String>,
     used: BTreeSet<String>,
@@ -434,11 +541,18 @@ impl<'a> Values<'a> {
             .iter()
             .map(|&program| parameter_columns(&result.programs[program]))
             .collect();
+        let (types, arrays) = finding
+            .instances
+            .iter()
+            .map(|&program| parameter_types(result, &result.programs[program]))
+            .unzip();
         let mut values = Values {
             result,
             finding,
             tables,
             columns,
+            types,
+            arrays,
             classes: BTreeMap::new(),
             used: BTreeSet::new(),
             chosen: vec![BTreeMap::new(); finding.instances.len()],
@@ -514,36 +628,59 @@ impl<'a> Values<'a> {
         Ok(value)
     }
 
-    /// Fresh value `number` in the type of the column the parameter goes with: an enum's
-    /// label, a uuid, a timestamp; the number itself otherwise.
+    /// Fresh value `number` in the type the parameter is cast to or of the column it goes
+    /// with: an enum's label, a uuid, a timestamp, an array of composites; the number itself
+    /// otherwise.
     fn typed(&self, instance: usize, name: &str, number: u64) -> String {
-        let column = self.columns[instance]
-            .get(name)
-            .and_then(|(table, column)| {
-                let tables = self.tables?;
-                tables.tables[tables.find(table)?].column(column)
-            });
-        let Some(column) = column else {
+        let Some(tables) = self.tables else {
             return number.to_string();
         };
-        if !column.labels.is_empty() {
-            return column
+        let column = self.columns[instance]
+            .get(name)
+            .and_then(|(table, column)| tables.tables[tables.find(table)?].column(column));
+        let bare = parameter_key(name);
+        let shape = self.arrays[instance].get(&bare).copied();
+        match shape {
+            Some(Shape::JsonArray { text: true }) => return format!("[\"{number}\"]"),
+            Some(Shape::JsonArray { text: false }) => return "[{}]".to_string(),
+            _ => {}
+        }
+        let array = shape == Some(Shape::Array);
+        if let Some(column) = column
+            && !column.labels.is_empty()
+        {
+            let label = column
                 .labels
                 .iter()
                 .find(|label| !self.used.contains(*label))
                 .or_else(|| column.labels.first())
                 .cloned()
                 .unwrap_or_default();
+            return if array { format!("{{{label}}}") } else { label };
         }
-        let day = number.clamp(1, 28);
-        match (Kind::of(&column.base_type), column.base_type.as_str()) {
-            (Kind::Timestamp, _) => format!("2024-01-{day:02} 12:00:00"),
-            (Kind::Date, _) => format!("2024-01-{day:02}"),
-            (Kind::Boolean, _) => "true".to_string(),
-            (_, "uuid") => format!("00000000-0000-4000-8000-{number:012}"),
-            (_, "json" | "jsonb") => "{}".to_string(),
-            _ => number.to_string(),
-        }
+        let written_array = self.types[instance]
+            .get(&bare)
+            .is_some_and(|data_type| data_type.ends_with("[]"));
+        let written = self.types[instance]
+            .get(&bare)
+            .cloned()
+            .or_else(|| column.map(|column| column.data_type.clone()))
+            .map(|data_type| {
+                if array && !data_type.ends_with("[]") {
+                    format!("{data_type}[]")
+                } else {
+                    data_type
+                }
+            });
+        written
+            .and_then(|data_type| tables.value_of_type(&data_type, &bare, number))
+            .unwrap_or_else(|| {
+                if array || written_array {
+                    format!("{{{number}}}")
+                } else {
+                    number.to_string()
+                }
+            })
     }
 
     fn finish(self) -> (Vec<BTreeMap<String, String>>, Vec<String>) {
@@ -556,6 +693,144 @@ impl<'a> Values<'a> {
         }
         (self.chosen, assumptions)
     }
+}
+
+/// Each parameter of `program` with the type it is cast to: `CAST(:v AS bigint)` (how a
+/// routine's replayed statements carry its arguments' types) and `$1::text[]`.
+fn parameter_types(
+    result: &CheckResult,
+    program: &crate::program::Program,
+) -> (BTreeMap<String, String>, BTreeMap<String, Shape>) {
+    let mut types = BTreeMap::new();
+    let mut arrays = BTreeMap::new();
+    let text = &result.files[program.file].text;
+    for statement in &program.statements {
+        let sql = match &statement.replay {
+            Some(replay) => replay.sql.clone(),
+            None => with_named_parameters(
+                text.get(statement.range.start..statement.range.end)
+                    .unwrap_or_default(),
+            ),
+        };
+        let sql = sql.as_str();
+        for (name, data_type) in casts(sql) {
+            types.entry(parameter_key(&name)).or_insert(data_type);
+        }
+        let tokens = crate::parse::lexer::tokenize(sql, crate::parse::flavor(Engine::Postgres));
+        for (index, token) in tokens.iter().enumerate() {
+            // `f(` then the parameter, maybe inside `CAST(`.
+            let argument = if tokens.get(index + 1).is_some_and(|t| t.text(sql) == "(") {
+                match tokens.get(index + 2) {
+                    Some(param) if param.kind == TokenKind::Param => Some(param),
+                    Some(cast) if cast.is_word(sql, "cast") => tokens
+                        .get(index + 4)
+                        .filter(|param| param.kind == TokenKind::Param),
+                    _ => None,
+                }
+            } else {
+                None
+            };
+            let Some(argument) = argument else {
+                continue;
+            };
+            let function = token.text(sql).to_ascii_lowercase();
+            let shape = match function.as_str() {
+                "any" | "all" | "unnest" | "array_length" | "cardinality" => Shape::Array,
+                "jsonb_array_elements_text" | "json_array_elements_text" => {
+                    Shape::JsonArray { text: true }
+                }
+                "jsonb_array_elements" | "json_array_elements" => Shape::JsonArray { text: false },
+                _ => continue,
+            };
+            arrays.insert(parameter_key(argument.text(sql)), shape);
+        }
+    }
+    (types, arrays)
+}
+
+/// What a parameter holds when a statement takes it apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Array,
+    /// A JSON array, of strings when its elements are taken as text.
+    JsonArray {
+        text: bool,
+    },
+}
+
+/// `sql` with query-file parameters (`%(x)s`, `sqlc.arg(x)`) written `:x`, as the check
+/// names them.
+fn with_named_parameters(sql: &str) -> String {
+    let split = crate::parse::split::split(sql, crate::parse::flavor(Engine::Postgres), false);
+    let edits: Vec<_> = split
+        .chunks
+        .iter()
+        .flat_map(|chunk| crate::parse::placeholders::parameter_edits(sql, chunk, Engine::Postgres))
+        .collect();
+    crate::parse::placeholders::apply(sql, 0, edits)
+}
+
+/// A parameter's name without its `:` or `@`: a routine's variable is `:v` in the replayed
+/// text and `v` in terms.
+fn parameter_key(name: &str) -> String {
+    name.trim_start_matches([':', '@']).to_string()
+}
+
+/// `(parameter, type)` of every `CAST(:name AS type)`, `CAST($1 AS type)` and `$1::type` in
+/// `sql`.
+fn casts(sql: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let tokens = crate::parse::lexer::tokenize(sql, crate::parse::flavor(Engine::Postgres));
+    for (index, token) in tokens.iter().enumerate() {
+        if token.kind != TokenKind::Param {
+            continue;
+        }
+        let name = token.text(sql).to_string();
+        let text_of = |at: usize| tokens.get(at).map(|t| t.text(sql));
+        let type_end = if index >= 2
+            && text_of(index - 1) == Some("(")
+            && tokens[index - 2].is_word(sql, "cast")
+            && tokens.get(index + 1).is_some_and(|t| t.is_word(sql, "as"))
+        {
+            // Up to the parenthesis that closes the CAST.
+            let mut depth = 0usize;
+            let mut end = None;
+            for later in &tokens[index + 2..] {
+                match later.text(sql) {
+                    "(" => depth += 1,
+                    ")" if depth == 0 => {
+                        end = Some((tokens[index + 1].range.end, later.range.start));
+                        break;
+                    }
+                    ")" => depth -= 1,
+                    _ => {}
+                }
+            }
+            end
+        } else if text_of(index + 1) == Some(":") && text_of(index + 2) == Some(":") {
+            // A type name: words, dots, quotes and `[]`, no spaces.
+            tokens.get(index + 2).map(|colon| {
+                let start = colon.range.end;
+                let length = sql[start..]
+                    .find(|c: char| {
+                        !(c.is_alphanumeric() || matches!(c, '_' | '.' | '"' | '[' | ']'))
+                    })
+                    .unwrap_or(sql.len() - start);
+                (start, start + length)
+            })
+        } else {
+            None
+        };
+        if let Some((start, end)) = type_end
+            && let Some(data_type) = sql.get(start..end)
+        {
+            let data_type = data_type.trim();
+            if !data_type.is_empty() {
+                found.push((name, data_type.to_string()));
+            }
+        }
+    }
+    found
 }
 
 /// Each parameter of `program` with a column it is compared with (a pinned column), assigned
@@ -646,7 +921,7 @@ mod tests {
         let finding = &result.findings[0];
         assert!(same_value(&finding.bindings, (0, "$1"), (1, "$1")));
         assert!(!same_value(&finding.bindings, (0, "$2"), (1, "$2")));
-        let plan = plan(&result, finding, modelled()).unwrap();
+        let plan = plan(&result, finding, modelled(), &BTreeMap::new()).unwrap();
         assert_eq!(
             plan.sessions[0].statements[0],
             "SELECT count(*) FROM oncall WHERE shift_id = '1' AND on_call"
@@ -692,7 +967,7 @@ mod tests {
             &[],
         )
         .0;
-        let plan = plan(&result, &result.findings[0], modelled()).unwrap();
+        let plan = plan(&result, &result.findings[0], modelled(), &BTreeMap::new()).unwrap();
         assert!(plan.sessions[0].statements[1].ends_with("doctor_id = '100'"));
         assert!(plan.sessions[1].statements[1].ends_with("doctor_id = '200'"));
         assert!(plan.assumptions.is_empty(), "{:?}", plan.assumptions);
@@ -722,6 +997,21 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(error, "no value for ?");
+    }
+
+    #[test]
+    fn casts_give_parameters_their_types() {
+        assert_eq!(
+            casts(
+                "SELECT f(CAST(:new AS mq_new_t[]), CAST(:n AS numeric(10, 2))) WHERE id = ANY($1::bigint[]) AND s = $2::pgq.state"
+            ),
+            [
+                (":new".to_string(), "mq_new_t[]".to_string()),
+                (":n".to_string(), "numeric(10, 2)".to_string()),
+                ("$1".to_string(), "bigint[]".to_string()),
+                ("$2".to_string(), "pgq.state".to_string()),
+            ]
+        );
     }
 
     #[test]
@@ -769,7 +1059,7 @@ mod tests {
         )
         .0;
         let finding = &result.findings[0];
-        let plan = plan(&result, finding, verbatim()).unwrap();
+        let plan = plan(&result, finding, verbatim(), &BTreeMap::new()).unwrap();
         assert_eq!(
             plan.sessions[0].statements.len(),
             2,

@@ -37,6 +37,9 @@ pub struct Wanted {
     literals: BTreeSet<String>,
     /// Comparisons in the statements' predicates.
     hints: Vec<Atom>,
+    /// Values the transactions write into a column (table, column, value): a foreign key
+    /// there needs its parent row.
+    written: BTreeSet<(usize, String, String)>,
 }
 
 impl Wanted {
@@ -49,6 +52,29 @@ impl Wanted {
                     continue;
                 };
                 wanted.touched.insert(table);
+                let value_of = |term: &Term| match term {
+                    Term::Literal(literal) => Some(unquote(literal)),
+                    Term::Param(name) => plan.parameters[session].get(name).cloned(),
+                };
+                match &access.kind {
+                    AccessKind::Insert { .. } => {
+                        for (column, term) in &access.rows.pins {
+                            if let Some(value) = value_of(term) {
+                                wanted.written.insert((table, column.clone(), value));
+                            }
+                        }
+                    }
+                    AccessKind::Update { set, .. } => {
+                        for (column, value) in set {
+                            if let crate::access::SetValue::Term(term) = value
+                                && let Some(value) = value_of(term)
+                            {
+                                wanted.written.insert((table, column.clone(), value));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
                 if access.rows.pins.is_empty() || matches!(access.kind, AccessKind::Insert { .. }) {
                     continue;
                 }
@@ -56,13 +82,7 @@ impl Wanted {
                     .rows
                     .pins
                     .iter()
-                    .filter_map(|(column, term)| {
-                        let value = match term {
-                            Term::Literal(literal) => unquote(literal),
-                            Term::Param(name) => plan.parameters[session].get(name)?.clone(),
-                        };
-                        Some((column.clone(), value))
-                    })
+                    .filter_map(|(column, term)| Some((column.clone(), value_of(term)?)))
                     .collect();
                 if !row.is_empty() {
                     wanted
@@ -189,6 +209,21 @@ impl<'a> Maker<'a> {
             for pins in merge(rows.clone()) {
                 if !self.exists(table, &pins) {
                     self.make(table, &pins, &BTreeSet::new(), 0);
+                }
+            }
+        }
+        // The parents of the values the transactions write into foreign keys.
+        for (table, column, value) in &self.wanted.written {
+            for key in &self.tables.tables[*table].foreign_keys {
+                if key.columns.as_slice() != std::slice::from_ref(column) {
+                    continue;
+                }
+                let Some(parent_column) = key.parent_columns.first() else {
+                    continue;
+                };
+                let pins = Pins::from([(parent_column.clone(), value.clone())]);
+                if !self.exists(key.parent, &pins) {
+                    self.make(key.parent, &pins, &BTreeSet::new(), 1);
                 }
             }
         }
@@ -748,6 +783,7 @@ mod tests {
 
     fn column(name: &str, data_type: &str) -> Column {
         Column {
+            number: 0,
             name: name.into(),
             data_type: data_type.into(),
             base_type: data_type.into(),
@@ -756,6 +792,7 @@ mod tests {
             generated: false,
             identity: None,
             labels: Vec::new(),
+            references_numbered: false,
         }
     }
 
@@ -818,6 +855,7 @@ mod tests {
 
     fn tables() -> Tables {
         let mut shifts = Table {
+            oid: 1,
             schema: "public".into(),
             name: "shifts".into(),
             partitioned: false,
@@ -846,6 +884,7 @@ mod tests {
         };
         shifts.columns[0].identity = None;
         let oncall = Table {
+            oid: 2,
             schema: "public".into(),
             name: "oncall".into(),
             partitioned: false,
@@ -873,6 +912,8 @@ mod tests {
         Tables {
             tables: vec![shifts, oncall],
             schemas: vec![],
+            types: Default::default(),
+            functions: Vec::new(),
         }
     }
 

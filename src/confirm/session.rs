@@ -61,8 +61,9 @@ impl RunDatabase<'_> {
         }
     }
 
-    /// Every table's rows, sorted, without volatile columns.
-    pub fn contents(&mut self) -> Result<BTreeMap<String, Rows>, String> {
+    /// Every table's rows, sorted, without volatile columns; key columns (`id`, `x_id`) with
+    /// numbers a sequence gave out during the run masked.
+    fn contents(&mut self, fresh: &Fresh) -> Result<BTreeMap<String, Rows>, String> {
         let mut contents = BTreeMap::new();
         for table in self.tables.tables.iter().filter(|table| !table.partitioned) {
             let kept: Vec<String> = table
@@ -79,6 +80,19 @@ impl RunDatabase<'_> {
                 &format!("SELECT {} FROM ONLY {}", kept.join(", "), table.qualified()),
             )
             .map_err(|error| error.message)?;
+            let volatility: Vec<Volatility> = table
+                .columns
+                .iter()
+                .filter(|column| !column.volatile())
+                .map(|column| {
+                    if is_key_name(&column.name) {
+                        Volatility::WhenFresh
+                    } else {
+                        Volatility::Never
+                    }
+                })
+                .collect();
+            mask(&mut rows, &volatility, fresh);
             rows.sort();
             contents.insert(table.display(), rows);
         }
@@ -137,9 +151,23 @@ pub struct Execution {
 /// Why a schedule could not be run to the end.
 pub type Stalled = String;
 
+/// What a statement returned, and where each of its result columns comes from.
+struct Reply {
+    rows: Result<Rows, ServerError>,
+    columns: Vec<Origin>,
+}
+
+/// A result column's table and `attnum` (for a plain column reference) and type.
+struct Origin {
+    table: Option<u32>,
+    number: Option<i16>,
+    name: String,
+    type_name: String,
+}
+
 struct Worker {
     commands: Sender<String>,
-    replies: Receiver<Result<Rows, ServerError>>,
+    replies: Receiver<Reply>,
     pid: i32,
     cancel: postgres::CancelToken,
     thread: Option<JoinHandle<()>>,
@@ -160,7 +188,12 @@ impl Worker {
         let (outbox, replies) = channel();
         let thread = std::thread::spawn(move || {
             for sql in inbox {
-                if outbox.send(query(&mut client, &sql)).is_err() {
+                let columns = origins(&mut client, &sql);
+                let reply = Reply {
+                    rows: query(&mut client, &sql),
+                    columns,
+                };
+                if outbox.send(reply).is_err() {
                     break;
                 }
             }
@@ -175,6 +208,139 @@ impl Worker {
             failed: false,
         })
     }
+}
+
+/// Where the result columns of `sql` come from, as the server describes the statement
+/// (transaction control and statements it cannot describe have none).
+fn origins(client: &mut Client, sql: &str) -> Vec<Origin> {
+    let first_word = sql
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if matches!(first_word.as_str(), "begin" | "commit" | "rollback" | "") {
+        return Vec::new();
+    }
+    // Describing changes nothing, and takes its snapshot at the moment the statement would.
+    // It runs in a savepoint so that a statement the server cannot describe (it then fails
+    // when it runs, with the same error) does not abort the transaction before it runs.
+    let savepoint = client.batch_execute("SAVEPOINT isolint_describe").is_ok();
+    let described = client.prepare(sql);
+    if savepoint {
+        if described.is_err() {
+            let _ = client.batch_execute("ROLLBACK TO SAVEPOINT isolint_describe");
+        }
+        let _ = client.batch_execute("RELEASE SAVEPOINT isolint_describe");
+    }
+    match described {
+        Ok(statement) => statement
+            .columns()
+            .iter()
+            .map(|column| Origin {
+                table: column.table_oid(),
+                number: column.column_id(),
+                name: column.name().to_string(),
+                type_name: column.type_().name().to_string(),
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Values that differ from run to run whatever the order (clock readings, random ids,
+/// numbers a sequence gave out during the run) are masked before outcomes are compared.
+fn masked(mut rows: Rows, columns: &[Origin], tables: &Tables, fresh: &Fresh) -> Rows {
+    let volatile: Vec<Volatility> = columns
+        .iter()
+        .map(|origin| match (origin.table, origin.number) {
+            (Some(table), Some(number)) if table != 0 => match tables.column_at(table, number) {
+                Some(column) if column.volatile() => Volatility::Always,
+                Some(column) if is_key_name(&column.name) => Volatility::WhenFresh,
+                _ => Volatility::Never,
+            },
+            _ if matches!(
+                origin.type_name.as_str(),
+                "timestamp" | "timestamptz" | "date" | "time" | "timetz" | "uuid" | "interval"
+            ) =>
+            {
+                Volatility::Always
+            }
+            _ if is_key_name(&origin.name) => Volatility::WhenFresh,
+            _ => Volatility::Never,
+        })
+        .collect();
+    mask(&mut rows, &volatile, fresh);
+    rows
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Volatility {
+    Never,
+    Always,
+    /// A key column: its value varies when a sequence gave it out during the run.
+    WhenFresh,
+}
+
+/// `id`, `job_id`: a column that may hold a number a sequence gave out, declared or not.
+fn is_key_name(name: &str) -> bool {
+    name == "id" || name.ends_with("_id")
+}
+
+fn mask(rows: &mut Rows, volatile: &[Volatility], fresh: &Fresh) {
+    if volatile
+        .iter()
+        .all(|volatile| *volatile == Volatility::Never)
+    {
+        return;
+    }
+    for row in rows.iter_mut() {
+        for (value, volatile) in row.iter_mut().zip(volatile) {
+            let varies = match volatile {
+                Volatility::Never => false,
+                Volatility::Always => value.is_some(),
+                Volatility::WhenFresh => {
+                    value.as_deref().is_some_and(|value| fresh.contains(value))
+                }
+            };
+            if varies {
+                *value = Some("(varies)".to_string());
+            }
+        }
+    }
+    rows.sort();
+}
+
+/// The numbers the database's sequences gave out during a run: `(before, after]` of each.
+#[derive(Debug, Default)]
+struct Fresh {
+    ranges: Vec<(i64, i64)>,
+}
+
+impl Fresh {
+    fn contains(&self, value: &str) -> bool {
+        value.parse::<i64>().is_ok_and(|number| {
+            self.ranges
+                .iter()
+                .any(|(before, after)| *before < number && number <= *after)
+        })
+    }
+}
+
+/// Every sequence's last value (its start less one before its first use).
+fn sequence_values(client: &mut Client) -> BTreeMap<String, i64> {
+    let rows = query(
+        client,
+        "SELECT schemaname || '.' || sequencename, coalesce(last_value, start_value - 1) \
+         FROM pg_catalog.pg_sequences",
+    )
+    .unwrap_or_default();
+    rows.into_iter()
+        .filter_map(|row| {
+            let name = row.first()?.clone()?;
+            let value = row.get(1)?.as_deref()?.parse().ok()?;
+            Some((name, value))
+        })
+        .collect()
 }
 
 impl Drop for Worker {
@@ -240,14 +406,22 @@ pub fn run(
     let mut pending: Vec<usize> = (0..steps.len()).collect();
     // Which step each event ran.
     let mut event_step: Vec<usize> = Vec::new();
+    let tables = run.tables;
+    let sequences_before = sequence_values(&mut run.admin);
+    // Per session, per statement: where its result columns come from.
+    let mut origins: Vec<Vec<Vec<Origin>>> = plan
+        .sessions
+        .iter()
+        .map(|session| session.statements.iter().map(|_| Vec::new()).collect())
+        .collect();
     let mut record = |workers: &mut [Worker],
                       variables: &mut [BTreeMap<String, Option<String>>],
                       events: &mut Vec<Event>,
                       step: &PlannedStep,
                       event: usize,
-                      reply: Result<Rows, ServerError>| {
+                      reply: Reply| {
         let worker = &mut workers[step.session];
-        match reply {
+        match reply.rows {
             Ok(mut rows) => {
                 rows.sort();
                 if !rows.is_empty() {
@@ -259,6 +433,7 @@ pub fn run(
                         let value = rows.first().and_then(|row| row.get(position).cloned());
                         variables[step.session].insert(target.clone(), value.flatten());
                     }
+                    origins[step.session][index] = reply.columns;
                     results[step.session][index] = StatementResult::Rows(rows);
                 }
                 if events[event].result == "blocked" {
@@ -397,7 +572,26 @@ pub fn run(
         }
     }
     drop(workers);
-    let contents = run.contents()?;
+    let fresh = Fresh {
+        ranges: sequence_values(&mut run.admin)
+            .into_iter()
+            .filter_map(|(name, after)| Some((*sequences_before.get(&name)?, after)))
+            .filter(|(before, after)| before < after)
+            .collect(),
+    };
+    for (session, statements) in results.iter_mut().enumerate() {
+        for (index, result) in statements.iter_mut().enumerate() {
+            if let StatementResult::Rows(rows) = result {
+                *rows = masked(
+                    std::mem::take(rows),
+                    &origins[session][index],
+                    tables,
+                    &fresh,
+                );
+            }
+        }
+    }
+    let contents = run.contents(&fresh)?;
     Ok(Execution {
         events,
         outcome: Outcome { results, contents },
