@@ -490,16 +490,20 @@ impl Tables {
                 .map(|written| self.types.find(written))
                 .collect()
         });
-        let count = written.as_ref().map_or(arguments, Vec::len);
-        let candidates: Vec<&Function> = self
+        let mut candidates: Vec<&Function> = self
             .functions
             .iter()
             .filter(|function| {
                 function.name.eq_ignore_ascii_case(name)
                     && schema.is_none_or(|schema| function.schema.eq_ignore_ascii_case(schema))
-                    && function.arguments.len() == count
+                    && written
+                        .as_ref()
+                        .is_none_or(|written| function.arguments.len() == written.len())
             })
             .collect();
+        // Without types, the one whose inputs are as many as the routine's arguments (which
+        // may count OUT ones too) first.
+        candidates.sort_by_key(|function| function.arguments.len() != arguments);
         let same_types = |function: &&&Function| {
             written.as_ref().is_none_or(|written| {
                 function

@@ -409,8 +409,9 @@ fn read_seed(path: &Path) -> Result<Vec<String>, String> {
     Ok(rows)
 }
 
-/// Confirms one finding. A routine whose replayed statements the server rejects (a name or
-/// syntax error: something of the body isolint did not carry over) is run again as one call
+/// Confirms one finding. When that is inconclusive because a routine's replayed statement
+/// failed (a name the replay did not carry over, or a statement of a branch the function
+/// would not have taken: the replay runs every branch), the routine runs again as one call
 /// of the function.
 pub fn confirm(
     schema: &Schema,
@@ -424,7 +425,7 @@ pub fn confirm(
     }
     let mut calls = BTreeMap::new();
     for event in &first.schedule {
-        let Some(error) = event.result.strip_prefix("error 42") else {
+        let Some(error) = event.result.strip_prefix("error ") else {
             continue;
         };
         let Some(instance) = event
@@ -438,10 +439,18 @@ pub fn confirm(
         let routine = finding.instances.get(instance).is_some_and(|&program| {
             result.programs[program].kind == crate::program::ProgramKind::Routine
         });
+        // Already a call, or a failure the interleaving caused.
+        let replayed = !event.sql.starts_with("SELECT * FROM ") && !event.sql.starts_with("CALL ");
+        let caused_by_schedule = ["25P02", "40001", "40P01"]
+            .iter()
+            .any(|code| error.starts_with(code));
+        if !replayed || caused_by_schedule {
+            continue;
+        }
         if routine {
             calls.entry(instance).or_insert_with(|| {
                 format!(
-                    "its replayed statement `{}` fails on the server: 42{error}",
+                    "its replayed statement `{}` fails on the server: {error}",
                     crate::one_line(&event.sql)
                 )
             });
@@ -607,7 +616,20 @@ fn confirm_with(
         .serial_outcomes
         .iter()
         .find(|serial| same_for(&committed, observed, &serial.outcome));
+    let independent = confirmation.serial_outcomes.len() > 1
+        && confirmation
+            .serial_outcomes
+            .iter()
+            .all(|serial| same_for(&committed, observed, &serial.outcome));
     let (verdict, reason) = match matching {
+        Some(_) if independent => (
+            Verdict::Prevented,
+            format!(
+                "not reproduced with these rows and values: the transactions did not interact \
+                 (all {} serial orders read and leave what the interleaving did)",
+                confirmation.serial_outcomes.len()
+            ),
+        ),
         Some(serial) => (
             Verdict::Prevented,
             format!(
@@ -771,6 +793,7 @@ impl Runner<'_> {
                 self.built.search_path
             ))
             .map_err(|error| database::describe(&error))?;
+        let first_transaction = session::next_transaction(&mut admin);
         match &mut self.rows {
             Rows::Given(rows) => {
                 for row in rows.iter() {
@@ -805,6 +828,7 @@ impl Runner<'_> {
             admin,
             search_path: self.built.search_path.clone(),
             tables: &self.built.tables,
+            first_transaction,
         };
         session::run(self.plan, steps, &mut run)
     }

@@ -273,13 +273,19 @@ fn call(
     }
     let mut arguments = Vec::new();
     for (position, (name, data_type)) in function.arguments.iter().enumerate() {
-        let variable = variables.get(position).cloned().unwrap_or_else(|| {
-            if name.is_empty() {
-                format!("${}", position + 1)
-            } else {
-                name.clone()
-            }
-        });
+        // By name where the database knows it (OUT arguments may sit among the routine's),
+        // else by position.
+        let variable = if !name.is_empty() && variables.contains(name) {
+            name.clone()
+        } else {
+            variables.get(position).cloned().unwrap_or_else(|| {
+                if name.is_empty() {
+                    format!("${}", position + 1)
+                } else {
+                    name.clone()
+                }
+            })
+        };
         values.types[instance]
             .entry(parameter_key(&variable))
             .or_insert_with(|| data_type.clone());

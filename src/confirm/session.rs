@@ -26,6 +26,9 @@ pub struct RunDatabase<'a> {
     /// For every session: where unqualified names resolve.
     pub search_path: String,
     pub tables: &'a Tables,
+    /// The next transaction id when the copy was made, before its rows went in: every id
+    /// from there on is handed out by this run.
+    pub first_transaction: Option<i64>,
 }
 
 impl RunDatabase<'_> {
@@ -287,16 +290,12 @@ fn is_key_name(name: &str) -> bool {
 }
 
 fn mask(rows: &mut Rows, volatile: &[Volatility], fresh: &Fresh) {
-    if volatile
-        .iter()
-        .all(|volatile| *volatile == Volatility::Never)
-    {
-        return;
-    }
     for row in rows.iter_mut() {
         for (value, volatile) in row.iter_mut().zip(volatile) {
             let varies = match volatile {
-                Volatility::Never => false,
+                Volatility::Never => value
+                    .as_deref()
+                    .is_some_and(|value| fresh.is_transaction(value)),
                 Volatility::Always => value.is_some(),
                 Volatility::WhenFresh => {
                     value.as_deref().is_some_and(|value| fresh.contains(value))
@@ -310,10 +309,12 @@ fn mask(rows: &mut Rows, volatile: &[Volatility], fresh: &Fresh) {
     rows.sort();
 }
 
-/// The numbers the database's sequences gave out during a run: `(before, after]` of each.
+/// The numbers the database's sequences and its transaction counter gave out during a run:
+/// `(before, after]` of each.
 #[derive(Debug, Default)]
 struct Fresh {
     ranges: Vec<(i64, i64)>,
+    transactions: Option<(i64, i64)>,
 }
 
 impl Fresh {
@@ -324,6 +325,27 @@ impl Fresh {
                 .any(|(before, after)| *before < number && number <= *after)
         })
     }
+
+    /// A transaction id handed out during the run, wherever it was stored: the ids are far
+    /// above any value chosen for a row or a parameter.
+    fn is_transaction(&self, value: &str) -> bool {
+        self.transactions.is_some_and(|(before, after)| {
+            value
+                .parse::<i64>()
+                .is_ok_and(|number| before < number && number <= after)
+        })
+    }
+}
+
+/// The next transaction id the server will hand out.
+pub fn next_transaction(client: &mut Client) -> Option<i64> {
+    query(client, "SELECT txid_snapshot_xmax(txid_current_snapshot())")
+        .ok()?
+        .first()?
+        .first()?
+        .as_deref()?
+        .parse()
+        .ok()
 }
 
 /// Every sequence's last value (its start less one before its first use).
@@ -408,6 +430,7 @@ pub fn run(
     let mut event_step: Vec<usize> = Vec::new();
     let tables = run.tables;
     let sequences_before = sequence_values(&mut run.admin);
+    let transactions_before = run.first_transaction;
     // Per session, per statement: where its result columns come from.
     let mut origins: Vec<Vec<Vec<Origin>>> = plan
         .sessions
@@ -578,6 +601,10 @@ pub fn run(
             .filter_map(|(name, after)| Some((*sequences_before.get(&name)?, after)))
             .filter(|(before, after)| before < after)
             .collect(),
+        // Transaction ids handed out during the run (`txid_current()` stored in a row).
+        transactions: transactions_before
+            .zip(next_transaction(&mut run.admin))
+            .map(|(before, after)| (before - 1, after - 1)),
     };
     for (session, statements) in results.iter_mut().enumerate() {
         for (index, result) in statements.iter_mut().enumerate() {
