@@ -88,8 +88,8 @@ pub struct DatabaseArgs {
     /// The PostgreSQL to run findings on, e.g. `postgres://user@localhost/db` or
     /// `host=/tmp user=postgres`; the user needs CREATEDB. Everything runs in throwaway
     /// databases created there and dropped afterwards; nothing else on the server is touched.
-    /// Without it, `confirm` starts a private PostgreSQL of its own when the server binaries
-    /// are installed.
+    /// Without it, `isolint confirm` starts a private PostgreSQL of its own when the server
+    /// binaries are installed (and `isolint report` confirms nothing).
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
     /// Rows to load before each run (INSERT statements), instead of the nearest `seed.sql`.

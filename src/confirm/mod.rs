@@ -839,7 +839,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unreadable_ddl_is_sent_only_when_it_stays_in_the_scratch_schema() {
+    fn unreadable_ddl_is_modelled_only_when_it_names_nothing_qualified() {
         let partition = "CREATE TABLE nights_2025 PARTITION OF nights\n    FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')";
         assert_eq!(
             unparsed_schema_statement(partition).as_deref(),

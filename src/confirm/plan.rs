@@ -373,8 +373,8 @@ fn schedule(finding: &Finding, sessions: &[Session], positions: &[Vec<usize>]) -
     steps
 }
 
-/// The statements of `sql` as PostgreSQL reads them, table names unqualified so that they
-/// resolve in the scratch schema and nowhere else.
+/// The statements of `sql` as PostgreSQL reads them, table names unqualified: isolint's model
+/// of the tables puts them all in one schema.
 pub fn prepare(sql: &str) -> Result<Vec<Statement>, Unplannable> {
     let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql)
         .map_err(|error| format!("PostgreSQL cannot take `{}`: {error}", crate::one_line(sql)))?;
