@@ -549,3 +549,135 @@ fn a_failing_migration_is_reported_where_it_fails() {
     assert_eq!(roles, 0);
     assert_eq!(footprint(&server.url()).0, 0);
 }
+
+/// When the migrations leave out a table a finding uses and isolint's model of the tables has
+/// it, the finding runs on the model, and its reason says why.
+#[test]
+fn a_table_the_migrations_leave_out_is_taken_from_the_model() {
+    let Some(server) = Server::start("a_table_the_migrations_leave_out_is_taken_from_the_model")
+    else {
+        return;
+    };
+    let result = check_sources(
+        vec![
+            SourceFile::new(
+                "migrations/001.sql".into(),
+                Role::Schema,
+                "CREATE TABLE bank.accounts (id int PRIMARY KEY, balance int NOT NULL);\n".into(),
+            ),
+            SourceFile::new(
+                "withdraw.sql".into(),
+                Role::Transactions,
+                "BEGIN;\nSELECT balance FROM bank.accounts WHERE id = $1;\n\
+                 UPDATE bank.accounts SET balance = $2 WHERE id = $1;\nCOMMIT;\n"
+                    .into(),
+            ),
+        ],
+        &CheckOptions::new(Engine::Postgres),
+    );
+    assert_eq!(result.findings.len(), 1, "{:?}", result.findings);
+    let setup = confirm::Setup::new(&result, None).expect("setup");
+    let database = Database::new(&server.url()).expect("url");
+    let schema = confirm::Schema::build(&database, &setup).expect("schema");
+    assert_eq!(schema.failures().len(), 1);
+    let confirmation = confirm::confirm(&schema, &result, &setup, &result.findings[0]);
+    assert_ne!(
+        confirmation.verdict,
+        Verdict::Inconclusive,
+        "{}",
+        confirmation.reason
+    );
+    assert!(
+        confirmation.reason.contains(
+            "run on the tables isolint models from the migrations, because the migrations run \
+             verbatim leave no table accounts (first failure: migrations/001.sql:1: schema \
+             \"bank\" does not exist (3F000))"
+        ),
+        "{}",
+        confirmation.reason
+    );
+    drop(schema);
+    assert_eq!(footprint(&server.url()).0, 0);
+}
+
+/// A step that waits for another session's row lock is marked blocked and the schedule goes
+/// on; a step that is merely slow (`pg_sleep`) is waited for, as PostgreSQL's isolation
+/// tester tells them apart.
+#[test]
+fn a_session_waiting_for_a_lock_is_blocked_and_a_sleeping_one_is_not() {
+    use confirm::plan::{Action, Plan, PlannedStep, Session};
+    let Some(server) = Server::start("a_session_waiting_for_a_lock_is_blocked") else {
+        return;
+    };
+    let database = Database::new(&server.url()).expect("url");
+    let throwaway = confirm::throwaway::Throwaway::create(&database).expect("database");
+    let mut admin = throwaway.connect().expect("connect");
+    admin
+        .batch_execute("CREATE TABLE t (id int PRIMARY KEY, n int); INSERT INTO t VALUES (1, 0)")
+        .expect("table");
+    let tables = confirm::catalog::Tables::read(&mut admin).expect("catalog");
+    let session = |label: &str, statements: &[&str]| Session {
+        label: label.to_string(),
+        program: 0,
+        level: Level::ReadCommitted,
+        statements: statements.iter().map(|sql| sql.to_string()).collect(),
+        captures: statements.iter().map(|_| Vec::new()).collect(),
+        rolls_back: false,
+    };
+    let step = |session: usize, action: Action| PlannedStep { session, action };
+    let plan = Plan {
+        sessions: vec![
+            session(
+                "T1",
+                &[
+                    "UPDATE t SET n = n + 1 WHERE id = 1",
+                    "SELECT pg_sleep(0.3)",
+                ],
+            ),
+            session("T2", &["UPDATE t SET n = n + 10 WHERE id = 1 RETURNING n"]),
+        ],
+        steps: vec![
+            step(0, Action::Begin),
+            step(0, Action::Statement(0)),
+            step(1, Action::Begin),
+            step(1, Action::Statement(0)),
+            step(0, Action::Statement(1)),
+            step(0, Action::Commit),
+            step(1, Action::Commit),
+        ],
+        parameters: vec![],
+        assumptions: vec![],
+    };
+    let mut run = confirm::session::RunDatabase {
+        database: throwaway.database(),
+        admin,
+        search_path: "public".to_string(),
+        tables: &tables,
+        first_transaction: None,
+    };
+    let execution = confirm::session::run(&plan, &plan.steps, &mut run).expect("runs");
+    let shown: Vec<(String, Option<usize>)> = execution
+        .events
+        .iter()
+        .map(|event| (event.result.clone(), event.completed_after))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("ok".to_string(), None),
+            ("ok".to_string(), None),
+            ("ok".to_string(), None),
+            ("blocked".to_string(), Some(5)),
+            ("ok".to_string(), None),
+            ("ok".to_string(), None),
+            ("ok".to_string(), None),
+        ],
+        "{:#?}",
+        execution.events
+    );
+    // T2 waited for T1's increment and added to it.
+    assert_eq!(
+        execution.events[3].returned,
+        Some(vec![vec![Some("11".to_string())]])
+    );
+}
