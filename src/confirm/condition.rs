@@ -236,9 +236,21 @@ impl Reader<'_> {
                 compare_op: BinaryOperator::Eq,
                 right,
                 ..
-            } => match array_elements(right) {
-                Some(list) => self.membership(left, list, negated),
-                None => Condition::Opaque,
+            } => match (array_elements(right), self.operand(right)) {
+                (Some(list), _) => self.membership(left, list, negated),
+                // `= ANY('{a,b}')`: an array literal, as a bound parameter becomes.
+                (None, Some(Operand::Value(literal))) => {
+                    match (self.operand(left), array_literal(&literal)) {
+                        (Some(Operand::Column(column)), Some(values)) if negated => {
+                            Condition::Atom(Atom::NotIn(column, values))
+                        }
+                        (Some(Operand::Column(column)), Some(values)) => {
+                            Condition::Atom(Atom::In(column, values))
+                        }
+                        _ => Condition::Opaque,
+                    }
+                }
+                _ => Condition::Opaque,
             },
             Expr::AllOp {
                 left,
@@ -363,6 +375,31 @@ fn comparison(op: &BinaryOperator) -> Option<Op> {
         BinaryOperator::NotEq => Op::Ne,
         _ => return None,
     })
+}
+
+/// The elements of a one-dimensional array literal `{a,"b c"}`.
+fn array_literal(literal: &str) -> Option<Vec<String>> {
+    let inner = literal.trim().strip_prefix('{')?.strip_suffix('}')?;
+    if inner.contains('{') {
+        return None;
+    }
+    if inner.trim().is_empty() {
+        return Some(Vec::new());
+    }
+    let mut values = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => quoted = !quoted,
+            '\\' if quoted => current.extend(chars.next()),
+            ',' if !quoted => values.push(std::mem::take(&mut current).trim().to_string()),
+            _ => current.push(c),
+        }
+    }
+    values.push(current.trim().to_string());
+    Some(values)
 }
 
 fn array_elements(expr: &Expr) -> Option<&[Expr]> {
@@ -751,6 +788,13 @@ mod tests {
         assert_eq!(
             Condition::from_check("CHECK ((char_length(name) > 0))", None),
             Condition::Opaque
+        );
+        assert_eq!(
+            Condition::from_check(
+                "CHECK ((queue = ANY (CAST('{a,\"b c\"}' AS text[]))))",
+                None
+            ),
+            Condition::Atom(Atom::In("queue".into(), vec!["a".into(), "b c".into()]))
         );
     }
 

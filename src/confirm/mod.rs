@@ -419,7 +419,29 @@ pub fn confirm(
     setup: &Setup,
     finding: &Finding,
 ) -> Confirmation {
-    let first = confirm_with(schema, result, setup, finding, &BTreeMap::new());
+    let first = confirm_with(schema, result, setup, finding, &BTreeMap::new(), false);
+    // Sharing changes something only where values were chosen rather than given.
+    let chosen = first
+        .assumptions
+        .iter()
+        .any(|assumption| assumption.starts_with(plan::CHOSEN_VALUES));
+    let first = if first.verdict == Verdict::Prevented
+        && first.reason.starts_with(NOT_INTERACTING)
+        && chosen
+    {
+        // Distinct values kept the transactions on different rows: once more with shared
+        // ones, kept when the transactions then meet.
+        let shared = confirm_with(schema, result, setup, finding, &BTreeMap::new(), true);
+        if shared.verdict == Verdict::Reproduced
+            || (shared.verdict == Verdict::Prevented && !shared.reason.starts_with(NOT_INTERACTING))
+        {
+            shared
+        } else {
+            first
+        }
+    } else {
+        first
+    };
     if first.verdict != Verdict::Inconclusive {
         return first;
     }
@@ -459,16 +481,18 @@ pub fn confirm(
     if calls.is_empty() {
         return first;
     }
-    confirm_with(schema, result, setup, finding, &calls)
+    confirm_with(schema, result, setup, finding, &calls, false)
 }
 
-/// Confirms one finding, running the routines of the instances in `calls` as one call each.
+/// Confirms one finding, running the routines of the instances in `calls` as one call each,
+/// and with one value per parameter name or column across the instances when `share`.
 fn confirm_with(
     schema: &Schema,
     result: &CheckResult,
     setup: &Setup,
     finding: &Finding,
     calls: &BTreeMap<usize, String>,
+    share: bool,
 ) -> Confirmation {
     let (built, modelled_because) = schema.for_finding(setup, result, finding);
     let described = match &modelled_because {
@@ -484,7 +508,7 @@ fn confirm_with(
         Some(why) => format!("{reason} ({why})"),
         None => reason,
     };
-    let plan = match plan::plan(result, finding, naming, calls) {
+    let plan = match plan::plan(result, finding, naming, calls, share) {
         Ok(plan) => plan,
         Err(reason) => return Confirmation::inconclusive(with_schema(reason), described),
     };
@@ -625,8 +649,8 @@ fn confirm_with(
         Some(_) if independent => (
             Verdict::Prevented,
             format!(
-                "not reproduced with these rows and values: the transactions did not interact \
-                 (all {} serial orders read and leave what the interleaving did)",
+                "{NOT_INTERACTING} (all {} serial orders read and leave what the interleaving \
+                 did)",
                 confirmation.serial_outcomes.len()
             ),
         ),
@@ -649,6 +673,10 @@ fn confirm_with(
     confirmation.reason = with_schema(reason);
     confirmation
 }
+
+/// How the reason of a run whose transactions never met begins.
+const NOT_INTERACTING: &str =
+    "not reproduced with these rows and values: the transactions did not interact";
 
 /// A reason a run could not finish; when a name the statements need is missing, with the
 /// migration failures that may be why.

@@ -82,18 +82,26 @@ pub struct Plan {
     pub assumptions: Vec<String>,
 }
 
+/// How the assumption that lists the parameter values chosen begins.
+pub const CHOSEN_VALUES: &str = "parameter values chosen";
+
 /// Why a finding cannot be confirmed; the verdict is inconclusive with this reason.
 pub type Unplannable = String;
 
 /// Binds the finding's transactions and lays out its schedule.
-/// The instances in `calls` run their routine as one call, for the reason given.
+/// The instances in `calls` run their routine as one call, for the reason given; with
+/// `share`, parameters of the same name or column take one value across the instances.
 pub fn plan(
     result: &CheckResult,
     finding: &Finding,
     naming: Naming,
     calls: &BTreeMap<usize, String>,
+    share: bool,
 ) -> Result<Plan, Unplannable> {
     let mut values = Values::new(result, finding, naming.tables);
+    if share {
+        values.shared = Some(BTreeMap::new());
+    }
     let mut sessions = Vec::new();
     // Per session, per statement of the program: the statement of the session that runs it.
     let mut positions: Vec<Vec<usize>> = Vec::new();
@@ -535,6 +543,9 @@ struct Values<'a> {
     arrays: Vec<BTreeMap<String, Shape>>,
     /// Value of each class of the bindings, by its representative.
     classes: BTreeMap<Atom, String>,
+    /// When set, one value per parameter name or column across the instances: the run
+    /// again of a finding whose transactions touched different rows with distinct values.
+    shared: Option<BTreeMap<String, String>>,
     used: BTreeSet<String>,
     chosen: Vec<BTreeMap<String, String>>,
     assumed: BTreeSet<String>,
@@ -545,7 +556,7 @@ impl<'a> Values<'a> {
         let columns = finding
             .instances
             .iter()
-            .map(|&program| parameter_columns(&result.programs[program]))
+            .map(|&program| parameter_columns(result, &result.programs[program]))
             .collect();
         let (types, arrays) = finding
             .instances
@@ -560,6 +571,7 @@ impl<'a> Values<'a> {
             types,
             arrays,
             classes: BTreeMap::new(),
+            shared: None,
             used: BTreeSet::new(),
             chosen: vec![BTreeMap::new(); finding.instances.len()],
             assumed: BTreeSet::new(),
@@ -614,6 +626,13 @@ impl<'a> Values<'a> {
                     Atom::Lit(literal) => literal.trim_matches('\'').to_string(),
                     Atom::Var(..) => match self.classes.get(&root) {
                         Some(value) => value.clone(),
+                        None if self.shared_value(instance, name).is_some() => {
+                            let value = self.shared_value(instance, name).unwrap_or_default();
+                            self.classes.insert(root, value.clone());
+                            self.assumed
+                                .insert(format!("T{} {name} = {value}", instance + 1));
+                            value
+                        }
                         None => {
                             let number = (1..)
                                 .find(|n: &u64| !self.used.contains(&n.to_string()))
@@ -622,6 +641,10 @@ impl<'a> Values<'a> {
                             let fresh = self.typed(instance, name, number);
                             self.used.insert(fresh.clone());
                             self.classes.insert(root, fresh.clone());
+                            let key = self.share_key(instance, name);
+                            if let Some(shared) = &mut self.shared {
+                                shared.insert(key, fresh.clone());
+                            }
                             self.assumed
                                 .insert(format!("T{} {name} = {fresh}", instance + 1));
                             fresh
@@ -632,6 +655,22 @@ impl<'a> Values<'a> {
         };
         self.chosen[instance].insert(name.to_string(), value.clone());
         Ok(value)
+    }
+
+    /// What parameters share a value by, when values are shared: the column they go with,
+    /// else their name.
+    fn share_key(&self, instance: usize, name: &str) -> String {
+        match self.columns[instance].get(name) {
+            Some((table, column)) => format!("{table}.{column}"),
+            None => parameter_key(name),
+        }
+    }
+
+    fn shared_value(&self, instance: usize, name: &str) -> Option<String> {
+        self.shared
+            .as_ref()?
+            .get(&self.share_key(instance, name))
+            .cloned()
     }
 
     /// Fresh value `number` in the type the parameter is cast to or of the column it goes
@@ -691,9 +730,16 @@ impl<'a> Values<'a> {
 
     fn finish(self) -> (Vec<BTreeMap<String, String>>, Vec<String>) {
         let mut assumptions = Vec::new();
+        if self.shared.is_some() {
+            assumptions.push(
+                "run again with one value per parameter name or column across the \
+                 transactions: with distinct values they touched different rows"
+                    .to_string(),
+            );
+        }
         if !self.assumed.is_empty() {
             assumptions.push(format!(
-                "parameter values chosen (no `-- isolint: example` gives them): {}",
+                "{CHOSEN_VALUES} (no `-- isolint: example` gives them): {}",
                 self.assumed.into_iter().collect::<Vec<_>>().join(", ")
             ));
         }
@@ -841,27 +887,73 @@ fn casts(sql: &str) -> Vec<(String, String)> {
 
 /// Each parameter of `program` with a column it is compared with (a pinned column), assigned
 /// to or inserted into.
-fn parameter_columns(program: &crate::program::Program) -> BTreeMap<String, (String, String)> {
+fn parameter_columns(
+    result: &CheckResult,
+    program: &crate::program::Program,
+) -> BTreeMap<String, (String, String)> {
     let mut columns = BTreeMap::new();
-    for access in program
-        .statements
-        .iter()
-        .flat_map(|statement| &statement.accesses)
-    {
-        for (column, term) in &access.rows.pins {
-            if let Term::Param(name) = term {
-                columns
-                    .entry(name.clone())
-                    .or_insert_with(|| (access.table.clone(), column.clone()));
-            }
-        }
-        if let AccessKind::Update { set, .. } = &access.kind {
-            for (column, value) in set {
-                if let SetValue::Term(Term::Param(name)) = value {
+    let text = &result.files[program.file].text;
+    for statement in &program.statements {
+        for access in &statement.accesses {
+            for (column, term) in &access.rows.pins {
+                if let Term::Param(name) = term {
                     columns
                         .entry(name.clone())
                         .or_insert_with(|| (access.table.clone(), column.clone()));
                 }
+            }
+            if let AccessKind::Update { set, .. } = &access.kind {
+                for (column, value) in set {
+                    if let SetValue::Term(Term::Param(name)) = value {
+                        columns
+                            .entry(name.clone())
+                            .or_insert_with(|| (access.table.clone(), column.clone()));
+                    }
+                }
+            }
+        }
+        // `queue_name = ANY(:names)`: an array of the column's values.
+        let sql = match &statement.replay {
+            Some(replay) => replay.sql.clone(),
+            None => with_named_parameters(
+                text.get(statement.range.start..statement.range.end)
+                    .unwrap_or_default(),
+            ),
+        };
+        let tokens = crate::parse::lexer::tokenize(&sql, crate::parse::flavor(Engine::Postgres));
+        for (index, token) in tokens.iter().enumerate() {
+            if token.kind != TokenKind::Word
+                || tokens.get(index + 1).map(|t| t.text(&sql)) != Some("=")
+                || !tokens
+                    .get(index + 2)
+                    .is_some_and(|t| t.is_word(&sql, "any"))
+                || tokens.get(index + 3).map(|t| t.text(&sql)) != Some("(")
+            {
+                continue;
+            }
+            let parameter = match tokens.get(index + 4) {
+                Some(param) if param.kind == TokenKind::Param => Some(param),
+                Some(cast) if cast.is_word(&sql, "cast") => tokens
+                    .get(index + 6)
+                    .filter(|param| param.kind == TokenKind::Param),
+                _ => None,
+            };
+            let (Some(parameter), Some(column)) = (parameter, token.ident(&sql)) else {
+                continue;
+            };
+            let table = statement.accesses.iter().find(|access| {
+                let predicate = match &access.kind {
+                    AccessKind::Read { predicate, .. }
+                    | AccessKind::Update { predicate, .. }
+                    | AccessKind::Delete { predicate } => Some(predicate),
+                    _ => None,
+                };
+                predicate.is_some_and(|predicate| predicate.contains(&column))
+            });
+            if let Some(access) = table {
+                columns
+                    .entry(parameter_key(parameter.text(&sql)))
+                    .or_insert_with(|| (access.table.clone(), column));
             }
         }
     }
@@ -927,7 +1019,7 @@ mod tests {
         let finding = &result.findings[0];
         assert!(same_value(&finding.bindings, (0, "$1"), (1, "$1")));
         assert!(!same_value(&finding.bindings, (0, "$2"), (1, "$2")));
-        let plan = plan(&result, finding, modelled(), &BTreeMap::new()).unwrap();
+        let plan = plan(&result, finding, modelled(), &BTreeMap::new(), false).unwrap();
         assert_eq!(
             plan.sessions[0].statements[0],
             "SELECT count(*) FROM oncall WHERE shift_id = '1' AND on_call"
@@ -973,7 +1065,14 @@ mod tests {
             &[],
         )
         .0;
-        let plan = plan(&result, &result.findings[0], modelled(), &BTreeMap::new()).unwrap();
+        let plan = plan(
+            &result,
+            &result.findings[0],
+            modelled(),
+            &BTreeMap::new(),
+            false,
+        )
+        .unwrap();
         assert!(plan.sessions[0].statements[1].ends_with("doctor_id = '100'"));
         assert!(plan.sessions[1].statements[1].ends_with("doctor_id = '200'"));
         assert!(plan.assumptions.is_empty(), "{:?}", plan.assumptions);
@@ -1065,7 +1164,7 @@ mod tests {
         )
         .0;
         let finding = &result.findings[0];
-        let plan = plan(&result, finding, verbatim(), &BTreeMap::new()).unwrap();
+        let plan = plan(&result, finding, verbatim(), &BTreeMap::new(), false).unwrap();
         assert_eq!(
             plan.sessions[0].statements.len(),
             2,
