@@ -48,6 +48,16 @@ pub enum Command {
     /// standard input and output).
     Lsp,
     /// Run each finding's interleaving on a real PostgreSQL and report whether it happens.
+    ///
+    /// The project's migrations run verbatim, in the order the check applies them, in a
+    /// throwaway database (`CREATE DATABASE isolint_confirm_<random>`) on the server of
+    /// --database-url; every run works in a copy of it, and all of them are dropped afterwards
+    /// (`DROP DATABASE ... WITH (FORCE)`), also when confirm fails. Nothing outside those
+    /// databases is touched: nothing is created in the database the URL names, and migration
+    /// statements that would change the server as a whole (roles, databases, tablespaces,
+    /// ALTER SYSTEM, subscriptions, also inside DO blocks) are left out and listed. Without
+    /// --database-url, a private PostgreSQL is started in a temporary directory on a Unix
+    /// socket (as an unprivileged user when run as root), and stopped and deleted afterwards.
     Confirm(Box<ConfirmArgs>),
     /// Write a design review: summary, dependency graph, transaction inventory, findings with
     /// witnesses, isolation advisor and pair matrix.
@@ -76,8 +86,10 @@ pub struct ConfirmArgs {
 #[derive(clap::Args, Debug)]
 pub struct DatabaseArgs {
     /// The PostgreSQL to run findings on, e.g. `postgres://user@localhost/db` or
-    /// `host=/tmp user=postgres`. Everything runs in a scratch schema that is dropped
-    /// afterwards.
+    /// `host=/tmp user=postgres`; the user needs CREATEDB. Everything runs in throwaway
+    /// databases created there and dropped afterwards; nothing else on the server is touched.
+    /// Without it, `isolint confirm` starts a private PostgreSQL of its own when the server
+    /// binaries are installed (and `isolint report` confirms nothing).
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
     /// Rows to load before each run (INSERT statements), instead of the nearest `seed.sql`.
@@ -273,15 +285,6 @@ pub enum CliError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Lsp(#[from] crate::lsp::LspError),
-    #[error("confirm needs the database to run on")]
-    #[diagnostic(
-        code(isolint::confirm),
-        help(
-            "pass --database-url postgres://USER@HOST/DB; isolint works in a scratch schema \
-             there and drops it afterwards"
-        )
-    )]
-    NoDatabase,
     #[error("{0}")]
     #[diagnostic(code(isolint::confirm))]
     Confirm(String),
@@ -724,13 +727,10 @@ fn confirm(args: ConfirmArgs, stdout: &mut impl Write) -> Result<ExitCode, CliEr
     })
 }
 
-/// Runs every finding of `result` on the database, with progress on standard error.
+/// Runs every finding of `result` on the database, with progress on standard error: on the
+/// server `--database-url` names, else on a private one started for the run.
 fn confirm_findings(result: &mut CheckResult, database: &DatabaseArgs) -> Result<(), CliError> {
     use crate::confirm;
-    let url = database
-        .database_url
-        .as_deref()
-        .ok_or(CliError::NoDatabase)?;
     if result.engine != Engine::Postgres {
         return Err(CliError::Confirm(format!(
             "confirm runs findings on PostgreSQL, and this project is checked as {}; pass \
@@ -738,12 +738,45 @@ fn confirm_findings(result: &mut CheckResult, database: &DatabaseArgs) -> Result
             result.engine.id()
         )));
     }
-    let server = confirm::database::Database::new(url).map_err(CliError::Confirm)?;
+    let setup = confirm::Setup::new(result, database.seed.as_deref()).map_err(CliError::Confirm)?;
+    // Dropped after everything that uses it: a private server outlives its databases.
+    let private;
+    let url = match &database.database_url {
+        Some(url) => url.clone(),
+        None => {
+            private = confirm::cluster::Cluster::start(&|message| eprintln!("isolint: {message}"))
+                .map_err(CliError::Confirm)?;
+            private.url()
+        }
+    };
+    let server = confirm::database::Database::new(&url).map_err(CliError::Confirm)?;
     // Fail early when the server cannot be reached.
     server.connect().map_err(CliError::Confirm)?;
-    let setup = confirm::Setup::new(result, database.seed.as_deref()).map_err(CliError::Confirm)?;
-    for skipped in &setup.skipped {
-        eprintln!("isolint: migration statement left out of the scratch schema: {skipped}");
+    for left_out in &setup.migrations.left_out {
+        eprintln!("isolint: migration statement left out: {left_out}");
+    }
+    for note in &setup.migrations.notes {
+        eprintln!("isolint: {note}");
+    }
+    eprintln!(
+        "isolint: running {} migration file{} in a throwaway database",
+        setup.migrations.scripts.len(),
+        if setup.migrations.scripts.len() == 1 {
+            ""
+        } else {
+            "s"
+        }
+    );
+    let schema = confirm::Schema::build(&server, &setup).map_err(CliError::Confirm)?;
+    const SHOWN_FAILURES: usize = 20;
+    for failure in schema.failures().iter().take(SHOWN_FAILURES) {
+        eprintln!("isolint: migration failed: {failure}");
+    }
+    if schema.failures().len() > SHOWN_FAILURES {
+        eprintln!(
+            "isolint: ... and {} more migration statements failed",
+            schema.failures().len() - SHOWN_FAILURES
+        );
     }
     let total = result.findings.len();
     for (index, finding) in result.findings.iter().enumerate() {
@@ -758,7 +791,7 @@ fn confirm_findings(result: &mut CheckResult, database: &DatabaseArgs) -> Result
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        let confirmation = confirm::confirm(&server, result, &setup, finding);
+        let confirmation = confirm::confirm(&schema, result, &setup, finding);
         result.confirmations.insert(index, confirmation);
     }
     Ok(())

@@ -145,6 +145,8 @@ pub struct CheckResult {
     /// `[[transaction]]` steps that name no query: a mistake in the config, which the CLI
     /// reports as one.
     pub unknown_steps: Vec<compose::UnknownStep>,
+    /// The template variables the files were read with (the config's `[variables]`).
+    pub variables: parse::templates::Variables,
 }
 
 impl CheckResult {
@@ -404,6 +406,7 @@ pub fn check_with_progress(
         severities: options.severities.clone(),
         confirmations: BTreeMap::new(),
         unknown_steps,
+        variables: options.variables.clone(),
     }
 }
 

@@ -488,9 +488,36 @@ fn replay(
     let tokens = crate::parse::lexer::tokenize(&sql, flavor);
     let mut edits: Vec<(TextRange, String)> = Vec::new();
     let mut unsupported = None;
+    let columns = column_name_tokens(&tokens, &sql);
+    // `add_job.identifier`: an argument qualified by the function's name.
+    let function_name = definition
+        .name
+        .rsplit('.')
+        .next()
+        .unwrap_or(&definition.name)
+        .to_ascii_lowercase();
+    // Where such a qualifier starts, and the index of the argument's token after it.
+    let mut qualifier: Option<(usize, usize)> = None;
     for (index, token) in tokens.iter().enumerate() {
+        if columns.contains(&index) {
+            continue;
+        }
+        if token.ident(&sql).as_deref() == Some(function_name.as_str())
+            && tokens
+                .get(index + 1)
+                .is_some_and(|dot| dot.text(&sql) == ".")
+            && tokens
+                .get(index + 2)
+                .and_then(|name| name.ident(&sql))
+                .and_then(|name| variable(&name))
+                .is_some()
+        {
+            qualifier = Some((token.range.start, index + 2));
+            continue;
+        }
         let after = |offset: usize| tokens.get(index + offset).map(|t| t.text(&sql));
-        let before_dot = index > 0 && tokens[index - 1].text(&sql) == ".";
+        let qualified_by_function = qualifier.is_some_and(|(_, at)| at == index);
+        let before_dot = index > 0 && tokens[index - 1].text(&sql) == "." && !qualified_by_function;
         let name = match token.kind {
             crate::parse::lexer::TokenKind::Word if !before_dot && after(1) != Some("(") => {
                 token.ident(&sql).and_then(|name| variable(&name))
@@ -516,7 +543,10 @@ fn replay(
             Some(type_name) => format!("CAST({parameter} AS {type_name})"),
             None => parameter,
         };
-        edits.push((token.range, replacement));
+        let start = qualifier
+            .filter(|(_, at)| *at == index)
+            .map_or(token.range.start, |(start, _)| start);
+        edits.push((TextRange::new(start, token.range.end), replacement));
     }
     let mut sql = sql;
     for (range, replacement) in edits.into_iter().rev() {
@@ -537,6 +567,92 @@ fn replay(
             .collect(),
         unsupported,
     }
+}
+
+/// The tokens that can only name columns, never a variable, as PL/pgSQL reads them: an
+/// INSERT's target table alias and column list, `ON CONFLICT (...)` and the targets of `SET`.
+fn column_name_tokens(tokens: &[crate::parse::lexer::Token], sql: &str) -> BTreeSet<usize> {
+    use crate::parse::lexer::TokenKind;
+    let text = |at: usize| tokens.get(at).map_or("", |token| token.text(sql));
+    let word = |at: usize, expected: &str| tokens.get(at).is_some_and(|t| t.is_word(sql, expected));
+    // The words up to the parenthesis that closes the one at `open`.
+    let inside = |open: usize, into: &mut BTreeSet<usize>| {
+        let mut depth = 0usize;
+        for (at, token) in tokens.iter().enumerate().skip(open) {
+            match token.text(sql) {
+                "(" => depth += 1,
+                ")" => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                _ if depth == 1 && token.kind == TokenKind::Word => {
+                    into.insert(at);
+                }
+                _ => {}
+            }
+        }
+    };
+    let mut columns = BTreeSet::new();
+    // Inside an UPDATE's (or DO UPDATE's) SET list, at this parenthesis depth.
+    let mut set_list: Option<usize> = None;
+    let mut depth = 0usize;
+    for index in 0..tokens.len() {
+        match text(index) {
+            "(" => depth += 1,
+            ")" => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if set_list == Some(depth)
+            && ["where", "from", "returning"]
+                .iter()
+                .any(|keyword| word(index, keyword))
+        {
+            set_list = None;
+        }
+        if word(index, "set") {
+            set_list = Some(depth);
+        }
+        if word(index, "insert") && word(index + 1, "into") {
+            // The table's name (maybe qualified or templated), an alias, the column list.
+            let mut at = index + 2;
+            while tokens.get(at).is_some_and(|token| {
+                matches!(
+                    token.kind,
+                    TokenKind::Word | TokenKind::QuotedIdent | TokenKind::Param
+                ) || token.text(sql) == "."
+            }) && !word(at, "as")
+                && !word(at, "values")
+                && !word(at, "select")
+                && !word(at, "default")
+            {
+                at += 1;
+            }
+            if word(at, "as") {
+                columns.insert(at + 1);
+                at += 2;
+            }
+            if text(at) == "(" && !word(at + 1, "select") && !word(at + 1, "with") {
+                inside(at, &mut columns);
+            }
+        }
+        if word(index, "conflict") && text(index + 1) == "(" {
+            inside(index + 1, &mut columns);
+        }
+        if word(index, "constraint") && index > 0 && word(index - 1, "on") {
+            columns.insert(index + 1);
+        }
+        if (word(index, "set") || (text(index) == "," && set_list == Some(depth)))
+            && tokens
+                .get(index + 1)
+                .is_some_and(|t| t.kind == TokenKind::Word)
+            && text(index + 2) == "="
+        {
+            columns.insert(index + 1);
+        }
+    }
+    columns
 }
 
 /// `SELECT co_id INTO v FROM consumer WHERE co_name = $1 FOR UPDATE` locks one row, found by

@@ -33,11 +33,21 @@ impl Agreement {
         wanted: Option<Verdict>,
     ) {
         let (table, failures) = (&mut self.table, &mut self.failures);
+        if result.findings.is_empty() {
+            return;
+        }
         let setup = confirm::Setup::new(result, seed).expect("setup");
+        let schema = confirm::Schema::build(database, &setup).expect("the migrations run");
+        if !schema.failures().is_empty() {
+            failures.push(format!(
+                "{fixture}: migrations failed: {:?}",
+                schema.failures()
+            ));
+        }
         for finding in &result.findings {
             let (rule, programs) = case::key(result, finding);
             let programs: Vec<String> = programs.into_iter().collect();
-            let confirmation = confirm::confirm(database, result, &setup, finding);
+            let confirmation = confirm::confirm(&schema, result, &setup, finding);
             let _ = writeln!(
                 table,
                 "| {fixture} | {level} | {rule} {} | {} | {} |",
@@ -207,7 +217,8 @@ fn a_dirty_read_schedule_is_prevented_on_postgresql() {
     postgres.findings = dirty;
     let database = Database::new(&server.url()).expect("url");
     let setup = confirm::Setup::new(&postgres, None).expect("setup");
-    let confirmation = confirm::confirm(&database, &postgres, &setup, &postgres.findings[0]);
+    let schema = confirm::Schema::build(&database, &setup).expect("schema");
+    let confirmation = confirm::confirm(&schema, &postgres, &setup, &postgres.findings[0]);
     assert_eq!(
         confirmation.verdict,
         Verdict::Prevented,
@@ -223,18 +234,48 @@ fn a_dirty_read_schedule_is_prevented_on_postgresql() {
     assert_eq!(read.returned, Some(vec![vec![Some("open".to_string())]]));
 }
 
+/// What `isolint confirm` may leave on a server: throwaway databases still there, and the
+/// relations and schemas of the database the URL names.
+fn footprint(url: &str) -> (i64, Vec<String>) {
+    let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+    let databases: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_database WHERE datname LIKE 'isolint\\_confirm\\_%'",
+            &[],
+        )
+        .expect("query")
+        .get(0);
+    let objects = client
+        .query(
+            "SELECT n.nspname || '.' || coalesce(c.relname, '') FROM pg_namespace n \
+             LEFT JOIN pg_class c ON c.relnamespace = n.oid \
+             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') \
+               AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 1",
+            &[],
+        )
+        .expect("query")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    (databases, objects)
+}
+
+fn isolint() -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::cargo_bin("isolint").expect("binary");
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    command
+}
+
 /// The command line: the nearest `seed.sql` is found, the verdict and the interleaving are
-/// shown, a reproduced anomaly exits 1, and no scratch schema is left behind.
+/// shown, a reproduced anomaly exits 1, no throwaway database is left behind and nothing is
+/// created in the database the URL names.
 #[test]
 fn confirm_on_the_command_line() {
     let Some(server) = Server::start("confirm_on_the_command_line") else {
         return;
     };
-    let isolint = || {
-        let mut command = assert_cmd::Command::cargo_bin("isolint").expect("binary");
-        command.current_dir(env!("CARGO_MANIFEST_DIR"));
-        command
-    };
+    let before = footprint(&server.url());
+    assert_eq!(before.0, 0);
     let output = isolint()
         .args([
             "confirm",
@@ -254,16 +295,7 @@ fn confirm_on_the_command_line() {
         stdout.contains("1 reproduced, 0 prevented, 0 inconclusive"),
         "{stdout}"
     );
-    let mut client = postgres::Client::connect(&server.url(), postgres::NoTls).expect("connect");
-    let left: i64 = client
-        .query_one(
-            "SELECT count(*) FROM information_schema.schemata \
-             WHERE schema_name LIKE 'isolint_confirm_%'",
-            &[],
-        )
-        .expect("query")
-        .get(0);
-    assert_eq!(left, 0);
+    assert_eq!(footprint(&server.url()), before);
 
     let output = isolint()
         .args([
@@ -300,10 +332,352 @@ fn confirm_on_the_command_line() {
         "{review}"
     );
 
+    assert_eq!(footprint(&server.url()), before);
+}
+
+/// Without `--database-url`, confirm starts a private PostgreSQL in a temporary directory
+/// (as an unprivileged user when run as root), says so, and removes it afterwards.
+#[test]
+fn without_a_url_confirm_runs_on_a_private_server() {
+    let Some(bin) =
+        support::postgres::binaries_for("without_a_url_confirm_runs_on_a_private_server")
+    else {
+        return;
+    };
+    let path = std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .expect("PATH");
     let output = isolint()
-        .args(["confirm", "fixtures/doctors_on_call"])
+        .args([
+            "confirm",
+            "fixtures/doctors_on_call",
+            "--isolation",
+            "repeatable-read",
+        ])
+        .env("PATH", path)
         .output()
         .expect("run");
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--database-url"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("1 reproduced, 0 prevented, 0 inconclusive"),
+        "{stdout}"
+    );
+    let directory = stderr
+        .lines()
+        .find_map(|line| line.strip_prefix("isolint: starting a private PostgreSQL "))
+        .and_then(|rest| rest.split_once(" in "))
+        .map(|(_, path)| path.split(" as user ").next().unwrap_or(path).to_string())
+        .unwrap_or_else(|| panic!("no progress line: {stderr}"));
+    assert!(directory.contains("isolint-pg-"), "{stderr}");
+    assert!(
+        !std::path::Path::new(&directory).exists(),
+        "{directory} is left behind"
+    );
+}
+
+/// A project whose migrations use what isolint does not model: an enum extended by
+/// `ALTER TYPE ... ADD VALUE`, a CHECK between two columns, a foreign key, a partial unique
+/// index on an expression, a trigger function and a `DO` block. They run verbatim, the rows
+/// made for the finding satisfy the schema, and the finding gets a verdict from the server.
+#[test]
+fn real_migrations_run_verbatim_and_their_findings_get_a_verdict() {
+    let Some(server) = Server::start("real_migrations_run_verbatim") else {
+        return;
+    };
+    let project = tempfile::tempdir().expect("project");
+    let write = |path: &str, text: &str| {
+        let path = project.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("directory");
+        std::fs::write(path, text).expect("write");
+    };
+    write(
+        "migrations/001_bookings.sql",
+        "CREATE TYPE booking_state AS ENUM ('pending', 'confirmed');
+CREATE TABLE rooms (id serial PRIMARY KEY, name text NOT NULL);
+CREATE TABLE bookings (
+    id serial PRIMARY KEY,
+    room_id int NOT NULL REFERENCES rooms (id),
+    guest text NOT NULL,
+    state booking_state NOT NULL DEFAULT 'pending',
+    starts_at timestamptz NOT NULL,
+    ends_at timestamptz NOT NULL,
+    CHECK (starts_at < ends_at)
+);
+CREATE TABLE booking_log (booking_id int NOT NULL, logged_at timestamptz NOT NULL DEFAULT now());
+",
+    );
+    write(
+        "migrations/002_cancel.sql",
+        "ALTER TYPE booking_state ADD VALUE 'cancelled';\n",
+    );
+    write(
+        "migrations/003_rules.sql",
+        "CREATE UNIQUE INDEX one_active_booking_per_guest ON bookings (lower(guest))
+    WHERE state <> 'cancelled';
+CREATE FUNCTION log_booking() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO booking_log (booking_id) VALUES (NEW.id);
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER bookings_log AFTER INSERT ON bookings
+    FOR EACH ROW EXECUTE FUNCTION log_booking();
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_type WHERE typname = 'booking_state') THEN
+        RAISE EXCEPTION 'booking_state is missing';
+    END IF;
+END
+$$;
+",
+    );
+    write(
+        "book_room.sql",
+        "-- name: book_room
+-- isolint: example 1=1 2=2024-03-01 3=2024-03-05 4=ann
+-- isolint: example 1=1 2=2024-03-02 3=2024-03-04 4=bob
+BEGIN;
+SELECT count(*) FROM bookings
+    WHERE room_id = $1 AND state = 'confirmed' AND starts_at < $3 AND ends_at > $2;
+INSERT INTO bookings (room_id, guest, state, starts_at, ends_at)
+    VALUES ($1, $4, 'confirmed', $2, $3);
+COMMIT;
+",
+    );
+    let before = footprint(&server.url());
+    let output = isolint()
+        .current_dir(project.path())
+        .args(["confirm", ".", "--format", "json"])
+        .args(["--database-url", &server.url()])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("migration failed"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let findings = report["findings"].as_array().expect("findings");
+    assert!(!findings.is_empty(), "{stderr}");
+    for finding in findings {
+        let confirmation = &finding["confirmation"];
+        let verdict = confirmation["verdict"].as_str().unwrap_or_default();
+        assert!(
+            verdict == "reproduced" || verdict == "prevented",
+            "{}: {verdict}: {}\n{}",
+            finding["rule"],
+            confirmation["reason"],
+            serde_json::to_string_pretty(confirmation).unwrap_or_default()
+        );
+        assert!(
+            confirmation["schema"].as_str().is_some_and(
+                |schema| schema.starts_with("the project's migrations (3 files) run verbatim")
+            ),
+            "{}",
+            confirmation["schema"]
+        );
+    }
+    // The two bookings of the write skew both went in, and the trigger logged them with the
+    // booking made for the room's existing confirmed stay.
+    let phantom = findings
+        .iter()
+        .find(|finding| finding["rule"] == "phantom-write-skew")
+        .expect("a phantom write skew");
+    assert_eq!(phantom["confirmation"]["verdict"], "reproduced");
+    let contents = &phantom["confirmation"]["observed"]["contents"];
+    assert_eq!(contents["booking_log"].as_array().map(Vec::len), Some(3));
+    assert_eq!(footprint(&server.url()), before);
+}
+
+/// A migration the server rejects is reported with its file, its line (from the server's
+/// error position) and the server's message; the rest of the file is still built.
+#[test]
+fn a_failing_migration_is_reported_where_it_fails() {
+    let Some(server) = Server::start("a_failing_migration_is_reported_where_it_fails") else {
+        return;
+    };
+    let result = check_sources(
+        vec![SourceFile::new(
+            "migrations/001.sql".into(),
+            Role::Schema,
+            "CREATE TABLE a (id int PRIMARY KEY);\n\nCREATE TABLE b (\n    id int,\n    a_id int REFERENCES nowhere (id)\n);\nCREATE TABLE c (id int);\n\\connect other\nCREATE ROLE intruder;\nCREATE TABLE d (\n    id int,\n    at timestamptz DEFALT now()\n);\n"
+                .into(),
+        )],
+        &CheckOptions::new(Engine::Postgres),
+    );
+    let setup = confirm::Setup::new(&result, None).expect("setup");
+    let left_out: Vec<String> = setup
+        .migrations
+        .left_out
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        left_out,
+        [
+            "migrations/001.sql:8: `\\connect other` (psql's \\connect is not run: confirm sends the SQL only)",
+            "migrations/001.sql:9: `CREATE ROLE intruder` (roles belong to the whole server)",
+        ]
+    );
+    let database = Database::new(&server.url()).expect("url");
+    let schema = confirm::Schema::build(&database, &setup).expect("schema");
+    let failures: Vec<String> = schema.failures().iter().map(ToString::to_string).collect();
+    // Without a position from the server, the line is the statement's.
+    assert_eq!(
+        failures,
+        [
+            "migrations/001.sql:3: relation \"nowhere\" does not exist (42P01)",
+            "migrations/001.sql:12: syntax error at or near \"DEFALT\" (42601)",
+        ]
+    );
+    let tables: Vec<String> = schema
+        .tables()
+        .tables
+        .iter()
+        .map(|table| table.display())
+        .collect();
+    assert_eq!(tables, ["a", "c"]);
+    drop(schema);
+    let mut client = postgres::Client::connect(&server.url(), postgres::NoTls).expect("connect");
+    let roles: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_roles WHERE rolname = 'intruder'",
+            &[],
+        )
+        .expect("query")
+        .get(0);
+    assert_eq!(roles, 0);
+    assert_eq!(footprint(&server.url()).0, 0);
+}
+
+/// When the migrations leave out a table a finding uses and isolint's model of the tables has
+/// it, the finding runs on the model, and its reason says why.
+#[test]
+fn a_table_the_migrations_leave_out_is_taken_from_the_model() {
+    let Some(server) = Server::start("a_table_the_migrations_leave_out_is_taken_from_the_model")
+    else {
+        return;
+    };
+    let result = check_sources(
+        vec![
+            SourceFile::new(
+                "migrations/001.sql".into(),
+                Role::Schema,
+                "CREATE TABLE bank.accounts (id int PRIMARY KEY, balance int NOT NULL);\n".into(),
+            ),
+            SourceFile::new(
+                "withdraw.sql".into(),
+                Role::Transactions,
+                "BEGIN;\nSELECT balance FROM bank.accounts WHERE id = $1;\n\
+                 UPDATE bank.accounts SET balance = $2 WHERE id = $1;\nCOMMIT;\n"
+                    .into(),
+            ),
+        ],
+        &CheckOptions::new(Engine::Postgres),
+    );
+    assert_eq!(result.findings.len(), 1, "{:?}", result.findings);
+    let setup = confirm::Setup::new(&result, None).expect("setup");
+    let database = Database::new(&server.url()).expect("url");
+    let schema = confirm::Schema::build(&database, &setup).expect("schema");
+    assert_eq!(schema.failures().len(), 1);
+    let confirmation = confirm::confirm(&schema, &result, &setup, &result.findings[0]);
+    assert_ne!(
+        confirmation.verdict,
+        Verdict::Inconclusive,
+        "{}",
+        confirmation.reason
+    );
+    assert!(
+        confirmation.reason.contains(
+            "run on the tables isolint models from the migrations, because the migrations run \
+             verbatim leave no table accounts (first failure: migrations/001.sql:1: schema \
+             \"bank\" does not exist (3F000))"
+        ),
+        "{}",
+        confirmation.reason
+    );
+    drop(schema);
+    assert_eq!(footprint(&server.url()).0, 0);
+}
+
+/// A step that waits for another session's row lock is marked blocked and the schedule goes
+/// on; a step that is merely slow (`pg_sleep`) is waited for, as PostgreSQL's isolation
+/// tester tells them apart.
+#[test]
+fn a_session_waiting_for_a_lock_is_blocked_and_a_sleeping_one_is_not() {
+    use confirm::plan::{Action, Plan, PlannedStep, Session};
+    let Some(server) = Server::start("a_session_waiting_for_a_lock_is_blocked") else {
+        return;
+    };
+    let database = Database::new(&server.url()).expect("url");
+    let throwaway = confirm::throwaway::Throwaway::create(&database).expect("database");
+    let mut admin = throwaway.connect().expect("connect");
+    admin
+        .batch_execute("CREATE TABLE t (id int PRIMARY KEY, n int); INSERT INTO t VALUES (1, 0)")
+        .expect("table");
+    let tables = confirm::catalog::Tables::read(&mut admin).expect("catalog");
+    let session = |label: &str, statements: &[&str]| Session {
+        label: label.to_string(),
+        program: 0,
+        level: Level::ReadCommitted,
+        statements: statements.iter().map(|sql| sql.to_string()).collect(),
+        captures: statements.iter().map(|_| Vec::new()).collect(),
+        rolls_back: false,
+    };
+    let step = |session: usize, action: Action| PlannedStep { session, action };
+    let plan = Plan {
+        sessions: vec![
+            session(
+                "T1",
+                &[
+                    "UPDATE t SET n = n + 1 WHERE id = 1",
+                    "SELECT pg_sleep(0.3)",
+                ],
+            ),
+            session("T2", &["UPDATE t SET n = n + 10 WHERE id = 1 RETURNING n"]),
+        ],
+        steps: vec![
+            step(0, Action::Begin),
+            step(0, Action::Statement(0)),
+            step(1, Action::Begin),
+            step(1, Action::Statement(0)),
+            step(0, Action::Statement(1)),
+            step(0, Action::Commit),
+            step(1, Action::Commit),
+        ],
+        parameters: vec![],
+        assumptions: vec![],
+    };
+    let mut run = confirm::session::RunDatabase {
+        database: throwaway.database(),
+        admin,
+        search_path: "public".to_string(),
+        tables: &tables,
+        first_transaction: None,
+    };
+    let execution = confirm::session::run(&plan, &plan.steps, &mut run).expect("runs");
+    let shown: Vec<(String, Option<usize>)> = execution
+        .events
+        .iter()
+        .map(|event| (event.result.clone(), event.completed_after))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("ok".to_string(), None),
+            ("ok".to_string(), None),
+            ("ok".to_string(), None),
+            ("blocked".to_string(), Some(5)),
+            ("ok".to_string(), None),
+            ("ok".to_string(), None),
+            ("ok".to_string(), None),
+        ],
+        "{:#?}",
+        execution.events
+    );
+    // T2 waited for T1's increment and added to it.
+    assert_eq!(
+        execution.events[3].returned,
+        Some(vec![vec![Some("11".to_string())]])
+    );
 }

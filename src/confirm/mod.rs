@@ -2,20 +2,29 @@
 //! decides by serializability whether the anomaly happened.
 //!
 //! ```text
-//! plan (bind parameters, complete the schedule) → scratch schema (DDL, seed rows)
-//!   → session (run the interleaving, then every serial order, each on fresh rows)
+//! migrations, verbatim → throwaway database (the template; its catalog read back)
+//!   → plan (bind parameters to values of their columns' types, complete the schedule)
+//!   → per run: a copy of the template, rows (seed.sql, or made to satisfy its constraints)
+//!   → session (run the interleaving, then every serial order, each on a fresh copy)
 //!   → verdict (does the interleaved outcome match a serial one?)
 //! ```
 //!
-//! Everything runs in a schema of its own, `isolint_confirm_<random>`, dropped afterwards;
-//! table names in the project's SQL are unqualified so that nothing else is touched.
+//! Everything happens in databases of its own, `isolint_confirm_<random>`, created on the
+//! server and dropped afterwards (`throwaway`); without `--database-url`, on a private cluster
+//! started for the run (`cluster`). Nothing else on the server is touched.
 
+pub mod catalog;
+pub mod cluster;
+pub mod condition;
 pub mod database;
+pub mod migrate;
 pub mod plan;
 pub mod seed;
 pub mod session;
+pub mod throwaway;
 
-use std::collections::BTreeMap;
+use std::cell::OnceCell;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde::Serialize;
@@ -23,10 +32,14 @@ use sqlparser::ast::Statement;
 
 use crate::CheckResult;
 use crate::analysis::finding::Finding;
+use crate::parse::templates::Variables;
 use crate::source::Role;
-use database::{Database, Scratch};
-use plan::{Action, Plan, PlannedStep};
-use session::{Event, Execution, Outcome};
+use catalog::Tables;
+use database::Database;
+use migrate::{Failure, Migrations};
+use plan::{Action, Naming, Plan, PlannedStep};
+use session::{Event, Execution, Outcome, RunDatabase};
+use throwaway::Throwaway;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -70,13 +83,16 @@ pub struct Confirmation {
     pub parameters: Vec<BTreeMap<String, String>>,
     /// Values and rows chosen rather than given.
     pub assumptions: Vec<String>,
+    /// How the tables it ran on were built.
+    pub schema: String,
 }
 
 impl Confirmation {
-    fn inconclusive(reason: String) -> Confirmation {
+    fn inconclusive(reason: String, schema: String) -> Confirmation {
         Confirmation {
             verdict: Verdict::Inconclusive,
             reason,
+            schema,
             schedule: vec![],
             observed: None,
             serial_outcomes: vec![],
@@ -86,13 +102,18 @@ impl Confirmation {
     }
 }
 
-/// The project's schema as statements for a scratch schema, and seed rows when given.
+/// What `confirm` needs from the project before it touches a server: the migrations as they
+/// will be sent, isolint's model of their tables (for when the migrations cannot build what a
+/// finding needs), and the seed rows when given.
 pub struct Setup {
+    pub migrations: Migrations,
+    /// The tables, indexes and types isolint models, as statements for one schema.
     pub ddl: Vec<String>,
-    /// Migration statements left out, with why.
+    /// Migration statements the model leaves out, with why.
     pub skipped: Vec<String>,
     /// `--seed`: rows for every finding.
     pub seed: Option<Vec<String>>,
+    pub variables: Variables,
 }
 
 impl Setup {
@@ -118,7 +139,13 @@ impl Setup {
             }
         }
         let seed = seed.map(read_seed).transpose()?;
-        Ok(Setup { ddl, skipped, seed })
+        Ok(Setup {
+            migrations: Migrations::new(result, &result.variables),
+            ddl,
+            skipped,
+            seed,
+            variables: result.variables.clone(),
+        })
     }
 
     /// The rows for a finding: `--seed`, else the nearest `seed.sql` above the finding's
@@ -144,7 +171,163 @@ impl Setup {
     }
 }
 
-/// The statements of a file as PostgreSQL reads them, each prepared for a scratch schema.
+/// A migrated template database and what the server says is in it.
+pub struct Built {
+    template: Throwaway,
+    pub tables: Tables,
+    search_path: String,
+    /// Whether the project's SQL must be unqualified to run on it (isolint's model of the
+    /// tables, all in one schema).
+    unqualified: bool,
+}
+
+/// The project's schema on the server: its migrations run verbatim in a throwaway database,
+/// which every run copies; and, built only when a finding needs it, isolint's model of the
+/// tables.
+pub struct Schema {
+    server: Database,
+    verbatim: Built,
+    failures: Vec<Failure>,
+    modelled: OnceCell<Result<Built, String>>,
+}
+
+impl Schema {
+    /// Creates the throwaway template database and runs the migrations in it.
+    pub fn build(server: &Database, setup: &Setup) -> Result<Schema, String> {
+        let template = Throwaway::create(server)?;
+        let mut client = template.connect()?;
+        let _ = client.batch_execute("SET statement_timeout = '300s'");
+        let failures = migrate::apply(&mut client, &setup.migrations);
+        let tables = Tables::read(&mut client)?;
+        // A database is copied only while nobody is connected to it.
+        drop(client);
+        let search_path = tables.search_path();
+        Ok(Schema {
+            server: server.clone(),
+            verbatim: Built {
+                template,
+                tables,
+                search_path,
+                unqualified: false,
+            },
+            failures,
+            modelled: OnceCell::new(),
+        })
+    }
+
+    /// The migration statements the server rejected.
+    pub fn failures(&self) -> &[Failure] {
+        &self.failures
+    }
+
+    /// The tables the migrations built.
+    pub fn tables(&self) -> &Tables {
+        &self.verbatim.tables
+    }
+
+    fn modelled(&self, setup: &Setup) -> Result<&Built, String> {
+        self.modelled
+            .get_or_init(|| {
+                let template = Throwaway::create(&self.server)?;
+                let mut client = template.connect()?;
+                for statement in &setup.ddl {
+                    // What the model cannot build is left out; the run says what is missing.
+                    let _ = database::query(&mut client, statement);
+                }
+                let tables = Tables::read(&mut client)?;
+                drop(client);
+                Ok(Built {
+                    template,
+                    search_path: "public".to_string(),
+                    tables,
+                    unqualified: true,
+                })
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The migrations in words: how they ran and what failed.
+    fn describe(&self, setup: &Setup) -> String {
+        let files = setup.migrations.scripts.len();
+        let mut text = format!(
+            "the project's migrations ({files} file{}) run verbatim in a throwaway database",
+            if files == 1 { "" } else { "s" }
+        );
+        if !self.failures.is_empty() {
+            let shown: Vec<String> = self
+                .failures
+                .iter()
+                .take(3)
+                .map(ToString::to_string)
+                .collect();
+            text.push_str(&format!(
+                "; {} statement{} failed: {}{}",
+                self.failures.len(),
+                if self.failures.len() == 1 { "" } else { "s" },
+                shown.join("; "),
+                if self.failures.len() > 3 { "; ..." } else { "" }
+            ));
+        }
+        if !setup.migrations.left_out.is_empty() {
+            text.push_str(&format!(
+                "; {} left out (they would change more than that database or are psql's)",
+                setup.migrations.left_out.len()
+            ));
+        }
+        text
+    }
+
+    /// The database for `finding`: the migrated one, unless tables the finding uses are
+    /// missing there and isolint's model has them. With why, when it is the model.
+    fn for_finding(
+        &self,
+        setup: &Setup,
+        result: &CheckResult,
+        finding: &Finding,
+    ) -> (&Built, Option<String>) {
+        let used: BTreeSet<&str> = finding
+            .programs
+            .iter()
+            .flat_map(|&program| &result.programs[program].statements)
+            .flat_map(|statement| &statement.accesses)
+            .map(|access| access.table.as_str())
+            .filter(|table| !table.is_empty())
+            .collect();
+        let missing: Vec<&str> = used
+            .iter()
+            .copied()
+            .filter(|table| self.verbatim.tables.find(table).is_none())
+            .collect();
+        if missing.is_empty() {
+            return (&self.verbatim, None);
+        }
+        match self.modelled(setup) {
+            Ok(modelled)
+                if missing
+                    .iter()
+                    .all(|table| modelled.tables.find(table).is_some()) =>
+            {
+                let first_failure = self
+                    .failures
+                    .first()
+                    .map(|failure| format!(" (first failure: {failure})"))
+                    .unwrap_or_default();
+                (
+                    modelled,
+                    Some(format!(
+                        "run on the tables isolint models from the migrations, because the \
+                         migrations run verbatim leave no table {}{first_failure}",
+                        missing.join(", ")
+                    )),
+                )
+            }
+            _ => (&self.verbatim, None),
+        }
+    }
+}
+
+/// The statements of a file as PostgreSQL reads them, each prepared for one schema.
 fn statements(text: &str) -> Vec<(String, Result<Vec<Statement>, String>)> {
     let parsed = crate::parse::parse_file(text, crate::semantics::Engine::Postgres);
     parsed
@@ -155,9 +338,9 @@ fn statements(text: &str) -> Vec<(String, Result<Vec<Statement>, String>)> {
         .collect()
 }
 
-/// DDL sqlparser cannot read (`PARTITION OF`, `USING INDEX TABLESPACE`) is sent as written
+/// DDL sqlparser cannot read (`PARTITION OF`, `USING INDEX TABLESPACE`) is kept as written
 /// when it creates or alters a table, index, type or sequence and names nothing qualified, so
-/// that it can only land in the scratch schema.
+/// that it lands in the one schema of the model.
 fn unparsed_schema_statement(sql: &str) -> Option<String> {
     use crate::parse::lexer::TokenKind;
     let parsed = crate::parse::parse_file(sql, crate::semantics::Engine::Postgres);
@@ -202,105 +385,217 @@ fn is_schema_statement(statement: &Statement) -> bool {
     )
 }
 
+/// A seed file's statements as written; only INSERT, UPDATE and DELETE are allowed.
 fn read_seed(path: &Path) -> Result<Vec<String>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
     let mut rows = Vec::new();
     for (sql, prepared) in statements(&text) {
         let prepared = prepared.map_err(|error| format!("{}: {error}", path.display()))?;
-        for statement in prepared {
-            if !matches!(
+        if !prepared.iter().all(|statement| {
+            matches!(
                 statement,
                 Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_)
-            ) {
-                return Err(format!(
-                    "{}: `{}` is not INSERT, UPDATE or DELETE; a seed file only adds rows",
-                    path.display(),
-                    crate::one_line(&sql)
-                ));
-            }
-            rows.push(statement.to_string());
+            )
+        }) {
+            return Err(format!(
+                "{}: `{}` is not INSERT, UPDATE or DELETE; a seed file only adds rows",
+                path.display(),
+                crate::one_line(&sql)
+            ));
         }
+        rows.push(sql.trim().to_string());
     }
     Ok(rows)
 }
 
-/// Confirms one finding.
+/// Confirms one finding. When that is inconclusive because a routine's replayed statement
+/// failed (a name the replay did not carry over, or a statement of a branch the function
+/// would not have taken: the replay runs every branch), the routine runs again as one call
+/// of the function.
 pub fn confirm(
-    database: &Database,
+    schema: &Schema,
     result: &CheckResult,
     setup: &Setup,
     finding: &Finding,
 ) -> Confirmation {
-    // A routine's own program is replayed statement by statement, its variables carried from
-    // one statement to the next. Statements inlined from a call or a trigger run inside one
-    // statement of the caller, where a schedule cannot interleave them.
-    let inlined = finding.programs.iter().find_map(|&index| {
-        let program = &result.programs[index];
-        program
-            .statements
-            .iter()
-            .find_map(|statement| statement.via.as_ref())
-            .map(|via| (&program.name, &via.routine))
-    });
-    if let Some((name, routine)) = inlined {
-        return Confirmation::inconclusive(format!(
-            "`{name}` runs statements of {routine} inside one of its own statements, where a \
-             schedule cannot interleave them; replay it by hand"
-        ));
+    let first = confirm_with(schema, result, setup, finding, &BTreeMap::new(), false);
+    // Sharing changes something only where values were chosen rather than given.
+    let chosen = first
+        .assumptions
+        .iter()
+        .any(|assumption| assumption.starts_with(plan::CHOSEN_VALUES));
+    let first = if first.verdict == Verdict::Prevented
+        && first.reason.starts_with(NOT_INTERACTING)
+        && chosen
+    {
+        // Distinct values kept the transactions on different rows: once more with shared
+        // ones, kept when the transactions then meet.
+        let shared = confirm_with(schema, result, setup, finding, &BTreeMap::new(), true);
+        if shared.verdict == Verdict::Reproduced
+            || (shared.verdict == Verdict::Prevented && !shared.reason.starts_with(NOT_INTERACTING))
+        {
+            shared
+        } else {
+            first
+        }
+    } else {
+        first
+    };
+    if first.verdict != Verdict::Inconclusive {
+        return first;
     }
-    let plan = match plan::plan(result, finding) {
+    let mut calls = BTreeMap::new();
+    for event in &first.schedule {
+        let Some(error) = event.result.strip_prefix("error ") else {
+            continue;
+        };
+        let Some(instance) = event
+            .session
+            .strip_prefix('T')
+            .and_then(|number| number.parse::<usize>().ok())
+            .and_then(|number| number.checked_sub(1))
+        else {
+            continue;
+        };
+        let routine = finding.instances.get(instance).is_some_and(|&program| {
+            result.programs[program].kind == crate::program::ProgramKind::Routine
+        });
+        // Already a call, or a failure the interleaving caused.
+        let replayed = !event.sql.starts_with("SELECT * FROM ") && !event.sql.starts_with("CALL ");
+        let caused_by_schedule = ["25P02", "40001", "40P01"]
+            .iter()
+            .any(|code| error.starts_with(code));
+        if !replayed || caused_by_schedule {
+            continue;
+        }
+        if routine {
+            calls.entry(instance).or_insert_with(|| {
+                format!(
+                    "its replayed statement `{}` fails on the server: {error}",
+                    crate::one_line(&event.sql)
+                )
+            });
+        }
+    }
+    if calls.is_empty() {
+        return first;
+    }
+    confirm_with(schema, result, setup, finding, &calls, false)
+}
+
+/// Confirms one finding, running the routines of the instances in `calls` as one call each,
+/// and with one value per parameter name or column across the instances when `share`.
+fn confirm_with(
+    schema: &Schema,
+    result: &CheckResult,
+    setup: &Setup,
+    finding: &Finding,
+    calls: &BTreeMap<usize, String>,
+    share: bool,
+) -> Confirmation {
+    let (built, modelled_because) = schema.for_finding(setup, result, finding);
+    let described = match &modelled_because {
+        Some(why) => why.clone(),
+        None => schema.describe(setup),
+    };
+    let naming = Naming {
+        unqualify: built.unqualified,
+        variables: &setup.variables,
+        tables: Some(&built.tables),
+    };
+    let with_schema = |reason: String| match &modelled_because {
+        Some(why) => format!("{reason} ({why})"),
+        None => reason,
+    };
+    let plan = match plan::plan(result, finding, naming, calls, share) {
         Ok(plan) => plan,
-        Err(reason) => return Confirmation::inconclusive(reason),
+        Err(reason) => return Confirmation::inconclusive(with_schema(reason), described),
     };
     if let Some(session) = plan
         .sessions
         .iter()
         .find(|session| session.level == crate::semantics::Level::Snapshot)
     {
-        return Confirmation::inconclusive(format!(
-            "{} runs at SNAPSHOT, which PostgreSQL does not have",
-            session.label
-        ));
+        return Confirmation::inconclusive(
+            format!(
+                "{} runs at SNAPSHOT, which PostgreSQL does not have",
+                session.label
+            ),
+            described,
+        );
     }
     let mut assumptions = plan.assumptions.clone();
     let rows = match setup.seed_for(result, finding) {
         Ok(Some(rows)) => Rows::Given(rows),
         Ok(None) => Rows::Generated(None),
-        Err(reason) => return Confirmation::inconclusive(reason),
+        Err(reason) => return Confirmation::inconclusive(reason, described),
     };
     let mut runner = Runner {
-        database,
+        server: &schema.server,
+        built,
         result,
-        setup,
         plan: &plan,
+        naming,
         rows,
     };
     let interleaved = match runner.run(&plan.steps) {
         Ok(execution) => execution,
-        Err(reason) => return Confirmation::inconclusive(reason),
+        Err(reason) => {
+            let mut confirmation = Confirmation::inconclusive(
+                with_schema(incomplete(schema, reason, None)),
+                described,
+            );
+            confirmation.assumptions = assumptions;
+            return confirmation;
+        }
     };
-    if let Rows::Generated(Some((_, notes))) = &runner.rows {
-        assumptions.extend(notes.iter().cloned());
+    if let Rows::Generated(Some(seed)) = &runner.rows {
+        assumptions.extend(seed.notes.iter().cloned());
     }
     let mut confirmation = Confirmation {
         verdict: Verdict::Inconclusive,
         reason: String::new(),
+        schema: described,
         schedule: interleaved.events.clone(),
         observed: Some(interleaved.outcome.clone()),
         serial_outcomes: vec![],
         parameters: plan.parameters.clone(),
         assumptions,
     };
-    if let Some((verdict, reason)) = stopped_by_error(&plan, &interleaved) {
+    let stopped = stopped_by_error(&plan, &interleaved);
+    if let Some(Stop {
+        verdict,
+        reason,
+        constraint: None,
+    }) = stopped
+    {
         confirmation.verdict = verdict;
-        confirmation.reason = reason;
+        confirmation.reason = with_schema(if verdict == Verdict::Inconclusive {
+            let first_error = interleaved.errors.iter().flatten().next();
+            incomplete(schema, reason, first_error)
+        } else {
+            reason
+        });
         return confirmation;
     }
     let committed: Vec<usize> = (0..plan.sessions.len())
         .filter(|session| !plan.sessions[*session].rolls_back)
         .collect();
-    for order in permutations(&committed) {
+    // A constraint that stopped a session prevents the anomaly only if the session passes it
+    // when it runs alone first: otherwise it is the rows, not the interleaving.
+    let orders = match &stopped {
+        Some(Stop {
+            constraint: Some((session, _)),
+            ..
+        }) => permutations(&committed)
+            .into_iter()
+            .filter(|order| order.first() == Some(session))
+            .take(1)
+            .collect(),
+        _ => permutations(&committed),
+    };
+    for order in orders {
         let steps = serial_steps(&plan, &order);
         match runner.run(&steps) {
             Ok(execution) => confirmation.serial_outcomes.push(SerialOutcome {
@@ -311,17 +606,54 @@ pub fn confirm(
                 outcome: execution.outcome,
             }),
             Err(reason) => {
-                confirmation.reason = format!("a serial run failed: {reason}");
+                confirmation.reason = with_schema(format!("a serial run failed: {reason}"));
                 return confirmation;
             }
         }
+    }
+    if let Some(Stop {
+        verdict,
+        reason,
+        constraint: Some((session, code)),
+    }) = stopped
+    {
+        let alone = confirmation.serial_outcomes.first().is_some_and(|serial| {
+            serial.outcome.results[session]
+                .iter()
+                .any(|result| *result == session::StatementResult::Error(code.clone()))
+        });
+        (confirmation.verdict, confirmation.reason) = if alone {
+            (
+                Verdict::Inconclusive,
+                with_schema(format!(
+                    "{reason}, and fails the same way when it runs alone before the others: \
+                     the rows, not the interleaving, break the constraint"
+                )),
+            )
+        } else {
+            (verdict, with_schema(reason))
+        };
+        return confirmation;
     }
     let observed = &interleaved.outcome;
     let matching = confirmation
         .serial_outcomes
         .iter()
         .find(|serial| same_for(&committed, observed, &serial.outcome));
-    (confirmation.verdict, confirmation.reason) = match matching {
+    let independent = confirmation.serial_outcomes.len() > 1
+        && confirmation
+            .serial_outcomes
+            .iter()
+            .all(|serial| same_for(&committed, observed, &serial.outcome));
+    let (verdict, reason) = match matching {
+        Some(_) if independent => (
+            Verdict::Prevented,
+            format!(
+                "{NOT_INTERACTING} (all {} serial orders read and leave what the interleaving \
+                 did)",
+                confirmation.serial_outcomes.len()
+            ),
+        ),
         Some(serial) => (
             Verdict::Prevented,
             format!(
@@ -337,12 +669,47 @@ pub fn confirm(
             ),
         ),
     };
+    confirmation.verdict = verdict;
+    confirmation.reason = with_schema(reason);
     confirmation
 }
 
-/// The verdict when a session failed: a serialization failure or a constraint prevents the
-/// anomaly; any other error leaves it open.
-fn stopped_by_error(plan: &Plan, execution: &Execution) -> Option<(Verdict, String)> {
+/// How the reason of a run whose transactions never met begins.
+const NOT_INTERACTING: &str =
+    "not reproduced with these rows and values: the transactions did not interact";
+
+/// A reason a run could not finish; when a name the statements need is missing, with the
+/// migration failures that may be why.
+fn incomplete(schema: &Schema, reason: String, error: Option<&database::ServerError>) -> String {
+    let missing_name = error.is_some_and(|error| {
+        matches!(
+            error.code.as_deref(),
+            Some("42P01" | "42883" | "42703" | "42704" | "3F000")
+        )
+    });
+    match schema.failures.first() {
+        Some(failure) if missing_name => format!(
+            "{reason}; {} migration statement{} failed, which may be why (the first at {failure})",
+            schema.failures.len(),
+            if schema.failures.len() == 1 { "" } else { "s" }
+        ),
+        _ => reason,
+    }
+}
+
+/// How a session's failure decides the verdict.
+struct Stop {
+    verdict: Verdict,
+    reason: String,
+    /// For a constraint violation: the session and SQLSTATE, to be checked against the
+    /// session run alone.
+    constraint: Option<(usize, String)>,
+}
+
+/// The verdict when a session failed: a serialization failure or a deadlock prevents the
+/// anomaly; a constraint prevents it when the session passes it alone; any other error
+/// leaves it open.
+fn stopped_by_error(plan: &Plan, execution: &Execution) -> Option<Stop> {
     let failures: Vec<(usize, &database::ServerError)> = execution
         .errors
         .iter()
@@ -359,19 +726,35 @@ fn stopped_by_error(plan: &Plan, execution: &Execution) -> Option<(Verdict, Stri
         })
         .or_else(|| failures.first())?;
     let label = &plan.sessions[*session].label;
-    Some(
-        if error.is_serialization_failure() || error.is_constraint_violation() {
-            (
-                Verdict::Prevented,
-                format!("{label} failed: {}", error.message),
-            )
-        } else {
-            (
-                Verdict::Inconclusive,
-                format!("{label} failed: {}", error.message),
-            )
-        },
-    )
+    let reason = format!("{label} failed: {}", error.message);
+    Some(if error.is_serialization_failure() {
+        Stop {
+            verdict: Verdict::Prevented,
+            reason,
+            constraint: None,
+        }
+    } else if error.is_constraint_violation() {
+        Stop {
+            verdict: Verdict::Prevented,
+            reason,
+            constraint: Some((*session, error.code.clone().unwrap_or_default())),
+        }
+    } else if error.code.as_deref() == Some("P0001") {
+        Stop {
+            verdict: Verdict::Inconclusive,
+            reason: format!(
+                "{reason}, raised by the project's own code: the rows are not the state it \
+                 expects (give them in a seed.sql)"
+            ),
+            constraint: None,
+        }
+    } else {
+        Stop {
+            verdict: Verdict::Inconclusive,
+            reason,
+            constraint: None,
+        }
+    })
 }
 
 /// Whether two outcomes agree on what the committed sessions read and on the final rows.
@@ -414,36 +797,68 @@ fn permutations(items: &[usize]) -> Vec<Vec<usize>> {
 /// Where a run's rows come from.
 enum Rows {
     Given(Vec<String>),
-    /// Made up on the first run from the columns the server reports, then reused.
-    Generated(Option<(Vec<String>, Vec<String>)>),
+    /// Made on the first run from the tables the server has, then run again as they went in.
+    Generated(Option<seed::Seed>),
 }
 
 struct Runner<'a> {
-    database: &'a Database,
+    server: &'a Database,
+    built: &'a Built,
     result: &'a CheckResult,
-    setup: &'a Setup,
     plan: &'a Plan,
+    naming: Naming<'a>,
     rows: Rows,
 }
 
 impl Runner<'_> {
-    /// Runs `steps` in a fresh scratch schema with the project's tables and the rows.
+    /// Runs `steps` in a fresh copy of the migrated database, with the rows.
     fn run(&mut self, steps: &[PlannedStep]) -> Result<Execution, String> {
-        let mut scratch = Scratch::create(self.database)?;
-        scratch.apply(&self.setup.ddl)?;
+        let copy = Throwaway::copy_of(self.server, &self.built.template)?;
+        let mut admin = copy.connect()?;
+        admin
+            .batch_execute(&format!(
+                "SET search_path TO {}; SET statement_timeout = '30s'",
+                self.built.search_path
+            ))
+            .map_err(|error| database::describe(&error))?;
+        let first_transaction = session::next_transaction(&mut admin);
         match &mut self.rows {
-            Rows::Given(rows) => scratch.apply(rows)?,
-            Rows::Generated(generated) => {
-                if generated.is_none() {
-                    let columns = scratch.columns()?;
-                    *generated = Some(seed::generate(self.result, self.plan, &columns));
+            Rows::Given(rows) => {
+                for row in rows.iter() {
+                    let sql = if self.naming.unqualify {
+                        plan::concrete(row, self.naming, |name| {
+                            Err(format!("the seed file uses parameter {name}"))
+                        })?
+                    } else {
+                        row.clone()
+                    };
+                    database::query(&mut admin, &sql).map_err(|error| {
+                        format!("`{}` failed: {}", crate::one_line(&sql), error.message)
+                    })?;
                 }
-                if let Some((rows, _)) = generated {
-                    scratch.apply_without_foreign_keys(rows)?;
+            }
+            Rows::Generated(None) => {
+                let wanted = seed::Wanted::new(self.result, self.plan, &self.built.tables);
+                let mut maker = seed::Maker::new(&self.built.tables, &wanted);
+                maker.make_all();
+                let mut made = seed::insert(&mut admin, &mut maker);
+                made.notes.extend(maker.notes);
+                self.rows = Rows::Generated(Some(made));
+            }
+            Rows::Generated(Some(seed)) => {
+                for statement in &seed.statements {
+                    let _ = database::query(&mut admin, statement);
                 }
             }
         }
-        session::run(self.plan, steps, &mut scratch, self.database)
+        let mut run = RunDatabase {
+            database: copy.database(),
+            admin,
+            search_path: self.built.search_path.clone(),
+            tables: &self.built.tables,
+            first_transaction,
+        };
+        session::run(self.plan, steps, &mut run)
     }
 }
 
@@ -452,7 +867,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unreadable_ddl_is_sent_only_when_it_stays_in_the_scratch_schema() {
+    fn unreadable_ddl_is_modelled_only_when_it_names_nothing_qualified() {
         let partition = "CREATE TABLE nights_2025 PARTITION OF nights\n    FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')";
         assert_eq!(
             unparsed_schema_statement(partition).as_deref(),

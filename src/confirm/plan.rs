@@ -1,6 +1,11 @@
 //! From a finding to something a database can run: one session per transaction instance with
-//! its statements made concrete (parameters bound, names resolved in the scratch schema), and
-//! the witness interleaving as an ordered list of steps.
+//! its statements made concrete (parameters bound to values of their columns' types, template
+//! variables substituted), and the witness interleaving as an ordered list of steps.
+//!
+//! Statements that the check inlined from a called function or a fired trigger are not sent:
+//! the function and the trigger exist in the throwaway database, so they run inside the
+//! statement that calls or fires them, and a witness step on one of them is taken at that
+//! statement.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
@@ -10,13 +15,28 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
 use crate::CheckResult;
+use crate::access::{AccessKind, SetValue, Term};
 use crate::analysis::finding::{Finding, Step};
 use crate::analysis::unify::Atom;
 use crate::parse::lexer::TokenKind;
+use crate::parse::templates::Variables;
+use crate::program::ProgramKind;
 use crate::semantics::{Engine, Level};
 use crate::source::TextRange;
 
+use super::catalog::Tables;
 use super::database::quote_literal;
+
+/// How statements are made concrete for the database they run on.
+#[derive(Clone, Copy)]
+pub struct Naming<'a> {
+    /// Drop schema qualifiers (for tables modelled into one schema) rather than keep them.
+    pub unqualify: bool,
+    /// The config's `[variables]`, for templated SQL (`:SCHEMA.jobs`).
+    pub variables: &'a Variables,
+    /// The database's tables, to give parameters values of their columns' types.
+    pub tables: Option<&'a Tables>,
+}
 
 /// A transaction instance ready to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,51 +82,58 @@ pub struct Plan {
     pub assumptions: Vec<String>,
 }
 
+/// How the assumption that lists the parameter values chosen begins.
+pub const CHOSEN_VALUES: &str = "parameter values chosen";
+
 /// Why a finding cannot be confirmed; the verdict is inconclusive with this reason.
 pub type Unplannable = String;
 
 /// Binds the finding's transactions and lays out its schedule.
-pub fn plan(result: &CheckResult, finding: &Finding) -> Result<Plan, Unplannable> {
-    let mut values = Values::new(result, finding);
+/// The instances in `calls` run their routine as one call, for the reason given; with
+/// `share`, parameters of the same name or column take one value across the instances.
+pub fn plan(
+    result: &CheckResult,
+    finding: &Finding,
+    naming: Naming,
+    calls: &BTreeMap<usize, String>,
+    share: bool,
+) -> Result<Plan, Unplannable> {
+    let mut values = Values::new(result, finding, naming.tables);
+    if share {
+        values.shared = Some(BTreeMap::new());
+    }
     let mut sessions = Vec::new();
+    // Per session, per statement of the program: the statement of the session that runs it.
+    let mut positions: Vec<Vec<usize>> = Vec::new();
+    let mut inside: BTreeSet<String> = BTreeSet::new();
+    let mut called: Vec<String> = Vec::new();
     for (instance, &program) in finding.instances.iter().enumerate() {
         let source = &result.programs[program];
-        let text = &result.files[source.file].text;
-        let mut statements = Vec::new();
-        let mut captures = Vec::new();
-        // Routine variables assigned so far, by INTO of an earlier statement.
-        let mut assigned: Vec<String> = Vec::new();
-        for statement in &source.statements {
-            let Some(replay) = &statement.replay else {
-                let sql = text
-                    .get(statement.range.start..statement.range.end)
-                    .unwrap_or_default();
-                statements.push(concrete(sql, |name| values.get(instance, name))?);
-                captures.push(Vec::new());
-                continue;
-            };
-            if let Some(why) = &replay.unsupported {
-                return Err(format!("`{}` cannot be replayed: {why}", source.name));
+        let replayed = match calls.get(&instance) {
+            Some(why) => Err(why.clone()),
+            None => replay(result, source, instance, naming, &mut values, &mut inside),
+        };
+        let (statements, captures, runs_at) = match replayed {
+            Ok(replayed) => replayed,
+            Err(reason) if source.kind == ProgramKind::Routine => {
+                // The function is in the database: call it, as one statement.
+                values.chosen[instance].clear();
+                let call = call(source, instance, naming, &mut values)
+                    .map_err(|why| format!("{reason}; and it cannot be called whole: {why}"))?;
+                called.push(format!(
+                    "`{}` ran as one call, `{call}`, because its body cannot be replayed \
+                     statement by statement: {reason}",
+                    source.name
+                ));
+                (
+                    vec![call],
+                    vec![Vec::new()],
+                    vec![0; source.statements.len()],
+                )
             }
-            let sql = concrete(&replay.sql, |name| {
-                // A variable `v` is written `:v` in the replayed text and named `v` in terms.
-                let name = name.strip_prefix(':').unwrap_or(name);
-                if replay.arguments.iter().any(|argument| argument == name) {
-                    values.get(instance, name)
-                } else if assigned.iter().any(|variable| variable == name) {
-                    Ok(captured(name))
-                } else {
-                    Err(format!(
-                        "`{}` uses `{name}` before a SELECT ... INTO assigns it (its value comes \
-                         from an expression isolint does not run)",
-                        source.name
-                    ))
-                }
-            })?;
-            statements.push(sql);
-            assigned.extend(replay.into.iter().cloned());
-            captures.push(replay.into.clone());
-        }
+            Err(reason) => return Err(reason),
+        };
+        positions.push(runs_at);
         sessions.push(Session {
             label: format!("T{}", instance + 1),
             program,
@@ -119,14 +146,171 @@ pub fn plan(result: &CheckResult, finding: &Finding) -> Result<Plan, Unplannable
                 .any(|step| step.instance == instance && matches!(step.step, Step::Rollback)),
         });
     }
-    let steps = schedule(finding, &sessions);
-    let (parameters, assumptions) = values.finish();
+    let steps = schedule(finding, &sessions, &positions);
+    let (parameters, mut assumptions) = values.finish();
+    assumptions.extend(called);
+    if !inside.is_empty() {
+        assumptions.push(format!(
+            "the routines and triggers are in the database, so their statements run inside the \
+             statement that calls or fires them, where the schedule cannot stop between them: {}",
+            inside.into_iter().collect::<Vec<_>>().join("; ")
+        ));
+    }
     Ok(Plan {
         sessions,
         steps,
         parameters,
         assumptions,
     })
+}
+
+/// A program's statements for the database, each program statement's position among them,
+/// and the variables each assigns: its own statements as written (a routine's replayed with
+/// its variables carried), those inlined from routines and triggers left to run where they
+/// are called or fired.
+#[allow(clippy::type_complexity)] // Three parallel lists, named by the caller.
+fn replay(
+    result: &CheckResult,
+    source: &crate::program::Program,
+    instance: usize,
+    naming: Naming,
+    values: &mut Values,
+    inside: &mut BTreeSet<String>,
+) -> Result<(Vec<String>, Vec<Vec<String>>, Vec<usize>), Unplannable> {
+    let text = &result.files[source.file].text;
+    let mut statements = Vec::new();
+    let mut captures = Vec::new();
+    let mut runs_at = Vec::new();
+    // Routine variables assigned so far, by INTO of an earlier statement.
+    let mut assigned: Vec<String> = Vec::new();
+    for (index, statement) in source.statements.iter().enumerate() {
+        if let Some(via) = &statement.via {
+            // It runs inside the statement that calls the routine or fires the trigger,
+            // which stands at the same place in the program's file.
+            let site = source
+                .statements
+                .iter()
+                .enumerate()
+                .filter(|(_, other)| other.via.is_none() && other.range == statement.range)
+                .map(|(at, _)| at)
+                .next();
+            inside.insert(format!(
+                "{} runs inside `{}`",
+                via.routine,
+                crate::one_line(
+                    text.get(statement.range.start..statement.range.end)
+                        .unwrap_or_default()
+                )
+            ));
+            runs_at.push(match site {
+                Some(site) if site > index => usize::MAX - 1,
+                _ => statements.len().saturating_sub(1),
+            });
+            continue;
+        }
+        runs_at.push(statements.len());
+        let Some(replay) = &statement.replay else {
+            let sql = text
+                .get(statement.range.start..statement.range.end)
+                .unwrap_or_default();
+            statements.push(concrete(sql, naming, |name| values.get(instance, name))?);
+            captures.push(Vec::new());
+            continue;
+        };
+        if let Some(why) = &replay.unsupported {
+            return Err(format!("`{}` cannot be replayed: {why}", source.name));
+        }
+        let sql = concrete(&replay.sql, naming, |name| {
+            // A variable `v` is written `:v` in the replayed text and named `v` in terms.
+            let name = name.strip_prefix(':').unwrap_or(name);
+            if replay.arguments.iter().any(|argument| argument == name) {
+                values.get(instance, name)
+            } else if assigned.iter().any(|variable| variable == name) {
+                Ok(captured(name))
+            } else {
+                Err(format!(
+                    "`{}` uses `{name}` before a SELECT ... INTO assigns it (its value comes \
+                     from an expression isolint does not run)",
+                    source.name
+                ))
+            }
+        })?;
+        statements.push(sql);
+        assigned.extend(replay.into.iter().cloned());
+        captures.push(replay.into.clone());
+    }
+    // A statement that runs before its site (a BEFORE trigger's) is taken at the site.
+    for at in (0..runs_at.len()).rev() {
+        if runs_at[at] == usize::MAX - 1 {
+            runs_at[at] = runs_at.get(at + 1).copied().unwrap_or(0);
+        }
+    }
+    if statements.is_empty() {
+        return Err(format!(
+            "`{}` has no statement of its own to run",
+            source.name
+        ));
+    }
+    Ok((statements, captures, runs_at))
+}
+
+/// A routine program as one call of the function the migrations created: `SELECT * FROM
+/// "pgq"."next_batch"(CAST('1' AS text), ...)` (`CALL` for a procedure), each argument
+/// bound as the routine's variables are.
+fn call(
+    source: &crate::program::Program,
+    instance: usize,
+    naming: Naming,
+    values: &mut Values,
+) -> Result<String, Unplannable> {
+    let tables = naming
+        .tables
+        .filter(|_| !naming.unqualify)
+        .ok_or("the migrations did not build the function")?;
+    let variables: Vec<String> = source
+        .statements
+        .iter()
+        .find_map(|statement| statement.replay.as_ref())
+        .map(|replay| replay.arguments.clone())
+        .unwrap_or_default();
+    let function = tables
+        .function(&source.name, variables.len())
+        .ok_or_else(|| format!("the database has no function `{}`", source.name))?;
+    if function.returns_trigger {
+        return Err("it is a trigger function, which only a write can run".to_string());
+    }
+    let mut arguments = Vec::new();
+    for (position, (name, data_type)) in function.arguments.iter().enumerate() {
+        // By name where the database knows it (OUT arguments may sit among the routine's),
+        // else by position.
+        let variable = if !name.is_empty() && variables.contains(name) {
+            name.clone()
+        } else {
+            variables.get(position).cloned().unwrap_or_else(|| {
+                if name.is_empty() {
+                    format!("${}", position + 1)
+                } else {
+                    name.clone()
+                }
+            })
+        };
+        values.types[instance]
+            .entry(parameter_key(&variable))
+            .or_insert_with(|| data_type.clone());
+        let value = values.get(instance, &variable)?;
+        arguments.push(format!("CAST({} AS {data_type})", quote_literal(&value)));
+    }
+    // `SELECT * FROM f(...)` returns a composite result as its columns, named.
+    Ok(format!(
+        "{} {}({})",
+        if function.procedure {
+            "CALL"
+        } else {
+            "SELECT * FROM"
+        },
+        function.qualified(),
+        arguments.join(", ")
+    ))
 }
 
 /// The placeholder for a routine variable's value, which the session fills in when the
@@ -136,8 +320,8 @@ pub fn captured(variable: &str) -> String {
 }
 
 /// The witness with BEGIN before each session's first step and the statements it skips
-/// filled in, in program order.
-fn schedule(finding: &Finding, sessions: &[Session]) -> Vec<PlannedStep> {
+/// filled in, in program order; `positions` maps a program's statements to the session's.
+fn schedule(finding: &Finding, sessions: &[Session], positions: &[Vec<usize>]) -> Vec<PlannedStep> {
     let mut next = vec![0; sessions.len()];
     let mut begun = vec![false; sessions.len()];
     let mut ended = vec![false; sessions.len()];
@@ -164,7 +348,13 @@ fn schedule(finding: &Finding, sessions: &[Session]) -> Vec<PlannedStep> {
             continue;
         }
         match step.step {
-            Step::Statement(statement) => run_until(&mut steps, session, statement + 1),
+            Step::Statement(statement) => {
+                let position = positions[session]
+                    .get(statement)
+                    .copied()
+                    .unwrap_or(statement);
+                run_until(&mut steps, session, position.saturating_add(1));
+            }
             Step::Commit | Step::Rollback => {
                 run_until(&mut steps, session, usize::MAX);
                 ended[session] = true;
@@ -191,8 +381,8 @@ fn schedule(finding: &Finding, sessions: &[Session]) -> Vec<PlannedStep> {
     steps
 }
 
-/// The statements of `sql` as PostgreSQL reads them, table names unqualified so that they
-/// resolve in the scratch schema and nowhere else.
+/// The statements of `sql` as PostgreSQL reads them, table names unqualified: isolint's model
+/// of the tables puts them all in one schema.
 pub fn prepare(sql: &str) -> Result<Vec<Statement>, Unplannable> {
     let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql)
         .map_err(|error| format!("PostgreSQL cannot take `{}`: {error}", crate::one_line(sql)))?;
@@ -200,15 +390,17 @@ pub fn prepare(sql: &str) -> Result<Vec<Statement>, Unplannable> {
     Ok(statements)
 }
 
-/// A statement for the scratch schema: the text as written, table names unqualified and
-/// parameters replaced by quoted literals (which PostgreSQL types from their context as it
-/// would a bound parameter). The text is edited rather than printed from the AST so that
-/// clauses sqlparser does not read (`FOR NO KEY UPDATE`) reach the server as written.
+/// A statement for the database: the text as written, parameters replaced by quoted literals
+/// (which PostgreSQL types from their context as it would a bound parameter), template
+/// variables by their values, and table names unqualified when `naming` asks. The text is
+/// edited rather than printed from the AST so that clauses sqlparser does not read (`FOR NO
+/// KEY UPDATE`) reach the server as written.
 pub fn concrete(
     sql: &str,
+    naming: Naming,
     mut value_of: impl FnMut(&str) -> Result<String, Unplannable>,
 ) -> Result<String, Unplannable> {
-    let parsed = crate::parse::parse_file(sql, Engine::Postgres);
+    let parsed = crate::parse::parse_file_with(sql, Engine::Postgres, naming.variables);
     let mut edits: Vec<(TextRange, String)> = Vec::new();
     for statement in &parsed.statements {
         let asts = statement.parsed.as_ref().map_err(|error| {
@@ -218,15 +410,42 @@ pub fn concrete(
                 error.message
             )
         })?;
+        // Query-file parameters (`%(x)s`, `sqlc.arg(x)`) as the check named them.
+        let chunk = crate::parse::split::Chunk {
+            range: statement.range,
+            tokens: statement.tokens.clone(),
+            leading_comments: Vec::new(),
+            unterminated: false,
+        };
+        let rewritten = crate::parse::placeholders::parameter_edits(sql, &chunk, Engine::Postgres);
+        for edit in &rewritten {
+            let name = match edit.replacement.as_str() {
+                "$0" | "?" => "?".to_string(),
+                other => other.to_string(),
+            };
+            edits.push((edit.range, quote_literal(&value_of(&name)?)));
+        }
+        let covered = |range: TextRange| {
+            rewritten
+                .iter()
+                .any(|edit| edit.range.start <= range.start && range.end <= edit.range.end)
+        };
         for token in statement
             .tokens
             .iter()
-            .filter(|t| t.kind == TokenKind::Param)
+            .filter(|t| t.kind == TokenKind::Param && !covered(t.range))
         {
-            let name =
-                crate::parse::placeholders::parameter_name(token.text(sql), Engine::Postgres);
+            let token_text = token.text(sql);
+            if let Some(replacement) = template_variable(sql, token.range, naming) {
+                edits.push(replacement);
+                continue;
+            }
+            let name = crate::parse::placeholders::parameter_name(token_text, Engine::Postgres);
             let value = value_of(&name)?;
             edits.push((token.range, quote_literal(&value)));
+        }
+        if !naming.unqualify {
+            continue;
         }
         let text = &sql[statement.range.start..statement.range.end];
         let mut unlocated = None;
@@ -255,17 +474,45 @@ pub fn concrete(
         }
         if let Some(name) = unlocated {
             return Err(format!(
-                "cannot locate the table name `{name}` to run it in a scratch schema"
+                "cannot locate the table name `{name}` to run it on the modelled tables"
             ));
         }
     }
     edits.sort_by_key(|(range, _)| std::cmp::Reverse(range.start));
     edits.dedup_by_key(|(range, _)| range.start);
     let mut text = sql.to_string();
+    let mut last_start = usize::MAX;
     for (range, replacement) in edits {
+        if range.end > last_start || text.get(range.start..range.end).is_none() {
+            continue;
+        }
         text.replace_range(range.start..range.end, &replacement);
+        last_start = range.start;
     }
     Ok(text.trim().to_string())
+}
+
+/// A `:name` that is a template variable rather than a parameter: one declared under
+/// `[variables]`, or a schema qualifier (`:SCHEMA.jobs`), as the migrations were sent. Its
+/// replacement: the value, else the name itself; a dropped qualifier when unqualifying.
+fn template_variable(sql: &str, range: TextRange, naming: Naming) -> Option<(TextRange, String)> {
+    let name = sql.get(range.start..range.end)?.strip_prefix(':')?;
+    let qualifies = sql[range.end..].starts_with('.');
+    let declared = naming.variables.get(name).cloned().or_else(|| {
+        naming
+            .variables
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.clone())
+    });
+    match (declared, qualifies) {
+        (_, true) if naming.unqualify => {
+            Some((TextRange::new(range.start, range.end + 1), String::new()))
+        }
+        (Some(value), _) => Some((range, value)),
+        (None, true) => Some((range, name.to_string())),
+        (None, false) => None,
+    }
 }
 
 /// Drops schema (and database) qualifiers from every table name in `statement`.
@@ -285,19 +532,46 @@ pub fn unqualify(statement: &mut Statement) {
 struct Values<'a> {
     result: &'a CheckResult,
     finding: &'a Finding,
+    tables: Option<&'a Tables>,
+    /// Per instance: parameter → the table and column it is compared with or stored in.
+    columns: Vec<BTreeMap<String, (String, String)>>,
+    /// Per instance: parameter → the type it is cast to (a routine's argument type, or a
+    /// `$1::bigint[]` in the statement).
+    types: Vec<BTreeMap<String, String>>,
+    /// Per instance: parameters that stand for arrays (`= ANY($1)`, `unnest(:ids)`,
+    /// `jsonb_array_elements($1)`).
+    arrays: Vec<BTreeMap<String, Shape>>,
     /// Value of each class of the bindings, by its representative.
     classes: BTreeMap<Atom, String>,
+    /// When set, one value per parameter name or column across the instances: the run
+    /// again of a finding whose transactions touched different rows with distinct values.
+    shared: Option<BTreeMap<String, String>>,
     used: BTreeSet<String>,
     chosen: Vec<BTreeMap<String, String>>,
     assumed: BTreeSet<String>,
 }
 
 impl<'a> Values<'a> {
-    fn new(result: &'a CheckResult, finding: &'a Finding) -> Self {
+    fn new(result: &'a CheckResult, finding: &'a Finding, tables: Option<&'a Tables>) -> Self {
+        let columns = finding
+            .instances
+            .iter()
+            .map(|&program| parameter_columns(result, &result.programs[program]))
+            .collect();
+        let (types, arrays) = finding
+            .instances
+            .iter()
+            .map(|&program| parameter_types(result, &result.programs[program]))
+            .unzip();
         let mut values = Values {
             result,
             finding,
+            tables,
+            columns,
+            types,
+            arrays,
             classes: BTreeMap::new(),
+            shared: None,
             used: BTreeSet::new(),
             chosen: vec![BTreeMap::new(); finding.instances.len()],
             assumed: BTreeSet::new(),
@@ -352,13 +626,25 @@ impl<'a> Values<'a> {
                     Atom::Lit(literal) => literal.trim_matches('\'').to_string(),
                     Atom::Var(..) => match self.classes.get(&root) {
                         Some(value) => value.clone(),
+                        None if self.shared_value(instance, name).is_some() => {
+                            let value = self.shared_value(instance, name).unwrap_or_default();
+                            self.classes.insert(root, value.clone());
+                            self.assumed
+                                .insert(format!("T{} {name} = {value}", instance + 1));
+                            value
+                        }
                         None => {
-                            let fresh = (1..)
-                                .map(|n: u64| n.to_string())
-                                .find(|n| !self.used.contains(n))
+                            let number = (1..)
+                                .find(|n: &u64| !self.used.contains(&n.to_string()))
                                 .unwrap_or_default();
+                            self.used.insert(number.to_string());
+                            let fresh = self.typed(instance, name, number);
                             self.used.insert(fresh.clone());
                             self.classes.insert(root, fresh.clone());
+                            let key = self.share_key(instance, name);
+                            if let Some(shared) = &mut self.shared {
+                                shared.insert(key, fresh.clone());
+                            }
                             self.assumed
                                 .insert(format!("T{} {name} = {fresh}", instance + 1));
                             fresh
@@ -371,16 +657,307 @@ impl<'a> Values<'a> {
         Ok(value)
     }
 
+    /// What parameters share a value by, when values are shared: the column they go with,
+    /// else their name.
+    fn share_key(&self, instance: usize, name: &str) -> String {
+        match self.columns[instance].get(name) {
+            Some((table, column)) => format!("{table}.{column}"),
+            None => parameter_key(name),
+        }
+    }
+
+    fn shared_value(&self, instance: usize, name: &str) -> Option<String> {
+        self.shared
+            .as_ref()?
+            .get(&self.share_key(instance, name))
+            .cloned()
+    }
+
+    /// Fresh value `number` in the type the parameter is cast to or of the column it goes
+    /// with: an enum's label, a uuid, a timestamp, an array of composites; the number itself
+    /// otherwise.
+    fn typed(&self, instance: usize, name: &str, number: u64) -> String {
+        let Some(tables) = self.tables else {
+            return number.to_string();
+        };
+        let column = self.columns[instance]
+            .get(name)
+            .and_then(|(table, column)| tables.tables[tables.find(table)?].column(column));
+        let bare = parameter_key(name);
+        let shape = self.arrays[instance].get(&bare).copied();
+        match shape {
+            Some(Shape::JsonArray { text: true }) => return format!("[\"{number}\"]"),
+            Some(Shape::JsonArray { text: false }) => return "[{}]".to_string(),
+            _ => {}
+        }
+        let array = shape == Some(Shape::Array);
+        if let Some(column) = column
+            && !column.labels.is_empty()
+        {
+            let label = column
+                .labels
+                .iter()
+                .find(|label| !self.used.contains(*label))
+                .or_else(|| column.labels.first())
+                .cloned()
+                .unwrap_or_default();
+            return if array { format!("{{{label}}}") } else { label };
+        }
+        let written_array = self.types[instance]
+            .get(&bare)
+            .is_some_and(|data_type| data_type.ends_with("[]"));
+        let written = self.types[instance]
+            .get(&bare)
+            .cloned()
+            .or_else(|| column.map(|column| column.data_type.clone()))
+            .map(|data_type| {
+                if array && !data_type.ends_with("[]") {
+                    format!("{data_type}[]")
+                } else {
+                    data_type
+                }
+            });
+        written
+            .and_then(|data_type| tables.value_of_type(&data_type, &bare, number))
+            .unwrap_or_else(|| {
+                if array || written_array {
+                    format!("{{{number}}}")
+                } else {
+                    number.to_string()
+                }
+            })
+    }
+
     fn finish(self) -> (Vec<BTreeMap<String, String>>, Vec<String>) {
         let mut assumptions = Vec::new();
+        if self.shared.is_some() {
+            assumptions.push(
+                "run again with one value per parameter name or column across the \
+                 transactions: with distinct values they touched different rows"
+                    .to_string(),
+            );
+        }
         if !self.assumed.is_empty() {
             assumptions.push(format!(
-                "parameter values chosen (no `-- isolint: example` gives them): {}",
+                "{CHOSEN_VALUES} (no `-- isolint: example` gives them): {}",
                 self.assumed.into_iter().collect::<Vec<_>>().join(", ")
             ));
         }
         (self.chosen, assumptions)
     }
+}
+
+/// Each parameter of `program` with the type it is cast to: `CAST(:v AS bigint)` (how a
+/// routine's replayed statements carry its arguments' types) and `$1::text[]`.
+fn parameter_types(
+    result: &CheckResult,
+    program: &crate::program::Program,
+) -> (BTreeMap<String, String>, BTreeMap<String, Shape>) {
+    let mut types = BTreeMap::new();
+    let mut arrays = BTreeMap::new();
+    let text = &result.files[program.file].text;
+    for statement in &program.statements {
+        let sql = match &statement.replay {
+            Some(replay) => replay.sql.clone(),
+            None => with_named_parameters(
+                text.get(statement.range.start..statement.range.end)
+                    .unwrap_or_default(),
+            ),
+        };
+        let sql = sql.as_str();
+        for (name, data_type) in casts(sql) {
+            types.entry(parameter_key(&name)).or_insert(data_type);
+        }
+        let tokens = crate::parse::lexer::tokenize(sql, crate::parse::flavor(Engine::Postgres));
+        for (index, token) in tokens.iter().enumerate() {
+            // `f(` then the parameter, maybe inside `CAST(`.
+            let argument = if tokens.get(index + 1).is_some_and(|t| t.text(sql) == "(") {
+                match tokens.get(index + 2) {
+                    Some(param) if param.kind == TokenKind::Param => Some(param),
+                    Some(cast) if cast.is_word(sql, "cast") => tokens
+                        .get(index + 4)
+                        .filter(|param| param.kind == TokenKind::Param),
+                    _ => None,
+                }
+            } else {
+                None
+            };
+            let Some(argument) = argument else {
+                continue;
+            };
+            let function = token.text(sql).to_ascii_lowercase();
+            let shape = match function.as_str() {
+                "any" | "all" | "unnest" | "array_length" | "cardinality" => Shape::Array,
+                "jsonb_array_elements_text" | "json_array_elements_text" => {
+                    Shape::JsonArray { text: true }
+                }
+                "jsonb_array_elements" | "json_array_elements" => Shape::JsonArray { text: false },
+                _ => continue,
+            };
+            arrays.insert(parameter_key(argument.text(sql)), shape);
+        }
+    }
+    (types, arrays)
+}
+
+/// What a parameter holds when a statement takes it apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Array,
+    /// A JSON array, of strings when its elements are taken as text.
+    JsonArray {
+        text: bool,
+    },
+}
+
+/// `sql` with query-file parameters (`%(x)s`, `sqlc.arg(x)`) written `:x`, as the check
+/// names them.
+fn with_named_parameters(sql: &str) -> String {
+    let split = crate::parse::split::split(sql, crate::parse::flavor(Engine::Postgres), false);
+    let edits: Vec<_> = split
+        .chunks
+        .iter()
+        .flat_map(|chunk| crate::parse::placeholders::parameter_edits(sql, chunk, Engine::Postgres))
+        .collect();
+    crate::parse::placeholders::apply(sql, 0, edits)
+}
+
+/// A parameter's name without its `:` or `@`: a routine's variable is `:v` in the replayed
+/// text and `v` in terms.
+fn parameter_key(name: &str) -> String {
+    name.trim_start_matches([':', '@']).to_string()
+}
+
+/// `(parameter, type)` of every `CAST(:name AS type)`, `CAST($1 AS type)` and `$1::type` in
+/// `sql`.
+fn casts(sql: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let tokens = crate::parse::lexer::tokenize(sql, crate::parse::flavor(Engine::Postgres));
+    for (index, token) in tokens.iter().enumerate() {
+        if token.kind != TokenKind::Param {
+            continue;
+        }
+        let name = token.text(sql).to_string();
+        let text_of = |at: usize| tokens.get(at).map(|t| t.text(sql));
+        let type_end = if index >= 2
+            && text_of(index - 1) == Some("(")
+            && tokens[index - 2].is_word(sql, "cast")
+            && tokens.get(index + 1).is_some_and(|t| t.is_word(sql, "as"))
+        {
+            // Up to the parenthesis that closes the CAST.
+            let mut depth = 0usize;
+            let mut end = None;
+            for later in &tokens[index + 2..] {
+                match later.text(sql) {
+                    "(" => depth += 1,
+                    ")" if depth == 0 => {
+                        end = Some((tokens[index + 1].range.end, later.range.start));
+                        break;
+                    }
+                    ")" => depth -= 1,
+                    _ => {}
+                }
+            }
+            end
+        } else if text_of(index + 1) == Some(":") && text_of(index + 2) == Some(":") {
+            // A type name: words, dots, quotes and `[]`, no spaces.
+            tokens.get(index + 2).map(|colon| {
+                let start = colon.range.end;
+                let length = sql[start..]
+                    .find(|c: char| {
+                        !(c.is_alphanumeric() || matches!(c, '_' | '.' | '"' | '[' | ']'))
+                    })
+                    .unwrap_or(sql.len() - start);
+                (start, start + length)
+            })
+        } else {
+            None
+        };
+        if let Some((start, end)) = type_end
+            && let Some(data_type) = sql.get(start..end)
+        {
+            let data_type = data_type.trim();
+            if !data_type.is_empty() {
+                found.push((name, data_type.to_string()));
+            }
+        }
+    }
+    found
+}
+
+/// Each parameter of `program` with a column it is compared with (a pinned column), assigned
+/// to or inserted into.
+fn parameter_columns(
+    result: &CheckResult,
+    program: &crate::program::Program,
+) -> BTreeMap<String, (String, String)> {
+    let mut columns = BTreeMap::new();
+    let text = &result.files[program.file].text;
+    for statement in &program.statements {
+        for access in &statement.accesses {
+            for (column, term) in &access.rows.pins {
+                if let Term::Param(name) = term {
+                    columns
+                        .entry(name.clone())
+                        .or_insert_with(|| (access.table.clone(), column.clone()));
+                }
+            }
+            if let AccessKind::Update { set, .. } = &access.kind {
+                for (column, value) in set {
+                    if let SetValue::Term(Term::Param(name)) = value {
+                        columns
+                            .entry(name.clone())
+                            .or_insert_with(|| (access.table.clone(), column.clone()));
+                    }
+                }
+            }
+        }
+        // `queue_name = ANY(:names)`: an array of the column's values.
+        let sql = match &statement.replay {
+            Some(replay) => replay.sql.clone(),
+            None => with_named_parameters(
+                text.get(statement.range.start..statement.range.end)
+                    .unwrap_or_default(),
+            ),
+        };
+        let tokens = crate::parse::lexer::tokenize(&sql, crate::parse::flavor(Engine::Postgres));
+        for (index, token) in tokens.iter().enumerate() {
+            if token.kind != TokenKind::Word
+                || tokens.get(index + 1).map(|t| t.text(&sql)) != Some("=")
+                || !tokens
+                    .get(index + 2)
+                    .is_some_and(|t| t.is_word(&sql, "any"))
+                || tokens.get(index + 3).map(|t| t.text(&sql)) != Some("(")
+            {
+                continue;
+            }
+            let parameter = match tokens.get(index + 4) {
+                Some(param) if param.kind == TokenKind::Param => Some(param),
+                Some(cast) if cast.is_word(&sql, "cast") => tokens
+                    .get(index + 6)
+                    .filter(|param| param.kind == TokenKind::Param),
+                _ => None,
+            };
+            let (Some(parameter), Some(column)) = (parameter, token.ident(&sql)) else {
+                continue;
+            };
+            let table = statement.accesses.iter().find(|access| {
+                let predicate = match &access.kind {
+                    AccessKind::Read { predicate, .. }
+                    | AccessKind::Update { predicate, .. }
+                    | AccessKind::Delete { predicate } => Some(predicate),
+                    _ => None,
+                };
+                predicate.is_some_and(|predicate| predicate.contains(&column))
+            });
+            if let Some(access) = table {
+                columns
+                    .entry(parameter_key(parameter.text(&sql)))
+                    .or_insert_with(|| (access.table.clone(), column));
+            }
+        }
+    }
+    columns
 }
 
 fn tag(instance: usize) -> u8 {
@@ -405,6 +982,23 @@ mod tests {
         )
     }
 
+    const NO_VARIABLES: &Variables = &Variables::new();
+
+    fn modelled() -> Naming<'static> {
+        Naming {
+            unqualify: true,
+            variables: NO_VARIABLES,
+            tables: None,
+        }
+    }
+
+    fn verbatim() -> Naming<'static> {
+        Naming {
+            unqualify: false,
+            ..modelled()
+        }
+    }
+
     const SCHEMA: &str = "CREATE TABLE oncall (shift_id int, doctor_id int, on_call boolean,
         PRIMARY KEY (shift_id, doctor_id));";
 
@@ -425,7 +1019,7 @@ mod tests {
         let finding = &result.findings[0];
         assert!(same_value(&finding.bindings, (0, "$1"), (1, "$1")));
         assert!(!same_value(&finding.bindings, (0, "$2"), (1, "$2")));
-        let plan = plan(&result, finding).unwrap();
+        let plan = plan(&result, finding, modelled(), &BTreeMap::new(), false).unwrap();
         assert_eq!(
             plan.sessions[0].statements[0],
             "SELECT count(*) FROM oncall WHERE shift_id = '1' AND on_call"
@@ -471,7 +1065,14 @@ mod tests {
             &[],
         )
         .0;
-        let plan = plan(&result, &result.findings[0]).unwrap();
+        let plan = plan(
+            &result,
+            &result.findings[0],
+            modelled(),
+            &BTreeMap::new(),
+            false,
+        )
+        .unwrap();
         assert!(plan.sessions[0].statements[1].ends_with("doctor_id = '100'"));
         assert!(plan.sessions[1].statements[1].ends_with("doctor_id = '200'"));
         assert!(plan.assumptions.is_empty(), "{:?}", plan.assumptions);
@@ -480,24 +1081,102 @@ mod tests {
     #[test]
     fn text_is_kept_as_written_with_names_unqualified() {
         let sql = "SELECT balance FROM \"shop\".accounts a JOIN public.limits l ON l.id = a.id\n  WHERE a.id = :id FOR NO KEY UPDATE OF a";
-        let bound = concrete(sql, |name| Ok(format!("{name}'s"))).unwrap();
+        let bound = concrete(sql, modelled(), |name| Ok(format!("{name}'s"))).unwrap();
         assert_eq!(
             bound,
             "SELECT balance FROM accounts a JOIN limits l ON l.id = a.id\n  WHERE a.id = ':id''s' FOR NO KEY UPDATE OF a"
         );
+        let kept = concrete(sql, verbatim(), |name| Ok(format!("{name}'s"))).unwrap();
+        assert!(kept.starts_with("SELECT balance FROM \"shop\".accounts a JOIN public.limits"));
     }
 
     #[test]
     fn statements_postgres_cannot_take_are_unplannable() {
-        let error = concrete("SELEC 1", |_| Ok(String::new())).unwrap_err();
+        let error = concrete("SELEC 1", verbatim(), |_| Ok(String::new())).unwrap_err();
         assert!(
             error.contains("PostgreSQL cannot take `SELEC 1`"),
             "{error}"
         );
-        let error = concrete("SELECT * FROM t WHERE id = ?", |name| {
+        let error = concrete("SELECT * FROM t WHERE id = ?", verbatim(), |name| {
             Err(format!("no value for {name}"))
         })
         .unwrap_err();
         assert_eq!(error, "no value for ?");
+    }
+
+    #[test]
+    fn casts_give_parameters_their_types() {
+        assert_eq!(
+            casts(
+                "SELECT f(CAST(:new AS mq_new_t[]), CAST(:n AS numeric(10, 2))) WHERE id = ANY($1::bigint[]) AND s = $2::pgq.state"
+            ),
+            [
+                (":new".to_string(), "mq_new_t[]".to_string()),
+                (":n".to_string(), "numeric(10, 2)".to_string()),
+                ("$1".to_string(), "bigint[]".to_string()),
+                ("$2".to_string(), "pgq.state".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn query_file_parameters_and_template_variables_are_bound() {
+        let variables = Variables::from([("app".to_string(), "shop".to_string())]);
+        let naming = Naming {
+            variables: &variables,
+            ..verbatim()
+        };
+        let bound = concrete(
+            "SELECT * FROM :GRAPHILE_WORKER_SCHEMA.jobs j JOIN :app.t USING (id) WHERE j.id = %(job_id)s AND q = sqlc.arg(queue)",
+            naming,
+            |name| Ok(format!("<{name}>")),
+        )
+        .unwrap();
+        assert_eq!(
+            bound,
+            "SELECT * FROM GRAPHILE_WORKER_SCHEMA.jobs j JOIN shop.t USING (id) WHERE j.id = '<:job_id>' AND q = '<:queue>'"
+        );
+        let dropped = concrete(
+            "SELECT * FROM :GRAPHILE_WORKER_SCHEMA.jobs WHERE id = $1",
+            modelled(),
+            |_| Ok("7".to_string()),
+        )
+        .unwrap();
+        assert_eq!(dropped, "SELECT * FROM jobs WHERE id = '7'");
+    }
+
+    #[test]
+    fn statements_of_a_trigger_run_inside_the_write_that_fires_it() {
+        let result = check(
+            Engine::Postgres,
+            None,
+            "CREATE TABLE jobs (id int PRIMARY KEY, status text, n int);
+             CREATE TABLE events (job_id int, status text);
+             CREATE FUNCTION log_status() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN INSERT INTO events VALUES (NEW.id, NEW.status); RETURN NEW; END $$;
+             CREATE TRIGGER log AFTER UPDATE ON jobs FOR EACH ROW EXECUTE FUNCTION log_status();",
+            "-- name: finish
+            BEGIN;
+            SELECT n FROM jobs WHERE id = $1;
+            UPDATE jobs SET n = $2 WHERE id = $1;
+            COMMIT;",
+            &[],
+        )
+        .0;
+        let finding = &result.findings[0];
+        let plan = plan(&result, finding, verbatim(), &BTreeMap::new(), false).unwrap();
+        assert_eq!(
+            plan.sessions[0].statements.len(),
+            2,
+            "{:?}",
+            plan.sessions[0]
+        );
+        assert!(
+            plan.assumptions
+                .iter()
+                .any(|assumption| assumption.contains("trigger log")),
+            "{:?}",
+            plan.assumptions
+        );
     }
 }

@@ -1,17 +1,107 @@
 //! Runs a schedule on real connections, one thread per session. A step that waits for a lock
 //! is marked blocked and the schedule goes on with the other sessions, as PostgreSQL's own
-//! isolation tester does; the blocked step completes when its blocker commits or aborts.
+//! isolation tester does: while a step has not answered, the server is asked whether its
+//! backend waits for one of the other sessions (`pg_isolation_test_session_is_blocked`, the
+//! tester's own question, which also counts waits for a safe snapshot), so that a step
+//! waiting on a lock is told from one still working. The blocked step completes when its
+//! blocker commits or aborts.
 
 use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use postgres::NoTls;
+use postgres::{Client, NoTls};
 use serde::Serialize;
 
-use super::database::{Database, Rows, Scratch, ServerError, query};
+use super::catalog::Tables;
+use super::database::{Database, Rows, ServerError, describe, query};
 use super::plan::{Action, Plan, PlannedStep};
+
+/// The database one run happens in: a copy of the migrated template with the run's rows, and
+/// a connection of its own to watch the sessions and read the outcome.
+pub struct RunDatabase<'a> {
+    pub database: &'a Database,
+    pub admin: Client,
+    /// For every session: where unqualified names resolve.
+    pub search_path: String,
+    pub tables: &'a Tables,
+    /// The next transaction id when the copy was made, before its rows went in: every id
+    /// from there on is handed out by this run.
+    pub first_transaction: Option<i64>,
+}
+
+impl RunDatabase<'_> {
+    /// A new connection for a transaction.
+    fn session(&self) -> Result<Client, String> {
+        let mut client = self.database.connect()?;
+        client
+            .batch_execute(&format!(
+                "SET search_path TO {}; SET statement_timeout = '30s'",
+                self.search_path
+            ))
+            .map_err(|error| describe(&error))?;
+        Ok(client)
+    }
+
+    /// Whether backend `pid` waits for a lock (or a safe snapshot) that one of `sessions`
+    /// holds, as PostgreSQL's isolation tester asks it.
+    fn is_blocked(&mut self, pid: i32, sessions: &[i32]) -> bool {
+        let asked = self.admin.query_one(
+            "SELECT pg_catalog.pg_isolation_test_session_is_blocked($1, $2)",
+            &[&pid, &sessions],
+        );
+        match asked {
+            Ok(row) => row.get(0),
+            // Servers before 9.6: any heavyweight lock wait.
+            Err(_) => self
+                .admin
+                .query_opt(
+                    "SELECT 1 FROM pg_catalog.pg_locks WHERE pid = $1 AND NOT granted",
+                    &[&pid],
+                )
+                .is_ok_and(|row| row.is_some()),
+        }
+    }
+
+    /// Every table's rows, sorted, without volatile columns; key columns (`id`, `x_id`) with
+    /// numbers a sequence gave out during the run masked.
+    fn contents(&mut self, fresh: &Fresh) -> Result<BTreeMap<String, Rows>, String> {
+        let mut contents = BTreeMap::new();
+        for table in self.tables.tables.iter().filter(|table| !table.partitioned) {
+            let kept: Vec<String> = table
+                .columns
+                .iter()
+                .filter(|column| !column.volatile())
+                .map(|column| super::database::quote_ident(&column.name))
+                .collect();
+            if kept.is_empty() {
+                continue;
+            }
+            let mut rows = query(
+                &mut self.admin,
+                &format!("SELECT {} FROM ONLY {}", kept.join(", "), table.qualified()),
+            )
+            .map_err(|error| error.message)?;
+            let volatility: Vec<Volatility> = table
+                .columns
+                .iter()
+                .filter(|column| !column.volatile())
+                .map(|column| {
+                    if is_key_name(&column.name) {
+                        Volatility::WhenFresh
+                    } else {
+                        Volatility::Never
+                    }
+                })
+                .collect();
+            mask(&mut rows, &volatility, fresh);
+            rows.sort();
+            contents.insert(table.display(), rows);
+        }
+        Ok(contents)
+    }
+}
 
 /// How long a schedule may make no progress before it is given up (PostgreSQL detects a
 /// deadlock after a second).
@@ -64,9 +154,23 @@ pub struct Execution {
 /// Why a schedule could not be run to the end.
 pub type Stalled = String;
 
+/// What a statement returned, and where each of its result columns comes from.
+struct Reply {
+    rows: Result<Rows, ServerError>,
+    columns: Vec<Origin>,
+}
+
+/// A result column's table and `attnum` (for a plain column reference) and type.
+struct Origin {
+    table: Option<u32>,
+    number: Option<i16>,
+    name: String,
+    type_name: String,
+}
+
 struct Worker {
     commands: Sender<String>,
-    replies: Receiver<Result<Rows, ServerError>>,
+    replies: Receiver<Reply>,
     pid: i32,
     cancel: postgres::CancelToken,
     thread: Option<JoinHandle<()>>,
@@ -76,15 +180,23 @@ struct Worker {
 }
 
 impl Worker {
-    fn start(scratch: &Scratch, database: &Database) -> Result<Worker, String> {
-        let mut client = scratch.session(database)?;
-        let pid = Scratch::backend_pid(&mut client)?;
+    fn start(run: &RunDatabase) -> Result<Worker, String> {
+        let mut client = run.session()?;
+        let pid: i32 = client
+            .query_one("SELECT pg_backend_pid()", &[])
+            .map(|row| row.get(0))
+            .map_err(|error| describe(&error))?;
         let cancel = client.cancel_token();
         let (commands, inbox) = channel::<String>();
         let (outbox, replies) = channel();
         let thread = std::thread::spawn(move || {
             for sql in inbox {
-                if outbox.send(query(&mut client, &sql)).is_err() {
+                let columns = origins(&mut client, &sql);
+                let reply = Reply {
+                    rows: query(&mut client, &sql),
+                    columns,
+                };
+                if outbox.send(reply).is_err() {
                     break;
                 }
             }
@@ -101,6 +213,158 @@ impl Worker {
     }
 }
 
+/// Where the result columns of `sql` come from, as the server describes the statement
+/// (transaction control and statements it cannot describe have none).
+fn origins(client: &mut Client, sql: &str) -> Vec<Origin> {
+    let first_word = sql
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if matches!(first_word.as_str(), "begin" | "commit" | "rollback" | "") {
+        return Vec::new();
+    }
+    // Describing changes nothing, and takes its snapshot at the moment the statement would.
+    // It runs in a savepoint so that a statement the server cannot describe (it then fails
+    // when it runs, with the same error) does not abort the transaction before it runs.
+    let savepoint = client.batch_execute("SAVEPOINT isolint_describe").is_ok();
+    let described = client.prepare(sql);
+    if savepoint {
+        if described.is_err() {
+            let _ = client.batch_execute("ROLLBACK TO SAVEPOINT isolint_describe");
+        }
+        let _ = client.batch_execute("RELEASE SAVEPOINT isolint_describe");
+    }
+    match described {
+        Ok(statement) => statement
+            .columns()
+            .iter()
+            .map(|column| Origin {
+                table: column.table_oid(),
+                number: column.column_id(),
+                name: column.name().to_string(),
+                type_name: column.type_().name().to_string(),
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Values that differ from run to run whatever the order (clock readings, random ids,
+/// numbers a sequence gave out during the run) are masked before outcomes are compared.
+fn masked(mut rows: Rows, columns: &[Origin], tables: &Tables, fresh: &Fresh) -> Rows {
+    let volatile: Vec<Volatility> = columns
+        .iter()
+        .map(|origin| match (origin.table, origin.number) {
+            (Some(table), Some(number)) if table != 0 => match tables.column_at(table, number) {
+                Some(column) if column.volatile() => Volatility::Always,
+                Some(column) if is_key_name(&column.name) => Volatility::WhenFresh,
+                _ => Volatility::Never,
+            },
+            _ if matches!(
+                origin.type_name.as_str(),
+                "timestamp" | "timestamptz" | "date" | "time" | "timetz" | "uuid" | "interval"
+            ) =>
+            {
+                Volatility::Always
+            }
+            _ if is_key_name(&origin.name) => Volatility::WhenFresh,
+            _ => Volatility::Never,
+        })
+        .collect();
+    mask(&mut rows, &volatile, fresh);
+    rows
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Volatility {
+    Never,
+    Always,
+    /// A key column: its value varies when a sequence gave it out during the run.
+    WhenFresh,
+}
+
+/// `id`, `job_id`: a column that may hold a number a sequence gave out, declared or not.
+fn is_key_name(name: &str) -> bool {
+    name == "id" || name.ends_with("_id")
+}
+
+fn mask(rows: &mut Rows, volatile: &[Volatility], fresh: &Fresh) {
+    for row in rows.iter_mut() {
+        for (value, volatile) in row.iter_mut().zip(volatile) {
+            let varies = match volatile {
+                Volatility::Never => value
+                    .as_deref()
+                    .is_some_and(|value| fresh.is_transaction(value)),
+                Volatility::Always => value.is_some(),
+                Volatility::WhenFresh => {
+                    value.as_deref().is_some_and(|value| fresh.contains(value))
+                }
+            };
+            if varies {
+                *value = Some("(varies)".to_string());
+            }
+        }
+    }
+    rows.sort();
+}
+
+/// The numbers the database's sequences and its transaction counter gave out during a run:
+/// `(before, after]` of each.
+#[derive(Debug, Default)]
+struct Fresh {
+    ranges: Vec<(i64, i64)>,
+    transactions: Option<(i64, i64)>,
+}
+
+impl Fresh {
+    fn contains(&self, value: &str) -> bool {
+        value.parse::<i64>().is_ok_and(|number| {
+            self.ranges
+                .iter()
+                .any(|(before, after)| *before < number && number <= *after)
+        })
+    }
+
+    /// A transaction id handed out during the run, wherever it was stored: the ids are far
+    /// above any value chosen for a row or a parameter.
+    fn is_transaction(&self, value: &str) -> bool {
+        self.transactions.is_some_and(|(before, after)| {
+            value
+                .parse::<i64>()
+                .is_ok_and(|number| before < number && number <= after)
+        })
+    }
+}
+
+/// The next transaction id the server will hand out.
+pub fn next_transaction(client: &mut Client) -> Option<i64> {
+    query(client, "SELECT txid_snapshot_xmax(txid_current_snapshot())")
+        .ok()?
+        .first()?
+        .first()?
+        .as_deref()?
+        .parse()
+        .ok()
+}
+
+/// Every sequence's last value (its start less one before its first use).
+fn sequence_values(client: &mut Client) -> BTreeMap<String, i64> {
+    let rows = query(
+        client,
+        "SELECT schemaname || '.' || sequencename, coalesce(last_value, start_value - 1) \
+         FROM pg_catalog.pg_sequences",
+    )
+    .unwrap_or_default();
+    rows.into_iter()
+        .filter_map(|row| {
+            let name = row.first()?.clone()?;
+            let value = row.get(1)?.as_deref()?.parse().ok()?;
+            Some((name, value))
+        })
+        .collect()
+}
+
 impl Drop for Worker {
     fn drop(&mut self) {
         // Whatever the session still runs (a statement the schedule gave up on) stops now;
@@ -115,7 +379,6 @@ impl Drop for Worker {
     }
 }
 
-/// Runs `steps` (of `plan`'s sessions) in a scratch schema already set up.
 /// A routine's statement with the values its variables received: a variable never assigned
 /// (its `SELECT ... INTO` found no row, or did not run) is NULL, as in PL/pgSQL.
 fn with_variables(sql: &str, variables: &BTreeMap<String, Option<String>>) -> String {
@@ -140,17 +403,18 @@ fn with_variables(sql: &str, variables: &BTreeMap<String, Option<String>>) -> St
     sql
 }
 
+/// Runs `steps` (of `plan`'s sessions) in a database already set up.
 pub fn run(
     plan: &Plan,
     steps: &[PlannedStep],
-    scratch: &mut Scratch,
-    database: &Database,
+    run: &mut RunDatabase,
 ) -> Result<Execution, Stalled> {
     let mut workers = plan
         .sessions
         .iter()
-        .map(|_| Worker::start(scratch, database))
+        .map(|_| Worker::start(run))
         .collect::<Result<Vec<_>, _>>()?;
+    let pids: Vec<i32> = workers.iter().map(|worker| worker.pid).collect();
     let mut results: Vec<Vec<StatementResult>> = plan
         .sessions
         .iter()
@@ -164,14 +428,23 @@ pub fn run(
     let mut pending: Vec<usize> = (0..steps.len()).collect();
     // Which step each event ran.
     let mut event_step: Vec<usize> = Vec::new();
+    let tables = run.tables;
+    let sequences_before = sequence_values(&mut run.admin);
+    let transactions_before = run.first_transaction;
+    // Per session, per statement: where its result columns come from.
+    let mut origins: Vec<Vec<Vec<Origin>>> = plan
+        .sessions
+        .iter()
+        .map(|session| session.statements.iter().map(|_| Vec::new()).collect())
+        .collect();
     let mut record = |workers: &mut [Worker],
                       variables: &mut [BTreeMap<String, Option<String>>],
                       events: &mut Vec<Event>,
                       step: &PlannedStep,
                       event: usize,
-                      reply: Result<Rows, ServerError>| {
+                      reply: Reply| {
         let worker = &mut workers[step.session];
-        match reply {
+        match reply.rows {
             Ok(mut rows) => {
                 rows.sort();
                 if !rows.is_empty() {
@@ -183,6 +456,7 @@ pub fn run(
                         let value = rows.first().and_then(|row| row.get(position).cloned());
                         variables[step.session].insert(target.clone(), value.flatten());
                     }
+                    origins[step.session][index] = reply.columns;
                     results[step.session][index] = StatementResult::Rows(rows);
                 }
                 if events[event].result == "blocked" {
@@ -303,7 +577,7 @@ pub fn run(
                 }
                 Err(RecvTimeoutError::Timeout) => {
                     let pid = workers[step.session].pid;
-                    if scratch.waits_for_lock(pid) {
+                    if run.is_blocked(pid, &pids) {
                         workers[step.session].blocked_at = Some(event);
                         events[event].result = "blocked".to_string();
                         break;
@@ -321,7 +595,30 @@ pub fn run(
         }
     }
     drop(workers);
-    let contents = scratch.contents()?;
+    let fresh = Fresh {
+        ranges: sequence_values(&mut run.admin)
+            .into_iter()
+            .filter_map(|(name, after)| Some((*sequences_before.get(&name)?, after)))
+            .filter(|(before, after)| before < after)
+            .collect(),
+        // Transaction ids handed out during the run (`txid_current()` stored in a row).
+        transactions: transactions_before
+            .zip(next_transaction(&mut run.admin))
+            .map(|(before, after)| (before - 1, after - 1)),
+    };
+    for (session, statements) in results.iter_mut().enumerate() {
+        for (index, result) in statements.iter_mut().enumerate() {
+            if let StatementResult::Rows(rows) = result {
+                *rows = masked(
+                    std::mem::take(rows),
+                    &origins[session][index],
+                    tables,
+                    &fresh,
+                );
+            }
+        }
+    }
+    let contents = run.contents(&fresh)?;
     Ok(Execution {
         events,
         outcome: Outcome { results, contents },

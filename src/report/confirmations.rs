@@ -36,6 +36,9 @@ pub fn render(result: &CheckResult) -> String {
             confirmation.verdict.id().to_uppercase(),
             confirmation.reason
         );
+        if !confirmation.schema.is_empty() {
+            let _ = writeln!(out, "  schema: {}", confirmation.schema);
+        }
         for (session, parameters) in confirmation.parameters.iter().enumerate() {
             if parameters.is_empty() {
                 continue;

@@ -14,21 +14,27 @@ pub struct Server {
     as_postgres: bool,
 }
 
+/// The directory of the server binaries, or `None` (after saying so) when they are missing.
+pub fn binaries_for(test: &str) -> Option<PathBuf> {
+    let bin = binaries();
+    if bin.is_none() {
+        let message = format!(
+            "{test}: SKIPPED: the PostgreSQL server binaries (initdb, pg_ctl, postgres) are \
+             not on PATH and PG_BIN is not set"
+        );
+        assert!(
+            std::env::var_os("ISOLINT_REQUIRE_DB").is_none(),
+            "{message}, and ISOLINT_REQUIRE_DB asks for them"
+        );
+        eprintln!("\n!!! {message} !!!\n");
+    }
+    bin
+}
+
 impl Server {
     /// The running server, or `None` (after saying so) when the binaries are missing.
     pub fn start(test: &str) -> Option<Server> {
-        let Some(bin) = binaries() else {
-            let message = format!(
-                "{test}: SKIPPED: the PostgreSQL server binaries (initdb, pg_ctl, postgres) are \
-                 not on PATH and PG_BIN is not set"
-            );
-            assert!(
-                std::env::var_os("ISOLINT_REQUIRE_DB").is_none(),
-                "{message}, and ISOLINT_REQUIRE_DB asks for them"
-            );
-            eprintln!("\n!!! {message} !!!\n");
-            return None;
-        };
+        let bin = binaries_for(test)?;
         let as_postgres = is_root();
         let directory = tempfile::Builder::new()
             .prefix("isolint-pg")
