@@ -297,6 +297,9 @@ struct ScopeEntry {
     table: String,
     /// Index into `accesses`; `None` for CTEs and derived tables.
     access: Option<usize>,
+    /// A derived table's reads: its columns are theirs (`(SELECT job.* FROM jobs job) AS j`
+    /// filtered on `j.status` reads `jobs.status`).
+    derived: Vec<usize>,
 }
 
 struct Extractor<'a> {
@@ -659,14 +662,29 @@ fn array_literals(expr: &Expr) -> Option<BTreeSet<String>> {
 
 /// The one column a subquery returns, by name: `SELECT id FROM ...`, `SELECT j.id AS id ...`.
 fn only_column(query: &Query) -> Option<String> {
-    let SetExpr::Select(select) = query.body.as_ref() else {
-        return None;
-    };
-    match select.projection.as_slice() {
-        [SelectItem::UnnamedExpr(expr)] => column_ref(expr).map(|(_, name)| name),
-        [SelectItem::ExprWithAlias { expr, .. }] => column_ref(expr).map(|(_, name)| name),
+    match projected_columns(query).as_slice() {
+        [column] => Some(column.clone()),
         _ => None,
     }
+}
+
+/// The plain columns a query returns, each under its own name (a renamed column is left out:
+/// its name outside is not the table's).
+fn projected_columns(query: &Query) -> Vec<String> {
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return vec![];
+    };
+    select
+        .projection
+        .iter()
+        .filter_map(|item| match item {
+            SelectItem::UnnamedExpr(expr) => column_ref(expr).map(|(_, name)| name),
+            SelectItem::ExprWithAlias { expr, alias } => column_ref(expr)
+                .map(|(_, name)| name)
+                .filter(|name| *name == ident(alias)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The top-level conjuncts of a WHERE clause.
@@ -891,6 +909,7 @@ impl Extractor<'_> {
                     alias,
                     table,
                     access: Some(target),
+                    derived: Vec::new(),
                 });
                 for join in &update.table.joins {
                     self.table_factor(&join.relation, ReadMode::default(), &mut scope);
@@ -956,6 +975,7 @@ impl Extractor<'_> {
                     alias,
                     table,
                     access: Some(target),
+                    derived: Vec::new(),
                 });
                 if let Some(using) = &delete.using {
                     self.read_from_list(using, ReadMode::default(), &mut scope);
@@ -1040,6 +1060,7 @@ impl Extractor<'_> {
             alias,
             table,
             access: Some(target),
+            derived: Vec::new(),
         }];
         let constants = merge_source_constants(&merge.source);
         self.table_factor(&merge.source, self.nested_mode(), &mut scope);
@@ -1092,7 +1113,7 @@ impl Extractor<'_> {
                 let first = self.accesses.len();
                 self.query(&cte.query, self.nested_mode());
                 let name = ident(&cte.alias.name);
-                if let Some(column) = only_column(&cte.query) {
+                for column in projected_columns(&cte.query) {
                     self.cte_rows
                         .push((name.clone(), column, first..self.accesses.len()));
                 }
@@ -1459,17 +1480,23 @@ impl Extractor<'_> {
                     alias,
                     table,
                     access,
+                    derived: Vec::new(),
                 });
             }
             TableFactor::Derived {
                 subquery, alias, ..
             } => {
+                let first = self.accesses.len();
                 self.query(subquery, self.nested_mode());
                 if let Some(alias) = alias {
+                    let derived = (first..self.accesses.len())
+                        .filter(|&index| self.accesses[index].is_read())
+                        .collect();
                     scope.push(ScopeEntry {
                         alias: ident(&alias.name),
                         table: String::new(),
                         access: None,
+                        derived,
                     });
                 }
             }
@@ -1517,7 +1544,26 @@ impl Extractor<'_> {
                 continue;
             };
             let name = format!("{}.{} chosen", self.accesses[target].table, chosen);
-            let _ = self.link_chosen_rows(target, &column.1, range.clone(), &chosen, name);
+            if self.link_chosen_rows(target, &column.1, range.clone(), &chosen, name.clone()) {
+                continue;
+            }
+            // `IN (SELECT id FROM cte)`: the CTE chose the rows.
+            let from_cte = match subquery.body.as_ref() {
+                SetExpr::Select(select) => match select.from.as_slice() {
+                    [from] if from.joins.is_empty() => table_name_of(&from.relation),
+                    _ => None,
+                },
+                _ => None,
+            };
+            let cte = from_cte.and_then(|(_, cte)| {
+                self.cte_rows
+                    .iter()
+                    .find(|(name, projected, _)| *name == cte && *projected == chosen)
+                    .cloned()
+            });
+            if let Some((_, _, range)) = cte {
+                let _ = self.link_chosen_rows(target, &column.1, range, &chosen, name);
+            }
         }
     }
 
@@ -1539,6 +1585,16 @@ impl Extractor<'_> {
             return false;
         }
         let term = Term::Param(name);
+        // The rows written are rows the source chose: they held the source's literal values
+        // when it read them.
+        let chosen_domains = self.accesses[readers[0]].rows.domains.clone();
+        for (chosen_column, domain) in chosen_domains {
+            self.accesses[target]
+                .rows
+                .domains
+                .entry(chosen_column)
+                .or_insert(domain);
+        }
         self.accesses[target]
             .rows
             .pins
@@ -1679,6 +1735,16 @@ impl Extractor<'_> {
     fn assign_columns(&mut self, scope: &[ScopeEntry], columns: &[ColumnRef], usage: Use) {
         for column in columns {
             let targets: Vec<usize> = match self.resolve(scope, column) {
+                Some(entry) if entry.access.is_none() => entry
+                    .derived
+                    .iter()
+                    .copied()
+                    .filter(|&index| {
+                        self.catalog
+                            .table(&self.accesses[index].table)
+                            .is_none_or(|table| table.has_column(&column.1))
+                    })
+                    .collect(),
                 Some(entry) => entry.access.into_iter().collect(),
                 // Unknown to the catalog: every table might own it.
                 None if column.0.is_none() => scope.iter().filter_map(|e| e.access).collect(),

@@ -40,11 +40,8 @@ fn detect_one(context: &Context, t1: Instance, t2: Instance) -> Option<Finding> 
             if write_at.statement < read_at.statement || write.table != read.table {
                 continue;
             }
-            let column = if write_at.statement == read_at.statement {
-                match decided_in_statement(read_at, read, write_at, write) {
-                    Some(column) => column,
-                    None => continue,
-                }
+            let columns: Vec<&String> = if write_at.statement == read_at.statement {
+                decided_in_statement(read_at, read, write_at, write)
             } else {
                 let Some(set) = write.overwrites() else {
                     continue;
@@ -52,21 +49,22 @@ fn detect_one(context: &Context, t1: Instance, t2: Instance) -> Option<Finding> 
                 if !same_rows(&read.rows, &write.rows) {
                     continue;
                 }
-                let Some(column) = set
-                    .keys()
-                    .find(|column| value.contains(column) || predicate.contains(*column))
+                set.keys()
+                    .filter(|column| value.contains(column) || predicate.contains(*column))
+                    .take(1)
+                    .collect()
+            };
+            for (other_at, other) in t2.accesses() {
+                if other.table != write.table || same_constants(write, other) {
+                    continue;
+                }
+                let Some(column) = columns
+                    .iter()
+                    .copied()
+                    .find(|column| other.written_columns().is_some_and(|c| c.contains(*column)))
                 else {
                     continue;
                 };
-                column
-            };
-            for (other_at, other) in t2.accesses() {
-                if other.table != write.table
-                    || !other.written_columns().is_some_and(|c| c.contains(column))
-                    || same_constants(write, other)
-                {
-                    continue;
-                }
                 let Some(unifier) = rows_meet(&write.rows, t1.tag, &other.rows, t2.tag) else {
                     continue;
                 };
@@ -112,33 +110,36 @@ fn detect_one(context: &Context, t1: Instance, t2: Instance) -> Option<Finding> 
 /// A read inside the writing statement (a subquery or CTE of the same table, not the write's
 /// own WHERE) that decides which rows it updates or deletes, or what it writes: a waiting write
 /// re-checks only its own WHERE on the newest row version (PostgreSQL's EvalPlanQual), never the
-/// subquery, which keeps the statement's snapshot. The column the decision rests on, when the
-/// write's own WHERE does not compare it again.
+/// subquery, which keeps the statement's snapshot. The columns the decision rests on, when the
+/// write's own WHERE does not compare them again: assigned columns computed from the stale read
+/// first, then the columns the choice of rows rests on (those compared with values first).
 fn decided_in_statement<'a>(
     read_at: AccessRef,
     read: &'a Access,
     write_at: AccessRef,
     write: &'a Access,
-) -> Option<&'a String> {
+) -> Vec<&'a String> {
     if !read.feeds(read_at.statement, write_at.statement) {
-        return None;
+        return vec![];
     }
-    let (value, predicate) = read.read_columns()?;
+    let Some((value, predicate)) = read.read_columns() else {
+        return vec![];
+    };
     let rechecked = match &write.kind {
         AccessKind::Update { predicate, .. } | AccessKind::Delete { predicate } => predicate,
-        _ => return None,
+        _ => return vec![],
     };
-    let assigned = write.assignments();
-    // An assigned column computed from the stale read, or a column the choice of rows rests on.
-    assigned
+    let assigned = write
+        .assignments()
         .into_iter()
         .flat_map(|set| set.keys())
-        .find(|column| value.contains(column) && !rechecked.contains(*column))
-        .or_else(|| {
-            predicate.iter().find(|column| {
-                !rechecked.contains(*column) && !write.rows.pins.contains_key(*column)
-            })
-        })
+        .filter(|column| value.contains(column) && !rechecked.contains(*column));
+    let mut chosen: Vec<&String> = predicate
+        .iter()
+        .filter(|column| !rechecked.contains(*column) && !write.rows.pins.contains_key(*column))
+        .collect();
+    chosen.sort_by_key(|column| !read.rows.domains.contains_key(*column));
+    assigned.chain(chosen).collect()
 }
 
 /// Both writes assign the same literals to the same columns: whichever commits last, the row
