@@ -46,14 +46,34 @@ fn every_fixture_gives_exactly_the_expected_findings() {
     assert!(cases.len() >= 40, "only {} fixture cases", cases.len());
     let filter = std::env::var("ISOLINT_FIXTURE").unwrap_or_default();
     let mut failures = Vec::new();
+    let mut pending_cases = Vec::new();
     for case in cases {
         let name = case.file_name().unwrap().to_string_lossy().to_string();
         if !name.contains(&filter) {
             continue;
         }
-        for failure in check_case(&case) {
-            failures.push(format!("{name}: {failure}"));
+        let pending = Case::load(&case).ok().and_then(|case| case.pending);
+        let found = check_case(&case);
+        match pending {
+            Some(reason) if found.is_empty() => failures.push(format!(
+                "{name}: passes now; remove its `pending` marker ({reason})"
+            )),
+            Some(reason) => {
+                pending_cases.push(format!("{name}: {reason} ({} differences)", found.len()))
+            }
+            None => failures.extend(
+                found
+                    .into_iter()
+                    .map(|failure| format!("{name}: {failure}")),
+            ),
         }
+    }
+    if !pending_cases.is_empty() {
+        eprintln!(
+            "\n{} fixture cases PENDING (open modelling defects, still failing as expected):\n{}\n",
+            pending_cases.len(),
+            pending_cases.join("\n")
+        );
     }
     assert!(
         failures.is_empty(),

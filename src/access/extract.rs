@@ -473,6 +473,30 @@ fn domains(expr: &Expr) -> BTreeMap<ColumnRef, Domain> {
             };
             single(Some(column), domain)
         }
+        // An order comparison or a pattern never holds for NULL.
+        Expr::BinaryOp { left, op, right }
+            if matches!(
+                op,
+                BinaryOperator::Lt
+                    | BinaryOperator::LtEq
+                    | BinaryOperator::Gt
+                    | BinaryOperator::GtEq
+            ) =>
+        {
+            let mut both = single(column_ref(left), Domain::NotIn(not_null()));
+            both.extend(single(column_ref(right), Domain::NotIn(not_null())));
+            both
+        }
+        Expr::Like {
+            expr,
+            negated: false,
+            ..
+        }
+        | Expr::ILike {
+            expr,
+            negated: false,
+            ..
+        } => single(column_ref(expr), Domain::NotIn(not_null())),
         Expr::In {
             expr,
             target: InTarget::List(list),

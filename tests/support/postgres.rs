@@ -4,9 +4,13 @@
 //!
 //! Binaries come from `PG_BIN` when set, else from PATH. When they are missing the test is
 //! skipped loudly, unless `ISOLINT_REQUIRE_DB` is set (as in CI), where it fails.
+//!
+//! [`shared`] gives every test of one test binary the same server, for files with many small
+//! tests that each make a database of their own.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 
 pub struct Server {
     directory: tempfile::TempDir,
@@ -93,6 +97,58 @@ impl Server {
         } else {
             Command::new(program)
         }
+    }
+}
+
+/// One server for every test of this test binary, started by the first caller. Rust never drops
+/// a static, so a child shell stops the server (and removes its directory) once the test process
+/// has exited: it waits for the end of its stdin, a pipe whose only writer is this process and
+/// which the kernel closes however the process ends. The shell ignores the signals a Ctrl-C sends
+/// to the whole process group, so an interrupted run still stops the server. It is never waited
+/// for: it finishes after this process.
+pub fn shared(test: &str) -> Option<&'static Server> {
+    struct Shared {
+        server: Server,
+        // Invariant: neither dropped nor written to, so its stdin stays open until the process
+        // exits; see above.
+        _stop_at_exit: Child,
+    }
+    static SHARED: OnceLock<Option<Shared>> = OnceLock::new();
+    SHARED
+        .get_or_init(|| {
+            let server = Server::start(test)?;
+            let _stop_at_exit = server.stop_at_exit();
+            Some(Shared {
+                server,
+                _stop_at_exit,
+            })
+        })
+        .as_ref()
+        .map(|shared| &shared.server)
+}
+
+impl Server {
+    fn stop_at_exit(&self) -> Child {
+        let directory = self.directory.path().display().to_string();
+        let stop = format!(
+            "{}'{}' -m immediate -D '{directory}/data' stop",
+            if self.as_postgres {
+                "runuser -u postgres -- "
+            } else {
+                ""
+            },
+            self.pg_ctl.display()
+        );
+        let script = format!(
+            "trap '' INT TERM HUP; cat >/dev/null; {stop} >/dev/null 2>&1; rm -rf '{directory}'"
+        );
+        Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the shell that stops the shared server")
     }
 }
 

@@ -1,0 +1,1425 @@
+//! The single-statement semantics of PostgreSQL that isolint's access model describes, proved
+//! on a real server. Each test is named after a fixture: it loads that fixture's migrations into
+//! a fresh database, replays the decisive interleaving of the fixture's own programs (their SQL
+//! is read from the fixture, parameters bound to literals) across sessions, and asserts what
+//! PostgreSQL does. Where the fixture requires a finding, the anomaly happens; where it requires
+//! none, PostgreSQL prevents it and the test shows how: a wait and then 0 rows, a skipped row,
+//! unique_violation (23505), serialization_failure (40001), a row re-checked on its newest
+//! version.
+//!
+//! Schedules run as PostgreSQL's isolationtester runs them: each session is a connection on a
+//! thread of its own; a step is sent to its session and either finishes or waits for a lock,
+//! which an observer connection sees through `pg_isolation_test_session_is_blocked`; the
+//! schedule then goes on with the other sessions and collects the waiting step's outcome once
+//! it has finished. A "locker" session that holds a row lock makes a statement take its
+//! snapshot and then wait, as a slow concurrent statement would. An autocommit program that
+//! must keep its row locks while others run is replayed between BEGIN and COMMIT: the same
+//! statement with a later commit.
+//!
+//! One server serves the whole file and each test makes its own database.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use postgres::{Client, NoTls, SimpleQueryMessage};
+
+/// How long a step may run without finishing or waiting for a lock, and how long a waiting
+/// step may take to finish once the schedule has released what it waits for.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+// ---------------------------------------------------------------------------------------------
+// The runner
+// ---------------------------------------------------------------------------------------------
+
+/// What a step did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    /// It finished: the rows it returned (columns joined by `|`, NULL as `NULL`) and the count
+    /// of its command tag (rows affected, or rows returned by a SELECT).
+    Done { rows: Vec<String>, count: u64 },
+    /// It failed with this SQLSTATE.
+    Failed { sqlstate: String, message: String },
+    /// It waits for a lock that another session holds.
+    Waiting,
+}
+
+impl Outcome {
+    fn rows(&self) -> Vec<&str> {
+        match self {
+            Outcome::Done { rows, .. } => rows.iter().map(String::as_str).collect(),
+            other => panic!("expected a finished step, got {other:?}"),
+        }
+    }
+
+    fn count(&self) -> u64 {
+        match self {
+            Outcome::Done { count, .. } => *count,
+            other => panic!("expected a finished step, got {other:?}"),
+        }
+    }
+
+    fn sqlstate(&self) -> &str {
+        match self {
+            Outcome::Failed { sqlstate, .. } => sqlstate,
+            other => panic!("expected a failed step, got {other:?}"),
+        }
+    }
+
+    fn is_waiting(&self) -> bool {
+        matches!(self, Outcome::Waiting)
+    }
+}
+
+/// A fresh database holding one fixture's migrations.
+struct Database {
+    fixture: PathBuf,
+    url: String,
+}
+
+impl Database {
+    /// The database for `fixture`, or `None` when no PostgreSQL is installed (the test is then
+    /// skipped loudly, see `support::postgres`).
+    fn of(fixture: &str) -> Option<Database> {
+        static CREATING: Mutex<()> = Mutex::new(());
+        static NUMBER: AtomicUsize = AtomicUsize::new(0);
+        let server = support::postgres::shared(fixture)?;
+        let directory = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(fixture);
+        assert!(directory.is_dir(), "no fixture {fixture}");
+        // PostgreSQL names are at most 63 bytes; the number keeps two databases of one fixture
+        // apart.
+        let number = NUMBER.fetch_add(1, Ordering::Relaxed);
+        let name = format!("{}_{number}", &fixture[..fixture.len().min(55)]);
+        {
+            let _one_at_a_time = CREATING.lock().unwrap_or_else(|poison| poison.into_inner());
+            let mut admin = Client::connect(&server.url(), NoTls).expect("connect");
+            admin
+                .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+                .expect("create the database");
+        }
+        let database = Database {
+            url: server
+                .url()
+                .replace("dbname=postgres", &format!("dbname={name}")),
+            fixture: directory,
+        };
+        let mut migrations: Vec<PathBuf> = std::fs::read_dir(database.fixture.join("migrations"))
+            .expect("migrations/")
+            .map(|entry| entry.expect("entry").path())
+            .collect();
+        migrations.sort();
+        let mut client = database.connect();
+        for migration in migrations {
+            let sql = std::fs::read_to_string(&migration).expect("migration");
+            client
+                .batch_execute(&sql)
+                .unwrap_or_else(|error| panic!("{}: {error}", migration.display()));
+        }
+        Some(database)
+    }
+
+    /// What the fixture's case requires of PostgreSQL at `level` (`rule: program, ...`): each
+    /// test states the expectation its replay proves, so the two cannot drift apart.
+    fn requires(&self, level: &str) -> Vec<String> {
+        let case = support::case::Case::load(&self.fixture).expect("case.toml");
+        let run = case
+            .run
+            .iter()
+            .find(|run| run.engine == "postgres" && run.isolation.as_deref() == Some(level))
+            .unwrap_or_else(|| panic!("{}: no postgres {level} run", self.fixture.display()));
+        run.require
+            .iter()
+            .map(|(rule, programs)| {
+                let mut programs = programs.clone();
+                programs.sort();
+                format!("{rule}: {}", programs.join(", "))
+            })
+            .collect()
+    }
+
+    fn connect(&self) -> Client {
+        Client::connect(&self.url, NoTls).expect("connect")
+    }
+
+    /// Runs setup SQL (rows for the schedule) on a connection of its own.
+    fn execute(&self, sql: &str) {
+        self.connect()
+            .batch_execute(sql)
+            .unwrap_or_else(|error| panic!("{sql}: {error}"));
+    }
+
+    /// The rows `sql` returns, as `Outcome::rows` shows them.
+    fn query(&self, sql: &str) -> Vec<String> {
+        match run(&mut self.connect(), sql) {
+            Outcome::Done { rows, .. } => rows,
+            other => panic!("{sql}: {other:?}"),
+        }
+    }
+
+    /// The statements of the fixture's program `name` (without BEGIN and COMMIT), with its
+    /// parameters (`$1`, `@id`, `sqlc.arg(id)`) replaced by the SQL literals of `parameters`.
+    fn statements(&self, name: &str, parameters: &[(&str, &str)]) -> Vec<String> {
+        let text = program_text(&self.fixture, name);
+        split_statements(&text)
+            .iter()
+            .map(|statement| bind(statement, parameters, name))
+            .collect()
+    }
+
+    /// The single statement of the fixture's program (or sqlc query) `name`.
+    fn statement(&self, name: &str, parameters: &[(&str, &str)]) -> String {
+        let mut statements = self.statements(name, parameters);
+        assert_eq!(statements.len(), 1, "{name} is not one statement");
+        statements.remove(0)
+    }
+
+    /// Sessions named `names`, each on a connection of its own.
+    fn sessions<const N: usize>(&self, names: [&'static str; N]) -> Schedule {
+        Schedule {
+            sessions: names.map(|name| Session::open(&self.url, name)).into(),
+            observer: self.connect(),
+        }
+    }
+}
+
+/// The text of program `name` in the fixture: from its `-- name: NAME` line to the next one.
+fn program_text(fixture: &Path, name: &str) -> String {
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(fixture)
+        .into_iter()
+        .map(|entry| entry.expect("entry").into_path())
+        .filter(|path| {
+            path.extension().is_some_and(|extension| extension == "sql")
+                && !path.starts_with(fixture.join("migrations"))
+        })
+        .collect();
+    files.sort();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("program file");
+        let mut lines = text.lines().skip_while(|line| name_of(line) != Some(name));
+        if lines.next().is_some() {
+            return lines
+                .take_while(|line| name_of(line).is_none())
+                .collect::<Vec<_>>()
+                .join("\n");
+        }
+    }
+    panic!("no program {name} in {}", fixture.display())
+}
+
+/// The program a `-- name: NAME [:kind]` line names.
+fn name_of(line: &str) -> Option<&str> {
+    line.trim()
+        .strip_prefix("--")?
+        .trim()
+        .strip_prefix("name:")?
+        .split_whitespace()
+        .next()
+}
+
+/// Statements of a program, without comment lines, BEGIN and COMMIT.
+fn split_statements(text: &str) -> Vec<String> {
+    let code: Vec<&str> = text
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("--"))
+        .collect();
+    code.join("\n")
+        .split(';')
+        .map(str::trim)
+        .filter(|statement| {
+            !statement.is_empty()
+                && !["BEGIN", "COMMIT"].contains(&statement.to_ascii_uppercase().as_str())
+        })
+        .map(String::from)
+        .collect()
+}
+
+/// `statement` with `$N`, `@name` and `sqlc.arg(name)` outside string literals replaced by
+/// the SQL text `parameters` gives them.
+fn bind(statement: &str, parameters: &[(&str, &str)], program: &str) -> String {
+    let value = |name: &str| -> &str {
+        parameters
+            .iter()
+            .find(|(parameter, _)| *parameter == name)
+            .map(|(_, value)| *value)
+            .unwrap_or_else(|| panic!("no value for parameter {name} of {program}"))
+    };
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut bound = String::new();
+    let mut rest = statement;
+    let mut in_string = false;
+    while let Some(c) = rest.chars().next() {
+        let after = &rest[c.len_utf8()..];
+        if c == '\'' {
+            in_string = !in_string;
+        } else if !in_string {
+            let (name, tail) = if c == '$' && after.starts_with(|c: char| c.is_ascii_digit()) {
+                let end = after
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(after.len());
+                (Some(&after[..end]), &after[end..])
+            } else if c == '@' && after.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+                let end = after.find(|c: char| !is_name(c)).unwrap_or(after.len());
+                (Some(&after[..end]), &after[end..])
+            } else if let Some(argument) = rest.strip_prefix("sqlc.arg(") {
+                let end = argument.find(')').expect("sqlc.arg(...) is closed");
+                (
+                    Some(argument[..end].trim_matches('\'')),
+                    &argument[end + 1..],
+                )
+            } else {
+                (None, after)
+            };
+            if let Some(name) = name {
+                bound.push_str(value(name));
+                rest = tail;
+                continue;
+            }
+        }
+        bound.push(c);
+        rest = after;
+    }
+    bound
+}
+
+/// Runs one statement with the simple query protocol.
+fn run(client: &mut Client, sql: &str) -> Outcome {
+    match client.simple_query(sql) {
+        Ok(messages) => {
+            let mut rows = Vec::new();
+            let mut count = 0;
+            for message in messages {
+                match message {
+                    SimpleQueryMessage::Row(row) => rows.push(
+                        (0..row.len())
+                            .map(|column| row.get(column).unwrap_or("NULL"))
+                            .collect::<Vec<_>>()
+                            .join("|"),
+                    ),
+                    SimpleQueryMessage::CommandComplete(affected) => count = affected,
+                    _ => {}
+                }
+            }
+            Outcome::Done { rows, count }
+        }
+        Err(error) => match error.as_db_error() {
+            Some(database) => Outcome::Failed {
+                sqlstate: database.code().code().to_string(),
+                message: database.message().to_string(),
+            },
+            None => panic!("{sql}: {error}"),
+        },
+    }
+}
+
+/// A session: a connection on a thread of its own, fed one statement at a time.
+struct Session {
+    name: &'static str,
+    pid: i32,
+    statements: Sender<String>,
+    outcomes: Receiver<Outcome>,
+    waiting: bool,
+}
+
+impl Session {
+    fn open(url: &str, name: &'static str) -> Session {
+        let mut client = Client::connect(url, NoTls).expect("connect");
+        let pid = client
+            .query_one("SELECT pg_backend_pid()", &[])
+            .expect("backend pid")
+            .get(0);
+        let (statements, to_run) = mpsc::channel::<String>();
+        let (finished, outcomes) = mpsc::channel();
+        std::thread::spawn(move || {
+            for sql in to_run {
+                if finished.send(run(&mut client, &sql)).is_err() {
+                    break;
+                }
+            }
+        });
+        Session {
+            name,
+            pid,
+            statements,
+            outcomes,
+            waiting: false,
+        }
+    }
+}
+
+/// An interleaving of steps across sessions.
+struct Schedule {
+    sessions: Vec<Session>,
+    observer: Client,
+}
+
+impl Schedule {
+    fn index(&self, name: &str) -> usize {
+        self.sessions
+            .iter()
+            .position(|session| session.name == name)
+            .unwrap_or_else(|| panic!("no session {name}"))
+    }
+
+    /// Runs `sql` in session `name`: its outcome, or `Outcome::Waiting` when it waits for a
+    /// lock (collect it later with `finish`).
+    fn step(&mut self, name: &str, sql: &str) -> Outcome {
+        let index = self.index(name);
+        let session = &self.sessions[index];
+        assert!(!session.waiting, "{name} still waits for its last step");
+        session.statements.send(sql.to_string()).expect("send");
+        let started = Instant::now();
+        loop {
+            match self.sessions[index]
+                .outcomes
+                .recv_timeout(Duration::from_millis(5))
+            {
+                Ok(outcome) => return outcome,
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => panic!("{name}'s connection ended"),
+            }
+            if self.is_waiting(index) {
+                self.sessions[index].waiting = true;
+                return Outcome::Waiting;
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "{name}: `{sql}` neither finished nor waited for a lock"
+            );
+        }
+    }
+
+    /// The outcome of the step session `name` was waiting in, once it has finished.
+    fn finish(&mut self, name: &str) -> Outcome {
+        let index = self.index(name);
+        assert!(self.sessions[index].waiting, "{name} is not waiting");
+        let outcome = self.sessions[index]
+            .outcomes
+            .recv_timeout(PATIENCE)
+            .unwrap_or_else(|_| panic!("{name} still waits"));
+        self.sessions[index].waiting = false;
+        outcome
+    }
+
+    fn is_waiting(&mut self, index: usize) -> bool {
+        let others: Vec<i32> = self
+            .sessions
+            .iter()
+            .enumerate()
+            .filter(|(other, _)| *other != index)
+            .map(|(_, session)| session.pid)
+            .collect();
+        self.observer
+            .query_one(
+                "SELECT pg_isolation_test_session_is_blocked($1, $2)",
+                &[&self.sessions[index].pid, &others],
+            )
+            .expect("is the session blocked")
+            .get(0)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Only reads that feed the write are decisive.
+// ---------------------------------------------------------------------------------------------
+
+const TWO_WORKERS: &str = "INSERT INTO workers (id, queue) VALUES (1, 'default'), (2, 'default')";
+
+/// Two retirements overlap: worker 1's statement takes its snapshot and waits for a locker
+/// holding its row while worker 2's retirement commits. The writes are those of the serial
+/// order (2, then 1); only the count the outer SELECT reports is stale.
+#[test]
+fn cte_update_returning_outer_select_decides_nothing() {
+    let fixture = "cte_update_returning_outer_select_decides_nothing";
+    let Some(database) = Database::of(fixture) else {
+        return;
+    };
+    assert!(database.requires("read-committed").is_empty());
+    database.execute(TWO_WORKERS);
+    let retire = |id| database.statement("RetireWorker", &[("id", id)]);
+    let mut run = database.sessions(["locker", "retire_1", "retire_2"]);
+    run.step("locker", "BEGIN");
+    run.step("locker", "SELECT id FROM workers WHERE id = 1 FOR UPDATE");
+    assert!(run.step("retire_1", &retire("1")).is_waiting());
+    assert_eq!(run.step("retire_2", &retire("2")).rows(), ["default|2"]);
+    run.step("locker", "COMMIT");
+    // The outer SELECT read the statement's snapshot, where both workers are active.
+    assert_eq!(run.finish("retire_1").rows(), ["default|2"]);
+    let concurrent = database.query("SELECT id, active FROM workers ORDER BY id");
+    assert_eq!(concurrent, ["1|f", "2|f"]);
+
+    let serial = Database::of(fixture).expect("the server is up");
+    serial.execute(TWO_WORKERS);
+    let retire = |id| serial.statement("RetireWorker", &[("id", id)]);
+    assert_eq!(serial.query(&retire("2")), ["default|2"]);
+    assert_eq!(serial.query(&retire("1")), ["default|1"]);
+    assert_eq!(
+        serial.query("SELECT id, active FROM workers ORDER BY id"),
+        concurrent,
+        "the concurrent writes are those of the serial order"
+    );
+}
+
+/// The same overlap where the CTE's count decides the UPDATE: worker 1's statement waits for
+/// the locker, EvalPlanQual re-checks only its own row (id, active), the count keeps the
+/// snapshot, and the queue ends with no active worker. SERIALIZABLE fails one of the two.
+#[test]
+fn cte_select_feeds_update_write_skew() {
+    let Some(database) = Database::of("cte_select_feeds_update_write_skew") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["write-skew: RetireWorker"]
+    );
+    assert!(database.requires("serializable").is_empty());
+    let retire = |id| database.statement("RetireWorker", &[("queue", "'default'"), ("id", id)]);
+    for level in ["READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"] {
+        database.execute(&format!("DELETE FROM workers; {TWO_WORKERS}"));
+        let mut run = database.sessions(["locker", "retire_1", "retire_2"]);
+        run.step("locker", "BEGIN");
+        run.step("locker", "SELECT id FROM workers WHERE id = 1 FOR UPDATE");
+        run.step("retire_1", &format!("BEGIN ISOLATION LEVEL {level}"));
+        assert!(run.step("retire_1", &retire("1")).is_waiting());
+        run.step("retire_2", &format!("BEGIN ISOLATION LEVEL {level}"));
+        let retire_2 = run.step("retire_2", &retire("2"));
+        let commit_2 = run.step("retire_2", "COMMIT");
+        run.step("locker", "COMMIT");
+        let retire_1 = run.finish("retire_1");
+        let commit_1 = run.step("retire_1", "COMMIT");
+        let active = database.query("SELECT count(*) FROM workers WHERE active");
+        if level == "SERIALIZABLE" {
+            let failed = [&retire_2, &commit_2, &retire_1, &commit_1]
+                .iter()
+                .filter(|outcome| matches!(outcome, Outcome::Failed { sqlstate, .. } if sqlstate == "40001"))
+                .count();
+            assert_eq!(failed, 1, "{level}: one of the two fails with 40001");
+            assert_eq!(active, ["1"], "{level}: one worker stays active");
+        } else {
+            assert_eq!(
+                (retire_2.rows(), retire_1.rows()),
+                (vec!["2"], vec!["1"]),
+                "{level}"
+            );
+            assert_eq!(active, ["0"], "{level}: no active worker is left");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// EvalPlanQual at read committed.
+// ---------------------------------------------------------------------------------------------
+
+/// Job 1 was discarded and job 2 completed two days ago.
+const TWO_FINALIZED_JOBS: &str = "INSERT INTO jobs (id, kind, state, finalized_at) VALUES \
+     (1, 'email', 'discarded', now() - interval '2 days'), \
+     (2, 'email', 'completed', now() - interval '2 days')";
+
+fn delete_finalized(database: &Database) -> String {
+    database.statement(
+        "DeleteFinalizedBefore",
+        &[("before", "now() - interval '1 day'"), ("max", "10")],
+    )
+}
+
+/// RetryJob holds job 1 (now available) while the DELETE picks it in its subquery and waits;
+/// after RetryJob commits, the DELETE re-checks only `id IN (...)` and deletes the retried job.
+/// At REPEATABLE READ the DELETE fails with 40001 instead.
+#[test]
+fn epq_does_not_recheck_subquery() {
+    let Some(database) = Database::of("epq_does_not_recheck_subquery") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["lost-update: DeleteFinalizedBefore, RetryJob"]
+    );
+    assert!(database.requires("repeatable-read").is_empty());
+    for level in ["READ COMMITTED", "REPEATABLE READ"] {
+        database.execute(&format!("DELETE FROM jobs; {TWO_FINALIZED_JOBS}"));
+        let mut run = database.sessions(["retry", "delete"]);
+        run.step("retry", "BEGIN");
+        let retried = run.step("retry", &database.statement("RetryJob", &[("id", "1")]));
+        assert_eq!(retried.rows(), ["1"]);
+        run.step("delete", &format!("BEGIN ISOLATION LEVEL {level}"));
+        assert!(
+            run.step("delete", &delete_finalized(&database))
+                .is_waiting()
+        );
+        run.step("retry", "COMMIT");
+        let deleted = run.finish("delete");
+        run.step("delete", "COMMIT");
+        let jobs = database.query("SELECT id, state FROM jobs ORDER BY id");
+        if level == "READ COMMITTED" {
+            assert_eq!(deleted.count(), 2, "the retried job is deleted too");
+            assert!(jobs.is_empty(), "RetryJob's write is lost: {jobs:?}");
+        } else {
+            assert_eq!(deleted.sqlstate(), "40001");
+            assert_eq!(jobs, ["1|available", "2|completed"]);
+        }
+    }
+}
+
+/// The same schedule with the predicate repeated in the DELETE's own WHERE: after the wait,
+/// PostgreSQL re-checks it on job 1's newest version and skips the retried job. The other
+/// order: the DELETE holds job 1, RetryJob waits and then finds no row.
+#[test]
+fn epq_rechecks_target_row_quals() {
+    let Some(database) = Database::of("epq_rechecks_target_row_quals") else {
+        return;
+    };
+    assert!(database.requires("read-committed").is_empty());
+    database.execute(TWO_FINALIZED_JOBS);
+    let mut run = database.sessions(["retry", "delete"]);
+    run.step("retry", "BEGIN");
+    let retried = run.step("retry", &database.statement("RetryJob", &[("id", "1")]));
+    assert_eq!(retried.rows(), ["1"]);
+    assert!(
+        run.step("delete", &delete_finalized(&database))
+            .is_waiting()
+    );
+    run.step("retry", "COMMIT");
+    assert_eq!(run.finish("delete").count(), 1, "only job 2 is deleted");
+    assert_eq!(
+        database.query("SELECT id, state FROM jobs ORDER BY id"),
+        ["1|available"]
+    );
+
+    database.execute(
+        "INSERT INTO jobs (id, kind, state, finalized_at) \
+         VALUES (3, 'email', 'cancelled', now() - interval '2 days')",
+    );
+    run.step("delete", "BEGIN");
+    assert_eq!(run.step("delete", &delete_finalized(&database)).count(), 1);
+    let retry = database.statement("RetryJob", &[("id", "3")]);
+    assert!(run.step("retry", &retry).is_waiting());
+    run.step("delete", "COMMIT");
+    assert_eq!(
+        run.finish("retry").count(),
+        0,
+        "the deleted job is not retried"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Locks travel through CTEs and joins.
+// ---------------------------------------------------------------------------------------------
+
+/// A scheduled job (1), a discarded job (2) and a job running for two hours (3).
+const MAINTENANCE_JOBS: &str = "INSERT INTO jobs (id, kind, state, scheduled_at, attempted_at, finalized_at) VALUES \
+     (1, 'email', 'scheduled', now() - interval '1 minute', NULL, NULL), \
+     (2, 'email', 'discarded', now() - interval '3 days', NULL, now() - interval '2 days'), \
+     (3, 'email', 'running', now() - interval '3 hours', now() - interval '2 hours', NULL)";
+
+/// Each single-row statement changes a job and holds it; the maintenance statement that picked
+/// the job in its CTE or subquery then waits. What it does with the job after the commit is the
+/// question: (ScheduleDue, CancelJob on job 1), (DeleteFinalizedBefore, RetryJob on job 2),
+/// (RescueStuck, CompleteJob on job 3). Returns the maintenance outcomes.
+fn overwrite_schedules(database: &Database, level: &str) -> [Outcome; 3] {
+    let schedule_due = database.statement("ScheduleDue", &[("max", "10")]);
+    let delete = delete_finalized(database);
+    let rescue = database.statement(
+        "RescueStuck",
+        &[("horizon", "now() - interval '1 hour'"), ("max", "10")],
+    );
+    let pairs = [
+        ("CancelJob", "1", schedule_due),
+        ("RetryJob", "2", delete),
+        ("CompleteJob", "3", rescue),
+    ];
+    pairs.map(|(single_row, job, maintenance)| {
+        let mut run = database.sessions(["single_row", "maintenance"]);
+        run.step("single_row", "BEGIN");
+        let changed = run.step(
+            "single_row",
+            &database.statement(single_row, &[("id", job)]),
+        );
+        assert_eq!(changed.rows(), [job], "{single_row}");
+        run.step("maintenance", &format!("BEGIN ISOLATION LEVEL {level}"));
+        assert!(run.step("maintenance", &maintenance).is_waiting());
+        run.step("single_row", "COMMIT");
+        let outcome = run.finish("maintenance");
+        run.step("maintenance", "COMMIT");
+        outcome
+    })
+}
+
+/// With FOR UPDATE in the CTE or subquery, the locking read waits for the single-row statement,
+/// re-checks its quals on the newest version of the job and drops it: the maintenance statement
+/// leaves the cancelled, retried and completed jobs alone. REPEATABLE READ fails with 40001.
+#[test]
+fn locks_through_cte_update_from() {
+    let Some(database) = Database::of("locks_through_cte_update_from") else {
+        return;
+    };
+    assert!(database.requires("read-committed").is_empty());
+    assert!(database.requires("repeatable-read").is_empty());
+    database.execute(MAINTENANCE_JOBS);
+    let [scheduled, deleted, rescued] = overwrite_schedules(&database, "READ COMMITTED");
+    assert!(
+        scheduled.rows().is_empty(),
+        "ScheduleDue drops the cancelled job"
+    );
+    assert_eq!(
+        deleted.count(),
+        0,
+        "DeleteFinalizedBefore keeps the retried job"
+    );
+    assert_eq!(rescued.count(), 0, "RescueStuck leaves the completed job");
+    assert_eq!(
+        database.query("SELECT id, state FROM jobs ORDER BY id"),
+        ["1|cancelled", "2|available", "3|completed"]
+    );
+
+    // The other order: ScheduleDue locks job 4 first, CancelJob waits and re-checks its guard
+    // on the available version, which it still allows (the serial order ScheduleDue, CancelJob).
+    database.execute(
+        "INSERT INTO jobs (id, kind, state, scheduled_at) \
+         VALUES (4, 'email', 'scheduled', now() - interval '1 minute')",
+    );
+    let mut run = database.sessions(["schedule", "cancel"]);
+    run.step("schedule", "BEGIN");
+    let schedule_due = database.statement("ScheduleDue", &[("max", "10")]);
+    assert_eq!(run.step("schedule", &schedule_due).rows(), ["4"]);
+    let cancel = database.statement("CancelJob", &[("id", "4")]);
+    assert!(run.step("cancel", &cancel).is_waiting());
+    run.step("schedule", "COMMIT");
+    assert_eq!(run.finish("cancel").rows(), ["4"]);
+
+    database.execute(&format!("DELETE FROM jobs; {MAINTENANCE_JOBS}"));
+    for outcome in overwrite_schedules(&database, "REPEATABLE READ") {
+        assert_eq!(outcome.sqlstate(), "40001");
+    }
+}
+
+/// Without the lock, the same schedules overwrite: the cancelled job becomes available again,
+/// the retried job is deleted, the completed job goes back to retryable. REPEATABLE READ fails
+/// each maintenance statement with 40001.
+#[test]
+fn unlocked_cte_update_from_lost_update() {
+    let Some(database) = Database::of("unlocked_cte_update_from_lost_update") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        [
+            "lost-update: CancelJob, ScheduleDue",
+            "lost-update: DeleteFinalizedBefore, RetryJob",
+            "lost-update: CompleteJob, RescueStuck"
+        ]
+    );
+    assert!(database.requires("repeatable-read").is_empty());
+    database.execute(MAINTENANCE_JOBS);
+    let [scheduled, deleted, rescued] = overwrite_schedules(&database, "READ COMMITTED");
+    assert_eq!(
+        scheduled.rows(),
+        ["1"],
+        "ScheduleDue writes the cancelled job"
+    );
+    assert_eq!(
+        deleted.count(),
+        1,
+        "DeleteFinalizedBefore deletes the retried job"
+    );
+    assert_eq!(rescued.count(), 1, "RescueStuck writes the completed job");
+    assert_eq!(
+        database.query("SELECT id, state, finalized_at IS NOT NULL FROM jobs ORDER BY id"),
+        ["1|available|t", "3|retryable|t"],
+        "every single-row write is lost"
+    );
+
+    database.execute(&format!("DELETE FROM jobs; {MAINTENANCE_JOBS}"));
+    for outcome in overwrite_schedules(&database, "REPEATABLE READ") {
+        assert_eq!(outcome.sqlstate(), "40001");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SKIP LOCKED claims.
+// ---------------------------------------------------------------------------------------------
+
+fn claim_jobs(database: &Database, worker: &str) -> String {
+    database.statement(
+        "ClaimJobs",
+        &[("queue", "'default'"), ("max", "1"), ("worker", worker)],
+    )
+}
+
+/// Worker 1 claims job 1 and holds it; worker 2 skips it and claims job 2; worker 3 finds
+/// nothing; CancelJob waits for job 1 and its guard fails on the running version.
+#[test]
+fn skip_locked_claim_never_shares_a_row() {
+    let Some(database) = Database::of("skip_locked_claim_never_shares_a_row") else {
+        return;
+    };
+    assert!(database.requires("read-committed").is_empty());
+    database.execute("INSERT INTO jobs (id, kind) VALUES (1, 'email'), (2, 'email')");
+    let mut run = database.sessions(["w1", "w2", "w3", "cancel"]);
+    run.step("w1", "BEGIN");
+    assert_eq!(run.step("w1", &claim_jobs(&database, "'w1'")).rows(), ["1"]);
+    assert_eq!(run.step("w2", &claim_jobs(&database, "'w2'")).rows(), ["2"]);
+    assert!(
+        run.step("w3", &claim_jobs(&database, "'w3'"))
+            .rows()
+            .is_empty()
+    );
+    let cancel = database.statement("CancelJob", &[("id", "1")]);
+    assert!(run.step("cancel", &cancel).is_waiting());
+    run.step("w1", "COMMIT");
+    assert_eq!(
+        run.finish("cancel").count(),
+        0,
+        "a running job is not cancelled"
+    );
+    assert_eq!(
+        database.query("SELECT id, state, attempt, attempted_by FROM jobs ORDER BY id"),
+        ["1|running|1|w1", "2|running|1|w2"]
+    );
+    let complete =
+        |id, worker| database.statement("CompleteJob", &[("id", id), ("worker", worker)]);
+    assert!(database.query(&complete("1", "'w2'")).is_empty());
+    assert_eq!(database.query(&complete("1", "'w1'")), ["1"]);
+}
+
+/// cancel_job reads job 1 without a lock, so the claim does not skip it; the claim commits and
+/// the unguarded cancel overwrites it. At REPEATABLE READ the cancel fails with 40001.
+#[test]
+fn skip_locked_claim_unlocked_cancel_lost_update() {
+    let Some(database) = Database::of("skip_locked_claim_unlocked_cancel_lost_update") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["lost-update: ClaimJobs, cancel_job"]
+    );
+    assert!(database.requires("repeatable-read").is_empty());
+    for level in ["READ COMMITTED", "REPEATABLE READ"] {
+        database.execute("DELETE FROM jobs; INSERT INTO jobs (id, kind) VALUES (1, 'email')");
+        let [read, cancel] =
+            <[String; 2]>::try_from(database.statements("cancel_job", &[("1", "1")]))
+                .expect("two statements");
+        let mut run = database.sessions(["cancel", "worker"]);
+        run.step("cancel", &format!("BEGIN ISOLATION LEVEL {level}"));
+        assert_eq!(run.step("cancel", &read).rows(), ["available|NULL"]);
+        assert_eq!(
+            run.step("worker", &claim_jobs(&database, "'w1'")).rows(),
+            ["1"]
+        );
+        let cancelled = run.step("cancel", &cancel);
+        run.step("cancel", "COMMIT");
+        let job = database.query("SELECT state, attempt, attempted_by FROM jobs");
+        if level == "READ COMMITTED" {
+            assert_eq!(cancelled.count(), 1);
+            assert_eq!(
+                job,
+                ["cancelled|1|w1"],
+                "the claim is lost while w1 runs the job"
+            );
+        } else {
+            assert_eq!(cancelled.sqlstate(), "40001");
+            assert_eq!(job, ["running|1|w1"]);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Disjointness from literals and moves.
+// ---------------------------------------------------------------------------------------------
+
+/// Four statements run at once on a running job (1), an available one (2), one completed two
+/// days ago (3) and a due scheduled one (4): none waits for another, none overwrites or deletes
+/// a row another writes, and the result is that of running them one after the other.
+#[test]
+fn literal_sets_disjoint_status() {
+    let Some(database) = Database::of("literal_sets_disjoint_status") else {
+        return;
+    };
+    assert!(database.requires("read-committed").is_empty());
+    database.execute(
+        "INSERT INTO jobs (id, kind, state, scheduled_at, attempted_by, finalized_at) VALUES \
+         (1, 'email', 'running', now() - interval '1 hour', 'w1', NULL), \
+         (2, 'email', 'available', now() - interval '1 hour', NULL, NULL), \
+         (3, 'email', 'completed', now() - interval '3 days', 'w1', now() - interval '2 days'), \
+         (4, 'email', 'scheduled', now() - interval '1 minute', NULL, NULL)",
+    );
+    let mut run = database.sessions(["complete", "cancel", "claim", "delete"]);
+    run.step("complete", "BEGIN");
+    let complete = database.statement("CompleteJob", &[("id", "1")]);
+    assert_eq!(run.step("complete", &complete).rows(), ["1"]);
+    run.step("cancel", "BEGIN");
+    let cancel = |id| database.statement("CancelJob", &[("id", id)]);
+    // state <> 'running' is false for job 1 in the snapshot: no wait, no row.
+    assert!(run.step("cancel", &cancel("1")).rows().is_empty());
+    assert_eq!(run.step("cancel", &cancel("2")).rows(), ["2"]);
+    let claim = database.statement(
+        "ClaimJobs",
+        &[("queue", "'default'"), ("max", "10"), ("worker", "'w2'")],
+    );
+    // Job 2 is held by the cancel (skipped); job 4 is a due scheduled job.
+    assert_eq!(run.step("claim", &claim).rows(), ["4"]);
+    let delete = database.statement(
+        "DeleteFinalizedBefore",
+        &[("before", "now() - interval '1 day'"), ("max", "10")],
+    );
+    assert_eq!(
+        run.step("delete", &delete).count(),
+        1,
+        "job 3 only, without waiting"
+    );
+    run.step("complete", "COMMIT");
+    run.step("cancel", "COMMIT");
+    assert_eq!(
+        database.query("SELECT id, state FROM jobs ORDER BY id"),
+        ["1|completed", "2|cancelled", "4|running"]
+    );
+}
+
+/// Two claimers on a queue limited to one running job: SKIP LOCKED gives them different jobs,
+/// each count sees the other's job as available, and two jobs run. Run one after the other, the
+/// second claimer gets nothing.
+#[test]
+fn status_move_into_predicate() {
+    let Some(database) = Database::of("status_move_into_predicate") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["phantom-write-skew: ClaimJob"]
+    );
+    database.execute(
+        "INSERT INTO jobs (id, queue, kind) VALUES \
+         (1, 'default', 'email'), (2, 'default', 'email'), (3, 'other', 'email'), (4, 'other', 'email')",
+    );
+    let claim = |queue, worker| {
+        database.statement(
+            "ClaimJob",
+            &[("queue", queue), ("worker", worker), ("limit", "1")],
+        )
+    };
+    let mut run = database.sessions(["w1", "w2"]);
+    run.step("w1", "BEGIN");
+    assert_eq!(run.step("w1", &claim("'default'", "'w1'")).rows(), ["1"]);
+    assert_eq!(run.step("w2", &claim("'default'", "'w2'")).rows(), ["2"]);
+    run.step("w1", "COMMIT");
+    assert_eq!(
+        database.query("SELECT count(*) FROM jobs WHERE queue = 'default' AND state = 'running'"),
+        ["2"],
+        "the limit of one running job is exceeded"
+    );
+
+    assert_eq!(run.step("w1", &claim("'other'", "'w1'")).rows(), ["3"]);
+    assert!(run.step("w2", &claim("'other'", "'w2'")).rows().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// An UPDATE that moves rows into another's predicate is a phantom write.
+// ---------------------------------------------------------------------------------------------
+
+/// Shift 1 with doctor 1 on call and doctors 2 and 3 off call.
+const ONE_ON_CALL: &str = "DELETE FROM oncall; DELETE FROM shifts; \
+     INSERT INTO shifts VALUES (1, 'A&E', '2024-01-01 20:00+00', '2024-01-02 08:00+00'); \
+     INSERT INTO oncall (shift_id, doctor_id, on_call) VALUES (1, 1, true), (1, 2, false), (1, 3, false)";
+
+/// Doctors 2 and 3 go on call at once. Doctor 3's check waits for doctor 2's locks, and then
+/// returns: the rows it locked (one on call, or every row of the shift) and the session.
+fn go_on_call_together(database: &Database, level: &str) -> (Outcome, Schedule) {
+    database.execute(ONE_ON_CALL);
+    let steps = |doctor| database.statements("go_on_call", &[("1", "1"), ("2", doctor)]);
+    let (check_2, check_3) = (steps("2")[0].clone(), steps("3")[0].clone());
+    let mut run = database.sessions(["doctor_2", "doctor_3"]);
+    run.step("doctor_2", &format!("BEGIN ISOLATION LEVEL {level}"));
+    assert!(!run.step("doctor_2", &check_2).rows().is_empty());
+    run.step("doctor_3", &format!("BEGIN ISOLATION LEVEL {level}"));
+    assert!(run.step("doctor_3", &check_3).is_waiting());
+    assert_eq!(run.step("doctor_2", &steps("2")[1]).count(), 1);
+    run.step("doctor_2", "COMMIT");
+    (run.finish("doctor_3"), run)
+}
+
+/// The check locks the doctors on call; doctor 3's check waits for doctor 1's row, yet after
+/// the wait it still sees one doctor on call: doctor 2, who moved in, was not among the rows it
+/// scanned. Three doctors end on call, at both levels.
+#[test]
+fn update_moves_row_into_predicate_phantom() {
+    let Some(database) = Database::of("update_moves_row_into_predicate_phantom") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["phantom-write-skew: go_on_call"]
+    );
+    assert_eq!(
+        database.requires("repeatable-read"),
+        ["phantom-write-skew: go_on_call"]
+    );
+    for level in ["READ COMMITTED", "REPEATABLE READ"] {
+        let (check, mut run) = go_on_call_together(&database, level);
+        assert_eq!(check.rows(), ["1"], "{level}: doctor 2 is a phantom");
+        let join = &database.statements("go_on_call", &[("1", "1"), ("2", "3")])[1];
+        assert_eq!(run.step("doctor_3", join).count(), 1);
+        run.step("doctor_3", "COMMIT");
+        assert_eq!(
+            database.query("SELECT count(*) FROM oncall WHERE on_call"),
+            ["3"],
+            "{level}"
+        );
+    }
+}
+
+/// The check locks every row of the shift: doctor 3's check waits and then returns the newest
+/// versions (two on call), so the application refuses. REPEATABLE READ fails with 40001.
+#[test]
+fn update_into_predicate_of_locked_rows_serialises() {
+    let Some(database) = Database::of("update_into_predicate_of_locked_rows_serialises") else {
+        return;
+    };
+    assert!(database.requires("read-committed").is_empty());
+    assert!(database.requires("repeatable-read").is_empty());
+    let (check, mut run) = go_on_call_together(&database, "READ COMMITTED");
+    assert_eq!(check.rows(), ["1|t", "2|t", "3|f"]);
+    run.step("doctor_3", "ROLLBACK");
+    let (check, _) = go_on_call_together(&database, "REPEATABLE READ");
+    assert_eq!(check.sqlstate(), "40001");
+    assert_eq!(
+        database.query("SELECT count(*) FROM oncall WHERE on_call"),
+        ["2"]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unique keys and ON CONFLICT serialise.
+// ---------------------------------------------------------------------------------------------
+
+/// Two check-then-insert transactions of one key: both checks find nothing, the second INSERT
+/// waits for the first transaction and fails with 23505 when it commits.
+fn check_then_insert_twice(database: &Database, check: &[String], insert_a: &str, insert_b: &str) {
+    let mut run = database.sessions(["a", "b"]);
+    for session in ["a", "b"] {
+        run.step(session, "BEGIN");
+        assert!(run.step(session, &check[0]).rows().is_empty());
+    }
+    assert_eq!(run.step("a", insert_a).count(), 1);
+    assert!(run.step("b", insert_b).is_waiting());
+    run.step("a", "COMMIT");
+    assert_eq!(run.finish("b").sqlstate(), "23505");
+    run.step("b", "ROLLBACK");
+}
+
+/// ON CONFLICT DO NOTHING: the second insert of the key waits, then inserts nothing.
+/// Check-then-insert: unique_violation. ON CONFLICT DO UPDATE: the second upsert waits and
+/// computes least(...) from the first's committed version.
+#[test]
+fn unique_key_on_conflict_do_nothing() {
+    let Some(database) = Database::of("unique_key_on_conflict_do_nothing") else {
+        return;
+    };
+    assert!(database.requires("read-committed").is_empty());
+    let insert_unique = database.statement(
+        "InsertUniqueJob",
+        &[
+            ("queue", "'default'"),
+            ("kind", "'report'"),
+            ("args", "'{}'"),
+            ("unique_key", "'report:7'"),
+        ],
+    );
+    let mut run = database.sessions(["a", "b"]);
+    run.step("a", "BEGIN");
+    assert_eq!(run.step("a", &insert_unique).count(), 1);
+    assert!(run.step("b", &insert_unique).is_waiting());
+    run.step("a", "COMMIT");
+    assert!(run.finish("b").rows().is_empty(), "DO NOTHING: no row back");
+
+    let enqueue_once = |queue| {
+        database.statements(
+            "enqueue_once",
+            &[
+                ("1", "'report:8'"),
+                ("2", queue),
+                ("3", "'report'"),
+                ("4", "'{}'"),
+            ],
+        )
+    };
+    let (a, b) = (enqueue_once("'default'"), enqueue_once("'reports'"));
+    check_then_insert_twice(&database, &a, &a[1], &b[1]);
+    assert_eq!(
+        database.query("SELECT unique_key, count(*) FROM jobs GROUP BY 1 ORDER BY 1"),
+        ["report:7|1", "report:8|1"]
+    );
+
+    database
+        .execute("INSERT INTO periodic_jobs VALUES ('nightly', 'report', '2030-01-02 00:00+00')");
+    let upsert = |at| {
+        database.statement(
+            "UpsertPeriodicJob",
+            &[
+                ("name", "'nightly'"),
+                ("kind", "'report'"),
+                ("next_run_at", at),
+            ],
+        )
+    };
+    run.step("a", "BEGIN");
+    assert_eq!(run.step("a", &upsert("'2030-01-01 09:00+00'")).count(), 1);
+    assert!(run.step("b", &upsert("'2030-01-01 10:00+00'")).is_waiting());
+    run.step("a", "COMMIT");
+    assert_eq!(run.finish("b").count(), 1);
+    assert_eq!(
+        database.query("SELECT next_run_at AT TIME ZONE 'UTC' FROM periodic_jobs"),
+        ["2030-01-01 09:00:00"],
+        "the second upsert computed from the first's committed version"
+    );
+}
+
+/// Inserts of live jobs are entries of the partial unique index: the second waits and fails,
+/// or takes DO NOTHING. A finalized job's key is outside the predicate and does not conflict.
+#[test]
+fn partial_unique_index_insert() {
+    let Some(database) = Database::of("partial_unique_index_insert") else {
+        return;
+    };
+    assert!(database.requires("read-committed").is_empty());
+    let enqueue_once = |key| {
+        database.statements(
+            "enqueue_once",
+            &[("1", key), ("2", "'default'"), ("3", "'report'")],
+        )
+    };
+    let live = enqueue_once("'report:7'");
+    check_then_insert_twice(&database, &live, &live[1], &live[1]);
+
+    let insert_unique = database.statement(
+        "InsertUniqueJob",
+        &[
+            ("queue", "'default'"),
+            ("kind", "'report'"),
+            ("unique_key", "'report:8'"),
+        ],
+    );
+    let mut run = database.sessions(["a", "b"]);
+    run.step("a", "BEGIN");
+    assert_eq!(run.step("a", &insert_unique).count(), 1);
+    assert!(run.step("b", &insert_unique).is_waiting());
+    run.step("a", "COMMIT");
+    assert!(run.finish("b").rows().is_empty(), "DO NOTHING: no row back");
+
+    database.execute(
+        "INSERT INTO jobs (kind, unique_key, state, finalized_at) \
+         VALUES ('report', 'report:9', 'completed', now())",
+    );
+    for statement in enqueue_once("'report:9'") {
+        database.execute(&statement);
+    }
+    assert_eq!(
+        database.query("SELECT unique_key, state FROM jobs ORDER BY id"),
+        [
+            "report:7|available",
+            "report:8|available",
+            "report:9|completed",
+            "report:9|available"
+        ]
+    );
+}
+
+/// Two scheduled jobs of one key: neither INSERT waits, both commit. Promoting them to
+/// available brings both into the index, and the second promotion fails.
+#[test]
+fn partial_unique_index_uncovered_insert_phantom() {
+    let Some(database) = Database::of("partial_unique_index_uncovered_insert_phantom") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["phantom-write-skew: schedule_once"]
+    );
+    let steps = database.statements(
+        "schedule_once",
+        &[
+            ("1", "'report:7'"),
+            ("2", "'default'"),
+            ("3", "'report'"),
+            ("4", "now() + interval '1 hour'"),
+        ],
+    );
+    let mut run = database.sessions(["a", "b"]);
+    for session in ["a", "b"] {
+        run.step(session, "BEGIN");
+        assert!(run.step(session, &steps[0]).rows().is_empty());
+    }
+    for session in ["a", "b"] {
+        assert_eq!(run.step(session, &steps[1]).count(), 1);
+    }
+    for session in ["a", "b"] {
+        assert_eq!(run.step(session, "COMMIT").count(), 0);
+    }
+    assert_eq!(
+        database.query("SELECT count(*) FROM jobs WHERE unique_key = 'report:7'"),
+        ["2"]
+    );
+    let promote = "UPDATE jobs SET state = 'available' WHERE unique_key = 'report:7'";
+    assert_eq!(run.step("a", promote).sqlstate(), "23505");
+}
+
+/// Two case variants of one queue name: the second INSERT waits on the expression index and
+/// fails with 23505.
+#[test]
+fn unique_expression_index() {
+    let Some(database) = Database::of("unique_expression_index") else {
+        return;
+    };
+    assert!(database.requires("read-committed").is_empty());
+    let (upper, lower) = (
+        database.statements("create_queue", &[("1", "'Emails'")]),
+        database.statements("create_queue", &[("1", "'emails'")]),
+    );
+    let mut run = database.sessions(["a", "b"]);
+    run.step("a", "BEGIN");
+    assert!(run.step("a", &upper[0]).rows().is_empty());
+    run.step("b", "BEGIN");
+    assert!(run.step("b", &lower[0]).rows().is_empty());
+    assert_eq!(run.step("a", &upper[1]).count(), 1);
+    assert!(run.step("b", &lower[1]).is_waiting());
+    run.step("a", "COMMIT");
+    assert_eq!(run.finish("b").sqlstate(), "23505");
+}
+
+/// Job 1 holds the lock. Job 2's ON CONFLICT DO NOTHING finds it held and takes no lock on the
+/// row, so the release's DELETE does not wait; the release found no waiter, job 2 queued up:
+/// the lock is gone and job 2 waits forever. The same at REPEATABLE READ.
+#[test]
+fn on_conflict_do_nothing_reads_the_key_lost_wakeup() {
+    let Some(database) = Database::of("on_conflict_do_nothing_reads_the_key_lost_wakeup") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["phantom-write-skew: acquire_or_wait, release"]
+    );
+    assert_eq!(
+        database.requires("repeatable-read"),
+        ["phantom-write-skew: acquire_or_wait, release"]
+    );
+    for level in ["READ COMMITTED", "REPEATABLE READ"] {
+        database.execute(
+            "DELETE FROM job_lock_waiters; DELETE FROM job_locks; \
+             INSERT INTO job_locks (key, job_id) VALUES ('invoice:42', 1)",
+        );
+        let acquire = database.statements("acquire_or_wait", &[("1", "'invoice:42'"), ("2", "2")]);
+        let release = database.statements("release", &[("1", "'invoice:42'"), ("2", "1")]);
+        let mut run = database.sessions(["acquire", "release"]);
+        run.step("acquire", &format!("BEGIN ISOLATION LEVEL {level}"));
+        assert!(run.step("acquire", &acquire[0]).rows().is_empty(), "held");
+        run.step("release", &format!("BEGIN ISOLATION LEVEL {level}"));
+        assert!(
+            run.step("release", &release[0]).rows().is_empty(),
+            "no waiter"
+        );
+        assert_eq!(run.step("acquire", &acquire[1]).count(), 1);
+        assert_eq!(run.step("release", &release[1]).count(), 1, "no wait");
+        assert_eq!(run.step("release", "COMMIT").count(), 0);
+        assert_eq!(run.step("acquire", "COMMIT").count(), 0);
+        assert!(database.query("SELECT key FROM job_locks").is_empty());
+        assert_eq!(
+            database.query("SELECT key, job_id FROM job_lock_waiters"),
+            ["invoice:42|2"],
+            "{level}: a waiter and no lock to hand over"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phantoms need an insert that can match.
+// ---------------------------------------------------------------------------------------------
+
+const ONE_BATCH: &str = "INSERT INTO batches (id, name) VALUES (1, 'monthly invoices'); \
+     INSERT INTO jobs (id, kind, batch_id) VALUES (1, 'invoice', 1); \
+     SELECT setval('jobs_id_seq', 1)";
+
+fn enqueue_into_batch(database: &Database) -> Vec<String> {
+    database.statements(
+        "enqueue_into_batch",
+        &[
+            ("1", "1"),
+            ("2", "'default'"),
+            ("3", "'invoice'"),
+            ("4", "'{}'"),
+        ],
+    )
+}
+
+/// The enqueued job takes id 2 from the sequence: the cancel's keyed read of job 1 reads the
+/// same row before and after, and the outcome is that of enqueue, then cancel.
+#[test]
+fn insert_with_fresh_serial_key_cannot_match_keyed_read() {
+    let Some(database) = Database::of("insert_with_fresh_serial_key_cannot_match_keyed_read")
+    else {
+        return;
+    };
+    assert!(database.requires("read-committed").is_empty());
+    database.execute(ONE_BATCH);
+    let enqueue = enqueue_into_batch(&database);
+    let cancel = database.statements("cancel_batch_of_job", &[("1", "1"), ("2", "1")]);
+    let mut run = database.sessions(["enqueue", "cancel"]);
+    run.step("enqueue", "BEGIN");
+    assert_eq!(run.step("enqueue", &enqueue[0]).rows(), ["1"]);
+    run.step("cancel", "BEGIN");
+    assert_eq!(run.step("cancel", &cancel[0]).rows(), ["1|available"]);
+    assert_eq!(run.step("enqueue", &enqueue[1]).count(), 1);
+    assert_eq!(run.step("cancel", &cancel[1]).count(), 1, "no wait");
+    run.step("enqueue", "COMMIT");
+    assert_eq!(
+        run.step("cancel", &cancel[0]).rows(),
+        ["1|available"],
+        "the keyed read sees no new row"
+    );
+    run.step("cancel", "COMMIT");
+    assert_eq!(
+        database.query("SELECT id, batch_id, state FROM jobs ORDER BY id"),
+        ["1|1|available", "2|1|available"]
+    );
+}
+
+/// The cancel's read of the batch's unfinished jobs misses the job enqueued meanwhile, which
+/// stays available in a cancelled batch, at both levels.
+#[test]
+fn insert_matching_batch_predicate_phantom() {
+    let Some(database) = Database::of("insert_matching_batch_predicate_phantom") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["phantom-write-skew: cancel_batch, enqueue_into_batch"]
+    );
+    assert_eq!(
+        database.requires("repeatable-read"),
+        ["phantom-write-skew: cancel_batch, enqueue_into_batch"]
+    );
+    for level in ["READ COMMITTED", "REPEATABLE READ"] {
+        database.execute(&format!(
+            "DELETE FROM jobs; DELETE FROM batches; {ONE_BATCH}"
+        ));
+        let enqueue = enqueue_into_batch(&database);
+        let cancel = database.statements("cancel_batch", &[("1", "1")]);
+        let mut run = database.sessions(["enqueue", "cancel"]);
+        run.step("enqueue", &format!("BEGIN ISOLATION LEVEL {level}"));
+        assert_eq!(run.step("enqueue", &enqueue[0]).rows(), ["1"]);
+        run.step("cancel", &format!("BEGIN ISOLATION LEVEL {level}"));
+        assert_eq!(run.step("cancel", &cancel[0]).count(), 1);
+        assert_eq!(run.step("cancel", &cancel[1]).rows(), ["1|available"]);
+        assert_eq!(run.step("cancel", &cancel[2]).count(), 1);
+        assert_eq!(run.step("enqueue", &enqueue[1]).count(), 1, "no wait");
+        run.step("cancel", "COMMIT");
+        assert_eq!(run.step("enqueue", "COMMIT").count(), 0);
+        assert_eq!(
+            database.query(
+                "SELECT j.id, j.state, b.cancelled_at IS NOT NULL \
+                 FROM jobs j JOIN batches b ON b.id = j.batch_id ORDER BY j.id"
+            ),
+            ["1|cancelled|t", "2|available|t"],
+            "{level}: a live job in a cancelled batch"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Literals and casts.
+// ---------------------------------------------------------------------------------------------
+
+/// complete_batch (GetRunningJobs, CompleteJobs over `= ANY(@ids::bigint[])`) against SnoozeJob
+/// (`@id::bigint`): CompleteJobs waits for the snoozed job 1, its guard `state =
+/// 'running'::job_state` fails on the new version, and only job 2 is completed. REPEATABLE READ
+/// fails with 40001. ClaimJobs (`sqlc.arg(max)::int`) and ListAvailableOfKinds (`$1::text[]`)
+/// bind as their uncast forms.
+#[test]
+fn sqlc_casts_and_any_arrays() {
+    let Some(database) = Database::of("sqlc_casts_and_any_arrays") else {
+        return;
+    };
+    assert!(database.requires("read-committed").is_empty());
+    assert!(database.requires("repeatable-read").is_empty());
+    for level in ["READ COMMITTED", "REPEATABLE READ"] {
+        database.execute(
+            "DELETE FROM jobs; \
+             INSERT INTO jobs (id, kind, state, attempted_by) VALUES \
+             (1, 'email', 'running', 'w1'), (2, 'email', 'running', 'w1'), (3, 'sms', 'available', NULL)",
+        );
+        let ids = [("ids", "'{1,2}'")];
+        let mut run = database.sessions(["worker", "snooze"]);
+        run.step("worker", &format!("BEGIN ISOLATION LEVEL {level}"));
+        let running = run.step("worker", &database.statement("GetRunningJobs", &ids));
+        assert_eq!(running.rows(), ["1|w1", "2|w1"]);
+        run.step("snooze", "BEGIN");
+        let snooze = database.statement(
+            "SnoozeJob",
+            &[("id", "1"), ("until", "'2030-01-01 00:00+00'")],
+        );
+        assert_eq!(run.step("snooze", &snooze).count(), 1);
+        let complete = run.step("worker", &database.statement("CompleteJobs", &ids));
+        assert!(complete.is_waiting());
+        run.step("snooze", "COMMIT");
+        let completed = run.finish("worker");
+        run.step("worker", "COMMIT");
+        let jobs = database.query("SELECT id, state FROM jobs ORDER BY id");
+        if level == "READ COMMITTED" {
+            assert_eq!(completed.count(), 1, "job 1 is re-checked and skipped");
+            assert_eq!(jobs, ["1|scheduled", "2|completed", "3|available"]);
+        } else {
+            assert_eq!(completed.sqlstate(), "40001");
+            assert_eq!(jobs, ["1|scheduled", "2|running", "3|available"]);
+        }
+    }
+    let kinds = database.statement("ListAvailableOfKinds", &[("1", "'{sms,push}'")]);
+    assert_eq!(database.query(&kinds), ["3|sms"]);
+    let claim = database.statement(
+        "ClaimJobs",
+        &[("queue", "'default'"), ("max", "5"), ("worker", "'w2'")],
+    );
+    assert_eq!(database.query(&claim), ["3"]);
+}
+
+/// cancel_batch (GetJobs, CancelJobs over `= ANY(@ids::bigint[])`) reads job 1 as available,
+/// ClaimJobs claims it and commits, CancelJobs overwrites it. REPEATABLE READ fails with 40001.
+#[test]
+fn sqlc_casts_and_any_arrays_lost_update() {
+    let Some(database) = Database::of("sqlc_casts_and_any_arrays_lost_update") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["lost-update: ClaimJobs, cancel_batch"]
+    );
+    assert!(database.requires("repeatable-read").is_empty());
+    for level in ["READ COMMITTED", "REPEATABLE READ"] {
+        database.execute("DELETE FROM jobs; INSERT INTO jobs (id, kind) VALUES (1, 'email')");
+        let ids = [("ids", "'{1}'")];
+        let claim = database.statement(
+            "ClaimJobs",
+            &[("queue", "'default'"), ("max", "1"), ("worker", "'w1'")],
+        );
+        let mut run = database.sessions(["admin", "worker"]);
+        run.step("admin", &format!("BEGIN ISOLATION LEVEL {level}"));
+        let jobs = run.step("admin", &database.statement("GetJobs", &ids));
+        assert_eq!(jobs.rows(), ["1|available"]);
+        assert_eq!(run.step("worker", &claim).rows(), ["1"]);
+        let cancelled = run.step("admin", &database.statement("CancelJobs", &ids));
+        run.step("admin", "COMMIT");
+        let job = database.query("SELECT state, attempt, attempted_by FROM jobs");
+        if level == "READ COMMITTED" {
+            assert_eq!(cancelled.count(), 1);
+            assert_eq!(
+                job,
+                ["cancelled|1|w1"],
+                "the claim is lost while w1 runs the job"
+            );
+        } else {
+            assert_eq!(cancelled.sqlstate(), "40001");
+            assert_eq!(job, ["running|1|w1"]);
+        }
+    }
+}
