@@ -474,15 +474,12 @@ fn domains(expr: &Expr) -> BTreeMap<ColumnRef, Domain> {
             single(Some(column), domain)
         }
         // An order comparison or a pattern never holds for NULL.
-        Expr::BinaryOp { left, op, right }
-            if matches!(
-                op,
-                BinaryOperator::Lt
-                    | BinaryOperator::LtEq
-                    | BinaryOperator::Gt
-                    | BinaryOperator::GtEq
-            ) =>
-        {
+        Expr::BinaryOp {
+            left,
+            op:
+                BinaryOperator::Lt | BinaryOperator::LtEq | BinaryOperator::Gt | BinaryOperator::GtEq,
+            right,
+        } => {
             let mut both = single(column_ref(left), Domain::NotIn(not_null()));
             both.extend(single(column_ref(right), Domain::NotIn(not_null())));
             both
