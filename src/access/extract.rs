@@ -1639,6 +1639,17 @@ impl Extractor<'_> {
         };
         for conjunct in conjuncts(selection) {
             let (column, value) = match conjunct {
+                // `id = ANY($1)`: one of the values a parameter holds. Two instances meet when
+                // their arrays share a value, which is taken as the parameters being equal.
+                Expr::AnyOp {
+                    left,
+                    compare_op: BinaryOperator::Eq,
+                    right,
+                    ..
+                } if array_literals(right).is_none() => match column_ref(left) {
+                    Some(column) => (column, right.as_ref()),
+                    None => continue,
+                },
                 Expr::BinaryOp {
                     left,
                     op: BinaryOperator::Eq,
