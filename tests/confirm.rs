@@ -292,7 +292,7 @@ fn confirm_on_the_command_line() {
     // Both instances read both doctors on call (the seed's rows), then each goes off call.
     assert_eq!(stdout.matches("→ (2, t), (3, t)").count(), 2, "{stdout}");
     assert!(
-        stdout.contains("1 reproduced, 0 prevented, 0 inconclusive"),
+        stdout.contains("1 reproduced, 0 prevented, 0 not reproduced, 0 inconclusive"),
         "{stdout}"
     );
     assert_eq!(footprint(&server.url()), before);
@@ -362,7 +362,7 @@ fn without_a_url_confirm_runs_on_a_private_server() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
     assert!(
-        stdout.contains("1 reproduced, 0 prevented, 0 inconclusive"),
+        stdout.contains("1 reproduced, 0 prevented, 0 not reproduced, 0 inconclusive"),
         "{stdout}"
     );
     let directory = stderr

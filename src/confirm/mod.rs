@@ -49,6 +49,10 @@ pub enum Verdict {
     /// A serialization failure, a deadlock or a constraint stopped it, or the outcome is that
     /// of a serial order.
     Prevented,
+    /// The schedule ran, but with the rows and values tried the transactions never touched
+    /// the same data: every serial order gives the same outcome, so nothing is shown either
+    /// way.
+    NotReproduced,
     /// It could not be run to a verdict; the reason says why.
     Inconclusive,
 }
@@ -58,6 +62,7 @@ impl Verdict {
         match self {
             Verdict::Reproduced => "reproduced",
             Verdict::Prevented => "prevented",
+            Verdict::NotReproduced => "not_reproduced",
             Verdict::Inconclusive => "inconclusive",
         }
     }
@@ -425,16 +430,11 @@ pub fn confirm(
         .assumptions
         .iter()
         .any(|assumption| assumption.starts_with(plan::CHOSEN_VALUES));
-    let first = if first.verdict == Verdict::Prevented
-        && first.reason.starts_with(NOT_INTERACTING)
-        && chosen
-    {
+    let first = if first.verdict == Verdict::NotReproduced && chosen {
         // Distinct values kept the transactions on different rows: once more with shared
         // ones, kept when the transactions then meet.
         let shared = confirm_with(schema, result, setup, finding, &BTreeMap::new(), true);
-        if shared.verdict == Verdict::Reproduced
-            || (shared.verdict == Verdict::Prevented && !shared.reason.starts_with(NOT_INTERACTING))
-        {
+        if matches!(shared.verdict, Verdict::Reproduced | Verdict::Prevented) {
             shared
         } else {
             first
@@ -647,7 +647,7 @@ fn confirm_with(
             .all(|serial| same_for(&committed, observed, &serial.outcome));
     let (verdict, reason) = match matching {
         Some(_) if independent => (
-            Verdict::Prevented,
+            Verdict::NotReproduced,
             format!(
                 "{NOT_INTERACTING} (all {} serial orders read and leave what the interleaving \
                  did)",

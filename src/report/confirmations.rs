@@ -10,7 +10,7 @@ use crate::confirm::database::Rows;
 
 pub fn render(result: &CheckResult) -> String {
     let mut out = String::new();
-    let mut counts = [0usize; 3];
+    let mut counts = [0usize; 4];
     for (index, finding) in result.findings.iter().enumerate() {
         let Some(confirmation) = result.confirmations.get(&index) else {
             continue;
@@ -79,9 +79,10 @@ pub fn render(result: &CheckResult) -> String {
     }
     let _ = writeln!(
         out,
-        "{} reproduced, {} prevented, {} inconclusive",
+        "{} reproduced, {} prevented, {} not reproduced, {} inconclusive",
         counts[Verdict::Reproduced as usize],
         counts[Verdict::Prevented as usize],
+        counts[Verdict::NotReproduced as usize],
         counts[Verdict::Inconclusive as usize]
     );
     out
