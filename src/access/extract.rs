@@ -410,50 +410,18 @@ fn collect<V: Visit>(node: &V) -> Collector {
 /// `= ANY(ARRAY[...])`, `IS [NOT] NULL` and bare booleans, through AND, OR and NOT. A column
 /// left out is unconstrained; a domain is always a superset of the values that pass.
 fn domains(expr: &Expr) -> BTreeMap<ColumnRef, Domain> {
-    let single = |column: Option<ColumnRef>, domain: Domain| -> BTreeMap<ColumnRef, Domain> {
-        column
-            .into_iter()
-            .map(|column| (column, domain.clone()))
-            .collect()
-    };
-    let literal = |expr: &Expr| match plain_term(expr) {
-        Some(Term::Literal(value)) => Some(value),
-        _ => None,
-    };
-    let literals =
-        |list: &[Expr]| -> Option<BTreeSet<String>> { list.iter().map(&literal).collect() };
-    let not_null = || BTreeSet::from([Domain::NULL.to_string()]);
     match expr {
         Expr::Nested(inner) => domains(inner),
         Expr::BinaryOp {
             left,
             op: BinaryOperator::And,
             right,
-        } => {
-            let mut both = domains(left);
-            for (column, domain) in domains(right) {
-                let domain = match both.get(&column) {
-                    Some(known) => known.and(&domain),
-                    None => domain,
-                };
-                both.insert(column, domain);
-            }
-            both
-        }
+        } => both_domains(domains(left), domains(right)),
         Expr::BinaryOp {
             left,
             op: BinaryOperator::Or,
             right,
-        } => {
-            let right = domains(right);
-            domains(left)
-                .into_iter()
-                .filter_map(|(column, domain)| {
-                    let other = right.get(&column)?;
-                    Some((column, domain.or(other)))
-                })
-                .collect()
-        }
+        } => either_domains(domains(left), &domains(right)),
         Expr::BinaryOp { left, op, right }
             if matches!(op, BinaryOperator::Eq | BinaryOperator::NotEq) =>
         {
@@ -548,19 +516,9 @@ fn domains(expr: &Expr) -> BTreeMap<ColumnRef, Domain> {
 /// The literal values each column can hold where `expr` is false (so `NOT expr` is true):
 /// De Morgan through AND and OR, and a comparison is false only for a non-NULL value.
 fn false_domains(expr: &Expr) -> BTreeMap<ColumnRef, Domain> {
-    let single = |column: Option<ColumnRef>, domain: Domain| -> BTreeMap<ColumnRef, Domain> {
-        column
-            .into_iter()
-            .map(|column| (column, domain.clone()))
-            .collect()
-    };
     let with_null = |mut values: BTreeSet<String>| {
         values.insert(Domain::NULL.to_string());
         values
-    };
-    let literal = |expr: &Expr| match plain_term(expr) {
-        Some(Term::Literal(value)) => Some(value),
-        _ => None,
     };
     match expr {
         Expr::Nested(inner) => false_domains(inner),
@@ -573,31 +531,13 @@ fn false_domains(expr: &Expr) -> BTreeMap<ColumnRef, Domain> {
             left,
             op: BinaryOperator::Or,
             right,
-        } => {
-            let mut both = false_domains(left);
-            for (column, domain) in false_domains(right) {
-                let domain = match both.get(&column) {
-                    Some(known) => known.and(&domain),
-                    None => domain,
-                };
-                both.insert(column, domain);
-            }
-            both
-        }
+        } => both_domains(false_domains(left), false_domains(right)),
         // Either side false.
         Expr::BinaryOp {
             left,
             op: BinaryOperator::And,
             right,
-        } => {
-            let right = false_domains(right);
-            false_domains(left)
-                .into_iter()
-                .filter_map(|(column, domain)| {
-                    Some((column.clone(), domain.or(right.get(&column)?)))
-                })
-                .collect()
-        }
+        } => either_domains(false_domains(left), &false_domains(right)),
         Expr::BinaryOp {
             left,
             op: BinaryOperator::Eq,
@@ -643,6 +583,52 @@ fn false_domains(expr: &Expr) -> BTreeMap<ColumnRef, Domain> {
         ),
         _ => BTreeMap::new(),
     }
+}
+
+/// One column's domain, when the expression is a column.
+fn single(column: Option<ColumnRef>, domain: Domain) -> BTreeMap<ColumnRef, Domain> {
+    column.map(|column| (column, domain)).into_iter().collect()
+}
+
+/// The normalised text of a literal.
+fn literal(expr: &Expr) -> Option<String> {
+    match plain_term(expr) {
+        Some(Term::Literal(value)) => Some(value),
+        _ => None,
+    }
+}
+
+fn literals(list: &[Expr]) -> Option<BTreeSet<String>> {
+    list.iter().map(literal).collect()
+}
+
+fn not_null() -> BTreeSet<String> {
+    BTreeSet::from([Domain::NULL.to_string()])
+}
+
+/// Both conditions hold: each column's values are in both domains.
+fn both_domains(
+    mut left: BTreeMap<ColumnRef, Domain>,
+    right: BTreeMap<ColumnRef, Domain>,
+) -> BTreeMap<ColumnRef, Domain> {
+    for (column, domain) in right {
+        let domain = match left.get(&column) {
+            Some(known) => known.and(&domain),
+            None => domain,
+        };
+        left.insert(column, domain);
+    }
+    left
+}
+
+/// Either condition holds: only columns both constrain stay constrained.
+fn either_domains(
+    left: BTreeMap<ColumnRef, Domain>,
+    right: &BTreeMap<ColumnRef, Domain>,
+) -> BTreeMap<ColumnRef, Domain> {
+    left.into_iter()
+        .filter_map(|(column, domain)| Some((column.clone(), domain.or(right.get(&column)?))))
+        .collect()
 }
 
 /// The literals of `ARRAY['a', 'b']` or `'{a,b}'` (with or without a cast).

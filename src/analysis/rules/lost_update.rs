@@ -190,11 +190,7 @@ fn finding(
 ) -> Finding {
     let name = |instance: Instance| context.name_of(instance.index).to_string();
     let same = t1.index == t2.index;
-    let other = if same {
-        format!("another `{}`", name(t2))
-    } else {
-        format!("`{}`", name(t2))
-    };
+    let other = other_name(context, t1, t2);
     let level = context.describe_level(t1.program.level);
     let in_statement = read_at.statement == write_at.statement;
     let message = if in_statement {
@@ -257,10 +253,11 @@ fn finding(
         Rule::LostUpdate,
         t1.program.level,
     ));
-    let mut programs = vec![t1.index];
-    if !same {
-        programs.push(t2.index);
-    }
+    let programs = if same {
+        vec![t1.index]
+    } else {
+        vec![t1.index, t2.index]
+    };
     Finding {
         rule: Rule::LostUpdate,
         message,
@@ -293,6 +290,16 @@ fn finding(
     }
 }
 
+/// How messages name T2: `another `withdraw`` for a second instance of T1's program.
+fn other_name(context: &Context, t1: Instance, t2: Instance) -> String {
+    let name = context.name_of(t2.index);
+    if t1.index == t2.index {
+        format!("another `{name}`")
+    } else {
+        format!("`{name}`")
+    }
+}
+
 #[allow(clippy::too_many_arguments)] // Reason: the finding names every statement involved.
 fn in_statement_finding(
     context: &Context,
@@ -305,11 +312,7 @@ fn in_statement_finding(
     unifier: &Unifier,
 ) -> Finding {
     let same = t1.index == t2.index;
-    let other = if same {
-        format!("another `{}`", context.name_of(t2.index))
-    } else {
-        format!("`{}`", context.name_of(t2.index))
-    };
+    let other = other_name(context, t1, t2);
     let level = context.describe_level(t1.program.level);
     let mut fixes = Vec::new();
     fixes.push(crate::analysis::finding::Fix {
@@ -329,10 +332,11 @@ fn in_statement_finding(
         Rule::LostUpdate,
         t1.program.level,
     ));
-    let mut programs = vec![t1.index];
-    if !same {
-        programs.push(t2.index);
-    }
+    let programs = if same {
+        vec![t1.index]
+    } else {
+        vec![t1.index, t2.index]
+    };
     Finding {
         rule: Rule::LostUpdate,
         message,
