@@ -16,8 +16,8 @@ use super::condition::{Condition, Constant, Operand};
 use super::{
     Access, AccessKind, Call, Columns, Domain, LockTarget, OnConflict, RowSet, SetValue, Term,
 };
-use crate::catalog::Catalog;
 use crate::catalog::from_ast::{ident, object_name};
+use crate::catalog::{Catalog, KeyKind};
 use crate::parse::{LockClause, StatementLocks};
 
 /// The accesses of one statement. `locks` are the lock clauses recognised from its tokens.
@@ -910,6 +910,10 @@ impl Extractor<'_> {
                         set: BTreeMap::new(),
                         predicate: BTreeSet::new(),
                         guarded: false,
+                        returns_contents: update
+                            .returning
+                            .as_deref()
+                            .is_some_and(|items| self.returns_contents(&table, items)),
                     },
                 });
                 scope.push(ScopeEntry {
@@ -1052,6 +1056,7 @@ impl Extractor<'_> {
                 set,
                 predicate: BTreeSet::new(),
                 guarded: false,
+                returns_contents: false,
             },
             None => AccessKind::Delete {
                 predicate: BTreeSet::new(),
@@ -1361,6 +1366,28 @@ impl Extractor<'_> {
         Some(Term::Param(format!("{qualifier}.{}", column.1)))
     }
 
+    /// Whether a `RETURNING` list gives more than the primary key of `table`'s rows (`*`, or
+    /// any other column or expression).
+    fn returns_contents(&self, table: &str, items: &[SelectItem]) -> bool {
+        let key: Vec<String> = self
+            .catalog
+            .table(table)
+            .and_then(|table| table.keys.iter().find(|key| key.kind == KeyKind::Primary))
+            .map(|key| key.columns.clone())
+            .unwrap_or_default();
+        items.iter().any(|item| match item {
+            SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } => {
+                let column = match expr {
+                    Expr::Identifier(name) => Some(ident(name)),
+                    Expr::CompoundIdentifier(parts) => parts.last().map(ident),
+                    _ => None,
+                };
+                !column.is_some_and(|column| key.contains(&column))
+            }
+            _ => true,
+        })
+    }
+
     /// What `column = value` assigns: in place when the value reads the column of the row
     /// being written (unqualified, or qualified by one of `targets`), else a term or an
     /// expression. `EXCLUDED.c`, `VALUES(c)` and a MERGE source's columns are new values.
@@ -1374,6 +1401,10 @@ impl Extractor<'_> {
             });
         if in_place {
             SetValue::InPlace
+        } else if is_clock(value) {
+            SetValue::Clock
+        } else if matches!(value, Expr::Value(v) if v.value == Value::Null) {
+            SetValue::Term(Term::null())
         } else if let Some(term) = self.term(value, None) {
             SetValue::Term(term)
         } else {
@@ -1844,6 +1875,42 @@ fn is_inserted_value(expr: &Expr) -> bool {
     matches!(expr, Expr::Function(function) if object_name(&function.name) == "values")
 }
 
+/// The time of the statement or transaction: `now()`, `CURRENT_TIMESTAMP`, `clock_timestamp()`,
+/// with or without a cast or a time zone.
+fn is_clock(expr: &Expr) -> bool {
+    match expr {
+        Expr::Cast { expr, .. }
+        | Expr::Nested(expr)
+        | Expr::AtTimeZone {
+            timestamp: expr, ..
+        } => is_clock(expr),
+        Expr::Function(function) => matches!(
+            object_name(&function.name).as_str(),
+            "now"
+                | "current_timestamp"
+                | "current_date"
+                | "current_time"
+                | "localtimestamp"
+                | "localtime"
+                | "clock_timestamp"
+                | "statement_timestamp"
+                | "transaction_timestamp"
+                | "sysdate"
+                | "systimestamp"
+                | "getdate"
+                | "getutcdate"
+                | "sysdatetime"
+                | "sysutcdatetime"
+                | "utc_timestamp"
+        ),
+        Expr::Identifier(name) => matches!(
+            name.value.to_ascii_lowercase().as_str(),
+            "current_timestamp" | "current_date" | "localtimestamp" | "sysdate"
+        ),
+        _ => false,
+    }
+}
+
 /// `count(*)`, `sum(x)`, ... at the top of a projection item.
 fn is_aggregate(expr: &Expr) -> bool {
     match expr {
@@ -1926,7 +1993,7 @@ fn parameter_name(expr: &Expr) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::Catalog;
+    use crate::catalog::{Catalog, KeyKind};
     use crate::parse::parse_file;
     use crate::semantics::Engine;
 
@@ -1967,6 +2034,7 @@ mod tests {
                         SetValue::InPlace => format!("{column}+="),
                         SetValue::Term(term) => format!("{column}:={}", term.render()),
                         SetValue::Expr => format!("{column}:=expr"),
+                        SetValue::Clock => format!("{column}:=now"),
                     })
                     .collect();
                 format!(

@@ -210,6 +210,9 @@ pub enum SetValue {
     InPlace,
     /// `c = $1` or `c = 'x'`.
     Term(Term),
+    /// `c = now()`, `c = CURRENT_TIMESTAMP`: the time of the write. Two such writes differ only
+    /// in when they ran, so one overwriting the other loses nothing.
+    Clock,
     /// Anything else.
     Expr,
 }
@@ -255,6 +258,9 @@ pub enum AccessKind {
         predicate: BTreeSet<String>,
         /// A compare-and-set or fencing-token guard: losing the race updates 0 rows.
         guarded: bool,
+        /// `RETURNING` hands the written rows' contents (more than their key) to the caller,
+        /// which acts on them: an UPDATE that picks a job and returns it is a claim.
+        returns_contents: bool,
     },
     Delete {
         predicate: BTreeSet<String>,

@@ -54,8 +54,9 @@ fn detect_one(context: &Context, t1: Instance, t2: Instance) -> Option<Finding> 
                     .take(1)
                     .collect()
             };
+            let claims = claims(read, (read_at, write_at), write);
             for (other_at, other) in t2.accesses() {
-                if other.table != write.table || same_constants(write, other) {
+                if other.table != write.table || (!claims && same_constants(write, other)) {
                     continue;
                 }
                 let Some(column) = columns
@@ -142,17 +143,38 @@ fn decided_in_statement<'a>(
     assigned.chain(chosen).collect()
 }
 
-/// Both writes assign the same literals to the same columns: whichever commits last, the row
-/// ends the same, so nothing is lost (two clicks on "take me off call").
+/// Both writes assign the same literals (and the time of the write) to the same columns:
+/// whichever commits last, the row ends the same up to a timestamp, so nothing is lost (two
+/// clicks on "take me off call").
 fn same_constants(write: &Access, other: &Access) -> bool {
     match (write.assignments(), other.assignments()) {
         (Some(a), Some(b)) => {
             a == b
-                && a.values()
-                    .all(|value| matches!(value, SetValue::Term(crate::access::Term::Literal(_))))
+                && a.values().all(|value| {
+                    matches!(
+                        value,
+                        SetValue::Term(crate::access::Term::Literal(_)) | SetValue::Clock
+                    )
+                })
         }
         _ => false,
     }
+}
+
+/// A read that picks some of the matching rows (`LIMIT`) whose contents then reach the caller
+/// (a separate SELECT, or the write's `RETURNING`): a claim. Two claims of one row are a double
+/// claim even when both write the same values, since each caller goes on to act on the row.
+fn claims(read: &Access, (read_at, write_at): (AccessRef, AccessRef), write: &Access) -> bool {
+    let picks = matches!(read.kind, AccessKind::Read { limited: true, .. });
+    let returned = read_at.statement != write_at.statement
+        || matches!(
+            write.kind,
+            AccessKind::Update {
+                returns_contents: true,
+                ..
+            }
+        );
+    picks && returned
 }
 
 /// A row lock that makes an UPDATE of the row wait. PostgreSQL's `FOR KEY SHARE` conflicts
