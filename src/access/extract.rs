@@ -1993,7 +1993,7 @@ fn parameter_name(expr: &Expr) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{Catalog, KeyKind};
+    use crate::catalog::Catalog;
     use crate::parse::parse_file;
     use crate::semantics::Engine;
 
