@@ -591,6 +591,92 @@ fn single(column: Option<ColumnRef>, domain: Domain) -> BTreeMap<ColumnRef, Doma
 }
 
 /// The normalised text of a literal.
+/// The normalised literal an expression is (`'a'`, `'a'::state`, `1`, `NULL`), if it is one.
+pub fn literal_value(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Value(value) if value.value == Value::Null => Some(Domain::NULL.to_string()),
+        Expr::Cast { expr, .. } | Expr::Nested(expr) => literal_value(expr),
+        _ => literal(expr),
+    }
+}
+
+/// The literal values a condition allows each column, when the condition is exactly that (a
+/// conjunction of `=`, `<>`, `IN`, `NOT IN`, `IS [NOT] NULL` and boolean columns against
+/// literals): a row is selected if and only if each column holds one of its values. `None`
+/// for anything else (a partial index's `WHERE attempts < 3`).
+pub fn exact_domains(expr: &Expr) -> Option<BTreeMap<String, Domain>> {
+    let conditions = match expr {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            let left = exact_domains(left)?;
+            let right = exact_domains(right)?;
+            let mut both = left;
+            for (column, domain) in right {
+                let domain = match both.get(&column) {
+                    Some(known) => known.and(&domain),
+                    None => domain,
+                };
+                both.insert(column, domain);
+            }
+            return Some(both);
+        }
+        Expr::Nested(inner) => return exact_domains(inner),
+        Expr::BinaryOp { left, op, right } => {
+            let column = column_ref(left)?.1;
+            let value = literal_value(right)?;
+            if value == Domain::NULL {
+                return None;
+            }
+            let values = BTreeSet::from([value]);
+            match op {
+                BinaryOperator::Eq => (column, Domain::In(values)),
+                BinaryOperator::NotEq => {
+                    let mut excluded = values;
+                    excluded.insert(Domain::NULL.to_string());
+                    (column, Domain::NotIn(excluded))
+                }
+                _ => return None,
+            }
+        }
+        Expr::In {
+            expr,
+            target: InTarget::List(list),
+            negated,
+            ..
+        } => {
+            let column = column_ref(expr)?.1;
+            let values: BTreeSet<String> = list.iter().map(literal_value).collect::<Option<_>>()?;
+            if values.contains(Domain::NULL) {
+                return None;
+            }
+            if *negated {
+                let mut excluded = values;
+                excluded.insert(Domain::NULL.to_string());
+                (column, Domain::NotIn(excluded))
+            } else {
+                (column, Domain::In(values))
+            }
+        }
+        Expr::IsNull(inner) => (column_ref(inner)?.1, Domain::In(not_null())),
+        Expr::IsNotNull(inner) => (column_ref(inner)?.1, Domain::NotIn(not_null())),
+        Expr::UnaryOp {
+            op: UnaryOperator::Not,
+            expr: inner,
+        } => (
+            column_ref(inner)?.1,
+            Domain::In(BTreeSet::from(["false".to_string()])),
+        ),
+        _ => (
+            column_ref(expr)?.1,
+            Domain::In(BTreeSet::from(["true".to_string()])),
+        ),
+    };
+    Some(BTreeMap::from([conditions]))
+}
+
 fn literal(expr: &Expr) -> Option<String> {
     match plain_term(expr) {
         Some(Term::Literal(value)) => Some(value),
@@ -885,6 +971,15 @@ impl Extractor<'_> {
                     for column in &known.generated {
                         if !columns.contains(column) {
                             rows.fresh.insert(column.clone());
+                        }
+                    }
+                    // A column left out holds its default (a literal, or NULL without one).
+                    for (column, value) in &known.omitted {
+                        if !columns.contains(column) {
+                            rows.domains.insert(
+                                column.clone(),
+                                Domain::In(BTreeSet::from([value.clone()])),
+                            );
                         }
                     }
                 }

@@ -293,7 +293,9 @@ fn forces(a: &Access, ta: u8, b: &Access, tb: u8, unifier: &Unifier, catalog: &C
                     .all(|column| inserted(a, column) && inserted(b, column)),
                 _ => true,
             };
-            others_present && key_equal(&key.columns)
+            // A partial index serialises only rows that are certainly in it.
+            let in_key = |access: &Access| key.holds(|column| access.rows.domain(column));
+            others_present && in_key(a) && in_key(b) && key_equal(&key.columns)
         });
     }
     let row_write = |access: &Access| {

@@ -2,7 +2,7 @@
 //! `CREATE UNIQUE INDEX` for the DDL sqlparser rejects (keywords used as names,
 //! `ALTER CONSTRAINT`, vendor options), so the catalog keeps the table and its keys.
 
-use super::{Change, Key, KeyKind, Table};
+use super::{Change, Key, KeyKind, KeyRows, Table};
 use crate::parse::lexer::{Token, TokenKind};
 
 /// Words that start a table-level constraint rather than a column definition.
@@ -151,6 +151,14 @@ pub fn changes(text: &str, tokens: &[Token]) -> Option<Vec<Change>> {
         cursor.eat("only");
         let table = cursor.name()?;
         let mut changes = vec![];
+        // Defaults are not read here: what an INSERT leaving a column out stores is unknown.
+        if tokens.iter().any(|token| token.is_word(text, "default")) {
+            changes.push(Change::SetDefault {
+                table: table.clone(),
+                column: None,
+                omitted: None,
+            });
+        }
         while cursor.at < tokens.len() {
             if cursor.eat("add") {
                 if let Some(change) = table_constraint(&mut cursor, &table) {
@@ -203,17 +211,13 @@ fn create_table(cursor: &mut Cursor) -> Option<Vec<Change>> {
                     .is_some_and(|token| token.is_word(cursor.text, word))
             };
             if at(0, "primary") && at(1, "key") {
-                table.keys.push(Key {
-                    name: None,
-                    columns: vec![column.clone()],
-                    kind: KeyKind::Primary,
-                });
+                table
+                    .keys
+                    .push(Key::new(None, vec![column.clone()], KeyKind::Primary));
             } else if at(0, "unique") {
-                table.keys.push(Key {
-                    name: None,
-                    columns: vec![column.clone()],
-                    kind: KeyKind::Unique,
-                });
+                table
+                    .keys
+                    .push(Key::new(None, vec![column.clone()], KeyKind::Unique));
             }
         }
     }
@@ -259,11 +263,7 @@ fn table_constraint(cursor: &mut Cursor, table: &str) -> Option<Change> {
         }
         return Some(Change::AddKey {
             table: table.to_string(),
-            key: Key {
-                name,
-                columns,
-                kind: KeyKind::Exclusion { other_columns },
-            },
+            key: Key::new(name, columns, KeyKind::Exclusion { other_columns }),
         });
     } else {
         return None;
@@ -273,11 +273,7 @@ fn table_constraint(cursor: &mut Cursor, table: &str) -> Option<Change> {
     let columns = key_columns(cursor)?;
     Some(Change::AddKey {
         table: table.to_string(),
-        key: Key {
-            name,
-            columns,
-            kind,
-        },
+        key: Key::new(name, columns, kind),
     })
 }
 
@@ -306,14 +302,15 @@ fn unique_index(cursor: &mut Cursor) -> Option<Vec<Change>> {
         cursor.name();
     }
     let columns = key_columns(cursor)?;
-    Some(vec![Change::AddKey {
-        table,
-        key: Key {
-            name,
-            columns,
-            kind: KeyKind::Unique,
-        },
-    }])
+    let mut key = Key::new(name, columns, KeyKind::Unique);
+    // A partial index's WHERE is not read here: which rows it holds is unknown.
+    if cursor.tokens[cursor.at..]
+        .iter()
+        .any(|token| token.is_word(cursor.text, "where"))
+    {
+        key.rows = KeyRows::Unknown;
+    }
+    Some(vec![Change::AddKey { table, key }])
 }
 
 /// `(a, b DESC, lower(c))` → the column names used.

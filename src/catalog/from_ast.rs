@@ -1,11 +1,12 @@
 //! sqlparser DDL → catalog changes. The only place in `catalog` that sees sqlparser types.
 
 use sqlparser::ast::{
-    AlterTableOperation, ColumnOption, ExcludeConstraintOperator, Expr, Ident, IndexColumn,
-    ObjectName, ObjectNamePart, ObjectType, RenameTableNameKind, Statement, TableConstraint,
+    AlterColumnOperation, AlterTableOperation, ColumnOption, ExcludeConstraintOperator, Expr,
+    Ident, IndexColumn, ObjectName, ObjectNamePart, ObjectType, RenameTableNameKind, Statement,
+    TableConstraint,
 };
 
-use super::{Change, ForeignKey, Key, KeyKind, Table, normalize_name};
+use super::{Change, ForeignKey, Key, KeyKind, KeyRows, Table, normalize_name};
 
 pub fn ident(ident: &Ident) -> String {
     normalize_name(&ident.value, ident.quote_style.is_some())
@@ -34,21 +35,25 @@ pub fn changes(statement: &Statement) -> Option<Vec<Change>> {
             for column in &create.columns {
                 let column_name = ident(&column.name);
                 table.columns.push(column_name.clone());
-                if super::generates_fresh_values(&column.to_string()) {
+                let generated = super::generates_fresh_values(&column.to_string());
+                if generated {
                     table.generated.push(column_name.clone());
+                }
+                if let Some(omitted) = omitted_value(&column.options, generated) {
+                    table.omitted.insert(column_name.clone(), omitted);
                 }
                 for option in &column.options {
                     match &option.option {
-                        ColumnOption::PrimaryKey(constraint) => table.keys.push(Key {
-                            name: constraint.name.as_ref().map(ident),
-                            columns: vec![column_name.clone()],
-                            kind: KeyKind::Primary,
-                        }),
-                        ColumnOption::Unique(constraint) => table.keys.push(Key {
-                            name: constraint.name.as_ref().map(ident),
-                            columns: vec![column_name.clone()],
-                            kind: KeyKind::Unique,
-                        }),
+                        ColumnOption::PrimaryKey(constraint) => table.keys.push(Key::new(
+                            constraint.name.as_ref().map(ident),
+                            vec![column_name.clone()],
+                            KeyKind::Primary,
+                        )),
+                        ColumnOption::Unique(constraint) => table.keys.push(Key::new(
+                            constraint.name.as_ref().map(ident),
+                            vec![column_name.clone()],
+                            KeyKind::Unique,
+                        )),
                         ColumnOption::ForeignKey(constraint) => {
                             table.foreign_keys.push(ForeignKey {
                                 name: constraint.name.as_ref().map(ident),
@@ -85,14 +90,18 @@ pub fn changes(statement: &Statement) -> Option<Vec<Change>> {
         }
         Statement::CreateIndex(index) if index.unique => {
             let table = object_name(&index.table_name);
-            Some(vec![Change::AddKey {
-                table,
-                key: Key {
-                    name: index.name.as_ref().map(object_name),
-                    columns: index_columns(&index.columns),
-                    kind: KeyKind::Unique,
-                },
-            }])
+            let mut key = Key::new(
+                index.name.as_ref().map(object_name),
+                index_columns(&index.columns),
+                KeyKind::Unique,
+            );
+            if let Some(predicate) = &index.predicate {
+                key.rows = match crate::access::extract::exact_domains(predicate) {
+                    Some(conditions) => KeyRows::Where(conditions),
+                    None => KeyRows::Unknown,
+                };
+            }
+            Some(vec![Change::AddKey { table, key }])
         }
         Statement::CreateIndex(_) => Some(vec![]),
         Statement::Drop {
@@ -123,7 +132,24 @@ fn alter_change(table: &str, operation: &AlterTableOperation) -> Option<Change> 
         AlterTableOperation::AddColumn { column_def, .. } => Some(Change::AddColumn {
             table,
             column: ident(&column_def.name),
+            omitted: omitted_value(
+                &column_def.options,
+                super::generates_fresh_values(&column_def.to_string()),
+            ),
         }),
+        AlterTableOperation::AlterColumn { column_name, op } => match op {
+            AlterColumnOperation::SetDefault { value } => Some(Change::SetDefault {
+                table,
+                column: Some(ident(column_name)),
+                omitted: crate::access::extract::literal_value(value),
+            }),
+            AlterColumnOperation::DropDefault => Some(Change::SetDefault {
+                table,
+                column: Some(ident(column_name)),
+                omitted: Some(crate::access::Domain::NULL.to_string()),
+            }),
+            _ => None,
+        },
         AlterTableOperation::DropColumn { column_names, .. } => {
             // One change per column would need a Vec; the common case drops one.
             column_names.first().map(|column| Change::DropColumn {
@@ -156,23 +182,48 @@ fn alter_change(table: &str, operation: &AlterTableOperation) -> Option<Change> 
     }
 }
 
+/// What an INSERT leaving the column out stores, when a literal: its literal default, or NULL
+/// without a default (`None` for any other default, and for generated columns).
+fn omitted_value(options: &[sqlparser::ast::ColumnOptionDef], generated: bool) -> Option<String> {
+    if generated {
+        return None;
+    }
+    let default = options.iter().find_map(|option| match &option.option {
+        ColumnOption::Default(value) => Some(value),
+        _ => None,
+    });
+    match default {
+        Some(value) => crate::access::extract::literal_value(value),
+        None if options.iter().any(|option| {
+            matches!(
+                option.option,
+                ColumnOption::Generated { .. } | ColumnOption::Identity(_)
+            )
+        }) =>
+        {
+            None
+        }
+        None => Some(crate::access::Domain::NULL.to_string()),
+    }
+}
+
 fn constraint_change(table: &str, constraint: &TableConstraint) -> Option<Change> {
     let table = table.to_string();
     let key = match constraint {
-        TableConstraint::PrimaryKey(primary) => Key {
-            name: primary.name.as_ref().map(ident),
-            columns: index_columns(&primary.columns),
-            kind: KeyKind::Primary,
-        },
-        TableConstraint::Unique(unique) => Key {
-            name: unique
+        TableConstraint::PrimaryKey(primary) => Key::new(
+            primary.name.as_ref().map(ident),
+            index_columns(&primary.columns),
+            KeyKind::Primary,
+        ),
+        TableConstraint::Unique(unique) => Key::new(
+            unique
                 .name
                 .as_ref()
                 .or(unique.index_name.as_ref())
                 .map(ident),
-            columns: index_columns(&unique.columns),
-            kind: KeyKind::Unique,
-        },
+            index_columns(&unique.columns),
+            KeyKind::Unique,
+        ),
         TableConstraint::Exclude(exclude) => {
             let mut columns = vec![];
             let mut other_columns = vec![];
@@ -188,11 +239,11 @@ fn constraint_change(table: &str, constraint: &TableConstraint) -> Option<Change
                     other_columns.extend(names);
                 }
             }
-            Key {
-                name: exclude.name.as_ref().map(ident),
+            Key::new(
+                exclude.name.as_ref().map(ident),
                 columns,
-                kind: KeyKind::Exclusion { other_columns },
-            }
+                KeyKind::Exclusion { other_columns },
+            )
         }
         TableConstraint::ForeignKey(foreign) => {
             return Some(Change::AddForeignKey {
@@ -241,6 +292,7 @@ mod tests {
     use crate::catalog::Catalog;
     use sqlparser::dialect::PostgreSqlDialect;
     use sqlparser::parser::Parser;
+    use std::collections::BTreeMap;
 
     fn catalog(sql: &str) -> Catalog {
         let mut catalog = Catalog::default();
@@ -269,6 +321,56 @@ mod tests {
             }
         );
         assert_eq!(table.foreign_keys[0].references, "rooms");
+    }
+
+    #[test]
+    fn partial_unique_index_holds_only_the_rows_its_where_selects() {
+        let catalog = catalog(
+            "CREATE TABLE jobs (id int, key text, state text, attempts int);\n\
+             CREATE UNIQUE INDEX live ON jobs (key) WHERE state IN ('available', 'running');\n\
+             CREATE UNIQUE INDEX few ON jobs (key) WHERE attempts < 3;",
+        );
+        let keys = &catalog.table("jobs").unwrap().keys;
+        let live = crate::access::Domain::In(["'available'".into(), "'running'".into()].into());
+        assert_eq!(
+            keys[0].rows,
+            KeyRows::Where([("state".to_string(), live.clone())].into())
+        );
+        assert_eq!(keys[1].rows, KeyRows::Unknown);
+        assert!(!keys[0].identifies_row());
+        let state = |value: &'static str| {
+            move |column: &str| {
+                (column == "state").then(|| crate::access::Domain::In([value.to_string()].into()))
+            }
+        };
+        assert!(keys[0].holds(state("'running'")));
+        assert!(!keys[0].holds(state("'scheduled'")));
+        assert!(
+            !keys[0].holds(|_: &str| None),
+            "an unknown state may be outside"
+        );
+        assert!(!keys[1].holds(state("'running'")));
+    }
+
+    #[test]
+    fn what_an_insert_leaving_a_column_out_stores() {
+        let catalog = catalog(
+            "CREATE TABLE jobs (id bigserial PRIMARY KEY, state text NOT NULL DEFAULT 'todo', \
+             queued_at timestamptz DEFAULT now(), lock text, done boolean DEFAULT false);\n\
+             ALTER TABLE jobs ADD COLUMN attempts int DEFAULT 0;\n\
+             ALTER TABLE jobs ALTER COLUMN done SET DEFAULT true;\n\
+             ALTER TABLE jobs ALTER COLUMN lock SET DEFAULT md5(random()::text);",
+        );
+        let omitted = &catalog.table("jobs").unwrap().omitted;
+        let expected: BTreeMap<String, String> =
+            [("attempts", "0"), ("done", "true"), ("state", "'todo'")]
+                .into_iter()
+                .map(|(column, value)| (column.to_string(), value.to_string()))
+                .collect();
+        assert_eq!(
+            *omitted, expected,
+            "id, queued_at and lock hold values not known here"
+        );
     }
 
     #[test]

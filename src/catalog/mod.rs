@@ -10,6 +10,8 @@ pub mod from_ast;
 
 use std::collections::BTreeMap;
 
+use crate::access::Domain;
+
 /// What makes a key: all its columns equal means the same row (or a constraint violation).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyKind {
@@ -28,12 +30,51 @@ pub struct Key {
     /// The columns compared with equality.
     pub columns: Vec<String>,
     pub kind: KeyKind,
+    /// The rows the key constrains: a partial unique index holds only the rows its `WHERE`
+    /// selects.
+    pub rows: KeyRows,
+}
+
+/// Which rows of the table a key constrains.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum KeyRows {
+    #[default]
+    All,
+    /// A partial index whose `WHERE` is exactly these literal conditions, all of them.
+    Where(BTreeMap<String, Domain>),
+    /// A partial index whose `WHERE` is more than literal conditions.
+    Unknown,
 }
 
 impl Key {
-    /// A key whose equality columns identify one row.
+    /// A key over every row of the table.
+    pub fn new(name: Option<String>, columns: Vec<String>, kind: KeyKind) -> Key {
+        Key {
+            name,
+            columns,
+            kind,
+            rows: KeyRows::All,
+        }
+    }
+
+    /// A key whose equality columns identify one row (a partial index identifies a row only
+    /// among the rows it holds, so it does not).
     pub fn identifies_row(&self) -> bool {
-        !matches!(self.kind, KeyKind::Exclusion { .. }) && !self.columns.is_empty()
+        !matches!(self.kind, KeyKind::Exclusion { .. })
+            && !self.columns.is_empty()
+            && self.rows == KeyRows::All
+    }
+
+    /// Whether a row whose columns can hold only the values `domain` gives is certainly in the
+    /// key (`None`: nothing known of that column).
+    pub fn holds(&self, domain: impl Fn(&str) -> Option<Domain>) -> bool {
+        match &self.rows {
+            KeyRows::All => true,
+            KeyRows::Where(conditions) => conditions.iter().all(|(column, condition)| {
+                domain(column).is_some_and(|values| values.and(&condition.not()).is_empty())
+            }),
+            KeyRows::Unknown => false,
+        }
     }
 }
 
@@ -53,6 +94,11 @@ pub struct Table {
     /// Columns that an INSERT leaving them out fills with a value no one has seen yet: serial,
     /// identity and AUTO_INCREMENT columns, `DEFAULT nextval(...)`, `DEFAULT gen_random_uuid()`.
     pub generated: Vec<String>,
+    /// The literal an INSERT that leaves a column out stores in it (`'available'`, `0`, `NULL`
+    /// for a column without a default), for the columns where the migrations show it. A column
+    /// with another default (`now()`), or whose default changed in DDL that was not read, is
+    /// absent. `BEFORE INSERT` triggers that rewrite a column are not seen.
+    pub omitted: BTreeMap<String, String>,
 }
 
 /// Whether a column definition (its SQL text) fills the column with a fresh value by default.
@@ -102,6 +148,14 @@ pub enum Change {
     AddColumn {
         table: String,
         column: String,
+        /// What an INSERT that leaves it out stores, when a literal (see [`Table::omitted`]).
+        omitted: Option<String>,
+    },
+    /// `ALTER COLUMN ... SET DEFAULT` / `DROP DEFAULT` (`column: None`: some column, unknown).
+    SetDefault {
+        table: String,
+        column: Option<String>,
+        omitted: Option<String>,
     },
     DropColumn {
         table: String,
@@ -164,6 +218,7 @@ impl Catalog {
                         entry.generated.push(column);
                     }
                 }
+                entry.omitted.extend(table.omitted);
                 for key in table.keys {
                     if !entry.keys.contains(&key) {
                         entry.keys.push(key);
@@ -180,15 +235,32 @@ impl Catalog {
                     self.tables.insert(to, table);
                 }
             }
-            Change::AddColumn { table, column } => {
+            Change::AddColumn {
+                table,
+                column,
+                omitted,
+            } => {
                 let table = self.table_mut(&table);
                 if !table.has_column(&column) {
-                    table.columns.push(column);
+                    table.columns.push(column.clone());
+                }
+                set_omitted(table, column, omitted);
+            }
+            Change::SetDefault {
+                table,
+                column,
+                omitted,
+            } => {
+                let table = self.table_mut(&table);
+                match column {
+                    Some(column) => set_omitted(table, column, omitted),
+                    None => table.omitted.clear(),
                 }
             }
             Change::DropColumn { table, column } => {
                 let table = self.table_mut(&table);
                 table.columns.retain(|c| *c != column);
+                table.omitted.remove(&column);
                 table.keys.retain(|key| !key.columns.contains(&column));
             }
             Change::RenameColumn { table, from, to } => {
@@ -200,6 +272,16 @@ impl Catalog {
                 {
                     if *name == from {
                         *name = to.clone();
+                    }
+                }
+                if let Some(value) = table.omitted.remove(&from) {
+                    table.omitted.insert(to.clone(), value);
+                }
+                for key in &mut table.keys {
+                    if let KeyRows::Where(conditions) = &mut key.rows
+                        && let Some(condition) = conditions.remove(&from)
+                    {
+                        conditions.insert(to.clone(), condition);
                     }
                 }
             }
@@ -246,6 +328,13 @@ impl Catalog {
     }
 }
 
+fn set_omitted(table: &mut Table, column: String, omitted: Option<String>) {
+    match omitted {
+        Some(value) => table.omitted.insert(column, value),
+        None => table.omitted.remove(&column),
+    };
+}
+
 /// The last part of a possibly qualified name: unquoted names are lowercased, quoted ones
 /// keep their case (PostgreSQL's rule). Engines that compare quoted names differently have
 /// them folded in the text before parsing (`parse::fold_quoted_names`).
@@ -262,11 +351,11 @@ mod tests {
     use super::*;
 
     fn unique(name: &str, columns: &[&str]) -> Key {
-        Key {
-            name: Some(name.into()),
-            columns: columns.iter().map(|c| c.to_string()).collect(),
-            kind: KeyKind::Unique,
-        }
+        Key::new(
+            Some(name.into()),
+            columns.iter().map(|c| c.to_string()).collect(),
+            KeyKind::Unique,
+        )
     }
 
     #[test]
