@@ -31,12 +31,19 @@ pub fn open_cycles<'p>(context: &Context, pair: &'p Pair) -> Vec<Cycle<'p>> {
     // SELECT ... FROM x, other`).
     // In routine code a later read still decides when its result raises an exception, which
     // isolint does not follow: there only the same-statement report is left out.
+    // The write the other side missed may come first (`UPDATE batches ...; SELECT ... FROM
+    // jobs; UPDATE jobs ...`): a read that decides any later write still rests on a state no
+    // serial order gives.
     let decides = |instance: &super::conflict::Instance, read: AccessRef, write: AccessRef| {
         let program = instance.program;
-        instance.access(read).feeds(read.statement, write.statement)
+        let feeds = |write: AccessRef| instance.access(read).feeds(read.statement, write.statement);
+        feeds(write)
             || (read.statement != write.statement
                 && (matches!(program.kind, ProgramKind::Routine | ProgramKind::Trigger)
                     || program.statements[read.statement].via.is_some()))
+            || instance.accesses().any(|(at, access)| {
+                access.is_write() && at.statement >= read.statement && feeds(at)
+            })
     };
     for forward in pair.forward.iter() {
         for backward in pair.backward.iter() {
