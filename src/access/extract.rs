@@ -4,10 +4,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    Assignment, AssignmentTarget, BinaryOperator, Expr, FromTable, FunctionArg, FunctionArgExpr,
-    FunctionArguments, GroupByExpr, Ident, InTarget, JoinConstraint, JoinOperator, Merge,
-    MergeAction, MergeClauseKind, MergeUpdateKind, OnConflictAction, OnInsert, OrderByKind, Query,
-    Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement, TableFactor,
+    Assignment, AssignmentTarget, BinaryOperator, ConflictTarget, Expr, FromTable, FunctionArg,
+    FunctionArgExpr, FunctionArguments, GroupByExpr, Ident, InTarget, JoinConstraint, JoinOperator,
+    Merge, MergeAction, MergeClauseKind, MergeUpdateKind, OnConflictAction, OnInsert, OrderByKind,
+    Query, Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement, TableFactor,
     TableObject, TableWithJoins, UnaryOperator, UpdateTableFromKind, Value, Visit, Visitor,
     visit_expressions_mut,
 };
@@ -983,6 +983,10 @@ impl Extractor<'_> {
                         }
                     }
                 }
+                if let Some(read) = self.arbiter_read(&table, insert, &columns, &rows, &on_conflict)
+                {
+                    self.accesses.push(read);
+                }
                 self.accesses.push(Access {
                     table,
                     rows,
@@ -1289,6 +1293,7 @@ impl Extractor<'_> {
                                 limited: mode.limited,
                                 uncommitted: self.uncommitted,
                                 after_write: self.after_write,
+                                arbiter: false,
                             },
                         });
                     }
@@ -1461,6 +1466,75 @@ impl Extractor<'_> {
         Some(Term::Param(format!("{qualifier}.{}", column.1)))
     }
 
+    /// An upsert (`ON CONFLICT DO NOTHING` / `DO UPDATE`, `INSERT IGNORE`, `ON DUPLICATE KEY
+    /// UPDATE`) reads the row of its key to decide whether to insert: a read of that key, with
+    /// a row lock when it goes on to update the row (`DO NOTHING` takes none).
+    fn arbiter_read(
+        &self,
+        table: &str,
+        insert: &sqlparser::ast::Insert,
+        columns: &[String],
+        rows: &RowSet,
+        on_conflict: &OnConflict,
+    ) -> Option<Access> {
+        if *on_conflict == OnConflict::Error {
+            return None;
+        }
+        let known = self.catalog.table(table);
+        let target = match &insert.on {
+            Some(OnInsert::OnConflict(conflict)) => conflict.conflict_target.as_ref(),
+            _ => None,
+        };
+        let key: Vec<String> = match target {
+            Some(ConflictTarget::Columns { columns, .. }) => columns.iter().map(ident).collect(),
+            Some(ConflictTarget::OnConstraint(name)) => {
+                let name = object_name(name);
+                known?
+                    .keys
+                    .iter()
+                    .find(|key| key.name.as_deref() == Some(name.as_str()))?
+                    .columns
+                    .clone()
+            }
+            None => known?
+                .keys
+                .iter()
+                .find(|key| {
+                    !matches!(key.kind, KeyKind::Exclusion { .. })
+                        && key.columns.iter().all(|column| columns.contains(column))
+                })?
+                .columns
+                .clone(),
+        };
+        let pins = key
+            .iter()
+            .filter_map(|column| Some((column.clone(), rows.pins.get(column)?.clone())))
+            .collect();
+        let lock = matches!(on_conflict, OnConflict::Update(_)).then_some(LockClause {
+            strength: crate::parse::LockStrength::Update,
+            skip_locked: false,
+            nowait: false,
+            key_range: false,
+        });
+        Some(Access {
+            table: table.to_string(),
+            rows: RowSet {
+                pins,
+                ..RowSet::default()
+            },
+            kind: AccessKind::Read {
+                value: Columns::Some(key.iter().cloned().collect()),
+                predicate: key.into_iter().collect(),
+                lock,
+                aggregate: false,
+                limited: false,
+                uncommitted: false,
+                after_write: false,
+                arbiter: true,
+            },
+        })
+    }
+
     /// Whether a `RETURNING` list gives more than the primary key of `table`'s rows (`*`, or
     /// any other column or expression).
     fn returns_contents(&self, table: &str, items: &[SelectItem]) -> bool {
@@ -1605,6 +1679,7 @@ impl Extractor<'_> {
                             limited: mode.limited,
                             uncommitted: self.uncommitted,
                             after_write: self.after_write,
+                            arbiter: false,
                         },
                     });
                     Some(self.accesses.len() - 1)
@@ -2333,7 +2408,19 @@ mod tests {
         check(
             Engine::Postgres,
             "INSERT INTO counters (key, n) VALUES ($1, 1) ON CONFLICT (key) DO UPDATE SET n = counters.n + 1",
-            &["insert Update({\"n\": InPlace}) counters {key=$1 n=1}"],
+            &[
+                "read value[key] pred[key] locked counters {key=$1}",
+                "insert Update({\"n\": InPlace}) counters {key=$1 n=1}",
+            ],
+        );
+        // DO NOTHING reads the key's row without locking it.
+        check(
+            Engine::Postgres,
+            "INSERT INTO job_locks (key, job_id) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+            &[
+                "read value[key] pred[key] job_locks {key=$1}",
+                "insert DoNothing job_locks {job_id=$2 key=$1}",
+            ],
         );
         check(
             Engine::Mysql,
@@ -2348,7 +2435,10 @@ mod tests {
         check(
             Engine::Postgres,
             "INSERT INTO prefs (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
-            &["insert Update({\"v\": Expr}) prefs {k=$1 v=$2}"],
+            &[
+                "read value[k] pred[k] locked prefs {k=$1}",
+                "insert Update({\"v\": Expr}) prefs {k=$1 v=$2}",
+            ],
         );
     }
 

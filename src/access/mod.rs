@@ -252,6 +252,10 @@ pub enum AccessKind {
         /// In the outer query of a statement whose data-modifying CTE writes: the result goes
         /// to the client or a later statement, not into this statement's write.
         after_write: bool,
+        /// An upsert's check of its own key (`ON CONFLICT`, `ON DUPLICATE KEY`): it waits for
+        /// an uncommitted insert of the same key instead of missing it, so only an UPDATE or a
+        /// DELETE of the row it found can change what it read.
+        arbiter: bool,
     },
     Update {
         set: BTreeMap<String, SetValue>,

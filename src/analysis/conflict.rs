@@ -97,6 +97,7 @@ pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
         let Some((value, predicate)) = read.read_columns() else {
             continue;
         };
+        let arbiter = matches!(read.kind, AccessKind::Read { arbiter: true, .. });
         // The columns of `assigned` the read looks at, as a value or in its WHERE.
         let read_of = |assigned: &std::collections::BTreeMap<String, SetValue>| -> Vec<String> {
             assigned
@@ -127,8 +128,9 @@ pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
                     {
                         push(EdgeKind::Item, columns, unifier);
                     }
-                    if let Some((columns, unifier)) =
-                        moves_row_in(read, reader.tag, predicate, write, writer.tag, set)
+                    if !arbiter
+                        && let Some((columns, unifier)) =
+                            moves_row_in(read, reader.tag, predicate, write, writer.tag, set)
                     {
                         push(EdgeKind::Phantom, columns, unifier);
                     }
@@ -150,7 +152,9 @@ pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
                                 push(EdgeKind::Item, columns, unifier.clone());
                             }
                         }
-                        push(EdgeKind::Phantom, vec![], unifier);
+                        if !arbiter {
+                            push(EdgeKind::Phantom, vec![], unifier);
+                        }
                     }
                 }
                 AccessKind::Read { .. } | AccessKind::Lock(_) => {}
@@ -158,6 +162,22 @@ pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
         }
     }
     edges
+}
+
+/// Whether one transaction's outgoing edge from `read` and incoming edge into `write` exclude
+/// each other: `read` is an upsert's check of its key, which meets another transaction's write
+/// only on a row it found, and `write` is the same statement's INSERT missed as a new row,
+/// which exists only when the check found none.
+pub fn upsert_outcomes_exclude(
+    program: &crate::program::Program,
+    read: AccessRef,
+    write: AccessRef,
+    write_kind: EdgeKind,
+) -> bool {
+    let access = &program.statements[read.statement].accesses[read.access];
+    read.statement == write.statement
+        && write_kind == EdgeKind::Phantom
+        && matches!(access.kind, AccessKind::Read { arbiter: true, .. })
 }
 
 /// An UPDATE that assigns a predicate column of the read can move a row into the read's

@@ -1,7 +1,9 @@
 //! Two-transaction rw cycles (T1 reads what T2 writes and T2 reads what T1 writes), shared by
 //! `write-skew` and `phantom-write-skew`, which differ in the kind of edges they accept.
 
-use super::conflict::{AccessRef, EdgeKind, RwEdge, forced_conflict, serialized_by_lock};
+use super::conflict::{
+    AccessRef, EdgeKind, RwEdge, forced_conflict, serialized_by_lock, upsert_outcomes_exclude,
+};
 use super::unify::Unifier;
 use super::{Context, Pair};
 use crate::access::Access;
@@ -50,6 +52,19 @@ pub fn open_cycles<'p>(context: &Context, pair: &'p Pair) -> Vec<Cycle<'p>> {
             if !decides(&pair.first, forward.read, backward.write)
                 || !decides(&pair.second, backward.read, forward.write)
             {
+                continue;
+            }
+            if upsert_outcomes_exclude(
+                pair.first.program,
+                forward.read,
+                backward.write,
+                backward.kind,
+            ) || upsert_outcomes_exclude(
+                pair.second.program,
+                backward.read,
+                forward.write,
+                forward.kind,
+            ) {
                 continue;
             }
             let Some(unifier) = forward.unifier.merge(&backward.unifier) else {

@@ -505,14 +505,17 @@ fn compare(
     PairOutcome { findings, edges }
 }
 
-/// One finding per root cause within a pair: where a lost update, a write skew and a phantom
-/// write skew share a statement, the most specific one (in that order) stands for the others.
+/// One finding per root cause within a pair: where a lost update, a write skew, a phantom
+/// write skew and a read skew share a statement, the most specific one (in that order) stands
+/// for the others (a read skew between two reads the other side's write skew already names is
+/// that write skew seen from one side).
 fn fold_root_causes(findings: &mut Vec<Finding>) {
-    use rules::Rule::{LostUpdate, PhantomWriteSkew, WriteSkew};
+    use rules::Rule::{LostUpdate, PhantomWriteSkew, ReadSkew, WriteSkew};
     let specificity = |rule| match rule {
         LostUpdate => Some(0),
         WriteSkew => Some(1),
         PhantomWriteSkew => Some(2),
+        ReadSkew => Some(3),
         _ => None,
     };
     let programs =

@@ -32,6 +32,14 @@ pub fn detect(context: &Context, graph: &DependencyGraph, findings: &mut Vec<Fin
                     {
                         return None;
                     }
+                    if crate::analysis::conflict::upsert_outcomes_exclude(
+                        &context.programs[pivot],
+                        outgoing.read,
+                        incoming.write,
+                        incoming.kind,
+                    ) {
+                        return None;
+                    }
                     let levels = [
                         context.level_of(tin),
                         context.level_of(pivot),
