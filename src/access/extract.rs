@@ -898,6 +898,13 @@ impl Extractor<'_> {
                                 {
                                     rows.pins.insert(column.clone(), term);
                                 }
+                                if values
+                                    .rows
+                                    .iter()
+                                    .all(|row| row.get(position).is_some_and(is_fresh_value))
+                                {
+                                    rows.fresh.insert(column.clone());
+                                }
                             }
                             for row in &values.rows {
                                 for expr in row.iter() {
@@ -914,6 +921,10 @@ impl Extractor<'_> {
                                     else {
                                         continue;
                                     };
+                                    if is_fresh_value(expr) {
+                                        rows.fresh.insert(column.clone());
+                                        continue;
+                                    }
                                     // A qualified column is the value of a source row
                                     // (`SELECT spec.key FROM unnest(specs) spec`): see
                                     // `outer_value`.
@@ -2045,6 +2056,18 @@ fn is_inserted_value(expr: &Expr) -> bool {
     matches!(expr, Expr::Function(function) if object_name(&function.name) == "values")
 }
 
+/// A value no other transaction can know yet: `nextval('seq')`, `gen_random_uuid()`, ...
+fn is_fresh_value(expr: &Expr) -> bool {
+    match expr {
+        Expr::Cast { expr, .. } | Expr::Nested(expr) => is_fresh_value(expr),
+        Expr::Function(function) => {
+            let name = object_name(&function.name);
+            name != "identity" && crate::catalog::generates_fresh_values(&name)
+        }
+        _ => false,
+    }
+}
+
 /// The time of the statement or transaction: `now()`, `CURRENT_TIMESTAMP`, `clock_timestamp()`,
 /// with or without a cast or a time zone.
 fn is_clock(expr: &Expr) -> bool {
@@ -2440,6 +2463,24 @@ mod tests {
                 "insert Update({\"v\": Expr}) prefs {k=$1 v=$2}",
             ],
         );
+    }
+
+    #[test]
+    fn sequence_and_random_values_are_fresh() {
+        let catalog = Catalog::default();
+        let file = parse_file(
+            "INSERT INTO tick (tick_queue, tick_id, tick_uuid) \
+             VALUES ($1, nextval('tick_seq'), gen_random_uuid()::text)",
+            Engine::Postgres,
+        );
+        let statement = &file.statements[0];
+        let insert = &accesses(
+            &statement.parsed.as_ref().unwrap()[0],
+            &statement.locks,
+            &catalog,
+        )[0];
+        let fresh: Vec<&str> = insert.rows.fresh.iter().map(String::as_str).collect();
+        assert_eq!(fresh, ["tick_id", "tick_uuid"]);
     }
 
     #[test]
