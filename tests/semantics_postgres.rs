@@ -1189,6 +1189,41 @@ fn unique_expression_index() {
     assert_eq!(run.finish("b").sqlstate(), "23505");
 }
 
+/// With UNIQUE on the name as written, the same interleaving commits both: two queues whose
+/// names differ only in case.
+#[test]
+fn unique_plain_key_case_insensitive_check_phantom() {
+    let Some(database) = Database::of("unique_plain_key_case_insensitive_check_phantom") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["phantom-write-skew: create_queue"]
+    );
+    let (upper, lower) = (
+        database.statements("create_queue", &[("1", "'Emails'")]),
+        database.statements("create_queue", &[("1", "'emails'")]),
+    );
+    let mut run = database.sessions(["a", "b"]);
+    run.step("a", "BEGIN");
+    assert!(run.step("a", &upper[0]).rows().is_empty());
+    run.step("b", "BEGIN");
+    assert!(run.step("b", &lower[0]).rows().is_empty());
+    assert_eq!(run.step("a", &upper[1]).count(), 1);
+    assert_eq!(
+        run.step("b", &lower[1]).count(),
+        1,
+        "no key conflict: b does not wait"
+    );
+    run.step("a", "COMMIT");
+    run.step("b", "COMMIT");
+    assert_eq!(
+        database.query("SELECT count(*) FROM queues WHERE lower(name) = 'emails'"),
+        ["2"],
+        "both checks passed and both queues exist"
+    );
+}
+
 /// Job 1 holds the lock. Job 2's ON CONFLICT DO NOTHING finds it held and takes no lock on the
 /// row, so the release's DELETE does not wait; the release found no waiter, job 2 queued up:
 /// the lock is gone and job 2 waits forever. The same at REPEATABLE READ.

@@ -984,6 +984,15 @@ impl Extractor<'_> {
                             rows.fresh.insert(column.clone());
                         }
                     }
+                    // An expression index's key (`lower(name)`) of a pinned column.
+                    for column in known.keys.iter().flat_map(|key| &key.columns) {
+                        if let Some((function, base)) = crate::catalog::expression_key(column)
+                            && let Some(term) = rows.pins.get(base)
+                        {
+                            let term = Term::Param(format!("{function}({})", term.render()));
+                            rows.pins.insert(column.clone(), term);
+                        }
+                    }
                     // A column left out holds its default (a literal, or NULL without one).
                     for (column, value) in &known.omitted {
                         if !columns.contains(column) {
@@ -1836,6 +1845,29 @@ impl Extractor<'_> {
             (Some(_), None) => false,
         };
         for conjunct in conjuncts(selection) {
+            // `lower(name) = lower($1)`: the value of an expression index's key.
+            if let Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Eq,
+                right,
+            } = conjunct
+                && let Some((function, argument)) = unary_call(left)
+                && let Some(column) = column_ref(argument)
+                && counts(&column)
+                && let Some(access) = self.resolve(scope, &column).and_then(|entry| entry.access)
+            {
+                let term = match unary_call(right) {
+                    Some((other, inner)) if other == function => self
+                        .term(inner, None)
+                        .map(|term| Term::Param(format!("{function}({})", term.render()))),
+                    _ => self.term(right, None),
+                };
+                if let Some(term) = term {
+                    let key = format!("{function}({})", column.1);
+                    self.accesses[access].rows.pins.insert(key, term);
+                }
+                continue;
+            }
             let (column, value) = match conjunct {
                 // `id = ANY($1)`: one of the values a parameter holds. Two instances meet when
                 // their arrays share a value, which is taken as the parameters being equal.
@@ -2054,6 +2086,22 @@ fn assignment_targets(assignment: &Assignment) -> Vec<String> {
 /// MySQL's `VALUES(c)` in `ON DUPLICATE KEY UPDATE`: the value the INSERT carried.
 fn is_inserted_value(expr: &Expr) -> bool {
     matches!(expr, Expr::Function(function) if object_name(&function.name) == "values")
+}
+
+/// `lower(x)`: a call of a function on one argument, with the function's name.
+pub fn unary_call(expr: &Expr) -> Option<(String, &Expr)> {
+    let Expr::Function(function) = expr else {
+        return None;
+    };
+    let FunctionArguments::List(list) = &function.args else {
+        return None;
+    };
+    match list.args.as_slice() {
+        [FunctionArg::Unnamed(FunctionArgExpr::Expr(argument))] => {
+            Some((object_name(&function.name), argument))
+        }
+        _ => None,
+    }
 }
 
 /// A value no other transaction can know yet: `nextval('seq')`, `gen_random_uuid()`, ...

@@ -291,13 +291,17 @@ fn forces(a: &Access, ta: u8, b: &Access, tb: u8, unifier: &Unifier, catalog: &C
     let Some(table) = catalog.table(&a.table) else {
         return false;
     };
+    let pinned_equal = |column: &str| match (a.rows.pins.get(column), b.rows.pins.get(column)) {
+        (Some(x), Some(y)) => unifier.equal(&Atom::of(x, ta), &Atom::of(y, tb)),
+        _ => false,
+    };
+    // Equal columns give equal values of an expression index's key (`lower(name)`).
     let key_equal = |columns: &[String]| {
-        columns.iter().all(
-            |column| match (a.rows.pins.get(column), b.rows.pins.get(column)) {
-                (Some(x), Some(y)) => unifier.equal(&Atom::of(x, ta), &Atom::of(y, tb)),
-                _ => false,
-            },
-        )
+        columns.iter().all(|column| {
+            pinned_equal(column)
+                || crate::catalog::expression_key(column)
+                    .is_some_and(|(_, base)| pinned_equal(base))
+        })
     };
     let both_inserts =
         matches!(a.kind, AccessKind::Insert { .. }) && matches!(b.kind, AccessKind::Insert { .. });

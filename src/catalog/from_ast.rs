@@ -265,7 +265,16 @@ fn constraint_change(table: &str, constraint: &TableConstraint) -> Option<Change
 fn index_columns(columns: &[IndexColumn]) -> Vec<String> {
     columns
         .iter()
-        .flat_map(|column| expr_columns(&column.column.expr))
+        .flat_map(|column| {
+            let expr = &column.column.expr;
+            // `lower(name)`: the key is the function's value, named `lower(name)`.
+            match crate::access::extract::unary_call(expr) {
+                Some((function, Expr::Identifier(name))) => {
+                    vec![format!("{function}({})", ident(name))]
+                }
+                _ => expr_columns(expr),
+            }
+        })
         .collect()
 }
 
@@ -382,6 +391,6 @@ mod tests {
         );
         let keys = &catalog.table("users").unwrap().keys;
         assert_eq!(keys[0].kind, KeyKind::Primary);
-        assert_eq!(keys[1].columns, vec!["org", "email"]);
+        assert_eq!(keys[1].columns, vec!["org", "lower(email)"]);
     }
 }

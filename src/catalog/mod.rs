@@ -101,6 +101,12 @@ pub struct Table {
     pub omitted: BTreeMap<String, String>,
 }
 
+/// A key column that is an expression index's `function(column)`: the function and the column.
+pub fn expression_key(key_column: &str) -> Option<(&str, &str)> {
+    let (function, rest) = key_column.split_once('(')?;
+    Some((function, rest.strip_suffix(')')?))
+}
+
 /// Whether a column definition (its SQL text) fills the column with a fresh value by default.
 pub fn generates_fresh_values(definition: &str) -> bool {
     let definition = definition.to_ascii_lowercase();
