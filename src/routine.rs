@@ -666,14 +666,28 @@ fn pin_locked_row_to_targets(
     variable: &dyn Fn(&str) -> Option<String>,
     catalog: &Catalog,
 ) {
+    // In a join, a column name two of the tables have is not known to be this table's.
+    let owners = |column: &str| {
+        accesses
+            .iter()
+            .filter(|access| {
+                catalog
+                    .table(&access.table)
+                    .is_some_and(|table| table.has_column(column))
+            })
+            .map(|access| access.table.as_str())
+            .collect::<BTreeSet<_>>()
+            .len()
+    };
+    let owners: Vec<usize> = into.iter().map(|(column, _)| owners(column)).collect();
     for access in accesses.iter_mut() {
         let table = catalog.table(&access.table);
         if access.lock().is_none() || access.rows.point_key(table).is_none() {
             continue;
         }
-        for (column, target) in into {
+        for ((column, target), owners) in into.iter().zip(&owners) {
             let has_column = table.is_some_and(|table| table.has_column(column));
-            if has_column && !access.rows.pins.contains_key(column) {
+            if has_column && *owners == 1 && !access.rows.pins.contains_key(column) {
                 let name = variable(target).unwrap_or_else(|| target.clone());
                 access.rows.pins.insert(column.clone(), Term::Param(name));
             }

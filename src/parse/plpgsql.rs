@@ -587,7 +587,11 @@ impl<'a> Reader<'a> {
                 if self.is(from, "select") {
                     let columns = self.plain_columns(from + 1, at);
                     if columns.len() == targets.len() {
-                        into = columns.into_iter().zip(targets).collect();
+                        into = columns
+                            .into_iter()
+                            .zip(targets)
+                            .filter_map(|(column, target)| Some((column?, target)))
+                            .collect();
                     }
                 }
             }
@@ -605,24 +609,35 @@ impl<'a> Reader<'a> {
         self.index = end + 1;
     }
 
-    /// The columns of a select list from `from` to `to` when every item is a plain,
-    /// possibly qualified, column name; empty otherwise.
-    fn plain_columns(&self, from: usize, to: usize) -> Vec<String> {
-        let mut columns = Vec::new();
-        for item in self.tokens[from..to]
-            .split(|token| token.kind == TokenKind::Punct && token.text(self.text) == ",")
-        {
-            let column = match item {
+    /// Each item of a select list from `from` to `to`: its column when it is a plain, possibly
+    /// qualified, column name (`None` for an expression). Commas inside parentheses separate
+    /// nothing.
+    fn plain_columns(&self, from: usize, to: usize) -> Vec<Option<String>> {
+        let mut items = vec![Vec::new()];
+        let mut depth = 0usize;
+        for token in &self.tokens[from..to] {
+            let punct = (token.kind == TokenKind::Punct).then(|| token.text(self.text));
+            match punct {
+                Some("(") => depth += 1,
+                Some(")") => depth = depth.saturating_sub(1),
+                Some(",") if depth == 0 => {
+                    items.push(Vec::new());
+                    continue;
+                }
+                _ => {}
+            }
+            if let Some(item) = items.last_mut() {
+                item.push(token);
+            }
+        }
+        items
+            .iter()
+            .map(|item| match item.as_slice() {
                 [name] => name.ident(self.text),
                 [_, dot, name] if dot.text(self.text) == "." => name.ident(self.text),
                 _ => None,
-            };
-            match column {
-                Some(column) => columns.push(column),
-                None => return Vec::new(),
-            }
-        }
-        columns
+            })
+            .collect()
     }
 
     /// `INTO [STRICT] a, r.b`: the range to blank, and the targets, which become variables.
@@ -1168,6 +1183,30 @@ mod tests {
         );
         let read = read_plpgsql_body(body, TextRange::new(0, body.len()));
         assert!(read.variables.contains("v_balance") && read.variables.contains("v_id"));
+    }
+
+    #[test]
+    fn into_pairs_each_plain_column_with_its_target() {
+        let body = "
+            BEGIN
+                SELECT s.sub_id, c.co_id, (s.a IS NULL OR coalesce(s.b, 0) > 1)
+                  INTO x_sub_id, x_consumer_id, x_flag
+                  FROM subscription s, consumer c WHERE c.co_name = p_name FOR UPDATE OF s, c;
+            END;";
+        let read = read_plpgsql_body(body, TextRange::new(0, body.len()));
+        let pairs = |(column, target): &(String, String)| (column.clone(), target.clone());
+        assert_eq!(
+            read.statements[0]
+                .into
+                .iter()
+                .map(pairs)
+                .collect::<Vec<_>>(),
+            [
+                ("sub_id".to_string(), "x_sub_id".to_string()),
+                ("co_id".to_string(), "x_consumer_id".to_string()),
+            ],
+            "the expression's target gets no column"
+        );
     }
 
     #[test]
