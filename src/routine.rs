@@ -338,6 +338,11 @@ fn body_statements(
             }
         })
         .collect();
+    let fresh: BTreeSet<String> = body
+        .fresh
+        .iter()
+        .map(|name| known(name).unwrap_or_else(|| name.clone()))
+        .collect();
     let mut reassigned: BTreeSet<String> = body
         .assigned
         .iter()
@@ -408,6 +413,7 @@ fn body_statements(
             calls.extend(extract::calls(&ast));
         }
         pin_locked_row_to_targets(&mut accesses, &body_statement.into, &known, catalog);
+        mark_fresh_values(&mut accesses, &fresh);
         if accesses.is_empty() && calls.is_empty() {
             continue;
         }
@@ -690,6 +696,24 @@ fn pin_locked_row_to_targets(
             if has_column && *owners == 1 && !access.rows.pins.contains_key(column) {
                 let name = variable(target).unwrap_or_else(|| target.clone());
                 access.rows.pins.insert(column.clone(), Term::Param(name));
+            }
+        }
+    }
+}
+
+/// An INSERT of a variable that only ever holds `nextval(...)` (`id := nextval('s'); INSERT
+/// ... VALUES (id, ...)`) gives the row a value no other transaction knows, like a serial
+/// default.
+fn mark_fresh_values(accesses: &mut [Access], fresh: &BTreeSet<String>) {
+    for access in accesses {
+        if !matches!(access.kind, crate::access::AccessKind::Insert { .. }) {
+            continue;
+        }
+        for (column, term) in &access.rows.pins {
+            if let Term::Param(name) = term
+                && fresh.contains(name)
+            {
+                access.rows.fresh.insert(column.clone());
             }
         }
     }

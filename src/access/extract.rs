@@ -1895,7 +1895,24 @@ impl Extractor<'_> {
                         match (outer(&a), outer(&b)) {
                             (false, true) => (a, right.as_ref()),
                             (true, false) => (b, left.as_ref()),
-                            _ => continue,
+                            (false, false) => {
+                                // A join of two rows read here: each side's value is known.
+                                let access = |column: &ColumnRef| {
+                                    self.resolve(scope, column).and_then(|entry| entry.access)
+                                };
+                                if let (Some(x), Some(y)) = (access(&a), access(&b))
+                                    && x != y
+                                {
+                                    if counts(&a) {
+                                        self.accesses[x].rows.known.insert(a.1.clone());
+                                    }
+                                    if counts(&b) {
+                                        self.accesses[y].rows.known.insert(b.1.clone());
+                                    }
+                                }
+                                continue;
+                            }
+                            (true, true) => continue,
                         }
                     }
                     _ => continue,
@@ -2510,6 +2527,32 @@ mod tests {
                 "read value[k] pred[k] locked prefs {k=$1}",
                 "insert Update({\"v\": Expr}) prefs {k=$1 v=$2}",
             ],
+        );
+    }
+
+    #[test]
+    fn join_columns_are_known_values() {
+        let catalog = Catalog::default();
+        let file = parse_file(
+            "SELECT q.name FROM subscription s, queue q WHERE s.consumer = $1 AND q.id = s.queue",
+            Engine::Postgres,
+        );
+        let statement = &file.statements[0];
+        let reads = accesses(
+            &statement.parsed.as_ref().unwrap()[0],
+            &statement.locks,
+            &catalog,
+        );
+        let known: Vec<(&str, Vec<&String>)> = reads
+            .iter()
+            .map(|read| (read.table.as_str(), read.rows.known.iter().collect()))
+            .collect();
+        assert_eq!(
+            known,
+            [
+                ("subscription", vec![&"queue".to_string()]),
+                ("queue", vec![&"id".to_string()])
+            ]
         );
     }
 

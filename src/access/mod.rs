@@ -51,6 +51,10 @@ pub struct RowSet {
     /// Columns an INSERT fills with a value that no other transaction can know yet (a serial
     /// or identity key, a random uuid): the new row never matches `column = <term>` elsewhere.
     pub fresh: BTreeSet<String>,
+    /// Columns a read compares with a column of another row it reads (`q.queue_id =
+    /// s.sub_queue`): their values are in rows the reader sees, never one that another
+    /// transaction has just generated and not yet committed.
+    pub known: BTreeSet<String>,
 }
 
 /// The literal values a column of the touched rows can hold: a superset, never a guess. NULL is

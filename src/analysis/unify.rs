@@ -173,6 +173,7 @@ pub fn rows_meet(a: &RowSet, ia: u8, b: &RowSet, ib: u8) -> Option<Unifier> {
 fn fresh_against_known(a: &RowSet, b: &RowSet) -> bool {
     a.fresh.iter().any(|column| {
         b.pins.contains_key(column)
+            || b.known.contains(column)
             || matches!(b.domains.get(column), Some(crate::access::Domain::In(_)))
     })
 }
@@ -204,6 +205,7 @@ mod tests {
         RowSet {
             domains: Default::default(),
             fresh: Default::default(),
+            known: Default::default(),
             pins: pins
                 .iter()
                 .map(|(column, term)| (column.to_string(), term.clone()))
@@ -217,6 +219,21 @@ mod tests {
 
     fn literal(value: &str) -> Term {
         Term::Literal(value.into())
+    }
+
+    #[test]
+    fn a_fresh_key_never_meets_a_pinned_or_joined_one() {
+        let mut insert = rows(&[("name", param("$1"))]);
+        insert.fresh.insert("id".to_string());
+        let by_key = rows(&[("id", param("$1"))]);
+        let mut joined = rows(&[]);
+        joined.known.insert("id".to_string());
+        assert!(rows_meet(&insert, 0, &by_key, 1).is_none());
+        assert!(rows_meet(&insert, 0, &joined, 1).is_none());
+        assert!(
+            rows_meet(&insert, 0, &rows(&[]), 1).is_some(),
+            "a scan sees new rows"
+        );
     }
 
     #[test]

@@ -67,6 +67,9 @@ pub struct Body {
     /// `EXECUTE ... INTO x`), lowercased; `r` for `r.f := ...`. An argument among them does
     /// not keep the value a call gives it.
     pub assigned: BTreeSet<String>,
+    /// Variables assigned only `x := nextval(...)` or a random uuid: each value they hold is
+    /// new to every other transaction.
+    pub fresh: BTreeSet<String>,
     /// `EXECUTE` of dynamic SQL.
     pub dynamic: Vec<TextRange>,
     /// `COMMIT` / `ROLLBACK` inside a procedure.
@@ -96,8 +99,9 @@ pub fn read_mysql_body(text: &str, body: TextRange) -> Body {
     let tokens = tokenize_range(text, body, flavor);
     let mut reader = Reader::new(text, &tokens, true);
     reader.run();
-    let mut body = reader.body;
-    body.statements.append(&mut reader.handler_statements);
+    let mut handlers = std::mem::take(&mut reader.handler_statements);
+    let mut body = reader.finish();
+    body.statements.append(&mut handlers);
     body
 }
 
@@ -109,7 +113,7 @@ pub fn read_plsql_body(text: &str, body: TextRange) -> Body {
     let mut reader = Reader::new(text, &tokens, false);
     reader.declarations();
     reader.run();
-    let mut body = reader.body;
+    let mut body = reader.finish();
     for statement in body.statements.iter_mut().chain(&mut body.conditions) {
         for token in &tokens {
             let inside = token.range.start >= statement.range.start
@@ -315,7 +319,7 @@ pub fn read_plpgsql_body(text: &str, body: TextRange) -> Body {
     let tokens = tokens_of(text, body);
     let mut reader = Reader::new(text, &tokens, false);
     reader.run();
-    reader.body
+    reader.finish()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -378,6 +382,8 @@ struct Reader<'a> {
     /// Inside a handler: the block depth its `BEGIN ... END` ends at, or the token index of
     /// the semicolon ending its one statement.
     in_handler: Option<HandlerEnd>,
+    /// Names assigned something other than a fresh value (see [`Body::fresh`]).
+    not_fresh: BTreeSet<String>,
 }
 
 impl<'a> Reader<'a> {
@@ -392,7 +398,54 @@ impl<'a> Reader<'a> {
             handler_statements: Vec::new(),
             in_handler: None,
             cursors: Default::default(),
+            not_fresh: BTreeSet::new(),
         }
+    }
+
+    /// Records that the body assigns `name`; `fresh` when the value is new to every other
+    /// transaction (`nextval(...)`).
+    fn assign(&mut self, name: String, fresh: bool) {
+        if fresh {
+            self.body.fresh.insert(name.clone());
+        } else {
+            self.not_fresh.insert(name.clone());
+        }
+        self.body.assigned.insert(name);
+    }
+
+    /// The body with [`Body::fresh`] final.
+    fn finish(mut self) -> Body {
+        let not_fresh = std::mem::take(&mut self.not_fresh);
+        self.body.fresh.retain(|name| !not_fresh.contains(name));
+        self.body
+    }
+
+    /// Whether the tokens from `from` to `to` are a call that makes a fresh value
+    /// (`nextval('s')`, `gen_random_uuid()`), possibly cast.
+    fn is_fresh_call(&self, from: usize, to: usize) -> bool {
+        let Some(name) = self.word(from) else {
+            return false;
+        };
+        if name == "identity"
+            || !crate::catalog::generates_fresh_values(&name)
+            || self.punct(from + 1) != Some("(")
+        {
+            return false;
+        }
+        let mut depth = 0usize;
+        for at in from + 1..to {
+            match self.punct(at) {
+                Some("(") => depth += 1,
+                Some(")") => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return at + 1 == to || self.punct(at + 1) == Some(":");
+                    }
+                }
+                _ => {}
+            }
+        }
+        false
     }
 
     fn emit(&mut self, mut statement: BodyStatement) {
@@ -471,7 +524,7 @@ impl<'a> Reader<'a> {
     fn assigns_any(&mut self, from: usize, to: usize) {
         for at in from..to.min(self.tokens.len()) {
             if let Some(name) = self.tokens[at].ident(self.text) {
-                self.body.assigned.insert(name);
+                self.assign(name, false);
             }
         }
     }
@@ -655,7 +708,7 @@ impl<'a> Reader<'a> {
             }
             if let Some(name) = token.ident(self.text) {
                 self.body.variables.insert(name.clone());
-                self.body.assigned.insert(name.clone());
+                self.assign(name.clone(), false);
                 targets.push(name);
             }
             at += 1;
@@ -988,7 +1041,7 @@ impl<'a> Reader<'a> {
                         first -= 2;
                     }
                     if let Some(name) = self.tokens[first].ident(self.text) {
-                        self.body.assigned.insert(name);
+                        self.assign(name, false);
                     }
                 }
                 self.index = end + 1;
@@ -1038,15 +1091,17 @@ impl<'a> Reader<'a> {
     fn assignment_or_skip(&mut self) {
         let end = self.find(self.index, &[]);
         if let Some(at) = self.assignment_operator() {
-            // `x := ...`, `r.f := ...`, `a[i] := ...`: the variable is `x`, `r`, `a`.
-            if let Some(name) = self.tokens[self.index].ident(self.text) {
-                self.body.assigned.insert(name);
-            }
             let from = if self.punct(at) == Some(":") {
                 at + 2
             } else {
                 at + 1
             };
+            // `x := ...`, `r.f := ...`, `a[i] := ...`: the variable is `x`, `r`, `a`.
+            if let Some(name) = self.tokens[self.index].ident(self.text) {
+                let whole = at == self.index + 1;
+                let fresh = whole && self.is_fresh_call(from, end);
+                self.assign(name, fresh);
+            }
             self.expression(from, end);
         }
         self.index = end + 1;
@@ -1183,6 +1238,21 @@ mod tests {
         );
         let read = read_plpgsql_body(body, TextRange::new(0, body.len()));
         assert!(read.variables.contains("v_balance") && read.variables.contains("v_id"));
+    }
+
+    #[test]
+    fn variables_holding_only_sequence_values_are_fresh() {
+        let body = "
+            DECLARE id integer; other integer; mixed integer;
+            BEGIN
+                id := nextval('pgq.queue_queue_id_seq');
+                other := nextval('s') + 1;
+                mixed := gen_random_uuid();
+                SELECT co_id INTO mixed FROM consumer WHERE co_name = p_name;
+                INSERT INTO queue (queue_id) VALUES (id);
+            END;";
+        let read = read_plpgsql_body(body, TextRange::new(0, body.len()));
+        assert_eq!(read.fresh.iter().collect::<Vec<_>>(), ["id"]);
     }
 
     #[test]
