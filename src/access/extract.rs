@@ -238,6 +238,10 @@ fn plain_term(expr: &Expr) -> Option<Term> {
             | Value::NationalStringLiteral(text)
             | Value::EscapedStringLiteral(text) => Some(Term::Literal(format!("'{text}'"))),
             Value::Boolean(flag) => Some(Term::Literal(flag.to_string())),
+            // `X'0A'` and T-SQL's `0x0A`: one spelling for one byte string.
+            Value::HexStringLiteral(hex) => {
+                Some(Term::Literal(format!("X'{}'", hex.to_ascii_uppercase())))
+            }
             _ => None,
         },
         Expr::Identifier(Ident { value, .. }) if value.starts_with('@') => {
@@ -2553,6 +2557,25 @@ mod tests {
                 ("subscription", vec![&"queue".to_string()]),
                 ("queue", vec![&"id".to_string()])
             ]
+        );
+    }
+
+    #[test]
+    fn literals_of_every_engine() {
+        check(
+            Engine::Sqlserver,
+            "SELECT id FROM tokens WHERE kind = N'reset' AND hash = 0xAB12",
+            &["read value[id] pred[hash,kind] tokens {hash=X'AB12' kind='reset'}"],
+        );
+        check(
+            Engine::Postgres,
+            "SELECT id FROM tokens WHERE hash = X'ab12'",
+            &["read value[id] pred[hash] tokens {hash=X'AB12'}"],
+        );
+        check(
+            Engine::Oracle,
+            "SELECT id FROM shifts WHERE on_call = 1 AND active = 'Y'",
+            &["read value[id] pred[active,on_call] shifts {active='Y' on_call=1}"],
         );
     }
 
