@@ -413,6 +413,9 @@ fn body_statements(
             calls.extend(extract::calls(&ast));
         }
         pin_locked_row_to_targets(&mut accesses, &body_statement.into, &known, catalog);
+        if body_statement.must_find {
+            mark_must_find(&mut accesses, catalog);
+        }
         mark_fresh_values(&mut accesses, &fresh);
         if accesses.is_empty() && calls.is_empty() {
             continue;
@@ -697,6 +700,19 @@ fn pin_locked_row_to_targets(
                 let name = variable(target).unwrap_or_else(|| target.clone());
                 access.rows.pins.insert(column.clone(), Term::Param(name));
             }
+        }
+    }
+}
+
+/// The one-row lookups by key of a statement the body raises unless it finds a row.
+fn mark_must_find(accesses: &mut [Access], catalog: &Catalog) {
+    for access in accesses {
+        let point = access
+            .rows
+            .point_key(catalog.table(&access.table))
+            .is_some();
+        if let crate::access::AccessKind::Read { must_find, .. } = &mut access.kind {
+            *must_find = point;
         }
     }
 }

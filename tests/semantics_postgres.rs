@@ -1458,3 +1458,71 @@ fn sqlc_casts_and_any_arrays_lost_update() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// A lookup the routine raises without.
+// ---------------------------------------------------------------------------------------------
+
+/// create_queue's steps, run by hand up to its insert: it counts queue 0's events of topic 'q'
+/// (none) and inserts queue 7, uncommitted.
+fn create_queue_until_insert(run: &mut Schedule) {
+    run.step("creator", "BEGIN");
+    assert_eq!(
+        run.step(
+            "creator",
+            "SELECT count(*) FROM events WHERE queue_id = 0 AND topic = 'q'"
+        )
+        .rows(),
+        ["0"]
+    );
+    assert_eq!(
+        run.step("creator", "INSERT INTO queues (id, name) VALUES (7, 'q')")
+            .count(),
+        1
+    );
+}
+
+/// publish, called while create_queue's queue is uncommitted, does not find it and raises: no
+/// event is published to a queue it missed.
+#[test]
+fn plpgsql_raise_unless_found_no_phantom() {
+    let Some(database) = Database::of("plpgsql_raise_unless_found_no_phantom") else {
+        return;
+    };
+    assert!(database.requires("read-committed").is_empty());
+    let mut run = database.sessions(["creator", "publisher"]);
+    create_queue_until_insert(&mut run);
+    assert_eq!(
+        run.step("publisher", "SELECT publish('q', 'x')").sqlstate(),
+        "P0001",
+        "no queue q yet: publish raises"
+    );
+    run.step("creator", "COMMIT");
+    assert_eq!(database.query("SELECT count(*) FROM events"), ["0"]);
+}
+
+/// publish_or_default, called at the same point, publishes to queue 0; create_queue has
+/// already counted queue 0's events and commits its queue: the event stays behind.
+#[test]
+fn plpgsql_not_found_default_queue_phantom() {
+    let Some(database) = Database::of("plpgsql_not_found_default_queue_phantom") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["phantom-write-skew: create_queue, publish_or_default"]
+    );
+    let mut run = database.sessions(["creator", "publisher"]);
+    create_queue_until_insert(&mut run);
+    assert_eq!(
+        run.step("publisher", "SELECT publish_or_default('q', 'x')")
+            .rows(),
+        [""]
+    );
+    run.step("creator", "COMMIT");
+    assert_eq!(
+        database.query("SELECT e.queue_id, q.id FROM events e JOIN queues q ON q.name = e.topic"),
+        ["0|7"],
+        "topic q has queue 7, and its event is stranded in queue 0"
+    );
+}

@@ -1318,6 +1318,7 @@ impl Extractor<'_> {
                                 uncommitted: self.uncommitted,
                                 after_write: self.after_write,
                                 arbiter: false,
+                                must_find: false,
                             },
                         });
                     }
@@ -1555,6 +1556,7 @@ impl Extractor<'_> {
                 uncommitted: false,
                 after_write: false,
                 arbiter: true,
+                must_find: false,
             },
         })
     }
@@ -1704,6 +1706,7 @@ impl Extractor<'_> {
                             uncommitted: self.uncommitted,
                             after_write: self.after_write,
                             arbiter: false,
+                            must_find: false,
                         },
                     });
                     Some(self.accesses.len() - 1)

@@ -260,6 +260,10 @@ pub enum AccessKind {
         /// an uncommitted insert of the same key instead of missing it, so only an UPDATE or a
         /// DELETE of the row it found can change what it read.
         arbiter: bool,
+        /// A lookup of one row by a key in code that raises unless it finds the row (`SELECT
+        /// ... INTO STRICT`, `IF NOT FOUND THEN RAISE`): when its transaction commits, the row
+        /// was there, so no new row can enter what it read.
+        must_find: bool,
     },
     Update {
         set: BTreeMap<String, SetValue>,

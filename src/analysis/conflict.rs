@@ -97,7 +97,16 @@ pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
         let Some((value, predicate)) = read.read_columns() else {
             continue;
         };
-        let arbiter = matches!(read.kind, AccessKind::Read { arbiter: true, .. });
+        // Neither an upsert's key check nor a one-row lookup that must find its row can miss a
+        // new row: the first waits for it, the second found the only row its key allows.
+        let arbiter = matches!(
+            read.kind,
+            AccessKind::Read { arbiter: true, .. }
+                | AccessKind::Read {
+                    must_find: true,
+                    ..
+                }
+        );
         // The columns of `assigned` the read looks at, as a value or in its WHERE.
         let read_of = |assigned: &std::collections::BTreeMap<String, SetValue>| -> Vec<String> {
             assigned

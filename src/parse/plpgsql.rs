@@ -40,6 +40,9 @@ pub struct BodyStatement {
     pub targets: Vec<String>,
     /// The branches the statement sits in, outermost first: it runs only when each holds.
     pub branches: Vec<Branch>,
+    /// The body raises unless the statement finds a row (`SELECT ... INTO STRICT`, or `IF NOT
+    /// FOUND THEN RAISE` right after it).
+    pub must_find: bool,
 }
 
 /// A branch of an `IF`, `CASE` or `WHILE`: its statements run only when the condition
@@ -232,6 +235,7 @@ fn tsql_statement(text: &str, tokens: &[Token], body: &mut Body) {
                 into: Vec::new(),
                 targets: Vec::new(),
                 branches: Vec::new(),
+                must_find: false,
             });
         }
     };
@@ -308,6 +312,7 @@ pub fn read_sql_body(text: &str, body: TextRange) -> Body {
                 into: Vec::new(),
                 targets: Vec::new(),
                 branches: Vec::new(),
+                must_find: false,
             });
         }
     }
@@ -492,6 +497,7 @@ impl<'a> Reader<'a> {
                 into: Vec::new(),
                 targets: Vec::new(),
                 branches: Vec::new(),
+                must_find: false,
             });
             self.body.conditions.len() - 1
         });
@@ -606,6 +612,7 @@ impl<'a> Reader<'a> {
                 into: Vec::new(),
                 targets: Vec::new(),
                 branches: Vec::new(),
+                must_find: false,
             });
         }
     }
@@ -620,6 +627,7 @@ impl<'a> Reader<'a> {
         let mut blanks = Vec::new();
         let mut into = Vec::new();
         let mut all_targets = Vec::new();
+        let mut must_find = false;
         let mut depth = 0usize;
         let mut at = from;
         while at < end {
@@ -635,6 +643,7 @@ impl<'a> Reader<'a> {
                 && !names_table
                 && let Some((blank, targets)) = self.read_into_targets(at, end)
             {
+                must_find |= self.is(at + 1, "strict");
                 blanks.push(blank);
                 all_targets.extend(targets.iter().cloned());
                 if self.is(from, "select") {
@@ -658,6 +667,7 @@ impl<'a> Reader<'a> {
             into,
             targets: all_targets,
             branches: Vec::new(),
+            must_find,
         });
         self.index = end + 1;
     }
@@ -855,6 +865,14 @@ impl<'a> Reader<'a> {
                 "if" | "elsif" | "elseif" => {
                     if word == "if" {
                         self.open(Block::If);
+                        // `IF NOT FOUND THEN RAISE`: the statement before must find its row.
+                        let raises_unless_found = self.is(next, "not")
+                            && self.is(next + 1, "found")
+                            && self.is(next + 2, "then")
+                            && self.is(next + 3, "raise");
+                        if raises_unless_found && let Some(last) = self.body.statements.last_mut() {
+                            last.must_find = true;
+                        }
                     }
                     let then = self.find(next, &["then"]);
                     if self.innermost() == Some(Block::If) {
@@ -1175,6 +1193,7 @@ impl<'a> Reader<'a> {
                     into: Vec::new(),
                     targets: Vec::new(),
                     branches: Vec::new(),
+                    must_find: false,
                 });
             }
         }
@@ -1238,6 +1257,25 @@ mod tests {
         );
         let read = read_plpgsql_body(body, TextRange::new(0, body.len()));
         assert!(read.variables.contains("v_balance") && read.variables.contains("v_id"));
+    }
+
+    #[test]
+    fn lookups_the_body_raises_without_must_find() {
+        let body = "
+            BEGIN
+                SELECT id INTO v_id FROM queues WHERE name = p_name;
+                IF NOT FOUND THEN
+                    RAISE EXCEPTION 'no queue';
+                END IF;
+                SELECT id INTO v_other FROM queues WHERE name = p_other;
+                IF NOT FOUND THEN
+                    v_other := 0;
+                END IF;
+                SELECT id INTO STRICT v_third FROM queues WHERE name = p_third;
+            END;";
+        let read = read_plpgsql_body(body, TextRange::new(0, body.len()));
+        let must_find: Vec<bool> = read.statements.iter().map(|s| s.must_find).collect();
+        assert_eq!(must_find, [true, false, true]);
     }
 
     #[test]
