@@ -47,11 +47,13 @@ fn every_fixture_gives_exactly_the_expected_findings() {
     let filter = std::env::var("ISOLINT_FIXTURE").unwrap_or_default();
     let mut failures = Vec::new();
     let mut pending_cases = Vec::new();
+    let mut checked = 0;
     for case in cases {
         let name = case.file_name().unwrap().to_string_lossy().to_string();
         if !name.contains(&filter) {
             continue;
         }
+        checked += 1;
         let pending = Case::load(&case).ok().and_then(|case| case.pending);
         let found = check_case(&case);
         match pending {
@@ -68,6 +70,10 @@ fn every_fixture_gives_exactly_the_expected_findings() {
             ),
         }
     }
+    assert!(
+        checked > 0,
+        "ISOLINT_FIXTURE={filter:?} matches no fixture case: nothing was checked"
+    );
     if !pending_cases.is_empty() {
         eprintln!(
             "\n{} fixture cases PENDING (open modelling defects, still failing as expected):\n{}\n",
