@@ -203,6 +203,21 @@ impl Semantics {
             }
             engines.insert(engine, spec);
         }
+        // A rule no level lets through would never be reported: a rule added to the code but
+        // not to the table must fail here, not be silently off.
+        for rule in Rule::ALL {
+            let listed = engines
+                .values()
+                .flat_map(|spec| spec.levels.values())
+                .any(|level| level.permits.contains(rule.id()));
+            if !listed {
+                return Err(format!(
+                    "rule `{}` is permitted by no engine's level: add it to the levels that let \
+                     it through",
+                    rule.id()
+                ));
+            }
+        }
         for engine in Engine::ALL {
             let spec = engines
                 .get(&engine)
@@ -273,6 +288,13 @@ mod tests {
         for engine in Engine::ALL {
             assert!(!semantics.levels(engine).is_empty());
         }
+    }
+
+    #[test]
+    fn a_rule_no_level_lets_through_is_an_error() {
+        let without = ENGINES_TOML.replace("\"write-skew\", ", "");
+        let error = Semantics::from_toml(&without).unwrap_err();
+        assert!(error.contains("`write-skew`"), "{error}");
     }
 
     #[test]
