@@ -484,8 +484,17 @@ fn file_facts(file: &SourceFile, parsed: &ParsedFile, engine: Engine) -> FileFac
         let routine =
             syntax.and_then(|syntax| parse::routine::read(text, &statement.tokens, syntax));
         // An anonymous `DO` block runs once, when the migration does: not a concurrent
-        // program, and nothing the catalog tracks.
+        // program. Its DDL is not read; when it may alter defaults (through EXECUTE, say), what
+        // leaving a column out stores is no longer known.
         if engine.is_postgres_family() && statement.keyword == "DO" {
+            let body = statement
+                .tokens
+                .iter()
+                .map(|token| token.text(text).to_ascii_lowercase());
+            let body: String = body.collect::<Vec<_>>().join(" ");
+            if body.contains("alter") && body.contains("default") {
+                facts.changes.push(catalog::Change::ForgetDefaults);
+            }
             continue;
         }
         if let Some(found) = routine {

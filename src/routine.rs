@@ -338,9 +338,17 @@ fn body_statements(
             }
         })
         .collect();
+    // An argument starts with the caller's value, which is not fresh.
+    let arguments: BTreeSet<String> = definition
+        .arguments
+        .iter()
+        .enumerate()
+        .map(|(position, argument)| argument_name(position, argument).to_ascii_lowercase())
+        .collect();
     let fresh: BTreeSet<String> = body
         .fresh
         .iter()
+        .filter(|name| !arguments.contains(*name))
         .map(|name| known(name).unwrap_or_else(|| name.clone()))
         .collect();
     let mut reassigned: BTreeSet<String> = body
@@ -416,7 +424,7 @@ fn body_statements(
         if body_statement.must_find {
             mark_must_find(&mut accesses, catalog);
         }
-        mark_fresh_values(&mut accesses, &fresh);
+        mark_fresh_values(&mut accesses, &fresh, catalog);
         if accesses.is_empty() && calls.is_empty() {
             continue;
         }
@@ -704,30 +712,42 @@ fn pin_locked_row_to_targets(
     }
 }
 
-/// The one-row lookups by key of a statement the body raises unless it finds a row.
+/// A statement the body raises unless it finds a row, when it is a lookup of one row by key
+/// in one table: that read found its row. A join, a subquery (`NOT EXISTS`) or an aggregate
+/// (which always returns a row) says nothing about which of its reads found rows.
 fn mark_must_find(accesses: &mut [Access], catalog: &Catalog) {
-    for access in accesses {
-        let point = access
-            .rows
-            .point_key(catalog.table(&access.table))
-            .is_some();
-        if let crate::access::AccessKind::Read { must_find, .. } = &mut access.kind {
-            *must_find = point;
-        }
+    let [access] = accesses else {
+        return;
+    };
+    let point = access
+        .rows
+        .point_key(catalog.table(&access.table))
+        .is_some();
+    if let crate::access::AccessKind::Read {
+        must_find,
+        aggregate: false,
+        ..
+    } = &mut access.kind
+    {
+        *must_find = point;
     }
 }
 
 /// An INSERT of a variable that only ever holds `nextval(...)` (`id := nextval('s'); INSERT
 /// ... VALUES (id, ...)`) gives the row a value no other transaction knows, like a serial
 /// default.
-fn mark_fresh_values(accesses: &mut [Access], fresh: &BTreeSet<String>) {
+fn mark_fresh_values(accesses: &mut [Access], fresh: &BTreeSet<String>, catalog: &Catalog) {
     for access in accesses {
         if !matches!(access.kind, crate::access::AccessKind::Insert { .. }) {
             continue;
         }
+        let Some(table) = catalog.table(&access.table) else {
+            continue;
+        };
         for (column, term) in &access.rows.pins {
             if let Term::Param(name) = term
                 && fresh.contains(name)
+                && table.identifies_new_rows(column)
             {
                 access.rows.fresh.insert(column.clone());
             }
@@ -904,10 +924,14 @@ impl Inliner<'_> {
             let mut before = Vec::new();
             let mut after = Vec::new();
             let mut within = Vec::new();
-            for access in &statement.accesses {
+            let mut rewritten = Vec::new();
+            for (position, access) in statement.accesses.iter().enumerate() {
                 for (index, trigger) in self.routines.triggers.iter().enumerate() {
                     if !fires(&trigger.definition, access) {
                         continue;
+                    }
+                    if trigger.definition.timing != TriggerTiming::After {
+                        rewritten.push(position);
                     }
                     let fired =
                         self.trigger_statements(index, access, statement, file, depth, constants);
@@ -944,6 +968,12 @@ impl Inliner<'_> {
             expanded.extend(before);
             let mut own = statement.clone();
             own.calls.clear();
+            // A BEFORE trigger may set any column of the new row: its defaults are not known.
+            for position in rewritten {
+                if matches!(own.accesses[position].kind, AccessKind::Insert { .. }) {
+                    own.accesses[position].rows.domains.clear();
+                }
+            }
             own.accesses.extend(within);
             expanded.push(own);
             expanded.extend(after);

@@ -14,7 +14,8 @@ use sqlparser::ast::{
 
 use super::condition::{Condition, Constant, Operand};
 use super::{
-    Access, AccessKind, Call, Columns, Domain, LockTarget, OnConflict, RowSet, SetValue, Term,
+    Access, AccessKind, Arbiter, Call, Columns, Domain, LockTarget, OnConflict, RowSet, SetValue,
+    Term,
 };
 use crate::catalog::from_ast::{ident, object_name};
 use crate::catalog::{Catalog, KeyKind};
@@ -233,7 +234,7 @@ fn plain_term(expr: &Expr) -> Option<Term> {
         Expr::Value(value) => match &value.value {
             Value::Placeholder(name) if is_anonymous(name) => None,
             Value::Placeholder(name) => Some(Term::Param(name.clone())),
-            Value::Number(number, _) => Some(Term::Literal(number.clone())),
+            Value::Number(number, _) => Some(Term::Literal(normal_number(number))),
             Value::SingleQuotedString(text)
             | Value::NationalStringLiteral(text)
             | Value::EscapedStringLiteral(text) => Some(Term::Literal(format!("'{text}'"))),
@@ -256,6 +257,22 @@ fn plain_term(expr: &Expr) -> Option<Term> {
             param => Some(param),
         },
         _ => None,
+    }
+}
+
+/// One spelling per number: `1.0`, `1.00` and `1` are `1`; `0.50` is `0.5`.
+fn normal_number(number: &str) -> String {
+    match number.split_once('.') {
+        Some((whole, fraction)) if fraction.chars().all(|c| c.is_ascii_digit()) => {
+            let fraction = fraction.trim_end_matches('0');
+            let whole = if whole.is_empty() { "0" } else { whole };
+            if fraction.is_empty() {
+                whole.to_string()
+            } else {
+                format!("{whole}.{fraction}")
+            }
+        }
+        _ => number.to_string(),
     }
 }
 
@@ -906,6 +923,7 @@ impl Extractor<'_> {
                                     .rows
                                     .iter()
                                     .all(|row| row.get(position).is_some_and(is_fresh_value))
+                                    && self.identifies_new_rows(&table, column)
                                 {
                                     rows.fresh.insert(column.clone());
                                 }
@@ -926,7 +944,9 @@ impl Extractor<'_> {
                                         continue;
                                     };
                                     if is_fresh_value(expr) {
-                                        rows.fresh.insert(column.clone());
+                                        if self.identifies_new_rows(&table, column) {
+                                            rows.fresh.insert(column.clone());
+                                        }
                                         continue;
                                     }
                                     // A qualified column is the value of a source row
@@ -997,8 +1017,11 @@ impl Extractor<'_> {
                             rows.pins.insert(column.clone(), term);
                         }
                     }
-                    // A column left out holds its default (a literal, or NULL without one).
-                    for (column, value) in &known.omitted {
+                    // A column left out holds its default (a literal, or NULL without one) in the
+                    // row an INSERT adds; an upsert's DO UPDATE keeps the existing row's value.
+                    let adds_only =
+                        matches!(on_conflict, OnConflict::Error | OnConflict::DoNothing);
+                    for (column, value) in known.omitted.iter().filter(|_| adds_only) {
                         if !columns.contains(column) {
                             rows.domains.insert(
                                 column.clone(),
@@ -1317,7 +1340,7 @@ impl Extractor<'_> {
                                 limited: mode.limited,
                                 uncommitted: self.uncommitted,
                                 after_write: self.after_write,
-                                arbiter: false,
+                                arbiter: None,
                                 must_find: false,
                             },
                         });
@@ -1535,6 +1558,10 @@ impl Extractor<'_> {
             .iter()
             .filter_map(|column| Some((column.clone(), rows.pins.get(column)?.clone())))
             .collect();
+        let one_row = match insert.source.as_deref().map(|source| source.body.as_ref()) {
+            Some(SetExpr::Values(values)) => values.rows.len() == 1,
+            _ => false,
+        };
         let lock = matches!(on_conflict, OnConflict::Update(_)).then_some(LockClause {
             strength: crate::parse::LockStrength::Update,
             skip_locked: false,
@@ -1555,10 +1582,18 @@ impl Extractor<'_> {
                 limited: false,
                 uncommitted: false,
                 after_write: false,
-                arbiter: true,
+                arbiter: Some(Arbiter { one_row }),
                 must_find: false,
             },
         })
+    }
+
+    /// See [`crate::catalog::Table::identifies_new_rows`]; a table the schema does not show
+    /// has no known keys.
+    fn identifies_new_rows(&self, table: &str, column: &str) -> bool {
+        self.catalog
+            .table(table)
+            .is_some_and(|table| table.identifies_new_rows(column))
     }
 
     /// Whether a `RETURNING` list gives more than the primary key of `table`'s rows (`*`, or
@@ -1705,7 +1740,7 @@ impl Extractor<'_> {
                             limited: mode.limited,
                             uncommitted: self.uncommitted,
                             after_write: self.after_write,
-                            arbiter: false,
+                            arbiter: None,
                             must_find: false,
                         },
                     });
@@ -2584,10 +2619,20 @@ mod tests {
 
     #[test]
     fn sequence_and_random_values_are_fresh() {
-        let catalog = Catalog::default();
+        let mut catalog = Catalog::default();
+        let schema = "CREATE TABLE tick (tick_queue bigint REFERENCES queue, tick_id bigint, \
+                      tick_uuid text UNIQUE, PRIMARY KEY (tick_queue, tick_id))";
+        for statement in
+            sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::PostgreSqlDialect {}, schema)
+                .unwrap()
+        {
+            for change in crate::catalog::from_ast::changes(&statement).unwrap_or_default() {
+                catalog.apply(change);
+            }
+        }
         let file = parse_file(
             "INSERT INTO tick (tick_queue, tick_id, tick_uuid) \
-             VALUES ($1, nextval('tick_seq'), gen_random_uuid()::text)",
+             VALUES (nextval('queue_seq'), nextval('tick_seq'), gen_random_uuid()::text)",
             Engine::Postgres,
         );
         let statement = &file.statements[0];

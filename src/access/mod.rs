@@ -259,7 +259,7 @@ pub enum AccessKind {
         /// An upsert's check of its own key (`ON CONFLICT`, `ON DUPLICATE KEY`): it waits for
         /// an uncommitted insert of the same key instead of missing it, so only an UPDATE or a
         /// DELETE of the row it found can change what it read.
-        arbiter: bool,
+        arbiter: Option<Arbiter>,
         /// A lookup of one row by a key in code that raises unless it finds the row (`SELECT
         /// ... INTO STRICT`, `IF NOT FOUND THEN RAISE`): when its transaction commits, the row
         /// was there, so no new row can enter what it read.
@@ -282,6 +282,14 @@ pub enum AccessKind {
         on_conflict: OnConflict,
     },
     Lock(LockTarget),
+}
+
+/// An upsert's key check: see `arbiter` in [`AccessKind::Read`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Arbiter {
+    /// The INSERT adds one row (`VALUES` with one row): the key was there or the row is new,
+    /// never both. Several rows can be both at once (one found, another added).
+    pub one_row: bool,
 }
 
 /// One access by one statement. For advisory locks `table` is `""`.

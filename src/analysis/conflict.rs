@@ -101,11 +101,13 @@ pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
         // new row: the first waits for it, the second found the only row its key allows.
         let arbiter = matches!(
             read.kind,
-            AccessKind::Read { arbiter: true, .. }
-                | AccessKind::Read {
-                    must_find: true,
-                    ..
-                }
+            AccessKind::Read {
+                arbiter: Some(_),
+                ..
+            } | AccessKind::Read {
+                must_find: true,
+                ..
+            }
         );
         // The columns of `assigned` the read looks at, as a value or in its WHERE.
         let read_of = |assigned: &std::collections::BTreeMap<String, SetValue>| -> Vec<String> {
@@ -186,7 +188,13 @@ pub fn upsert_outcomes_exclude(
     let access = &program.statements[read.statement].accesses[read.access];
     read.statement == write.statement
         && write_kind == EdgeKind::Phantom
-        && matches!(access.kind, AccessKind::Read { arbiter: true, .. })
+        && matches!(
+            access.kind,
+            AccessKind::Read {
+                arbiter: Some(crate::access::Arbiter { one_row: true }),
+                ..
+            }
+        )
 }
 
 /// An UPDATE that assigns a predicate column of the read can move a row into the read's

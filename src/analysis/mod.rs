@@ -496,7 +496,9 @@ fn compare(
             detect(context, &pair, &mut findings);
         }
     }
-    fold_root_causes(&mut findings);
+    fold_root_causes(&mut findings, |finding| {
+        !silencers(context, finding).is_empty()
+    });
     let edges = if with_graph {
         graph::PairEdges::of(context, &pair)
     } else {
@@ -509,7 +511,10 @@ fn compare(
 /// write skew and a read skew share a statement, the most specific one (in that order) stands
 /// for the others (a read skew between two reads the other side's write skew already names is
 /// that write skew seen from one side).
-fn fold_root_causes(findings: &mut Vec<Finding>) {
+///
+/// A finding silenced by an ignore directive stands for nothing: what it would fold is
+/// reported on its own, so `ignore write-skew` does not also hide a read skew.
+fn fold_root_causes(findings: &mut Vec<Finding>, silenced: impl Fn(&Finding) -> bool) {
     use rules::Rule::{LostUpdate, PhantomWriteSkew, ReadSkew, WriteSkew};
     let specificity = |rule| match rule {
         LostUpdate => Some(0),
@@ -530,6 +535,7 @@ fn fold_root_causes(findings: &mut Vec<Finding>) {
             findings.iter().any(|other| {
                 specificity(other.rule).is_some_and(|other_rank| other_rank < rank)
                     && programs(other) == programs(finding)
+                    && !silenced(other)
                     && other.statements().any(|at| statements.contains(&at))
             })
         })

@@ -39,7 +39,7 @@ pub fn changes(statement: &Statement) -> Option<Vec<Change>> {
                 if generated {
                     table.generated.push(column_name.clone());
                 }
-                if let Some(omitted) = omitted_value(&column.options, generated) {
+                if let Some(omitted) = omitted_value(column) {
                     table.omitted.insert(column_name.clone(), omitted);
                 }
                 for option in &column.options {
@@ -132,24 +132,30 @@ fn alter_change(table: &str, operation: &AlterTableOperation) -> Option<Change> 
         AlterTableOperation::AddColumn { column_def, .. } => Some(Change::AddColumn {
             table,
             column: ident(&column_def.name),
-            omitted: omitted_value(
-                &column_def.options,
-                super::generates_fresh_values(&column_def.to_string()),
-            ),
+            omitted: omitted_value(column_def),
         }),
         AlterTableOperation::AlterColumn { column_name, op } => match op {
             AlterColumnOperation::SetDefault { value } => Some(Change::SetDefault {
                 table,
                 column: Some(ident(column_name)),
-                omitted: crate::access::extract::literal_value(value),
+                omitted: distinctive_literal(value),
             }),
-            AlterColumnOperation::DropDefault => Some(Change::SetDefault {
+            // DROP DEFAULT (NULL, or an error or an implicit default under NOT NULL), a new
+            // type (perhaps a domain with a default) and the rest: no longer known.
+            _ => Some(Change::SetDefault {
                 table,
                 column: Some(ident(column_name)),
-                omitted: Some(crate::access::Domain::NULL.to_string()),
+                omitted: None,
             }),
-            _ => None,
         },
+        // MySQL's MODIFY / CHANGE COLUMN redefine a column, its default included.
+        AlterTableOperation::ModifyColumn { .. } | AlterTableOperation::ChangeColumn { .. } => {
+            Some(Change::SetDefault {
+                table,
+                column: None,
+                omitted: None,
+            })
+        }
         AlterTableOperation::DropColumn { column_names, .. } => {
             // One change per column would need a Vec; the common case drops one.
             column_names.first().map(|column| Change::DropColumn {
@@ -184,27 +190,61 @@ fn alter_change(table: &str, operation: &AlterTableOperation) -> Option<Change> 
 
 /// What an INSERT leaving the column out stores, when a literal: its literal default, or NULL
 /// without a default (`None` for any other default, and for generated columns).
-fn omitted_value(options: &[sqlparser::ast::ColumnOptionDef], generated: bool) -> Option<String> {
-    if generated {
+/// What an INSERT leaving the column out stores, where that is certain and compares safely:
+/// a `DEFAULT` text literal that spells no number or boolean (`'queued'`, but not `'0'` or
+/// `'f'`, which other statements may spell `0` or `false`), or NULL for a nullable column of a
+/// built-in type without a default. A domain or enum type may carry a default of its own, and
+/// NOT NULL without a default fails or, in MySQL's non-strict mode, stores an implicit value.
+fn omitted_value(column: &sqlparser::ast::ColumnDef) -> Option<String> {
+    if super::generates_fresh_values(&column.to_string()) {
         return None;
     }
-    let default = options.iter().find_map(|option| match &option.option {
-        ColumnOption::Default(value) => Some(value),
-        _ => None,
-    });
+    let has = |wanted: fn(&ColumnOption) -> bool| {
+        column.options.iter().any(|option| wanted(&option.option))
+    };
+    let default = column
+        .options
+        .iter()
+        .find_map(|option| match &option.option {
+            ColumnOption::Default(value) => Some(value),
+            _ => None,
+        });
     match default {
-        Some(value) => crate::access::extract::literal_value(value),
-        None if options.iter().any(|option| {
+        Some(value) => distinctive_literal(value),
+        None if has(|option| {
             matches!(
-                option.option,
-                ColumnOption::Generated { .. } | ColumnOption::Identity(_)
+                option,
+                ColumnOption::Generated { .. }
+                    | ColumnOption::Identity(_)
+                    | ColumnOption::NotNull
+                    | ColumnOption::PrimaryKey(_)
             )
         }) =>
         {
             None
         }
+        None if matches!(column.data_type, sqlparser::ast::DataType::Custom(..)) => None,
         None => Some(crate::access::Domain::NULL.to_string()),
     }
+}
+
+/// A literal no statement spells another way: a number (one spelling: `1.0` is `1`), or a text
+/// that is not a number (`'0'` is also `0`) and not a boolean (`'f'` is also `false`).
+fn distinctive_literal(value: &Expr) -> Option<String> {
+    let literal = crate::access::extract::literal_value(value)?;
+    if literal.parse::<f64>().is_ok() {
+        return Some(literal);
+    }
+    let text = literal
+        .strip_prefix('\'')?
+        .strip_suffix('\'')?
+        .to_ascii_lowercase();
+    let boolean = matches!(
+        text.as_str(),
+        "t" | "f" | "true" | "false" | "y" | "n" | "yes" | "no" | "on" | "off"
+    );
+    let number = text.trim().parse::<f64>().is_ok();
+    (!boolean && !number).then_some(literal)
 }
 
 fn constraint_change(table: &str, constraint: &TableConstraint) -> Option<Change> {
@@ -365,20 +405,23 @@ mod tests {
     fn what_an_insert_leaving_a_column_out_stores() {
         let catalog = catalog(
             "CREATE TABLE jobs (id bigserial PRIMARY KEY, state text NOT NULL DEFAULT 'todo', \
-             queued_at timestamptz DEFAULT now(), lock text, done boolean DEFAULT false);\n\
-             ALTER TABLE jobs ADD COLUMN attempts int DEFAULT 0;\n\
-             ALTER TABLE jobs ALTER COLUMN done SET DEFAULT true;\n\
+             queued_at timestamptz DEFAULT now(), lock text, done boolean DEFAULT false, \
+             kind job_kind, note text NOT NULL, code text DEFAULT '0');\n\
+             ALTER TABLE jobs ADD COLUMN owner text;\n\
+             ALTER TABLE jobs ADD COLUMN stage text DEFAULT 'new';\n\
+             ALTER TABLE jobs ALTER COLUMN stage SET DEFAULT 'fresh';\n\
              ALTER TABLE jobs ALTER COLUMN lock SET DEFAULT md5(random()::text);",
         );
         let omitted = &catalog.table("jobs").unwrap().omitted;
         let expected: BTreeMap<String, String> =
-            [("attempts", "0"), ("done", "true"), ("state", "'todo'")]
+            [("owner", "NULL"), ("stage", "'fresh'"), ("state", "'todo'")]
                 .into_iter()
                 .map(|(column, value)| (column.to_string(), value.to_string()))
                 .collect();
         assert_eq!(
             *omitted, expected,
-            "id, queued_at and lock hold values not known here"
+            "not known: a serial, now(), an expression, a boolean or numeric spelling, a \
+             custom type that may carry a default, NOT NULL without a default"
         );
     }
 

@@ -140,6 +140,21 @@ impl Table {
     pub fn has_column(&self, column: &str) -> bool {
         self.columns.iter().any(|c| c == column)
     }
+
+    /// Whether a freshly generated value in `column` makes the row new to everyone: the column
+    /// is part of a key that identifies the row, and not a reference to another table's row
+    /// (a new parent's id copied into a child row is that child's link, not its identity).
+    pub fn identifies_new_rows(&self, column: &str) -> bool {
+        let in_key = self
+            .keys
+            .iter()
+            .any(|key| key.identifies_row() && key.columns.iter().any(|c| c == column));
+        let references = self
+            .foreign_keys
+            .iter()
+            .any(|foreign_key| foreign_key.columns.iter().any(|c| c == column));
+        in_key && !references
+    }
 }
 
 /// One change to the schema, in the order the migrations make it.
@@ -191,6 +206,8 @@ pub enum Change {
     DropIndex {
         name: String,
     },
+    /// DDL not read (a `DO` block's `EXECUTE`) may have changed any table's defaults.
+    ForgetDefaults,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -215,6 +232,11 @@ impl Catalog {
                 let entry = self.tables.entry(table.name.clone()).or_default();
                 entry.name = table.name;
                 for column in table.columns {
+                    // The latest definition of a column decides what leaving it out stores.
+                    match table.omitted.get(&column) {
+                        Some(value) => entry.omitted.insert(column.clone(), value.clone()),
+                        None => entry.omitted.remove(&column),
+                    };
                     if !entry.has_column(&column) {
                         entry.columns.push(column);
                     }
@@ -224,7 +246,6 @@ impl Catalog {
                         entry.generated.push(column);
                     }
                 }
-                entry.omitted.extend(table.omitted);
                 for key in table.keys {
                     if !entry.keys.contains(&key) {
                         entry.keys.push(key);
@@ -313,6 +334,11 @@ impl Catalog {
                 self.table_mut(&table)
                     .keys
                     .retain(|key| key.kind != KeyKind::Primary);
+            }
+            Change::ForgetDefaults => {
+                for table in self.tables.values_mut() {
+                    table.omitted.clear();
+                }
             }
             Change::DropIndex { name } => {
                 for table in self.tables.values_mut() {

@@ -356,6 +356,8 @@ struct Open {
     /// The conditions of the block's branches so far (`None`: one isolint does not read),
     /// which its later branches and its `ELSE` run without.
     conditions: Vec<Option<usize>>,
+    /// How many statements the body had when the block opened.
+    first_statement: usize,
 }
 
 /// Words that start a SQL statement inside a body.
@@ -389,6 +391,9 @@ struct Reader<'a> {
     in_handler: Option<HandlerEnd>,
     /// Names assigned something other than a fresh value (see [`Body::fresh`]).
     not_fresh: BTreeSet<String>,
+    /// The statement `FOUND` describes, when it is a `SELECT ... INTO` or a `PERFORM` (the
+    /// lookups a `NOT FOUND` guard can be about); `None` after any other statement that sets it.
+    found_by: Option<usize>,
 }
 
 impl<'a> Reader<'a> {
@@ -404,6 +409,7 @@ impl<'a> Reader<'a> {
             in_handler: None,
             cursors: Default::default(),
             not_fresh: BTreeSet::new(),
+            found_by: None,
         }
     }
 
@@ -475,6 +481,7 @@ impl<'a> Reader<'a> {
             block,
             branches: Vec::new(),
             conditions: Vec::new(),
+            first_statement: self.body.statements.len(),
         });
     }
 
@@ -643,7 +650,7 @@ impl<'a> Reader<'a> {
                 && !names_table
                 && let Some((blank, targets)) = self.read_into_targets(at, end)
             {
-                must_find |= self.is(at + 1, "strict");
+                must_find |= self.is(at + 1, "strict") && self.is(from, "select");
                 blanks.push(blank);
                 all_targets.extend(targets.iter().cloned());
                 if self.is(from, "select") {
@@ -659,6 +666,10 @@ impl<'a> Reader<'a> {
             }
             at += 1;
         }
+        // `SELECT ... INTO` and `PERFORM` set FOUND to whether they found a row; so do other
+        // statements, which a `NOT FOUND` guard is then not about.
+        let lookup =
+            !self.mysql && (prefix == "SELECT " || (self.is(from, "select") && !blanks.is_empty()));
         self.emit(BodyStatement {
             range,
             blanks,
@@ -669,6 +680,7 @@ impl<'a> Reader<'a> {
             branches: Vec::new(),
             must_find,
         });
+        self.found_by = lookup.then(|| self.body.statements.len().saturating_sub(1));
         self.index = end + 1;
     }
 
@@ -807,6 +819,15 @@ impl<'a> Reader<'a> {
                 } else {
                     at + 1
                 };
+                // An initial value is an assignment (a caller's value, or a fresh one).
+                if let Some(name) = self.tokens[self.index].ident(self.text) {
+                    let fresh = self.is_fresh_call(from, end);
+                    if fresh {
+                        self.body.fresh.insert(name);
+                    } else {
+                        self.not_fresh.insert(name);
+                    }
+                }
                 self.expression(from, end);
             }
             self.index = end + 1;
@@ -848,11 +869,18 @@ impl<'a> Reader<'a> {
                 "exception" => {
                     if let Some(Open {
                         block: Block::Begin { handlers },
+                        first_statement,
                         ..
                     }) = self.blocks.last_mut()
                     {
                         *handlers = true;
+                        // A handler may catch the raise: the block's lookups need not find.
+                        let first = *first_statement;
+                        for statement in self.body.statements.iter_mut().skip(first) {
+                            statement.must_find = false;
+                        }
                     }
+                    self.found_by = None;
                     self.index = next;
                 }
                 "end" => {
@@ -869,9 +897,15 @@ impl<'a> Reader<'a> {
                         let raises_unless_found = self.is(next, "not")
                             && self.is(next + 1, "found")
                             && self.is(next + 2, "then")
-                            && self.is(next + 3, "raise");
-                        if raises_unless_found && let Some(last) = self.body.statements.last_mut() {
-                            last.must_find = true;
+                            && self.is(next + 3, "raise")
+                            && !["debug", "log", "info", "notice", "warning"]
+                                .iter()
+                                .any(|level| self.is(next + 4, level));
+                        if raises_unless_found
+                            && let Some(found_by) = self.found_by
+                            && let Some(statement) = self.body.statements.get_mut(found_by)
+                        {
+                            statement.must_find = true;
                         }
                     }
                     let then = self.find(next, &["then"]);
@@ -976,6 +1010,7 @@ impl<'a> Reader<'a> {
                 }
                 "get" | "fetch" => {
                     // `GET DIAGNOSTICS v = ROW_COUNT`, `FETCH c INTO v`.
+                    self.found_by = None;
                     let end = self.find(self.index, &[]);
                     self.assigns_any(next, end);
                     self.index = end + 1;

@@ -164,7 +164,20 @@ fn same_constants(write: &Access, other: &Access) -> bool {
 /// A read that picks some of the matching rows (`LIMIT`) whose contents then reach the caller
 /// (a separate SELECT, or the write's `RETURNING`): a claim. Two claims of one row are a double
 /// claim even when both write the same values, since each caller goes on to act on the row.
+/// So is a read of the time the write then stamps (`SELECT locked_at ...; SET locked_at =
+/// now()`): a lease taken on what the read saw.
 fn claims(read: &Access, (read_at, write_at): (AccessRef, AccessRef), write: &Access) -> bool {
+    let reads = |column: &String| {
+        read.read_columns()
+            .is_some_and(|(value, predicate)| value.contains(column) || predicate.contains(column))
+    };
+    let stamps_what_it_read = write.assignments().is_some_and(|set| {
+        set.iter()
+            .any(|(column, value)| *value == SetValue::Clock && reads(column))
+    });
+    if stamps_what_it_read {
+        return true;
+    }
     let picks = matches!(read.kind, AccessKind::Read { limited: true, .. });
     let returned = read_at.statement != write_at.statement
         || matches!(
