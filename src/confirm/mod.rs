@@ -37,7 +37,7 @@ use crate::source::Role;
 use catalog::Tables;
 use database::Database;
 use migrate::{Failure, Migrations};
-use plan::{Action, Naming, Plan, PlannedStep};
+use plan::{Action, Choice, Naming, Plan, PlannedStep};
 use session::{Event, Execution, Outcome, RunDatabase};
 use throwaway::Throwaway;
 
@@ -119,6 +119,10 @@ pub struct Setup {
     /// `--seed`: rows for every finding.
     pub seed: Option<Vec<String>>,
     pub variables: Variables,
+    /// The config's `[confirm] setup` files, run after the migrations and before any row is
+    /// made: the state the project's functions expect (a queue created, a consumer
+    /// registered), which each run's copy of the database starts from.
+    pub setup_files: Migrations,
 }
 
 impl Setup {
@@ -150,7 +154,33 @@ impl Setup {
             skipped,
             seed,
             variables: result.variables.clone(),
+            setup_files: Migrations::default(),
         })
+    }
+
+    /// Reads the config's `[confirm] setup` files; a file that cannot be read is an error
+    /// naming it and the config line that names it.
+    pub fn with_setup_files(mut self, config: &crate::config::Config) -> Result<Setup, String> {
+        for file in &config.confirm_setup {
+            let text = std::fs::read_to_string(&file.path).map_err(|error| {
+                format!(
+                    "{}:{}: cannot read the confirm setup file `{}` ({}): {error}; setup paths \
+                     are relative to the config file's directory",
+                    config.path.display(),
+                    file.line,
+                    file.written,
+                    file.path.display()
+                )
+            })?;
+            let shown = config
+                .relative_to_root(&file.path)
+                .unwrap_or_else(|| file.path.clone());
+            let script =
+                self.setup_files
+                    .prepare(&shown.display().to_string(), &text, &self.variables);
+            self.setup_files.scripts.push(script);
+        }
+        Ok(self)
     }
 
     /// The rows for a finding: `--seed`, else the nearest `seed.sql` above the finding's
@@ -203,7 +233,16 @@ impl Schema {
         let mut client = template.connect()?;
         let _ = client.batch_execute("SET statement_timeout = '300s'");
         let failures = migrate::apply(&mut client, &setup.migrations);
-        let tables = Tables::read(&mut client)?;
+        for script in &setup.setup_files.scripts {
+            migrate::run_setup(&mut client, script).map_err(|failure| {
+                format!(
+                    "the confirm setup file failed at {failure}; it runs after the migrations, \
+                     statement by statement, and must run cleanly"
+                )
+            })?;
+        }
+        let mut tables = Tables::read(&mut client)?;
+        tables.read_existing(&mut client)?;
         // A database is copied only while nobody is connected to it.
         drop(client);
         let search_path = tables.search_path();
@@ -259,6 +298,15 @@ impl Schema {
             "the project's migrations ({files} file{}) run verbatim in a throwaway database",
             if files == 1 { "" } else { "s" }
         );
+        if !setup.setup_files.scripts.is_empty() {
+            let names: Vec<&str> = setup
+                .setup_files
+                .scripts
+                .iter()
+                .map(|script| script.path.as_str())
+                .collect();
+            text.push_str(&format!(", then the setup {}", names.join(", ")));
+        }
         if !self.failures.is_empty() {
             let shown: Vec<String> = self
                 .failures
@@ -424,7 +472,33 @@ pub fn confirm(
     setup: &Setup,
     finding: &Finding,
 ) -> Confirmation {
-    let first = confirm_with(schema, result, setup, finding, &BTreeMap::new(), false);
+    let no_calls = BTreeMap::new();
+    let mut first = confirm_with(schema, result, setup, finding, &no_calls, Choice::default());
+    // Values taken from existing rows that the project's own code rejects (a queue with
+    // consumers given to `drop_queue`): the other existing rows, in turn.
+    let from_existing = |confirmation: &Confirmation| {
+        confirmation
+            .assumptions
+            .iter()
+            .any(|assumption| assumption.contains(plan::FROM_EXISTING_ROW))
+    };
+    let mut offset = 1;
+    while first.verdict == Verdict::Inconclusive
+        && first.reason.contains(RAISED_BY_PROJECT)
+        && from_existing(&first)
+        && offset <= MAX_EXISTING_OFFSET
+    {
+        let choice = Choice {
+            existing_offset: offset,
+            ..Choice::default()
+        };
+        let again = confirm_with(schema, result, setup, finding, &no_calls, choice);
+        if again.verdict != Verdict::Inconclusive || !again.reason.contains(RAISED_BY_PROJECT) {
+            first = again;
+            break;
+        }
+        offset += 1;
+    }
     // Sharing changes something only where values were chosen rather than given.
     let chosen = first
         .assumptions
@@ -433,7 +507,11 @@ pub fn confirm(
     let first = if first.verdict == Verdict::NotReproduced && chosen {
         // Distinct values kept the transactions on different rows: once more with shared
         // ones, kept when the transactions then meet.
-        let shared = confirm_with(schema, result, setup, finding, &BTreeMap::new(), true);
+        let choice = Choice {
+            share: true,
+            ..Choice::default()
+        };
+        let shared = confirm_with(schema, result, setup, finding, &no_calls, choice);
         if matches!(shared.verdict, Verdict::Reproduced | Verdict::Prevented) {
             shared
         } else {
@@ -481,8 +559,12 @@ pub fn confirm(
     if calls.is_empty() {
         return first;
     }
-    confirm_with(schema, result, setup, finding, &calls, false)
+    confirm_with(schema, result, setup, finding, &calls, Choice::default())
 }
+
+/// How many other choices among the existing rows' values are tried when the project's code
+/// rejects the first.
+const MAX_EXISTING_OFFSET: usize = 3;
 
 /// Confirms one finding, running the routines of the instances in `calls` as one call each,
 /// and with one value per parameter name or column across the instances when `share`.
@@ -492,7 +574,7 @@ fn confirm_with(
     setup: &Setup,
     finding: &Finding,
     calls: &BTreeMap<usize, String>,
-    share: bool,
+    choice: Choice,
 ) -> Confirmation {
     let (built, modelled_because) = schema.for_finding(setup, result, finding);
     let described = match &modelled_because {
@@ -508,7 +590,7 @@ fn confirm_with(
         Some(why) => format!("{reason} ({why})"),
         None => reason,
     };
-    let plan = match plan::plan(result, finding, naming, calls, share) {
+    let plan = match plan::plan(result, finding, naming, calls, choice) {
         Ok(plan) => plan,
         Err(reason) => return Confirmation::inconclusive(with_schema(reason), described),
     };
@@ -674,6 +756,9 @@ fn confirm_with(
     confirmation
 }
 
+/// What the reason of a run stopped by the project's own exception (P0001) says.
+const RAISED_BY_PROJECT: &str = "raised by the project's own code";
+
 /// How the reason of a run whose transactions never met begins.
 const NOT_INTERACTING: &str =
     "not reproduced with these rows and values: the transactions did not interact";
@@ -743,8 +828,8 @@ fn stopped_by_error(plan: &Plan, execution: &Execution) -> Option<Stop> {
         Stop {
             verdict: Verdict::Inconclusive,
             reason: format!(
-                "{reason}, raised by the project's own code: the rows are not the state it \
-                 expects (give them in a seed.sql)"
+                "{reason}, {RAISED_BY_PROJECT}: the rows are not the state it expects (give them \
+                 in a seed.sql, or make the state with a `[confirm] setup` file)"
             ),
             constraint: None,
         }

@@ -82,24 +82,38 @@ pub struct Plan {
     pub assumptions: Vec<String>,
 }
 
+/// How a chosen value taken from a row that exists is marked in the assumptions.
+pub const FROM_EXISTING_ROW: &str = "(a row that exists has it)";
+
 /// How the assumption that lists the parameter values chosen begins.
 pub const CHOSEN_VALUES: &str = "parameter values chosen";
 
 /// Why a finding cannot be confirmed; the verdict is inconclusive with this reason.
 pub type Unplannable = String;
 
+/// How chosen values are picked, beyond the finding's bindings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Choice {
+    /// Parameters of the same name or column take one value across the instances.
+    pub share: bool,
+    /// Which of the values existing rows have a parameter takes: the first not taken yet
+    /// when 0, the next ones after it for a run again when the project's code rejected the
+    /// first choice.
+    pub existing_offset: usize,
+}
+
 /// Binds the finding's transactions and lays out its schedule.
-/// The instances in `calls` run their routine as one call, for the reason given; with
-/// `share`, parameters of the same name or column take one value across the instances.
+/// The instances in `calls` run their routine as one call, for the reason given.
 pub fn plan(
     result: &CheckResult,
     finding: &Finding,
     naming: Naming,
     calls: &BTreeMap<usize, String>,
-    share: bool,
+    choice: Choice,
 ) -> Result<Plan, Unplannable> {
     let mut values = Values::new(result, finding, naming.tables);
-    if share {
+    values.existing_offset = choice.existing_offset;
+    if choice.share {
         values.shared = Some(BTreeMap::new());
     }
     let mut sessions = Vec::new();
@@ -541,12 +555,17 @@ struct Values<'a> {
     /// Per instance: parameters that stand for arrays (`= ANY($1)`, `unnest(:ids)`,
     /// `jsonb_array_elements($1)`).
     arrays: Vec<BTreeMap<String, Shape>>,
+    /// Per instance: parameters that only give a new row its values (INSERT), never pick
+    /// rows.
+    inserted: Vec<BTreeSet<String>>,
     /// Value of each class of the bindings, by its representative.
     classes: BTreeMap<Atom, String>,
     /// When set, one value per parameter name or column across the instances: the run
     /// again of a finding whose transactions touched different rows with distinct values.
     shared: Option<BTreeMap<String, String>>,
     used: BTreeSet<String>,
+    /// See [`Choice::existing_offset`].
+    existing_offset: usize,
     chosen: Vec<BTreeMap<String, String>>,
     assumed: BTreeSet<String>,
 }
@@ -563,16 +582,23 @@ impl<'a> Values<'a> {
             .iter()
             .map(|&program| parameter_types(result, &result.programs[program]))
             .unzip();
+        let inserted = finding
+            .instances
+            .iter()
+            .map(|&program| inserted_parameters(&result.programs[program]))
+            .collect();
         let mut values = Values {
             result,
             finding,
             tables,
             columns,
+            inserted,
             types,
             arrays,
             classes: BTreeMap::new(),
             shared: None,
             used: BTreeSet::new(),
+            existing_offset: 0,
             chosen: vec![BTreeMap::new(); finding.instances.len()],
             assumed: BTreeSet::new(),
         };
@@ -633,6 +659,20 @@ impl<'a> Values<'a> {
                                 .insert(format!("T{} {name} = {value}", instance + 1));
                             value
                         }
+                        None if self.existing(instance, name).is_some() => {
+                            let value = self.existing(instance, name).unwrap_or_default();
+                            self.used.insert(value.clone());
+                            self.classes.insert(root, value.clone());
+                            let key = self.share_key(instance, name);
+                            if let Some(shared) = &mut self.shared {
+                                shared.insert(key, value.clone());
+                            }
+                            self.assumed.insert(format!(
+                                "T{} {name} = {value} {FROM_EXISTING_ROW}",
+                                instance + 1
+                            ));
+                            value
+                        }
                         None => {
                             let number = (1..)
                                 .find(|n: &u64| !self.used.contains(&n.to_string()))
@@ -664,6 +704,37 @@ impl<'a> Values<'a> {
             Some((table, column)) => format!("{table}.{column}"),
             None => parameter_key(name),
         }
+    }
+
+    /// A value of the column the parameter is compared with that a row of the database has
+    /// already (made by the migrations or the setup files), so that the project's code finds
+    /// the row it looks for: one no other parameter took yet (the first, or the one
+    /// [`Choice::existing_offset`] names), else one taken already. None for a
+    /// parameter that only goes into a unique column of a new row, which must not collide.
+    fn existing(&self, instance: usize, name: &str) -> Option<String> {
+        let tables = self.tables?;
+        let (table, column) = self.columns[instance].get(name)?;
+        let table = &tables.tables[tables.find(table)?];
+        if self.inserted[instance].contains(name) && table.is_unique(column) {
+            return None;
+        }
+        let values = table.existing_values(column);
+        let free: Vec<&str> = values
+            .iter()
+            .copied()
+            .filter(|value| !self.used.contains(*value))
+            .collect();
+        let choices = if free.is_empty() { &values } else { &free };
+        let value = choices.get(self.existing_offset % choices.len().max(1))?;
+        let bare = parameter_key(name);
+        Some(match self.arrays[instance].get(&bare) {
+            Some(Shape::Array) => format!(
+                "{{\"{}\"}}",
+                value.replace('\\', "\\\\").replace('"', "\\\"")
+            ),
+            Some(Shape::JsonArray { .. }) => return None,
+            None => value.to_string(),
+        })
     }
 
     fn shared_value(&self, instance: usize, name: &str) -> Option<String> {
@@ -960,6 +1031,30 @@ fn parameter_columns(
     columns
 }
 
+/// The parameters of `program` that appear only as values of inserted rows.
+fn inserted_parameters(program: &crate::program::Program) -> BTreeSet<String> {
+    let mut inserted = BTreeSet::new();
+    let mut picking = BTreeSet::new();
+    for access in program
+        .statements
+        .iter()
+        .flat_map(|statement| &statement.accesses)
+    {
+        let into = if matches!(access.kind, AccessKind::Insert { .. }) {
+            &mut inserted
+        } else {
+            &mut picking
+        };
+        for (_, term) in &access.rows.pins {
+            if let Term::Param(name) = term {
+                into.insert(name.clone());
+            }
+        }
+    }
+    inserted.retain(|name| !picking.contains(name));
+    inserted
+}
+
 fn tag(instance: usize) -> u8 {
     u8::try_from(instance).unwrap_or(u8::MAX)
 }
@@ -1019,7 +1114,14 @@ mod tests {
         let finding = &result.findings[0];
         assert!(same_value(&finding.bindings, (0, "$1"), (1, "$1")));
         assert!(!same_value(&finding.bindings, (0, "$2"), (1, "$2")));
-        let plan = plan(&result, finding, modelled(), &BTreeMap::new(), false).unwrap();
+        let plan = plan(
+            &result,
+            finding,
+            modelled(),
+            &BTreeMap::new(),
+            Choice::default(),
+        )
+        .unwrap();
         assert_eq!(
             plan.sessions[0].statements[0],
             "SELECT count(*) FROM oncall WHERE shift_id = '1' AND on_call"
@@ -1070,7 +1172,7 @@ mod tests {
             &result.findings[0],
             modelled(),
             &BTreeMap::new(),
-            false,
+            Choice::default(),
         )
         .unwrap();
         assert!(plan.sessions[0].statements[1].ends_with("doctor_id = '100'"));
@@ -1164,7 +1266,14 @@ mod tests {
         )
         .0;
         let finding = &result.findings[0];
-        let plan = plan(&result, finding, verbatim(), &BTreeMap::new(), false).unwrap();
+        let plan = plan(
+            &result,
+            finding,
+            verbatim(),
+            &BTreeMap::new(),
+            Choice::default(),
+        )
+        .unwrap();
         assert_eq!(
             plan.sessions[0].statements.len(),
             2,

@@ -254,14 +254,16 @@ impl<'a> Maker<'a> {
         order
     }
 
-    /// Whether a row made already has these values.
+    /// Whether a row made already, or one the database holds (from the migrations or the
+    /// setup files), has these values.
     fn exists(&self, table: usize, pins: &Pins) -> bool {
-        self.made.iter().any(|made| {
-            made.table == table
-                && pins.iter().all(|(column, value)| {
-                    made.row.values.get(column) == Some(&Slot::Value(Some(value.clone())))
-                })
-        })
+        self.tables.tables[table].has_row(pins)
+            || self.made.iter().any(|made| {
+                made.table == table
+                    && pins.iter().all(|(column, value)| {
+                        made.row.values.get(column) == Some(&Slot::Value(Some(value.clone())))
+                    })
+            })
     }
 
     /// Makes a row of `table` with `pins`; `required` columns get explicit values (a
@@ -881,6 +883,7 @@ mod tests {
             }],
             foreign_keys: vec![],
             unique_keys: vec![vec!["id".into()]],
+            existing: vec![],
         };
         shifts.columns[0].identity = None;
         let oncall = Table {
@@ -908,6 +911,7 @@ mod tests {
                 parent_columns: vec!["id".into()],
             }],
             unique_keys: vec![],
+            existing: vec![],
         };
         Tables {
             tables: vec![shifts, oncall],
