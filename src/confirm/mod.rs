@@ -704,16 +704,31 @@ fn confirm_with(
                 .iter()
                 .any(|result| *result == session::StatementResult::Error(code.clone()))
         });
-        (confirmation.verdict, confirmation.reason) = if alone {
-            (
+        let raised = code == "P0001";
+        (confirmation.verdict, confirmation.reason) = match (alone, raised) {
+            (true, false) => (
                 Verdict::Inconclusive,
                 with_schema(format!(
                     "{reason}, and fails the same way when it runs alone before the others: \
                      the rows, not the interleaving, break the constraint"
                 )),
-            )
-        } else {
-            (verdict, with_schema(reason))
+            ),
+            (true, true) => (
+                Verdict::Inconclusive,
+                with_schema(format!(
+                    "{reason}, {RAISED_BY_PROJECT}, and it raises the same when it runs alone \
+                     before the others: the rows are not the state it expects (give them in a \
+                     seed.sql, or make the state with a `[confirm] setup` file)"
+                )),
+            ),
+            (false, false) => (verdict, with_schema(reason)),
+            (false, true) => (
+                verdict,
+                with_schema(format!(
+                    "{reason}, {RAISED_BY_PROJECT}, which it passes when it runs alone before \
+                     the others: the project's own check stopped the interleaving"
+                )),
+            ),
         };
         return confirmation;
     }
@@ -786,14 +801,14 @@ fn incomplete(schema: &Schema, reason: String, error: Option<&database::ServerEr
 struct Stop {
     verdict: Verdict,
     reason: String,
-    /// For a constraint violation: the session and SQLSTATE, to be checked against the
-    /// session run alone.
+    /// For a constraint violation or an exception the project's code raised (P0001): the
+    /// session and SQLSTATE, to be checked against the session run alone.
     constraint: Option<(usize, String)>,
 }
 
 /// The verdict when a session failed: a serialization failure or a deadlock prevents the
-/// anomaly; a constraint prevents it when the session passes it alone; any other error
-/// leaves it open.
+/// anomaly; a constraint, or the project's own exception, prevents it when the session
+/// passes it alone; any other error leaves it open.
 fn stopped_by_error(plan: &Plan, execution: &Execution) -> Option<Stop> {
     let failures: Vec<(usize, &database::ServerError)> = execution
         .errors
@@ -825,13 +840,12 @@ fn stopped_by_error(plan: &Plan, execution: &Execution) -> Option<Stop> {
             constraint: Some((*session, error.code.clone().unwrap_or_default())),
         }
     } else if error.code.as_deref() == Some("P0001") {
+        // An exception the project's code raises is its own constraint: it prevents the
+        // anomaly when the transaction passes it alone.
         Stop {
-            verdict: Verdict::Inconclusive,
-            reason: format!(
-                "{reason}, {RAISED_BY_PROJECT}: the rows are not the state it expects (give them \
-                 in a seed.sql, or make the state with a `[confirm] setup` file)"
-            ),
-            constraint: None,
+            verdict: Verdict::Prevented,
+            reason,
+            constraint: Some((*session, "P0001".to_string())),
         }
     } else {
         Stop {

@@ -332,14 +332,27 @@ impl Fresh {
         })
     }
 
-    /// A transaction id handed out during the run, wherever it was stored: the ids are far
-    /// above any value chosen for a row or a parameter.
+    /// A transaction id handed out during the run, wherever it was stored, or a snapshot
+    /// (`xmin:xmax:xip,...`, as `txid_current_snapshot()` prints it) that names one: the ids
+    /// are far above any value chosen for a row or a parameter.
     fn is_transaction(&self, value: &str) -> bool {
-        self.transactions.is_some_and(|(before, after)| {
-            value
-                .parse::<i64>()
+        let Some((before, after)) = self.transactions else {
+            return false;
+        };
+        let during = |text: &str| {
+            text.parse::<i64>()
                 .is_ok_and(|number| before < number && number <= after)
-        })
+        };
+        if during(value) {
+            return true;
+        }
+        let parts: Vec<&str> = value.split(':').collect();
+        let snapshot = parts.len() == 3
+            && parts[..2].iter().all(|part| part.parse::<i64>().is_ok())
+            && parts[2]
+                .split(',')
+                .all(|xip| xip.is_empty() || xip.parse::<i64>().is_ok());
+        snapshot && parts.iter().flat_map(|part| part.split(',')).any(during)
     }
 }
 
@@ -650,5 +663,19 @@ mod tests {
             with_variables(&sql, &values),
             "UPDATE t SET n = CAST('10' AS int) - CAST(NULL AS int) WHERE id = 1"
         );
+    }
+
+    #[test]
+    fn snapshots_naming_a_transaction_of_the_run_vary() {
+        let fresh = Fresh {
+            ranges: vec![],
+            transactions: Some((1200, 1220)),
+        };
+        assert!(fresh.is_transaction("1213"));
+        assert!(fresh.is_transaction("1213:1213:"));
+        assert!(fresh.is_transaction("800:1230:805,1215"));
+        assert!(!fresh.is_transaction("812:812:"));
+        assert!(!fresh.is_transaction("12:13"));
+        assert!(!fresh.is_transaction("1213:abc:"));
     }
 }
