@@ -17,7 +17,7 @@ select pgq.create_queue('retired');
 -- A queue ticked from outside, as a replica of a remote queue is (ticker(queue, tick_id,
 -- time, event_seq) inserts its ticks).
 select pgq.create_queue('replica');
-select pgq.set_queue_config('replica', 'queue_external_ticker', 'true');
+select pgq.set_queue_config('replica', 'external_ticker', 'true');
 select pgq.register_consumer('orders', 'mailer');
 select pgq.register_consumer('orders', 'billing');
 select pgq.register_consumer('audit', 'mailer');
@@ -33,7 +33,7 @@ select pgq.insert_event('orders', 'order.created', '{"order_id": 1}');
 select pgq.insert_event('orders', 'order.created', '{"order_id": 2}');
 select pgq.insert_event('audit', 'login', '{"user_id": 1}');
 select pgq.ticker();
-select pgq.ticker('replica', 1, now(), 1);
+select pgq.ticker('replica', 2, now(), 1);
 
 -- billing has a batch open on each queue, which finish_batch closes; mailer has a batch
 -- waiting for its next_batch.

@@ -473,32 +473,7 @@ pub fn confirm(
     finding: &Finding,
 ) -> Confirmation {
     let no_calls = BTreeMap::new();
-    let mut first = confirm_with(schema, result, setup, finding, &no_calls, Choice::default());
-    // Values taken from existing rows that the project's own code rejects (a queue with
-    // consumers given to `drop_queue`): the other existing rows, in turn.
-    let from_existing = |confirmation: &Confirmation| {
-        confirmation
-            .assumptions
-            .iter()
-            .any(|assumption| assumption.contains(plan::FROM_EXISTING_ROW))
-    };
-    let mut offset = 1;
-    while first.verdict == Verdict::Inconclusive
-        && first.reason.contains(RAISED_BY_PROJECT)
-        && from_existing(&first)
-        && offset <= MAX_EXISTING_OFFSET
-    {
-        let choice = Choice {
-            existing_offset: offset,
-            ..Choice::default()
-        };
-        let again = confirm_with(schema, result, setup, finding, &no_calls, choice);
-        if again.verdict != Verdict::Inconclusive || !again.reason.contains(RAISED_BY_PROJECT) {
-            first = again;
-            break;
-        }
-        offset += 1;
-    }
+    let first = confirm_choosing(schema, result, setup, finding, &no_calls);
     // Sharing changes something only where values were chosen rather than given.
     let chosen = first
         .assumptions
@@ -559,7 +534,42 @@ pub fn confirm(
     if calls.is_empty() {
         return first;
     }
-    confirm_with(schema, result, setup, finding, &calls, Choice::default())
+    confirm_choosing(schema, result, setup, finding, &calls)
+}
+
+/// Confirms one finding with the first choice of values; when the project's own code rejects
+/// values taken from existing rows (a queue with consumers given to `drop_queue`), with the
+/// other existing rows' values in turn.
+fn confirm_choosing(
+    schema: &Schema,
+    result: &CheckResult,
+    setup: &Setup,
+    finding: &Finding,
+    calls: &BTreeMap<usize, String>,
+) -> Confirmation {
+    let rejected = |confirmation: &Confirmation| {
+        confirmation.verdict == Verdict::Inconclusive
+            && confirmation.reason.contains(RAISED_BY_PROJECT)
+            && confirmation
+                .assumptions
+                .iter()
+                .any(|assumption| assumption.contains(plan::FROM_EXISTING_ROW))
+    };
+    let first = confirm_with(schema, result, setup, finding, calls, Choice::default());
+    if !rejected(&first) {
+        return first;
+    }
+    for existing_offset in 1..=MAX_EXISTING_OFFSET {
+        let choice = Choice {
+            existing_offset,
+            ..Choice::default()
+        };
+        let again = confirm_with(schema, result, setup, finding, calls, choice);
+        if !rejected(&again) {
+            return again;
+        }
+    }
+    first
 }
 
 /// How many other choices among the existing rows' values are tried when the project's code

@@ -444,6 +444,18 @@ pub fn concrete(
                 .iter()
                 .any(|edit| edit.range.start <= range.start && range.end <= edit.range.end)
         };
+        // psycopg formats `%(name)s` on the client, inside string literals too
+        // (`interval '%(ttl)s seconds'`): the value goes in as its text.
+        for token in statement
+            .tokens
+            .iter()
+            .filter(|t| t.kind == TokenKind::String && !covered(t.range))
+        {
+            for (range, name) in psycopg_placeholders_in(sql, token.range) {
+                let value = value_of(&format!(":{name}"))?;
+                edits.push((range, value.replace('\'', "''")));
+            }
+        }
         for token in statement
             .tokens
             .iter()
@@ -504,6 +516,33 @@ pub fn concrete(
         last_start = range.start;
     }
     Ok(text.trim().to_string())
+}
+
+/// The `%(name)s` placeholders inside the string literal at `range` of `sql`, with their
+/// ranges.
+fn psycopg_placeholders_in(sql: &str, range: TextRange) -> Vec<(TextRange, String)> {
+    let mut found = Vec::new();
+    let Some(text) = sql.get(range.start..range.end) else {
+        return found;
+    };
+    let mut from = 0;
+    while let Some(start) = text[from..].find("%(").map(|at| from + at) {
+        let rest = &text[start + 2..];
+        let name_length = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        if name_length > 0 && rest[name_length..].starts_with(")s") {
+            let end = start + 2 + name_length + 2;
+            found.push((
+                TextRange::new(range.start + start, range.start + end),
+                rest[..name_length].to_string(),
+            ));
+            from = end;
+        } else {
+            from = start + 2;
+        }
+    }
+    found
 }
 
 /// A `:name` that is a template variable rather than a parameter: one declared under
@@ -674,8 +713,13 @@ impl<'a> Values<'a> {
                             value
                         }
                         None => {
+                            // A new row's key must not be one a row has already.
+                            let taken = self.existing_in_column(instance, name);
                             let number = (1..)
-                                .find(|n: &u64| !self.used.contains(&n.to_string()))
+                                .find(|n: &u64| {
+                                    let text = n.to_string();
+                                    !self.used.contains(&text) && !taken.contains(&text)
+                                })
                                 .unwrap_or_default();
                             self.used.insert(number.to_string());
                             let fresh = self.typed(instance, name, number);
@@ -735,6 +779,26 @@ impl<'a> Values<'a> {
             Some(Shape::JsonArray { .. }) => return None,
             None => value.to_string(),
         })
+    }
+
+    /// The values existing rows have in the column the parameter goes with.
+    fn existing_in_column(&self, instance: usize, name: &str) -> BTreeSet<String> {
+        let Some(tables) = self.tables else {
+            return BTreeSet::new();
+        };
+        self.columns[instance]
+            .get(name)
+            .and_then(|(table, column)| {
+                let table = &tables.tables[tables.find(table)?];
+                Some(
+                    table
+                        .existing_values(column)
+                        .into_iter()
+                        .map(str::to_string)
+                        .collect(),
+                )
+            })
+            .unwrap_or_default()
     }
 
     fn shared_value(&self, instance: usize, name: &str) -> Option<String> {
@@ -1245,6 +1309,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(dropped, "SELECT * FROM jobs WHERE id = '7'");
+    }
+
+    #[test]
+    fn psycopg_placeholders_inside_string_literals_take_the_value_as_text() {
+        let bound = concrete(
+            "SELECT now() + interval '%(ttl)s seconds' WHERE name = %(name)s AND note = '100%%'",
+            verbatim(),
+            |name| Ok(format!("<{name}>")),
+        )
+        .unwrap();
+        assert_eq!(
+            bound,
+            "SELECT now() + interval '<:ttl> seconds' WHERE name = '<:name>' AND note = '100%%'"
+        );
     }
 
     #[test]
