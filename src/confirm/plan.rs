@@ -820,22 +820,31 @@ impl<'a> Values<'a> {
             .and_then(|(table, column)| tables.tables[tables.find(table)?].column(column));
         let bare = parameter_key(name);
         let shape = self.arrays[instance].get(&bare).copied();
-        match shape {
-            Some(Shape::JsonArray { text: true }) => return format!("[\"{number}\"]"),
-            Some(Shape::JsonArray { text: false }) => return "[{}]".to_string(),
+        // An enum's labels: the column's, else those of an enum column the parameter is
+        // named after (`states` for `state`), which code that takes the parameter apart
+        // (`json_array_elements_text(:states)`) passes on to it.
+        let labels = match column {
+            Some(column) => column.labels.as_slice(),
+            None => named_enum_labels(tables, &bare),
+        };
+        let label = (!labels.is_empty()).then(|| {
+            labels
+                .iter()
+                .find(|label| !self.used.contains(*label))
+                .or_else(|| labels.first())
+                .cloned()
+                .unwrap_or_default()
+        });
+        match (shape, &label) {
+            (Some(Shape::JsonArray { text: true }), Some(label)) => {
+                return format!("[\"{}\"]", label.replace('\\', "\\\\").replace('"', "\\\""));
+            }
+            (Some(Shape::JsonArray { text: true }), None) => return format!("[\"{number}\"]"),
+            (Some(Shape::JsonArray { text: false }), _) => return "[{}]".to_string(),
             _ => {}
         }
         let array = shape == Some(Shape::Array);
-        if let Some(column) = column
-            && !column.labels.is_empty()
-        {
-            let label = column
-                .labels
-                .iter()
-                .find(|label| !self.used.contains(*label))
-                .or_else(|| column.labels.first())
-                .cloned()
-                .unwrap_or_default();
+        if let Some(label) = label {
             return if array { format!("{{{label}}}") } else { label };
         }
         let written_array = self.types[instance]
@@ -880,6 +889,20 @@ impl<'a> Values<'a> {
         }
         (self.chosen, assumptions)
     }
+}
+
+/// The labels of the enum column named `parameter` or, for a plural, its singular
+/// (`states` → `state`), in the first table that has one; none when no enum column is.
+fn named_enum_labels<'t>(tables: &'t Tables, parameter: &str) -> &'t [String] {
+    let singular = parameter.strip_suffix('s').unwrap_or(parameter);
+    tables
+        .tables
+        .iter()
+        .flat_map(|table| &table.columns)
+        .find(|column| {
+            !column.labels.is_empty() && (column.name == parameter || column.name == singular)
+        })
+        .map_or(&[], |column| column.labels.as_slice())
 }
 
 /// Each parameter of `program` with the type it is cast to: `CAST(:v AS bigint)` (how a
@@ -1089,6 +1112,74 @@ fn parameter_columns(
                 columns
                     .entry(parameter_key(parameter.text(&sql)))
                     .or_insert_with(|| (access.table.clone(), column));
+            }
+        }
+        // `scheduled_at <= coalesce(:before, now())`, `attempt < :max`: a value of the
+        // column's type, though it pins no row.
+        for (index, token) in tokens.iter().enumerate() {
+            let Some(column) = token.ident(&sql).filter(|_| token.kind == TokenKind::Word) else {
+                continue;
+            };
+            // The column alone on its side: not `now() - last_seen >= $1`.
+            let mut first = index;
+            while first >= 2
+                && tokens[first - 1].text(&sql) == "."
+                && matches!(
+                    tokens[first - 2].kind,
+                    TokenKind::Word | TokenKind::QuotedIdent
+                )
+            {
+                first -= 2;
+            }
+            let operand = first > 0
+                && tokens[first - 1].kind == TokenKind::Punct
+                && matches!(
+                    tokens[first - 1].text(&sql),
+                    "-" | "+" | "*" | "/" | "|" | "%" | "^"
+                );
+            if operand {
+                continue;
+            }
+            let mut at = index + 1;
+            while tokens.get(at).is_some_and(|t| {
+                t.kind == TokenKind::Punct && matches!(t.text(&sql), "<" | ">" | "=" | "!")
+            }) {
+                at += 1;
+            }
+            if at == index + 1 {
+                continue;
+            }
+            let wrapped = tokens.get(at).is_some_and(|t| {
+                ["coalesce", "greatest", "least"]
+                    .iter()
+                    .any(|function| t.is_word(&sql, function))
+            }) && tokens.get(at + 1).map(|t| t.text(&sql)) == Some("(");
+            if wrapped {
+                at += 2;
+            }
+            let Some(parameter) = tokens.get(at).filter(|t| t.kind == TokenKind::Param) else {
+                continue;
+            };
+            let table = statement.accesses.iter().find(|access| {
+                let predicate = match &access.kind {
+                    AccessKind::Read { predicate, .. }
+                    | AccessKind::Update { predicate, .. }
+                    | AccessKind::Delete { predicate } => Some(predicate),
+                    _ => None,
+                };
+                predicate.is_some_and(|predicate| predicate.contains(&column))
+            });
+            if let Some(access) = table {
+                // Named as the statement writes it (`:before`, `$1`) and as a routine's
+                // variable is named in terms (`v`).
+                for key in [
+                    parameter.text(&sql).to_string(),
+                    parameter_key(parameter.text(&sql)),
+                ] {
+                    columns
+                        .entry(key)
+                        .or_insert_with(|| (access.table.clone(), column.clone()));
+                }
             }
         }
     }

@@ -497,7 +497,9 @@ fn filler(column: &Column, number: usize, unique: bool) -> Option<String> {
             }
         }
         "date" => format!("2024-01-{day:02}"),
-        "uuid" => format!("00000000-0000-4000-8000-{number:012}"),
+        // Another group than the uuids chosen for parameters (`...-8000-...`), so that a row
+        // made here never takes the key a transaction inserts.
+        "uuid" => format!("00000000-0000-4000-a000-{number:012}"),
         "json" | "jsonb" => "{}".to_string(),
         "bytea" => "\\x00".to_string(),
         "interval" => "1 hour".to_string(),
@@ -850,7 +852,7 @@ mod tests {
         );
         assert_eq!(
             filler(&column("token", "uuid"), 3, false).as_deref(),
-            Some("00000000-0000-4000-8000-000000000003")
+            Some("00000000-0000-4000-a000-000000000003")
         );
         assert_eq!(filler(&column("snapshot", "txid_snapshot"), 1, false), None);
     }
