@@ -1276,7 +1276,7 @@ lost-update = "off"
             "engin = \"postgres\"\n",
             "engin",
             1,
-            "did you mean `engine`? valid keys: engine, isolation, schema, include, exclude, rules, variables, transaction",
+            "did you mean `engine`? valid keys: engine, isolation, schema, include, exclude, rules, variables, transaction, confirm",
         );
     }
 
@@ -1286,7 +1286,7 @@ lost-update = "off"
             "engine = \"postgres\"\n\n[tool]\nx = 1\n",
             "tool",
             3,
-            "valid keys: engine, isolation, schema, include, exclude, rules, variables, transaction",
+            "valid keys: engine, isolation, schema, include, exclude, rules, variables, transaction, confirm",
         );
     }
 

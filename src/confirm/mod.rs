@@ -2,8 +2,11 @@
 //! decides by serializability whether the anomaly happened.
 //!
 //! ```text
-//! migrations, verbatim → throwaway database (the template; its catalog read back)
-//!   → plan (bind parameters to values of their columns' types, complete the schedule)
+//! migrations, verbatim → throwaway database (the template)
+//!   → the config's `[confirm] setup` files (the state the project's code expects)
+//!   → its catalog and existing rows read back
+//!   → plan (bind parameters to existing rows' values, else values of their columns' types;
+//!     complete the schedule)
 //!   → per run: a copy of the template, rows (seed.sql, or made to satisfy its constraints)
 //!   → session (run the interleaving, then every serial order, each on a fresh copy)
 //!   → verdict (does the interleaved outcome match a serial one?)

@@ -1200,7 +1200,7 @@ fn inserted_parameters(program: &crate::program::Program) -> BTreeSet<String> {
         } else {
             &mut picking
         };
-        for (_, term) in &access.rows.pins {
+        for term in access.rows.pins.values() {
             if let Term::Param(name) = term {
                 into.insert(name.clone());
             }

@@ -7,7 +7,9 @@
 //! the statements' own predicates (`run_at <= now()`, `locked_at IS NULL`) are followed where
 //! the schema lets them. What the server still rejects is retried with other values: a CHECK
 //! violation with other candidates for its columns, a missing parent by making it, a NULL by
-//! a value. Rows the migrations already insert win (`ON CONFLICT DO NOTHING`).
+//! a value. Rows the migrations or the setup files made win: a row pointed at that exists
+//! already is not made again, and one that collides with a key is left out (`ON CONFLICT DO
+//! NOTHING`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
