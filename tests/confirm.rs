@@ -623,6 +623,7 @@ fn a_session_waiting_for_a_lock_is_blocked_and_a_sleeping_one_is_not() {
         statements: statements.iter().map(|sql| sql.to_string()).collect(),
         captures: statements.iter().map(|_| Vec::new()).collect(),
         rolls_back: false,
+        routine: false,
     };
     let step = |session: usize, action: Action| PlannedStep { session, action };
     let plan = Plan {

@@ -52,6 +52,9 @@ pub struct Session {
     pub captures: Vec<Vec<String>>,
     /// Whether the transaction ends with ROLLBACK in the witness (a dirty read's writer).
     pub rolls_back: bool,
+    /// Whether the program is a routine's body (replayed, or called as one statement) rather
+    /// than statements the application sends.
+    pub routine: bool,
 }
 
 /// What one step of the schedule does.
@@ -158,6 +161,7 @@ pub fn plan(
                 .witness
                 .iter()
                 .any(|step| step.instance == instance && matches!(step.step, Step::Rollback)),
+            routine: source.kind == ProgramKind::Routine,
         });
     }
     let steps = schedule(finding, &sessions, &positions);

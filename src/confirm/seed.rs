@@ -54,14 +54,17 @@ impl Wanted {
                     continue;
                 };
                 wanted.touched.insert(table);
-                let value_of = |term: &Term| match term {
+                let definition = &tables.tables[table];
+                let value_of = |term: &Term, column: &str| match term {
                     Term::Literal(literal) => Some(unquote(literal)),
-                    Term::Param(name) => plan.parameters[session].get(name).cloned(),
+                    Term::Param(name) => plan.parameters[session]
+                        .get(name)
+                        .map(|value| element_for(definition, column, value)),
                 };
                 match &access.kind {
                     AccessKind::Insert { .. } => {
                         for (column, term) in &access.rows.pins {
-                            if let Some(value) = value_of(term) {
+                            if let Some(value) = value_of(term, column) {
                                 wanted.written.insert((table, column.clone(), value));
                             }
                         }
@@ -69,7 +72,7 @@ impl Wanted {
                     AccessKind::Update { set, .. } => {
                         for (column, value) in set {
                             if let crate::access::SetValue::Term(term) = value
-                                && let Some(value) = value_of(term)
+                                && let Some(value) = value_of(term, column)
                             {
                                 wanted.written.insert((table, column.clone(), value));
                             }
@@ -84,7 +87,7 @@ impl Wanted {
                     .rows
                     .pins
                     .iter()
-                    .filter_map(|(column, term)| Some((column.clone(), value_of(term)?)))
+                    .filter_map(|(column, term)| Some((column.clone(), value_of(term, column)?)))
                     .collect();
                 if !row.is_empty() {
                     wanted
@@ -127,6 +130,31 @@ impl Wanted {
                 });
             }
         }
+    }
+}
+
+/// The value a row's column takes from a parameter's: its first element when the parameter
+/// is an array the statement matches the column against (`id = ANY($1)` with `{3}`) and the
+/// column holds no arrays.
+fn element_for(table: &Table, column: &str, value: &str) -> String {
+    let scalar = table.column(column).is_some_and(|column| {
+        !column.data_type.ends_with("[]") && !matches!(column.base_type.as_str(), "json" | "jsonb")
+    });
+    match value
+        .strip_prefix('{')
+        .and_then(|rest| rest.strip_suffix('}'))
+    {
+        Some(elements) if scalar && !elements.is_empty() => {
+            let first = elements.split(',').next().unwrap_or_default();
+            first
+                .strip_prefix('"')
+                .and_then(|quoted| quoted.strip_suffix('"'))
+                .map_or_else(
+                    || first.to_string(),
+                    |quoted| quoted.replace("\\\"", "\"").replace("\\\\", "\\"),
+                )
+        }
+        _ => value.to_string(),
     }
 }
 
@@ -857,6 +885,24 @@ mod tests {
             Some("00000000-0000-4000-a000-000000000003")
         );
         assert_eq!(filler(&column("snapshot", "txid_snapshot"), 1, false), None);
+    }
+
+    #[test]
+    fn an_array_matched_with_any_gives_a_scalar_column_its_first_element() {
+        let tables = tables();
+        let shifts = &tables.tables[0];
+        assert_eq!(element_for(shifts, "id", "{3,4}"), "3");
+        assert_eq!(
+            element_for(shifts, "starts_at", "{\"2024-01-01 12:00:00\"}"),
+            "2024-01-01 12:00:00"
+        );
+        assert_eq!(element_for(shifts, "id", "7"), "7");
+        let tagged = Table {
+            columns: vec![column("tags", "text[]"), column("meta", "jsonb")],
+            ..shifts.clone()
+        };
+        assert_eq!(element_for(&tagged, "tags", "{a}"), "{a}");
+        assert_eq!(element_for(&tagged, "meta", "{}"), "{}");
     }
 
     fn tables() -> Tables {

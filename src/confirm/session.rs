@@ -120,6 +120,9 @@ const POLL: Duration = Duration::from_millis(5);
 pub enum StatementResult {
     /// The rows it returned, sorted (a statement without RETURNING returns none).
     Rows(Rows),
+    /// A write without RETURNING: how many rows it inserted, updated or deleted, which the
+    /// application sees (a retry that reports one job moved back, though the job is gone).
+    Affected(u64),
     /// It failed with this SQLSTATE.
     Error(String),
     /// It did not run: its transaction had failed before.
@@ -162,7 +165,8 @@ pub type Stalled = String;
 
 /// What a statement returned, and where each of its result columns comes from.
 struct Reply {
-    rows: Result<Rows, ServerError>,
+    /// The rows returned, and how many rows the statement affected.
+    rows: Result<(Rows, u64), ServerError>,
     columns: Vec<Origin>,
 }
 
@@ -199,7 +203,7 @@ impl Worker {
             for sql in inbox {
                 let columns = origins(&mut client, &sql);
                 let reply = Reply {
-                    rows: query(&mut client, &sql),
+                    rows: super::database::query_counted(&mut client, &sql),
                     columns,
                 };
                 if outbox.send(reply).is_err() {
@@ -298,6 +302,11 @@ fn is_key_name(name: &str) -> bool {
 fn mask(rows: &mut Rows, volatile: &[Volatility], fresh: &Fresh) {
     for row in rows.iter_mut() {
         for (value, volatile) in row.iter_mut().zip(volatile) {
+            if *volatile == Volatility::Never
+                && let Some(text) = value.as_mut()
+            {
+                *text = fresh.without_clock_readings(text);
+            }
             let varies = match volatile {
                 Volatility::Never => value
                     .as_deref()
@@ -315,12 +324,15 @@ fn mask(rows: &mut Rows, volatile: &[Volatility], fresh: &Fresh) {
     rows.sort();
 }
 
-/// The numbers the database's sequences and its transaction counter gave out during a run:
-/// `(before, after]` of each.
+/// The numbers the database's sequences and its transaction counter gave out during a run,
+/// `(before, after]` of each, and the days it ran on.
 #[derive(Debug, Default)]
 struct Fresh {
     ranges: Vec<(i64, i64)>,
     transactions: Option<(i64, i64)>,
+    /// The dates around the run (`2026-12-06`): a timestamp on one of them inside a value
+    /// (`{"cancel_attempted_at": "2026-12-06T05:25:31.972053"}`) is a clock reading.
+    days: Vec<String>,
 }
 
 impl Fresh {
@@ -330,6 +342,44 @@ impl Fresh {
                 .iter()
                 .any(|(before, after)| *before < number && number <= *after)
         })
+    }
+
+    /// `text` with every timestamp on a day of the run (`2026-12-06T05:25:31.97`,
+    /// `2026-12-06 05:25:31+00`) written `(varies)`: the clock read it.
+    fn without_clock_readings(&self, text: &str) -> String {
+        let mut kept = String::with_capacity(text.len());
+        let mut rest = text;
+        'scan: while !rest.is_empty() {
+            for day in &self.days {
+                let Some(after) = rest.strip_prefix(day.as_str()) else {
+                    continue;
+                };
+                let bytes = after.as_bytes();
+                let time = bytes.len() >= 9
+                    && matches!(bytes[0], b'T' | b' ')
+                    && bytes[1..9].iter().enumerate().all(|(at, byte)| {
+                        if at % 3 == 2 {
+                            *byte == b':'
+                        } else {
+                            byte.is_ascii_digit()
+                        }
+                    });
+                if time {
+                    let length = 9 + after[9..]
+                        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '+' | '-' | ':')))
+                        .unwrap_or(after.len() - 9);
+                    kept.push_str("(varies)");
+                    rest = &after[length..];
+                    continue 'scan;
+                }
+            }
+            let Some(next) = rest.chars().next() else {
+                break;
+            };
+            kept.push(next);
+            rest = &rest[next.len_utf8()..];
+        }
+        kept
     }
 
     /// A transaction id handed out during the run, wherever it was stored, or a snapshot
@@ -464,7 +514,7 @@ pub fn run(
                       reply: Reply| {
         let worker = &mut workers[step.session];
         match reply.rows {
-            Ok(mut rows) => {
+            Ok((mut rows, affected)) => {
                 rows.sort();
                 if !rows.is_empty() {
                     events[event].returned = Some(rows.clone());
@@ -476,7 +526,14 @@ pub fn run(
                         variables[step.session].insert(target.clone(), value.flatten());
                     }
                     origins[step.session][index] = reply.columns;
-                    results[step.session][index] = StatementResult::Rows(rows);
+                    // A routine's own statements report their counts to nobody.
+                    let sent_by_application = !plan.sessions[step.session].routine;
+                    results[step.session][index] =
+                        if rows.is_empty() && affected > 0 && sent_by_application {
+                            StatementResult::Affected(affected)
+                        } else {
+                            StatementResult::Rows(rows)
+                        };
                 }
                 if events[event].result == "blocked" {
                     events[event].completed_after = Some(events.len() - 1);
@@ -624,6 +681,14 @@ pub fn run(
         transactions: transactions_before
             .zip(next_transaction(&mut run.admin))
             .map(|(before, after)| (before - 1, after - 1)),
+        days: query(
+            &mut run.admin,
+            "SELECT (current_date - 1)::text, current_date::text, (current_date + 1)::text",
+        )
+        .ok()
+        .and_then(|rows| rows.into_iter().next())
+        .map(|row| row.into_iter().flatten().collect())
+        .unwrap_or_default(),
     };
     for (session, statements) in results.iter_mut().enumerate() {
         for (index, result) in statements.iter_mut().enumerate() {
@@ -670,6 +735,7 @@ mod tests {
         let fresh = Fresh {
             ranges: vec![],
             transactions: Some((1200, 1220)),
+            days: vec![],
         };
         assert!(fresh.is_transaction("1213"));
         assert!(fresh.is_transaction("1213:1213:"));
@@ -677,5 +743,23 @@ mod tests {
         assert!(!fresh.is_transaction("812:812:"));
         assert!(!fresh.is_transaction("12:13"));
         assert!(!fresh.is_transaction("1213:abc:"));
+    }
+
+    #[test]
+    fn timestamps_of_the_run_inside_values_vary() {
+        let fresh = Fresh {
+            days: vec!["2026-12-06".to_string()],
+            ..Fresh::default()
+        };
+        assert_eq!(
+            fresh.without_clock_readings(
+                r#"{"cancel_attempted_at": "2026-12-06T05:25:31.972053", "at": "2024-01-01T12:00:00"}"#
+            ),
+            r#"{"cancel_attempted_at": "(varies)", "at": "2024-01-01T12:00:00"}"#
+        );
+        assert_eq!(
+            fresh.without_clock_readings("2026-12-06 05:25:31+00 and 2026-12-06"),
+            "(varies) and 2026-12-06"
+        );
     }
 }
