@@ -384,10 +384,17 @@ impl Config {
                 span: None,
             })
         };
+        // The `[confirm] setup` files are `confirm`'s, not transactions of the project.
+        let mut exclude = self.exclude.clone();
+        exclude.extend(
+            self.confirm_setup
+                .iter()
+                .map(|file| literal_glob(&file.written)),
+        );
         Ok(Matchers {
             schema: compile("schema", &self.schema)?,
             include: compile("include", &self.include)?,
-            exclude: compile("exclude", &self.exclude)?,
+            exclude: compile("exclude", &exclude)?,
             has_schema: !self.schema.is_empty(),
             has_include: !self.include.is_empty(),
         })
@@ -1081,6 +1088,23 @@ impl Document<'_> {
     }
 }
 
+/// A glob that matches exactly `path`: its metacharacters in brackets.
+fn literal_glob(path: &str) -> String {
+    let relative = path.strip_prefix("./").unwrap_or(path);
+    let mut glob = String::with_capacity(relative.len());
+    for character in relative.chars() {
+        match character {
+            '*' | '?' | '[' | ']' | '{' | '}' | '!' => {
+                glob.push('[');
+                glob.push(character);
+                glob.push(']');
+            }
+            _ => glob.push(character),
+        }
+    }
+    glob
+}
+
 /// A table's entries in the order they appear in the file, so the first mistake is reported
 /// first.
 fn in_file_order<'a, 'i>(table: &'a DeTable<'i>) -> Vec<Entry<'a, 'i>> {
@@ -1253,6 +1277,21 @@ lost-update = "off"
             2,
             "did you mean `setup`?",
         );
+    }
+
+    #[test]
+    fn confirm_setup_files_are_not_checked() {
+        let config = parse(
+            Path::new("isolint.toml"),
+            "exclude = [\"vendor/**\"]\n[confirm]\nsetup = [\"./state/confirm-setup.sql\", \"odd[1].sql\"]\n",
+        )
+        .unwrap();
+        let matchers = config.matchers().unwrap();
+        assert!(matchers.is_excluded(Path::new("state/confirm-setup.sql")));
+        assert!(matchers.is_excluded(Path::new("odd[1].sql")));
+        assert!(!matchers.is_excluded(Path::new("odd1.sql")));
+        assert!(!matchers.is_excluded(Path::new("queries/jobs.sql")));
+        assert!(matchers.is_excluded(Path::new("vendor/x.sql")));
     }
 
     #[test]
