@@ -36,6 +36,9 @@
 #                           isolint.toml, PROVENANCE.md and reviewed findings.txt, and the
 #                           isolint.toml is copied next to the extracted SQL
 #
+# Besides the artifact's files, a folder holds isolint's own isolint.toml, PROVENANCE.md,
+# findings.txt and, where confirm needs one, confirm-setup.sql; they are kept and not compared.
+#
 # Each artifact is pinned by version and sha256: a download whose checksum differs is refused.
 # They are fetched with the registries' own clients (pip, npm, apt-get, cargo) into
 # target/corpus/downloads/; running again reuses them without fetching. The Debian package needs
@@ -211,7 +214,7 @@ check() {
     if $VENDOR; then
         mkdir -p "$folder"
         find "$folder" -type f ! -name PROVENANCE.md ! -name isolint.toml ! -name findings.txt \
-            -delete
+            ! -name confirm-setup.sql -delete
         for relative in "${expected[@]}"; do
             mkdir -p "$folder/$(dirname "$relative")"
             cp "$root/$relative" "$folder/$relative"
@@ -236,7 +239,8 @@ check() {
     while IFS= read -r relative; do
         vendored+=("$relative")
     done < <(cd "$folder" && find . -type f ! -name LICENSE ! -name PROVENANCE.md \
-        ! -name isolint.toml ! -name findings.txt | sed 's|^\./||' | LC_ALL=C sort)
+        ! -name isolint.toml ! -name findings.txt ! -name confirm-setup.sql \
+        | sed 's|^\./||' | LC_ALL=C sort)
     for relative in "${vendored[@]}"; do
         if ! printf '%s\n' "${expected[@]}" | grep -qxF -- "$relative"; then
             say "$project: $folder/$relative is not one of the artifact's files taken"

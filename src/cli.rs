@@ -350,9 +350,11 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Report(args) => {
-            let (mut result, options) = analyse(&check_args(&args.project))?;
+            let check = check_args(&args.project);
+            let (mut result, options) = analyse(&check)?;
             if args.database.database_url.is_some() {
-                confirm_findings(&mut result, &args.database)?;
+                let config = project_config(&check)?;
+                confirm_findings(&mut result, &args.database, config.as_ref())?;
             }
             let review = report::review::Review::build(&result, &options);
             let text = match args.format {
@@ -577,6 +579,12 @@ fn analyse(args: &CheckArgs) -> Result<(CheckResult, CheckOptions), CliError> {
     Ok((result, options))
 }
 
+/// The config that `analyse` read for `args`, for what comes after the check.
+fn project_config(args: &CheckArgs) -> Result<Option<Config>, CliError> {
+    let working_directory = std::env::current_dir().map_err(CliError::WorkingDirectory)?;
+    load_config(args, &working_directory)
+}
+
 /// The config file `--config` names, else the nearest one, if any.
 fn load_config(args: &CheckArgs, working_directory: &Path) -> Result<Option<Config>, CliError> {
     match args
@@ -710,7 +718,8 @@ fn confirm(args: ConfirmArgs, stdout: &mut impl Write) -> Result<ExitCode, CliEr
         let mut kept = keep.into_iter();
         result.findings.retain(|_| kept.next().unwrap_or(false));
     }
-    confirm_findings(&mut result, &args.database)?;
+    let config = project_config(&check)?;
+    confirm_findings(&mut result, &args.database, config.as_ref())?;
     let text = match args.format {
         ConfirmFormat::Json => report::json::render(&result, default_level(&options)),
         ConfirmFormat::Human => report::confirmations::render(&result),
@@ -729,7 +738,11 @@ fn confirm(args: ConfirmArgs, stdout: &mut impl Write) -> Result<ExitCode, CliEr
 
 /// Runs every finding of `result` on the database, with progress on standard error: on the
 /// server `--database-url` names, else on a private one started for the run.
-fn confirm_findings(result: &mut CheckResult, database: &DatabaseArgs) -> Result<(), CliError> {
+fn confirm_findings(
+    result: &mut CheckResult,
+    database: &DatabaseArgs,
+    config: Option<&Config>,
+) -> Result<(), CliError> {
     use crate::confirm;
     if result.engine != Engine::Postgres {
         return Err(CliError::Confirm(format!(
@@ -738,7 +751,11 @@ fn confirm_findings(result: &mut CheckResult, database: &DatabaseArgs) -> Result
             result.engine.id()
         )));
     }
-    let setup = confirm::Setup::new(result, database.seed.as_deref()).map_err(CliError::Confirm)?;
+    let mut setup =
+        confirm::Setup::new(result, database.seed.as_deref()).map_err(CliError::Confirm)?;
+    if let Some(config) = config {
+        setup = setup.with_setup_files(config).map_err(CliError::Confirm)?;
+    }
     // Dropped after everything that uses it: a private server outlives its databases.
     let private;
     let url = match &database.database_url {
@@ -752,7 +769,12 @@ fn confirm_findings(result: &mut CheckResult, database: &DatabaseArgs) -> Result
     let server = confirm::database::Database::new(&url).map_err(CliError::Confirm)?;
     // Fail early when the server cannot be reached.
     server.connect().map_err(CliError::Confirm)?;
-    for left_out in &setup.migrations.left_out {
+    for left_out in setup
+        .migrations
+        .left_out
+        .iter()
+        .chain(&setup.setup_files.left_out)
+    {
         eprintln!("isolint: migration statement left out: {left_out}");
     }
     for note in &setup.migrations.notes {

@@ -24,6 +24,9 @@
 //! name = "transfer"
 //! isolation = "repeatable-read"
 //! steps = ["GetAccount", "GetAccount", "UpdateBalance"]
+//!
+//! [confirm]                      # `isolint confirm`: SQL run after the migrations
+//! setup = ["confirm-setup.sql"]
 //! ```
 
 // A `ConfigError` carries the file's text so miette can show the label in context. It is
@@ -63,7 +66,11 @@ const TOP_LEVEL_KEYS: &[(&str, &str)] = &[
         "transaction",
         r#"[[transaction]] name = "transfer" steps = ["GetAccount", "UpdateBalance"]"#,
     ),
+    ("confirm", r#"[confirm] setup = ["confirm-setup.sql"]"#),
 ];
+
+/// The keys of the `[confirm]` table.
+const CONFIRM_KEYS: &[(&str, &str)] = &[("setup", r#"setup = ["confirm-setup.sql"]"#)];
 
 /// The keys of a `[[transaction]]` table.
 const TRANSACTION_KEYS: &[(&str, &str)] = &[
@@ -112,6 +119,19 @@ pub struct Config {
     pub variables: BTreeMap<String, String>,
     /// `[[transaction]]`: transactions composed from named queries.
     pub transactions: Vec<Composition>,
+    /// `[confirm] setup`: SQL files `isolint confirm` runs after the migrations, in order.
+    pub confirm_setup: Vec<SetupFile>,
+}
+
+/// A `[confirm] setup` file: where it is, and where the config names it, for errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupFile {
+    /// The path as written in the config.
+    pub written: String,
+    /// The path the config's directory gives it.
+    pub path: PathBuf,
+    /// The config file's line (1-based) that names it.
+    pub line: usize,
 }
 
 /// The tool failed to read the configuration. Every variant about the file's contents carries
@@ -304,6 +324,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         mariadb_snapshot_isolation: None,
         variables: BTreeMap::new(),
         transactions: Vec::new(),
+        confirm_setup: Vec::new(),
     };
     let mut isolation_span = 0..0;
     for (key, value) in in_file_order(table.get_ref()) {
@@ -319,6 +340,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             "rules" => config.rules = document.rules(value)?,
             "variables" => config.variables = document.variables(value)?,
             "transaction" => config.transactions = document.transactions(value)?,
+            "confirm" => config.confirm_setup = document.confirm(value, &config.root)?,
             _ => return Err(document.unknown_key(key, "top-level", TOP_LEVEL_KEYS)),
         }
     }
@@ -362,10 +384,17 @@ impl Config {
                 span: None,
             })
         };
+        // The `[confirm] setup` files are `confirm`'s, not transactions of the project.
+        let mut exclude = self.exclude.clone();
+        exclude.extend(
+            self.confirm_setup
+                .iter()
+                .map(|file| literal_glob(&file.written)),
+        );
         Ok(Matchers {
             schema: compile("schema", &self.schema)?,
             include: compile("include", &self.include)?,
-            exclude: compile("exclude", &self.exclude)?,
+            exclude: compile("exclude", &exclude)?,
             has_schema: !self.schema.is_empty(),
             has_include: !self.include.is_empty(),
         })
@@ -564,6 +593,13 @@ pub fn init_text(engine: Engine, queries: &[String]) -> String {
          # name = \"transfer\"\n\
          # isolation = \"{default_level}\"\n\
          # steps = [{steps}]\n"
+    );
+    text.push_str(
+        "\n# `isolint confirm`: SQL files run in the throwaway database after the migrations and\n\
+         # before each finding's rows, to build the state the project's functions expect (a queue\n\
+         # created, a consumer registered). Paths are relative to this file's directory.\n\
+         # [confirm]\n\
+         # setup = [\"confirm-setup.sql\"]\n",
     );
     text
 }
@@ -950,6 +986,50 @@ impl Document<'_> {
         Ok(compositions)
     }
 
+    /// `[confirm]`: `setup`, a list of SQL files relative to the config's directory.
+    fn confirm(
+        &self,
+        value: &Spanned<DeValue>,
+        root: &Path,
+    ) -> Result<Vec<SetupFile>, ConfigError> {
+        let DeValue::Table(table) = value.get_ref() else {
+            return Err(self.wrong_type("confirm", "a table", value, TOP_LEVEL_KEYS));
+        };
+        let mut files = Vec::new();
+        for (key, value) in in_file_order(table) {
+            match key.get_ref().as_ref() {
+                "setup" => {
+                    let DeValue::Array(items) = value.get_ref() else {
+                        return Err(self.wrong_type(
+                            "setup",
+                            "an array of file paths",
+                            value,
+                            CONFIRM_KEYS,
+                        ));
+                    };
+                    for item in items {
+                        let written = self.string_in("setup", item, CONFIRM_KEYS)?;
+                        files.push(SetupFile {
+                            path: root.join(&written),
+                            line: self.line_at(item.span().start),
+                            written,
+                        });
+                    }
+                }
+                _ => return Err(self.unknown_key(key, "[confirm]", CONFIRM_KEYS)),
+            }
+        }
+        Ok(files)
+    }
+
+    /// The 1-based line of a byte offset in the file.
+    fn line_at(&self, offset: usize) -> usize {
+        1 + self.text[..offset.min(self.text.len())]
+            .bytes()
+            .filter(|byte| *byte == b'\n')
+            .count()
+    }
+
     fn string_in(
         &self,
         key: &str,
@@ -1006,6 +1086,23 @@ impl Document<'_> {
             help: with_suggestion(key.get_ref(), &names, "valid keys"),
         }
     }
+}
+
+/// A glob that matches exactly `path`: its metacharacters in brackets.
+fn literal_glob(path: &str) -> String {
+    let relative = path.strip_prefix("./").unwrap_or(path);
+    let mut glob = String::with_capacity(relative.len());
+    for character in relative.chars() {
+        match character {
+            '*' | '?' | '[' | ']' | '{' | '}' | '!' => {
+                glob.push('[');
+                glob.push(character);
+                glob.push(']');
+            }
+            _ => glob.push(character),
+        }
+    }
+    glob
 }
 
 /// A table's entries in the order they appear in the file, so the first mistake is reported
@@ -1143,8 +1240,58 @@ lost-update = "off"
                 mariadb_snapshot_isolation: None,
                 variables: BTreeMap::new(),
                 transactions: Vec::new(),
+                confirm_setup: Vec::new(),
             }
         );
+    }
+
+    #[test]
+    fn confirm_setup_files_are_relative_to_the_config_with_their_lines() {
+        let text = "engine = \"postgres\"\n\n[confirm]\nsetup = [\n  \"setup/queues.sql\",\n  \"batches.sql\",\n]\n";
+        let config = parse(Path::new("project/isolint.toml"), text).unwrap();
+        let root = std::path::absolute("project").unwrap();
+        assert_eq!(
+            config.confirm_setup,
+            [
+                SetupFile {
+                    written: "setup/queues.sql".into(),
+                    path: root.join("setup/queues.sql"),
+                    line: 5,
+                },
+                SetupFile {
+                    written: "batches.sql".into(),
+                    path: root.join("batches.sql"),
+                    line: 6,
+                },
+            ]
+        );
+        check_error(
+            "[confirm]\nsetup = \"confirm-setup.sql\"\n",
+            "\"confirm-setup.sql\"",
+            2,
+            "setup = [\"confirm-setup.sql\"]",
+        );
+        check_error(
+            "[confirm]\nsetpu = []\n",
+            "setpu",
+            2,
+            "did you mean `setup`?",
+        );
+    }
+
+    #[test]
+    fn confirm_setup_files_are_not_checked() {
+        let config = parse(
+            Path::new("isolint.toml"),
+            "exclude = [\"vendor/**\"]\n[confirm]\nsetup = [\"./state/confirm-setup.sql\", \"odd[1].sql\"]\n",
+        )
+        .unwrap();
+        let matchers = config.matchers().unwrap();
+        assert!(matchers.is_excluded(Path::new("state/confirm-setup.sql")));
+        assert!(matchers.is_excluded(Path::new("odd[1].sql")));
+        assert!(!matchers.is_excluded(Path::new("odd1.sql")));
+        assert!(!matchers.is_excluded(Path::new("queries/jobs.sql")));
+        assert!(matchers.is_excluded(Path::new("vendor/x.sql")));
     }
 
     #[test]
@@ -1168,7 +1315,7 @@ lost-update = "off"
             "engin = \"postgres\"\n",
             "engin",
             1,
-            "did you mean `engine`? valid keys: engine, isolation, schema, include, exclude, rules, variables, transaction",
+            "did you mean `engine`? valid keys: engine, isolation, schema, include, exclude, rules, variables, transaction, confirm",
         );
     }
 
@@ -1178,7 +1325,7 @@ lost-update = "off"
             "engine = \"postgres\"\n\n[tool]\nx = 1\n",
             "tool",
             3,
-            "valid keys: engine, isolation, schema, include, exclude, rules, variables, transaction",
+            "valid keys: engine, isolation, schema, include, exclude, rules, variables, transaction, confirm",
         );
     }
 

@@ -623,6 +623,7 @@ fn a_session_waiting_for_a_lock_is_blocked_and_a_sleeping_one_is_not() {
         statements: statements.iter().map(|sql| sql.to_string()).collect(),
         captures: statements.iter().map(|_| Vec::new()).collect(),
         rolls_back: false,
+        routine: false,
     };
     let step = |session: usize, action: Action| PlannedStep { session, action };
     let plan = Plan {
@@ -680,4 +681,166 @@ fn a_session_waiting_for_a_lock_is_blocked_and_a_sleeping_one_is_not() {
         execution.events[3].returned,
         Some(vec![vec![Some("11".to_string())]])
     );
+}
+
+/// The bank of [`setup_files_build_the_state_the_projects_code_expects`]: `withdraw` refuses
+/// to run until the bank has two accounts, which only the setup file makes (the rows confirm
+/// makes itself are the one account the transactions point at). Its body reads a record's
+/// fields, so it runs as one call, exception and all.
+const BANK: &str = "CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL);
+CREATE FUNCTION withdraw(account int, amount int) RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+    acct record;
+BEGIN
+    IF (SELECT count(*) FROM accounts) < 2 THEN
+        RAISE EXCEPTION 'the bank is not open';
+    END IF;
+    SELECT * INTO acct FROM accounts WHERE id = account;
+    UPDATE accounts SET balance = acct.balance - amount WHERE id = account;
+    RETURN acct.balance - amount;
+END $$;
+";
+
+/// A project directory with the bank's migration, an `isolint.toml` naming `setup` under
+/// `[confirm]`, and the given files.
+fn bank_project(setup: &str, files: &[(&str, &str)]) -> (tempfile::TempDir, CheckResult) {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(
+        directory.path().join("isolint.toml"),
+        format!("engine = \"postgres\"\n\n[confirm]\nsetup = [{setup}]\n"),
+    )
+    .expect("config");
+    for (name, text) in files {
+        std::fs::write(directory.path().join(name), text).expect("file");
+    }
+    let result = check_sources(
+        vec![SourceFile::new(
+            "migrations/001.sql".into(),
+            Role::Schema,
+            BANK.into(),
+        )],
+        &CheckOptions::new(Engine::Postgres),
+    );
+    (directory, result)
+}
+
+/// The `[confirm] setup` files run after the migrations, and the values chosen point at the
+/// rows they made: the lost update of two `withdraw` calls reproduces only with them.
+#[test]
+fn setup_files_build_the_state_the_projects_code_expects() {
+    let Some(server) = Server::start("setup_files_build_the_state_the_projects_code_expects")
+    else {
+        return;
+    };
+    let database = Database::new(&server.url()).expect("url");
+    let (directory, result) = bank_project(
+        "\"state.sql\"",
+        &[(
+            "state.sql",
+            "-- Three accounts.\nINSERT INTO accounts VALUES (7, 100), (8, 100), (9, 100);\n",
+        )],
+    );
+    let finding = result
+        .findings
+        .iter()
+        .find(|finding| finding.rule.id() == "lost-update")
+        .unwrap_or_else(|| panic!("no lost update in {:?}", result.findings));
+
+    let without = confirm::Setup::new(&result, None).expect("setup");
+    let schema = confirm::Schema::build(&database, &without).expect("schema");
+    let confirmation = confirm::confirm(&schema, &result, &without, finding);
+    assert_eq!(
+        confirmation.verdict,
+        Verdict::Inconclusive,
+        "{}",
+        confirmation.reason
+    );
+    assert!(
+        confirmation.reason.contains("the bank is not open")
+            && confirmation
+                .reason
+                .contains("raised by the project's own code"),
+        "{}",
+        confirmation.reason
+    );
+    drop(schema);
+
+    let config =
+        isolint::config::load(&directory.path().join("isolint.toml")).expect("the config loads");
+    let with = confirm::Setup::new(&result, None)
+        .expect("setup")
+        .with_setup_files(&config)
+        .expect("the setup file is read");
+    let schema = confirm::Schema::build(&database, &with).expect("schema");
+    let confirmation = confirm::confirm(&schema, &result, &with, finding);
+    assert_eq!(
+        confirmation.verdict,
+        Verdict::Reproduced,
+        "{}\n{:?}",
+        confirmation.reason,
+        confirmation.schedule
+    );
+    assert!(
+        confirmation
+            .assumptions
+            .iter()
+            .any(|assumption| assumption.contains("account = 7 (a row that exists has it)")),
+        "{:?}",
+        confirmation.assumptions
+    );
+    assert!(
+        confirmation.schema.contains("then the setup state.sql"),
+        "{}",
+        confirmation.schema
+    );
+    drop(schema);
+    assert_eq!(footprint(&server.url()).0, 0);
+}
+
+/// A setup file that is missing, or that the server rejects, stops confirm with an error
+/// naming the file and the line.
+#[test]
+fn a_missing_or_failing_setup_file_is_an_error_naming_it() {
+    let Some(server) = Server::start("a_missing_or_failing_setup_file_is_an_error_naming_it")
+    else {
+        return;
+    };
+    let (directory, result) = bank_project("\"state.sql\", \"missing.sql\"", &[("state.sql", "")]);
+    let config =
+        isolint::config::load(&directory.path().join("isolint.toml")).expect("the config loads");
+    let error = confirm::Setup::new(&result, None)
+        .expect("setup")
+        .with_setup_files(&config)
+        .err()
+        .expect("a missing setup file is an error");
+    assert!(
+        error.contains("isolint.toml:4: cannot read the confirm setup file `missing.sql`"),
+        "{error}"
+    );
+
+    let (directory, result) = bank_project(
+        "\"state.sql\"",
+        &[(
+            "state.sql",
+            "INSERT INTO accounts VALUES (1, 100);\n\nINSERT INTO acounts VALUES (2, 100);\n",
+        )],
+    );
+    let config =
+        isolint::config::load(&directory.path().join("isolint.toml")).expect("the config loads");
+    let setup = confirm::Setup::new(&result, None)
+        .expect("setup")
+        .with_setup_files(&config)
+        .expect("the setup file is read");
+    let database = Database::new(&server.url()).expect("url");
+    let error = confirm::Schema::build(&database, &setup)
+        .err()
+        .expect("a failing setup file is an error");
+    assert!(
+        error.contains(
+            "the confirm setup file failed at state.sql:3: relation \"acounts\" does not exist \
+             (42P01)"
+        ),
+        "{error}"
+    );
+    assert_eq!(footprint(&server.url()).0, 0);
 }

@@ -1,7 +1,8 @@
 //! The throwaway database's tables as the server has them after the migrations: columns with
 //! their types, defaults and generation, enum labels, CHECK constraints (as
-//! `pg_get_constraintdef` prints them), foreign keys, and unique keys. Seed rows are made to
-//! satisfy them, and parameters take values of their columns' types.
+//! `pg_get_constraintdef` prints them), foreign keys, unique keys, and the rows already there
+//! (from the migrations and the project's setup files). Seed rows are made to satisfy them,
+//! and parameters take values of their columns' types, those of existing rows first.
 
 use std::collections::BTreeMap;
 
@@ -74,7 +75,14 @@ pub struct Table {
     /// The primary key first, then UNIQUE constraints and unique indexes on plain columns
     /// without a predicate.
     pub unique_keys: Vec<Vec<String>>,
+    /// Rows the database holds before a run's own rows go in (those the migrations and the
+    /// `[confirm] setup` files made), at most [`EXISTING_ROWS`] of them: column → value as
+    /// text, NULLs left out.
+    pub existing: Vec<BTreeMap<String, String>>,
 }
+
+/// How many rows of each table [`Tables::read_existing`] keeps.
+pub const EXISTING_ROWS: usize = 50;
 
 impl Table {
     /// `"schema"."name"`, for SQL.
@@ -99,6 +107,26 @@ impl Table {
         self.unique_keys
             .iter()
             .any(|key| key.iter().any(|part| part == column))
+    }
+
+    /// The distinct values `column` has in the rows that exist, in the order they were read.
+    pub fn existing_values(&self, column: &str) -> Vec<&str> {
+        let mut values: Vec<&str> = Vec::new();
+        for value in self.existing.iter().filter_map(|row| row.get(column)) {
+            if !values.contains(&value.as_str()) {
+                values.push(value);
+            }
+        }
+        values
+    }
+
+    /// Whether a row that exists has every one of these values.
+    pub fn has_row(&self, values: &BTreeMap<String, String>) -> bool {
+        self.existing.iter().any(|row| {
+            values
+                .iter()
+                .all(|(column, value)| row.get(column) == Some(value))
+        })
     }
 }
 
@@ -232,6 +260,7 @@ impl Tables {
                     checks: Vec::new(),
                     foreign_keys: Vec::new(),
                     unique_keys: Vec::new(),
+                    existing: Vec::new(),
                 });
                 tables.len() - 1
             });
@@ -526,6 +555,55 @@ impl Tables {
     /// SQL or printed by `format_type`); `None` when no value of it can be written here.
     pub fn value_of_type(&self, data_type: &str, name: &str, number: u64) -> Option<String> {
         self.types.value(data_type, name, number)
+    }
+
+    /// Reads the rows each table holds now (up to [`EXISTING_ROWS`], oldest first where the
+    /// table has a primary key), so that values can be chosen that point at them.
+    pub fn read_existing(&mut self, client: &mut Client) -> Result<(), String> {
+        for table in &mut self.tables {
+            if table.partitioned || table.columns.is_empty() {
+                continue;
+            }
+            let columns: Vec<String> = table
+                .columns
+                .iter()
+                .map(|column| format!("{}::text", quote_ident(&column.name)))
+                .collect();
+            let order = match table.unique_keys.first() {
+                Some(key) if !key.is_empty() => format!(
+                    " ORDER BY {}",
+                    key.iter()
+                        .map(|column| quote_ident(column))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                _ => String::new(),
+            };
+            let sql = format!(
+                "SELECT {} FROM ONLY {}{order} LIMIT {EXISTING_ROWS}",
+                columns.join(", "),
+                table.qualified()
+            );
+            let rows = super::database::query(client, &sql).map_err(|error| {
+                format!(
+                    "cannot read the rows of {}: {}",
+                    table.display(),
+                    error.message
+                )
+            })?;
+            table.existing = rows
+                .into_iter()
+                .map(|row| {
+                    table
+                        .columns
+                        .iter()
+                        .zip(row)
+                        .filter_map(|(column, value)| Some((column.name.clone(), value?)))
+                        .collect()
+                })
+                .collect();
+        }
+        Ok(())
     }
 
     /// `search_path` for the sessions: `public` first, then the schemas the migrations made,

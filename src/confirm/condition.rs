@@ -204,6 +204,16 @@ impl Reader<'_> {
                         return Condition::Opaque;
                     };
                     let op = if negated { op.negate() } else { op };
+                    // `now() - last_seen >= $1`: an age at least some interval, which a
+                    // timestamp in the past has (taken as `last_seen < now()`).
+                    let old_enough = match (self.age(left), self.age(right)) {
+                        (Some(column), _) if matches!(op, Op::Gt | Op::Ge) => Some(column),
+                        (_, Some(column)) if matches!(op, Op::Lt | Op::Le) => Some(column),
+                        _ => None,
+                    };
+                    if let Some(column) = old_enough {
+                        return Condition::Atom(Atom::Compare(column, Op::Lt, Operand::Now));
+                    }
                     match (self.operand(left), self.operand(right)) {
                         (Some(Operand::Column(column)), Some(other)) => {
                             Condition::Atom(Atom::Compare(column, op, other))
@@ -307,6 +317,22 @@ impl Reader<'_> {
             Some(values) if negated => Condition::Atom(Atom::NotIn(column, values)),
             Some(values) => Condition::Atom(Atom::In(column, values)),
             None => Condition::Opaque,
+        }
+    }
+
+    /// The column of `now() - column`, the age of a timestamp.
+    fn age(&self, expr: &Expr) -> Option<String> {
+        match expr {
+            Expr::Nested(inner) => self.age(inner),
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Minus,
+                right,
+            } => match (self.operand(left)?, self.operand(right)?) {
+                (Operand::Now, Operand::Column(column)) => Some(column),
+                _ => None,
+            },
+            _ => None,
         }
     }
 
@@ -739,6 +765,24 @@ mod tests {
             Some(Slot::Value(value)) => value.as_deref(),
             _ => None,
         }
+    }
+
+    #[test]
+    fn an_age_of_at_least_an_interval_wants_a_past_timestamp() {
+        let parse = |sql: &str| {
+            let statement = &crate::confirm::plan::prepare(&format!("SELECT 1 WHERE {sql}"))
+                .expect("parses")[0];
+            let mut atoms = Vec::new();
+            let _ = sqlparser::ast::visit_expressions(statement, |expr: &Expr| {
+                atoms.extend(Condition::atoms_of(expr));
+                std::ops::ControlFlow::<()>::Continue(())
+            });
+            atoms
+        };
+        let stale = Atom::Compare("last_seen".into(), Op::Lt, Operand::Now);
+        assert!(parse("NOW() - workers.last_seen >= '4'").contains(&stale));
+        assert!(parse("'4' < now() - last_seen").contains(&stale));
+        assert!(!parse("now() - last_seen < '4'").contains(&stale));
     }
 
     #[test]

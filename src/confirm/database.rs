@@ -96,6 +96,28 @@ pub fn query(client: &mut Client, sql: &str) -> Result<Rows, ServerError> {
     Ok(rows)
 }
 
+/// Like [`query`], with the number of rows the last statement affected (its command tag's
+/// count: rows inserted, updated or deleted, or returned).
+pub fn query_counted(client: &mut Client, sql: &str) -> Result<(Rows, u64), ServerError> {
+    let messages = client
+        .simple_query(sql)
+        .map_err(|error| ServerError::new(&error))?;
+    let mut rows = Vec::new();
+    let mut count = 0;
+    for message in messages {
+        match message {
+            SimpleQueryMessage::Row(row) => rows.push(
+                (0..row.len())
+                    .map(|index| row.get(index).map(str::to_string))
+                    .collect(),
+            ),
+            SimpleQueryMessage::CommandComplete(affected) => count = affected,
+            _ => {}
+        }
+    }
+    Ok((rows, count))
+}
+
 /// The server's message where there is one, else the client's.
 pub fn describe(error: &postgres::Error) -> String {
     match error.as_db_error() {

@@ -226,6 +226,31 @@ pub fn apply(client: &mut Client, migrations: &Migrations) -> Vec<Failure> {
     failures
 }
 
+/// Runs a `[confirm] setup` file on `client`'s database statement by statement, as psql runs
+/// a file: each statement outside the file's own `BEGIN ... COMMIT` commits on its own, so
+/// that what depends on transaction boundaries (a queue's ticks, which record the snapshot of
+/// the transaction that made them) comes out as the project's code makes it. The first
+/// statement the server rejects stops the file.
+pub fn run_setup(client: &mut Client, script: &Script) -> Result<(), Failure> {
+    for (range, _) in &script.statements {
+        let Some(sql) = script.sql.get(range.start..range.end) else {
+            continue;
+        };
+        if sql.trim().is_empty() {
+            continue;
+        }
+        if let Err(error) = query(client, sql) {
+            let _ = query(client, "ROLLBACK");
+            return Err(Failure {
+                path: script.path.clone(),
+                line: script.line(range.start + error_offset(sql, &error)),
+                message: error.message,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The byte offset in `sql` of the character the server's error position points at.
 fn error_offset(sql: &str, error: &ServerError) -> usize {
     error

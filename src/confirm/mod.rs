@@ -2,8 +2,11 @@
 //! decides by serializability whether the anomaly happened.
 //!
 //! ```text
-//! migrations, verbatim → throwaway database (the template; its catalog read back)
-//!   → plan (bind parameters to values of their columns' types, complete the schedule)
+//! migrations, verbatim → throwaway database (the template)
+//!   → the config's `[confirm] setup` files (the state the project's code expects)
+//!   → its catalog and existing rows read back
+//!   → plan (bind parameters to existing rows' values, else values of their columns' types;
+//!     complete the schedule)
 //!   → per run: a copy of the template, rows (seed.sql, or made to satisfy its constraints)
 //!   → session (run the interleaving, then every serial order, each on a fresh copy)
 //!   → verdict (does the interleaved outcome match a serial one?)
@@ -37,7 +40,7 @@ use crate::source::Role;
 use catalog::Tables;
 use database::Database;
 use migrate::{Failure, Migrations};
-use plan::{Action, Naming, Plan, PlannedStep};
+use plan::{Action, Choice, Naming, Plan, PlannedStep};
 use session::{Event, Execution, Outcome, RunDatabase};
 use throwaway::Throwaway;
 
@@ -119,6 +122,10 @@ pub struct Setup {
     /// `--seed`: rows for every finding.
     pub seed: Option<Vec<String>>,
     pub variables: Variables,
+    /// The config's `[confirm] setup` files, run after the migrations and before any row is
+    /// made: the state the project's functions expect (a queue created, a consumer
+    /// registered), which each run's copy of the database starts from.
+    pub setup_files: Migrations,
 }
 
 impl Setup {
@@ -150,7 +157,33 @@ impl Setup {
             skipped,
             seed,
             variables: result.variables.clone(),
+            setup_files: Migrations::default(),
         })
+    }
+
+    /// Reads the config's `[confirm] setup` files; a file that cannot be read is an error
+    /// naming it and the config line that names it.
+    pub fn with_setup_files(mut self, config: &crate::config::Config) -> Result<Setup, String> {
+        for file in &config.confirm_setup {
+            let text = std::fs::read_to_string(&file.path).map_err(|error| {
+                format!(
+                    "{}:{}: cannot read the confirm setup file `{}` ({}): {error}; setup paths \
+                     are relative to the config file's directory",
+                    config.path.display(),
+                    file.line,
+                    file.written,
+                    file.path.display()
+                )
+            })?;
+            let shown = config
+                .relative_to_root(&file.path)
+                .unwrap_or_else(|| file.path.clone());
+            let script =
+                self.setup_files
+                    .prepare(&shown.display().to_string(), &text, &self.variables);
+            self.setup_files.scripts.push(script);
+        }
+        Ok(self)
     }
 
     /// The rows for a finding: `--seed`, else the nearest `seed.sql` above the finding's
@@ -203,7 +236,16 @@ impl Schema {
         let mut client = template.connect()?;
         let _ = client.batch_execute("SET statement_timeout = '300s'");
         let failures = migrate::apply(&mut client, &setup.migrations);
-        let tables = Tables::read(&mut client)?;
+        for script in &setup.setup_files.scripts {
+            migrate::run_setup(&mut client, script).map_err(|failure| {
+                format!(
+                    "the confirm setup file failed at {failure}; it runs after the migrations, \
+                     statement by statement, and must run cleanly"
+                )
+            })?;
+        }
+        let mut tables = Tables::read(&mut client)?;
+        tables.read_existing(&mut client)?;
         // A database is copied only while nobody is connected to it.
         drop(client);
         let search_path = tables.search_path();
@@ -259,6 +301,15 @@ impl Schema {
             "the project's migrations ({files} file{}) run verbatim in a throwaway database",
             if files == 1 { "" } else { "s" }
         );
+        if !setup.setup_files.scripts.is_empty() {
+            let names: Vec<&str> = setup
+                .setup_files
+                .scripts
+                .iter()
+                .map(|script| script.path.as_str())
+                .collect();
+            text.push_str(&format!(", then the setup {}", names.join(", ")));
+        }
         if !self.failures.is_empty() {
             let shown: Vec<String> = self
                 .failures
@@ -424,7 +475,8 @@ pub fn confirm(
     setup: &Setup,
     finding: &Finding,
 ) -> Confirmation {
-    let first = confirm_with(schema, result, setup, finding, &BTreeMap::new(), false);
+    let no_calls = BTreeMap::new();
+    let first = confirm_choosing(schema, result, setup, finding, &no_calls);
     // Sharing changes something only where values were chosen rather than given.
     let chosen = first
         .assumptions
@@ -433,7 +485,11 @@ pub fn confirm(
     let first = if first.verdict == Verdict::NotReproduced && chosen {
         // Distinct values kept the transactions on different rows: once more with shared
         // ones, kept when the transactions then meet.
-        let shared = confirm_with(schema, result, setup, finding, &BTreeMap::new(), true);
+        let choice = Choice {
+            share: true,
+            ..Choice::default()
+        };
+        let shared = confirm_with(schema, result, setup, finding, &no_calls, choice);
         if matches!(shared.verdict, Verdict::Reproduced | Verdict::Prevented) {
             shared
         } else {
@@ -481,8 +537,47 @@ pub fn confirm(
     if calls.is_empty() {
         return first;
     }
-    confirm_with(schema, result, setup, finding, &calls, false)
+    confirm_choosing(schema, result, setup, finding, &calls)
 }
+
+/// Confirms one finding with the first choice of values; when the project's own code rejects
+/// values taken from existing rows (a queue with consumers given to `drop_queue`), with the
+/// other existing rows' values in turn.
+fn confirm_choosing(
+    schema: &Schema,
+    result: &CheckResult,
+    setup: &Setup,
+    finding: &Finding,
+    calls: &BTreeMap<usize, String>,
+) -> Confirmation {
+    let rejected = |confirmation: &Confirmation| {
+        confirmation.verdict == Verdict::Inconclusive
+            && confirmation.reason.contains(RAISED_BY_PROJECT)
+            && confirmation
+                .assumptions
+                .iter()
+                .any(|assumption| assumption.contains(plan::FROM_EXISTING_ROW))
+    };
+    let first = confirm_with(schema, result, setup, finding, calls, Choice::default());
+    if !rejected(&first) {
+        return first;
+    }
+    for existing_offset in 1..=MAX_EXISTING_OFFSET {
+        let choice = Choice {
+            existing_offset,
+            ..Choice::default()
+        };
+        let again = confirm_with(schema, result, setup, finding, calls, choice);
+        if !rejected(&again) {
+            return again;
+        }
+    }
+    first
+}
+
+/// How many other choices among the existing rows' values are tried when the project's code
+/// rejects the first.
+const MAX_EXISTING_OFFSET: usize = 3;
 
 /// Confirms one finding, running the routines of the instances in `calls` as one call each,
 /// and with one value per parameter name or column across the instances when `share`.
@@ -492,7 +587,7 @@ fn confirm_with(
     setup: &Setup,
     finding: &Finding,
     calls: &BTreeMap<usize, String>,
-    share: bool,
+    choice: Choice,
 ) -> Confirmation {
     let (built, modelled_because) = schema.for_finding(setup, result, finding);
     let described = match &modelled_because {
@@ -508,7 +603,7 @@ fn confirm_with(
         Some(why) => format!("{reason} ({why})"),
         None => reason,
     };
-    let plan = match plan::plan(result, finding, naming, calls, share) {
+    let plan = match plan::plan(result, finding, naming, calls, choice) {
         Ok(plan) => plan,
         Err(reason) => return Confirmation::inconclusive(with_schema(reason), described),
     };
@@ -622,16 +717,31 @@ fn confirm_with(
                 .iter()
                 .any(|result| *result == session::StatementResult::Error(code.clone()))
         });
-        (confirmation.verdict, confirmation.reason) = if alone {
-            (
+        let raised = code == "P0001";
+        (confirmation.verdict, confirmation.reason) = match (alone, raised) {
+            (true, false) => (
                 Verdict::Inconclusive,
                 with_schema(format!(
                     "{reason}, and fails the same way when it runs alone before the others: \
                      the rows, not the interleaving, break the constraint"
                 )),
-            )
-        } else {
-            (verdict, with_schema(reason))
+            ),
+            (true, true) => (
+                Verdict::Inconclusive,
+                with_schema(format!(
+                    "{reason}, {RAISED_BY_PROJECT}, and it raises the same when it runs alone \
+                     before the others: the rows are not the state it expects (give them in a \
+                     seed.sql, or make the state with a `[confirm] setup` file)"
+                )),
+            ),
+            (false, false) => (verdict, with_schema(reason)),
+            (false, true) => (
+                verdict,
+                with_schema(format!(
+                    "{reason}, {RAISED_BY_PROJECT}, which it passes when it runs alone before \
+                     the others: the project's own check stopped the interleaving"
+                )),
+            ),
         };
         return confirmation;
     }
@@ -674,6 +784,9 @@ fn confirm_with(
     confirmation
 }
 
+/// What the reason of a run stopped by the project's own exception (P0001) says.
+const RAISED_BY_PROJECT: &str = "raised by the project's own code";
+
 /// How the reason of a run whose transactions never met begins.
 const NOT_INTERACTING: &str =
     "not reproduced with these rows and values: the transactions did not interact";
@@ -701,14 +814,14 @@ fn incomplete(schema: &Schema, reason: String, error: Option<&database::ServerEr
 struct Stop {
     verdict: Verdict,
     reason: String,
-    /// For a constraint violation: the session and SQLSTATE, to be checked against the
-    /// session run alone.
+    /// For a constraint violation or an exception the project's code raised (P0001): the
+    /// session and SQLSTATE, to be checked against the session run alone.
     constraint: Option<(usize, String)>,
 }
 
 /// The verdict when a session failed: a serialization failure or a deadlock prevents the
-/// anomaly; a constraint prevents it when the session passes it alone; any other error
-/// leaves it open.
+/// anomaly; a constraint, or the project's own exception, prevents it when the session
+/// passes it alone; any other error leaves it open.
 fn stopped_by_error(plan: &Plan, execution: &Execution) -> Option<Stop> {
     let failures: Vec<(usize, &database::ServerError)> = execution
         .errors
@@ -740,13 +853,12 @@ fn stopped_by_error(plan: &Plan, execution: &Execution) -> Option<Stop> {
             constraint: Some((*session, error.code.clone().unwrap_or_default())),
         }
     } else if error.code.as_deref() == Some("P0001") {
+        // An exception the project's code raises is its own constraint: it prevents the
+        // anomaly when the transaction passes it alone.
         Stop {
-            verdict: Verdict::Inconclusive,
-            reason: format!(
-                "{reason}, raised by the project's own code: the rows are not the state it \
-                 expects (give them in a seed.sql)"
-            ),
-            constraint: None,
+            verdict: Verdict::Prevented,
+            reason,
+            constraint: Some((*session, "P0001".to_string())),
         }
     } else {
         Stop {

@@ -52,6 +52,9 @@ pub struct Session {
     pub captures: Vec<Vec<String>>,
     /// Whether the transaction ends with ROLLBACK in the witness (a dirty read's writer).
     pub rolls_back: bool,
+    /// Whether the program is a routine's body (replayed, or called as one statement) rather
+    /// than statements the application sends.
+    pub routine: bool,
 }
 
 /// What one step of the schedule does.
@@ -82,24 +85,38 @@ pub struct Plan {
     pub assumptions: Vec<String>,
 }
 
+/// How a chosen value taken from a row that exists is marked in the assumptions.
+pub const FROM_EXISTING_ROW: &str = "(a row that exists has it)";
+
 /// How the assumption that lists the parameter values chosen begins.
 pub const CHOSEN_VALUES: &str = "parameter values chosen";
 
 /// Why a finding cannot be confirmed; the verdict is inconclusive with this reason.
 pub type Unplannable = String;
 
+/// How chosen values are picked, beyond the finding's bindings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Choice {
+    /// Parameters of the same name or column take one value across the instances.
+    pub share: bool,
+    /// Which of the values existing rows have a parameter takes: the first not taken yet
+    /// when 0, the next ones after it for a run again when the project's code rejected the
+    /// first choice.
+    pub existing_offset: usize,
+}
+
 /// Binds the finding's transactions and lays out its schedule.
-/// The instances in `calls` run their routine as one call, for the reason given; with
-/// `share`, parameters of the same name or column take one value across the instances.
+/// The instances in `calls` run their routine as one call, for the reason given.
 pub fn plan(
     result: &CheckResult,
     finding: &Finding,
     naming: Naming,
     calls: &BTreeMap<usize, String>,
-    share: bool,
+    choice: Choice,
 ) -> Result<Plan, Unplannable> {
     let mut values = Values::new(result, finding, naming.tables);
-    if share {
+    values.existing_offset = choice.existing_offset;
+    if choice.share {
         values.shared = Some(BTreeMap::new());
     }
     let mut sessions = Vec::new();
@@ -144,6 +161,7 @@ pub fn plan(
                 .witness
                 .iter()
                 .any(|step| step.instance == instance && matches!(step.step, Step::Rollback)),
+            routine: source.kind == ProgramKind::Routine,
         });
     }
     let steps = schedule(finding, &sessions, &positions);
@@ -430,6 +448,18 @@ pub fn concrete(
                 .iter()
                 .any(|edit| edit.range.start <= range.start && range.end <= edit.range.end)
         };
+        // psycopg formats `%(name)s` on the client, inside string literals too
+        // (`interval '%(ttl)s seconds'`): the value goes in as its text.
+        for token in statement
+            .tokens
+            .iter()
+            .filter(|t| t.kind == TokenKind::String && !covered(t.range))
+        {
+            for (range, name) in psycopg_placeholders_in(sql, token.range) {
+                let value = value_of(&format!(":{name}"))?;
+                edits.push((range, value.replace('\'', "''")));
+            }
+        }
         for token in statement
             .tokens
             .iter()
@@ -492,6 +522,33 @@ pub fn concrete(
     Ok(text.trim().to_string())
 }
 
+/// The `%(name)s` placeholders inside the string literal at `range` of `sql`, with their
+/// ranges.
+fn psycopg_placeholders_in(sql: &str, range: TextRange) -> Vec<(TextRange, String)> {
+    let mut found = Vec::new();
+    let Some(text) = sql.get(range.start..range.end) else {
+        return found;
+    };
+    let mut from = 0;
+    while let Some(start) = text[from..].find("%(").map(|at| from + at) {
+        let rest = &text[start + 2..];
+        let name_length = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        if name_length > 0 && rest[name_length..].starts_with(")s") {
+            let end = start + 2 + name_length + 2;
+            found.push((
+                TextRange::new(range.start + start, range.start + end),
+                rest[..name_length].to_string(),
+            ));
+            from = end;
+        } else {
+            from = start + 2;
+        }
+    }
+    found
+}
+
 /// A `:name` that is a template variable rather than a parameter: one declared under
 /// `[variables]`, or a schema qualifier (`:SCHEMA.jobs`), as the migrations were sent. Its
 /// replacement: the value, else the name itself; a dropped qualifier when unqualifying.
@@ -541,12 +598,17 @@ struct Values<'a> {
     /// Per instance: parameters that stand for arrays (`= ANY($1)`, `unnest(:ids)`,
     /// `jsonb_array_elements($1)`).
     arrays: Vec<BTreeMap<String, Shape>>,
+    /// Per instance: parameters that only give a new row its values (INSERT), never pick
+    /// rows.
+    inserted: Vec<BTreeSet<String>>,
     /// Value of each class of the bindings, by its representative.
     classes: BTreeMap<Atom, String>,
     /// When set, one value per parameter name or column across the instances: the run
     /// again of a finding whose transactions touched different rows with distinct values.
     shared: Option<BTreeMap<String, String>>,
     used: BTreeSet<String>,
+    /// See [`Choice::existing_offset`].
+    existing_offset: usize,
     chosen: Vec<BTreeMap<String, String>>,
     assumed: BTreeSet<String>,
 }
@@ -563,16 +625,23 @@ impl<'a> Values<'a> {
             .iter()
             .map(|&program| parameter_types(result, &result.programs[program]))
             .unzip();
+        let inserted = finding
+            .instances
+            .iter()
+            .map(|&program| inserted_parameters(&result.programs[program]))
+            .collect();
         let mut values = Values {
             result,
             finding,
             tables,
             columns,
+            inserted,
             types,
             arrays,
             classes: BTreeMap::new(),
             shared: None,
             used: BTreeSet::new(),
+            existing_offset: 0,
             chosen: vec![BTreeMap::new(); finding.instances.len()],
             assumed: BTreeSet::new(),
         };
@@ -633,9 +702,28 @@ impl<'a> Values<'a> {
                                 .insert(format!("T{} {name} = {value}", instance + 1));
                             value
                         }
+                        None if self.existing(instance, name).is_some() => {
+                            let value = self.existing(instance, name).unwrap_or_default();
+                            self.used.insert(value.clone());
+                            self.classes.insert(root, value.clone());
+                            let key = self.share_key(instance, name);
+                            if let Some(shared) = &mut self.shared {
+                                shared.insert(key, value.clone());
+                            }
+                            self.assumed.insert(format!(
+                                "T{} {name} = {value} {FROM_EXISTING_ROW}",
+                                instance + 1
+                            ));
+                            value
+                        }
                         None => {
+                            // A new row's key must not be one a row has already.
+                            let taken = self.existing_in_column(instance, name);
                             let number = (1..)
-                                .find(|n: &u64| !self.used.contains(&n.to_string()))
+                                .find(|n: &u64| {
+                                    let text = n.to_string();
+                                    !self.used.contains(&text) && !taken.contains(&text)
+                                })
                                 .unwrap_or_default();
                             self.used.insert(number.to_string());
                             let fresh = self.typed(instance, name, number);
@@ -666,6 +754,57 @@ impl<'a> Values<'a> {
         }
     }
 
+    /// A value of the column the parameter is compared with that a row of the database has
+    /// already (made by the migrations or the setup files), so that the project's code finds
+    /// the row it looks for: one no other parameter took yet (the first, or the one
+    /// [`Choice::existing_offset`] names), else one taken already. None for a
+    /// parameter that only goes into a unique column of a new row, which must not collide.
+    fn existing(&self, instance: usize, name: &str) -> Option<String> {
+        let tables = self.tables?;
+        let (table, column) = self.columns[instance].get(name)?;
+        let table = &tables.tables[tables.find(table)?];
+        if self.inserted[instance].contains(name) && table.is_unique(column) {
+            return None;
+        }
+        let values = table.existing_values(column);
+        let free: Vec<&str> = values
+            .iter()
+            .copied()
+            .filter(|value| !self.used.contains(*value))
+            .collect();
+        let choices = if free.is_empty() { &values } else { &free };
+        let value = choices.get(self.existing_offset % choices.len().max(1))?;
+        let bare = parameter_key(name);
+        Some(match self.arrays[instance].get(&bare) {
+            Some(Shape::Array) => format!(
+                "{{\"{}\"}}",
+                value.replace('\\', "\\\\").replace('"', "\\\"")
+            ),
+            Some(Shape::JsonArray { .. }) => return None,
+            None => value.to_string(),
+        })
+    }
+
+    /// The values existing rows have in the column the parameter goes with.
+    fn existing_in_column(&self, instance: usize, name: &str) -> BTreeSet<String> {
+        let Some(tables) = self.tables else {
+            return BTreeSet::new();
+        };
+        self.columns[instance]
+            .get(name)
+            .and_then(|(table, column)| {
+                let table = &tables.tables[tables.find(table)?];
+                Some(
+                    table
+                        .existing_values(column)
+                        .into_iter()
+                        .map(str::to_string)
+                        .collect(),
+                )
+            })
+            .unwrap_or_default()
+    }
+
     fn shared_value(&self, instance: usize, name: &str) -> Option<String> {
         self.shared
             .as_ref()?
@@ -685,22 +824,31 @@ impl<'a> Values<'a> {
             .and_then(|(table, column)| tables.tables[tables.find(table)?].column(column));
         let bare = parameter_key(name);
         let shape = self.arrays[instance].get(&bare).copied();
-        match shape {
-            Some(Shape::JsonArray { text: true }) => return format!("[\"{number}\"]"),
-            Some(Shape::JsonArray { text: false }) => return "[{}]".to_string(),
+        // An enum's labels: the column's, else those of an enum column the parameter is
+        // named after (`states` for `state`), which code that takes the parameter apart
+        // (`json_array_elements_text(:states)`) passes on to it.
+        let labels = match column {
+            Some(column) => column.labels.as_slice(),
+            None => named_enum_labels(tables, &bare),
+        };
+        let label = (!labels.is_empty()).then(|| {
+            labels
+                .iter()
+                .find(|label| !self.used.contains(*label))
+                .or_else(|| labels.first())
+                .cloned()
+                .unwrap_or_default()
+        });
+        match (shape, &label) {
+            (Some(Shape::JsonArray { text: true }), Some(label)) => {
+                return format!("[\"{}\"]", label.replace('\\', "\\\\").replace('"', "\\\""));
+            }
+            (Some(Shape::JsonArray { text: true }), None) => return format!("[\"{number}\"]"),
+            (Some(Shape::JsonArray { text: false }), _) => return "[{}]".to_string(),
             _ => {}
         }
         let array = shape == Some(Shape::Array);
-        if let Some(column) = column
-            && !column.labels.is_empty()
-        {
-            let label = column
-                .labels
-                .iter()
-                .find(|label| !self.used.contains(*label))
-                .or_else(|| column.labels.first())
-                .cloned()
-                .unwrap_or_default();
+        if let Some(label) = label {
             return if array { format!("{{{label}}}") } else { label };
         }
         let written_array = self.types[instance]
@@ -745,6 +893,20 @@ impl<'a> Values<'a> {
         }
         (self.chosen, assumptions)
     }
+}
+
+/// The labels of the enum column named `parameter` or, for a plural, its singular
+/// (`states` → `state`), in the first table that has one; none when no enum column is.
+fn named_enum_labels<'t>(tables: &'t Tables, parameter: &str) -> &'t [String] {
+    let singular = parameter.strip_suffix('s').unwrap_or(parameter);
+    tables
+        .tables
+        .iter()
+        .flat_map(|table| &table.columns)
+        .find(|column| {
+            !column.labels.is_empty() && (column.name == parameter || column.name == singular)
+        })
+        .map_or(&[], |column| column.labels.as_slice())
 }
 
 /// Each parameter of `program` with the type it is cast to: `CAST(:v AS bigint)` (how a
@@ -956,8 +1118,100 @@ fn parameter_columns(
                     .or_insert_with(|| (access.table.clone(), column));
             }
         }
+        // `scheduled_at <= coalesce(:before, now())`, `attempt < :max`: a value of the
+        // column's type, though it pins no row.
+        for (index, token) in tokens.iter().enumerate() {
+            let Some(column) = token.ident(&sql).filter(|_| token.kind == TokenKind::Word) else {
+                continue;
+            };
+            // The column alone on its side: not `now() - last_seen >= $1`.
+            let mut first = index;
+            while first >= 2
+                && tokens[first - 1].text(&sql) == "."
+                && matches!(
+                    tokens[first - 2].kind,
+                    TokenKind::Word | TokenKind::QuotedIdent
+                )
+            {
+                first -= 2;
+            }
+            let operand = first > 0
+                && tokens[first - 1].kind == TokenKind::Punct
+                && matches!(
+                    tokens[first - 1].text(&sql),
+                    "-" | "+" | "*" | "/" | "|" | "%" | "^"
+                );
+            if operand {
+                continue;
+            }
+            let mut at = index + 1;
+            while tokens.get(at).is_some_and(|t| {
+                t.kind == TokenKind::Punct && matches!(t.text(&sql), "<" | ">" | "=" | "!")
+            }) {
+                at += 1;
+            }
+            if at == index + 1 {
+                continue;
+            }
+            let wrapped = tokens.get(at).is_some_and(|t| {
+                ["coalesce", "greatest", "least"]
+                    .iter()
+                    .any(|function| t.is_word(&sql, function))
+            }) && tokens.get(at + 1).map(|t| t.text(&sql)) == Some("(");
+            if wrapped {
+                at += 2;
+            }
+            let Some(parameter) = tokens.get(at).filter(|t| t.kind == TokenKind::Param) else {
+                continue;
+            };
+            let table = statement.accesses.iter().find(|access| {
+                let predicate = match &access.kind {
+                    AccessKind::Read { predicate, .. }
+                    | AccessKind::Update { predicate, .. }
+                    | AccessKind::Delete { predicate } => Some(predicate),
+                    _ => None,
+                };
+                predicate.is_some_and(|predicate| predicate.contains(&column))
+            });
+            if let Some(access) = table {
+                // Named as the statement writes it (`:before`, `$1`) and as a routine's
+                // variable is named in terms (`v`).
+                for key in [
+                    parameter.text(&sql).to_string(),
+                    parameter_key(parameter.text(&sql)),
+                ] {
+                    columns
+                        .entry(key)
+                        .or_insert_with(|| (access.table.clone(), column.clone()));
+                }
+            }
+        }
     }
     columns
+}
+
+/// The parameters of `program` that appear only as values of inserted rows.
+fn inserted_parameters(program: &crate::program::Program) -> BTreeSet<String> {
+    let mut inserted = BTreeSet::new();
+    let mut picking = BTreeSet::new();
+    for access in program
+        .statements
+        .iter()
+        .flat_map(|statement| &statement.accesses)
+    {
+        let into = if matches!(access.kind, AccessKind::Insert { .. }) {
+            &mut inserted
+        } else {
+            &mut picking
+        };
+        for term in access.rows.pins.values() {
+            if let Term::Param(name) = term {
+                into.insert(name.clone());
+            }
+        }
+    }
+    inserted.retain(|name| !picking.contains(name));
+    inserted
 }
 
 fn tag(instance: usize) -> u8 {
@@ -1019,7 +1273,14 @@ mod tests {
         let finding = &result.findings[0];
         assert!(same_value(&finding.bindings, (0, "$1"), (1, "$1")));
         assert!(!same_value(&finding.bindings, (0, "$2"), (1, "$2")));
-        let plan = plan(&result, finding, modelled(), &BTreeMap::new(), false).unwrap();
+        let plan = plan(
+            &result,
+            finding,
+            modelled(),
+            &BTreeMap::new(),
+            Choice::default(),
+        )
+        .unwrap();
         assert_eq!(
             plan.sessions[0].statements[0],
             "SELECT count(*) FROM oncall WHERE shift_id = '1' AND on_call"
@@ -1070,7 +1331,7 @@ mod tests {
             &result.findings[0],
             modelled(),
             &BTreeMap::new(),
-            false,
+            Choice::default(),
         )
         .unwrap();
         assert!(plan.sessions[0].statements[1].ends_with("doctor_id = '100'"));
@@ -1146,6 +1407,20 @@ mod tests {
     }
 
     #[test]
+    fn psycopg_placeholders_inside_string_literals_take_the_value_as_text() {
+        let bound = concrete(
+            "SELECT now() + interval '%(ttl)s seconds' WHERE name = %(name)s AND note = '100%%'",
+            verbatim(),
+            |name| Ok(format!("<{name}>")),
+        )
+        .unwrap();
+        assert_eq!(
+            bound,
+            "SELECT now() + interval '<:ttl> seconds' WHERE name = '<:name>' AND note = '100%%'"
+        );
+    }
+
+    #[test]
     fn statements_of_a_trigger_run_inside_the_write_that_fires_it() {
         let result = check(
             Engine::Postgres,
@@ -1164,7 +1439,14 @@ mod tests {
         )
         .0;
         let finding = &result.findings[0];
-        let plan = plan(&result, finding, verbatim(), &BTreeMap::new(), false).unwrap();
+        let plan = plan(
+            &result,
+            finding,
+            verbatim(),
+            &BTreeMap::new(),
+            Choice::default(),
+        )
+        .unwrap();
         assert_eq!(
             plan.sessions[0].statements.len(),
             2,

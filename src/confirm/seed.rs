@@ -7,7 +7,9 @@
 //! the statements' own predicates (`run_at <= now()`, `locked_at IS NULL`) are followed where
 //! the schema lets them. What the server still rejects is retried with other values: a CHECK
 //! violation with other candidates for its columns, a missing parent by making it, a NULL by
-//! a value. Rows the migrations already insert win (`ON CONFLICT DO NOTHING`).
+//! a value. Rows the migrations or the setup files made win: a row pointed at that exists
+//! already is not made again, and one that collides with a key is left out (`ON CONFLICT DO
+//! NOTHING`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -52,14 +54,17 @@ impl Wanted {
                     continue;
                 };
                 wanted.touched.insert(table);
-                let value_of = |term: &Term| match term {
+                let definition = &tables.tables[table];
+                let value_of = |term: &Term, column: &str| match term {
                     Term::Literal(literal) => Some(unquote(literal)),
-                    Term::Param(name) => plan.parameters[session].get(name).cloned(),
+                    Term::Param(name) => plan.parameters[session]
+                        .get(name)
+                        .map(|value| element_for(definition, column, value)),
                 };
                 match &access.kind {
                     AccessKind::Insert { .. } => {
                         for (column, term) in &access.rows.pins {
-                            if let Some(value) = value_of(term) {
+                            if let Some(value) = value_of(term, column) {
                                 wanted.written.insert((table, column.clone(), value));
                             }
                         }
@@ -67,7 +72,7 @@ impl Wanted {
                     AccessKind::Update { set, .. } => {
                         for (column, value) in set {
                             if let crate::access::SetValue::Term(term) = value
-                                && let Some(value) = value_of(term)
+                                && let Some(value) = value_of(term, column)
                             {
                                 wanted.written.insert((table, column.clone(), value));
                             }
@@ -82,7 +87,7 @@ impl Wanted {
                     .rows
                     .pins
                     .iter()
-                    .filter_map(|(column, term)| Some((column.clone(), value_of(term)?)))
+                    .filter_map(|(column, term)| Some((column.clone(), value_of(term, column)?)))
                     .collect();
                 if !row.is_empty() {
                     wanted
@@ -125,6 +130,31 @@ impl Wanted {
                 });
             }
         }
+    }
+}
+
+/// The value a row's column takes from a parameter's: its first element when the parameter
+/// is an array the statement matches the column against (`id = ANY($1)` with `{3}`) and the
+/// column holds no arrays.
+fn element_for(table: &Table, column: &str, value: &str) -> String {
+    let scalar = table.column(column).is_some_and(|column| {
+        !column.data_type.ends_with("[]") && !matches!(column.base_type.as_str(), "json" | "jsonb")
+    });
+    match value
+        .strip_prefix('{')
+        .and_then(|rest| rest.strip_suffix('}'))
+    {
+        Some(elements) if scalar && !elements.is_empty() => {
+            let first = elements.split(',').next().unwrap_or_default();
+            first
+                .strip_prefix('"')
+                .and_then(|quoted| quoted.strip_suffix('"'))
+                .map_or_else(
+                    || first.to_string(),
+                    |quoted| quoted.replace("\\\"", "\"").replace("\\\\", "\\"),
+                )
+        }
+        _ => value.to_string(),
     }
 }
 
@@ -254,14 +284,16 @@ impl<'a> Maker<'a> {
         order
     }
 
-    /// Whether a row made already has these values.
+    /// Whether a row made already, or one the database holds (from the migrations or the
+    /// setup files), has these values.
     fn exists(&self, table: usize, pins: &Pins) -> bool {
-        self.made.iter().any(|made| {
-            made.table == table
-                && pins.iter().all(|(column, value)| {
-                    made.row.values.get(column) == Some(&Slot::Value(Some(value.clone())))
-                })
-        })
+        self.tables.tables[table].has_row(pins)
+            || self.made.iter().any(|made| {
+                made.table == table
+                    && pins.iter().all(|(column, value)| {
+                        made.row.values.get(column) == Some(&Slot::Value(Some(value.clone())))
+                    })
+            })
     }
 
     /// Makes a row of `table` with `pins`; `required` columns get explicit values (a
@@ -495,7 +527,9 @@ fn filler(column: &Column, number: usize, unique: bool) -> Option<String> {
             }
         }
         "date" => format!("2024-01-{day:02}"),
-        "uuid" => format!("00000000-0000-4000-8000-{number:012}"),
+        // Another group than the uuids chosen for parameters (`...-8000-...`), so that a row
+        // made here never takes the key a transaction inserts.
+        "uuid" => format!("00000000-0000-4000-a000-{number:012}"),
         "json" | "jsonb" => "{}".to_string(),
         "bytea" => "\\x00".to_string(),
         "interval" => "1 hour".to_string(),
@@ -848,9 +882,27 @@ mod tests {
         );
         assert_eq!(
             filler(&column("token", "uuid"), 3, false).as_deref(),
-            Some("00000000-0000-4000-8000-000000000003")
+            Some("00000000-0000-4000-a000-000000000003")
         );
         assert_eq!(filler(&column("snapshot", "txid_snapshot"), 1, false), None);
+    }
+
+    #[test]
+    fn an_array_matched_with_any_gives_a_scalar_column_its_first_element() {
+        let tables = tables();
+        let shifts = &tables.tables[0];
+        assert_eq!(element_for(shifts, "id", "{3,4}"), "3");
+        assert_eq!(
+            element_for(shifts, "starts_at", "{\"2024-01-01 12:00:00\"}"),
+            "2024-01-01 12:00:00"
+        );
+        assert_eq!(element_for(shifts, "id", "7"), "7");
+        let tagged = Table {
+            columns: vec![column("tags", "text[]"), column("meta", "jsonb")],
+            ..shifts.clone()
+        };
+        assert_eq!(element_for(&tagged, "tags", "{a}"), "{a}");
+        assert_eq!(element_for(&tagged, "meta", "{}"), "{}");
     }
 
     fn tables() -> Tables {
@@ -881,6 +933,7 @@ mod tests {
             }],
             foreign_keys: vec![],
             unique_keys: vec![vec!["id".into()]],
+            existing: vec![],
         };
         shifts.columns[0].identity = None;
         let oncall = Table {
@@ -908,6 +961,7 @@ mod tests {
                 parent_columns: vec!["id".into()],
             }],
             unique_keys: vec![],
+            existing: vec![],
         };
         Tables {
             tables: vec![shifts, oncall],

@@ -65,7 +65,7 @@ impl RunDatabase<'_> {
     }
 
     /// Every table's rows, sorted, without volatile columns; key columns (`id`, `x_id`) with
-    /// numbers a sequence gave out during the run masked.
+    /// numbers a sequence gave out during the run masked. A table the run dropped is left out.
     fn contents(&mut self, fresh: &Fresh) -> Result<BTreeMap<String, Rows>, String> {
         let mut contents = BTreeMap::new();
         for table in self.tables.tables.iter().filter(|table| !table.partitioned) {
@@ -78,11 +78,17 @@ impl RunDatabase<'_> {
             if kept.is_empty() {
                 continue;
             }
-            let mut rows = query(
+            let read = query(
                 &mut self.admin,
                 &format!("SELECT {} FROM ONLY {}", kept.join(", "), table.qualified()),
-            )
-            .map_err(|error| error.message)?;
+            );
+            let mut rows = match read {
+                Ok(rows) => rows,
+                // The transactions dropped it (a queue's event table, with the queue): its
+                // absence is part of what they left behind.
+                Err(error) if error.code.as_deref() == Some("42P01") => continue,
+                Err(error) => return Err(error.message),
+            };
             let volatility: Vec<Volatility> = table
                 .columns
                 .iter()
@@ -114,6 +120,9 @@ const POLL: Duration = Duration::from_millis(5);
 pub enum StatementResult {
     /// The rows it returned, sorted (a statement without RETURNING returns none).
     Rows(Rows),
+    /// A write without RETURNING: how many rows it inserted, updated or deleted, which the
+    /// application sees (a retry that reports one job moved back, though the job is gone).
+    Affected(u64),
     /// It failed with this SQLSTATE.
     Error(String),
     /// It did not run: its transaction had failed before.
@@ -156,7 +165,8 @@ pub type Stalled = String;
 
 /// What a statement returned, and where each of its result columns comes from.
 struct Reply {
-    rows: Result<Rows, ServerError>,
+    /// The rows returned, and how many rows the statement affected.
+    rows: Result<(Rows, u64), ServerError>,
     columns: Vec<Origin>,
 }
 
@@ -193,7 +203,7 @@ impl Worker {
             for sql in inbox {
                 let columns = origins(&mut client, &sql);
                 let reply = Reply {
-                    rows: query(&mut client, &sql),
+                    rows: super::database::query_counted(&mut client, &sql),
                     columns,
                 };
                 if outbox.send(reply).is_err() {
@@ -292,6 +302,11 @@ fn is_key_name(name: &str) -> bool {
 fn mask(rows: &mut Rows, volatile: &[Volatility], fresh: &Fresh) {
     for row in rows.iter_mut() {
         for (value, volatile) in row.iter_mut().zip(volatile) {
+            if *volatile == Volatility::Never
+                && let Some(text) = value.as_mut()
+            {
+                *text = fresh.without_clock_readings(text);
+            }
             let varies = match volatile {
                 Volatility::Never => value
                     .as_deref()
@@ -309,12 +324,15 @@ fn mask(rows: &mut Rows, volatile: &[Volatility], fresh: &Fresh) {
     rows.sort();
 }
 
-/// The numbers the database's sequences and its transaction counter gave out during a run:
-/// `(before, after]` of each.
+/// The numbers the database's sequences and its transaction counter gave out during a run,
+/// `(before, after]` of each, and the days it ran on.
 #[derive(Debug, Default)]
 struct Fresh {
     ranges: Vec<(i64, i64)>,
     transactions: Option<(i64, i64)>,
+    /// The dates around the run (`2026-12-06`): a timestamp on one of them inside a value
+    /// (`{"cancel_attempted_at": "2026-12-06T05:25:31.972053"}`) is a clock reading.
+    days: Vec<String>,
 }
 
 impl Fresh {
@@ -326,14 +344,65 @@ impl Fresh {
         })
     }
 
-    /// A transaction id handed out during the run, wherever it was stored: the ids are far
-    /// above any value chosen for a row or a parameter.
+    /// `text` with every timestamp on a day of the run (`2026-12-06T05:25:31.97`,
+    /// `2026-12-06 05:25:31+00`) written `(varies)`: the clock read it.
+    fn without_clock_readings(&self, text: &str) -> String {
+        let mut kept = String::with_capacity(text.len());
+        let mut rest = text;
+        'scan: while !rest.is_empty() {
+            for day in &self.days {
+                let Some(after) = rest.strip_prefix(day.as_str()) else {
+                    continue;
+                };
+                let bytes = after.as_bytes();
+                let time = bytes.len() >= 9
+                    && matches!(bytes[0], b'T' | b' ')
+                    && bytes[1..9].iter().enumerate().all(|(at, byte)| {
+                        if at % 3 == 2 {
+                            *byte == b':'
+                        } else {
+                            byte.is_ascii_digit()
+                        }
+                    });
+                if time {
+                    let length = 9 + after[9..]
+                        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '+' | '-' | ':')))
+                        .unwrap_or(after.len() - 9);
+                    kept.push_str("(varies)");
+                    rest = &after[length..];
+                    continue 'scan;
+                }
+            }
+            let Some(next) = rest.chars().next() else {
+                break;
+            };
+            kept.push(next);
+            rest = &rest[next.len_utf8()..];
+        }
+        kept
+    }
+
+    /// A transaction id handed out during the run, wherever it was stored, or a snapshot
+    /// (`xmin:xmax:xip,...`, as `txid_current_snapshot()` prints it) that names one: the ids
+    /// are far above any value chosen for a row or a parameter.
     fn is_transaction(&self, value: &str) -> bool {
-        self.transactions.is_some_and(|(before, after)| {
-            value
-                .parse::<i64>()
+        let Some((before, after)) = self.transactions else {
+            return false;
+        };
+        let during = |text: &str| {
+            text.parse::<i64>()
                 .is_ok_and(|number| before < number && number <= after)
-        })
+        };
+        if during(value) {
+            return true;
+        }
+        let parts: Vec<&str> = value.split(':').collect();
+        let snapshot = parts.len() == 3
+            && parts[..2].iter().all(|part| part.parse::<i64>().is_ok())
+            && parts[2]
+                .split(',')
+                .all(|xip| xip.is_empty() || xip.parse::<i64>().is_ok());
+        snapshot && parts.iter().flat_map(|part| part.split(',')).any(during)
     }
 }
 
@@ -445,7 +514,7 @@ pub fn run(
                       reply: Reply| {
         let worker = &mut workers[step.session];
         match reply.rows {
-            Ok(mut rows) => {
+            Ok((mut rows, affected)) => {
                 rows.sort();
                 if !rows.is_empty() {
                     events[event].returned = Some(rows.clone());
@@ -457,7 +526,14 @@ pub fn run(
                         variables[step.session].insert(target.clone(), value.flatten());
                     }
                     origins[step.session][index] = reply.columns;
-                    results[step.session][index] = StatementResult::Rows(rows);
+                    // A routine's own statements report their counts to nobody.
+                    let sent_by_application = !plan.sessions[step.session].routine;
+                    results[step.session][index] =
+                        if rows.is_empty() && affected > 0 && sent_by_application {
+                            StatementResult::Affected(affected)
+                        } else {
+                            StatementResult::Rows(rows)
+                        };
                 }
                 if events[event].result == "blocked" {
                     events[event].completed_after = Some(events.len() - 1);
@@ -605,6 +681,14 @@ pub fn run(
         transactions: transactions_before
             .zip(next_transaction(&mut run.admin))
             .map(|(before, after)| (before - 1, after - 1)),
+        days: query(
+            &mut run.admin,
+            "SELECT (current_date - 1)::text, current_date::text, (current_date + 1)::text",
+        )
+        .ok()
+        .and_then(|rows| rows.into_iter().next())
+        .map(|row| row.into_iter().flatten().collect())
+        .unwrap_or_default(),
     };
     for (session, statements) in results.iter_mut().enumerate() {
         for (index, result) in statements.iter_mut().enumerate() {
@@ -643,6 +727,39 @@ mod tests {
         assert_eq!(
             with_variables(&sql, &values),
             "UPDATE t SET n = CAST('10' AS int) - CAST(NULL AS int) WHERE id = 1"
+        );
+    }
+
+    #[test]
+    fn snapshots_naming_a_transaction_of_the_run_vary() {
+        let fresh = Fresh {
+            ranges: vec![],
+            transactions: Some((1200, 1220)),
+            days: vec![],
+        };
+        assert!(fresh.is_transaction("1213"));
+        assert!(fresh.is_transaction("1213:1213:"));
+        assert!(fresh.is_transaction("800:1230:805,1215"));
+        assert!(!fresh.is_transaction("812:812:"));
+        assert!(!fresh.is_transaction("12:13"));
+        assert!(!fresh.is_transaction("1213:abc:"));
+    }
+
+    #[test]
+    fn timestamps_of_the_run_inside_values_vary() {
+        let fresh = Fresh {
+            days: vec!["2026-12-06".to_string()],
+            ..Fresh::default()
+        };
+        assert_eq!(
+            fresh.without_clock_readings(
+                r#"{"cancel_attempted_at": "2026-12-06T05:25:31.972053", "at": "2024-01-01T12:00:00"}"#
+            ),
+            r#"{"cancel_attempted_at": "(varies)", "at": "2024-01-01T12:00:00"}"#
+        );
+        assert_eq!(
+            fresh.without_clock_readings("2026-12-06 05:25:31+00 and 2026-12-06"),
+            "(varies) and 2026-12-06"
         );
     }
 }
