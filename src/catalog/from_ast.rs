@@ -140,22 +140,46 @@ fn alter_change(table: &str, operation: &AlterTableOperation) -> Option<Change> 
                 column: Some(ident(column_name)),
                 omitted: distinctive_literal(value),
             }),
-            // DROP DEFAULT (NULL, or an error or an implicit default under NOT NULL), a new
-            // type (perhaps a domain with a default) and the rest: no longer known.
+            // NOT NULL changes leave the default as it was (an INSERT leaving out a NOT NULL
+            // column without one fails, and commits nothing).
+            AlterColumnOperation::SetNotNull | AlterColumnOperation::DropNotNull => None,
+            // A built-in type keeps the default; a domain may bring one of its own.
+            AlterColumnOperation::SetDataType { data_type, .. }
+                if !matches!(data_type, sqlparser::ast::DataType::Custom(..)) =>
+            {
+                None
+            }
+            // DROP DEFAULT (NULL, or an implicit default under MySQL's NOT NULL), a domain
+            // type, and the rest: no longer known.
             _ => Some(Change::SetDefault {
                 table,
                 column: Some(ident(column_name)),
                 omitted: None,
             }),
         },
-        // MySQL's MODIFY / CHANGE COLUMN redefine a column, its default included.
-        AlterTableOperation::ModifyColumn { .. } | AlterTableOperation::ChangeColumn { .. } => {
+        // MySQL's MODIFY COLUMN restates the whole column, its default included.
+        AlterTableOperation::ModifyColumn {
+            col_name,
+            data_type,
+            options,
+            ..
+        } => {
+            let options: Vec<&ColumnOption> = options.iter().collect();
+            let text: Vec<String> = options.iter().map(|option| option.to_string()).collect();
+            let generated =
+                super::generates_fresh_values(&format!("{data_type} {}", text.join(" ")));
             Some(Change::SetDefault {
                 table,
-                column: None,
-                omitted: None,
+                column: Some(ident(col_name)),
+                omitted: omitted_value_of(data_type, &options, generated),
             })
         }
+        // CHANGE COLUMN renames it as well: what its columns hold is no longer known.
+        AlterTableOperation::ChangeColumn { .. } => Some(Change::SetDefault {
+            table,
+            column: None,
+            omitted: None,
+        }),
         AlterTableOperation::DropColumn { column_names, .. } => {
             // One change per column would need a Vec; the common case drops one.
             column_names.first().map(|column| Change::DropColumn {
@@ -196,34 +220,37 @@ fn alter_change(table: &str, operation: &AlterTableOperation) -> Option<Change> 
 /// built-in type without a default. A domain or enum type may carry a default of its own, and
 /// NOT NULL without a default fails or, in MySQL's non-strict mode, stores an implicit value.
 fn omitted_value(column: &sqlparser::ast::ColumnDef) -> Option<String> {
-    if super::generates_fresh_values(&column.to_string()) {
+    let options: Vec<&ColumnOption> = column.options.iter().map(|option| &option.option).collect();
+    let generated = super::generates_fresh_values(&column.to_string());
+    omitted_value_of(&column.data_type, &options, generated)
+}
+
+/// See [`omitted_value`]: a column's type and options, wherever the DDL gives them.
+fn omitted_value_of(
+    data_type: &sqlparser::ast::DataType,
+    options: &[&ColumnOption],
+    generated: bool,
+) -> Option<String> {
+    if generated {
         return None;
     }
-    let has = |wanted: fn(&ColumnOption) -> bool| {
-        column.options.iter().any(|option| wanted(&option.option))
-    };
-    let default = column
-        .options
-        .iter()
-        .find_map(|option| match &option.option {
-            ColumnOption::Default(value) => Some(value),
-            _ => None,
-        });
+    let default = options.iter().find_map(|option| match option {
+        ColumnOption::Default(value) => Some(value),
+        _ => None,
+    });
+    let unknown_without_default = options.iter().any(|option| {
+        matches!(
+            option,
+            ColumnOption::Generated { .. }
+                | ColumnOption::Identity(_)
+                | ColumnOption::NotNull
+                | ColumnOption::PrimaryKey(_)
+        )
+    });
     match default {
         Some(value) => distinctive_literal(value),
-        None if has(|option| {
-            matches!(
-                option,
-                ColumnOption::Generated { .. }
-                    | ColumnOption::Identity(_)
-                    | ColumnOption::NotNull
-                    | ColumnOption::PrimaryKey(_)
-            )
-        }) =>
-        {
-            None
-        }
-        None if matches!(column.data_type, sqlparser::ast::DataType::Custom(..)) => None,
+        None if unknown_without_default => None,
+        None if matches!(data_type, sqlparser::ast::DataType::Custom(..)) => None,
         None => Some(crate::access::Domain::NULL.to_string()),
     }
 }
