@@ -88,6 +88,17 @@ impl Domain {
         }
     }
 
+    /// Whether some value is in both (`and` without building the result).
+    pub fn intersects(&self, other: &Domain) -> bool {
+        match (self, other) {
+            (Domain::In(a), Domain::In(b)) => a.iter().any(|value| b.contains(value)),
+            (Domain::In(a), Domain::NotIn(b)) | (Domain::NotIn(b), Domain::In(a)) => {
+                a.iter().any(|value| !b.contains(value))
+            }
+            (Domain::NotIn(_), Domain::NotIn(_)) => true,
+        }
+    }
+
     /// Either: the values in one or the other.
     pub fn or(&self, other: &Domain) -> Domain {
         match (self, other) {

@@ -179,14 +179,22 @@ fn fresh_against_known(a: &RowSet, b: &RowSet) -> bool {
 }
 
 /// Whether some value of every column is allowed by both row sets' literal values.
+///
+/// This runs for every pair of accesses that might meet, so it allocates nothing.
 pub fn domains_overlap(a: &RowSet, b: &RowSet) -> bool {
-    let columns = a.domains.keys().chain(b.domains.keys());
-    columns
-        .into_iter()
-        .all(|column| match (a.domain(column), b.domain(column)) {
-            (Some(x), Some(y)) => !x.and(&y).is_empty(),
-            _ => true,
+    // A column constrained on one side by a domain: the other side's domain or literal pin.
+    let against = |x: &RowSet, y: &RowSet| {
+        x.domains.iter().all(|(column, domain)| {
+            if let Some(other) = y.domains.get(column) {
+                domain.intersects(other)
+            } else if let Some(crate::access::Term::Literal(value)) = y.pins.get(column) {
+                domain.contains(value)
+            } else {
+                true
+            }
         })
+    };
+    against(a, b) && against(b, a)
 }
 
 /// Within one transaction: the two row sets name the same rows as far as the text shows
@@ -200,6 +208,7 @@ pub fn same_rows(a: &RowSet, b: &RowSet) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::Domain;
 
     fn rows(pins: &[(&str, Term)]) -> RowSet {
         RowSet {
@@ -219,6 +228,33 @@ mod tests {
 
     fn literal(value: &str) -> Term {
         Term::Literal(value.into())
+    }
+
+    #[test]
+    fn literal_values_meet_only_where_they_share_one() {
+        let with = |domain: Domain| {
+            let mut rows = rows(&[]);
+            rows.domains.insert("state".to_string(), domain);
+            rows
+        };
+        let set = |values: &[&str]| values.iter().map(|v| v.to_string()).collect();
+        let todo_or_doing = with(Domain::In(set(&["'todo'", "'doing'"])));
+        let not_todo = with(Domain::NotIn(set(&["'todo'"])));
+        let done = rows(&[("state", literal("'done'"))]);
+        assert!(
+            domains_overlap(&todo_or_doing, &not_todo),
+            "'doing' is in both"
+        );
+        assert!(!domains_overlap(&todo_or_doing, &done));
+        assert!(domains_overlap(&not_todo, &done));
+        assert!(!domains_overlap(
+            &with(Domain::NotIn(set(&["'done'"]))),
+            &done
+        ));
+        assert!(domains_overlap(
+            &not_todo,
+            &with(Domain::NotIn(set(&["'x'"])))
+        ));
     }
 
     #[test]
