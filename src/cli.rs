@@ -13,6 +13,7 @@ use crate::config::{self, Config};
 use crate::discover::FileProblem;
 use crate::report;
 use crate::semantics::{Engine, Level, Semantics};
+use crate::settings::{self, SettingsError};
 use crate::source::{FileId, Role, SourceFile};
 use crate::{CheckOptions, CheckResult, discover};
 
@@ -213,6 +214,19 @@ pub struct CheckArgs {
     pub no_color: bool,
 }
 
+impl CheckArgs {
+    /// What the command line chooses on top of the config.
+    pub fn choices(&self) -> settings::Choices {
+        settings::Choices {
+            engine: self.engine.clone(),
+            isolation: self.isolation.clone(),
+            select: self.select.clone(),
+            extend_select: self.extend_select.clone(),
+            ignore: self.ignore.clone(),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum Format {
     Human,
@@ -233,30 +247,9 @@ pub enum FailOn {
 /// An error of the tool itself (usage, I/O): exit code 2.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum CliError {
-    #[error("unknown engine `{0}`")]
-    #[diagnostic(
-        code(isolint::engine),
-        help("use one of: postgres, mysql, mariadb, sqlserver, oracle, cockroachdb, sqlite")
-    )]
-    UnknownEngine(String),
-    #[error("unknown isolation level `{0}`")]
-    #[diagnostic(
-        code(isolint::isolation),
-        help(
-            "use one of: read-uncommitted, read-committed, repeatable-read, snapshot, serializable"
-        )
-    )]
-    UnknownLevel(String),
-    #[error("{engine} has no {level} isolation level")]
-    #[diagnostic(code(isolint::isolation), help("{engine} accepts: {accepted}"))]
-    UnsupportedLevel {
-        engine: String,
-        level: String,
-        accepted: String,
-    },
-    #[error("unknown rule `{0}`")]
-    #[diagnostic(code(isolint::rule), help("`isolint rules` lists the rules"))]
-    UnknownRule(String),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Settings(#[from] SettingsError),
     #[error(transparent)]
     #[diagnostic(transparent)]
     Discover(#[from] discover::DiscoverError),
@@ -290,17 +283,14 @@ pub enum CliError {
     Confirm(String),
 }
 
-/// Stack for the analysis threads: parsing and walking SQL recurses once per nesting level.
-pub(crate) const STACK_SIZE: usize = 256 * 1024 * 1024;
-
 pub fn main() -> ExitCode {
     // Invariant: building the global pool can only fail when one exists already, and this is
     // the first thing the process does.
     let _ = rayon::ThreadPoolBuilder::new()
-        .stack_size(STACK_SIZE)
+        .stack_size(settings::STACK_SIZE)
         .build_global();
     let worker = std::thread::Builder::new()
-        .stack_size(STACK_SIZE)
+        .stack_size(settings::STACK_SIZE)
         .spawn(main_on_large_stack);
     match worker.map(std::thread::JoinHandle::join) {
         Ok(Ok(code)) => code,
@@ -336,7 +326,8 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain { rule } => {
-            let rule = Rule::from_id(&rule).ok_or(CliError::UnknownRule(rule))?;
+            let rule =
+                Rule::from_id(&rule).ok_or(CliError::Settings(SettingsError::UnknownRule(rule)))?;
             let _ = writeln!(stdout, "{}", rule.doc().body.trim_end());
             Ok(ExitCode::SUCCESS)
         }
@@ -468,92 +459,12 @@ fn rules_table() -> String {
     out
 }
 
-/// Turns the arguments into options; every mistake is a `CliError`.
-pub fn options(args: &CheckArgs, config: Option<&Config>) -> Result<CheckOptions, CliError> {
-    let semantics = Semantics::embedded();
-    let mut engine = match &args.engine {
-        Some(name) => Engine::parse(name).ok_or_else(|| CliError::UnknownEngine(name.clone()))?,
-        None => config.and_then(|c| c.engine).unwrap_or(Engine::Postgres),
-    };
-    // MariaDB without `innodb_snapshot_isolation` behaves as MySQL's InnoDB.
-    if engine == Engine::Mariadb && config.and_then(|c| c.mariadb_snapshot_isolation) == Some(false)
-    {
-        engine = Engine::Mysql;
-    }
-    let configured = config.and_then(|c| c.isolation);
-    let isolation = match (&args.isolation, configured) {
-        (None, None) => None,
-        (None, Some(level)) => Some(level),
-        (Some(name), _) => Level::parse(name)
-            .ok_or_else(|| CliError::UnknownLevel(name.clone()))?
-            .into(),
-    };
-    let isolation = match isolation {
-        None => None,
-        Some(level) => Some(semantics.resolve(engine, level).ok_or_else(|| {
-            CliError::UnsupportedLevel {
-                engine: semantics.display(engine).to_string(),
-                level: level.sql().to_string(),
-                accepted: semantics
-                    .levels(engine)
-                    .iter()
-                    .map(|level| level.id())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }
-        })?),
-    };
-    let parse_rules = |names: &[String]| -> Result<Vec<Rule>, CliError> {
-        let mut rules = Vec::new();
-        for name in names.iter().filter(|name| !name.trim().is_empty()) {
-            if name.eq_ignore_ascii_case("all") {
-                rules.extend(Rule::ALL);
-            } else {
-                rules.push(Rule::from_id(name).ok_or_else(|| CliError::UnknownRule(name.clone()))?);
-            }
-        }
-        Ok(rules)
-    };
-    let mut options = CheckOptions {
-        isolation,
-        ..CheckOptions::new(engine)
-    };
-    if let Some(config) = config {
-        config.apply_rules(&mut options);
-        options.variables = config.variables.clone();
-        options.transactions = config.transactions.clone();
-    }
-    // A `[[transaction]]`'s level must be one the engine has, as `--isolation`'s must.
-    for level in options.transactions.iter().filter_map(|t| t.isolation) {
-        if semantics.resolve(engine, level).is_none() {
-            return Err(CliError::UnsupportedLevel {
-                engine: semantics.display(engine).to_string(),
-                level: level.sql().to_string(),
-                accepted: semantics
-                    .levels(engine)
-                    .iter()
-                    .map(|level| level.id())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            });
-        }
-    }
-    if !args.select.is_empty() {
-        options.rules = parse_rules(&args.select)?.into_iter().collect();
-    }
-    options.rules.extend(parse_rules(&args.extend_select)?);
-    for rule in parse_rules(&args.ignore)? {
-        options.rules.remove(&rule);
-    }
-    Ok(options)
-}
-
 /// Reads the project the arguments name and checks it: what `check`, `confirm`, `report` and
 /// `graph` share.
 fn analyse(args: &CheckArgs) -> Result<(CheckResult, CheckOptions), CliError> {
     let working_directory = std::env::current_dir().map_err(CliError::WorkingDirectory)?;
     let config = load_config(args, &working_directory)?;
-    let options = options(args, config.as_ref())?;
+    let options = settings::options(&args.choices(), config.as_ref())?;
     let (files, problems, focus) = gather(args, config.as_ref(), &working_directory)?;
     let bar = crate::progress::TerminalBar::stderr();
     let mut result =
@@ -605,7 +516,7 @@ fn load_config(args: &CheckArgs, working_directory: &Path) -> Result<Option<Conf
 fn explain_inputs(args: &CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError> {
     let working_directory = std::env::current_dir().map_err(CliError::WorkingDirectory)?;
     let config = load_config(args, &working_directory)?;
-    let classify = classifier(config.as_ref())?;
+    let classify = settings::classifier(config.as_ref())?;
     let paths = if args.paths.is_empty() {
         vec![
             config
@@ -852,7 +763,7 @@ fn gather(
     config: Option<&Config>,
     working_directory: &Path,
 ) -> Result<Gathered, CliError> {
-    let classify = classifier(config)?;
+    let classify = settings::classifier(config)?;
     let discover = |paths: &[PathBuf]| discover::discover_with(paths, working_directory, &classify);
     let stdin = Path::new("-");
     let named_files: Vec<&PathBuf> = args
@@ -926,20 +837,6 @@ fn gather(
         focus.insert(index);
     }
     Ok((files, problems, Some(focus)))
-}
-
-/// A file's role from the config's globs, or `None` when they leave it out; without a config
-/// (or for a file outside its directory), the path heuristics of discovery.
-pub fn classifier(config: Option<&Config>) -> Result<impl Fn(&Path) -> Option<Role>, CliError> {
-    let matchers = config.map(Config::matchers).transpose().map_err(Box::new)?;
-    Ok(move |path: &Path| match (config, &matchers) {
-        (Some(config), Some(matchers)) => match config.relative_to_root(path) {
-            Some(relative) if matchers.is_included(&relative) => Some(matchers.role(&relative)),
-            Some(_) => None,
-            None => Some(discover::role_of(path)),
-        },
-        _ => Some(discover::role_of(path)),
-    })
 }
 
 /// The files to analyse, problems met reading them, and the files the user named, if any.

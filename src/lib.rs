@@ -40,6 +40,7 @@ pub mod progress;
 pub mod report;
 pub mod routine;
 pub mod semantics;
+pub mod settings;
 pub mod source;
 pub mod suggest;
 

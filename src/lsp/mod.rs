@@ -108,7 +108,7 @@ pub fn serve(connection: &lsp_server::Connection) -> Result<(), LspError> {
     // The worker is not joined: a check still running when the client exits is abandoned.
     std::thread::Builder::new()
         .name("isolint-check".to_string())
-        .stack_size(crate::cli::STACK_SIZE)
+        .stack_size(crate::settings::STACK_SIZE)
         .spawn(move || work(&worker_jobs, &worker_done))
         .map_err(LspError::Start)?;
     let mut server = Server {

@@ -5,10 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use clap::{Args, FromArgMatches};
-
-use crate::cli::{self, CheckArgs};
 use crate::config::{self, Config};
+use crate::settings::{self, Choices};
 use crate::source::SourceFile;
 use crate::{
     CheckCache, CheckOptions, CheckResult, Diagnostic, DiagnosticKind, check_sources_cached,
@@ -37,9 +35,9 @@ impl Analyzer {
             Some(Ok(config)) => (Some(config), None),
             Some(Err(problem)) => (None, Some(problem)),
         };
-        let options = command_line_defaults()
-            .map_err(|error| error.to_string())
-            .and_then(|args| cli::options(&args, config.as_ref()).map_err(|error| render(&error)));
+        // An editor makes no command-line choices: the config decides, as for `isolint check`.
+        let options =
+            settings::options(&Choices::default(), config.as_ref()).map_err(|e| render(&e));
         let options = options.unwrap_or_else(|problem| {
             config_problem = Some(problem);
             CheckOptions::new(crate::semantics::Engine::Postgres)
@@ -68,7 +66,7 @@ impl Analyzer {
     /// Overlays of files that discovery would read but are not on disk yet are added.
     pub fn check(&mut self, overlays: &BTreeMap<PathBuf, String>) -> CheckResult {
         let config = self.config.clone();
-        match cli::classifier(config.as_ref()) {
+        match settings::classifier(config.as_ref()) {
             Ok(classify) => self.check_with(classify, overlays),
             Err(error) => {
                 self.config_problem = Some(render(&error));
@@ -134,15 +132,6 @@ impl Analyzer {
         }
         result
     }
-}
-
-/// `isolint check` with no arguments: the options then come from the config alone.
-fn command_line_defaults() -> Result<CheckArgs, clap::Error> {
-    // `check` has no required argument, so an empty command line parses; the error is still
-    // reported rather than assumed away.
-    CheckArgs::augment_args(clap::Command::new("check"))
-        .try_get_matches_from(["check"])
-        .and_then(|matches| CheckArgs::from_arg_matches(&matches))
 }
 
 fn render(error: &dyn miette::Diagnostic) -> String {
