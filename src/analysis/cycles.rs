@@ -39,13 +39,12 @@ pub fn open_cycles<'p>(context: &Context, pair: &'p Pair) -> Vec<Cycle<'p>> {
     let decides = |instance: &super::conflict::Instance, read: AccessRef, write: AccessRef| {
         let program = instance.program;
         let feeds = |write: AccessRef| instance.access(read).feeds(read.statement, write.statement);
-        feeds(write)
-            || (read.statement != write.statement
-                && (matches!(program.kind, ProgramKind::Routine | ProgramKind::Trigger)
-                    || program.statements[read.statement].via.is_some()))
-            || instance.accesses().any(|(at, access)| {
-                access.is_write() && at.statement >= read.statement && feeds(at)
-            })
+        (read.statement != write.statement
+            && (matches!(program.kind, ProgramKind::Routine | ProgramKind::Trigger)
+                || program.statements[read.statement].via.is_some()))
+            || instance
+                .accesses()
+                .any(|(at, access)| access.is_write() && feeds(at))
     };
     for forward in pair.forward.iter() {
         for backward in pair.backward.iter() {
