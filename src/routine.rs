@@ -420,10 +420,10 @@ fn body_statements(
             accesses.extend(extract::accesses(&ast, &raw.locks, catalog));
             calls.extend(extract::calls(&ast));
         }
-        pin_locked_row_to_targets(&mut accesses, &body_statement.into, &known, catalog);
         if body_statement.must_find {
             mark_must_find(&mut accesses, catalog);
         }
+        pin_found_row_to_targets(&mut accesses, &body_statement.into, &known, catalog);
         mark_fresh_values(&mut accesses, &fresh, catalog);
         if accesses.is_empty() && calls.is_empty() {
             continue;
@@ -677,12 +677,18 @@ fn column_name_tokens(tokens: &[crate::parse::lexer::Token], sql: &str) -> BTree
 /// (`co_id = v`). Later statements find the row by `v`: with the pin, two calls that lock the
 /// same row are seen to serialise on it whichever key they name it by. Only a locked read of
 /// one row gets these pins, so no predicate is narrowed.
-fn pin_locked_row_to_targets(
+///
+/// A lookup that must find its row (`INTO STRICT`, `IF NOT FOUND THEN RAISE`) gets the pins of
+/// the columns that identify a row (`queue_id = q.queue_id` after `SELECT queue_id INTO q
+/// FROM queue WHERE queue_name = $1`): the row it found has them, so a later `INSERT INTO
+/// tick (tick_queue) VALUES (q.queue_id)` is known to reference the queue named `$1`.
+fn pin_found_row_to_targets(
     accesses: &mut [Access],
     into: &[(String, String)],
     variable: &dyn Fn(&str) -> Option<String>,
     catalog: &Catalog,
 ) {
+    let single_table = accesses.len() == 1;
     // In a join, a column name two of the tables have is not known to be this table's.
     let owners = |column: &str| {
         accesses
@@ -698,15 +704,51 @@ fn pin_locked_row_to_targets(
     };
     let owners: Vec<usize> = into.iter().map(|(column, _)| owners(column)).collect();
     for access in accesses.iter_mut() {
-        let table = catalog.table(&access.table);
-        if access.lock().is_none() || access.rows.point_key(table).is_none() {
+        let Some(table) = catalog.table(&access.table) else {
+            continue;
+        };
+        if access.rows.point_key(Some(table)).is_none() {
             continue;
         }
-        for ((column, target), owners) in into.iter().zip(&owners) {
-            let has_column = table.is_some_and(|table| table.has_column(column));
-            if has_column && *owners == 1 && !access.rows.pins.contains_key(column) {
-                let name = variable(target).unwrap_or_else(|| target.clone());
-                access.rows.pins.insert(column.clone(), Term::Param(name));
+        let must_find = matches!(
+            access.kind,
+            crate::access::AccessKind::Read {
+                must_find: true,
+                ..
+            }
+        );
+        let identifies = |column: &str| {
+            table
+                .keys
+                .iter()
+                .any(|key| key.identifies_row() && key.columns.iter().any(|c| c == column))
+        };
+        let locked = access.lock().is_some();
+        let pinned = |column: &str| {
+            table.has_column(column) && (locked || (must_find && identifies(column)))
+        };
+        let pairs: Vec<(String, String)> = match into {
+            [(star, record)] if star == "*" => {
+                if !single_table {
+                    continue;
+                }
+                table
+                    .columns
+                    .iter()
+                    .map(|column| (column.clone(), format!("{record}.{column}")))
+                    .collect()
+            }
+            _ => into
+                .iter()
+                .zip(&owners)
+                .filter(|(_, owners)| **owners == 1)
+                .map(|(pair, _)| pair.clone())
+                .collect(),
+        };
+        for (column, target) in pairs {
+            if pinned(&column) && !access.rows.pins.contains_key(&column) {
+                let name = variable(&target).unwrap_or(target);
+                access.rows.pins.insert(column, Term::Param(name));
             }
         }
     }

@@ -169,6 +169,11 @@ pub struct EngineSpec {
     #[serde(default)]
     pub aliases: BTreeMap<String, String>,
     pub levels: BTreeMap<String, LevelSpec>,
+    /// Inserting a child row locks the parent row it references until commit (PostgreSQL `FOR
+    /// KEY SHARE`, InnoDB's shared record lock), so it waits for a transaction that locked or
+    /// deleted the parent, and such a transaction waits for it.
+    #[serde(default)]
+    pub foreign_key_locks_parent: bool,
 }
 
 /// The engine table, loaded once from the embedded `rules/engines.toml`.
@@ -234,6 +239,11 @@ impl Semantics {
     fn spec(&self, engine: Engine) -> &EngineSpec {
         // Invariant: `from_toml` checked that every engine has an entry.
         &self.engines[&engine]
+    }
+
+    /// See [`EngineSpec::foreign_key_locks_parent`].
+    pub fn foreign_key_locks_parent(&self, engine: Engine) -> bool {
+        self.spec(engine).foreign_key_locks_parent
     }
 
     pub fn display(&self, engine: Engine) -> &str {

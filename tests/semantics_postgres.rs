@@ -1526,3 +1526,128 @@ fn plpgsql_not_found_default_queue_phantom() {
         "topic q has queue 7, and its event is stranded in queue 0"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The foreign key's lock on the parent row.
+// ---------------------------------------------------------------------------------------------
+
+/// tick's INSERT takes FOR KEY SHARE on queue 'q': drop_queue's FOR UPDATE waits until tick
+/// commits, then counts and deletes that tick too. In the other order tick's INSERT waits for
+/// drop_queue and then fails the foreign key. Either way the two run one after the other.
+#[test]
+fn foreign_key_insert_serialises_with_parent_delete() {
+    let Some(database) = Database::of("foreign_key_insert_serialises_with_parent_delete") else {
+        return;
+    };
+    assert!(database.requires("read-committed").is_empty());
+    database.execute("INSERT INTO queues (id, name) VALUES (1, 'q'), (2, 'r')");
+    let mut run = database.sessions(["ticker", "dropper"]);
+
+    run.step("ticker", "BEGIN");
+    assert_eq!(
+        run.step("ticker", "SELECT id FROM queues WHERE name = 'q'")
+            .rows(),
+        ["1"]
+    );
+    assert_eq!(
+        run.step("ticker", "INSERT INTO ticks (queue_id) VALUES (1)")
+            .count(),
+        1
+    );
+    run.step("dropper", "BEGIN");
+    assert!(
+        run.step("dropper", "SELECT * FROM queues WHERE name = 'q' FOR UPDATE")
+            .is_waiting(),
+        "FOR UPDATE waits for the tick's FOR KEY SHARE"
+    );
+    run.step("ticker", "COMMIT");
+    assert_eq!(run.finish("dropper").count(), 1);
+    assert_eq!(
+        run.step("dropper", "SELECT count(*) FROM ticks WHERE queue_id = 1")
+            .rows(),
+        ["1"],
+        "drop_queue counts the tick"
+    );
+    run.step("dropper", "DELETE FROM ticks WHERE queue_id = 1");
+    run.step("dropper", "DELETE FROM queues WHERE name = 'q'");
+    run.step("dropper", "COMMIT");
+
+    run.step("ticker", "BEGIN");
+    assert_eq!(
+        run.step("ticker", "SELECT id FROM queues WHERE name = 'r'")
+            .rows(),
+        ["2"]
+    );
+    run.step("dropper", "BEGIN");
+    assert_eq!(
+        run.step("dropper", "SELECT id FROM queues WHERE name = 'r' FOR UPDATE")
+            .rows(),
+        ["2"]
+    );
+    assert_eq!(
+        run.step("dropper", "SELECT count(*) FROM ticks WHERE queue_id = 2")
+            .rows(),
+        ["0"]
+    );
+    run.step("dropper", "DELETE FROM ticks WHERE queue_id = 2");
+    assert!(
+        run.step("ticker", "INSERT INTO ticks (queue_id) VALUES (2)")
+            .is_waiting(),
+        "the foreign key check waits for drop_queue's lock"
+    );
+    run.step("dropper", "DELETE FROM queues WHERE name = 'r'");
+    run.step("dropper", "COMMIT");
+    assert_eq!(run.finish("ticker").sqlstate(), "23503");
+    assert_eq!(database.query("SELECT count(*) FROM ticks"), ["0"]);
+}
+
+/// close_queue's UPDATE of `closed` takes FOR NO KEY UPDATE, which does not wait for tick's
+/// FOR KEY SHARE: both commit, and the closed queue has a tick close_queue did not count.
+#[test]
+fn foreign_key_insert_beside_parent_update_phantom() {
+    let Some(database) = Database::of("foreign_key_insert_beside_parent_update_phantom") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["phantom-write-skew: close_queue, tick"]
+    );
+    database.execute("INSERT INTO queues (id, name) VALUES (1, 'q')");
+    let mut run = database.sessions(["ticker", "closer"]);
+    run.step("ticker", "BEGIN");
+    assert_eq!(
+        run.step(
+            "ticker",
+            "SELECT id FROM queues WHERE name = 'q' AND NOT closed"
+        )
+        .rows(),
+        ["1"]
+    );
+    run.step("closer", "BEGIN");
+    assert_eq!(
+        run.step("closer", "SELECT count(*) FROM ticks WHERE queue_id = 1")
+            .rows(),
+        ["0"]
+    );
+    assert_eq!(
+        run.step("ticker", "INSERT INTO ticks (queue_id) VALUES (1)")
+            .count(),
+        1
+    );
+    assert_eq!(
+        run.step("closer", "UPDATE queues SET closed = true WHERE id = 1")
+            .count(),
+        1,
+        "FOR NO KEY UPDATE does not wait for FOR KEY SHARE"
+    );
+    run.step("closer", "COMMIT");
+    run.step("ticker", "COMMIT");
+    assert_eq!(
+        database.query(
+            "SELECT q.closed, count(t.id) FROM queues q JOIN ticks t ON t.queue_id = q.id \
+             GROUP BY q.closed"
+        ),
+        ["t|1"],
+        "a closed queue with a tick close_queue did not count"
+    );
+}

@@ -2,7 +2,9 @@
 //! unifiers, forced conflicts that make snapshot isolation abort one side, and lock items that
 //! serialise the two instances outright.
 
-use crate::access::{Access, AccessKind, Columns, LockTarget, OnConflict, SetValue};
+use std::collections::BTreeMap;
+
+use crate::access::{Access, AccessKind, Columns, LockTarget, OnConflict, SetValue, Term};
 use crate::analysis::unify::{Atom, Unifier, rows_meet};
 use crate::catalog::{Catalog, KeyKind};
 use crate::parse::LockStrength;
@@ -253,23 +255,25 @@ pub fn forced_conflict(
             (a.table == b.table
                 && !a.table.is_empty()
                 && forces(a, first.tag, b, second.tag, unifier, catalog))
-                || child_meets_deleted_parent(a, first.tag, b, second.tag, unifier, catalog)
-                || child_meets_deleted_parent(b, second.tag, a, first.tag, unifier, catalog)
+                || child_meets_deleted_parent((first, a), (second, b), unifier, catalog)
+                || child_meets_deleted_parent((second, b), (first, a), unifier, catalog)
         })
     })
 }
 
 /// An INSERT of a child row and a DELETE of the parent row it references can never both
 /// commit: the foreign key check locks the parent row (PostgreSQL `FOR KEY SHARE`, InnoDB
-/// shared locks) or fails on its absence, whatever the isolation level.
+/// shared locks) or fails on its absence, whatever the isolation level; and the delete fails
+/// while the child exists. Unless the deleter changes the children: `ON DELETE CASCADE | SET
+/// NULL | SET DEFAULT`, or its own DELETE of children (then see
+/// [`serialized_by_foreign_key`]).
 fn child_meets_deleted_parent(
-    child: &Access,
-    tc: u8,
-    parent: &Access,
-    tp: u8,
+    child: (Instance, &Access),
+    parent: (Instance, &Access),
     unifier: &Unifier,
     catalog: &Catalog,
 ) -> bool {
+    let ((ci, child), (pi, parent)) = (child, parent);
     if !matches!(child.kind, AccessKind::Insert { .. })
         || !matches!(parent.kind, AccessKind::Delete { .. })
     {
@@ -280,28 +284,197 @@ fn child_meets_deleted_parent(
     else {
         return false;
     };
-    let Some(parent_key) = parent_table
+    // A deleter that also deletes children could delete this one after it commits.
+    let deletes_children = pi.accesses().any(|(_, access)| {
+        access.table == child.table && matches!(access.kind, AccessKind::Delete { .. })
+    });
+    !deletes_children
+        && child_table
+            .foreign_keys
+            .iter()
+            .filter(|fk| fk.references == parent.table && !fk.on_delete_changes_children)
+            .any(|fk| {
+                let Some((referenced, columns)) = referenced_row(ci, child, fk, parent_table)
+                else {
+                    return false;
+                };
+                is_referenced_row(
+                    (&referenced, columns),
+                    ci,
+                    (pi, parent),
+                    parent_table,
+                    unifier,
+                )
+            })
+}
+
+/// Whether `access` of instance `pi` names the row of `parent_table` that `referenced` (in
+/// instance `ci`) pins, by some key that identifies rows.
+fn is_referenced_row(
+    (referenced, referenced_columns): (&BTreeMap<String, Term>, &[String]),
+    ci: Instance,
+    (pi, access): (Instance, &Access),
+    parent_table: &crate::catalog::Table,
+    unifier: &Unifier,
+) -> bool {
+    let row = found_row(pi, &access.table, access.rows.pins.clone());
+    // A key value found by lookup names one row only while no row takes it over: when either
+    // side adds parent rows (deletes one name and creates it again), only the key the foreign
+    // key references, which no new row reuses, tells rows apart.
+    let adds_parents = |instance: Instance| {
+        instance.accesses().any(|(_, access)| {
+            access.table == parent_table.name && matches!(access.kind, AccessKind::Insert { .. })
+        })
+    };
+    let any_key = !adds_parents(ci) && !adds_parents(pi);
+    parent_table
         .keys
         .iter()
-        .find(|key| key.kind == KeyKind::Primary)
-    else {
-        return false;
-    };
-    child_table
-        .foreign_keys
-        .iter()
-        .filter(|fk| fk.references == parent.table && fk.columns.len() == parent_key.columns.len())
-        .any(|fk| {
-            fk.columns
+        .filter(|key| {
+            key.identifies_row()
+                && (any_key || key.columns.iter().all(|c| referenced_columns.contains(c)))
+        })
+        .any(|key| {
+            key.columns
                 .iter()
-                .zip(&parent_key.columns)
-                .all(|(column, key)| {
-                    match (child.rows.pins.get(column), parent.rows.pins.get(key)) {
-                        (Some(x), Some(y)) => unifier.equal(&Atom::of(x, tc), &Atom::of(y, tp)),
-                        _ => false,
-                    }
+                .all(|column| match (referenced.get(column), row.get(column)) {
+                    (Some(x), Some(y)) => unifier.equal(&Atom::of(x, ci.tag), &Atom::of(y, pi.tag)),
+                    _ => false,
                 })
         })
+}
+
+/// A child row that one instance inserts and its parent row that the other locks exclusively
+/// (`FOR UPDATE`, `DELETE`): the insert's foreign key check locks the parent until commit, so
+/// each waits for the other's commit from those statements on. When the other also deletes
+/// the parent, the inserter commits only if its insert came first (after the delete the check
+/// fails), so all of it precedes the other's lock.
+fn serialized_by_foreign_key(
+    (ci, child_from): (Instance, usize),
+    (pi, parent_from): (Instance, usize),
+    unifier: &Unifier,
+    context: &crate::analysis::Context,
+) -> bool {
+    if !context.semantics.foreign_key_locks_parent(context.engine) {
+        return false;
+    }
+    let catalog = context.catalog;
+    let parent_snapshot = snapshot_statement(pi, context.semantics, context.engine);
+    let child_snapshot = snapshot_statement(ci, context.semantics, context.engine);
+    ci.accesses()
+        .filter(|(_, access)| matches!(access.kind, AccessKind::Insert { .. }))
+        .any(|(at, insert)| {
+            let Some(child_table) = catalog.table(&insert.table) else {
+                return false;
+            };
+            child_table.foreign_keys.iter().any(|fk| {
+                let Some(parent_table) = catalog.table(&fk.references) else {
+                    return false;
+                };
+                let Some((referenced, columns)) = referenced_row(ci, insert, fk, parent_table)
+                else {
+                    return false;
+                };
+                let same_row = |access: &Access| {
+                    access.table == fk.references
+                        && is_referenced_row(
+                            (&referenced, columns),
+                            ci,
+                            (pi, access),
+                            parent_table,
+                            unifier,
+                        )
+                };
+                let deletes = pi.accesses().any(|(_, access)| {
+                    matches!(access.kind, AccessKind::Delete { .. }) && same_row(access)
+                });
+                let child_usable = if deletes {
+                    true
+                } else {
+                    at.statement <= child_from && child_snapshot.is_none_or(|s| at.statement < s)
+                };
+                child_usable
+                    && pi.accesses().any(|(locked_at, access)| {
+                        let exclusive = matches!(access.kind, AccessKind::Delete { .. })
+                            || access.lock().is_some_and(|lock| {
+                                lock.strength == LockStrength::Update && !lock.skip_locked
+                            });
+                        exclusive
+                            && locked_at.statement <= parent_from
+                            && parent_snapshot.is_none_or(|s| locked_at.statement < s)
+                            && same_row(access)
+                    })
+            })
+        })
+}
+
+/// `pins` of a row of `table` with what `instance` learnt about that row from a lookup that
+/// found it by the same values: the lookup's other keys (`SELECT queue_id INTO STRICT q FROM
+/// queue WHERE queue_name = $1` teaches that the queue `queue_id = q.queue_id` is also
+/// `queue_name = $1`, and the other way round).
+fn found_row(
+    instance: Instance,
+    table: &str,
+    mut pins: BTreeMap<String, Term>,
+) -> BTreeMap<String, Term> {
+    let found = instance.accesses().filter_map(|(_, access)| {
+        let found = access.table == table
+            && matches!(
+                access.kind,
+                AccessKind::Read {
+                    must_find: true,
+                    ..
+                }
+            );
+        found.then_some(&access.rows.pins)
+    });
+    let mut learnt = BTreeMap::new();
+    for row in found {
+        if pins
+            .iter()
+            .all(|(column, term)| row.get(column) == Some(term))
+        {
+            learnt.extend(
+                row.iter()
+                    .map(|(column, term)| (column.clone(), term.clone())),
+            );
+        }
+    }
+    for (column, term) in learnt {
+        pins.entry(column).or_insert(term);
+    }
+    pins
+}
+
+/// The parent row an inserted child row references through `fk`, as pins on the parent's
+/// columns: the child's values of the foreign key, and the other keys of that row that the
+/// child's transaction found it by (`SELECT queue_id INTO STRICT q FROM queue WHERE
+/// queue_name = $1`, then `INSERT INTO tick (tick_queue) VALUES (q.queue_id)`: the parent is
+/// also the queue named `$1`), with the referenced columns. `None` when a column of the
+/// foreign key is not pinned.
+fn referenced_row<'t>(
+    child_instance: Instance,
+    child: &Access,
+    fk: &'t crate::catalog::ForeignKey,
+    parent_table: &'t crate::catalog::Table,
+) -> Option<(BTreeMap<String, Term>, &'t [String])> {
+    let referenced: &[String] = if fk.referenced.is_empty() {
+        &parent_table
+            .keys
+            .iter()
+            .find(|key| key.kind == KeyKind::Primary)?
+            .columns
+    } else {
+        &fk.referenced
+    };
+    if referenced.len() != fk.columns.len() {
+        return None;
+    }
+    let mut pins = BTreeMap::new();
+    for (column, parent_column) in fk.columns.iter().zip(referenced) {
+        pins.insert(parent_column.clone(), child.rows.pins.get(column)?.clone());
+    }
+    Some((found_row(child_instance, &fk.references, pins), referenced))
 }
 
 fn forces(a: &Access, ta: u8, b: &Access, tb: u8, unifier: &Unifier, catalog: &Catalog) -> bool {
@@ -431,6 +604,11 @@ pub fn serialized_by_lock(
     unifier: &Unifier,
     context: &crate::analysis::Context,
 ) -> bool {
+    if serialized_by_foreign_key(first, second, unifier, context)
+        || serialized_by_foreign_key(second, first, unifier, context)
+    {
+        return true;
+    }
     let first_mutexes = usable_mutexes(first.0, first.1, context);
     let second_mutexes = usable_mutexes(second.0, second.1, context);
     let (ta, tb) = (first.0.tag, second.0.tag);

@@ -56,9 +56,8 @@ pub fn changes(statement: &Statement) -> Option<Vec<Change>> {
                         )),
                         ColumnOption::ForeignKey(constraint) => {
                             table.foreign_keys.push(ForeignKey {
-                                name: constraint.name.as_ref().map(ident),
                                 columns: vec![column_name.clone()],
-                                references: object_name(&constraint.foreign_table),
+                                ..foreign_key(constraint)
                             })
                         }
                         _ => {}
@@ -315,16 +314,30 @@ fn constraint_change(table: &str, constraint: &TableConstraint) -> Option<Change
         TableConstraint::ForeignKey(foreign) => {
             return Some(Change::AddForeignKey {
                 table,
-                foreign_key: ForeignKey {
-                    name: foreign.name.as_ref().map(ident),
-                    columns: foreign.columns.iter().map(ident).collect(),
-                    references: object_name(&foreign.foreign_table),
-                },
+                foreign_key: foreign_key(foreign),
             });
         }
         _ => return None,
     };
     Some(Change::AddKey { table, key })
+}
+
+fn foreign_key(constraint: &sqlparser::ast::ForeignKeyConstraint) -> ForeignKey {
+    use sqlparser::ast::ReferentialAction;
+    ForeignKey {
+        name: constraint.name.as_ref().map(ident),
+        columns: constraint.columns.iter().map(ident).collect(),
+        references: object_name(&constraint.foreign_table),
+        referenced: constraint.referred_columns.iter().map(ident).collect(),
+        on_delete_changes_children: matches!(
+            constraint.on_delete,
+            Some(
+                ReferentialAction::Cascade
+                    | ReferentialAction::SetNull
+                    | ReferentialAction::SetDefault
+            )
+        ),
+    }
 }
 
 /// Columns of an index; an expression index (`lower(email)`) counts the columns it uses:

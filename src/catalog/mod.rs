@@ -83,6 +83,11 @@ pub struct ForeignKey {
     pub name: Option<String>,
     pub columns: Vec<String>,
     pub references: String,
+    /// The referenced columns, in the order of `columns`; empty: the parent's primary key.
+    pub referenced: Vec<String>,
+    /// `ON DELETE CASCADE | SET NULL | SET DEFAULT`: deleting the parent changes the children
+    /// instead of failing while they exist.
+    pub on_delete_changes_children: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -34,7 +34,8 @@ pub struct BodyStatement {
     /// END`.
     pub suffix: &'static str,
     /// `SELECT a, t.b INTO x, y`: each selected column with the variable that receives it,
-    /// when every item of the select list is a plain column.
+    /// for the items of the select list that are plain columns. Into one record `r`, the
+    /// variables are its fields (`r.a`); `SELECT * INTO r` is `("*", "r")`.
     pub into: Vec<(String, String)>,
     /// The variables `INTO` assigns, in order (`x`, `y`).
     pub targets: Vec<String>,
@@ -655,11 +656,29 @@ impl<'a> Reader<'a> {
                 all_targets.extend(targets.iter().cloned());
                 if self.is(from, "select") {
                     let columns = self.plain_columns(from + 1, at);
-                    if columns.len() == targets.len() {
+                    if at == from + 2 && self.punct(from + 1) == Some("*") {
+                        // `SELECT * INTO r`: every column, into the record's field of its name.
+                        into = targets
+                            .into_iter()
+                            .map(|record| ("*".to_string(), record))
+                            .take(1)
+                            .collect();
+                    } else if columns.len() == targets.len() {
                         into = columns
                             .into_iter()
                             .zip(targets)
                             .filter_map(|(column, target)| Some((column?, target)))
+                            .collect();
+                    } else if let [record] = targets.as_slice() {
+                        // `SELECT a, t.b INTO r`: a record, whose fields are named after the
+                        // columns.
+                        into = columns
+                            .into_iter()
+                            .flatten()
+                            .map(|column| {
+                                let field = format!("{record}.{column}");
+                                (column, field)
+                            })
                             .collect();
                     }
                 }
@@ -1350,6 +1369,29 @@ mod tests {
             ],
             "the expression's target gets no column"
         );
+    }
+
+    #[test]
+    fn into_a_record_pairs_each_plain_column_with_its_field() {
+        let body = "
+            BEGIN
+                SELECT queue_id, pgq.seq_getval(queue_event_seq) AS event_seq, q0.queue_name
+                  INTO q FROM pgq.queue q0 WHERE queue_name = i_queue_name;
+                SELECT * INTO STRICT r FROM pgq.queue WHERE queue_name = i_queue_name FOR UPDATE;
+            END;";
+        let read = read_plpgsql_body(body, TextRange::new(0, body.len()));
+        let pairs = |statement: usize| {
+            read.statements[statement]
+                .into
+                .iter()
+                .map(|(column, target)| format!("{column} -> {target}"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            pairs(0),
+            ["queue_id -> q.queue_id", "queue_name -> q.queue_name"]
+        );
+        assert_eq!(pairs(1), ["* -> r"]);
     }
 
     #[test]
