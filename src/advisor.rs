@@ -8,9 +8,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::analysis::finding::Finding;
-use crate::analysis::rules::Rule;
 use crate::analysis::{self, Context};
 use crate::program::Program;
+use crate::rule::Rule;
 use crate::semantics::{Engine, Level, Semantics};
 use crate::{CheckOptions, CheckResult, check_sources};
 

@@ -7,11 +7,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::analysis::rules::{REGISTRY, Rule, Severity};
 use crate::baseline;
 use crate::config::{self, Config};
 use crate::discover::FileProblem;
 use crate::report;
+use crate::rule::{REGISTRY, Rule, Severity};
 use crate::semantics::{Engine, Level, Semantics};
 use crate::settings::{self, SettingsError};
 use crate::source::{FileId, Role, SourceFile};

@@ -44,9 +44,9 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::CheckOptions;
-use crate::analysis::rules::{REGISTRY, Rule, Severity};
 use crate::compose::{Composition, Step, UnknownStep};
 use crate::discover;
+use crate::rule::{REGISTRY, Rule, Severity};
 use crate::semantics::{Engine, Level, Semantics};
 use crate::source::Role;
 

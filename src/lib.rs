@@ -39,6 +39,7 @@ pub mod program;
 pub mod progress;
 pub mod report;
 pub mod routine;
+pub mod rule;
 pub mod semantics;
 pub mod settings;
 pub mod source;
@@ -49,11 +50,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use rayon::prelude::*;
 
 use analysis::finding::Finding;
-use analysis::rules::{Rule, Severity};
 use catalog::Catalog;
 use parse::directives::Directive;
 use parse::{ParsedFile, RawStatement};
 use program::{Program, StatementFacts, StatementKind};
+use rule::{Rule, Severity};
 use semantics::{Engine, Level, Semantics};
 use source::{FileId, Role, SourceFile, TextRange};
 

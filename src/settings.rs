@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use crate::CheckOptions;
-use crate::analysis::rules::Rule;
 use crate::config::{self, Config};
 use crate::discover;
+use crate::rule::Rule;
 use crate::semantics::{Engine, Level, Semantics};
 use crate::source::Role;
 

@@ -1,8 +1,9 @@
-//! The floors of the tree: the pipeline (parse → catalog → access → program/routine →
-//! analysis, with the settings they run with) never reaches up into the shells that present
-//! it (the command line, the language server, the reports, `confirm`), and the language
-//! server shares the settings with the command line instead of importing it. Test modules
-//! (`#[cfg(test)]` and below) may use anything.
+//! The floors of the tree: the rule definitions are the ground floor and the engine table
+//! stands on them alone, so every stage may name a rule or an engine; the pipeline (parse →
+//! catalog → access → program/routine → analysis, with the settings they run with) never
+//! reaches up into the shells that present it (the command line, the language server, the
+//! reports, `confirm`), and the language server shares the settings with the command line
+//! instead of importing it. Test modules (`#[cfg(test)]` and below) may use anything.
 
 use std::path::{Path, PathBuf};
 
@@ -35,17 +36,23 @@ fn rust_files(path: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-fn violations(floor: &[&str], above: &[&str]) -> Vec<String> {
+/// The files of the top-level module `part`: `src/part.rs` or everything under `src/part/`.
+fn module_files(part: &str) -> Vec<PathBuf> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let path = if src.join(part).is_dir() {
+        src.join(part)
+    } else {
+        src.join(format!("{part}.rs"))
+    };
+    assert!(path.exists(), "no module {part} in src/");
+    rust_files(&path)
+}
+
+/// Where the modules of `floor` name one of the modules `above`.
+fn violations(floor: &[&str], above: &[&str]) -> Vec<String> {
     let mut found = Vec::new();
     for part in floor {
-        let path = if src.join(part).is_dir() {
-            src.join(part)
-        } else {
-            src.join(format!("{part}.rs"))
-        };
-        assert!(path.exists(), "no module {part} in src/");
-        for file in rust_files(&path) {
+        for file in module_files(part) {
             for (line, module) in imports(&file) {
                 if above.contains(&module.as_str()) {
                     found.push(format!("{}:{line} uses crate::{module}", file.display()));
@@ -54,6 +61,40 @@ fn violations(floor: &[&str], above: &[&str]) -> Vec<String> {
         }
     }
     found
+}
+
+/// Where the module `part` names anything of the crate but itself and the modules `allowed`
+/// (items of `lib.rs` such as `crate::CheckResult` count as the top floor).
+fn imports_outside(part: &str, allowed: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    for file in module_files(part) {
+        for (line, module) in imports(&file) {
+            if module != part && !allowed.contains(&module.as_str()) {
+                found.push(format!("{}:{line} uses crate::{module}", file.display()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_rule_definitions_import_nothing_from_the_crate() {
+    let found = imports_outside("rule", &[]);
+    assert!(
+        found.is_empty(),
+        "a lower floor imports a higher one:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_engine_table_imports_only_the_rule_definitions() {
+    let found = imports_outside("semantics", &["rule"]);
+    assert!(
+        found.is_empty(),
+        "a lower floor imports a higher one:\n{}",
+        found.join("\n")
+    );
 }
 
 #[test]

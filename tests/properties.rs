@@ -8,7 +8,7 @@ mod workload;
 use std::collections::BTreeSet;
 
 use isolint::analysis::finding::Step;
-use isolint::analysis::rules::Rule;
+use isolint::rule::Rule;
 use isolint::semantics::{Engine, Level, Semantics};
 use isolint::source::{Role, SourceFile};
 use isolint::{CheckOptions, CheckResult, check_sources};

@@ -1,7 +1,7 @@
 //! Findings: the data a rule produces. Rendering is `report`'s business.
 
-use crate::analysis::rules::Rule;
 use crate::analysis::unify::Unifier;
+use crate::rule::Rule;
 
 /// A statement of a program.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -3,8 +3,8 @@
 
 use super::Context;
 use super::finding::{Fix, FixEdit};
-use super::rules::Rule;
 use crate::access::Access;
+use crate::rule::Rule;
 use crate::semantics::{Engine, Level};
 
 fn fix(title: impl Into<String>) -> Fix {

@@ -23,10 +23,10 @@ use rayon::prelude::*;
 use crate::catalog::Catalog;
 use crate::program::Program;
 use crate::progress::{Progress, Stage};
+use crate::rule::Rule;
 use crate::semantics::{Engine, Level, Semantics};
 use conflict::{Instance, RwEdge, rw_edges};
 use finding::{Finding, StatementRef};
-use rules::Rule;
 
 /// Everything a rule may look at.
 pub struct Context<'a> {
@@ -315,21 +315,22 @@ pub fn analyse_cached(
 ) -> Analysis {
     // The rules that can fire at all: a rule no level in use lets through finds nothing, and
     // without graph rules the graph is not built.
-    let pair_rules: Vec<&rules::RuleSpec> = rules::REGISTRY
-        .iter()
-        .filter(|spec| enabled.contains(&spec.rule) && possible(context, spec.rule))
+    let detectors: Vec<rules::Detector> = Rule::ALL
+        .into_iter()
+        .filter(|rule| enabled.contains(rule) && possible(context, *rule))
+        .map(rules::detector)
         .collect();
-    if pair_rules.is_empty() {
+    if detectors.is_empty() {
         return Analysis {
             findings: Vec::new(),
             used_ignores: BTreeSet::new(),
             skipped_tables: Vec::new(),
         };
     }
-    let graph_rules: Vec<&rules::RuleSpec> = pair_rules
+    let graph_rules: Vec<rules::Detector> = detectors
         .iter()
         .copied()
-        .filter(|spec| matches!(spec.detector, rules::Detector::Graph(_)))
+        .filter(|detector| matches!(detector, rules::Detector::Graph(_)))
         .collect();
     let CandidatePairs {
         pairs,
@@ -371,7 +372,7 @@ pub fn analyse_cached(
             let outcomes: Vec<_> = chunk
                 .iter()
                 .map(|&(first, second)| {
-                    let outcome = compare(context, &pair_rules, with_graph, first, second);
+                    let outcome = compare(context, &detectors, with_graph, first, second);
                     ((first, second), outcome)
                 })
                 .filter(|(_, outcome)| !outcome.is_empty())
@@ -396,8 +397,8 @@ pub fn analyse_cached(
     }
     if with_graph {
         let graph = graph::DependencyGraph::build(context, graph_parts);
-        for spec in graph_rules {
-            if let rules::Detector::Graph(detect) = spec.detector {
+        for detector in graph_rules {
+            if let rules::Detector::Graph(detect) = detector {
                 detect(context, &graph, &mut findings);
             }
         }
@@ -484,15 +485,15 @@ fn possible(context: &Context, rule: Rule) -> bool {
 /// What the pair rules and, `with_graph`, the dependency graph take from one pair.
 fn compare(
     context: &Context,
-    pair_rules: &[&rules::RuleSpec],
+    detectors: &[rules::Detector],
     with_graph: bool,
     first: usize,
     second: usize,
 ) -> PairOutcome {
     let pair = Pair::new(context, first, second);
     let mut findings = Vec::new();
-    for spec in pair_rules {
-        if let rules::Detector::Pair(detect) = spec.detector {
+    for detector in detectors {
+        if let rules::Detector::Pair(detect) = *detector {
             detect(context, &pair, &mut findings);
         }
     }
@@ -515,7 +516,7 @@ fn compare(
 /// A finding silenced by an ignore directive stands for nothing: what it would fold is
 /// reported on its own, so `ignore write-skew` does not also hide a read skew.
 fn fold_root_causes(findings: &mut Vec<Finding>, silenced: impl Fn(&Finding) -> bool) {
-    use rules::Rule::{LostUpdate, PhantomWriteSkew, ReadSkew, WriteSkew};
+    use Rule::{LostUpdate, PhantomWriteSkew, ReadSkew, WriteSkew};
     let specificity = |rule| match rule {
         LostUpdate => Some(0),
         WriteSkew => Some(1),

@@ -15,7 +15,7 @@ use lsp_types::{
 use super::position::Encoding;
 use super::workspace::path_to_uri;
 use crate::analysis::finding::{Finding, StatementRef};
-use crate::analysis::rules::Severity;
+use crate::rule::Severity;
 use crate::source::{FileId, TextRange};
 use crate::{CheckResult, DiagnosticKind};
 
@@ -133,7 +133,7 @@ pub fn by_file(
     by_file
 }
 
-fn rule_page(rule: crate::analysis::rules::Rule) -> Option<CodeDescription> {
+fn rule_page(rule: crate::rule::Rule) -> Option<CodeDescription> {
     let href = rule.page_url().parse().ok()?;
     Some(CodeDescription { href })
 }

@@ -6,11 +6,11 @@ use std::collections::BTreeSet;
 
 use crate::CheckResult;
 use crate::access::{Access, AccessKind, Columns, LockTarget};
-use crate::analysis::rules::Rule;
 use crate::analysis::{Context, Pair, candidate_pairs};
 use crate::parse::LockStrength;
 use crate::parse::directives::{Directive, parse_comment};
 use crate::program::{LevelSource, Program};
+use crate::rule::Rule;
 use crate::semantics::Semantics;
 use crate::source::FileId;
 

@@ -8,7 +8,7 @@
 
 use super::{Location, location, statement_location};
 use crate::CheckResult;
-use crate::analysis::rules::Severity;
+use crate::rule::Severity;
 
 pub fn render(result: &CheckResult) -> String {
     let mut out = String::new();
@@ -95,7 +95,7 @@ mod tests {
         let mut result = check("queries/leave_shift.sql", LEAVE_SHIFT);
         result
             .severities
-            .insert(crate::analysis::rules::Rule::WriteSkew, Severity::Warning);
+            .insert(crate::rule::Rule::WriteSkew, Severity::Warning);
         assert!(render(&result).starts_with("::warning file=queries/leave_shift.sql,line=3,"));
     }
 

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::{fingerprint, statement_location};
 use crate::CheckResult;
-use crate::analysis::rules::Severity;
+use crate::rule::Severity;
 
 #[derive(Serialize)]
 struct Issue {
@@ -68,8 +68,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::analysis::rules::Rule;
     use crate::report::test_support::{LEAVE_SHIFT, check, parse_json as parse};
+    use crate::rule::Rule;
 
     #[test]
     fn a_finding_is_one_issue_on_the_statement_at_fault() {

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::CheckResult;
 use crate::analysis::pair_conflicts::PairConflicts;
-use crate::analysis::rules::Rule;
+use crate::rule::Rule;
 use crate::semantics::Level;
 
 /// More programs than this and the picture leaves out the programs without findings; if

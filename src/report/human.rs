@@ -12,7 +12,7 @@ use miette::{
 use super::{instance_label, step_text, summary_line};
 use crate::CheckResult;
 use crate::analysis::finding::{Finding, StatementRef};
-use crate::analysis::rules::Severity as RuleSeverity;
+use crate::rule::Severity as RuleSeverity;
 
 pub struct Options {
     pub color: bool,
@@ -135,17 +135,7 @@ fn finding_diagnostic(result: &CheckResult, finding: &Finding) -> Rendered {
 }
 
 pub fn primary_label(finding: &Finding) -> String {
-    use crate::analysis::rules::Rule;
-    match finding.rule {
-        Rule::LostUpdate => "reads the value it will overwrite, without a lock".to_string(),
-        Rule::WriteSkew | Rule::PhantomWriteSkew => {
-            "this check can be stale when the write commits".to_string()
-        }
-        Rule::DangerousStructure => "the pivot reads here".to_string(),
-        Rule::ReadSkew => "first read".to_string(),
-        Rule::DirtyRead => "reads uncommitted data".to_string(),
-        Rule::NonRepeatableRead | Rule::PhantomRead => "the second read".to_string(),
-    }
+    finding.rule.primary_label().to_string()
 }
 
 /// The witness as a timeline: one column per transaction, time going down.

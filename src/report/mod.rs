@@ -151,7 +151,7 @@ pub fn summary_line(result: &CheckResult) -> String {
     let errors = result
         .findings
         .iter()
-        .filter(|f| result.severity(f) == crate::analysis::rules::Severity::Error)
+        .filter(|f| result.severity(f) == crate::rule::Severity::Error)
         .count();
     let warnings = result.findings.len() - errors;
     let kinds = ProgramCounts::of(result);

@@ -9,10 +9,10 @@ use crate::advisor::{self, Advisor};
 use crate::analysis::Context;
 use crate::analysis::finding::{Finding, StatementRef};
 use crate::analysis::pair_conflicts::{PairConflicts, Strength, pair_conflicts};
-use crate::analysis::rules::{Rule, Severity};
 use crate::parse::{LockClause, LockStrength};
 use crate::program::{LevelSource, Program};
 use crate::report::graph::{DrawnGraph, drawn_graph, most_involved};
+use crate::rule::{Rule, Severity};
 use crate::semantics::{Level, Semantics};
 use crate::{CheckOptions, CheckResult};
 

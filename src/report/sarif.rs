@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::{Location, fingerprint, location, statement_location};
 use crate::CheckResult;
-use crate::analysis::rules::Rule;
+use crate::rule::Rule;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const INFORMATION_URI: &str = "https://github.com/isolint/isolint";
@@ -304,8 +304,8 @@ mod tests {
 
     use super::*;
     use crate::DiagnosticKind;
-    use crate::analysis::rules::Severity;
     use crate::report::test_support::{LEAVE_SHIFT, check, parse_json as parse};
+    use crate::rule::Severity;
 
     use crate::Diagnostic;
 

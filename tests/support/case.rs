@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use isolint::analysis::rules::Rule;
+use isolint::rule::Rule;
 use isolint::semantics::{Engine, Level};
 use isolint::{CheckOptions, CheckResult, check_sources, discover};
 use serde::Deserialize;

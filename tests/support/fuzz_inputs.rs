@@ -1,9 +1,9 @@
 //! What each fuzz target does with its input, shared with the regression test that replays
 //! the inputs that once crashed.
 
-use isolint::analysis::rules::Rule;
 use isolint::parse::{flavor, split::split};
 use isolint::report;
+use isolint::rule::Rule;
 use isolint::semantics::{Engine, Semantics};
 use isolint::source::{Role, SourceFile};
 use isolint::{CheckOptions, check_sources};

@@ -7,8 +7,8 @@ use crate::analysis::Context;
 use crate::analysis::finding::{Finding, StatementRef, Step, witness};
 use crate::analysis::fixes;
 use crate::analysis::graph::{DependencyGraph, VulnerableEdge};
-use crate::analysis::rules::Rule;
 use crate::analysis::unify::{Unifier, rows_meet};
+use crate::rule::Rule;
 
 /// One finding per pivot: the fix belongs to the pivot (or to the edges into and out of it),
 /// and every Tin × Tout combination through a busy pivot would bury it.

@@ -4,8 +4,8 @@
 use crate::analysis::conflict::serialized_by_lock;
 use crate::analysis::finding::{Finding, StatementRef, Step, witness};
 use crate::analysis::fixes;
-use crate::analysis::rules::Rule;
 use crate::analysis::{Context, Pair};
+use crate::rule::Rule;
 
 pub fn detect(context: &Context, pair: &Pair, findings: &mut Vec<Finding>) {
     let flipped = pair.flipped();

@@ -5,10 +5,10 @@ use crate::access::{Access, AccessKind, SetValue};
 use crate::analysis::conflict::{AccessRef, Instance, serialized_by_lock};
 use crate::analysis::finding::{Finding, StatementRef, Step, witness};
 use crate::analysis::fixes;
-use crate::analysis::rules::Rule;
 use crate::analysis::unify::{Unifier, rows_meet, same_rows};
 use crate::analysis::{Context, Pair};
 use crate::parse::LockStrength;
+use crate::rule::Rule;
 
 pub fn detect(context: &Context, pair: &Pair, findings: &mut Vec<Finding>) {
     let flipped = pair.flipped();

@@ -4,8 +4,8 @@
 use crate::analysis::conflict::{AccessRef, EdgeKind, Instance, RwEdge};
 use crate::analysis::finding::{Finding, StatementRef, Step, witness};
 use crate::analysis::fixes;
-use crate::analysis::rules::Rule;
 use crate::analysis::{Context, Pair};
+use crate::rule::Rule;
 
 pub fn detect(context: &Context, pair: &Pair, findings: &mut Vec<Finding>) {
     repeated_read_findings(
@@ -151,8 +151,8 @@ fn finding(
 
 #[cfg(test)]
 mod tests {
-    use crate::analysis::rules::Rule;
     use crate::analysis::testing::run;
+    use crate::rule::Rule;
     use crate::semantics::{Engine, Level};
 
     const SCHEMA: &str = "CREATE TABLE products (id int PRIMARY KEY, name text, price int);";

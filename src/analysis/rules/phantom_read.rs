@@ -4,8 +4,8 @@
 use super::non_repeatable_read::repeated_read_findings;
 use crate::analysis::conflict::EdgeKind;
 use crate::analysis::finding::Finding;
-use crate::analysis::rules::Rule;
 use crate::analysis::{Context, Pair};
+use crate::rule::Rule;
 
 pub fn detect(context: &Context, pair: &Pair, findings: &mut Vec<Finding>) {
     repeated_read_findings(
@@ -19,8 +19,8 @@ pub fn detect(context: &Context, pair: &Pair, findings: &mut Vec<Finding>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::analysis::rules::Rule;
     use crate::analysis::testing::run;
+    use crate::rule::Rule;
     use crate::semantics::{Engine, Level};
 
     const SCHEMA: &str = "CREATE TABLE orders (id serial PRIMARY KEY, customer_id int, total int);";

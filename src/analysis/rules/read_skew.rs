@@ -6,9 +6,9 @@ use crate::access::AccessKind;
 use crate::analysis::conflict::{AccessRef, EdgeKind, Instance, RwEdge, serialized_by_lock};
 use crate::analysis::finding::{Finding, StatementRef, Step, witness};
 use crate::analysis::fixes;
-use crate::analysis::rules::Rule;
 use crate::analysis::unify::{rows_meet, same_rows};
 use crate::analysis::{Context, Pair};
+use crate::rule::Rule;
 
 pub fn detect(context: &Context, pair: &Pair, findings: &mut Vec<Finding>) {
     let flipped = pair.flipped();

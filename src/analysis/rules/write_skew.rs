@@ -3,8 +3,8 @@
 
 use crate::analysis::cycles::{cycle_finding, open_cycles};
 use crate::analysis::finding::Finding;
-use crate::analysis::rules::Rule;
 use crate::analysis::{Context, Pair};
+use crate::rule::Rule;
 
 pub fn detect(context: &Context, pair: &Pair, findings: &mut Vec<Finding>) {
     let levels = [pair.first.program.level, pair.second.program.level];
