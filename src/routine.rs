@@ -412,16 +412,18 @@ fn body_statements(
         };
         let mut accesses = Vec::new();
         let mut calls = Vec::new();
+        let mut inner_join_tables = None;
         for mut ast in asts {
             if !extract::is_data_statement(&ast) {
                 continue;
             }
             extract::bind_variables(&mut ast, &known);
+            inner_join_tables = extract::inner_join_tables(&ast);
             accesses.extend(extract::accesses(&ast, &raw.locks, catalog));
             calls.extend(extract::calls(&ast));
         }
         if body_statement.must_find {
-            mark_must_find(&mut accesses, catalog);
+            mark_must_find(&mut accesses, inner_join_tables, catalog);
         }
         pin_found_row_to_targets(&mut accesses, &body_statement.into, &known, catalog);
         mark_fresh_values(&mut accesses, &fresh, catalog);
@@ -754,24 +756,45 @@ fn pin_found_row_to_targets(
     }
 }
 
-/// A statement the body raises unless it finds a row, when it is a lookup of one row by key
-/// in one table: that read found its row. A join, a subquery (`NOT EXISTS`) or an aggregate
-/// (which always returns a row) says nothing about which of its reads found rows.
-fn mark_must_find(accesses: &mut [Access], catalog: &Catalog) {
-    let [access] = accesses else {
-        return;
+/// A statement the body raises unless it finds a row, when each of its reads is a lookup of
+/// one row: that read found its row. One table looked up by a key; or an inner join of tables
+/// in its `FROM` alone (`inner_join_tables` of them), each found by a key whose columns are
+/// pinned or joined to another table's (`s.sub_queue = q.queue_id AND s.sub_consumer =
+/// c.co_id`), so that a result row holds one row of each. A subquery (`NOT EXISTS`), an outer
+/// join or an aggregate (which always returns a row) says nothing about which of its reads
+/// found rows.
+fn mark_must_find(accesses: &mut [Access], inner_join_tables: Option<usize>, catalog: &Catalog) {
+    let one_row = |access: &Access| {
+        let table = catalog.table(&access.table);
+        access.rows.point_key(table).is_some()
+            || (accesses.len() > 1
+                && table.is_some_and(|table| {
+                    table.keys.iter().any(|key| {
+                        key.identifies_row()
+                            && key.columns.iter().all(|column| {
+                                access.rows.pins.contains_key(column)
+                                    || access.rows.known.contains(column)
+                            })
+                    })
+                }))
     };
-    let point = access
-        .rows
-        .point_key(catalog.table(&access.table))
-        .is_some();
-    if let crate::access::AccessKind::Read {
-        must_find,
-        aggregate: false,
-        ..
-    } = &mut access.kind
-    {
-        *must_find = point;
+    let lookup = |access: &Access| {
+        matches!(
+            access.kind,
+            crate::access::AccessKind::Read {
+                aggregate: false,
+                ..
+            }
+        ) && one_row(access)
+    };
+    let joined = accesses.len() == 1 || inner_join_tables == Some(accesses.len());
+    if !joined || !accesses.iter().all(lookup) {
+        return;
+    }
+    for access in accesses.iter_mut() {
+        if let crate::access::AccessKind::Read { must_find, .. } = &mut access.kind {
+            *must_find = true;
+        }
     }
 }
 

@@ -1556,8 +1556,11 @@ fn foreign_key_insert_serialises_with_parent_delete() {
     );
     run.step("dropper", "BEGIN");
     assert!(
-        run.step("dropper", "SELECT * FROM queues WHERE name = 'q' FOR UPDATE")
-            .is_waiting(),
+        run.step(
+            "dropper",
+            "SELECT * FROM queues WHERE name = 'q' FOR UPDATE"
+        )
+        .is_waiting(),
         "FOR UPDATE waits for the tick's FOR KEY SHARE"
     );
     run.step("ticker", "COMMIT");
@@ -1580,8 +1583,11 @@ fn foreign_key_insert_serialises_with_parent_delete() {
     );
     run.step("dropper", "BEGIN");
     assert_eq!(
-        run.step("dropper", "SELECT id FROM queues WHERE name = 'r' FOR UPDATE")
-            .rows(),
+        run.step(
+            "dropper",
+            "SELECT id FROM queues WHERE name = 'r' FOR UPDATE"
+        )
+        .rows(),
         ["2"]
     );
     assert_eq!(
@@ -1649,5 +1655,43 @@ fn foreign_key_insert_beside_parent_update_phantom() {
         ),
         ["t|1"],
         "a closed queue with a tick close_queue did not count"
+    );
+}
+
+/// publish, called while create_queue's queue and topic are uncommitted, finds no row of the
+/// join and raises: no event is published past a topic it missed.
+#[test]
+fn plpgsql_raise_unless_join_finds_no_phantom() {
+    let Some(database) = Database::of("plpgsql_raise_unless_join_finds_no_phantom") else {
+        return;
+    };
+    assert!(database.requires("read-committed").is_empty());
+    let mut run = database.sessions(["creator", "publisher"]);
+    run.step("creator", "BEGIN");
+    assert_eq!(
+        run.step(
+            "creator",
+            "SELECT count(*) FROM events WHERE queue_id = 0 AND topic = 'q'"
+        )
+        .rows(),
+        ["0"]
+    );
+    run.step("creator", "INSERT INTO queues (id, name) VALUES (7, 'q')");
+    run.step(
+        "creator",
+        "INSERT INTO topics (name, queue_id) VALUES ('q', 7)",
+    );
+    assert_eq!(
+        run.step("publisher", "SELECT publish('q', 'x')").sqlstate(),
+        "P0001",
+        "no topic q yet: publish raises"
+    );
+    run.step("creator", "COMMIT");
+    assert_eq!(database.query("SELECT count(*) FROM events"), ["0"]);
+    run.step("publisher", "SELECT publish('q', 'y')");
+    assert_eq!(
+        database.query("SELECT queue_id, payload FROM events"),
+        ["7|y"],
+        "once the topic is committed, publish finds it"
     );
 }

@@ -292,6 +292,38 @@ pub fn is_data_statement(statement: &Statement) -> bool {
     )
 }
 
+/// How many tables a `SELECT` reads when it reads them only by inner (or comma) joins of plain
+/// tables in its top-level `FROM`, each row of the result holding one row of each: `None` for
+/// anything else (an outer join, a subquery in `FROM`, a set operation). Together with the
+/// statement's accesses it tells a lookup whose every table contributed its row.
+pub fn inner_join_tables(statement: &Statement) -> Option<usize> {
+    let Statement::Query(query) = statement else {
+        return None;
+    };
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return None;
+    };
+    let mut tables = 0;
+    for from in &select.from {
+        let plain = |factor: &TableFactor| matches!(factor, TableFactor::Table { .. });
+        if !plain(&from.relation) {
+            return None;
+        }
+        tables += 1;
+        for join in &from.joins {
+            let inner = matches!(
+                join.join_operator,
+                JoinOperator::Join(_) | JoinOperator::Inner(_) | JoinOperator::CrossJoin(_)
+            );
+            if !inner || !plain(&join.relation) {
+                return None;
+            }
+            tables += 1;
+        }
+    }
+    Some(tables)
+}
+
 type ColumnRef = (Option<String>, String);
 
 static TRUE: Expr = Expr::Value(sqlparser::ast::ValueWithSpan {
@@ -2570,6 +2602,22 @@ mod tests {
                 "insert Update({\"v\": Expr}) prefs {k=$1 v=$2}",
             ],
         );
+    }
+
+    #[test]
+    fn inner_join_tables_counts_plain_tables_joined_inner_only() {
+        let tables = |sql: &str| {
+            let file = parse_file(sql, Engine::Postgres);
+            inner_join_tables(&file.statements[0].parsed.as_ref().unwrap()[0])
+        };
+        assert_eq!(
+            tables("SELECT 1 FROM a, b JOIN c ON c.id = b.c WHERE a.id = $1"),
+            Some(3)
+        );
+        assert_eq!(tables("SELECT 1 FROM a LEFT JOIN b ON b.id = a.b"), None);
+        assert_eq!(tables("SELECT 1 FROM (SELECT * FROM a) x"), None);
+        assert_eq!(tables("SELECT 1 FROM a UNION SELECT 1 FROM b"), None);
+        assert_eq!(tables("UPDATE a SET x = 1"), None);
     }
 
     #[test]

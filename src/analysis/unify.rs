@@ -198,11 +198,19 @@ pub fn domains_overlap(a: &RowSet, b: &RowSet) -> bool {
 }
 
 /// Within one transaction: the two row sets name the same rows as far as the text shows
-/// (every column pinned in both is pinned to the same term).
-pub fn same_rows(a: &RowSet, b: &RowSet) -> bool {
+/// (every column pinned in both is pinned to the same term, or both name one row of `table` by
+/// the same key whatever else they pin).
+pub fn same_rows(a: &RowSet, b: &RowSet, table: Option<&crate::catalog::Table>) -> bool {
+    let same = |column: &String| matches!((a.pins.get(column), b.pins.get(column)), (Some(x), Some(y)) if x == y);
     a.pins
         .iter()
         .all(|(column, term)| b.pins.get(column).is_none_or(|other| other == term))
+        || table.is_some_and(|table| {
+            table
+                .keys
+                .iter()
+                .any(|key| key.identifies_row() && key.columns.iter().all(same))
+        })
 }
 
 #[cfg(test)]
@@ -310,7 +318,7 @@ mod tests {
         let a = rows(&[("id", param("$1"))]);
         let b = rows(&[("id", param("$1")), ("v", param("$2"))]);
         let c = rows(&[("id", param("$2"))]);
-        assert!(same_rows(&a, &b));
-        assert!(!same_rows(&a, &c));
+        assert!(same_rows(&a, &b, None));
+        assert!(!same_rows(&a, &c, None));
     }
 }

@@ -46,7 +46,7 @@ fn detect_one(context: &Context, t1: Instance, t2: Instance) -> Option<Finding> 
                 let Some(set) = write.overwrites() else {
                     continue;
                 };
-                if !same_rows(&read.rows, &write.rows) {
+                if !same_rows(&read.rows, &write.rows, context.catalog.table(&read.table)) {
                     continue;
                 }
                 set.keys()

@@ -55,7 +55,10 @@ fn detect_one(context: &Context, view: &Pair) -> Option<Finding> {
                 && edge.read.statement > first.read.statement
         }) {
             let y = t1.access(second.read);
-            if y.lock().is_some() || (x.table == y.table && same_rows(&x.rows, &y.rows)) {
+            if y.lock().is_some()
+                || (x.table == y.table
+                    && same_rows(&x.rows, &y.rows, context.catalog.table(&x.table)))
+            {
                 continue;
             }
             let Some(unifier) = first.unifier.merge(&second.unifier) else {
