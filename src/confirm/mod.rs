@@ -20,6 +20,7 @@ pub mod catalog;
 pub mod cluster;
 pub mod condition;
 pub mod database;
+pub mod holder;
 pub mod migrate;
 pub mod plan;
 pub mod seed;
@@ -91,6 +92,9 @@ pub struct Confirmation {
     pub parameters: Vec<BTreeMap<String, String>>,
     /// Values and rows chosen rather than given.
     pub assumptions: Vec<String>,
+    /// Which schedule the interleaving followed, in words (empty when it did not run).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub interleaving: String,
     /// How the tables it ran on were built.
     pub schema: String,
 }
@@ -106,6 +110,7 @@ impl Confirmation {
             serial_outcomes: vec![],
             parameters: vec![],
             assumptions: vec![],
+            interleaving: String::new(),
         }
     }
 }
@@ -634,8 +639,8 @@ fn confirm_with(
         naming,
         rows,
     };
-    let interleaved = match runner.run(&plan.steps) {
-        Ok(execution) => execution,
+    let (interleaved, interleaving) = match runner.interleave() {
+        Ok(ran) => ran,
         Err(reason) => {
             let mut confirmation = Confirmation::inconclusive(
                 with_schema(incomplete(schema, reason, None)),
@@ -657,6 +662,7 @@ fn confirm_with(
         serial_outcomes: vec![],
         parameters: plan.parameters.clone(),
         assumptions,
+        interleaving,
     };
     let stopped = stopped_by_error(&plan, &interleaved);
     if let Some(Stop {
@@ -923,6 +929,23 @@ struct Runner<'a> {
 }
 
 impl Runner<'_> {
+    /// Runs the interleaving: the lock-holder schedule where the plan has one and the run
+    /// follows it, else the witness order. With which schedule it was, in words.
+    fn interleave(&mut self) -> Result<(Execution, String), String> {
+        let witness = "the witness order, one connection per transaction, a step that waits \
+                       for a lock marked blocked (pg_locks) while the others go on"
+            .to_string();
+        let Some(holder) = &self.plan.lock_holder else {
+            return Ok((self.run(&self.plan.steps)?, witness));
+        };
+        let held = self.run(&holder.steps)?;
+        let sessions = &self.plan.sessions;
+        match holder.achieved(sessions, &held.events, &held.event_steps) {
+            Ok(()) => Ok((held, holder.describe(sessions))),
+            Err(why) => Ok((self.run(&self.plan.steps)?, format!("{witness} ({why})"))),
+        }
+    }
+
     /// Runs `steps` in a fresh copy of the migrated database, with the rows.
     fn run(&mut self, steps: &[PlannedStep]) -> Result<Execution, String> {
         let copy = Throwaway::copy_of(self.server, &self.built.template)?;

@@ -26,6 +26,7 @@ use crate::source::TextRange;
 
 use super::catalog::Tables;
 use super::database::quote_literal;
+use super::holder::LockHolder;
 
 /// How statements are made concrete for the database they run on.
 #[derive(Clone, Copy)]
@@ -83,6 +84,9 @@ pub struct Plan {
     pub parameters: Vec<BTreeMap<String, String>>,
     /// What was chosen rather than given (values, rows), in words.
     pub assumptions: Vec<String>,
+    /// The isolation tester's schedule with a third session holding the rows, for a finding
+    /// whose statement must take its snapshot and wait while the other transaction commits.
+    pub lock_holder: Option<LockHolder>,
 }
 
 /// How a chosen value taken from a row that exists is marked in the assumptions.
@@ -165,6 +169,8 @@ pub fn plan(
         });
     }
     let steps = schedule(finding, &sessions, &positions);
+    let lock_holder =
+        super::holder::lock_holder(result, finding, &sessions, &positions, naming.tables);
     let (parameters, mut assumptions) = values.finish();
     assumptions.extend(called);
     if !inside.is_empty() {
@@ -179,6 +185,7 @@ pub fn plan(
         steps,
         parameters,
         assumptions,
+        lock_holder,
     })
 }
 

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::catalog::Tables;
 use super::database::{Database, Rows, ServerError, describe, query};
-use super::plan::{Action, Plan, PlannedStep};
+use super::plan::{Action, Plan, PlannedStep, Session};
 
 /// The database one run happens in: a copy of the migrated template with the run's rows, and
 /// a connection of its own to watch the sessions and read the outcome.
@@ -158,6 +158,8 @@ pub struct Execution {
     pub outcome: Outcome,
     /// The first error of each session, if it had one.
     pub errors: Vec<Option<ServerError>>,
+    /// For each event, the index of the step it ran.
+    pub event_steps: Vec<usize>,
 }
 
 /// Why a schedule could not be run to the end.
@@ -478,21 +480,26 @@ pub fn run(
     steps: &[PlannedStep],
     run: &mut RunDatabase,
 ) -> Result<Execution, Stalled> {
-    let mut workers = plan
-        .sessions
+    // The sessions of the plan, and the lock holder when a step is its.
+    let holder = plan
+        .lock_holder
+        .as_ref()
+        .filter(|_| steps.iter().any(|step| step.session >= plan.sessions.len()))
+        .map(|holder| &holder.session);
+    let sessions: Vec<&Session> = plan.sessions.iter().chain(holder).collect();
+    let mut workers = sessions
         .iter()
         .map(|_| Worker::start(run))
         .collect::<Result<Vec<_>, _>>()?;
     let pids: Vec<i32> = workers.iter().map(|worker| worker.pid).collect();
-    let mut results: Vec<Vec<StatementResult>> = plan
-        .sessions
+    let mut results: Vec<Vec<StatementResult>> = sessions
         .iter()
         .map(|session| vec![StatementResult::Skipped; session.statements.len()])
         .collect();
-    let mut errors: Vec<Option<ServerError>> = vec![None; plan.sessions.len()];
+    let mut errors: Vec<Option<ServerError>> = vec![None; sessions.len()];
     // Per session, the values routine variables received from `SELECT ... INTO`.
     let mut variables: Vec<BTreeMap<String, Option<String>>> =
-        vec![BTreeMap::new(); plan.sessions.len()];
+        vec![BTreeMap::new(); sessions.len()];
     let mut events: Vec<Event> = Vec::new();
     let mut pending: Vec<usize> = (0..steps.len()).collect();
     // Which step each event ran.
@@ -501,8 +508,7 @@ pub fn run(
     let sequences_before = sequence_values(&mut run.admin);
     let transactions_before = run.first_transaction;
     // Per session, per statement: where its result columns come from.
-    let mut origins: Vec<Vec<Vec<Origin>>> = plan
-        .sessions
+    let mut origins: Vec<Vec<Vec<Origin>>> = sessions
         .iter()
         .map(|session| session.statements.iter().map(|_| Vec::new()).collect())
         .collect();
@@ -520,14 +526,14 @@ pub fn run(
                     events[event].returned = Some(rows.clone());
                 }
                 if let Action::Statement(index) = step.action {
-                    let targets = &plan.sessions[step.session].captures[index];
+                    let targets = &sessions[step.session].captures[index];
                     for (position, target) in targets.iter().enumerate() {
                         let value = rows.first().and_then(|row| row.get(position).cloned());
                         variables[step.session].insert(target.clone(), value.flatten());
                     }
                     origins[step.session][index] = reply.columns;
                     // A routine's own statements report their counts to nobody.
-                    let sent_by_application = !plan.sessions[step.session].routine;
+                    let sent_by_application = !sessions[step.session].routine;
                     results[step.session][index] =
                         if rows.is_empty() && affected > 0 && sent_by_application {
                             StatementResult::Affected(affected)
@@ -595,7 +601,7 @@ pub fn run(
                     .iter()
                     .enumerate()
                     .filter(|(_, worker)| worker.blocked_at.is_some())
-                    .map(|(session, _)| plan.sessions[session].label.clone())
+                    .map(|(session, _)| sessions[session].label.clone())
                     .collect();
                 return Err(format!(
                     "the schedule stalled: {} waited {} s for locks",
@@ -608,7 +614,7 @@ pub fn run(
         };
         let index = pending.remove(position);
         let step = steps[index];
-        let session = &plan.sessions[step.session];
+        let session = sessions[step.session];
         let failed = workers[step.session].failed;
         let sql = match step.action {
             Action::Begin => format!("BEGIN ISOLATION LEVEL {}", session.level.sql()),
@@ -671,6 +677,17 @@ pub fn run(
         }
     }
     drop(workers);
+    if let Some(holder) = holder
+        && let Some(Some(error)) = errors.get(plan.sessions.len())
+    {
+        return Err(format!(
+            "the lock holder {} failed: {}",
+            holder.label, error.message
+        ));
+    }
+    // The holder's own statement is no part of the outcome.
+    results.truncate(plan.sessions.len());
+    errors.truncate(plan.sessions.len());
     let fresh = Fresh {
         ranges: sequence_values(&mut run.admin)
             .into_iter()
@@ -705,6 +722,7 @@ pub fn run(
     let contents = run.contents(&fresh)?;
     Ok(Execution {
         events,
+        event_steps: event_step,
         outcome: Outcome { results, contents },
         errors,
     })
