@@ -976,6 +976,7 @@ impl Runner<'_> {
                 let wanted = seed::Wanted::new(self.result, self.plan, &self.built.tables);
                 let mut maker = seed::Maker::new(&self.built.tables, &wanted);
                 maker.make_all();
+                maker.make_joined();
                 let mut made = seed::insert(&mut admin, &mut maker);
                 made.notes.extend(maker.notes);
                 self.rows = Rows::Generated(Some(made));

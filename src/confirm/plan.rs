@@ -792,6 +792,45 @@ impl<'a> Values<'a> {
         })
     }
 
+    /// The values the other transactions' writes require of the column the parameter goes
+    /// with (their `WHERE status IN ('doing', 'failed')`), and the literals they write into
+    /// it (`SET status = 'failed'`).
+    fn met_values(&self, instance: usize, name: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+        let mut met = BTreeSet::new();
+        let mut written = BTreeSet::new();
+        let Some((table, column)) = self.columns[instance].get(name) else {
+            return (met, written);
+        };
+        let unquoted = |value: &String| value.trim_matches('\'').to_string();
+        for (other, &program) in self.finding.instances.iter().enumerate() {
+            if other == instance {
+                continue;
+            }
+            let accesses = self.result.programs[program]
+                .statements
+                .iter()
+                .flat_map(|statement| &statement.accesses)
+                .filter(|access| &access.table == table);
+            for access in accesses {
+                let writes = matches!(
+                    access.kind,
+                    AccessKind::Update { .. } | AccessKind::Delete { .. }
+                );
+                if writes
+                    && let Some(crate::access::Domain::In(values)) = access.rows.domains.get(column)
+                {
+                    met.extend(values.iter().map(unquoted));
+                }
+                if let Some(SetValue::Term(Term::Literal(value))) =
+                    access.assignments().and_then(|set| set.get(column))
+                {
+                    written.insert(unquoted(value));
+                }
+            }
+        }
+        (met, written)
+    }
+
     /// The values existing rows have in the column the parameter goes with.
     fn existing_in_column(&self, instance: usize, name: &str) -> BTreeSet<String> {
         let Some(tables) = self.tables else {
@@ -838,10 +877,17 @@ impl<'a> Values<'a> {
             Some(column) => column.labels.as_slice(),
             None => named_enum_labels(tables, &bare),
         };
+        // A state the other transactions both move rows into and act on rows in: the rows
+        // they write meet this parameter's rows in it.
+        let (met, written) = self.met_values(instance, name);
+        let meeting: BTreeSet<&String> = met.intersection(&written).collect();
         let label = (!labels.is_empty()).then(|| {
             labels
                 .iter()
+                .filter(|label| meeting.contains(label))
                 .find(|label| !self.used.contains(*label))
+                .or_else(|| labels.iter().find(|label| meeting.contains(label)))
+                .or_else(|| labels.iter().find(|label| !self.used.contains(*label)))
                 .or_else(|| labels.first())
                 .cloned()
                 .unwrap_or_default()
@@ -856,7 +902,24 @@ impl<'a> Values<'a> {
         }
         let array = shape == Some(Shape::Array);
         if let Some(label) = label {
-            return if array { format!("{{{label}}}") } else { label };
+            if !array {
+                return label;
+            }
+            // An array meets the other transactions' rows in every state they act on rows in,
+            // when they move rows into one of those states: a row taken through them.
+            let states: Vec<&String> = if meeting.is_empty() {
+                vec![&label]
+            } else {
+                labels.iter().filter(|label| met.contains(*label)).collect()
+            };
+            return format!(
+                "{{{}}}",
+                states
+                    .iter()
+                    .map(|state| state.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
         }
         let written_array = self.types[instance]
             .get(&bare)
@@ -1120,9 +1183,16 @@ fn parameter_columns(
                 predicate.is_some_and(|predicate| predicate.contains(&column))
             });
             if let Some(access) = table {
-                columns
-                    .entry(parameter_key(parameter.text(&sql)))
-                    .or_insert_with(|| (access.table.clone(), column));
+                // Named as the statement writes it (`:names`, `$1`) and as a routine's
+                // variable is named in terms (`names`).
+                for key in [
+                    parameter.text(&sql).to_string(),
+                    parameter_key(parameter.text(&sql)),
+                ] {
+                    columns
+                        .entry(key)
+                        .or_insert_with(|| (access.table.clone(), column.clone()));
+                }
             }
         }
         // `scheduled_at <= coalesce(:before, now())`, `attempt < :max`: a value of the
