@@ -481,28 +481,7 @@ pub fn confirm(
     finding: &Finding,
 ) -> Confirmation {
     let no_calls = BTreeMap::new();
-    let first = confirm_choosing(schema, result, setup, finding, &no_calls);
-    // Sharing changes something only where values were chosen rather than given.
-    let chosen = first
-        .assumptions
-        .iter()
-        .any(|assumption| assumption.starts_with(plan::CHOSEN_VALUES));
-    let first = if first.verdict == Verdict::NotReproduced && chosen {
-        // Distinct values kept the transactions on different rows: once more with shared
-        // ones, kept when the transactions then meet.
-        let choice = Choice {
-            share: true,
-            ..Choice::default()
-        };
-        let shared = confirm_with(schema, result, setup, finding, &no_calls, choice);
-        if matches!(shared.verdict, Verdict::Reproduced | Verdict::Prevented) {
-            shared
-        } else {
-            first
-        }
-    } else {
-        first
-    };
+    let first = confirm_sharing(schema, result, setup, finding, &no_calls);
     if first.verdict != Verdict::Inconclusive {
         return first;
     }
@@ -542,7 +521,46 @@ pub fn confirm(
     if calls.is_empty() {
         return first;
     }
-    confirm_choosing(schema, result, setup, finding, &calls)
+    // A lost update is two writes of one row. A routine that runs as one call looks the row's
+    // key up inside the function (`sub_queue = x_queue_id`, found from the queue's name), so
+    // the bindings do not say which of its arguments name that row: shared values put both
+    // transactions on it. The other rules' transactions may be on different rows, and their
+    // calls keep the values chosen once.
+    if finding.rule == crate::analysis::rules::Rule::LostUpdate {
+        confirm_sharing(schema, result, setup, finding, &calls)
+    } else {
+        confirm_choosing(schema, result, setup, finding, &calls)
+    }
+}
+
+/// Confirms one finding; when chosen values kept the transactions on different rows, once
+/// more with one value per parameter name or column across them, kept when they then meet.
+fn confirm_sharing(
+    schema: &Schema,
+    result: &CheckResult,
+    setup: &Setup,
+    finding: &Finding,
+    calls: &BTreeMap<usize, String>,
+) -> Confirmation {
+    let first = confirm_choosing(schema, result, setup, finding, calls);
+    // Sharing changes something only where values were chosen rather than given.
+    let chosen = first
+        .assumptions
+        .iter()
+        .any(|assumption| assumption.starts_with(plan::CHOSEN_VALUES));
+    if first.verdict != Verdict::NotReproduced || !chosen {
+        return first;
+    }
+    let choice = Choice {
+        share: true,
+        ..Choice::default()
+    };
+    let shared = confirm_with(schema, result, setup, finding, calls, choice);
+    if matches!(shared.verdict, Verdict::Reproduced | Verdict::Prevented) {
+        shared
+    } else {
+        first
+    }
 }
 
 /// Confirms one finding with the first choice of values; when the project's own code rejects
