@@ -3,7 +3,8 @@
 //! the other transaction's UPDATE runs and commits, the holder commits. PostgreSQL re-checks
 //! only the DELETE's own WHERE on the updated row (EvalPlanQual): the race reproduces when the
 //! status is decided in the subquery alone, and is prevented when the DELETE's own WHERE
-//! repeats it.
+//! repeats it. A transaction that needs a lock `FOR KEY SHARE` stops runs in the witness
+//! order instead.
 
 mod support;
 
@@ -186,5 +187,43 @@ UPDATE jobs SET status = 'todo', finished_at = NULL WHERE id = $1;
             .is_some_and(|reason| reason.contains("serial order T2, T1")),
         "{}",
         confirmation["reason"]
+    );
+}
+
+/// The retry locks the job `FOR UPDATE` before it moves it, a lock `FOR KEY SHARE` stops: with
+/// the holder it would queue behind the waiting DELETE, so the witness order runs instead
+/// (the retry holds the row, the DELETE waits for its commit), and says why.
+#[test]
+fn a_transaction_that_needs_the_held_lock_runs_in_the_witness_order() {
+    let Some(server) = Server::start("a_transaction_that_needs_the_held_lock") else {
+        return;
+    };
+    let findings = confirm(
+        &server,
+        "-- name: delete_failed
+DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE status = 'failed');
+
+-- name: retry
+-- isolint: example 1=1
+BEGIN;
+SELECT status FROM jobs WHERE id = $1 FOR UPDATE;
+UPDATE jobs SET status = 'todo' WHERE id = $1;
+COMMIT;
+",
+    );
+    let confirmation = &delete_against_retry(&findings)["confirmation"];
+    let shown = serde_json::to_string_pretty(confirmation).unwrap_or_default();
+    assert_eq!(confirmation["verdict"], "reproduced", "{shown}");
+    let interleaving = confirmation["interleaving"].as_str().unwrap_or_default();
+    assert!(
+        interleaving.starts_with("the witness order")
+            && interleaving.contains("with the lock-holder schedule T2 waited too"),
+        "{shown}"
+    );
+    assert!(
+        events(confirmation)
+            .iter()
+            .all(|(session, ..)| session != "H"),
+        "{shown}"
     );
 }
