@@ -4,7 +4,8 @@
 //! backend waits for one of the other sessions (`pg_isolation_test_session_is_blocked`, the
 //! tester's own question, which also counts waits for a safe snapshot), so that a step
 //! waiting on a lock is told from one still working. The blocked step completes when its
-//! blocker commits or aborts.
+//! blocker commits or aborts. The lock-holder schedule's third session (`holder`) runs here
+//! too, on a connection of its own; its statement is no part of the outcome.
 
 use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
@@ -487,6 +488,9 @@ pub fn run(
         .filter(|_| steps.iter().any(|step| step.session >= plan.sessions.len()))
         .map(|holder| &holder.session);
     let sessions: Vec<&Session> = plan.sessions.iter().chain(holder).collect();
+    if steps.iter().any(|step| step.session >= sessions.len()) {
+        return Err("a step of the schedule names a session the plan does not have".to_string());
+    }
     let mut workers = sessions
         .iter()
         .map(|_| Worker::start(run))
