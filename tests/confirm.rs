@@ -648,6 +648,7 @@ fn a_session_waiting_for_a_lock_is_blocked_and_a_sleeping_one_is_not() {
         ],
         parameters: vec![],
         assumptions: vec![],
+        lock_holder: None,
     };
     let mut run = confirm::session::RunDatabase {
         database: throwaway.database(),

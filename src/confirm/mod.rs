@@ -20,6 +20,7 @@ pub mod catalog;
 pub mod cluster;
 pub mod condition;
 pub mod database;
+pub mod holder;
 pub mod migrate;
 pub mod plan;
 pub mod seed;
@@ -91,6 +92,9 @@ pub struct Confirmation {
     pub parameters: Vec<BTreeMap<String, String>>,
     /// Values and rows chosen rather than given.
     pub assumptions: Vec<String>,
+    /// Which schedule the interleaving followed, in words (empty when it did not run).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub interleaving: String,
     /// How the tables it ran on were built.
     pub schema: String,
 }
@@ -106,6 +110,7 @@ impl Confirmation {
             serial_outcomes: vec![],
             parameters: vec![],
             assumptions: vec![],
+            interleaving: String::new(),
         }
     }
 }
@@ -476,28 +481,7 @@ pub fn confirm(
     finding: &Finding,
 ) -> Confirmation {
     let no_calls = BTreeMap::new();
-    let first = confirm_choosing(schema, result, setup, finding, &no_calls);
-    // Sharing changes something only where values were chosen rather than given.
-    let chosen = first
-        .assumptions
-        .iter()
-        .any(|assumption| assumption.starts_with(plan::CHOSEN_VALUES));
-    let first = if first.verdict == Verdict::NotReproduced && chosen {
-        // Distinct values kept the transactions on different rows: once more with shared
-        // ones, kept when the transactions then meet.
-        let choice = Choice {
-            share: true,
-            ..Choice::default()
-        };
-        let shared = confirm_with(schema, result, setup, finding, &no_calls, choice);
-        if matches!(shared.verdict, Verdict::Reproduced | Verdict::Prevented) {
-            shared
-        } else {
-            first
-        }
-    } else {
-        first
-    };
+    let first = confirm_sharing(schema, result, setup, finding, &no_calls);
     if first.verdict != Verdict::Inconclusive {
         return first;
     }
@@ -537,7 +521,46 @@ pub fn confirm(
     if calls.is_empty() {
         return first;
     }
-    confirm_choosing(schema, result, setup, finding, &calls)
+    // A lost update is two writes of one row. A routine that runs as one call looks the row's
+    // key up inside the function (`sub_queue = x_queue_id`, found from the queue's name), so
+    // the bindings do not say which of its arguments name that row: shared values put both
+    // transactions on it. The other rules' transactions may be on different rows, and their
+    // calls keep the values chosen once.
+    if finding.rule == crate::analysis::rules::Rule::LostUpdate {
+        confirm_sharing(schema, result, setup, finding, &calls)
+    } else {
+        confirm_choosing(schema, result, setup, finding, &calls)
+    }
+}
+
+/// Confirms one finding; when chosen values kept the transactions on different rows, once
+/// more with one value per parameter name or column across them, kept when they then meet.
+fn confirm_sharing(
+    schema: &Schema,
+    result: &CheckResult,
+    setup: &Setup,
+    finding: &Finding,
+    calls: &BTreeMap<usize, String>,
+) -> Confirmation {
+    let first = confirm_choosing(schema, result, setup, finding, calls);
+    // Sharing changes something only where values were chosen rather than given.
+    let chosen = first
+        .assumptions
+        .iter()
+        .any(|assumption| assumption.starts_with(plan::CHOSEN_VALUES));
+    if first.verdict != Verdict::NotReproduced || !chosen {
+        return first;
+    }
+    let choice = Choice {
+        share: true,
+        ..Choice::default()
+    };
+    let shared = confirm_with(schema, result, setup, finding, calls, choice);
+    if matches!(shared.verdict, Verdict::Reproduced | Verdict::Prevented) {
+        shared
+    } else {
+        first
+    }
 }
 
 /// Confirms one finding with the first choice of values; when the project's own code rejects
@@ -634,8 +657,8 @@ fn confirm_with(
         naming,
         rows,
     };
-    let interleaved = match runner.run(&plan.steps) {
-        Ok(execution) => execution,
+    let (interleaved, interleaving) = match runner.interleave() {
+        Ok(ran) => ran,
         Err(reason) => {
             let mut confirmation = Confirmation::inconclusive(
                 with_schema(incomplete(schema, reason, None)),
@@ -657,6 +680,7 @@ fn confirm_with(
         serial_outcomes: vec![],
         parameters: plan.parameters.clone(),
         assumptions,
+        interleaving,
     };
     let stopped = stopped_by_error(&plan, &interleaved);
     if let Some(Stop {
@@ -923,6 +947,23 @@ struct Runner<'a> {
 }
 
 impl Runner<'_> {
+    /// Runs the interleaving: the lock-holder schedule where the plan has one and the run
+    /// follows it, else the witness order. With which schedule it was, in words.
+    fn interleave(&mut self) -> Result<(Execution, String), String> {
+        let witness = "the witness order, one connection per transaction, a step that waits \
+                       for a lock marked blocked (pg_locks) while the others go on"
+            .to_string();
+        let Some(holder) = &self.plan.lock_holder else {
+            return Ok((self.run(&self.plan.steps)?, witness));
+        };
+        let held = self.run(&holder.steps)?;
+        let sessions = &self.plan.sessions;
+        match holder.achieved(sessions, &held.events, &held.event_steps) {
+            Ok(()) => Ok((held, holder.describe(sessions))),
+            Err(why) => Ok((self.run(&self.plan.steps)?, format!("{witness} ({why})"))),
+        }
+    }
+
     /// Runs `steps` in a fresh copy of the migrated database, with the rows.
     fn run(&mut self, steps: &[PlannedStep]) -> Result<Execution, String> {
         let copy = Throwaway::copy_of(self.server, &self.built.template)?;
@@ -953,6 +994,7 @@ impl Runner<'_> {
                 let wanted = seed::Wanted::new(self.result, self.plan, &self.built.tables);
                 let mut maker = seed::Maker::new(&self.built.tables, &wanted);
                 maker.make_all();
+                maker.make_joined();
                 let mut made = seed::insert(&mut admin, &mut maker);
                 made.notes.extend(maker.notes);
                 self.rows = Rows::Generated(Some(made));

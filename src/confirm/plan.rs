@@ -26,6 +26,7 @@ use crate::source::TextRange;
 
 use super::catalog::Tables;
 use super::database::quote_literal;
+use super::holder::LockHolder;
 
 /// How statements are made concrete for the database they run on.
 #[derive(Clone, Copy)]
@@ -83,6 +84,9 @@ pub struct Plan {
     pub parameters: Vec<BTreeMap<String, String>>,
     /// What was chosen rather than given (values, rows), in words.
     pub assumptions: Vec<String>,
+    /// The isolation tester's schedule with a third session holding the rows, for a finding
+    /// whose statement must take its snapshot and wait while the other transaction commits.
+    pub lock_holder: Option<LockHolder>,
 }
 
 /// How a chosen value taken from a row that exists is marked in the assumptions.
@@ -164,7 +168,33 @@ pub fn plan(
             routine: source.kind == ProgramKind::Routine,
         });
     }
-    let steps = schedule(finding, &sessions, &positions);
+    // Per instance: whether its last statement in the witness writes or locks rows, so that
+    // it can wait for another transaction's commit.
+    let waits: Vec<bool> = finding
+        .instances
+        .iter()
+        .enumerate()
+        .map(|(instance, &program)| {
+            let last = finding
+                .witness
+                .iter()
+                .rev()
+                .find_map(|step| match step.step {
+                    Step::Statement(statement) if step.instance == instance => Some(statement),
+                    _ => None,
+                });
+            last.and_then(|statement| result.programs[program].statements.get(statement))
+                .is_some_and(|statement| {
+                    statement
+                        .accesses
+                        .iter()
+                        .any(|access| access.is_write() || access.lock().is_some())
+                })
+        })
+        .collect();
+    let steps = schedule(finding, &sessions, &positions, &waits);
+    let lock_holder =
+        super::holder::lock_holder(result, finding, &sessions, &positions, naming.tables);
     let (parameters, mut assumptions) = values.finish();
     assumptions.extend(called);
     if !inside.is_empty() {
@@ -179,6 +209,7 @@ pub fn plan(
         steps,
         parameters,
         assumptions,
+        lock_holder,
     })
 }
 
@@ -339,7 +370,47 @@ pub fn captured(variable: &str) -> String {
 
 /// The witness with BEGIN before each session's first step and the statements it skips
 /// filled in, in program order; `positions` maps a program's statements to the session's.
-fn schedule(finding: &Finding, sessions: &[Session], positions: &[Vec<usize>]) -> Vec<PlannedStep> {
+///
+/// A routine that runs as one call cannot stop between its statements. When the witness
+/// has another transaction commit between the routine's first and last statements and the
+/// last one writes or locks rows (`waits`: it reads, the other writes and commits, it
+/// writes), the call runs just before that commit: it reads without the other's write and
+/// its own write waits for the commit, which is the witness as one call can follow it. Run
+/// at its first statement it would finish before the other began, a serial order.
+fn schedule(
+    finding: &Finding,
+    sessions: &[Session],
+    positions: &[Vec<usize>],
+    waits: &[bool],
+) -> Vec<PlannedStep> {
+    // Per session that runs as one call: the witness index it runs at.
+    let call_at: Vec<Option<usize>> = (0..sessions.len())
+        .map(|session| {
+            let one_call = waits.get(session) == Some(&true)
+                && sessions[session].statements.len() == 1
+                && positions[session].len() > 1
+                && positions[session].iter().all(|position| *position == 0);
+            if !one_call {
+                return None;
+            }
+            let own: Vec<usize> = finding
+                .witness
+                .iter()
+                .enumerate()
+                .filter(|(_, step)| {
+                    step.instance == session && matches!(step.step, Step::Statement(_))
+                })
+                .map(|(at, _)| at)
+                .collect();
+            let (first, last) = (*own.first()?, *own.last()?);
+            finding.witness[first..last]
+                .iter()
+                .position(|step| {
+                    step.instance != session && matches!(step.step, Step::Commit | Step::Rollback)
+                })
+                .map(|offset| first + offset)
+        })
+        .collect();
     let mut next = vec![0; sessions.len()];
     let mut begun = vec![false; sessions.len()];
     let mut ended = vec![false; sessions.len()];
@@ -360,12 +431,18 @@ fn schedule(finding: &Finding, sessions: &[Session], positions: &[Vec<usize>]) -
             next[session] += 1;
         }
     };
-    for step in &finding.witness {
+    for (at, step) in finding.witness.iter().enumerate() {
+        for (session, runs_at) in call_at.iter().enumerate() {
+            if *runs_at == Some(at) && !ended[session] {
+                run_until(&mut steps, session, 1);
+            }
+        }
         let session = step.instance;
         if session >= sessions.len() || ended[session] {
             continue;
         }
         match step.step {
+            Step::Statement(_) if call_at[session].is_some() => {}
             Step::Statement(statement) => {
                 let position = positions[session]
                     .get(statement)
@@ -772,7 +849,21 @@ impl<'a> Values<'a> {
             .copied()
             .filter(|value| !self.used.contains(*value))
             .collect();
-        let choices = if free.is_empty() { &values } else { &free };
+        // A value the transaction writes into a column (`SET sub_last_tick = x_tick_pos`)
+        // changes what the rows hold there only when no row holds it already.
+        let held = self.held_where_written(instance, name);
+        let changing: Vec<&str> = free
+            .iter()
+            .copied()
+            .filter(|value| !held.contains(*value))
+            .collect();
+        let choices = if !changing.is_empty() {
+            &changing
+        } else if !free.is_empty() {
+            &free
+        } else {
+            &values
+        };
         let value = choices.get(self.existing_offset % choices.len().max(1))?;
         let bare = parameter_key(name);
         Some(match self.arrays[instance].get(&bare) {
@@ -783,6 +874,84 @@ impl<'a> Values<'a> {
             Some(Shape::JsonArray { .. }) => return None,
             None => value.to_string(),
         })
+    }
+
+    /// The values rows of the database hold in the columns the instance's UPDATEs assign the
+    /// parameter to.
+    fn held_where_written(&self, instance: usize, name: &str) -> BTreeSet<String> {
+        let Some(tables) = self.tables else {
+            return BTreeSet::new();
+        };
+        let program = &self.result.programs[self.finding.instances[instance]];
+        let key = parameter_key(name);
+        let mut held = BTreeSet::new();
+        for access in program
+            .statements
+            .iter()
+            .flat_map(|statement| &statement.accesses)
+        {
+            let Some(set) = access.assignments() else {
+                continue;
+            };
+            let Some(table) = tables.find(&access.table) else {
+                continue;
+            };
+            for (column, value) in set {
+                let assigned = matches!(
+                    value,
+                    SetValue::Term(Term::Param(parameter))
+                        if parameter == name || parameter_key(parameter) == key
+                );
+                if assigned {
+                    held.extend(
+                        tables.tables[table]
+                            .existing_values(column)
+                            .into_iter()
+                            .map(str::to_string),
+                    );
+                }
+            }
+        }
+        held
+    }
+
+    /// The values the other transactions' writes require of the column the parameter goes
+    /// with (their `WHERE status IN ('doing', 'failed')`), and the literals they write into
+    /// it (`SET status = 'failed'`).
+    fn met_values(&self, instance: usize, name: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+        let mut met = BTreeSet::new();
+        let mut written = BTreeSet::new();
+        let Some((table, column)) = self.columns[instance].get(name) else {
+            return (met, written);
+        };
+        let unquoted = |value: &String| value.trim_matches('\'').to_string();
+        for (other, &program) in self.finding.instances.iter().enumerate() {
+            if other == instance {
+                continue;
+            }
+            let accesses = self.result.programs[program]
+                .statements
+                .iter()
+                .flat_map(|statement| &statement.accesses)
+                .filter(|access| &access.table == table);
+            for access in accesses {
+                let writes = matches!(
+                    access.kind,
+                    AccessKind::Update { .. } | AccessKind::Delete { .. }
+                );
+                if writes
+                    && let Some(crate::access::Domain::In(values)) = access.rows.domains.get(column)
+                {
+                    met.extend(values.iter().map(unquoted));
+                }
+                if let Some(SetValue::Term(Term::Literal(value))) =
+                    access.assignments().and_then(|set| set.get(column))
+                {
+                    written.insert(unquoted(value));
+                }
+            }
+        }
+        (met, written)
     }
 
     /// The values existing rows have in the column the parameter goes with.
@@ -831,10 +1000,17 @@ impl<'a> Values<'a> {
             Some(column) => column.labels.as_slice(),
             None => named_enum_labels(tables, &bare),
         };
+        // A state the other transactions both move rows into and act on rows in: the rows
+        // they write meet this parameter's rows in it.
+        let (met, written) = self.met_values(instance, name);
+        let meeting: BTreeSet<&String> = met.intersection(&written).collect();
         let label = (!labels.is_empty()).then(|| {
             labels
                 .iter()
+                .filter(|label| meeting.contains(label))
                 .find(|label| !self.used.contains(*label))
+                .or_else(|| labels.iter().find(|label| meeting.contains(label)))
+                .or_else(|| labels.iter().find(|label| !self.used.contains(*label)))
                 .or_else(|| labels.first())
                 .cloned()
                 .unwrap_or_default()
@@ -849,7 +1025,24 @@ impl<'a> Values<'a> {
         }
         let array = shape == Some(Shape::Array);
         if let Some(label) = label {
-            return if array { format!("{{{label}}}") } else { label };
+            if !array {
+                return label;
+            }
+            // An array meets the other transactions' rows in every state they act on rows in,
+            // when they move rows into one of those states: a row taken through them.
+            let states: Vec<&String> = if meeting.is_empty() {
+                vec![&label]
+            } else {
+                labels.iter().filter(|label| met.contains(*label)).collect()
+            };
+            return format!(
+                "{{{}}}",
+                states
+                    .iter()
+                    .map(|state| state.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
         }
         let written_array = self.types[instance]
             .get(&bare)
@@ -1113,9 +1306,16 @@ fn parameter_columns(
                 predicate.is_some_and(|predicate| predicate.contains(&column))
             });
             if let Some(access) = table {
-                columns
-                    .entry(parameter_key(parameter.text(&sql)))
-                    .or_insert_with(|| (access.table.clone(), column));
+                // Named as the statement writes it (`:names`, `$1`) and as a routine's
+                // variable is named in terms (`names`).
+                for key in [
+                    parameter.text(&sql).to_string(),
+                    parameter_key(parameter.text(&sql)),
+                ] {
+                    columns
+                        .entry(key)
+                        .or_insert_with(|| (access.table.clone(), column.clone()));
+                }
             }
         }
         // `scheduled_at <= coalesce(:before, now())`, `attempt < :max`: a value of the
@@ -1306,6 +1506,98 @@ mod tests {
                 "2Statement(1)",
                 "1Commit",
                 "2Commit"
+            ]
+        );
+    }
+
+    /// T1 is a routine that runs as one call; the witness has it read, T2 write and commit,
+    /// then T1 write. Run at its read, the call would finish before T2 began.
+    #[test]
+    fn a_routine_run_as_one_call_runs_just_before_the_commit_it_must_wait_for() {
+        use crate::analysis::finding::WitnessStep;
+        let session = |label: &str, statements: usize| Session {
+            label: label.to_string(),
+            program: 0,
+            level: Level::ReadCommitted,
+            statements: vec![String::new(); statements],
+            captures: vec![Vec::new(); statements],
+            rolls_back: false,
+            routine: true,
+        };
+        let sessions = [session("T1", 1), session("T2", 1)];
+        // T1's two program statements both run inside its one call; T2's one statement.
+        let positions = [vec![0, 0], vec![0]];
+        let step = |instance: usize, step: Step| WitnessStep { instance, step };
+        let finding = Finding {
+            rule: crate::analysis::rules::Rule::LostUpdate,
+            message: String::new(),
+            programs: vec![0, 1],
+            instances: vec![0, 1],
+            primary: crate::analysis::finding::StatementRef {
+                program: 0,
+                statement: 0,
+            },
+            related: vec![],
+            witness: vec![
+                step(0, Step::Statement(0)),
+                step(1, Step::Statement(0)),
+                step(1, Step::Commit),
+                step(0, Step::Statement(1)),
+                step(0, Step::Commit),
+            ],
+            bindings: Unifier::default(),
+            fixes: vec![],
+            why: String::new(),
+        };
+        let shown: Vec<String> = schedule(&finding, &sessions, &positions, &[true, true])
+            .iter()
+            .map(|step| format!("{}{:?}", step.session + 1, step.action))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "2Begin",
+                "2Statement(0)",
+                "1Begin",
+                "1Statement(0)",
+                "2Commit",
+                "1Commit"
+            ]
+        );
+        // When its last statement only reads, nothing in the call waits: it runs where it
+        // first appears.
+        let shown: Vec<String> = schedule(&finding, &sessions, &positions, &[false, true])
+            .iter()
+            .map(|step| format!("{}{:?}", step.session + 1, step.action))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "1Begin",
+                "1Statement(0)",
+                "2Begin",
+                "2Statement(0)",
+                "2Commit",
+                "1Commit"
+            ]
+        );
+        // Replayed statement by statement, T1 reads first, as the witness says.
+        let replayed = [session("T1", 2), session("T2", 1)];
+        let shown: Vec<String> =
+            schedule(&finding, &replayed, &[vec![0, 1], vec![0]], &[true, true])
+                .iter()
+                .map(|step| format!("{}{:?}", step.session + 1, step.action))
+                .collect();
+        assert_eq!(
+            shown,
+            [
+                "1Begin",
+                "1Statement(0)",
+                "2Begin",
+                "2Statement(0)",
+                "2Commit",
+                "1Statement(1)",
+                "1Commit"
             ]
         );
     }

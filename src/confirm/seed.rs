@@ -35,6 +35,8 @@ pub struct Wanted {
     rows: BTreeMap<usize, BTreeSet<(bool, Pins)>>,
     /// Tables the transactions use.
     touched: BTreeSet<usize>,
+    /// Tables the transactions read (a subquery's join too).
+    read: BTreeSet<usize>,
     /// String literals in the statements, to prefer among enum labels.
     literals: BTreeSet<String>,
     /// Comparisons in the statements' predicates.
@@ -54,6 +56,9 @@ impl Wanted {
                     continue;
                 };
                 wanted.touched.insert(table);
+                if access.is_read() {
+                    wanted.read.insert(table);
+                }
                 let definition = &tables.tables[table];
                 let value_of = |term: &Term, column: &str| match term {
                     Term::Literal(literal) => Some(unquote(literal)),
@@ -254,6 +259,59 @@ impl<'a> Maker<'a> {
                 let pins = Pins::from([(parent_column.clone(), value.clone())]);
                 if !self.exists(key.parent, &pins) {
                     self.make(key.parent, &pins, &BTreeSet::new(), 1);
+                }
+            }
+        }
+    }
+
+    /// A row of each table the transactions read that points at a row made for them, when
+    /// no row pointed at is wanted of that table: a subquery that joins it (`jobs JOIN
+    /// events ON events.job_id = jobs.id`) finds the row only through one. Its timestamps
+    /// take values in the past rather than their defaults (`now()`), so that the age a
+    /// statement asks of it (`latest_at < now() - interval '1 hour'`) holds.
+    pub fn make_joined(&mut self) {
+        let parents: Vec<usize> = (0..self.made.len())
+            .filter(|&made| self.wanted.rows.contains_key(&self.made[made].table))
+            .collect();
+        for &child in &self.wanted.read {
+            if self.wanted.rows.contains_key(&child) {
+                continue;
+            }
+            let definition = &self.tables.tables[child];
+            let dated: BTreeSet<String> = definition
+                .columns
+                .iter()
+                .filter(|column| {
+                    column.default.is_some()
+                        && !column.generated
+                        && (column.base_type.starts_with("timestamp") || column.base_type == "date")
+                })
+                .map(|column| column.name.clone())
+                .collect();
+            for key in &definition.foreign_keys {
+                for &parent in &parents {
+                    if self.made[parent].table != key.parent || key.parent == child {
+                        continue;
+                    }
+                    let pins: Option<Pins> = key
+                        .columns
+                        .iter()
+                        .zip(&key.parent_columns)
+                        .map(|(column, parent_column)| {
+                            match self.made[parent].row.values.get(parent_column) {
+                                Some(Slot::Value(Some(value))) => {
+                                    Some((column.clone(), value.clone()))
+                                }
+                                _ => None,
+                            }
+                        })
+                        .collect();
+                    let Some(pins) = pins else {
+                        continue;
+                    };
+                    if !self.exists(child, &pins) {
+                        self.make(child, &pins, &dated, 1);
+                    }
                 }
             }
         }

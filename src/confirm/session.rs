@@ -4,7 +4,8 @@
 //! backend waits for one of the other sessions (`pg_isolation_test_session_is_blocked`, the
 //! tester's own question, which also counts waits for a safe snapshot), so that a step
 //! waiting on a lock is told from one still working. The blocked step completes when its
-//! blocker commits or aborts.
+//! blocker commits or aborts. The lock-holder schedule's third session (`holder`) runs here
+//! too, on a connection of its own; its statement is no part of the outcome.
 
 use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
@@ -16,7 +17,7 @@ use serde::Serialize;
 
 use super::catalog::Tables;
 use super::database::{Database, Rows, ServerError, describe, query};
-use super::plan::{Action, Plan, PlannedStep};
+use super::plan::{Action, Plan, PlannedStep, Session};
 
 /// The database one run happens in: a copy of the migrated template with the run's rows, and
 /// a connection of its own to watch the sessions and read the outcome.
@@ -158,6 +159,8 @@ pub struct Execution {
     pub outcome: Outcome,
     /// The first error of each session, if it had one.
     pub errors: Vec<Option<ServerError>>,
+    /// For each event, the index of the step it ran.
+    pub event_steps: Vec<usize>,
 }
 
 /// Why a schedule could not be run to the end.
@@ -478,21 +481,29 @@ pub fn run(
     steps: &[PlannedStep],
     run: &mut RunDatabase,
 ) -> Result<Execution, Stalled> {
-    let mut workers = plan
-        .sessions
+    // The sessions of the plan, and the lock holder when a step is its.
+    let holder = plan
+        .lock_holder
+        .as_ref()
+        .filter(|_| steps.iter().any(|step| step.session >= plan.sessions.len()))
+        .map(|holder| &holder.session);
+    let sessions: Vec<&Session> = plan.sessions.iter().chain(holder).collect();
+    if steps.iter().any(|step| step.session >= sessions.len()) {
+        return Err("a step of the schedule names a session the plan does not have".to_string());
+    }
+    let mut workers = sessions
         .iter()
         .map(|_| Worker::start(run))
         .collect::<Result<Vec<_>, _>>()?;
     let pids: Vec<i32> = workers.iter().map(|worker| worker.pid).collect();
-    let mut results: Vec<Vec<StatementResult>> = plan
-        .sessions
+    let mut results: Vec<Vec<StatementResult>> = sessions
         .iter()
         .map(|session| vec![StatementResult::Skipped; session.statements.len()])
         .collect();
-    let mut errors: Vec<Option<ServerError>> = vec![None; plan.sessions.len()];
+    let mut errors: Vec<Option<ServerError>> = vec![None; sessions.len()];
     // Per session, the values routine variables received from `SELECT ... INTO`.
     let mut variables: Vec<BTreeMap<String, Option<String>>> =
-        vec![BTreeMap::new(); plan.sessions.len()];
+        vec![BTreeMap::new(); sessions.len()];
     let mut events: Vec<Event> = Vec::new();
     let mut pending: Vec<usize> = (0..steps.len()).collect();
     // Which step each event ran.
@@ -501,8 +512,7 @@ pub fn run(
     let sequences_before = sequence_values(&mut run.admin);
     let transactions_before = run.first_transaction;
     // Per session, per statement: where its result columns come from.
-    let mut origins: Vec<Vec<Vec<Origin>>> = plan
-        .sessions
+    let mut origins: Vec<Vec<Vec<Origin>>> = sessions
         .iter()
         .map(|session| session.statements.iter().map(|_| Vec::new()).collect())
         .collect();
@@ -520,14 +530,14 @@ pub fn run(
                     events[event].returned = Some(rows.clone());
                 }
                 if let Action::Statement(index) = step.action {
-                    let targets = &plan.sessions[step.session].captures[index];
+                    let targets = &sessions[step.session].captures[index];
                     for (position, target) in targets.iter().enumerate() {
                         let value = rows.first().and_then(|row| row.get(position).cloned());
                         variables[step.session].insert(target.clone(), value.flatten());
                     }
                     origins[step.session][index] = reply.columns;
                     // A routine's own statements report their counts to nobody.
-                    let sent_by_application = !plan.sessions[step.session].routine;
+                    let sent_by_application = !sessions[step.session].routine;
                     results[step.session][index] =
                         if rows.is_empty() && affected > 0 && sent_by_application {
                             StatementResult::Affected(affected)
@@ -595,7 +605,7 @@ pub fn run(
                     .iter()
                     .enumerate()
                     .filter(|(_, worker)| worker.blocked_at.is_some())
-                    .map(|(session, _)| plan.sessions[session].label.clone())
+                    .map(|(session, _)| sessions[session].label.clone())
                     .collect();
                 return Err(format!(
                     "the schedule stalled: {} waited {} s for locks",
@@ -608,7 +618,7 @@ pub fn run(
         };
         let index = pending.remove(position);
         let step = steps[index];
-        let session = &plan.sessions[step.session];
+        let session = sessions[step.session];
         let failed = workers[step.session].failed;
         let sql = match step.action {
             Action::Begin => format!("BEGIN ISOLATION LEVEL {}", session.level.sql()),
@@ -671,6 +681,17 @@ pub fn run(
         }
     }
     drop(workers);
+    if let Some(holder) = holder
+        && let Some(Some(error)) = errors.get(plan.sessions.len())
+    {
+        return Err(format!(
+            "the lock holder {} failed: {}",
+            holder.label, error.message
+        ));
+    }
+    // The holder's own statement is no part of the outcome.
+    results.truncate(plan.sessions.len());
+    errors.truncate(plan.sessions.len());
     let fresh = Fresh {
         ranges: sequence_values(&mut run.admin)
             .into_iter()
@@ -705,6 +726,7 @@ pub fn run(
     let contents = run.contents(&fresh)?;
     Ok(Execution {
         events,
+        event_steps: event_step,
         outcome: Outcome { results, contents },
         errors,
     })

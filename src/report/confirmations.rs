@@ -36,6 +36,9 @@ pub fn render(result: &CheckResult) -> String {
             confirmation.verdict.id().to_uppercase(),
             confirmation.reason
         );
+        if !confirmation.interleaving.is_empty() {
+            let _ = writeln!(out, "  schedule: {}", confirmation.interleaving);
+        }
         if !confirmation.schema.is_empty() {
             let _ = writeln!(out, "  schema: {}", confirmation.schema);
         }
