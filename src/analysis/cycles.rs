@@ -143,11 +143,11 @@ pub fn cycle_finding(
     context: &Context,
     pair: &Pair,
     cycle: &Cycle,
-    rule: super::rules::Rule,
+    rule: crate::rule::Rule,
 ) -> super::finding::Finding {
     use super::finding::{Finding, StatementRef, Step, witness};
     use super::fixes;
-    use super::rules::Rule;
+    use crate::rule::Rule;
 
     let (t1, t2) = (pair.first, pair.second);
     let name = |index: usize| context.name_of(index).to_string();

@@ -526,7 +526,7 @@ pub fn confirm(
     // the bindings do not say which of its arguments name that row: shared values put both
     // transactions on it. The other rules' transactions may be on different rows, and their
     // calls keep the values chosen once.
-    if finding.rule == crate::analysis::rules::Rule::LostUpdate {
+    if finding.rule == crate::rule::Rule::LostUpdate {
         confirm_sharing(schema, result, setup, finding, &calls)
     } else {
         confirm_choosing(schema, result, setup, finding, &calls)

@@ -1529,7 +1529,7 @@ mod tests {
         let positions = [vec![0, 0], vec![0]];
         let step = |instance: usize, step: Step| WitnessStep { instance, step };
         let finding = Finding {
-            rule: crate::analysis::rules::Rule::LostUpdate,
+            rule: crate::rule::Rule::LostUpdate,
             message: String::new(),
             programs: vec![0, 1],
             instances: vec![0, 1],

@@ -10,8 +10,7 @@ mod phantom_write_skew;
 mod read_skew;
 mod write_skew;
 
-// `analysis::cycles` names the rule as `rules::Rule`.
-pub(super) use crate::rule::Rule;
+use crate::rule::Rule;
 
 use super::finding::Finding;
 use super::graph::DependencyGraph;
