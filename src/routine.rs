@@ -412,18 +412,18 @@ fn body_statements(
         };
         let mut accesses = Vec::new();
         let mut calls = Vec::new();
-        let mut inner_join_tables = None;
+        let mut from_tables = None;
         for mut ast in asts {
             if !extract::is_data_statement(&ast) {
                 continue;
             }
             extract::bind_variables(&mut ast, &known);
-            inner_join_tables = extract::inner_join_tables(&ast);
+            from_tables = extract::from_tables(&ast);
             accesses.extend(extract::accesses(&ast, &raw.locks, catalog));
             calls.extend(extract::calls(&ast));
         }
         if body_statement.must_find {
-            mark_must_find(&mut accesses, inner_join_tables, catalog);
+            mark_must_find(&mut accesses, from_tables.as_deref(), catalog);
         }
         pin_found_row_to_targets(&mut accesses, &body_statement.into, &known, catalog);
         mark_fresh_values(&mut accesses, &fresh, catalog);
@@ -757,13 +757,13 @@ fn pin_found_row_to_targets(
 }
 
 /// A statement the body raises unless it finds a row, when each of its reads is a lookup of
-/// one row: that read found its row. One table looked up by a key; or an inner join of tables
-/// in its `FROM` alone (`inner_join_tables` of them), each found by a key whose columns are
-/// pinned or joined to another table's (`s.sub_queue = q.queue_id AND s.sub_consumer =
-/// c.co_id`), so that a result row holds one row of each. A subquery (`NOT EXISTS`), an outer
-/// join or an aggregate (which always returns a row) says nothing about which of its reads
-/// found rows.
-fn mark_must_find(accesses: &mut [Access], inner_join_tables: Option<usize>, catalog: &Catalog) {
+/// one row: that read found its row. One table looked up by a key; or a join of tables in its
+/// `FROM` alone (`from_tables`: whether each is on the inner side), each inner one found by a
+/// key whose columns are pinned or joined to another table's (`s.sub_queue = q.queue_id AND
+/// s.sub_consumer = c.co_id`), so that a result row holds one row of each; an outer-joined
+/// table may have contributed none. A subquery (`NOT EXISTS`) or an aggregate (which always
+/// returns a row) says nothing about which of its reads found rows.
+fn mark_must_find(accesses: &mut [Access], from_tables: Option<&[bool]>, catalog: &Catalog) {
     let one_row = |access: &Access| {
         let table = catalog.table(&access.table);
         access.rows.point_key(table).is_some()
@@ -787,12 +787,21 @@ fn mark_must_find(accesses: &mut [Access], inner_join_tables: Option<usize>, cat
             }
         ) && one_row(access)
     };
-    let joined = accesses.len() == 1 || inner_join_tables == Some(accesses.len());
-    if !joined || !accesses.iter().all(lookup) {
+    let inner: Vec<bool> = match (accesses.len(), from_tables) {
+        (1, _) => vec![true],
+        (count, Some(tables)) if tables.len() == count => tables.to_vec(),
+        _ => return,
+    };
+    let found = accesses
+        .iter()
+        .zip(&inner)
+        .all(|(access, inner)| !inner || lookup(access));
+    if !found || !inner.contains(&true) {
         return;
     }
-    for access in accesses.iter_mut() {
-        if let crate::access::AccessKind::Read { must_find, .. } = &mut access.kind {
+    for (access, inner) in accesses.iter_mut().zip(&inner) {
+        if let (true, crate::access::AccessKind::Read { must_find, .. }) = (inner, &mut access.kind)
+        {
             *must_find = true;
         }
     }

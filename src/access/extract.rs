@@ -292,33 +292,44 @@ pub fn is_data_statement(statement: &Statement) -> bool {
     )
 }
 
-/// How many tables a `SELECT` reads when it reads them only by inner (or comma) joins of plain
-/// tables in its top-level `FROM`, each row of the result holding one row of each: `None` for
-/// anything else (an outer join, a subquery in `FROM`, a set operation). Together with the
-/// statement's accesses it tells a lookup whose every table contributed its row.
-pub fn inner_join_tables(statement: &Statement) -> Option<usize> {
+/// The tables a `SELECT` reads in its top-level `FROM`, in order, when they are all plain
+/// tables: for each, whether every row of the result holds one of its rows (it is not on the
+/// nullable side of an outer join). `None` for anything else (a subquery in `FROM`, a set
+/// operation). Together with the statement's accesses it tells a lookup whose tables each
+/// contributed their row.
+pub fn from_tables(statement: &Statement) -> Option<Vec<bool>> {
     let Statement::Query(query) = statement else {
         return None;
     };
     let SetExpr::Select(select) = query.body.as_ref() else {
         return None;
     };
-    let mut tables = 0;
+    let plain = |factor: &TableFactor| matches!(factor, TableFactor::Table { .. });
+    let mut tables = Vec::new();
     for from in &select.from {
-        let plain = |factor: &TableFactor| matches!(factor, TableFactor::Table { .. });
         if !plain(&from.relation) {
             return None;
         }
-        tables += 1;
+        let first = tables.len();
+        tables.push(true);
         for join in &from.joins {
-            let inner = matches!(
-                join.join_operator,
-                JoinOperator::Join(_) | JoinOperator::Inner(_) | JoinOperator::CrossJoin(_)
-            );
-            if !inner || !plain(&join.relation) {
+            if !plain(&join.relation) {
                 return None;
             }
-            tables += 1;
+            match join.join_operator {
+                JoinOperator::Join(_) | JoinOperator::Inner(_) | JoinOperator::CrossJoin(_) => {
+                    tables.push(true)
+                }
+                JoinOperator::Left(_) | JoinOperator::LeftOuter(_) => tables.push(false),
+                JoinOperator::Right(_) | JoinOperator::RightOuter(_) => {
+                    // Everything joined so far is on the nullable side.
+                    for inner in &mut tables[first..] {
+                        *inner = false;
+                    }
+                    tables.push(true);
+                }
+                _ => return None,
+            }
         }
     }
     Some(tables)
@@ -2605,16 +2616,24 @@ mod tests {
     }
 
     #[test]
-    fn inner_join_tables_counts_plain_tables_joined_inner_only() {
+    fn from_tables_tells_the_tables_every_result_row_holds() {
         let tables = |sql: &str| {
             let file = parse_file(sql, Engine::Postgres);
-            inner_join_tables(&file.statements[0].parsed.as_ref().unwrap()[0])
+            from_tables(&file.statements[0].parsed.as_ref().unwrap()[0])
         };
         assert_eq!(
             tables("SELECT 1 FROM a, b JOIN c ON c.id = b.c WHERE a.id = $1"),
-            Some(3)
+            Some(vec![true, true, true])
         );
-        assert_eq!(tables("SELECT 1 FROM a LEFT JOIN b ON b.id = a.b"), None);
+        assert_eq!(
+            tables("SELECT 1 FROM a, b LEFT JOIN c ON c.id = b.c"),
+            Some(vec![true, true, false])
+        );
+        assert_eq!(
+            tables("SELECT 1 FROM a JOIN b ON b.id = a.b RIGHT JOIN c ON c.id = b.c"),
+            Some(vec![false, false, true])
+        );
+        assert_eq!(tables("SELECT 1 FROM a FULL JOIN b ON b.id = a.b"), None);
         assert_eq!(tables("SELECT 1 FROM (SELECT * FROM a) x"), None);
         assert_eq!(tables("SELECT 1 FROM a UNION SELECT 1 FROM b"), None);
         assert_eq!(tables("UPDATE a SET x = 1"), None);

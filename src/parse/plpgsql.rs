@@ -554,6 +554,27 @@ impl<'a> Reader<'a> {
             .is_some_and(|token| token.is_word(self.text, word))
     }
 
+    /// Whether the statements from `at` are assignments (`msg := ...;`) and then a `RAISE` that
+    /// aborts (`EXCEPTION`, or no level), as in `IF NOT FOUND THEN msg := ...; RAISE ...`.
+    fn raises_after_assignments(&self, mut at: usize) -> bool {
+        loop {
+            if self.is(at, "raise") {
+                return !["debug", "log", "info", "notice", "warning"]
+                    .iter()
+                    .any(|level| self.is(at + 1, level));
+            }
+            let assignment = self.punct(at + 1) == Some(":") && self.punct(at + 2) == Some("=");
+            if !assignment {
+                return false;
+            }
+            let end = self.find(at, &[]);
+            if self.tokens.get(end).is_none() {
+                return false;
+            }
+            at = end + 1;
+        }
+    }
+
     fn punct(&self, at: usize) -> Option<&str> {
         let token = self.tokens.get(at)?;
         (token.kind == TokenKind::Punct).then(|| token.text(self.text))
@@ -916,10 +937,7 @@ impl<'a> Reader<'a> {
                         let raises_unless_found = self.is(next, "not")
                             && self.is(next + 1, "found")
                             && self.is(next + 2, "then")
-                            && self.is(next + 3, "raise")
-                            && !["debug", "log", "info", "notice", "warning"]
-                                .iter()
-                                .any(|level| self.is(next + 4, level));
+                            && self.raises_after_assignments(next + 3);
                         if raises_unless_found
                             && let Some(found_by) = self.found_by
                             && let Some(statement) = self.body.statements.get_mut(found_by)
@@ -1326,10 +1344,25 @@ mod tests {
                     v_other := 0;
                 END IF;
                 SELECT id INTO STRICT v_third FROM queues WHERE name = p_third;
+                SELECT id INTO v_fourth FROM queues WHERE name = p_fourth;
+                IF NOT FOUND THEN
+                    v_message := 'no queue ' || coalesce(p_fourth, 'NULL');
+                    RAISE EXCEPTION '%', v_message;
+                END IF;
+                SELECT id INTO v_fifth FROM queues WHERE name = p_fifth;
+                IF NOT FOUND THEN
+                    v_message := 'no queue';
+                    RAISE NOTICE '%', v_message;
+                END IF;
             END;";
         let read = read_plpgsql_body(body, TextRange::new(0, body.len()));
-        let must_find: Vec<bool> = read.statements.iter().map(|s| s.must_find).collect();
-        assert_eq!(must_find, [true, false, true]);
+        let must_find: Vec<bool> = read
+            .statements
+            .iter()
+            .filter(|s| !s.targets.is_empty())
+            .map(|s| s.must_find)
+            .collect();
+        assert_eq!(must_find, [true, false, true, true, false]);
     }
 
     #[test]
