@@ -33,6 +33,7 @@ pub mod compose;
 pub mod config;
 pub mod confirm;
 pub mod discover;
+pub mod edits;
 pub mod lsp;
 pub mod parse;
 pub mod program;

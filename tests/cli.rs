@@ -168,6 +168,66 @@ fn json_output_follows_the_contract() {
     assert_eq!(finding["fingerprint"].as_str().unwrap().len(), 16);
 }
 
+/// The JSON lists each mechanical fix's text edits; applying the lock's edits to the files
+/// removes the finding.
+#[test]
+fn json_fixes_carry_edits_that_fix_the_finding() {
+    let project = tempfile::tempdir().unwrap();
+    let fixture = fixture("bank_read_modify_write");
+    for entry in walkdir::WalkDir::new(&fixture) {
+        let entry = entry.unwrap();
+        let target = project
+            .path()
+            .join(entry.path().strip_prefix(&fixture).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+    let check = || {
+        let output = isolint()
+            .args(["check", ".", "--format", "json"])
+            .current_dir(project.path())
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).expect("JSON")
+    };
+    let before = check();
+    let finding = &before["findings"][0];
+    assert_eq!(finding["rule"], "lost-update");
+    let lock = finding["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|fix| fix["title"].as_str().unwrap().contains("FOR UPDATE"))
+        .expect("a lock fix");
+    let edits = lock["edits"].as_array().unwrap();
+    assert_eq!(edits.len(), 1, "{lock}");
+    let edit = &edits[0];
+    assert_eq!(edit["file"], "txns/withdraw.sql");
+    assert_eq!(edit["line"], edit["end_line"]);
+    assert_eq!(edit["text"], " FOR UPDATE");
+    let path = project.path().join("txns/withdraw.sql");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(edit["line"].as_u64().unwrap() as usize - 1)
+        .map(str::len)
+        .sum();
+    let at = line_start + edit["column"].as_u64().unwrap() as usize - 1;
+    let fixed = format!(
+        "{}{}{}",
+        &text[..at],
+        edit["text"].as_str().unwrap(),
+        &text[at..]
+    );
+    std::fs::write(&path, &fixed).unwrap();
+    assert!(fixed.contains("FOR UPDATE;"), "{fixed}");
+    let after = check();
+    assert_eq!(after["findings"].as_array().unwrap().len(), 0, "{after}");
+}
+
 #[test]
 fn output_is_byte_identical_across_runs() {
     let run = || {

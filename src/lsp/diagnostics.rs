@@ -15,17 +15,12 @@ use lsp_types::{
 use super::position::Encoding;
 use super::workspace::path_to_uri;
 use crate::analysis::finding::{Finding, StatementRef};
+use crate::edits::statement_range;
 use crate::rule::Severity;
-use crate::source::{FileId, TextRange};
+use crate::source::FileId;
 use crate::{CheckResult, DiagnosticKind};
 
 const SOURCE: &str = "isolint";
-
-/// The file and range of a statement of a finding.
-pub fn statement_range(result: &CheckResult, at: StatementRef) -> (FileId, TextRange) {
-    let program = &result.programs[at.program];
-    (program.file, program.statements[at.statement].range)
-}
 
 /// The first statement of `finding` in each file it involves, in the finding's order.
 pub fn anchors(result: &CheckResult, finding: &Finding) -> Vec<(FileId, StatementRef)> {

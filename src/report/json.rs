@@ -98,7 +98,39 @@ struct StepOut {
 #[derive(Serialize)]
 struct FixOut {
     title: String,
-    edits: Vec<()>,
+    /// The text edits that make the fix, where it is mechanical: inserting at a point has
+    /// `line` = `end_line` and `column` = `end_column`.
+    edits: Vec<EditOut>,
+}
+
+#[derive(Serialize)]
+struct EditOut {
+    #[serde(flatten)]
+    at: LocationOut,
+    text: String,
+}
+
+/// The edits of the fix's first choice (the strongest lock clause, say) that applies to the
+/// text as written; none when it is not mechanical or the text is not of the expected shape.
+fn fix_edits(
+    result: &CheckResult,
+    finding: &crate::analysis::finding::Finding,
+    fix: &crate::analysis::finding::Fix,
+) -> Vec<EditOut> {
+    let Some(edit) = &fix.edit else {
+        return Vec::new();
+    };
+    crate::edits::fix_edits(result, finding, edit)
+        .into_iter()
+        .map(|(_, edits, _)| edits)
+        .find(|edits| !edits.is_empty())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|edit| EditOut {
+            at: location(result, edit.file, edit.range).into(),
+            text: edit.text,
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -180,7 +212,7 @@ pub fn write(
                 .iter()
                 .map(|fix| FixOut {
                     title: fix.title.clone(),
-                    edits: vec![],
+                    edits: fix_edits(result, finding, fix),
                 })
                 .collect(),
             fingerprint: fingerprint(result, finding),
