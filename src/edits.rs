@@ -24,6 +24,24 @@ pub fn statement_range(result: &CheckResult, at: StatementRef) -> (FileId, TextR
     (program.file, program.statements[at.statement].range)
 }
 
+/// The edits of the fix's first choice (the strongest lock clause, say) that applies to the
+/// text as written; none when the fix is not mechanical or the text is not of the expected
+/// shape. What the reports list under a fix.
+pub fn first_choice(
+    result: &CheckResult,
+    finding: &Finding,
+    fix: &crate::analysis::finding::Fix,
+) -> Vec<Edit> {
+    let Some(edit) = &fix.edit else {
+        return Vec::new();
+    };
+    fix_edits(result, finding, edit)
+        .into_iter()
+        .map(|(_, edits, _)| edits)
+        .find(|edits| !edits.is_empty())
+        .unwrap_or_default()
+}
+
 /// The edits of one mechanical fix, each with its title and whether it may be the preferred
 /// action (the fix's first choice, keeping the transaction's meaning). An empty list of edits means the text does not have the expected shape.
 pub fn fix_edits(

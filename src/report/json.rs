@@ -110,29 +110,6 @@ struct EditOut {
     text: String,
 }
 
-/// The edits of the fix's first choice (the strongest lock clause, say) that applies to the
-/// text as written; none when it is not mechanical or the text is not of the expected shape.
-fn fix_edits(
-    result: &CheckResult,
-    finding: &crate::analysis::finding::Finding,
-    fix: &crate::analysis::finding::Fix,
-) -> Vec<EditOut> {
-    let Some(edit) = &fix.edit else {
-        return Vec::new();
-    };
-    crate::edits::fix_edits(result, finding, edit)
-        .into_iter()
-        .map(|(_, edits, _)| edits)
-        .find(|edits| !edits.is_empty())
-        .unwrap_or_default()
-        .into_iter()
-        .map(|edit| EditOut {
-            at: location(result, edit.file, edit.range).into(),
-            text: edit.text,
-        })
-        .collect()
-}
-
 #[derive(Serialize)]
 struct DiagnosticOut {
     kind: &'static str,
@@ -212,7 +189,13 @@ pub fn write(
                 .iter()
                 .map(|fix| FixOut {
                     title: fix.title.clone(),
-                    edits: fix_edits(result, finding, fix),
+                    edits: crate::edits::first_choice(result, finding, fix)
+                        .into_iter()
+                        .map(|edit| EditOut {
+                            at: location(result, edit.file, edit.range).into(),
+                            text: edit.text,
+                        })
+                        .collect(),
                 })
                 .collect(),
             fingerprint: fingerprint(result, finding),

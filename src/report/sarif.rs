@@ -112,6 +112,9 @@ struct ResultOut {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     related_locations: Vec<LocationOut>,
     partial_fingerprints: BTreeMap<&'static str, String>,
+    /// The mechanical fixes, with their text edits.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    fixes: Vec<FixOut>,
 }
 
 #[derive(Serialize)]
@@ -129,6 +132,28 @@ struct LocationOut {
 struct PhysicalLocation {
     artifact_location: ArtifactLocation,
     region: Region,
+}
+
+/// A fix as SARIF states it: the text edits, by file.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FixOut {
+    description: Message,
+    artifact_changes: Vec<ArtifactChange>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ArtifactChange {
+    artifact_location: ArtifactLocation,
+    replacements: Vec<Replacement>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Replacement {
+    deleted_region: Region,
+    inserted_content: Message,
 }
 
 #[derive(Serialize)]
@@ -235,6 +260,35 @@ fn results(result: &CheckResult) -> Vec<ResultOut> {
                 })
                 .collect(),
             partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, fingerprint(result, finding))]),
+            fixes: finding
+                .fixes
+                .iter()
+                .filter_map(|fix| {
+                    let edits = crate::edits::first_choice(result, finding, fix);
+                    let mut changes: BTreeMap<usize, Vec<Replacement>> = BTreeMap::new();
+                    for edit in edits {
+                        let at = location(result, edit.file, edit.range);
+                        changes.entry(edit.file).or_default().push(Replacement {
+                            deleted_region: PhysicalLocation::from(at).region,
+                            inserted_content: Message { text: edit.text },
+                        });
+                    }
+                    (!changes.is_empty()).then(|| FixOut {
+                        description: Message {
+                            text: fix.title.clone(),
+                        },
+                        artifact_changes: changes
+                            .into_iter()
+                            .map(|(file, replacements)| ArtifactChange {
+                                artifact_location: ArtifactLocation {
+                                    uri: artifact_uri(&result.files[file].display_path()),
+                                },
+                                replacements,
+                            })
+                            .collect(),
+                    })
+                })
+                .collect(),
         })
         .collect()
 }
