@@ -1695,3 +1695,36 @@ fn plpgsql_raise_unless_join_finds_no_phantom() {
         "once the topic is committed, publish finds it"
     );
 }
+
+/// tick(q, false) runs no insert, so it takes no lock on the queue: it finds queue q, drop_queue
+/// deletes q's ticks and q and commits, and tick counts no ticks and commits.
+#[test]
+fn foreign_key_conditional_insert_read_skew() {
+    let Some(database) = Database::of("foreign_key_conditional_insert_read_skew") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["read-skew: drop_queue, tick", "phantom-write-skew: tick"]
+    );
+    database.execute(
+        "INSERT INTO queues (id, name) VALUES (1, 'q'); INSERT INTO ticks (queue_id) VALUES (1)",
+    );
+    let mut run = database.sessions(["ticker", "dropper"]);
+    run.step("ticker", "BEGIN");
+    assert_eq!(
+        run.step("ticker", "SELECT id FROM queues WHERE name = 'q'")
+            .rows(),
+        ["1"]
+    );
+    run.step("dropper", "BEGIN");
+    assert_eq!(run.step("dropper", "SELECT drop_queue('q')").rows(), ["1"]);
+    run.step("dropper", "COMMIT");
+    assert_eq!(
+        run.step("ticker", "SELECT count(*) FROM ticks WHERE queue_id = 1")
+            .rows(),
+        ["0"],
+        "tick saw queue q, and then no ticks of it"
+    );
+    assert_eq!(run.step("ticker", "COMMIT").count(), 0);
+}

@@ -347,10 +347,12 @@ fn is_referenced_row(
 /// A child row that one instance inserts and its parent row that the other locks exclusively
 /// (`FOR UPDATE`, `DELETE`): the insert's foreign key check locks the parent until commit, so
 /// each waits for the other's commit from those statements on. When the other also deletes
-/// the parent, the inserter commits only if its insert came first (after the delete the check
-/// fails), so all of it precedes the other's lock.
+/// the parent, an inserter whose insert ran commits only if the insert came first (after the
+/// delete the check fails), so all of it precedes the other's lock. The insert ran when it is
+/// among `ran` (the statements the anomaly runs) or the inserter runs every statement it has
+/// (a script's own statements, not a routine's branches).
 fn serialized_by_foreign_key(
-    (ci, child_from): (Instance, usize),
+    (ci, child_from, ran): (Instance, usize, &[usize]),
     (pi, parent_from): (Instance, usize),
     unifier: &Unifier,
     context: &crate::analysis::Context,
@@ -388,7 +390,12 @@ fn serialized_by_foreign_key(
                 let deletes = pi.accesses().any(|(_, access)| {
                     matches!(access.kind, AccessKind::Delete { .. }) && same_row(access)
                 });
-                let child_usable = if deletes {
+                let insert_ran = ran.contains(&at.statement)
+                    || (matches!(
+                        ci.program.kind,
+                        crate::program::ProgramKind::Script | crate::program::ProgramKind::Query
+                    ) && ci.program.statements[at.statement].via.is_none());
+                let child_usable = if deletes && insert_ran {
                     true
                 } else {
                     at.statement <= child_from && child_snapshot.is_none_or(|s| at.statement < s)
@@ -604,11 +611,28 @@ pub fn serialized_by_lock(
     unifier: &Unifier,
     context: &crate::analysis::Context,
 ) -> bool {
-    if serialized_by_foreign_key(first, second, unifier, context)
-        || serialized_by_foreign_key(second, first, unifier, context)
+    serialized_running(
+        (first.0, first.1, &[]),
+        (second.0, second.1, &[]),
+        unifier,
+        context,
+    )
+}
+
+/// [`serialized_by_lock`], knowing statements each instance runs in the anomaly (`ran`): a lock
+/// they take is held whatever branches the rest of the instance takes.
+pub fn serialized_running(
+    first: (Instance, usize, &[usize]),
+    second: (Instance, usize, &[usize]),
+    unifier: &Unifier,
+    context: &crate::analysis::Context,
+) -> bool {
+    if serialized_by_foreign_key(first, (second.0, second.1), unifier, context)
+        || serialized_by_foreign_key(second, (first.0, first.1), unifier, context)
     {
         return true;
     }
+    let (first, second) = ((first.0, first.1), (second.0, second.1));
     let first_mutexes = usable_mutexes(first.0, first.1, context);
     let second_mutexes = usable_mutexes(second.0, second.1, context);
     let (ta, tb) = (first.0.tag, second.0.tag);

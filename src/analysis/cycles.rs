@@ -2,7 +2,7 @@
 //! `write-skew` and `phantom-write-skew`, which differ in the kind of edges they accept.
 
 use super::conflict::{
-    AccessRef, EdgeKind, RwEdge, forced_conflict, serialized_by_lock, upsert_outcomes_exclude,
+    AccessRef, EdgeKind, RwEdge, forced_conflict, serialized_running, upsert_outcomes_exclude,
 };
 use super::unify::Unifier;
 use super::{Context, Pair};
@@ -81,9 +81,11 @@ pub fn open_cycles<'p>(context: &Context, pair: &'p Pair) -> Vec<Cycle<'p>> {
             }
             let first_from = forward.read.statement.min(backward.write.statement);
             let second_from = backward.read.statement.min(forward.write.statement);
-            if serialized_by_lock(
-                (pair.first, first_from),
-                (pair.second, second_from),
+            let first_ran = [forward.read.statement, backward.write.statement];
+            let second_ran = [backward.read.statement, forward.write.statement];
+            if serialized_running(
+                (pair.first, first_from, &first_ran),
+                (pair.second, second_from, &second_ran),
                 &unifier,
                 context,
             ) {
