@@ -1267,6 +1267,28 @@ fn parameter_columns(
                 }
             }
         }
+        // A parameter compared with `column` in the WHERE of one of the statement's accesses
+        // stands for that column's values: named as the statement writes it (`:names`, `$1`)
+        // and as a routine's variable is named in terms (`names`).
+        let compared_with =
+            |columns: &mut BTreeMap<String, (String, String)>, parameter: &str, column: &str| {
+                let table = statement.accesses.iter().find(|access| {
+                    let predicate = match &access.kind {
+                        AccessKind::Read { predicate, .. }
+                        | AccessKind::Update { predicate, .. }
+                        | AccessKind::Delete { predicate } => Some(predicate),
+                        _ => None,
+                    };
+                    predicate.is_some_and(|predicate| predicate.contains(column))
+                });
+                if let Some(access) = table {
+                    for key in [parameter.to_string(), parameter_key(parameter)] {
+                        columns
+                            .entry(key)
+                            .or_insert_with(|| (access.table.clone(), column.to_string()));
+                    }
+                }
+            };
         // `queue_name = ANY(:names)`: an array of the column's values.
         let sql = match &statement.replay {
             Some(replay) => replay.sql.clone(),
@@ -1296,27 +1318,7 @@ fn parameter_columns(
             let (Some(parameter), Some(column)) = (parameter, token.ident(&sql)) else {
                 continue;
             };
-            let table = statement.accesses.iter().find(|access| {
-                let predicate = match &access.kind {
-                    AccessKind::Read { predicate, .. }
-                    | AccessKind::Update { predicate, .. }
-                    | AccessKind::Delete { predicate } => Some(predicate),
-                    _ => None,
-                };
-                predicate.is_some_and(|predicate| predicate.contains(&column))
-            });
-            if let Some(access) = table {
-                // Named as the statement writes it (`:names`, `$1`) and as a routine's
-                // variable is named in terms (`names`).
-                for key in [
-                    parameter.text(&sql).to_string(),
-                    parameter_key(parameter.text(&sql)),
-                ] {
-                    columns
-                        .entry(key)
-                        .or_insert_with(|| (access.table.clone(), column.clone()));
-                }
-            }
+            compared_with(&mut columns, parameter.text(&sql), &column);
         }
         // `scheduled_at <= coalesce(:before, now())`, `attempt < :max`: a value of the
         // column's type, though it pins no row.
@@ -1364,27 +1366,7 @@ fn parameter_columns(
             let Some(parameter) = tokens.get(at).filter(|t| t.kind == TokenKind::Param) else {
                 continue;
             };
-            let table = statement.accesses.iter().find(|access| {
-                let predicate = match &access.kind {
-                    AccessKind::Read { predicate, .. }
-                    | AccessKind::Update { predicate, .. }
-                    | AccessKind::Delete { predicate } => Some(predicate),
-                    _ => None,
-                };
-                predicate.is_some_and(|predicate| predicate.contains(&column))
-            });
-            if let Some(access) = table {
-                // Named as the statement writes it (`:before`, `$1`) and as a routine's
-                // variable is named in terms (`v`).
-                for key in [
-                    parameter.text(&sql).to_string(),
-                    parameter_key(parameter.text(&sql)),
-                ] {
-                    columns
-                        .entry(key)
-                        .or_insert_with(|| (access.table.clone(), column.clone()));
-                }
-            }
+            compared_with(&mut columns, parameter.text(&sql), &column);
         }
     }
     columns
