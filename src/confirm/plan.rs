@@ -1411,6 +1411,14 @@ mod tests {
     use crate::analysis::unify::Unifier;
     use crate::semantics::Engine;
 
+    /// Each step as `<session number><action>`: `1Begin`, `2Statement(0)`.
+    fn shown(steps: &[PlannedStep]) -> Vec<String> {
+        steps
+            .iter()
+            .map(|step| format!("{}{:?}", step.session + 1, step.action))
+            .collect()
+    }
+
     fn same_value(bindings: &Unifier, a: (usize, &str), b: (usize, &str)) -> bool {
         bindings.equal(
             &Atom::Var(tag(a.0), a.1.to_string()),
@@ -1472,13 +1480,9 @@ mod tests {
             "UPDATE oncall SET on_call = false WHERE shift_id = '1' AND doctor_id = '3'"
         );
         assert_eq!(plan.parameters[0]["$2"], "2");
-        let shown: Vec<String> = plan
-            .steps
-            .iter()
-            .map(|step| format!("{}{:?}", step.session + 1, step.action))
-            .collect();
+        let order = shown(&plan.steps);
         assert_eq!(
-            shown,
+            order,
             [
                 "1Begin",
                 "1Statement(0)",
@@ -1531,12 +1535,9 @@ mod tests {
             fixes: vec![],
             why: String::new(),
         };
-        let shown: Vec<String> = schedule(&finding, &sessions, &positions, &[true, true])
-            .iter()
-            .map(|step| format!("{}{:?}", step.session + 1, step.action))
-            .collect();
+        let order = shown(&schedule(&finding, &sessions, &positions, &[true, true]));
         assert_eq!(
-            shown,
+            order,
             [
                 "2Begin",
                 "2Statement(0)",
@@ -1548,12 +1549,9 @@ mod tests {
         );
         // When its last statement only reads, nothing in the call waits: it runs where it
         // first appears.
-        let shown: Vec<String> = schedule(&finding, &sessions, &positions, &[false, true])
-            .iter()
-            .map(|step| format!("{}{:?}", step.session + 1, step.action))
-            .collect();
+        let order = shown(&schedule(&finding, &sessions, &positions, &[false, true]));
         assert_eq!(
-            shown,
+            order,
             [
                 "1Begin",
                 "1Statement(0)",
@@ -1565,13 +1563,14 @@ mod tests {
         );
         // Replayed statement by statement, T1 reads first, as the witness says.
         let replayed = [session("T1", 2), session("T2", 1)];
-        let shown: Vec<String> =
-            schedule(&finding, &replayed, &[vec![0, 1], vec![0]], &[true, true])
-                .iter()
-                .map(|step| format!("{}{:?}", step.session + 1, step.action))
-                .collect();
+        let order = shown(&schedule(
+            &finding,
+            &replayed,
+            &[vec![0, 1], vec![0]],
+            &[true, true],
+        ));
         assert_eq!(
-            shown,
+            order,
             [
                 "1Begin",
                 "1Statement(0)",
