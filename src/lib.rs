@@ -153,13 +153,14 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
-    /// Keeps only the findings with a statement in one of `files`, and the diagnostics of
-    /// those files: checking a few files with the whole project as context.
+    /// Keeps only the findings with a statement (or a partner's) in one of `files`, and the
+    /// diagnostics of those files: checking a few files with the whole project as context.
     pub fn retain_involving(&mut self, files: &BTreeSet<FileId>) {
         let programs = &self.programs;
         self.findings.retain(|finding| {
             finding
                 .statements()
+                .chain(finding.partners.iter().copied())
                 .any(|at| files.contains(&programs[at.program].file))
         });
         self.diagnostics

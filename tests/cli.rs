@@ -156,7 +156,7 @@ fn json_output_follows_the_contract() {
         .output()
         .unwrap();
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
-    assert_eq!(json["version"], 1);
+    assert_eq!(json["version"], 2);
     assert_eq!(json["engine"], "postgres");
     let finding = &json["findings"][0];
     assert_eq!(finding["rule"], "write-skew");

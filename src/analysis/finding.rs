@@ -71,6 +71,11 @@ pub struct Finding {
     pub fixes: Vec<Fix>,
     /// Why the declared level lets it through on this engine.
     pub why: String,
+    /// The other programs whose statements play the partner's part exactly as the witness's
+    /// partner does (the same statements up to literals and parameters): each the statement
+    /// of its own that stands where the witness's partner statement does. The finding stands
+    /// for one pair per partner.
+    pub partners: Vec<StatementRef>,
 }
 
 impl Finding {
@@ -85,7 +90,12 @@ impl Finding {
             *program = map(*program);
         }
         self.primary.program = map(self.primary.program);
-        for (at, _) in &mut self.related {
+        for at in self
+            .related
+            .iter_mut()
+            .map(|(at, _)| at)
+            .chain(&mut self.partners)
+        {
             at.program = map(at.program);
         }
         self

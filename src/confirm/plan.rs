@@ -1533,6 +1533,7 @@ mod tests {
             ],
             bindings: Unifier::default(),
             fixes: vec![],
+            partners: Vec::new(),
             why: String::new(),
         };
         let order = shown(&schedule(&finding, &sessions, &positions, &[true, true]));

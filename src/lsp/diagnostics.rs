@@ -58,8 +58,22 @@ pub fn by_file(
             "the statement at fault, in `{}`",
             result.programs[finding.primary.program].name
         );
-        let explained =
-            std::iter::once((finding.primary, at_fault)).chain(finding.related.iter().cloned());
+        let partners = finding
+            .partners
+            .iter()
+            .take(crate::report::PARTNERS_SHOWN)
+            .map(|at| {
+                (
+                    *at,
+                    format!(
+                        "`{}` meets the statement at fault the same way",
+                        result.programs[at.program].name
+                    ),
+                )
+            });
+        let explained = std::iter::once((finding.primary, at_fault))
+            .chain(finding.related.iter().cloned())
+            .chain(partners);
         let explained: Vec<(StatementRef, String)> = explained.collect();
         // Statements that run inside a routine or trigger also point at where it is written.
         let mut inside: Vec<DiagnosticRelatedInformation> = Vec::new();

@@ -1,4 +1,5 @@
-//! The JSON contract (DESIGN.md section 6), version 1.
+//! The JSON contract (DESIGN.md section 6), version 2: a finding is a root cause, and the
+//! programs of one template that meet its statement the same way are its `partners`.
 
 use std::io::Write;
 
@@ -42,6 +43,10 @@ struct FindingOut<'a> {
     severity: &'static str,
     message: String,
     transactions: Vec<TransactionOut>,
+    /// The other programs of the partner's template that give the same finding, each at its
+    /// statement in the partner's part; the finding stands for one pair per partner besides
+    /// the witness's.
+    partners: Vec<PartnerOut>,
     location: LocationOut,
     related: Vec<RelatedOut>,
     witness: Vec<StepOut>,
@@ -58,6 +63,13 @@ struct TransactionOut {
     line: usize,
     isolation: &'static str,
     isolation_source: &'static str,
+}
+
+#[derive(Serialize)]
+struct PartnerOut {
+    name: String,
+    file: String,
+    line: usize,
 }
 
 #[derive(Serialize)]
@@ -166,6 +178,18 @@ pub fn write(
                     }
                 })
                 .collect(),
+            partners: finding
+                .partners
+                .iter()
+                .map(|at| {
+                    let location = statement_location(result, *at);
+                    PartnerOut {
+                        name: result.programs[at.program].name.clone(),
+                        file: location.file,
+                        line: location.line,
+                    }
+                })
+                .collect(),
             location: statement_location(result, finding.primary).into(),
             related: super::related_locations(result, finding)
                 .into_iter()
@@ -219,7 +243,7 @@ pub fn write(
         })
         .collect();
     let output = Output {
-        version: 1,
+        version: 2,
         engine: result.engine.id(),
         levels: Levels {
             default: default_level.id().to_string(),

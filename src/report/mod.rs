@@ -72,6 +72,30 @@ pub fn related_locations(result: &CheckResult, finding: &Finding) -> Vec<(Locati
     related
 }
 
+/// How many partners a finding points at one by one (SARIF related locations, editor
+/// related information); the rest are counted in its message and listed in JSON.
+pub const PARTNERS_SHOWN: usize = 10;
+
+/// The first [`PARTNERS_SHOWN`] partners of a finding, each at its statement, with what it is.
+pub fn partner_locations(result: &CheckResult, finding: &Finding) -> Vec<(Location, String)> {
+    let count = finding.partners.len();
+    finding
+        .partners
+        .iter()
+        .take(PARTNERS_SHOWN)
+        .map(|at| {
+            (
+                statement_location(result, *at),
+                format!(
+                    "`{}` meets the statement at fault the same way (one of {count} more of the \
+                     partner's template)",
+                    result.programs[at.program].name
+                ),
+            )
+        })
+        .collect()
+}
+
 /// "T1", "T2" labels with program names: `T1 withdraw`.
 pub fn instance_label(result: &CheckResult, finding: &Finding, instance: usize) -> String {
     let program = finding.instances[instance];

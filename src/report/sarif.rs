@@ -252,6 +252,7 @@ fn results(result: &CheckResult) -> Vec<ResultOut> {
             }],
             related_locations: super::related_locations(result, finding)
                 .into_iter()
+                .chain(super::partner_locations(result, finding))
                 .enumerate()
                 .map(|(id, (location, message))| LocationOut {
                     id: Some(id),

@@ -145,6 +145,7 @@ fn finding(
         witness: witness(&steps),
         bindings: structure_bindings(incoming, outgoing),
         fixes,
+        partners: Vec::new(),
         why: format!(
             "{level} checks only write-write conflicts; two consecutive read-write conflicts \
              through one pivot go unnoticed"

@@ -321,6 +321,7 @@ fn finding(
         witness: witness(&steps),
         bindings: unifier.relabel(&[t1.tag, t2.tag]),
         fixes,
+        partners: Vec::new(),
         why: format!("{level} lets a transaction write a row that changed after it read it"),
     }
 }
@@ -391,6 +392,7 @@ fn in_statement_finding(
         witness,
         bindings: unifier.relabel(&[t1.tag, t2.tag]),
         fixes,
+        partners: Vec::new(),
         why: format!(
             "{level} re-checks a waiting write's own WHERE on the newest row version, but not a subquery or CTE, which keeps the statement's snapshot"
         ),

@@ -145,6 +145,7 @@ fn finding(
             (0, Step::Commit),
         ]),
         fixes,
+        partners: Vec::new(),
         why: format!("{level} gives each statement its own view of committed data"),
     }
 }

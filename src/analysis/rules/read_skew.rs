@@ -193,6 +193,7 @@ fn finding(
             .unwrap_or_default()
             .relabel(&[t1.tag, t2.tag]),
         fixes,
+        partners: Vec::new(),
         why: format!("{level} gives each statement its own view of committed data"),
     }
 }
