@@ -414,6 +414,64 @@ mod tests {
         assert_eq!(rules[0]["defaultConfiguration"]["level"], "error");
     }
 
+    /// Programs of one template folded into a finding are related locations after its own.
+    #[test]
+    fn partners_are_related_locations() {
+        let updates: String = (1..=3)
+            .map(|id| {
+                format!("UPDATE oncall SET on_call = false WHERE shift_id = {id} AND doctor_id = {id};\n")
+            })
+            .collect();
+        let cover = "-- name: cover\nBEGIN;\n\
+                     SELECT on_call FROM oncall WHERE shift_id = $1 AND doctor_id = $2;\n\
+                     UPDATE oncall SET on_call = $3 WHERE shift_id = $1 AND doctor_id = $2;\n\
+                     COMMIT;\n";
+        let result = check(&format!("{cover}{updates}"));
+        let folded: Vec<&crate::analysis::finding::Finding> = result
+            .findings
+            .iter()
+            .filter(|finding| !finding.partners.is_empty())
+            .collect();
+        assert_eq!(folded.len(), 1, "{:?}", result.findings);
+        let sarif = parse(&render(&result));
+        let results = sarif["runs"][0]["results"].as_array().expect("results");
+        let index = result
+            .findings
+            .iter()
+            .position(|finding| !finding.partners.is_empty())
+            .expect("folded");
+        let related = results[index]["relatedLocations"]
+            .as_array()
+            .expect("related");
+        let partners: Vec<(&str, u64)> = related
+            .iter()
+            .skip(folded[0].related.len())
+            .map(|location| {
+                (
+                    location["message"]["text"].as_str().expect("text"),
+                    location["physicalLocation"]["region"]["startLine"]
+                        .as_u64()
+                        .expect("line"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            partners,
+            [
+                (
+                    "`leave_shift:7` meets the statement at fault the same way (one of 2 more of \
+                     the partner's template)",
+                    7
+                ),
+                (
+                    "`leave_shift:8` meets the statement at fault the same way (one of 2 more of \
+                     the partner's template)",
+                    8
+                ),
+            ]
+        );
+    }
+
     #[test]
     fn a_finding_is_a_result_with_locations_and_a_fingerprint() {
         let result = check(LEAVE_SHIFT);
