@@ -8,26 +8,30 @@ pub mod conflict;
 pub mod cycles;
 pub mod finding;
 pub mod fixes;
+mod folding;
 pub mod graph;
 pub mod pair_conflicts;
+mod pairing;
+
+use folding::{dedupe_and_sort, fold_root_causes};
+pub use pairing::{CandidatePairs, MAX_PAIRS, candidate_pairs};
 pub mod rules;
 pub mod unify;
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::rc::Rc;
 
 use rayon::prelude::*;
 
-use crate::access::{Access, Term};
 use crate::catalog::Catalog;
 use crate::program::Program;
 use crate::progress::{Progress, Stage};
 use crate::rule::Rule;
 use crate::semantics::{Engine, Level, Semantics};
 use conflict::{Instance, RwEdge, rw_edges};
-use finding::{Finding, StatementRef};
+use finding::Finding;
 
 /// Everything a rule may look at.
 pub struct Context<'a> {
@@ -115,204 +119,8 @@ impl<'a> Pair<'a> {
     }
 }
 
-/// The most pairs of programs compared in one run. Every pair of programs sharing a table is
-/// compared, so the work grows with the square of the programs on one table; past this (some
-/// 10,000 programs on one table, a data load rather than a workload) time and memory would run
-/// away, so the most crowded tables are left out instead and a diagnostic names them.
-pub const MAX_PAIRS: usize = 50_000_000;
-
 /// Pairs compared between two reports of progress.
 const PROGRESS_CHUNK: usize = 4096;
-
-/// The pairs to compare, and the tables left out to stay within `MAX_PAIRS`.
-pub struct CandidatePairs {
-    pub pairs: Vec<(usize, usize)>,
-    /// Each table left out, with the number of programs that touch it.
-    pub skipped_tables: Vec<(String, usize)>,
-}
-
-/// Pairs of programs (including a program with itself) where one writes a table the other
-/// reads or writes, in a stable order. Programs are indexed by table, so programs with nothing
-/// in common are never compared, nor are programs that only read the tables they share: every
-/// conflict (rw, wr, ww) needs a write, so such pairs cannot have one. Within a table, accesses
-/// that pin one column to a literal (`WHERE id = 42`, `VALUES (42, ...)`) meet only the accesses
-/// that pin it to the same literal or not at all ([`unify::rows_meet`]): a data file of
-/// single-row statements pairs each of them with the few that name its row, not with the
-/// others.
-pub fn candidate_pairs(programs: &[Program]) -> CandidatePairs {
-    let accesses = || {
-        programs.iter().enumerate().flat_map(|(index, program)| {
-            program
-                .statements
-                .iter()
-                .flat_map(|statement| &statement.accesses)
-                .filter(|access| !access.table.is_empty())
-                .map(move |access| (index, access))
-        })
-    };
-    let bucket_columns = bucket_columns(accesses());
-    // The programs that touch a table, and whether each writes it; those whose every access to
-    // it pins the table's bucket column to a literal, by literal.
-    let mut by_table: BTreeMap<&str, BTreeMap<usize, bool>> = BTreeMap::new();
-    let mut wild: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
-    let mut by_literal: BTreeMap<(&str, &str), BTreeSet<usize>> = BTreeMap::new();
-    for (index, access) in accesses() {
-        let table = access.table.as_str();
-        *by_table.entry(table).or_default().entry(index).or_default() |= access.is_write();
-        match bucket_columns
-            .get(table)
-            .and_then(|column| literal_pin(access, column))
-        {
-            Some(value) => {
-                by_literal.entry((table, value)).or_default().insert(index);
-            }
-            None => {
-                wild.entry(table).or_default().insert(index);
-            }
-        }
-    }
-    // A program with a wild access meets every program on the table; the others only those
-    // sharing one of their literals.
-    let mut literal_members: BTreeMap<&str, Vec<Vec<usize>>> = BTreeMap::new();
-    for ((table, _), members) in by_literal {
-        let wild = wild.get(table);
-        let members: Vec<usize> = members
-            .into_iter()
-            .filter(|index| wild.is_none_or(|wild| !wild.contains(index)))
-            .collect();
-        if !members.is_empty() {
-            literal_members.entry(table).or_default().push(members);
-        }
-    }
-    let mut tables: Vec<Table> = by_table
-        .into_iter()
-        .map(|(name, members)| {
-            let wild: Vec<usize> = wild
-                .get(name)
-                .map(|wild| wild.iter().copied().collect())
-                .unwrap_or_default();
-            let groups = literal_members.remove(name).unwrap_or_default();
-            Table {
-                name,
-                members,
-                wild,
-                groups,
-            }
-        })
-        .collect();
-    // The least crowded tables first, so a budget overrun leaves out the fewest tables.
-    tables.sort_by_key(|table| (table.pairs(), table.name));
-    let mut budget = MAX_PAIRS;
-    // Sorting once is much cheaper than a set for the millions of pairs that a few hot tables
-    // give.
-    let mut pairs = Vec::new();
-    let mut skipped_tables = Vec::new();
-    for table in tables {
-        let count = table.pairs();
-        if count > budget {
-            skipped_tables.push((table.name.to_string(), table.members.len()));
-            continue;
-        }
-        budget -= count;
-        table.push_pairs(&mut pairs);
-    }
-    pairs.sort_unstable();
-    pairs.dedup();
-    skipped_tables.sort();
-    CandidatePairs {
-        pairs,
-        skipped_tables,
-    }
-}
-
-/// The programs on one table, as [`candidate_pairs`] pairs them.
-struct Table<'a> {
-    name: &'a str,
-    /// Every program on the table, and whether it writes it.
-    members: BTreeMap<usize, bool>,
-    /// Programs with an access that does not pin the bucket column to a literal.
-    wild: Vec<usize>,
-    /// The other programs, grouped by a literal one of their accesses pins (a program can be in
-    /// several groups).
-    groups: Vec<Vec<usize>>,
-}
-
-impl Table<'_> {
-    fn writes(&self, program: usize) -> bool {
-        self.members.get(&program).copied().unwrap_or(false)
-    }
-
-    /// How many pairs [`Table::push_pairs`] pushes, at most.
-    fn pairs(&self) -> usize {
-        let square = |n: usize| n.saturating_mul(n.saturating_add(1)) / 2;
-        let wild = self.wild.len().saturating_mul(self.members.len());
-        self.groups
-            .iter()
-            .map(|group| square(group.len()))
-            .fold(wild, usize::saturating_add)
-    }
-
-    /// Each two programs that can meet here, one of them writing (smaller index first).
-    fn push_pairs(&self, pairs: &mut Vec<(usize, usize)>) {
-        let mut push = |a: usize, b: usize| {
-            if self.writes(a) || self.writes(b) {
-                pairs.push((a.min(b), a.max(b)));
-            }
-        };
-        for &first in &self.wild {
-            for &second in self.members.keys() {
-                push(first, second);
-            }
-        }
-        for group in &self.groups {
-            for (position, &first) in group.iter().enumerate() {
-                for &second in &group[position..] {
-                    push(first, second);
-                }
-            }
-        }
-    }
-}
-
-/// For each table, the column its accesses most often pin to a literal (the first by name among
-/// equals), the one [`candidate_pairs`] groups them by.
-fn bucket_columns<'a>(
-    accesses: impl Iterator<Item = (usize, &'a Access)>,
-) -> BTreeMap<&'a str, &'a str> {
-    let mut counts: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-    for (_, access) in accesses {
-        for (column, term) in &access.rows.pins {
-            if matches!(term, Term::Literal(_)) {
-                *counts.entry((&access.table, column)).or_default() += 1;
-            }
-        }
-    }
-    let mut best: BTreeMap<&str, (&str, usize)> = BTreeMap::new();
-    for ((table, column), count) in counts {
-        let entry = best.entry(table).or_insert((column, count));
-        if count > entry.1 {
-            *entry = (column, count);
-        }
-    }
-    best.into_iter()
-        .map(|(table, (column, _))| (table, column))
-        .collect()
-}
-
-/// The literal `access` pins `column` to, unless it also assigns the column (an UPDATE or upsert
-/// that moves its row to another value can meet rows pinned to that one).
-fn literal_pin<'a>(access: &'a Access, column: &str) -> Option<&'a str> {
-    if access
-        .assignments()
-        .is_some_and(|set| set.contains_key(column))
-    {
-        return None;
-    }
-    match access.rows.pins.get(column) {
-        Some(Term::Literal(value)) => Some(value),
-        _ => None,
-    }
-}
 
 /// The findings, sorted and without suppressed ones, and the ignore directives that
 /// silenced something.
@@ -626,46 +434,6 @@ fn compare(
     PairOutcome { findings, edges }
 }
 
-/// One finding per root cause within a pair: where a lost update, a write skew, a phantom
-/// write skew and a read skew share a statement, the most specific one (in that order) stands
-/// for the others (a read skew between two reads the other side's write skew already names is
-/// that write skew seen from one side).
-///
-/// A finding silenced by an ignore directive stands for nothing: what it would fold is
-/// reported on its own, so `ignore write-skew` does not also hide a read skew.
-fn fold_root_causes(findings: &mut Vec<Finding>, silenced: impl Fn(&Finding) -> bool) {
-    use Rule::{LostUpdate, PhantomWriteSkew, ReadSkew, WriteSkew};
-    let specificity = |rule| match rule {
-        LostUpdate => Some(0),
-        WriteSkew => Some(1),
-        PhantomWriteSkew => Some(2),
-        ReadSkew => Some(3),
-        _ => None,
-    };
-    let programs =
-        |finding: &Finding| -> BTreeSet<usize> { finding.programs.iter().copied().collect() };
-    let folded: Vec<bool> = findings
-        .iter()
-        .map(|finding| {
-            let Some(rank) = specificity(finding.rule) else {
-                return false;
-            };
-            let statements: BTreeSet<StatementRef> = finding.statements().collect();
-            findings.iter().any(|other| {
-                specificity(other.rule).is_some_and(|other_rank| other_rank < rank)
-                    && programs(other) == programs(finding)
-                    && !silenced(other)
-                    && other.statements().any(|at| statements.contains(&at))
-            })
-        })
-        .collect();
-    let mut index = 0;
-    findings.retain(|_| {
-        index += 1;
-        !folded[index - 1]
-    });
-}
-
 /// The ignore directives that silence `finding`: on a program it involves, or on one of its
 /// statements.
 fn silencers(context: &Context, finding: &Finding) -> Vec<(usize, usize, String)> {
@@ -688,124 +456,6 @@ fn silencers(context: &Context, finding: &Finding) -> Vec<(usize, usize, String)
         .chain(statement_ignores)
         .map(|(file, start)| (file, start, rule.to_string()))
         .collect()
-}
-
-/// One finding per rule and ordered set of programs; the first by statement position wins.
-fn dedupe_and_sort(context: &Context, mut findings: Vec<Finding>) -> Vec<Finding> {
-    let key = |finding: &Finding| {
-        let program = &context.programs[finding.primary.program];
-        (
-            program.file,
-            program.statements[finding.primary.statement].range.start,
-            finding.rule,
-            finding.programs.clone(),
-            finding
-                .statements()
-                .map(|at| (at.program, at.statement))
-                .collect::<Vec<_>>(),
-        )
-    };
-    findings.par_sort_by_cached_key(key);
-    let mut seen = BTreeSet::new();
-    findings.retain(|finding| seen.insert((finding.rule, finding.programs.clone())));
-    fold_partners(context, findings)
-}
-
-/// One finding per statement at fault and partner template: findings of one rule at one
-/// statement whose other programs are instances of one template (the same statements, up to
-/// literals and parameters, at the same level) are one root cause, kept as the first of them
-/// with the others' programs as partners. A statement that races with each of a data file's
-/// 100,000 single-row updates is one finding, not 100,000.
-fn fold_partners(context: &Context, findings: Vec<Finding>) -> Vec<Finding> {
-    let mut templates: HashMap<usize, Rc<str>> = HashMap::new();
-    let mut template = |program: usize| {
-        templates
-            .entry(program)
-            .or_insert_with(|| program_template(&context.programs[program]).into())
-            .clone()
-    };
-    let mut kept: Vec<Finding> = Vec::with_capacity(findings.len());
-    type Key = (Rule, StatementRef, Vec<Option<usize>>, Rc<str>);
-    let mut representative: HashMap<Key, usize> = HashMap::new();
-    for finding in findings {
-        let primary = finding.primary;
-        let partner = finding
-            .related
-            .iter()
-            .map(|(at, _)| *at)
-            .find(|at| at.program != primary.program);
-        let Some(partner) = partner.filter(|_| finding.programs.len() == 2) else {
-            kept.push(finding);
-            continue;
-        };
-        // The program at fault's statements by position, the partner's by template.
-        let parts: Vec<Option<usize>> = finding
-            .related
-            .iter()
-            .map(|(at, _)| (at.program == primary.program).then_some(at.statement))
-            .collect();
-        let key = (finding.rule, primary, parts, template(partner.program));
-        match representative.entry(key) {
-            std::collections::hash_map::Entry::Occupied(entry) => {
-                kept[*entry.get()].partners.push(partner);
-            }
-            std::collections::hash_map::Entry::Vacant(entry) => {
-                entry.insert(kept.len());
-                kept.push(finding);
-            }
-        }
-    }
-    for finding in kept
-        .iter_mut()
-        .filter(|finding| !finding.partners.is_empty())
-    {
-        finding
-            .message
-            .push_str(&partners_sentence(context, &finding.partners));
-    }
-    kept
-}
-
-/// How a finding's message names the partners folded into it: a count and the first few.
-fn partners_sentence(context: &Context, partners: &[StatementRef]) -> String {
-    const NAMED: usize = 3;
-    let names: Vec<String> = partners
-        .iter()
-        .take(NAMED)
-        .map(|at| format!("`{}`", context.name_of(at.program)))
-        .collect();
-    let more = if partners.len() > NAMED { ", …" } else { "" };
-    let count = partners.len();
-    let transactions = if count == 1 {
-        "transaction"
-    } else {
-        "transactions"
-    };
-    format!(
-        "; the same with {count} more {transactions} of that template: {}{more}",
-        names.join(", ")
-    )
-}
-
-/// A program's statements with every literal and parameter replaced by `?` and words
-/// lowercased, with its level: programs that differ only there are instances of one template.
-fn program_template(program: &Program) -> String {
-    use crate::parse::lexer::{Flavor, TokenKind, tokenize};
-    let mut shape = String::from(program.level.id());
-    for statement in &program.statements {
-        shape.push('\n');
-        let text = statement.text.trim_start_matches('\u{feff}');
-        for token in tokenize(text, Flavor::default()) {
-            match token.kind {
-                TokenKind::Comment => continue,
-                TokenKind::String | TokenKind::Number | TokenKind::Param => shape.push('?'),
-                TokenKind::Word => shape.push_str(&token.text(text).to_ascii_lowercase()),
-                _ => shape.push_str(token.text(text)),
-            }
-            shape.push(' ');
-        }
-    }
-    shape
 }
 
 /// A small harness for rule tests: schema and transactions as strings in, findings as
@@ -881,97 +531,6 @@ pub mod testing {
 #[cfg(test)]
 mod tests {
     use crate::semantics::Engine;
-
-    const ACCOUNTS: &str = "CREATE TABLE accounts (id int PRIMARY KEY, balance int, note text);";
-
-    const WITHDRAW: &str = "-- name: withdraw
-        BEGIN; SELECT balance FROM accounts WHERE id = $1;
-        UPDATE accounts SET balance = $2 WHERE id = $1; COMMIT;
-        ";
-
-    /// The names of each finding's programs, then its partners'.
-    fn folded(transactions: &str) -> Vec<(String, Vec<String>)> {
-        let (result, _) =
-            super::testing::check(Engine::Postgres, None, ACCOUNTS, transactions, &[]);
-        let name = |program: usize| result.programs[program].name.clone();
-        result
-            .findings
-            .iter()
-            .map(|finding| {
-                let names: Vec<String> = finding.programs.iter().map(|p| name(*p)).collect();
-                (
-                    format!("{}: {}", finding.rule.id(), names.join(", ")),
-                    finding.partners.iter().map(|at| name(at.program)).collect(),
-                )
-            })
-            .collect()
-    }
-
-    #[test]
-    fn literal_keys_pair_only_programs_that_name_the_same_row() {
-        let programs = "UPDATE accounts SET balance = balance + 1 WHERE id = 1;
-            UPDATE accounts SET balance = balance + 1 WHERE id = 2;
-            UPDATE accounts SET balance = 0 WHERE id = 2;
-            SELECT balance FROM accounts WHERE balance > 10;";
-        let (result, _) = super::testing::check(Engine::Postgres, None, ACCOUNTS, programs, &[]);
-        let name = |program: usize| result.programs[program].name.clone();
-        let pairs: Vec<(String, String)> = super::candidate_pairs(&result.programs)
-            .pairs
-            .into_iter()
-            .map(|(first, second)| (name(first), name(second)))
-            .collect();
-        let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
-        // The read by a predicate meets every writer; id = 1 and id = 2 never meet.
-        assert_eq!(
-            pairs,
-            [
-                pair("txns:1", "txns:1"),
-                pair("txns:1", "txns:4"),
-                pair("txns:2", "txns:2"),
-                pair("txns:2", "txns:3"),
-                pair("txns:2", "txns:4"),
-                pair("txns:3", "txns:3"),
-                pair("txns:3", "txns:4"),
-            ]
-        );
-    }
-
-    #[test]
-    fn partners_of_one_template_are_one_finding() {
-        let updates: String = (1..=5)
-            .map(|id| format!("UPDATE accounts SET balance = balance + {id} WHERE id = {id};\n"))
-            .collect();
-        let found = folded(&format!("{WITHDRAW}{updates}"));
-        let names = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
-        assert_eq!(
-            found,
-            [
-                ("lost-update: withdraw".to_string(), vec![]),
-                (
-                    "lost-update: withdraw, txns:4".to_string(),
-                    names(&["txns:5", "txns:6", "txns:7", "txns:8"])
-                ),
-            ]
-        );
-    }
-
-    #[test]
-    fn partners_of_different_templates_stay_apart() {
-        let found = folded(&format!(
-            "{WITHDRAW}UPDATE accounts SET balance = balance + 1 WHERE id = 1;
-            UPDATE accounts SET balance = 0, note = 'reset' WHERE id = 2;"
-        ));
-        let lines: Vec<&str> = found.iter().map(|(line, _)| line.as_str()).collect();
-        assert_eq!(
-            lines,
-            [
-                "lost-update: withdraw",
-                "lost-update: withdraw, txns:4",
-                "lost-update: withdraw, txns:5"
-            ]
-        );
-        assert!(found.iter().all(|(_, partners)| partners.is_empty()));
-    }
     use crate::source::{Role, SourceFile};
     use crate::{CheckCache, CheckOptions, check_sources, check_sources_cached};
 
