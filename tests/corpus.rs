@@ -63,20 +63,33 @@ fn reported(project: &Path) -> (Value, Vec<String>) {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|finding| {
+        .flat_map(|finding| {
+            // One line per pair the finding stands for, as the review judges them: its own
+            // programs, then the program at fault with each partner.
             let programs: Vec<&str> = finding["transactions"]
                 .as_array()
                 .into_iter()
                 .flatten()
                 .filter_map(|program| program["name"].as_str())
                 .collect();
-            format!(
-                "{} [{}] {}:{}",
-                finding["rule"].as_str().unwrap_or_default(),
-                programs.join(", "),
-                finding["location"]["file"].as_str().unwrap_or_default(),
-                finding["location"]["line"],
-            )
+            let partners = finding["partners"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|partner| partner["name"].as_str())
+                .map(|partner| vec![programs[0], partner]);
+            std::iter::once(programs.clone())
+                .chain(partners)
+                .map(|programs| {
+                    format!(
+                        "{} [{}] {}:{}",
+                        finding["rule"].as_str().unwrap_or_default(),
+                        programs.join(", "),
+                        finding["location"]["file"].as_str().unwrap_or_default(),
+                        finding["location"]["line"],
+                    )
+                })
+                .collect::<Vec<_>>()
         })
         .collect();
     findings.sort();

@@ -21,7 +21,11 @@ fn check_case(directory: &Path) -> Vec<String> {
         let found: Vec<(Expected, &str)> = result
             .findings
             .iter()
-            .map(|finding| (case::key(&result, finding), finding.message.as_str()))
+            .flat_map(|finding| {
+                case::keys(&result, finding)
+                    .into_iter()
+                    .map(|key| (key, finding.message.as_str()))
+            })
             .collect();
         let found_keys: BTreeSet<&Expected> = found.iter().map(|(key, _)| key).collect();
         let require = expected(&run.require);

@@ -40,13 +40,16 @@ fn check(files: Vec<SourceFile>, engine: Engine) -> CheckResult {
     check_sources(files, &options)
 }
 
+/// One key per pair a finding stands for: its own, then the statement at fault with each
+/// partner's statement (which of them a finding keeps as its own follows the order of the
+/// files).
 fn keys(result: &CheckResult) -> BTreeSet<Key> {
     let name = |program: usize| result.programs[program].name.clone();
     result
         .findings
         .iter()
-        .map(|finding| {
-            (
+        .flat_map(|finding| {
+            let own = (
                 finding.rule.id().to_string(),
                 finding
                     .programs
@@ -57,7 +60,20 @@ fn keys(result: &CheckResult) -> BTreeSet<Key> {
                     .statements()
                     .map(|at| (name(at.program), at.statement))
                     .collect(),
-            )
+            );
+            let at_fault = finding.primary;
+            let partners = finding.partners.iter().map(move |partner| {
+                (
+                    finding.rule.id().to_string(),
+                    [name(at_fault.program), name(partner.program)].into(),
+                    [
+                        (name(at_fault.program), at_fault.statement),
+                        (name(partner.program), partner.statement),
+                    ]
+                    .into(),
+                )
+            });
+            std::iter::once(own).chain(partners).collect::<Vec<Key>>()
         })
         .collect()
 }

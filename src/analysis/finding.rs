@@ -84,6 +84,16 @@ impl Finding {
         std::iter::once(self.primary).chain(self.related.iter().map(|(at, _)| *at))
     }
 
+    /// The programs of each pair the finding stands for: its own, then the program at fault
+    /// with each partner.
+    pub fn program_sets(&self) -> impl Iterator<Item = Vec<usize>> + '_ {
+        std::iter::once(self.programs.clone()).chain(
+            self.partners
+                .iter()
+                .map(|partner| vec![self.primary.program, partner.program]),
+        )
+    }
+
     /// The same finding with every program index replaced by `map(index)`.
     pub fn map_programs(mut self, map: impl Fn(usize) -> usize) -> Finding {
         for program in self.programs.iter_mut().chain(&mut self.instances) {

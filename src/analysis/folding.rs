@@ -1,14 +1,12 @@
 //! One finding per root cause: the most specific anomaly of a pair stands for the others, and
-//! the pairs of one statement at fault with the instances of one template are one finding.
+//! the pairs of one statement at fault are one finding, its partners listed.
 
 use std::collections::{BTreeSet, HashMap};
-use std::rc::Rc;
 
 use rayon::prelude::*;
 
 use super::Context;
 use super::finding::{Finding, StatementRef};
-use crate::program::Program;
 use crate::rule::Rule;
 
 /// One finding per root cause within a pair: where a lost update, a write skew, a phantom
@@ -72,22 +70,15 @@ pub(super) fn dedupe_and_sort(context: &Context, mut findings: Vec<Finding>) -> 
     fold_partners(context, findings)
 }
 
-/// One finding per statement at fault and partner template: findings of one rule at one
-/// statement whose other programs are instances of one template (the same statements, up to
-/// literals and parameters, at the same level) are one root cause, kept as the first of them
-/// with the others' programs as partners. A statement that races with each of a data file's
-/// 100,000 single-row updates is one finding, not 100,000.
+/// One finding per rule and statement at fault: the findings of one rule at one statement are
+/// one root cause, kept as the first of them (the statement's program against itself, where
+/// that is a finding, else the first partner by position), with the other programs as
+/// partners, each at its statement in the partner's part. A statement that races with each of
+/// a data file's 100,000 single-row updates is one finding, not 100,000. A dangerous structure
+/// is already one per pivot.
 fn fold_partners(context: &Context, findings: Vec<Finding>) -> Vec<Finding> {
-    let mut templates: HashMap<usize, Rc<str>> = HashMap::new();
-    let mut template = |program: usize| {
-        templates
-            .entry(program)
-            .or_insert_with(|| program_template(&context.programs[program]).into())
-            .clone()
-    };
     let mut kept: Vec<Finding> = Vec::with_capacity(findings.len());
-    type Key = (Rule, StatementRef, Vec<Option<usize>>, Rc<str>);
-    let mut representative: HashMap<Key, usize> = HashMap::new();
+    let mut representative: HashMap<(Rule, StatementRef), usize> = HashMap::new();
     for finding in findings {
         let primary = finding.primary;
         let partner = finding
@@ -96,17 +87,15 @@ fn fold_partners(context: &Context, findings: Vec<Finding>) -> Vec<Finding> {
             .map(|(at, _)| *at)
             .find(|at| at.program != primary.program);
         let Some(partner) = partner.filter(|_| finding.programs.len() == 2) else {
+            if finding.programs.len() == 1 {
+                representative
+                    .entry((finding.rule, primary))
+                    .or_insert(kept.len());
+            }
             kept.push(finding);
             continue;
         };
-        // The program at fault's statements by position, the partner's by template.
-        let parts: Vec<Option<usize>> = finding
-            .related
-            .iter()
-            .map(|(at, _)| (at.program == primary.program).then_some(at.statement))
-            .collect();
-        let key = (finding.rule, primary, parts, template(partner.program));
-        match representative.entry(key) {
+        match representative.entry((finding.rule, primary)) {
             std::collections::hash_map::Entry::Occupied(entry) => {
                 kept[*entry.get()].partners.push(partner);
             }
@@ -143,30 +132,9 @@ fn partners_sentence(context: &Context, partners: &[StatementRef]) -> String {
         "transactions"
     };
     format!(
-        "; the same with {count} more {transactions} of that template: {}{more}",
+        "; the same holds with {count} more {transactions}: {}{more}",
         names.join(", ")
     )
-}
-
-/// A program's statements with every literal and parameter replaced by `?` and words
-/// lowercased, with its level: programs that differ only there are instances of one template.
-fn program_template(program: &Program) -> String {
-    use crate::parse::lexer::{Flavor, TokenKind, tokenize};
-    let mut shape = String::from(program.level.id());
-    for statement in &program.statements {
-        shape.push('\n');
-        let text = statement.text.trim_start_matches('\u{feff}');
-        for token in tokenize(text, Flavor::default()) {
-            match token.kind {
-                TokenKind::Comment => continue,
-                TokenKind::String | TokenKind::Number | TokenKind::Param => shape.push('?'),
-                TokenKind::Word => shape.push_str(&token.text(text).to_ascii_lowercase()),
-                _ => shape.push_str(token.text(text)),
-            }
-            shape.push(' ');
-        }
-    }
-    shape
 }
 
 #[cfg(test)]
@@ -199,39 +167,34 @@ mod tests {
     }
 
     #[test]
-    fn partners_of_one_template_are_one_finding() {
+    fn the_pairs_of_one_statement_at_fault_are_one_finding() {
         let updates: String = (1..=5)
             .map(|id| format!("UPDATE accounts SET balance = balance + {id} WHERE id = {id};\n"))
             .collect();
-        let found = folded(&format!("{WITHDRAW}{updates}"));
+        let reset = "UPDATE accounts SET balance = 0, note = 'reset' WHERE id = $1;\n";
+        let found = folded(&format!("{WITHDRAW}{updates}{reset}"));
         let names = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        // `withdraw` against itself stands first; every other writer of the row is a partner.
         assert_eq!(
             found,
-            [
-                ("lost-update: withdraw".to_string(), vec![]),
-                (
-                    "lost-update: withdraw, txns:4".to_string(),
-                    names(&["txns:5", "txns:6", "txns:7", "txns:8"])
-                ),
-            ]
+            [(
+                "lost-update: withdraw".to_string(),
+                names(&["txns:4", "txns:5", "txns:6", "txns:7", "txns:8", "txns:9"])
+            )]
         );
     }
 
     #[test]
-    fn partners_of_different_templates_stay_apart() {
-        let found = folded(&format!(
-            "{WITHDRAW}UPDATE accounts SET balance = balance + 1 WHERE id = 1;
-            UPDATE accounts SET balance = 0, note = 'reset' WHERE id = 2;"
-        ));
-        let lines: Vec<&str> = found.iter().map(|(line, _)| line.as_str()).collect();
+    fn each_statement_at_fault_is_its_own_finding() {
+        let deposit = WITHDRAW.replace("withdraw", "deposit");
+        let found = folded(&format!("{WITHDRAW}{deposit}"));
+        let names = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
         assert_eq!(
-            lines,
+            found,
             [
-                "lost-update: withdraw",
-                "lost-update: withdraw, txns:4",
-                "lost-update: withdraw, txns:5"
+                ("lost-update: withdraw".to_string(), names(&["deposit"])),
+                ("lost-update: deposit".to_string(), names(&["withdraw"])),
             ]
         );
-        assert!(found.iter().all(|(_, partners)| partners.is_empty()));
     }
 }

@@ -510,19 +510,21 @@ pub mod testing {
         extra_rules: &[super::Rule],
     ) -> Vec<(String, Vec<String>)> {
         let (result, _) = check(engine, level, schema, transactions, extra_rules);
+        // One line per pair a finding stands for: its own programs, then each partner's.
         result
             .findings
             .iter()
-            .map(|finding| {
-                let names: Vec<&str> = finding
-                    .programs
-                    .iter()
-                    .map(|program| result.programs[*program].name.as_str())
-                    .collect();
-                (
-                    format!("{}: {}", finding.rule.id(), names.join(", ")),
-                    finding.fixes.iter().map(|fix| fix.title.clone()).collect(),
-                )
+            .flat_map(|finding| {
+                finding.program_sets().map(|programs| {
+                    let names: Vec<&str> = programs
+                        .iter()
+                        .map(|program| result.programs[*program].name.as_str())
+                        .collect();
+                    (
+                        format!("{}: {}", finding.rule.id(), names.join(", ")),
+                        finding.fixes.iter().map(|fix| fix.title.clone()).collect(),
+                    )
+                })
             })
             .collect()
     }

@@ -66,7 +66,7 @@ pub fn by_file(
                 (
                     *at,
                     format!(
-                        "`{}` meets the statement at fault the same way",
+                        "`{}` meets the statement at fault too",
                         result.programs[at.program].name
                     ),
                 )

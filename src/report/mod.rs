@@ -87,8 +87,7 @@ pub fn partner_locations(result: &CheckResult, finding: &Finding) -> Vec<(Locati
             (
                 statement_location(result, *at),
                 format!(
-                    "`{}` meets the statement at fault the same way (one of {count} more of the \
-                     partner's template)",
+                    "`{}` meets the statement at fault too (one of {count} more partners)",
                     result.programs[at.program].name
                 ),
             )

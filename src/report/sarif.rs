@@ -414,7 +414,7 @@ mod tests {
         assert_eq!(rules[0]["defaultConfiguration"]["level"], "error");
     }
 
-    /// Programs of one template folded into a finding are related locations after its own.
+    /// The partners folded into a finding are related locations after its own.
     #[test]
     fn partners_are_related_locations() {
         let updates: String = (1..=3)
@@ -455,21 +455,22 @@ mod tests {
                 )
             })
             .collect();
-        assert_eq!(
-            partners,
-            [
+        let expected: Vec<(String, u64)> = (6..=8)
+            .map(|line| {
                 (
-                    "`leave_shift:7` meets the statement at fault the same way (one of 2 more of \
-                     the partner's template)",
-                    7
-                ),
-                (
-                    "`leave_shift:8` meets the statement at fault the same way (one of 2 more of \
-                     the partner's template)",
-                    8
-                ),
-            ]
-        );
+                    format!(
+                        "`leave_shift:{line}` meets the statement at fault too (one of 3 more \
+                         partners)"
+                    ),
+                    line,
+                )
+            })
+            .collect();
+        let partners: Vec<(String, u64)> = partners
+            .into_iter()
+            .map(|(text, line)| (text.to_string(), line))
+            .collect();
+        assert_eq!(partners, expected);
     }
 
     #[test]

@@ -101,6 +101,23 @@ pub fn key(result: &CheckResult, finding: &isolint::analysis::finding::Finding) 
     )
 }
 
+/// The key of each pair a finding stands for: its own, then one per partner. Expectations
+/// name pairs, so a finding folded into another at the same statement is still checked.
+pub fn keys(result: &CheckResult, finding: &isolint::analysis::finding::Finding) -> Vec<Expected> {
+    finding
+        .program_sets()
+        .map(|programs| {
+            (
+                finding.rule.id().to_string(),
+                programs
+                    .iter()
+                    .map(|program| result.programs[*program].name.clone())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
 /// Every fixture directory, sorted.
 pub fn all() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
