@@ -359,6 +359,11 @@ struct Open {
     conditions: Vec<Option<usize>>,
     /// How many statements the body had when the block opened.
     first_statement: usize,
+    /// An `IF` whose only branch so far ends the routine (`RETURN`, or a `RAISE` that aborts):
+    /// what follows the `END IF` runs only when its condition is not true.
+    exits: bool,
+    /// The `IF` has an `ELSE`.
+    has_else: bool,
 }
 
 /// Words that start a SQL statement inside a body.
@@ -483,7 +488,37 @@ impl<'a> Reader<'a> {
             branches: Vec::new(),
             conditions: Vec::new(),
             first_statement: self.body.statements.len(),
+            exits: false,
+            has_else: false,
         });
+    }
+
+    /// A statement that ends the routine (`RETURN`, a `RAISE` that aborts) directly in the
+    /// innermost block.
+    fn exit(&mut self) {
+        if let Some(open) = self.blocks.last_mut() {
+            open.exits = true;
+        }
+    }
+
+    /// The innermost block ends. After `IF c THEN ... RETURN; END IF;` (one branch, no `ELSE`,
+    /// ending the routine) the enclosing block's later statements run only when `c` was not
+    /// true. An `EXCEPTION` section starts without those conditions: a handler runs after a
+    /// raise.
+    fn close(&mut self) {
+        let Some(closed) = self.blocks.pop() else {
+            return;
+        };
+        let exits_unless = match (closed.block, closed.conditions.as_slice()) {
+            (Block::If, [Some(condition)]) if closed.exits && !closed.has_else => Some(*condition),
+            _ => None,
+        };
+        if let (Some(condition), Some(open)) = (exits_unless, self.blocks.last_mut()) {
+            open.branches.push(Branch {
+                condition,
+                holds: false,
+            });
+        }
     }
 
     fn innermost(&self) -> Option<Block> {
@@ -920,11 +955,17 @@ impl<'a> Reader<'a> {
                             statement.must_find = false;
                         }
                     }
+                    // A handler runs after a raise: not under the exits before it.
+                    if let Some(open) = self.blocks.last_mut()
+                        && matches!(open.block, Block::Begin { .. })
+                    {
+                        open.branches.clear();
+                    }
                     self.found_by = None;
                     self.index = next;
                 }
                 "end" => {
-                    self.blocks.pop();
+                    self.close();
                     if self.in_handler == Some(HandlerEnd::Block(self.blocks.len())) {
                         self.in_handler = None;
                     }
@@ -956,6 +997,9 @@ impl<'a> Reader<'a> {
                 "else" => {
                     if matches!(self.innermost(), Some(Block::If | Block::Case { .. })) {
                         self.else_branch();
+                        if let Some(open) = self.blocks.last_mut() {
+                            open.has_else = true;
+                        }
                     }
                     self.index = next;
                 }
@@ -1010,6 +1054,9 @@ impl<'a> Reader<'a> {
                             self.sql_statement(next + 1, "");
                         }
                     } else {
+                        if !self.is(next, "next") {
+                            self.exit();
+                        }
                         let from = if self.is(next, "next") {
                             next + 1
                         } else {
@@ -1051,6 +1098,10 @@ impl<'a> Reader<'a> {
                     let end = self.find(self.index, &[]);
                     self.assigns_any(next, end);
                     self.index = end + 1;
+                }
+                "raise" if self.raises_after_assignments(self.index) => {
+                    self.exit();
+                    self.skip_statement();
                 }
                 _ if SKIPPED.contains(&word.as_str()) => self.skip_statement(),
                 _ if SQL_LEADERS.contains(&word.as_str()) && !self.is_assignment() => {
@@ -1592,6 +1643,66 @@ END";
             assert!(read.assigned.contains(name), "{name}: {:?}", read.assigned);
         }
         assert!(!read.assigned.contains("a") && !read.assigned.contains("t"));
+    }
+
+    /// What follows `IF c THEN RETURN; END IF;` (or a `RAISE` that aborts) runs only when `c`
+    /// was not true; not so after a notice, an `IF` with an `ELSE`, or in an exception handler
+    /// for the raises of its own block.
+    #[test]
+    fn an_if_that_ends_the_routine_guards_what_follows() {
+        let body = "BEGIN
+                SELECT x INTO v FROM t WHERE id = p;
+                IF v IS NOT NULL THEN RETURN; END IF;
+                UPDATE t SET x = 1 WHERE id = p;
+                IF w THEN RAISE EXCEPTION 'no'; END IF;
+                DELETE FROM t WHERE id = p;
+                IF z THEN RAISE NOTICE 'hi'; END IF;
+                IF q THEN RETURN; ELSE NULL; END IF;
+                INSERT INTO t VALUES (1);
+                BEGIN
+                    IF y THEN RAISE 'e'; END IF;
+                    UPDATE u SET a = 1;
+                EXCEPTION WHEN others THEN
+                    UPDATE u SET a = 2;
+                END;
+                LOOP
+                    IF r THEN RETURN NEXT; END IF;
+                    UPDATE u SET a = 3;
+                END LOOP;
+            END";
+        let read = read_plpgsql_body(body, TextRange::new(0, body.len()));
+        let condition = |index: usize| {
+            let range = read.conditions[index].range;
+            &body[range.start..range.end]
+        };
+        let shown: Vec<String> = read
+            .statements
+            .iter()
+            .map(|statement| {
+                let branches: Vec<String> = statement
+                    .branches
+                    .iter()
+                    .map(|branch| {
+                        let sign = if branch.holds { "" } else { "not " };
+                        format!("{sign}{}", condition(branch.condition))
+                    })
+                    .collect();
+                let text = &body[statement.range.start..statement.range.end];
+                format!("{text} [{}]", branches.join(", "))
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                "SELECT x INTO v FROM t WHERE id = p []",
+                "UPDATE t SET x = 1 WHERE id = p [not v IS NOT NULL]",
+                "DELETE FROM t WHERE id = p [not v IS NOT NULL, not w]",
+                "INSERT INTO t VALUES (1) [not v IS NOT NULL, not w]",
+                "UPDATE u SET a = 1 [not v IS NOT NULL, not w, not y]",
+                "UPDATE u SET a = 2 [not v IS NOT NULL, not w]",
+                "UPDATE u SET a = 3 [not v IS NOT NULL, not w]",
+            ]
+        );
     }
 
     #[test]
