@@ -1584,24 +1584,8 @@ END";
         );
     }
 
-    #[test]
-    fn statements_know_the_branches_they_sit_in() {
-        let body = "BEGIN
-                IF a IS NULL THEN UPDATE t SET x = 1;
-                ELSIF b THEN UPDATE t SET x = 2;
-                ELSE UPDATE t SET x = 3;
-                END IF;
-                CASE WHEN c = 1 THEN DELETE FROM t; ELSE DELETE FROM u; END CASE;
-                CASE d WHEN 1 THEN DELETE FROM v; ELSE DELETE FROM w; END CASE;
-                WHILE e LOOP
-                    IF f THEN INSERT INTO t VALUES (1); END IF;
-                END LOOP;
-                INSERT INTO u VALUES (1);
-                k := 1;
-                r.g := 2;
-                SELECT 1 INTO m;
-                FETCH cur INTO n;
-            END";
+    /// Each statement of `body` with the branches it runs under: `text [c, not d]`.
+    fn branches_shown(body: &str) -> (Body, Vec<String>) {
         let read = read_plpgsql_body(body, TextRange::new(0, body.len()));
         let condition = |index: usize| {
             let range = read.conditions[index].range;
@@ -1623,6 +1607,28 @@ END";
                 format!("{text} [{}]", branches.join(", "))
             })
             .collect();
+        (read, shown)
+    }
+
+    #[test]
+    fn statements_know_the_branches_they_sit_in() {
+        let body = "BEGIN
+                IF a IS NULL THEN UPDATE t SET x = 1;
+                ELSIF b THEN UPDATE t SET x = 2;
+                ELSE UPDATE t SET x = 3;
+                END IF;
+                CASE WHEN c = 1 THEN DELETE FROM t; ELSE DELETE FROM u; END CASE;
+                CASE d WHEN 1 THEN DELETE FROM v; ELSE DELETE FROM w; END CASE;
+                WHILE e LOOP
+                    IF f THEN INSERT INTO t VALUES (1); END IF;
+                END LOOP;
+                INSERT INTO u VALUES (1);
+                k := 1;
+                r.g := 2;
+                SELECT 1 INTO m;
+                FETCH cur INTO n;
+            END";
+        let (read, shown) = branches_shown(body);
         assert_eq!(
             shown,
             vec![
@@ -1670,27 +1676,7 @@ END";
                     UPDATE u SET a = 3;
                 END LOOP;
             END";
-        let read = read_plpgsql_body(body, TextRange::new(0, body.len()));
-        let condition = |index: usize| {
-            let range = read.conditions[index].range;
-            &body[range.start..range.end]
-        };
-        let shown: Vec<String> = read
-            .statements
-            .iter()
-            .map(|statement| {
-                let branches: Vec<String> = statement
-                    .branches
-                    .iter()
-                    .map(|branch| {
-                        let sign = if branch.holds { "" } else { "not " };
-                        format!("{sign}{}", condition(branch.condition))
-                    })
-                    .collect();
-                let text = &body[statement.range.start..statement.range.end];
-                format!("{text} [{}]", branches.join(", "))
-            })
-            .collect();
+        let (_, shown) = branches_shown(body);
         assert_eq!(
             shown,
             vec![
