@@ -387,15 +387,10 @@ fn real_migrations_run_verbatim_and_their_findings_get_a_verdict() {
     let Some(server) = Server::start("real_migrations_run_verbatim") else {
         return;
     };
-    let project = tempfile::tempdir().expect("project");
-    let write = |path: &str, text: &str| {
-        let path = project.path().join(path);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("directory");
-        std::fs::write(path, text).expect("write");
-    };
-    write(
-        "migrations/001_bookings.sql",
-        "CREATE TYPE booking_state AS ENUM ('pending', 'confirmed');
+    let files = [
+        (
+            "migrations/001_bookings.sql",
+            "CREATE TYPE booking_state AS ENUM ('pending', 'confirmed');
 CREATE TABLE rooms (id serial PRIMARY KEY, name text NOT NULL);
 CREATE TABLE bookings (
     id serial PRIMARY KEY,
@@ -408,14 +403,14 @@ CREATE TABLE bookings (
 );
 CREATE TABLE booking_log (booking_id int NOT NULL, logged_at timestamptz NOT NULL DEFAULT now());
 ",
-    );
-    write(
-        "migrations/002_cancel.sql",
-        "ALTER TYPE booking_state ADD VALUE 'cancelled';\n",
-    );
-    write(
-        "migrations/003_rules.sql",
-        "CREATE UNIQUE INDEX one_active_booking_per_guest ON bookings (lower(guest))
+        ),
+        (
+            "migrations/002_cancel.sql",
+            "ALTER TYPE booking_state ADD VALUE 'cancelled';\n",
+        ),
+        (
+            "migrations/003_rules.sql",
+            "CREATE UNIQUE INDEX one_active_booking_per_guest ON bookings (lower(guest))
     WHERE state <> 'cancelled';
 CREATE FUNCTION log_booking() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -433,10 +428,10 @@ BEGIN
 END
 $$;
 ",
-    );
-    write(
-        "book_room.sql",
-        "-- name: book_room
+        ),
+        (
+            "book_room.sql",
+            "-- name: book_room
 -- isolint: example 1=1 2=2024-03-01 3=2024-03-05 4=ann
 -- isolint: example 1=1 2=2024-03-02 3=2024-03-04 4=bob
 BEGIN;
@@ -446,14 +441,10 @@ INSERT INTO bookings (room_id, guest, state, starts_at, ends_at)
     VALUES ($1, $4, 'confirmed', $2, $3);
 COMMIT;
 ",
-    );
+        ),
+    ];
     let before = footprint(&server.url());
-    let output = isolint()
-        .current_dir(project.path())
-        .args(["confirm", ".", "--format", "json"])
-        .args(["--database-url", &server.url()])
-        .output()
-        .expect("run");
+    let output = server.confirm_project(&files);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("migration failed"), "{stderr}");
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");

@@ -23,22 +23,11 @@ const SEED: &str = "INSERT INTO jobs VALUES (1, 'failed', now() - interval '1 da
 /// Runs `isolint confirm --format json` on a project of the jobs table, `SEED` and `queries`,
 /// and returns the report's findings.
 fn confirm(server: &Server, queries: &str) -> Vec<serde_json::Value> {
-    let project = tempfile::tempdir().expect("project");
-    let write = |path: &str, text: &str| {
-        let path = project.path().join(path);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("directory");
-        std::fs::write(path, text).expect("write");
-    };
-    write("migrations/001_jobs.sql", MIGRATION);
-    write("seed.sql", SEED);
-    write("queries.sql", queries);
-    let output = assert_cmd::Command::cargo_bin("isolint")
-        .expect("binary")
-        .current_dir(project.path())
-        .args(["confirm", ".", "--format", "json"])
-        .args(["--database-url", &server.url()])
-        .output()
-        .expect("run");
+    let output = server.confirm_project(&[
+        ("migrations/001_jobs.sql", MIGRATION),
+        ("seed.sql", SEED),
+        ("queries.sql", queries),
+    ]);
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
         panic!(
             "no JSON report: {}",

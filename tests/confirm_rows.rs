@@ -44,21 +44,10 @@ fn a_subquerys_joined_table_gets_an_old_row_for_the_job_the_other_transaction_mo
     let Some(server) = Server::start("a_subquerys_joined_table_gets_an_old_row") else {
         return;
     };
-    let project = tempfile::tempdir().expect("project");
-    let write = |path: &str, text: &str| {
-        let path = project.path().join(path);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("directory");
-        std::fs::write(path, text).expect("write");
-    };
-    write("migrations/001_jobs.sql", MIGRATION);
-    write("queries.sql", QUERIES);
-    let output = assert_cmd::Command::cargo_bin("isolint")
-        .expect("binary")
-        .current_dir(project.path())
-        .args(["confirm", ".", "--format", "json"])
-        .args(["--database-url", &server.url()])
-        .output()
-        .expect("run");
+    let output = server.confirm_project(&[
+        ("migrations/001_jobs.sql", MIGRATION),
+        ("queries.sql", QUERIES),
+    ]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let report: serde_json::Value =
         serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("no report: {stderr}"));

@@ -89,6 +89,24 @@ impl Server {
         )
     }
 
+    /// Runs `isolint confirm . --format json` against this server in a new project made of
+    /// `files` (`(path, text)`, paths relative to the project).
+    pub fn confirm_project(&self, files: &[(&str, &str)]) -> std::process::Output {
+        let project = tempfile::tempdir().expect("project");
+        for (path, text) in files {
+            let path = project.path().join(path);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("directory");
+            std::fs::write(path, text).expect("write");
+        }
+        assert_cmd::Command::cargo_bin("isolint")
+            .expect("binary")
+            .current_dir(project.path())
+            .args(["confirm", ".", "--format", "json"])
+            .args(["--database-url", &self.url()])
+            .output()
+            .expect("run")
+    }
+
     fn command(&self, program: &Path) -> Command {
         if self.as_postgres {
             let mut command = Command::new("runuser");
