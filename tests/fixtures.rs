@@ -18,23 +18,36 @@ fn check_case(directory: &Path) -> Vec<String> {
     for (index, run) in case.run.iter().enumerate() {
         let label = run.label(index);
         let result = run.check(directory);
-        let found: Vec<(Expected, &str)> = result
+        let found: Vec<(Expected, &str, String)> = result
             .findings
             .iter()
             .flat_map(|finding| {
+                let at = case::at(&result, finding);
                 case::keys(&result, finding)
                     .into_iter()
-                    .map(|key| (key, finding.message.as_str()))
+                    .map(move |key| (key, finding.message.as_str(), at.clone()))
             })
             .collect();
-        let found_keys: BTreeSet<&Expected> = found.iter().map(|(key, _)| key).collect();
+        let found_keys: BTreeSet<&Expected> = found.iter().map(|(key, ..)| key).collect();
         let require = expected(&run.require);
         let allow = expected(&run.allow);
         for missing in require.iter().filter(|key| !found_keys.contains(key)) {
             failures.push(format!("{label}: missing {missing:?}"));
         }
+        for (key, at) in case::at_fault(&run.require) {
+            let seen: Vec<&str> = found
+                .iter()
+                .filter(|(found, ..)| *found == key)
+                .map(|(.., found_at)| found_at.as_str())
+                .collect();
+            if !seen.is_empty() && !seen.contains(&at) {
+                failures.push(format!(
+                    "{label}: {key:?} stands at {seen:?}, not at its statement at fault {at}"
+                ));
+            }
+        }
         let mut reported = BTreeSet::new();
-        for (key, message) in &found {
+        for (key, message, _) in &found {
             if require.contains(key) || allow.contains(key) || !reported.insert(key) {
                 continue;
             }

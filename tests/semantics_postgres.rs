@@ -135,9 +135,9 @@ impl Database {
             .unwrap_or_else(|| panic!("{}: no postgres {level} run", self.fixture.display()));
         run.require
             .iter()
-            .map(|(rule, programs)| {
-                let mut programs = programs.clone();
-                programs.sort();
+            .map(|entry| {
+                let (rule, programs) = entry.expected();
+                let programs: Vec<String> = programs.into_iter().collect();
                 format!("{rule}: {}", programs.join(", "))
             })
             .collect()

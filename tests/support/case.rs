@@ -27,19 +27,51 @@ pub struct Run {
     #[serde(default)]
     pub select: Vec<String>,
     #[serde(default)]
-    pub require: Vec<(String, Vec<String>)>,
+    pub require: Vec<Entry>,
     #[serde(default)]
-    pub allow: Vec<(String, Vec<String>)>,
+    pub allow: Vec<Entry>,
+}
+
+/// One expected pair: `["rule", ["program", ...]]`, or with the statement at fault the
+/// finding stands at, `["rule", ["program", ...], "path:line"]` (the path as the report
+/// shows it).
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum Entry {
+    Pair(String, Vec<String>),
+    At(String, Vec<String>, String),
+}
+
+impl Entry {
+    /// The pair the entry names.
+    pub fn expected(&self) -> Expected {
+        let (Entry::Pair(rule, programs) | Entry::At(rule, programs, _)) = self;
+        (rule.clone(), programs.iter().cloned().collect())
+    }
 }
 
 /// A finding as a case names it: the rule and the set of program names.
 pub type Expected = (String, BTreeSet<String>);
 
-pub fn expected(entries: &[(String, Vec<String>)]) -> BTreeSet<Expected> {
+pub fn expected(entries: &[Entry]) -> BTreeSet<Expected> {
+    entries.iter().map(Entry::expected).collect()
+}
+
+/// The entries that name their statement at fault, with it.
+pub fn at_fault(entries: &[Entry]) -> Vec<(Expected, &str)> {
     entries
         .iter()
-        .map(|(rule, programs)| (rule.clone(), programs.iter().cloned().collect()))
+        .filter_map(|entry| match entry {
+            Entry::At(_, _, at) => Some((entry.expected(), at.as_str())),
+            Entry::Pair(..) => None,
+        })
         .collect()
+}
+
+/// Where a finding's statement at fault is: `path:line`, the path as the report shows it.
+pub fn at(result: &CheckResult, finding: &isolint::analysis::finding::Finding) -> String {
+    let location = isolint::report::statement_location(result, finding.primary);
+    format!("{}:{}", location.file, location.line)
 }
 
 impl Case {
