@@ -2,7 +2,7 @@
 //! half of T2. At MySQL/MariaDB repeatable read plain reads use one snapshot, so it happens
 //! only when T1's later access is a write (which reads the latest rows).
 
-use crate::access::AccessKind;
+use crate::access::{AccessKind, OnConflict};
 use crate::analysis::conflict::{AccessRef, EdgeKind, Instance, RwEdge, serialized_by_lock};
 use crate::analysis::finding::{Finding, StatementRef, Step, witness};
 use crate::analysis::fixes;
@@ -47,7 +47,7 @@ fn detect_one(context: &Context, view: &Pair) -> Option<Finding> {
         .filter(|edge| matches!(edge.kind, EdgeKind::Item | EdgeKind::Phantom))
     {
         let x = t1.access(first.read);
-        if x.lock().is_some() || !x.is_read() {
+        if x.lock().is_some() || !x.is_read() || ensures_existence(context, t1, first.read) {
             continue;
         }
         for second in later_edges.iter().filter(|edge| {
@@ -56,6 +56,7 @@ fn detect_one(context: &Context, view: &Pair) -> Option<Finding> {
         }) {
             let y = t1.access(second.read);
             if y.lock().is_some()
+                || ensures_existence(context, t1, second.read)
                 || (x.table == y.table
                     && same_rows(&x.rows, &y.rows, context.catalog.table(&x.table)))
             {
@@ -72,6 +73,48 @@ fn detect_one(context: &Context, view: &Pair) -> Option<Finding> {
         }
     }
     None
+}
+
+/// Whether the read at `at` is an insert-if-missing's check of the key its own statement
+/// inserts (`INSERT INTO t (k) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM t WHERE k = $1) ON
+/// CONFLICT DO NOTHING`, or a plain INSERT whose key is unique): whichever way it decides, the
+/// row exists afterwards (or the statement fails), and it returns nothing but that key, so no
+/// later read can contradict what it saw.
+fn ensures_existence(context: &Context, t1: Instance, at: AccessRef) -> bool {
+    let read = t1.access(at);
+    let Some((value, _)) = read.read_columns() else {
+        return false;
+    };
+    // It may return the key it checks (an `ON CONFLICT` arbiter does), nothing else.
+    let key_only = match value {
+        crate::access::Columns::All => false,
+        crate::access::Columns::Some(columns) => columns
+            .iter()
+            .all(|column| read.rows.pins.contains_key(column)),
+    };
+    if !key_only || read.rows.pins.is_empty() || !read.rows.domains.is_empty() {
+        return false;
+    }
+    let table = context.catalog.table(&read.table);
+    t1.program.statements[at.statement]
+        .accesses
+        .iter()
+        .any(|insert| {
+            let AccessKind::Insert { on_conflict, .. } = &insert.kind else {
+                return false;
+            };
+            insert.table == read.table
+                && read
+                    .rows
+                    .pins
+                    .iter()
+                    .all(|(column, term)| insert.rows.pins.get(column) == Some(term))
+                && match on_conflict {
+                    OnConflict::DoNothing => true,
+                    OnConflict::Error => read.rows.point_key(table).is_some(),
+                    OnConflict::Update(_) => false,
+                }
+        })
 }
 
 /// Edges from T1's UPDATE/DELETE statements, whose WHERE reads the latest committed rows, to
@@ -259,5 +302,44 @@ mod tests {
             SELECT c.balance, s.balance FROM checking c JOIN savings s ON s.id = c.id WHERE c.id = $1;
             COMMIT;";
         assert!(with_transfer(Engine::Postgres, None, joined).is_empty());
+    }
+
+    /// An insert-if-missing's check of its own key leaves the row there whichever way it
+    /// decides, so what a later statement reads cannot contradict it; a plain read of the same
+    /// row can be.
+    #[test]
+    fn an_insert_if_missing_check_shows_nothing_to_skew() {
+        let schema = "CREATE TABLE tasks (name text PRIMARY KEY);
+            CREATE TABLE jobs (id int PRIMARY KEY, task text, runs int);";
+        let add = "-- name: add_job
+            BEGIN;
+            INSERT INTO tasks (name) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM tasks WHERE name = $1)
+                ON CONFLICT DO NOTHING;
+            SELECT runs FROM jobs WHERE id = $2;
+            COMMIT;
+            -- name: rename
+            BEGIN;
+            DELETE FROM tasks WHERE name = $1;
+            UPDATE jobs SET runs = 0 WHERE id = $2;
+            COMMIT;";
+        assert!(
+            !findings(Engine::Postgres, None, schema, add)
+                .iter()
+                .any(|finding| finding.starts_with("read-skew")),
+            "{:?}",
+            findings(Engine::Postgres, None, schema, add)
+        );
+        let plain = add.replace(
+            "INSERT INTO tasks (name) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM tasks WHERE name = $1)
+                ON CONFLICT DO NOTHING;",
+            "SELECT 1 FROM tasks WHERE name = $1;",
+        );
+        assert_ne!(plain, add);
+        assert!(
+            findings(Engine::Postgres, None, schema, &plain)
+                .contains(&"read-skew: add_job, rename".to_string()),
+            "{:?}",
+            findings(Engine::Postgres, None, schema, &plain)
+        );
     }
 }
