@@ -991,6 +991,94 @@ fn update_into_predicate_of_locked_rows_serialises() {
     );
 }
 
+/// Shift 1 with doctor 1 primary, doctor 2 backup (when `backup`, else off) and doctor 3 off.
+fn roles(database: &Database, backup: bool) {
+    let role_2 = if backup { "backup" } else { "off" };
+    database.execute(&format!(
+        "DELETE FROM oncall; INSERT INTO oncall VALUES \
+         (1, 1, 'primary'), (1, 2, '{role_2}'), (1, 3, 'off')"
+    ));
+}
+
+/// A check that locks the doctors holding a role. swap_roles moves rows between roles the check
+/// lets through: the second swap's check waits for the first and returns the newest versions
+/// of the same two rows, and the two swaps end where a serial order ends. take_backup moves
+/// a doctor in from `off`: a concurrent check misses that row, whichever program it belongs to.
+#[test]
+fn update_within_locked_predicate_serialises() {
+    let Some(database) = Database::of("update_within_locked_predicate_serialises") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        [
+            "phantom-write-skew: take_backup",
+            "phantom-write-skew: swap_roles, take_backup"
+        ]
+    );
+    let swap = database.statements("swap_roles", &[("1", "1")]);
+    let take = |doctor| database.statements("take_backup", &[("1", "1"), ("2", doctor)]);
+
+    roles(&database, true);
+    let mut run = database.sessions(["first", "second"]);
+    run.step("first", "BEGIN");
+    assert_eq!(
+        run.step("first", &swap[0]).rows(),
+        ["1|primary", "2|backup"]
+    );
+    run.step("second", "BEGIN");
+    assert!(run.step("second", &swap[0]).is_waiting());
+    assert_eq!(run.step("first", &swap[1]).count(), 2);
+    run.step("first", "COMMIT");
+    assert_eq!(
+        run.finish("second").rows(),
+        ["1|backup", "2|primary"],
+        "the waiting check returns the newest versions of the rows it locked"
+    );
+    assert_eq!(run.step("second", &swap[1]).count(), 2);
+    run.step("second", "COMMIT");
+    assert_eq!(
+        database.query("SELECT doctor_id, role FROM oncall ORDER BY doctor_id"),
+        ["1|primary", "2|backup", "3|off"],
+        "two swaps, as in either serial order"
+    );
+
+    roles(&database, false);
+    let mut run = database.sessions(["doctor_2", "doctor_3"]);
+    run.step("doctor_2", "BEGIN");
+    assert_eq!(run.step("doctor_2", &take("2")[0]).rows(), ["1|primary"]);
+    run.step("doctor_3", "BEGIN");
+    assert!(run.step("doctor_3", &take("3")[0]).is_waiting());
+    assert_eq!(run.step("doctor_2", &take("2")[1]).count(), 1);
+    run.step("doctor_2", "COMMIT");
+    assert_eq!(
+        run.finish("doctor_3").rows(),
+        ["1|primary"],
+        "doctor 2 moved in after the check's snapshot"
+    );
+    assert_eq!(run.step("doctor_3", &take("3")[1]).count(), 1);
+    run.step("doctor_3", "COMMIT");
+    assert_eq!(
+        database.query("SELECT count(*) FROM oncall WHERE role <> 'off'"),
+        ["3"]
+    );
+
+    roles(&database, false);
+    let mut run = database.sessions(["take", "swap"]);
+    run.step("take", "BEGIN");
+    assert_eq!(run.step("take", &take("2")[0]).rows(), ["1|primary"]);
+    run.step("swap", "BEGIN");
+    assert!(run.step("swap", &swap[0]).is_waiting());
+    assert_eq!(run.step("take", &take("2")[1]).count(), 1);
+    run.step("take", "COMMIT");
+    assert_eq!(
+        run.finish("swap").rows(),
+        ["1|primary"],
+        "swap_roles misses the backup take_backup moved in"
+    );
+    run.step("swap", "ROLLBACK");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Unique keys and ON CONFLICT serialise.
 // ---------------------------------------------------------------------------------------------

@@ -845,6 +845,89 @@ fn projected_columns(query: &Query) -> Vec<String> {
 }
 
 /// The top-level conjuncts of a WHERE clause.
+/// The columns that `selection` tests only in top-level conjuncts of their own against
+/// literals, so that [`domains`] gives exactly the values that pass.
+fn separate_tests(selection: &Expr) -> BTreeSet<ColumnRef> {
+    let mut alone = BTreeSet::new();
+    let mut mixed = BTreeSet::new();
+    for conjunct in conjuncts(selection) {
+        match literal_test(conjunct) {
+            Some(column) => {
+                alone.insert(column);
+            }
+            None => mixed.extend(collect(conjunct).columns),
+        }
+    }
+    alone.retain(|column| !mixed.contains(column));
+    alone
+}
+
+/// The one column `expr` compares with literals only (`=`, `<>`, `IN`, `= ANY(ARRAY[...])`,
+/// `IS [NOT] NULL`, a bare boolean, through AND, OR and NOT), if it is such a test.
+fn literal_test(expr: &Expr) -> Option<ColumnRef> {
+    match expr {
+        Expr::Nested(inner) => literal_test(inner),
+        Expr::IsNull(inner)
+        | Expr::IsNotNull(inner)
+        | Expr::IsTrue(inner)
+        | Expr::IsFalse(inner) => column_ref(inner),
+        // `NOT` of one test that `false_domains` negates exactly.
+        Expr::UnaryOp {
+            op: UnaryOperator::Not,
+            expr: inner,
+        } => match unnested(inner) {
+            Expr::BinaryOp {
+                op: BinaryOperator::Eq,
+                ..
+            }
+            | Expr::In { negated: false, .. }
+            | Expr::IsNull(_)
+            | Expr::IsNotNull(_)
+            | Expr::Identifier(_)
+            | Expr::CompoundIdentifier(_) => literal_test(unnested(inner)),
+            _ => None,
+        },
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) => column_ref(expr),
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And | BinaryOperator::Or,
+            right,
+        } => {
+            let column = literal_test(left)?;
+            (literal_test(right)? == column).then_some(column)
+        }
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Eq | BinaryOperator::NotEq,
+            right,
+        } => match (column_ref(left), column_ref(right)) {
+            (Some(column), None) => literal(right).map(|_| column),
+            (None, Some(column)) => literal(left).map(|_| column),
+            _ => None,
+        },
+        Expr::In {
+            expr,
+            target: InTarget::List(list),
+            ..
+        } => literals(list).and_then(|_| column_ref(expr)),
+        Expr::AnyOp {
+            left,
+            compare_op: BinaryOperator::Eq,
+            right,
+            ..
+        } => array_literals(right).and_then(|_| column_ref(left)),
+        _ => None,
+    }
+}
+
+/// `expr` without the parentheses around it.
+fn unnested(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Nested(inner) => unnested(inner),
+        other => other,
+    }
+}
+
 fn conjuncts(expr: &Expr) -> Vec<&Expr> {
     match expr {
         Expr::BinaryOp {
@@ -2076,6 +2159,22 @@ impl Extractor<'_> {
             };
             domains.insert(column.1, domain);
         }
+        let separate = separate_tests(selection);
+        for column in collect(selection).columns {
+            if !counts(&column) {
+                continue;
+            }
+            let Some(access) = self.resolve(scope, &column).and_then(|entry| entry.access) else {
+                continue;
+            };
+            let alone = separate.contains(&column);
+            self.accesses[access]
+                .rows
+                .separable
+                .entry(column.1)
+                .and_modify(|separable| *separable &= alone)
+                .or_insert(alone);
+        }
     }
 
     /// The scope entry a column belongs to: by qualifier, else the only table, else the one
@@ -2814,5 +2913,59 @@ mod tests {
             "DELETE FROM sessions WHERE user_id = $1 AND device = 'web'",
             &["delete sessions {device='web' user_id=$1}"],
         );
+    }
+}
+
+#[cfg(test)]
+mod separable_tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::parse::parse_file;
+    use crate::semantics::Engine;
+
+    /// The columns of the first access of `sql` mapped to whether their domain is exact.
+    fn separable(sql: &str) -> Vec<(String, bool)> {
+        let file = parse_file(sql, Engine::Postgres);
+        let statement = &file.statements[0];
+        let ast = &statement.parsed.as_ref().expect("parses")[0];
+        let access = accesses(ast, &statement.locks, &Catalog::default()).remove(0);
+        access.rows.separable.into_iter().collect()
+    }
+
+    #[test]
+    fn a_column_tested_alone_against_literals_has_an_exact_domain() {
+        assert_eq!(
+            separable(
+                "SELECT id FROM jobs WHERE queue = $1 AND state IN ('a', 'b') \
+                 AND (kind = 'x' OR kind IS NULL) AND NOT (done) FOR UPDATE"
+            ),
+            [
+                ("done".to_string(), true),
+                ("kind".to_string(), true),
+                ("queue".to_string(), false),
+                ("state".to_string(), true),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_column_also_tested_with_another_column_has_a_superset_domain() {
+        assert_eq!(
+            separable(
+                "SELECT id FROM jobs WHERE state IN ('a', 'b') \
+                 AND (state = 'a' OR attempt > 3)"
+            ),
+            [("attempt".to_string(), false), ("state".to_string(), false)]
+        );
+    }
+
+    #[test]
+    fn a_domain_within_another() {
+        let set = |values: &[&str]| values.iter().map(|v| v.to_string()).collect();
+        assert!(Domain::In(set(&["a"])).within(&Domain::In(set(&["a", "b"]))));
+        assert!(!Domain::In(set(&["a", "c"])).within(&Domain::In(set(&["a", "b"]))));
+        assert!(Domain::In(set(&["a"])).within(&Domain::NotIn(set(&["b"]))));
+        assert!(Domain::NotIn(set(&["a", "b"])).within(&Domain::NotIn(set(&["a"]))));
+        assert!(!Domain::NotIn(set(&["a"])).within(&Domain::In(set(&["b"]))));
     }
 }

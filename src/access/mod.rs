@@ -55,6 +55,11 @@ pub struct RowSet {
     /// s.sub_queue`): their values are in rows the reader sees, never one that another
     /// transaction has just generated and not yet committed.
     pub known: BTreeSet<String>,
+    /// Columns the WHERE tests, each mapped to whether it is tested only in conjuncts of its
+    /// own against literals (`state IN ('a', 'b') AND id = $1`): then its domain is exactly
+    /// the values that pass, and a write that keeps the column inside that domain leaves the
+    /// row in or out of these rows as it was.
+    pub separable: BTreeMap<String, bool>,
 }
 
 /// The literal values a column of the touched rows can hold: a superset, never a guess. NULL is
@@ -96,6 +101,16 @@ impl Domain {
                 a.iter().any(|value| !b.contains(value))
             }
             (Domain::NotIn(_), Domain::NotIn(_)) => true,
+        }
+    }
+
+    /// Whether every value of this one is in `other`.
+    pub fn within(&self, other: &Domain) -> bool {
+        match (self, other) {
+            (Domain::In(a), Domain::In(b)) => a.is_subset(b),
+            (Domain::In(a), Domain::NotIn(b)) => a.is_disjoint(b),
+            (Domain::NotIn(a), Domain::NotIn(b)) => b.is_subset(a),
+            (Domain::NotIn(_), Domain::In(_)) => false,
         }
     }
 
@@ -156,6 +171,15 @@ impl RowSet {
         table?.keys.iter().find(|key| {
             key.identifies_row() && key.columns.iter().all(|c| self.pins.contains_key(c))
         })
+    }
+
+    /// Whether a row's `column` moving from one value of `old` to another cannot bring the row
+    /// into these rows: `old` lies inside this set's exact domain of the column.
+    pub fn keeps_in(&self, column: &str, old: &Domain) -> bool {
+        self.separable.get(column) == Some(&true)
+            && self
+                .domain(column)
+                .is_some_and(|domain| old.within(&domain))
     }
 
     /// The literal values `column` can hold, from its pin or its domain.

@@ -219,6 +219,14 @@ fn moves_row_in(
             }
             _ => true,
         })
+        // A row whose column already held a value the read lets through was in the read's rows
+        // before (as far as this column goes): the write changes an item the read saw.
+        .filter(|(column, _)| {
+            !write
+                .rows
+                .domain(column)
+                .is_some_and(|old| read.rows.keeps_in(column, &old))
+        })
         .map(|(column, _)| column.clone())
         .collect();
     if moved.is_empty() {

@@ -223,6 +223,7 @@ mod tests {
             domains: Default::default(),
             fresh: Default::default(),
             known: Default::default(),
+            separable: Default::default(),
             pins: pins
                 .iter()
                 .map(|(column, term)| (column.to_string(), term.clone()))
