@@ -167,11 +167,13 @@ impl CheckResult {
             .retain(|diagnostic| diagnostic.file.is_none_or(|file| files.contains(&file)));
     }
 
-    /// The severity a finding is reported with: the config's for its rule, else the rule's.
+    /// The severity a finding is reported with: the config's for its rule, else the
+    /// finding's own where it is less severe than its rule's, else the rule's.
     pub fn severity(&self, finding: &Finding) -> Severity {
         self.severities
             .get(&finding.rule)
             .copied()
+            .or(finding.severity)
             .unwrap_or_else(|| finding.rule.severity())
     }
 }

@@ -49,6 +49,55 @@ fn warnings_alone_exit_0() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("isolint::read-skew"));
 }
 
+/// The severity of each dangerous structure `check` reports on `paths` of the batch fixture.
+fn structure_severities(paths: &[&str]) -> Vec<(String, String)> {
+    let output = isolint()
+        .args(["check", "--format", "json"])
+        .args(paths)
+        .current_dir(fixture("read_only_tin_structure_is_a_warning"))
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|finding| finding["rule"] == "dangerous-structure")
+        .map(|finding| {
+            let tin = finding["transactions"][0]["name"]
+                .as_str()
+                .unwrap_or_default();
+            let severity = finding["severity"].as_str().unwrap_or_default();
+            (tin.to_string(), severity.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn a_structure_whose_tin_only_reads_is_a_warning_and_one_whose_tin_writes_comes_first() {
+    assert_eq!(
+        structure_severities(&["."]),
+        [("archive_batch".to_string(), "error".to_string())]
+    );
+    let without_archive = [
+        "migrations",
+        "txns/new_receipt.sql",
+        "txns/close_batch.sql",
+        "txns/batch_report.sql",
+    ];
+    assert_eq!(
+        structure_severities(&without_archive),
+        [("batch_report".to_string(), "warning".to_string())]
+    );
+    // A warning alone does not fail the run.
+    isolint()
+        .args(["check"])
+        .args(without_archive)
+        .current_dir(fixture("read_only_tin_structure_is_a_warning"))
+        .assert()
+        .code(0);
+}
+
 #[test]
 fn a_missing_path_is_a_usage_error_naming_it() {
     let output = isolint().args(["check", "no/such/dir"]).output().unwrap();

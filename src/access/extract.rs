@@ -492,7 +492,13 @@ fn domains(expr: &Expr) -> BTreeMap<ColumnRef, Domain> {
             let (column, value) = match (column_ref(left), column_ref(right)) {
                 (Some(column), None) => (column, right.as_ref()),
                 (None, Some(column)) => (column, left.as_ref()),
-                _ => return BTreeMap::new(),
+                // `t.lock_by = w.id`: neither side is NULL where it holds.
+                (Some(a), Some(b)) => {
+                    let mut both = single(Some(a), Domain::NotIn(not_null()));
+                    both.extend(single(Some(b), Domain::NotIn(not_null())));
+                    return both;
+                }
+                (None, None) => return BTreeMap::new(),
             };
             let Some(value) = literal(value) else {
                 // `c = $1` or `c <> $1`: at least not NULL.
@@ -1044,6 +1050,17 @@ impl Extractor<'_> {
                                     && terms.all(|other| other.as_ref() == Some(&term))
                                 {
                                     rows.pins.insert(column.clone(), term);
+                                }
+                                // NULL is no term (`lock_by = $1` never holds for it) but
+                                // a value the column certainly holds.
+                                if values.rows.iter().all(|row| {
+                                    row.get(position).and_then(literal_value).as_deref()
+                                        == Some(Domain::NULL)
+                                }) {
+                                    rows.domains.insert(
+                                        column.clone(),
+                                        Domain::In(BTreeSet::from([Domain::NULL.to_string()])),
+                                    );
                                 }
                                 if values
                                     .rows

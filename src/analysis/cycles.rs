@@ -258,6 +258,7 @@ pub fn cycle_finding(
         bindings: cycle.unifier.relabel(&[t1.tag, t2.tag]),
         fixes,
         partners: Vec::new(),
+        severity: None,
         why: if rule == Rule::PhantomWriteSkew {
             format!(
                 "{level} does not stop a row from appearing in a predicate another transaction already checked"

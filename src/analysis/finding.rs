@@ -76,6 +76,10 @@ pub struct Finding {
     /// of its own that stands where the witness's partner statement does. The finding stands
     /// for one pair per partner.
     pub partners: Vec<StatementRef>,
+    /// Where the finding is less severe than its rule: a dangerous structure whose Tin only
+    /// reads shows its caller a state no serial order gives but stores none, and is a warning
+    /// as a read skew is. `None` keeps the rule's severity.
+    pub severity: Option<crate::rule::Severity>,
 }
 
 impl Finding {

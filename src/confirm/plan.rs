@@ -1534,6 +1534,7 @@ mod tests {
             bindings: Unifier::default(),
             fixes: vec![],
             partners: Vec::new(),
+            severity: None,
             why: String::new(),
         };
         let order = shown(&schedule(&finding, &sessions, &positions, &[true, true]));

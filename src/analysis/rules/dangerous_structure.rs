@@ -11,10 +11,43 @@ use crate::analysis::unify::{Unifier, rows_meet};
 use crate::rule::Rule;
 
 /// One finding per pivot: the fix belongs to the pivot (or to the edges into and out of it),
-/// and every Tin × Tout combination through a busy pivot would bury it.
+/// and every Tin × Tout combination through a busy pivot would bury it. A structure whose Tin
+/// writes comes first: it can store a state no serial order gives, where a Tin that only reads
+/// can only show one, and is reported as a warning.
 pub fn detect(context: &Context, graph: &DependencyGraph, findings: &mut Vec<Finding>) {
     for pivot in 0..context.programs.len() {
-        let found = graph.written_by(pivot).find_map(|incoming| {
+        let found = structure(context, graph, pivot, |tin| writes(context, tin))
+            .or_else(|| structure(context, graph, pivot, |tin| !writes(context, tin)));
+        if let Some((incoming, outgoing, weakest)) = found {
+            findings.push(finding(context, incoming, outgoing, weakest));
+        }
+    }
+}
+
+/// Whether `program` writes anything.
+fn writes(context: &Context, program: usize) -> bool {
+    context.programs[program]
+        .statements
+        .iter()
+        .any(|statement| statement.accesses.iter().any(Access::is_write))
+}
+
+/// The edges in and out of `pivot` and the weakest level of the first structure through it
+/// whose Tin passes `tin_passes`.
+fn structure<'g>(
+    context: &Context,
+    graph: &'g DependencyGraph,
+    pivot: usize,
+    tin_passes: impl Fn(usize) -> bool,
+) -> Option<(
+    &'g VulnerableEdge,
+    &'g VulnerableEdge,
+    Option<crate::semantics::Level>,
+)> {
+    graph
+        .written_by(pivot)
+        .filter(|incoming| tin_passes(incoming.reader))
+        .find_map(|incoming| {
             graph
                 .read_by(pivot)
                 .filter(|edge| !edge.read_locked)
@@ -51,11 +84,7 @@ pub fn detect(context: &Context, graph: &DependencyGraph, findings: &mut Vec<Fin
                         && closes(context, incoming, outgoing))
                     .then_some((incoming, outgoing, Some(weakest)))
                 })
-        });
-        if let Some((incoming, outgoing, weakest)) = found {
-            findings.push(finding(context, incoming, outgoing, weakest));
-        }
-    }
+        })
 }
 
 fn finding(
@@ -146,6 +175,7 @@ fn finding(
         bindings: structure_bindings(incoming, outgoing),
         fixes,
         partners: Vec::new(),
+        severity: (!writes(context, tin)).then_some(crate::rule::Severity::Warning),
         why: format!(
             "{level} checks only write-write conflicts; two consecutive read-write conflicts \
              through one pivot go unnoticed"

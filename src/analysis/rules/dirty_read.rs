@@ -84,6 +84,7 @@ pub fn detect(context: &Context, pair: &Pair, findings: &mut Vec<Finding>) {
             bindings: edge.unifier.relabel(&[reader.tag, writer.tag]),
             fixes,
             partners: Vec::new(),
+            severity: None,
             why: if level_permits {
                 format!("{level} reads uncommitted versions")
             } else {

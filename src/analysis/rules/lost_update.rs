@@ -5,7 +5,7 @@ use crate::access::{Access, AccessKind, SetValue};
 use crate::analysis::conflict::{AccessRef, Instance, serialized_by_lock};
 use crate::analysis::finding::{Finding, StatementRef, Step, witness};
 use crate::analysis::fixes;
-use crate::analysis::unify::{Unifier, rows_meet, same_rows};
+use crate::analysis::unify::{Unifier, domains_overlap, rows_meet, same_rows};
 use crate::analysis::{Context, Pair};
 use crate::parse::LockStrength;
 use crate::rule::Rule;
@@ -46,7 +46,11 @@ fn detect_one(context: &Context, t1: Instance, t2: Instance) -> Option<Finding> 
                 let Some(set) = write.overwrites() else {
                     continue;
                 };
-                if !same_rows(&read.rows, &write.rows, context.catalog.table(&read.table)) {
+                // The write must be able to touch rows the read saw: `WHERE lock_by = $1` and
+                // `WHERE lock_by IS NULL` never name one row.
+                if !same_rows(&read.rows, &write.rows, context.catalog.table(&read.table))
+                    || !domains_overlap(&read.rows, &write.rows)
+                {
                     continue;
                 }
                 set.keys()
@@ -322,6 +326,7 @@ fn finding(
         bindings: unifier.relabel(&[t1.tag, t2.tag]),
         fixes,
         partners: Vec::new(),
+        severity: None,
         why: format!("{level} lets a transaction write a row that changed after it read it"),
     }
 }
@@ -393,6 +398,7 @@ fn in_statement_finding(
         bindings: unifier.relabel(&[t1.tag, t2.tag]),
         fixes,
         partners: Vec::new(),
+        severity: None,
         why: format!(
             "{level} re-checks a waiting write's own WHERE on the newest row version, but not a subquery or CTE, which keeps the statement's snapshot"
         ),

@@ -146,6 +146,7 @@ fn finding(
         ]),
         fixes,
         partners: Vec::new(),
+        severity: None,
         why: format!("{level} gives each statement its own view of committed data"),
     }
 }

@@ -92,7 +92,14 @@ fn ensures_existence(context: &Context, t1: Instance, at: AccessRef) -> bool {
             .iter()
             .all(|column| read.rows.pins.contains_key(column)),
     };
-    if !key_only || read.rows.pins.is_empty() || !read.rows.domains.is_empty() {
+    // No filter beyond the key: a pinned column's domain is at most "not NULL", which its
+    // equality already says.
+    let filters = read.rows.domains.iter().any(|(column, domain)| {
+        !read.rows.pins.contains_key(column)
+            || !matches!(domain, crate::access::Domain::NotIn(values)
+                if values.len() == 1 && values.contains(crate::access::Domain::NULL))
+    });
+    if !key_only || read.rows.pins.is_empty() || filters {
         return false;
     }
     let table = context.catalog.table(&read.table);
@@ -237,6 +244,7 @@ fn finding(
             .relabel(&[t1.tag, t2.tag]),
         fixes,
         partners: Vec::new(),
+        severity: None,
         why: format!("{level} gives each statement its own view of committed data"),
     }
 }
