@@ -27,6 +27,9 @@ pub struct Composition {
     /// The level it runs at; else the configured default, else the engine's.
     pub isolation: Option<Level>,
     pub steps: Vec<Step>,
+    /// Whether the steps' queries also run as transactions of their own (`steps_run_alone =
+    /// false` says they run only inside this one, and drops them as programs).
+    pub steps_run_alone: bool,
 }
 
 /// A query name in `steps`, with where it is written in the config file.
@@ -128,6 +131,13 @@ pub fn compose(
             examples: Vec::new(),
         });
     }
+    // Queries that run only inside their transactions are not programs of their own.
+    let inside_only: std::collections::BTreeSet<&str> = compositions
+        .iter()
+        .filter(|composition| !composition.steps_run_alone)
+        .flat_map(|composition| composition.steps.iter().map(|step| step.name.as_str()))
+        .collect();
+    programs.retain(|program| !inside_only.contains(program.name.as_str()));
     programs.extend(composed);
     unknown
 }
@@ -166,6 +176,10 @@ mod tests {
     }
 
     fn check(steps: &[&str]) -> crate::CheckResult {
+        check_composed(steps, true)
+    }
+
+    fn check_composed(steps: &[&str], steps_run_alone: bool) -> crate::CheckResult {
         let files = vec![
             SourceFile::new("migrations/1.sql".into(), Role::Schema, SCHEMA.into()),
             SourceFile::new("queries.sql".into(), Role::Transactions, QUERIES.into()),
@@ -175,6 +189,7 @@ mod tests {
             name: "withdraw".into(),
             isolation: None,
             steps: steps.iter().map(|name| step(name)).collect(),
+            steps_run_alone,
         }];
         check_sources(files, &options)
     }
@@ -207,6 +222,23 @@ mod tests {
             "{names:?}"
         );
         assert!(result.unknown_steps.is_empty());
+    }
+
+    #[test]
+    fn steps_that_run_only_inside_the_transaction_are_no_programs_of_their_own() {
+        let names = |result: &crate::CheckResult| -> Vec<String> {
+            result.programs.iter().map(|p| p.name.clone()).collect()
+        };
+        let alone = check_composed(&["GetAccount", "UpdateBalance"], true);
+        assert_eq!(names(&alone), ["GetAccount", "UpdateBalance", "withdraw"]);
+        let inside = check_composed(&["GetAccount", "UpdateBalance"], false);
+        assert_eq!(names(&inside), ["withdraw"]);
+        assert_eq!(
+            inside.findings.len(),
+            1,
+            "withdraw's lost update, against itself"
+        );
+        assert_eq!(inside.findings[0].programs.len(), 1);
     }
 
     #[test]

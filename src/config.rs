@@ -77,6 +77,7 @@ const TRANSACTION_KEYS: &[(&str, &str)] = &[
     ("name", r#"name = "transfer""#),
     ("isolation", r#"isolation = "repeatable-read""#),
     ("steps", r#"steps = ["GetAccount", "UpdateBalance"]"#),
+    ("steps_run_alone", "steps_run_alone = false"),
 ];
 
 /// The keys of the `[engine]` table.
@@ -945,6 +946,7 @@ impl Document<'_> {
             let mut name = None;
             let mut isolation = None;
             let mut steps = None;
+            let mut steps_run_alone = true;
             for (key, value) in in_file_order(table) {
                 match key.get_ref().as_ref() {
                     "name" => name = Some(self.string_in("name", value, TRANSACTION_KEYS)?),
@@ -967,6 +969,17 @@ impl Document<'_> {
                         }
                         steps = Some(read);
                     }
+                    "steps_run_alone" => {
+                        let DeValue::Boolean(alone) = value.get_ref() else {
+                            return Err(self.wrong_type(
+                                "steps_run_alone",
+                                "true or false",
+                                value,
+                                TRANSACTION_KEYS,
+                            ));
+                        };
+                        steps_run_alone = *alone;
+                    }
                     _ => return Err(self.unknown_key(key, "[[transaction]]", TRANSACTION_KEYS)),
                 }
             }
@@ -981,6 +994,7 @@ impl Document<'_> {
                 name: name.ok_or_else(|| missing("name"))?,
                 isolation,
                 steps: steps.ok_or_else(|| missing("steps"))?,
+                steps_run_alone,
             });
         }
         Ok(compositions)

@@ -105,7 +105,9 @@ fn smallbank_report_renders_in_chromium_with_its_graph_and_findings() {
     assert!(dom.contains("class=\"node pivot\" data-program=\"WriteCheck\""));
     assert_eq!(dom.matches("class=\"edge rw vulnerable\"").count(), 5);
     assert!(
-        dom.contains("class=\"finding warning\" id=\"finding-1\" data-rule=\"dangerous-structure\"")
+        dom.contains(
+            "class=\"finding warning\" id=\"finding-1\" data-rule=\"dangerous-structure\""
+        )
     );
     assert!(dom.contains("<table class=\"swimlane\">"));
     assert!(dom.contains("id=\"advisor\""));
