@@ -480,6 +480,67 @@ COMMIT;
     assert_eq!(footprint(&server.url()), before);
 }
 
+/// A finding whose own pair does not reproduce it is replayed with each partner until one
+/// does: closing an account races with freezing it (a partner), not with a no-op write of the
+/// same state (the witness's pair).
+#[test]
+fn a_finding_is_confirmed_with_a_partner_when_its_own_pair_does_not_reproduce() {
+    let Some(server) = Server::start("a_finding_is_confirmed_with_a_partner") else {
+        return;
+    };
+    let files = [
+        (
+            "migrations/001_accounts.sql",
+            "CREATE TABLE accounts (id int PRIMARY KEY, status text NOT NULL);\n\
+             INSERT INTO accounts VALUES (1, 'open');\n",
+        ),
+        (
+            "a_close.sql",
+            "-- name: a_close\nBEGIN;\nSELECT status FROM accounts WHERE id = $1;\n\
+             -- the application closes an open account\n\
+             UPDATE accounts SET status = 'closed' WHERE id = $1;\nCOMMIT;\n",
+        ),
+        (
+            "b1_refreeze.sql",
+            "-- name: b1_refreeze\n\
+             UPDATE accounts SET status = 'frozen' WHERE id = $1 AND status = 'frozen';\n",
+        ),
+        (
+            "b2_freeze.sql",
+            "-- name: b2_freeze\nUPDATE accounts SET status = 'frozen' WHERE id = $1;\n",
+        ),
+    ];
+    let output = server.confirm_project(&files);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let findings = report["findings"].as_array().expect("findings");
+    let lost = findings
+        .iter()
+        .find(|finding| finding["rule"] == "lost-update")
+        .unwrap_or_else(|| panic!("no lost update: {findings:?}\n{stderr}"));
+    let own: Vec<&str> = lost["transactions"]
+        .as_array()
+        .expect("transactions")
+        .iter()
+        .filter_map(|transaction| transaction["name"].as_str())
+        .collect();
+    assert_eq!(own, ["a_close", "b1_refreeze"]);
+    assert_eq!(lost["partners"][0]["name"], "b2_freeze");
+    let confirmation = &lost["confirmation"];
+    assert_eq!(
+        confirmation["verdict"], "reproduced",
+        "{}",
+        confirmation["reason"]
+    );
+    assert_eq!(confirmation["partner"], "b2_freeze");
+    assert!(
+        confirmation["reason"].as_str().is_some_and(|reason| reason
+            .starts_with("with partner `b2_freeze` (the finding's own pair: not reproduced)")),
+        "{}",
+        confirmation["reason"]
+    );
+}
+
 /// A migration the server rejects is reported with its file, its line (from the server's
 /// error position) and the server's message; the rest of the file is still built.
 #[test]

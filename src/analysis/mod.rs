@@ -31,7 +31,7 @@ use crate::progress::{Progress, Stage};
 use crate::rule::Rule;
 use crate::semantics::{Engine, Level, Semantics};
 use conflict::{Instance, RwEdge, rw_edges};
-use finding::Finding;
+use finding::{Finding, StatementRef};
 
 /// Everything a rule may look at.
 pub struct Context<'a> {
@@ -432,6 +432,28 @@ fn compare(
         graph::PairEdges::default()
     };
     PairOutcome { findings, edges }
+}
+
+/// The finding one of `finding`'s partners stands for, as the analysis made it before it was
+/// folded: the same rule at the same statement at fault, between the program at fault and the
+/// partner's program. `None` for a rule of the whole graph, which has no partners.
+pub fn unfold(context: &Context, finding: &Finding, partner: StatementRef) -> Option<Finding> {
+    let detector = rules::detector(finding.rule);
+    if !matches!(detector, rules::Detector::Pair(_)) {
+        return None;
+    }
+    let outcome = compare(
+        context,
+        &[detector],
+        false,
+        finding.primary.program,
+        partner.program,
+    );
+    outcome.findings.into_iter().find(|unfolded| {
+        unfolded.rule == finding.rule
+            && unfolded.primary == finding.primary
+            && unfolded.programs.contains(&partner.program)
+    })
 }
 
 /// The ignore directives that silence `finding`: on a program it involves, or on one of its

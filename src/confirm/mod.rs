@@ -97,6 +97,9 @@ pub struct Confirmation {
     pub interleaving: String,
     /// How the tables it ran on were built.
     pub schema: String,
+    /// The partner whose pair this ran, when the finding's own pair did not reproduce it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partner: Option<String>,
 }
 
 impl Confirmation {
@@ -111,6 +114,7 @@ impl Confirmation {
             parameters: vec![],
             assumptions: vec![],
             interleaving: String::new(),
+            partner: None,
         }
     }
 }
@@ -470,11 +474,53 @@ fn read_seed(path: &Path) -> Result<Vec<String>, String> {
     Ok(rows)
 }
 
-/// Confirms one finding. When that is inconclusive because a routine's replayed statement
-/// failed (a name the replay did not carry over, or a statement of a branch the function
-/// would not have taken: the replay runs every branch), the routine runs again as one call
-/// of the function.
+/// How many of a finding's partners are replayed, in order, when its own pair does not
+/// reproduce it.
+const MAX_PARTNERS_REPLAYED: usize = 10;
+
+/// Confirms one finding: its own pair (the witness), then, unless that reproduced it, the pair
+/// of each partner in turn until one does. The first reproduction is the verdict, naming the
+/// partner; else the own pair's verdict stands.
 pub fn confirm(
+    schema: &Schema,
+    result: &CheckResult,
+    setup: &Setup,
+    finding: &Finding,
+) -> Confirmation {
+    let own = confirm_pair(schema, result, setup, finding);
+    if own.verdict == Verdict::Reproduced || finding.partners.is_empty() {
+        return own;
+    }
+    let context = crate::analysis::Context {
+        programs: &result.programs,
+        catalog: &result.catalog,
+        semantics: crate::semantics::Semantics::embedded(),
+        engine: result.engine,
+    };
+    for partner in finding.partners.iter().take(MAX_PARTNERS_REPLAYED) {
+        let Some(pair) = crate::analysis::unfold(&context, finding, *partner) else {
+            continue;
+        };
+        let mut confirmation = confirm_pair(schema, result, setup, &pair);
+        if confirmation.verdict == Verdict::Reproduced {
+            let name = result.programs[partner.program].name.clone();
+            confirmation.reason = format!(
+                "with partner `{name}` (the finding's own pair: {}): {}",
+                own.verdict.id().replace('_', " "),
+                confirmation.reason
+            );
+            confirmation.partner = Some(name);
+            return confirmation;
+        }
+    }
+    own
+}
+
+/// Confirms one pair's finding. When that is inconclusive because a routine's replayed
+/// statement failed (a name the replay did not carry over, or a statement of a branch the
+/// function would not have taken: the replay runs every branch), the routine runs again as
+/// one call of the function.
+fn confirm_pair(
     schema: &Schema,
     result: &CheckResult,
     setup: &Setup,
@@ -681,6 +727,7 @@ fn confirm_with(
         parameters: plan.parameters.clone(),
         assumptions,
         interleaving,
+        partner: None,
     };
     let stopped = stopped_by_error(&plan, &interleaved);
     if let Some(Stop {
