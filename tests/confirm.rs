@@ -541,6 +541,39 @@ fn a_finding_is_confirmed_with_a_partner_when_its_own_pair_does_not_reproduce() 
     );
 }
 
+/// A parameter compared with a column from the left (`$2 >= scheduled_at`, as fang writes
+/// it) takes a value of the column's type, not a number the server rejects.
+#[test]
+fn a_parameter_left_of_a_comparison_takes_the_columns_type() {
+    let Some(server) = Server::start("a_parameter_left_of_a_comparison") else {
+        return;
+    };
+    let files = [
+        (
+            "migrations/001_tasks.sql",
+            "CREATE TABLE tasks (id int PRIMARY KEY, retries int NOT NULL, \
+             scheduled_at timestamptz NOT NULL);\n",
+        ),
+        (
+            "retry.sql",
+            "-- name: retry\nBEGIN;\n\
+             SELECT retries FROM tasks WHERE id = $1 AND $2 >= scheduled_at;\n\
+             UPDATE tasks SET retries = $3 WHERE id = $1;\nCOMMIT;\n",
+        ),
+    ];
+    let output = server.confirm_project(&files);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let finding = &report["findings"][0];
+    assert_eq!(finding["rule"], "lost-update", "{stderr}");
+    let confirmation = &finding["confirmation"];
+    assert_eq!(
+        confirmation["verdict"], "reproduced",
+        "{}",
+        confirmation["reason"]
+    );
+}
+
 /// A migration the server rejects is reported with its file, its line (from the server's
 /// error position) and the server's message; the rest of the file is still built.
 #[test]

@@ -1368,6 +1368,42 @@ fn parameter_columns(
             };
             compared_with(&mut columns, parameter.text(&sql), &column);
         }
+        // `$2 >= scheduled_at`: the same with the parameter on the left.
+        for (index, token) in tokens.iter().enumerate() {
+            if token.kind != TokenKind::Param {
+                continue;
+            }
+            let mut at = index + 1;
+            while tokens.get(at).is_some_and(|t| {
+                t.kind == TokenKind::Punct && matches!(t.text(&sql), "<" | ">" | "=" | "!")
+            }) {
+                at += 1;
+            }
+            if at == index + 1 {
+                continue;
+            }
+            // The column, maybe qualified (`t.scheduled_at`), alone on its side.
+            let mut last = at;
+            while tokens.get(last + 1).is_some_and(|t| t.text(&sql) == ".")
+                && tokens
+                    .get(last + 2)
+                    .is_some_and(|t| matches!(t.kind, TokenKind::Word | TokenKind::QuotedIdent))
+            {
+                last += 2;
+            }
+            let operand = tokens.get(last + 1).is_some_and(|t| {
+                t.kind == TokenKind::Punct
+                    && matches!(t.text(&sql), "-" | "+" | "*" | "/" | "|" | "%" | "^" | "(")
+            });
+            let Some(column) = tokens
+                .get(last)
+                .filter(|t| t.kind == TokenKind::Word && !operand)
+                .and_then(|t| t.ident(&sql))
+            else {
+                continue;
+            };
+            compared_with(&mut columns, token.text(&sql), &column);
+        }
     }
     columns
 }
