@@ -842,25 +842,16 @@ fn gather(
 /// The files to analyse, problems met reading them, and the files the user named, if any.
 type Gathered = (Vec<SourceFile>, Vec<FileProblem>, Option<BTreeSet<FileId>>);
 
-/// `--statistics`: findings per rule, most frequent first.
+/// `--statistics`: findings per rule and severity, most frequent first.
 fn statistics(result: &CheckResult) -> String {
-    let mut counts: std::collections::BTreeMap<Rule, usize> = Default::default();
-    for finding in &result.findings {
-        *counts.entry(finding.rule).or_default() += 1;
-    }
-    let mut rows: Vec<(Rule, usize)> = counts.into_iter().collect();
-    rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut rows = crate::report::review::rule_counts(result);
+    rows.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
     let mut out = String::new();
-    for (rule, count) in rows {
+    for (rule, severity, count) in rows {
         out.push_str(&format!(
             "{count:>6}  {:<22} {}\n",
             rule.id(),
-            result
-                .severities
-                .get(&rule)
-                .copied()
-                .unwrap_or_else(|| rule.severity())
-                .id()
+            severity.id()
         ));
     }
     out.push_str(&format!("{:>6}  total\n", result.findings.len()));

@@ -89,13 +89,19 @@ fn a_structure_whose_tin_only_reads_is_a_warning_and_one_whose_tin_writes_comes_
         structure_severities(&without_archive),
         [("batch_report".to_string(), "warning".to_string())]
     );
-    // A warning alone does not fail the run.
-    isolint()
-        .args(["check"])
+    // A warning alone does not fail the run, and the statistics count it as one.
+    let output = isolint()
+        .args(["check", "--statistics"])
         .args(without_archive)
         .current_dir(fixture("read_only_tin_structure_is_a_warning"))
-        .assert()
-        .code(0);
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains("     1  dangerous-structure    warning"),
+        "{stderr}"
+    );
 }
 
 #[test]

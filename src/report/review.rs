@@ -123,20 +123,22 @@ pub fn levels_in_use(result: &CheckResult) -> Vec<(Level, usize)> {
     counts.into_iter().collect()
 }
 
-/// Findings per rule with the severity they are reported at, in registry order.
+/// Findings per rule and the severity they are reported at (a rule can have findings of
+/// both), in registry order, errors first.
 pub fn rule_counts(result: &CheckResult) -> Vec<(Rule, Severity, usize)> {
-    let mut counts: BTreeMap<Rule, usize> = BTreeMap::new();
+    let mut counts: BTreeMap<(Rule, bool), usize> = BTreeMap::new();
     for finding in &result.findings {
-        *counts.entry(finding.rule).or_default() += 1;
+        let warning = result.severity(finding) == Severity::Warning;
+        *counts.entry((finding.rule, warning)).or_default() += 1;
     }
     counts
         .into_iter()
-        .map(|(rule, count)| {
-            let severity = result
-                .severities
-                .get(&rule)
-                .copied()
-                .unwrap_or(rule.severity());
+        .map(|((rule, warning), count)| {
+            let severity = if warning {
+                Severity::Warning
+            } else {
+                Severity::Error
+            };
             (rule, severity, count)
         })
         .collect()
