@@ -785,15 +785,8 @@ impl Document<'_> {
             match key.get_ref().as_ref() {
                 "name" => config.engine = Some(self.engine(value)?),
                 "snapshot_isolation" => {
-                    let DeValue::Boolean(enabled) = value.get_ref() else {
-                        return Err(self.wrong_type(
-                            "snapshot_isolation",
-                            "true or false",
-                            value,
-                            ENGINE_KEYS,
-                        ));
-                    };
-                    config.mariadb_snapshot_isolation = Some(*enabled);
+                    config.mariadb_snapshot_isolation =
+                        Some(self.boolean_in("snapshot_isolation", value, ENGINE_KEYS)?);
                 }
                 _ => return Err(self.unknown_key(key, "[engine]", ENGINE_KEYS)),
             }
@@ -970,15 +963,8 @@ impl Document<'_> {
                         steps = Some(read);
                     }
                     "steps_run_alone" => {
-                        let DeValue::Boolean(alone) = value.get_ref() else {
-                            return Err(self.wrong_type(
-                                "steps_run_alone",
-                                "true or false",
-                                value,
-                                TRANSACTION_KEYS,
-                            ));
-                        };
-                        steps_run_alone = *alone;
+                        steps_run_alone =
+                            self.boolean_in("steps_run_alone", value, TRANSACTION_KEYS)?;
                     }
                     _ => return Err(self.unknown_key(key, "[[transaction]]", TRANSACTION_KEYS)),
                 }
@@ -1042,6 +1028,18 @@ impl Document<'_> {
             .bytes()
             .filter(|byte| *byte == b'\n')
             .count()
+    }
+
+    fn boolean_in(
+        &self,
+        key: &str,
+        value: &Spanned<DeValue>,
+        keys: &[(&str, &str)],
+    ) -> Result<bool, ConfigError> {
+        match value.get_ref() {
+            DeValue::Boolean(flag) => Ok(*flag),
+            _ => Err(self.wrong_type(key, "true or false", value, keys)),
+        }
     }
 
     fn string_in(

@@ -1346,15 +1346,9 @@ fn parameter_columns(
             if operand {
                 continue;
             }
-            let mut at = index + 1;
-            while tokens.get(at).is_some_and(|t| {
-                t.kind == TokenKind::Punct && matches!(t.text(&sql), "<" | ">" | "=" | "!")
-            }) {
-                at += 1;
-            }
-            if at == index + 1 {
+            let Some(mut at) = past_comparison(&tokens, &sql, index + 1) else {
                 continue;
-            }
+            };
             let wrapped = tokens.get(at).is_some_and(|t| {
                 ["coalesce", "greatest", "least"]
                     .iter()
@@ -1373,15 +1367,9 @@ fn parameter_columns(
             if token.kind != TokenKind::Param {
                 continue;
             }
-            let mut at = index + 1;
-            while tokens.get(at).is_some_and(|t| {
-                t.kind == TokenKind::Punct && matches!(t.text(&sql), "<" | ">" | "=" | "!")
-            }) {
-                at += 1;
-            }
-            if at == index + 1 {
+            let Some(at) = past_comparison(&tokens, &sql, index + 1) else {
                 continue;
-            }
+            };
             // The column, maybe qualified (`t.scheduled_at`), alone on its side.
             let mut last = at;
             while tokens.get(last + 1).is_some_and(|t| t.text(&sql) == ".")
@@ -1406,6 +1394,23 @@ fn parameter_columns(
         }
     }
     columns
+}
+
+/// The position after the comparison operator (`<`, `>=`, `<>`, `!=`, `=`) that starts at
+/// `start`, if one does.
+fn past_comparison(
+    tokens: &[crate::parse::lexer::Token],
+    sql: &str,
+    start: usize,
+) -> Option<usize> {
+    let mut at = start;
+    while tokens
+        .get(at)
+        .is_some_and(|t| t.kind == TokenKind::Punct && matches!(t.text(sql), "<" | ">" | "=" | "!"))
+    {
+        at += 1;
+    }
+    (at > start).then_some(at)
 }
 
 /// The parameters of `program` that appear only as values of inserted rows.
