@@ -134,6 +134,15 @@ pub struct Program {
     pub examples: Vec<BTreeMap<String, String>>,
 }
 
+impl Program {
+    /// Whether the program writes anything (an INSERT, UPDATE or DELETE on some path).
+    pub fn writes(&self) -> bool {
+        self.statements
+            .iter()
+            .any(|statement| statement.accesses.iter().any(|access| access.is_write()))
+    }
+}
+
 /// Silenced rule id → where the directive that silences it is.
 pub type Ignores = BTreeMap<String, TextRange>;
 

@@ -2931,14 +2931,6 @@ mod tests {
             &["delete sessions {device='web' user_id=$1}"],
         );
     }
-}
-
-#[cfg(test)]
-mod separable_tests {
-    use super::*;
-    use crate::catalog::Catalog;
-    use crate::parse::parse_file;
-    use crate::semantics::Engine;
 
     /// The columns of the first access of `sql` mapped to whether their domain is exact.
     fn separable(sql: &str) -> Vec<(String, bool)> {

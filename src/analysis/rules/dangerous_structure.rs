@@ -15,21 +15,18 @@ use crate::rule::Rule;
 /// writes comes first: it can store a state no serial order gives, where a Tin that only reads
 /// can only show one, and is reported as a warning.
 pub fn detect(context: &Context, graph: &DependencyGraph, findings: &mut Vec<Finding>) {
+    let writes: Vec<bool> = context.programs.iter().map(|p| p.writes()).collect();
     for pivot in 0..context.programs.len() {
-        let found = structure(context, graph, pivot, |tin| writes(context, tin))
-            .or_else(|| structure(context, graph, pivot, |tin| !writes(context, tin)));
+        let found = structure(context, graph, pivot, |tin| writes[tin])
+            .or_else(|| structure(context, graph, pivot, |tin| !writes[tin]));
         if let Some((incoming, outgoing, weakest)) = found {
-            findings.push(finding(context, incoming, outgoing, weakest));
+            let mut finding = finding(context, incoming, outgoing, weakest);
+            if !writes[incoming.reader] {
+                finding.severity = Some(crate::rule::Severity::Warning);
+            }
+            findings.push(finding);
         }
     }
-}
-
-/// Whether `program` writes anything.
-fn writes(context: &Context, program: usize) -> bool {
-    context.programs[program]
-        .statements
-        .iter()
-        .any(|statement| statement.accesses.iter().any(Access::is_write))
 }
 
 /// The edges in and out of `pivot` and the weakest level of the first structure through it
@@ -175,7 +172,7 @@ fn finding(
         bindings: structure_bindings(incoming, outgoing),
         fixes,
         partners: Vec::new(),
-        severity: (!writes(context, tin)).then_some(crate::rule::Severity::Warning),
+        severity: None,
         why: format!(
             "{level} checks only write-write conflicts; two consecutive read-write conflicts \
              through one pivot go unnoticed"
