@@ -1173,6 +1173,52 @@ fn insert_of_null_cannot_match_equality() {
     );
 }
 
+/// `NOT EXISTS (SELECT * ...)` learns only whether a message follows the tail. A Claim that
+/// commits between Append's tail read and its commit changes attempts and attempt_at of the
+/// tail, which the read never looked at: Append chains after the same tail as in either serial
+/// order. Two Append of one channel both find the tail and fork the chain.
+#[test]
+fn exists_reads_only_its_predicate() {
+    let Some(database) = Database::of("exists_reads_only_its_predicate") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["phantom-write-skew: Append"]
+    );
+    database.execute(
+        "INSERT INTO msgs (id, channel, after_id, attempt_at) VALUES \
+         (1, 'c', NULL, now() - interval '2 minutes'), (2, 'c', 1, now() - interval '1 minute')",
+    );
+    let append = |id| database.statement("Append", &[("1", id), ("2", "'c'")]);
+    let claim = database.statement("Claim", &[("1", "'c'")]);
+    let mut run = database.sessions(["append", "claim"]);
+    run.step("append", "BEGIN");
+    run.step("claim", "BEGIN");
+    assert_eq!(run.step("claim", &claim).count(), 1);
+    assert_eq!(run.step("append", &append("3")).count(), 1);
+    run.step("claim", "COMMIT");
+    run.step("append", "COMMIT");
+    assert_eq!(
+        database.query("SELECT after_id FROM msgs WHERE id = 3"),
+        ["2"],
+        "the claim left the tail where it was: Append followed message 2, as in a serial order"
+    );
+
+    let mut run = database.sessions(["first", "second"]);
+    run.step("first", "BEGIN");
+    run.step("second", "BEGIN");
+    assert_eq!(run.step("first", &append("4")).count(), 1);
+    assert_eq!(run.step("second", &append("5")).count(), 1);
+    run.step("first", "COMMIT");
+    run.step("second", "COMMIT");
+    assert_eq!(
+        database.query("SELECT id FROM msgs WHERE after_id = 3 ORDER BY id"),
+        ["4", "5"],
+        "both found message 3 as the tail: the chain forks"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Unique keys and ON CONFLICT serialise.
 // ---------------------------------------------------------------------------------------------

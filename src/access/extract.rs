@@ -352,6 +352,8 @@ static FALSE: Expr = Expr::Value(sqlparser::ast::ValueWithSpan {
 struct ReadMode {
     lock: Option<LockClause>,
     limited: bool,
+    /// The query of `EXISTS (...)`: its select list is never read, only whether rows match.
+    exists: bool,
 }
 
 /// One table in a statement's FROM list.
@@ -390,8 +392,17 @@ struct Extractor<'a> {
 struct Collector {
     depth: usize,
     columns: Vec<ColumnRef>,
-    subqueries: Vec<Query>,
+    subqueries: Vec<Subquery>,
     advisory: Vec<Vec<Expr>>,
+    /// An `EXISTS` was just entered: the next query visited is its subquery.
+    entering_exists: bool,
+}
+
+/// A query inside an expression.
+struct Subquery {
+    query: Query,
+    /// Under `EXISTS`: only whether it finds rows counts.
+    exists: bool,
 }
 
 impl Visitor for Collector {
@@ -399,7 +410,10 @@ impl Visitor for Collector {
 
     fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
         if self.depth == 0 {
-            self.subqueries.push(query.clone());
+            self.subqueries.push(Subquery {
+                query: query.clone(),
+                exists: std::mem::take(&mut self.entering_exists),
+            });
         }
         self.depth += 1;
         ControlFlow::Continue(())
@@ -415,6 +429,7 @@ impl Visitor for Collector {
             return ControlFlow::Continue(());
         }
         match expr {
+            Expr::Exists { .. } => self.entering_exists = true,
             Expr::Identifier(name) if !name.value.starts_with('@') => {
                 self.columns.push((None, ident(name)));
             }
@@ -1015,7 +1030,7 @@ impl Extractor<'_> {
                 query,
                 ReadMode {
                     lock,
-                    limited: false,
+                    ..ReadMode::default()
                 },
             ),
             Statement::Insert(insert) => {
@@ -1224,8 +1239,8 @@ impl Extractor<'_> {
                 for assignment in &update.assignments {
                     let targets = assignment_targets(assignment);
                     let used = collect(&assignment.value);
-                    for query in &used.subqueries {
-                        self.query(query, self.nested_mode());
+                    for subquery in &used.subqueries {
+                        self.subquery(subquery);
                     }
                     for column in &targets {
                         let value =
@@ -1397,8 +1412,8 @@ impl Extractor<'_> {
     }
 
     fn subqueries_of(&mut self, expr: &Expr) {
-        for query in collect(expr).subqueries {
-            self.query(&query, self.nested_mode());
+        for subquery in collect(expr).subqueries {
+            self.subquery(&subquery);
         }
     }
 
@@ -1506,6 +1521,8 @@ impl Extractor<'_> {
         let mut aggregate = false;
         for item in &select.projection {
             match item {
+                // `EXISTS (SELECT * ...)` reads whether rows match, not their columns.
+                SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) if mode.exists => {}
                 SelectItem::Wildcard(_) => {
                     for entry in &scope {
                         self.mark_all_columns(entry.access);
@@ -1525,9 +1542,11 @@ impl Extractor<'_> {
                 | SelectItem::ExprWithAliases { expr, .. } => {
                     aggregate |= is_aggregate(expr);
                     let used = collect(expr);
-                    self.assign_columns(&scope, &used.columns, Use::Value);
-                    for query in &used.subqueries {
-                        self.query(query, self.nested_mode());
+                    if !mode.exists {
+                        self.assign_columns(&scope, &used.columns, Use::Value);
+                    }
+                    for subquery in &used.subqueries {
+                        self.subquery(subquery);
                     }
                     for args in &used.advisory {
                         let key = args.iter().map(|arg| self.term(arg, None)).collect();
@@ -1559,8 +1578,8 @@ impl Extractor<'_> {
         for expr in predicate_exprs {
             let used = collect(expr);
             self.assign_columns(&scope, &used.columns, Use::Predicate);
-            for query in &used.subqueries {
-                self.query(query, self.nested_mode());
+            for subquery in &used.subqueries {
+                self.subquery(subquery);
             }
         }
         let mut equalities: Vec<(ColumnRef, ColumnRef)> = Vec::new();
@@ -1570,8 +1589,8 @@ impl Extractor<'_> {
             for join in &from.joins {
                 let used = collect(&join.join_operator);
                 self.assign_columns(&scope, &used.columns, Use::Predicate);
-                for query in &used.subqueries {
-                    self.query(query, self.nested_mode());
+                for subquery in &used.subqueries {
+                    self.subquery(subquery);
                 }
                 match &join.join_operator {
                     JoinOperator::Join(JoinConstraint::On(on))
@@ -1803,8 +1822,17 @@ impl Extractor<'_> {
     fn nested_mode(&self) -> ReadMode {
         ReadMode {
             lock: self.nested_lock,
-            limited: false,
+            ..ReadMode::default()
         }
+    }
+
+    /// A subquery of an expression, read in its own right.
+    fn subquery(&mut self, subquery: &Subquery) {
+        let mode = ReadMode {
+            exists: subquery.exists,
+            ..self.nested_mode()
+        };
+        self.query(&subquery.query, mode);
     }
 
     /// `FOR UPDATE OF a`: only the rows of `a` are locked. An Oracle `OF column` locks the
@@ -1926,10 +1954,10 @@ impl Extractor<'_> {
         let used = collect(selection);
         self.assign_columns(scope, &used.columns, Use::Predicate);
         let mut subquery_reads = Vec::new();
-        for query in &used.subqueries {
+        for subquery in &used.subqueries {
             let first = self.accesses.len();
-            self.query(query, self.nested_mode());
-            subquery_reads.push((query, first..self.accesses.len()));
+            self.subquery(subquery);
+            subquery_reads.push((&subquery.query, first..self.accesses.len()));
         }
         self.pin(selection, scope, None);
         // `WHERE id IN (SELECT id FROM t WHERE ...)`: the statement writes or reads exactly the
@@ -2638,6 +2666,29 @@ mod tests {
             &[
                 "update [on_call:=false] oncall {doctor_id=$2}",
                 "read value[] pred[on_call,shift_id] aggregate oncall {on_call=true shift_id=$1}",
+            ],
+        );
+    }
+
+    /// `EXISTS (SELECT * ...)` learns whether rows match its WHERE, never their columns: an
+    /// UPDATE of other columns changes nothing it saw.
+    #[test]
+    fn an_exists_subquery_reads_only_its_predicate() {
+        check(
+            Engine::Postgres,
+            "SELECT id FROM msgs m WHERE m.channel = $1 AND NOT EXISTS \
+             (SELECT * FROM msgs m2 WHERE m2.after_id = m.id)",
+            &[
+                "read value[id] pred[channel] msgs {channel=$1}",
+                "read value[] pred[after_id] msgs {after_id=m.id}",
+            ],
+        );
+        check(
+            Engine::Postgres,
+            "SELECT id FROM msgs WHERE EXISTS (SELECT m2.id, m2.state FROM msgs m2 WHERE m2.state = 'new')",
+            &[
+                "read value[id] pred[] msgs {}",
+                "read value[] pred[state] msgs {state='new'}",
             ],
         );
     }
