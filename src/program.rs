@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use crate::access::condition::Guard;
 use crate::access::{Access, AccessKind, Call, LockTarget};
 use crate::parse::directives::{Directive, Located};
+use crate::parse::plpgsql::Branch;
 use crate::semantics::{Engine, Level, Semantics};
 use crate::source::{FileId, TextRange};
 
@@ -76,6 +77,10 @@ pub struct ProgramStatement {
     /// constants could decide), in the routine's names. A call that passes constants leaves
     /// out the statements whose branch they disable.
     pub guards: Vec<Guard>,
+    /// The routine branches it runs under that are taken one way at most per call (an `IF`
+    /// outside any loop), in the program's own numbering: a statement on the other side of
+    /// one never runs in the same call. An inlined statement has its call's.
+    pub arms: Vec<Branch>,
 }
 
 /// A routine's statement as plain SQL: its variables are parameters (`:name`), its `INTO`
@@ -135,6 +140,20 @@ pub struct Program {
 }
 
 impl Program {
+    /// Whether statements `a` and `b` can both run in one call: not on opposite sides of a
+    /// branch taken once per call (`IF c THEN a ELSE b`, or `a` inside an `IF c` that returns
+    /// and `b` after it).
+    pub fn run_together(&self, a: usize, b: usize) -> bool {
+        let (Some(a), Some(b)) = (self.statements.get(a), self.statements.get(b)) else {
+            return true;
+        };
+        !a.arms.iter().any(|arm| {
+            b.arms
+                .iter()
+                .any(|other| other.condition == arm.condition && other.holds != arm.holds)
+        })
+    }
+
     /// Whether the program writes anything (an INSERT, UPDATE or DELETE on some path).
     pub fn writes(&self) -> bool {
         self.statements
@@ -286,6 +305,7 @@ impl Builder<'_> {
                     via: None,
                     replay: None,
                     guards: Vec::new(),
+                    arms: Vec::new(),
                 };
                 match &mut self.open {
                     Some(open) => open.statements.push(program_statement),

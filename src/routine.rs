@@ -449,6 +449,12 @@ fn body_statements(
                 })
             })
             .collect();
+        let arms = body_statement
+            .branches
+            .iter()
+            .filter(|branch| !body.repeated.contains(&branch.condition))
+            .copied()
+            .collect();
         statements.push(ProgramStatement {
             range: body_statement.range,
             text: crate::one_line(&format!(
@@ -471,6 +477,7 @@ fn body_statements(
                 )
             }),
             guards,
+            arms,
         });
     }
     pin_picked_rows(&mut statements);
@@ -1264,6 +1271,8 @@ fn inlined(
     statement.replay = None;
     // In the callee's names, and already applied.
     statement.guards.clear();
+    // The callee's own branches are numbered in the callee: only the call's are kept.
+    statement.arms = site.arms.clone();
     statement
 }
 

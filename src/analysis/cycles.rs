@@ -48,7 +48,16 @@ pub fn open_cycles<'p>(context: &Context, pair: &'p Pair) -> Vec<Cycle<'p>> {
     };
     for forward in pair.forward.iter() {
         for backward in pair.backward.iter() {
-            if !decides(&pair.first, forward.read, backward.write)
+            // Each side's read and the write the other misses, in one call.
+            let together =
+                |instance: &super::conflict::Instance, read: AccessRef, write: AccessRef| {
+                    instance
+                        .program
+                        .run_together(read.statement, write.statement)
+                };
+            if !together(&pair.first, forward.read, backward.write)
+                || !together(&pair.second, backward.read, forward.write)
+                || !decides(&pair.first, forward.read, backward.write)
                 || !decides(&pair.second, backward.read, forward.write)
             {
                 continue;

@@ -7,6 +7,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use super::conflict::{AccessRef, EdgeKind, forced_conflict, serialized_by_lock};
 use super::unify::Unifier;
 use super::{Context, Pair};
+use crate::parse::plpgsql::Branch;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dependency {
@@ -58,8 +59,8 @@ impl PairEdges {
         }
         let conflicts = ww_conflict(pair) || !pair.forward.is_empty() || !pair.backward.is_empty();
         let mut vulnerable = Vec::new();
-        vulnerable.extend(representative_edge(context, &pair.flipped()));
-        vulnerable.extend(representative_edge(context, pair));
+        vulnerable.extend(representative_edges(context, &pair.flipped()));
+        vulnerable.extend(representative_edges(context, pair));
         PairEdges {
             conflicts,
             vulnerable,
@@ -132,11 +133,13 @@ impl DependencyGraph {
     }
 }
 
-/// The vulnerable rw edge from `view.first`'s reads to `view.second`'s writes that stands for
-/// the pair: the first whose read does not block the writer, else the first. One per
-/// direction is all the structures need, and it keeps the graph linear in the pairs.
-pub(crate) fn representative_edge(context: &Context, view: &Pair) -> Option<VulnerableEdge> {
-    let mut locked = None;
+/// The vulnerable rw edges from `view.first`'s reads to `view.second`'s writes that stand for
+/// the pair: per way the two statements can run in a call (the routine branches they sit in),
+/// the first whose read does not block the writer, else the first. One per direction and path
+/// is all the structures need, and it keeps the graph linear in the pairs.
+pub(crate) fn representative_edges(context: &Context, view: &Pair) -> Vec<VulnerableEdge> {
+    type Arms<'a> = (&'a [Branch], &'a [Branch]);
+    let mut chosen: Vec<(Arms, VulnerableEdge)> = Vec::new();
     for edge in view.forward.iter() {
         if forced_conflict(view.first, view.second, &edge.unifier, context.catalog)
             || serialized_by_lock(
@@ -146,6 +149,14 @@ pub(crate) fn representative_edge(context: &Context, view: &Pair) -> Option<Vuln
                 context,
             )
         {
+            continue;
+        }
+        let arms: Arms = (
+            &view.first.program.statements[edge.read.statement].arms,
+            &view.second.program.statements[edge.write.statement].arms,
+        );
+        let earlier = chosen.iter().position(|(other, _)| *other == arms);
+        if earlier.is_some_and(|at| !chosen[at].1.read_locked) {
             continue;
         }
         let read = view.first.access(edge.read);
@@ -164,12 +175,13 @@ pub(crate) fn representative_edge(context: &Context, view: &Pair) -> Option<Vuln
             ),
             unifier: edge.unifier.relabel(&[view.first.tag, view.second.tag]),
         };
-        if !vulnerable.read_locked {
-            return Some(vulnerable);
+        match earlier {
+            Some(at) if !vulnerable.read_locked => chosen[at].1 = vulnerable,
+            Some(_) => {}
+            None => chosen.push((arms, vulnerable)),
         }
-        locked.get_or_insert(vulnerable);
     }
-    locked
+    chosen.into_iter().map(|(_, edge)| edge).collect()
 }
 
 /// Both instances write rows that can be the same.

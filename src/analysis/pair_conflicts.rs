@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use super::graph::{representative_edge, ww_conflict};
+use super::graph::{representative_edges, ww_conflict};
 use super::{Context, Pair, candidate_pairs};
 
 /// The conflicts between two programs (`first <= second`; equal for two instances of one
@@ -57,8 +57,8 @@ pub fn pair_conflicts(context: &Context) -> Vec<PairConflicts> {
                 second: *second,
                 rw: [!pair.forward.is_empty(), !pair.backward.is_empty()],
                 vulnerable: [
-                    representative_edge(context, &pair).is_some(),
-                    representative_edge(context, &flipped).is_some(),
+                    !representative_edges(context, &pair).is_empty(),
+                    !representative_edges(context, &flipped).is_empty(),
                 ],
                 ww: ww_conflict(&pair),
             }

@@ -67,6 +67,9 @@ pub struct Body {
     /// The conditions of the body's `IF`s, `ELSIF`s, searched `CASE WHEN`s and `WHILE`s, each
     /// as `SELECT <condition>`, for [`BodyStatement::branches`].
     pub conditions: Vec<BodyStatement>,
+    /// The conditions (indexes into `conditions`) evaluated inside a loop, which can take
+    /// both ways in one call; every other branch is taken at most one way per call.
+    pub repeated: BTreeSet<usize>,
     /// Names the body assigns (`x := ...`, `SET x = ...`, `INTO x`, `FETCH ... INTO x`,
     /// `EXECUTE ... INTO x`), lowercased; `r` for `r.f := ...`. An argument among them does
     /// not keep the value a call gives it.
@@ -544,6 +547,11 @@ impl<'a> Reader<'a> {
             });
             self.body.conditions.len() - 1
         });
+        if let Some(condition) = condition
+            && self.blocks.iter().any(|open| open.block == Block::Loop)
+        {
+            self.body.repeated.insert(condition);
+        }
         if let Some(open) = self.blocks.last_mut() {
             open.branches.extend(condition.map(|condition| Branch {
                 condition,
@@ -1380,6 +1388,33 @@ mod tests {
         );
         let read = read_plpgsql_body(body, TextRange::new(0, body.len()));
         assert!(read.variables.contains("v_balance") && read.variables.contains("v_id"));
+    }
+
+    /// An `IF` inside a loop can go each way in one call; one outside is taken one way.
+    #[test]
+    fn conditions_inside_loops_are_repeated() {
+        let body = "
+            BEGIN
+                IF p_mode = 'a' THEN
+                    SELECT 1;
+                END IF;
+                FOR i IN 1..2 LOOP
+                    IF i = 1 THEN
+                        SELECT 2;
+                    END IF;
+                END LOOP;
+                WHILE v < 3 LOOP
+                    v := v + 1;
+                END LOOP;
+            END;";
+        let read = read_plpgsql_body(body, TextRange::new(0, body.len()));
+        let conditions: Vec<&str> = read
+            .conditions
+            .iter()
+            .map(|condition| body[condition.range.start..condition.range.end].trim())
+            .collect();
+        assert_eq!(conditions, ["p_mode = 'a'", "i = 1", "v < 3"]);
+        assert_eq!(read.repeated, BTreeSet::from([1, 2]));
     }
 
     #[test]

@@ -50,7 +50,12 @@ fn structure<'g>(
                 .filter(|edge| !edge.read_locked)
                 .find_map(|outgoing| {
                     let (tin, tout) = (incoming.reader, outgoing.writer);
-                    if tin == pivot || tout == pivot || tin == tout {
+                    if tin == pivot
+                        || tout == pivot
+                        || tin == tout
+                        || !context.programs[pivot]
+                            .run_together(outgoing.read.statement, incoming.write.statement)
+                    {
                         return None;
                     }
                     // The pivot's stale read must not be a report on a write its own

@@ -37,7 +37,12 @@ fn detect_one(context: &Context, t1: Instance, t2: Instance) -> Option<Finding> 
             continue;
         };
         for (write_at, write) in t1.accesses() {
-            if write_at.statement < read_at.statement || write.table != read.table {
+            if write_at.statement < read_at.statement
+                || write.table != read.table
+                || !t1
+                    .program
+                    .run_together(read_at.statement, write_at.statement)
+            {
                 continue;
             }
             let columns: Vec<&String> = if write_at.statement == read_at.statement {

@@ -49,6 +49,7 @@ pub fn repeated_read_findings(
                 t1.accesses()
                     .find(|(at, second)| {
                         at.statement > edge.read.statement
+                            && t1.program.run_together(edge.read.statement, at.statement)
                             && second.table == first.table
                             && second.rows == first.rows
                             && sees_the_change(second, edge)

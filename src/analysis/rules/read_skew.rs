@@ -55,7 +55,14 @@ fn detect_one(context: &Context, view: &Pair) -> Option<Finding> {
                 && edge.read.statement > first.read.statement
         }) {
             let y = t1.access(second.read);
-            if y.lock().is_some()
+            // Both reads in one call of the reader, both writes in one call of the writer.
+            if !t1
+                .program
+                .run_together(first.read.statement, second.read.statement)
+                || !t2
+                    .program
+                    .run_together(first.write.statement, second.write.statement)
+                || y.lock().is_some()
                 || ensures_existence(context, t1, second.read)
                 || (x.table == y.table
                     && same_rows(&x.rows, &y.rows, context.catalog.table(&x.table)))
