@@ -734,7 +734,7 @@ fn confirm_findings(
 fn default_level(options: &CheckOptions) -> Level {
     options
         .isolation
-        .unwrap_or_else(|| Semantics::embedded().default_level(options.engine))
+        .unwrap_or_else(|| options.semantics().default_level(options.engine))
 }
 
 /// After the report: statistics on stderr, and the exit code.

@@ -72,6 +72,9 @@ pub struct CheckOptions {
     pub variables: parse::templates::Variables,
     /// Transactions composed from named queries (the config's `[[transaction]]`s).
     pub transactions: Vec<compose::Composition>,
+    /// The engine's server settings (the config's `[engine]` table), which change what its
+    /// levels do.
+    pub engine_settings: semantics::EngineSettings,
 }
 
 impl CheckOptions {
@@ -86,7 +89,13 @@ impl CheckOptions {
             severities: BTreeMap::new(),
             variables: parse::templates::Variables::new(),
             transactions: Vec::new(),
+            engine_settings: semantics::EngineSettings::new(),
         }
+    }
+
+    /// The engine table with the engine's settings applied.
+    pub fn semantics(&self) -> &'static Semantics {
+        Semantics::configured(&self.engine_settings)
     }
 }
 
@@ -135,6 +144,8 @@ pub struct Diagnostic {
 #[derive(Debug)]
 pub struct CheckResult {
     pub engine: Engine,
+    /// The engine table the result was computed with (the engine's settings applied).
+    pub semantics: &'static Semantics,
     pub files: Vec<SourceFile>,
     pub programs: Vec<Program>,
     pub catalog: Catalog,
@@ -207,7 +218,7 @@ pub fn check_with_progress(
     cache: &mut CheckCache,
     progress: &dyn progress::Progress,
 ) -> CheckResult {
-    let semantics = Semantics::embedded();
+    let semantics = options.semantics();
     let engine = options.engine;
     if cache.options.as_ref() != Some(options) {
         *cache = CheckCache {
@@ -371,6 +382,7 @@ pub fn check_with_progress(
         &mut programs,
         &options.transactions,
         engine,
+        semantics,
         options.isolation,
     );
     let context = analysis::Context {
@@ -402,6 +414,7 @@ pub fn check_with_progress(
         .sort_by_key(|diagnostic| (diagnostic.file, diagnostic.range.start, diagnostic.kind));
     CheckResult {
         engine,
+        semantics,
         files,
         programs,
         catalog,
@@ -625,7 +638,7 @@ fn build_programs(
     let line_of = |offset: usize| file.line_col(offset).0;
     let context = program::BuildContext {
         engine: options.engine,
-        semantics: Semantics::embedded(),
+        semantics: options.semantics(),
         configured: options.isolation,
         file: file_id,
         file_stem: stem,

@@ -31,7 +31,10 @@ pub enum SettingsError {
     #[error("unknown engine `{0}`")]
     #[diagnostic(
         code(isolint::engine),
-        help("use one of: postgres, mysql, mariadb, sqlserver, oracle, cockroachdb, sqlite")
+        help(
+            "use one of: postgres, mysql, mariadb, sqlserver, oracle, cockroachdb, sqlite, \
+             spanner, tidb, yugabytedb"
+        )
     )]
     UnknownEngine(String),
     #[error("unknown isolation level `{0}`")]
@@ -59,18 +62,19 @@ pub enum SettingsError {
 
 /// Turns the choices into options; every mistake is a `SettingsError`.
 pub fn options(args: &Choices, config: Option<&Config>) -> Result<CheckOptions, SettingsError> {
-    let semantics = Semantics::embedded();
-    let mut engine = match &args.engine {
+    let engine = match &args.engine {
         Some(name) => {
             Engine::parse(name).ok_or_else(|| SettingsError::UnknownEngine(name.clone()))?
         }
         None => config.and_then(|c| c.engine).unwrap_or(Engine::Postgres),
     };
-    // MariaDB without `innodb_snapshot_isolation` behaves as MySQL's InnoDB.
-    if engine == Engine::Mariadb && config.and_then(|c| c.mariadb_snapshot_isolation) == Some(false)
-    {
-        engine = Engine::Mysql;
-    }
+    // The config's engine settings describe the config's engine: another `--engine` runs
+    // with its defaults.
+    let engine_settings = config
+        .filter(|config| config.engine.unwrap_or(Engine::Postgres) == engine)
+        .map(|config| config.engine_settings.clone())
+        .unwrap_or_default();
+    let semantics = Semantics::configured(&engine_settings);
     let configured = config.and_then(|c| c.isolation);
     let isolation = match (&args.isolation, configured) {
         (None, None) => None,
@@ -109,6 +113,7 @@ pub fn options(args: &Choices, config: Option<&Config>) -> Result<CheckOptions, 
     };
     let mut options = CheckOptions {
         isolation,
+        engine_settings,
         ..CheckOptions::new(engine)
     };
     if let Some(config) = config {

@@ -26,8 +26,13 @@ fn fix_with_edit(title: impl Into<String>, edit: FixEdit) -> Fix {
 /// blocking inserts that reference the row.
 fn appendable_lock_clauses(engine: Engine) -> &'static [&'static str] {
     match engine {
-        Engine::Postgres => &["FOR UPDATE", "FOR NO KEY UPDATE"],
-        Engine::Cockroachdb | Engine::Mysql | Engine::Mariadb | Engine::Oracle => &["FOR UPDATE"],
+        Engine::Postgres | Engine::Yugabytedb => &["FOR UPDATE", "FOR NO KEY UPDATE"],
+        Engine::Cockroachdb
+        | Engine::Mysql
+        | Engine::Mariadb
+        | Engine::Oracle
+        | Engine::Spanner
+        | Engine::Tidb => &["FOR UPDATE"],
         // T-SQL locks with a table hint, and SQLite has no row locks.
         Engine::Sqlserver | Engine::Sqlite => &[],
     }
@@ -40,7 +45,10 @@ fn lock_clause(engine: Engine) -> Option<&'static str> {
         | Engine::Cockroachdb
         | Engine::Mysql
         | Engine::Mariadb
-        | Engine::Oracle => Some("FOR UPDATE"),
+        | Engine::Oracle
+        | Engine::Spanner
+        | Engine::Tidb
+        | Engine::Yugabytedb => Some("FOR UPDATE"),
         Engine::Sqlserver => Some("WITH (UPDLOCK, ROWLOCK)"),
         Engine::Sqlite => None,
     }
