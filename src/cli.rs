@@ -864,11 +864,46 @@ fn header(result: &CheckResult, options: &CheckOptions, default_level: Level) ->
     } else {
         "engine default"
     };
-    format!(
-        "isolint: engine {}; transactions that declare no level run at {} ({source})\n\n",
-        Semantics::embedded().display(result.engine),
+    let semantics = result.semantics;
+    let engine = result.engine;
+    let display = semantics.display(engine);
+    let mut out = format!(
+        "isolint: engine {display}{}; transactions that declare no level run at {} ({source})\n",
+        settings_summary(semantics, engine),
         default_level.sql(),
-    )
+    );
+    for upgrade in semantics.upgrades(engine) {
+        let levels: Vec<&str> = upgrade.requested.iter().map(|level| level.sql()).collect();
+        out.push_str(&format!(
+            "isolint: {} on {display} with {} {} as {}\n",
+            levels.join(" and "),
+            upgrade.because,
+            if levels.len() == 1 { "runs" } else { "run" },
+            upgrade.runs_as.sql()
+        ));
+    }
+    out.push('\n');
+    out
+}
+
+/// ` (tidb_txn_mode = 'optimistic')`: the settings chosen away from their defaults, unless the
+/// engine's name already says them.
+fn settings_summary(semantics: &Semantics, engine: Engine) -> String {
+    let specs = semantics.settings(engine);
+    let chosen: Vec<String> = semantics
+        .chosen()
+        .of(engine)
+        .filter_map(|(name, value)| {
+            let spec = specs.get(name)?;
+            let overlay = spec.when.get(&value.key())?;
+            overlay.display.is_none().then(|| spec.assignment(value))
+        })
+        .collect();
+    if chosen.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", chosen.join(", "))
+    }
 }
 
 /// 1 when a finding is at least as severe as `fail_on`, else 0.

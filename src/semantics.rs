@@ -183,6 +183,11 @@ pub struct LevelSpec {
     /// a locking read or lock taken first still protects what follows.
     #[serde(default)]
     pub snapshot_at_first_plain_read: bool,
+    /// A locking read does not wait for another locking read of the same row: it fails at
+    /// commit when the row changed (Spanner's optimistic read lock mode), so two transactions
+    /// that lock the same row without changing it are not serialised by it.
+    #[serde(default)]
+    pub locking_reads_validate: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -632,6 +637,89 @@ impl Semantics {
             }
         }
         upgrades
+    }
+}
+
+/// Another value of one of an engine's settings, and the table it makes.
+pub struct Alternative {
+    /// The setting's name in `isolint.toml`.
+    pub name: String,
+    pub value: SettingValue,
+    /// `variable = value`, as the engine writes it.
+    pub assignment: String,
+    pub semantics: Semantics,
+}
+
+impl Semantics {
+    /// The tables `engine`'s settings make when one of them takes another value than now.
+    pub fn alternatives(&self, engine: Engine) -> Vec<Alternative> {
+        let chosen: BTreeMap<&str, &SettingValue> = self.settings.of(engine).collect();
+        let mut found = Vec::new();
+        for (name, setting) in self.settings(engine) {
+            let current = chosen
+                .get(name.as_str())
+                .copied()
+                .unwrap_or(&setting.default);
+            for value in setting.accepted() {
+                if &value == current {
+                    continue;
+                }
+                let mut flipped = EngineSettings {
+                    engine: Some(engine),
+                    values: chosen
+                        .iter()
+                        .map(|(name, value)| (name.to_string(), (*value).clone()))
+                        .collect(),
+                };
+                flipped.values.insert(name.clone(), value.clone());
+                let mut semantics = Semantics::embedded().clone();
+                semantics.apply(&flipped);
+                found.push(Alternative {
+                    name: name.clone(),
+                    assignment: setting.assignment(&value),
+                    value,
+                    semantics,
+                });
+            }
+        }
+        found
+    }
+
+    /// The other setting values with which `engine` would accept a level it rejects now, for a
+    /// hint to the user.
+    pub fn accepted_with(&self, engine: Engine, level: Level) -> Vec<(String, SettingValue)> {
+        if self.resolve(engine, level).is_some() {
+            return Vec::new();
+        }
+        self.alternatives(engine)
+            .into_iter()
+            .filter(|alternative| alternative.semantics.resolve(engine, level).is_some())
+            .map(|alternative| (alternative.name, alternative.value))
+            .collect()
+    }
+
+    /// The other setting values with which `level` would prevent `rule` on `engine` without
+    /// letting more of the rules that are on by default through: a fix that changes the server
+    /// instead of the SQL.
+    pub fn preventing(&self, engine: Engine, level: Level, rule: Rule) -> Vec<Alternative> {
+        let permitted = |semantics: &Semantics| {
+            Rule::ALL
+                .into_iter()
+                .filter(|rule| rule.enabled_by_default() && semantics.permits(engine, level, *rule))
+                .count()
+        };
+        if !self.permits(engine, level, rule) {
+            return Vec::new();
+        }
+        let now = permitted(self);
+        self.alternatives(engine)
+            .into_iter()
+            .filter(|alternative| {
+                alternative.semantics.resolve(engine, level).is_some()
+                    && !alternative.semantics.permits(engine, level, rule)
+                    && permitted(&alternative.semantics) <= now
+            })
+            .collect()
     }
 }
 
