@@ -40,10 +40,15 @@ pub enum Command {
     },
     /// List the rules.
     Rules,
-    /// Print a rule's documentation.
+    /// Print a rule's documentation, or what each engine's levels let through.
     Explain {
         /// A rule id, e.g. `write-skew`.
-        rule: String,
+        #[arg(required_unless_present = "engines")]
+        rule: Option<String>,
+        /// Print the engine table instead: what each level of each engine lets through, the
+        /// settings that change it, and the documents it comes from.
+        #[arg(long, conflicts_with = "rule")]
+        engines: bool,
     },
     /// Serve diagnostics, quick fixes and hover to an editor (Language Server Protocol on
     /// standard input and output).
@@ -325,7 +330,12 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             let _ = stdout.write_all(rules_table().as_bytes());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Explain { rule } => {
+        Command::Explain { rule, engines } => {
+            if engines {
+                let _ = stdout.write_all(report::engines::markdown().as_bytes());
+                return Ok(ExitCode::SUCCESS);
+            }
+            let rule = rule.unwrap_or_default();
             let rule =
                 Rule::from_id(&rule).ok_or(CliError::Settings(SettingsError::UnknownRule(rule)))?;
             let _ = writeln!(stdout, "{}", rule.doc().body.trim_end());
