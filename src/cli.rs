@@ -574,7 +574,7 @@ fn check(args: CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError>
             );
         }
     }
-    let default_level = default_level(&options);
+    let default_level = default_level(&options, &result);
     let format = args.format.unwrap_or_else(|| {
         if std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true") {
             Format::Github
@@ -642,7 +642,7 @@ fn confirm(args: ConfirmArgs, stdout: &mut impl Write) -> Result<ExitCode, CliEr
     let config = project_config(&check)?;
     confirm_findings(&mut result, &args.database, config.as_ref())?;
     let text = match args.format {
-        ConfirmFormat::Json => report::json::render(&result, default_level(&options)),
+        ConfirmFormat::Json => report::json::render(&result, default_level(&options, &result)),
         ConfirmFormat::Human => report::confirmations::render(&result),
     };
     emit(args.project.output.as_deref(), &text, stdout)?;
@@ -741,10 +741,12 @@ fn confirm_findings(
 }
 
 /// The level of transactions that declare none.
-fn default_level(options: &CheckOptions) -> Level {
+fn default_level(options: &CheckOptions, result: &CheckResult) -> Level {
+    let semantics = result.semantics;
     options
         .isolation
-        .unwrap_or_else(|| options.semantics().default_level(options.engine))
+        .and_then(|level| semantics.resolve(options.engine, level))
+        .unwrap_or_else(|| semantics.default_level(options.engine))
 }
 
 /// After the report: statistics on stderr, and the exit code.

@@ -83,20 +83,24 @@ pub fn options(args: &Choices, config: Option<&Config>) -> Result<CheckOptions, 
             .ok_or_else(|| SettingsError::UnknownLevel(name.clone()))?
             .into(),
     };
+    // The level as asked for: programs resolve it with the settings the migrations may add.
     let isolation = match isolation {
         None => None,
-        Some(level) => Some(semantics.resolve(engine, level).ok_or_else(|| {
-            SettingsError::UnsupportedLevel {
-                engine: semantics.display(engine).to_string(),
-                level: level.sql().to_string(),
-                accepted: semantics
-                    .levels(engine)
-                    .iter()
-                    .map(|level| level.id())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }
-        })?),
+        Some(level) => Some(
+            semantics
+                .resolve(engine, level)
+                .map(|_| level)
+                .ok_or_else(|| SettingsError::UnsupportedLevel {
+                    engine: semantics.display(engine).to_string(),
+                    level: level.sql().to_string(),
+                    accepted: semantics
+                        .levels(engine)
+                        .iter()
+                        .map(|level| level.id())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })?,
+        ),
     };
     let parse_rules = |names: &[String]| -> Result<Vec<Rule>, SettingsError> {
         let mut rules = Vec::new();
