@@ -1,6 +1,7 @@
 //! The engine table in words: what each level of each engine lets through, the settings that
 //! change it and the documents it comes from, rendered from `rules/engines.toml` for `isolint
-//! explain --engines` and the README (a test keeps the README's copy equal to this).
+//! explain --engines` and the README, and per rule for the "Engines and levels" table of its
+//! page (tests keep those copies equal to these).
 
 use std::fmt::Write as _;
 
@@ -151,6 +152,74 @@ pub fn markdown() -> String {
     out
 }
 
+/// The "Engines and levels" table of `rule`'s page: per engine, the levels that let the rule
+/// through and those that prevent it, with every setting at its default, then one row per
+/// setting value that changes either list.
+pub fn rule_table(rule: Rule) -> String {
+    let embedded = Semantics::embedded();
+    let mut out = String::from(
+        "| engine | levels that let it through | levels that prevent it |\n|---|---|---|\n",
+    );
+    for engine in Engine::ALL {
+        let lists = |semantics: &Semantics| {
+            let mut through = Vec::new();
+            let mut prevent = Vec::new();
+            for level in Level::ALL {
+                let Some(runs_as) = semantics.resolve(engine, level) else {
+                    continue;
+                };
+                // SNAPSHOT is SQL Server's word; elsewhere it is only another name.
+                if level == Level::Snapshot && runs_as != level {
+                    continue;
+                }
+                let spec = semantics.level(engine, level);
+                let mut name = words(level).to_string();
+                if runs_as != level {
+                    name.push_str(&format!(" (runs as {})", words(runs_as)));
+                }
+                if !semantics.permits(engine, level, rule) {
+                    prevent.push(name);
+                } else if spec.read_skew_needs_write && rule == Rule::ReadSkew {
+                    through.push(format!("{name} only if the reader also writes"));
+                    prevent.push(format!("{name} for a reader that does not write"));
+                } else {
+                    through.push(name);
+                }
+            }
+            let join = |names: Vec<String>| {
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            };
+            (join(through), join(prevent))
+        };
+        let defaults = lists(embedded);
+        let _ = writeln!(out, "| {} | {} | {} |", engine.id(), defaults.0, defaults.1);
+        for (name, setting) in embedded.settings(engine) {
+            for value in setting.accepted().into_iter().skip(1) {
+                let mut chosen = EngineSettings::new();
+                if chosen.set(engine, name, value.clone()).is_err() {
+                    continue;
+                }
+                let changed = lists(Semantics::configured(&chosen));
+                if changed != defaults {
+                    let _ = writeln!(
+                        out,
+                        "| {} with `{}` | {} | {} |",
+                        engine.id(),
+                        setting.assignment(&value),
+                        changed.0,
+                        changed.1
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
 /// `a`, `a and b`, `a, b and c`.
 fn listed(items: &[&str]) -> String {
     match items {
@@ -258,6 +327,45 @@ mod tests {
                 difference.join("\n")
             );
         }
+    }
+
+    /// The table under a rule page's "## Engines and levels".
+    fn page_table(rule: Rule) -> String {
+        rule.doc()
+            .body
+            .split_once("## Engines and levels\n")
+            .map(|(_, rest)| rest)
+            .unwrap_or_default()
+            .lines()
+            .take_while(|line| line.starts_with('|'))
+            .map(|line| format!("{line}\n"))
+            .collect()
+    }
+
+    #[test]
+    fn every_rule_page_has_the_rendered_engine_table() {
+        for rule in Rule::ALL {
+            let rendered = rule_table(rule);
+            let page = page_table(rule);
+            assert!(
+                page == rendered,
+                "rules/{rule}.md's \"Engines and levels\" table differs from \
+                 rules/engines.toml; it should read:\n{rendered}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_setting_that_changes_a_rule_has_its_own_row() {
+        let lost_update = rule_table(Rule::LostUpdate);
+        assert!(lost_update.contains(
+            "| mariadb with `innodb_snapshot_isolation = false` | read uncommitted, read \
+             committed, repeatable read | serializable |"
+        ));
+        assert!(lost_update.contains("| tidb | read committed, repeatable read | none |"));
+        assert!(lost_update.contains("| tidb with `tidb_txn_mode = 'optimistic'` |"));
+        // Spanner's read lock mode changes no rule's lists.
+        assert!(!lost_update.contains("read_lock_mode"));
     }
 
     #[test]
