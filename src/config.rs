@@ -657,7 +657,9 @@ pub fn guess_engine<'t>(texts: impl Iterator<Item = &'t str>) -> Option<Engine> 
     // A dialect also speaks its parent's syntax: once its own shows up, the parent's counts too.
     for (dialect, parent) in [
         (Engine::Cockroachdb, Engine::Postgres),
+        (Engine::Yugabytedb, Engine::Postgres),
         (Engine::Mariadb, Engine::Mysql),
+        (Engine::Tidb, Engine::Mysql),
     ] {
         if scores.get(&dialect).is_some_and(|score| *score > 0) {
             let inherited = scores.get(&parent).copied().unwrap_or(0);
@@ -734,6 +736,23 @@ const SIGNALS: &[Signal] = &[
     signal(Engine::Sqlite, 3, &["WITHOUT", "ROWID"]),
     signal(Engine::Sqlite, 3, &["BEGIN", "IMMEDIATE"]),
     signal(Engine::Sqlite, 3, &["BEGIN", "EXCLUSIVE"]),
+    signal(Engine::Spanner, 4, &[")", "PRIMARY", "KEY", "("]),
+    signal(Engine::Spanner, 3, &["INT64"]),
+    signal(Engine::Spanner, 3, &["STRING", "(", "MAX", ")"]),
+    signal(Engine::Spanner, 4, &["PENDING_COMMIT_TIMESTAMP", "("]),
+    signal(Engine::Spanner, 4, &["ALLOW_COMMIT_TIMESTAMP"]),
+    signal(Engine::Tidb, 5, &["AUTO_RANDOM"]),
+    signal(Engine::Tidb, 5, &["SHARD_ROW_ID_BITS"]),
+    signal(Engine::Tidb, 5, &["PRE_SPLIT_REGIONS"]),
+    signal(Engine::Tidb, 5, &["TIDB_TXN_MODE"]),
+    signal(Engine::Tidb, 5, &["BEGIN", "PESSIMISTIC"]),
+    signal(Engine::Tidb, 5, &["BEGIN", "OPTIMISTIC"]),
+    signal(Engine::Yugabytedb, 5, &["SPLIT", "INTO"]),
+    signal(Engine::Yugabytedb, 5, &["YB_HASH_CODE", "("]),
+    signal(Engine::Yugabytedb, 4, &["COLOCATION"]),
+    signal(Engine::Yugabytedb, 4, &["TABLEGROUP"]),
+    signal(Engine::Yugabytedb, 3, &["HASH", ")"]),
+    signal(Engine::Yugabytedb, 3, &["HASH", ","]),
 ];
 
 /// Rough SQL tokens for [`guess_engine`]: comments and `'…'` strings are skipped, so prose
@@ -1710,6 +1729,20 @@ exclude = ["app/vendor", "./**/*.down.sql"]
             (
                 "CREATE TABLE users (id INT PRIMARY KEY DEFAULT unique_rowid(), data JSONB);",
                 Some(Engine::Cockroachdb),
+            ),
+            (
+                "CREATE TABLE Singers (SingerId INT64 NOT NULL, Name STRING(MAX)) \
+                 PRIMARY KEY (SingerId);",
+                Some(Engine::Spanner),
+            ),
+            (
+                "CREATE TABLE `orders` (id BIGINT AUTO_RANDOM PRIMARY KEY, total DECIMAL(10,2));",
+                Some(Engine::Tidb),
+            ),
+            (
+                "CREATE TABLE orders (id bigint, region text, PRIMARY KEY (id HASH)) \
+                 SPLIT INTO 16 TABLETS;\nUPDATE orders SET region = $2 WHERE id = $1;",
+                Some(Engine::Yugabytedb),
             ),
             ("SELECT balance FROM accounts WHERE id = 1;", None),
             (
