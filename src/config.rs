@@ -525,7 +525,7 @@ pub fn init_text(engine: Engine, queries: &[String]) -> String {
     let engines = ids(Engine::ALL.into_iter().map(Engine::id));
     let settings = semantics.settings(engine);
     if settings.is_empty() {
-        let _ = writeln!(text, "# The database engine: {engines}.");
+        text.push_str(&comment(&format!("The database engine: {engines}.")));
         let _ = writeln!(text, "engine = \"{}\"\n", engine.id());
     }
     let _ = write!(
@@ -543,24 +543,21 @@ pub fn init_text(engine: Engine, queries: &[String]) -> String {
          exclude = []\n\n"
     );
     if !settings.is_empty() {
-        let _ = write!(
-            text,
+        text.push_str(
             "# The database engine and the server settings that change what its levels do.\n\
-             [engine]\n\
-             # One of: {engines}.\n\
-             name = \"{}\"\n",
-            engine.id()
+             [engine]\n",
         );
+        text.push_str(&comment(&format!("One of: {engines}.")));
+        let _ = writeln!(text, "name = \"{}\"", engine.id());
         for (name, setting) in settings {
             let values: Vec<String> = setting.accepted().iter().map(SettingValue::toml).collect();
-            let _ = write!(
-                text,
-                "# {}: {}. One of: {}.\n{name} = {}\n",
+            text.push_str(&comment(&format!(
+                "{}: {}. One of: {}.",
                 setting.variable,
                 setting.about,
-                values.join(", "),
-                setting.default.toml()
-            );
+                values.join(", ")
+            )));
+            let _ = writeln!(text, "{name} = {}", setting.default.toml());
         }
         text.push('\n');
     }
@@ -1252,6 +1249,24 @@ fn matches_path_or_ancestor(set: &GlobSet, relative: &Path) -> bool {
         .ancestors()
         .filter(|path| !path.as_os_str().is_empty())
         .any(|path| set.is_match(path))
+}
+
+/// `text` as `# ` comment lines of at most 92 characters.
+fn comment(text: &str) -> String {
+    let mut out = String::new();
+    let mut line = String::from("#");
+    for word in text.split_whitespace() {
+        if line.len() > 1 && line.len() + 1 + word.len() > 92 {
+            out.push_str(&line);
+            out.push('\n');
+            line = String::from("#");
+        }
+        line.push(' ');
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
 }
 
 /// The keys of the `[engine]` table for `engine`, each with an example: `name`, then the
