@@ -1,7 +1,10 @@
 //! Engines and isolation levels: what each level of each engine lets through.
 //!
 //! The facts live in `rules/engines.toml` (embedded in the binary); this module loads them and
-//! answers `permits(engine, level, rule)`. Architecture Invariant: no other module matches on an
+//! answers `permits(engine, level, rule)`. An engine's server settings (CockroachDB's cluster
+//! settings, TiDB's transaction mode, ...) are data too: [`EngineSettings`] holds the values a
+//! project chose, and [`Semantics::configured`] is the table with them applied, which every
+//! stage of a check asks instead of the embedded one. Architecture Invariant: no other module matches on an
 //! engine to decide what an isolation level prevents. Architecture Invariant: this module imports
 //! nothing of the crate but the rule definitions (`crate::rule`), so every stage from the parser
 //! up may ask it about engines.
