@@ -90,16 +90,7 @@ pub fn options(args: &Choices, config: Option<&Config>) -> Result<CheckOptions, 
             semantics
                 .resolve(engine, level)
                 .map(|_| level)
-                .ok_or_else(|| SettingsError::UnsupportedLevel {
-                    engine: semantics.display(engine).to_string(),
-                    level: level.sql().to_string(),
-                    accepted: semantics
-                        .levels(engine)
-                        .iter()
-                        .map(|level| level.id())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                })?,
+                .ok_or_else(|| unsupported(semantics, engine, level))?,
         ),
     };
     let parse_rules = |names: &[String]| -> Result<Vec<Rule>, SettingsError> {
@@ -128,16 +119,7 @@ pub fn options(args: &Choices, config: Option<&Config>) -> Result<CheckOptions, 
     // A `[[transaction]]`'s level must be one the engine has, as `--isolation`'s must.
     for level in options.transactions.iter().filter_map(|t| t.isolation) {
         if semantics.resolve(engine, level).is_none() {
-            return Err(SettingsError::UnsupportedLevel {
-                engine: semantics.display(engine).to_string(),
-                level: level.sql().to_string(),
-                accepted: semantics
-                    .levels(engine)
-                    .iter()
-                    .map(|level| level.id())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            });
+            return Err(unsupported(semantics, engine, level));
         }
     }
     if !args.select.is_empty() {
@@ -148,6 +130,34 @@ pub fn options(args: &Choices, config: Option<&Config>) -> Result<CheckOptions, 
         options.rules.remove(&rule);
     }
     Ok(options)
+}
+
+/// The error for a level the engine rejects: the levels it accepts, and the settings under
+/// which it would accept this one.
+fn unsupported(semantics: &Semantics, engine: Engine, level: Level) -> SettingsError {
+    let mut accepted = semantics
+        .levels(engine)
+        .iter()
+        .map(|level| level.id())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let settings: Vec<String> = semantics
+        .accepted_with(engine, level)
+        .iter()
+        .map(|(name, value)| format!("`{name} = {}`", value.toml()))
+        .collect();
+    if !settings.is_empty() {
+        accepted.push_str(&format!(
+            "; {} too with {} under [engine] in isolint.toml",
+            level.id(),
+            settings.join(" or ")
+        ));
+    }
+    SettingsError::UnsupportedLevel {
+        engine: semantics.display(engine).to_string(),
+        level: level.sql().to_string(),
+        accepted,
+    }
 }
 
 /// A file's role from the config's globs, or `None` when they leave it out; without a config

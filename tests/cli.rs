@@ -268,6 +268,18 @@ fn engine_settings_in_the_config_change_the_level_and_are_checked() {
         "{}",
         stdout_of(&output)
     );
+    // A level the engine rejects names the setting that makes it accept it.
+    let output = isolint()
+        .args(["check", "--isolation", "serializable", "."])
+        .current_dir(directory.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains("serializable too with") && stderr.contains("skip_isolation_level_check"),
+        "{stderr}"
+    );
     // A value the setting does not take names the file, the line and the values it takes.
     std::fs::write(&config, "[engine]\nname = \"tidb\"\nmode = \"eager\"\n").unwrap();
     let output = isolint()
