@@ -591,55 +591,54 @@ impl Semantics {
     /// chosen, else the default), grouped by the level they run as and the setting: what a
     /// user who asks for those levels should know.
     pub fn upgrades(&self, engine: Engine) -> Vec<Upgrade> {
-        let spec = self.spec(engine);
-        let chosen: BTreeMap<&str, &SettingValue> = self.settings.of(engine).collect();
         let mut upgrades: Vec<Upgrade> = Vec::new();
-        for (name, setting) in &spec.settings {
-            let current = chosen
-                .get(name.as_str())
-                .copied()
-                .unwrap_or(&setting.default);
-            for other in setting.accepted().iter().filter(|value| *value != current) {
-                let mut flipped = EngineSettings {
-                    engine: Some(engine),
-                    values: chosen
-                        .iter()
-                        .map(|(name, value)| (name.to_string(), (*value).clone()))
-                        .collect(),
+        for alternative in self.alternatives(engine) {
+            let Some(setting) = self.settings(engine).get(&alternative.name) else {
+                continue;
+            };
+            let because = setting.assignment(self.value_of(engine, &alternative.name, setting));
+            for requested in Level::ALL {
+                let runs_as = self.resolve(engine, requested);
+                let Some(runs_as) = runs_as.filter(|runs_as| *runs_as != requested) else {
+                    continue;
                 };
-                flipped.values.insert(name.clone(), other.clone());
-                let mut alternative = Semantics::embedded().clone();
-                alternative.apply(&flipped);
-                for requested in Level::ALL {
-                    let runs_as = self.resolve(engine, requested);
-                    let Some(runs_as) = runs_as.filter(|runs_as| *runs_as != requested) else {
-                        continue;
-                    };
-                    // The setting is the reason only where its other value runs the level as
-                    // itself, or rejects it.
-                    let otherwise = alternative.resolve(engine, requested);
-                    if otherwise.is_some_and(|otherwise| otherwise != requested) {
-                        continue;
+                // The setting is the reason only where its other value runs the level as
+                // itself, or rejects it.
+                let otherwise = alternative.semantics.resolve(engine, requested);
+                if otherwise.is_some_and(|otherwise| otherwise != requested) {
+                    continue;
+                }
+                match upgrades
+                    .iter_mut()
+                    .find(|upgrade| upgrade.runs_as == runs_as && upgrade.because == because)
+                {
+                    Some(upgrade) if !upgrade.requested.contains(&requested) => {
+                        upgrade.requested.push(requested);
                     }
-                    let because = setting.assignment(current);
-                    match upgrades
-                        .iter_mut()
-                        .find(|upgrade| upgrade.runs_as == runs_as && upgrade.because == because)
-                    {
-                        Some(upgrade) if !upgrade.requested.contains(&requested) => {
-                            upgrade.requested.push(requested);
-                        }
-                        Some(_) => {}
-                        None => upgrades.push(Upgrade {
-                            requested: vec![requested],
-                            runs_as,
-                            because,
-                        }),
-                    }
+                    Some(_) => {}
+                    None => upgrades.push(Upgrade {
+                        requested: vec![requested],
+                        runs_as,
+                        because: because.clone(),
+                    }),
                 }
             }
         }
         upgrades
+    }
+
+    /// The value the table was built with for `engine`'s setting `name`: the chosen one, else
+    /// the default.
+    fn value_of<'a>(
+        &'a self,
+        engine: Engine,
+        name: &str,
+        setting: &'a SettingSpec,
+    ) -> &'a SettingValue {
+        self.settings
+            .of(engine)
+            .find(|(chosen, _)| *chosen == name)
+            .map_or(&setting.default, |(_, value)| value)
     }
 }
 
@@ -659,10 +658,7 @@ impl Semantics {
         let chosen: BTreeMap<&str, &SettingValue> = self.settings.of(engine).collect();
         let mut found = Vec::new();
         for (name, setting) in self.settings(engine) {
-            let current = chosen
-                .get(name.as_str())
-                .copied()
-                .unwrap_or(&setting.default);
+            let current = self.value_of(engine, name, setting);
             for value in setting.accepted() {
                 if &value == current {
                     continue;
