@@ -71,7 +71,7 @@ fn findings_with_levels(
     let context = Context {
         programs: &programs,
         catalog: &result.catalog,
-        semantics: Semantics::embedded(),
+        semantics: result.semantics,
         engine: result.engine,
     };
     analysis::analyse(&context, rules).findings
@@ -91,7 +91,7 @@ fn program_advice(result: &CheckResult, rules: &BTreeSet<Rule>) -> Vec<Advice> {
     }
     let mut still_involved: BTreeMap<Level, BTreeSet<usize>> = BTreeMap::new();
     if !involved.is_empty() {
-        for level in Semantics::embedded().levels(result.engine) {
+        for level in result.semantics.levels(result.engine) {
             let raised = findings_with_levels(result, rules, |index, program| {
                 if involved.contains_key(&index) {
                     program.level.max(level)
@@ -156,7 +156,8 @@ fn what_if(result: &CheckResult, options: &CheckOptions) -> Vec<WhatIf> {
 }
 
 fn counts_per_level(result: &CheckResult, rules: &BTreeSet<Rule>) -> WhatIf {
-    let counts = Semantics::embedded()
+    let counts = result
+        .semantics
         .levels(result.engine)
         .into_iter()
         .map(|level| {
@@ -174,23 +175,25 @@ fn counts_per_level(result: &CheckResult, rules: &BTreeSet<Rule>) -> WhatIf {
 }
 
 /// What running at `level` costs on `engine`, read from what the level prevents and how.
-pub fn level_cost(engine: Engine, level: Level) -> &'static str {
-    let semantics = Semantics::embedded();
+pub fn level_cost(semantics: &Semantics, engine: Engine, level: Level) -> String {
     let spec = semantics.level(engine, level);
     let prevents_lost_update = !semantics.permits(engine, level, Rule::LostUpdate);
+    let retry = semantics.retry(engine);
     match (spec.permits.is_empty(), spec.snapshot) {
-        (true, true) => {
-            "every transaction at this level must retry on serialization failure (SQLSTATE 40001)"
-        }
-        (true, false) => {
-            "reads lock what they read until commit: more blocking and deadlocks, so retry on \
-             deadlock"
-        }
+        (true, true) => format!("every transaction at this level must retry on {retry}"),
+        (true, false) => match semantics.declared_retry(engine) {
+            None => "reads lock what they read until commit: more blocking and deadlocks, so \
+                     retry on deadlock"
+                .to_string(),
+            Some(retry) => format!(
+                "reads lock what they read until commit: more blocking, and transactions fail \
+                 with {retry}"
+            ),
+        },
         (false, true) if prevents_lost_update => {
-            "a concurrent update of the same row aborts one transaction: retry on serialization \
-             failure (SQLSTATE 40001)"
+            format!("a concurrent update of the same row aborts one transaction: retry on {retry}")
         }
-        _ => "no extra waits or retries",
+        _ => "no extra waits or retries".to_string(),
     }
 }
 
@@ -253,10 +256,20 @@ mod tests {
 
     #[test]
     fn serializable_costs_retries_on_postgres_and_locks_on_mysql() {
-        assert!(level_cost(Engine::Postgres, Level::Serializable).contains("40001"));
-        assert!(level_cost(Engine::Mysql, Level::Serializable).contains("deadlock"));
+        assert!(
+            level_cost(Semantics::embedded(), Engine::Postgres, Level::Serializable)
+                .contains("40001")
+        );
+        assert!(
+            level_cost(Semantics::embedded(), Engine::Mysql, Level::Serializable)
+                .contains("deadlock")
+        );
         assert_eq!(
-            level_cost(Engine::Postgres, Level::ReadCommitted),
+            level_cost(
+                Semantics::embedded(),
+                Engine::Postgres,
+                Level::ReadCommitted
+            ),
             "no extra waits or retries"
         );
     }

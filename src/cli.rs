@@ -40,10 +40,15 @@ pub enum Command {
     },
     /// List the rules.
     Rules,
-    /// Print a rule's documentation.
+    /// Print a rule's documentation, or what each engine's levels let through.
     Explain {
         /// A rule id, e.g. `write-skew`.
-        rule: String,
+        #[arg(required_unless_present = "engines")]
+        rule: Option<String>,
+        /// Print the engine table instead: what each level of each engine lets through, the
+        /// settings that change it, and the documents it comes from.
+        #[arg(long, conflicts_with = "rule")]
+        engines: bool,
     },
     /// Serve diagnostics, quick fixes and hover to an editor (Language Server Protocol on
     /// standard input and output).
@@ -325,7 +330,12 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             let _ = stdout.write_all(rules_table().as_bytes());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Explain { rule } => {
+        Command::Explain { rule, engines } => {
+            if engines {
+                let _ = stdout.write_all(report::engines::markdown().as_bytes());
+                return Ok(ExitCode::SUCCESS);
+            }
+            let rule = rule.unwrap_or_default();
             let rule =
                 Rule::from_id(&rule).ok_or(CliError::Settings(SettingsError::UnknownRule(rule)))?;
             let _ = writeln!(stdout, "{}", rule.doc().body.trim_end());
@@ -564,7 +574,7 @@ fn check(args: CheckArgs, stdout: &mut impl Write) -> Result<ExitCode, CliError>
             );
         }
     }
-    let default_level = default_level(&options);
+    let default_level = default_level(&options, &result);
     let format = args.format.unwrap_or_else(|| {
         if std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true") {
             Format::Github
@@ -632,7 +642,7 @@ fn confirm(args: ConfirmArgs, stdout: &mut impl Write) -> Result<ExitCode, CliEr
     let config = project_config(&check)?;
     confirm_findings(&mut result, &args.database, config.as_ref())?;
     let text = match args.format {
-        ConfirmFormat::Json => report::json::render(&result, default_level(&options)),
+        ConfirmFormat::Json => report::json::render(&result, default_level(&options, &result)),
         ConfirmFormat::Human => report::confirmations::render(&result),
     };
     emit(args.project.output.as_deref(), &text, stdout)?;
@@ -731,10 +741,12 @@ fn confirm_findings(
 }
 
 /// The level of transactions that declare none.
-fn default_level(options: &CheckOptions) -> Level {
+fn default_level(options: &CheckOptions, result: &CheckResult) -> Level {
+    let semantics = result.semantics;
     options
         .isolation
-        .unwrap_or_else(|| Semantics::embedded().default_level(options.engine))
+        .and_then(|level| semantics.resolve(options.engine, level))
+        .unwrap_or_else(|| semantics.default_level(options.engine))
 }
 
 /// After the report: statistics on stderr, and the exit code.
@@ -864,11 +876,46 @@ fn header(result: &CheckResult, options: &CheckOptions, default_level: Level) ->
     } else {
         "engine default"
     };
-    format!(
-        "isolint: engine {}; transactions that declare no level run at {} ({source})\n\n",
-        Semantics::embedded().display(result.engine),
+    let semantics = result.semantics;
+    let engine = result.engine;
+    let display = semantics.display(engine);
+    let mut out = format!(
+        "isolint: engine {display}{}; transactions that declare no level run at {} ({source})\n",
+        settings_summary(semantics, engine),
         default_level.sql(),
-    )
+    );
+    for upgrade in semantics.upgrades(engine) {
+        let levels: Vec<&str> = upgrade.requested.iter().map(|level| level.sql()).collect();
+        out.push_str(&format!(
+            "isolint: {} on {display} with {} {} as {}\n",
+            levels.join(" and "),
+            upgrade.because,
+            if levels.len() == 1 { "runs" } else { "run" },
+            upgrade.runs_as.sql()
+        ));
+    }
+    out.push('\n');
+    out
+}
+
+/// ` (tidb_txn_mode = 'optimistic')`: the settings chosen away from their defaults, unless the
+/// engine's name already says them.
+fn settings_summary(semantics: &Semantics, engine: Engine) -> String {
+    let specs = semantics.settings(engine);
+    let chosen: Vec<String> = semantics
+        .chosen()
+        .of(engine)
+        .filter_map(|(name, value)| {
+            let spec = specs.get(name)?;
+            let overlay = spec.when.get(&value.key())?;
+            overlay.display.is_none().then(|| spec.assignment(value))
+        })
+        .collect();
+    if chosen.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", chosen.join(", "))
+    }
 }
 
 /// 1 when a finding is at least as severe as `fail_on`, else 0.

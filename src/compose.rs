@@ -57,9 +57,9 @@ pub fn compose(
     programs: &mut Vec<Program>,
     compositions: &[Composition],
     engine: Engine,
+    semantics: &Semantics,
     configured: Option<Level>,
 ) -> Vec<UnknownStep> {
-    let semantics = Semantics::embedded();
     let mut unknown = Vec::new();
     let mut composed = Vec::new();
     for composition in compositions {

@@ -7,7 +7,8 @@
 //! takes text that was read elsewhere.
 //!
 //! ```toml
-//! engine = "postgres"            # or an [engine] table: name = "mariadb", snapshot_isolation = true
+//! engine = "postgres"            # or an [engine] table with the engine's settings:
+//!                                # name = "tidb", mode = "optimistic"
 //! isolation = "read-committed"
 //! schema = ["migrations/**", "db/schema.sql"]
 //! include = ["**/*.sql"]
@@ -47,7 +48,7 @@ use crate::CheckOptions;
 use crate::compose::{Composition, Step, UnknownStep};
 use crate::discover;
 use crate::rule::{REGISTRY, Rule, Severity};
-use crate::semantics::{Engine, Level, Semantics};
+use crate::semantics::{Engine, EngineSettings, Level, Semantics, SettingError, SettingValue};
 use crate::source::Role;
 
 /// The names the file may have, in order of preference within one directory.
@@ -80,11 +81,9 @@ const TRANSACTION_KEYS: &[(&str, &str)] = &[
     ("steps_run_alone", "steps_run_alone = false"),
 ];
 
-/// The keys of the `[engine]` table.
-const ENGINE_KEYS: &[(&str, &str)] = &[
-    ("name", r#"name = "mariadb""#),
-    ("snapshot_isolation", "snapshot_isolation = true"),
-];
+/// The key of the `[engine]` table that names the engine; the others are the engine's settings
+/// (`rules/engines.toml`).
+const ENGINE_NAME_KEY: (&str, &str) = ("name", r#"name = "tidb""#);
 
 const GLOB_HELP: &str = "globs are relative to the config file's directory: `*` matches within \
                          one directory, `**` across directories, `{a,b}` either";
@@ -114,8 +113,8 @@ pub struct Config {
     /// Globs of the files not to read.
     pub exclude: Vec<String>,
     pub rules: BTreeMap<Rule, RuleSetting>,
-    /// `[engine] snapshot_isolation`: whether MariaDB runs with `innodb_snapshot_isolation`.
-    pub mariadb_snapshot_isolation: Option<bool>,
+    /// The `[engine]` table's settings of the engine (`mode = "optimistic"` for TiDB).
+    pub engine_settings: EngineSettings,
     /// `[variables]`: values of the template variables in templated SQL.
     pub variables: BTreeMap<String, String>,
     /// `[[transaction]]`: transactions composed from named queries.
@@ -265,6 +264,19 @@ pub enum ConfigError {
         span: Option<SourceSpan>,
     },
 
+    #[error("`{key}` cannot be `{value}`")]
+    #[diagnostic(code(isolint::config::setting))]
+    UnknownSettingValue {
+        key: String,
+        value: String,
+        #[source_code]
+        src: NamedSource<String>,
+        #[label("not a value of this setting")]
+        span: SourceSpan,
+        #[help]
+        help: String,
+    },
+
     #[error("transaction `{transaction}` has a step `{step}` that names no query")]
     #[diagnostic(code(isolint::config::step))]
     UnknownStep {
@@ -322,7 +334,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         include: Vec::new(),
         exclude: Vec::new(),
         rules: BTreeMap::new(),
-        mariadb_snapshot_isolation: None,
+        engine_settings: EngineSettings::new(),
         variables: BTreeMap::new(),
         transactions: Vec::new(),
         confirm_setup: Vec::new(),
@@ -346,7 +358,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         }
     }
     if let (Some(engine), Some(level)) = (config.engine, config.isolation) {
-        let semantics = Semantics::embedded();
+        let semantics = Semantics::configured(&config.engine_settings);
         if semantics.resolve(engine, level).is_none() {
             return Err(ConfigError::UnsupportedLevel {
                 engine,
@@ -510,9 +522,10 @@ pub fn init_text(engine: Engine, queries: &[String]) -> String {
         "# isolint configuration. isolint reads the nearest isolint.toml or .isolint.toml at or\n\
          # above the directory it checks; command-line flags win over this file.\n\n",
     );
-    if engine != Engine::Mariadb {
-        let engines = ids(Engine::ALL.into_iter().map(Engine::id));
-        let _ = writeln!(text, "# The database engine: {engines}.");
+    let engines = ids(Engine::ALL.into_iter().map(Engine::id));
+    let settings = semantics.settings(engine);
+    if settings.is_empty() {
+        text.push_str(&comment(&format!("The database engine: {engines}.")));
         let _ = writeln!(text, "engine = \"{}\"\n", engine.id());
     }
     let _ = write!(
@@ -529,17 +542,24 @@ pub fn init_text(engine: Engine, queries: &[String]) -> String {
          # The files never to read, e.g. [\"vendor/**\", \"third_party/**\"].\n\
          exclude = []\n\n"
     );
-    if engine == Engine::Mariadb {
-        let _ = write!(
-            text,
-            "# The database engine and its options.\n\
-             [engine]\n\
-             # MariaDB, InnoDB.\n\
-             name = \"mariadb\"\n\
-             # Whether the server runs with innodb_snapshot_isolation=ON, under which REPEATABLE\n\
-             # READ rejects a write to a row changed since the transaction's snapshot.\n\
-             snapshot_isolation = true\n\n"
+    if !settings.is_empty() {
+        text.push_str(
+            "# The database engine and the server settings that change what its levels do.\n\
+             [engine]\n",
         );
+        text.push_str(&comment(&format!("One of: {engines}.")));
+        let _ = writeln!(text, "name = \"{}\"", engine.id());
+        for (name, setting) in settings {
+            let values: Vec<String> = setting.accepted().iter().map(SettingValue::toml).collect();
+            text.push_str(&comment(&format!(
+                "{}: {}. One of: {}.",
+                setting.variable,
+                setting.about,
+                values.join(", ")
+            )));
+            let _ = writeln!(text, "{name} = {}", setting.default.toml());
+        }
+        text.push('\n');
     }
     text.push_str(
         "# Each rule's severity: \"error\", \"warning\" or \"off\". A severity turns an opt-in rule\n\
@@ -634,7 +654,9 @@ pub fn guess_engine<'t>(texts: impl Iterator<Item = &'t str>) -> Option<Engine> 
     // A dialect also speaks its parent's syntax: once its own shows up, the parent's counts too.
     for (dialect, parent) in [
         (Engine::Cockroachdb, Engine::Postgres),
+        (Engine::Yugabytedb, Engine::Postgres),
         (Engine::Mariadb, Engine::Mysql),
+        (Engine::Tidb, Engine::Mysql),
     ] {
         if scores.get(&dialect).is_some_and(|score| *score > 0) {
             let inherited = scores.get(&parent).copied().unwrap_or(0);
@@ -711,6 +733,23 @@ const SIGNALS: &[Signal] = &[
     signal(Engine::Sqlite, 3, &["WITHOUT", "ROWID"]),
     signal(Engine::Sqlite, 3, &["BEGIN", "IMMEDIATE"]),
     signal(Engine::Sqlite, 3, &["BEGIN", "EXCLUSIVE"]),
+    signal(Engine::Spanner, 4, &[")", "PRIMARY", "KEY", "("]),
+    signal(Engine::Spanner, 3, &["INT64"]),
+    signal(Engine::Spanner, 3, &["STRING", "(", "MAX", ")"]),
+    signal(Engine::Spanner, 4, &["PENDING_COMMIT_TIMESTAMP", "("]),
+    signal(Engine::Spanner, 4, &["ALLOW_COMMIT_TIMESTAMP"]),
+    signal(Engine::Tidb, 5, &["AUTO_RANDOM"]),
+    signal(Engine::Tidb, 5, &["SHARD_ROW_ID_BITS"]),
+    signal(Engine::Tidb, 5, &["PRE_SPLIT_REGIONS"]),
+    signal(Engine::Tidb, 5, &["TIDB_TXN_MODE"]),
+    signal(Engine::Tidb, 5, &["BEGIN", "PESSIMISTIC"]),
+    signal(Engine::Tidb, 5, &["BEGIN", "OPTIMISTIC"]),
+    signal(Engine::Yugabytedb, 5, &["SPLIT", "INTO"]),
+    signal(Engine::Yugabytedb, 5, &["YB_HASH_CODE", "("]),
+    signal(Engine::Yugabytedb, 4, &["COLOCATION"]),
+    signal(Engine::Yugabytedb, 4, &["TABLEGROUP"]),
+    signal(Engine::Yugabytedb, 3, &["HASH", ")"]),
+    signal(Engine::Yugabytedb, 3, &["HASH", ","]),
 ];
 
 /// Rough SQL tokens for [`guess_engine`]: comments and `'…'` strings are skipped, so prose
@@ -781,15 +820,76 @@ impl Document<'_> {
             config.engine = Some(self.engine(value)?);
             return Ok(());
         };
+        let mut settings = Vec::new();
         for (key, value) in in_file_order(table) {
             match key.get_ref().as_ref() {
                 "name" => config.engine = Some(self.engine(value)?),
-                "snapshot_isolation" => {
-                    config.mariadb_snapshot_isolation =
-                        Some(self.boolean_in("snapshot_isolation", value, ENGINE_KEYS)?);
-                }
-                _ => return Err(self.unknown_key(key, "[engine]", ENGINE_KEYS)),
+                _ => settings.push((key, value)),
             }
+        }
+        // The settings are the named engine's, and `name` may come after them.
+        let engine = config.engine.unwrap_or(Engine::Postgres);
+        let engine_keys = engine_keys(engine);
+        for (key, value) in settings {
+            let name = key.get_ref().as_ref();
+            // A wrong type shows an example of the setting even when the engine is not named.
+            let example = setting_example(name)
+                .map(|(_, default)| format!("{name} = {}", default.toml()))
+                .unwrap_or_default();
+            let keys: Vec<(&str, &str)> = engine_keys
+                .iter()
+                .map(|(key, example)| (*key, example.as_str()))
+                .chain(std::iter::once((name, example.as_str())))
+                .collect();
+            let setting = match (value.get_ref(), setting_example(name)) {
+                (DeValue::Boolean(flag), None | Some((_, SettingValue::Boolean(_)))) => {
+                    SettingValue::Boolean(*flag)
+                }
+                (DeValue::String(text), None | Some((_, SettingValue::Text(_)))) => {
+                    SettingValue::Text(text.to_string())
+                }
+                (_, Some((_, SettingValue::Boolean(_)))) => {
+                    return Err(self.wrong_type(name, "true or false", value, &keys));
+                }
+                (_, Some(_)) => return Err(self.wrong_type(name, "a string", value, &keys)),
+                (_, None) => {
+                    return Err(self.unknown_key(key, "[engine]", &keys[..engine_keys.len()]));
+                }
+            };
+            let error = match config.engine_settings.set(engine, name, setting) {
+                Ok(()) => continue,
+                Err(error) => error,
+            };
+            return Err(match error {
+                SettingError::Unknown { .. } => match setting_example(name) {
+                    Some((owner, _)) if config.engine.is_none() => ConfigError::UnknownKey {
+                        key: name.to_string(),
+                        table: "[engine]",
+                        src: self.source(),
+                        span: key.span().into(),
+                        help: format!(
+                            "`{name}` is a setting of {owner}: name the engine with `name = \"{}\"`",
+                            owner.id()
+                        ),
+                    },
+                    _ => self.unknown_key(key, "[engine]", &keys[..engine_keys.len()]),
+                },
+                SettingError::WrongType { expected } => {
+                    self.wrong_type(name, expected, value, &keys)
+                }
+                SettingError::UnknownValue { valid } => ConfigError::UnknownSettingValue {
+                    key: name.to_string(),
+                    value: self.text[value.span()].trim_matches('"').to_string(),
+                    src: self.source(),
+                    span: value.span().into(),
+                    help: format!(
+                        "{} ({}) takes: {}",
+                        Semantics::embedded().display(engine),
+                        Semantics::embedded().settings(engine)[name].variable,
+                        valid.join(", ")
+                    ),
+                },
+            });
         }
         Ok(())
     }
@@ -1151,6 +1251,53 @@ fn matches_path_or_ancestor(set: &GlobSet, relative: &Path) -> bool {
         .any(|path| set.is_match(path))
 }
 
+/// `text` as `# ` comment lines of at most 92 characters.
+fn comment(text: &str) -> String {
+    let mut out = String::new();
+    let mut line = String::from("#");
+    for word in text.split_whitespace() {
+        if line.len() > 1 && line.len() + 1 + word.len() > 92 {
+            out.push_str(&line);
+            out.push('\n');
+            line = String::from("#");
+        }
+        line.push(' ');
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
+}
+
+/// The keys of the `[engine]` table for `engine`, each with an example: `name`, then the
+/// engine's settings at their defaults.
+fn engine_keys(engine: Engine) -> Vec<(&'static str, String)> {
+    std::iter::once((ENGINE_NAME_KEY.0, ENGINE_NAME_KEY.1.to_string()))
+        .chain(
+            Semantics::embedded()
+                .settings(engine)
+                .iter()
+                .map(|(name, setting)| {
+                    (
+                        name.as_str(),
+                        format!("{name} = {}", setting.default.toml()),
+                    )
+                }),
+        )
+        .collect()
+}
+
+/// Some engine's setting called `name`, with its default: enough to say what kind of value it
+/// takes before the engine is known.
+fn setting_example(name: &str) -> Option<(Engine, SettingValue)> {
+    Engine::ALL.into_iter().find_map(|engine| {
+        Semantics::embedded()
+            .settings(engine)
+            .get(name)
+            .map(|setting| (engine, setting.default.clone()))
+    })
+}
+
 /// "a string", "an integer" … for a value found where another kind was expected.
 fn article(value: &DeValue) -> &'static str {
     match value {
@@ -1249,7 +1396,7 @@ lost-update = "off"
                     (Rule::ReadSkew, RuleSetting::Severity(Severity::Error)),
                     (Rule::LostUpdate, RuleSetting::Off),
                 ]),
-                mariadb_snapshot_isolation: None,
+                engine_settings: EngineSettings::new(),
                 variables: BTreeMap::new(),
                 transactions: Vec::new(),
                 confirm_setup: Vec::new(),
@@ -1318,7 +1465,12 @@ lost-update = "off"
         let text = "[engine]\nname = \"mariadb\"\nsnapshot_isolation = false\n";
         let config = parse(Path::new("isolint.toml"), text).unwrap();
         assert_eq!(config.engine, Some(Engine::Mariadb));
-        assert_eq!(config.mariadb_snapshot_isolation, Some(false));
+        let settings: Vec<(&str, &SettingValue)> =
+            config.engine_settings.of(Engine::Mariadb).collect();
+        assert_eq!(
+            settings,
+            [("snapshot_isolation", &SettingValue::Boolean(false))]
+        );
     }
 
     #[test]
@@ -1593,6 +1745,20 @@ exclude = ["app/vendor", "./**/*.down.sql"]
                 "CREATE TABLE users (id INT PRIMARY KEY DEFAULT unique_rowid(), data JSONB);",
                 Some(Engine::Cockroachdb),
             ),
+            (
+                "CREATE TABLE Singers (SingerId INT64 NOT NULL, Name STRING(MAX)) \
+                 PRIMARY KEY (SingerId);",
+                Some(Engine::Spanner),
+            ),
+            (
+                "CREATE TABLE `orders` (id BIGINT AUTO_RANDOM PRIMARY KEY, total DECIMAL(10,2));",
+                Some(Engine::Tidb),
+            ),
+            (
+                "CREATE TABLE orders (id bigint, region text, PRIMARY KEY (id HASH)) \
+                 SPLIT INTO 16 TABLETS;\nUPDATE orders SET region = $2 WHERE id = $1;",
+                Some(Engine::Yugabytedb),
+            ),
             ("SELECT balance FROM accounts WHERE id = 1;", None),
             (
                 "-- ported from MySQL: AUTO_INCREMENT, ENGINE=InnoDB\nSELECT 1;",
@@ -1643,9 +1809,20 @@ exclude = ["app/vendor", "./**/*.down.sql"]
             std::fs::write(&path, &text).unwrap();
             let config = load(&path).unwrap();
             assert_eq!(config.engine, Some(engine));
+            let settings = Semantics::embedded().settings(engine);
+            let chosen: Vec<&str> = config
+                .engine_settings
+                .of(engine)
+                .map(|(name, _)| name)
+                .collect();
             assert_eq!(
-                config.mariadb_snapshot_isolation,
-                (engine == Engine::Mariadb).then_some(true)
+                chosen,
+                settings.keys().map(String::as_str).collect::<Vec<_>>()
+            );
+            // The template chooses every setting's default: nothing changes.
+            assert_eq!(
+                Semantics::configured(&config.engine_settings).levels(engine),
+                Semantics::embedded().levels(engine)
             );
 
             let lines: Vec<&str> = text.lines().collect();
@@ -1665,10 +1842,7 @@ exclude = ["app/vendor", "./**/*.down.sql"]
                         || *line == format!("[{key}]")
                         || *line == format!("[[{key}]]")
                 };
-                assert!(
-                    engine == Engine::Mariadb && *key == "engine" || lines.iter().any(shown),
-                    "{engine}: `{key}` is not shown"
-                );
+                assert!(lines.iter().any(shown), "{engine}: `{key}` is not shown");
             }
 
             let every_setting = parse(Path::new("isolint.toml"), &uncommented(&text)).unwrap();

@@ -72,6 +72,9 @@ pub struct CheckOptions {
     pub variables: parse::templates::Variables,
     /// Transactions composed from named queries (the config's `[[transaction]]`s).
     pub transactions: Vec<compose::Composition>,
+    /// The engine's server settings (the config's `[engine]` table), which change what its
+    /// levels do.
+    pub engine_settings: semantics::EngineSettings,
 }
 
 impl CheckOptions {
@@ -86,7 +89,13 @@ impl CheckOptions {
             severities: BTreeMap::new(),
             variables: parse::templates::Variables::new(),
             transactions: Vec::new(),
+            engine_settings: semantics::EngineSettings::new(),
         }
+    }
+
+    /// The engine table with the engine's settings applied.
+    pub fn semantics(&self) -> &'static Semantics {
+        Semantics::configured(&self.engine_settings)
     }
 }
 
@@ -135,6 +144,8 @@ pub struct Diagnostic {
 #[derive(Debug)]
 pub struct CheckResult {
     pub engine: Engine,
+    /// The engine table the result was computed with (the engine's settings applied).
+    pub semantics: &'static Semantics,
     pub files: Vec<SourceFile>,
     pub programs: Vec<Program>,
     pub catalog: Catalog,
@@ -207,7 +218,6 @@ pub fn check_with_progress(
     cache: &mut CheckCache,
     progress: &dyn progress::Progress,
 ) -> CheckResult {
-    let semantics = Semantics::embedded();
     let engine = options.engine;
     if cache.options.as_ref() != Some(options) {
         *cache = CheckCache {
@@ -243,6 +253,23 @@ pub fn check_with_progress(
             facts
         })
         .collect();
+    // Settings the migrations make win over the config's: they say what the server runs.
+    let mut settings = options.engine_settings.clone();
+    for (file, file_facts) in files.iter().zip(&facts) {
+        if file.role == Role::Schema
+            && let Some(file_facts) = file_facts
+        {
+            for (name, value) in &file_facts.settings {
+                // Invariant: `file_facts` kept only settings of this engine and values they
+                // take.
+                let _ = settings.set(engine, name, value.clone());
+            }
+        }
+    }
+    let semantics = Semantics::configured(&settings);
+    // Programs resolve their levels with the settings: cached ones built with others are stale.
+    let settings_fit = cache.settings.as_ref() == Some(&settings);
+    cache.settings = Some(settings);
     let guessed = build_catalog(&files, &facts);
     // The other transaction files, parsed once: facts, and programs against `guessed`.
     let mut built: Vec<Option<FilePrograms>> = files
@@ -255,7 +282,7 @@ pub fn check_with_progress(
             }
             let parsed = parse::parse_file_with(&file.text, engine, &options.variables);
             *facts = Some(file_facts(file, &parsed, engine));
-            let programs = build_programs(file, index, parsed, &guessed, options);
+            let programs = build_programs(file, index, parsed, &guessed, options, semantics);
             progress.advance(1);
             Some(programs)
         })
@@ -264,7 +291,7 @@ pub fn check_with_progress(
     let facts: Vec<FileFacts> = facts.into_iter().map(Option::unwrap_or_default).collect();
     let facts_routines: Vec<Vec<routine::Found>> =
         facts.iter().map(|facts| facts.routines.clone()).collect();
-    let cache_fits = cache.catalog.as_ref() == Some(&catalog);
+    let cache_fits = settings_fit && cache.catalog.as_ref() == Some(&catalog);
     if !cache_fits {
         cache.files.clear();
         cache.catalog = Some(catalog.clone());
@@ -284,7 +311,8 @@ pub fn check_with_progress(
         .par_iter()
         .map(|&index| {
             let parsed = parse::parse_file_with(&files[index].text, engine, &options.variables);
-            let programs = build_programs(&files[index], index, parsed, &catalog, options);
+            let programs =
+                build_programs(&files[index], index, parsed, &catalog, options, semantics);
             (index, programs)
         })
         .collect();
@@ -335,6 +363,10 @@ pub fn check_with_progress(
     }
     cache.files = entries;
     let routines = build_routines(&files, &facts_routines);
+    // The level of programs that declare none, as the engine runs it.
+    let configured = options
+        .isolation
+        .map(|level| semantics.resolve(engine, level).unwrap_or(level));
     let first_routine_program = programs.len();
     let built = routine::build(
         &routines,
@@ -343,7 +375,7 @@ pub fn check_with_progress(
         &routine::BuildContext {
             engine,
             semantics,
-            configured: options.isolation,
+            configured,
             variables: &options.variables,
         },
     );
@@ -371,7 +403,8 @@ pub fn check_with_progress(
         &mut programs,
         &options.transactions,
         engine,
-        options.isolation,
+        semantics,
+        configured,
     );
     let context = analysis::Context {
         programs: &programs,
@@ -402,6 +435,7 @@ pub fn check_with_progress(
         .sort_by_key(|diagnostic| (diagnostic.file, diagnostic.range.start, diagnostic.kind));
     CheckResult {
         engine,
+        semantics,
         files,
         programs,
         catalog,
@@ -423,6 +457,9 @@ pub fn check_with_progress(
 #[derive(Default)]
 pub struct CheckCache {
     options: Option<CheckOptions>,
+    /// The engine settings the cached programs were built with: the options' and the
+    /// migrations'.
+    settings: Option<semantics::EngineSettings>,
     catalog: Option<Catalog>,
     files: std::collections::HashMap<std::path::PathBuf, CachedFile>,
     pairs: analysis::PairCache,
@@ -462,6 +499,9 @@ struct FileFacts {
     parse_errors: usize,
     /// Routine and trigger definitions and drops, in order.
     routines: Vec<routine::Found>,
+    /// The engine's settings a schema file sets (`SET CLUSTER SETTING ...`, `SET GLOBAL ...`),
+    /// in order: the setting's name in `isolint.toml` and its value.
+    settings: Vec<(String, semantics::SettingValue)>,
 }
 
 /// A file's schema changes and diagnostics. A statement sqlparser rejects is read from tokens
@@ -473,9 +513,39 @@ fn file_facts(file: &SourceFile, parsed: &ParsedFile, engine: Engine) -> FileFac
         diagnostics: Vec::new(),
         parse_errors: 0,
         routines: Vec::new(),
+        settings: Vec::new(),
     };
     let text = parsed.folded.as_deref().unwrap_or(&file.text);
     for statement in &parsed.statements {
+        // A migration that sets one of the engine's settings describes the server the
+        // transactions run on; a transaction file's `SET` is a session's, and not read.
+        if file.role == Role::Schema
+            && let Some((variable, value)) = setting_assignment(&file.text, &statement.tokens)
+            && let Some((name, setting)) = Semantics::embedded()
+                .settings(engine)
+                .iter()
+                .find(|(_, setting)| setting.variable.eq_ignore_ascii_case(&variable))
+        {
+            match setting_value(setting, &value) {
+                Some(value) => facts.settings.push((name.clone(), value)),
+                None => facts.diagnostics.push(Diagnostic {
+                    kind: DiagnosticKind::Warning,
+                    file: None,
+                    range: statement.range,
+                    message: format!(
+                        "{} takes {}, not `{value}`: this statement is not read",
+                        setting.variable,
+                        setting
+                            .accepted()
+                            .iter()
+                            .map(semantics::SettingValue::key)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                }),
+            }
+            continue;
+        }
         let syntax = if engine.is_postgres_family() {
             Some(parse::routine::Syntax::Postgres)
         } else if engine.is_mysql_family() {
@@ -561,6 +631,64 @@ fn file_facts(file: &SourceFile, parsed: &ParsedFile, engine: Engine) -> FileFac
     facts
 }
 
+/// `SET [GLOBAL | SESSION] name = value`, `SET @@GLOBAL.name = value`, `SET name TO value`
+/// and CockroachDB's `SET CLUSTER SETTING name = value`: the variable's name and its value,
+/// unquoted and in lower case.
+fn setting_assignment(text: &str, tokens: &[parse::lexer::Token]) -> Option<(String, String)> {
+    use parse::lexer::TokenKind;
+    let words: Vec<&str> = tokens
+        .iter()
+        .filter(|token| !matches!(token.kind, TokenKind::Comment | TokenKind::Semicolon))
+        .map(|token| token.text(text))
+        .collect();
+    let (first, mut rest) = words.split_first()?;
+    if !first.eq_ignore_ascii_case("set") {
+        return None;
+    }
+    for scope in [
+        &["cluster", "setting"][..],
+        &["global"],
+        &["session"],
+        &["persist"],
+    ] {
+        if rest.len() > scope.len()
+            && rest
+                .iter()
+                .zip(scope)
+                .all(|(word, expected)| word.eq_ignore_ascii_case(expected))
+        {
+            rest = &rest[scope.len()..];
+            break;
+        }
+    }
+    let split = rest
+        .iter()
+        .position(|word| *word == "=" || word.eq_ignore_ascii_case("to"))?;
+    let name: String = rest[..split].concat().to_ascii_lowercase();
+    let name = name.trim_start_matches('@');
+    let name = name
+        .strip_prefix("global.")
+        .or_else(|| name.strip_prefix("session."))
+        .unwrap_or(name);
+    let value: String = rest[split + 1..].concat();
+    let value = value
+        .trim_matches(|c| c == '\'' || c == '"')
+        .to_ascii_lowercase();
+    (!name.is_empty() && !value.is_empty()).then(|| (name.to_string(), value))
+}
+
+/// A `SET` statement's value as the setting takes it: `on`, `1` and `true` for a boolean.
+fn setting_value(setting: &semantics::SettingSpec, value: &str) -> Option<semantics::SettingValue> {
+    use semantics::SettingValue;
+    let value = match (&setting.default, value) {
+        (SettingValue::Boolean(_), "true" | "on" | "1" | "yes") => SettingValue::Boolean(true),
+        (SettingValue::Boolean(_), "false" | "off" | "0" | "no") => SettingValue::Boolean(false),
+        (SettingValue::Boolean(_), _) => return None,
+        (SettingValue::Text(_), text) => SettingValue::Text(text.to_string()),
+    };
+    setting.accepted().contains(&value).then_some(value)
+}
+
 /// Applies DDL in order: schema files (already in migration order), then DDL found in
 /// transaction files; files whose facts are not known yet are left out.
 fn build_catalog(files: &[SourceFile], facts: &[Option<FileFacts>]) -> Catalog {
@@ -604,6 +732,7 @@ fn build_programs(
     parsed: ParsedFile,
     catalog: &Catalog,
     options: &CheckOptions,
+    semantics: &Semantics,
 ) -> FilePrograms {
     let facts: Vec<StatementFacts> = parsed
         .statements
@@ -625,7 +754,7 @@ fn build_programs(
     let line_of = |offset: usize| file.line_col(offset).0;
     let context = program::BuildContext {
         engine: options.engine,
-        semantics: Semantics::embedded(),
+        semantics,
         configured: options.isolation,
         file: file_id,
         file_stem: stem,
@@ -822,4 +951,63 @@ fn unused_ignores(
         });
     }
     diagnostics
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assignment(sql: &str) -> Option<(String, String)> {
+        let tokens = parse::lexer::tokenize(sql, parse::flavor(Engine::Mysql));
+        setting_assignment(sql, &tokens)
+    }
+
+    #[test]
+    fn set_statements_name_a_variable_and_a_value() {
+        let found = |name: &str, value: &str| Some((name.to_string(), value.to_string()));
+        assert_eq!(
+            assignment("SET CLUSTER SETTING sql.txn.repeatable_read_isolation.enabled = true;"),
+            found("sql.txn.repeatable_read_isolation.enabled", "true")
+        );
+        assert_eq!(
+            assignment("SET GLOBAL tidb_txn_mode = 'Optimistic'"),
+            found("tidb_txn_mode", "optimistic")
+        );
+        assert_eq!(
+            assignment("SET @@GLOBAL.tidb_skip_isolation_level_check = 1"),
+            found("tidb_skip_isolation_level_check", "1")
+        );
+        assert_eq!(
+            assignment("set yb_enable_read_committed_isolation to on"),
+            found("yb_enable_read_committed_isolation", "on")
+        );
+        assert_eq!(
+            assignment("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE"),
+            None
+        );
+        assert_eq!(assignment("SELECT 1"), None);
+    }
+
+    #[test]
+    fn set_values_are_read_as_the_setting_takes_them() {
+        let semantics = Semantics::embedded();
+        let mode = &semantics.settings(Engine::Tidb)["mode"];
+        assert_eq!(
+            setting_value(mode, "optimistic"),
+            Some(semantics::SettingValue::Text("optimistic".into()))
+        );
+        assert_eq!(setting_value(mode, "lazy"), None);
+        let skip = &semantics.settings(Engine::Tidb)["skip_isolation_level_check"];
+        for on in ["1", "on", "true"] {
+            assert_eq!(
+                setting_value(skip, on),
+                Some(semantics::SettingValue::Boolean(true))
+            );
+        }
+        assert_eq!(
+            setting_value(skip, "off"),
+            Some(semantics::SettingValue::Boolean(false))
+        );
+        assert_eq!(setting_value(skip, "maybe"), None);
+    }
 }

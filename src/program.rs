@@ -424,11 +424,26 @@ fn name_programs(
                 Some(resolved) => (resolved, level_source),
                 None => {
                     let default = context.semantics.default_level(context.engine);
+                    // A setting of the engine may make it accept the level.
+                    let settings: Vec<String> = context
+                        .semantics
+                        .accepted_with(context.engine, level)
+                        .iter()
+                        .map(|(name, value)| format!("`{name} = {}`", value.toml()))
+                        .collect();
+                    let hint = if settings.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " (or set {} under [engine] in isolint.toml if the server accepts it)",
+                            settings.join(" or ")
+                        )
+                    };
                     warnings.push(ProgramWarning {
                         range: open.range,
                         message: format!(
                             "{} has no {} isolation level; analysed at its default, {}; declare \
-                             one of: {}",
+                             one of: {}{hint}",
                             context.semantics.display(context.engine),
                             level.sql(),
                             default.sql(),

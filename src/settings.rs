@@ -31,7 +31,10 @@ pub enum SettingsError {
     #[error("unknown engine `{0}`")]
     #[diagnostic(
         code(isolint::engine),
-        help("use one of: postgres, mysql, mariadb, sqlserver, oracle, cockroachdb, sqlite")
+        help(
+            "use one of: postgres, mysql, mariadb, sqlserver, oracle, cockroachdb, sqlite, \
+             spanner, tidb, yugabytedb"
+        )
     )]
     UnknownEngine(String),
     #[error("unknown isolation level `{0}`")]
@@ -59,18 +62,19 @@ pub enum SettingsError {
 
 /// Turns the choices into options; every mistake is a `SettingsError`.
 pub fn options(args: &Choices, config: Option<&Config>) -> Result<CheckOptions, SettingsError> {
-    let semantics = Semantics::embedded();
-    let mut engine = match &args.engine {
+    let engine = match &args.engine {
         Some(name) => {
             Engine::parse(name).ok_or_else(|| SettingsError::UnknownEngine(name.clone()))?
         }
         None => config.and_then(|c| c.engine).unwrap_or(Engine::Postgres),
     };
-    // MariaDB without `innodb_snapshot_isolation` behaves as MySQL's InnoDB.
-    if engine == Engine::Mariadb && config.and_then(|c| c.mariadb_snapshot_isolation) == Some(false)
-    {
-        engine = Engine::Mysql;
-    }
+    // The config's engine settings describe the config's engine: another `--engine` runs
+    // with its defaults.
+    let engine_settings = config
+        .filter(|config| config.engine.unwrap_or(Engine::Postgres) == engine)
+        .map(|config| config.engine_settings.clone())
+        .unwrap_or_default();
+    let semantics = Semantics::configured(&engine_settings);
     let configured = config.and_then(|c| c.isolation);
     let isolation = match (&args.isolation, configured) {
         (None, None) => None,
@@ -79,20 +83,15 @@ pub fn options(args: &Choices, config: Option<&Config>) -> Result<CheckOptions, 
             .ok_or_else(|| SettingsError::UnknownLevel(name.clone()))?
             .into(),
     };
+    // The level as asked for: programs resolve it with the settings the migrations may add.
     let isolation = match isolation {
         None => None,
-        Some(level) => Some(semantics.resolve(engine, level).ok_or_else(|| {
-            SettingsError::UnsupportedLevel {
-                engine: semantics.display(engine).to_string(),
-                level: level.sql().to_string(),
-                accepted: semantics
-                    .levels(engine)
-                    .iter()
-                    .map(|level| level.id())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }
-        })?),
+        Some(level) => Some(
+            semantics
+                .resolve(engine, level)
+                .map(|_| level)
+                .ok_or_else(|| unsupported(semantics, engine, level))?,
+        ),
     };
     let parse_rules = |names: &[String]| -> Result<Vec<Rule>, SettingsError> {
         let mut rules = Vec::new();
@@ -109,6 +108,7 @@ pub fn options(args: &Choices, config: Option<&Config>) -> Result<CheckOptions, 
     };
     let mut options = CheckOptions {
         isolation,
+        engine_settings,
         ..CheckOptions::new(engine)
     };
     if let Some(config) = config {
@@ -119,16 +119,7 @@ pub fn options(args: &Choices, config: Option<&Config>) -> Result<CheckOptions, 
     // A `[[transaction]]`'s level must be one the engine has, as `--isolation`'s must.
     for level in options.transactions.iter().filter_map(|t| t.isolation) {
         if semantics.resolve(engine, level).is_none() {
-            return Err(SettingsError::UnsupportedLevel {
-                engine: semantics.display(engine).to_string(),
-                level: level.sql().to_string(),
-                accepted: semantics
-                    .levels(engine)
-                    .iter()
-                    .map(|level| level.id())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            });
+            return Err(unsupported(semantics, engine, level));
         }
     }
     if !args.select.is_empty() {
@@ -139,6 +130,34 @@ pub fn options(args: &Choices, config: Option<&Config>) -> Result<CheckOptions, 
         options.rules.remove(&rule);
     }
     Ok(options)
+}
+
+/// The error for a level the engine rejects: the levels it accepts, and the settings under
+/// which it would accept this one.
+fn unsupported(semantics: &Semantics, engine: Engine, level: Level) -> SettingsError {
+    let mut accepted = semantics
+        .levels(engine)
+        .iter()
+        .map(|level| level.id())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let settings: Vec<String> = semantics
+        .accepted_with(engine, level)
+        .iter()
+        .map(|(name, value)| format!("`{name} = {}`", value.toml()))
+        .collect();
+    if !settings.is_empty() {
+        accepted.push_str(&format!(
+            "; {} too with {} under [engine] in isolint.toml",
+            level.id(),
+            settings.join(" or ")
+        ));
+    }
+    SettingsError::UnsupportedLevel {
+        engine: semantics.display(engine).to_string(),
+        level: level.sql().to_string(),
+        accepted,
+    }
 }
 
 /// A file's role from the config's globs, or `None` when they leave it out; without a config

@@ -204,6 +204,116 @@ fn rules_lists_every_rule_and_explain_prints_its_page() {
 }
 
 #[test]
+fn explain_engines_prints_the_readmes_engine_table() {
+    let output = isolint().args(["explain", "--engines"]).output().unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let readme =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    assert!(readme.contains(stdout.as_ref()), "{stdout}");
+    for engine in ["Spanner", "TiDB", "YugabyteDB", "CockroachDB"] {
+        assert!(stdout.contains(&format!("| {engine} |")), "{engine}");
+    }
+    // A rule or the table, not both, and one of them.
+    isolint()
+        .args(["explain", "write-skew", "--engines"])
+        .assert()
+        .code(2);
+    isolint().arg("explain").assert().code(2);
+}
+
+#[test]
+fn engine_settings_in_the_config_change_the_level_and_are_checked() {
+    let directory = tempfile::tempdir().unwrap();
+    std::fs::create_dir(directory.path().join("migrations")).unwrap();
+    std::fs::write(
+        directory.path().join("migrations/1.sql"),
+        "CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        directory.path().join("withdraw.sql"),
+        "BEGIN;\nSELECT balance FROM accounts WHERE id = ?;\n\
+         UPDATE accounts SET balance = ? WHERE id = ?;\nCOMMIT;\n",
+    )
+    .unwrap();
+    let config = directory.path().join("isolint.toml");
+    // TiDB's default pessimistic mode writes the latest row: a lost update.
+    std::fs::write(&config, "engine = \"tidb\"\n").unwrap();
+    isolint()
+        .args(["check", "."])
+        .current_dir(directory.path())
+        .assert()
+        .code(1);
+    // The optimistic mode aborts the second writer at COMMIT.
+    std::fs::write(
+        &config,
+        "[engine]\nname = \"tidb\"\nmode = \"optimistic\"\n",
+    )
+    .unwrap();
+    let output = isolint()
+        .args(["check", "."])
+        .current_dir(directory.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stdout_of(&output));
+    assert!(
+        stdout_of(&output).starts_with(
+            "isolint: engine TiDB (tidb_txn_mode = 'optimistic'); transactions that declare no \
+             level run at REPEATABLE READ (engine default)\n\
+             isolint: READ COMMITTED on TiDB with tidb_txn_mode = 'optimistic' runs as REPEATABLE \
+             READ\n"
+        ),
+        "{}",
+        stdout_of(&output)
+    );
+    // A level the engine rejects names the setting that makes it accept it.
+    let output = isolint()
+        .args(["check", "--isolation", "serializable", "."])
+        .current_dir(directory.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains("serializable too with") && stderr.contains("skip_isolation_level_check"),
+        "{stderr}"
+    );
+    // A value the setting does not take names the file, the line and the values it takes.
+    std::fs::write(&config, "[engine]\nname = \"tidb\"\nmode = \"eager\"\n").unwrap();
+    let output = isolint()
+        .args(["check", "."])
+        .current_dir(directory.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = stderr_of(&output);
+    assert!(stderr.contains("isolint.toml:3:8"), "{stderr}");
+    assert!(
+        stderr.contains("takes: pessimistic, optimistic"),
+        "{stderr}"
+    );
+    // A setting of another engine is an unknown key listing this engine's.
+    std::fs::write(
+        &config,
+        "[engine]\nname = \"cockroachdb\"\nmode = \"optimistic\"\n",
+    )
+    .unwrap();
+    let output = isolint()
+        .args(["check", "."])
+        .current_dir(directory.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains("valid keys: name, read_committed_enabled, repeatable_read_enabled"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn json_output_follows_the_contract() {
     let output = isolint()
         .args(["check", ".", "--format", "json"])

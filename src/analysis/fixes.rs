@@ -26,8 +26,13 @@ fn fix_with_edit(title: impl Into<String>, edit: FixEdit) -> Fix {
 /// blocking inserts that reference the row.
 fn appendable_lock_clauses(engine: Engine) -> &'static [&'static str] {
     match engine {
-        Engine::Postgres => &["FOR UPDATE", "FOR NO KEY UPDATE"],
-        Engine::Cockroachdb | Engine::Mysql | Engine::Mariadb | Engine::Oracle => &["FOR UPDATE"],
+        Engine::Postgres | Engine::Yugabytedb => &["FOR UPDATE", "FOR NO KEY UPDATE"],
+        Engine::Cockroachdb
+        | Engine::Mysql
+        | Engine::Mariadb
+        | Engine::Oracle
+        | Engine::Spanner
+        | Engine::Tidb => &["FOR UPDATE"],
         // T-SQL locks with a table hint, and SQLite has no row locks.
         Engine::Sqlserver | Engine::Sqlite => &[],
     }
@@ -40,10 +45,23 @@ fn lock_clause(engine: Engine) -> Option<&'static str> {
         | Engine::Cockroachdb
         | Engine::Mysql
         | Engine::Mariadb
-        | Engine::Oracle => Some("FOR UPDATE"),
+        | Engine::Oracle
+        | Engine::Spanner
+        | Engine::Tidb
+        | Engine::Yugabytedb => Some("FOR UPDATE"),
         Engine::Sqlserver => Some("WITH (UPDLOCK, ROWLOCK)"),
         Engine::Sqlite => None,
     }
+}
+
+/// Whether the engine rejects a lock clause on an aggregate (`SELECT count(*) ... FOR UPDATE`):
+/// PostgreSQL and the engines that follow it, and Oracle. MySQL's family and Spanner lock the
+/// rows the aggregate scans.
+fn rejects_locked_aggregates(engine: Engine) -> bool {
+    matches!(
+        engine,
+        Engine::Postgres | Engine::Cockroachdb | Engine::Yugabytedb | Engine::Oracle
+    )
 }
 
 /// The key columns of a table, for `SELECT <key> ... FOR UPDATE` suggestions.
@@ -66,13 +84,14 @@ fn key_columns(context: &Context, table: &str) -> String {
 /// `FOR UPDATE` with aggregates), a lock of the rows themselves.
 pub fn lock_the_read(context: &Context, read: &Access, both_programs: bool) -> Option<Fix> {
     let clause = lock_clause(context.engine)?;
-    let aggregate = matches!(
-        read.kind,
-        crate::access::AccessKind::Read {
-            aggregate: true,
-            ..
-        }
-    );
+    let aggregate = rejects_locked_aggregates(context.engine)
+        && matches!(
+            read.kind,
+            crate::access::AccessKind::Read {
+                aggregate: true,
+                ..
+            }
+        );
     let scope = if both_programs {
         " in both transactions (a lock in only one of them does not help)"
     } else {
@@ -105,14 +124,18 @@ pub fn lock_the_read(context: &Context, read: &Access, both_programs: bool) -> O
 /// The weakest level of this engine, stronger than every participant's, that prevents `rule`,
 /// with the retry it needs.
 pub fn raise_level(context: &Context, rule: Rule, current: Level) -> Option<Fix> {
-    let target = context
+    let Some(target) = context
         .semantics
         .levels(context.engine)
         .into_iter()
         .filter(|level| *level > current)
-        .find(|level| !context.semantics.permits(context.engine, *level, rule))?;
+        .find(|level| !context.semantics.permits(context.engine, *level, rule))
+    else {
+        return change_setting(context, rule, current);
+    };
+    let retry = context.semantics.retry(context.engine);
     let mut title = format!(
-        "run the transactions at {} and retry on serialization failure (SQLSTATE 40001)",
+        "run the transactions at {} and retry on {retry}",
         target.sql()
     );
     let skipped: Vec<Level> = context
@@ -128,7 +151,46 @@ pub fn raise_level(context: &Context, rule: Rule, current: Level) -> Option<Fix>
             context.semantics.display(context.engine)
         ));
     }
+    // A server setting that runs the current level as the target does the same.
+    for alternative in context
+        .semantics
+        .preventing(context.engine, current, rule)
+        .iter()
+        .filter(|alternative| {
+            alternative.semantics.resolve(context.engine, current) == Some(target)
+        })
+    {
+        title.push_str(&format!(
+            "; or, on the server, {} (`{} = {}` under [engine] in isolint.toml): {} then runs \
+             as {}",
+            alternative.assignment,
+            alternative.name,
+            alternative.value.toml(),
+            current.sql(),
+            target.sql()
+        ));
+    }
     Some(fix_with_edit(title, FixEdit::SetIsolation(target)))
+}
+
+/// When no level of the engine prevents `rule` at `current`, a server setting under which
+/// `current` does (TiDB's optimistic mode against lost updates).
+fn change_setting(context: &Context, rule: Rule, current: Level) -> Option<Fix> {
+    let alternative = context
+        .semantics
+        .preventing(context.engine, current, rule)
+        .into_iter()
+        .next()?;
+    Some(fix(format!(
+        "set {} on the server (`{} = {}` under [engine] in isolint.toml): {} on {} then \
+         prevents it; retry on {}",
+        alternative.assignment,
+        alternative.name,
+        alternative.value.toml(),
+        current.sql(),
+        alternative.semantics.display(context.engine),
+        alternative.semantics.retry(context.engine)
+    )))
 }
 
 pub fn atomic_update(column: &str, table: &str) -> Fix {
@@ -169,9 +231,23 @@ pub fn constraint(table: &str) -> Fix {
 }
 
 /// Serialise on a parent row: the table a foreign key of the read's table references, when the
-/// read pins that key's columns.
+/// read pins that key's columns. Not where locking reads only validate at commit: two
+/// transactions that lock the same unchanged row both commit.
 pub fn parent_lock(context: &Context, read: &Access) -> Option<Fix> {
     let clause = lock_clause(context.engine)?;
+    let validates_only = context
+        .semantics
+        .levels(context.engine)
+        .iter()
+        .any(|level| {
+            context
+                .semantics
+                .level(context.engine, *level)
+                .locking_reads_validate
+        });
+    if validates_only {
+        return None;
+    }
     let parent = context.catalog.table(&read.table).and_then(|table| {
         table.foreign_keys.iter().find_map(|foreign_key| {
             let terms: Option<Vec<String>> = foreign_key
@@ -198,6 +274,9 @@ pub fn parent_lock(context: &Context, read: &Access) -> Option<Fix> {
     let note = if context.engine.is_postgres_family() {
         " (this works at READ COMMITTED; at REPEATABLE READ the snapshot is taken before the lock \
          wait, so use SERIALIZABLE there)"
+    } else if context.engine == Engine::Tidb {
+        " (this works at READ COMMITTED; at REPEATABLE READ plain reads see the snapshot taken \
+         when the transaction started, so read the rows with FOR UPDATE there too)"
     } else {
         ""
     };
@@ -205,4 +284,156 @@ pub fn parent_lock(context: &Context, read: &Access) -> Option<Fix> {
         "serialise the transactions on the row they share: {statement} as the first statement of \
          both{note}"
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::semantics::{Engine, EngineSettings, Level, SettingValue};
+    use crate::source::{Role, SourceFile};
+    use crate::{CheckOptions, check_sources};
+
+    const ACCOUNTS: &str = "CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL);";
+    const WITHDRAW: &str = "BEGIN;\n\
+                            SELECT balance FROM accounts WHERE id = $1;\n\
+                            UPDATE accounts SET balance = $2 WHERE id = $1;\n\
+                            COMMIT;\n";
+    /// The same in MySQL's placeholders.
+    const WITHDRAW_MYSQL: &str = "BEGIN;\n\
+                                  SELECT balance FROM accounts WHERE id = ?;\n\
+                                  UPDATE accounts SET balance = ? WHERE id = ?;\n\
+                                  COMMIT;\n";
+
+    /// The fix titles of every finding, with `settings` of `engine` chosen.
+    fn fixes(
+        engine: Engine,
+        settings: &[(&str, SettingValue)],
+        level: Option<Level>,
+        schema: &str,
+        transactions: &str,
+    ) -> Vec<(String, Vec<String>)> {
+        let files = vec![
+            SourceFile::new("migrations/1.sql".into(), Role::Schema, schema.to_string()),
+            SourceFile::new(
+                "txns.sql".into(),
+                Role::Transactions,
+                transactions.to_string(),
+            ),
+        ];
+        let mut options = CheckOptions::new(engine);
+        options.isolation = level;
+        let mut chosen = EngineSettings::new();
+        for (name, value) in settings {
+            chosen.set(engine, name, value.clone()).unwrap();
+        }
+        options.engine_settings = chosen;
+        let result = check_sources(files, &options);
+        result
+            .findings
+            .iter()
+            .map(|finding| {
+                (
+                    finding.rule.id().to_string(),
+                    finding.fixes.iter().map(|fix| fix.title.clone()).collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn tidb_lost_update_suggests_optimistic_mode_where_no_level_prevents_it() {
+        let found = fixes(Engine::Tidb, &[], None, ACCOUNTS, WITHDRAW_MYSQL);
+        assert_eq!(found.len(), 1, "{found:?}");
+        let (rule, titles) = &found[0];
+        assert_eq!(rule, "lost-update");
+        assert!(
+            titles
+                .iter()
+                .any(|title| title == "add `FOR UPDATE` to this read")
+        );
+        let setting = titles
+            .iter()
+            .find(|title| title.contains("tidb_txn_mode = 'optimistic'"))
+            .expect("a fix naming optimistic mode");
+        assert!(setting.contains("`mode = \"optimistic\"`"), "{setting}");
+        assert!(setting.contains("error 9007"), "{setting}");
+        // In optimistic mode there is no lost update left to fix.
+        let optimistic = fixes(
+            Engine::Tidb,
+            &[("mode", SettingValue::Text("optimistic".into()))],
+            None,
+            ACCOUNTS,
+            WITHDRAW_MYSQL,
+        );
+        assert!(optimistic.is_empty(), "{optimistic:?}");
+    }
+
+    #[test]
+    fn yugabyte_read_committed_names_the_level_and_the_flag() {
+        let found = fixes(
+            Engine::Yugabytedb,
+            &[("read_committed_enabled", SettingValue::Boolean(true))],
+            Some(Level::ReadCommitted),
+            ACCOUNTS,
+            WITHDRAW,
+        );
+        let (_, titles) = &found[0];
+        let raise = titles
+            .iter()
+            .find(|title| title.starts_with("run the transactions at REPEATABLE READ"))
+            .expect("a level fix");
+        assert!(
+            raise.contains("yb_enable_read_committed_isolation = false"),
+            "{raise}"
+        );
+    }
+
+    #[test]
+    fn spanner_retries_on_aborted_and_locks_aggregates() {
+        let schema = "CREATE TABLE doctors (id int PRIMARY KEY, shift int NOT NULL, \
+                      on_call boolean NOT NULL);";
+        let leave = "BEGIN;\n\
+                     SELECT count(*) FROM doctors WHERE shift = $1 AND on_call;\n\
+                     UPDATE doctors SET on_call = false WHERE id = $2;\n\
+                     COMMIT;\n";
+        let found = fixes(
+            Engine::Spanner,
+            &[],
+            Some(Level::RepeatableRead),
+            schema,
+            leave,
+        );
+        let (rule, titles) = &found[0];
+        assert_eq!(rule, "write-skew");
+        assert!(
+            titles.iter().any(|title| title
+                == "add `FOR UPDATE` to this read in both transactions (a lock in only one of \
+                    them does not help)"),
+            "{titles:?}"
+        );
+        assert!(
+            titles.iter().any(|title| title
+                .starts_with("run the transactions at SERIALIZABLE and retry on ABORTED")),
+            "{titles:?}"
+        );
+        // A FOR UPDATE on a parent row only validates at commit in the optimistic mode.
+        assert!(
+            !titles.iter().any(|title| title.starts_with("serialise")),
+            "{titles:?}"
+        );
+        // PostgreSQL rejects FOR UPDATE on an aggregate: lock the rows instead.
+        let postgres = fixes(
+            Engine::Postgres,
+            &[],
+            Some(Level::RepeatableRead),
+            schema,
+            leave,
+        );
+        assert!(
+            postgres[0]
+                .1
+                .iter()
+                .any(|title| title.contains("FOR UPDATE is not allowed on an aggregate")),
+            "{postgres:?}"
+        );
+    }
 }

@@ -221,6 +221,13 @@ fn create_table(cursor: &mut Cursor) -> Option<Vec<Change>> {
             }
         }
     }
+    // Spanner's GoogleSQL names the primary key after the column list:
+    // `CREATE TABLE t (...) PRIMARY KEY (a, b DESC)`.
+    if cursor.peek_is("primary")
+        && let Some(Change::AddKey { key, .. }) = table_constraint(cursor, &name)
+    {
+        table.keys.push(key);
+    }
     Some(vec![Change::CreateTable(table)])
 }
 
@@ -397,6 +404,20 @@ mod tests {
         let key = &catalog.table("users").unwrap().keys[0];
         assert_eq!(key.columns, vec!["email", "org_id"]);
         assert_eq!(key.name.as_deref(), Some("u"));
+    }
+
+    #[test]
+    fn spanner_primary_key_after_the_columns() {
+        let catalog = apply(
+            "CREATE TABLE Albums (SingerId INT64 NOT NULL, AlbumId INT64 NOT NULL, \
+             Title STRING(MAX),) PRIMARY KEY (SingerId, AlbumId DESC), \
+             INTERLEAVE IN PARENT Singers ON DELETE CASCADE",
+        );
+        let table = catalog.table("albums").unwrap();
+        assert_eq!(table.columns, vec!["singerid", "albumid", "title"]);
+        assert_eq!(table.keys.len(), 1);
+        assert_eq!(table.keys[0].kind, KeyKind::Primary);
+        assert_eq!(table.keys[0].columns, vec!["singerid", "albumid"]);
     }
 
     #[test]

@@ -11,7 +11,6 @@ use crate::parse::LockStrength;
 use crate::parse::directives::{Directive, parse_comment};
 use crate::program::{LevelSource, Program};
 use crate::rule::Rule;
-use crate::semantics::Semantics;
 use crate::source::FileId;
 
 /// The Markdown shown at `offset` of `file`, if there is anything to say there.
@@ -58,7 +57,7 @@ fn word_at(line: &str, column: usize) -> &str {
 }
 
 fn summary(result: &CheckResult, index: usize) -> String {
-    let semantics = Semantics::embedded();
+    let semantics = result.semantics;
     let program = &result.programs[index];
     let source = match program.level_source {
         LevelSource::Declared => "declared",
@@ -177,7 +176,7 @@ fn conflicts(result: &CheckResult, index: usize) -> Vec<String> {
     let context = Context {
         programs: &result.programs,
         catalog: &result.catalog,
-        semantics: Semantics::embedded(),
+        semantics: result.semantics,
         engine: result.engine,
     };
     let mut lines = Vec::new();

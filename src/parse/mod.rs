@@ -103,8 +103,10 @@ pub fn flavor(engine: Engine) -> Flavor {
 
 fn dialect(engine: Engine) -> Box<dyn Dialect> {
     match engine {
-        Engine::Postgres | Engine::Cockroachdb => Box::new(PostgreSqlDialect {}),
-        Engine::Mysql | Engine::Mariadb => Box::new(MySqlDialect {}),
+        Engine::Postgres | Engine::Cockroachdb | Engine::Yugabytedb | Engine::Spanner => {
+            Box::new(PostgreSqlDialect {})
+        }
+        Engine::Mysql | Engine::Mariadb | Engine::Tidb => Box::new(MySqlDialect {}),
         Engine::Sqlserver => Box::new(MsSqlDialect {}),
         Engine::Oracle => Box::new(OracleDialect {}),
         Engine::Sqlite => Box::new(SQLiteDialect {}),

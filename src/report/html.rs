@@ -402,7 +402,14 @@ fn advisor(out: &mut String, review: &Review) {
             out,
             "<tr{}><td>{}{}</td>",
             if here { " class=\"this-engine\"" } else { "" },
-            escape(Semantics::embedded().display(table.engine)),
+            escape(
+                if here {
+                    result.semantics
+                } else {
+                    Semantics::embedded()
+                }
+                .display(table.engine)
+            ),
             if here { " <em>(this report)</em>" } else { "" }
         );
         for level in Level::ALL {

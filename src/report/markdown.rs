@@ -305,7 +305,12 @@ fn advisor(out: &mut String, review: &Review) {
                     .map_or("—".to_string(), |(_, count)| count.to_string())
             })
             .collect();
-        let name = Semantics::embedded().display(table.engine);
+        let semantics = if table.engine == result.engine {
+            result.semantics
+        } else {
+            Semantics::embedded()
+        };
+        let name = semantics.display(table.engine);
         let name = if table.engine == result.engine {
             format!("**{name}** (this report)")
         } else {

@@ -5,6 +5,7 @@
 
 pub mod concise;
 pub mod confirmations;
+pub mod engines;
 pub mod github;
 pub mod gitlab;
 pub mod graph;

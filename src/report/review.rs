@@ -13,7 +13,7 @@ use crate::parse::{LockClause, LockStrength};
 use crate::program::{LevelSource, Program};
 use crate::report::graph::{DrawnGraph, drawn_graph, most_involved};
 use crate::rule::{Rule, Severity};
-use crate::semantics::{Level, Semantics};
+use crate::semantics::Level;
 use crate::{CheckOptions, CheckResult};
 
 /// More programs than this and the pair matrix shows only the programs most involved in
@@ -68,7 +68,7 @@ impl<'a> Review<'a> {
     }
 
     pub fn engine_name(&self) -> &str {
-        Semantics::embedded().display(self.result.engine)
+        self.result.semantics.display(self.result.engine)
     }
 
     /// The strongest conflict between two programs.
@@ -101,7 +101,7 @@ pub fn conflicts_of(result: &CheckResult) -> Vec<PairConflicts> {
     let context = Context {
         programs: &result.programs,
         catalog: &result.catalog,
-        semantics: Semantics::embedded(),
+        semantics: result.semantics,
         engine: result.engine,
     };
     let mut pairs = pair_conflicts(&context);
@@ -312,7 +312,7 @@ pub fn advice_text(review: &Review, advice: &advisor::Advice) -> (String, String
         ),
         Some(level) => (
             level.sql().to_string(),
-            advisor::level_cost(engine, level).to_string(),
+            advisor::level_cost(review.result.semantics, engine, level),
         ),
         None => (
             "none".to_string(),

@@ -1,10 +1,10 @@
 //! A fixture case: `fixtures/<name>/case.toml` and the runs it describes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use isolint::rule::Rule;
-use isolint::semantics::{Engine, Level};
+use isolint::semantics::{Engine, EngineSettings, Level, SettingValue};
 use isolint::{CheckOptions, CheckResult, check_sources, discover};
 use serde::Deserialize;
 
@@ -24,6 +24,10 @@ pub struct Case {
 pub struct Run {
     pub engine: String,
     pub isolation: Option<String>,
+    /// The engine's server settings, as `[engine]` in `isolint.toml` sets them:
+    /// `settings = { mode = "optimistic" }`.
+    #[serde(default)]
+    pub settings: BTreeMap<String, toml::Value>,
     #[serde(default)]
     pub select: Vec<String>,
     #[serde(default)]
@@ -93,18 +97,40 @@ impl Run {
     }
 
     pub fn label(&self, index: usize) -> String {
+        let settings: String = self
+            .settings
+            .iter()
+            .map(|(name, value)| format!(" {name}={value}"))
+            .collect();
         format!(
-            "run {} ({} {})",
+            "run {} ({} {}{settings})",
             index + 1,
             self.engine,
             self.isolation.as_deref().unwrap_or("default")
         )
     }
 
+    /// The run's engine settings, checked against the engine table.
+    pub fn engine_settings(&self) -> EngineSettings {
+        let mut settings = EngineSettings::new();
+        for (name, value) in &self.settings {
+            let value = match value {
+                toml::Value::Boolean(flag) => SettingValue::Boolean(*flag),
+                toml::Value::String(text) => SettingValue::Text(text.clone()),
+                other => panic!("setting `{name}` must be a boolean or a string, not {other}"),
+            };
+            settings
+                .set(self.engine(), name, value)
+                .unwrap_or_else(|error| panic!("setting `{name}`: {error:?}"));
+        }
+        settings
+    }
+
     /// The whole project in `directory`, checked as this run says.
     pub fn check(&self, directory: &Path) -> CheckResult {
         let mut options = CheckOptions::new(self.engine());
         options.isolation = self.level();
+        options.engine_settings = self.engine_settings();
         for rule in &self.select {
             options.rules.insert(Rule::from_id(rule).expect("rule"));
         }
@@ -114,6 +140,9 @@ impl Run {
             let config = isolint::config::load(&config).expect("isolint.toml");
             options.variables = config.variables;
             options.transactions = config.transactions;
+            if config.engine == Some(self.engine()) && self.settings.is_empty() {
+                options.engine_settings = config.engine_settings;
+            }
         }
         let discovered =
             discover::discover(&[directory.to_path_buf()], directory).expect("discover");
