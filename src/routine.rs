@@ -413,19 +413,29 @@ fn body_statements(
         let mut accesses = Vec::new();
         let mut calls = Vec::new();
         let mut from_tables = None;
+        let mut joins = Vec::new();
         for mut ast in asts {
             if !extract::is_data_statement(&ast) {
                 continue;
             }
             extract::bind_variables(&mut ast, &known);
             from_tables = extract::from_tables(&ast);
-            accesses.extend(extract::accesses(&ast, &raw.locks, catalog));
+            let (found, joined) = extract::accesses_and_joins(&ast, &raw.locks, catalog);
+            joins.extend(joined.into_iter().map(|join| extract::Join {
+                left: (join.left.0 + accesses.len(), join.left.1),
+                right: (join.right.0 + accesses.len(), join.right.1),
+            }));
+            accesses.extend(found);
             calls.extend(extract::calls(&ast));
         }
         if body_statement.must_find {
             mark_must_find(&mut accesses, from_tables.as_deref(), catalog);
         }
+        if body_statement.must_miss {
+            mark_must_miss(&mut accesses);
+        }
         pin_found_row_to_targets(&mut accesses, &body_statement.into, &known, catalog);
+        pin_joined_columns(&mut accesses, &joins);
         mark_fresh_values(&mut accesses, &fresh, catalog);
         if accesses.is_empty() && calls.is_empty() {
             continue;
@@ -760,6 +770,43 @@ fn pin_found_row_to_targets(
                 access.rows.pins.insert(column, Term::Param(name));
             }
         }
+    }
+}
+
+/// The value a `SELECT ... INTO` gave one side of a join (`s.sub_queue`, now `batch.sub_queue`)
+/// is the other side's too (`last.tick_queue = s.sub_queue`): the rows read there have it.
+fn pin_joined_columns(accesses: &mut [Access], joins: &[extract::Join]) {
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for join in joins {
+            for (from, to) in [(&join.left, &join.right), (&join.right, &join.left)] {
+                let Some(term) = accesses
+                    .get(from.0)
+                    .and_then(|access| access.rows.pins.get(&from.1))
+                    .cloned()
+                else {
+                    continue;
+                };
+                if let Some(target) = accesses.get_mut(to.0)
+                    && !target.rows.pins.contains_key(&to.1)
+                {
+                    target.rows.pins.insert(to.1.clone(), term);
+                    changed = true;
+                }
+            }
+        }
+    }
+}
+
+/// A statement the body raises if it finds a row (`SELECT count(*) INTO n ...; IF n > 0 THEN
+/// RAISE`, `IF EXISTS (...) THEN RAISE`, `IF FOUND THEN RAISE`), when it reads one table: no
+/// row matched its WHERE.
+fn mark_must_miss(accesses: &mut [Access]) {
+    if let [access] = accesses
+        && let crate::access::AccessKind::Read { must_miss, .. } = &mut access.kind
+    {
+        *must_miss = true;
     }
 }
 

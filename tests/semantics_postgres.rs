@@ -1219,6 +1219,56 @@ fn exists_reads_only_its_predicate() {
     );
 }
 
+/// drop_queue raises while the queue has a subscription, and read_batch raises without its
+/// own: with neither adding or removing one, they never both go on, so drop_queue cannot
+/// delete the ticks and queue between read_batch's reads. drop_queue_anyway has no such check:
+/// read_batch sees the queue's ticks and then no queue.
+#[test]
+fn raise_if_found_guard_excludes_a_finder() {
+    let Some(database) = Database::of("raise_if_found_guard_excludes_a_finder") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["read-skew: drop_queue_anyway, read_batch"]
+    );
+    database.execute(
+        "INSERT INTO queues VALUES (1, 'q'); INSERT INTO ticks VALUES (1, 1), (1, 2); \
+         INSERT INTO subscriptions VALUES (1, 'c')",
+    );
+    let mut run = database.sessions(["reader", "dropper"]);
+    run.step("reader", "BEGIN");
+    assert_eq!(
+        run.step(
+            "reader",
+            "SELECT queue_id FROM subscriptions WHERE queue_id = 1 AND consumer = 'c'"
+        )
+        .rows(),
+        ["1"]
+    );
+    assert_eq!(
+        run.step(
+            "reader",
+            "SELECT max(tick_id) FROM ticks WHERE queue_id = 1"
+        )
+        .rows(),
+        ["2"]
+    );
+    assert_eq!(
+        run.step("dropper", "SELECT drop_queue('q')").sqlstate(),
+        "P0001",
+        "the subscription read_batch found stops the guarded drop"
+    );
+    run.step("dropper", "SELECT drop_queue_anyway('q')");
+    assert!(
+        run.step("reader", "SELECT name FROM queues WHERE id = 1")
+            .rows()
+            .is_empty(),
+        "the unguarded drop deleted the queue between the reads: ticks seen, queue gone"
+    );
+    run.step("reader", "COMMIT");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Unique keys and ON CONFLICT serialise.
 // ---------------------------------------------------------------------------------------------

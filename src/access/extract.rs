@@ -23,6 +23,25 @@ use crate::parse::{LockClause, StatementLocks};
 
 /// The accesses of one statement. `locks` are the lock clauses recognised from its tokens.
 pub fn accesses(statement: &Statement, locks: &StatementLocks, catalog: &Catalog) -> Vec<Access> {
+    accesses_and_joins(statement, locks, catalog).0
+}
+
+/// Two columns of two rows a statement reads that an inner join (or its WHERE) makes equal:
+/// `(access, column)` on each side, accesses indexed as [`accesses_and_joins`] returns them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Join {
+    pub left: (usize, String),
+    pub right: (usize, String),
+}
+
+/// [`accesses`], and the inner-join equalities between the rows they read, so that a value
+/// learnt later for one side (the routine variable a `SELECT ... INTO` fills) is known for the
+/// other too.
+pub fn accesses_and_joins(
+    statement: &Statement,
+    locks: &StatementLocks,
+    catalog: &Catalog,
+) -> (Vec<Access>, Vec<Join>) {
     let mut extractor = Extractor {
         catalog,
         accesses: Vec::new(),
@@ -33,6 +52,7 @@ pub fn accesses(statement: &Statement, locks: &StatementLocks, catalog: &Catalog
         uncommitted: locks.uncommitted,
         after_write: false,
         cte_rows: Vec::new(),
+        joins: Vec::new(),
     };
     let top = if matches!(statement, Statement::Query(_)) {
         locks.top
@@ -42,7 +62,7 @@ pub fn accesses(statement: &Statement, locks: &StatementLocks, catalog: &Catalog
         None
     };
     extractor.statement(statement, top);
-    extractor.accesses
+    (extractor.accesses, extractor.joins)
 }
 
 /// The calls a statement makes: functions in expressions, table functions in `FROM`, and
@@ -384,6 +404,8 @@ struct Extractor<'a> {
     after_write: bool,
     /// CTEs that return one column: name, column and the accesses of their query.
     cte_rows: Vec<(String, String, std::ops::Range<usize>)>,
+    /// See [`Join`].
+    joins: Vec<Join>,
 }
 
 /// Collects column references, subqueries and advisory locks of expressions, without going
@@ -1500,6 +1522,7 @@ impl Extractor<'_> {
                                 after_write: self.after_write,
                                 arbiter: None,
                                 must_find: false,
+                                must_miss: false,
                             },
                         });
                     }
@@ -1621,6 +1644,17 @@ impl Extractor<'_> {
             }
         }
         self.propagate_pins(&scope, &equalities, &directed);
+        for (a, b) in &equalities {
+            let access = |column: &ColumnRef| self.resolve(&scope, column)?.access;
+            if let (Some(x), Some(y)) = (access(a), access(b))
+                && x != y
+            {
+                self.joins.push(Join {
+                    left: (x, a.1.clone()),
+                    right: (y, b.1.clone()),
+                });
+            }
+        }
     }
 
     /// An inner join reads only the rows whose columns equal the other side's: with
@@ -1746,6 +1780,7 @@ impl Extractor<'_> {
                 after_write: false,
                 arbiter: Some(Arbiter { one_row }),
                 must_find: false,
+                must_miss: false,
             },
         })
     }
@@ -1913,6 +1948,7 @@ impl Extractor<'_> {
                             after_write: self.after_write,
                             arbiter: None,
                             must_find: false,
+                            must_miss: false,
                         },
                     });
                     Some(self.accesses.len() - 1)
@@ -2667,6 +2703,27 @@ mod tests {
                 "update [on_call:=false] oncall {doctor_id=$2}",
                 "read value[] pred[on_call,shift_id] aggregate oncall {on_call=true shift_id=$1}",
             ],
+        );
+    }
+
+    /// Inner-join equalities between two rows read are kept, so that a value learnt later for
+    /// one side is known for the other; an outer join's are not.
+    #[test]
+    fn inner_join_equalities_are_joins() {
+        let sql = "SELECT s.sub_queue FROM subscription s JOIN tick t ON t.tick_queue = s.sub_queue \
+                   LEFT JOIN queue q ON q.queue_id = s.sub_queue WHERE s.sub_batch = $1";
+        let file = parse_file(sql, Engine::Postgres);
+        let statement = &file.statements[0];
+        let ast = &statement.parsed.as_ref().expect("parses")[0];
+        let (found, joins) = accesses_and_joins(ast, &statement.locks, &Catalog::default());
+        let tables: Vec<&str> = found.iter().map(|access| access.table.as_str()).collect();
+        assert_eq!(tables, ["subscription", "tick", "queue"]);
+        assert_eq!(
+            joins,
+            [Join {
+                left: (1, "tick_queue".to_string()),
+                right: (0, "sub_queue".to_string()),
+            }]
         );
     }
 

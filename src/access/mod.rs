@@ -299,6 +299,9 @@ pub enum AccessKind {
         /// ... INTO STRICT`, `IF NOT FOUND THEN RAISE`): when its transaction commits, the row
         /// was there, so no new row can enter what it read.
         must_find: bool,
+        /// A read in code that raises if it finds a row (`SELECT count(*) INTO n ...; IF n > 0
+        /// THEN RAISE`): when its transaction commits, no row matched.
+        must_miss: bool,
     },
     Update {
         set: BTreeMap<String, SetValue>,

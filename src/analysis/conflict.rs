@@ -249,6 +249,76 @@ fn moves_row_in(
     rows_meet(&read.rows, read_tag, &after, write_tag).map(|unifier| (moved, unifier))
 }
 
+/// Whether the two instances cannot both go on under `unifier` when they run the statements
+/// `ran` (of `a`, then of `b`): one raises unless it finds a row (`must_find`) that the other
+/// raises if it finds (`must_miss`, `SELECT count(*) INTO n ...; IF n > 0 THEN RAISE`), both
+/// reads in the same call as those statements; the check tests only columns the lookup pins to
+/// the same values, and neither instance adds, removes or moves rows of that table across
+/// those columns, so the two reads see the same rows and one of them raises. (`drop_queue`
+/// goes on only when the queue has no subscription; a reader of the queue's ticks found its
+/// own.)
+pub fn guards_exclude(a: Instance, b: Instance, ran: [&[usize]; 2], unifier: &Unifier) -> bool {
+    let with_ran = |instance: Instance, statement: usize, ran: &[usize]| {
+        ran.iter()
+            .all(|&other| instance.program.run_together(statement, other))
+    };
+    [(a, b, ran[0], ran[1]), (b, a, ran[1], ran[0])]
+        .into_iter()
+        .any(|(finder, misser, finder_ran, misser_ran)| {
+            misser.accesses().any(|(check_at, check)| {
+                let AccessKind::Read {
+                    must_miss: true,
+                    predicate,
+                    ..
+                } = &check.kind
+                else {
+                    return false;
+                };
+                let only_pins = !check.rows.pins.is_empty()
+                    && predicate
+                        .iter()
+                        .all(|column| check.rows.pins.contains_key(column));
+                only_pins
+                    && with_ran(misser, check_at.statement, misser_ran)
+                    && !moves_rows_across(a, check)
+                    && !moves_rows_across(b, check)
+                    && finder.accesses().any(|(lookup_at, lookup)| {
+                        matches!(
+                            lookup.kind,
+                            AccessKind::Read {
+                                must_find: true,
+                                ..
+                            }
+                        ) && with_ran(finder, lookup_at.statement, finder_ran)
+                            && lookup.table == check.table
+                            && check.rows.pins.iter().all(|(column, term)| {
+                                lookup.rows.pins.get(column).is_some_and(|found| {
+                                    unifier.equal(
+                                        &Atom::of(term, misser.tag),
+                                        &Atom::of(found, finder.tag),
+                                    )
+                                })
+                            })
+                    })
+            })
+        })
+}
+
+/// Whether `instance` can change which rows of `check`'s table match its pins: an INSERT, a
+/// DELETE, or an UPDATE of a pinned column.
+fn moves_rows_across(instance: Instance, check: &Access) -> bool {
+    instance.accesses().any(|(_, write)| {
+        write.table == check.table
+            && match &write.kind {
+                AccessKind::Insert { .. } | AccessKind::Delete { .. } => true,
+                AccessKind::Update { set, .. } => set
+                    .keys()
+                    .any(|column| check.rows.pins.contains_key(column)),
+                AccessKind::Read { .. } | AccessKind::Lock(_) => false,
+            }
+    })
+}
+
 /// A forced conflict under `unifier`: the two instances must write the same row (or insert the
 /// same unique or excluded value), so under snapshot isolation one of them fails, and the
 /// rw conflicts between them are harmless.

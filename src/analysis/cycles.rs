@@ -2,7 +2,8 @@
 //! `write-skew` and `phantom-write-skew`, which differ in the kind of edges they accept.
 
 use super::conflict::{
-    AccessRef, EdgeKind, RwEdge, forced_conflict, serialized_running, upsert_outcomes_exclude,
+    AccessRef, EdgeKind, RwEdge, forced_conflict, guards_exclude, serialized_running,
+    upsert_outcomes_exclude,
 };
 use super::unify::Unifier;
 use super::{Context, Pair};
@@ -78,7 +79,17 @@ pub fn open_cycles<'p>(context: &Context, pair: &'p Pair) -> Vec<Cycle<'p>> {
             let Some(unifier) = forward.unifier.merge(&backward.unifier) else {
                 continue;
             };
-            if forced_conflict(pair.first, pair.second, &unifier, context.catalog) {
+            if forced_conflict(pair.first, pair.second, &unifier, context.catalog)
+                || guards_exclude(
+                    pair.first,
+                    pair.second,
+                    [
+                        &[forward.read.statement, backward.write.statement],
+                        &[backward.read.statement, forward.write.statement],
+                    ],
+                    &unifier,
+                )
+            {
                 continue;
             }
             let blocked = |edge: &RwEdge, reader: &Program| {

@@ -4,7 +4,7 @@
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 
-use super::conflict::{AccessRef, EdgeKind, forced_conflict, serialized_by_lock};
+use super::conflict::{AccessRef, EdgeKind, forced_conflict, guards_exclude, serialized_by_lock};
 use super::unify::Unifier;
 use super::{Context, Pair};
 use crate::parse::plpgsql::Branch;
@@ -142,6 +142,12 @@ pub(crate) fn representative_edges(context: &Context, view: &Pair) -> Vec<Vulner
     let mut chosen: Vec<(Arms, VulnerableEdge)> = Vec::new();
     for edge in view.forward.iter() {
         if forced_conflict(view.first, view.second, &edge.unifier, context.catalog)
+            || guards_exclude(
+                view.first,
+                view.second,
+                [&[edge.read.statement], &[edge.write.statement]],
+                &edge.unifier,
+            )
             || serialized_by_lock(
                 (view.first, edge.read.statement),
                 (view.second, edge.write.statement),

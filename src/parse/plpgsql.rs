@@ -44,6 +44,10 @@ pub struct BodyStatement {
     /// The body raises unless the statement finds a row (`SELECT ... INTO STRICT`, or `IF NOT
     /// FOUND THEN RAISE` right after it).
     pub must_find: bool,
+    /// The body raises if the statement finds a row (`SELECT count(*) INTO n ...` followed by
+    /// `IF n > 0 THEN RAISE`, `PERFORM ...` or `SELECT ... INTO` followed by `IF FOUND THEN
+    /// RAISE`, or the condition of `IF EXISTS (...) THEN RAISE`).
+    pub must_miss: bool,
 }
 
 /// A branch of an `IF`, `CASE` or `WHILE`: its statements run only when the condition
@@ -240,6 +244,7 @@ fn tsql_statement(text: &str, tokens: &[Token], body: &mut Body) {
                 targets: Vec::new(),
                 branches: Vec::new(),
                 must_find: false,
+                must_miss: false,
             });
         }
     };
@@ -317,6 +322,7 @@ pub fn read_sql_body(text: &str, body: TextRange) -> Body {
                 targets: Vec::new(),
                 branches: Vec::new(),
                 must_find: false,
+                must_miss: false,
             });
         }
     }
@@ -544,6 +550,7 @@ impl<'a> Reader<'a> {
                 targets: Vec::new(),
                 branches: Vec::new(),
                 must_find: false,
+                must_miss: false,
             });
             self.body.conditions.len() - 1
         });
@@ -599,6 +606,61 @@ impl<'a> Reader<'a> {
 
     /// Whether the statements from `at` are assignments (`msg := ...;`) and then a `RAISE` that
     /// aborts (`EXCEPTION`, or no level), as in `IF NOT FOUND THEN msg := ...; RAISE ...`.
+    /// Whether the `IF` condition starting at `at` raises when statement `found_by` found a
+    /// row: `IF FOUND THEN RAISE` after a lookup, or `IF n > 0 THEN RAISE` (also `n <> 0`, `n
+    /// != 0`, `n >= 1`, `0 < n`) after `SELECT count(*) INTO n`.
+    fn raises_if_found(&self, at: usize, found_by: usize) -> bool {
+        let then = self.find(at, &["then"]);
+        let condition: String = (at..then)
+            .filter_map(|index| self.tokens.get(index))
+            .map(|token| token.text(self.text).to_ascii_lowercase())
+            .collect();
+        let Some(statement) = self.body.statements.get(found_by) else {
+            return false;
+        };
+        let counted = match statement.targets.as_slice() {
+            [target] => {
+                let text = self.text[statement.range.start..statement.range.end]
+                    .to_ascii_lowercase()
+                    .split_whitespace()
+                    .collect::<String>();
+                (text.starts_with("selectcount(*)") || text.starts_with("selectcount(1)"))
+                    .then_some(target)
+            }
+            _ => None,
+        };
+        let found = condition == "found"
+            || counted.is_some_and(|n| {
+                [
+                    format!("{n}>0"),
+                    format!("{n}<>0"),
+                    format!("{n}!=0"),
+                    format!("{n}>=1"),
+                    format!("0<{n}"),
+                ]
+                .contains(&condition)
+            });
+        found && self.raises_after_assignments(then + 1)
+    }
+
+    /// The `)` closing the `(` at `open`.
+    fn closing(&self, open: usize) -> Option<usize> {
+        let mut depth = 0usize;
+        for at in open..self.tokens.len() {
+            match self.punct(at) {
+                Some("(") => depth += 1,
+                Some(")") => {
+                    depth = depth.checked_sub(1)?;
+                    if depth == 0 {
+                        return Some(at);
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
     fn raises_after_assignments(&self, mut at: usize) -> bool {
         loop {
             if self.is(at, "raise") {
@@ -685,6 +747,7 @@ impl<'a> Reader<'a> {
                 targets: Vec::new(),
                 branches: Vec::new(),
                 must_find: false,
+                must_miss: false,
             });
         }
     }
@@ -762,6 +825,7 @@ impl<'a> Reader<'a> {
             targets: all_targets,
             branches: Vec::new(),
             must_find,
+            must_miss: false,
         });
         self.found_by = lookup.then(|| self.body.statements.len().saturating_sub(1));
         self.index = end + 1;
@@ -961,6 +1025,7 @@ impl<'a> Reader<'a> {
                         let first = *first_statement;
                         for statement in self.body.statements.iter_mut().skip(first) {
                             statement.must_find = false;
+                            statement.must_miss = false;
                         }
                     }
                     // A handler runs after a raise: not under the exits before it.
@@ -993,12 +1058,31 @@ impl<'a> Reader<'a> {
                         {
                             statement.must_find = true;
                         }
+                        if let Some(found_by) = self.found_by
+                            && self.raises_if_found(next, found_by)
+                            && let Some(statement) = self.body.statements.get_mut(found_by)
+                        {
+                            statement.must_miss = true;
+                        }
                     }
+                    let statements_before = self.body.statements.len();
                     let then = self.find(next, &["then"]);
                     if self.innermost() == Some(Block::If) {
                         self.branch(next, then);
                     } else {
                         self.expression(next, then);
+                    }
+                    // `IF EXISTS (SELECT ...) THEN RAISE`: the condition's query finds nothing
+                    // when the body goes on.
+                    if word == "if"
+                        && self.is(next, "exists")
+                        && self.punct(next + 1) == Some("(")
+                        && self.closing(next + 1) == Some(then - 1)
+                        && self.raises_after_assignments(then + 1)
+                        && self.body.statements.len() == statements_before + 1
+                        && let Some(condition) = self.body.statements.last_mut()
+                    {
+                        condition.must_miss = true;
                     }
                     self.index = then + 1;
                 }
@@ -1325,6 +1409,7 @@ impl<'a> Reader<'a> {
                     targets: Vec::new(),
                     branches: Vec::new(),
                     must_find: false,
+                    must_miss: false,
                 });
             }
         }
@@ -1415,6 +1500,34 @@ mod tests {
             .collect();
         assert_eq!(conditions, ["p_mode = 'a'", "i = 1", "v < 3"]);
         assert_eq!(read.repeated, BTreeSet::from([1, 2]));
+    }
+
+    #[test]
+    fn checks_the_body_raises_after_must_miss() {
+        let body = "
+            BEGIN
+                SELECT count(*) INTO n FROM subscriptions WHERE queue_id = v_id;
+                IF n > 0 THEN
+                    RAISE EXCEPTION 'consumers attached';
+                END IF;
+                PERFORM 1 FROM retries WHERE owner = v_id;
+                IF FOUND THEN
+                    RAISE EXCEPTION 'retries pending';
+                END IF;
+                IF EXISTS (SELECT 1 FROM ticks WHERE queue_id = v_id) THEN
+                    RAISE EXCEPTION 'ticks left';
+                END IF;
+                SELECT count(*) INTO m FROM events WHERE queue_id = v_id;
+                IF m > 0 THEN
+                    RETURN 0;
+                END IF;
+                IF EXISTS (SELECT 1 FROM ticks WHERE queue_id = v_id) OR p_force THEN
+                    RAISE EXCEPTION 'maybe';
+                END IF;
+            END;";
+        let read = read_plpgsql_body(body, TextRange::new(0, body.len()));
+        let must_miss: Vec<bool> = read.statements.iter().map(|s| s.must_miss).collect();
+        assert_eq!(must_miss, [true, true, true, false, false]);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! rows; T2 writes c of the same rows in between, and T1's write overwrites it.
 
 use crate::access::{Access, AccessKind, SetValue};
-use crate::analysis::conflict::{AccessRef, Instance, serialized_by_lock};
+use crate::analysis::conflict::{AccessRef, Instance, guards_exclude, serialized_by_lock};
 use crate::analysis::finding::{Finding, StatementRef, Step, witness};
 use crate::analysis::fixes;
 use crate::analysis::unify::{Unifier, domains_overlap, rows_meet, same_rows};
@@ -78,6 +78,10 @@ fn detect_one(context: &Context, t1: Instance, t2: Instance) -> Option<Finding> 
                 let Some(unifier) = rows_meet(&write.rows, t1.tag, &other.rows, t2.tag) else {
                     continue;
                 };
+                let ran = [read_at.statement, write_at.statement];
+                if guards_exclude(t1, t2, [&ran, &[other_at.statement]], &unifier) {
+                    continue;
+                }
                 // Within one statement the write's own row lock comes after the subquery's
                 // snapshot: only locks of earlier statements serialise the decision.
                 let locked = if write_at.statement == read_at.statement {

@@ -3,7 +3,9 @@
 //! only when T1's later access is a write (which reads the latest rows).
 
 use crate::access::{AccessKind, OnConflict};
-use crate::analysis::conflict::{AccessRef, EdgeKind, Instance, RwEdge, serialized_by_lock};
+use crate::analysis::conflict::{
+    AccessRef, EdgeKind, Instance, RwEdge, guards_exclude, serialized_by_lock,
+};
 use crate::analysis::finding::{Finding, StatementRef, Step, witness};
 use crate::analysis::fixes;
 use crate::analysis::unify::{rows_meet, same_rows};
@@ -72,6 +74,13 @@ fn detect_one(context: &Context, view: &Pair) -> Option<Finding> {
             let Some(unifier) = first.unifier.merge(&second.unifier) else {
                 continue;
             };
+            let ran = [
+                [first.read.statement, second.read.statement],
+                [first.write.statement, second.write.statement],
+            ];
+            if guards_exclude(t1, t2, [&ran[0], &ran[1]], &unifier) {
+                continue;
+            }
             let t2_from = first.write.statement.min(second.write.statement);
             if serialized_by_lock((t1, first.read.statement), (t2, t2_from), &unifier, context) {
                 continue;
