@@ -202,7 +202,7 @@ mod tests {
     use super::*;
 
     fn check(transactions: &str) -> (CheckResult, CheckOptions) {
-        crate::analysis::testing::check(Engine::Postgres, None, ACCOUNTS, transactions, &[])
+        crate::analysis::testing::check(Engine::Postgres, &[], None, ACCOUNTS, transactions, &[])
     }
 
     /// The advice for the first program of `transactions` on PostgreSQL.

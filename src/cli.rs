@@ -483,6 +483,8 @@ fn analyse(args: &CheckArgs) -> Result<(CheckResult, CheckOptions), CliError> {
     if let (Some(config), Some(unknown)) = (&config, result.unknown_steps.first()) {
         return Err(Box::new(config.unknown_step(unknown)).into());
     }
+    // Whether the engine accepts the level asked for depends on the migrations' settings too.
+    settings::rejected_level(&options, result.semantics)?;
     for problem in problems {
         result.diagnostics.insert(
             0,
@@ -745,7 +747,7 @@ fn default_level(options: &CheckOptions, result: &CheckResult) -> Level {
     let semantics = result.semantics;
     options
         .isolation
-        .and_then(|level| semantics.resolve(options.engine, level))
+        .map(|level| semantics.effective_level(options.engine, level).0)
         .unwrap_or_else(|| semantics.default_level(options.engine))
 }
 

@@ -19,6 +19,7 @@ use std::ops::Range;
 
 use crate::program::{Ignores, LevelSource, Program, ProgramStatement};
 use crate::semantics::{Engine, Level, Semantics};
+use crate::source::{FileId, TextRange};
 
 /// One `[[transaction]]` of the config.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,18 +50,38 @@ pub struct UnknownStep {
     pub suggestion: Option<String>,
 }
 
+/// A composition whose level the engine rejects: it is analysed at the engine's default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LevelWarning {
+    /// The composed program's file and range (its first step's).
+    pub file: FileId,
+    pub range: TextRange,
+    pub message: String,
+}
+
+/// What composing gives besides the programs.
+#[derive(Debug, Default)]
+pub struct Composed {
+    /// Steps that name no query.
+    pub unknown_steps: Vec<UnknownStep>,
+    pub warnings: Vec<LevelWarning>,
+}
+
 /// Adds one program per composition to `programs`, built from the programs its steps name
 /// (the first of that name, in file order). Steps that name no program are returned; a
-/// composition with one is left out. A level the engine lacks falls back to the configured
-/// one (the CLI rejects such a config before checking).
+/// composition with one is left out. A composition that declares no level runs at
+/// `configured` (already the level the engine runs), else the engine's default; one that
+/// declares a level the engine rejects runs at the engine's default, with a warning (the CLI
+/// rejects such a config).
 pub fn compose(
     programs: &mut Vec<Program>,
     compositions: &[Composition],
     engine: Engine,
     semantics: &Semantics,
     configured: Option<Level>,
-) -> Vec<UnknownStep> {
+) -> Composed {
     let mut unknown = Vec::new();
+    let mut warnings = Vec::new();
     let mut composed = Vec::new();
     for composition in compositions {
         let found: Vec<Option<&Program>> = composition
@@ -83,11 +104,21 @@ pub fn compose(
         let Some(first) = steps.first().filter(|_| complete) else {
             continue;
         };
-        let (level, level_source) = match composition
-            .isolation
-            .and_then(|level| semantics.resolve(engine, level))
-        {
-            Some(level) => (level, LevelSource::Declared),
+        let (level, level_source) = match composition.isolation {
+            Some(level) => match semantics.effective_level(engine, level) {
+                (level, None) => (level, LevelSource::Declared),
+                (level, Some(warning)) => {
+                    warnings.push(LevelWarning {
+                        file: first.file,
+                        range: first.range,
+                        message: format!(
+                            "transaction `{}` of isolint.toml: {warning}",
+                            composition.name
+                        ),
+                    });
+                    (level, LevelSource::EngineDefault)
+                }
+            },
             None => match configured {
                 Some(level) => (level, LevelSource::Configured),
                 None => (semantics.default_level(engine), LevelSource::EngineDefault),
@@ -139,7 +170,10 @@ pub fn compose(
         .collect();
     programs.retain(|program| !inside_only.contains(program.name.as_str()));
     programs.extend(composed);
-    unknown
+    Composed {
+        unknown_steps: unknown,
+        warnings,
+    }
 }
 
 /// The program name nearest to `wrong`, when it is at most a third of its length away.

@@ -357,9 +357,13 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             _ => return Err(document.unknown_key(key, "top-level", TOP_LEVEL_KEYS)),
         }
     }
+    // A level the engine accepts with another setting may be accepted with the migrations'
+    // settings: the check decides (`settings::rejected_level`).
     if let (Some(engine), Some(level)) = (config.engine, config.isolation) {
         let semantics = Semantics::configured(&config.engine_settings);
-        if semantics.resolve(engine, level).is_none() {
+        if semantics.resolve(engine, level).is_none()
+            && semantics.acceptance_hint(engine, level).is_none()
+        {
             return Err(ConfigError::UnsupportedLevel {
                 engine,
                 level: level.id(),
@@ -845,8 +849,9 @@ impl Document<'_> {
                 (DeValue::Boolean(flag), None | Some((_, SettingValue::Boolean(_)))) => {
                     SettingValue::Boolean(*flag)
                 }
+                // Words are case-insensitive, as in the engine's SQL.
                 (DeValue::String(text), None | Some((_, SettingValue::Text(_)))) => {
-                    SettingValue::Text(text.to_string())
+                    SettingValue::Text(text.to_ascii_lowercase())
                 }
                 (_, Some((_, SettingValue::Boolean(_)))) => {
                     return Err(self.wrong_type(name, "true or false", value, &keys));
@@ -885,6 +890,8 @@ impl Document<'_> {
                     help: format!(
                         "{} ({}) takes: {}",
                         Semantics::embedded().display(engine),
+                        // Invariant: `set` answers `UnknownValue` only for a setting it found
+                        // in the engine's entry under `name`.
                         Semantics::embedded().settings(engine)[name].variable,
                         valid.join(", ")
                     ),
@@ -1471,6 +1478,29 @@ lost-update = "off"
             settings,
             [("snapshot_isolation", &SettingValue::Boolean(false))]
         );
+    }
+
+    #[test]
+    fn setting_values_are_case_insensitive() {
+        let text = "[engine]\nname = \"tidb\"\nmode = \"Optimistic\"\n";
+        let config = parse(Path::new("isolint.toml"), text).unwrap();
+        let settings: Vec<(&str, &SettingValue)> =
+            config.engine_settings.of(Engine::Tidb).collect();
+        assert_eq!(
+            settings,
+            [("mode", &SettingValue::Text("optimistic".into()))]
+        );
+    }
+
+    #[test]
+    fn a_level_a_setting_makes_the_engine_accept_is_left_to_the_check() {
+        // A migration may set tidb_skip_isolation_level_check: the check decides.
+        let config = parse(
+            Path::new("isolint.toml"),
+            "engine = \"tidb\"\nisolation = \"serializable\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.isolation, Some(Level::Serializable));
     }
 
     #[test]

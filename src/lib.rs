@@ -253,20 +253,17 @@ pub fn check_with_progress(
             facts
         })
         .collect();
-    // Settings the migrations make win over the config's: they say what the server runs.
-    let mut settings = options.engine_settings.clone();
-    for (file, file_facts) in files.iter().zip(&facts) {
-        if file.role == Role::Schema
-            && let Some(file_facts) = file_facts
-        {
-            for (name, value) in &file_facts.settings {
-                // Invariant: `file_facts` kept only settings of this engine and values they
-                // take.
-                let _ = settings.set(engine, name, value.clone());
-            }
-        }
-    }
+    let (settings, settings_warnings) = migration_settings(&files, &facts, options);
     let semantics = Semantics::configured(&settings);
+    // The level of programs that declare none, as the engine runs it; a level the engine
+    // rejects leaves them at its default, with one warning.
+    let (configured, configured_warning) = match options.isolation {
+        None => (None, None),
+        Some(level) => match semantics.effective_level(engine, level) {
+            (level, None) => (Some(level), None),
+            (_, Some(warning)) => (None, Some(warning)),
+        },
+    };
     // Programs resolve their levels with the settings: cached ones built with others are stale.
     let settings_fit = cache.settings.as_ref() == Some(&settings);
     cache.settings = Some(settings);
@@ -282,7 +279,9 @@ pub fn check_with_progress(
             }
             let parsed = parse::parse_file_with(&file.text, engine, &options.variables);
             *facts = Some(file_facts(file, &parsed, engine));
-            let programs = build_programs(file, index, parsed, &guessed, options, semantics);
+            let programs = build_programs(
+                file, index, parsed, &guessed, options, semantics, configured,
+            );
             progress.advance(1);
             Some(programs)
         })
@@ -311,15 +310,28 @@ pub fn check_with_progress(
         .par_iter()
         .map(|&index| {
             let parsed = parse::parse_file_with(&files[index].text, engine, &options.variables);
-            let programs =
-                build_programs(&files[index], index, parsed, &catalog, options, semantics);
+            let programs = build_programs(
+                &files[index],
+                index,
+                parsed,
+                &catalog,
+                options,
+                semantics,
+                configured,
+            );
             (index, programs)
         })
         .collect();
     for (index, programs) in rebuilt {
         built[index] = Some(programs);
     }
-    let mut diagnostics = Vec::new();
+    let mut diagnostics = settings_warnings;
+    diagnostics.extend(configured_warning.map(|warning| Diagnostic {
+        kind: DiagnosticKind::Warning,
+        file: None,
+        range: TextRange::default(),
+        message: format!("the configured isolation level: {warning}"),
+    }));
     let mut programs = Vec::new();
     let mut entries = std::collections::HashMap::new();
     let mut statements = 0;
@@ -363,10 +375,6 @@ pub fn check_with_progress(
     }
     cache.files = entries;
     let routines = build_routines(&files, &facts_routines);
-    // The level of programs that declare none, as the engine runs it.
-    let configured = options
-        .isolation
-        .map(|level| semantics.resolve(engine, level).unwrap_or(level));
     let first_routine_program = programs.len();
     let built = routine::build(
         &routines,
@@ -399,13 +407,20 @@ pub fn check_with_progress(
                 message: note.message.clone(),
             }),
     );
-    let unknown_steps = compose::compose(
+    let composed = compose::compose(
         &mut programs,
         &options.transactions,
         engine,
         semantics,
         configured,
     );
+    diagnostics.extend(composed.warnings.into_iter().map(|warning| Diagnostic {
+        kind: DiagnosticKind::Warning,
+        file: Some(warning.file),
+        range: warning.range,
+        message: warning.message,
+    }));
+    let unknown_steps = composed.unknown_steps;
     let context = analysis::Context {
         programs: &programs,
         catalog: &catalog,
@@ -499,9 +514,18 @@ struct FileFacts {
     parse_errors: usize,
     /// Routine and trigger definitions and drops, in order.
     routines: Vec<routine::Found>,
-    /// The engine's settings a schema file sets (`SET CLUSTER SETTING ...`, `SET GLOBAL ...`),
-    /// in order: the setting's name in `isolint.toml` and its value.
-    settings: Vec<(String, semantics::SettingValue)>,
+    /// The engine's settings a schema file sets server-wide (`SET CLUSTER SETTING ...`, `SET
+    /// GLOBAL ...`), in order.
+    settings: Vec<SettingFound>,
+}
+
+/// A server setting a migration makes: the setting's name in `isolint.toml`, its value, and
+/// the statement that sets it.
+#[derive(Clone)]
+struct SettingFound {
+    name: String,
+    value: semantics::SettingValue,
+    range: TextRange,
 }
 
 /// A file's schema changes and diagnostics. A statement sqlparser rejects is read from tokens
@@ -517,34 +541,51 @@ fn file_facts(file: &SourceFile, parsed: &ParsedFile, engine: Engine) -> FileFac
     };
     let text = parsed.folded.as_deref().unwrap_or(&file.text);
     for statement in &parsed.statements {
-        // A migration that sets one of the engine's settings describes the server the
-        // transactions run on; a transaction file's `SET` is a session's, and not read.
-        if file.role == Role::Schema
-            && let Some((variable, value)) = setting_assignment(&file.text, &statement.tokens)
-            && let Some((name, setting)) = Semantics::embedded()
-                .settings(engine)
-                .iter()
-                .find(|(_, setting)| setting.variable.eq_ignore_ascii_case(&variable))
-        {
-            match setting_value(setting, &value) {
-                Some(value) => facts.settings.push((name.clone(), value)),
-                None => facts.diagnostics.push(Diagnostic {
-                    kind: DiagnosticKind::Warning,
-                    file: None,
-                    range: statement.range,
-                    message: format!(
-                        "{} takes {}, not `{value}`: this statement is not read",
-                        setting.variable,
-                        setting
-                            .accepted()
-                            .iter()
-                            .map(semantics::SettingValue::key)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                }),
+        // A migration that sets one of the engine's settings for the whole server describes
+        // the server the transactions run on; a session's `SET`, in a migration or a
+        // transaction file, changes one connection and is not read.
+        if file.role == Role::Schema {
+            let assignments = server_assignments(&file.text, &statement.tokens);
+            let mut read = false;
+            for (scope, variable, value) in assignments {
+                let Some((name, setting)) =
+                    Semantics::embedded()
+                        .settings(engine)
+                        .iter()
+                        .find(|(_, setting)| {
+                            setting.sql == Some(scope)
+                                && setting.variable.eq_ignore_ascii_case(&variable)
+                        })
+                else {
+                    continue;
+                };
+                read = true;
+                match setting_value(setting, &value) {
+                    Some(value) => facts.settings.push(SettingFound {
+                        name: name.clone(),
+                        value,
+                        range: statement.range,
+                    }),
+                    None => facts.diagnostics.push(Diagnostic {
+                        kind: DiagnosticKind::Warning,
+                        file: None,
+                        range: statement.range,
+                        message: format!(
+                            "{} takes {}, not `{value}`: this statement is not read",
+                            setting.variable,
+                            setting
+                                .accepted()
+                                .iter()
+                                .map(semantics::SettingValue::key)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    }),
+                }
             }
-            continue;
+            if read {
+                continue;
+            }
         }
         let syntax = if engine.is_postgres_family() {
             Some(parse::routine::Syntax::Postgres)
@@ -631,50 +672,157 @@ fn file_facts(file: &SourceFile, parsed: &ParsedFile, engine: Engine) -> FileFac
     facts
 }
 
-/// `SET [GLOBAL | SESSION] name = value`, `SET @@GLOBAL.name = value`, `SET name TO value`
-/// and CockroachDB's `SET CLUSTER SETTING name = value`: the variable's name and its value,
-/// unquoted and in lower case.
-fn setting_assignment(text: &str, tokens: &[parse::lexer::Token]) -> Option<(String, String)> {
+/// The server-wide assignments of a `SET` statement, each with its scope, the variable's name
+/// and its value, unquoted and in lower case: CockroachDB's `SET CLUSTER SETTING name = value`
+/// (or `TO value`), and MySQL's `SET GLOBAL name = value`, `SET PERSIST name = value`, `SET
+/// @@GLOBAL.name = value` and `SET @@PERSIST.name = value`. In MySQL's list of assignments a
+/// scope word holds for the assignments after it up to the next one. Session assignments (`SET
+/// name = value`, `SET SESSION`, `SET LOCAL`, `@@name`, `@@SESSION.name`), `SET PERSIST_ONLY`
+/// (the next start's value) and user variables (`@name`) are left out.
+fn server_assignments(
+    text: &str,
+    tokens: &[parse::lexer::Token],
+) -> Vec<(semantics::SqlScope, String, String)> {
     use parse::lexer::TokenKind;
+    use semantics::SqlScope;
     let words: Vec<&str> = tokens
         .iter()
         .filter(|token| !matches!(token.kind, TokenKind::Comment | TokenKind::Semicolon))
         .map(|token| token.text(text))
         .collect();
-    let (first, mut rest) = words.split_first()?;
+    let Some((first, rest)) = words.split_first() else {
+        return Vec::new();
+    };
     if !first.eq_ignore_ascii_case("set") {
-        return None;
+        return Vec::new();
     }
-    for scope in [
-        &["cluster", "setting"][..],
-        &["global"],
-        &["session"],
-        &["persist"],
-    ] {
-        if rest.len() > scope.len()
-            && rest
-                .iter()
-                .zip(scope)
-                .all(|(word, expected)| word.eq_ignore_ascii_case(expected))
-        {
-            rest = &rest[scope.len()..];
-            break;
+    let is = |word: &str, expected: &str| word.eq_ignore_ascii_case(expected);
+    if let [cluster, setting, assignment @ ..] = rest
+        && is(cluster, "cluster")
+        && is(setting, "setting")
+    {
+        return name_and_value(assignment)
+            .map(|(name, value)| (SqlScope::Cluster, name, value))
+            .into_iter()
+            .collect();
+    }
+    let mut found = Vec::new();
+    // Without a scope word, MySQL's SET assigns the session's value.
+    let mut scope = None;
+    for mut assignment in top_level_items(rest) {
+        if let Some((word, after)) = assignment.split_first() {
+            if is(word, "global") || is(word, "persist") {
+                scope = Some(SqlScope::Global);
+                assignment = after;
+            } else if is(word, "session") || is(word, "local") || is(word, "persist_only") {
+                scope = None;
+                assignment = after;
+            }
+        }
+        let Some((name, value)) = name_and_value(assignment) else {
+            continue;
+        };
+        let (scope, name) = match name.strip_prefix("@@") {
+            Some(system) => match system.split_once('.') {
+                Some(("global" | "persist", name)) => (Some(SqlScope::Global), name.to_string()),
+                // `@@name`, `@@SESSION.name`, `@@LOCAL.name`, `@@PERSIST_ONLY.name`.
+                _ => (None, String::new()),
+            },
+            None if name.starts_with('@') => (None, String::new()),
+            None => (scope, name),
+        };
+        if let Some(scope) = scope.filter(|_| !name.is_empty()) {
+            found.push((scope, name, value));
         }
     }
-    let split = rest
+    found
+}
+
+/// `name = value` or `name TO value`, from a `SET`'s words: the name's words joined and in
+/// lower case, the value's joined, unquoted and in lower case.
+fn name_and_value(words: &[&str]) -> Option<(String, String)> {
+    let split = words
         .iter()
         .position(|word| *word == "=" || word.eq_ignore_ascii_case("to"))?;
-    let name: String = rest[..split].concat().to_ascii_lowercase();
-    let name = name.trim_start_matches('@');
-    let name = name
-        .strip_prefix("global.")
-        .or_else(|| name.strip_prefix("session."))
-        .unwrap_or(name);
-    let value: String = rest[split + 1..].concat();
+    let name = words[..split].concat().to_ascii_lowercase();
+    let value = words[split + 1..].concat();
     let value = value
         .trim_matches(|c| c == '\'' || c == '"')
         .to_ascii_lowercase();
-    (!name.is_empty() && !value.is_empty()).then(|| (name.to_string(), value))
+    (!name.is_empty() && !value.is_empty()).then_some((name, value))
+}
+
+/// `words` split at the commas outside parentheses.
+fn top_level_items<'w, 't>(words: &'w [&'t str]) -> Vec<&'w [&'t str]> {
+    let mut items = Vec::new();
+    let mut depth = 0usize;
+    let mut start = 0;
+    for (index, word) in words.iter().enumerate() {
+        match *word {
+            "(" => depth += 1,
+            ")" => depth = depth.saturating_sub(1),
+            "," if depth == 0 => {
+                items.push(&words[start..index]);
+                start = index + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(&words[start..]);
+    items
+}
+
+/// The engine settings a check runs with: the options' (the config's `[engine]` table), then
+/// those the migrations set, in migration order. A migration's setting wins: it says what the
+/// server runs. Where the setting a migration leaves in force differs from the one the options
+/// chose, a warning at its statement says which is used.
+fn migration_settings(
+    files: &[SourceFile],
+    facts: &[Option<FileFacts>],
+    options: &CheckOptions,
+) -> (semantics::EngineSettings, Vec<Diagnostic>) {
+    let engine = options.engine;
+    let mut settings = options.engine_settings.clone();
+    // The statement that last sets each setting, by name.
+    let mut last: BTreeMap<&str, (FileId, &SettingFound)> = BTreeMap::new();
+    for (index, (file, file_facts)) in files.iter().zip(facts).enumerate() {
+        if file.role == Role::Schema
+            && let Some(file_facts) = file_facts
+        {
+            for found in &file_facts.settings {
+                // Invariant: `file_facts` kept only settings of this engine and values they
+                // take.
+                let _ = settings.set(engine, &found.name, found.value.clone());
+                last.insert(&found.name, (index, found));
+            }
+        }
+    }
+    let specs = Semantics::embedded().settings(engine);
+    let mut warnings = Vec::new();
+    for (name, (file, found)) in last {
+        let chosen = options
+            .engine_settings
+            .of(engine)
+            .find(|(chosen, _)| *chosen == name);
+        let (Some((_, chosen)), Some(spec)) = (chosen, specs.get(name)) else {
+            continue;
+        };
+        if *chosen == found.value {
+            continue;
+        }
+        warnings.push(Diagnostic {
+            kind: DiagnosticKind::Warning,
+            file: Some(file),
+            range: found.range,
+            message: format!(
+                "this statement sets {} and [engine] in isolint.toml sets `{name} = {}`: the \
+                 migration's value is used, as migrations say what the server runs",
+                spec.assignment(&found.value),
+                chosen.toml(),
+            ),
+        });
+    }
+    (settings, warnings)
 }
 
 /// A `SET` statement's value as the setting takes it: `on`, `1` and `true` for a boolean.
@@ -733,6 +881,7 @@ fn build_programs(
     catalog: &Catalog,
     options: &CheckOptions,
     semantics: &Semantics,
+    configured: Option<Level>,
 ) -> FilePrograms {
     let facts: Vec<StatementFacts> = parsed
         .statements
@@ -755,7 +904,7 @@ fn build_programs(
     let context = program::BuildContext {
         engine: options.engine,
         semantics,
-        configured: options.isolation,
+        configured,
         file: file_id,
         file_stem: stem,
         line_of: &line_of,
@@ -957,35 +1106,315 @@ fn unused_ignores(
 mod tests {
     use super::*;
 
-    fn assignment(sql: &str) -> Option<(String, String)> {
-        let tokens = parse::lexer::tokenize(sql, parse::flavor(Engine::Mysql));
-        setting_assignment(sql, &tokens)
+    fn assignments(engine: Engine, sql: &str) -> Vec<(semantics::SqlScope, String, String)> {
+        let tokens = parse::lexer::tokenize(sql, parse::flavor(engine));
+        server_assignments(sql, &tokens)
     }
 
     #[test]
-    fn set_statements_name_a_variable_and_a_value() {
-        let found = |name: &str, value: &str| Some((name.to_string(), value.to_string()));
+    fn server_wide_set_statements_name_a_variable_and_a_value() {
+        use semantics::SqlScope::{Cluster, Global};
+        for (engine, sql, scope, name, value) in [
+            (
+                Engine::Cockroachdb,
+                "SET CLUSTER SETTING sql.txn.repeatable_read_isolation.enabled = true;",
+                Cluster,
+                "sql.txn.repeatable_read_isolation.enabled",
+                "true",
+            ),
+            (
+                Engine::Cockroachdb,
+                "set cluster setting sql.txn.read_committed_isolation.enabled to off",
+                Cluster,
+                "sql.txn.read_committed_isolation.enabled",
+                "off",
+            ),
+            (
+                Engine::Tidb,
+                "SET GLOBAL tidb_txn_mode = 'Optimistic'",
+                Global,
+                "tidb_txn_mode",
+                "optimistic",
+            ),
+            (
+                Engine::Tidb,
+                "SET PERSIST tidb_txn_mode = 'optimistic'",
+                Global,
+                "tidb_txn_mode",
+                "optimistic",
+            ),
+            (
+                Engine::Tidb,
+                "SET @@GLOBAL.tidb_skip_isolation_level_check = 1",
+                Global,
+                "tidb_skip_isolation_level_check",
+                "1",
+            ),
+            (
+                Engine::Tidb,
+                "SET @@persist.tidb_txn_mode = 'optimistic'",
+                Global,
+                "tidb_txn_mode",
+                "optimistic",
+            ),
+        ] {
+            assert_eq!(
+                assignments(engine, sql),
+                [(scope, name.to_string(), value.to_string())],
+                "{sql}"
+            );
+        }
+        // A scope word holds for the assignments after it, up to the next one.
         assert_eq!(
-            assignment("SET CLUSTER SETTING sql.txn.repeatable_read_isolation.enabled = true;"),
-            found("sql.txn.repeatable_read_isolation.enabled", "true")
+            assignments(
+                Engine::Tidb,
+                "SET GLOBAL tidb_txn_mode = 'optimistic', tidb_skip_isolation_level_check = 1, \
+                 SESSION tidb_txn_mode = 'pessimistic'"
+            ),
+            [
+                (
+                    Global,
+                    "tidb_txn_mode".to_string(),
+                    "optimistic".to_string()
+                ),
+                (
+                    Global,
+                    "tidb_skip_isolation_level_check".to_string(),
+                    "1".to_string()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn session_set_statements_and_user_variables_are_not_server_settings() {
+        for (engine, sql) in [
+            (Engine::Tidb, "SET tidb_txn_mode = 'optimistic'"),
+            (Engine::Tidb, "SET SESSION tidb_txn_mode = 'optimistic'"),
+            (Engine::Tidb, "SET LOCAL tidb_txn_mode = 'optimistic'"),
+            (Engine::Tidb, "SET @@tidb_txn_mode = 'optimistic'"),
+            (Engine::Tidb, "SET @@session.tidb_txn_mode = 'optimistic'"),
+            (Engine::Tidb, "SET @tidb_txn_mode = 'optimistic'"),
+            (
+                Engine::Tidb,
+                "SET PERSIST_ONLY tidb_txn_mode = 'optimistic'",
+            ),
+            (
+                Engine::Tidb,
+                "SET GLOBAL TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+            ),
+            (
+                Engine::Yugabytedb,
+                "set yb_enable_read_committed_isolation to on",
+            ),
+            (
+                Engine::Cockroachdb,
+                "SET sql.txn.repeatable_read_isolation.enabled = true",
+            ),
+            (Engine::Tidb, "SELECT 1"),
+        ] {
+            assert_eq!(assignments(engine, sql), [], "{sql}");
+        }
+    }
+
+    /// The settings and warnings a check of `migration` with `configured` chosen for `engine`
+    /// ends with.
+    fn settings_after(
+        engine: Engine,
+        configured: &[(&str, semantics::SettingValue)],
+        migration: &str,
+    ) -> CheckResult {
+        let mut options = CheckOptions::new(engine);
+        for (name, value) in configured {
+            options
+                .engine_settings
+                .set(engine, name, value.clone())
+                .unwrap();
+        }
+        let files = vec![SourceFile::new(
+            "migrations/1.sql".into(),
+            Role::Schema,
+            migration.to_string(),
+        )];
+        check_sources(files, &options)
+    }
+
+    #[test]
+    fn only_settings_the_engines_sql_sets_server_wide_are_read_from_migrations() {
+        use semantics::SettingValue;
+        let chosen = |result: &CheckResult, engine| -> Vec<(String, SettingValue)> {
+            result
+                .semantics
+                .chosen()
+                .of(engine)
+                .map(|(name, value)| (name.to_string(), value.clone()))
+                .collect()
+        };
+        let tidb = settings_after(
+            Engine::Tidb,
+            &[],
+            "SET tidb_txn_mode = 'optimistic';\nSET @tidb_skip_isolation_level_check = 1;\n\
+             SET GLOBAL tidb_skip_isolation_level_check = ON;",
         );
         assert_eq!(
-            assignment("SET GLOBAL tidb_txn_mode = 'Optimistic'"),
-            found("tidb_txn_mode", "optimistic")
+            chosen(&tidb, Engine::Tidb),
+            [(
+                "skip_isolation_level_check".to_string(),
+                SettingValue::Boolean(true)
+            )]
         );
+        // A YB-TServer flag and a client option: no statement sets them.
+        let yugabyte = settings_after(
+            Engine::Yugabytedb,
+            &[],
+            "SET yb_enable_read_committed_isolation = on;",
+        );
+        assert_eq!(chosen(&yugabyte, Engine::Yugabytedb), []);
+        let spanner = settings_after(Engine::Spanner, &[], "SET read_lock_mode = 'pessimistic';");
+        assert_eq!(chosen(&spanner, Engine::Spanner), []);
+    }
+
+    #[test]
+    fn a_migration_setting_that_differs_from_the_config_says_which_is_used() {
+        use semantics::SettingValue;
+        let result = settings_after(
+            Engine::Tidb,
+            &[("mode", SettingValue::Text("pessimistic".into()))],
+            "CREATE TABLE t (id int PRIMARY KEY);\nSET GLOBAL tidb_txn_mode = 'optimistic';",
+        );
+        let warnings: Vec<&Diagnostic> = result
+            .diagnostics
+            .iter()
+            .filter(|diagnostic| diagnostic.kind == DiagnosticKind::Warning)
+            .collect();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        let warning = warnings[0];
+        assert_eq!(warning.file, Some(0));
         assert_eq!(
-            assignment("SET @@GLOBAL.tidb_skip_isolation_level_check = 1"),
-            found("tidb_skip_isolation_level_check", "1")
+            &result.files[0].text[warning.range.start..warning.range.end],
+            "SET GLOBAL tidb_txn_mode = 'optimistic'"
         );
+        assert!(
+            warning.message.contains("`mode = \"pessimistic\"`"),
+            "{}",
+            warning.message
+        );
+        assert!(
+            warning.message.contains("tidb_txn_mode = 'optimistic'"),
+            "{}",
+            warning.message
+        );
+        assert!(result.semantics.chosen().of(Engine::Tidb).any(
+            |(name, value)| name == "mode" && *value == SettingValue::Text("optimistic".into())
+        ));
+        // The same value says nothing.
+        let agreeing = settings_after(
+            Engine::Tidb,
+            &[("mode", SettingValue::Text("optimistic".into()))],
+            "SET GLOBAL tidb_txn_mode = 'optimistic';",
+        );
+        assert!(
+            agreeing.diagnostics.is_empty(),
+            "{:?}",
+            agreeing.diagnostics
+        );
+    }
+
+    const WITHDRAW_FUNCTION: &str = "CREATE TABLE accounts (id bigint PRIMARY KEY, balance \
+        bigint NOT NULL);
+        CREATE FUNCTION withdraw(p_account bigint, p_amount bigint) RETURNS void
+        LANGUAGE plpgsql AS $$
+        DECLARE v_balance bigint;
+        BEGIN
+            SELECT balance INTO v_balance FROM accounts WHERE id = p_account;
+            UPDATE accounts SET balance = v_balance - p_amount WHERE id = p_account;
+        END;
+        $$;";
+
+    /// The level `withdraw` ran at, after asserting it lost an update and that a warning
+    /// says `warned`.
+    fn withdraw_level(result: &CheckResult, warned: &str) -> (Level, program::LevelSource) {
+        let withdraw = result
+            .programs
+            .iter()
+            .find(|program| program.name == "withdraw")
+            .expect("a program withdraw");
+        assert!(
+            result
+                .findings
+                .iter()
+                .any(|finding| finding.rule == Rule::LostUpdate),
+            "{:?}",
+            result.findings
+        );
+        assert!(
+            result
+                .diagnostics
+                .iter()
+                .any(|diagnostic| diagnostic.kind == DiagnosticKind::Warning
+                    && diagnostic.message.contains(warned)),
+            "{warned} missing from {:?}",
+            result.diagnostics
+        );
+        (withdraw.level, withdraw.level_source)
+    }
+
+    #[test]
+    fn a_routine_given_a_level_the_engine_rejects_runs_at_the_default_with_a_warning() {
+        let mut options = CheckOptions::new(Engine::Postgres);
+        // PostgreSQL has no SNAPSHOT level.
+        options.isolation = Some(Level::Snapshot);
+        let files = vec![SourceFile::new(
+            "migrations/1.sql".into(),
+            Role::Schema,
+            WITHDRAW_FUNCTION.to_string(),
+        )];
+        let result = check_sources(files, &options);
         assert_eq!(
-            assignment("set yb_enable_read_committed_isolation to on"),
-            found("yb_enable_read_committed_isolation", "on")
+            withdraw_level(&result, "PostgreSQL has no SNAPSHOT isolation level"),
+            (Level::ReadCommitted, program::LevelSource::EngineDefault)
         );
+    }
+
+    #[test]
+    fn a_composition_given_a_level_the_engine_rejects_runs_at_the_default_with_a_warning() {
+        let mut options = CheckOptions::new(Engine::Tidb);
+        options.transactions = vec![compose::Composition {
+            name: "withdraw".into(),
+            isolation: Some(Level::Serializable),
+            steps: ["GetBalance", "SetBalance"]
+                .into_iter()
+                .map(|name| compose::Step {
+                    name: name.into(),
+                    span: 0..0,
+                })
+                .collect(),
+            steps_run_alone: false,
+        }];
+        let files = vec![
+            SourceFile::new(
+                "migrations/1.sql".into(),
+                Role::Schema,
+                "CREATE TABLE accounts (id bigint PRIMARY KEY, balance bigint NOT NULL);".into(),
+            ),
+            SourceFile::new(
+                "queries.sql".into(),
+                Role::Transactions,
+                "-- name: GetBalance\nSELECT balance FROM accounts WHERE id = ?;\n\
+                 -- name: SetBalance\nUPDATE accounts SET balance = ? WHERE id = ?;\n"
+                    .into(),
+            ),
+        ];
+        let result = check_sources(files, &options);
+        // TiDB rejects SERIALIZABLE unless tidb_skip_isolation_level_check is set: its default,
+        // pessimistic repeatable read, loses the update.
         assert_eq!(
-            assignment("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE"),
-            None
+            withdraw_level(
+                &result,
+                "transaction `withdraw` of isolint.toml: TiDB has no SERIALIZABLE isolation level"
+            ),
+            (Level::RepeatableRead, program::LevelSource::EngineDefault)
         );
-        assert_eq!(assignment("SELECT 1"), None);
     }
 
     #[test]

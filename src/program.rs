@@ -420,45 +420,17 @@ fn name_programs(
                     ),
                 },
             };
-            let (level, level_source) = match context.semantics.resolve(context.engine, level) {
-                Some(resolved) => (resolved, level_source),
-                None => {
-                    let default = context.semantics.default_level(context.engine);
-                    // A setting of the engine may make it accept the level.
-                    let settings: Vec<String> = context
-                        .semantics
-                        .accepted_with(context.engine, level)
-                        .iter()
-                        .map(|(name, value)| format!("`{name} = {}`", value.toml()))
-                        .collect();
-                    let hint = if settings.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            " (or set {} under [engine] in isolint.toml if the server accepts it)",
-                            settings.join(" or ")
-                        )
-                    };
-                    warnings.push(ProgramWarning {
-                        range: open.range,
-                        message: format!(
-                            "{} has no {} isolation level; analysed at its default, {}; declare \
-                             one of: {}{hint}",
-                            context.semantics.display(context.engine),
-                            level.sql(),
-                            default.sql(),
-                            context
-                                .semantics
-                                .levels(context.engine)
-                                .iter()
-                                .map(|level| level.sql())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    });
-                    (default, LevelSource::EngineDefault)
-                }
-            };
+            let (level, level_source) =
+                match context.semantics.effective_level(context.engine, level) {
+                    (level, None) => (level, level_source),
+                    (default, Some(warning)) => {
+                        warnings.push(ProgramWarning {
+                            range: open.range,
+                            message: warning,
+                        });
+                        (default, LevelSource::EngineDefault)
+                    }
+                };
             let ignores = ignores_in(&open.directives);
             let examples = open
                 .directives

@@ -231,6 +231,10 @@ pub struct SettingSpec {
     /// The values a text setting takes; a setting whose default is a boolean takes booleans.
     #[serde(default)]
     pub values: Vec<String>,
+    /// The statement that sets it for the whole server in the engine's own SQL, which a
+    /// migration may run; `None` when no SQL statement does (a server flag, a client option).
+    #[serde(default)]
+    pub sql: Option<SqlScope>,
     /// What changes, per value other than the default.
     #[serde(default)]
     pub when: BTreeMap<String, Overlay>,
@@ -259,6 +263,36 @@ impl SettingSpec {
     /// `variable = value`, as the engine writes it.
     pub fn assignment(&self, value: &SettingValue) -> String {
         format!("{} = {}", self.variable, value.sql())
+    }
+
+    /// The statement that sets it to `value` server-wide (`SET GLOBAL tidb_txn_mode =
+    /// 'optimistic'`), if SQL can.
+    pub fn statement(&self, value: &SettingValue) -> Option<String> {
+        self.sql
+            .map(|scope| format!("{} {}", scope.keywords(), self.assignment(value)))
+    }
+}
+
+/// How a setting is set for the whole server in SQL. Only these statements are read from
+/// migrations: a session's `SET` changes one connection, not the server the transactions run
+/// on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqlScope {
+    /// CockroachDB's `SET CLUSTER SETTING name = value`.
+    Cluster,
+    /// The MySQL family's `SET GLOBAL name = value`, `SET PERSIST name = value`, `SET
+    /// @@GLOBAL.name = value` and `SET @@PERSIST.name = value`.
+    Global,
+}
+
+impl SqlScope {
+    /// The words after `SET` that give the scope.
+    pub fn keywords(self) -> &'static str {
+        match self {
+            SqlScope::Cluster => "SET CLUSTER SETTING",
+            SqlScope::Global => "SET GLOBAL",
+        }
     }
 }
 
@@ -649,7 +683,7 @@ pub struct Alternative {
     pub value: SettingValue,
     /// `variable = value`, as the engine writes it.
     pub assignment: String,
-    pub semantics: Semantics,
+    pub semantics: &'static Semantics,
 }
 
 impl Semantics {
@@ -671,13 +705,11 @@ impl Semantics {
                         .collect(),
                 };
                 flipped.values.insert(name.clone(), value.clone());
-                let mut semantics = Semantics::embedded().clone();
-                semantics.apply(&flipped);
                 found.push(Alternative {
                     name: name.clone(),
                     assignment: setting.assignment(&value),
                     value,
-                    semantics,
+                    semantics: Semantics::configured(&flipped),
                 });
             }
         }
@@ -695,6 +727,57 @@ impl Semantics {
             .filter(|alternative| alternative.semantics.resolve(engine, level).is_some())
             .map(|alternative| (alternative.name, alternative.value))
             .collect()
+    }
+
+    /// How the engine would accept a level it rejects now: each other setting value that makes
+    /// it accept the level, as `isolint.toml` writes it and, where SQL can set it, as a
+    /// migration does. `None` when no setting does.
+    pub fn acceptance_hint(&self, engine: Engine, level: Level) -> Option<String> {
+        let ways: Vec<String> = self
+            .accepted_with(engine, level)
+            .iter()
+            .map(|(name, value)| {
+                let mut way = format!("`{name} = {}` under [engine] in isolint.toml", value.toml());
+                if let Some(statement) = self
+                    .settings(engine)
+                    .get(name)
+                    .and_then(|setting| setting.statement(value))
+                {
+                    way.push_str(&format!(" or `{statement}` in a migration"));
+                }
+                way
+            })
+            .collect();
+        (!ways.is_empty()).then(|| ways.join("; or "))
+    }
+
+    /// The level a transaction that asks for `requested` is analysed at: the level the engine
+    /// runs it as; for a level the engine rejects, its default, with a warning that says so.
+    /// Every program's level, declared or configured, goes through here, so none is analysed
+    /// at a level the table has no entry for.
+    pub fn effective_level(&self, engine: Engine, requested: Level) -> (Level, Option<String>) {
+        if let Some(resolved) = self.resolve(engine, requested) {
+            return (resolved, None);
+        }
+        let default = self.default_level(engine);
+        let accepted: Vec<&str> = self.levels(engine).into_iter().map(Level::sql).collect();
+        let hint = self
+            .acceptance_hint(engine, requested)
+            .map(|hint| {
+                format!(
+                    " ({} too with {hint}, if the server accepts it)",
+                    requested.sql()
+                )
+            })
+            .unwrap_or_default();
+        let warning = format!(
+            "{} has no {} isolation level; analysed at its default, {}; declare one of: {}{hint}",
+            self.display(engine),
+            requested.sql(),
+            default.sql(),
+            accepted.join(", "),
+        );
+        (default, Some(warning))
     }
 
     /// The other setting values with which `level` would prevent `rule` on `engine` without
@@ -716,7 +799,7 @@ impl Semantics {
             .filter(|alternative| {
                 alternative.semantics.resolve(engine, level).is_some()
                     && !alternative.semantics.permits(engine, level, rule)
-                    && permitted(&alternative.semantics) <= now
+                    && permitted(alternative.semantics) <= now
             })
             .collect()
     }
@@ -985,20 +1068,48 @@ mod tests {
             semantics.resolve(Engine::Tidb, Level::ReadUncommitted),
             None
         );
-        let skipped = with(
+        // Accepted, SERIALIZABLE is snapshot isolation in either mode: write skew, no lost
+        // update, no read skew. READ UNCOMMITTED runs as the mode's repeatable read.
+        let pessimistic = with(
+            Engine::Tidb,
+            &[("skip_isolation_level_check", boolean(true))],
+        );
+        let optimistic = with(
             Engine::Tidb,
             &[
                 ("skip_isolation_level_check", boolean(true)),
                 ("mode", text("optimistic")),
             ],
         );
-        assert_eq!(
-            skipped.resolve(Engine::Tidb, Level::Serializable),
-            Some(Level::RepeatableRead)
-        );
-        // It runs as the mode's snapshot isolation: write skew, no lost update.
-        assert!(skipped.permits(Engine::Tidb, Level::Serializable, Rule::WriteSkew));
-        assert!(!skipped.permits(Engine::Tidb, Level::Serializable, Rule::LostUpdate));
+        for skipped in [pessimistic, optimistic] {
+            assert_eq!(
+                skipped.resolve(Engine::Tidb, Level::Serializable),
+                Some(Level::Serializable)
+            );
+            assert_eq!(
+                skipped.resolve(Engine::Tidb, Level::ReadUncommitted),
+                Some(Level::RepeatableRead)
+            );
+            for rule in [
+                Rule::WriteSkew,
+                Rule::PhantomWriteSkew,
+                Rule::DangerousStructure,
+            ] {
+                assert!(
+                    skipped.permits(Engine::Tidb, Level::Serializable, rule),
+                    "{rule}"
+                );
+            }
+            for rule in [Rule::LostUpdate, Rule::ReadSkew] {
+                assert!(
+                    !skipped.permits(Engine::Tidb, Level::Serializable, rule),
+                    "{rule}"
+                );
+            }
+            assert!(skipped.level(Engine::Tidb, Level::Serializable).snapshot);
+        }
+        assert!(pessimistic.permits(Engine::Tidb, Level::ReadUncommitted, Rule::LostUpdate));
+        assert!(!optimistic.permits(Engine::Tidb, Level::ReadUncommitted, Rule::LostUpdate));
     }
 
     #[test]
@@ -1079,10 +1190,9 @@ mod tests {
         );
         let upgrades = skipped.upgrades(Engine::Tidb);
         assert_eq!(upgrades.len(), 1);
-        assert_eq!(
-            upgrades[0].requested,
-            [Level::ReadUncommitted, Level::Serializable]
-        );
+        // SERIALIZABLE runs as itself (snapshot isolation), READ UNCOMMITTED as REPEATABLE READ.
+        assert_eq!(upgrades[0].requested, [Level::ReadUncommitted]);
+        assert_eq!(upgrades[0].runs_as, Level::RepeatableRead);
         assert_eq!(
             upgrades[0].because,
             "tidb_skip_isolation_level_check = true"

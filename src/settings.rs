@@ -83,16 +83,12 @@ pub fn options(args: &Choices, config: Option<&Config>) -> Result<CheckOptions, 
             .ok_or_else(|| SettingsError::UnknownLevel(name.clone()))?
             .into(),
     };
-    // The level as asked for: programs resolve it with the settings the migrations may add.
-    let isolation = match isolation {
-        None => None,
-        Some(level) => Some(
-            semantics
-                .resolve(engine, level)
-                .map(|_| level)
-                .ok_or_else(|| unsupported(semantics, engine, level))?,
-        ),
-    };
+    // The level as asked for: programs resolve it with the settings the migrations may add, so
+    // only a level no setting makes the engine accept is a mistake before the check
+    // (`rejected_level` decides the rest after it).
+    if let Some(level) = isolation {
+        hopeless(semantics, engine, level)?;
+    }
     let parse_rules = |names: &[String]| -> Result<Vec<Rule>, SettingsError> {
         let mut rules = Vec::new();
         for name in names.iter().filter(|name| !name.trim().is_empty()) {
@@ -118,9 +114,7 @@ pub fn options(args: &Choices, config: Option<&Config>) -> Result<CheckOptions, 
     }
     // A `[[transaction]]`'s level must be one the engine has, as `--isolation`'s must.
     for level in options.transactions.iter().filter_map(|t| t.isolation) {
-        if semantics.resolve(engine, level).is_none() {
-            return Err(unsupported(semantics, engine, level));
-        }
+        hopeless(semantics, engine, level)?;
     }
     if !args.select.is_empty() {
         options.rules = parse_rules(&args.select)?.into_iter().collect();
@@ -132,6 +126,36 @@ pub fn options(args: &Choices, config: Option<&Config>) -> Result<CheckOptions, 
     Ok(options)
 }
 
+/// A level the engine rejects whatever its settings: an error before the check, since no
+/// migration can change it.
+fn hopeless(semantics: &Semantics, engine: Engine, level: Level) -> Result<(), SettingsError> {
+    if semantics.resolve(engine, level).is_none()
+        && semantics.acceptance_hint(engine, level).is_none()
+    {
+        return Err(unsupported(semantics, engine, level));
+    }
+    Ok(())
+}
+
+/// After the check: a level the options ask for (`--isolation`, the config's `isolation`, a
+/// `[[transaction]]`'s) that the engine rejects with the settings the check ran with, the
+/// config's and the migrations' (`result.semantics`). The check itself analysed such programs
+/// at the engine's default, with a warning; the CLI makes it an error, as it does for a level
+/// no setting makes the engine accept.
+pub fn rejected_level(options: &CheckOptions, semantics: &Semantics) -> Result<(), SettingsError> {
+    let engine = options.engine;
+    let asked = options
+        .isolation
+        .into_iter()
+        .chain(options.transactions.iter().filter_map(|t| t.isolation));
+    for level in asked {
+        if semantics.resolve(engine, level).is_none() {
+            return Err(unsupported(semantics, engine, level));
+        }
+    }
+    Ok(())
+}
+
 /// The error for a level the engine rejects: the levels it accepts, and the settings under
 /// which it would accept this one.
 fn unsupported(semantics: &Semantics, engine: Engine, level: Level) -> SettingsError {
@@ -141,17 +165,8 @@ fn unsupported(semantics: &Semantics, engine: Engine, level: Level) -> SettingsE
         .map(|level| level.id())
         .collect::<Vec<_>>()
         .join(", ");
-    let settings: Vec<String> = semantics
-        .accepted_with(engine, level)
-        .iter()
-        .map(|(name, value)| format!("`{name} = {}`", value.toml()))
-        .collect();
-    if !settings.is_empty() {
-        accepted.push_str(&format!(
-            "; {} too with {} under [engine] in isolint.toml",
-            level.id(),
-            settings.join(" or ")
-        ));
+    if let Some(hint) = semantics.acceptance_hint(engine, level) {
+        accepted.push_str(&format!("; {} too with {hint}", level.id()));
     }
     SettingsError::UnsupportedLevel {
         engine: semantics.display(engine).to_string(),

@@ -833,3 +833,116 @@ fn a_transaction_level_the_engine_lacks_is_a_usage_error() {
         stderr_of(&output)
     );
 }
+
+#[test]
+fn the_readmes_upgrade_lines_are_what_check_prints() {
+    let project = accounts_project(&[]);
+    let output = isolint()
+        .args(["check", "--engine", "cockroachdb", "--no-color"])
+        .current_dir(project.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let stdout = stdout_of(&output);
+    let header: String = stdout
+        .lines()
+        .take_while(|line| !line.is_empty())
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert_eq!(header.lines().count(), 2, "{stdout}");
+    let readme =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    assert!(
+        readme.contains(&format!("```text\n{header}```")),
+        "README.md's example of the upgrade lines should read:\n{header}"
+    );
+}
+
+/// A TiDB project whose withdraw loses updates at repeatable read, with `migration` as its
+/// second migration and `config` as its `isolint.toml`.
+fn tidb_project(migration: &str, config: &str) -> tempfile::TempDir {
+    accounts_project(&[
+        ("migrations/002.sql", migration),
+        ("isolint.toml", config),
+        (
+            "withdraw.sql",
+            "BEGIN;\nSELECT balance FROM accounts WHERE id = ?;\n\
+             UPDATE accounts SET balance = ? WHERE id = ?;\nCOMMIT;\n",
+        ),
+    ])
+}
+
+#[test]
+fn a_level_the_migrations_settings_make_the_engine_accept_is_checked_at_it() {
+    let config = "[engine]\nname = \"tidb\"\n";
+    let accepting = tidb_project("SET GLOBAL tidb_skip_isolation_level_check = 1;\n", config);
+    // Accepted, SERIALIZABLE is snapshot isolation: no lost update.
+    let output = isolint()
+        .args(["check", "--isolation", "serializable", "--no-color"])
+        .current_dir(accepting.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    // In the file as well as on the command line.
+    std::fs::write(
+        accepting.path().join("isolint.toml"),
+        format!("isolation = \"serializable\"\n{config}"),
+    )
+    .unwrap();
+    let output = isolint()
+        .args(["check", "--no-color"])
+        .current_dir(accepting.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    // A session's SET changes nothing on the server: the level is rejected, and the error says
+    // how the server would accept it.
+    let session = tidb_project("SET tidb_skip_isolation_level_check = 1;\n", config);
+    let output = isolint()
+        .args(["check", "--isolation", "serializable", "--no-color"])
+        .current_dir(session.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains("TiDB has no SERIALIZABLE isolation level"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("SET GLOBAL tidb_skip_isolation_level_check = true"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_migration_setting_that_differs_from_the_config_is_a_warning_in_every_format() {
+    let project = tidb_project(
+        "SET GLOBAL tidb_txn_mode = 'optimistic';\n",
+        "[engine]\nname = \"tidb\"\nmode = \"Pessimistic\"\n",
+    );
+    for format in ["human", "concise", "json", "sarif", "github", "junit"] {
+        let output = isolint()
+            .args(["check", "--no-color", "--format", format])
+            .current_dir(project.path())
+            .output()
+            .unwrap();
+        // The migration's optimistic mode is used: no lost update.
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{format}: {}",
+            stderr_of(&output)
+        );
+        let stdout = stdout_of(&output);
+        // Only the warning names isolint.toml and the file's value (lower case, as every value
+        // is read); the human format wraps it.
+        for said in ["isolint.toml", "pessimistic", "migrations/002.sql"] {
+            assert!(
+                stdout.contains(said),
+                "{format}: {said} missing from {stdout}"
+            );
+        }
+    }
+}

@@ -17,7 +17,13 @@ fn check_case(directory: &Path) -> Vec<String> {
     let mut failures = Vec::new();
     for (index, run) in case.run.iter().enumerate() {
         let label = run.label(index);
-        let result = run.check(directory);
+        let result = match run.try_check(directory) {
+            Ok(result) => result,
+            Err(error) => {
+                failures.push(format!("{label}: {error}"));
+                continue;
+            }
+        };
         let found: Vec<(Expected, &str, String)> = result
             .findings
             .iter()

@@ -288,9 +288,7 @@ pub fn parent_lock(context: &Context, read: &Access) -> Option<Fix> {
 
 #[cfg(test)]
 mod tests {
-    use crate::semantics::{Engine, EngineSettings, Level, SettingValue};
-    use crate::source::{Role, SourceFile};
-    use crate::{CheckOptions, check_sources};
+    use crate::semantics::{Engine, Level, SettingValue};
 
     const ACCOUNTS: &str = "CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL);";
     const WITHDRAW: &str = "BEGIN;\n\
@@ -311,22 +309,8 @@ mod tests {
         schema: &str,
         transactions: &str,
     ) -> Vec<(String, Vec<String>)> {
-        let files = vec![
-            SourceFile::new("migrations/1.sql".into(), Role::Schema, schema.to_string()),
-            SourceFile::new(
-                "txns.sql".into(),
-                Role::Transactions,
-                transactions.to_string(),
-            ),
-        ];
-        let mut options = CheckOptions::new(engine);
-        options.isolation = level;
-        let mut chosen = EngineSettings::new();
-        for (name, value) in settings {
-            chosen.set(engine, name, value.clone()).unwrap();
-        }
-        options.engine_settings = chosen;
-        let result = check_sources(files, &options);
+        let (result, _) =
+            crate::analysis::testing::check(engine, settings, level, schema, transactions, &[]);
         result
             .findings
             .iter()

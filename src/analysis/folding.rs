@@ -150,8 +150,14 @@ mod tests {
 
     /// The names of each finding's programs, then its partners'.
     fn folded(transactions: &str) -> Vec<(String, Vec<String>)> {
-        let (result, _) =
-            crate::analysis::testing::check(Engine::Postgres, None, ACCOUNTS, transactions, &[]);
+        let (result, _) = crate::analysis::testing::check(
+            Engine::Postgres,
+            &[],
+            None,
+            ACCOUNTS,
+            transactions,
+            &[],
+        );
         let name = |program: usize| result.programs[program].name.clone();
         result
             .findings

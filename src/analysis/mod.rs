@@ -484,7 +484,7 @@ fn silencers(context: &Context, finding: &Finding) -> Vec<(usize, usize, String)
 /// `rule: program, program` lines out.
 #[cfg(test)]
 pub mod testing {
-    use crate::semantics::{Engine, Level};
+    use crate::semantics::{Engine, Level, SettingValue};
     use crate::source::{Role, SourceFile};
     use crate::{CheckOptions, CheckResult, check_sources};
 
@@ -500,10 +500,12 @@ pub mod testing {
             .collect()
     }
 
-    /// Checks `schema` (as a migration) and `transactions` (as `txns.sql`), with the default
-    /// rules and `extra_rules`.
+    /// Checks `schema` (as a migration) and `transactions` (as `txns.sql`) with `settings` of
+    /// `engine` chosen (as `[engine]` in `isolint.toml` chooses them), the default rules and
+    /// `extra_rules`.
     pub fn check(
         engine: Engine,
+        settings: &[(&str, SettingValue)],
         level: Option<Level>,
         schema: &str,
         transactions: &str,
@@ -520,6 +522,12 @@ pub mod testing {
         let mut options = CheckOptions::new(engine);
         options.isolation = level;
         options.rules.extend(extra_rules.iter().copied());
+        for (name, value) in settings {
+            options
+                .engine_settings
+                .set(engine, name, value.clone())
+                .unwrap_or_else(|error| panic!("setting `{name}`: {error:?}"));
+        }
         (check_sources(files, &options), options)
     }
 
@@ -531,7 +539,7 @@ pub mod testing {
         transactions: &str,
         extra_rules: &[super::Rule],
     ) -> Vec<(String, Vec<String>)> {
-        let (result, _) = check(engine, level, schema, transactions, extra_rules);
+        let (result, _) = check(engine, &[], level, schema, transactions, extra_rules);
         // One line per pair a finding stands for: its own programs, then each partner's.
         result
             .findings

@@ -75,6 +75,7 @@ mod tests {
     fn conflicts(transactions: &str) -> Vec<(String, String, Strength)> {
         let (result, _) = crate::analysis::testing::check(
             Engine::Postgres,
+            &[],
             None,
             "CREATE TABLE accounts (id int PRIMARY KEY, balance int);\n\
              CREATE TABLE audit (id int PRIMARY KEY, note text);",

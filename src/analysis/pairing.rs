@@ -215,7 +215,7 @@ mod tests {
             UPDATE accounts SET balance = 0 WHERE id = 2;
             SELECT balance FROM accounts WHERE balance > 10;";
         let (result, _) =
-            crate::analysis::testing::check(Engine::Postgres, None, ACCOUNTS, programs, &[]);
+            crate::analysis::testing::check(Engine::Postgres, &[], None, ACCOUNTS, programs, &[]);
         let name = |program: usize| result.programs[program].name.clone();
         let pairs: Vec<(String, String)> = super::candidate_pairs(&result.programs)
             .pairs

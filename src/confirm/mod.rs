@@ -35,7 +35,7 @@ use serde::Serialize;
 use sqlparser::ast::Statement;
 
 use crate::CheckResult;
-use crate::analysis::finding::Finding;
+use crate::analysis::finding::{Finding, StatementRef};
 use crate::parse::templates::Variables;
 use crate::source::Role;
 use catalog::Tables;
@@ -491,16 +491,7 @@ pub fn confirm(
     if own.verdict == Verdict::Reproduced || finding.partners.is_empty() {
         return own;
     }
-    let context = crate::analysis::Context {
-        programs: &result.programs,
-        catalog: &result.catalog,
-        semantics: crate::semantics::Semantics::embedded(),
-        engine: result.engine,
-    };
-    for partner in finding.partners.iter().take(MAX_PARTNERS_REPLAYED) {
-        let Some(pair) = crate::analysis::unfold(&context, finding, *partner) else {
-            continue;
-        };
+    for (partner, pair) in partner_pairs(result, finding) {
         let mut confirmation = confirm_pair(schema, result, setup, &pair);
         if confirmation.verdict == Verdict::Reproduced {
             let name = result.programs[partner.program].name.clone();
@@ -514,6 +505,26 @@ pub fn confirm(
         }
     }
     own
+}
+
+/// The findings the first [`MAX_PARTNERS_REPLAYED`] of `finding`'s partners stand for, each
+/// with its partner, unfolded with the engine table the check ran with (its settings and the
+/// migrations' applied), so that a pair is what the check found.
+fn partner_pairs(result: &CheckResult, finding: &Finding) -> Vec<(StatementRef, Finding)> {
+    let context = crate::analysis::Context {
+        programs: &result.programs,
+        catalog: &result.catalog,
+        semantics: result.semantics,
+        engine: result.engine,
+    };
+    finding
+        .partners
+        .iter()
+        .take(MAX_PARTNERS_REPLAYED)
+        .filter_map(|partner| {
+            crate::analysis::unfold(&context, finding, *partner).map(|pair| (*partner, pair))
+        })
+        .collect()
 }
 
 /// Confirms one pair's finding. When that is inconclusive because a routine's replayed
@@ -1078,6 +1089,40 @@ mod tests {
             "CREATE TABLE public.nights_2025 PARTITION OF public.nights FOR VALUES IN (1)";
         assert_eq!(unparsed_schema_statement(qualified), None);
         assert_eq!(unparsed_schema_statement("CREATE ROLE reader LOGIN"), None);
+    }
+
+    #[test]
+    fn partners_unfold_with_the_engine_table_the_check_ran_with() {
+        use crate::semantics::{Engine, SettingValue};
+        // MariaDB's repeatable read lets lost updates through only with innodb_snapshot_isolation
+        // off: the embedded table (on) would find no pair for the partner.
+        let (result, _) = crate::analysis::testing::check(
+            Engine::Mariadb,
+            &[("snapshot_isolation", SettingValue::Boolean(false))],
+            None,
+            "CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL);",
+            "-- name: withdraw
+             BEGIN;
+             SELECT balance FROM accounts WHERE id = ?;
+             UPDATE accounts SET balance = ? WHERE id = ?;
+             COMMIT;
+             -- name: deposit
+             BEGIN;
+             UPDATE accounts SET balance = balance + ? WHERE id = ?;
+             COMMIT;",
+            &[],
+        );
+        let finding = result
+            .findings
+            .iter()
+            .find(|finding| !finding.partners.is_empty())
+            .expect("a finding with a partner");
+        let pairs = partner_pairs(&result, finding);
+        assert_eq!(pairs.len(), finding.partners.len());
+        for (partner, pair) in pairs {
+            assert_eq!(pair.rule, finding.rule);
+            assert!(pair.programs.contains(&partner.program));
+        }
     }
 
     #[test]

@@ -1491,6 +1491,7 @@ mod tests {
     fn write_skew_binds_the_same_shift_and_different_doctors() {
         let result = check(
             Engine::Postgres,
+            &[],
             None,
             SCHEMA,
             "-- name: leave
@@ -1630,6 +1631,7 @@ mod tests {
     fn examples_give_values_per_instance() {
         let result = check(
             Engine::Postgres,
+            &[],
             None,
             SCHEMA,
             "-- name: leave
@@ -1740,6 +1742,7 @@ mod tests {
     fn statements_of_a_trigger_run_inside_the_write_that_fires_it() {
         let result = check(
             Engine::Postgres,
+            &[],
             None,
             "CREATE TABLE jobs (id int PRIMARY KEY, status text, n int);
              CREATE TABLE events (job_id int, status text);

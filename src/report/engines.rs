@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::rule::Rule;
-use crate::semantics::{Engine, EngineSettings, Level, Semantics};
+use crate::semantics::{Engine, EngineSettings, Level, LevelSpec, Semantics};
 
 /// The engine table as Markdown.
 pub fn markdown() -> String {
@@ -56,24 +56,19 @@ pub fn markdown() -> String {
                 }
                 let changed = Semantics::configured(&chosen);
                 let with = format!("with `{}`", setting.assignment(&value));
-                for level in Level::ALL {
-                    if overlay.levels.contains_key(level.id()) {
+                // The levels the value defines, then those it runs as another.
+                let mut rows: Vec<(String, Level)> = Level::ALL
+                    .into_iter()
+                    .filter(|level| overlay.levels.contains_key(level.id()))
+                    .map(|level| {
                         let label = format!(
                             "{}, {with}{}",
                             words(level),
                             remarks(changed, engine, level)
                         );
-                        row(
-                            &mut out,
-                            changed.display(engine),
-                            &label,
-                            changed,
-                            engine,
-                            level,
-                            &columns,
-                        );
-                    }
-                }
+                        (label, level)
+                    })
+                    .collect();
                 // Levels the value runs as another, one row per level they run as, unless that
                 // level has a row of its own above.
                 let mut targets: Vec<Level> = Vec::new();
@@ -101,13 +96,16 @@ pub fn markdown() -> String {
                         if from.len() == 1 { "runs" } else { "run" },
                         words(target)
                     );
+                    rows.push((label, target));
+                }
+                for (label, level) in rows {
                     row(
                         &mut out,
                         changed.display(engine),
                         &label,
                         changed,
                         engine,
-                        target,
+                        level,
                         &columns,
                     );
                 }
@@ -116,7 +114,8 @@ pub fn markdown() -> String {
     }
     out.push_str(
         "\nSettings, under `[engine]` in `isolint.toml` beside the engine's `name` (the server's \
-         own name for each in parentheses):\n\n",
+         own name for each in parentheses), and the statement of a migration that sets it for \
+         the whole server, which wins over the file:\n\n",
     );
     for engine in Engine::ALL {
         for (name, setting) in embedded.settings(engine) {
@@ -125,15 +124,45 @@ pub fn markdown() -> String {
                 .iter()
                 .map(|value| format!("`{}`", value.toml()))
                 .collect();
+            let from_sql = match setting.sql {
+                Some(scope) => format!("`{} {} = ...`", scope.keywords(), setting.variable),
+                None => "no SQL statement sets it for the whole server, so migrations do not"
+                    .to_string(),
+            };
             let _ = writeln!(
                 out,
-                "- {}: `{name}` (`{}`): {}; {} (default first).",
+                "- {}: `{name}` (`{}`): {}; {} (default first); {from_sql}.",
                 engine.id(),
                 setting.variable,
                 setting.about,
                 values.join(", ")
             );
         }
+    }
+    out.push_str("\nLocks and snapshots:\n\n");
+    let flags: [(&str, LevelProperty, &str); 3] = [
+        (
+            "locking reads also lock (or validate at commit) the ranges they scan, so they stop \
+             phantoms",
+            |spec| spec.gap_locks,
+            "",
+        ),
+        (
+            "the snapshot is taken at the first plain read, so a lock taken before it (a parent \
+             row `FOR UPDATE`) protects what follows",
+            |spec| spec.snapshot_at_first_plain_read,
+            "; at the other snapshot levels the first query takes it, a locking `SELECT` \
+             included, and only a `LOCK TABLE` (which takes none) before it protects what follows",
+        ),
+        (
+            "a locking read does not wait for another one: it fails at commit when the row \
+             changed, so two transactions that lock one unchanged row are not serialised by it",
+            |spec| spec.locking_reads_validate,
+            "",
+        ),
+    ];
+    for (what, holds, otherwise) in flags {
+        let _ = writeln!(out, "- {what}: {}{otherwise}.", where_it_holds(holds));
     }
     out.push_str("\nSources:\n\n");
     for engine in Engine::ALL {
@@ -150,6 +179,61 @@ pub fn markdown() -> String {
         );
     }
     out
+}
+
+/// Whether a level's entry has a property (`gap_locks`, ...).
+type LevelProperty = fn(&LevelSpec) -> bool;
+
+/// `MySQL (InnoDB) at repeatable read and serializable; Spanner at repeatable read (not with
+/// ...)`: the levels whose entry has a property, with every setting at its default, then with
+/// each setting value that gives it to a level or takes it away.
+fn where_it_holds(holds: LevelProperty) -> String {
+    let embedded = Semantics::embedded();
+    let mut places = Vec::new();
+    for engine in Engine::ALL {
+        let mut levels: Vec<String> = Vec::new();
+        for level in embedded.levels(engine) {
+            if holds(embedded.level(engine, level)) {
+                levels.push(words(level).to_string());
+            }
+        }
+        for setting in embedded.settings(engine).values() {
+            for value in setting.accepted().into_iter().skip(1) {
+                let Some(overlay) = setting.when.get(&value.key()) else {
+                    continue;
+                };
+                let assignment = setting.assignment(&value);
+                for level in Level::ALL {
+                    let Some(spec) = overlay.levels.get(level.id()) else {
+                        continue;
+                    };
+                    let before = embedded.resolve(engine, level) == Some(level)
+                        && holds(embedded.level(engine, level));
+                    if holds(spec) && !before {
+                        levels.push(format!("{} with `{assignment}`", words(level)));
+                    } else if !holds(spec)
+                        && before
+                        && let Some(entry) = levels.iter_mut().find(|entry| *entry == words(level))
+                    {
+                        entry.push_str(&format!(" (not with `{assignment}`)"));
+                    }
+                }
+            }
+        }
+        if !levels.is_empty() {
+            let levels: Vec<&str> = levels.iter().map(String::as_str).collect();
+            places.push(format!(
+                "{} at {}",
+                embedded.display(engine),
+                listed(&levels)
+            ));
+        }
+    }
+    if places.is_empty() {
+        "none".to_string()
+    } else {
+        places.join("; ")
+    }
 }
 
 /// The "Engines and levels" table of `rule`'s page: per engine, the levels that let the rule
@@ -393,8 +477,12 @@ mod tests {
              true` (snapshot isolation; snapshot runs as it) | — | ✓ | ✓ | ✓ | — | — |"
         ));
         assert!(rendered.contains(
-            "| TiDB | read uncommitted and serializable, with `tidb_skip_isolation_level_check = \
-             true`: run as repeatable read |"
+            "| TiDB | read uncommitted, with `tidb_skip_isolation_level_check = true`: runs as \
+             repeatable read | ✓ | ✓ | ✓ | — | only through a later write | — |"
+        ));
+        assert!(rendered.contains(
+            "| TiDB | serializable, with `tidb_skip_isolation_level_check = true` (snapshot \
+             isolation) | — | ✓ | ✓ | ✓ | — | — |"
         ));
     }
 }

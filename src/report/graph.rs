@@ -389,6 +389,7 @@ mod tests {
             .collect();
         let (result, _) = crate::analysis::testing::check(
             Engine::Postgres,
+            &[],
             None,
             "CREATE TABLE accounts (id int PRIMARY KEY, balance int);\n\
              CREATE TABLE wallets (id int PRIMARY KEY, balance int);",

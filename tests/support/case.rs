@@ -3,9 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use isolint::rule::Rule;
-use isolint::semantics::{Engine, EngineSettings, Level, SettingValue};
-use isolint::{CheckOptions, CheckResult, check_sources, discover};
+use isolint::semantics::{Engine, Level};
+use isolint::settings::{self, Choices};
+use isolint::{CheckResult, check_sources, discover};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -110,43 +110,58 @@ impl Run {
         )
     }
 
-    /// The run's engine settings, checked against the engine table.
-    pub fn engine_settings(&self) -> EngineSettings {
-        let mut settings = EngineSettings::new();
+    /// The run's settings as the `[engine]` table of an `isolint.toml` writes them.
+    fn engine_table(&self) -> String {
+        let mut table = format!("[engine]\nname = \"{}\"\n", self.engine);
         for (name, value) in &self.settings {
-            let value = match value {
-                toml::Value::Boolean(flag) => SettingValue::Boolean(*flag),
-                toml::Value::String(text) => SettingValue::Text(text.clone()),
-                other => panic!("setting `{name}` must be a boolean or a string, not {other}"),
-            };
-            settings
-                .set(self.engine(), name, value)
-                .unwrap_or_else(|error| panic!("setting `{name}`: {error:?}"));
+            table.push_str(&format!("{name} = {value}\n"));
         }
-        settings
+        table
     }
 
-    /// The whole project in `directory`, checked as this run says.
-    pub fn check(&self, directory: &Path) -> CheckResult {
-        let mut options = CheckOptions::new(self.engine());
-        options.isolation = self.level();
-        options.engine_settings = self.engine_settings();
-        for rule in &self.select {
-            options.rules.insert(Rule::from_id(rule).expect("rule"));
-        }
-        // A case's `isolint.toml` gives its template variables and composed transactions.
-        let config = directory.join("isolint.toml");
-        if config.exists() {
-            let config = isolint::config::load(&config).expect("isolint.toml");
-            options.variables = config.variables;
-            options.transactions = config.transactions;
-            if config.engine == Some(self.engine()) && self.settings.is_empty() {
-                options.engine_settings = config.engine_settings;
+    /// The whole project in `directory`, checked as `isolint check` checks it: the case's
+    /// `isolint.toml` (if any) with the run's settings in place of its `[engine]` table, the
+    /// run's engine and level as `--engine` and `--isolation`, its rules as `--extend-select`,
+    /// all merged by `settings::options`; a level the engine rejects after the migrations'
+    /// settings is an error, as it is for the CLI.
+    pub fn try_check(&self, directory: &Path) -> Result<CheckResult, String> {
+        let path = directory.join("isolint.toml");
+        let mut config = if path.exists() {
+            Some(isolint::config::load(&path).map_err(|error| format!("isolint.toml: {error}"))?)
+        } else {
+            None
+        };
+        if !self.settings.is_empty() {
+            // A run's settings replace the file's, and go through the config's reader.
+            let table = isolint::config::parse(&path, &self.engine_table())
+                .map_err(|error| format!("settings: {error}"))?;
+            match &mut config {
+                Some(config) => {
+                    config.engine = table.engine;
+                    config.engine_settings = table.engine_settings;
+                }
+                None => config = Some(table),
             }
         }
+        let choices = Choices {
+            engine: Some(self.engine.clone()),
+            isolation: self.isolation.clone(),
+            extend_select: self.select.clone(),
+            ..Choices::default()
+        };
+        let options =
+            settings::options(&choices, config.as_ref()).map_err(|error| error.to_string())?;
         let discovered =
             discover::discover(&[directory.to_path_buf()], directory).expect("discover");
-        check_sources(discovered.files, &options)
+        let result = check_sources(discovered.files, &options);
+        settings::rejected_level(&options, result.semantics).map_err(|error| error.to_string())?;
+        Ok(result)
+    }
+
+    /// [`Run::try_check`], for a run that must check.
+    pub fn check(&self, directory: &Path) -> CheckResult {
+        self.try_check(directory)
+            .unwrap_or_else(|error| panic!("{}: {error}", directory.display()))
     }
 }
 
