@@ -424,6 +424,7 @@ fn body_statements(
             joins.extend(joined.into_iter().map(|join| extract::Join {
                 left: (join.left.0 + accesses.len(), join.left.1),
                 right: (join.right.0 + accesses.len(), join.right.1),
+                both_ways: join.both_ways,
             }));
             accesses.extend(found);
             calls.extend(extract::calls(&ast));
@@ -726,9 +727,6 @@ fn pin_found_row_to_targets(
         let Some(table) = catalog.table(&access.table) else {
             continue;
         };
-        if access.rows.point_key(Some(table)).is_none() {
-            continue;
-        }
         let must_find = matches!(
             access.kind,
             crate::access::AccessKind::Read {
@@ -736,6 +734,11 @@ fn pin_found_row_to_targets(
                 ..
             }
         );
+        // A lookup that must find its row found one row (by pins, or by key columns joined to
+        // rows found with it): the row's key is what the targets receive.
+        if access.rows.point_key(Some(table)).is_none() && !must_find {
+            continue;
+        }
         let identifies = |column: &str| {
             table
                 .keys
@@ -774,13 +777,15 @@ fn pin_found_row_to_targets(
 }
 
 /// The value a `SELECT ... INTO` gave one side of a join (`s.sub_queue`, now `batch.sub_queue`)
-/// is the other side's too (`last.tick_queue = s.sub_queue`): the rows read there have it.
+/// is the other side's too (`last.tick_queue = s.sub_queue`): the rows read there have it. An
+/// outer join's value flows only into its joined table.
 fn pin_joined_columns(accesses: &mut [Access], joins: &[extract::Join]) {
     let mut changed = true;
     while changed {
         changed = false;
         for join in joins {
-            for (from, to) in [(&join.left, &join.right), (&join.right, &join.left)] {
+            let back = join.both_ways.then_some((&join.right, &join.left));
+            for (from, to) in std::iter::once((&join.left, &join.right)).chain(back) {
                 let Some(term) = accesses
                     .get(from.0)
                     .and_then(|access| access.rows.pins.get(&from.1))

@@ -1230,7 +1230,10 @@ fn raise_if_found_guard_excludes_a_finder() {
     };
     assert_eq!(
         database.requires("read-committed"),
-        ["read-skew: drop_queue_anyway, read_batch"]
+        [
+            "read-skew: drop_queue_anyway, read_batch",
+            "read-skew: drop_queue_anyway, read_batch_by_name"
+        ]
     );
     database.execute(
         "INSERT INTO queues VALUES (1, 'q'); INSERT INTO ticks VALUES (1, 1), (1, 2); \

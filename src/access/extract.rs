@@ -26,12 +26,15 @@ pub fn accesses(statement: &Statement, locks: &StatementLocks, catalog: &Catalog
     accesses_and_joins(statement, locks, catalog).0
 }
 
-/// Two columns of two rows a statement reads that an inner join (or its WHERE) makes equal:
-/// `(access, column)` on each side, accesses indexed as [`accesses_and_joins`] returns them.
+/// Two columns of two rows a statement reads that a join (or its WHERE) makes equal: `(access,
+/// column)` on each side, accesses indexed as [`accesses_and_joins`] returns them. An outer
+/// join's rows of `right` match `left`'s value, but `left`'s rows need no match: its values
+/// flow one way.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Join {
     pub left: (usize, String),
     pub right: (usize, String),
+    pub both_ways: bool,
 }
 
 /// [`accesses`], and the inner-join equalities between the rows they read, so that a value
@@ -1644,7 +1647,9 @@ impl Extractor<'_> {
             }
         }
         self.propagate_pins(&scope, &equalities, &directed);
-        for (a, b) in &equalities {
+        let inner = equalities.iter().map(|(a, b)| (a, b, true));
+        let outer = directed.iter().map(|(from, to)| (from, to, false));
+        for (a, b, both_ways) in inner.chain(outer) {
             let access = |column: &ColumnRef| self.resolve(&scope, column)?.access;
             if let (Some(x), Some(y)) = (access(a), access(b))
                 && x != y
@@ -1652,6 +1657,7 @@ impl Extractor<'_> {
                 self.joins.push(Join {
                     left: (x, a.1.clone()),
                     right: (y, b.1.clone()),
+                    both_ways,
                 });
             }
         }
@@ -2706,8 +2712,8 @@ mod tests {
         );
     }
 
-    /// Inner-join equalities between two rows read are kept, so that a value learnt later for
-    /// one side is known for the other; an outer join's are not.
+    /// Join equalities between two rows read are kept, so that a value learnt later for one
+    /// side is known for the other; an outer join's only towards its joined table.
     #[test]
     fn inner_join_equalities_are_joins() {
         let sql = "SELECT s.sub_queue FROM subscription s JOIN tick t ON t.tick_queue = s.sub_queue \
@@ -2720,10 +2726,18 @@ mod tests {
         assert_eq!(tables, ["subscription", "tick", "queue"]);
         assert_eq!(
             joins,
-            [Join {
-                left: (1, "tick_queue".to_string()),
-                right: (0, "sub_queue".to_string()),
-            }]
+            [
+                Join {
+                    left: (1, "tick_queue".to_string()),
+                    right: (0, "sub_queue".to_string()),
+                    both_ways: true,
+                },
+                Join {
+                    left: (0, "sub_queue".to_string()),
+                    right: (2, "queue_id".to_string()),
+                    both_ways: false,
+                },
+            ]
         );
     }
 
