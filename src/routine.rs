@@ -735,15 +735,18 @@ fn pin_found_row_to_targets(
             }
         );
         // A lookup that must find its row found one row (by pins, or by key columns joined to
-        // rows found with it): the row's key is what the targets receive.
-        if access.rows.point_key(Some(table)).is_none() && !must_find {
+        // rows found with it): the row's key is what the targets receive. Found through a join,
+        // only its primary key is known never to be NULL.
+        let keyed = access.rows.point_key(Some(table)).is_some();
+        if !keyed && !must_find {
             continue;
         }
         let identifies = |column: &str| {
-            table
-                .keys
-                .iter()
-                .any(|key| key.identifies_row() && key.columns.iter().any(|c| c == column))
+            table.keys.iter().any(|key| {
+                key.identifies_row()
+                    && (keyed || key.kind == crate::catalog::KeyKind::Primary)
+                    && key.columns.iter().any(|c| c == column)
+            })
         };
         let locked = access.lock().is_some();
         let pinned = |column: &str| {
