@@ -241,6 +241,13 @@ fn engine_settings_in_the_config_change_the_level_and_are_checked() {
     let config = directory.path().join("isolint.toml");
     // TiDB's default pessimistic mode writes the latest row: a lost update.
     std::fs::write(&config, "engine = \"tidb\"\n").unwrap();
+    let check = |arguments: &[&str]| {
+        isolint()
+            .args(arguments)
+            .current_dir(directory.path())
+            .output()
+            .unwrap()
+    };
     isolint()
         .args(["check", "."])
         .current_dir(directory.path())
@@ -252,11 +259,7 @@ fn engine_settings_in_the_config_change_the_level_and_are_checked() {
         "[engine]\nname = \"tidb\"\nmode = \"optimistic\"\n",
     )
     .unwrap();
-    let output = isolint()
-        .args(["check", "."])
-        .current_dir(directory.path())
-        .output()
-        .unwrap();
+    let output = check(&["check", "."]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout_of(&output));
     assert!(
         stdout_of(&output).starts_with(
@@ -269,11 +272,7 @@ fn engine_settings_in_the_config_change_the_level_and_are_checked() {
         stdout_of(&output)
     );
     // A level the engine rejects names the setting that makes it accept it.
-    let output = isolint()
-        .args(["check", "--isolation", "serializable", "."])
-        .current_dir(directory.path())
-        .output()
-        .unwrap();
+    let output = check(&["check", "--isolation", "serializable", "."]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = stderr_of(&output);
     assert!(
@@ -282,11 +281,7 @@ fn engine_settings_in_the_config_change_the_level_and_are_checked() {
     );
     // A value the setting does not take names the file, the line and the values it takes.
     std::fs::write(&config, "[engine]\nname = \"tidb\"\nmode = \"eager\"\n").unwrap();
-    let output = isolint()
-        .args(["check", "."])
-        .current_dir(directory.path())
-        .output()
-        .unwrap();
+    let output = check(&["check", "."]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = stderr_of(&output);
     assert!(stderr.contains("isolint.toml:3:8"), "{stderr}");
@@ -300,11 +295,7 @@ fn engine_settings_in_the_config_change_the_level_and_are_checked() {
         "[engine]\nname = \"cockroachdb\"\nmode = \"optimistic\"\n",
     )
     .unwrap();
-    let output = isolint()
-        .args(["check", "."])
-        .current_dir(directory.path())
-        .output()
-        .unwrap();
+    let output = check(&["check", "."]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = stderr_of(&output);
     assert!(
