@@ -1272,6 +1272,48 @@ fn raise_if_found_guard_excludes_a_finder() {
     run.step("reader", "COMMIT");
 }
 
+/// StopProducer deletes by the primary key. A producer StartProducer adds with that uuid is
+/// missed only when the row was absent (the DELETE deletes nothing) or when the INSERT waits
+/// on the key for the DELETE to commit, so StartProducer never commits before StopProducer.
+#[test]
+fn delete_by_key_misses_only_absent_rows() {
+    let Some(database) = Database::of("delete_by_key_misses_only_absent_rows") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("repeatable-read"),
+        ["dangerous-structure: CountProducers, StartProducer, StopProducersNamed"]
+    );
+    let uuid = "'00000000-0000-0000-0000-000000000001'";
+    database.execute(&format!("INSERT INTO producers VALUES ({uuid}, 'p')"));
+    let stop = database.statement("StopProducer", &[("1", uuid)]);
+    let start = database.statement("StartProducer", &[("1", uuid), ("2", "'q'")]);
+    let mut run = database.sessions(["stop", "start"]);
+    run.step("stop", "BEGIN ISOLATION LEVEL REPEATABLE READ");
+    run.step("start", "BEGIN ISOLATION LEVEL REPEATABLE READ");
+    assert_eq!(run.step("stop", &stop).count(), 1);
+    assert!(
+        run.step("start", &start).is_waiting(),
+        "the insert of the key waits for the delete of the row that holds it"
+    );
+    run.step("stop", "COMMIT");
+    assert_eq!(run.finish("start").count(), 1);
+    run.step("start", "COMMIT");
+
+    let mut run = database.sessions(["stop", "start"]);
+    let absent = "'00000000-0000-0000-0000-000000000002'";
+    let stop = database.statement("StopProducer", &[("1", absent)]);
+    let start = database.statement("StartProducer", &[("1", absent), ("2", "'r'")]);
+    run.step("stop", "BEGIN ISOLATION LEVEL REPEATABLE READ");
+    assert_eq!(
+        run.step("stop", &stop).count(),
+        0,
+        "missing a row that is not there yet deletes nothing"
+    );
+    run.step("start", &start);
+    run.step("stop", "COMMIT");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Unique keys and ON CONFLICT serialise.
 // ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 
 use crate::access::{Access, AccessKind};
 use crate::analysis::Context;
+use crate::analysis::conflict::EdgeKind;
 use crate::analysis::finding::{Finding, StatementRef, Step, witness};
 use crate::analysis::fixes;
 use crate::analysis::graph::{DependencyGraph, VulnerableEdge};
@@ -65,6 +66,18 @@ fn structure<'g>(
                     if outgoing.read.statement == incoming.write.statement
                         && !pivot_read.feeds(outgoing.read.statement, incoming.write.statement)
                     {
+                        return None;
+                    }
+                    // A DELETE by a whole key misses a new row of that key only when it found no
+                    // row (then it wrote nothing an edge can come in through) or when the insert
+                    // waited on the unique key for it to commit (then Tout cannot commit first).
+                    let keyed_delete = outgoing.kind == EdgeKind::Phantom
+                        && matches!(pivot_read.kind, AccessKind::Delete { .. })
+                        && pivot_read
+                            .rows
+                            .point_key(context.catalog.table(&pivot_read.table))
+                            .is_some();
+                    if keyed_delete && incoming.write == outgoing.read {
                         return None;
                     }
                     if crate::analysis::conflict::upsert_outcomes_exclude(
