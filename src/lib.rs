@@ -391,6 +391,9 @@ pub fn check_with_progress(
     parse_errors += built.parse_errors;
     programs.extend(built.programs.iter().cloned());
     let inline_notes = routine::inline(&mut programs, &routines, &built, first_routine_program);
+    for program in &mut programs {
+        program::read_own_inserts(program, &catalog);
+    }
     diagnostics.extend(
         built
             .notes

@@ -3,7 +3,7 @@
 //!
 //! Architecture Invariant: a program is built from statement facts alone; it never sees an AST.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::access::condition::Guard;
 use crate::access::{Access, AccessKind, Call, LockTarget};
@@ -81,6 +81,13 @@ pub struct ProgramStatement {
     /// outside any loop), in the program's own numbering: a statement on the other side of
     /// one never runs in the same call. An inlined statement has its call's.
     pub arms: Vec<Branch>,
+    /// It runs on every run of the program that gets past the routine exits before it (a
+    /// script's statements; a routine's outside loops, branches and exception blocks).
+    pub certain: bool,
+    /// Its reads are `must_miss` only because the routine returns (and commits) when they find
+    /// a row: true in the routine's own program, where nothing was written before; a caller
+    /// that inlines the routine goes on either way.
+    pub returns_if_found: bool,
 }
 
 /// A routine's statement as plain SQL: its variables are parameters (`:name`), its `INTO`
@@ -306,6 +313,8 @@ impl Builder<'_> {
                     replay: None,
                     guards: Vec::new(),
                     arms: Vec::new(),
+                    certain: true,
+                    returns_if_found: false,
                 };
                 match &mut self.open {
                     Some(open) => open.statements.push(program_statement),
@@ -453,4 +462,144 @@ fn name_programs(
             }
         })
         .collect()
+}
+
+/// A transaction that inserts a row and later looks it up by a unique key finds that row:
+/// what the lookup passes on (`SELECT queue_id INTO q ... WHERE queue_name = $1` after
+/// `INSERT INTO queue (queue_id, queue_name) VALUES (id, $1)`) is what it inserted, so the
+/// later statements' `q.queue_id` is `id`. When that value is fresh (`id := nextval(...)`), a
+/// child row that copies it into a foreign key (`INSERT INTO tick (tick_queue) VALUES
+/// (q.queue_id)`) is new to every other transaction too: none can name it before this one
+/// commits, and one that sees it sees the whole transaction.
+///
+/// The insert must run whenever the lookup does (a plain INSERT, [`ProgramStatement::certain`],
+/// under no branch the lookup is not under), and nothing in between may write the table.
+pub fn read_own_inserts(program: &mut Program, catalog: &crate::catalog::Catalog) {
+    use crate::access::{OnConflict, Term};
+    let statements = &mut program.statements;
+    for lookup in 0..statements.len() {
+        // Each read of a row inserted here, with the inserted row's pinned values.
+        let mut found: Vec<(usize, BTreeMap<String, Term>)> = Vec::new();
+        for (index, read) in statements[lookup].accesses.iter().enumerate() {
+            if !matches!(
+                read.kind,
+                AccessKind::Read {
+                    aggregate: false,
+                    ..
+                }
+            ) {
+                continue;
+            }
+            let Some(table) = catalog.table(&read.table) else {
+                continue;
+            };
+            let inserted =
+                statements[..lookup]
+                    .iter()
+                    .enumerate()
+                    .rev()
+                    .find_map(|(at, statement)| {
+                        let insert = statement.accesses.iter().find(|access| {
+                            access.table == read.table
+                                && matches!(
+                                    access.kind,
+                                    AccessKind::Insert {
+                                        on_conflict: OnConflict::Error,
+                                        ..
+                                    }
+                                )
+                        })?;
+                        let runs_first = statement.certain
+                            && statement
+                                .arms
+                                .iter()
+                                .all(|arm| statements[lookup].arms.contains(arm));
+                        let untouched = statements[at + 1..lookup].iter().all(|between| {
+                            between
+                                .accesses
+                                .iter()
+                                .all(|access| access.table != read.table || !access.is_write())
+                        });
+                        let same_key = table.keys.iter().any(|key| {
+                            key.identifies_row()
+                                && key.columns.iter().all(|column| {
+                                    matches!(
+                                        (read.rows.pins.get(column), insert.rows.pins.get(column)),
+                                        (Some(a), Some(b)) if a == b
+                                    )
+                                })
+                        });
+                        (runs_first && untouched && same_key).then_some(insert)
+                    });
+            if let Some(insert) = inserted {
+                found.push((index, insert.rows.pins.clone()));
+            }
+        }
+        let mut renames: BTreeMap<String, Term> = BTreeMap::new();
+        for (index, inserted) in found {
+            let read = &mut statements[lookup].accesses[index];
+            // The row found is the row inserted: its values, and the variables it fills.
+            for (column, value) in inserted {
+                if let Some(term @ Term::Param(name)) = read.rows.pins.get(&column)
+                    && *term != value
+                {
+                    renames.insert(name.clone(), value.clone());
+                }
+                read.rows.pins.insert(column, value);
+            }
+        }
+        if renames.is_empty() {
+            continue;
+        }
+        for statement in &mut statements[lookup + 1..] {
+            for access in &mut statement.accesses {
+                access.bind(&mut |name| {
+                    renames
+                        .get(name)
+                        .cloned()
+                        .unwrap_or_else(|| Term::Param(name.to_string()))
+                });
+            }
+        }
+    }
+    // A fresh value names only this transaction's rows, wherever it goes: a child row that
+    // copies it into a foreign key is new too, and a read by it sees only rows added here.
+    let fresh: BTreeSet<Term> = statements
+        .iter()
+        .flat_map(|statement| &statement.accesses)
+        .filter(|access| matches!(access.kind, AccessKind::Insert { .. }))
+        .flat_map(|access| {
+            access
+                .rows
+                .fresh
+                .iter()
+                .filter_map(|column| access.rows.pins.get(column).cloned())
+        })
+        .filter(|term| matches!(term, Term::Param(_)))
+        .collect();
+    if fresh.is_empty() {
+        return;
+    }
+    for access in statements
+        .iter_mut()
+        .flat_map(|statement| &mut statement.accesses)
+    {
+        let insert = matches!(access.kind, AccessKind::Insert { .. });
+        let table = catalog.table(&access.table);
+        let columns: Vec<String> = access
+            .rows
+            .pins
+            .iter()
+            .filter(|(_, term)| fresh.contains(*term))
+            .map(|(column, _)| column.clone())
+            .collect();
+        for column in columns {
+            // A new row's identity, or only its link to the new parent.
+            if !insert || table.is_some_and(|table| table.identifies_new_rows(&column)) {
+                access.rows.fresh.insert(column);
+            } else {
+                access.rows.linked.insert(column);
+            }
+        }
+    }
 }

@@ -435,6 +435,20 @@ fn body_statements(
         if body_statement.must_miss {
             mark_must_miss(&mut accesses);
         }
+        // `PERFORM ...; IF FOUND THEN RETURN; END IF;` before anything is written: the routine
+        // writes only when the check found nothing.
+        let returns_if_found = body_statement.returns_if_found
+            && !body_statement.must_miss
+            && !body
+                .dynamic
+                .iter()
+                .any(|range| range.start < body_statement.range.start)
+            && statements.iter().all(|earlier: &ProgramStatement| {
+                earlier.calls.is_empty() && earlier.accesses.iter().all(|a| !a.is_write())
+            });
+        if returns_if_found {
+            mark_must_miss(&mut accesses);
+        }
         pin_found_row_to_targets(&mut accesses, &body_statement.into, &known, catalog);
         pin_joined_columns(&mut accesses, &joins);
         mark_fresh_values(&mut accesses, &fresh, catalog);
@@ -489,6 +503,8 @@ fn body_statements(
             }),
             guards,
             arms,
+            certain: body_statement.certain,
+            returns_if_found,
         });
     }
     pin_picked_rows(&mut statements);
@@ -773,6 +789,7 @@ fn pin_found_row_to_targets(
         for (column, target) in pairs {
             if pinned(&column) && !access.rows.pins.contains_key(&column) {
                 let name = variable(&target).unwrap_or(target);
+                access.rows.found.insert(column.clone());
                 access.rows.pins.insert(column, Term::Param(name));
             }
         }
@@ -799,6 +816,7 @@ fn pin_joined_columns(accesses: &mut [Access], joins: &[extract::Join]) {
                 if let Some(target) = accesses.get_mut(to.0)
                     && !target.rows.pins.contains_key(&to.1)
                 {
+                    target.rows.found.insert(to.1.clone());
                     target.rows.pins.insert(to.1.clone(), term);
                     changed = true;
                 }
@@ -1328,6 +1346,14 @@ fn inlined(
     statement.guards.clear();
     // The callee's own branches are numbered in the callee: only the call's are kept.
     statement.arms = site.arms.clone();
+    statement.certain &= site.certain;
+    if std::mem::take(&mut statement.returns_if_found) {
+        for access in &mut statement.accesses {
+            if let crate::access::AccessKind::Read { must_miss, .. } = &mut access.kind {
+                *must_miss = false;
+            }
+        }
+    }
     statement
 }
 

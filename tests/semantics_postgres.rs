@@ -1272,6 +1272,62 @@ fn raise_if_found_guard_excludes_a_finder() {
     run.step("reader", "COMMIT");
 }
 
+/// A queue `create_queue` has not committed cannot be found by name: `tick` raises rather than
+/// miss its first tick, and once it is committed `tick` sees that tick. `create_queue` returns
+/// when its name check finds a row, so it never goes on after seeing the queue `drop_queue`
+/// deletes; a second `create_queue` of the name waits on the unique key and fails.
+#[test]
+fn new_queue_rows_are_its_own() {
+    let Some(database) = Database::of("new_queue_rows_are_its_own") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["phantom-write-skew: tick"]
+    );
+    let mut run = database.sessions(["creator", "ticker"]);
+    run.step("creator", "BEGIN");
+    assert_eq!(
+        run.step("creator", "SELECT create_queue('q')").rows(),
+        ["1"]
+    );
+    assert_eq!(
+        run.step("ticker", "SELECT tick('q')").sqlstate(),
+        "P0001",
+        "the queue is not there until create_queue commits"
+    );
+    run.step("creator", "COMMIT");
+    assert_eq!(
+        run.step("ticker", "SELECT tick('q') IS NOT NULL").rows(),
+        ["t"],
+        "once committed, its first tick is seen"
+    );
+
+    let mut run = database.sessions(["dropper", "creator"]);
+    run.step("dropper", "BEGIN");
+    run.step("dropper", "SELECT drop_queue('q')");
+    assert_eq!(
+        run.step("creator", "SELECT create_queue('q')").rows(),
+        ["0"],
+        "the name check finds the queue being dropped and returns"
+    );
+    run.step("dropper", "COMMIT");
+    assert_eq!(
+        run.step("creator", "SELECT create_queue('q')").rows(),
+        ["1"]
+    );
+
+    let mut run = database.sessions(["a", "b"]);
+    run.step("a", "BEGIN");
+    assert_eq!(run.step("a", "SELECT create_queue('r')").rows(), ["1"]);
+    assert!(
+        run.step("b", "SELECT create_queue('r')").is_waiting(),
+        "the second insert of the name waits on the unique key"
+    );
+    run.step("a", "COMMIT");
+    assert_eq!(run.finish("b").sqlstate(), "23505");
+}
+
 /// StopProducer deletes by the primary key. A producer StartProducer adds with that uuid is
 /// missed only when the row was absent (the DELETE deletes nothing) or when the INSERT waits
 /// on the key for the DELETE to commit, so StartProducer never commits before StopProducer.

@@ -49,8 +49,18 @@ pub struct RowSet {
     pub pins: BTreeMap<String, Term>,
     pub domains: BTreeMap<String, Domain>,
     /// Columns an INSERT fills with a value that no other transaction can know yet (a serial
-    /// or identity key, a random uuid): the new row never matches `column = <term>` elsewhere.
+    /// or identity key, a random uuid), or that any access pins to a value its transaction
+    /// generated so (see [`crate::program::read_own_inserts`]): such rows never match
+    /// `column = <term>` elsewhere.
     pub fresh: BTreeSet<String>,
+    /// Columns an INSERT fills with a value its own transaction generated and gave a new row
+    /// of another table too (a new parent's id copied into the child's foreign key): the row
+    /// matches no value another transaction held before its statement, though a join to the
+    /// parent row added with it does (see [`crate::program::read_own_inserts`]).
+    pub linked: BTreeSet<String>,
+    /// Columns pinned to a value the statement itself finds (its `INTO` variables, a column
+    /// joined to them): not a value held before it.
+    pub found: BTreeSet<String>,
     /// Columns a read compares with a column of another row it reads (`q.queue_id =
     /// s.sub_queue`): their values are in rows the reader sees, never one that another
     /// transaction has just generated and not yet committed.
@@ -350,6 +360,18 @@ impl Access {
         )
     }
 
+    /// A read, update or delete of rows by a value its own transaction generated (see
+    /// [`RowSet::fresh`]): it touches only rows that transaction added, which no other
+    /// transaction sees or changes before it commits.
+    pub fn own_rows_only(&self) -> bool {
+        !matches!(self.kind, AccessKind::Insert { .. })
+            && self
+                .rows
+                .fresh
+                .iter()
+                .any(|column| self.rows.pins.contains_key(column))
+    }
+
     /// A read that sees uncommitted rows whatever the transaction's level (a T-SQL hint).
     pub fn reads_uncommitted(&self) -> bool {
         matches!(
@@ -500,6 +522,7 @@ pub fn pin_picked_rows(statements: &mut [Vec<Access>]) {
                 })
             });
             if let Some((column, term)) = picked {
+                read.rows.found.insert(column.clone());
                 read.rows.pins.insert(column.clone(), term.clone());
             }
         }

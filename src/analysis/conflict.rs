@@ -69,6 +69,9 @@ pub struct RwEdge {
 pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
     let mut edges = Vec::new();
     for (read_at, read) in reader.accesses() {
+        if read.own_rows_only() {
+            continue;
+        }
         // A DELETE re-checks the rows it finds, but nothing rescans for rows inserted since:
         // its WHERE is a predicate read for phantoms (delete-then-insert "replace all"). Only
         // inserts that give every column the DELETE pins can match it: a column left to its
@@ -111,6 +114,15 @@ pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
                 ..
             }
         );
+        // A check the transaction goes on past only when it found nothing saw no row that a
+        // write could change or delete: only a row added or moved in can be one it missed.
+        let missed = matches!(
+            read.kind,
+            AccessKind::Read {
+                must_miss: true,
+                ..
+            }
+        );
         // The columns of `assigned` the read looks at, as a value or in its WHERE.
         let read_of = |assigned: &std::collections::BTreeMap<String, SetValue>| -> Vec<String> {
             assigned
@@ -120,7 +132,7 @@ pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
                 .collect()
         };
         for (write_at, write) in writer.accesses() {
-            if write.table != read.table || !write.is_write() {
+            if write.table != read.table || !write.is_write() || write.own_rows_only() {
                 continue;
             }
             let mut push = |kind, columns: Vec<String>, unifier| {
@@ -136,6 +148,7 @@ pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
                 AccessKind::Update { set, .. } => {
                     let columns = read_of(set);
                     if !columns.is_empty()
+                        && !missed
                         && let Some(unifier) =
                             rows_meet(&read.rows, reader.tag, &write.rows, writer.tag)
                     {
@@ -149,8 +162,9 @@ pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
                     }
                 }
                 AccessKind::Delete { .. } => {
-                    if let Some(unifier) =
-                        rows_meet(&read.rows, reader.tag, &write.rows, writer.tag)
+                    if !missed
+                        && let Some(unifier) =
+                            rows_meet(&read.rows, reader.tag, &write.rows, writer.tag)
                     {
                         push(EdgeKind::Item, vec![], unifier);
                     }
@@ -161,7 +175,7 @@ pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
                     {
                         if let OnConflict::Update(set) = on_conflict {
                             let columns = read_of(set);
-                            if !columns.is_empty() {
+                            if !columns.is_empty() && !missed {
                                 push(EdgeKind::Item, columns, unifier.clone());
                             }
                         }

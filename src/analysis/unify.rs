@@ -169,13 +169,17 @@ pub fn rows_meet(a: &RowSet, ia: u8, b: &RowSet, ib: u8) -> Option<Unifier> {
     Some(unifier)
 }
 
-/// A row given a fresh key by one side cannot be a row the other names by that key.
+/// A row given a fresh key by one side cannot be a row the other names by that key; one
+/// linked to a new parent by a fresh value cannot be one the other names by a value it held.
 fn fresh_against_known(a: &RowSet, b: &RowSet) -> bool {
     a.fresh.iter().any(|column| {
         b.pins.contains_key(column)
             || b.known.contains(column)
             || matches!(b.domains.get(column), Some(crate::access::Domain::In(_)))
-    })
+    }) || a
+        .linked
+        .iter()
+        .any(|column| b.pins.contains_key(column) && !b.found.contains(column))
 }
 
 /// Whether some value of every column is allowed by both row sets' literal values.
@@ -222,6 +226,8 @@ mod tests {
         RowSet {
             domains: Default::default(),
             fresh: Default::default(),
+            linked: Default::default(),
+            found: Default::default(),
             known: Default::default(),
             separable: Default::default(),
             pins: pins

@@ -48,6 +48,12 @@ pub struct BodyStatement {
     /// `IF n > 0 THEN RAISE`, `PERFORM ...` or `SELECT ... INTO` followed by `IF FOUND THEN
     /// RAISE`, or the condition of `IF EXISTS (...) THEN RAISE`).
     pub must_miss: bool,
+    /// It runs on every call that gets past the exits before it (`IF ... THEN RETURN`): not
+    /// inside a loop, a branch, or a block with exception handlers (which roll it back).
+    pub certain: bool,
+    /// The body returns if the statement finds a row (`PERFORM ...; IF FOUND THEN RETURN ...;
+    /// END IF;` outside any branch or loop): what follows runs only when it found none.
+    pub returns_if_found: bool,
 }
 
 /// A branch of an `IF`, `CASE` or `WHILE`: its statements run only when the condition
@@ -245,6 +251,8 @@ fn tsql_statement(text: &str, tokens: &[Token], body: &mut Body) {
                 branches: Vec::new(),
                 must_find: false,
                 must_miss: false,
+                certain: false,
+                returns_if_found: false,
             });
         }
     };
@@ -323,6 +331,8 @@ pub fn read_sql_body(text: &str, body: TextRange) -> Body {
                 branches: Vec::new(),
                 must_find: false,
                 must_miss: false,
+                certain: true,
+                returns_if_found: false,
             });
         }
     }
@@ -480,6 +490,11 @@ impl<'a> Reader<'a> {
             .iter()
             .flat_map(|open| open.branches.iter().copied())
             .collect();
+        statement.certain = self.in_handler.is_none()
+            && self
+                .blocks
+                .iter()
+                .all(|open| open.block == Block::Begin { handlers: false });
         if let Some(HandlerEnd::Statement(end)) = self.in_handler
             && self.index > end
         {
@@ -551,6 +566,8 @@ impl<'a> Reader<'a> {
                 branches: Vec::new(),
                 must_find: false,
                 must_miss: false,
+                certain: false,
+                returns_if_found: false,
             });
             self.body.conditions.len() - 1
         });
@@ -641,6 +658,25 @@ impl<'a> Reader<'a> {
                 .contains(&condition)
             });
         found && self.raises_after_assignments(then + 1)
+    }
+
+    /// `IF FOUND THEN RETURN ...; END IF;` from the condition at `at`, in a block that is no
+    /// branch or loop.
+    fn returns_if_found(&self, at: usize) -> bool {
+        let then = self.find(at, &["then"]);
+        let Some(end) = self
+            .is(then + 1, "return")
+            .then(|| self.find(then + 1, &[]))
+        else {
+            return false;
+        };
+        then == at + 1
+            && self.is(at, "found")
+            && self.is(end + 1, "end")
+            && self.is(end + 2, "if")
+            && self.blocks[..self.blocks.len().saturating_sub(1)]
+                .iter()
+                .all(|open| open.block == Block::Begin { handlers: false })
     }
 
     /// The `)` closing the `(` at `open`.
@@ -748,6 +784,8 @@ impl<'a> Reader<'a> {
                 branches: Vec::new(),
                 must_find: false,
                 must_miss: false,
+                certain: false,
+                returns_if_found: false,
             });
         }
     }
@@ -826,6 +864,8 @@ impl<'a> Reader<'a> {
             branches: Vec::new(),
             must_find,
             must_miss: false,
+            certain: false,
+            returns_if_found: false,
         });
         self.found_by = lookup.then(|| self.body.statements.len().saturating_sub(1));
         self.index = end + 1;
@@ -1026,6 +1066,8 @@ impl<'a> Reader<'a> {
                         for statement in self.body.statements.iter_mut().skip(first) {
                             statement.must_find = false;
                             statement.must_miss = false;
+                            statement.certain = false;
+                            statement.returns_if_found = false;
                         }
                     }
                     // A handler runs after a raise: not under the exits before it.
@@ -1063,6 +1105,13 @@ impl<'a> Reader<'a> {
                             && let Some(statement) = self.body.statements.get_mut(found_by)
                         {
                             statement.must_miss = true;
+                        }
+                        if let Some(found_by) = self.found_by
+                            && self.returns_if_found(next)
+                            && let Some(statement) = self.body.statements.get_mut(found_by)
+                            && statement.certain
+                        {
+                            statement.returns_if_found = true;
                         }
                     }
                     let statements_before = self.body.statements.len();
@@ -1410,6 +1459,8 @@ impl<'a> Reader<'a> {
                     branches: Vec::new(),
                     must_find: false,
                     must_miss: false,
+                    certain: false,
+                    returns_if_found: false,
                 });
             }
         }
@@ -1528,6 +1579,51 @@ mod tests {
         let read = read_plpgsql_body(body, TextRange::new(0, body.len()));
         let must_miss: Vec<bool> = read.statements.iter().map(|s| s.must_miss).collect();
         assert_eq!(must_miss, [true, true, true, false, false]);
+    }
+
+    #[test]
+    fn a_return_when_found_outside_branches_and_loops_is_recorded() {
+        let body = "
+            BEGIN
+                PERFORM 1 FROM queues WHERE name = p_name;
+                IF FOUND THEN
+                    RETURN 0;
+                END IF;
+                PERFORM 1 FROM ticks WHERE queue_id = v_id;
+                IF FOUND THEN
+                    RETURN 0;
+                ELSE
+                    v_id := 1;
+                END IF;
+                IF p_force THEN
+                    PERFORM 1 FROM retries WHERE owner = v_id;
+                    IF FOUND THEN
+                        RETURN 0;
+                    END IF;
+                END IF;
+                FOR i IN 1..2 LOOP
+                    PERFORM 1 FROM events WHERE id = i;
+                    IF FOUND THEN
+                        RETURN 0;
+                    END IF;
+                END LOOP;
+                BEGIN
+                    PERFORM 1 FROM queues WHERE name = p_other;
+                    IF FOUND THEN
+                        RETURN 0;
+                    END IF;
+                EXCEPTION WHEN others THEN
+                    NULL;
+                END;
+            END;";
+        let read = read_plpgsql_body(body, TextRange::new(0, body.len()));
+        let returns: Vec<bool> = read
+            .statements
+            .iter()
+            .filter(|s| body[s.range.start..s.range.end].starts_with('1'))
+            .map(|s| s.returns_if_found)
+            .collect();
+        assert_eq!(returns, [true, false, false, false, false]);
     }
 
     #[test]

@@ -71,13 +71,24 @@ fn structure<'g>(
                     // A DELETE by a whole key misses a new row of that key only when it found no
                     // row (then it wrote nothing an edge can come in through) or when the insert
                     // waited on the unique key for it to commit (then Tout cannot commit first).
-                    let keyed_delete = outgoing.kind == EdgeKind::Phantom
-                        && matches!(pivot_read.kind, AccessKind::Delete { .. })
-                        && pivot_read
+                    // The insert waits too when the pivot had found and locked that row before.
+                    let key = (outgoing.kind == EdgeKind::Phantom
+                        && matches!(pivot_read.kind, AccessKind::Delete { .. }))
+                    .then(|| {
+                        pivot_read
                             .rows
                             .point_key(context.catalog.table(&pivot_read.table))
-                            .is_some();
-                    if keyed_delete && incoming.write == outgoing.read {
+                    })
+                    .flatten();
+                    if let Some(key) = key
+                        && (incoming.write == outgoing.read
+                            || holds_row(
+                                &context.programs[pivot],
+                                outgoing.read.statement,
+                                pivot_read,
+                                &key.columns,
+                            ))
+                    {
                         return None;
                     }
                     if crate::analysis::conflict::upsert_outcomes_exclude(
@@ -99,6 +110,37 @@ fn structure<'g>(
                         && closes(context, incoming, outgoing))
                     .then_some((incoming, outgoing, Some(weakest)))
                 })
+        })
+}
+
+/// Whether `program`, before statement `before`, found and locked the row of `delete`'s table
+/// that `delete` names by `key` (`SELECT ... WHERE name = $1 FOR UPDATE` raising when missing,
+/// then `DELETE ... WHERE name = $1`): the row exists until the program commits, so an insert
+/// of that key waits for it.
+fn holds_row(
+    program: &crate::program::Program,
+    before: usize,
+    delete: &crate::access::Access,
+    key: &[String],
+) -> bool {
+    program.statements[..before]
+        .iter()
+        .enumerate()
+        .filter(|(at, _)| program.run_together(*at, before))
+        .flat_map(|(_, statement)| &statement.accesses)
+        .any(|lookup| {
+            lookup.table == delete.table
+                && matches!(
+                    lookup.kind,
+                    AccessKind::Read {
+                        must_find: true,
+                        lock: Some(_),
+                        ..
+                    }
+                )
+                && key
+                    .iter()
+                    .all(|column| lookup.rows.pins.get(column) == delete.rows.pins.get(column))
         })
 }
 
