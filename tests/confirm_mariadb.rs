@@ -235,3 +235,47 @@ fn engines_without_a_server_here_are_refused() {
         );
     }
 }
+
+/// With `innodb_snapshot_isolation = ON` (the `mariadb` engine's default), the lost update
+/// that read committed lets through is stopped at repeatable read by MariaDB's own check: the
+/// second write of the row fails with error 1020, a serialization failure.
+#[test]
+fn mariadb_snapshot_isolation_stops_the_second_write() {
+    let Some((_turn, database, _)) = support::mariadb::turn("mariadb_snapshot_isolation") else {
+        return;
+    };
+    let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join("mysql_lost_update_rr");
+    let case = case::Case::load(&directory).expect("case");
+    let run_at = |level: Option<isolint::semantics::Level>| {
+        case.run
+            .iter()
+            .find(|run| run.engine() == Engine::Mariadb && run.level() == level)
+            .expect("a MariaDB run at that level")
+            .check(&directory)
+    };
+    let read_committed = run_at(Some(isolint::semantics::Level::ReadCommitted));
+    let mut repeatable_read = run_at(None);
+    assert!(repeatable_read.findings.is_empty());
+    repeatable_read.findings = read_committed.findings.clone();
+    let setup = confirm::Setup::new(&repeatable_read, None).expect("setup");
+    let schema = confirm::Schema::build(&database, &setup).expect("schema");
+    let confirmation = confirm::confirm(
+        &schema,
+        &repeatable_read,
+        &setup,
+        &repeatable_read.findings[0],
+    );
+    assert_eq!(
+        confirmation.verdict,
+        confirm::Verdict::Prevented,
+        "{}",
+        confirmation.reason
+    );
+    assert!(
+        confirmation.reason.contains("(error 1020, SQLSTATE HY000)"),
+        "{}",
+        confirmation.reason
+    );
+}
