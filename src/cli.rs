@@ -53,17 +53,23 @@ pub enum Command {
     /// Serve diagnostics, quick fixes and hover to an editor (Language Server Protocol on
     /// standard input and output).
     Lsp,
-    /// Run each finding's interleaving on a real PostgreSQL and report whether it happens.
+    /// Run each finding's interleaving on a real database and report whether it happens.
+    ///
+    /// Findings run on PostgreSQL for `--engine postgres`, and on MariaDB (or MySQL with
+    /// InnoDB) for `--engine mysql` and `--engine mariadb`. The other engines (SQL Server,
+    /// Oracle, CockroachDB, SQLite, Spanner, TiDB, YugabyteDB) have no server here to confirm
+    /// on, and confirm stops with an error for them.
     ///
     /// The project's migrations run verbatim, in the order the check applies them, in a
     /// throwaway database (`CREATE DATABASE isolint_confirm_<random>`) on the server of
     /// --database-url; every run works in a copy of it, and all of them are dropped afterwards
-    /// (`DROP DATABASE ... WITH (FORCE)`), also when confirm fails. Nothing outside those
-    /// databases is touched: nothing is created in the database the URL names, and migration
-    /// statements that would change the server as a whole (roles, databases, tablespaces,
-    /// ALTER SYSTEM, subscriptions, also inside DO blocks) are left out and listed. Without
-    /// --database-url, a private PostgreSQL is started in a temporary directory on a Unix
-    /// socket (as an unprivileged user when run as root), and stopped and deleted afterwards.
+    /// (`DROP DATABASE`), also when confirm fails. Nothing outside those databases is touched:
+    /// nothing is created in the database the URL names, and migration statements that would
+    /// change the server as a whole (roles and users, databases, tablespaces, ALTER SYSTEM, SET
+    /// GLOBAL, GRANT, USE, subscriptions, also inside DO blocks) are left out and listed.
+    /// Without --database-url, a private server (PostgreSQL, or MariaDB for the MySQL family)
+    /// is started in a temporary directory on a Unix socket (as an unprivileged user when run
+    /// as root), and stopped and deleted afterwards.
     Confirm(Box<ConfirmArgs>),
     /// Write a design review: summary, dependency graph, transaction inventory, findings with
     /// witnesses, isolation advisor and pair matrix.
@@ -91,10 +97,13 @@ pub struct ConfirmArgs {
 /// Where `confirm` runs findings, and with which rows.
 #[derive(clap::Args, Debug)]
 pub struct DatabaseArgs {
-    /// The PostgreSQL to run findings on, e.g. `postgres://user@localhost/db` or
-    /// `host=/tmp user=postgres`; the user needs CREATEDB. Everything runs in throwaway
+    /// The server to run findings on: PostgreSQL (`postgres://user@localhost/db`, `host=/tmp
+    /// user=postgres`; the user needs CREATEDB) for `--engine postgres`, MariaDB or MySQL
+    /// (`mysql://user:password@localhost/db`, `mysql://root@localhost/?socket=/run/mysqld/
+    /// mysqld.sock`; the user needs CREATE and DROP on `isolint_confirm_%` databases, and
+    /// PROCESS to see lock waits) for `--engine mysql|mariadb`. Everything runs in throwaway
     /// databases created there and dropped afterwards; nothing else on the server is touched.
-    /// Without it, `isolint confirm` starts a private PostgreSQL of its own when the server
+    /// Without it, `isolint confirm` starts a private server of its own when the server
     /// binaries are installed (and `isolint report` confirms nothing).
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
@@ -135,7 +144,7 @@ pub struct ReportArgs {
     /// `html`: one self-contained page; `markdown`: for pull requests and wikis (GitHub).
     #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
     pub format: ReportFormat,
-    /// With `--database-url`, each finding shows what `isolint confirm` saw on PostgreSQL.
+    /// With `--database-url`, each finding shows what `isolint confirm` saw on the database.
     #[command(flatten)]
     pub database: DatabaseArgs,
 }
@@ -667,29 +676,53 @@ fn confirm_findings(
     config: Option<&Config>,
 ) -> Result<(), CliError> {
     use crate::confirm;
-    if result.engine != Engine::Postgres {
+    use crate::confirm::database::Flavor;
+    let Some(flavor) = Flavor::of(result.engine) else {
         return Err(CliError::Confirm(format!(
-            "confirm runs findings on PostgreSQL, and this project is checked as {}; pass \
-             --engine postgres if its SQL runs there",
+            "confirm runs findings on PostgreSQL (--engine postgres) and on MariaDB or MySQL \
+             (--engine mysql, --engine mariadb); this project is checked as {}, which has no \
+             server here to run them on. Its findings stand as the check reports them; pass \
+             one of those engines if the project's SQL runs there too",
             result.engine.id()
         )));
-    }
+    };
     let mut setup =
         confirm::Setup::new(result, database.seed.as_deref()).map_err(CliError::Confirm)?;
     if let Some(config) = config {
         setup = setup.with_setup_files(config).map_err(CliError::Confirm)?;
     }
     // Dropped after everything that uses it: a private server outlives its databases.
-    let private;
-    let url = match &database.database_url {
-        Some(url) => url.clone(),
-        None => {
-            private = confirm::cluster::Cluster::start(&|message| eprintln!("isolint: {message}"))
-                .map_err(CliError::Confirm)?;
-            private.url()
+    let (_private_postgres, _private_mariadb);
+    let progress = |message: &str| eprintln!("isolint: {message}");
+    let url = match (&database.database_url, flavor) {
+        (Some(url), _) => url.clone(),
+        (None, Flavor::Postgres) => {
+            let cluster = confirm::cluster::Cluster::start(&progress).map_err(CliError::Confirm)?;
+            let url = cluster.url();
+            _private_postgres = cluster;
+            url
+        }
+        (None, Flavor::Mysql) => {
+            let server = confirm::mariadb::Mariadb::start(&progress).map_err(CliError::Confirm)?;
+            let url = server.url();
+            _private_mariadb = server;
+            url
         }
     };
     let server = confirm::database::Database::new(&url).map_err(CliError::Confirm)?;
+    if server.flavor() != flavor {
+        return Err(CliError::Confirm(format!(
+            "this project is checked as {}, whose findings run on {}, and --database-url names \
+             a {} server; pass a {} URL",
+            result.engine.id(),
+            flavor.name(),
+            server.flavor().name(),
+            match flavor {
+                Flavor::Postgres => "postgres://",
+                Flavor::Mysql => "mysql://",
+            }
+        )));
+    }
     // Fail early when the server cannot be reached.
     server.connect().map_err(CliError::Confirm)?;
     for left_out in setup

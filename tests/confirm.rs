@@ -5,75 +5,13 @@
 
 mod support;
 
-use std::collections::BTreeSet;
-use std::fmt::Write;
-
 use isolint::confirm::{self, Verdict, database::Database};
 use isolint::semantics::{Engine, Level};
 use isolint::source::{Role, SourceFile};
 use isolint::{CheckOptions, CheckResult, check_sources};
-use support::case::{self, Case};
+use support::agreement::Agreement;
 use support::postgres::Server;
-
-/// The agreement table (fixture × level → static verdict, PostgreSQL verdict) and the
-/// disagreements.
-struct Agreement {
-    table: String,
-    failures: Vec<String>,
-}
-
-impl Agreement {
-    /// Confirms every finding of `result`; one table line per finding.
-    fn confirm_all(
-        &mut self,
-        database: &Database,
-        result: &CheckResult,
-        seed: Option<&std::path::Path>,
-        (fixture, level): (&str, &str),
-        wanted: Option<Verdict>,
-    ) {
-        let (table, failures) = (&mut self.table, &mut self.failures);
-        if result.findings.is_empty() {
-            return;
-        }
-        let setup = confirm::Setup::new(result, seed).expect("setup");
-        let schema = confirm::Schema::build(database, &setup).expect("the migrations run");
-        if !schema.failures().is_empty() {
-            failures.push(format!(
-                "{fixture}: migrations failed: {:?}",
-                schema.failures()
-            ));
-        }
-        for finding in &result.findings {
-            let (rule, programs) = case::key(result, finding);
-            let programs: Vec<String> = programs.into_iter().collect();
-            let confirmation = confirm::confirm(&schema, result, &setup, finding);
-            let _ = writeln!(
-                table,
-                "| {fixture} | {level} | {rule} {} | {} | {} |",
-                programs.join(", "),
-                match wanted {
-                    Some(Verdict::Reproduced) => "finding",
-                    Some(_) => "none",
-                    None => "allowed",
-                },
-                confirmation.verdict.id()
-            );
-            if let Some(wanted) = wanted
-                && confirmation.verdict != wanted
-            {
-                failures.push(format!(
-                    "{fixture} at {level}: {rule} ({}) was {} on PostgreSQL, expected {}: {}\n{}",
-                    programs.join(", "),
-                    confirmation.verdict.id(),
-                    wanted.id(),
-                    confirmation.reason,
-                    serde_json::to_string_pretty(&confirmation.schedule).unwrap_or_default()
-                ));
-            }
-        }
-    }
-}
+use support::{case, isolint};
 
 #[test]
 fn static_verdicts_agree_with_postgresql_on_seeded_fixtures() {
@@ -82,83 +20,18 @@ fn static_verdicts_agree_with_postgresql_on_seeded_fixtures() {
         return;
     };
     let database = Database::new(&server.url()).expect("url");
-    let mut agreement = Agreement {
-        table: String::from(
-            "| fixture | level | finding | static | PostgreSQL |\n|---|---|---|---|---|\n",
-        ),
-        failures: Vec::new(),
-    };
+    let mut agreement = Agreement::new("PostgreSQL");
     let mut seeded = 0;
-    let mut rules = BTreeSet::new();
     for directory in case::all() {
         let seed = directory.join("seed.sql");
         if !seed.is_file() {
             continue;
         }
         seeded += 1;
-        let name = directory.file_name().unwrap().to_string_lossy().to_string();
-        let case = Case::load(&directory).expect("case");
-        let mut weaker: Vec<(Level, CheckResult)> = Vec::new();
-        let mut runs: Vec<_> = case
-            .run
-            .iter()
-            .filter(|run| run.engine() == Engine::Postgres)
-            .collect();
-        let level_of = |run: &support::case::Run| run.level().unwrap_or(Level::ReadCommitted);
-        runs.sort_by_key(|run| level_of(run));
-        for run in runs {
-            let level = level_of(run).id();
-            let mut result = run.check(&directory);
-            let required = case::expected(&run.require);
-            if required.is_empty() {
-                // The schedules that weaker levels let through, at this level.
-                for (weak_level, weak) in weaker.iter().filter(|(weak, _)| *weak < level_of(run)) {
-                    result.findings = weak.findings.clone();
-                    agreement.confirm_all(
-                        &database,
-                        &result,
-                        Some(&seed),
-                        (&name, &format!("{level} ({}'s schedule)", weak_level.id())),
-                        Some(Verdict::Prevented),
-                    );
-                }
-                continue;
-            }
-            let findings = std::mem::take(&mut result.findings);
-            let of = |expected: &BTreeSet<case::Expected>| -> Vec<_> {
-                findings
-                    .iter()
-                    .filter(|finding| expected.contains(&case::key(&result, finding)))
-                    .cloned()
-                    .collect()
-            };
-            let (required, allowed) = (of(&required), of(&case::expected(&run.allow)));
-            // Allowed findings are the model's known imprecisions: shown, not asserted.
-            result.findings = allowed;
-            agreement.confirm_all(&database, &result, Some(&seed), (&name, level), None);
-            result.findings = required;
-            rules.extend(result.findings.iter().map(|finding| finding.rule.id()));
-            agreement.confirm_all(
-                &database,
-                &result,
-                Some(&seed),
-                (&name, level),
-                Some(Verdict::Reproduced),
-            );
-            weaker.push((level_of(run), result));
-        }
+        agreement.fixture(&database, &directory, &[Engine::Postgres], Some(&seed));
     }
-    println!("{}", agreement.table);
-    let _ = std::fs::write(
-        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("confirm-agreement.md"),
-        &agreement.table,
-    );
     assert!(seeded >= 15, "only {seeded} fixtures have a seed.sql");
-    assert!(
-        agreement.failures.is_empty(),
-        "{}",
-        agreement.failures.join("\n\n")
-    );
+    agreement.finish("confirm-agreement.md");
     for rule in [
         "lost-update",
         "write-skew",
@@ -168,7 +41,10 @@ fn static_verdicts_agree_with_postgresql_on_seeded_fixtures() {
         "non-repeatable-read",
         "phantom-read",
     ] {
-        assert!(rules.contains(rule), "no seeded fixture confirms {rule}");
+        assert!(
+            agreement.rules.contains(rule),
+            "no seeded fixture confirms {rule}"
+        );
     }
 }
 
@@ -258,12 +134,6 @@ fn footprint(url: &str) -> (i64, Vec<String>) {
         .map(|row| row.get(0))
         .collect();
     (databases, objects)
-}
-
-fn isolint() -> assert_cmd::Command {
-    let mut command = assert_cmd::Command::cargo_bin("isolint").expect("binary");
-    command.current_dir(env!("CARGO_MANIFEST_DIR"));
-    command
 }
 
 /// The command line: the nearest `seed.sql` is found, the verdict and the interleaving are
@@ -690,82 +560,14 @@ fn a_table_the_migrations_leave_out_is_taken_from_the_model() {
 /// tester tells them apart.
 #[test]
 fn a_session_waiting_for_a_lock_is_blocked_and_a_sleeping_one_is_not() {
-    use confirm::plan::{Action, Plan, PlannedStep, Session};
     let Some(server) = Server::start("a_session_waiting_for_a_lock_is_blocked") else {
         return;
     };
     let database = Database::new(&server.url()).expect("url");
-    let throwaway = confirm::throwaway::Throwaway::create(&database).expect("database");
-    let mut admin = throwaway.connect().expect("connect");
-    admin
-        .batch_execute("CREATE TABLE t (id int PRIMARY KEY, n int); INSERT INTO t VALUES (1, 0)")
-        .expect("table");
-    let tables = confirm::catalog::Tables::read(&mut admin).expect("catalog");
-    let session = |label: &str, statements: &[&str]| Session {
-        label: label.to_string(),
-        program: 0,
-        level: Level::ReadCommitted,
-        statements: statements.iter().map(|sql| sql.to_string()).collect(),
-        captures: statements.iter().map(|_| Vec::new()).collect(),
-        rolls_back: false,
-        routine: false,
-    };
-    let step = |session: usize, action: Action| PlannedStep { session, action };
-    let plan = Plan {
-        sessions: vec![
-            session(
-                "T1",
-                &[
-                    "UPDATE t SET n = n + 1 WHERE id = 1",
-                    "SELECT pg_sleep(0.3)",
-                ],
-            ),
-            session("T2", &["UPDATE t SET n = n + 10 WHERE id = 1 RETURNING n"]),
-        ],
-        steps: vec![
-            step(0, Action::Begin),
-            step(0, Action::Statement(0)),
-            step(1, Action::Begin),
-            step(1, Action::Statement(0)),
-            step(0, Action::Statement(1)),
-            step(0, Action::Commit),
-            step(1, Action::Commit),
-        ],
-        parameters: vec![],
-        assumptions: vec![],
-        lock_holder: None,
-    };
-    let mut run = confirm::session::RunDatabase {
-        database: throwaway.database(),
-        admin,
-        search_path: "public".to_string(),
-        tables: &tables,
-        first_transaction: None,
-    };
-    let execution = confirm::session::run(&plan, &plan.steps, &mut run).expect("runs");
-    let shown: Vec<(String, Option<usize>)> = execution
-        .events
-        .iter()
-        .map(|event| (event.result.clone(), event.completed_after))
-        .collect();
-    assert_eq!(
-        shown,
-        [
-            ("ok".to_string(), None),
-            ("ok".to_string(), None),
-            ("ok".to_string(), None),
-            ("blocked".to_string(), Some(5)),
-            ("ok".to_string(), None),
-            ("ok".to_string(), None),
-            ("ok".to_string(), None),
-        ],
-        "{:#?}",
-        execution.events
-    );
-    // T2 waited for T1's increment and added to it.
-    assert_eq!(
-        execution.events[3].returned,
-        Some(vec![vec![Some("11".to_string())]])
+    support::blocking::lock_wait_and_sleep(
+        &database,
+        "SELECT pg_sleep(0.3)",
+        "SET search_path TO public",
     );
 }
 

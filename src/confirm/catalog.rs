@@ -8,10 +8,12 @@ use std::collections::BTreeMap;
 
 use postgres::Client;
 
-use super::database::{describe, quote_ident};
+use super::database::{Connection, Flavor, Rows, describe, query, quote_ident};
 
 #[derive(Debug, Clone, Default)]
 pub struct Tables {
+    /// The server family they were read from (PostgreSQL when made by hand).
+    pub flavor: Option<Flavor>,
     pub tables: Vec<Table>,
     /// Schemas the migrations created (other than `public`), in name order.
     pub schemas: Vec<String>,
@@ -32,9 +34,15 @@ pub struct Function {
 }
 
 impl Function {
-    /// `"schema"."name"`, for SQL.
-    pub fn qualified(&self) -> String {
-        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
+    /// `"schema"."name"` for SQL on PostgreSQL, `` `name` `` on MySQL (where its schema is
+    /// the session's database).
+    pub fn qualified(&self, flavor: Flavor) -> String {
+        match flavor {
+            Flavor::Postgres => {
+                format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
+            }
+            Flavor::Mysql => flavor.quote_ident(&self.name),
+        }
     }
 }
 
@@ -64,7 +72,9 @@ struct TypeInfo {
 
 #[derive(Debug, Clone)]
 pub struct Table {
+    /// PostgreSQL's oid; on MySQL, a number of isolint's own.
     pub oid: i64,
+    /// Empty on MySQL, whose tables are in the database the session uses.
     pub schema: String,
     pub name: String,
     /// A partitioned table's parent, which holds no rows of its own.
@@ -87,12 +97,15 @@ pub const EXISTING_ROWS: usize = 50;
 impl Table {
     /// `"schema"."name"`, for SQL.
     pub fn qualified(&self) -> String {
+        if self.schema.is_empty() {
+            return quote_ident(&self.name);
+        }
         format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
     }
 
-    /// `name` for a table in `public`, else `schema.name`.
+    /// `name` for a table in `public` (or on MySQL), else `schema.name`.
     pub fn display(&self) -> String {
-        if self.schema == "public" {
+        if self.schema == "public" || self.schema.is_empty() {
             self.name.clone()
         } else {
             format!("{}.{}", self.schema, self.name)
@@ -158,6 +171,23 @@ pub struct Column {
 }
 
 impl Column {
+    /// A nullable column of `data_type` with nothing else to it, for catalogs made by hand.
+    #[cfg(test)]
+    pub fn plain(name: &str, data_type: &str) -> Column {
+        Column {
+            number: 0,
+            name: name.into(),
+            data_type: data_type.into(),
+            base_type: data_type.into(),
+            not_null: false,
+            default: None,
+            generated: false,
+            identity: None,
+            labels: Vec::new(),
+            references_numbered: false,
+        }
+    }
+
     /// A serial or identity column: the server numbers rows.
     pub fn numbered_by_server(&self) -> bool {
         self.identity.is_some()
@@ -199,7 +229,18 @@ pub struct ForeignKey {
 }
 
 impl Tables {
-    pub fn read(client: &mut Client) -> Result<Tables, String> {
+    /// What the server has in the connection's database. On MySQL the connection quotes
+    /// names as isolint writes them ([`Connection::quote_as_standard`]).
+    pub fn read(connection: &mut Connection) -> Result<Tables, String> {
+        let mut tables = match connection {
+            Connection::Postgres(client) => Tables::read_postgres(client),
+            Connection::Mysql(_) => Tables::read_mysql(connection),
+        }?;
+        tables.flavor = Some(connection.flavor());
+        Ok(tables)
+    }
+
+    fn read_postgres(client: &mut Client) -> Result<Tables, String> {
         let failed = |error: postgres::Error| {
             format!(
                 "cannot read the throwaway database's catalog: {}",
@@ -460,9 +501,196 @@ impl Tables {
             });
         }
         Ok(Tables {
+            flavor: None,
             tables,
             schemas,
             types,
+            functions,
+        })
+    }
+
+    /// MySQL's tables from `information_schema`, their types written as PostgreSQL names
+    /// them (`int` is `integer`, `varchar(20)` is `character varying(20)`) so that values and
+    /// rows are chosen for them as for PostgreSQL's; an `enum(...)` column has its labels.
+    fn read_mysql(connection: &mut Connection) -> Result<Tables, String> {
+        let mut read = |sql: &str| -> Result<Rows, String> {
+            query(connection, sql).map_err(|error| {
+                format!(
+                    "cannot read the throwaway database's catalog: {}",
+                    error.message
+                )
+            })
+        };
+        let text = |row: &[Option<String>], index: usize| -> String {
+            row.get(index).cloned().flatten().unwrap_or_default()
+        };
+        let mut tables: Vec<Table> = Vec::new();
+        let columns = read(
+            "SELECT c.TABLE_NAME, c.ORDINAL_POSITION, c.COLUMN_NAME, c.DATA_TYPE, \
+               c.COLUMN_TYPE, c.IS_NULLABLE, c.COLUMN_DEFAULT, c.EXTRA, \
+               c.CHARACTER_MAXIMUM_LENGTH \
+             FROM information_schema.COLUMNS c JOIN information_schema.TABLES t \
+               ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME \
+             WHERE c.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE = 'BASE TABLE' \
+             ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION",
+        )?;
+        for row in &columns {
+            let table_name = text(row, 0);
+            if tables.last().is_none_or(|table| table.name != table_name) {
+                tables.push(Table {
+                    oid: i64::try_from(tables.len() + 1).unwrap_or(i64::MAX),
+                    schema: String::new(),
+                    name: table_name,
+                    partitioned: false,
+                    columns: Vec::new(),
+                    checks: Vec::new(),
+                    foreign_keys: Vec::new(),
+                    unique_keys: Vec::new(),
+                    existing: Vec::new(),
+                });
+            }
+            let column_type = text(row, 4);
+            let extra = text(row, 7).to_ascii_uppercase();
+            let data_type = postgres_type_name(&text(row, 3), &column_type, &text(row, 8));
+            let default = row
+                .get(6)
+                .cloned()
+                .flatten()
+                .filter(|value| value != "NULL");
+            let Some(table) = tables.last_mut() else {
+                continue;
+            };
+            table.columns.push(Column {
+                number: text(row, 1).parse().unwrap_or_default(),
+                name: text(row, 2),
+                base_type: data_type.clone(),
+                data_type,
+                not_null: text(row, 5) == "NO",
+                default,
+                generated: ["GENERATED", "VIRTUAL", "PERSISTENT", "STORED"]
+                    .iter()
+                    .any(|word| extra.contains(word)),
+                identity: extra
+                    .contains("AUTO_INCREMENT")
+                    .then_some(Identity::ByDefault),
+                labels: enum_labels(&column_type),
+                references_numbered: false,
+            });
+        }
+        let find =
+            |tables: &[Table], name: &str| tables.iter().position(|table| table.name == name);
+        let indexes = read(
+            "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS \
+             WHERE TABLE_SCHEMA = DATABASE() AND NON_UNIQUE = 0 AND SUB_PART IS NULL \
+             ORDER BY TABLE_NAME, INDEX_NAME <> 'PRIMARY', INDEX_NAME, SEQ_IN_INDEX",
+        )?;
+        let mut last_index = (String::new(), String::new());
+        for row in &indexes {
+            let Some(index) = find(&tables, &text(row, 0)) else {
+                continue;
+            };
+            let key = (text(row, 0), text(row, 1));
+            if key != last_index {
+                tables[index].unique_keys.push(Vec::new());
+                last_index = key;
+            }
+            if let Some(columns) = tables[index].unique_keys.last_mut() {
+                columns.push(text(row, 2));
+            }
+        }
+        let references = read(
+            "SELECT TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, REFERENCED_TABLE_NAME, \
+               REFERENCED_COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE \
+             WHERE TABLE_SCHEMA = DATABASE() AND REFERENCED_TABLE_SCHEMA = DATABASE() \
+             ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION",
+        )?;
+        for row in &references {
+            let (Some(index), Some(parent)) =
+                (find(&tables, &text(row, 0)), find(&tables, &text(row, 3)))
+            else {
+                continue;
+            };
+            let name = text(row, 1);
+            let keys = &mut tables[index].foreign_keys;
+            if keys.last().is_none_or(|key| key.name != name) {
+                keys.push(ForeignKey {
+                    name,
+                    columns: Vec::new(),
+                    parent,
+                    parent_columns: Vec::new(),
+                });
+            }
+            if let Some(key) = keys.last_mut() {
+                key.columns.push(text(row, 2));
+                key.parent_columns.push(text(row, 4));
+            }
+        }
+        // MariaDB names each check's table; MySQL only through TABLE_CONSTRAINTS.
+        let checks = read(
+            "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM \
+             information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() \
+             ORDER BY CONSTRAINT_NAME",
+        )
+        .or_else(|_| {
+            read(
+                "SELECT t.TABLE_NAME, c.CONSTRAINT_NAME, c.CHECK_CLAUSE \
+                 FROM information_schema.CHECK_CONSTRAINTS c \
+                 JOIN information_schema.TABLE_CONSTRAINTS t \
+                   ON t.CONSTRAINT_SCHEMA = c.CONSTRAINT_SCHEMA \
+                  AND t.CONSTRAINT_NAME = c.CONSTRAINT_NAME \
+                 WHERE c.CONSTRAINT_SCHEMA = DATABASE() ORDER BY c.CONSTRAINT_NAME",
+            )
+        })
+        .unwrap_or_default();
+        for row in &checks {
+            if let Some(index) = find(&tables, &text(row, 0)) {
+                tables[index].checks.push(Check {
+                    name: text(row, 1),
+                    // As PostgreSQL prints a check, so that it is read as one.
+                    definition: format!("CHECK ({})", text(row, 2).replace('`', "\"")),
+                    value_column: None,
+                });
+            }
+        }
+        let routines = read(
+            "SELECT r.ROUTINE_NAME, r.ROUTINE_TYPE, p.PARAMETER_NAME, p.DATA_TYPE, \
+               p.DTD_IDENTIFIER, p.CHARACTER_MAXIMUM_LENGTH, p.PARAMETER_MODE \
+             FROM information_schema.ROUTINES r LEFT JOIN information_schema.PARAMETERS p \
+               ON p.SPECIFIC_SCHEMA = r.ROUTINE_SCHEMA AND p.SPECIFIC_NAME = r.SPECIFIC_NAME \
+              AND p.ORDINAL_POSITION > 0 \
+             WHERE r.ROUTINE_SCHEMA = DATABASE() \
+             ORDER BY r.ROUTINE_NAME, r.ROUTINE_TYPE, p.ORDINAL_POSITION",
+        )?;
+        let mut functions: Vec<Function> = Vec::new();
+        for row in &routines {
+            let (name, procedure) = (text(row, 0), text(row, 1) == "PROCEDURE");
+            let known = functions
+                .last()
+                .is_some_and(|last| last.name == name && last.procedure == procedure);
+            if !known {
+                functions.push(Function {
+                    schema: String::new(),
+                    name,
+                    procedure,
+                    returns_trigger: false,
+                    arguments: Vec::new(),
+                });
+            }
+            // A caller passes IN and INOUT arguments (a function's have no mode).
+            let passed = row.get(2).is_some_and(Option::is_some)
+                && matches!(text(row, 6).as_str(), "" | "IN" | "INOUT");
+            if let Some(function) = functions.last_mut().filter(|_| passed) {
+                function.arguments.push((
+                    text(row, 2),
+                    postgres_type_name(&text(row, 3), &text(row, 4), &text(row, 5)),
+                ));
+            }
+        }
+        Ok(Tables {
+            flavor: None,
+            tables,
+            schemas: Vec::new(),
+            types: Types::named_as_postgres(),
             functions,
         })
     }
@@ -559,7 +787,8 @@ impl Tables {
 
     /// Reads the rows each table holds now (up to [`EXISTING_ROWS`], oldest first where the
     /// table has a primary key), so that values can be chosen that point at them.
-    pub fn read_existing(&mut self, client: &mut Client) -> Result<(), String> {
+    pub fn read_existing(&mut self, connection: &mut Connection) -> Result<(), String> {
+        let postgres = connection.flavor() == Flavor::Postgres;
         for table in &mut self.tables {
             if table.partitioned || table.columns.is_empty() {
                 continue;
@@ -567,7 +796,11 @@ impl Tables {
             let columns: Vec<String> = table
                 .columns
                 .iter()
-                .map(|column| format!("{}::text", quote_ident(&column.name)))
+                .map(|column| {
+                    // MySQL sends every value as text already.
+                    let cast = if postgres { "::text" } else { "" };
+                    format!("{}{cast}", quote_ident(&column.name))
+                })
                 .collect();
             let order = match table.unique_keys.first() {
                 Some(key) if !key.is_empty() => format!(
@@ -580,11 +813,12 @@ impl Tables {
                 _ => String::new(),
             };
             let sql = format!(
-                "SELECT {} FROM ONLY {}{order} LIMIT {EXISTING_ROWS}",
+                "SELECT {} FROM {}{}{order} LIMIT {EXISTING_ROWS}",
                 columns.join(", "),
+                if postgres { "ONLY " } else { "" },
                 table.qualified()
             );
-            let rows = super::database::query(client, &sql).map_err(|error| {
+            let rows = super::database::query(connection, &sql).map_err(|error| {
                 format!(
                     "cannot read the rows of {}: {}",
                     table.display(),
@@ -617,6 +851,44 @@ impl Tables {
 }
 
 impl Types {
+    /// The base types [`postgres_type_name`] writes MySQL's as, so that a value of each is
+    /// written as for PostgreSQL (a date for a `date` column, a timestamp for a `datetime`).
+    fn named_as_postgres() -> Types {
+        let mut types = Types::default();
+        let base = [
+            ("int2", "N"),
+            ("int4", "N"),
+            ("int8", "N"),
+            ("numeric", "N"),
+            ("float4", "N"),
+            ("float8", "N"),
+            ("varchar", "S"),
+            ("bpchar", "S"),
+            ("text", "S"),
+            ("json", "U"),
+            ("date", "D"),
+            ("timestamp", "D"),
+            ("time", "D"),
+        ];
+        for (oid, (name, category)) in (1..).zip(base) {
+            types.by_name.insert(name.to_string(), vec![oid]);
+            types.by_oid.insert(
+                oid,
+                TypeInfo {
+                    name: name.to_string(),
+                    schema: "pg_catalog".to_string(),
+                    kind: "b".to_string(),
+                    category: category.to_string(),
+                    element: 0,
+                    base: 0,
+                    fields: Vec::new(),
+                    labels: Vec::new(),
+                },
+            );
+        }
+        types
+    }
+
     fn read(client: &mut Client, labels: &BTreeMap<i64, Vec<String>>) -> Result<Types, String> {
         let failed = |error: postgres::Error| {
             format!(
@@ -779,6 +1051,64 @@ impl Types {
     }
 }
 
+/// A MySQL column type as PostgreSQL names the type of the same values: what rows and
+/// parameters are chosen by. `data_type` is `DATA_TYPE`, `column_type` `COLUMN_TYPE`.
+fn postgres_type_name(data_type: &str, column_type: &str, length: &str) -> String {
+    let data_type = data_type.to_ascii_lowercase();
+    let sized = |name: &str| {
+        if length.is_empty() {
+            name.to_string()
+        } else {
+            format!("{name}({length})")
+        }
+    };
+    match data_type.as_str() {
+        "tinyint" | "smallint" => "smallint".to_string(),
+        "mediumint" | "int" | "integer" => "integer".to_string(),
+        "bigint" => "bigint".to_string(),
+        "decimal" | "numeric" => "numeric".to_string(),
+        "float" => "real".to_string(),
+        "double" => "double precision".to_string(),
+        "varchar" => sized("character varying"),
+        "char" => sized("character"),
+        "tinytext" | "text" | "mediumtext" | "longtext" | "enum" | "set" => "text".to_string(),
+        "datetime" | "timestamp" => "timestamp".to_string(),
+        "date" | "time" | "json" => data_type,
+        _ if column_type.is_empty() => data_type,
+        _ => column_type.to_ascii_lowercase(),
+    }
+}
+
+/// The labels of `enum('a','b')`, in order; none for another type.
+fn enum_labels(column_type: &str) -> Vec<String> {
+    let Some(inner) = column_type
+        .strip_prefix("enum(")
+        .and_then(|rest| rest.strip_suffix(')'))
+    else {
+        return Vec::new();
+    };
+    let mut labels = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut characters = inner.chars().peekable();
+    while let Some(character) = characters.next() {
+        match (quoted, character) {
+            (false, '\'') => quoted = true,
+            (true, '\'') if characters.peek() == Some(&'\'') => {
+                current.push('\'');
+                characters.next();
+            }
+            (true, '\'') => {
+                quoted = false;
+                labels.push(std::mem::take(&mut current));
+            }
+            (true, _) => current.push(character),
+            _ => {}
+        }
+    }
+    labels
+}
+
 /// An array element or composite field, double-quoted when it holds one of `special`,
 /// whitespace, or nothing.
 fn quote_element(value: &str, special: &str) -> String {
@@ -791,5 +1121,35 @@ fn quote_element(value: &str, special: &str) -> String {
         value.to_string()
     } else {
         format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mysql_types_are_named_as_postgres_names_the_same_values() {
+        assert_eq!(postgres_type_name("int", "int(10) unsigned", ""), "integer");
+        assert_eq!(
+            postgres_type_name("varchar", "varchar(20)", "20"),
+            "character varying(20)"
+        );
+        assert_eq!(postgres_type_name("DATETIME", "datetime", ""), "timestamp");
+        assert_eq!(postgres_type_name("enum", "enum('a')", "1"), "text");
+        assert_eq!(postgres_type_name("blob", "blob", "65535"), "blob");
+        assert_eq!(enum_labels("enum('open','it''s','')"), ["open", "it's", ""]);
+        assert!(enum_labels("set('a')").is_empty());
+        assert!(enum_labels("enum('unterminated").is_empty());
+        // A date column takes a date, and a text one its number, as on PostgreSQL.
+        let types = Types::named_as_postgres();
+        assert_eq!(
+            types.value("date", "stay_date", 2).as_deref(),
+            Some("2024-01-02")
+        );
+        assert_eq!(
+            types.value("character varying(20)", "name", 7).as_deref(),
+            Some("7")
+        );
     }
 }

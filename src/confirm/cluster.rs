@@ -16,11 +16,12 @@ pub struct Cluster {
     pub version: String,
 }
 
+/// The unprivileged user a private server runs as when isolint runs as root.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct User {
-    name: String,
-    uid: u32,
-    gid: u32,
+pub(super) struct User {
+    pub(super) name: String,
+    pub(super) uid: u32,
+    pub(super) gid: u32,
 }
 
 impl Cluster {
@@ -31,21 +32,10 @@ impl Cluster {
              pg_ctl) on PATH or in /usr/lib/postgresql/*/bin to start a private server with; \
              install them or pass --database-url postgres://USER@HOST/DB",
         )?;
-        let user = if is_root() {
-            Some(unprivileged_user().ok_or(
-                "no --database-url was given, and PostgreSQL refuses to run as root while no \
-                 unprivileged user (postgres, nobody) exists to run a private server as; pass \
-                 --database-url postgres://USER@HOST/DB",
-            )?)
-        } else {
-            None
-        };
+        let user = server_user("PostgreSQL", "postgres", "postgres://USER@HOST/DB")?;
         let pg_ctl = bin.join("pg_ctl");
         let version = major_version(&pg_ctl).unwrap_or_else(|| "server".to_string());
-        let directory = tempfile::Builder::new()
-            .prefix("isolint-pg-")
-            .tempdir_in(socket_parent())
-            .map_err(|error| format!("cannot create a directory for a private server: {error}"))?;
+        let directory = private_directory("isolint-pg-", user.as_ref())?;
         progress(&format!(
             "starting a private PostgreSQL {version} in {}{}",
             directory.path().display(),
@@ -53,17 +43,6 @@ impl Cluster {
                 .map(|user| format!(" as user {}", user.name))
                 .unwrap_or_default()
         ));
-        if let Some(user) = &user {
-            std::os::unix::fs::chown(directory.path(), Some(user.uid), Some(user.gid)).map_err(
-                |error| {
-                    format!(
-                        "cannot give {} to {}: {error}",
-                        directory.path().display(),
-                        user.name
-                    )
-                },
-            )?;
-        }
         let cluster = Cluster {
             directory,
             pg_ctl,
@@ -197,6 +176,30 @@ fn parse_major_version(text: &str) -> Option<String> {
     Some(version.split('.').next()?.to_string())
 }
 
+/// A new temporary directory for a private server's data and socket, owned by `user` when
+/// the server runs as one.
+pub(super) fn private_directory(
+    prefix: &str,
+    user: Option<&User>,
+) -> Result<tempfile::TempDir, String> {
+    let directory = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(socket_parent())
+        .map_err(|error| format!("cannot create a directory for a private server: {error}"))?;
+    if let Some(user) = user {
+        std::os::unix::fs::chown(directory.path(), Some(user.uid), Some(user.gid)).map_err(
+            |error| {
+                format!(
+                    "cannot give {} to {}: {error}",
+                    directory.path().display(),
+                    user.name
+                )
+            },
+        )?;
+    }
+    Ok(directory)
+}
+
 /// A short directory for the socket (its path may not exceed about 100 bytes).
 fn socket_parent() -> PathBuf {
     let temporary = std::env::temp_dir();
@@ -221,9 +224,27 @@ fn is_root() -> bool {
     )
 }
 
-fn unprivileged_user() -> Option<User> {
+/// Who a private `server` runs as: this process's user, or when that is root (which database
+/// servers refuse), `own_user` (the one the server's package made), else `nobody`.
+pub(super) fn server_user(server: &str, own_user: &str, url: &str) -> Result<Option<User>, String> {
+    if !is_root() {
+        return Ok(None);
+    }
+    unprivileged_user(&[own_user, "nobody"])
+        .map(Some)
+        .ok_or_else(|| {
+            format!(
+                "no --database-url was given, and {server} refuses to run as root while no \
+             unprivileged user ({own_user}, nobody) exists to run a private server as; pass \
+             --database-url {url}"
+            )
+        })
+}
+
+/// The first of `candidates` that exists and is not root.
+fn unprivileged_user(candidates: &[&str]) -> Option<User> {
     let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    ["postgres", "nobody"]
+    candidates
         .iter()
         .find_map(|wanted| find_user(&passwd, wanted))
 }

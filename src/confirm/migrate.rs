@@ -17,12 +17,15 @@
 //! When a file fails as a whole, its statements are sent one by one (each on its own, without
 //! the file's transaction control) and each failure is reported with the server's message:
 //! what can be built is built, and what cannot is said.
+//!
+//! On MySQL, whose DDL is not transactional and whose clients end a routine's body at a
+//! `DELIMITER` of their own, every statement is sent on its own, as the mysql client sends it;
+//! statements that would reach outside the database (`USE`, `CREATE DATABASE` or `SCHEMA`,
+//! users, `GRANT`, `SET GLOBAL`, files on the server) are left out and listed.
 
 use std::collections::BTreeSet;
 
-use postgres::Client;
-
-use super::database::{ServerError, query, quote_ident};
+use super::database::{Connection, Flavor, ServerError, query, quote_ident};
 use crate::CheckResult;
 use crate::parse::lexer::{Token, TokenKind, tokenize};
 use crate::parse::split::split;
@@ -104,12 +107,14 @@ pub struct Migrations {
     pub schemas: BTreeSet<String>,
     /// What was assumed, in words (a variable with no value).
     pub notes: BTreeSet<String>,
+    /// The server family the files are written for.
+    pub flavor: Option<Flavor>,
 }
 
 impl Migrations {
     /// The schema files of `result`, in the order the check applied them.
     pub fn new(result: &CheckResult, variables: &Variables) -> Migrations {
-        let mut migrations = Migrations::default();
+        let mut migrations = Migrations::for_engine(result.engine);
         for file in result.files.iter().filter(|file| file.role == Role::Schema) {
             let script = migrations.prepare(&file.display_path(), &file.text, variables);
             migrations.scripts.push(script);
@@ -117,23 +122,40 @@ impl Migrations {
         migrations
     }
 
+    /// No files yet, for a project written for `engine`.
+    pub fn for_engine(engine: Engine) -> Migrations {
+        Migrations {
+            flavor: Flavor::of(engine),
+            ..Migrations::default()
+        }
+    }
+
     /// One file: its down section cut, psql's work done, server-wide statements blanked.
     pub fn prepare(&mut self, path: &str, text: &str, variables: &Variables) -> Script {
-        let flavor = crate::parse::flavor(Engine::Postgres);
+        let mysql = self.flavor == Some(Flavor::Mysql);
+        let flavor = crate::parse::flavor(if mysql {
+            Engine::Mysql
+        } else {
+            Engine::Postgres
+        });
         let up = match split(text, flavor, false).down_section {
             Some(down) => text.get(..down).unwrap_or(text),
             None => text,
         };
         let lines = LineIndex::new(up);
-        let mut psql = Psql {
-            text: up,
-            path,
-            lines: &lines,
-            variables: variables.clone(),
-            edits: Vec::new(),
-            migrations: self,
+        let mut sql = if mysql {
+            up.to_string()
+        } else {
+            let mut psql = Psql {
+                text: up,
+                path,
+                lines: &lines,
+                variables: variables.clone(),
+                edits: Vec::new(),
+                migrations: self,
+            };
+            psql.run()
         };
-        let mut sql = psql.run();
         let sent_lines = LineIndex::new(&sql);
         let mut statements = Vec::new();
         for chunk in split(&sql, flavor, false).chunks {
@@ -145,7 +167,12 @@ impl Migrations {
                 .map(|token| token.text(&sql).to_ascii_lowercase())
                 .collect();
             let words: Vec<&str> = words.iter().map(String::as_str).collect();
-            if let Some(why) = server_wide(&words, &chunk.tokens, &sql) {
+            let why = if mysql {
+                mysql_server_wide(&words)
+            } else {
+                server_wide(&words, &chunk.tokens, &sql)
+            };
+            if let Some(why) = why {
                 let statement = sql.get(chunk.range.start..chunk.range.end).unwrap_or("");
                 self.left_out.push(LeftOut {
                     path: path.to_string(),
@@ -170,7 +197,27 @@ impl Migrations {
 }
 
 /// Runs the migrations on `client`'s database; the statements the server rejected.
-pub fn apply(client: &mut Client, migrations: &Migrations) -> Vec<Failure> {
+pub fn apply(client: &mut Connection, migrations: &Migrations) -> Vec<Failure> {
+    if client.flavor() == Flavor::Mysql {
+        // DDL commits as it goes: each statement on its own, the file's own transaction
+        // control included.
+        let mut failures = Vec::new();
+        for script in &migrations.scripts {
+            for (range, _) in &script.statements {
+                let Some(sql) = script.sql.get(range.start..range.end) else {
+                    continue;
+                };
+                if let Err(error) = query(client, sql) {
+                    failures.push(Failure {
+                        path: script.path.clone(),
+                        line: script.line(range.start),
+                        message: error.message,
+                    });
+                }
+            }
+        }
+        return failures;
+    }
     let mut failures = Vec::new();
     for schema in &migrations.schemas {
         if let Err(error) = query(
@@ -231,7 +278,7 @@ pub fn apply(client: &mut Client, migrations: &Migrations) -> Vec<Failure> {
 /// that what depends on transaction boundaries (a queue's ticks, which record the snapshot of
 /// the transaction that made them) comes out as the project's code makes it. The first
 /// statement the server rejects stops the file.
-pub fn run_setup(client: &mut Client, script: &Script) -> Result<(), Failure> {
+pub fn run_setup(client: &mut Connection, script: &Script) -> Result<(), Failure> {
     for (range, _) in &script.statements {
         let Some(sql) = script.sql.get(range.start..range.end) else {
             continue;
@@ -674,6 +721,31 @@ fn server_wide(words: &[&str], tokens: &[Token], sql: &str) -> Option<&'static s
     Some(why)
 }
 
+/// Why a MySQL statement would reach outside the throwaway database, if it would.
+fn mysql_server_wide(words: &[&str]) -> Option<&'static str> {
+    let verb = |word: &str| matches!(word, "create" | "alter" | "drop" | "rename");
+    let why = match words {
+        ["use", ..] => "it would leave the throwaway database",
+        [verb_word, "database" | "schema", ..] if verb(verb_word) => {
+            "databases belong to the whole server"
+        }
+        [verb_word, "user" | "role", ..] if verb(verb_word) => "users belong to the whole server",
+        [verb_word, "tablespace" | "server" | "logfile", ..] if verb(verb_word) => {
+            "it belongs to the whole server"
+        }
+        ["grant" | "revoke", ..] => "privileges belong to the whole server",
+        ["set", "global" | "persist" | "persist_only", ..] => "SET GLOBAL changes the whole server",
+        ["set", first, ..] if first.starts_with("@@global") => {
+            "SET GLOBAL changes the whole server"
+        }
+        ["flush" | "purge" | "reset" | "shutdown" | "kill", ..] => "it acts on the whole server",
+        ["install" | "uninstall", "plugin" | "soname", ..] => "plugins belong to the whole server",
+        ["load", "data", ..] => "it reads a file on the server",
+        _ => return None,
+    };
+    Some(why)
+}
+
 /// `GRANT role TO role` (no `ON`), or a privilege `ON DATABASE` / `ON TABLESPACE`.
 fn grants_role_or_database(tokens: &[Token], sql: &str) -> bool {
     let on = tokens.iter().position(|token| token.is_word(sql, "on"));
@@ -844,6 +916,42 @@ mod tests {
         );
         assert!(whole.contains("CREATE TABLE t (id int);"));
         assert_eq!(whole.lines().count(), 3);
+    }
+
+    #[test]
+    fn mysql_files_are_sent_statement_by_statement_without_what_leaves_the_database() {
+        let text = "USE shop;\nCREATE TABLE stock (sku varchar(32) PRIMARY KEY);\n\
+                    DELIMITER //\nCREATE PROCEDURE p()\nBEGIN\n  SELECT 1;\nEND //\n\
+                    DELIMITER ;\nGRANT SELECT ON shop.* TO app;\nSET GLOBAL max_connections = 9;\n";
+        let mut migrations = Migrations::for_engine(Engine::Mysql);
+        let script = migrations.prepare("m/1.sql", text, &Variables::new());
+        let sent: Vec<&str> = script
+            .statements
+            .iter()
+            .filter_map(|(range, _)| script.sql.get(range.start..range.end))
+            .map(str::trim)
+            .filter(|sql| !sql.is_empty())
+            .collect();
+        assert_eq!(
+            sent,
+            [
+                "CREATE TABLE stock (sku varchar(32) PRIMARY KEY)",
+                "CREATE PROCEDURE p()\nBEGIN\n  SELECT 1;\nEND"
+            ]
+        );
+        let left_out: Vec<(usize, &str)> = migrations
+            .left_out
+            .iter()
+            .map(|left| (left.line, left.why.as_str()))
+            .collect();
+        assert_eq!(
+            left_out,
+            [
+                (1, "it would leave the throwaway database"),
+                (9, "privileges belong to the whole server"),
+                (10, "SET GLOBAL changes the whole server")
+            ]
+        );
     }
 
     #[test]

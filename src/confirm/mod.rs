@@ -1,5 +1,9 @@
-//! `isolint confirm`: runs each finding's witness interleaving on a real PostgreSQL and
-//! decides by serializability whether the anomaly happened.
+//! `isolint confirm`: runs each finding's witness interleaving on a real PostgreSQL, or on a
+//! MySQL-family server (MariaDB, MySQL with InnoDB) for the `mysql` and `mariadb` engines, and
+//! decides by serializability whether the anomaly happened. What differs between the two
+//! servers is in `database` (connections, errors, the SQL written for each), `throwaway`,
+//! `catalog`, `migrate` and the session's lock-wait question; the plan, the schedule, the rows
+//! and the verdict are the same code for both.
 //!
 //! ```text
 //! migrations, verbatim → throwaway database (the template)
@@ -13,14 +17,16 @@
 //! ```
 //!
 //! Everything happens in databases of its own, `isolint_confirm_<random>`, created on the
-//! server and dropped afterwards (`throwaway`); without `--database-url`, on a private cluster
-//! started for the run (`cluster`). Nothing else on the server is touched.
+//! server and dropped afterwards (`throwaway`); without `--database-url`, on a private server
+//! started for the run (`cluster` for PostgreSQL, `mariadb`). Nothing else on the server is
+//! touched.
 
 pub mod catalog;
 pub mod cluster;
 pub mod condition;
 pub mod database;
 pub mod holder;
+pub mod mariadb;
 pub mod migrate;
 pub mod plan;
 pub mod seed;
@@ -39,7 +45,7 @@ use crate::analysis::finding::{Finding, StatementRef};
 use crate::parse::templates::Variables;
 use crate::source::Role;
 use catalog::Tables;
-use database::Database;
+use database::{Database, Flavor};
 use migrate::{Failure, Migrations};
 use plan::{Action, Choice, Naming, Plan, PlannedStep};
 use session::{Event, Execution, Outcome, RunDatabase};
@@ -135,14 +141,50 @@ pub struct Setup {
     /// made: the state the project's functions expect (a queue created, a consumer
     /// registered), which each run's copy of the database starts from.
     pub setup_files: Migrations,
+    /// On MariaDB/MySQL: `innodb_snapshot_isolation = ON|OFF`, as the check assumed it (the
+    /// `mariadb` engine's setting; OFF for `mysql`, which has no such check).
+    pub engine_settings: Option<String>,
+}
+
+/// `innodb_snapshot_isolation = ON|OFF` as the check assumed it, for the MySQL family.
+fn snapshot_isolation(result: &CheckResult) -> Option<String> {
+    use crate::semantics::{Engine, SettingValue};
+    let on = match result.engine {
+        Engine::Mysql => false,
+        Engine::Mariadb => {
+            let chosen = result
+                .semantics
+                .chosen()
+                .of(Engine::Mariadb)
+                .find(|(name, _)| *name == "snapshot_isolation")
+                .map(|(_, value)| value.clone());
+            let default = result
+                .semantics
+                .settings(Engine::Mariadb)
+                .get("snapshot_isolation")
+                .map(|setting| setting.default.clone());
+            chosen.or(default) != Some(SettingValue::Boolean(false))
+        }
+        _ => return None,
+    };
+    Some(format!(
+        "innodb_snapshot_isolation = {}",
+        if on { "ON" } else { "OFF" }
+    ))
 }
 
 impl Setup {
     pub fn new(result: &CheckResult, seed: Option<&Path>) -> Result<Setup, String> {
         let mut ddl = Vec::new();
         let mut skipped = Vec::new();
-        for file in result.files.iter().filter(|file| file.role == Role::Schema) {
-            for (sql, prepared) in statements(&file.text) {
+        // isolint's model of the tables is PostgreSQL DDL.
+        let modelled = result.engine == crate::semantics::Engine::Postgres;
+        for file in result
+            .files
+            .iter()
+            .filter(|file| modelled && file.role == Role::Schema)
+        {
+            for (sql, prepared) in statements(&file.text, result.engine) {
                 match prepared {
                     Ok(prepared) if prepared.iter().all(is_schema_statement) => {
                         ddl.extend(prepared.iter().map(ToString::to_string));
@@ -159,14 +201,17 @@ impl Setup {
                 }
             }
         }
-        let seed = seed.map(read_seed).transpose()?;
+        let seed = seed
+            .map(|seed| read_seed(seed, result.engine))
+            .transpose()?;
         Ok(Setup {
             migrations: Migrations::new(result, &result.variables),
             ddl,
             skipped,
             seed,
             variables: result.variables.clone(),
-            setup_files: Migrations::default(),
+            setup_files: Migrations::for_engine(result.engine),
+            engine_settings: snapshot_isolation(result),
         })
     }
 
@@ -210,7 +255,7 @@ impl Setup {
         while let Some(current) = directory {
             let candidate = current.join("seed.sql");
             if candidate.is_file() {
-                return read_seed(&candidate).map(Some);
+                return read_seed(&candidate, result.engine).map(Some);
             }
             directory = current.parent();
         }
@@ -222,7 +267,8 @@ impl Setup {
 pub struct Built {
     template: Throwaway,
     pub tables: Tables,
-    search_path: String,
+    /// What every connection to a copy runs first (PostgreSQL: where names resolve).
+    session_setup: String,
     /// Whether the project's SQL must be unqualified to run on it (isolint's model of the
     /// tables, all in one schema).
     unqualified: bool,
@@ -243,7 +289,9 @@ impl Schema {
     pub fn build(server: &Database, setup: &Setup) -> Result<Schema, String> {
         let template = Throwaway::create(server)?;
         let mut client = template.connect()?;
-        let _ = client.batch_execute("SET statement_timeout = '300s'");
+        if server.flavor() == Flavor::Postgres {
+            let _ = database::query(&mut client, "SET statement_timeout = '300s'");
+        }
         let failures = migrate::apply(&mut client, &setup.migrations);
         for script in &setup.setup_files.scripts {
             migrate::run_setup(&mut client, script).map_err(|failure| {
@@ -253,17 +301,23 @@ impl Schema {
                 )
             })?;
         }
+        client
+            .quote_as_standard()
+            .map_err(|error| format!("cannot set up the template database: {}", error.message))?;
         let mut tables = Tables::read(&mut client)?;
         tables.read_existing(&mut client)?;
+        let session_setup = match server.flavor() {
+            Flavor::Postgres => postgres_session_setup(&tables.search_path()),
+            Flavor::Mysql => mysql_session_setup(&mut client, setup.engine_settings.as_ref()),
+        };
         // A database is copied only while nobody is connected to it.
         drop(client);
-        let search_path = tables.search_path();
         Ok(Schema {
             server: server.clone(),
             verbatim: Built {
                 template,
                 tables,
-                search_path,
+                session_setup,
                 unqualified: false,
             },
             failures,
@@ -284,6 +338,9 @@ impl Schema {
     fn modelled(&self, setup: &Setup) -> Result<&Built, String> {
         self.modelled
             .get_or_init(|| {
+                if self.server.flavor() != Flavor::Postgres {
+                    return Err("isolint models the tables as PostgreSQL DDL".to_string());
+                }
                 let template = Throwaway::create(&self.server)?;
                 let mut client = template.connect()?;
                 for statement in &setup.ddl {
@@ -294,7 +351,7 @@ impl Schema {
                 drop(client);
                 Ok(Built {
                     template,
-                    search_path: "public".to_string(),
+                    session_setup: postgres_session_setup("public"),
                     tables,
                     unqualified: true,
                 })
@@ -310,6 +367,26 @@ impl Schema {
             "the project's migrations ({files} file{}) run verbatim in a throwaway database",
             if files == 1 { "" } else { "s" }
         );
+        if let Some(assumed) = setup
+            .engine_settings
+            .as_ref()
+            .filter(|_| self.server.flavor() == Flavor::Mysql)
+        {
+            let applied = self
+                .verbatim
+                .session_setup
+                .contains("innodb_snapshot_isolation");
+            if applied {
+                text.push_str(&format!(
+                    "; every session runs with {assumed}, as the check assumed"
+                ));
+            } else if assumed.ends_with("ON") {
+                text.push_str(&format!(
+                    "; the check assumed {assumed}, which this server does not have (MariaDB \
+                     10.6.18, 10.11.8 and later do), so its sessions run without that check"
+                ));
+            }
+        }
         if !setup.setup_files.scripts.is_empty() {
             let names: Vec<&str> = setup
                 .setup_files
@@ -392,14 +469,47 @@ impl Schema {
     }
 }
 
-/// The statements of a file as PostgreSQL reads them, each prepared for one schema.
-fn statements(text: &str) -> Vec<(String, Result<Vec<Statement>, String>)> {
-    let parsed = crate::parse::parse_file(text, crate::semantics::Engine::Postgres);
+/// What a PostgreSQL session runs first: where unqualified names resolve, and a time limit.
+fn postgres_session_setup(search_path: &str) -> String {
+    format!("SET search_path TO {search_path}; SET statement_timeout = '30s'")
+}
+
+/// What a MySQL session runs first: a time limit on lock waits longer than a schedule may
+/// stall, and MariaDB's `innodb_snapshot_isolation` as the check assumed it, where the server
+/// has that setting (`innodb_snapshot_isolation = ON`).
+fn mysql_session_setup(client: &mut database::Connection, snapshot: Option<&String>) -> String {
+    let mut setup = "SET SESSION innodb_lock_wait_timeout = 30".to_string();
+    let known = database::query(client, "SELECT @@SESSION.innodb_snapshot_isolation").is_ok();
+    if let Some(assignment) = snapshot.filter(|_| known) {
+        setup.push_str(&format!(", SESSION {assignment}"));
+    }
+    setup
+}
+
+/// The statements of a file as `engine`'s server reads them; on PostgreSQL each prepared for
+/// one schema.
+fn statements(
+    text: &str,
+    engine: crate::semantics::Engine,
+) -> Vec<(String, Result<Vec<Statement>, String>)> {
+    use crate::semantics::Engine;
+    let postgres = !engine.is_mysql_family();
+    let parsed = crate::parse::parse_file(text, if postgres { Engine::Postgres } else { engine });
     parsed
         .statements
         .iter()
-        .filter_map(|statement| text.get(statement.range.start..statement.range.end))
-        .map(|sql| (sql.to_string(), plan::prepare(sql)))
+        .filter_map(|statement| {
+            let sql = text.get(statement.range.start..statement.range.end)?;
+            let prepared = if postgres {
+                plan::prepare(sql)
+            } else {
+                statement
+                    .parsed
+                    .clone()
+                    .map_err(|error| format!("`{}`: {}", crate::one_line(sql), error.message))
+            };
+            Some((sql.to_string(), prepared))
+        })
         .collect()
 }
 
@@ -451,11 +561,11 @@ fn is_schema_statement(statement: &Statement) -> bool {
 }
 
 /// A seed file's statements as written; only INSERT, UPDATE and DELETE are allowed.
-fn read_seed(path: &Path) -> Result<Vec<String>, String> {
+fn read_seed(path: &Path, engine: crate::semantics::Engine) -> Result<Vec<String>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
     let mut rows = Vec::new();
-    for (sql, prepared) in statements(&text) {
+    for (sql, prepared) in statements(&text, engine) {
         let prepared = prepared.map_err(|error| format!("{}: {error}", path.display()))?;
         if !prepared.iter().all(|statement| {
             matches!(
@@ -678,6 +788,7 @@ fn confirm_with(
         unqualify: built.unqualified,
         variables: &setup.variables,
         tables: Some(&built.tables),
+        flavor: schema.server.flavor(),
     };
     let with_schema = |reason: String| match &modelled_because {
         Some(why) => format!("{reason} ({why})"),
@@ -694,8 +805,9 @@ fn confirm_with(
     {
         return Confirmation::inconclusive(
             format!(
-                "{} runs at SNAPSHOT, which PostgreSQL does not have",
-                session.label
+                "{} runs at SNAPSHOT, which {} does not have",
+                session.label,
+                schema.server.flavor().name()
             ),
             described,
         );
@@ -799,7 +911,7 @@ fn confirm_with(
                 .iter()
                 .any(|result| *result == session::StatementResult::Error(code.clone()))
         });
-        let raised = code == "P0001";
+        let raised = matches!(code.as_str(), "P0001" | "45000");
         (confirmation.verdict, confirmation.reason) = match (alone, raised) {
             (true, false) => (
                 Verdict::Inconclusive,
@@ -837,7 +949,21 @@ fn confirm_with(
             .serial_outcomes
             .iter()
             .all(|serial| same_for(&committed, observed, &serial.outcome));
+    // A session that waited for another's lock met it: when every serial order gives what
+    // the interleaving did, the wait is what kept it serial.
+    let waited = interleaved
+        .events
+        .iter()
+        .any(|event| event.completed_after.is_some());
     let (verdict, reason) = match matching {
+        Some(_) if independent && waited => (
+            Verdict::Prevented,
+            format!(
+                "a transaction waited for another's lock, and what they read and left behind is \
+                 what every one of the {} serial orders gives",
+                confirmation.serial_outcomes.len()
+            ),
+        ),
         Some(_) if independent => (
             Verdict::NotReproduced,
             format!(
@@ -876,11 +1002,12 @@ const NOT_INTERACTING: &str =
 /// A reason a run could not finish; when a name the statements need is missing, with the
 /// migration failures that may be why.
 fn incomplete(schema: &Schema, reason: String, error: Option<&database::ServerError>) -> String {
+    let flavor = schema.server.flavor();
     let missing_name = error.is_some_and(|error| {
-        matches!(
-            error.code.as_deref(),
-            Some("42P01" | "42883" | "42703" | "42704" | "3F000")
-        )
+        error
+            .code
+            .as_deref()
+            .is_some_and(|code| flavor.is_missing_name(code))
     });
     match schema.failures.first() {
         Some(failure) if missing_name => format!(
@@ -934,13 +1061,13 @@ fn stopped_by_error(plan: &Plan, execution: &Execution) -> Option<Stop> {
             reason,
             constraint: Some((*session, error.code.clone().unwrap_or_default())),
         }
-    } else if error.code.as_deref() == Some("P0001") {
+    } else if error.is_raised_by_project() {
         // An exception the project's code raises is its own constraint: it prevents the
         // anomaly when the transaction passes it alone.
         Stop {
             verdict: Verdict::Prevented,
             reason,
-            constraint: Some((*session, "P0001".to_string())),
+            constraint: Some((*session, error.code.clone().unwrap_or_default())),
         }
     } else {
         Stop {
@@ -1008,10 +1135,19 @@ impl Runner<'_> {
     /// Runs the interleaving: the lock-holder schedule where the plan has one and the run
     /// follows it, else the witness order. With which schedule it was, in words.
     fn interleave(&mut self) -> Result<(Execution, String), String> {
-        let witness = "the witness order, one connection per transaction, a step that waits \
-                       for a lock marked blocked (pg_locks) while the others go on"
-            .to_string();
-        let Some(holder) = &self.plan.lock_holder else {
+        let postgres = self.server.flavor() == Flavor::Postgres;
+        let witness = format!(
+            "the witness order, one connection per transaction, a step that waits for a lock \
+             marked blocked ({}) while the others go on",
+            if postgres {
+                "pg_locks"
+            } else {
+                "SHOW ENGINE INNODB STATUS"
+            }
+        );
+        // The holder races PostgreSQL's re-check of a waiting row (EvalPlanQual), which InnoDB
+        // does not do that way: its locking reads and writes read the newest row version.
+        let Some(holder) = self.plan.lock_holder.as_ref().filter(|_| postgres) else {
             return Ok((self.run(&self.plan.steps)?, witness));
         };
         let held = self.run(&holder.steps)?;
@@ -1026,12 +1162,7 @@ impl Runner<'_> {
     fn run(&mut self, steps: &[PlannedStep]) -> Result<Execution, String> {
         let copy = Throwaway::copy_of(self.server, &self.built.template)?;
         let mut admin = copy.connect()?;
-        admin
-            .batch_execute(&format!(
-                "SET search_path TO {}; SET statement_timeout = '30s'",
-                self.built.search_path
-            ))
-            .map_err(|error| database::describe(&error))?;
+        database::query(&mut admin, &self.built.session_setup).map_err(|error| error.message)?;
         let first_transaction = session::next_transaction(&mut admin);
         match &mut self.rows {
             Rows::Given(rows) => {
@@ -1049,6 +1180,7 @@ impl Runner<'_> {
                 }
             }
             Rows::Generated(None) => {
+                admin.quote_as_standard().map_err(|error| error.message)?;
                 let wanted = seed::Wanted::new(self.result, self.plan, &self.built.tables);
                 let mut maker = seed::Maker::new(&self.built.tables, &wanted);
                 maker.make_all();
@@ -1058,15 +1190,18 @@ impl Runner<'_> {
                 self.rows = Rows::Generated(Some(made));
             }
             Rows::Generated(Some(seed)) => {
+                admin.quote_as_standard().map_err(|error| error.message)?;
                 for statement in &seed.statements {
                     let _ = database::query(&mut admin, statement);
                 }
             }
         }
+        // The outcome is read with isolint's own quoting.
+        admin.quote_as_standard().map_err(|error| error.message)?;
         let mut run = RunDatabase {
             database: copy.database(),
             admin,
-            search_path: self.built.search_path.clone(),
+            session_setup: self.built.session_setup.clone(),
             tables: &self.built.tables,
             first_transaction,
         };

@@ -25,7 +25,7 @@ use crate::semantics::{Engine, Level};
 use crate::source::TextRange;
 
 use super::catalog::Tables;
-use super::database::quote_literal;
+use super::database::{Flavor, quote_literal};
 use super::holder::LockHolder;
 
 /// How statements are made concrete for the database they run on.
@@ -37,6 +37,8 @@ pub struct Naming<'a> {
     pub variables: &'a Variables,
     /// The database's tables, to give parameters values of their columns' types.
     pub tables: Option<&'a Tables>,
+    /// The server the statements run on, whose dialect reads them.
+    pub flavor: Flavor,
 }
 
 /// A transaction instance ready to run.
@@ -347,17 +349,21 @@ fn call(
             .entry(parameter_key(&variable))
             .or_insert_with(|| data_type.clone());
         let value = values.get(instance, &variable)?;
-        arguments.push(format!("CAST({} AS {data_type})", quote_literal(&value)));
+        arguments.push(match naming.flavor {
+            Flavor::Postgres => format!("CAST({} AS {data_type})", quote_literal(&value)),
+            // MySQL converts a literal to the argument's type, and casts to other names.
+            Flavor::Mysql => quote_literal(&value),
+        });
     }
     // `SELECT * FROM f(...)` returns a composite result as its columns, named.
+    let verb = match (function.procedure, naming.flavor) {
+        (true, _) => "CALL",
+        (false, Flavor::Postgres) => "SELECT * FROM",
+        (false, Flavor::Mysql) => "SELECT",
+    };
     Ok(format!(
-        "{} {}({})",
-        if function.procedure {
-            "CALL"
-        } else {
-            "SELECT * FROM"
-        },
-        function.qualified(),
+        "{verb} {}({})",
+        function.qualified(naming.flavor),
         arguments.join(", ")
     ))
 }
@@ -495,12 +501,14 @@ pub fn concrete(
     naming: Naming,
     mut value_of: impl FnMut(&str) -> Result<String, Unplannable>,
 ) -> Result<String, Unplannable> {
-    let parsed = crate::parse::parse_file_with(sql, Engine::Postgres, naming.variables);
+    let engine = naming.flavor.engine();
+    let parsed = crate::parse::parse_file_with(sql, engine, naming.variables);
     let mut edits: Vec<(TextRange, String)> = Vec::new();
     for statement in &parsed.statements {
         let asts = statement.parsed.as_ref().map_err(|error| {
             format!(
-                "PostgreSQL cannot take `{}`: {}",
+                "{} cannot take `{}`: {}",
+                naming.flavor.name(),
                 crate::one_line(sql),
                 error.message
             )
@@ -512,10 +520,19 @@ pub fn concrete(
             leading_comments: Vec::new(),
             unterminated: false,
         };
-        let rewritten = crate::parse::placeholders::parameter_edits(sql, &chunk, Engine::Postgres);
+        let rewritten = crate::parse::placeholders::parameter_edits(sql, &chunk, engine);
+        let anonymous = anonymous_names(sql, &statement.tokens, naming.tables);
+        let mut unnamed = 0;
+        let mut unnamed_name = || {
+            unnamed += 1;
+            format!("?#{unnamed}")
+        };
         for edit in &rewritten {
             let name = match edit.replacement.as_str() {
-                "$0" | "?" => "?".to_string(),
+                "$0" | "?" => anonymous
+                    .get(&edit.range.start)
+                    .cloned()
+                    .unwrap_or_else(&mut unnamed_name),
                 other => other.to_string(),
             };
             edits.push((edit.range, quote_literal(&value_of(&name)?)));
@@ -547,7 +564,11 @@ pub fn concrete(
                 edits.push(replacement);
                 continue;
             }
-            let name = crate::parse::placeholders::parameter_name(token_text, Engine::Postgres);
+            let name = match anonymous.get(&token.range.start) {
+                Some(name) => name.clone(),
+                None if token_text == "?" => unnamed_name(),
+                None => crate::parse::placeholders::parameter_name(token_text, engine),
+            };
             let value = value_of(&name)?;
             edits.push((token.range, quote_literal(&value)));
         }
@@ -597,6 +618,188 @@ pub fn concrete(
         last_start = range.start;
     }
     Ok(text.trim().to_string())
+}
+
+/// The names the check gives a statement's anonymous `?` parameters, by each one's offset:
+/// `?table.column` for one compared with a column (`id = ?`, `? < n`), assigned to it (`SET
+/// balance = ?`) or inserted into it (`INSERT INTO t (a, b) VALUES (?, ?)`). The column's
+/// table is the one its qualifier names (a table or an alias), else the first table of the
+/// statement that has such a column. Read from the tokens, as the check reads them from the
+/// statement: a `?` elsewhere (`LIMIT ?`, a function's argument) has no name here.
+fn anonymous_names(
+    sql: &str,
+    tokens: &[crate::parse::lexer::Token],
+    tables: Option<&Tables>,
+) -> BTreeMap<usize, String> {
+    let tokens: Vec<&crate::parse::lexer::Token> = tokens
+        .iter()
+        .filter(|token| token.kind != TokenKind::Comment)
+        .collect();
+    let name_at = |index: usize| -> Option<String> {
+        let token = tokens.get(index)?;
+        matches!(token.kind, TokenKind::Word | TokenKind::QuotedIdent)
+            .then(|| token.ident(sql))
+            .flatten()
+            .map(|name| name.to_ascii_lowercase())
+    };
+    let punct_at = |index: usize, wanted: &[&str]| {
+        tokens.get(index).is_some_and(|token| {
+            token.kind == TokenKind::Punct && wanted.contains(&token.text(sql))
+        })
+    };
+    let word_at = |index: usize, wanted: &[&str]| {
+        tokens.get(index).is_some_and(|token| {
+            token.kind == TokenKind::Word
+                && wanted
+                    .iter()
+                    .any(|word| token.text(sql).eq_ignore_ascii_case(word))
+        })
+    };
+    // The statement's tables in order, and their aliases.
+    let mut statement_tables: Vec<String> = Vec::new();
+    let mut aliases: BTreeMap<String, String> = BTreeMap::new();
+    // INSERT's target and column list.
+    let mut inserted: Option<(String, Vec<String>)> = None;
+    for index in 0..tokens.len() {
+        if !word_at(index, &["from", "join", "update", "into"]) {
+            continue;
+        }
+        let mut at = index + 1;
+        // `db.table`: the table.
+        while punct_at(at + 1, &["."]) && name_at(at + 2).is_some() {
+            at += 2;
+        }
+        let Some(table) = name_at(at) else {
+            continue;
+        };
+        statement_tables.push(table.clone());
+        let alias_at = if word_at(at + 1, &["as"]) {
+            at + 2
+        } else {
+            at + 1
+        };
+        const CLAUSES: &[&str] = &[
+            "set",
+            "where",
+            "on",
+            "join",
+            "left",
+            "right",
+            "inner",
+            "cross",
+            "values",
+            "value",
+            "using",
+            "group",
+            "order",
+            "limit",
+            "for",
+            "lock",
+            "select",
+            "natural",
+            "straight_join",
+        ];
+        if !word_at(alias_at, CLAUSES)
+            && let Some(alias) = name_at(alias_at)
+        {
+            aliases.insert(alias, table.clone());
+        }
+        if word_at(index, &["into"]) && punct_at(at + 1, &["("]) {
+            let mut columns = Vec::new();
+            let mut next = at + 2;
+            while let Some(column) = name_at(next) {
+                columns.push(column);
+                if !punct_at(next + 1, &[","]) {
+                    break;
+                }
+                next += 2;
+            }
+            inserted = Some((table, columns));
+        }
+    }
+    let table_of = |qualifier: Option<String>, column: &str| -> Option<String> {
+        if let Some(qualifier) = qualifier {
+            return Some(aliases.get(&qualifier).cloned().unwrap_or(qualifier));
+        }
+        let has_column = |table: &String| {
+            tables
+                .and_then(|tables| tables.find(table).map(|index| &tables.tables[index]))
+                .is_some_and(|found| found.column(column).is_some())
+        };
+        statement_tables
+            .iter()
+            .find(|table| has_column(table))
+            .or(statement_tables.first())
+            .cloned()
+    };
+    // A column reference ending at `index`: the column and its qualifier.
+    let reference_ending = |index: usize| -> Option<(Option<String>, String)> {
+        let column = name_at(index)?;
+        let qualifier = (index >= 2 && punct_at(index - 1, &["."]))
+            .then(|| name_at(index - 2))
+            .flatten();
+        Some((qualifier, column))
+    };
+    let reference_starting = |index: usize| -> Option<(Option<String>, String)> {
+        if punct_at(index + 1, &["."]) {
+            Some((Some(name_at(index)?), name_at(index + 2)?))
+        } else {
+            Some((None, name_at(index)?))
+        }
+    };
+    const COMPARISONS: &[&str] = &["=", "<", ">", "<=", ">=", "<>", "!=", "<=>"];
+    let mut names = BTreeMap::new();
+    // Inside `VALUES (...)`: the position in the tuple, counted at its own depth.
+    let mut values_depth: Option<(usize, usize)> = None;
+    let mut depth = 0usize;
+    for (index, token) in tokens.iter().enumerate() {
+        match (token.kind, token.text(sql)) {
+            (TokenKind::Punct, "(") => {
+                depth += 1;
+                if values_depth.is_none() && index > 0 && word_at(index - 1, &["values", "value"]) {
+                    values_depth = Some((depth, 0));
+                }
+                continue;
+            }
+            (TokenKind::Punct, ")") => {
+                if values_depth.is_some_and(|(at, _)| at == depth) {
+                    values_depth = None;
+                }
+                depth = depth.saturating_sub(1);
+                continue;
+            }
+            (TokenKind::Punct, ",") => {
+                if let Some((at, position)) = &mut values_depth
+                    && *at == depth
+                {
+                    *position += 1;
+                }
+                continue;
+            }
+            (TokenKind::Param, "?") => {}
+            _ => continue,
+        }
+        let compared = if index >= 2 && punct_at(index - 1, COMPARISONS) {
+            reference_ending(index - 2)
+        } else if punct_at(index + 1, COMPARISONS) {
+            reference_starting(index + 2)
+        } else {
+            None
+        };
+        let named = match (compared, values_depth, &inserted) {
+            (Some((qualifier, column)), ..) => {
+                table_of(qualifier, &column).map(|table| format!("?{table}.{column}"))
+            }
+            (None, Some((at, position)), Some((table, columns))) if at == depth => columns
+                .get(position)
+                .map(|column| format!("?{table}.{column}")),
+            _ => None,
+        };
+        if let Some(named) = named {
+            names.insert(token.range.start, named);
+        }
+    }
+    names
 }
 
 /// The `%(name)s` placeholders inside the string literal at `range` of `sql`, with their
@@ -1442,7 +1645,7 @@ fn tag(instance: usize) -> u8 {
 }
 
 fn is_anonymous(name: &str) -> bool {
-    name.starts_with('?')
+    name == "?"
 }
 
 #[cfg(test)]
@@ -1474,6 +1677,7 @@ mod tests {
             unqualify: true,
             variables: NO_VARIABLES,
             tables: None,
+            flavor: Flavor::Postgres,
         }
     }
 
@@ -1482,6 +1686,82 @@ mod tests {
             unqualify: false,
             ..modelled()
         }
+    }
+
+    fn table(name: &str, columns: &[&str]) -> super::super::catalog::Table {
+        super::super::catalog::Table {
+            oid: 0,
+            schema: String::new(),
+            name: name.to_string(),
+            partitioned: false,
+            columns: columns
+                .iter()
+                .map(|column| super::super::catalog::Column::plain(column, "integer"))
+                .collect(),
+            checks: Vec::new(),
+            foreign_keys: Vec::new(),
+            unique_keys: Vec::new(),
+            existing: Vec::new(),
+        }
+    }
+
+    /// Every parameter `concrete` asks a value for, in order.
+    fn asked(sql: &str, naming: Naming) -> Vec<String> {
+        let mut asked = Vec::new();
+        let bound = concrete(sql, naming, |name| {
+            asked.push(name.to_string());
+            Ok(asked.len().to_string())
+        });
+        assert!(bound.is_ok(), "{bound:?}");
+        asked
+    }
+
+    #[test]
+    fn anonymous_parameters_are_named_after_their_columns() {
+        let mysql = Naming {
+            flavor: Flavor::Mysql,
+            ..verbatim()
+        };
+        assert_eq!(
+            asked(
+                "UPDATE `accounts` a SET balance = ?, updated_at = NOW() \
+                 WHERE a.`id` = ? AND ? < version LIMIT ?",
+                mysql
+            ),
+            [
+                "?accounts.balance",
+                "?accounts.id",
+                "?accounts.version",
+                "?#1"
+            ]
+        );
+        assert_eq!(
+            asked(
+                "INSERT INTO `bookings` (`room_id`, `stay_date`, `note`) VALUES (?, ?, LOWER(?))",
+                mysql
+            ),
+            // A `?` inside a function is no column's value: the check leaves it unnamed.
+            ["?bookings.room_id", "?bookings.stay_date", "?#1"]
+        );
+        // The column's table, among a join's, is the one the catalog gives that column.
+        let tables = Tables {
+            tables: vec![
+                table("orders", &["id", "customer_id"]),
+                table("customers", &["id", "email"]),
+            ],
+            ..Tables::default()
+        };
+        assert_eq!(
+            asked(
+                "SELECT o.id FROM orders o JOIN customers c ON c.id = o.customer_id \
+                 WHERE email = ? AND o.id = ?",
+                Naming {
+                    tables: Some(&tables),
+                    ..mysql
+                }
+            ),
+            ["?customers.email", "?orders.id"]
+        );
     }
 
     const SCHEMA: &str = "CREATE TABLE oncall (shift_id int, doctor_id int, on_call boolean,
@@ -1680,7 +1960,8 @@ mod tests {
             Err(format!("no value for {name}"))
         })
         .unwrap_err();
-        assert_eq!(error, "no value for ?");
+        // A JDBC `?` is asked for by the name the check gives it: its column's.
+        assert_eq!(error, "no value for ?t.id");
     }
 
     #[test]

@@ -13,12 +13,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use postgres::Client;
 use sqlparser::ast::Expr;
 
 use super::catalog::{Column, Identity, Table, Tables};
 use super::condition::{Atom, Condition, Kind, Row, Slot, ladder};
-use super::database::{ServerError, query, quote_ident, quote_literal};
+use super::database::{
+    Connection, Flavor, ServerError, Violation, query, quote_ident, quote_literal,
+};
 use super::plan::Plan;
 use crate::CheckResult;
 use crate::access::{AccessKind, Term};
@@ -183,6 +184,9 @@ impl Made {
         let table = &tables.tables[self.table];
         let mut names = Vec::new();
         let mut values = Vec::new();
+        let mysql = tables.flavor == Some(Flavor::Mysql);
+        // MySQL has no ON CONFLICT: its duplicate-key error is taken as the row being there.
+        let on_conflict = if mysql { "" } else { " ON CONFLICT DO NOTHING" };
         let mut overriding = false;
         for column in &table.columns {
             let Some(Slot::Value(value)) = self.row.values.get(&column.name) else {
@@ -193,13 +197,17 @@ impl Made {
             values.push(value.as_deref().map_or("NULL".to_string(), quote_literal));
         }
         if names.is_empty() {
-            return format!(
-                "INSERT INTO {} DEFAULT VALUES ON CONFLICT DO NOTHING",
-                table.qualified()
-            );
+            return if mysql {
+                format!("INSERT INTO {} () VALUES ()", table.qualified())
+            } else {
+                format!(
+                    "INSERT INTO {} DEFAULT VALUES{on_conflict}",
+                    table.qualified()
+                )
+            };
         }
         format!(
-            "INSERT INTO {} ({}){} VALUES ({}) ON CONFLICT DO NOTHING",
+            "INSERT INTO {} ({}){} VALUES ({}){on_conflict}",
             table.qualified(),
             names.join(", "),
             if overriding {
@@ -619,7 +627,7 @@ const MAX_ATTEMPTS: usize = 32;
 
 /// Inserts the rows made, retrying what the server rejects, then moves every sequence past
 /// the numbers given explicitly so that the transactions' own inserts do not collide.
-pub fn insert(client: &mut Client, maker: &mut Maker) -> Seed {
+pub fn insert(client: &mut Connection, maker: &mut Maker) -> Seed {
     let tables = maker.tables;
     let mut seed = Seed::default();
     let mut index = 0;
@@ -640,6 +648,9 @@ pub fn insert(client: &mut Client, maker: &mut Maker) -> Seed {
             }
         }
     }
+    // MySQL's AUTO_INCREMENT moves past the numbers given by itself.
+    let postgres = client.flavor() == Flavor::Postgres;
+    let numbered = numbered.into_iter().filter(|_| postgres);
     for (table, column) in numbered {
         let table = &tables.tables[table];
         let statement = format!(
@@ -672,7 +683,13 @@ pub fn insert(client: &mut Client, maker: &mut Maker) -> Seed {
     seed
 }
 
-fn insert_one(client: &mut Client, maker: &mut Maker, index: usize, seed: &mut Seed, depth: usize) {
+fn insert_one(
+    client: &mut Connection,
+    maker: &mut Maker,
+    index: usize,
+    seed: &mut Seed,
+    depth: usize,
+) {
     let tables = maker.tables;
     let mut alternatives: BTreeMap<String, Vec<BTreeMap<String, Option<String>>>> = BTreeMap::new();
     for _ in 0..MAX_ATTEMPTS {
@@ -685,10 +702,14 @@ fn insert_one(client: &mut Client, maker: &mut Maker, index: usize, seed: &mut S
             Err(error) => error,
         };
         let table = &tables.tables[maker.made[index].table];
-        let retry = match error.code.as_deref() {
-            Some("23514") => retry_check(&mut maker.made[index], table, &error, &mut alternatives),
-            Some("23502") => retry_not_null(&mut maker.made[index], table, &error),
-            Some("23503") if depth < MAX_PARENTS => {
+        let retry = match error.violation {
+            // The row is there already (MySQL, which has no ON CONFLICT DO NOTHING).
+            Some(Violation::Unique) if client.flavor() == Flavor::Mysql => return,
+            Some(Violation::Check) => {
+                retry_check(&mut maker.made[index], table, &error, &mut alternatives)
+            }
+            Some(Violation::NotNull) => retry_not_null(&mut maker.made[index], table, &error),
+            Some(Violation::ForeignKey) if depth < MAX_PARENTS => {
                 make_missing_parent(client, maker, index, &error, seed, depth)
             }
             _ => false,
@@ -832,7 +853,7 @@ fn retry_not_null(made: &mut Made, table: &Table, error: &ServerError) -> bool {
 
 /// The parent row a foreign key violation says is missing: made and inserted first.
 fn make_missing_parent(
-    client: &mut Client,
+    client: &mut Connection,
     maker: &mut Maker,
     index: usize,
     error: &ServerError,
@@ -874,18 +895,7 @@ mod tests {
     use super::*;
 
     fn column(name: &str, data_type: &str) -> Column {
-        Column {
-            number: 0,
-            name: name.into(),
-            data_type: data_type.into(),
-            base_type: data_type.into(),
-            not_null: false,
-            default: None,
-            generated: false,
-            identity: None,
-            labels: Vec::new(),
-            references_numbered: false,
-        }
+        Column::plain(name, data_type)
     }
 
     #[test]
@@ -1022,6 +1032,7 @@ mod tests {
             existing: vec![],
         };
         Tables {
+            flavor: None,
             tables: vec![shifts, oncall],
             schemas: vec![],
             types: Default::default(),

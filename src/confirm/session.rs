@@ -2,8 +2,10 @@
 //! is marked blocked and the schedule goes on with the other sessions, as PostgreSQL's own
 //! isolation tester does: while a step has not answered, the server is asked whether its
 //! backend waits for one of the other sessions (`pg_isolation_test_session_is_blocked`, the
-//! tester's own question, which also counts waits for a safe snapshot), so that a step
-//! waiting on a lock is told from one still working. The blocked step completes when its
+//! tester's own question, which also counts waits for a safe snapshot; on MySQL, whether
+//! InnoDB's monitor report shows its transaction in `LOCK WAIT`, or `PROCESSLIST` its
+//! statement waiting for a table's metadata lock), so that a step waiting on a lock is told
+//! from one still working. The blocked step completes when its
 //! blocker commits or aborts. The lock-holder schedule's third session (`holder`) runs here
 //! too, on a connection of its own; its statement is no part of the outcome.
 
@@ -12,20 +14,21 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use postgres::{Client, NoTls};
+use postgres::NoTls;
 use serde::Serialize;
 
 use super::catalog::Tables;
-use super::database::{Database, Rows, ServerError, describe, query};
+use super::database::{Connection, Database, Flavor, Rows, ServerError, query};
 use super::plan::{Action, Plan, PlannedStep, Session};
 
 /// The database one run happens in: a copy of the migrated template with the run's rows, and
 /// a connection of its own to watch the sessions and read the outcome.
 pub struct RunDatabase<'a> {
     pub database: &'a Database,
-    pub admin: Client,
-    /// For every session: where unqualified names resolve.
-    pub search_path: String,
+    pub admin: Connection,
+    /// What every session runs first: where unqualified names resolve, time limits, and the
+    /// server settings the check assumed.
+    pub session_setup: String,
     pub tables: &'a Tables,
     /// The next transaction id when the copy was made, before its rows went in: every id
     /// from there on is handed out by this run.
@@ -34,35 +37,64 @@ pub struct RunDatabase<'a> {
 
 impl RunDatabase<'_> {
     /// A new connection for a transaction.
-    fn session(&self) -> Result<Client, String> {
+    fn session(&self) -> Result<Connection, String> {
         let mut client = self.database.connect()?;
-        client
-            .batch_execute(&format!(
-                "SET search_path TO {}; SET statement_timeout = '30s'",
-                self.search_path
-            ))
-            .map_err(|error| describe(&error))?;
+        query(&mut client, &self.session_setup).map_err(|error| error.message)?;
         Ok(client)
     }
 
-    /// Whether backend `pid` waits for a lock (or a safe snapshot) that one of `sessions`
-    /// holds, as PostgreSQL's isolation tester asks it.
-    fn is_blocked(&mut self, pid: i32, sessions: &[i32]) -> bool {
-        let asked = self.admin.query_one(
-            "SELECT pg_catalog.pg_isolation_test_session_is_blocked($1, $2)",
-            &[&pid, &sessions],
-        );
-        match asked {
-            Ok(row) => row.get(0),
+    /// Whether session `id` waits for a lock (or a safe snapshot) that one of `sessions`
+    /// holds, as PostgreSQL's isolation tester asks it; on MySQL, whether its transaction
+    /// waits for a row lock one of them holds, or its statement for a table's metadata lock.
+    fn is_blocked(&mut self, id: i64, sessions: &[i64]) -> bool {
+        let flavor = self.admin.flavor();
+        let list = |ids: &[i64]| {
+            ids.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let asked = match flavor {
+            Flavor::Postgres => query(
+                &mut self.admin,
+                &format!(
+                    "SELECT 1 WHERE pg_catalog.pg_isolation_test_session_is_blocked({id}, \
+                     ARRAY[{}]::int4[])",
+                    list(sessions)
+                ),
+            )
             // Servers before 9.6: any heavyweight lock wait.
-            Err(_) => self
-                .admin
-                .query_opt(
-                    "SELECT 1 FROM pg_catalog.pg_locks WHERE pid = $1 AND NOT granted",
-                    &[&pid],
+            .or_else(|_| {
+                query(
+                    &mut self.admin,
+                    &format!("SELECT 1 FROM pg_catalog.pg_locks WHERE pid = {id} AND NOT granted"),
                 )
-                .is_ok_and(|row| row.is_some()),
-        }
+            }),
+            // Only the run's sessions work in its database, so a wait is for one of them.
+            // `information_schema.INNODB_TRX` would say it too, but InnoDB refreshes that table
+            // only when nobody read it in the last 100 ms: polled (by this run or another),
+            // it never shows a wait that began after the first question. The monitor's
+            // report is made when asked.
+            Flavor::Mysql => {
+                let row_lock = query(&mut self.admin, "SHOW ENGINE INNODB STATUS").map(|rows| {
+                    rows.into_iter()
+                        .flatten()
+                        .flatten()
+                        .any(|status| innodb_status_waits(&status, id))
+                });
+                if row_lock.as_ref().is_ok_and(|waits| *waits) {
+                    return true;
+                }
+                query(
+                    &mut self.admin,
+                    &format!(
+                        "SELECT 1 FROM information_schema.PROCESSLIST \
+                         WHERE ID = {id} AND STATE LIKE 'Waiting for %lock%'"
+                    ),
+                )
+            }
+        };
+        asked.is_ok_and(|rows| !rows.is_empty())
     }
 
     /// Every table's rows, sorted, without volatile columns; key columns (`id`, `x_id`) with
@@ -79,15 +111,25 @@ impl RunDatabase<'_> {
             if kept.is_empty() {
                 continue;
             }
+            let only = match self.admin.flavor() {
+                Flavor::Postgres => "ONLY ",
+                Flavor::Mysql => "",
+            };
             let read = query(
                 &mut self.admin,
-                &format!("SELECT {} FROM ONLY {}", kept.join(", "), table.qualified()),
+                &format!(
+                    "SELECT {} FROM {only}{}",
+                    kept.join(", "),
+                    table.qualified()
+                ),
             );
             let mut rows = match read {
                 Ok(rows) => rows,
                 // The transactions dropped it (a queue's event table, with the queue): its
                 // absence is part of what they left behind.
-                Err(error) if error.code.as_deref() == Some("42P01") => continue,
+                Err(error) if matches!(error.code.as_deref(), Some("42P01" | "42S02")) => {
+                    continue;
+                }
                 Err(error) => return Err(error.message),
             };
             let volatility: Vec<Volatility> = table
@@ -108,6 +150,18 @@ impl RunDatabase<'_> {
         }
         Ok(contents)
     }
+}
+
+/// Whether InnoDB's monitor report (`SHOW ENGINE INNODB STATUS`) shows the transaction of
+/// connection `id` waiting for a lock: its `---TRANSACTION` entry has a `LOCK WAIT` line and
+/// names the connection (`MariaDB thread id 5,`, `MySQL thread id 5,`).
+fn innodb_status_waits(status: &str, id: i64) -> bool {
+    let thread = format!(" thread id {id},");
+    status.split("\n---TRANSACTION ").skip(1).any(|entry| {
+        let entry = entry.split("\n--------\n").next().unwrap_or(entry);
+        entry.lines().any(|line| line.starts_with("LOCK WAIT"))
+            && entry.lines().any(|line| line.contains(&thread))
+    })
 }
 
 /// How long a schedule may make no progress before it is given up (PostgreSQL detects a
@@ -177,15 +231,40 @@ struct Reply {
 struct Origin {
     table: Option<u32>,
     number: Option<i16>,
+    /// The table's name, where the server names it rather than numbers it (MySQL).
+    table_name: Option<String>,
     name: String,
     type_name: String,
+}
+
+/// How a statement still running is stopped.
+enum Cancel {
+    Postgres(postgres::CancelToken),
+    /// `KILL QUERY` of this connection id, from another connection to the database.
+    Mysql(Database, i64),
+}
+
+impl Cancel {
+    fn cancel(&self) {
+        match self {
+            Cancel::Postgres(token) => {
+                let _ = token.cancel_query(NoTls);
+            }
+            Cancel::Mysql(database, id) => {
+                if let Ok(mut connection) = database.connect() {
+                    let _ = query(&mut connection, &format!("KILL QUERY {id}"));
+                }
+            }
+        }
+    }
 }
 
 struct Worker {
     commands: Sender<String>,
     replies: Receiver<Reply>,
-    pid: i32,
-    cancel: postgres::CancelToken,
+    /// The server's id of its connection.
+    pid: i64,
+    cancel: Cancel,
     thread: Option<JoinHandle<()>>,
     /// The event of the statement it is blocked in.
     blocked_at: Option<usize>,
@@ -195,18 +274,35 @@ struct Worker {
 impl Worker {
     fn start(run: &RunDatabase) -> Result<Worker, String> {
         let mut client = run.session()?;
-        let pid: i32 = client
-            .query_one("SELECT pg_backend_pid()", &[])
-            .map(|row| row.get(0))
-            .map_err(|error| describe(&error))?;
-        let cancel = client.cancel_token();
+        let pid = client.session_id()?;
+        let cancel = match &client {
+            Connection::Postgres(postgres) => Cancel::Postgres(postgres.cancel_token()),
+            Connection::Mysql(_) => Cancel::Mysql(run.database.clone(), pid),
+        };
         let (commands, inbox) = channel::<String>();
         let (outbox, replies) = channel();
         let thread = std::thread::spawn(move || {
             for sql in inbox {
-                let columns = origins(&mut client, &sql);
+                let described = origins(&mut client, &sql);
+                let answer = client.answer(&sql);
+                let columns = match &answer {
+                    // MySQL describes the result columns with the rows.
+                    Ok(answer) if described.is_empty() => answer
+                        .columns
+                        .iter()
+                        .map(|column| Origin {
+                            table: None,
+                            number: None,
+                            table_name: Some(column.table.clone())
+                                .filter(|table| !table.is_empty()),
+                            name: column.name.clone(),
+                            type_name: column.type_name.clone(),
+                        })
+                        .collect(),
+                    _ => described,
+                };
                 let reply = Reply {
-                    rows: super::database::query_counted(&mut client, &sql),
+                    rows: answer.map(|answer| (answer.rows, answer.affected)),
                     columns,
                 };
                 if outbox.send(reply).is_err() {
@@ -226,9 +322,13 @@ impl Worker {
     }
 }
 
-/// Where the result columns of `sql` come from, as the server describes the statement
-/// (transaction control and statements it cannot describe have none).
-fn origins(client: &mut Client, sql: &str) -> Vec<Origin> {
+/// Where the result columns of `sql` come from, as PostgreSQL describes the statement
+/// (transaction control and statements it cannot describe have none; MySQL's come with its
+/// rows).
+fn origins(connection: &mut Connection, sql: &str) -> Vec<Origin> {
+    let Some(client) = connection.postgres() else {
+        return Vec::new();
+    };
     let first_word = sql
         .split_whitespace()
         .next()
@@ -255,6 +355,7 @@ fn origins(client: &mut Client, sql: &str) -> Vec<Origin> {
             .map(|column| Origin {
                 table: column.table_oid(),
                 number: column.column_id(),
+                table_name: None,
                 name: column.name().to_string(),
                 type_name: column.type_().name().to_string(),
             })
@@ -268,25 +369,39 @@ fn origins(client: &mut Client, sql: &str) -> Vec<Origin> {
 fn masked(mut rows: Rows, columns: &[Origin], tables: &Tables, fresh: &Fresh) -> Rows {
     let volatile: Vec<Volatility> = columns
         .iter()
-        .map(|origin| match (origin.table, origin.number) {
-            (Some(table), Some(number)) if table != 0 => match tables.column_at(table, number) {
-                Some(column) if column.volatile() => Volatility::Always,
-                Some(column) if is_key_name(&column.name) => Volatility::WhenFresh,
+        .map(
+            |origin| match (origin.table, origin.number, &origin.table_name) {
+                (Some(table), Some(number), _) if table != 0 => {
+                    volatility_of(tables.column_at(table, number))
+                }
+                (_, _, Some(table)) => volatility_of(
+                    tables
+                        .find(table)
+                        .and_then(|index| tables.tables[index].column(&origin.name)),
+                ),
+                _ if matches!(
+                    origin.type_name.as_str(),
+                    "timestamp" | "timestamptz" | "date" | "time" | "timetz" | "uuid" | "interval"
+                ) =>
+                {
+                    Volatility::Always
+                }
+                _ if is_key_name(&origin.name) => Volatility::WhenFresh,
                 _ => Volatility::Never,
             },
-            _ if matches!(
-                origin.type_name.as_str(),
-                "timestamp" | "timestamptz" | "date" | "time" | "timetz" | "uuid" | "interval"
-            ) =>
-            {
-                Volatility::Always
-            }
-            _ if is_key_name(&origin.name) => Volatility::WhenFresh,
-            _ => Volatility::Never,
-        })
+        )
         .collect();
     mask(&mut rows, &volatile, fresh);
     rows
+}
+
+/// How a table's column varies from run to run.
+fn volatility_of(column: Option<&super::catalog::Column>) -> Volatility {
+    match column {
+        Some(column) if column.volatile() => Volatility::Always,
+        Some(column) if is_key_name(&column.name) => Volatility::WhenFresh,
+        _ => Volatility::Never,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -409,8 +524,9 @@ impl Fresh {
     }
 }
 
-/// The next transaction id the server will hand out.
-pub fn next_transaction(client: &mut Client) -> Option<i64> {
+/// The next transaction id the server will hand out (PostgreSQL's; MySQL's are not kept).
+pub fn next_transaction(client: &mut Connection) -> Option<i64> {
+    client.postgres()?;
     query(client, "SELECT txid_snapshot_xmax(txid_current_snapshot())")
         .ok()?
         .first()?
@@ -420,14 +536,20 @@ pub fn next_transaction(client: &mut Client) -> Option<i64> {
         .ok()
 }
 
-/// Every sequence's last value (its start less one before its first use).
-fn sequence_values(client: &mut Client) -> BTreeMap<String, i64> {
-    let rows = query(
-        client,
-        "SELECT schemaname || '.' || sequencename, coalesce(last_value, start_value - 1) \
-         FROM pg_catalog.pg_sequences",
-    )
-    .unwrap_or_default();
+/// Every sequence's last value (its start less one before its first use); on MySQL, every
+/// table's AUTO_INCREMENT counter less one.
+fn sequence_values(client: &mut Connection) -> BTreeMap<String, i64> {
+    let sql = match client.flavor() {
+        Flavor::Postgres => {
+            "SELECT schemaname || '.' || sequencename, coalesce(last_value, start_value - 1) \
+             FROM pg_catalog.pg_sequences"
+        }
+        Flavor::Mysql => {
+            "SELECT TABLE_NAME, AUTO_INCREMENT - 1 FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = DATABASE() AND AUTO_INCREMENT IS NOT NULL"
+        }
+    };
+    let rows = query(client, sql).unwrap_or_default();
     rows.into_iter()
         .filter_map(|row| {
             let name = row.first()?.clone()?;
@@ -441,7 +563,7 @@ impl Drop for Worker {
     fn drop(&mut self) {
         // Whatever the session still runs (a statement the schedule gave up on) stops now;
         // an idle session ignores the request.
-        let _ = self.cancel.cancel_query(NoTls);
+        self.cancel.cancel();
         // Closing the channel ends the thread, which drops its connection.
         let (closed, _) = channel();
         self.commands = closed;
@@ -495,7 +617,7 @@ pub fn run(
         .iter()
         .map(|_| Worker::start(run))
         .collect::<Result<Vec<_>, _>>()?;
-    let pids: Vec<i32> = workers.iter().map(|worker| worker.pid).collect();
+    let pids: Vec<i64> = workers.iter().map(|worker| worker.pid).collect();
     let mut results: Vec<Vec<StatementResult>> = sessions
         .iter()
         .map(|session| vec![StatementResult::Skipped; session.statements.len()])
@@ -621,7 +743,7 @@ pub fn run(
         let session = sessions[step.session];
         let failed = workers[step.session].failed;
         let sql = match step.action {
-            Action::Begin => format!("BEGIN ISOLATION LEVEL {}", session.level.sql()),
+            Action::Begin => run.admin.flavor().begin(session.level),
             Action::Statement(statement) => {
                 with_variables(&session.statements[statement], &variables[step.session])
             }
@@ -692,6 +814,7 @@ pub fn run(
     // The holder's own statement is no part of the outcome.
     results.truncate(plan.sessions.len());
     errors.truncate(plan.sessions.len());
+    let flavor = run.admin.flavor();
     let fresh = Fresh {
         ranges: sequence_values(&mut run.admin)
             .into_iter()
@@ -702,14 +825,11 @@ pub fn run(
         transactions: transactions_before
             .zip(next_transaction(&mut run.admin))
             .map(|(before, after)| (before - 1, after - 1)),
-        days: query(
-            &mut run.admin,
-            "SELECT (current_date - 1)::text, current_date::text, (current_date + 1)::text",
-        )
-        .ok()
-        .and_then(|rows| rows.into_iter().next())
-        .map(|row| row.into_iter().flatten().collect())
-        .unwrap_or_default(),
+        days: query(&mut run.admin, flavor.days_sql())
+            .ok()
+            .and_then(|rows| rows.into_iter().next())
+            .map(|row| row.into_iter().flatten().collect())
+            .unwrap_or_default(),
     };
     for (session, statements) in results.iter_mut().enumerate() {
         for (index, result) in statements.iter_mut().enumerate() {
@@ -737,6 +857,28 @@ mod tests {
     use super::*;
     use crate::confirm::database::quote_literal;
     use crate::confirm::plan::captured;
+
+    #[test]
+    fn innodb_monitor_reports_show_which_connection_waits() {
+        let status = "TRANSACTIONS\n------------\nTrx id counter 22\n\
+            LIST OF TRANSACTIONS FOR EACH SESSION:\n\
+            ---TRANSACTION 21, ACTIVE 1 sec starting index read\n\
+            mysql tables in use 1, locked 1\n\
+            LOCK WAIT 4 lock struct(s), heap size 1128, 2 row lock(s)\n\
+            MariaDB thread id 5, OS thread handle 139822058755776, query id 12 localhost root Updating\n\
+            update t set n=5 where id=1\n\
+            ------- TRX HAS BEEN WAITING 1009091 us FOR THIS LOCK TO BE GRANTED:\n\
+            ------------------\n\
+            ---TRANSACTION (0x7f2adcfd8b80), ACTIVE 2 sec\n\
+            2 lock struct(s), heap size 1128, 1 row lock(s)\n\
+            MariaDB thread id 4, OS thread handle 139822059062976, query id 8 localhost root User sleep\n\
+            select sleep(3)\n\
+            --------\nFILE I/O\n";
+        assert!(innodb_status_waits(status, 5));
+        assert!(!innodb_status_waits(status, 4));
+        assert!(!innodb_status_waits(status, 55));
+        assert!(!innodb_status_waits("", 5));
+    }
 
     #[test]
     fn variables_take_the_values_read_into_them_and_null_otherwise() {
