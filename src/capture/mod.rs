@@ -1,0 +1,332 @@
+//! `isolint capture`: database logs → transaction scripts that `check` reads like any other.
+//!
+//! ```text
+//! postgres_log (records) → group (transactions per session) → normalise (shapes)
+//!                        → write (programs merged by shape, one named script each)
+//! ```
+//!
+//! Logs are streamed: memory grows with the sessions open at one time and the distinct
+//! programs, never with the size of a log. Bad lines, cut files and unknown statements are
+//! counted in the [`Summary`]; only I/O fails.
+//!
+//! Architecture Invariant: capture does not analyse. What it writes is ordinary input for
+//! `check`, and nothing else of the pipeline knows that it came from a log.
+
+pub mod group;
+pub mod normalise;
+pub mod postgres_log;
+pub mod write;
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use crate::progress::{Progress, Stage};
+pub use postgres_log::Format;
+
+/// What to capture and where.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Log files, read in this order (oldest first: sessions continue across files).
+    pub inputs: Vec<PathBuf>,
+    /// The directory of scripts; scripts an earlier capture wrote there are merged.
+    pub output: PathBuf,
+    /// The format of every input, instead of detecting each one's.
+    pub format: Option<Format>,
+    /// The server's `log_line_prefix`, to read stderr logs exactly.
+    pub log_line_prefix: Option<String>,
+}
+
+/// An error of capture itself: an input or the output cannot be used.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum CaptureError {
+    #[error("cannot read {path}: {source}")]
+    #[diagnostic(
+        code(isolint::capture::input),
+        help("check that the log file exists and is readable by this user")
+    )]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot write the scripts into {path}: {source}")]
+    #[diagnostic(
+        code(isolint::capture::output),
+        help("choose a directory that is writable (it is created when missing)")
+    )]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("--log-line-prefix {prefix:?} cannot be used: {reason}")]
+    #[diagnostic(
+        code(isolint::capture::prefix),
+        help(
+            "pass the server's setting as `SHOW log_line_prefix` prints it, e.g. '%m [%p] %c %v %a '"
+        )
+    )]
+    Prefix { prefix: String, reason: String },
+}
+
+/// What one input held.
+#[derive(Debug, Clone)]
+pub struct InputSummary {
+    pub path: String,
+    pub format: Format,
+    pub bytes: u64,
+    pub reading: postgres_log::Reading,
+}
+
+/// What a capture did, for the summary on standard error.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub inputs: Vec<InputSummary>,
+    pub counts: group::Counts,
+    /// Statements of `pg_stat_statements` exports, with the sum of their calls.
+    pub exported_statements: (u64, u64),
+    pub programs: usize,
+    pub new_programs: usize,
+    pub earlier_programs: usize,
+    pub output: String,
+}
+
+/// Reads every input and writes the programs into the output directory.
+pub fn capture(options: &Options, progress: &dyn Progress) -> Result<Summary, CaptureError> {
+    let prefix = match &options.log_line_prefix {
+        Some(spec) => {
+            Some(
+                postgres_log::Prefix::new(spec).map_err(|error| CaptureError::Prefix {
+                    prefix: spec.clone(),
+                    reason: error.0,
+                })?,
+            )
+        }
+        None => None,
+    };
+    let shown: Vec<String> = options
+        .inputs
+        .iter()
+        .map(|path| path.display().to_string())
+        .collect();
+    let read_error = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| CaptureError::Read { path, source }
+    };
+    let sizes: Vec<u64> = options
+        .inputs
+        .iter()
+        .map(|path| {
+            std::fs::metadata(path)
+                .map(|metadata| metadata.len())
+                .map_err(read_error(path))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut store = write::Store::default();
+    store
+        .read_directory(&options.output)
+        .map_err(|source| CaptureError::Write {
+            path: options.output.display().to_string(),
+            source,
+        })?;
+    let total: u64 = sizes.iter().sum();
+    progress.start(Stage::Capture, usize::try_from(total).unwrap_or(usize::MAX));
+    let mut inputs = Vec::new();
+    let mut exported = (0u64, 0u64);
+    let mut add = |transaction: group::Transaction| store.add(transaction, 1);
+    let mut grouper = group::Grouper::new(&mut add);
+    let mut statement_rows = Vec::new();
+    for (index, path) in options.inputs.iter().enumerate() {
+        let file = std::fs::File::open(path).map_err(read_error(path))?;
+        let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+        let format = match options.format {
+            Some(format) => format,
+            None => {
+                let start = reader.fill_buf().map_err(read_error(path))?;
+                let first_line = start.split(|b| *b == b'\n').next().unwrap_or(&[]);
+                Format::detect(&String::from_utf8_lossy(first_line))
+            }
+        };
+        let mut reported = 0u64;
+        let mut on_bytes = |bytes: u64| {
+            progress.advance(usize::try_from(bytes.saturating_sub(reported)).unwrap_or(0));
+            reported = reported.max(bytes);
+        };
+        let reading = if format == Format::Statements {
+            let reading = postgres_log::read_statements(&mut reader, &mut |row| {
+                statement_rows.push((index, row));
+            })
+            .map_err(read_error(path))?;
+            on_bytes(sizes[index]);
+            reading
+        } else {
+            let details_inline = format != Format::Stderr;
+            postgres_log::read(
+                &mut reader,
+                format,
+                prefix.as_ref(),
+                &mut |record| grouper.record(record, index, details_inline),
+                &mut on_bytes,
+            )
+            .map_err(read_error(path))?
+        };
+        inputs.push(InputSummary {
+            path: shown[index].clone(),
+            format,
+            bytes: sizes[index],
+            reading,
+        });
+    }
+    grouper.finish();
+    let counts = grouper.counts.clone();
+    drop(grouper);
+    for (index, row) in statement_rows {
+        statement_row(&mut store, &mut exported, index, row);
+    }
+    let earlier_programs = store.earlier;
+    let new_programs =
+        store
+            .write(&options.output, &shown)
+            .map_err(|source| CaptureError::Write {
+                path: options.output.display().to_string(),
+                source,
+            })?;
+    Ok(Summary {
+        inputs,
+        counts,
+        exported_statements: exported,
+        programs: store.len(),
+        new_programs,
+        earlier_programs,
+        output: options.output.display().to_string(),
+    })
+}
+
+/// A `pg_stat_statements` row: a statement run `calls` times, alone as far as anyone knows.
+fn statement_row(
+    store: &mut write::Store,
+    exported: &mut (u64, u64),
+    input: usize,
+    row: postgres_log::StatementRow,
+) {
+    let tokens = normalise::tokens(&row.query);
+    if normalise::classify_tokens(&tokens, &row.query) != normalise::Kind::Work {
+        return;
+    }
+    exported.0 += 1;
+    exported.1 += row.calls;
+    let shape = normalise::shape_tokens(&tokens, &row.query, &|_| None, "0:");
+    store.add(
+        group::Transaction {
+            statements: vec![shape],
+            level: None,
+            autocommit: true,
+            application: None,
+            location: group::Location {
+                input,
+                line: row.line,
+            },
+        },
+        row.calls.max(1),
+    );
+}
+
+impl Summary {
+    /// The summary, one `isolint:` line per topic.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for input in &self.inputs {
+            out.push_str(&format!(
+                "isolint: read {} ({}, {} bytes)\n",
+                input.path,
+                input.format.label(),
+                input.bytes
+            ));
+        }
+        let counts = &self.counts;
+        out.push_str(&format!(
+            "isolint: {} transaction{} ({} statement{}) became {} program{} in {}: {} new, {} \
+             merged with an earlier capture\n",
+            counts.transactions,
+            plural(counts.transactions),
+            counts.statements,
+            plural(counts.statements),
+            self.programs,
+            plural(self.programs as u64),
+            self.output,
+            self.new_programs,
+            self.programs - self.new_programs,
+        ));
+        if self.exported_statements.0 > 0 {
+            out.push_str(&format!(
+                "isolint: {} statement{} of pg_stat_statements ({} calls) taken as run alone: \
+                 the export does not say which ran together\n",
+                self.exported_statements.0,
+                plural(self.exported_statements.0),
+                self.exported_statements.1
+            ));
+        }
+        let dropped: Vec<String> = counts
+            .dropped
+            .iter()
+            .map(|(noise, count)| format!("{count} {}", noise.label()))
+            .collect();
+        if !dropped.is_empty() {
+            out.push_str(&format!(
+                "isolint: statements dropped: {}\n",
+                dropped.join(", ")
+            ));
+        }
+        let bad_lines: u64 = self
+            .inputs
+            .iter()
+            .map(|input| input.reading.bad_lines)
+            .sum();
+        let truncated: Vec<&str> = self
+            .inputs
+            .iter()
+            .filter(|input| input.reading.truncated)
+            .map(|input| input.path.as_str())
+            .collect();
+        let mut unused = Vec::new();
+        if counts.cut_off > 0 {
+            unused.push(format!(
+                "{} transaction{} cut off (begun before the log, not ended in it, or ended by a \
+                 disconnection)",
+                counts.cut_off,
+                plural(counts.cut_off)
+            ));
+        }
+        if counts.empty > 0 {
+            unused.push(format!(
+                "{} empty transaction{}",
+                counts.empty,
+                plural(counts.empty)
+            ));
+        }
+        if bad_lines > 0 {
+            unused.push(format!(
+                "{bad_lines} line{} that are no log record",
+                plural(bad_lines)
+            ));
+        }
+        if !truncated.is_empty() {
+            unused.push(format!(
+                "the last record of {} (the file ends inside it)",
+                truncated.join(", ")
+            ));
+        }
+        if !unused.is_empty() {
+            out.push_str(&format!("isolint: not used: {}\n", unused.join("; ")));
+        }
+        if counts.transactions == 0 && self.exported_statements.0 == 0 {
+            out.push_str(
+                "isolint: no statement found: is `log_statement = 'all'` (or \
+                 `log_min_duration_statement = 0`) set on the server?\n",
+            );
+        }
+        out
+    }
+}
+
+fn plural(count: u64) -> &'static str {
+    if count == 1 { "" } else { "s" }
+}
