@@ -330,3 +330,109 @@ impl Summary {
 fn plural(count: u64) -> &'static str {
     if count == 1 { "" } else { "s" }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::progress::Silent;
+
+    /// Pieces of every format's records, and of the SQL in them, to build hostile logs from.
+    const PIECES: [&str; 34] = [
+        "2026-12-06 16:36:12.014 UTC [12] 6b158efc.305e 3/38 0 app LOG:  statement: ",
+        "2026-12-06 16:36:12.014 UTC [13] 6b158efc.305f 4/2 0 app LOG:  execute <unnamed>: ",
+        "2026-12-06 16:36:12.014 UTC [13] 6b158efc.305f 4/2 0 app DETAIL:  parameters: $1 = '",
+        "2026-12-06 16:36:12.014 UTC,\"u\",\"d\",12,\"[local]\",6b158efc.305e,3,\"\",x,3/38,0,LOG,00000,\"statement: ",
+        "\",,,,,,,,,\"app\",\"client backend\",,0\n",
+        "{\"session_id\":\"a.b\",\"vxid\":\"3/1\",\"error_severity\":\"LOG\",\"message\":\"statement: ",
+        "\"}\n",
+        "query,calls\n\"",
+        "\",7\n",
+        "disconnection: session time: 0:00:00.001",
+        "BEGIN ISOLATION LEVEL SERIALIZABLE",
+        "COMMIT",
+        "ROLLBACK TO s",
+        "SET default_transaction_isolation = 'repeatable read'",
+        "SELECT balance FROM accounts WHERE id = ",
+        "UPDATE accounts SET balance = ",
+        " WHERE id IN (",
+        ")",
+        "; ",
+        "$1",
+        "'",
+        "''",
+        "$$",
+        "/*controller='x'*/",
+        "/*",
+        "--",
+        "\n",
+        "\n\t",
+        "-",
+        "7",
+        "DATE '",
+        "E'\\",
+        "\"",
+        ",",
+    ];
+
+    fn hostile_log() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            4 => proptest::sample::select(PIECES.to_vec()).prop_map(|piece| piece.as_bytes().to_vec()),
+            1 => proptest::collection::vec(any::<u8>(), 0..6),
+        ];
+        proptest::collection::vec(piece, 0..80).prop_map(|pieces| pieces.concat())
+    }
+
+    fn files(directory: &Path) -> Vec<(PathBuf, String)> {
+        let mut files: Vec<(PathBuf, String)> = std::fs::read_dir(directory)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|entry| {
+                        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                        (entry.path(), text)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        /// Whatever a log holds, capture finishes, and the scripts it writes read back as the
+        /// same programs: capturing nothing more into the directory changes no byte.
+        #[test]
+        fn any_log_is_captured_and_its_scripts_read_back_unchanged(
+            log in hostile_log(),
+            format in proptest::sample::select(vec![
+                None,
+                Some(Format::Stderr),
+                Some(Format::Csv),
+                Some(Format::Json),
+                Some(Format::Statements),
+            ]),
+        ) {
+            let directory = tempfile::tempdir().expect("directory");
+            let input = directory.path().join("postgresql.log");
+            std::fs::write(&input, &log).expect("log");
+            let output = directory.path().join("captured");
+            let options = Options {
+                inputs: vec![input],
+                output: output.clone(),
+                format,
+                log_line_prefix: None,
+            };
+            let summary = capture(&options, &Silent).expect("capture");
+            let _ = summary.render();
+            let written = files(&output);
+            prop_assert_eq!(written.len(), summary.programs);
+            let again = Options { inputs: Vec::new(), ..options };
+            capture(&again, &Silent).expect("capture again");
+            prop_assert_eq!(files(&output), written);
+        }
+    }
+}

@@ -50,10 +50,13 @@ pub enum Noise {
     Ping,
     SchemaChange,
     Utility,
+    /// A string, quoted name or comment that never closes: the server rejected it, and its
+    /// text cannot be written back as a statement.
+    Unreadable,
 }
 
 impl Noise {
-    pub const ALL: [Noise; 7] = [
+    pub const ALL: [Noise; 8] = [
         Noise::Savepoint,
         Noise::Show,
         Noise::Set,
@@ -61,6 +64,7 @@ impl Noise {
         Noise::Ping,
         Noise::SchemaChange,
         Noise::Utility,
+        Noise::Unreadable,
     ];
 
     pub fn label(self) -> &'static str {
@@ -74,6 +78,9 @@ impl Noise {
             Noise::Ping => "connection checks (SELECT 1, empty queries)",
             Noise::SchemaChange => "schema changes (give check your migrations instead)",
             Noise::Utility => "utility statements (COPY, VACUUM, EXPLAIN, PREPARE, ...)",
+            Noise::Unreadable => {
+                "unreadable statements (a quote or comment that never closes, several in one)"
+            }
         }
     }
 }
@@ -127,6 +134,22 @@ pub fn classify(text: &str) -> Kind {
 
 /// What the statement `text` with its `tokens` is.
 pub fn classify_tokens(tokens: &[Token], text: &str) -> Kind {
+    // The slot marker is a control character no statement holds; one that does is garbage.
+    if tokens.iter().any(|token| token.unterminated) || text.contains(SLOT) {
+        return Kind::Noise(Noise::Unreadable);
+    }
+    // Where one statement is expected (an `execute`, a row of pg_stat_statements), a
+    // semicolon before more text means several, which the server would not have run.
+    let significant = |token: &&Token| token.kind != TokenKind::Comment;
+    if let Some(semicolon) = tokens
+        .iter()
+        .position(|token| token.kind == TokenKind::Semicolon)
+        && tokens[semicolon + 1..]
+            .iter()
+            .any(|token| significant(&token) && token.kind != TokenKind::Semicolon)
+    {
+        return Kind::Noise(Noise::Unreadable);
+    }
     let tokens: Vec<Token> = tokens
         .iter()
         .filter(|token| token.kind != TokenKind::Comment && token.kind != TokenKind::Semicolon)
@@ -352,7 +375,7 @@ pub fn shape_tokens(
             && TYPED_LITERALS.contains(&token.text(text).to_ascii_lowercase().as_str())
             && let Some(next) = next
         {
-            skeleton.push(SLOT);
+            push_slot(&mut skeleton);
             skeleton.push_str("::");
             skeleton.push_str(token.text(text));
             values.push(format!("{}{}", token.text(text), next.text(text)));
@@ -368,7 +391,7 @@ pub fn shape_tokens(
             && minus_is_unary(previous, text)
             && let Some(next) = next
         {
-            skeleton.push(SLOT);
+            push_slot(&mut skeleton);
             values.push(format!("-{}", next.text(text)));
             copied = next.range.end;
             index += 1;
@@ -376,15 +399,18 @@ pub fn shape_tokens(
             continue;
         }
         if is_value(token, text) {
-            skeleton.push(SLOT);
+            push_slot(&mut skeleton);
             values.push(value_of(token));
         } else {
-            skeleton.push_str(token.text(text));
+            push_text(&mut skeleton, token.text(text));
         }
         previous = Some(token);
     }
-    let kept = skeleton.trim_end_matches(|c: char| c.is_whitespace() || c == ';');
-    skeleton.truncate(kept.len());
+    // Comments dropped at either end leave their spacing behind.
+    let skeleton = skeleton
+        .trim_start()
+        .trim_end_matches(|c: char| c.is_whitespace() || c == ';')
+        .to_string();
     Shape {
         skeleton,
         values,
@@ -400,6 +426,27 @@ impl Default for Shape {
             tags: Vec::new(),
         }
     }
+}
+
+/// Appends a slot, apart from a word before it (`DATE$1` would read as one name).
+fn push_slot(skeleton: &mut String) {
+    if skeleton.chars().next_back().is_some_and(continues_a_word) {
+        skeleton.push(' ');
+    }
+    skeleton.push(SLOT);
+}
+
+/// Appends a token's text, apart from a slot before it (`$1` then `2` would read as `$12`).
+fn push_text(skeleton: &mut String, token_text: &str) {
+    if skeleton.ends_with(SLOT) && token_text.chars().next().is_some_and(continues_a_word) {
+        skeleton.push(' ');
+    }
+    skeleton.push_str(token_text);
+}
+
+/// As the lexer reads names: any character outside ASCII continues one.
+fn continues_a_word(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '$' || !c.is_ascii()
 }
 
 /// One item of a literal list: a value token, negated or not.
