@@ -143,13 +143,12 @@ impl<'s> Grouper<'s> {
                 return;
             }
         }
-        let key = record.session.as_ref();
-        if !self.sessions.contains_key(key) {
-            self.sessions.insert(key.to_string(), Session::default());
-        }
-        let Some(mut session) = self.sessions.remove(key) else {
-            return;
-        };
+        // The session is taken out of the map while its record is handled, and put back
+        // under the same key.
+        let (key, mut session) = self
+            .sessions
+            .remove_entry(record.session.as_ref())
+            .unwrap_or_else(|| (record.session.to_string(), Session::default()));
         if let Some(application) = record.application.as_deref()
             && session.application.as_deref() != Some(application)
         {
@@ -166,7 +165,7 @@ impl<'s> Grouper<'s> {
                     pending.vxid.as_deref(),
                 );
             }
-            self.sessions.insert(key.to_string(), session);
+            self.sessions.insert(key, session);
             return;
         }
         if let Some(pending) = session.pending.take() {
@@ -225,7 +224,7 @@ impl<'s> Grouper<'s> {
                 }
             }
         }
-        self.sessions.insert(key.to_string(), session);
+        self.sessions.insert(key, session);
     }
 
     /// Ends the logs: transactions still open never finished in them.

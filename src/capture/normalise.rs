@@ -86,7 +86,7 @@ impl Noise {
 }
 
 /// A statement made independent of its values.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Shape {
     /// The text without comments, each slot a [`SLOT`] character.
     pub skeleton: String,
@@ -415,16 +415,6 @@ pub fn shape_tokens(
         skeleton,
         values,
         tags,
-    }
-}
-
-impl Default for Shape {
-    fn default() -> Self {
-        Shape {
-            skeleton: String::new(),
-            values: Vec::new(),
-            tags: Vec::new(),
-        }
     }
 }
 

@@ -644,10 +644,7 @@ pub fn message<'a>(severity: &str, message: &'a str) -> Message<'a> {
 pub fn parameters(text: &str) -> Vec<(u32, Option<String>)> {
     let mut values = Vec::new();
     let mut rest = text;
-    loop {
-        let Some(after_dollar) = rest.strip_prefix('$') else {
-            break;
-        };
+    while let Some(after_dollar) = rest.strip_prefix('$') {
         let digits = after_dollar.bytes().take_while(u8::is_ascii_digit).count();
         let Ok(number) = after_dollar[..digits].parse::<u32>() else {
             break;

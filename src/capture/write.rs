@@ -561,6 +561,34 @@ mod tests {
     }
 
     #[test]
+    fn a_statement_run_alone_declares_its_session_level_as_a_directive() {
+        let mut store = Store::default();
+        let mut alone = transaction(
+            &[("UPDATE accounts SET balance = ? WHERE id = ?", &["5", "1"])],
+            4,
+        );
+        alone.autocommit = true;
+        alone.level = Some((Level::Serializable, LevelSource::Session));
+        alone.application = None;
+        store.add(alone, 3);
+        assert_eq!(
+            script(&store.programs[0], "update_accounts", &["pg.log".into()]),
+            "-- captured: 3 runs outside a transaction, first seen at pg.log:4\n\
+             -- captured: isolation SERIALIZABLE (the session's default_transaction_isolation)\n\
+             -- isolint: isolation serializable\n\
+             -- name: update_accounts\n\
+             UPDATE accounts SET balance = $1 WHERE id = $2;\n"
+        );
+        let read_back = read_script(&script(&store.programs[0], "x", &[])).expect("read back");
+        assert_eq!(
+            read_back.level,
+            Some((Level::Serializable, LevelSource::Session))
+        );
+        assert!(read_back.autocommit);
+        assert_eq!(read_back.count, 3);
+    }
+
+    #[test]
     fn names_come_from_tags_and_are_unique() {
         let mut store = Store::default();
         let mut tagged = withdraw("1", "2", 1);
