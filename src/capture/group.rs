@@ -155,28 +155,12 @@ impl<'s> Grouper<'s> {
             session.application = Some(application.to_string());
         }
         if let Message::Parameters(parameters) = message {
-            if let Some(pending) = session.pending.take() {
-                let values = postgres_log::parameters(parameters);
-                self.execute(
-                    &mut session,
-                    &pending.text,
-                    &values,
-                    pending.location,
-                    pending.vxid.as_deref(),
-                );
-            }
+            let values = postgres_log::parameters(parameters);
+            self.run_pending(&mut session, &values);
             self.sessions.insert(key, session);
             return;
         }
-        if let Some(pending) = session.pending.take() {
-            self.execute(
-                &mut session,
-                &pending.text,
-                &[],
-                pending.location,
-                pending.vxid.as_deref(),
-            );
-        }
+        self.run_pending(&mut session, &[]);
         match message {
             Message::Statement(text) => {
                 self.simple_query(&mut session, text, location, record.vxid)
@@ -192,10 +176,10 @@ impl<'s> Grouper<'s> {
                 });
                 match parameters {
                     Some(values) => {
-                        self.execute(&mut session, text, &values, location, record.vxid)
+                        self.statement(&mut session, text, &values, location, record.vxid, false)
                     }
                     None if details_inline => {
-                        self.execute(&mut session, text, &[], location, record.vxid)
+                        self.statement(&mut session, text, &[], location, record.vxid, false)
                     }
                     None => {
                         session.pending = Some(Pending {
@@ -235,15 +219,7 @@ impl<'s> Grouper<'s> {
             let Some(mut session) = self.sessions.remove(&key) else {
                 continue;
             };
-            if let Some(pending) = session.pending.take() {
-                self.execute(
-                    &mut session,
-                    &pending.text,
-                    &[],
-                    pending.location,
-                    pending.vxid.as_deref(),
-                );
-            }
+            self.run_pending(&mut session, &[]);
             self.release_held(&mut session);
             if session.open.is_some() {
                 self.counts.cut_off += 1;
@@ -288,15 +264,19 @@ impl<'s> Grouper<'s> {
         }
     }
 
-    fn execute(
-        &mut self,
-        session: &mut Session,
-        text: &str,
-        values: &[(u32, Option<String>)],
-        location: Location,
-        vxid: Option<&str>,
-    ) {
-        self.statement(session, text, values, location, vxid, false);
+    /// Runs the `execute` that waited for its parameters, with `values`.
+    fn run_pending(&mut self, session: &mut Session, values: &[(u32, Option<String>)]) {
+        if let Some(pending) = session.pending.take() {
+            let vxid = pending.vxid.as_deref();
+            self.statement(
+                session,
+                &pending.text,
+                values,
+                pending.location,
+                vxid,
+                false,
+            );
+        }
     }
 
     fn statement(

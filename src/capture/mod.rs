@@ -339,7 +339,7 @@ mod tests {
     use crate::progress::Silent;
 
     /// Pieces of every format's records, and of the SQL in them, to build hostile logs from.
-    const PIECES: [&str; 34] = [
+    const PIECES: [&str; 35] = [
         "2026-12-06 16:36:12.014 UTC [12] 6b158efc.305e 3/38 0 app LOG:  statement: ",
         "2026-12-06 16:36:12.014 UTC [13] 6b158efc.305f 4/2 0 app LOG:  execute <unnamed>: ",
         "2026-12-06 16:36:12.014 UTC [13] 6b158efc.305f 4/2 0 app DETAIL:  parameters: $1 = '",
@@ -357,6 +357,7 @@ mod tests {
         "SELECT balance FROM accounts WHERE id = ",
         "UPDATE accounts SET balance = ",
         " WHERE id IN (",
+        " VALUES (",
         ")",
         "; ",
         "$1",

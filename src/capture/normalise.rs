@@ -339,8 +339,19 @@ pub fn shape_tokens(
         }
     };
     let mut previous: Option<&Token> = None;
+    // Rows of a multi-row `VALUES` after the first, when they have its shape: (from, to)
+    // token indexes to leave out.
+    let mut rows_left_out: Option<(usize, usize)> = None;
     let mut index = 0;
     while index < tokens.len() {
+        if let Some((from, to)) = rows_left_out
+            && index == from
+        {
+            rows_left_out = None;
+            copied = tokens[to].range.end;
+            index = to + 1;
+            continue;
+        }
         let token = &tokens[index];
         skeleton.push_str(&text[copied..token.range.start]);
         copied = token.range.end;
@@ -348,6 +359,9 @@ pub fn shape_tokens(
         if token.kind == TokenKind::Comment {
             tags.extend(comment_tags(token.text(text)));
             continue;
+        }
+        if token.is_word(text, "values") && rows_left_out.is_none() {
+            rows_left_out = repeated_rows(tokens, index, text);
         }
         let next = tokens.get(index);
         // `IN (1, 2, 3)`: one slot, whatever the list's length.
@@ -437,6 +451,64 @@ fn push_text(skeleton: &mut String, token_text: &str) {
 /// As the lexer reads names: any character outside ASCII continues one.
 fn continues_a_word(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '$' || !c.is_ascii()
+}
+
+/// After `VALUES` at `tokens[at - 1]`: when two or more rows follow and every row has the
+/// first one's shape, the token indexes from the comma after the first row to the last row's
+/// closing parenthesis, so that a bulk insert of any number of rows is one shape.
+fn repeated_rows(tokens: &[Token], at: usize, text: &str) -> Option<(usize, usize)> {
+    let mut rows: Vec<(usize, usize)> = Vec::new();
+    let mut index = at;
+    loop {
+        tokens.get(index).filter(|token| token.text(text) == "(")?;
+        let mut depth = 0usize;
+        let mut close = None;
+        for (offset, token) in tokens[index..].iter().enumerate() {
+            match token.text(text) {
+                "(" => depth += 1,
+                ")" => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        close = Some(index + offset);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let close = close?;
+        rows.push((index, close));
+        match tokens.get(close + 1) {
+            Some(comma)
+                if comma.text(text) == ","
+                    && tokens.get(close + 2).is_some_and(|t| t.text(text) == "(") =>
+            {
+                index = close + 2;
+            }
+            _ => break,
+        }
+    }
+    if rows.len() < 2 {
+        return None;
+    }
+    let row_shape = |(from, to): (usize, usize)| -> Vec<&str> {
+        tokens[from..=to]
+            .iter()
+            .filter(|token| token.kind != TokenKind::Comment && token.text(text) != "-")
+            .map(|token| {
+                if is_value(token, text) {
+                    "\u{1}"
+                } else {
+                    token.text(text)
+                }
+            })
+            .collect()
+    };
+    let first = row_shape(rows[0]);
+    rows[1..]
+        .iter()
+        .all(|row| row_shape(*row) == first)
+        .then(|| (rows[0].1 + 1, rows[rows.len() - 1].1))
 }
 
 /// One item of a literal list: a value token, negated or not.
@@ -675,6 +747,25 @@ mod tests {
             "SELECT a FROM t WHERE id IN (7)",
             "SELECT a FROM t WHERE id IN (?)",
             &["7"],
+        );
+    }
+
+    #[test]
+    fn rows_of_one_shape_in_a_multi_row_insert_are_one_row() {
+        check(
+            "INSERT INTO t (a, b) VALUES (1, 'x'), (2, 'y'), (-3, 'z') RETURNING id",
+            "INSERT INTO t (a, b) VALUES (?, ?) RETURNING id",
+            &["1", "x"],
+        );
+        check(
+            "INSERT INTO t (a, b) VALUES (1, 'x'), (2, now())",
+            "INSERT INTO t (a, b) VALUES (?, ?), (?, now())",
+            &["1", "x", "2"],
+        );
+        check(
+            "INSERT INTO t VALUES ((1), 2)",
+            "INSERT INTO t VALUES ((?), ?)",
+            &["1", "2"],
         );
     }
 

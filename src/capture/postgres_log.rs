@@ -212,26 +212,13 @@ fn read_stderr(
     on_bytes: &mut dyn FnMut(u64),
 ) -> std::io::Result<Reading> {
     let mut reading = Reading::default();
-    let mut line = Vec::new();
     // The record being read: its first line number and its text, continuation lines joined
     // with newlines and without the tab PostgreSQL puts before them.
     let mut record = String::new();
     let mut record_line = 0u64;
-    let mut line_number = 0u64;
-    let mut bytes = 0u64;
-    loop {
-        line.clear();
-        let read = input.read_until(b'\n', &mut line)?;
-        if read == 0 {
-            break;
-        }
-        line_number += 1;
-        bytes += read as u64;
-        if line_number.is_multiple_of(REPORT_EVERY) {
-            on_bytes(bytes);
-        }
+    for_each_line(input, on_bytes, &mut |line_number, line| {
         let complete = line.last() == Some(&b'\n');
-        let text = String::from_utf8_lossy(&line);
+        let text = String::from_utf8_lossy(line);
         let text = text.trim_end_matches(['\n', '\r']);
         if let Some(continuation) = text.strip_prefix('\t')
             && record_line != 0
@@ -250,12 +237,38 @@ fn read_stderr(
             reading.truncated = true;
             record_line = 0;
         }
-    }
+    })?;
     if record_line != 0 {
         stderr_record(&record, record_line, prefix, &mut reading, on_record);
     }
-    on_bytes(bytes);
     Ok(reading)
+}
+
+/// Calls `each` with every line of `input` (its number from 1, its bytes with the newline),
+/// and `on_bytes` with the bytes read so far now and then and at the end.
+fn for_each_line(
+    input: &mut dyn BufRead,
+    on_bytes: &mut dyn FnMut(u64),
+    each: &mut dyn FnMut(u64, &[u8]),
+) -> std::io::Result<()> {
+    let mut line = Vec::new();
+    let mut line_number = 0u64;
+    let mut bytes = 0u64;
+    loop {
+        line.clear();
+        let read = input.read_until(b'\n', &mut line)?;
+        if read == 0 {
+            break;
+        }
+        line_number += 1;
+        bytes += read as u64;
+        if line_number.is_multiple_of(REPORT_EVERY) {
+            on_bytes(bytes);
+        }
+        each(line_number, &line);
+    }
+    on_bytes(bytes);
+    Ok(())
 }
 
 fn stderr_record(
@@ -479,30 +492,17 @@ fn read_json(
     on_bytes: &mut dyn FnMut(u64),
 ) -> std::io::Result<Reading> {
     let mut reading = Reading::default();
-    let mut line = Vec::new();
-    let mut line_number = 0u64;
-    let mut bytes = 0u64;
-    loop {
-        line.clear();
-        let read = input.read_until(b'\n', &mut line)?;
-        if read == 0 {
-            break;
-        }
-        line_number += 1;
-        bytes += read as u64;
-        if line_number.is_multiple_of(REPORT_EVERY) {
-            on_bytes(bytes);
-        }
+    for_each_line(input, on_bytes, &mut |line_number, line| {
         if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
+            return;
         }
-        let Ok(entry) = serde_json::from_slice::<JsonRecord>(&line) else {
+        let Ok(entry) = serde_json::from_slice::<JsonRecord>(line) else {
             if line.last() == Some(&b'\n') {
                 reading.bad_lines += 1;
             } else {
                 reading.truncated = true;
             }
-            continue;
+            return;
         };
         let pid = entry.pid.map(|pid| pid.to_string());
         let vxid = entry.vxid.as_deref();
@@ -516,8 +516,7 @@ fn read_json(
             message: entry.message.clone().unwrap_or_default(),
             detail: entry.detail.clone(),
         });
-    }
-    on_bytes(bytes);
+    })?;
     Ok(reading)
 }
 
