@@ -73,8 +73,8 @@ pub enum Command {
     /// Turn database logs into transaction scripts that `check` reads.
     ///
     /// Reads PostgreSQL logs written with `log_statement = 'all'` (stderr with a
-    /// `log_line_prefix` holding `%c` or `%p`, and `%v`; csvlog; jsonlog) or a
-    /// `pg_stat_statements` CSV export, groups the statements per transaction, makes literals
+    /// `log_line_prefix` holding `%c` or `%p`, and `%v`; csvlog; jsonlog), a
+    /// `pg_stat_statements` CSV export, or MySQL's or MariaDB's general query log, groups the statements per transaction, makes literals
     /// and bind values parameters, drops savepoints, SET, SHOW, catalog queries and connection
     /// checks, and writes one named script per distinct transaction into the output directory,
     /// with its count, where it was first seen and its isolation level. Scripts an earlier
@@ -111,6 +111,8 @@ pub enum LogFormat {
     Jsonlog,
     /// `pg_stat_statements` exported as CSV with a header (`query`, `calls`, ...).
     PgStatStatements,
+    /// MySQL's or MariaDB's general query log (`general_log = ON`).
+    MysqlGeneral,
 }
 
 #[derive(clap::Args, Debug)]
@@ -435,6 +437,7 @@ fn capture(args: CaptureArgs) -> Result<ExitCode, CliError> {
             LogFormat::Csvlog => Format::Csv,
             LogFormat::Jsonlog => Format::Json,
             LogFormat::PgStatStatements => Format::Statements,
+            LogFormat::MysqlGeneral => Format::MysqlGeneral,
         }),
         log_line_prefix: args.log_line_prefix,
     };

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::normalise::{self, Kind, Noise, Shape};
+use super::normalise::{self, Dialect, Kind, Noise, Shape};
 use super::postgres_log::{self, Message, Record};
 use crate::semantics::Level;
 
@@ -91,6 +91,10 @@ struct Session {
     held: Option<Held>,
     /// Whether the session's transaction boundaries are known.
     in_step: bool,
+    /// MySQL's `SET autocommit = 0`: a statement outside a transaction begins one.
+    autocommit_off: bool,
+    /// MySQL's `SET TRANSACTION ISOLATION LEVEL x` outside a transaction: the next one's level.
+    next_level: Option<Level>,
 }
 
 struct Open {
@@ -115,14 +119,16 @@ struct Held {
 pub struct Grouper<'s> {
     sessions: HashMap<String, Session>,
     pub counts: Counts,
+    dialect: Dialect,
     sink: &'s mut dyn FnMut(Transaction),
 }
 
 impl<'s> Grouper<'s> {
-    pub fn new(sink: &'s mut dyn FnMut(Transaction)) -> Grouper<'s> {
+    pub fn new(dialect: Dialect, sink: &'s mut dyn FnMut(Transaction)) -> Grouper<'s> {
         Grouper {
             sessions: HashMap::new(),
             counts: Counts::default(),
+            dialect,
             sink,
         }
     }
@@ -241,11 +247,11 @@ impl<'s> Grouper<'s> {
             self.statement(session, text, &[], location, vxid, false);
             return;
         }
-        let split = crate::parse::split::split(text, normalise::POSTGRES, false);
+        let split = crate::parse::split::split(text, self.dialect.flavor(), false);
         let implicit = session.open.is_none()
             && !split.chunks.iter().any(|chunk| {
                 matches!(
-                    normalise::classify(&text[chunk.range.start..chunk.range.end]),
+                    normalise::classify(&text[chunk.range.start..chunk.range.end], self.dialect),
                     Kind::Begin(_)
                 )
             })
@@ -305,8 +311,8 @@ impl<'s> Grouper<'s> {
         {
             self.release_held(session);
         }
-        let tokens = normalise::tokens(text);
-        let kind = normalise::classify_tokens(&tokens, text);
+        let tokens = normalise::tokens(text, self.dialect);
+        let kind = normalise::classify_tokens(&tokens, text, self.dialect);
         match kind {
             Kind::Begin(level) => {
                 self.release_held(session);
@@ -338,9 +344,20 @@ impl<'s> Grouper<'s> {
             }
             Kind::TransactionLevel(level) => {
                 *self.counts.dropped.entry(Noise::Set).or_default() += 1;
-                if let Some(open) = &mut session.open {
-                    open.level = Some((level, LevelSource::SetTransaction));
+                match &mut session.open {
+                    Some(open) => open.level = Some((level, LevelSource::SetTransaction)),
+                    // PostgreSQL ignores it outside a transaction; MySQL keeps it for the next.
+                    None if self.dialect == Dialect::Mysql => session.next_level = Some(level),
+                    None => {}
                 }
+            }
+            Kind::Autocommit(on) => {
+                *self.counts.dropped.entry(Noise::Set).or_default() += 1;
+                // Turning autocommit on commits the open transaction.
+                if on && session.open.is_some() {
+                    self.end(session);
+                }
+                session.autocommit_off = !on;
             }
             Kind::SessionLevel(level) => {
                 *self.counts.dropped.entry(Noise::Set).or_default() += 1;
@@ -355,6 +372,9 @@ impl<'s> Grouper<'s> {
                         .find(|(n, _)| *n == number)
                         .and_then(|(_, value)| value.clone())
                 };
+                if session.open.is_none() && session.autocommit_off {
+                    self.begin(session, None, location, vxid);
+                }
                 match &mut session.open {
                     Some(open) => {
                         let unknown = format!("{}:", open.statements.len());
@@ -392,11 +412,14 @@ impl<'s> Grouper<'s> {
         location: Location,
         vxid: Option<&str>,
     ) {
-        let level = level.or_else(|| {
-            session
-                .default_level
-                .map(|level| (level, LevelSource::Session))
-        });
+        let next_level = session.next_level.take();
+        let level = level
+            .or_else(|| next_level.map(|level| (level, LevelSource::SetTransaction)))
+            .or_else(|| {
+                session
+                    .default_level
+                    .map(|level| (level, LevelSource::Session))
+            });
         session.open = Some(Open {
             level,
             statements: Vec::new(),
@@ -463,6 +486,10 @@ mod tests {
     /// Runs `records` (`session vxid severity message`, `|`-separated) and returns each
     /// transaction as `level; statement | statement` with slots as `?`.
     fn group(records: &[&str]) -> (Vec<String>, Counts) {
+        group_in(Dialect::Postgres, records)
+    }
+
+    fn group_in(dialect: Dialect, records: &[&str]) -> (Vec<String>, Counts) {
         let mut seen = Vec::new();
         let mut sink = |transaction: Transaction| {
             let statements: Vec<String> = transaction
@@ -477,7 +504,7 @@ mod tests {
                 statements.join(" | ")
             ));
         };
-        let mut grouper = Grouper::new(&mut sink);
+        let mut grouper = Grouper::new(dialect, &mut sink);
         for (line, text) in records.iter().enumerate() {
             let mut parts = text.splitn(4, '|');
             let session = parts.next().unwrap_or("");
@@ -549,6 +576,32 @@ mod tests {
                 "REPEATABLE READ; SELECT b FROM t []",
                 "-; UPDATE t SET a = ? [\"1\"]",
                 "-; UPDATE t SET a = ? [\"2\"] | UPDATE u SET b = ? [\"3\"]",
+            ]
+        );
+    }
+
+    #[test]
+    fn mysql_autocommit_off_and_levels_for_the_next_transaction() {
+        let (seen, _) = group_in(
+            Dialect::Mysql,
+            &[
+                "c||LOG|statement: SET autocommit=0",
+                "c||LOG|statement: SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
+                "c||LOG|statement: SELECT balance FROM accounts WHERE id = 1",
+                "c||LOG|statement: UPDATE accounts SET balance = 90 WHERE id = 1",
+                "c||LOG|statement: COMMIT",
+                "c||LOG|statement: SELECT `x` FROM t # a comment",
+                "c||LOG|statement: SET autocommit=1",
+                "c||LOG|statement: SELECT y FROM t",
+            ],
+        );
+        assert_eq!(
+            seen,
+            [
+                "READ COMMITTED; SELECT balance FROM accounts WHERE id = ? [\"1\"] | \
+                 UPDATE accounts SET balance = ? WHERE id = ? [\"90\", \"1\"]",
+                "-; SELECT `x` FROM t []",
+                "auto -; SELECT y FROM t []",
             ]
         );
     }

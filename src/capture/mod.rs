@@ -13,6 +13,7 @@
 //! `check`, and nothing else of the pipeline knows that it came from a log.
 
 pub mod group;
+pub mod mysql_log;
 pub mod normalise;
 pub mod postgres_log;
 pub mod write;
@@ -57,6 +58,15 @@ pub enum CaptureError {
         path: String,
         source: std::io::Error,
     },
+    #[error(
+        "the logs and the scripts already in the output directory are not all of one engine \
+         (MySQL or PostgreSQL)"
+    )]
+    #[diagnostic(
+        code(isolint::capture::engines),
+        help("capture each engine's logs into a directory of its own")
+    )]
+    MixedEngines,
     #[error("--log-line-prefix {prefix:?} cannot be used: {reason}")]
     #[diagnostic(
         code(isolint::capture::prefix),
@@ -87,6 +97,8 @@ pub struct Summary {
     pub new_programs: usize,
     pub earlier_programs: usize,
     pub output: String,
+    /// Whose SQL the scripts hold.
+    pub dialect: normalise::Dialect,
 }
 
 /// Reads every input and writes the programs into the output directory.
@@ -120,7 +132,36 @@ pub fn capture(options: &Options, progress: &dyn Progress) -> Result<Summary, Ca
                 .map_err(read_error(path))
         })
         .collect::<Result<_, _>>()?;
-    let mut store = write::Store::default();
+    // Every input's format, before reading any: they decide whose SQL the scripts hold.
+    let formats: Vec<Format> = options
+        .inputs
+        .iter()
+        .map(|path| match options.format {
+            Some(format) => Ok(format),
+            None => detect(path).map_err(read_error(path)),
+        })
+        .collect::<Result<_, _>>()?;
+    let mysql = formats
+        .iter()
+        .filter(|f| **f == Format::MysqlGeneral)
+        .count();
+    if mysql > 0 && mysql < formats.len() {
+        return Err(CaptureError::MixedEngines);
+    }
+    let write_error = |source| CaptureError::Write {
+        path: options.output.display().to_string(),
+        source,
+    };
+    let earlier = write::directory_dialect(&options.output).map_err(write_error)?;
+    let dialect = match (formats.is_empty(), mysql > 0, earlier) {
+        (true, _, earlier) => earlier.unwrap_or_default(),
+        (false, true, _) => normalise::Dialect::Mysql,
+        (false, false, _) => normalise::Dialect::Postgres,
+    };
+    if earlier.is_some_and(|earlier| earlier != dialect) {
+        return Err(CaptureError::MixedEngines);
+    }
+    let mut store = write::Store::new(dialect);
     store
         .read_directory(&options.output)
         .map_err(|source| CaptureError::Write {
@@ -132,19 +173,12 @@ pub fn capture(options: &Options, progress: &dyn Progress) -> Result<Summary, Ca
     let mut inputs = Vec::new();
     let mut exported = (0u64, 0u64);
     let mut add = |transaction: group::Transaction| store.add(transaction, 1);
-    let mut grouper = group::Grouper::new(&mut add);
+    let mut grouper = group::Grouper::new(dialect, &mut add);
     let mut statement_rows = Vec::new();
     for (index, path) in options.inputs.iter().enumerate() {
         let file = std::fs::File::open(path).map_err(read_error(path))?;
         let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
-        let format = match options.format {
-            Some(format) => format,
-            None => {
-                let start = reader.fill_buf().map_err(read_error(path))?;
-                let first_line = start.split(|b| *b == b'\n').next().unwrap_or(&[]);
-                Format::detect(&String::from_utf8_lossy(first_line))
-            }
-        };
+        let format = formats[index];
         let mut reported = 0u64;
         let mut on_bytes = |bytes: u64| {
             progress.advance(usize::try_from(bytes.saturating_sub(reported)).unwrap_or(0));
@@ -197,7 +231,17 @@ pub fn capture(options: &Options, progress: &dyn Progress) -> Result<Summary, Ca
         new_programs,
         earlier_programs,
         output: options.output.display().to_string(),
+        dialect,
     })
+}
+
+/// The format of the log at `path`, from its first line.
+fn detect(path: &Path) -> std::io::Result<Format> {
+    let file = std::fs::File::open(path)?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let start = reader.fill_buf()?;
+    let first_line = start.split(|b| *b == b'\n').next().unwrap_or(&[]);
+    Ok(Format::detect(&String::from_utf8_lossy(first_line)))
 }
 
 /// A `pg_stat_statements` row: a statement run `calls` times, alone as far as anyone knows.
@@ -207,8 +251,9 @@ fn statement_row(
     input: usize,
     row: postgres_log::StatementRow,
 ) {
-    let tokens = normalise::tokens(&row.query);
-    if normalise::classify_tokens(&tokens, &row.query) != normalise::Kind::Work {
+    let dialect = normalise::Dialect::Postgres;
+    let tokens = normalise::tokens(&row.query, dialect);
+    if normalise::classify_tokens(&tokens, &row.query, dialect) != normalise::Kind::Work {
         return;
     }
     exported.0 += 1;
@@ -317,6 +362,12 @@ impl Summary {
         if !unused.is_empty() {
             out.push_str(&format!("isolint: not used: {}\n", unused.join("; ")));
         }
+        if self.dialect == normalise::Dialect::Mysql {
+            out.push_str(
+                "isolint: the scripts are MySQL's: check them with --engine mysql (or mariadb); \
+                 a transaction with no level written runs at the server's default\n",
+            );
+        }
         if counts.transactions == 0 && self.exported_statements.0 == 0 {
             out.push_str(
                 "isolint: no statement found: is `log_statement = 'all'` (or \
@@ -339,7 +390,7 @@ mod tests {
     use crate::progress::Silent;
 
     /// Pieces of every format's records, and of the SQL in them, to build hostile logs from.
-    const PIECES: [&str; 35] = [
+    const PIECES: [&str; 38] = [
         "2026-12-06 16:36:12.014 UTC [12] 6b158efc.305e 3/38 0 app LOG:  statement: ",
         "2026-12-06 16:36:12.014 UTC [13] 6b158efc.305f 4/2 0 app LOG:  execute <unnamed>: ",
         "2026-12-06 16:36:12.014 UTC [13] 6b158efc.305f 4/2 0 app DETAIL:  parameters: $1 = '",
@@ -358,6 +409,9 @@ mod tests {
         "UPDATE accounts SET balance = ",
         " WHERE id IN (",
         " VALUES (",
+        "261206 17:20:12\t     3 Query\t",
+        "\t\t     4 Query\tSET autocommit=0",
+        "`",
         ")",
         "; ",
         "$1",
@@ -415,6 +469,7 @@ mod tests {
                 Some(Format::Csv),
                 Some(Format::Json),
                 Some(Format::Statements),
+                Some(Format::MysqlGeneral),
             ]),
         ) {
             let directory = tempfile::tempdir().expect("directory");

@@ -12,14 +12,27 @@ use crate::semantics::Level;
 /// Marks a slot in a shape's skeleton: a character no SQL text holds.
 pub const SLOT: char = '\u{1}';
 
-/// The lexical conventions of PostgreSQL.
-pub const POSTGRES: Flavor = Flavor {
-    dollar_quotes: true,
-    mysql: false,
-    brackets: false,
-    nested_comments: true,
-    slash_lines: false,
-};
+/// Whose SQL the log holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Dialect {
+    #[default]
+    Postgres,
+    /// MySQL and MariaDB: backticks, `#` comments, backslash escapes, `SET autocommit`.
+    Mysql,
+}
+
+impl Dialect {
+    /// The lexical conventions of the dialect.
+    pub fn flavor(self) -> Flavor {
+        Flavor {
+            dollar_quotes: self == Dialect::Postgres,
+            mysql: self == Dialect::Mysql,
+            brackets: false,
+            nested_comments: self == Dialect::Postgres,
+            slash_lines: false,
+        }
+    }
+}
 
 /// What a statement is, as far as grouping and dropping go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +47,9 @@ pub enum Kind {
     /// `SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL x`, `SET
     /// default_transaction_isolation = x`; `None` when it is reset to the server's default.
     SessionLevel(Option<Level>),
+    /// MySQL's `SET autocommit = 0|1`: with it off, a statement outside a transaction begins
+    /// one that lasts until `COMMIT`.
+    Autocommit(bool),
     /// A statement of no interest, with the reason it is dropped.
     Noise(Noise),
     /// A statement of the workload.
@@ -123,17 +139,17 @@ const SERVER_FUNCTIONS: [&str; 12] = [
 ];
 
 /// The tokens of `text`, comments included.
-pub fn tokens(text: &str) -> Vec<Token> {
-    tokenize(text, POSTGRES)
+pub fn tokens(text: &str, dialect: Dialect) -> Vec<Token> {
+    tokenize(text, dialect.flavor())
 }
 
 /// What `text`, one statement, is.
-pub fn classify(text: &str) -> Kind {
-    classify_tokens(&tokens(text), text)
+pub fn classify(text: &str, dialect: Dialect) -> Kind {
+    classify_tokens(&tokens(text, dialect), text, dialect)
 }
 
 /// What the statement `text` with its `tokens` is.
-pub fn classify_tokens(tokens: &[Token], text: &str) -> Kind {
+pub fn classify_tokens(tokens: &[Token], text: &str, dialect: Dialect) -> Kind {
     // The slot marker is a control character no statement holds; one that does is garbage.
     if tokens.iter().any(|token| token.unterminated) || text.contains(SLOT) {
         return Kind::Noise(Noise::Unreadable);
@@ -181,7 +197,14 @@ pub fn classify_tokens(tokens: &[Token], text: &str) -> Kind {
         "prepare" if word(1) == "transaction" => Kind::End,
         "savepoint" | "release" => Kind::Noise(Noise::Savepoint),
         "show" => Kind::Noise(Noise::Show),
+        "set" if dialect == Dialect::Mysql => classify_mysql_set(&tokens, text, &words),
         "set" => classify_set(&tokens, text, &words),
+        "use" | "kill" | "flush" | "xa" | "handler" | "do" if dialect == Dialect::Mysql => {
+            Kind::Noise(Noise::Utility)
+        }
+        "select" if dialect == Dialect::Mysql && is_mysql_catalog(text) => {
+            Kind::Noise(Noise::Catalog)
+        }
         "reset" => {
             if matches!(word(1), "default_transaction_isolation" | "all") {
                 Kind::SessionLevel(None)
@@ -205,6 +228,74 @@ pub fn classify_tokens(tokens: &[Token], text: &str) -> Kind {
         "select" if is_ping(&tokens, text) => Kind::Noise(Noise::Ping),
         _ => Kind::Work,
     }
+}
+
+/// MySQL's `SET`: `SET [SESSION|GLOBAL] TRANSACTION ISOLATION LEVEL x`, `SET [SESSION]
+/// transaction_isolation = 'x'` (also `tx_isolation`, `@@session.`), `SET autocommit = 0`.
+fn classify_mysql_set(tokens: &[Token], text: &str, words: &[String]) -> Kind {
+    let word = |index: usize| words.get(index).map_or("", String::as_str);
+    if word(1) == "global" || text.to_ascii_lowercase().contains("@@global.") {
+        return Kind::Noise(Noise::Set);
+    }
+    match (word(1), word(2)) {
+        ("transaction", _) => {
+            return match level_after(tokens, text) {
+                Some(level) => Kind::TransactionLevel(level),
+                None => Kind::Noise(Noise::Set),
+            };
+        }
+        ("session", "transaction") => {
+            return match level_after(tokens, text) {
+                Some(level) => Kind::SessionLevel(Some(level)),
+                None => Kind::Noise(Noise::Set),
+            };
+        }
+        _ => {}
+    }
+    // `SET @@session.x = v`, `SET SESSION x = v`, `SET x = v`: one assignment is read.
+    let lowered = text.to_ascii_lowercase();
+    let assignment = lowered
+        .trim_start()
+        .trim_start_matches("set")
+        .trim_start()
+        .trim_start_matches("@@session.")
+        .trim_start_matches("@@")
+        .trim_start_matches("session ")
+        .trim_start();
+    let Some((name, value)) = assignment.split_once('=') else {
+        return Kind::Noise(Noise::Set);
+    };
+    if value.contains(',') {
+        return Kind::Noise(Noise::Set);
+    }
+    let value = value
+        .trim()
+        .trim_end_matches(';')
+        .trim()
+        .trim_matches(['\'', '"']);
+    match name.trim() {
+        "autocommit" => match value {
+            "0" | "off" | "false" => Kind::Autocommit(false),
+            "1" | "on" | "true" => Kind::Autocommit(true),
+            _ => Kind::Noise(Noise::Set),
+        },
+        "transaction_isolation" | "tx_isolation" => match Level::parse(value) {
+            Some(level) => Kind::SessionLevel(Some(level)),
+            None => Kind::Noise(Noise::Set),
+        },
+        _ => Kind::Noise(Noise::Set),
+    }
+}
+
+/// MySQL clients asking the server about itself: `SELECT @@version_comment`, `SELECT
+/// DATABASE()`, queries of `information_schema`, `performance_schema` and `mysql`.
+fn is_mysql_catalog(text: &str) -> bool {
+    let lowered = text.to_ascii_lowercase();
+    lowered.contains("@@")
+        || lowered.contains("performance_schema")
+        || lowered.contains("database()")
+        || lowered.contains("mysql.")
+        || lowered.contains("connection_id()")
 }
 
 fn classify_set(tokens: &[Token], text: &str, words: &[String]) -> Kind {
@@ -304,7 +395,7 @@ fn is_ping(tokens: &[Token], text: &str) -> bool {
 /// The shape of `text`: `parameter(k)` gives the bound value of `$k`, if the log has it;
 /// `unknown` names this statement's unknown values so that they equal nothing else.
 pub fn shape(text: &str, parameter: &dyn Fn(u32) -> Option<String>, unknown: &str) -> Shape {
-    shape_tokens(&tokens(text), text, parameter, unknown)
+    shape_tokens(&tokens(text, Dialect::Postgres), text, parameter, unknown)
 }
 
 /// [`shape`] of the statement `text` with its `tokens`.
@@ -643,8 +734,8 @@ fn percent_decode(value: &str) -> String {
 }
 
 /// `verb_table` for a statement of the workload, e.g. `update_accounts`, for naming programs.
-pub fn verb_and_table(skeleton: &str) -> String {
-    let tokens: Vec<Token> = tokens(skeleton)
+pub fn verb_and_table(skeleton: &str, dialect: Dialect) -> String {
+    let tokens: Vec<Token> = tokens(skeleton, dialect)
         .into_iter()
         .filter(|token| token.kind != TokenKind::Comment)
         .collect();
@@ -826,72 +917,155 @@ mod tests {
     #[test]
     fn statements_are_classified() {
         assert_eq!(
-            classify("BEGIN ISOLATION LEVEL REPEATABLE READ"),
+            classify("BEGIN ISOLATION LEVEL REPEATABLE READ", Dialect::Postgres),
             Kind::Begin(Some(Level::RepeatableRead))
         );
-        assert_eq!(classify("start transaction"), Kind::Begin(None));
-        assert_eq!(classify("END;"), Kind::End);
         assert_eq!(
-            classify("ROLLBACK TO SAVEPOINT a"),
+            classify("start transaction", Dialect::Postgres),
+            Kind::Begin(None)
+        );
+        assert_eq!(classify("END;", Dialect::Postgres), Kind::End);
+        assert_eq!(
+            classify("ROLLBACK TO SAVEPOINT a", Dialect::Postgres),
             Kind::Noise(Noise::Savepoint)
         );
         assert_eq!(
-            classify("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ WRITE"),
+            classify(
+                "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ WRITE",
+                Dialect::Postgres
+            ),
             Kind::TransactionLevel(Level::Serializable)
         );
         assert_eq!(
-            classify("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED"),
+            classify(
+                "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED",
+                Dialect::Postgres
+            ),
             Kind::SessionLevel(Some(Level::ReadCommitted))
         );
         assert_eq!(
-            classify("SET default_transaction_isolation = 'repeatable read'"),
+            classify(
+                "SET default_transaction_isolation = 'repeatable read'",
+                Dialect::Postgres
+            ),
             Kind::SessionLevel(Some(Level::RepeatableRead))
         );
         assert_eq!(
-            classify("set local default_transaction_isolation to serializable"),
+            classify(
+                "set local default_transaction_isolation to serializable",
+                Dialect::Postgres
+            ),
             Kind::TransactionLevel(Level::Serializable)
         );
-        assert_eq!(classify("RESET ALL"), Kind::SessionLevel(None));
-        assert_eq!(classify("SET search_path TO app"), Kind::Noise(Noise::Set));
         assert_eq!(
-            classify("SHOW transaction_isolation"),
+            classify("RESET ALL", Dialect::Postgres),
+            Kind::SessionLevel(None)
+        );
+        assert_eq!(
+            classify("SET search_path TO app", Dialect::Postgres),
+            Kind::Noise(Noise::Set)
+        );
+        assert_eq!(
+            classify("SHOW transaction_isolation", Dialect::Postgres),
             Kind::Noise(Noise::Show)
         );
-        assert_eq!(classify("SELECT 1"), Kind::Noise(Noise::Ping));
-        assert_eq!(classify(""), Kind::Noise(Noise::Ping));
         assert_eq!(
-            classify("SELECT t.oid FROM pg_type t WHERE typname = 'hstore'"),
+            classify("SELECT 1", Dialect::Postgres),
+            Kind::Noise(Noise::Ping)
+        );
+        assert_eq!(classify("", Dialect::Postgres), Kind::Noise(Noise::Ping));
+        assert_eq!(
+            classify(
+                "SELECT t.oid FROM pg_type t WHERE typname = 'hstore'",
+                Dialect::Postgres
+            ),
             Kind::Noise(Noise::Catalog)
         );
         assert_eq!(
-            classify("select current_setting('server_version_num')"),
+            classify(
+                "select current_setting('server_version_num')",
+                Dialect::Postgres
+            ),
             Kind::Noise(Noise::Catalog)
         );
-        assert_eq!(classify("SELECT pg_advisory_xact_lock(1)"), Kind::Work);
-        assert_eq!(classify("SELECT 1 FROM pgbench_accounts"), Kind::Work);
         assert_eq!(
-            classify("create table t (a int)"),
+            classify("SELECT pg_advisory_xact_lock(1)", Dialect::Postgres),
+            Kind::Work
+        );
+        assert_eq!(
+            classify("SELECT 1 FROM pgbench_accounts", Dialect::Postgres),
+            Kind::Work
+        );
+        assert_eq!(
+            classify("create table t (a int)", Dialect::Postgres),
             Kind::Noise(Noise::SchemaChange)
         );
-        assert_eq!(classify("copy t from stdin"), Kind::Noise(Noise::Utility));
-        assert_eq!(classify("LOCK TABLE t"), Kind::Work);
+        assert_eq!(
+            classify("copy t from stdin", Dialect::Postgres),
+            Kind::Noise(Noise::Utility)
+        );
+        assert_eq!(classify("LOCK TABLE t", Dialect::Postgres), Kind::Work);
+    }
+
+    #[test]
+    fn mysql_statements_are_classified() {
+        let mysql = |text: &str| classify(text, Dialect::Mysql);
+        assert_eq!(
+            mysql("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"),
+            Kind::SessionLevel(Some(Level::ReadCommitted))
+        );
+        assert_eq!(
+            mysql("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE"),
+            Kind::TransactionLevel(Level::Serializable)
+        );
+        assert_eq!(
+            mysql("SET @@session.transaction_isolation = 'READ-COMMITTED'"),
+            Kind::SessionLevel(Some(Level::ReadCommitted))
+        );
+        assert_eq!(mysql("SET autocommit=0"), Kind::Autocommit(false));
+        assert_eq!(mysql("set autocommit = ON"), Kind::Autocommit(true));
+        assert_eq!(
+            mysql("SET GLOBAL transaction_isolation = 'SERIALIZABLE'"),
+            Kind::Noise(Noise::Set)
+        );
+        assert_eq!(mysql("SET NAMES utf8mb4"), Kind::Noise(Noise::Set));
+        assert_eq!(
+            mysql("select @@version_comment limit 1"),
+            Kind::Noise(Noise::Catalog)
+        );
+        assert_eq!(mysql("SELECT DATABASE()"), Kind::Noise(Noise::Catalog));
+        assert_eq!(
+            mysql("START TRANSACTION WITH CONSISTENT SNAPSHOT"),
+            Kind::Begin(None)
+        );
+        assert_eq!(mysql("SELECT `balance` FROM `accounts` # note"), Kind::Work);
+        assert_eq!(
+            verb_and_table("UPDATE `accounts` SET balance = 1", Dialect::Mysql),
+            "update_accounts"
+        );
     }
 
     #[test]
     fn programs_are_named_from_verbs_and_tables() {
         assert_eq!(
-            verb_and_table("UPDATE public.accounts SET a = 1"),
+            verb_and_table("UPDATE public.accounts SET a = 1", Dialect::Postgres),
             "update_accounts"
         );
         assert_eq!(
-            verb_and_table("select a from \"Orders\" o"),
+            verb_and_table("select a from \"Orders\" o", Dialect::Postgres),
             "select_Orders"
         );
-        assert_eq!(verb_and_table("INSERT INTO h VALUES (1)"), "insert_h");
         assert_eq!(
-            verb_and_table("WITH x AS (DELETE FROM q RETURNING *) INSERT INTO a SELECT * FROM x"),
+            verb_and_table("INSERT INTO h VALUES (1)", Dialect::Postgres),
+            "insert_h"
+        );
+        assert_eq!(
+            verb_and_table(
+                "WITH x AS (DELETE FROM q RETURNING *) INSERT INTO a SELECT * FROM x",
+                Dialect::Postgres
+            ),
             "insert_a"
         );
-        assert_eq!(verb_and_table("SELECT now()"), "select");
+        assert_eq!(verb_and_table("SELECT now()", Dialect::Postgres), "select");
     }
 }

@@ -20,6 +20,8 @@ pub enum Format {
     Json,
     /// `pg_stat_statements` as CSV with a header holding `query` and `calls`.
     Statements,
+    /// MySQL's or MariaDB's general query log (read by `mysql_log`).
+    MysqlGeneral,
 }
 
 impl Format {
@@ -29,11 +31,15 @@ impl Format {
             Format::Csv => "csvlog",
             Format::Json => "jsonlog",
             Format::Statements => "pg_stat_statements export",
+            Format::MysqlGeneral => "MySQL general query log",
         }
     }
 
     /// The format of a file whose first line is `first_line`.
     pub fn detect(first_line: &str) -> Format {
+        if super::mysql_log::is_general_log(first_line) {
+            return Format::MysqlGeneral;
+        }
         let line = first_line.trim_start_matches('\u{feff}').trim_start();
         if line.starts_with('{') {
             return Format::Json;
@@ -199,6 +205,7 @@ pub fn read(
         Format::Csv => read_csv(input, on_record, on_bytes),
         Format::Json => read_json(input, on_record, on_bytes),
         Format::Statements => Ok(Reading::default()),
+        Format::MysqlGeneral => super::mysql_log::read(input, on_record, on_bytes),
     }
 }
 

@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::group::{LevelSource, Location, Transaction};
-use super::normalise::{self, Kind, SLOT, Shape};
+use super::normalise::{self, Dialect, Kind, SLOT, Shape};
 use crate::semantics::Level;
 
 /// Where a program was first seen.
@@ -47,6 +47,8 @@ pub struct Store {
     foreign_names: BTreeSet<String>,
     /// Programs read from the output directory.
     pub earlier: usize,
+    /// Whose SQL the scripts hold: how they are lexed, and how a level is declared.
+    pub dialect: Dialect,
 }
 
 fn key(autocommit: bool, level: Option<Level>, skeletons: &[&str]) -> String {
@@ -74,6 +76,14 @@ fn refine(classes: &[u32], values: &[&str]) -> Vec<u32> {
 }
 
 impl Store {
+    /// No programs yet, for scripts in `dialect`.
+    pub fn new(dialect: Dialect) -> Store {
+        Store {
+            dialect,
+            ..Store::default()
+        }
+    }
+
     /// Adds `count` executions of `transaction`.
     pub fn add(&mut self, transaction: Transaction, count: u64) {
         let skeletons: Vec<&str> = transaction
@@ -159,7 +169,7 @@ impl Store {
                 .map(|stem| stem.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let text = std::fs::read_to_string(&path)?;
-            match read_script(&text) {
+            match read_script(&text, self.dialect) {
                 Some(mut program) => {
                     program.name = Some(stem);
                     let skeletons: Vec<&str> =
@@ -201,7 +211,7 @@ impl Store {
             FirstSeen::Earlier(_) => (Location { input: 0, line: 0 }, Vec::new()),
         });
         for index in &new {
-            let base = base_name(&self.programs[*index]);
+            let base = base_name(&self.programs[*index], self.dialect);
             let mut name = base.clone();
             let mut number = 2;
             while taken.contains(&name.to_ascii_lowercase()) || taken.contains(&name) {
@@ -213,7 +223,7 @@ impl Store {
         }
         for program in &self.programs {
             let name = program.name.clone().unwrap_or_default();
-            let text = script(program, &name, inputs);
+            let text = script(program, &name, inputs, self.dialect);
             std::fs::write(directory.join(format!("{name}.sql")), text)?;
         }
         Ok(new.len())
@@ -222,7 +232,7 @@ impl Store {
 
 /// `controller_action` from tags, else `verb_table_verb_table...`, with the application's name
 /// in front when the log has it.
-fn base_name(program: &Program) -> String {
+fn base_name(program: &Program, dialect: Dialect) -> String {
     let tag = |wanted: &str| {
         program
             .tags
@@ -243,7 +253,7 @@ fn base_name(program: &Program) -> String {
             parts.push(application.clone());
         }
         for skeleton in &program.skeletons {
-            let piece = normalise::verb_and_table(skeleton);
+            let piece = normalise::verb_and_table(skeleton, dialect);
             if !parts.contains(&piece) {
                 parts.push(piece);
             }
@@ -295,8 +305,42 @@ fn sanitise(text: &str) -> String {
 
 const HEADER: &str = "-- captured: ";
 
+/// The header line of a script of MySQL's SQL.
+const MYSQL_HEADER: &str = "-- captured: engine mysql";
+
+/// Whose SQL the scripts an earlier capture wrote into `directory` hold, if there are any.
+pub fn directory_dialect(directory: &Path) -> std::io::Result<Option<Dialect>> {
+    let entries = match std::fs::read_dir(directory) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "sql"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let text = std::fs::read_to_string(&path)?;
+        if !text.starts_with(HEADER) {
+            continue;
+        }
+        let mysql = text
+            .lines()
+            .take_while(|line| line.starts_with("--"))
+            .any(|line| line == MYSQL_HEADER);
+        return Ok(Some(if mysql {
+            Dialect::Mysql
+        } else {
+            Dialect::Postgres
+        }));
+    }
+    Ok(None)
+}
+
 /// The script of `program`.
-fn script(program: &Program, name: &str, inputs: &[String]) -> String {
+fn script(program: &Program, name: &str, inputs: &[String], dialect: Dialect) -> String {
     let mut text = String::new();
     let first_seen = match &program.first_seen {
         FirstSeen::Earlier(text) => text.clone(),
@@ -320,6 +364,10 @@ fn script(program: &Program, name: &str, inputs: &[String]) -> String {
         )
     };
     text.push_str(&format!("{HEADER}{runs}, first seen at {first_seen}\n"));
+    if dialect == Dialect::Mysql {
+        text.push_str(MYSQL_HEADER);
+        text.push('\n');
+    }
     if let Some((level, source)) = program.level {
         text.push_str(&format!(
             "{HEADER}isolation {} ({})\n",
@@ -348,9 +396,16 @@ fn script(program: &Program, name: &str, inputs: &[String]) -> String {
     }
     text.push_str(&format!("-- name: {name}\n"));
     if !program.autocommit {
-        match program.level {
-            Some((level, _)) => text.push_str(&format!("BEGIN ISOLATION LEVEL {};\n", level.sql())),
-            None => text.push_str("BEGIN;\n"),
+        match (program.level, dialect) {
+            (Some((level, _)), Dialect::Postgres) => {
+                text.push_str(&format!("BEGIN ISOLATION LEVEL {};\n", level.sql()))
+            }
+            (Some((level, _)), Dialect::Mysql) => text.push_str(&format!(
+                "SET TRANSACTION ISOLATION LEVEL {};\nSTART TRANSACTION;\n",
+                level.sql()
+            )),
+            (None, Dialect::Postgres) => text.push_str("BEGIN;\n"),
+            (None, Dialect::Mysql) => text.push_str("START TRANSACTION;\n"),
         }
     }
     let mut classes = program.classes.iter();
@@ -376,7 +431,7 @@ fn one_line(text: &str) -> String {
 }
 
 /// A script written by `capture`, read back; `None` for any other file.
-fn read_script(text: &str) -> Option<Program> {
+fn read_script(text: &str, dialect: Dialect) -> Option<Program> {
     let mut lines = text.lines();
     let first = lines.next()?.strip_prefix(HEADER)?;
     let (runs, first_seen) = first.split_once(", first seen at ")?;
@@ -409,14 +464,14 @@ fn read_script(text: &str) -> Option<Program> {
         offset += line.len();
     }
     let body = &text[offset..];
-    let split = crate::parse::split::split(body, normalise::POSTGRES, false);
+    let split = crate::parse::split::split(body, dialect.flavor(), false);
     let mut shapes: Vec<Shape> = Vec::new();
     for chunk in &split.chunks {
         let statement = &body[chunk.range.start..chunk.range.end];
-        let tokens = normalise::tokens(statement);
-        match normalise::classify_tokens(&tokens, statement) {
-            Kind::Begin(_) | Kind::End => {}
-            _ => shapes.push(normalise::shape_tokens(&tokens, statement, &|_| None, "")),
+        let tokens = normalise::tokens(statement, dialect);
+        // The transaction's own statements (BEGIN, SET TRANSACTION, COMMIT) are not its work.
+        if normalise::classify_tokens(&tokens, statement, dialect) == Kind::Work {
+            shapes.push(normalise::shape_tokens(&tokens, statement, &|_| None, ""));
         }
     }
     if shapes.is_empty() {
@@ -482,7 +537,12 @@ mod tests {
         store.add(withdraw("990", "2", 3), 1);
         assert_eq!(store.programs[0].classes, [0, 1, 0]);
         assert_eq!(store.programs[0].count, 2);
-        let text = script(&store.programs[0], "withdraw", &["pg.log".into()]);
+        let text = script(
+            &store.programs[0],
+            "withdraw",
+            &["pg.log".into()],
+            Dialect::Postgres,
+        );
         assert_eq!(
             text,
             "-- captured: 2 transactions, first seen at pg.log:3\n\
@@ -572,14 +632,23 @@ mod tests {
         alone.application = None;
         store.add(alone, 3);
         assert_eq!(
-            script(&store.programs[0], "update_accounts", &["pg.log".into()]),
+            script(
+                &store.programs[0],
+                "update_accounts",
+                &["pg.log".into()],
+                Dialect::Postgres
+            ),
             "-- captured: 3 runs outside a transaction, first seen at pg.log:4\n\
              -- captured: isolation SERIALIZABLE (the session's default_transaction_isolation)\n\
              -- isolint: isolation serializable\n\
              -- name: update_accounts\n\
              UPDATE accounts SET balance = $1 WHERE id = $2;\n"
         );
-        let read_back = read_script(&script(&store.programs[0], "x", &[])).expect("read back");
+        let read_back = read_script(
+            &script(&store.programs[0], "x", &[], Dialect::Postgres),
+            Dialect::Postgres,
+        )
+        .expect("read back");
         assert_eq!(
             read_back.level,
             Some((Level::Serializable, LevelSource::Session))
