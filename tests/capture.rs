@@ -271,3 +271,202 @@ fn captured_logs_of_real_clients_report_the_orm_lost_update_and_nothing_for_tpc_
         "{withdraw}"
     );
 }
+
+/// A MariaDB server of one test, in a temporary directory, on a Unix socket only, with its
+/// general query log on; shut down when dropped. As root it runs as the `mysql` user.
+struct Mariadb {
+    directory: tempfile::TempDir,
+    server: std::process::Child,
+    client: PathBuf,
+}
+
+impl Mariadb {
+    fn start() -> Option<Mariadb> {
+        let server = client(None, "mariadbd")
+            .or_else(|| Some(PathBuf::from("/usr/sbin/mariadbd")).filter(|path| path.is_file()));
+        let (Some(server), Some(install), Some(client_binary)) = (
+            server,
+            client(None, "mariadb-install-db"),
+            client(None, "mariadb"),
+        ) else {
+            eprintln!(
+                "\n!!! {TEST}: SKIPPED the MariaDB part: mariadbd, mariadb-install-db or mariadb is not installed !!!\n"
+            );
+            return None;
+        };
+        let directory = tempfile::Builder::new()
+            .prefix("isolint-mariadb")
+            .tempdir_in("/tmp")
+            .expect("directory");
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == "0");
+        let as_server_user = |program: &Path| {
+            if root {
+                let mut command = Command::new("runuser");
+                command.args(["-u", "mysql", "--"]).arg(program);
+                command
+            } else {
+                Command::new(program)
+            }
+        };
+        if root {
+            run(Command::new("chown").arg("mysql:").arg(directory.path()));
+        }
+        let data = directory.path().join("data");
+        run(as_server_user(&install)
+            .args([
+                "--no-defaults",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ])
+            .arg(format!("--datadir={}", data.display())));
+        let path = |name: &str| directory.path().join(name).display().to_string();
+        let server = as_server_user(&server)
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--socket={}", path("sock")))
+            .arg(format!("--pid-file={}", path("pid")))
+            .args(["--skip-networking", "--general-log=1"])
+            .arg(format!("--general-log-file={}", path("general.log")))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start mariadbd");
+        let mariadb = Mariadb {
+            directory,
+            server,
+            client: client_binary,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !mariadb.sql("SELECT 1").status.success() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "mariadbd did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Some(mariadb)
+    }
+
+    fn client(&self) -> Command {
+        let mut command = Command::new(&self.client);
+        command
+            .arg(format!(
+                "--socket={}",
+                self.directory.path().join("sock").display()
+            ))
+            .args(["-u", "root"]);
+        command
+    }
+
+    fn sql(&self, sql: &str) -> std::process::Output {
+        self.client().args(["-e", sql]).output().expect("mariadb")
+    }
+
+    fn log(&self) -> PathBuf {
+        self.directory.path().join("general.log")
+    }
+}
+
+impl Drop for Mariadb {
+    fn drop(&mut self) {
+        let _ = self.sql("SHUTDOWN");
+        let _ = self.server.wait();
+    }
+}
+
+/// What an ORM with autocommit off sends for one withdrawal, the values inlined by the client.
+fn mariadb_withdrawals(client: usize) -> String {
+    (0..10)
+        .map(|round| {
+            let id = (client + round) % 2 + 1;
+            format!(
+                "SET autocommit=0;\nSET TRANSACTION ISOLATION LEVEL READ COMMITTED;\n\
+                 SELECT balance FROM accounts WHERE id = {id};\n\
+                 UPDATE accounts SET balance = {} WHERE id = {id};\nCOMMIT;\n",
+                1000 - round
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_captured_mariadb_general_log_reports_the_lost_update_on_mariadb() {
+    let Some(server) = Mariadb::start() else {
+        return;
+    };
+    let setup = server.sql(
+        "CREATE DATABASE app; CREATE TABLE app.accounts (id int PRIMARY KEY, balance int NOT NULL); \
+         INSERT INTO app.accounts VALUES (1, 1000), (2, 1000)",
+    );
+    assert!(
+        setup.status.success(),
+        "{}",
+        String::from_utf8_lossy(&setup.stderr)
+    );
+    let clients: Vec<std::process::Child> = (0..3)
+        .map(|client| {
+            let mut child = server
+                .client()
+                .arg("app")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .expect("mariadb client");
+            let mut stdin = child.stdin.take().expect("stdin");
+            std::io::Write::write_all(&mut stdin, mariadb_withdrawals(client).as_bytes())
+                .expect("send");
+            child
+        })
+        .collect();
+    for mut child in clients {
+        assert!(child.wait().expect("client").success());
+    }
+    let work = tempfile::tempdir().expect("work directory");
+    std::fs::copy(server.log(), work.path().join("general.log")).expect("copy log");
+    drop(server);
+
+    let output = isolint(work.path())
+        .args(["capture", "general.log", "-o", "captured"])
+        .output()
+        .expect("capture");
+    let summary = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{summary}");
+    assert!(summary.contains("MySQL general query log"), "{summary}");
+    let captured = scripts(&work.path().join("captured"));
+    let (withdraw_file, withdraw) = script_with(&captured, READ);
+    assert!(
+        withdraw.starts_with("-- captured: 30 transactions,"),
+        "{withdraw}"
+    );
+    assert!(
+        withdraw.contains(&format!(
+            "SET TRANSACTION ISOLATION LEVEL READ COMMITTED;\nSTART TRANSACTION;\n{READ}\n{WRITE}\nCOMMIT;\n"
+        )),
+        "{withdraw}"
+    );
+    let output = isolint(work.path())
+        .args([
+            "check", "--engine", "mariadb", "--format", "json", "captured",
+        ])
+        .output()
+        .expect("check");
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("the check's JSON report");
+    let lost_update = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|finding| finding["rule"] == "lost-update")
+        .unwrap_or_else(|| panic!("no lost update: {report:#}"));
+    assert_eq!(
+        lost_update["transactions"][0]["file"],
+        format!("captured/{withdraw_file}")
+    );
+    assert_eq!(
+        lost_update["transactions"][0]["isolation"],
+        "read-committed"
+    );
+}

@@ -3,11 +3,13 @@
 //! `Connect` and `Quit` open and close the session.
 //!
 //! ```text
-//! 2024-03-01T10:00:00.123456Z	    9 Query	SELECT ...        (MySQL 8)
-//! 241206 17:20:12	     3 Query	SELECT ...                 (MariaDB; the time only when it changed)
-//! 		     3 Query	SELECT 'multi
-//! line'                                                      (a statement's later lines as they are)
+//! 2024-03-01T10:00:00.123456Z→    9 Query→SELECT ...        (MySQL 8)
+//! 241206 17:20:12→     3 Query→SELECT ...                (MariaDB; the time only when it changed)
+//! →→     3 Query→SELECT 'multi
+//! line'                                                   (a statement's later lines as they are)
 //! ```
+//!
+//! (`→` is a tab.)
 //!
 //! Architecture Invariant: as for PostgreSQL's logs, reading never fails on content.
 
