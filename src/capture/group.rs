@@ -365,41 +365,47 @@ impl<'s> Grouper<'s> {
             }
             Kind::Noise(noise) => *self.counts.dropped.entry(noise).or_default() += 1,
             Kind::Work => {
-                self.counts.statements += 1;
                 let parameter = |number: u32| {
                     values
                         .iter()
                         .find(|(n, _)| *n == number)
                         .and_then(|(_, value)| value.clone())
                 };
+                // Unknown values are told apart by the statement's place in its transaction.
+                let place = session
+                    .open
+                    .as_ref()
+                    .map_or(0, |open| open.statements.len());
+                let shape =
+                    normalise::shape_tokens(&tokens, text, &parameter, &format!("{place}:"));
+                if shape.skeleton.is_empty() {
+                    *self.counts.dropped.entry(Noise::Ping).or_default() += 1;
+                    return;
+                }
+                self.counts.statements += 1;
                 if session.open.is_none() && session.autocommit_off {
                     self.begin(session, None, location, vxid);
                 }
                 match &mut session.open {
                     Some(open) => {
-                        let unknown = format!("{}:", open.statements.len());
-                        open.statements
-                            .push(normalise::shape_tokens(&tokens, text, &parameter, &unknown));
+                        open.statements.push(shape);
                         if open.vxid.is_none() {
                             open.vxid = vxid.map(str::to_string);
                         }
                     }
-                    None => {
-                        let shape = normalise::shape_tokens(&tokens, text, &parameter, "0:");
-                        match vxid {
-                            Some(vxid) if !session.in_step => {
-                                let held = session.held.get_or_insert_with(|| Held {
-                                    vxid: vxid.to_string(),
-                                    statements: Vec::new(),
-                                });
-                                held.statements.push((shape, location));
-                            }
-                            _ => {
-                                session.in_step = true;
-                                self.emit_autocommit(session, shape, location);
-                            }
+                    None => match vxid {
+                        Some(vxid) if !session.in_step => {
+                            let held = session.held.get_or_insert_with(|| Held {
+                                vxid: vxid.to_string(),
+                                statements: Vec::new(),
+                            });
+                            held.statements.push((shape, location));
                         }
-                    }
+                        _ => {
+                            session.in_step = true;
+                            self.emit_autocommit(session, shape, location);
+                        }
+                    },
                 }
             }
         }

@@ -513,8 +513,8 @@ pub fn shape_tokens(
     }
     // Comments dropped at either end leave their spacing behind.
     let skeleton = skeleton
-        .trim_start()
-        .trim_end_matches(|c: char| c.is_whitespace() || c == ';')
+        .trim_start_matches(|c: char| c.is_ascii_whitespace())
+        .trim_end_matches(|c: char| c.is_ascii_whitespace() || c == ';')
         .to_string();
     Shape {
         skeleton,
