@@ -458,6 +458,43 @@ mod tests {
         files
     }
 
+    #[test]
+    fn a_pg_stat_statements_export_gives_one_program_per_statement_with_its_calls() {
+        let directory = tempfile::tempdir().expect("directory");
+        let export = directory.path().join("statements.csv");
+        std::fs::write(
+            &export,
+            "userid,query,calls,total_exec_time\n\
+             10,\"SELECT balance FROM accounts WHERE id = $1\",120,3.5\n\
+             10,BEGIN,240,0.1\n\
+             10,\"UPDATE accounts\nSET balance = $1 WHERE id = $2\",118,4.0\n\
+             10,\"SELECT 1\",9,0.0\n\
+             10,not a number,x,1\n",
+        )
+        .expect("export");
+        let output = directory.path().join("captured");
+        let summary = capture(
+            &Options {
+                inputs: vec![export],
+                output: output.clone(),
+                format: None,
+                log_line_prefix: None,
+            },
+            &Silent,
+        )
+        .expect("capture");
+        assert_eq!(summary.inputs[0].format, Format::Statements);
+        assert_eq!(summary.exported_statements, (2, 238));
+        assert_eq!(summary.inputs[0].reading.bad_lines, 1);
+        let scripts: Vec<String> = files(&output).into_iter().map(|(_, text)| text).collect();
+        assert_eq!(scripts.len(), 2);
+        assert!(
+            scripts[0].starts_with("-- captured: 120 runs outside a transaction,"),
+            "{scripts:?}"
+        );
+        assert!(scripts[1].contains("UPDATE accounts\nSET balance = $1 WHERE id = $2;\n"));
+    }
+
     proptest! {
         // Few enough for `cargo test`; `PROPTEST_CASES=5000` searches harder.
         #![proptest_config(ProptestConfig::with_cases(

@@ -89,7 +89,7 @@ impl Noise {
             Noise::Show => "SHOW",
             Noise::Set => "SET / RESET / DISCARD",
             Noise::Catalog => {
-                "catalog and server queries (pg_catalog, information_schema, version())"
+                "catalog and server queries (pg_catalog, information_schema, @@variables, version())"
             }
             Noise::Ping => "connection checks (SELECT 1, empty queries)",
             Noise::SchemaChange => "schema changes (give check your migrations instead)",
