@@ -16,7 +16,7 @@
 use std::borrow::Cow;
 use std::io::BufRead;
 
-use super::postgres_log::{Reading, Record};
+use super::postgres_log::{Reading, Record, for_each_line};
 
 /// Whether `first_line` opens a general query log (`mysqld, Version: ... started with:`).
 pub fn is_general_log(first_line: &str) -> bool {
@@ -74,22 +74,9 @@ pub fn read(
     let mut reading = Reading::default();
     // The entry being read: its line, connection, command and argument so far.
     let mut entry: Option<(u64, String, String, String)> = None;
-    let mut line = Vec::new();
-    let mut line_number = 0u64;
-    let mut bytes = 0u64;
-    loop {
-        line.clear();
-        let read = input.read_until(b'\n', &mut line)?;
-        if read == 0 {
-            break;
-        }
-        line_number += 1;
-        bytes += read as u64;
-        if line_number.is_multiple_of(1 << 14) {
-            on_bytes(bytes);
-        }
+    for_each_line(input, on_bytes, &mut |line_number, line| {
         let complete = line.last() == Some(&b'\n');
-        let text = String::from_utf8_lossy(&line);
+        let text = String::from_utf8_lossy(line);
         let text = text.trim_end_matches(['\n', '\r']);
         if let Some((id, command, argument)) = split_record(text) {
             if let Some(done) = entry.take() {
@@ -115,11 +102,10 @@ pub fn read(
             reading.truncated = true;
             entry = None;
         }
-    }
+    })?;
     if let Some(done) = entry.take() {
         emit(&done, on_record);
     }
-    on_bytes(bytes);
     Ok(reading)
 }
 

@@ -253,7 +253,7 @@ fn read_stderr(
 
 /// Calls `each` with every line of `input` (its number from 1, its bytes with the newline),
 /// and `on_bytes` with the bytes read so far now and then and at the end.
-fn for_each_line(
+pub(super) fn for_each_line(
     input: &mut dyn BufRead,
     on_bytes: &mut dyn FnMut(u64),
     each: &mut dyn FnMut(u64, &[u8]),
@@ -424,20 +424,7 @@ fn read_csv(
         .from_reader(input);
     let mut row = csv::ByteRecord::new();
     let mut rows = 0u64;
-    loop {
-        match reader.read_byte_record(&mut row) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(error) => match error.kind() {
-                csv::ErrorKind::Io(_) => {
-                    return Err(std::io::Error::other(error.to_string()));
-                }
-                _ => {
-                    reading.bad_lines += 1;
-                    continue;
-                }
-            },
-        }
+    while next_row(&mut reader, &mut row, &mut reading)? {
         rows += 1;
         if rows.is_multiple_of(REPORT_EVERY) {
             on_bytes(reader.position().byte());
@@ -472,6 +459,24 @@ fn read_csv(
     }
     on_bytes(reader.position().byte());
     Ok(reading)
+}
+
+/// Reads the next CSV row into `row`: false at the end. A row that is not CSV is counted
+/// in `reading` and skipped; only I/O fails.
+fn next_row<R: std::io::Read>(
+    reader: &mut csv::Reader<R>,
+    row: &mut csv::ByteRecord,
+    reading: &mut Reading,
+) -> std::io::Result<bool> {
+    loop {
+        match reader.read_byte_record(row) {
+            Ok(more) => return Ok(more),
+            Err(error) => match error.kind() {
+                csv::ErrorKind::Io(_) => return Err(std::io::Error::other(error.to_string())),
+                _ => reading.bad_lines += 1,
+            },
+        }
+    }
 }
 
 /// The jsonlog keys `capture` reads.
@@ -561,18 +566,7 @@ pub fn read_statements(
         return Ok(reading);
     };
     let mut row = csv::ByteRecord::new();
-    loop {
-        match reader.read_byte_record(&mut row) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(error) => match error.kind() {
-                csv::ErrorKind::Io(_) => return Err(std::io::Error::other(error.to_string())),
-                _ => {
-                    reading.bad_lines += 1;
-                    continue;
-                }
-            },
-        }
+    while next_row(&mut reader, &mut row, &mut reading)? {
         let (Some(text), Some(count)) = (row.get(query), row.get(calls)) else {
             reading.bad_lines += 1;
             continue;

@@ -152,18 +152,7 @@ impl Store {
 
     /// Reads what an earlier capture wrote into `directory` (nothing when it does not exist).
     pub fn read_directory(&mut self, directory: &Path) -> std::io::Result<()> {
-        let entries = match std::fs::read_dir(directory) {
-            Ok(entries) => entries,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(error) => return Err(error),
-        };
-        let mut paths: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .map(|entry| entry.path())
-            .filter(|path| path.extension().is_some_and(|ext| ext == "sql"))
-            .collect();
-        paths.sort();
-        for path in paths {
+        for path in sql_files(directory)? {
             let stem = path
                 .file_stem()
                 .map(|stem| stem.to_string_lossy().into_owned())
@@ -308,11 +297,11 @@ const HEADER: &str = "-- captured: ";
 /// The header line of a script of MySQL's SQL.
 const MYSQL_HEADER: &str = "-- captured: engine mysql";
 
-/// Whose SQL the scripts an earlier capture wrote into `directory` hold, if there are any.
-pub fn directory_dialect(directory: &Path) -> std::io::Result<Option<Dialect>> {
+/// The `.sql` files directly in `directory`, sorted; none when it does not exist.
+fn sql_files(directory: &Path) -> std::io::Result<Vec<PathBuf>> {
     let entries = match std::fs::read_dir(directory) {
         Ok(entries) => entries,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(error) => return Err(error),
     };
     let mut paths: Vec<PathBuf> = entries
@@ -321,7 +310,12 @@ pub fn directory_dialect(directory: &Path) -> std::io::Result<Option<Dialect>> {
         .filter(|path| path.extension().is_some_and(|ext| ext == "sql"))
         .collect();
     paths.sort();
-    for path in paths {
+    Ok(paths)
+}
+
+/// Whose SQL the scripts an earlier capture wrote into `directory` hold, if there are any.
+pub fn directory_dialect(directory: &Path) -> std::io::Result<Option<Dialect>> {
+    for path in sql_files(directory)? {
         let text = std::fs::read_to_string(&path)?;
         if !text.starts_with(HEADER) {
             continue;
