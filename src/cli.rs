@@ -76,6 +76,49 @@ pub enum Command {
     Report(Box<ReportArgs>),
     /// Draw the dependency graph of the transactions.
     Graph(Box<GraphArgs>),
+    /// Turn database logs into transaction scripts that `check` reads.
+    ///
+    /// Reads PostgreSQL logs written with `log_statement = 'all'` (stderr with a
+    /// `log_line_prefix` holding `%c` or `%p`, and `%v`; csvlog; jsonlog), a
+    /// `pg_stat_statements` CSV export, or MySQL's or MariaDB's general query log, groups the statements per transaction, makes literals
+    /// and bind values parameters, drops savepoints, SET, SHOW, catalog queries and connection
+    /// checks, and writes one named script per distinct transaction into the output directory,
+    /// with its count, where it was first seen and its isolation level. Scripts an earlier
+    /// capture wrote there are merged: counts add up, nothing is duplicated.
+    Capture(Box<CaptureArgs>),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CaptureArgs {
+    /// Log files, read in the order given (oldest first: sessions continue from one file into
+    /// the next).
+    #[arg(required = true, value_name = "LOG")]
+    pub logs: Vec<PathBuf>,
+    /// The directory to write the scripts into (created when missing).
+    #[arg(long, short = 'o', value_name = "DIRECTORY")]
+    pub output: PathBuf,
+    /// The server's `log_line_prefix` (`SHOW log_line_prefix`), to read stderr logs exactly and
+    /// take application names from them; without it, the process id, session id and virtual
+    /// transaction id are recognised by their shape.
+    #[arg(long, value_name = "PREFIX")]
+    pub log_line_prefix: Option<String>,
+    /// The logs' format, instead of detecting each one's from its first line.
+    #[arg(long, value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `log_destination = 'stderr'`.
+    Stderr,
+    /// `log_destination = 'csvlog'`.
+    Csvlog,
+    /// `log_destination = 'jsonlog'`.
+    Jsonlog,
+    /// `pg_stat_statements` exported as CSV with a header (`query`, `calls`, ...).
+    PgStatStatements,
+    /// MySQL's or MariaDB's general query log (`general_log = ON`).
+    MysqlGeneral,
 }
 
 #[derive(clap::Args, Debug)]
@@ -295,6 +338,9 @@ pub enum CliError {
     #[error("{0}")]
     #[diagnostic(code(isolint::confirm))]
     Confirm(String),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Capture(#[from] crate::capture::CaptureError),
 }
 
 pub fn main() -> ExitCode {
@@ -351,6 +397,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check(args) => check(*args, &mut stdout),
+        Command::Capture(args) => capture(*args),
         Command::Confirm(args) => confirm(*args, &mut stdout),
         Command::Init { force } => init(force),
         Command::Lsp => {
@@ -386,6 +433,28 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `isolint capture`: logs into scripts, with progress and a summary on stderr.
+fn capture(args: CaptureArgs) -> Result<ExitCode, CliError> {
+    use crate::capture::{self, Format};
+    let options = capture::Options {
+        inputs: args.logs,
+        output: args.output,
+        format: args.log_format.map(|format| match format {
+            LogFormat::Stderr => Format::Stderr,
+            LogFormat::Csvlog => Format::Csv,
+            LogFormat::Jsonlog => Format::Json,
+            LogFormat::PgStatStatements => Format::Statements,
+            LogFormat::MysqlGeneral => Format::MysqlGeneral,
+        }),
+        log_line_prefix: args.log_line_prefix,
+    };
+    let bar = crate::progress::TerminalBar::stderr();
+    let summary = capture::capture(&options, &bar);
+    bar.finish();
+    eprint!("{}", summary?.render());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `check`'s arguments for `project`, every other option at its default.

@@ -27,6 +27,7 @@ pub mod access;
 pub mod advisor;
 pub mod analysis;
 pub mod baseline;
+pub mod capture;
 pub mod catalog;
 pub mod cli;
 pub mod compose;

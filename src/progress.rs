@@ -6,6 +6,8 @@ pub enum Stage {
     Parse,
     /// Pairs of programs compared.
     Analyse,
+    /// Bytes of database logs read by `capture`.
+    Capture,
 }
 
 impl Stage {
@@ -13,6 +15,7 @@ impl Stage {
         match self {
             Stage::Parse => "parsing files",
             Stage::Analyse => "comparing pairs of transactions",
+            Stage::Capture => "reading database logs (bytes)",
         }
     }
 }

@@ -123,3 +123,13 @@ fn the_language_server_does_not_import_the_command_line() {
     let found = violations(&["lsp"], &["cli"]);
     assert!(found.is_empty(), "{}", found.join("\n"));
 }
+
+#[test]
+fn capture_reads_logs_with_the_lexer_and_analyses_nothing() {
+    let found = imports_outside("capture", &["parse", "progress", "semantics"]);
+    assert!(
+        found.is_empty(),
+        "capture writes scripts for check to analyse, and uses nothing of the analysis:\n{}",
+        found.join("\n")
+    );
+}

@@ -937,3 +937,53 @@ fn a_migration_setting_that_differs_from_the_config_is_a_warning_in_every_format
         }
     }
 }
+
+#[test]
+fn capture_of_a_missing_log_is_an_error_naming_it() {
+    let output = tempfile::tempdir().expect("directory");
+    let result = isolint()
+        .args(["capture", "no-such.log", "-o"])
+        .arg(output.path().join("captured"))
+        .output()
+        .unwrap();
+    assert_eq!(result.status.code(), Some(2));
+    let stderr = stderr_of(&result);
+    assert!(stderr.contains("cannot read no-such.log"), "{stderr}");
+    assert!(stderr.contains("readable"), "{stderr}");
+    assert!(!output.path().join("captured").exists());
+}
+
+#[test]
+fn capture_of_a_bad_log_line_prefix_is_an_error_saying_why() {
+    let output = tempfile::tempdir().expect("directory");
+    let log = output.path().join("postgresql.log");
+    std::fs::write(&log, "").unwrap();
+    let result = isolint()
+        .arg("capture")
+        .arg(&log)
+        .args(["-o", "captured", "--log-line-prefix", "%m %z "])
+        .current_dir(output.path())
+        .output()
+        .unwrap();
+    assert_eq!(result.status.code(), Some(2));
+    let stderr = stderr_of(&result);
+    assert!(stderr.contains("`%z` is not a"), "{stderr}");
+}
+
+#[test]
+fn capture_of_a_log_without_statements_says_what_to_turn_on() {
+    let output = tempfile::tempdir().expect("directory");
+    std::fs::write(
+        output.path().join("postgresql.log"),
+        "2026-12-06 16:36:11.706 UTC [12350] LOG:  database system is ready to accept connections\n",
+    )
+    .unwrap();
+    let result = isolint()
+        .args(["capture", "postgresql.log", "-o", "captured"])
+        .current_dir(output.path())
+        .output()
+        .unwrap();
+    assert_eq!(result.status.code(), Some(0));
+    let stderr = stderr_of(&result);
+    assert!(stderr.contains("log_statement = 'all'"), "{stderr}");
+}

@@ -38,6 +38,11 @@ pub fn binaries_for(test: &str) -> Option<PathBuf> {
 impl Server {
     /// The running server, or `None` (after saying so) when the binaries are missing.
     pub fn start(test: &str) -> Option<Server> {
+        Server::start_with(test, "")
+    }
+
+    /// [`Server::start`] with more server options (`-c name=value ...`).
+    pub fn start_with(test: &str, extra_options: &str) -> Option<Server> {
         let bin = binaries_for(test)?;
         let as_postgres = is_root();
         let directory = tempfile::Builder::new()
@@ -68,7 +73,7 @@ impl Server {
             ])
             .arg(&data));
         let options = format!(
-            "-c listen_addresses='' -k {} -c fsync=off -c max_connections=40",
+            "-c listen_addresses='' -k {} -c fsync=off -c max_connections=40 {extra_options}",
             server.directory.path().display()
         );
         run(server
@@ -79,6 +84,11 @@ impl Server {
             .arg(server.directory.path().join("log"))
             .arg("start"));
         Some(server)
+    }
+
+    /// The server's own directory: its socket, its data and its `log`.
+    pub fn directory(&self) -> &Path {
+        self.directory.path()
     }
 
     /// A connection string for the server's socket.
