@@ -56,6 +56,17 @@ pub fn split(source: &str, flavor: Flavor, go_batches: bool) -> Split {
             skip_until = token.range.end + line_end;
             continue;
         }
+        // psql's meta-commands (`\connect db`, `\set x 1`, pg_dump's `\restrict key`) are
+        // client commands to the end of their line, not SQL.
+        if current.is_empty()
+            && token.kind == TokenKind::Punct
+            && token.text(source) == "\\"
+            && starts_line(source, token)
+        {
+            let rest = &source[token.range.end..];
+            skip_until = token.range.end + rest.find('\n').unwrap_or(rest.len());
+            continue;
+        }
         if let Some(custom) = &delimiter
             && !matches!(
                 token.kind,
@@ -312,6 +323,18 @@ fn is_dbmate_down(comment: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn psql_meta_commands_are_no_statements() {
+        let source = "\\restrict abc123\nCREATE TABLE t (id int);\n\\connect db\nSELECT 1;\n\\unrestrict abc123\n";
+        let split = split(source, Flavor::default(), false);
+        let texts: Vec<&str> = split
+            .chunks
+            .iter()
+            .map(|chunk| &source[chunk.range.start..chunk.range.end])
+            .collect();
+        assert_eq!(texts, ["CREATE TABLE t (id int)", "SELECT 1"]);
+    }
+
     use super::*;
 
     fn texts(source: &str) -> Vec<&str> {
