@@ -548,10 +548,11 @@ pub fn read_own_inserts(program: &mut Program, catalog: &crate::catalog::Catalog
                 read.rows.pins.insert(column, value);
             }
         }
-        if renames.is_empty() {
-            continue;
-        }
+        // Until a later `SELECT ... INTO` assigns the variable again.
         for statement in &mut statements[lookup + 1..] {
+            if renames.is_empty() {
+                break;
+            }
             for access in &mut statement.accesses {
                 access.bind(&mut |name| {
                     renames
@@ -560,10 +561,19 @@ pub fn read_own_inserts(program: &mut Program, catalog: &crate::catalog::Catalog
                         .unwrap_or_else(|| Term::Param(name.to_string()))
                 });
             }
+            // A record's fields (`q.queue_id`) go with the record (`q`).
+            for assigned in statement.replay.iter().flat_map(|replay| &replay.into) {
+                renames.retain(|name, _| {
+                    name != assigned
+                        && !name
+                            .strip_prefix(assigned.as_str())
+                            .is_some_and(|field| field.starts_with('.'))
+                });
+            }
         }
     }
-    // A fresh value names only this transaction's rows, wherever it goes: a child row that
-    // copies it into a foreign key is new too, and a read by it sees only rows added here.
+    // A fresh value names only this transaction's rows: a read, update or delete by it touches
+    // rows added here alone, and a child row that copies it is linked to the new parent.
     let fresh: BTreeSet<Term> = statements
         .iter()
         .flat_map(|statement| &statement.accesses)
@@ -601,5 +611,52 @@ pub fn read_own_inserts(program: &mut Program, catalog: &crate::catalog::Catalog
                 access.rows.linked.insert(column);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::analysis::testing::findings;
+    use crate::semantics::Engine;
+
+    const SCHEMA: &str = "CREATE SEQUENCE queue_id_seq;
+        CREATE TABLE queues (id int PRIMARY KEY, name text NOT NULL UNIQUE);
+        CREATE TABLE ticks (queue_id int NOT NULL REFERENCES queues (id), tick_id bigserial,
+            PRIMARY KEY (queue_id, tick_id));";
+
+    /// The variable that held the new queue's id holds another queue's once a later lookup
+    /// assigns it: ticks read and added by it are that queue's, and two calls race on them.
+    fn routine(second_lookup: &str) -> String {
+        format!(
+            "{SCHEMA}
+            CREATE FUNCTION add_and_tick(p_name text, p_other text) RETURNS bigint AS $$
+            DECLARE v_id int; q int; v_last bigint;
+            BEGIN
+                v_id := nextval('queue_id_seq');
+                INSERT INTO queues (id, name) VALUES (v_id, p_name);
+                SELECT id INTO q FROM queues WHERE name = p_name;
+                IF NOT FOUND THEN RAISE EXCEPTION 'missing'; END IF;
+                {second_lookup}
+                SELECT max(tick_id) INTO v_last FROM ticks WHERE queue_id = q;
+                INSERT INTO ticks (queue_id) VALUES (q);
+                RETURN v_last;
+            END $$ LANGUAGE plpgsql;"
+        )
+    }
+
+    #[test]
+    fn a_lookup_of_the_own_new_row_holds_its_values_until_reassigned() {
+        let own = findings(Engine::Postgres, None, &routine(""), "");
+        assert!(own.is_empty(), "{own:?}");
+        let other = findings(
+            Engine::Postgres,
+            None,
+            &routine(
+                "SELECT id INTO q FROM queues WHERE name = p_other;
+                IF NOT FOUND THEN RAISE EXCEPTION 'no other'; END IF;",
+            ),
+            "",
+        );
+        assert_eq!(other, ["phantom-write-skew: add_and_tick"]);
     }
 }
