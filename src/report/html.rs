@@ -264,7 +264,8 @@ fn finding_article(
     if let Some(confirmation) = review.confirmation(number) {
         let _ = writeln!(
             out,
-            "<h4>On PostgreSQL</h4>\n<p class=\"confirmation\">{}</p>",
+            "<h4>On {}</h4>\n<p class=\"confirmation\">{}</p>",
+            escape(review.engine_name()),
             escape(&confirmation)
         );
     }

@@ -227,7 +227,8 @@ fn finding_section(out: &mut String, review: &Review, number: usize, finding: &F
     if let Some(confirmation) = review.confirmation(number) {
         let _ = writeln!(
             out,
-            "**On PostgreSQL** (`isolint confirm`): {confirmation}\n"
+            "**On {}** (`isolint confirm`): {confirmation}\n",
+            review.engine_name()
         );
     }
     let _ = writeln!(out, "**Fixes**\n");
