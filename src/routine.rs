@@ -449,6 +449,14 @@ fn body_statements(
         if returns_if_found {
             mark_must_miss(&mut accesses);
         }
+        // Only where every read is a table of its FROM: a subquery's select list feeds the
+        // statement's own WHERE.
+        let from_only = from_tables
+            .as_deref()
+            .is_some_and(|tables| tables.len() == accesses.len());
+        if body_statement.unused_into && from_only {
+            forget_values(&mut accesses);
+        }
         pin_found_row_to_targets(&mut accesses, &body_statement.into, &known, catalog);
         pin_joined_columns(&mut accesses, &joins);
         mark_fresh_values(&mut accesses, &fresh, catalog);
@@ -821,6 +829,16 @@ fn pin_joined_columns(accesses: &mut [Access], joins: &[extract::Join]) {
                     changed = true;
                 }
             }
+        }
+    }
+}
+
+/// A `SELECT ... INTO` whose variables the body never reads: the values it returns go nowhere,
+/// so its reads look only at which rows match (`FOUND`), like `PERFORM 1 FROM ...`.
+fn forget_values(accesses: &mut [Access]) {
+    for access in accesses {
+        if let AccessKind::Read { value, .. } = &mut access.kind {
+            *value = crate::access::Columns::default();
         }
     }
 }

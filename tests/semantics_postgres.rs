@@ -2107,3 +2107,63 @@ fn foreign_key_conditional_insert_read_skew() {
     );
     assert_eq!(run.step("ticker", "COMMIT").count(), 0);
 }
+
+/// reposition's `SELECT ... INTO sub` is never read again: it only checks that the
+/// subscription exists, and the UPDATE writes its argument and NULL. open_batch committing in
+/// between leaves the row exactly as the serial order open_batch, reposition does. add_credit
+/// writes the balance from the value it read, and loses the other add_credit's credit.
+#[test]
+fn unused_into_checks_only_existence() {
+    let Some(database) = Database::of("unused_into_checks_only_existence") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["lost-update: add_credit"]
+    );
+    let row = "INSERT INTO subscription (consumer, last_tick) VALUES ('c', 1)";
+    database.execute(row);
+    let mut run = database.sessions(["reposition", "open_batch"]);
+    run.step("reposition", "BEGIN");
+    run.step(
+        "reposition",
+        "SELECT last_tick, batch FROM subscription WHERE consumer = 'c'",
+    );
+    run.step("open_batch", "SELECT open_batch('c', 7)");
+    run.step(
+        "reposition",
+        "UPDATE subscription SET last_tick = 5, batch = NULL WHERE consumer = 'c'",
+    );
+    run.step("reposition", "COMMIT");
+    let concurrent = database.query("SELECT last_tick, batch FROM subscription");
+    database.execute(&format!("DELETE FROM subscription; {row}"));
+    database.execute("SELECT open_batch('c', 7); SELECT reposition('c', 5)");
+    assert_eq!(
+        concurrent,
+        database.query("SELECT last_tick, batch FROM subscription"),
+        "the same row as open_batch, then reposition"
+    );
+
+    database.execute(&format!("DELETE FROM subscription; {row}"));
+    let mut run = database.sessions(["first", "second"]);
+    run.step("first", "BEGIN");
+    assert_eq!(
+        run.step(
+            "first",
+            "SELECT balance FROM subscription WHERE consumer = 'c'"
+        )
+        .rows(),
+        ["0"]
+    );
+    run.step("second", "SELECT add_credit('c', 10)");
+    run.step(
+        "first",
+        "UPDATE subscription SET balance = 0 + 5 WHERE consumer = 'c'",
+    );
+    run.step("first", "COMMIT");
+    assert_eq!(
+        database.query("SELECT balance FROM subscription"),
+        ["5"],
+        "the credit of 10 is lost"
+    );
+}

@@ -54,6 +54,10 @@ pub struct BodyStatement {
     /// The body returns if the statement finds a row (`PERFORM ...; IF FOUND THEN RETURN ...;
     /// END IF;` outside any branch or loop): what follows runs only when it found none.
     pub returns_if_found: bool,
+    /// Every variable its `INTO` assigns is one the body declares and never reads (`SELECT
+    /// sub_batch INTO sub ...; IF FOUND THEN ...` with `sub` unused): only whether it found a
+    /// row can matter, not the values it read.
+    pub unused_into: bool,
 }
 
 /// A branch of an `IF`, `CASE` or `WHILE`: its statements run only when the condition
@@ -253,6 +257,7 @@ fn tsql_statement(text: &str, tokens: &[Token], body: &mut Body) {
                 must_miss: false,
                 certain: false,
                 returns_if_found: false,
+                unused_into: false,
             });
         }
     };
@@ -333,6 +338,7 @@ pub fn read_sql_body(text: &str, body: TextRange) -> Body {
                 must_miss: false,
                 certain: true,
                 returns_if_found: false,
+                unused_into: false,
             });
         }
     }
@@ -419,6 +425,8 @@ struct Reader<'a> {
     /// The statement `FOUND` describes, when it is a `SELECT ... INTO` or a `PERFORM` (the
     /// lookups a `NOT FOUND` guard can be about); `None` after any other statement that sets it.
     found_by: Option<usize>,
+    /// The tokens that declare a variable (`sub record;`), by name.
+    declarations: Vec<(String, usize)>,
 }
 
 impl<'a> Reader<'a> {
@@ -435,6 +443,7 @@ impl<'a> Reader<'a> {
             cursors: Default::default(),
             not_fresh: BTreeSet::new(),
             found_by: None,
+            declarations: Vec::new(),
         }
     }
 
@@ -453,7 +462,35 @@ impl<'a> Reader<'a> {
     fn finish(mut self) -> Body {
         let not_fresh = std::mem::take(&mut self.not_fresh);
         self.body.fresh.retain(|name| !not_fresh.contains(name));
+        self.mark_unused_into();
         self.body
+    }
+
+    /// Sets [`BodyStatement::unused_into`]: a target is unused when it is declared once and
+    /// no token of the body names it but its declaration and this statement's `INTO`.
+    fn mark_unused_into(&mut self) {
+        let (text, tokens) = (self.text, self.tokens);
+        let declarations = &self.declarations;
+        let unused = |name: &str, into: &[TextRange]| {
+            let mut declared = declarations.iter().filter(|(declared, _)| declared == name);
+            let (Some((_, at)), None) = (declared.next(), declared.next()) else {
+                return false;
+            };
+            !tokens.iter().enumerate().any(|(index, token)| {
+                index != *at
+                    && token.ident(text).as_deref() == Some(name)
+                    && !into.iter().any(|blank| {
+                        blank.start <= token.range.start && token.range.end <= blank.end
+                    })
+            })
+        };
+        for statement in &mut self.body.statements {
+            statement.unused_into = !statement.targets.is_empty()
+                && statement.targets.iter().all(|target| {
+                    let base = target.split('.').next().unwrap_or(target);
+                    unused(base, &statement.blanks)
+                });
+        }
     }
 
     /// Whether the tokens from `from` to `to` are a call that makes a fresh value
@@ -568,6 +605,7 @@ impl<'a> Reader<'a> {
                 must_miss: false,
                 certain: false,
                 returns_if_found: false,
+                unused_into: false,
             });
             self.body.conditions.len() - 1
         });
@@ -786,6 +824,7 @@ impl<'a> Reader<'a> {
                 must_miss: false,
                 certain: false,
                 returns_if_found: false,
+                unused_into: false,
             });
         }
     }
@@ -866,6 +905,7 @@ impl<'a> Reader<'a> {
             must_miss: false,
             certain: false,
             returns_if_found: false,
+            unused_into: false,
         });
         self.found_by = lookup.then(|| self.body.statements.len().saturating_sub(1));
         self.index = end + 1;
@@ -975,6 +1015,7 @@ impl<'a> Reader<'a> {
         while self.index < self.tokens.len() && !self.is(self.index, "begin") {
             let end = self.find(self.index, &[]);
             if let Some(name) = self.tokens[self.index].ident(self.text) {
+                self.declarations.push((name.clone(), self.index));
                 self.body.variables.insert(name);
             }
             // `c CURSOR FOR <query>` (`CURSOR c IS <query>` in PL/SQL): the query is read
@@ -1461,6 +1502,7 @@ impl<'a> Reader<'a> {
                     must_miss: false,
                     certain: false,
                     returns_if_found: false,
+                    unused_into: false,
                 });
             }
         }
@@ -1489,6 +1531,41 @@ mod tests {
                 format!("{}{}", statement.prefix, crate::one_line(&sql))
             })
             .collect()
+    }
+
+    #[test]
+    fn an_into_whose_variables_are_never_read_is_unused() {
+        let body = "
+            DECLARE
+                sub record;
+                n int;
+                r record;
+            BEGIN
+                SELECT sub_last_tick, sub_batch INTO sub FROM subscription WHERE id = p_id;
+                IF FOUND THEN
+                    UPDATE subscription SET sub_batch = NULL WHERE id = p_id;
+                END IF;
+                SELECT count(*) INTO n FROM subscription;
+                IF n > 0 THEN
+                    RAISE EXCEPTION 'busy';
+                END IF;
+                SELECT * INTO r FROM queue WHERE id = p_id;
+                RETURN r.queue_name;
+            END";
+        let read = read_plpgsql_body(body, TextRange::new(0, body.len()));
+        let unused: Vec<bool> = read
+            .statements
+            .iter()
+            .filter(|statement| !statement.targets.is_empty())
+            .map(|statement| statement.unused_into)
+            .collect();
+        assert_eq!(unused, [true, false, false]);
+        // A target the body does not declare (an OUT parameter, returned by `RETURN;`) is
+        // never unused.
+        let body = "BEGIN SELECT sub_batch INTO batch_id FROM subscription WHERE id = p_id; \
+            RETURN; END";
+        let read = read_plpgsql_body(body, TextRange::new(0, body.len()));
+        assert!(!read.statements[0].unused_into);
     }
 
     #[test]
