@@ -1221,6 +1221,40 @@ mod tests {
         }
     }
 
+    /// Pair findings kept for the language server are dropped when a migration changes what
+    /// the engine's levels do, though no program changed.
+    #[test]
+    fn a_cached_check_follows_a_migration_that_changes_the_mode() {
+        let mut options = CheckOptions::new(Engine::Tidb);
+        // Without a rule of the whole graph, which optimistic mode lets through and
+        // pessimistic mode does not, the analysis asks for the same rules in both modes.
+        options.rules.remove(&Rule::DangerousStructure);
+        let withdraw = SourceFile::new(
+            "withdraw.sql".into(),
+            Role::Transactions,
+            "BEGIN; SELECT balance FROM accounts WHERE id = ?;
+             UPDATE accounts SET balance = ? WHERE id = ?; COMMIT;"
+                .into(),
+        );
+        let schema = |global: &str| {
+            SourceFile::new(
+                "migrations/1.sql".into(),
+                Role::Schema,
+                format!("CREATE TABLE accounts (id int PRIMARY KEY, balance int);\n{global}"),
+            )
+        };
+        let mut cache = CheckCache::default();
+        let pessimistic =
+            check_sources_cached(vec![schema(""), withdraw.clone()], &options, &mut cache);
+        assert_eq!(pessimistic.findings.len(), 1);
+        let optimistic = check_sources_cached(
+            vec![schema("SET GLOBAL tidb_txn_mode = 'optimistic';"), withdraw],
+            &options,
+            &mut cache,
+        );
+        assert!(optimistic.findings.is_empty(), "{:?}", optimistic.findings);
+    }
+
     /// The settings and warnings a check of `migration` with `configured` chosen for `engine`
     /// ends with.
     fn settings_after(

@@ -29,7 +29,7 @@ use crate::catalog::Catalog;
 use crate::program::Program;
 use crate::progress::{Progress, Stage};
 use crate::rule::Rule;
-use crate::semantics::{Engine, Level, Semantics};
+use crate::semantics::{Engine, EngineSettings, Level, Semantics};
 use conflict::{Instance, RwEdge, rw_edges};
 use finding::{Finding, StatementRef};
 
@@ -146,11 +146,12 @@ pub fn analyse(context: &Context, enabled: &BTreeSet<Rule>) -> Analysis {
 /// contents, so that checking again after an edit re-runs only the pairs whose programs
 /// changed (the language server checks on every keystroke).
 ///
-/// Architecture Invariant: a pair rule sees only its two programs, the catalog, the engine and
-/// the enabled rules; the cache is dropped whenever the last three change.
+/// Architecture Invariant: a pair rule sees only its two programs, the catalog, the engine
+/// with its settings and the enabled rules; the cache is dropped whenever the last three
+/// change.
 #[derive(Default)]
 pub struct PairCache {
-    inputs: Option<(Catalog, Engine, BTreeSet<Rule>, bool)>,
+    inputs: Option<(Catalog, Engine, EngineSettings, BTreeSet<Rule>, bool)>,
     /// The key of every program of the last run, with its position then. Two programs known
     /// there were paired there too (pairing depends only on the two programs), in this order.
     known: KeyMap<u64, usize>,
@@ -266,6 +267,7 @@ pub fn analyse_cached(
     let inputs = (
         context.catalog.clone(),
         context.engine,
+        context.semantics.chosen().clone(),
         enabled.clone(),
         with_graph,
     );
