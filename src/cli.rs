@@ -1,6 +1,6 @@
 //! The command line: argument parsing, option merging and exit codes. No analysis logic.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -996,6 +996,31 @@ fn header(result: &CheckResult, options: &CheckOptions, default_level: Level) ->
             upgrade.because,
             if levels.len() == 1 { "runs" } else { "run" },
             upgrade.runs_as.sql()
+        ));
+    }
+    // Transactions whose own SQL chose other settings (TiDB's `BEGIN PESSIMISTIC`), by them.
+    let mut own: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+    for program in &result.programs {
+        let settings = result.own_settings(program);
+        if !settings.is_empty() {
+            own.entry(settings.join(", "))
+                .or_default()
+                .insert(&program.name);
+        }
+    }
+    const SHOWN: usize = 5;
+    for (settings, names) in own {
+        let mut list = names
+            .iter()
+            .take(SHOWN)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if names.len() > SHOWN {
+            list.push_str(&format!(" and {} more", names.len() - SHOWN));
+        }
+        out.push_str(&format!(
+            "isolint: transactions that choose {settings} themselves: {list}\n"
         ));
     }
     out.push('\n');

@@ -157,6 +157,7 @@ pub fn compose(
             range: first.range,
             level,
             level_source,
+            semantics: None,
             statements,
             ignores,
             examples: Vec::new(),

@@ -179,6 +179,15 @@ impl CheckResult {
             .retain(|diagnostic| diagnostic.file.is_none_or(|file| files.contains(&file)));
     }
 
+    /// The engine settings `program`'s own SQL chose (TiDB's `BEGIN PESSIMISTIC`) where they
+    /// differ from the run's, as the engine writes them (`tidb_txn_mode = 'pessimistic'`).
+    pub fn own_settings(&self, program: &Program) -> Vec<String> {
+        program
+            .semantics
+            .map(|own| own.differences(self.engine, self.semantics))
+            .unwrap_or_default()
+    }
+
     /// The severity a finding is reported with: the config's for its rule, else the
     /// finding's own where it is less severe than its rule's, else the rule's.
     pub fn severity(&self, finding: &Finding) -> Severity {
@@ -546,8 +555,21 @@ fn file_facts(file: &SourceFile, parsed: &ParsedFile, engine: Engine) -> FileFac
     let text = parsed.folded.as_deref().unwrap_or(&file.text);
     for statement in &parsed.statements {
         // A migration that sets one of the engine's settings for the whole server describes
-        // the server the transactions run on; a session's `SET`, in a migration or a
-        // transaction file, changes one connection and is not read.
+        // the server the transactions run on; a session's `SET` in a migration changes one
+        // connection and is not read. In a transaction file, a session's `SET` of a setting
+        // that a transaction can choose for itself holds for the file's later transactions
+        // (see `statement_facts`); a value the setting does not take is said here.
+        if file.role == Role::Transactions {
+            let (_, warnings) = session_choices(&file.text, &statement.tokens, engine);
+            facts
+                .diagnostics
+                .extend(warnings.into_iter().map(|message| Diagnostic {
+                    kind: DiagnosticKind::Warning,
+                    file: None,
+                    range: statement.range,
+                    message,
+                }));
+        }
         if file.role == Role::Schema {
             let assignments = server_assignments(&file.text, &statement.tokens);
             let mut read = false;
@@ -574,16 +596,7 @@ fn file_facts(file: &SourceFile, parsed: &ParsedFile, engine: Engine) -> FileFac
                         kind: DiagnosticKind::Warning,
                         file: None,
                         range: statement.range,
-                        message: format!(
-                            "{} takes {}, not `{value}`: this statement is not read",
-                            setting.variable,
-                            setting
-                                .accepted()
-                                .iter()
-                                .map(semantics::SettingValue::key)
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
+                        message: not_taken(setting, &value),
                     }),
                 }
             }
@@ -676,17 +689,38 @@ fn file_facts(file: &SourceFile, parsed: &ParsedFile, engine: Engine) -> FileFac
     facts
 }
 
-/// The server-wide assignments of a `SET` statement, each with its scope, the variable's name
-/// and its value, unquoted and in lower case: CockroachDB's `SET CLUSTER SETTING name = value`
-/// (or `TO value`), and MySQL's `SET GLOBAL name = value`, `SET PERSIST name = value`, `SET
-/// @@GLOBAL.name = value` and `SET @@PERSIST.name = value`. In MySQL's list of assignments a
-/// scope word holds for the assignments after it up to the next one. Session assignments (`SET
-/// name = value`, `SET SESSION`, `SET LOCAL`, `@@name`, `@@SESSION.name`), `SET PERSIST_ONLY`
-/// (the next start's value) and user variables (`@name`) are left out.
+/// Where a `SET` assignment takes effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SetScope {
+    /// The whole server, for connections made from then on.
+    Server(semantics::SqlScope),
+    /// The connection that runs it.
+    Session,
+}
+
+/// The server-wide assignments of a `SET` statement (see [`set_assignments`]).
 fn server_assignments(
     text: &str,
     tokens: &[parse::lexer::Token],
 ) -> Vec<(semantics::SqlScope, String, String)> {
+    set_assignments(text, tokens)
+        .into_iter()
+        .filter_map(|(scope, name, value)| match scope {
+            SetScope::Server(scope) => Some((scope, name, value)),
+            SetScope::Session => None,
+        })
+        .collect()
+}
+
+/// The assignments of a `SET` statement to server or session variables, each with where it
+/// takes effect, the variable's name and its value, unquoted and in lower case. Server-wide:
+/// CockroachDB's `SET CLUSTER SETTING name = value` (or `TO value`), and MySQL's `SET GLOBAL
+/// name = value`, `SET PERSIST name = value`, `SET @@GLOBAL.name = value` and `SET
+/// @@PERSIST.name = value`. The session's: `SET name = value`, `SET SESSION`, `SET LOCAL`,
+/// `@@name`, `@@SESSION.name`, `@@LOCAL.name`. In MySQL's list of assignments a scope word
+/// holds for the assignments after it up to the next one. `SET PERSIST_ONLY` (the next
+/// start's value) and user variables (`@name`) are left out.
+fn set_assignments(text: &str, tokens: &[parse::lexer::Token]) -> Vec<(SetScope, String, String)> {
     use parse::lexer::TokenKind;
     use semantics::SqlScope;
     let words: Vec<&str> = tokens
@@ -706,19 +740,22 @@ fn server_assignments(
         && is(setting, "setting")
     {
         return name_and_value(assignment)
-            .map(|(name, value)| (SqlScope::Cluster, name, value))
+            .map(|(name, value)| (SetScope::Server(SqlScope::Cluster), name, value))
             .into_iter()
             .collect();
     }
     let mut found = Vec::new();
     // Without a scope word, MySQL's SET assigns the session's value.
-    let mut scope = None;
+    let mut scope = Some(SetScope::Session);
     for mut assignment in top_level_items(rest) {
         if let Some((word, after)) = assignment.split_first() {
             if is(word, "global") || is(word, "persist") {
-                scope = Some(SqlScope::Global);
+                scope = Some(SetScope::Server(SqlScope::Global));
                 assignment = after;
-            } else if is(word, "session") || is(word, "local") || is(word, "persist_only") {
+            } else if is(word, "session") || is(word, "local") {
+                scope = Some(SetScope::Session);
+                assignment = after;
+            } else if is(word, "persist_only") {
                 scope = None;
                 assignment = after;
             }
@@ -728,9 +765,13 @@ fn server_assignments(
         };
         let (scope, name) = match name.strip_prefix("@@") {
             Some(system) => match system.split_once('.') {
-                Some(("global" | "persist", name)) => (Some(SqlScope::Global), name.to_string()),
-                // `@@name`, `@@SESSION.name`, `@@LOCAL.name`, `@@PERSIST_ONLY.name`.
-                _ => (None, String::new()),
+                Some(("global" | "persist", name)) => {
+                    (Some(SetScope::Server(SqlScope::Global)), name.to_string())
+                }
+                Some(("session" | "local", name)) => (Some(SetScope::Session), name.to_string()),
+                // `@@PERSIST_ONLY.name`.
+                Some(_) => (None, String::new()),
+                None => (Some(SetScope::Session), system.to_string()),
             },
             None if name.starts_with('@') => (None, String::new()),
             None => (scope, name),
@@ -740,6 +781,47 @@ fn server_assignments(
         }
     }
     found
+}
+
+/// The settings a session's `SET` chooses for its later transactions (TiDB's `SET
+/// tidb_txn_mode = 'optimistic'`; see [`semantics::SettingSpec::per_transaction`]), and for
+/// each assignment of such a setting to a value it does not take, a warning.
+fn session_choices(
+    text: &str,
+    tokens: &[parse::lexer::Token],
+    engine: Engine,
+) -> (program::SettingChoices, Vec<String>) {
+    let mut choices = program::SettingChoices::new();
+    let mut warnings = Vec::new();
+    for (scope, variable, value) in set_assignments(text, tokens) {
+        if scope != SetScope::Session {
+            continue;
+        }
+        let Some((name, setting)) = Semantics::embedded().session_setting(engine, &variable) else {
+            continue;
+        };
+        match setting_value(setting, &value) {
+            Some(value) => {
+                choices.insert(name.to_string(), value);
+            }
+            None => warnings.push(not_taken(setting, &value)),
+        }
+    }
+    (choices, warnings)
+}
+
+/// The warning for a `SET` of `setting` to a value it does not take.
+fn not_taken(setting: &semantics::SettingSpec, value: &str) -> String {
+    format!(
+        "{} takes {}, not `{value}`: this statement is not read",
+        setting.variable,
+        setting
+            .accepted()
+            .iter()
+            .map(semantics::SettingValue::key)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 /// `name = value` or `name TO value`, from a `SET`'s words: the name's words joined and in
@@ -890,14 +972,7 @@ fn build_programs(
     let facts: Vec<StatementFacts> = parsed
         .statements
         .into_iter()
-        .map(|statement| {
-            statement_facts(
-                &file.text,
-                statement,
-                catalog,
-                options.engine == Engine::Sqlserver,
-            )
-        })
+        .map(|statement| statement_facts(&file.text, statement, catalog, options.engine))
         .collect();
     let stem = file
         .path
@@ -909,6 +984,7 @@ fn build_programs(
         engine: options.engine,
         semantics,
         configured,
+        requested: options.isolation,
         file: file_id,
         file_stem: stem,
         line_of: &line_of,
@@ -946,7 +1022,7 @@ fn statement_facts(
     text: &str,
     statement: RawStatement,
     catalog: &Catalog,
-    is_tsql: bool,
+    engine: Engine,
 ) -> StatementFacts {
     use sqlparser::ast::{Statement, TransactionIsolationLevel, TransactionMode};
     let level_of = |modes: &[TransactionMode]| {
@@ -964,12 +1040,28 @@ fn statement_facts(
     // T-SQL `BEGIN` / `END` without TRAN or TRANSACTION delimit a block, not a transaction.
     let tsql_block = statement.tokens.len() == 1
         && matches!(statement.keyword.as_str(), "BEGIN" | "END")
-        && is_tsql;
+        && engine == Engine::Sqlserver;
+    // TiDB's `BEGIN OPTIMISTIC` chooses the transaction's mode.
+    let begin_settings: program::SettingChoices = statement
+        .begin_mode
+        .as_deref()
+        .and_then(|word| Semantics::embedded().begin_choice(engine, word))
+        .into_iter()
+        .collect();
+    let session_settings = if statement.keyword == "SET" {
+        session_choices(text, &statement.tokens, engine).0
+    } else {
+        program::SettingChoices::new()
+    };
     let kind = match &statement.parsed {
         _ if tsql_block => StatementKind::Other,
+        _ if !session_settings.is_empty() => StatementKind::SetSession {
+            settings: session_settings,
+        },
         Ok(asts) => match asts.first() {
             Some(Statement::StartTransaction { modes, .. }) => StatementKind::Begin {
                 level: level_of(modes),
+                settings: begin_settings,
             },
             Some(Statement::Commit { .. }) => StatementKind::Commit,
             Some(Statement::Rollback {
@@ -1007,7 +1099,10 @@ fn statement_facts(
         },
         // Transaction control that sqlparser rejects still delimits transactions.
         Err(_) => match statement.keyword.as_str() {
-            "BEGIN" | "START" => StatementKind::Begin { level: None },
+            "BEGIN" | "START" => StatementKind::Begin {
+                level: None,
+                settings: begin_settings,
+            },
             "COMMIT" | "END" => StatementKind::Commit,
             "ROLLBACK" => StatementKind::Rollback,
             _ => StatementKind::Unparsed,
@@ -1219,6 +1314,90 @@ mod tests {
         ] {
             assert_eq!(assignments(engine, sql), [], "{sql}");
         }
+    }
+
+    #[test]
+    fn a_sessions_set_of_the_tidb_mode_is_a_choice_for_its_later_transactions() {
+        use semantics::SettingValue;
+        let choices = |engine: Engine, sql: &str| {
+            let tokens = parse::lexer::tokenize(sql, parse::flavor(engine));
+            session_choices(sql, &tokens, engine)
+        };
+        let optimistic = program::SettingChoices::from([(
+            "mode".to_string(),
+            SettingValue::Text("optimistic".into()),
+        )]);
+        for sql in [
+            "SET tidb_txn_mode = 'optimistic'",
+            "SET SESSION tidb_txn_mode = 'Optimistic'",
+            "SET LOCAL tidb_txn_mode = 'optimistic'",
+            "SET @@tidb_txn_mode = 'optimistic'",
+            "set @@SESSION.tidb_txn_mode = \"optimistic\"",
+            "SET GLOBAL autocommit = 0, SESSION tidb_txn_mode = 'optimistic'",
+        ] {
+            assert_eq!(
+                choices(Engine::Tidb, sql),
+                (optimistic.clone(), vec![]),
+                "{sql}"
+            );
+        }
+        for (engine, sql) in [
+            (Engine::Tidb, "SET GLOBAL tidb_txn_mode = 'optimistic'"),
+            (Engine::Tidb, "SET @@global.tidb_txn_mode = 'optimistic'"),
+            (
+                Engine::Tidb,
+                "SET PERSIST_ONLY tidb_txn_mode = 'optimistic'",
+            ),
+            (
+                Engine::Tidb,
+                "SET @@persist_only.tidb_txn_mode = 'optimistic'",
+            ),
+            (Engine::Tidb, "SET @tidb_txn_mode = 'optimistic'"),
+            (Engine::Tidb, "SET tidb_skip_isolation_level_check = 1"),
+            (Engine::Mysql, "SET tidb_txn_mode = 'optimistic'"),
+        ] {
+            assert_eq!(choices(engine, sql), Default::default(), "{sql}");
+        }
+        let (chosen, warnings) = choices(Engine::Tidb, "SET tidb_txn_mode = 'lazy'");
+        assert!(chosen.is_empty());
+        assert_eq!(
+            warnings,
+            ["tidb_txn_mode takes pessimistic, optimistic, not `lazy`: this statement is not read"]
+        );
+    }
+
+    /// Pair findings kept for the language server are dropped when a migration changes what
+    /// the engine's levels do, though no program changed.
+    #[test]
+    fn a_cached_check_follows_a_migration_that_changes_the_mode() {
+        let mut options = CheckOptions::new(Engine::Tidb);
+        // Without a rule of the whole graph, which optimistic mode lets through and
+        // pessimistic mode does not, the analysis asks for the same rules in both modes.
+        options.rules.remove(&Rule::DangerousStructure);
+        let withdraw = SourceFile::new(
+            "withdraw.sql".into(),
+            Role::Transactions,
+            "BEGIN; SELECT balance FROM accounts WHERE id = ?;
+             UPDATE accounts SET balance = ? WHERE id = ?; COMMIT;"
+                .into(),
+        );
+        let schema = |global: &str| {
+            SourceFile::new(
+                "migrations/1.sql".into(),
+                Role::Schema,
+                format!("CREATE TABLE accounts (id int PRIMARY KEY, balance int);\n{global}"),
+            )
+        };
+        let mut cache = CheckCache::default();
+        let pessimistic =
+            check_sources_cached(vec![schema(""), withdraw.clone()], &options, &mut cache);
+        assert_eq!(pessimistic.findings.len(), 1);
+        let optimistic = check_sources_cached(
+            vec![schema("SET GLOBAL tidb_txn_mode = 'optimistic';"), withdraw],
+            &options,
+            &mut cache,
+        );
+        assert!(optimistic.findings.is_empty(), "{:?}", optimistic.findings);
     }
 
     /// The settings and warnings a check of `migration` with `configured` chosen for `engine`

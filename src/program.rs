@@ -9,14 +9,20 @@ use crate::access::condition::Guard;
 use crate::access::{Access, AccessKind, Call, LockTarget};
 use crate::parse::directives::{Directive, Located};
 use crate::parse::plpgsql::Branch;
-use crate::semantics::{Engine, Level, Semantics};
+use crate::semantics::{Engine, Level, Semantics, SettingValue};
 use crate::source::{FileId, TextRange};
+
+/// Engine settings that SQL chose for one transaction or for a session's later ones, by the
+/// setting's name in `isolint.toml` (`mode`), each with a value the setting takes.
+pub type SettingChoices = BTreeMap<String, SettingValue>;
 
 /// What one statement is, as far as transactions are concerned.
 #[derive(Debug, Clone)]
 pub enum StatementKind {
     Begin {
         level: Option<Level>,
+        /// What the BEGIN itself chooses: TiDB's `BEGIN OPTIMISTIC`.
+        settings: SettingChoices,
     },
     Commit,
     Rollback,
@@ -24,6 +30,12 @@ pub enum StatementKind {
     SetTransaction {
         level: Option<Level>,
         session: bool,
+    },
+    /// A session's `SET` of settings a transaction can choose for itself (TiDB's `SET
+    /// tidb_txn_mode = 'optimistic'`): they hold for the explicit transactions that begin
+    /// after it.
+    SetSession {
+        settings: SettingChoices,
     },
     /// DML: what it reads, writes and locks, and the routines it calls.
     Data {
@@ -139,6 +151,11 @@ pub struct Program {
     pub range: TextRange,
     pub level: Level,
     pub level_source: LevelSource,
+    /// The engine table the transaction runs with when its own SQL chose one of the engine's
+    /// settings for it (TiDB's `BEGIN OPTIMISTIC`, or a session's `SET tidb_txn_mode` before
+    /// its `BEGIN`): the run's table with that choice over it. `None` for the run's table.
+    /// [`crate::analysis::Context::semantics_of`] reads it.
+    pub semantics: Option<&'static Semantics>,
     pub statements: Vec<ProgramStatement>,
     /// Rules silenced for the whole transaction, with the directive (in the program's file).
     pub ignores: Ignores,
@@ -184,6 +201,9 @@ pub struct BuildContext<'a> {
     pub semantics: &'a Semantics,
     /// `--isolation` or the config's level, already resolved for the engine.
     pub configured: Option<Level>,
+    /// The same level as asked, before the run's settings resolved it: a transaction that
+    /// chose settings of its own resolves it with them.
+    pub requested: Option<Level>,
     pub file: FileId,
     pub file_stem: String,
     /// Line numbers for `stem:LINE` names.
@@ -194,6 +214,8 @@ pub struct BuildContext<'a> {
 struct Open {
     range: TextRange,
     level: Option<Level>,
+    /// The settings its own SQL chose: the session's, then its BEGIN's.
+    settings: SettingChoices,
     directives: Vec<Located<Directive>>,
     statements: Vec<ProgramStatement>,
     explicit: bool,
@@ -208,6 +230,7 @@ pub fn build(
         context,
         open: None,
         session_level: None,
+        session_settings: SettingChoices::new(),
         next_level: None,
         pending_directives: Vec::new(),
         finished: Vec::new(),
@@ -241,6 +264,8 @@ struct Builder<'a> {
     open: Option<Open>,
     /// MySQL `SET SESSION TRANSACTION` and T-SQL `SET TRANSACTION`: all later transactions.
     session_level: Option<Level>,
+    /// TiDB's `SET tidb_txn_mode = ...`: all later explicit transactions.
+    session_settings: SettingChoices,
     /// `SET TRANSACTION` before a block: the next transaction only.
     next_level: Option<Level>,
     /// Directives above a `SET TRANSACTION` that precedes the block they name.
@@ -253,7 +278,7 @@ impl Builder<'_> {
     fn statement(&mut self, statement: &StatementFacts) {
         let engine = self.context.engine;
         match &statement.kind {
-            StatementKind::Begin { level } => {
+            StatementKind::Begin { level, settings } => {
                 if let Some(open) = self.open.take() {
                     self.warnings.push(ProgramWarning {
                         range: statement.range,
@@ -265,9 +290,13 @@ impl Builder<'_> {
                 }
                 let mut directives = std::mem::take(&mut self.pending_directives);
                 directives.extend(statement.directives.iter().cloned());
+                // `BEGIN OPTIMISTIC` takes precedence over the session's mode.
+                let mut chosen = self.session_settings.clone();
+                chosen.extend(settings.clone());
                 self.open = Some(Open {
                     range: statement.range,
                     level: level.or(self.next_level.take()).or(self.session_level),
+                    settings: chosen,
                     directives,
                     statements: Vec::new(),
                     explicit: true,
@@ -293,6 +322,7 @@ impl Builder<'_> {
                         directives: statement.directives.clone(),
                         statements: Vec::new(),
                         explicit: true,
+                        ..Open::default()
                     });
                 } else if *session || engine == Engine::Sqlserver {
                     self.session_level = *level;
@@ -321,12 +351,15 @@ impl Builder<'_> {
                     None => {
                         let mut directives = std::mem::take(&mut self.pending_directives);
                         directives.extend(statement.directives.iter().cloned());
+                        // The session's settings are not read for an autocommit statement:
+                        // TiDB's `tidb_txn_mode` is the mode of explicit transactions.
                         let open = Open {
                             range: statement.range,
                             level: self.next_level.take().or(self.session_level),
                             directives,
                             statements: vec![program_statement],
                             explicit: engine.implicit_transactions(),
+                            ..Open::default()
                         };
                         if engine.implicit_transactions() {
                             self.open = Some(open);
@@ -335,6 +368,10 @@ impl Builder<'_> {
                         }
                     }
                 }
+            }
+            // The mode of an open transaction was fixed at its BEGIN.
+            StatementKind::SetSession { settings } => {
+                self.session_settings.extend(settings.clone());
             }
             StatementKind::Other | StatementKind::Unparsed => {}
         }
@@ -419,27 +456,37 @@ fn name_programs(
                         _ => None,
                     })
             });
+            let own_semantics = (!open.settings.is_empty()).then(|| {
+                context
+                    .semantics
+                    .with_choices(context.engine, &open.settings)
+            });
+            let semantics = own_semantics.unwrap_or(context.semantics);
             let (level, level_source) = match declared {
                 Some(level) => (level, LevelSource::Declared),
                 None => match context.configured {
-                    Some(level) => (level, LevelSource::Configured),
+                    Some(level) => (
+                        own_semantics.and(context.requested).unwrap_or(level),
+                        LevelSource::Configured,
+                    ),
                     None => (
-                        context.semantics.default_level(context.engine),
+                        semantics.default_level(context.engine),
                         LevelSource::EngineDefault,
                     ),
                 },
             };
-            let (level, level_source) =
-                match context.semantics.effective_level(context.engine, level) {
-                    (level, None) => (level, level_source),
-                    (default, Some(warning)) => {
-                        warnings.push(ProgramWarning {
-                            range: open.range,
-                            message: warning,
-                        });
-                        (default, LevelSource::EngineDefault)
-                    }
-                };
+            // With its own settings, a level runs as they make it (READ COMMITTED runs as
+            // REPEATABLE READ in TiDB's optimistic mode).
+            let (level, level_source) = match semantics.effective_level(context.engine, level) {
+                (level, None) => (level, level_source),
+                (default, Some(warning)) => {
+                    warnings.push(ProgramWarning {
+                        range: open.range,
+                        message: warning,
+                    });
+                    (default, LevelSource::EngineDefault)
+                }
+            };
             let ignores = ignores_in(&open.directives);
             let examples = open
                 .directives
@@ -456,6 +503,7 @@ fn name_programs(
                 range: open.range,
                 level,
                 level_source,
+                semantics: own_semantics,
                 statements: open.statements,
                 ignores,
                 examples,

@@ -235,6 +235,12 @@ pub struct SettingSpec {
     /// migration may run; `None` when no SQL statement does (a server flag, a client option).
     #[serde(default)]
     pub sql: Option<SqlScope>,
+    /// One transaction chooses its own value with `BEGIN <VALUE>` (TiDB's `BEGIN OPTIMISTIC`),
+    /// over every other choice, and a session's `SET variable = value` chooses it for the
+    /// session's later transactions (see [`Semantics::with_choices`]). Only a setting that
+    /// takes words can be.
+    #[serde(default)]
+    pub per_transaction: bool,
     /// What changes, per value other than the default.
     #[serde(default)]
     pub when: BTreeMap<String, Overlay>,
@@ -661,6 +667,64 @@ impl Semantics {
         upgrades
     }
 
+    /// The value the table was built with for `engine`'s setting `name` (the chosen one, else
+    /// the default); `None` when the engine has no such setting.
+    pub fn value(&self, engine: Engine, name: &str) -> Option<&SettingValue> {
+        let setting = self.settings(engine).get(name)?;
+        Some(self.value_of(engine, name, setting))
+    }
+
+    /// The settings whose value here differs from their value in `other`, as the engine writes
+    /// them (`tidb_txn_mode = 'optimistic'`), in the order of their names.
+    pub fn differences(&self, engine: Engine, other: &Semantics) -> Vec<String> {
+        self.settings(engine)
+            .iter()
+            .filter_map(|(name, setting)| {
+                let value = self.value_of(engine, name, setting);
+                (value != other.value_of(engine, name, setting)).then(|| setting.assignment(value))
+            })
+            .collect()
+    }
+
+    /// The setting and value that `BEGIN <word>` chooses for one transaction on `engine`
+    /// (TiDB's `BEGIN OPTIMISTIC`: `mode = "optimistic"`), if it chooses one.
+    pub fn begin_choice(&self, engine: Engine, word: &str) -> Option<(String, SettingValue)> {
+        let value = SettingValue::Text(word.to_ascii_lowercase());
+        self.settings(engine)
+            .iter()
+            .find(|(_, setting)| setting.per_transaction && setting.accepted().contains(&value))
+            .map(|(name, _)| (name.clone(), value))
+    }
+
+    /// The setting that a session's `SET variable = value` chooses for the session's later
+    /// transactions on `engine` (TiDB's `tidb_txn_mode`), with its name in `isolint.toml`.
+    pub fn session_setting(&self, engine: Engine, variable: &str) -> Option<(&str, &SettingSpec)> {
+        self.settings(engine)
+            .iter()
+            .find(|(_, setting)| {
+                setting.per_transaction && setting.variable.eq_ignore_ascii_case(variable)
+            })
+            .map(|(name, setting)| (name.as_str(), setting))
+    }
+
+    /// The table of a transaction whose own SQL chose `choices` (by setting name, each a value
+    /// the setting takes): this table's settings with `choices` over them. The table is built
+    /// from the embedded one, as every table the checker uses is.
+    pub fn with_choices(
+        &self,
+        engine: Engine,
+        choices: &BTreeMap<String, SettingValue>,
+    ) -> &'static Semantics {
+        let mut settings = self.settings.clone();
+        for (name, value) in choices {
+            // Invariant: choices come from `begin_choice` and `session_setting`, which name
+            // settings of `engine`, with values checked against them; `set` would only drop
+            // another engine's, which cannot be here.
+            let _ = settings.set(engine, name, value.clone());
+        }
+        Semantics::configured(&settings)
+    }
+
     /// The value the table was built with for `engine`'s setting `name`: the chosen one, else
     /// the default.
     fn value_of<'a>(
@@ -881,6 +945,12 @@ fn check_setting(
         }
         _ => {}
     }
+    if setting.per_transaction && !matches!(setting.default, SettingValue::Text(_)) {
+        return Err(format!(
+            "{engine}: setting `{name}` is chosen per transaction with `BEGIN <value>`, so it \
+             must take words"
+        ));
+    }
     let accepted: Vec<String> = setting.accepted().iter().map(SettingValue::key).collect();
     for (value, overlay) in &setting.when {
         if !accepted.contains(value) || *value == setting.default.key() {
@@ -1058,6 +1128,66 @@ mod tests {
             optimistic.resolve(Engine::Tidb, Level::ReadCommitted),
             Some(rr)
         );
+    }
+
+    #[test]
+    fn tidb_transactions_choose_their_own_mode() {
+        let rr = Level::RepeatableRead;
+        let run = Semantics::embedded();
+        assert_eq!(
+            run.begin_choice(Engine::Tidb, "OPTIMISTIC"),
+            Some(("mode".to_string(), text("optimistic")))
+        );
+        assert_eq!(run.begin_choice(Engine::Tidb, "lazy"), None);
+        assert_eq!(run.begin_choice(Engine::Mysql, "optimistic"), None);
+        assert_eq!(
+            run.session_setting(Engine::Tidb, "TIDB_TXN_MODE")
+                .map(|(name, _)| name),
+            Some("mode")
+        );
+        // A setting no transaction chooses for itself is the server's only.
+        assert!(
+            run.session_setting(Engine::Tidb, "tidb_skip_isolation_level_check")
+                .is_none()
+        );
+        let optimistic = BTreeMap::from([("mode".to_string(), text("optimistic"))]);
+        let own = run.with_choices(Engine::Tidb, &optimistic);
+        assert!(!own.permits(Engine::Tidb, rr, Rule::LostUpdate));
+        assert_eq!(
+            own.differences(Engine::Tidb, run),
+            ["tidb_txn_mode = 'optimistic'"]
+        );
+        // Over the run's other settings, which it keeps.
+        let skipped = with(
+            Engine::Tidb,
+            &[("skip_isolation_level_check", boolean(true))],
+        );
+        let own = skipped.with_choices(Engine::Tidb, &optimistic);
+        assert_eq!(
+            own.resolve(Engine::Tidb, Level::Serializable),
+            Some(Level::Serializable)
+        );
+        assert_eq!(
+            own.differences(Engine::Tidb, skipped),
+            ["tidb_txn_mode = 'optimistic'"]
+        );
+        // The run's own value differs in nothing.
+        let pessimistic = BTreeMap::from([("mode".to_string(), text("pessimistic"))]);
+        let own = run.with_choices(Engine::Tidb, &pessimistic);
+        assert!(own.differences(Engine::Tidb, run).is_empty());
+        assert!(own.permits(Engine::Tidb, rr, Rule::LostUpdate));
+    }
+
+    #[test]
+    fn only_a_setting_that_takes_words_is_chosen_per_transaction() {
+        let table = ENGINES_TOML.replacen(
+            "variable = \"tidb_skip_isolation_level_check\"\n",
+            "variable = \"tidb_skip_isolation_level_check\"\nper_transaction = true\n",
+            1,
+        );
+        assert_ne!(table, ENGINES_TOML);
+        let error = Semantics::from_toml(&table).unwrap_err();
+        assert!(error.contains("must take words"), "{error}");
     }
 
     #[test]

@@ -9,7 +9,6 @@ use crate::analysis::unify::{Atom, Unifier, rows_meet};
 use crate::catalog::{Catalog, KeyKind};
 use crate::parse::LockStrength;
 use crate::program::Program;
-use crate::semantics::{Engine, Semantics};
 
 /// One instance of a program in a schedule; `tag` tells its parameters apart from the other
 /// instance's (two instances of one program have independent parameters).
@@ -453,8 +452,8 @@ fn serialized_by_foreign_key(
         return false;
     }
     let catalog = context.catalog;
-    let parent_snapshot = snapshot_statement(pi, context.semantics, context.engine);
-    let child_snapshot = snapshot_statement(ci, context.semantics, context.engine);
+    let parent_snapshot = snapshot_statement(pi, context);
+    let child_snapshot = snapshot_statement(ci, context);
     ci.accesses()
         .filter(|(_, access)| matches!(access.kind, AccessKind::Insert { .. }))
         .any(|(at, insert)| {
@@ -662,8 +661,10 @@ fn mutexes<'a>(instance: Instance<'a>) -> Vec<(usize, Mutex<'a>)> {
 /// Where the instance's snapshot is taken: the first statement that reads table data through
 /// it. PostgreSQL-like engines take it at the first query of any kind (a `SELECT ... FOR
 /// UPDATE` or `SELECT pg_advisory_xact_lock()` included); MySQL at the first plain read.
-fn snapshot_statement(instance: Instance, semantics: &Semantics, engine: Engine) -> Option<usize> {
-    let spec = semantics.level(engine, instance.program.level);
+fn snapshot_statement(instance: Instance, context: &crate::analysis::Context) -> Option<usize> {
+    let spec = context
+        .semantics_of(instance.program)
+        .level(context.engine, instance.program.level);
     if !spec.snapshot {
         return None;
     }
@@ -686,7 +687,7 @@ fn usable_mutexes<'a>(
     from: usize,
     context: &crate::analysis::Context,
 ) -> Vec<Mutex<'a>> {
-    let snapshot = snapshot_statement(instance, context.semantics, context.engine);
+    let snapshot = snapshot_statement(instance, context);
     mutexes(instance)
         .into_iter()
         .filter(|(at, _)| *at <= from && snapshot.is_none_or(|s| *at < s))

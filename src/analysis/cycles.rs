@@ -136,7 +136,7 @@ pub fn read_blocks_writer(
             EdgeKind::Item => true,
             EdgeKind::Phantom => {
                 context
-                    .semantics
+                    .semantics_of(reader)
                     .level(context.engine, reader.level)
                     .gap_locks
             }
@@ -153,7 +153,7 @@ pub fn read_blocks_writer(
         EdgeKind::Phantom => {
             lock.key_range
                 || context
-                    .semantics
+                    .semantics_of(reader)
                     .level(context.engine, reader.level)
                     .gap_locks
         }

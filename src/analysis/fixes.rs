@@ -4,8 +4,9 @@
 use super::Context;
 use super::finding::{Fix, FixEdit};
 use crate::access::Access;
+use crate::program::Program;
 use crate::rule::Rule;
-use crate::semantics::{Engine, Level};
+use crate::semantics::{Engine, Level, Semantics};
 
 fn fix(title: impl Into<String>) -> Fix {
     Fix {
@@ -124,23 +125,37 @@ pub fn lock_the_read(context: &Context, read: &Access, both_programs: bool) -> O
 /// The weakest level of this engine, stronger than every participant's, that prevents `rule`,
 /// with the retry it needs.
 pub fn raise_level(context: &Context, rule: Rule, current: Level) -> Option<Fix> {
-    let Some(target) = context
-        .semantics
-        .levels(context.engine)
+    raise_level_in(context, context.semantics, rule, current)
+}
+
+/// [`raise_level`] for a finding that one program's level decides, with the engine table that
+/// program runs with (its own mode, on TiDB).
+pub fn raise_level_of(context: &Context, program: &Program, rule: Rule) -> Option<Fix> {
+    raise_level_in(context, context.semantics_of(program), rule, program.level)
+}
+
+fn raise_level_in(
+    context: &Context,
+    semantics: &Semantics,
+    rule: Rule,
+    current: Level,
+) -> Option<Fix> {
+    let engine = context.engine;
+    let Some(target) = semantics
+        .levels(engine)
         .into_iter()
         .filter(|level| *level > current)
-        .find(|level| !context.semantics.permits(context.engine, *level, rule))
+        .find(|level| !semantics.permits(engine, *level, rule))
     else {
-        return change_setting(context, rule, current);
+        return change_setting(context, semantics, rule, current);
     };
-    let retry = context.semantics.retry(context.engine);
+    let retry = semantics.retry(engine);
     let mut title = format!(
         "run the transactions at {} and retry on {retry}",
         target.sql()
     );
-    let skipped: Vec<Level> = context
-        .semantics
-        .levels(context.engine)
+    let skipped: Vec<Level> = semantics
+        .levels(engine)
         .into_iter()
         .filter(|level| *level > current && *level < target)
         .collect();
@@ -148,17 +163,14 @@ pub fn raise_level(context: &Context, rule: Rule, current: Level) -> Option<Fix>
         title.push_str(&format!(
             "; {} does not prevent it on {}",
             weaker.sql(),
-            context.semantics.display(context.engine)
+            semantics.display(engine)
         ));
     }
     // A server setting that runs the current level as the target does the same.
-    for alternative in context
-        .semantics
-        .preventing(context.engine, current, rule)
+    for alternative in semantics
+        .preventing(engine, current, rule)
         .iter()
-        .filter(|alternative| {
-            alternative.semantics.resolve(context.engine, current) == Some(target)
-        })
+        .filter(|alternative| alternative.semantics.resolve(engine, current) == Some(target))
     {
         title.push_str(&format!(
             "; or, on the server, {} (`{} = {}` under [engine] in isolint.toml): {} then runs \
@@ -173,23 +185,52 @@ pub fn raise_level(context: &Context, rule: Rule, current: Level) -> Option<Fix>
     Some(fix_with_edit(title, FixEdit::SetIsolation(target)))
 }
 
-/// When no level of the engine prevents `rule` at `current`, a server setting under which
-/// `current` does (TiDB's optimistic mode against lost updates).
-fn change_setting(context: &Context, rule: Rule, current: Level) -> Option<Fix> {
-    let alternative = context
-        .semantics
-        .preventing(context.engine, current, rule)
+/// When no level of the engine prevents `rule` at `current`, another value of a setting under
+/// which `current` does (TiDB's optimistic mode against lost updates). A setting one
+/// transaction can choose for itself is suggested for the transaction first (`BEGIN
+/// OPTIMISTIC`): its own choice outranks the server's, which holds only for transactions that
+/// choose nothing.
+fn change_setting(
+    context: &Context,
+    semantics: &Semantics,
+    rule: Rule,
+    current: Level,
+) -> Option<Fix> {
+    let engine = context.engine;
+    let alternative = semantics
+        .preventing(engine, current, rule)
         .into_iter()
         .next()?;
-    Some(fix(format!(
-        "set {} on the server (`{} = {}` under [engine] in isolint.toml): {} on {} then \
-         prevents it; retry on {}",
+    let server = format!(
+        "set {} on the server (`{} = {}` under [engine] in isolint.toml)",
         alternative.assignment,
         alternative.name,
         alternative.value.toml(),
+    );
+    let per_transaction = semantics
+        .settings(engine)
+        .get(&alternative.name)
+        .is_some_and(|setting| setting.per_transaction);
+    let how = if !per_transaction {
+        server
+    } else if context.semantics.value(engine, &alternative.name) == Some(&alternative.value) {
+        // The server has it already: this transaction chose otherwise.
+        format!(
+            "start the transaction with `BEGIN {}`",
+            alternative.value.key().to_uppercase()
+        )
+    } else {
+        format!(
+            "start the transaction with `BEGIN {}`, or, for every transaction that does not \
+             choose its own, {server}",
+            alternative.value.key().to_uppercase()
+        )
+    };
+    Some(fix(format!(
+        "{how}: {} on {} then prevents it; retry on {}",
         current.sql(),
-        alternative.semantics.display(context.engine),
-        alternative.semantics.retry(context.engine)
+        alternative.semantics.display(engine),
+        alternative.semantics.retry(engine)
     )))
 }
 
@@ -338,6 +379,11 @@ mod tests {
             .iter()
             .find(|title| title.contains("tidb_txn_mode = 'optimistic'"))
             .expect("a fix naming optimistic mode");
+        // One transaction's own choice first: it outranks the server's.
+        assert!(
+            setting.starts_with("start the transaction with `BEGIN OPTIMISTIC`, or, for every"),
+            "{setting}"
+        );
         assert!(setting.contains("`mode = \"optimistic\"`"), "{setting}");
         assert!(setting.contains("error 9007"), "{setting}");
         // In optimistic mode there is no lost update left to fix.
@@ -349,6 +395,22 @@ mod tests {
             WITHDRAW_MYSQL,
         );
         assert!(optimistic.is_empty(), "{optimistic:?}");
+        // Unless the transaction chose pessimistic mode itself: the server's mode does not
+        // reach it, its BEGIN does.
+        let pessimistic = fixes(
+            Engine::Tidb,
+            &[("mode", SettingValue::Text("optimistic".into()))],
+            None,
+            ACCOUNTS,
+            &WITHDRAW_MYSQL.replace("BEGIN;", "BEGIN PESSIMISTIC;"),
+        );
+        assert_eq!(pessimistic.len(), 1, "{pessimistic:?}");
+        assert!(
+            pessimistic[0].1.iter().any(|title| title
+                == "start the transaction with `BEGIN OPTIMISTIC`: REPEATABLE READ on TiDB then \
+                    prevents it; retry on write conflict (error 9007) or deadlock (error 1213)"),
+            "{pessimistic:?}"
+        );
     }
 
     #[test]

@@ -29,7 +29,7 @@ use crate::catalog::Catalog;
 use crate::program::Program;
 use crate::progress::{Progress, Stage};
 use crate::rule::Rule;
-use crate::semantics::{Engine, Level, Semantics};
+use crate::semantics::{Engine, EngineSettings, Level, Semantics};
 use conflict::{Instance, RwEdge, rw_edges};
 use finding::{Finding, StatementRef};
 
@@ -37,29 +37,38 @@ use finding::{Finding, StatementRef};
 pub struct Context<'a> {
     pub programs: &'a [Program],
     pub catalog: &'a Catalog,
+    /// The run's engine table: the configured settings and the migrations'. A program whose
+    /// own SQL chose a setting runs with its own table ([`Context::semantics_of`]).
     pub semantics: &'a Semantics,
     pub engine: Engine,
 }
 
 impl Context<'_> {
-    /// Whether the weakest of `levels` lets `rule` through on this engine. Repeatable read and
-    /// snapshot are incomparable (SQL Server has both: one locks the rows it reads, the other
-    /// reads a snapshot), so when both are weakest, either letting it through is enough.
-    pub fn permits(&self, levels: &[Level], rule: Rule) -> bool {
-        let Some(&weakest) = levels.iter().min() else {
-            return false;
-        };
-        let also_weakest = levels
-            .iter()
-            .copied()
-            .filter(|&level| weakest == Level::RepeatableRead && level == Level::Snapshot);
-        std::iter::once(weakest)
-            .chain(also_weakest)
-            .any(|level| self.semantics.permits(self.engine, level, rule))
+    /// The engine table `program` runs with: its own when its SQL chose one of the engine's
+    /// settings for it (TiDB's `BEGIN OPTIMISTIC`), else the run's.
+    pub fn semantics_of<'p>(&'p self, program: &'p Program) -> &'p Semantics {
+        program.semantics.unwrap_or(self.semantics)
     }
 
-    pub fn level_of(&self, program: usize) -> Level {
-        self.programs[program].level
+    /// Whether the weakest of `programs`' levels lets `rule` through on this engine, each
+    /// level as its program's own table has it. Repeatable read and snapshot are incomparable
+    /// (SQL Server has both: one locks the rows it reads, the other reads a snapshot), so when
+    /// both are weakest, either letting it through is enough; so is either of two programs at
+    /// the weakest level in different modes (TiDB's pessimistic and optimistic).
+    pub fn permits(&self, programs: &[&Program], rule: Rule) -> bool {
+        let Some(weakest) = programs.iter().map(|program| program.level).min() else {
+            return false;
+        };
+        programs
+            .iter()
+            .filter(|program| {
+                program.level == weakest
+                    || (weakest == Level::RepeatableRead && program.level == Level::Snapshot)
+            })
+            .any(|program| {
+                self.semantics_of(program)
+                    .permits(self.engine, program.level, rule)
+            })
     }
 
     pub fn name_of(&self, program: usize) -> &str {
@@ -69,6 +78,20 @@ impl Context<'_> {
     /// "READ COMMITTED on PostgreSQL".
     pub fn describe_level(&self, level: Level) -> String {
         format!("{} on {}", level.sql(), self.semantics.display(self.engine))
+    }
+
+    /// `program`'s level as [`Context::describe_level`] says it, with the settings it chose
+    /// where they differ from the run's: "REPEATABLE READ on TiDB with tidb_txn_mode =
+    /// 'pessimistic'".
+    pub fn describe_level_of(&self, program: &Program) -> String {
+        let own = self.semantics_of(program);
+        let differences = own.differences(self.engine, self.semantics);
+        let level = format!("{} on {}", program.level.sql(), own.display(self.engine));
+        if differences.is_empty() {
+            level
+        } else {
+            format!("{level} with {}", differences.join(", "))
+        }
     }
 }
 
@@ -146,11 +169,12 @@ pub fn analyse(context: &Context, enabled: &BTreeSet<Rule>) -> Analysis {
 /// contents, so that checking again after an edit re-runs only the pairs whose programs
 /// changed (the language server checks on every keystroke).
 ///
-/// Architecture Invariant: a pair rule sees only its two programs, the catalog, the engine and
-/// the enabled rules; the cache is dropped whenever the last three change.
+/// Architecture Invariant: a pair rule sees only its two programs, the catalog, the engine
+/// with its settings and the enabled rules; the cache is dropped whenever the last three
+/// change.
 #[derive(Default)]
 pub struct PairCache {
-    inputs: Option<(Catalog, Engine, BTreeSet<Rule>, bool)>,
+    inputs: Option<(Catalog, Engine, EngineSettings, BTreeSet<Rule>, bool)>,
     /// The key of every program of the last run, with its position then. Two programs known
     /// there were paired there too (pairing depends only on the two programs), in this order.
     known: KeyMap<u64, usize>,
@@ -224,6 +248,10 @@ fn program_key(program: &Program) -> u64 {
     let mut hasher = DefaultHasher::new();
     program.name.hash(&mut hasher);
     program.level.hash(&mut hasher);
+    program
+        .semantics
+        .map(|semantics| semantics.chosen())
+        .hash(&mut hasher);
     for statement in &program.statements {
         statement.text.hash(&mut hasher);
         statement.accesses.hash(&mut hasher);
@@ -266,6 +294,7 @@ pub fn analyse_cached(
     let inputs = (
         context.catalog.clone(),
         context.engine,
+        context.semantics.chosen().clone(),
         enabled.clone(),
         with_graph,
     );
@@ -398,7 +427,7 @@ fn remember(
 /// through (a dirty read also happens through a read-uncommitted table hint at any level).
 fn possible(context: &Context, rule: Rule) -> bool {
     context.programs.iter().any(|program| {
-        context.permits(&[program.level], rule)
+        context.permits(&[program], rule)
             || (rule == Rule::DirtyRead
                 && program
                     .statements
@@ -540,6 +569,21 @@ pub mod testing {
         extra_rules: &[super::Rule],
     ) -> Vec<(String, Vec<String>)> {
         let (result, _) = check(engine, &[], level, schema, transactions, extra_rules);
+        lines(&result)
+    }
+
+    /// [`findings`] with `settings` of `engine` chosen.
+    pub fn findings_with(
+        engine: Engine,
+        settings: &[(&str, SettingValue)],
+        schema: &str,
+        transactions: &str,
+    ) -> Vec<String> {
+        let (result, _) = check(engine, settings, None, schema, transactions, &[]);
+        lines(&result).into_iter().map(|(line, _)| line).collect()
+    }
+
+    fn lines(result: &CheckResult) -> Vec<(String, Vec<String>)> {
         // One line per pair a finding stands for: its own programs, then each partner's.
         result
             .findings

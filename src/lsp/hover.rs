@@ -64,8 +64,15 @@ fn summary(result: &CheckResult, index: usize) -> String {
         LevelSource::Configured => "configured",
         LevelSource::EngineDefault => "engine default",
     };
+    // The settings the transaction chose itself (TiDB's `BEGIN PESSIMISTIC`).
+    let own = result.own_settings(program);
+    let own = if own.is_empty() {
+        String::new()
+    } else {
+        format!(" with {}", own.join(", "))
+    };
     let mut out = format!(
-        "**transaction `{}`** — {} ({source}) on {}\n",
+        "**transaction `{}`** — {} ({source}) on {}{own}\n",
         program.name,
         program.level.sql(),
         semantics.display(result.engine)

@@ -66,6 +66,9 @@ pub struct RawStatement {
     pub locks: StatementLocks,
     /// The statement's first keyword, uppercased (`SELECT`, `BEGIN`, ...).
     pub keyword: String,
+    /// On TiDB, the mode word of `BEGIN PESSIMISTIC` or `BEGIN OPTIMISTIC` (also written `BEGIN
+    /// /*T! PESSIMISTIC */`), in lower case; see [`begin_mode`].
+    pub begin_mode: Option<String>,
     pub parsed: Result<Vec<Statement>, ParseError>,
 }
 
@@ -256,6 +259,14 @@ fn parse_chunk_edited(
         }
     }
     let locks = take_lock_clauses(text, &chunk, &mut sql, !prefix.is_empty());
+    let begin = begin_mode(text, &chunk.tokens);
+    if engine == Engine::Tidb
+        && let Some((_, Some(word))) = &begin
+    {
+        // sqlparser has no such form: it parses the BEGIN alone.
+        let (from, to) = (word.start - chunk.range.start, word.end - chunk.range.start);
+        sql.replace_range(from..to, &" ".repeat(to - from));
+    }
     let mut edits = placeholders::parameter_edits(text, &chunk, engine);
     edits.extend(templates::template_edits(
         text, &chunk, &keyword, variables, &edits,
@@ -304,13 +315,66 @@ fn parse_chunk_edited(
             error
         })
     };
+    let (begin_mode, parsed) = match begin {
+        Some((mode, _)) if engine == Engine::Tidb => (Some(mode), parsed),
+        Some((mode, _)) => (
+            None,
+            parsed.map_err(|error| ParseError {
+                message: format!(
+                    "`BEGIN {}` is TiDB's syntax, which this engine rejects (isolint reads it \
+                     with --engine tidb): {}",
+                    mode.to_ascii_uppercase(),
+                    error.message
+                ),
+                ..error
+            }),
+        ),
+        None => (None, parsed),
+    };
     RawStatement {
         range: chunk.range,
         tokens: chunk.tokens,
         directives,
         locks,
         keyword,
+        begin_mode,
         parsed,
+    }
+}
+
+/// TiDB's `BEGIN PESSIMISTIC` and `BEGIN OPTIMISTIC`, which choose one transaction's mode, as
+/// the whole statement: the mode word in lower case, with its range when it is a word of the
+/// statement (for blanking) and none when it is written in an executable comment that only
+/// TiDB runs (`BEGIN /*T! PESSIMISTIC */`, or MySQL's versioned `/*!90000 PESSIMISTIC */`).
+/// `START TRANSACTION` has no such form.
+/// <https://docs.pingcap.com/tidb/stable/sql-statement-begin>
+fn begin_mode(text: &str, tokens: &[Token]) -> Option<(String, Option<TextRange>)> {
+    let mode = |word: &str| {
+        let word = word.to_ascii_lowercase();
+        matches!(word.as_str(), "pessimistic" | "optimistic").then_some(word)
+    };
+    let words: Vec<&Token> = tokens
+        .iter()
+        .filter(|token| token.kind != TokenKind::Semicolon)
+        .collect();
+    match words.as_slice() {
+        [begin, word] if begin.is_word(text, "begin") && word.kind == TokenKind::Word => {
+            Some((mode(word.text(text))?, Some(word.range)))
+        }
+        [begin] if begin.is_word(text, "begin") => {
+            // The splitter keeps comments out of statements: the comment is the text right
+            // after the BEGIN.
+            let rest = text.get(begin.range.end..)?.trim_start();
+            let body = &rest[..rest.find("*/")?];
+            let body = match body.strip_prefix("/*T!") {
+                Some(body) => body,
+                None => body
+                    .strip_prefix("/*!")?
+                    .trim_start_matches(|c: char| c.is_ascii_digit()),
+            };
+            Some((mode(body.trim())?, None))
+        }
+        _ => None,
     }
 }
 
@@ -565,6 +629,44 @@ mod tests {
 
     fn one(sql: &str, engine: Engine) -> RawStatement {
         parse_file(sql, engine).statements.remove(0)
+    }
+
+    #[test]
+    fn tidb_begin_modes_are_read_and_blanked() {
+        for (sql, mode) in [
+            ("BEGIN PESSIMISTIC;", "pessimistic"),
+            ("begin Optimistic", "optimistic"),
+            ("BEGIN /*T! PESSIMISTIC */;", "pessimistic"),
+            ("BEGIN /*!90000 OPTIMISTIC */;", "optimistic"),
+        ] {
+            let statement = one(sql, Engine::Tidb);
+            assert_eq!(statement.begin_mode.as_deref(), Some(mode), "{sql}");
+            assert!(statement.parsed.is_ok(), "{sql}: {:?}", statement.parsed);
+        }
+        for sql in [
+            "BEGIN;",
+            "BEGIN /* PESSIMISTIC */;",
+            "BEGIN PESSIMISTIC WORK;",
+            "START TRANSACTION PESSIMISTIC;",
+            "SELECT pessimistic FROM t;",
+        ] {
+            assert_eq!(one(sql, Engine::Tidb).begin_mode, None, "{sql}");
+        }
+        // Other engines reject the form, and the error says whose syntax it is.
+        let mysql = one("BEGIN PESSIMISTIC;", Engine::Mysql);
+        assert_eq!(mysql.begin_mode, None);
+        let error = mysql.parsed.expect_err("MySQL has no BEGIN PESSIMISTIC");
+        assert!(
+            error
+                .message
+                .starts_with("`BEGIN PESSIMISTIC` is TiDB's syntax"),
+            "{}",
+            error.message
+        );
+        assert_eq!(
+            one("BEGIN /*T! OPTIMISTIC */;", Engine::Mysql).begin_mode,
+            None
+        );
     }
 
     #[test]

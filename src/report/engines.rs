@@ -129,9 +129,24 @@ pub fn markdown() -> String {
                 None => "no SQL statement sets it for the whole server, so migrations do not"
                     .to_string(),
             };
+            let per_transaction = if setting.per_transaction {
+                let begins: Vec<String> = setting
+                    .accepted()
+                    .iter()
+                    .map(|value| format!("`BEGIN {}`", value.key().to_uppercase()))
+                    .collect();
+                format!(
+                    "; one transaction chooses its own with {}, and a session's `SET {} = ...` \
+                     chooses it for the explicit transactions it begins afterwards",
+                    begins.join(" or "),
+                    setting.variable
+                )
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
-                "- {}: `{name}` (`{}`): {}; {} (default first); {from_sql}.",
+                "- {}: `{name}` (`{}`): {}; {} (default first); {from_sql}{per_transaction}.",
                 engine.id(),
                 setting.variable,
                 setting.about,

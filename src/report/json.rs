@@ -63,6 +63,10 @@ struct TransactionOut {
     line: usize,
     isolation: &'static str,
     isolation_source: &'static str,
+    /// The engine settings the transaction chose for itself where they differ from the run's
+    /// (`tidb_txn_mode = 'pessimistic'` for TiDB's `BEGIN PESSIMISTIC`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    settings: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -175,6 +179,7 @@ pub fn write(
                             LevelSource::Configured => "configured",
                             LevelSource::EngineDefault => "engine-default",
                         },
+                        settings: result.own_settings(program),
                     }
                 })
                 .collect(),

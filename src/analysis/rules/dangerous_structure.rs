@@ -99,13 +99,9 @@ fn structure<'g>(
                     ) {
                         return None;
                     }
-                    let levels = [
-                        context.level_of(tin),
-                        context.level_of(pivot),
-                        context.level_of(tout),
-                    ];
-                    let weakest = levels.iter().min().copied()?;
-                    (context.permits(&levels, Rule::DangerousStructure)
+                    let programs = [tin, pivot, tout].map(|index| &context.programs[index]);
+                    let weakest = programs.iter().map(|program| program.level).min()?;
+                    (context.permits(&programs, Rule::DangerousStructure)
                         && graph.connected(tout, tin)
                         && closes(context, incoming, outgoing))
                     .then_some((incoming, outgoing, Some(weakest)))

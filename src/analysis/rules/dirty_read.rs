@@ -16,7 +16,7 @@ pub fn detect(context: &Context, pair: &Pair, findings: &mut Vec<Finding>) {
     };
     for view in views {
         let (reader, writer) = (view.first, view.second);
-        let level_permits = context.permits(&[reader.program.level], Rule::DirtyRead);
+        let level_permits = context.permits(&[reader.program], Rule::DirtyRead);
         let Some(edge) = view.forward.iter().find(|edge| {
             let read = reader.access(edge.read);
             read.is_read()
@@ -38,17 +38,17 @@ pub fn detect(context: &Context, pair: &Pair, findings: &mut Vec<Finding>) {
             format!("`{}`", name(writer.index))
         };
         let table = &reader.access(edge.read).table;
-        let level = context.describe_level(reader.program.level);
+        let level = context.describe_level_of(reader.program);
         let mut programs = vec![reader.index];
         if !same {
             programs.push(writer.index);
         }
         let mut fixes = Vec::new();
         let how = if level_permits {
-            fixes.extend(fixes::raise_level(
+            fixes.extend(fixes::raise_level_of(
                 context,
+                reader.program,
                 Rule::DirtyRead,
-                reader.program.level,
             ));
             "at READ UNCOMMITTED"
         } else {

@@ -26,7 +26,7 @@ pub fn detect(context: &Context, pair: &Pair, findings: &mut Vec<Finding>) {
 
 /// `t1` reads then writes; `t2` writes in between.
 fn detect_one(context: &Context, t1: Instance, t2: Instance) -> Option<Finding> {
-    if !context.permits(&[t1.program.level], Rule::LostUpdate) {
+    if !context.permits(&[t1.program], Rule::LostUpdate) {
         return None;
     }
     for (read_at, read) in t1.accesses() {
@@ -239,7 +239,7 @@ fn finding(
     let name = |instance: Instance| context.name_of(instance.index).to_string();
     let same = t1.index == t2.index;
     let other = other_name(context, t1, t2);
-    let level = context.describe_level(t1.program.level);
+    let level = context.describe_level_of(t1.program);
     let in_statement = read_at.statement == write_at.statement;
     let message = if in_statement {
         format!(
@@ -296,11 +296,7 @@ fn finding(
     }
     fixes.extend(fixes::lock_the_read(context, read, false));
     fixes.push(fixes::compare_and_set(column));
-    fixes.extend(fixes::raise_level(
-        context,
-        Rule::LostUpdate,
-        t1.program.level,
-    ));
+    fixes.extend(fixes::raise_level_of(context, t1.program, Rule::LostUpdate));
     let programs = if same {
         vec![t1.index]
     } else {
@@ -363,7 +359,7 @@ fn in_statement_finding(
 ) -> Finding {
     let same = t1.index == t2.index;
     let other = other_name(context, t1, t2);
-    let level = context.describe_level(t1.program.level);
+    let level = context.describe_level_of(t1.program);
     let mut fixes = Vec::new();
     fixes.push(crate::analysis::finding::Fix {
         title: format!(
@@ -377,11 +373,7 @@ fn in_statement_finding(
         edit: None,
     });
     fixes.extend(fixes::lock_the_read(context, read, false));
-    fixes.extend(fixes::raise_level(
-        context,
-        Rule::LostUpdate,
-        t1.program.level,
-    ));
+    fixes.extend(fixes::raise_level_of(context, t1.program, Rule::LostUpdate));
     let programs = if same {
         vec![t1.index]
     } else {
@@ -416,8 +408,12 @@ fn in_statement_finding(
 
 #[cfg(test)]
 mod tests {
-    use crate::analysis::testing::{findings, run};
-    use crate::semantics::{Engine, Level};
+    use crate::analysis::testing::{findings, findings_with, run};
+    use crate::semantics::{Engine, Level, SettingValue};
+
+    fn text(word: &str) -> SettingValue {
+        SettingValue::Text(word.to_string())
+    }
 
     const SCHEMA: &str = "CREATE TABLE accounts (id int PRIMARY KEY, balance int, version int);";
 
@@ -519,6 +515,84 @@ mod tests {
             Some(Level::Serializable),
             READ_MODIFY_WRITE,
             &[],
+        );
+    }
+
+    /// On TiDB the mode of the transaction that reads and writes back decides, whatever the
+    /// run's: an optimistic one fails its COMMIT on a row committed since it began (error
+    /// 9007), a pessimistic one writes over the latest row. `BEGIN OPTIMISTIC` and `BEGIN
+    /// PESSIMISTIC` choose it over the configured mode.
+    #[test]
+    fn tidb_the_mode_of_the_transaction_that_writes_back_decides() {
+        let optimistic = text("optimistic");
+        let with_mode = |begin: &str, settings: &[(&str, SettingValue)]| {
+            let transactions = READ_MODIFY_WRITE
+                .replace("BEGIN;", begin)
+                .replace('$', "?")
+                .replace("?1", "?")
+                .replace("?2", "?");
+            findings_with(Engine::Tidb, settings, SCHEMA, &transactions)
+        };
+        assert_eq!(with_mode("BEGIN OPTIMISTIC;", &[]), Vec::<String>::new());
+        assert_eq!(
+            with_mode("BEGIN /*T! OPTIMISTIC */;", &[]),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            with_mode("BEGIN PESSIMISTIC;", &[("mode", optimistic.clone())]),
+            ["lost-update: withdraw"]
+        );
+        assert_eq!(
+            with_mode("BEGIN;", &[("mode", optimistic)]),
+            Vec::<String>::new()
+        );
+        // In a pair that mixes modes, the writer whose read went stale decides: the
+        // pessimistic `pay` loses the optimistic `refund`'s update, not the other way round.
+        let pair = "-- name: pay
+            BEGIN PESSIMISTIC;
+            SELECT balance FROM accounts WHERE id = ?;
+            UPDATE accounts SET balance = ? WHERE id = ?;
+            COMMIT;
+            -- name: refund
+            BEGIN OPTIMISTIC;
+            SELECT balance FROM accounts WHERE id = ?;
+            UPDATE accounts SET balance = ? WHERE id = ?;
+            COMMIT;";
+        assert_eq!(
+            findings_with(Engine::Tidb, &[], SCHEMA, pair),
+            ["lost-update: pay", "lost-update: pay, refund"]
+        );
+    }
+
+    /// A session's `SET tidb_txn_mode` holds for the transactions that begin after it; the
+    /// open transaction keeps the mode it began with.
+    #[test]
+    fn tidb_a_session_mode_holds_from_the_next_begin() {
+        let transactions = "SET SESSION tidb_txn_mode = 'optimistic';
+            -- name: first
+            BEGIN;
+            SELECT balance FROM accounts WHERE id = ?;
+            SET tidb_txn_mode = 'pessimistic';
+            UPDATE accounts SET balance = ? WHERE id = ?;
+            COMMIT;
+            -- name: second
+            BEGIN;
+            SELECT balance FROM accounts WHERE id = ?;
+            UPDATE accounts SET balance = ? WHERE id = ?;
+            COMMIT;";
+        assert_eq!(
+            findings_with(Engine::Tidb, &[], SCHEMA, transactions),
+            ["lost-update: second", "lost-update: second, first"]
+        );
+        // MySQL has no such variable: both lose updates at its repeatable read.
+        assert_eq!(
+            findings_with(Engine::Mysql, &[], SCHEMA, transactions),
+            [
+                "lost-update: first",
+                "lost-update: first, second",
+                "lost-update: second",
+                "lost-update: second, first"
+            ]
         );
     }
 

@@ -34,7 +34,7 @@ pub fn repeated_read_findings(
     };
     for view in views {
         let (t1, t2) = (view.first, view.second);
-        if !context.permits(&[t1.program.level], rule) {
+        if !context.permits(&[t1.program], rule) {
             continue;
         }
         let found = view
@@ -91,7 +91,7 @@ fn finding(
         format!("`{}`", name(t2.index))
     };
     let read = t1.access(edge.read);
-    let level = context.describe_level(t1.program.level);
+    let level = context.describe_level_of(t1.program);
     let (what, change) = if rule == Rule::PhantomRead {
         ("the same predicate", "add a matching row")
     } else {
@@ -105,7 +105,7 @@ fn finding(
         title: "read once and reuse the result".to_string(),
         edit: None,
     }];
-    fixes.extend(fixes::raise_level(context, rule, t1.program.level));
+    fixes.extend(fixes::raise_level_of(context, t1.program, rule));
     Finding {
         rule,
         message: format!(

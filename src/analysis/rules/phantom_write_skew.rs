@@ -8,8 +8,10 @@ use crate::analysis::{Context, Pair};
 use crate::rule::Rule;
 
 pub fn detect(context: &Context, pair: &Pair, findings: &mut Vec<Finding>) {
-    let levels = [pair.first.program.level, pair.second.program.level];
-    if !context.permits(&levels, Rule::PhantomWriteSkew) {
+    if !context.permits(
+        &[pair.first.program, pair.second.program],
+        Rule::PhantomWriteSkew,
+    ) {
         return;
     }
     if let Some(cycle) = open_cycles(context, pair)

@@ -28,11 +28,11 @@ pub fn detect(context: &Context, pair: &Pair, findings: &mut Vec<Finding>) {
 
 fn detect_one(context: &Context, view: &Pair) -> Option<Finding> {
     let (t1, t2) = (view.first, view.second);
-    if !context.permits(&[t1.program.level], Rule::ReadSkew) {
+    if !context.permits(&[t1.program], Rule::ReadSkew) {
         return None;
     }
     let needs_write = context
-        .semantics
+        .semantics_of(t1.program)
         .level(context.engine, t1.program.level)
         .read_skew_needs_write;
     // An UPDATE or DELETE reads the latest committed rows at every level; plain reads do
@@ -192,7 +192,7 @@ fn finding(
     } else {
         format!("`{}`", name(t2.index))
     };
-    let level = context.describe_level(t1.program.level);
+    let level = context.describe_level_of(t1.program);
     let x = t1.access(first.read);
     let y = t1.access(second.read);
     let message = format!(
@@ -225,11 +225,7 @@ fn finding(
         edit: None,
     }];
     fixes.extend(fixes::lock_the_read(context, x, false));
-    fixes.extend(fixes::raise_level(
-        context,
-        Rule::ReadSkew,
-        t1.program.level,
-    ));
+    fixes.extend(fixes::raise_level_of(context, t1.program, Rule::ReadSkew));
     let mut programs = vec![t1.index];
     if !same {
         programs.push(t2.index);
