@@ -2167,3 +2167,39 @@ fn unused_into_checks_only_existence() {
         "the credit of 10 is lost"
     );
 }
+
+/// retry_batch inserts exactly the keys its LEFT JOIN on the whole primary key found missing:
+/// a second retry_batch of the same owner and event waits on the key and fails. retry_late
+/// checks the event id only and inserts under its own owner: two owners both add a row.
+#[test]
+fn function_rows_are_values_of_the_statement() {
+    let Some(database) = Database::of("function_rows_are_values_of_the_statement") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["phantom-write-skew: retry_late"]
+    );
+    database.execute("INSERT INTO event VALUES (1, 10)");
+    let mut run = database.sessions(["first", "second"]);
+    run.step("first", "BEGIN");
+    run.step("first", "SELECT retry_batch(7, 10)");
+    assert!(
+        run.step("second", "SELECT retry_batch(7, 10)").is_waiting(),
+        "the second insert of the key waits for the first"
+    );
+    run.step("first", "COMMIT");
+    assert_eq!(run.finish("second").sqlstate(), "23505");
+
+    database.execute("DELETE FROM retry_queue");
+    let mut run = database.sessions(["first", "second"]);
+    run.step("first", "BEGIN");
+    run.step("first", "SELECT retry_late(7, 10)");
+    run.step("second", "SELECT retry_late(8, 10)");
+    run.step("first", "COMMIT");
+    assert_eq!(
+        database.query("SELECT ev_owner, ev_id FROM retry_queue ORDER BY ev_owner"),
+        ["7|1", "8|1"],
+        "each missed the other's row: the event is queued twice"
+    );
+}

@@ -1932,13 +1932,19 @@ impl Extractor<'_> {
 
     fn table_factor(&mut self, factor: &TableFactor, mode: ReadMode, scope: &mut Vec<ScopeEntry>) {
         match factor {
-            TableFactor::Table { name, alias, .. } => {
+            TableFactor::Table {
+                name, alias, args, ..
+            } => {
                 let table = object_name(name);
                 let alias = alias
                     .as_ref()
                     .map(|alias| ident(&alias.name))
                     .unwrap_or_else(|| table.clone());
-                let access = if self.ctes.contains(&table) {
+                // A set-returning function (`FROM get_batch_events($1) b`) reads no table here
+                // (a routine's reads are its call's): each of its columns is one value for the
+                // statement, the same wherever it names it (`rq.ev_id = b.ev_id`, and the row
+                // an INSERT ... SELECT adds from `b.ev_id`).
+                let access = if self.ctes.contains(&table) || args.is_some() {
                     None
                 } else {
                     self.accesses.push(Access {
