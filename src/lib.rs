@@ -442,18 +442,6 @@ pub fn check_with_progress(
     };
     let analysis = analysis::analyse_cached(&context, &options.rules, &mut cache.pairs, progress);
     let findings = analysis.findings;
-    for (table, programs) in &analysis.skipped_tables {
-        diagnostics.push(Diagnostic {
-            kind: DiagnosticKind::Limit,
-            file: None,
-            range: TextRange::default(),
-            message: format!(
-                "table `{table}` is used by {programs} transactions, too many to compare every \
-                 pair, so its conflicts were not checked; exclude data-loading files in \
-                 isolint.toml or check fewer files at once"
-            ),
-        });
-    }
     diagnostics.extend(unused_ignores(
         &programs,
         &analysis.used_ignores,
