@@ -60,7 +60,7 @@ fn main() -> ExitCode {
         .map(|finding| finding.partners.len())
         .sum();
     println!(
-        "analysis: {:.3} s, {} pairs that can meet (each from both sides), {} decisions, {} \
+        "analysis: {:.3} s, {} pairs that can meet, {} decisions (pairs the rules ran on), {} \
          findings, {partners} partners",
         started.elapsed().as_secs_f64(),
         analysis.pairs,

@@ -427,3 +427,64 @@ fn structures_around(
     }
     findings
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::semantics::Engine;
+
+    const ACCOUNTS: &str = "CREATE TABLE accounts (id int PRIMARY KEY, balance int);";
+
+    /// Instances of one template are decided once, and each still stands for itself: as a
+    /// partner, and at fault in a finding that names it.
+    #[test]
+    fn instances_of_one_template_are_partners_each_named_in_their_own_findings() {
+        let deposit = |name: &str, parameter: &str| {
+            format!(
+                "-- name: {name}\nBEGIN; SELECT balance FROM accounts WHERE id = {parameter};\n\
+                 UPDATE accounts SET balance = $9 WHERE id = {parameter}; COMMIT;\n"
+            )
+        };
+        let transactions = [
+            deposit("withdraw", "$1"),
+            deposit("deposit_a", "$2"),
+            deposit("deposit_b", "$3"),
+            deposit("deposit_c", "$2"),
+        ]
+        .concat();
+        let (result, _) = crate::analysis::testing::check(
+            Engine::Postgres,
+            &[],
+            None,
+            ACCOUNTS,
+            &transactions,
+            &[],
+        );
+        let name = |program: usize| result.programs[program].name.as_str();
+        let found: Vec<(String, Vec<&str>)> = result
+            .findings
+            .iter()
+            .map(|finding| {
+                (
+                    finding.message.clone(),
+                    finding.partners.iter().map(|at| name(at.program)).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(found.len(), 4, "{found:#?}");
+        for (at, program) in ["withdraw", "deposit_a", "deposit_b", "deposit_c"]
+            .into_iter()
+            .enumerate()
+        {
+            let (message, partners) = &found[at];
+            assert!(
+                message.starts_with(&format!("lost update: `{program}` reads")),
+                "{message}"
+            );
+            let others: Vec<&str> = ["withdraw", "deposit_a", "deposit_b", "deposit_c"]
+                .into_iter()
+                .filter(|other| *other != program)
+                .collect();
+            assert_eq!(partners, &others);
+        }
+    }
+}

@@ -154,32 +154,14 @@ pub struct Analysis {
 
 /// Runs every enabled rule.
 pub fn analyse(context: &Context, enabled: &BTreeSet<Rule>) -> Analysis {
-    analyse_cached(
-        context,
-        enabled,
-        &mut PairCache::new(true),
-        &crate::progress::Silent,
-    )
+    analyse_with_progress(context, enabled, &crate::progress::Silent)
 }
 
-/// What a check keeps of the analysis for the next one: nothing any more. Each program's
-/// partners are decided once per profile, which makes a whole analysis cheaper than looking up
-/// every pair of the last one was; the type stays so that callers keep one per workspace.
-#[derive(Default)]
-pub struct PairCache {}
-
-impl PairCache {
-    /// An empty cache.
-    pub fn new(_one_shot: bool) -> PairCache {
-        PairCache {}
-    }
-}
-
-/// Like [`analyse`], with a cache kept between checks and progress reported.
-pub fn analyse_cached(
+/// Like [`analyse`], reporting progress. Nothing is kept between checks: each program's
+/// partners are decided afresh, which holds nothing per pair (see `driver`).
+pub fn analyse_with_progress(
     context: &Context,
     enabled: &BTreeSet<Rule>,
-    _cache: &mut PairCache,
     progress: &dyn Progress,
 ) -> Analysis {
     // The rules that can fire at all: a rule no level in use lets through finds nothing, and

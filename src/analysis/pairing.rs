@@ -135,7 +135,7 @@ impl PairIndex {
                 .map(|wild| wild.iter().copied().collect())
                 .unwrap_or_default();
             let groups = literal_members.remove(name).unwrap_or_default();
-            for (&program, _) in &members {
+            for &program in members.keys() {
                 by_program[program].push(ProgramOnTable {
                     table: table_index,
                     wild: wild.binary_search(&program).is_ok(),
