@@ -27,7 +27,7 @@ use crate::catalog::Catalog;
 use crate::program::Program;
 use crate::progress::Progress;
 use crate::rule::Rule;
-use crate::semantics::{Engine, EngineSettings, Level, Semantics};
+use crate::semantics::{Engine, Level, Semantics};
 use conflict::{Instance, RwEdge, rw_edges};
 use finding::{Finding, StatementRef};
 

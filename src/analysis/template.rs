@@ -87,10 +87,7 @@ const STATEMENT: u32 = u32::MAX;
 /// names, each followed by the canonical number of each parameter it names) and its
 /// parameters' names in canonical order.
 fn written_out(program: &Program, accesses: &mut HashMap<String, u32>) -> (Vec<u32>, Vec<String>) {
-    let attributes = format!(
-        "program {:?} {:?} {:?}",
-        program.level, program.kind, program.requested
-    );
+    let attributes = format!("program {:?} {:?}", program.level, program.kind);
     let next = u32::try_from(accesses.len()).unwrap_or(u32::MAX);
     let mut key = vec![*accesses.entry(attributes).or_insert(next)];
     let mut names: Vec<String> = Vec::new();
