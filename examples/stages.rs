@@ -15,7 +15,7 @@ mod support;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use isolint::analysis::{Context, analyse, candidate_pairs};
+use isolint::analysis::{Context, analyse};
 use isolint::semantics::Semantics;
 use isolint::{CheckOptions, check_sources};
 
@@ -53,11 +53,18 @@ fn main() -> ExitCode {
         engine,
     };
     let started = Instant::now();
-    let pairs = candidate_pairs(&built.programs).pairs.len();
     let analysis = analyse(&context, &options.rules);
+    let partners: usize = analysis
+        .findings
+        .iter()
+        .map(|finding| finding.partners.len())
+        .sum();
     println!(
-        "analysis: {:.3} s, {pairs} candidate pairs, {} findings",
+        "analysis: {:.3} s, {} pairs that can meet, {} decisions (pairs the rules ran on), {} \
+         findings, {partners} partners",
         started.elapsed().as_secs_f64(),
+        analysis.pairs,
+        analysis.decisions,
         analysis.findings.len()
     );
     ExitCode::SUCCESS

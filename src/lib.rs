@@ -233,7 +233,6 @@ pub fn check_with_progress(
         *cache = CheckCache {
             options: Some(options.clone()),
             one_shot: cache.one_shot,
-            pairs: analysis::PairCache::new(cache.one_shot),
             ..CheckCache::default()
         };
     }
@@ -440,20 +439,8 @@ pub fn check_with_progress(
         semantics,
         engine,
     };
-    let analysis = analysis::analyse_cached(&context, &options.rules, &mut cache.pairs, progress);
+    let analysis = analysis::analyse_with_progress(&context, &options.rules, progress);
     let findings = analysis.findings;
-    for (table, programs) in &analysis.skipped_tables {
-        diagnostics.push(Diagnostic {
-            kind: DiagnosticKind::Limit,
-            file: None,
-            range: TextRange::default(),
-            message: format!(
-                "table `{table}` is used by {programs} transactions, too many to compare every \
-                 pair, so its conflicts were not checked; exclude data-loading files in \
-                 isolint.toml or check fewer files at once"
-            ),
-        });
-    }
     diagnostics.extend(unused_ignores(
         &programs,
         &analysis.used_ignores,
@@ -479,9 +466,9 @@ pub fn check_with_progress(
 }
 
 /// What earlier checks found, for checking mostly the same files again (the language server
-/// checks after every edit): each file's parse results and programs, by path and text, and the
-/// pair findings of unchanged programs. Everything is dropped when the options change;
-/// programs also when the catalog does.
+/// checks after every edit): each file's parse results and programs, by path and text. The
+/// analysis runs again in full: it holds nothing per pair. Everything is dropped when the
+/// options change; programs also when the catalog does.
 #[derive(Default)]
 pub struct CheckCache {
     options: Option<CheckOptions>,
@@ -490,7 +477,6 @@ pub struct CheckCache {
     settings: Option<semantics::EngineSettings>,
     catalog: Option<Catalog>,
     files: std::collections::HashMap<std::path::PathBuf, CachedFile>,
-    pairs: analysis::PairCache,
     /// Nothing is kept: the check runs once, so copies for a next one would be waste.
     one_shot: bool,
 }
@@ -500,7 +486,6 @@ impl CheckCache {
     pub fn one_shot() -> CheckCache {
         CheckCache {
             one_shot: true,
-            pairs: analysis::PairCache::new(true),
             ..CheckCache::default()
         }
     }

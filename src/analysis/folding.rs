@@ -49,71 +49,138 @@ pub(super) fn fold_root_causes(findings: &mut Vec<Finding>, silenced: impl Fn(&F
     });
 }
 
-/// One finding per rule and ordered set of programs; the first by statement position wins.
-pub(super) fn dedupe_and_sort(context: &Context, mut findings: Vec<Finding>) -> Vec<Finding> {
-    let key = |finding: &Finding| {
-        let program = &context.programs[finding.primary.program];
-        (
-            program.file,
-            program.statements[finding.primary.statement].range.start,
-            finding.rule,
-            finding.programs.clone(),
-            finding
-                .statements()
-                .map(|at| (at.program, at.statement))
-                .collect::<Vec<_>>(),
-        )
-    };
-    findings.par_sort_by_cached_key(key);
-    let mut seen = BTreeSet::new();
-    findings.retain(|finding| seen.insert((finding.rule, finding.programs.clone())));
-    fold_partners(context, findings)
+/// The sort key of a finding: where its statement at fault is, then its rule, programs and
+/// statements.
+pub(super) type SortKey = (usize, usize, Rule, Vec<usize>, Vec<(usize, usize)>);
+
+fn sort_key(context: &Context, finding: &Finding) -> SortKey {
+    let program = &context.programs[finding.primary.program];
+    (
+        program.file,
+        program.statements[finding.primary.statement].range.start,
+        finding.rule,
+        finding.programs.clone(),
+        finding
+            .statements()
+            .map(|at| (at.program, at.statement))
+            .collect(),
+    )
 }
 
-/// One finding per rule and statement at fault: the findings of one rule at one statement are
-/// one root cause, kept as the first of them (the statement's program against itself, where
-/// that is a finding, else the first partner by position), with the other programs as
-/// partners, each at its statement in the partner's part. A statement that races with each of
-/// a data file's 100,000 single-row updates is one finding, not 100,000. A dangerous structure
-/// is already one per pivot.
-fn fold_partners(context: &Context, findings: Vec<Finding>) -> Vec<Finding> {
-    let mut kept: Vec<Finding> = Vec::with_capacity(findings.len());
-    let mut representative: HashMap<(Rule, StatementRef), usize> = HashMap::new();
-    for finding in findings {
-        let primary = finding.primary;
-        let partner = finding
-            .related
+/// Sorted, one finding per rule and ordered set of programs (the first by statement position
+/// wins). The pair rules' findings come folded already ([`fold_program`]), one per rule and
+/// statement at fault, and stay as they are.
+pub(super) fn dedupe_and_sort(context: &Context, mut findings: Vec<Finding>) -> Vec<Finding> {
+    findings.par_sort_by_cached_key(|finding| sort_key(context, finding));
+    let mut seen = BTreeSet::new();
+    findings.retain(|finding| seen.insert((finding.rule, finding.programs.clone())));
+    findings
+}
+
+/// A finding of one pair, before it is built: its sort key, and the pair (in the order the
+/// rules saw it) that gives it.
+pub(super) struct Candidate {
+    pub key: SortKey,
+    pub pair: (usize, usize),
+}
+
+impl Candidate {
+    /// `finding` of the pair `pair`; with `replace = Some((from, to))`, the same finding of
+    /// the pair with `to` in place of `from`, an instance of the same template.
+    pub(super) fn of(
+        context: &Context,
+        finding: &Finding,
+        pair: (usize, usize),
+        replace: Option<(usize, usize)>,
+    ) -> Candidate {
+        let program = |at: usize| match replace {
+            Some((from, to)) if at == from => to,
+            _ => at,
+        };
+        let statements: Vec<(usize, usize)> = finding
+            .statements()
+            .map(|at| (program(at.program), at.statement))
+            .collect();
+        let (owner, statement) = statements[0];
+        let owner = &context.programs[owner];
+        Candidate {
+            key: (
+                owner.file,
+                owner.statements[statement].range.start,
+                finding.rule,
+                finding.programs.iter().map(|at| program(*at)).collect(),
+                statements,
+            ),
+            pair: (program(pair.0), program(pair.1)),
+        }
+    }
+}
+
+/// The root causes at fault in `program`, from its candidates (every finding of every pair at
+/// fault in it that no ignore silences, in the order the pairs gave them). As across a whole
+/// project: sorted, one per rule and ordered set of programs (the first by statement position
+/// wins), then one per rule and statement at fault, kept as the first of them (the
+/// statement's program against itself, where that is a finding, else the first partner by
+/// position), with the other programs as partners, each at its statement in the partner's
+/// part. A statement that races with each of a data file's 100,000 single-row updates is one
+/// finding, not 100,000.
+///
+/// The finding kept for a root cause is built again from its pair (`rebuild(pair)` gives the
+/// pair's findings), so that it names its own programs.
+pub(super) fn fold_program(
+    program: usize,
+    mut candidates: Vec<Candidate>,
+    rebuild: impl Fn((usize, usize)) -> Vec<Finding>,
+    context: &Context,
+) -> Vec<Finding> {
+    // Stable: of two findings with one key, the pair's first stays, as it would across the
+    // whole project.
+    candidates.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut seen = BTreeSet::new();
+    candidates.retain(|candidate| seen.insert((candidate.key.2, candidate.key.3.clone())));
+    // One per rule and statement at fault: the kept candidate, and its partners.
+    let mut kept: Vec<(&Candidate, Vec<StatementRef>)> = Vec::new();
+    let mut representative: HashMap<(Rule, usize), usize> = HashMap::new();
+    for candidate in &candidates {
+        let (_, _, rule, programs, statements) = &candidate.key;
+        let primary = statements[0].1;
+        let partner = statements[1..]
             .iter()
-            .map(|(at, _)| *at)
-            .find(|at| at.program != primary.program);
-        let Some(partner) = partner.filter(|_| finding.programs.len() == 2) else {
-            if finding.programs.len() == 1 {
-                representative
-                    .entry((finding.rule, primary))
-                    .or_insert(kept.len());
+            .find(|(at, _)| *at != program)
+            .map(|&(program, statement)| StatementRef { program, statement });
+        let Some(partner) = partner.filter(|_| programs.len() == 2) else {
+            if programs.len() == 1 {
+                representative.entry((*rule, primary)).or_insert(kept.len());
             }
-            kept.push(finding);
+            kept.push((candidate, Vec::new()));
             continue;
         };
-        match representative.entry((finding.rule, primary)) {
+        match representative.entry((*rule, primary)) {
             std::collections::hash_map::Entry::Occupied(entry) => {
-                kept[*entry.get()].partners.push(partner);
+                kept[*entry.get()].1.push(partner);
             }
             std::collections::hash_map::Entry::Vacant(entry) => {
                 entry.insert(kept.len());
-                kept.push(finding);
+                kept.push((candidate, Vec::new()));
             }
         }
     }
-    for finding in kept
-        .iter_mut()
-        .filter(|finding| !finding.partners.is_empty())
-    {
-        finding
-            .message
-            .push_str(&partners_sentence(context, &finding.partners));
-    }
-    kept
+    kept.into_iter()
+        .filter_map(|(candidate, partners)| {
+            // Invariant: instances of one template have the same findings (see `template`), so
+            // the pair gives the finding its candidate stands for.
+            let mut finding = rebuild(candidate.pair)
+                .into_iter()
+                .find(|finding| sort_key(context, finding) == candidate.key)?;
+            if !partners.is_empty() {
+                finding
+                    .message
+                    .push_str(&partners_sentence(context, &partners));
+            }
+            finding.partners = partners;
+            Some(finding)
+        })
+        .collect()
 }
 
 /// How a finding's message names the partners folded into it: a count and the first few.

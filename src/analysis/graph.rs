@@ -1,19 +1,14 @@
 //! The static dependency graph over programs (Fekete et al. 2005): an edge for every possible
-//! conflict, with the vulnerable rw edges marked.
+//! conflict, with the vulnerable rw edges marked. It is looked at one pivot at a time
+//! ([`DependencyGraph::around`]); only its connected parts are held for the whole project.
 
-use petgraph::algo::tarjan_scc;
-use petgraph::graph::{DiGraph, NodeIndex};
+use std::cell::OnceCell;
+use std::sync::Arc;
 
 use super::conflict::{AccessRef, EdgeKind, forced_conflict, guards_exclude, serialized_by_lock};
 use super::unify::Unifier;
 use super::{Context, Pair};
 use crate::parse::plpgsql::Branch;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dependency {
-    /// Some conflict (rw, wr or ww) in this direction is possible.
-    Conflict,
-}
 
 /// A vulnerable rw edge between two different programs: the reader can read a version the
 /// concurrent writer then overwrites, and nothing forces one of them to fail.
@@ -24,93 +19,71 @@ pub struct VulnerableEdge {
     pub read: AccessRef,
     pub write: AccessRef,
     pub kind: EdgeKind,
-    pub columns: Vec<String>,
+    /// Shared by the partners of one profile, whose edges differ only in their program.
+    pub columns: Arc<[String]>,
     /// The read is locked and blocks this writer until the reader commits.
     pub read_locked: bool,
-    /// The equalities the edge needs, the reader as instance 0 and the writer as 1.
-    pub unifier: Unifier,
+    /// The equalities the edge needs, the reader as instance 0 and the writer as 1 (shared
+    /// like `columns`).
+    pub unifier: Arc<Unifier>,
 }
 
-pub struct DependencyGraph {
-    pub graph: DiGraph<usize, Dependency>,
-    pub vulnerable: Vec<VulnerableEdge>,
-    /// Indices into `vulnerable` by reading program.
-    by_reader: Vec<Vec<usize>>,
-    /// Indices into `vulnerable` by writing program.
-    by_writer: Vec<Vec<usize>>,
-    /// Each program's strongly connected component: a chain of conflicts leads from one
-    /// program to another exactly when they share one.
-    component: Vec<usize>,
-}
-
-/// What one pair of different programs adds to the graph: whether they conflict at all, and
-/// the vulnerable edge that stands for each direction.
-#[derive(Debug, Clone, Default)]
-pub struct PairEdges {
-    pub conflicts: bool,
-    pub vulnerable: Vec<VulnerableEdge>,
-}
-
-impl PairEdges {
-    /// The pair's part of the graph; nothing for two instances of one program.
-    pub fn of(context: &Context, pair: &Pair) -> PairEdges {
-        if pair.same_program() {
-            return PairEdges::default();
+impl VulnerableEdge {
+    /// The same edge with `from` replaced by `to` as reader or writer.
+    pub fn with_program(&self, from: usize, to: usize) -> VulnerableEdge {
+        let swap = |program: usize| if program == from { to } else { program };
+        VulnerableEdge {
+            reader: swap(self.reader),
+            writer: swap(self.writer),
+            ..self.clone()
         }
-        let conflicts = ww_conflict(pair) || !pair.forward.is_empty() || !pair.backward.is_empty();
-        let mut vulnerable = Vec::new();
-        vulnerable.extend(representative_edges(context, &pair.flipped()));
-        vulnerable.extend(representative_edges(context, pair));
-        PairEdges {
-            conflicts,
-            vulnerable,
-        }
-    }
-
-    /// The same edges with every program index replaced by `map(index)`.
-    pub fn map_programs(mut self, map: impl Fn(usize) -> usize) -> PairEdges {
-        for edge in &mut self.vulnerable {
-            edge.reader = map(edge.reader);
-            edge.writer = map(edge.writer);
-        }
-        self
     }
 }
 
-impl DependencyGraph {
-    /// The graph of `context`'s programs from the parts of the pairs `(first, second, part)`.
-    pub fn build(context: &Context, parts: Vec<(usize, usize, PairEdges)>) -> DependencyGraph {
-        let mut graph = DiGraph::new();
-        let nodes: Vec<NodeIndex> = (0..context.programs.len())
-            .map(|i| graph.add_node(i))
-            .collect();
-        let mut vulnerable = Vec::new();
-        for (first, second, part) in parts {
-            if part.conflicts {
-                graph.add_edge(nodes[first], nodes[second], Dependency::Conflict);
-                graph.add_edge(nodes[second], nodes[first], Dependency::Conflict);
-            }
-            vulnerable.extend(part.vulnerable);
-        }
-        let mut by_reader = vec![Vec::new(); context.programs.len()];
-        let mut by_writer = vec![Vec::new(); context.programs.len()];
-        for (index, edge) in vulnerable.iter().enumerate() {
-            by_reader[edge.reader].push(index);
-            by_writer[edge.writer].push(index);
-        }
-        let mut component = vec![0; context.programs.len()];
-        for (id, members) in tarjan_scc(&graph).into_iter().enumerate() {
-            for node in members {
-                component[graph[node]] = id;
-            }
-        }
+/// The part of the static dependency graph around one pivot: the vulnerable edges into and
+/// out of it, worked out partner by partner only as far as a rule looks, and the connected
+/// parts of the whole graph of conflicts. The graph is never held whole: its edges grow with
+/// the pairs of programs, one pivot's neighbourhood does not.
+pub struct DependencyGraph<'a> {
+    pivot: usize,
+    /// Each partner's edges with the pivot, in the partners' order (ascending), once worked
+    /// out.
+    edges: Vec<OnceCell<PartnerEdges>>,
+    work: Box<dyn Fn(usize) -> PartnerEdges + 'a>,
+    /// Each program's connected part of the graph of conflicts: a chain of conflicts leads
+    /// from one program to another exactly when they share one (conflicts go both ways).
+    component: &'a [usize],
+}
+
+/// The vulnerable edges between a pivot and one partner.
+#[derive(Default)]
+pub struct PartnerEdges {
+    /// The partner reads, the pivot writes.
+    pub incoming: Vec<VulnerableEdge>,
+    /// The pivot reads, the partner writes.
+    pub outgoing: Vec<VulnerableEdge>,
+}
+
+impl<'a> DependencyGraph<'a> {
+    /// The neighbourhood of `pivot` among `partners` partners, whose edges `work(i)` gives
+    /// for the i-th (ascending).
+    pub fn around(
+        pivot: usize,
+        partners: usize,
+        work: impl Fn(usize) -> PartnerEdges + 'a,
+        component: &'a [usize],
+    ) -> DependencyGraph<'a> {
         DependencyGraph {
-            graph,
-            vulnerable,
-            by_reader,
-            by_writer,
+            pivot,
+            edges: (0..partners).map(|_| OnceCell::new()).collect(),
+            work: Box::new(work),
             component,
         }
+    }
+
+    /// The programs whose neighbourhood the graph holds.
+    pub fn pivots(&self) -> impl Iterator<Item = usize> + '_ {
+        std::iter::once(self.pivot)
     }
 
     /// Whether some chain of conflicts leads from `from` to `to`.
@@ -118,18 +91,24 @@ impl DependencyGraph {
         self.component[from] == self.component[to]
     }
 
-    /// The vulnerable edges whose writer is `program`.
-    pub fn written_by(&self, program: usize) -> impl Iterator<Item = &VulnerableEdge> {
-        self.by_writer[program]
+    fn partner_edges(&self, program: usize) -> impl Iterator<Item = &PartnerEdges> {
+        self.edges
             .iter()
-            .map(|index| &self.vulnerable[*index])
+            .enumerate()
+            .filter(move |_| program == self.pivot)
+            .map(|(at, edges)| edges.get_or_init(|| (self.work)(at)))
     }
 
-    /// The vulnerable edges whose reader is `program`.
+    /// The vulnerable edges whose writer is `program`, a pivot, ordered by reader.
+    pub fn written_by(&self, program: usize) -> impl Iterator<Item = &VulnerableEdge> {
+        self.partner_edges(program)
+            .flat_map(|edges| edges.incoming.iter())
+    }
+
+    /// The vulnerable edges whose reader is `program`, a pivot, ordered by writer.
     pub fn read_by(&self, program: usize) -> impl Iterator<Item = &VulnerableEdge> {
-        self.by_reader[program]
-            .iter()
-            .map(|index| &self.vulnerable[*index])
+        self.partner_edges(program)
+            .flat_map(|edges| edges.outgoing.iter())
     }
 }
 
@@ -172,14 +151,14 @@ pub(crate) fn representative_edges(context: &Context, view: &Pair) -> Vec<Vulner
             read: edge.read,
             write: edge.write,
             kind: edge.kind,
-            columns: edge.columns.clone(),
+            columns: edge.columns.as_slice().into(),
             read_locked: super::cycles::read_blocks_writer(
                 context,
                 view.first.program,
                 read,
                 edge.kind,
             ),
-            unifier: edge.unifier.relabel(&[view.first.tag, view.second.tag]),
+            unifier: Arc::new(edge.unifier.relabel(&[view.first.tag, view.second.tag])),
         };
         match earlier {
             Some(at) if !vulnerable.read_locked => chosen[at].1 = vulnerable,

@@ -6,30 +6,28 @@
 
 pub mod conflict;
 pub mod cycles;
+mod driver;
 pub mod finding;
 pub mod fixes;
 mod folding;
 pub mod graph;
 pub mod pair_conflicts;
 mod pairing;
+mod template;
 
-use folding::{dedupe_and_sort, fold_root_causes};
-pub use pairing::{CandidatePairs, MAX_PAIRS, candidate_pairs};
+use folding::dedupe_and_sort;
+pub use pairing::{CandidatePairs, PairIndex, PartnerScratch, candidate_pairs};
 pub mod rules;
 pub mod unify;
 
-use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeSet, HashMap};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::collections::BTreeSet;
 use std::rc::Rc;
-
-use rayon::prelude::*;
 
 use crate::catalog::Catalog;
 use crate::program::Program;
-use crate::progress::{Progress, Stage};
+use crate::progress::Progress;
 use crate::rule::Rule;
-use crate::semantics::{Engine, EngineSettings, Level, Semantics};
+use crate::semantics::{Engine, Level, Semantics};
 use conflict::{Instance, RwEdge, rw_edges};
 use finding::{Finding, StatementRef};
 
@@ -142,129 +140,28 @@ impl<'a> Pair<'a> {
     }
 }
 
-/// Pairs compared between two reports of progress.
-const PROGRESS_CHUNK: usize = 4096;
-
 /// The findings, sorted and without suppressed ones, and the ignore directives that
 /// silenced something.
 pub struct Analysis {
     pub findings: Vec<Finding>,
     /// `(file, directive start, rule)` of every ignore that silenced a finding.
     pub used_ignores: BTreeSet<(usize, usize, String)>,
-    /// Tables whose conflicts were not checked (see `MAX_PAIRS`), with their programs.
-    pub skipped_tables: Vec<(String, usize)>,
+    /// Pairs of programs that can meet (a program with itself included).
+    pub pairs: usize,
+    /// Times the pair rules ran on a pair: once per program and profile of its partners.
+    pub decisions: usize,
 }
 
 /// Runs every enabled rule.
 pub fn analyse(context: &Context, enabled: &BTreeSet<Rule>) -> Analysis {
-    analyse_cached(
-        context,
-        enabled,
-        &mut PairCache::new(true),
-        &crate::progress::Silent,
-    )
+    analyse_with_progress(context, enabled, &crate::progress::Silent)
 }
 
-/// The findings of the pair rules for each pair of programs, remembered by the programs'
-/// contents, so that checking again after an edit re-runs only the pairs whose programs
-/// changed (the language server checks on every keystroke).
-///
-/// Architecture Invariant: a pair rule sees only its two programs, the catalog, the engine
-/// with its settings and the enabled rules; the cache is dropped whenever the last three
-/// change.
-#[derive(Default)]
-pub struct PairCache {
-    inputs: Option<(Catalog, Engine, EngineSettings, BTreeSet<Rule>, bool)>,
-    /// The key of every program of the last run, with its position then. Two programs known
-    /// there were paired there too (pairing depends only on the two programs), in this order.
-    known: KeyMap<u64, usize>,
-    /// What each pair that had findings or graph edges gave, with program indices 0 (first)
-    /// and 1 (second), by program keys. A pair of known programs that is absent had none.
-    entries: KeyMap<(u64, u64), PairOutcome>,
-    /// Nothing is kept for a next run.
-    one_shot: bool,
-}
-
-impl PairCache {
-    /// An empty cache; a `one_shot` one keeps nothing.
-    pub fn new(one_shot: bool) -> PairCache {
-        PairCache {
-            one_shot,
-            ..PairCache::default()
-        }
-    }
-}
-
-/// What the pair rules and the dependency graph take from one pair of programs.
-#[derive(Clone, Default)]
-struct PairOutcome {
-    findings: Vec<Finding>,
-    edges: graph::PairEdges,
-}
-
-impl PairOutcome {
-    fn is_empty(&self) -> bool {
-        self.findings.is_empty() && !self.edges.conflicts && self.edges.vulnerable.is_empty()
-    }
-
-    fn map_programs(self, map: impl Fn(usize) -> usize + Copy) -> PairOutcome {
-        PairOutcome {
-            findings: self
-                .findings
-                .into_iter()
-                .map(|finding| finding.map_programs(map))
-                .collect(),
-            edges: self.edges.map_programs(map),
-        }
-    }
-}
-
-/// A map keyed by program keys, which are hashes already: hashing them again is wasted work
-/// on the hundreds of thousands of pairs that a few hot tables give.
-type KeyMap<K, V> = HashMap<K, V, BuildHasherDefault<KeyHasher>>;
-
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.write_u64(u64::from(*byte));
-        }
-    }
-
-    fn write_u64(&mut self, key: u64) {
-        self.0 = self.0.rotate_left(5) ^ key;
-    }
-}
-
-/// What a pair rule can see of a program, hashed: not its file or position, so that programs
-/// of unchanged files keep their key when another file is edited, added or removed.
-fn program_key(program: &Program) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    program.name.hash(&mut hasher);
-    program.level.hash(&mut hasher);
-    program
-        .semantics
-        .map(|semantics| semantics.chosen())
-        .hash(&mut hasher);
-    for statement in &program.statements {
-        statement.text.hash(&mut hasher);
-        statement.accesses.hash(&mut hasher);
-        statement.takes_snapshot.hash(&mut hasher);
-    }
-    hasher.finish()
-}
-
-/// Like [`analyse`], reusing the pair findings in `cache` and leaving there those of this run.
-pub fn analyse_cached(
+/// Like [`analyse`], reporting progress. Nothing is kept between checks: each program's
+/// partners are decided afresh, which holds nothing per pair (see `driver`).
+pub fn analyse_with_progress(
     context: &Context,
     enabled: &BTreeSet<Rule>,
-    cache: &mut PairCache,
     progress: &dyn Progress,
 ) -> Analysis {
     // The rules that can fire at all: a rule no level in use lets through finds nothing, and
@@ -278,149 +175,32 @@ pub fn analyse_cached(
         return Analysis {
             findings: Vec::new(),
             used_ignores: BTreeSet::new(),
-            skipped_tables: Vec::new(),
+            pairs: 0,
+            decisions: 0,
         };
     }
-    let graph_rules: Vec<rules::Detector> = detectors
-        .iter()
-        .copied()
-        .filter(|detector| matches!(detector, rules::Detector::Graph(_)))
-        .collect();
-    let CandidatePairs {
-        pairs,
-        skipped_tables,
-    } = candidate_pairs(context.programs);
-    let with_graph = !graph_rules.is_empty();
-    let inputs = (
-        context.catalog.clone(),
-        context.engine,
-        context.semantics.chosen().clone(),
-        enabled.clone(),
-        with_graph,
-    );
-    if cache.inputs.as_ref() != Some(&inputs) {
-        *cache = PairCache {
-            inputs: Some(inputs),
-            ..PairCache::new(cache.one_shot)
-        };
-    }
-    let keys: Vec<u64> = context.programs.par_iter().map(program_key).collect();
-    let known: Vec<Option<usize>> = keys
-        .iter()
-        .map(|key| cache.known.get(key).copied())
-        .collect();
-    // A pair is analysed again unless both programs are known, in the same order as before.
-    let reusable = |first: usize, second: usize| match (known[first], known[second]) {
-        (Some(before_first), Some(before_second)) => before_first <= before_second,
-        _ => false,
-    };
-    // Each pair's conflicts are worked out once, for the pair rules and the graph alike.
-    let to_compare: Vec<(usize, usize)> = pairs
-        .iter()
-        .copied()
-        .filter(|&(first, second)| !reusable(first, second))
-        .collect();
-    progress.start(Stage::Analyse, to_compare.len());
-    let compared: Vec<((usize, usize), PairOutcome)> = to_compare
-        .par_chunks(PROGRESS_CHUNK)
-        .flat_map_iter(|chunk| {
-            let outcomes: Vec<_> = chunk
-                .iter()
-                .map(|&(first, second)| {
-                    let outcome = compare(context, &detectors, with_graph, first, second);
-                    ((first, second), outcome)
-                })
-                .filter(|(_, outcome)| !outcome.is_empty())
-                .collect();
-            progress.advance(chunk.len());
-            outcomes
+    let outcome = driver::run(context, &detectors, progress);
+    let mut used_ignores = outcome.used_ignores;
+    // The pair rules' root causes are filtered already; the graph rules' findings are not.
+    let findings: Vec<Finding> = outcome
+        .findings
+        .into_iter()
+        .filter(|finding| {
+            if !matches!(rules::detector(finding.rule), rules::Detector::Graph(_)) {
+                return true;
+            }
+            let silencers = silencers(context, finding);
+            let silenced = !silencers.is_empty();
+            used_ignores.extend(silencers);
+            !silenced
         })
         .collect();
-    // A one-shot check compared every pair just now, in order.
-    let outcomes = if cache.one_shot {
-        compared
-    } else {
-        remember(cache, &keys, &pairs, reusable, compared)
-    };
-    let mut findings = Vec::new();
-    let mut graph_parts = Vec::new();
-    for ((first, second), outcome) in outcomes {
-        findings.extend(outcome.findings);
-        if with_graph {
-            graph_parts.push((first, second, outcome.edges));
-        }
-    }
-    if with_graph {
-        let graph = graph::DependencyGraph::build(context, graph_parts);
-        for detector in graph_rules {
-            if let rules::Detector::Graph(detect) = detector {
-                detect(context, &graph, &mut findings);
-            }
-        }
-    }
-    let mut used_ignores = BTreeSet::new();
-    findings.retain(|finding| {
-        let silencers = silencers(context, finding);
-        let silenced = !silencers.is_empty();
-        used_ignores.extend(silencers);
-        !silenced
-    });
     Analysis {
         findings: dedupe_and_sort(context, findings),
         used_ignores,
-        skipped_tables,
+        pairs: outcome.pairs,
+        decisions: outcome.decisions,
     }
-}
-
-/// The outcome of every pair of `pairs` that has one, in order: reused from `cache` where
-/// `reusable`, else taken from `compared`; `cache` then holds this run's.
-fn remember(
-    cache: &mut PairCache,
-    keys: &[u64],
-    pairs: &[(usize, usize)],
-    reusable: impl Fn(usize, usize) -> bool,
-    compared: Vec<((usize, usize), PairOutcome)>,
-) -> Vec<((usize, usize), PairOutcome)> {
-    let mut previous = std::mem::take(&mut cache.entries);
-    let mut fresh: KeyMap<(u64, u64), PairOutcome> = compared
-        .into_iter()
-        .map(|((first, second), outcome)| {
-            let global_to_local = |program| usize::from(program != first);
-            (
-                (keys[first], keys[second]),
-                outcome.map_programs(global_to_local),
-            )
-        })
-        .collect();
-    // Identical programs share keys, so a key can serve several pairs: it moves into the new
-    // cache only after the loop.
-    let mut used = BTreeSet::new();
-    let mut outcomes = Vec::new();
-    for &(first, second) in pairs {
-        let key = (keys[first], keys[second]);
-        let known = if reusable(first, second) {
-            previous.get(&key)
-        } else {
-            fresh.get(&key)
-        };
-        let Some(known) = known else {
-            continue;
-        };
-        let local_to_global = |program| if program == 0 { first } else { second };
-        outcomes.push(((first, second), known.clone().map_programs(local_to_global)));
-        used.insert(key);
-    }
-    for key in used {
-        if let Some(local) = fresh.remove(&key).or_else(|| previous.remove(&key)) {
-            cache.entries.insert(key, local);
-        }
-    }
-    cache.known = keys
-        .iter()
-        .enumerate()
-        .map(|(position, key)| (*key, position))
-        .collect();
-    outcomes
 }
 
 /// Whether `rule` can find anything in `context`: some program runs at a level that lets it
@@ -437,32 +217,6 @@ fn possible(context: &Context, rule: Rule) -> bool {
     })
 }
 
-/// What the pair rules and, `with_graph`, the dependency graph take from one pair.
-fn compare(
-    context: &Context,
-    detectors: &[rules::Detector],
-    with_graph: bool,
-    first: usize,
-    second: usize,
-) -> PairOutcome {
-    let pair = Pair::new(context, first, second);
-    let mut findings = Vec::new();
-    for detector in detectors {
-        if let rules::Detector::Pair(detect) = *detector {
-            detect(context, &pair, &mut findings);
-        }
-    }
-    fold_root_causes(&mut findings, |finding| {
-        !silencers(context, finding).is_empty()
-    });
-    let edges = if with_graph {
-        graph::PairEdges::of(context, &pair)
-    } else {
-        graph::PairEdges::default()
-    };
-    PairOutcome { findings, edges }
-}
-
 /// The finding one of `finding`'s partners stands for, as the analysis made it before it was
 /// folded: the same rule at the same statement at fault, between the program at fault and the
 /// partner's program. `None` for a rule of the whole graph, which has no partners.
@@ -471,14 +225,13 @@ pub fn unfold(context: &Context, finding: &Finding, partner: StatementRef) -> Op
     if !matches!(detector, rules::Detector::Pair(_)) {
         return None;
     }
-    let outcome = compare(
+    let (findings, _) = driver::compare(
         context,
         &[detector],
-        false,
         finding.primary.program,
         partner.program,
     );
-    outcome.findings.into_iter().find(|unfolded| {
+    findings.into_iter().find(|unfolded| {
         unfolded.rule == finding.rule
             && unfolded.primary == finding.primary
             && unfolded.programs.contains(&partner.program)

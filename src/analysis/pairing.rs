@@ -1,164 +1,204 @@
 //! Which programs to compare: pairs of programs that can touch the same rows of a table, one
-//! of them writing it.
+//! of them writing it. Nothing here holds the pairs: [`PairIndex`] answers "who meets this
+//! program", one program at a time, so memory grows with the programs, not with their pairs.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::access::{Access, Term};
 use crate::program::Program;
 
-/// The most pairs of programs compared in one run. Every pair of programs sharing a table is
-/// compared, so the work grows with the square of the programs on one table; past this (some
-/// 10,000 programs on one table, a data load rather than a workload) time and memory would run
-/// away, so the most crowded tables are left out instead and a diagnostic names them.
-pub const MAX_PAIRS: usize = 50_000_000;
-
-/// The pairs to compare, and the tables left out to stay within `MAX_PAIRS`.
+/// Every pair of programs (including a program with itself) where one writes a table the other
+/// reads or writes, smaller index first, in a stable order. This materialises the pairs, which
+/// grow with the square of the programs on a hot table: for a summary of every pair (the
+/// drawn dependency graph); the analysis asks [`PairIndex::partners`] one program at a time.
 pub struct CandidatePairs {
     pub pairs: Vec<(usize, usize)>,
-    /// Each table left out, with the number of programs that touch it.
-    pub skipped_tables: Vec<(String, usize)>,
 }
 
-/// Pairs of programs (including a program with itself) where one writes a table the other
-/// reads or writes, in a stable order. Programs are indexed by table, so programs with nothing
-/// in common are never compared, nor are programs that only read the tables they share: every
-/// conflict (rw, wr, ww) needs a write, so such pairs cannot have one. Within a table, accesses
-/// that pin one column to a literal (`WHERE id = 42`, `VALUES (42, ...)`) meet only the accesses
-/// that pin it to the same literal or not at all ([`unify::rows_meet`]): a data file of
-/// single-row statements pairs each of them with the few that name its row, not with the
-/// others.
+/// See [`CandidatePairs`].
 pub fn candidate_pairs(programs: &[Program]) -> CandidatePairs {
-    let accesses = || {
-        programs.iter().enumerate().flat_map(|(index, program)| {
-            program
-                .statements
-                .iter()
-                .flat_map(|statement| &statement.accesses)
-                .filter(|access| !access.table.is_empty())
-                .map(move |access| (index, access))
-        })
-    };
-    let bucket_columns = bucket_columns(accesses());
-    // The programs that touch a table, and whether each writes it; those whose every access to
-    // it pins the table's bucket column to a literal, by literal.
-    let mut by_table: BTreeMap<&str, BTreeMap<usize, bool>> = BTreeMap::new();
-    let mut wild: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
-    let mut by_literal: BTreeMap<(&str, &str), BTreeSet<usize>> = BTreeMap::new();
-    for (index, access) in accesses() {
-        let table = access.table.as_str();
-        *by_table.entry(table).or_default().entry(index).or_default() |= access.is_write();
-        match bucket_columns
-            .get(table)
-            .and_then(|column| literal_pin(access, column))
-        {
-            Some(value) => {
-                by_literal.entry((table, value)).or_default().insert(index);
-            }
-            None => {
-                wild.entry(table).or_default().insert(index);
+    let index = PairIndex::new(programs);
+    let mut scratch = PartnerScratch::default();
+    let mut pairs = Vec::new();
+    for program in 0..programs.len() {
+        for partner in index.partners(program, &mut scratch) {
+            if partner >= program {
+                pairs.push((program, partner));
             }
         }
     }
-    // A program with a wild access meets every program on the table; the others only those
-    // sharing one of their literals.
-    let mut literal_members: BTreeMap<&str, Vec<Vec<usize>>> = BTreeMap::new();
-    for ((table, _), members) in by_literal {
-        let wild = wild.get(table);
-        let members: Vec<usize> = members
-            .into_iter()
-            .filter(|index| wild.is_none_or(|wild| !wild.contains(index)))
-            .collect();
-        if !members.is_empty() {
-            literal_members.entry(table).or_default().push(members);
-        }
+    CandidatePairs { pairs }
+}
+
+/// The programs of each table, as pairing needs them. Programs are indexed by table, so
+/// programs with nothing in common never meet, nor do programs that only read the tables they
+/// share: every conflict (rw, wr, ww) needs a write. Within a table, accesses that pin one
+/// column to a literal (`WHERE id = 42`, `VALUES (42, ...)`) meet only the accesses that pin
+/// it to the same literal or not at all ([`crate::analysis::unify::rows_meet`]): a data file
+/// of single-row statements pairs each of them with the few that name its row, not with the
+/// others.
+pub struct PairIndex {
+    tables: Vec<TableMembers>,
+    /// Each program's tables: `(table, wild, writes, literal groups it is in)`.
+    by_program: Vec<Vec<ProgramOnTable>>,
+}
+
+struct ProgramOnTable {
+    table: usize,
+    /// One of its accesses to the table does not pin the bucket column to a literal.
+    wild: bool,
+    /// The literal groups of the table it is in (empty when wild).
+    groups: Vec<usize>,
+}
+
+/// The programs on one table.
+struct TableMembers {
+    /// Every program on the table, ascending.
+    members: Vec<usize>,
+    /// Whether each of `members` writes the table.
+    writes: Vec<bool>,
+    /// Programs with an access that does not pin the bucket column to a literal, ascending.
+    wild: Vec<usize>,
+    /// The other programs, grouped by a literal one of their accesses pins (a program can be in
+    /// several groups), each ascending.
+    groups: Vec<Vec<usize>>,
+}
+
+impl TableMembers {
+    fn writes(&self, program: usize) -> bool {
+        self.members
+            .binary_search(&program)
+            .is_ok_and(|at| self.writes[at])
     }
-    let mut tables: Vec<Table> = by_table
-        .into_iter()
-        .map(|(name, members)| {
+}
+
+/// Reusable space for [`PairIndex::partners`]: one per thread.
+#[derive(Default)]
+pub struct PartnerScratch {
+    /// `seen[p] == stamp` when `p` was collected for the current program.
+    seen: Vec<u32>,
+    stamp: u32,
+}
+
+impl PairIndex {
+    pub fn new(programs: &[Program]) -> PairIndex {
+        let accesses = || {
+            programs.iter().enumerate().flat_map(|(index, program)| {
+                program
+                    .statements
+                    .iter()
+                    .flat_map(|statement| &statement.accesses)
+                    .filter(|access| !access.table.is_empty())
+                    .map(move |access| (index, access))
+            })
+        };
+        let bucket_columns = bucket_columns(accesses());
+        // The programs that touch a table, and whether each writes it; those whose every access
+        // to it pins the table's bucket column to a literal, by literal.
+        let mut by_table: BTreeMap<&str, BTreeMap<usize, bool>> = BTreeMap::new();
+        let mut wild: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
+        let mut by_literal: BTreeMap<(&str, &str), BTreeSet<usize>> = BTreeMap::new();
+        for (index, access) in accesses() {
+            let table = access.table.as_str();
+            *by_table.entry(table).or_default().entry(index).or_default() |= access.is_write();
+            match bucket_columns
+                .get(table)
+                .and_then(|column| literal_pin(access, column))
+            {
+                Some(value) => {
+                    by_literal.entry((table, value)).or_default().insert(index);
+                }
+                None => {
+                    wild.entry(table).or_default().insert(index);
+                }
+            }
+        }
+        // A program with a wild access meets every program on the table; the others only those
+        // sharing one of their literals.
+        let mut literal_members: BTreeMap<&str, Vec<Vec<usize>>> = BTreeMap::new();
+        for ((table, _), members) in by_literal {
+            let wild = wild.get(table);
+            let members: Vec<usize> = members
+                .into_iter()
+                .filter(|index| wild.is_none_or(|wild| !wild.contains(index)))
+                .collect();
+            if !members.is_empty() {
+                literal_members.entry(table).or_default().push(members);
+            }
+        }
+        let mut tables = Vec::with_capacity(by_table.len());
+        let mut by_program: Vec<Vec<ProgramOnTable>> =
+            (0..programs.len()).map(|_| Vec::new()).collect();
+        for (table_index, (name, members)) in by_table.into_iter().enumerate() {
             let wild: Vec<usize> = wild
                 .get(name)
                 .map(|wild| wild.iter().copied().collect())
                 .unwrap_or_default();
             let groups = literal_members.remove(name).unwrap_or_default();
-            Table {
-                name,
+            for &program in members.keys() {
+                by_program[program].push(ProgramOnTable {
+                    table: table_index,
+                    wild: wild.binary_search(&program).is_ok(),
+                    groups: Vec::new(),
+                });
+            }
+            for (group_index, group) in groups.iter().enumerate() {
+                for &program in group {
+                    if let Some(on_table) = by_program[program]
+                        .iter_mut()
+                        .find(|on_table| on_table.table == table_index)
+                    {
+                        on_table.groups.push(group_index);
+                    }
+                }
+            }
+            let (members, writes) = members.into_iter().unzip();
+            tables.push(TableMembers {
                 members,
+                writes,
                 wild,
                 groups,
-            }
-        })
-        .collect();
-    // The least crowded tables first, so a budget overrun leaves out the fewest tables.
-    tables.sort_by_key(|table| (table.pairs(), table.name));
-    let mut budget = MAX_PAIRS;
-    // Sorting once is much cheaper than a set for the millions of pairs that a few hot tables
-    // give.
-    let mut pairs = Vec::new();
-    let mut skipped_tables = Vec::new();
-    for table in tables {
-        let count = table.pairs();
-        if count > budget {
-            skipped_tables.push((table.name.to_string(), table.members.len()));
-            continue;
+            });
         }
-        budget -= count;
-        table.push_pairs(&mut pairs);
-    }
-    pairs.sort_unstable();
-    pairs.dedup();
-    skipped_tables.sort();
-    CandidatePairs {
-        pairs,
-        skipped_tables,
-    }
-}
-
-/// The programs on one table, as [`candidate_pairs`] pairs them.
-struct Table<'a> {
-    name: &'a str,
-    /// Every program on the table, and whether it writes it.
-    members: BTreeMap<usize, bool>,
-    /// Programs with an access that does not pin the bucket column to a literal.
-    wild: Vec<usize>,
-    /// The other programs, grouped by a literal one of their accesses pins (a program can be in
-    /// several groups).
-    groups: Vec<Vec<usize>>,
-}
-
-impl Table<'_> {
-    fn writes(&self, program: usize) -> bool {
-        self.members.get(&program).copied().unwrap_or(false)
+        PairIndex { tables, by_program }
     }
 
-    /// How many pairs [`Table::push_pairs`] pushes, at most.
-    fn pairs(&self) -> usize {
-        let square = |n: usize| n.saturating_mul(n.saturating_add(1)) / 2;
-        let wild = self.wild.len().saturating_mul(self.members.len());
-        self.groups
-            .iter()
-            .map(|group| square(group.len()))
-            .fold(wild, usize::saturating_add)
-    }
-
-    /// Each two programs that can meet here, one of them writing (smaller index first).
-    fn push_pairs(&self, pairs: &mut Vec<(usize, usize)>) {
-        let mut push = |a: usize, b: usize| {
-            if self.writes(a) || self.writes(b) {
-                pairs.push((a.min(b), a.max(b)));
-            }
-        };
-        for &first in &self.wild {
-            for &second in self.members.keys() {
-                push(first, second);
-            }
+    /// The programs `program` meets on some table, one of the two writing it (`program` itself
+    /// when two instances of it meet), ascending.
+    pub fn partners(&self, program: usize, scratch: &mut PartnerScratch) -> Vec<usize> {
+        let count = self.by_program.len();
+        if scratch.seen.len() < count {
+            scratch.seen.resize(count, 0);
         }
-        for group in &self.groups {
-            for (position, &first) in group.iter().enumerate() {
-                for &second in &group[position..] {
-                    push(first, second);
+        scratch.stamp = scratch.stamp.wrapping_add(1);
+        if scratch.stamp == 0 {
+            scratch.seen.iter_mut().for_each(|seen| *seen = 0);
+            scratch.stamp = 1;
+        }
+        let stamp = scratch.stamp;
+        let mut partners = Vec::new();
+        for on_table in &self.by_program[program] {
+            let table = &self.tables[on_table.table];
+            let writes = table.writes(program);
+            let mut visit = |candidates: &[usize], partners: &mut Vec<usize>| {
+                for &other in candidates {
+                    if scratch.seen[other] != stamp && (writes || table.writes(other)) {
+                        scratch.seen[other] = stamp;
+                        partners.push(other);
+                    }
+                }
+            };
+            if on_table.wild {
+                visit(&table.members, &mut partners);
+            } else {
+                visit(&table.wild, &mut partners);
+                for &group in &on_table.groups {
+                    visit(&table.groups[group], &mut partners);
                 }
             }
         }
+        partners.sort_unstable();
+        partners
     }
 }
 

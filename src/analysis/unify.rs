@@ -119,6 +119,23 @@ impl Unifier {
         )
     }
 
+    /// The same equalities with each parameter of instance `instance` renamed by `rename`
+    /// (one to one; a name it leaves out stays): what the unifier of a pair says for another
+    /// program that differs only in its parameters' names.
+    pub fn rename(&self, instance: u8, rename: impl Fn(&str) -> Option<String>) -> Unifier {
+        let renamed = |atom: &Atom| match atom {
+            Atom::Var(tag, name) if *tag == instance => {
+                Atom::Var(*tag, rename(name).unwrap_or_else(|| name.clone()))
+            }
+            _ => atom.clone(),
+        };
+        Unifier::from_links(
+            self.parent
+                .iter()
+                .map(|(child, parent)| (renamed(child), renamed(parent))),
+        )
+    }
+
     /// Equalities between parameters of different instances, for messages: `$1 = $1'`.
     pub fn describe(&self) -> Vec<String> {
         let mut classes: BTreeMap<Atom, Vec<&Atom>> = BTreeMap::new();

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use crate::CheckResult;
 use crate::access::{Access, AccessKind, Columns, LockTarget};
-use crate::analysis::{Context, Pair, candidate_pairs};
+use crate::analysis::{Context, Pair, PairIndex, PartnerScratch};
 use crate::parse::LockStrength;
 use crate::parse::directives::{Directive, parse_comment};
 use crate::program::{LevelSource, Program};
@@ -187,12 +187,9 @@ fn conflicts(result: &CheckResult, index: usize) -> Vec<String> {
         engine: result.engine,
     };
     let mut lines = Vec::new();
-    for (first, second) in candidate_pairs(&result.programs).pairs {
-        if first != index && second != index {
-            continue;
-        }
-        let other = if first == index { second } else { first };
-        let pair = Pair::new(&context, first, second);
+    let pairs = PairIndex::new(&result.programs);
+    for other in pairs.partners(index, &mut PartnerScratch::default()) {
+        let pair = Pair::new(&context, index.min(other), index.max(other));
         if pair.forward.is_empty() && pair.backward.is_empty() {
             continue;
         }

@@ -16,13 +16,13 @@ use crate::rule::Rule;
 /// writes comes first: it can store a state no serial order gives, where a Tin that only reads
 /// can only show one, and is reported as a warning.
 pub fn detect(context: &Context, graph: &DependencyGraph, findings: &mut Vec<Finding>) {
-    let writes: Vec<bool> = context.programs.iter().map(|p| p.writes()).collect();
-    for pivot in 0..context.programs.len() {
-        let found = structure(context, graph, pivot, |tin| writes[tin])
-            .or_else(|| structure(context, graph, pivot, |tin| !writes[tin]));
+    let writes = |program: usize| context.programs[program].writes();
+    for pivot in graph.pivots() {
+        let found = structure(context, graph, pivot, writes)
+            .or_else(|| structure(context, graph, pivot, |tin| !writes(tin)));
         if let Some((incoming, outgoing, weakest)) = found {
             let mut finding = finding(context, incoming, outgoing, weakest);
-            if !writes[incoming.reader] {
+            if !writes(incoming.reader) {
                 finding.severity = Some(crate::rule::Severity::Warning);
             }
             findings.push(finding);
@@ -34,7 +34,7 @@ pub fn detect(context: &Context, graph: &DependencyGraph, findings: &mut Vec<Fin
 /// whose Tin passes `tin_passes`.
 fn structure<'g>(
     context: &Context,
-    graph: &'g DependencyGraph,
+    graph: &'g DependencyGraph<'_>,
     pivot: usize,
     tin_passes: impl Fn(usize) -> bool,
 ) -> Option<(
@@ -290,7 +290,7 @@ fn structure_bindings(incoming: &VulnerableEdge, outgoing: &VulnerableEdge) -> U
     incoming
         .unifier
         .merge(&outgoing)
-        .unwrap_or_else(|| incoming.unifier.clone())
+        .unwrap_or_else(|| Unifier::clone(&incoming.unifier))
 }
 
 /// Tin's statements to show: its read on the incoming edge and its reads of tables Tout

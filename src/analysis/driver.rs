@@ -1,0 +1,490 @@
+//! Runs the rules one program at a time. For each program, its partners after it (the
+//! programs it can meet, [`PairIndex`]) are grouped by template ([`Templates`]); the pair
+//! rules are decided once per group, on the group's first partner, and the outcome stands for
+//! every partner of the group. What is kept of each finding is its sort key and its pair, gathered
+//! by the program at fault and folded into root causes there; only the finding kept for a root
+//! cause is built again, from its own pair. A second pass looks at the edges of the dependency
+//! graph around each program as a pivot, once the connected parts of the graph of conflicts
+//! are known, with its partners grouped the same way, working out a partner's edges only when
+//! the rules come to them.
+//!
+//! Architecture Invariant: the findings are exactly those of deciding every pair on its own:
+//! a group only saves work (see `template`).
+
+use std::cell::OnceCell;
+use std::collections::{BTreeSet, HashMap};
+
+use petgraph::unionfind::UnionFind;
+use rayon::prelude::*;
+
+use super::finding::Finding;
+use super::folding::Candidate;
+use super::graph::{
+    DependencyGraph, PartnerEdges, VulnerableEdge, representative_edges, ww_conflict,
+};
+use super::pairing::{PairIndex, PartnerScratch};
+use super::template::Templates;
+use super::{Context, Pair, folding, rules, silencers};
+use crate::progress::{Progress, Stage};
+
+/// Programs analysed between two reports of progress, and between two merges of what they
+/// found into the graph's connected parts.
+const CHUNK: usize = 256;
+
+/// What the driver found.
+pub(super) struct DriverOutcome {
+    /// The root causes of the pair rules and the findings of the graph rules, unsorted.
+    pub findings: Vec<Finding>,
+    pub used_ignores: BTreeSet<(usize, usize, String)>,
+    /// Pairs of programs (a program with itself included) that can meet.
+    pub pairs: usize,
+    /// Times the pair rules were run on a pair (each stands for a group of pairs).
+    pub decisions: usize,
+}
+
+/// A program's partners with one profile, ascending; the first stands for the others.
+struct Group {
+    members: Vec<usize>,
+}
+
+impl Group {
+    fn representative(&self) -> usize {
+        self.members[0]
+    }
+}
+
+/// Per-thread space.
+#[derive(Default)]
+struct Scratch {
+    partners: PartnerScratch,
+}
+
+/// The pairs a program belongs to, grouped.
+struct Partners {
+    /// The program meets another instance of itself.
+    itself: bool,
+    groups: Vec<Group>,
+    count: usize,
+}
+
+struct Inputs {
+    index: PairIndex,
+    templates: Templates,
+}
+
+impl Inputs {
+    /// `program`'s partners, grouped; only those after it when `after_only`.
+    fn partners(&self, program: usize, after_only: bool, scratch: &mut Scratch) -> Partners {
+        let mut all = self.index.partners(program, &mut scratch.partners);
+        if after_only {
+            all.retain(|partner| *partner >= program);
+        }
+        let mut groups: Vec<Group> = Vec::new();
+        // By template and side: the rules see the pair's first program first.
+        let mut by_template: HashMap<(u32, bool), usize> = HashMap::new();
+        let mut itself = false;
+        for &partner in &all {
+            if partner == program {
+                itself = true;
+                continue;
+            }
+            let template = self.templates.of(partner);
+            match template.and_then(|template| by_template.get(&(template, partner < program))) {
+                Some(&group) => groups[group].members.push(partner),
+                None => {
+                    if let Some(template) = template {
+                        by_template.insert((template, partner < program), groups.len());
+                    }
+                    groups.push(Group {
+                        members: vec![partner],
+                    });
+                }
+            }
+        }
+        Partners {
+            itself,
+            groups,
+            count: all.len(),
+        }
+    }
+}
+
+/// The pair `(program, partner)` in index order, as the rules see it.
+fn ordered(program: usize, partner: usize) -> (usize, usize) {
+    (program.min(partner), program.max(partner))
+}
+
+/// Runs the pair rules among `detectors` on every pair and the graph rules around every
+/// pivot.
+pub(super) fn run(
+    context: &Context,
+    detectors: &[rules::Detector],
+    progress: &dyn Progress,
+) -> DriverOutcome {
+    let inputs = Inputs {
+        index: PairIndex::new(context.programs),
+        templates: Templates::new(context.programs),
+    };
+    let pair_rules: Vec<rules::Detector> = detectors
+        .iter()
+        .copied()
+        .filter(|detector| matches!(detector, rules::Detector::Pair(_)))
+        .collect();
+    let graph_rules: Vec<rules::Detector> = detectors
+        .iter()
+        .copied()
+        .filter(|detector| matches!(detector, rules::Detector::Graph(_)))
+        .collect();
+    let count = context.programs.len();
+    let with_graph = !graph_rules.is_empty();
+    progress.start(Stage::Analyse, if with_graph { 2 * count } else { count });
+    let mut candidates: Vec<Vec<Candidate>> = (0..count).map(|_| Vec::new()).collect();
+    let mut used_ignores = BTreeSet::new();
+    let mut components = UnionFind::<usize>::new(count);
+    let (mut pairs, mut decisions) = (0, 0);
+    let programs: Vec<usize> = (0..count).collect();
+    for chunk in programs.chunks(CHUNK) {
+        let outcomes: Vec<ProgramOutcome> = chunk
+            .par_iter()
+            .map_init(Scratch::default, |scratch, &program| {
+                let partners = inputs.partners(program, true, scratch);
+                pair_outcome(context, &pair_rules, with_graph, program, &partners)
+            })
+            .collect();
+        progress.advance(chunk.len());
+        for (&program, outcome) in chunk.iter().zip(outcomes) {
+            for candidate in outcome.candidates {
+                candidates[candidate.key.4[0].0].push(candidate);
+            }
+            used_ignores.extend(outcome.used_ignores);
+            for partner in outcome.conflicts {
+                components.union(program, partner);
+            }
+            pairs += outcome.pairs;
+            decisions += outcome.decisions;
+        }
+    }
+    let mut findings: Vec<Finding> = candidates
+        .into_par_iter()
+        .enumerate()
+        .flat_map_iter(|(program, candidates)| {
+            folding::fold_program(
+                program,
+                candidates,
+                |(first, second)| compare(context, &pair_rules, first, second).0,
+                context,
+            )
+        })
+        .collect();
+    if with_graph {
+        let component = components.into_labeling();
+        for chunk in programs.chunks(CHUNK) {
+            let found: Vec<Vec<Finding>> = chunk
+                .par_iter()
+                .map_init(Scratch::default, |scratch, &pivot| {
+                    if !could_be_pivot(context, pivot) {
+                        return Vec::new();
+                    }
+                    let partners = inputs.partners(pivot, false, scratch);
+                    structures_around(
+                        context,
+                        &inputs.templates,
+                        &graph_rules,
+                        &component,
+                        pivot,
+                        &partners,
+                    )
+                })
+                .collect();
+            progress.advance(chunk.len());
+            findings.extend(found.into_iter().flatten());
+        }
+    }
+    DriverOutcome {
+        findings,
+        used_ignores,
+        pairs,
+        decisions,
+    }
+}
+
+/// What the pair rules give one program.
+struct ProgramOutcome {
+    /// The findings of its pairs with the partners after it (itself included) that no ignore
+    /// silences.
+    candidates: Vec<Candidate>,
+    used_ignores: Vec<(usize, usize, String)>,
+    /// The partners after it that it has some conflict with, for the graph.
+    conflicts: Vec<usize>,
+    pairs: usize,
+    decisions: usize,
+}
+
+/// What the pair rules say of one pair: its findings (after the pair's own folding) and
+/// whether the two programs conflict at all.
+pub(super) fn compare(
+    context: &Context,
+    detectors: &[rules::Detector],
+    first: usize,
+    second: usize,
+) -> (Vec<Finding>, bool) {
+    let pair = Pair::new(context, first, second);
+    let mut findings = Vec::new();
+    for detector in detectors {
+        if let rules::Detector::Pair(detect) = *detector {
+            detect(context, &pair, &mut findings);
+        }
+    }
+    folding::fold_root_causes(&mut findings, |finding| {
+        !silencers(context, finding).is_empty()
+    });
+    let conflicts = !pair.same_program()
+        && (!pair.forward.is_empty() || !pair.backward.is_empty() || ww_conflict(&pair));
+    (findings, conflicts)
+}
+
+/// The findings of `program`'s pairs with its `partners` (those after it), and its conflicts.
+fn pair_outcome(
+    context: &Context,
+    detectors: &[rules::Detector],
+    with_graph: bool,
+    program: usize,
+    partners: &Partners,
+) -> ProgramOutcome {
+    let mut candidates = Vec::new();
+    let mut used_ignores = Vec::new();
+    let mut conflicts = Vec::new();
+    let mut decisions = 0;
+    // The findings that no ignore silences.
+    let keep = |findings: Vec<Finding>, used_ignores: &mut Vec<_>| -> Vec<Finding> {
+        findings
+            .into_iter()
+            .filter(|finding| {
+                let silencers = silencers(context, finding);
+                let silenced = !silencers.is_empty();
+                used_ignores.extend(silencers);
+                !silenced
+            })
+            .collect()
+    };
+    let decide = |partner: usize| {
+        if detectors.is_empty() {
+            let pair = Pair::new(context, program, partner);
+            let conflict =
+                !pair.forward.is_empty() || !pair.backward.is_empty() || ww_conflict(&pair);
+            (Vec::new(), conflict)
+        } else {
+            compare(context, detectors, program, partner)
+        }
+    };
+    if partners.itself && !detectors.is_empty() {
+        let (findings, _) = compare(context, detectors, program, program);
+        decisions += 1;
+        candidates.extend(
+            keep(findings, &mut used_ignores)
+                .iter()
+                .map(|finding| Candidate::of(context, finding, (program, program), None)),
+        );
+    }
+    for group in &partners.groups {
+        let representative = group.representative();
+        let (findings, conflict) = decide(representative);
+        decisions += 1;
+        if conflict && with_graph {
+            conflicts.extend(group.members.iter().copied());
+        }
+        let findings = keep(findings, &mut used_ignores);
+        let pair = (program, representative);
+        candidates.extend(
+            findings
+                .iter()
+                .map(|finding| Candidate::of(context, finding, pair, None)),
+        );
+        if group.members.len() == 1 || findings.is_empty() {
+            continue;
+        }
+        for &member in &group.members[1..] {
+            candidates.extend(findings.iter().map(|finding| {
+                Candidate::of(context, finding, pair, Some((representative, member)))
+            }));
+        }
+    }
+    ProgramOutcome {
+        candidates,
+        used_ignores,
+        conflicts,
+        pairs: partners.count,
+        decisions,
+    }
+}
+
+/// Whether `program` can be the pivot of a dangerous structure: it writes, and it reads (a
+/// DELETE's WHERE reads for phantoms).
+fn could_be_pivot(context: &Context, program: usize) -> bool {
+    let accesses = || {
+        context.programs[program]
+            .statements
+            .iter()
+            .flat_map(|statement| &statement.accesses)
+    };
+    accesses().any(|access| access.is_write())
+        && accesses().any(|access| {
+            access.is_read() || matches!(access.kind, crate::access::AccessKind::Delete { .. })
+        })
+}
+
+/// The vulnerable edges into `pivot` (its partner reads, it writes) and out of it (it reads,
+/// its partner writes) of the pair with `partner`.
+fn edges(context: &Context, pivot: usize, partner: usize) -> PartnerEdges {
+    let (first, second) = ordered(pivot, partner);
+    let pair = Pair::new(context, first, second);
+    let flipped = pair.flipped();
+    // A view's first instance reads: into the pivot, the partner reads.
+    let (into, out_of) = if pivot == first {
+        (&flipped, &pair)
+    } else {
+        (&pair, &flipped)
+    };
+    PartnerEdges {
+        incoming: representative_edges(context, into),
+        outgoing: representative_edges(context, out_of),
+    }
+}
+
+/// `edge` of the pair of the pivot and `from`, for the partner `to` of the same template: its
+/// parameters renamed to `to`'s.
+fn moved_edge(
+    templates: &Templates,
+    edge: &VulnerableEdge,
+    from: usize,
+    to: usize,
+) -> VulnerableEdge {
+    let mut moved = edge.with_program(from, to);
+    // The partner's instance in the edge's unifier: 0 when it reads, 1 when it writes.
+    let instance = if edge.reader == from { 0 } else { 1 };
+    let names: HashMap<&str, &str> = templates
+        .parameters(from)
+        .iter()
+        .zip(templates.parameters(to))
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    moved.unifier = std::sync::Arc::new(edge.unifier.rename(instance, |name| {
+        names.get(name).map(|name| name.to_string())
+    }));
+    moved
+}
+
+/// The graph rules' findings with `pivot` as the pivot. A partner's edges are worked out only
+/// when a rule comes to them, on the first partner of its group.
+fn structures_around(
+    context: &Context,
+    templates: &Templates,
+    detectors: &[rules::Detector],
+    component: &[usize],
+    pivot: usize,
+    partners: &Partners,
+) -> Vec<Finding> {
+    let mut order: Vec<(usize, usize)> = partners
+        .groups
+        .iter()
+        .enumerate()
+        .flat_map(|(group, members)| members.members.iter().map(move |member| (*member, group)))
+        .collect();
+    if order.is_empty() {
+        return Vec::new();
+    }
+    // The graph orders a pivot's edges by the program at their other end.
+    order.sort_unstable();
+    let decided: Vec<OnceCell<PartnerEdges>> =
+        partners.groups.iter().map(|_| OnceCell::new()).collect();
+    let work = |at: usize| -> PartnerEdges {
+        let (member, group) = order[at];
+        let representative = partners.groups[group].representative();
+        let found = decided[group].get_or_init(|| edges(context, pivot, representative));
+        let moved = |edges: &[VulnerableEdge]| -> Vec<VulnerableEdge> {
+            edges
+                .iter()
+                .map(|edge| {
+                    if member == representative {
+                        edge.clone()
+                    } else {
+                        moved_edge(templates, edge, representative, member)
+                    }
+                })
+                .collect()
+        };
+        PartnerEdges {
+            incoming: moved(&found.incoming),
+            outgoing: moved(&found.outgoing),
+        }
+    };
+    let graph = DependencyGraph::around(pivot, order.len(), work, component);
+    let mut findings = Vec::new();
+    for detector in detectors {
+        if let rules::Detector::Graph(detect) = detector {
+            detect(context, &graph, &mut findings);
+        }
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::semantics::Engine;
+
+    const ACCOUNTS: &str = "CREATE TABLE accounts (id int PRIMARY KEY, balance int);";
+
+    /// Instances of one template are decided once, and each still stands for itself: as a
+    /// partner, and at fault in a finding that names it.
+    #[test]
+    fn instances_of_one_template_are_partners_each_named_in_their_own_findings() {
+        let deposit = |name: &str, parameter: &str| {
+            format!(
+                "-- name: {name}\nBEGIN; SELECT balance FROM accounts WHERE id = {parameter};\n\
+                 UPDATE accounts SET balance = $9 WHERE id = {parameter}; COMMIT;\n"
+            )
+        };
+        let transactions = [
+            deposit("withdraw", "$1"),
+            deposit("deposit_a", "$2"),
+            deposit("deposit_b", "$3"),
+            deposit("deposit_c", "$2"),
+        ]
+        .concat();
+        let (result, _) = crate::analysis::testing::check(
+            Engine::Postgres,
+            &[],
+            None,
+            ACCOUNTS,
+            &transactions,
+            &[],
+        );
+        let name = |program: usize| result.programs[program].name.as_str();
+        let found: Vec<(String, Vec<&str>)> = result
+            .findings
+            .iter()
+            .map(|finding| {
+                (
+                    finding.message.clone(),
+                    finding.partners.iter().map(|at| name(at.program)).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(found.len(), 4, "{found:#?}");
+        for (at, program) in ["withdraw", "deposit_a", "deposit_b", "deposit_c"]
+            .into_iter()
+            .enumerate()
+        {
+            let (message, partners) = &found[at];
+            assert!(
+                message.starts_with(&format!("lost update: `{program}` reads")),
+                "{message}"
+            );
+            let others: Vec<&str> = ["withdraw", "deposit_a", "deposit_b", "deposit_c"]
+                .into_iter()
+                .filter(|other| *other != program)
+                .collect();
+            assert_eq!(partners, &others);
+        }
+    }
+}
