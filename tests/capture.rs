@@ -109,12 +109,15 @@ fn captured_logs_of_real_clients_report_the_orm_lost_update_and_nothing_for_tpc_
     let Some(pg_dump) = client(bin, "pg_dump") else {
         return missing("pg_dump is not installed");
     };
-    let python = Command::new("python3")
-        .args(["-c", "import importlib.util as u, sys; sys.exit(0 if u.find_spec('psycopg') or u.find_spec('psycopg2') else 1)"])
-        .status();
-    if !python.is_ok_and(|status| status.success()) {
+    // The first `python3` on PATH (a pyenv or venv one) may lack the distribution's psycopg.
+    let Some(python) = ["python3", "/usr/bin/python3"].into_iter().find(|python| {
+        Command::new(python)
+            .args(["-c", "import importlib.util as u, sys; sys.exit(0 if u.find_spec('psycopg') or u.find_spec('psycopg2') else 1)"])
+            .status()
+            .is_ok_and(|status| status.success())
+    }) else {
         return missing("python3 with psycopg (or psycopg2) is not installed");
-    }
+    };
     let host = server.directory().display().to_string();
     let connect = ["-h", host.as_str(), "-U", "postgres"];
     run(Command::new(&pgbench)
@@ -124,7 +127,7 @@ fn captured_logs_of_real_clients_report_the_orm_lost_update_and_nothing_for_tpc_
         .args(connect)
         .args(["-t", "20", "-c", "2", "postgres"]));
     let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/capture/bank_app.py");
-    run(Command::new("python3")
+    run(Command::new(python)
         .arg(&app)
         .arg(server.url())
         .args(["4", "10"]));
