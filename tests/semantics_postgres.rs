@@ -2203,3 +2203,61 @@ fn function_rows_are_values_of_the_statement() {
         "each missed the other's row: the event is queued twice"
     );
 }
+
+/// DeleteOldJobs keeps only final jobs through its derived table's `job.state IN (...)`. A claim
+/// of an available job holds that job while the DELETE runs: the DELETE never chose it, so it
+/// neither waits nor deletes it. A retry of a cancelled job holds that job: the DELETE chose it
+/// from its snapshot, waits, re-checks only `id IN (...)` and deletes the retried job.
+#[test]
+fn derived_table_conditions_restrict_its_rows() {
+    let Some(database) = Database::of("derived_table_conditions_restrict_its_rows") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["lost-update: DeleteOldJobs, RetryJob"]
+    );
+    let seed = "DELETE FROM jobs; \
+        INSERT INTO jobs (id, kind, state) VALUES \
+        (1, 'email', 'cancelled'), (2, 'email', 'completed'), (3, 'email', 'available'); \
+        INSERT INTO job_events (job_id, at) VALUES \
+        (1, now() - interval '2 days'), (2, now() - interval '2 days'), \
+        (3, now() - interval '2 days')";
+    let delete_old = database.statement("DeleteOldJobs", &[("before", "now() - interval '1 day'")]);
+
+    database.execute(seed);
+    let mut run = database.sessions(["claim", "delete"]);
+    run.step("claim", "BEGIN");
+    let claimed = run.step("claim", &database.statement("ClaimJob", &[("id", "3")]));
+    assert_eq!(claimed.rows(), ["3"]);
+    let deleted = run.step("delete", &delete_old);
+    assert!(
+        !deleted.is_waiting(),
+        "the DELETE never chose the claimed job"
+    );
+    assert_eq!(deleted.count(), 2);
+    run.step("claim", "COMMIT");
+    assert_eq!(
+        database.query("SELECT id, state FROM jobs ORDER BY id"),
+        ["3|running"],
+        "the claim is kept"
+    );
+
+    database.execute(seed);
+    let mut run = database.sessions(["retry", "delete"]);
+    run.step("retry", "BEGIN");
+    let retried = run.step("retry", &database.statement("RetryJob", &[("id", "1")]));
+    assert_eq!(retried.rows(), ["1"]);
+    assert!(run.step("delete", &delete_old).is_waiting());
+    run.step("retry", "COMMIT");
+    assert_eq!(
+        run.finish("delete").count(),
+        2,
+        "the retried job is deleted too"
+    );
+    assert_eq!(
+        database.query("SELECT id, state FROM jobs ORDER BY id"),
+        ["3|available"],
+        "RetryJob's write is lost"
+    );
+}

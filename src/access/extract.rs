@@ -55,6 +55,8 @@ pub fn accesses_and_joins(
         uncommitted: locks.uncommitted,
         after_write: false,
         cte_rows: Vec::new(),
+        last_from: Vec::new(),
+        cte_sources: Vec::new(),
         joins: Vec::new(),
     };
     let top = if matches!(statement, Statement::Query(_)) {
@@ -389,6 +391,17 @@ struct ScopeEntry {
     /// A derived table's reads: its columns are theirs (`(SELECT job.* FROM jobs job) AS j`
     /// filtered on `j.status` reads `jobs.status`).
     derived: Vec<usize>,
+    /// A derived table's columns that are one base table's column row for row (see
+    /// [`Extractor::passed_through`]): a condition on one restricts that table's rows.
+    columns: BTreeMap<String, usize>,
+}
+
+impl ScopeEntry {
+    /// The access whose rows a condition on `column` restricts: the entry's own table, or the
+    /// base table a derived table passes the column through from.
+    fn restricted(&self, column: &str) -> Option<usize> {
+        self.access.or_else(|| self.columns.get(column).copied())
+    }
 }
 
 struct Extractor<'a> {
@@ -407,6 +420,12 @@ struct Extractor<'a> {
     after_write: bool,
     /// CTEs that return one column: name, column and the accesses of their query.
     cte_rows: Vec<(String, String, std::ops::Range<usize>)>,
+    /// CTE columns that are one read's column (see [`Extractor::column_sources`]): name,
+    /// column and that read.
+    cte_sources: Vec<(String, String, usize)>,
+    /// The FROM list of the SELECT read last, as (alias, table, its read): what a derived
+    /// table's or a CTE's columns come from.
+    last_from: Vec<(String, String, Option<usize>)>,
     /// See [`Join`].
     joins: Vec<Join>,
 }
@@ -1250,6 +1269,7 @@ impl Extractor<'_> {
                     table,
                     access: Some(target),
                     derived: Vec::new(),
+                    columns: BTreeMap::new(),
                 });
                 for join in &update.table.joins {
                     self.table_factor(&join.relation, ReadMode::default(), &mut scope);
@@ -1316,6 +1336,7 @@ impl Extractor<'_> {
                     table,
                     access: Some(target),
                     derived: Vec::new(),
+                    columns: BTreeMap::new(),
                 });
                 if let Some(using) = &delete.using {
                     self.read_from_list(using, ReadMode::default(), &mut scope);
@@ -1402,6 +1423,7 @@ impl Extractor<'_> {
             table,
             access: Some(target),
             derived: Vec::new(),
+            columns: BTreeMap::new(),
         }];
         let constants = merge_source_constants(&merge.source);
         self.table_factor(&merge.source, self.nested_mode(), &mut scope);
@@ -1454,6 +1476,14 @@ impl Extractor<'_> {
                 let first = self.accesses.len();
                 self.query(&cte.query, self.nested_mode());
                 let name = ident(&cte.alias.name);
+                // A column taken from one table's read chose that read's rows.
+                let sources = match cte.query.body.as_ref() {
+                    SetExpr::Select(select) => self.column_sources(select),
+                    _ => BTreeMap::new(),
+                };
+                for (column, read) in sources {
+                    self.cte_sources.push((name.clone(), column, read));
+                }
                 for column in projected_columns(&cte.query) {
                     self.cte_rows
                         .push((name.clone(), column, first..self.accesses.len()));
@@ -1661,6 +1691,10 @@ impl Extractor<'_> {
                 });
             }
         }
+        self.last_from = scope
+            .iter()
+            .map(|entry| (entry.alias.clone(), entry.table.clone(), entry.access))
+            .collect();
     }
 
     /// An inner join reads only the rows whose columns equal the other side's: with
@@ -1970,6 +2004,7 @@ impl Extractor<'_> {
                     table,
                     access,
                     derived: Vec::new(),
+                    columns: BTreeMap::new(),
                 });
             }
             TableFactor::Derived {
@@ -1978,14 +2013,16 @@ impl Extractor<'_> {
                 let first = self.accesses.len();
                 self.query(subquery, self.nested_mode());
                 if let Some(alias) = alias {
-                    let derived = (first..self.accesses.len())
+                    let derived: Vec<usize> = (first..self.accesses.len())
                         .filter(|&index| self.accesses[index].is_read())
                         .collect();
+                    let columns = self.passed_through(subquery);
                     scope.push(ScopeEntry {
                         alias: ident(&alias.name),
                         table: String::new(),
                         access: None,
                         derived,
+                        columns,
                     });
                 }
             }
@@ -1994,6 +2031,132 @@ impl Extractor<'_> {
             } => self.read_from_list(std::slice::from_ref(table_with_joins), mode, scope),
             _ => {}
         }
+    }
+
+    /// The columns of the derived table `query`, just read, that are a column of one base
+    /// table, row for row, mapped to that table's read: filtering the derived table on such a
+    /// column keeps exactly the rows of that table that pass, so the condition restricts the
+    /// base read as it would in its own WHERE. Only a plain SELECT qualifies: a LIMIT, a
+    /// grouping, an aggregate or a window makes rows that are filtered out change the rows
+    /// kept, and `DISTINCT ON` keeps the base table's columns only when it is by a key of that
+    /// table (one row per row of it).
+    fn passed_through(&self, query: &Query) -> BTreeMap<String, usize> {
+        let SetExpr::Select(select) = query.body.as_ref() else {
+            return BTreeMap::new();
+        };
+        let grouped =
+            !matches!(&select.group_by, GroupByExpr::Expressions(exprs, _) if exprs.is_empty());
+        let computed = select.projection.iter().any(|item| match item {
+            SelectItem::UnnamedExpr(expr)
+            | SelectItem::ExprWithAlias { expr, .. }
+            | SelectItem::ExprWithAliases { expr, .. } => is_aggregate(expr) || has_window(expr),
+            _ => false,
+        });
+        if query.with.is_some()
+            || query.limit_clause.is_some()
+            || query.fetch.is_some()
+            || select.top.is_some()
+            || select.having.is_some()
+            || select.qualify.is_some()
+            || grouped
+            || computed
+        {
+            return BTreeMap::new();
+        }
+        let mut columns = self.column_sources(select);
+        // `DISTINCT ON (job.id)`: one row per row of a table whose key it covers.
+        if let Some(sqlparser::ast::Distinct::On(exprs)) = &select.distinct {
+            let on: Vec<ColumnRef> = exprs.iter().filter_map(column_ref).collect();
+            let from = &self.last_from;
+            let keyed = |access: usize| {
+                let table = &self.accesses[access].table;
+                let Some((alias, _, _)) = from.iter().find(|(_, _, read)| *read == Some(access))
+                else {
+                    return false;
+                };
+                let names_it = |qualifier: &Option<String>| match qualifier {
+                    Some(qualifier) => qualifier == alias,
+                    None => from.len() == 1,
+                };
+                self.catalog.table(table).is_some_and(|table| {
+                    table.keys.iter().any(|key| {
+                        key.identifies_row()
+                            && key.columns.iter().all(|column| {
+                                on.iter()
+                                    .any(|(qualifier, name)| name == column && names_it(qualifier))
+                            })
+                    })
+                })
+            };
+            columns.retain(|_, access| keyed(*access));
+        }
+        columns
+    }
+
+    /// The columns `select`, just read, returns that are a column of one table of its FROM
+    /// list, mapped to that table's read (`SELECT jobs.* FROM jobs`, `SELECT j.id, j.status`).
+    /// A name the select list gives twice, and a `*` over anything but tables the catalog
+    /// knows, give nothing.
+    fn column_sources(&self, select: &Select) -> BTreeMap<String, usize> {
+        let from = &self.last_from;
+        let access_of = |alias: &str| -> Option<usize> {
+            let mut named = from.iter().filter(|(name, _, _)| name == alias);
+            let (_, _, read) = named.next()?;
+            named.next().is_none().then_some(*read)?
+        };
+        let alias_of = |qualifier: &Option<String>| match (qualifier, from.as_slice()) {
+            (Some(alias), _) => Some(alias.clone()),
+            (None, [(alias, _, _)]) => Some(alias.clone()),
+            (None, _) => None,
+        };
+        // Every name the select list gives, with the read it comes from, if one.
+        let mut names: Vec<(String, Option<usize>)> = Vec::new();
+        for item in &select.projection {
+            let aliases: Vec<String> = match item {
+                SelectItem::Wildcard(_) => from.iter().map(|(alias, _, _)| alias.clone()).collect(),
+                SelectItem::QualifiedWildcard(
+                    SelectItemQualifiedWildcardKind::ObjectName(name),
+                    _,
+                ) => vec![object_name(name)],
+                SelectItem::UnnamedExpr(expr) => {
+                    // An expression that is not a column has no name a condition can use.
+                    if let Some((qualifier, column)) = column_ref(expr) {
+                        names.push((column, alias_of(&qualifier).and_then(|a| access_of(&a))));
+                    }
+                    continue;
+                }
+                SelectItem::ExprWithAlias { expr, alias } => {
+                    let name = ident(alias);
+                    let read = column_ref(expr)
+                        .filter(|(_, column)| *column == name)
+                        .and_then(|(qualifier, _)| alias_of(&qualifier))
+                        .and_then(|alias| access_of(&alias));
+                    names.push((name, read));
+                    continue;
+                }
+                _ => return BTreeMap::new(),
+            };
+            for alias in aliases {
+                let known = from
+                    .iter()
+                    .find(|(name, _, _)| *name == alias)
+                    .and_then(|(_, table, _)| self.catalog.table(table));
+                let Some(known) = known else {
+                    return BTreeMap::new();
+                };
+                let read = access_of(&alias);
+                names.extend(known.columns.iter().map(|column| (column.clone(), read)));
+            }
+        }
+        let mut columns = BTreeMap::new();
+        for (name, read) in &names {
+            if let Some(read) = read
+                && names.iter().filter(|(other, _)| other == name).count() == 1
+            {
+                columns.insert(name.clone(), *read);
+            }
+        }
+        columns
     }
 
     /// Pins and predicate columns from a WHERE clause; subqueries become reads of their own.
@@ -2053,6 +2216,42 @@ impl Extractor<'_> {
             if let Some((_, _, range)) = cte {
                 let _ = self.link_chosen_rows(target, &column.1, range, &chosen, name);
             }
+        }
+    }
+
+    /// `UPDATE t ... FROM c WHERE t.id = c.id` with `c AS (SELECT t.* FROM t WHERE status =
+    /// 'todo' ...)`, where the CTE reads `t` more than once (in a `NOT EXISTS`, say): `c.id` is
+    /// the key of a row the CTE's own read of `t` chose, so the row written held that read's
+    /// literal values when it was read. Only the values are taken: the read keeps its own rows
+    /// (which rows it chose still depends on every row it scanned).
+    fn take_chosen_domains(&mut self, target: usize, column: &str, outer: &ColumnRef) {
+        let Some(qualifier) = &outer.0 else { return };
+        let Some((_, _, read)) = self
+            .cte_sources
+            .iter()
+            .find(|(name, chosen, _)| name == qualifier && *chosen == outer.1)
+        else {
+            return;
+        };
+        let read = *read;
+        let table = &self.accesses[target].table;
+        let by_key = outer.1 == column
+            && self.accesses[read].table == *table
+            && self.catalog.table(table).is_some_and(|table| {
+                table
+                    .keys
+                    .iter()
+                    .any(|key| key.identifies_row() && key.columns == [column])
+            });
+        if !by_key {
+            return;
+        }
+        for (chosen_column, domain) in self.accesses[read].rows.domains.clone() {
+            self.accesses[target]
+                .rows
+                .domains
+                .entry(chosen_column)
+                .or_insert(domain);
         }
     }
 
@@ -2215,8 +2414,10 @@ impl Extractor<'_> {
             let Some(entry) = self.resolve(scope, &column) else {
                 continue;
             };
-            let Some(access) = entry.access else { continue };
-            let table = entry.table.clone();
+            let Some(access) = entry.restricted(&column.1) else {
+                continue;
+            };
+            let table = self.accesses[access].table.clone();
             let term = match column_ref(value) {
                 Some(outer) => {
                     // `UPDATE t ... FROM c WHERE t.id = c.id` with `c AS (SELECT id FROM t ...)`:
@@ -2230,6 +2431,7 @@ impl Extractor<'_> {
                             continue;
                         }
                     }
+                    self.take_chosen_domains(access, &column.1, &outer);
                     self.outer_value(scope, &outer)
                 }
                 None => self.term(value, Some((&table, &column.1))),
@@ -2242,7 +2444,10 @@ impl Extractor<'_> {
             if !counts(&column) {
                 continue;
             }
-            let Some(access) = self.resolve(scope, &column).and_then(|entry| entry.access) else {
+            let Some(access) = self
+                .resolve(scope, &column)
+                .and_then(|entry| entry.restricted(&column.1))
+            else {
                 continue;
             };
             let domains = &mut self.accesses[access].rows.domains;
@@ -2257,7 +2462,10 @@ impl Extractor<'_> {
             if !counts(&column) {
                 continue;
             }
-            let Some(access) = self.resolve(scope, &column).and_then(|entry| entry.access) else {
+            let Some(access) = self
+                .resolve(scope, &column)
+                .and_then(|entry| entry.restricted(&column.1))
+            else {
                 continue;
             };
             let alone = separate.contains(&column);
@@ -2446,6 +2654,15 @@ fn is_clock(expr: &Expr) -> bool {
     }
 }
 
+/// Whether `expr` calls a window function (`row_number() OVER (...)`) anywhere.
+fn has_window(expr: &Expr) -> bool {
+    sqlparser::ast::visit_expressions(expr, |inner| match inner {
+        Expr::Function(function) if function.over.is_some() => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    })
+    .is_break()
+}
+
 /// `count(*)`, `sum(x)`, ... at the top of a projection item.
 fn is_aggregate(expr: &Expr) -> bool {
     match expr {
@@ -2596,6 +2813,96 @@ mod tests {
             .map(|access| render(&access))
             .collect();
         assert_eq!(rendered, expected, "{sql}");
+    }
+
+    /// The domains each access of `sql`'s first statement holds, over the schema `schema`.
+    fn domains_with(schema: &str, sql: &str) -> Vec<String> {
+        let mut catalog = Catalog::default();
+        for ast in
+            sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::PostgreSqlDialect {}, schema)
+                .expect("schema parses")
+        {
+            for change in crate::catalog::from_ast::changes(&ast).unwrap_or_default() {
+                catalog.apply(change);
+            }
+        }
+        let file = parse_file(sql, Engine::Postgres);
+        let statement = &file.statements[0];
+        let asts = statement.parsed.as_ref().expect("parses");
+        asts.iter()
+            .flat_map(|ast| accesses(ast, &statement.locks, &catalog))
+            .map(|access| format!("{} {:?}", access.table, access.rows.domains))
+            .collect()
+    }
+
+    const JOBS: &str = "CREATE TABLE jobs (id bigint PRIMARY KEY, state text, queue text); \
+                        CREATE TABLE events (id bigint PRIMARY KEY, job_id bigint, at timestamptz)";
+
+    #[test]
+    fn a_derived_tables_condition_restricts_the_base_rows_it_passes_through() {
+        let state = r#""state": In({"'done'"})"#;
+        // `job.*`, one row per job by its key: the condition is on jobs' own rows.
+        let keyed = domains_with(
+            JOBS,
+            "SELECT j.id FROM (SELECT DISTINCT ON (job.id) job.*, e.at AS latest \
+             FROM jobs job JOIN events e ON e.job_id = job.id ORDER BY job.id, e.at DESC) AS j \
+             WHERE j.state = 'done'",
+        );
+        assert!(
+            keyed[0].starts_with("jobs ") && keyed[0].contains(state),
+            "{keyed:?}"
+        );
+        // A plain column of one table, renamed to itself.
+        let plain = domains_with(
+            JOBS,
+            "SELECT j.id FROM (SELECT id, state AS state FROM jobs) j WHERE j.state = 'done'",
+        );
+        assert!(
+            plain[0].starts_with("jobs ") && plain[0].contains(state),
+            "{plain:?}"
+        );
+    }
+
+    #[test]
+    fn a_row_a_cte_chose_by_key_held_its_values_when_the_cte_read_it() {
+        let sql = "WITH c AS (SELECT jobs.* FROM jobs WHERE state = 'todo' AND NOT EXISTS \
+                   (SELECT 1 FROM jobs o WHERE o.queue = jobs.queue AND o.state = 'doing') \
+                   LIMIT 1 FOR UPDATE SKIP LOCKED) \
+                   UPDATE jobs SET state = 'doing' FROM c WHERE jobs.id = c.id";
+        let domains = domains_with(JOBS, sql);
+        let written = domains.last().expect("the UPDATE");
+        assert!(
+            written.contains(r#""state": In({"'todo'"})"#),
+            "{domains:?}"
+        );
+        // Joined on a column that is not a key, the rows written are other rows.
+        let by_queue = sql.replace("jobs.id = c.id", "jobs.queue = c.queue");
+        let domains = domains_with(JOBS, &by_queue);
+        assert!(
+            !domains.last().expect("the UPDATE").contains("state"),
+            "{domains:?}"
+        );
+    }
+
+    #[test]
+    fn a_derived_table_that_filtered_rows_could_change_passes_nothing_through() {
+        for sql in [
+            // The LIMIT chooses among every row: one filtered out can push one kept out.
+            "SELECT j.id FROM (SELECT * FROM jobs ORDER BY queue LIMIT 10) j WHERE j.state = 'done'",
+            // DISTINCT ON a column that is not a key keeps one job of many.
+            "SELECT j.id FROM (SELECT DISTINCT ON (queue) * FROM jobs ORDER BY queue, id) j \
+             WHERE j.state = 'done'",
+            // A computed column named like the table's.
+            "SELECT j.id FROM (SELECT id, upper(queue) AS state FROM jobs) j WHERE j.state = 'done'",
+            // A window over every row.
+            "SELECT j.id FROM (SELECT *, count(*) OVER () AS n FROM jobs) j WHERE j.state = 'done'",
+            // Two columns of that name.
+            "SELECT j.id FROM (SELECT jobs.*, events.id AS state FROM jobs JOIN events \
+             ON events.job_id = jobs.id) j WHERE j.state = 'done'",
+        ] {
+            let jobs = &domains_with(JOBS, sql)[0];
+            assert!(!jobs.contains("state"), "{sql}: {jobs}");
+        }
     }
 
     #[test]
