@@ -68,6 +68,10 @@ const TOP_LEVEL_KEYS: &[(&str, &str)] = &[
         r#"[[transaction]] name = "transfer" steps = ["GetAccount", "UpdateBalance"]"#,
     ),
     ("confirm", r#"[confirm] setup = ["confirm-setup.sql"]"#),
+    (
+        "parameters",
+        r#"[parameters.delete_old_jobs] statuses = ["succeeded", "failed"]"#,
+    ),
 ];
 
 /// The keys of the `[confirm]` table.
@@ -121,6 +125,9 @@ pub struct Config {
     pub transactions: Vec<Composition>,
     /// `[confirm] setup`: SQL files `isolint confirm` runs after the migrations, in order.
     pub confirm_setup: Vec<SetupFile>,
+    /// `[parameters.<query>]`: the values the query's callers pass for some of its parameters,
+    /// as SQL literals, where isolint cannot see the callers.
+    pub parameters: BTreeMap<String, crate::access::extract::ParameterValues>,
 }
 
 /// A `[confirm] setup` file: where it is, and where the config names it, for errors.
@@ -338,6 +345,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         variables: BTreeMap::new(),
         transactions: Vec::new(),
         confirm_setup: Vec::new(),
+        parameters: BTreeMap::new(),
     };
     let mut isolation_span = 0..0;
     for (key, value) in in_file_order(table.get_ref()) {
@@ -354,6 +362,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             "variables" => config.variables = document.variables(value)?,
             "transaction" => config.transactions = document.transactions(value)?,
             "confirm" => config.confirm_setup = document.confirm(value, &config.root)?,
+            "parameters" => config.parameters = document.parameters(value)?,
             _ => return Err(document.unknown_key(key, "top-level", TOP_LEVEL_KEYS)),
         }
     }
@@ -625,6 +634,14 @@ pub fn init_text(engine: Engine, queries: &[String]) -> String {
          # created, a consumer registered). Paths are relative to this file's directory.\n\
          # [confirm]\n\
          # setup = [\"confirm-setup.sql\"]\n",
+    );
+    text.push_str(
+        "\n# The values callers pass for a named query's parameters, where isolint cannot see the\n\
+         # callers: a status list the application fills with final states only, say. A parameter\n\
+         # compared with a column (`status = ANY(%(statuses)s)`, `state = @state`) then holds only\n\
+         # these values; one with a single value is that literal everywhere.\n\
+         # [parameters.delete_old_jobs]\n\
+         # statuses = [\"succeeded\", \"failed\"]\n",
     );
     text
 }
@@ -1028,6 +1045,50 @@ impl Document<'_> {
         Ok(variables)
     }
 
+    /// `[parameters]`: a table per query, mapping each parameter to the values its callers pass
+    /// (a string, integer or boolean, or an array of them), kept as SQL literals.
+    fn parameters(
+        &self,
+        value: &Spanned<DeValue>,
+    ) -> Result<BTreeMap<String, crate::access::extract::ParameterValues>, ConfigError> {
+        let DeValue::Table(queries) = value.get_ref() else {
+            return Err(self.wrong_type("parameters", "a table", value, TOP_LEVEL_KEYS));
+        };
+        let mut parameters = BTreeMap::new();
+        for (query, table) in in_file_order(queries) {
+            let query = query.get_ref().to_string();
+            let DeValue::Table(table) = table.get_ref() else {
+                return Err(self.wrong_type("parameters", "a table", table, TOP_LEVEL_KEYS));
+            };
+            let mut values = BTreeMap::new();
+            for (name, value) in in_file_order(table) {
+                let name = name.get_ref().to_string();
+                let items = match value.get_ref() {
+                    DeValue::Array(items) => items.iter().collect(),
+                    _ => vec![value],
+                };
+                let example = format!(r#"{name} = ["succeeded", "failed"]"#);
+                let literals = items
+                    .into_iter()
+                    .map(|item| match item.get_ref() {
+                        DeValue::String(text) => Ok(format!("'{}'", text.replace('\'', "''"))),
+                        DeValue::Integer(number) => Ok(number.to_string()),
+                        DeValue::Boolean(flag) => Ok(flag.to_string()),
+                        _ => Err(self.wrong_type(
+                            &name,
+                            "a string, an integer or a boolean",
+                            item,
+                            &[(name.as_str(), example.as_str())],
+                        )),
+                    })
+                    .collect::<Result<Vec<String>, ConfigError>>()?;
+                values.insert(name, literals);
+            }
+            parameters.insert(query, values);
+        }
+        Ok(parameters)
+    }
+
     /// `[[transaction]]`: an array of tables with `name`, `steps` and maybe `isolation`.
     fn transactions(&self, value: &Spanned<DeValue>) -> Result<Vec<Composition>, ConfigError> {
         let DeValue::Array(items) = value.get_ref() else {
@@ -1407,6 +1468,7 @@ lost-update = "off"
                 variables: BTreeMap::new(),
                 transactions: Vec::new(),
                 confirm_setup: Vec::new(),
+                parameters: BTreeMap::new(),
             }
         );
     }
@@ -1442,6 +1504,26 @@ lost-update = "off"
             "setpu",
             2,
             "did you mean `setup`?",
+        );
+    }
+
+    #[test]
+    fn parameter_values_are_sql_literals_by_query_and_parameter() {
+        let text = "[parameters.delete_old_jobs]\nstatuses = [\"succeeded\", \"it's\"]\n\
+                    limit = 10\nforce = false\n";
+        let config = parse(Path::new("isolint.toml"), text).unwrap();
+        let values = &config.parameters["delete_old_jobs"];
+        assert_eq!(values["statuses"], ["'succeeded'", "'it''s'"]);
+        assert_eq!(values["limit"], ["10"]);
+        assert_eq!(values["force"], ["false"]);
+        let error = parse(
+            Path::new("isolint.toml"),
+            "[parameters.delete_old_jobs]\nstatuses = [1.5]\n",
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("statuses"),
+            "the error names the parameter: {error}"
         );
     }
 
@@ -1870,6 +1952,7 @@ exclude = ["app/vendor", "./**/*.down.sql"]
                     let line = line.trim_start_matches("# ");
                     line.starts_with(&format!("{key} = "))
                         || *line == format!("[{key}]")
+                        || line.starts_with(&format!("[{key}."))
                         || *line == format!("[[{key}]]")
                 };
                 assert!(lines.iter().any(shown), "{engine}: `{key}` is not shown");

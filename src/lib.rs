@@ -73,6 +73,8 @@ pub struct CheckOptions {
     pub variables: parse::templates::Variables,
     /// Transactions composed from named queries (the config's `[[transaction]]`s).
     pub transactions: Vec<compose::Composition>,
+    /// What callers pass for the parameters of named queries (the config's `[parameters]`).
+    pub parameters: BTreeMap<String, access::extract::ParameterValues>,
     /// The engine's server settings (the config's `[engine]` table), which change what its
     /// levels do.
     pub engine_settings: semantics::EngineSettings,
@@ -90,6 +92,7 @@ impl CheckOptions {
             severities: BTreeMap::new(),
             variables: parse::templates::Variables::new(),
             transactions: Vec::new(),
+            parameters: BTreeMap::new(),
             engine_settings: semantics::EngineSettings::new(),
         }
     }
@@ -419,6 +422,7 @@ pub fn check_with_progress(
                 message: note.message.clone(),
             }),
     );
+    diagnostics.extend(unused_parameter_values(&programs, &options.parameters));
     let composed = compose::compose(
         &mut programs,
         &options.transactions,
@@ -957,7 +961,7 @@ fn build_programs(
     let facts: Vec<StatementFacts> = parsed
         .statements
         .into_iter()
-        .map(|statement| statement_facts(&file.text, statement, catalog, options.engine))
+        .map(|statement| statement_facts(&file.text, statement, catalog, options))
         .collect();
     let stem = file
         .path
@@ -1007,9 +1011,19 @@ fn statement_facts(
     text: &str,
     statement: RawStatement,
     catalog: &Catalog,
-    engine: Engine,
+    options: &CheckOptions,
 ) -> StatementFacts {
     use sqlparser::ast::{Statement, TransactionIsolationLevel, TransactionMode};
+    let engine = options.engine;
+    // The values the config says callers pass for this named query's parameters.
+    let declared = statement
+        .directives
+        .iter()
+        .rev()
+        .find_map(|directive| match &directive.value {
+            Directive::Name(name) => options.parameters.get(name),
+            _ => None,
+        });
     let level_of = |modes: &[TransactionMode]| {
         modes.iter().find_map(|mode| match mode {
             TransactionMode::IsolationLevel(level) => Some(match level {
@@ -1066,6 +1080,21 @@ fn statement_facts(
                 }
             }
             Some(_) => {
+                let bound: Vec<Statement>;
+                let asts = match declared {
+                    Some(values) => {
+                        bound = asts
+                            .iter()
+                            .cloned()
+                            .map(|mut ast| {
+                                access::extract::bind_parameter_values(&mut ast, values);
+                                ast
+                            })
+                            .collect();
+                        &bound
+                    }
+                    None => asts,
+                };
                 let data = asts
                     .iter()
                     .filter(|ast| access::extract::is_data_statement(ast));
@@ -1146,6 +1175,62 @@ fn directive_warnings(parsed: &ParsedFile) -> Vec<Diagnostic> {
         }
     }
     warnings
+}
+
+/// Warnings for the config's `[parameters]` that name no query, or a parameter the query
+/// does not have: their values would change nothing, and nothing is to be silently skipped.
+fn unused_parameter_values(
+    programs: &[Program],
+    parameters: &BTreeMap<String, access::extract::ParameterValues>,
+) -> Vec<Diagnostic> {
+    let warning = |message: String| Diagnostic {
+        kind: DiagnosticKind::Warning,
+        file: None,
+        range: TextRange::default(),
+        message,
+    };
+    let mut warnings = Vec::new();
+    for (query, values) in parameters {
+        let named: Vec<&Program> = programs
+            .iter()
+            .filter(|program| program.name == *query)
+            .collect();
+        if named.is_empty() {
+            warnings.push(warning(format!(
+                "isolint.toml: `[parameters.{query}]` names no query; its values are not used"
+            )));
+            continue;
+        }
+        for name in values.keys() {
+            let used = named.iter().any(|program| {
+                program
+                    .statements
+                    .iter()
+                    .any(|statement| mentions_parameter(&statement.text, name))
+            });
+            if !used {
+                warnings.push(warning(format!(
+                    "isolint.toml: `[parameters.{query}]` names `{name}`, which `{query}` does \
+                     not take; its values are not used"
+                )));
+            }
+        }
+    }
+    warnings
+}
+
+/// Whether `sql` writes the parameter `name` in one of the forms query files use (`%(name)s`,
+/// `:name`, `@name`, `$name`, `sqlc.arg(name)`).
+fn mentions_parameter(sql: &str, name: &str) -> bool {
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    ["%(", ":", "@", "$", "arg(", "arg('"].iter().any(|sigil| {
+        let needle = format!("{sigil}{name}");
+        sql.match_indices(&needle).any(|(at, _)| {
+            let before = sql[..at].chars().next_back();
+            let after = sql[at + needle.len()..].chars().next();
+            !before.is_some_and(|c| *sigil == ":" && c == ':') && !after.is_some_and(word)
+        })
+    })
 }
 
 /// `unused-ignore` warnings: ignore directives for enabled rules that silenced nothing, and
@@ -1268,6 +1353,25 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn a_parameter_is_mentioned_in_the_forms_query_files_write_it() {
+        for sql in [
+            "DELETE FROM jobs WHERE status = ANY(%(statuses)s)",
+            "DELETE FROM jobs WHERE status = ANY(:statuses)",
+            "DELETE FROM jobs WHERE status = ANY(@statuses::text[])",
+            "DELETE FROM jobs WHERE status = ANY(sqlc.arg(statuses))",
+        ] {
+            assert!(mentions_parameter(sql, "statuses"), "{sql}");
+        }
+        for sql in [
+            "DELETE FROM jobs WHERE status = ANY(%(statuses_old)s)",
+            "SELECT x::statuses FROM jobs",
+            "DELETE FROM jobs WHERE statuses = 1",
+        ] {
+            assert!(!mentions_parameter(sql, "statuses"), "{sql}");
+        }
     }
 
     #[test]

@@ -111,6 +111,7 @@ pub fn options(args: &Choices, config: Option<&Config>) -> Result<CheckOptions, 
         config.apply_rules(&mut options);
         options.variables = config.variables.clone();
         options.transactions = config.transactions.clone();
+        options.parameters = config.parameters.clone();
     }
     // A `[[transaction]]`'s level must be one the engine has, as `--isolation`'s must.
     for level in options.transactions.iter().filter_map(|t| t.isolation) {

@@ -141,6 +141,111 @@ pub fn calls(statement: &Statement) -> Vec<Call> {
     calls.0
 }
 
+/// The values a query's callers pass for some of its parameters, as SQL literals, by the
+/// parameter's name without its sigil (`statuses` for `%(statuses)s`, `:statuses`, `@statuses`).
+pub type ParameterValues = BTreeMap<String, Vec<String>>;
+
+/// Puts the values callers are declared to pass (`[parameters]` in `isolint.toml`) where the
+/// statement compares a parameter with a column: `c = ANY(:p)` becomes `c = ANY(ARRAY[...])`
+/// and `c = :p` becomes `c IN (...)`, so the column's literal domain is those values. A
+/// parameter with one value is that literal wherever it stands. Returns the names bound.
+pub fn bind_parameter_values(
+    statement: &mut Statement,
+    values: &ParameterValues,
+) -> BTreeSet<String> {
+    let literals: BTreeMap<&str, Vec<Expr>> = values
+        .iter()
+        .filter_map(|(name, texts)| {
+            let exprs: Option<Vec<Expr>> = texts.iter().map(|text| literal_expr(text)).collect();
+            Some((name.as_str(), exprs?))
+        })
+        .collect();
+    let declared = |expr: &Expr| declared_parameter(expr, &literals);
+    let mut bound = BTreeSet::new();
+    let _ = visit_expressions_mut(statement, |expr| {
+        match expr {
+            Expr::AnyOp {
+                compare_op: BinaryOperator::Eq,
+                right,
+                ..
+            } => {
+                if let Some((name, exprs)) = declared(right) {
+                    **right = Expr::Array(sqlparser::ast::Array {
+                        elem: exprs,
+                        named: true,
+                    });
+                    bound.insert(name);
+                }
+            }
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Eq,
+                right,
+            } => {
+                let (column, parameter) = if declared(right).is_some() {
+                    (left, right)
+                } else {
+                    (right, left)
+                };
+                if let Some((name, exprs)) = declared(parameter) {
+                    let column = std::mem::replace(column.as_mut(), Expr::value(Value::Null));
+                    *expr = Expr::In {
+                        expr: Box::new(column),
+                        target: InTarget::List(exprs),
+                        negated: false,
+                        global: false,
+                    };
+                    bound.insert(name);
+                }
+            }
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    let _ = visit_expressions_mut(statement, |expr| {
+        if let Some((name, exprs)) = declared(expr)
+            && let [only] = exprs.as_slice()
+        {
+            *expr = only.clone();
+            bound.insert(name);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    bound
+}
+
+/// The parameter `expr` is (through casts and parentheses), when its values are declared.
+fn declared_parameter(
+    expr: &Expr,
+    literals: &BTreeMap<&str, Vec<Expr>>,
+) -> Option<(String, Vec<Expr>)> {
+    let name = match expr {
+        Expr::Value(value) => match &value.value {
+            Value::Placeholder(name) => name.trim_start_matches([':', '@', '$']),
+            _ => return None,
+        },
+        Expr::Identifier(ident) => ident.value.strip_prefix('@')?,
+        Expr::Nested(inner) | Expr::Cast { expr: inner, .. } => {
+            return declared_parameter(inner, literals);
+        }
+        _ => return None,
+    };
+    literals
+        .get(name)
+        .map(|exprs| (name.to_string(), exprs.clone()))
+}
+
+/// A literal written in SQL (`'failed'`, `3`, `true`), as an expression.
+fn literal_expr(text: &str) -> Option<Expr> {
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    let expr = sqlparser::parser::Parser::new(&dialect)
+        .try_with_sql(text)
+        .ok()?
+        .parse_expr()
+        .ok()?;
+    plain_term(&expr).is_some().then_some(expr)
+}
+
 /// Makes a routine's variables parameters: an unqualified name that `variable` knows (a
 /// PL/pgSQL variable or argument), or `record.field` whose record it knows (`NEW.id`,
 /// a loop's `r.id`), becomes a placeholder named after it; `$n` is renamed the same way.
