@@ -13,6 +13,7 @@ mod folding;
 pub mod graph;
 pub mod pair_conflicts;
 mod pairing;
+mod shapes;
 mod template;
 
 use folding::dedupe_and_sort;
