@@ -2,30 +2,31 @@
 //! pair `(program, partner)` from the whole of `program` but only part of its partner: the
 //! partner's statements on the tables `program` touches, or on a table joined to one of them
 //! by a foreign key (the *relevant* tables), and two facts about where the rest of the partner
-//! stands. Partners with one shape give `program` the same findings and conflicts, up to
-//! their index and the indices of their kept statements; the driver decides one of them and
-//! lets the outcome stand for the others.
+//! stands. Partners with one shape give `program` the same findings, conflicts and graph
+//! edges, up to their index, the indices of their kept statements and their parameters'
+//! names; the driver decides one of them and lets the outcome stand for the others.
 //!
 //! A shape keeps, in order: the partner's level and kind; each statement with an access to a
 //! relevant table or to no table (an advisory lock), as [`super::template`] writes it out (the
 //! snapshot flag and its accesses, parameters numbered in order of appearance among the kept
 //! statements); and, as a count of kept statements before it, where the partner takes its
-//! snapshot and where its last write outside the kept statements is. The rules compare a
-//! partner's statement indices only with each other and with those two positions (`<`, `<=`,
-//! `==`, `min`), so counts in place of indices decide every comparison alike:
+//! snapshot and where its last write is. The rules compare a partner's statement indices only
+//! with each other and with those two positions (`<`, `<=`, `==`, `min`), so counts in place
+//! of indices decide every comparison alike:
 //!
 //! - locks serialise only when both sides lock the same table, row or advisory key, and the
 //!   snapshot bounds which count (`conflict::usable_mutexes`);
 //! - foreign keys tie a child table to its parent one hop apart (`conflict::forced_conflict`,
 //!   `conflict::serialized_by_foreign_key`), which is why neighbours are relevant;
 //! - a read decides a write when some write of the same program follows it, on any table
-//!   (`cycles::open_cycles`): hence the last write outside the kept statements;
+//!   (`cycles::open_cycles`): hence the last write;
 //! - every other look at a partner is at accesses of a table the other program touches.
 //!
 //! Architecture Invariant: a shape is exact, never an approximation. A program whose findings
 //! could depend on more than its shape is its own, as for templates (`template::is_its_own`),
-//! and is never grouped; a finding of the decided partner that names a statement outside its
-//! shape is not carried over to the others, which are then decided on their own (`driver`).
+//! and is never grouped; a finding or edge of the decided partner that names a statement
+//! outside its shape is not carried over to the others, which are then decided on their own
+//! (`driver`). A rule that comes to read more of a partner must be added here.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -52,8 +53,15 @@ const MOST_TABLES: usize = 8;
 pub struct Shapes {
     /// `None` for a program that is its own.
     programs: Vec<Option<ProgramShapes>>,
-    /// Each program's tables (ids), ascending.
-    tables: Vec<Vec<u32>>,
+    /// Each program's tables (ids), ascending: `tables[table_starts[p]..table_starts[p + 1]]`.
+    /// Flat, as `shape_ids`, so that the shapes of a program's partners, asked for in
+    /// ascending order, are read in the order they lie in memory.
+    tables: Vec<u32>,
+    table_starts: Vec<u32>,
+    /// The ids of each program's shapes by set of relevant tables (bit i: its i-th table):
+    /// `shape_ids[shape_starts[p]..shape_starts[p + 1]]`, empty for a program that is its own.
+    shape_ids: Vec<u32>,
+    shape_starts: Vec<u32>,
     /// Each table's neighbours through a foreign key, either way.
     neighbours: Vec<Vec<u32>>,
     /// The parameter numbers of every shape, in the shape's order (ranges of it in
@@ -184,7 +192,7 @@ impl Shapes {
             statement_tables.push(each_tables);
         }
         // Every shape of every program, one per set of its tables, then their ids.
-        let keys: Vec<Option<(Vec<Option<u32>>, Vec<ShapeKey>)>> = written
+        let keys: Vec<Option<ProgramKeys>> = written
             .par_iter()
             .zip(&statement_tables)
             .zip(&tables)
@@ -204,17 +212,20 @@ impl Shapes {
                 let keys = (0..1u32 << program_tables.len())
                     .map(|subset| shape_key(written, &masks, subset))
                     .collect();
-                Some((masks, keys))
+                Some(ProgramKeys { masks, keys })
             })
             .collect();
         let mut ids: HashMap<Vec<u32>, u32> = HashMap::new();
         let mut numbers = Vec::new();
-        let shapes = written
+        let shapes: Vec<Option<ProgramShapes>> = written
             .into_iter()
             .zip(keys)
             .map(|(written, keys)| {
                 let (parameters, _) = written?;
-                let (statements, keys) = keys?;
+                let ProgramKeys {
+                    masks: statements,
+                    keys,
+                } = keys?;
                 let subsets = keys
                     .into_iter()
                     .map(|ShapeKey { key, parameters }| {
@@ -251,9 +262,32 @@ impl Shapes {
             list.sort_unstable();
             list.dedup();
         }
+        let flat = |lists: Vec<Vec<u32>>| -> (Vec<u32>, Vec<u32>) {
+            let mut starts = vec![0];
+            let mut flat = Vec::new();
+            for list in lists {
+                flat.extend(list);
+                starts.push(u32::try_from(flat.len()).unwrap_or(u32::MAX));
+            }
+            (flat, starts)
+        };
+        let ids = shapes
+            .iter()
+            .map(|shapes: &Option<ProgramShapes>| {
+                shapes
+                    .iter()
+                    .flat_map(|shapes| shapes.subsets.iter().map(|(id, _)| *id))
+                    .collect()
+            })
+            .collect();
+        let (shape_ids, shape_starts) = flat(ids);
+        let (tables, table_starts) = flat(tables);
         Shapes {
             programs: shapes,
             tables,
+            table_starts,
+            shape_ids,
+            shape_starts,
             neighbours,
             numbers,
         }
@@ -270,7 +304,7 @@ impl Shapes {
             scratch.stamp = 1;
         }
         let stamp = scratch.stamp;
-        for &table in &self.tables[program] {
+        for &table in self.tables_of(program) {
             scratch.relevant[table as usize] = stamp;
             for &neighbour in &self.neighbours[table as usize] {
                 scratch.relevant[neighbour as usize] = stamp;
@@ -280,14 +314,22 @@ impl Shapes {
 
     /// `partner`'s shape seen from the focused program; `None` when the partner is its own.
     pub fn shape(&self, partner: usize, scratch: &ShapeScratch) -> Option<Shape> {
-        let shapes = self.programs[partner].as_ref()?;
-        let subset = self.tables[partner]
+        let first = self.shape_starts[partner] as usize;
+        if first == self.shape_starts[partner + 1] as usize {
+            return None;
+        }
+        let subset = self
+            .tables_of(partner)
             .iter()
             .enumerate()
             .filter(|(_, table)| scratch.relevant[**table as usize] == scratch.stamp)
             .fold(0u32, |subset, (at, _)| subset | (1 << at));
-        let (id, _) = shapes.subsets[subset as usize];
+        let id = self.shape_ids[first + subset as usize];
         Some(Shape { id, subset })
+    }
+
+    fn tables_of(&self, program: usize) -> &[u32] {
+        &self.tables[self.table_starts[program] as usize..self.table_starts[program + 1] as usize]
     }
 
     /// The statements of `partner` that `shape` keeps, by index, in order.
@@ -313,6 +355,13 @@ impl Shapes {
                 .map(String::as_str)
         })
     }
+}
+
+/// A program's statements' tables as masks (see [`ProgramShapes::statements`]) and its shapes
+/// written out, by set of relevant tables.
+struct ProgramKeys {
+    masks: Vec<Option<u32>>,
+    keys: Vec<ShapeKey>,
 }
 
 /// One shape written out: its key and the numbers of its parameters in the key's order.
