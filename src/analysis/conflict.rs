@@ -661,7 +661,10 @@ fn mutexes<'a>(instance: Instance<'a>) -> Vec<(usize, Mutex<'a>)> {
 /// Where the instance's snapshot is taken: the first statement that reads table data through
 /// it. PostgreSQL-like engines take it at the first query of any kind (a `SELECT ... FOR
 /// UPDATE` or `SELECT pg_advisory_xact_lock()` included); MySQL at the first plain read.
-fn snapshot_statement(instance: Instance, context: &crate::analysis::Context) -> Option<usize> {
+pub(crate) fn snapshot_statement(
+    instance: Instance,
+    context: &crate::analysis::Context,
+) -> Option<usize> {
     let spec = context
         .semantics_of(instance.program)
         .level(context.engine, instance.program.level);

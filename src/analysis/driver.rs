@@ -1,17 +1,20 @@
 //! Runs the rules one program at a time. For each program, its partners after it (the
-//! programs it can meet, [`PairIndex`]) are grouped by template ([`Templates`]); the pair
-//! rules are decided once per group, on the group's first partner, and the outcome stands for
-//! every partner of the group. What is kept of each finding is its sort key and its pair, gathered
-//! by the program at fault and folded into root causes there; only the finding kept for a root
-//! cause is built again, from its own pair. A second pass looks at the edges of the dependency
-//! graph around each program as a pivot, once the connected parts of the graph of conflicts
-//! are known, with its partners grouped the same way, working out a partner's edges only when
-//! the rules come to them.
+//! programs it can meet, [`PairIndex`]) are grouped by shape ([`Shapes`]: what the rules read
+//! of a partner, seen from this program); the pair rules are decided once per group, on the
+//! group's first partner, and the outcome stands for every partner of the group, its statements
+//! moved to theirs. What is kept of each finding is its sort key and its pair, gathered by the
+//! program at fault and folded into root causes there; only the finding kept for a root cause
+//! is built again, from its own pair. A second pass looks at the edges of the dependency graph
+//! around each program as a pivot, once the connected parts of the graph of conflicts are
+//! known, with its partners grouped the same way, working out a partner's edges only when the
+//! rules come to them.
 //!
 //! Architecture Invariant: the findings are exactly those of deciding every pair on its own:
-//! a group only saves work (see `template`).
+//! a group only saves work (see `shapes`). An outcome that names a statement of the decided
+//! partner outside its shape is not moved; the partner it would stand for is decided apart.
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 
 use petgraph::unionfind::UnionFind;
@@ -23,7 +26,7 @@ use super::graph::{
     DependencyGraph, PartnerEdges, VulnerableEdge, representative_edges, ww_conflict,
 };
 use super::pairing::{PairIndex, PartnerScratch};
-use super::template::Templates;
+use super::shapes::{Shape, ShapeScratch, Shapes};
 use super::{Context, Pair, folding, rules, silencers};
 use crate::progress::{Progress, Stage};
 
@@ -42,24 +45,32 @@ pub(super) struct DriverOutcome {
     pub decisions: usize,
 }
 
-/// A program's partners with one profile, ascending; the first stands for the others.
-struct Group {
-    members: Vec<usize>,
-}
-
-impl Group {
-    fn representative(&self) -> usize {
-        self.members[0]
-    }
-}
-
 /// Per-thread space.
 #[derive(Default)]
 struct Scratch {
     partners: PartnerScratch,
+    shapes: ShapeScratch,
 }
 
-/// The pairs a program belongs to, grouped.
+/// One partner of a program: its index and its shape (`None` when it is its own).
+struct Member {
+    program: usize,
+    shape: Option<Shape>,
+}
+
+/// A program's partners with one shape ([`Shapes`]), ascending; the first stands for the
+/// others.
+struct Group {
+    members: Vec<Member>,
+}
+
+impl Group {
+    fn representative(&self) -> &Member {
+        &self.members[0]
+    }
+}
+
+/// The pairs a program belongs to, grouped by shape.
 struct Partners {
     /// The program meets another instance of itself.
     itself: bool,
@@ -69,43 +80,60 @@ struct Partners {
 
 struct Inputs {
     index: PairIndex,
-    templates: Templates,
+    shapes: Shapes,
 }
 
 impl Inputs {
-    /// `program`'s partners, grouped; only those after it when `after_only`.
+    /// `program`'s partners, grouped by shape and side (the rules see the pair's first
+    /// program first); only those after it when `after_only`.
     fn partners(&self, program: usize, after_only: bool, scratch: &mut Scratch) -> Partners {
         let mut all = self.index.partners(program, &mut scratch.partners);
         if after_only {
             all.retain(|partner| *partner >= program);
         }
-        let mut groups: Vec<Group> = Vec::new();
-        // By template and side: the rules see the pair's first program first.
-        let mut by_template: HashMap<(u32, bool), usize> = HashMap::new();
-        let mut itself = false;
+        self.shapes.focus(program, &mut scratch.shapes);
+        let mut partners = Partners {
+            itself: false,
+            groups: Vec::new(),
+            count: all.len(),
+        };
+        let mut by_shape: HashMap<(u32, bool), usize> = HashMap::new();
         for &partner in &all {
             if partner == program {
-                itself = true;
+                partners.itself = true;
                 continue;
             }
-            let template = self.templates.of(partner);
-            match template.and_then(|template| by_template.get(&(template, partner < program))) {
-                Some(&group) => groups[group].members.push(partner),
-                None => {
-                    if let Some(template) = template {
-                        by_template.insert((template, partner < program), groups.len());
-                    }
-                    groups.push(Group {
-                        members: vec![partner],
+            let shape = self.shapes.shape(partner, &scratch.shapes);
+            let member = Member {
+                program: partner,
+                shape,
+            };
+            match shape.map(|shape| by_shape.entry((shape.id, partner > program))) {
+                Some(Entry::Occupied(group)) => partners.groups[*group.get()].members.push(member),
+                Some(Entry::Vacant(group)) => {
+                    group.insert(partners.groups.len());
+                    partners.groups.push(Group {
+                        members: vec![member],
                     });
                 }
+                None => partners.groups.push(Group {
+                    members: vec![member],
+                }),
             }
         }
-        Partners {
-            itself,
-            groups,
-            count: all.len(),
-        }
+        partners
+    }
+
+    /// `from`'s statement `statement` as `to`'s, `from` and `to` of one group: the i-th
+    /// statement one shape keeps is the i-th the other keeps. `None` for a statement the
+    /// shape does not keep.
+    fn statement(&self, from: &Member, to: &Member, statement: usize) -> Option<usize> {
+        let (from_shape, to_shape) = (from.shape?, to.shape?);
+        let at = self
+            .shapes
+            .kept(from.program, from_shape)
+            .position(|kept| kept == statement)?;
+        self.shapes.kept(to.program, to_shape).nth(at)
     }
 }
 
@@ -123,7 +151,7 @@ pub(super) fn run(
 ) -> DriverOutcome {
     let inputs = Inputs {
         index: PairIndex::new(context.programs),
-        templates: Templates::new(context.programs),
+        shapes: Shapes::new(context),
     };
     let pair_rules: Vec<rules::Detector> = detectors
         .iter()
@@ -148,7 +176,14 @@ pub(super) fn run(
             .par_iter()
             .map_init(Scratch::default, |scratch, &program| {
                 let partners = inputs.partners(program, true, scratch);
-                pair_outcome(context, &pair_rules, with_graph, program, &partners)
+                pair_outcome(
+                    context,
+                    &inputs,
+                    &pair_rules,
+                    with_graph,
+                    program,
+                    &partners,
+                )
             })
             .collect();
         progress.advance(chunk.len());
@@ -186,14 +221,7 @@ pub(super) fn run(
                         return Vec::new();
                     }
                     let partners = inputs.partners(pivot, false, scratch);
-                    structures_around(
-                        context,
-                        &inputs.templates,
-                        &graph_rules,
-                        &component,
-                        pivot,
-                        &partners,
-                    )
+                    structures_around(context, &inputs, &graph_rules, &component, pivot, &partners)
                 })
                 .collect();
             progress.advance(chunk.len());
@@ -246,6 +274,7 @@ pub(super) fn compare(
 /// The findings of `program`'s pairs with its `partners` (those after it), and its conflicts.
 fn pair_outcome(
     context: &Context,
+    inputs: &Inputs,
     detectors: &[rules::Detector],
     with_graph: bool,
     program: usize,
@@ -283,30 +312,53 @@ fn pair_outcome(
         candidates.extend(
             keep(findings, &mut used_ignores)
                 .iter()
-                .map(|finding| Candidate::of(context, finding, (program, program), None)),
+                .map(|finding| Candidate::of(context, finding, (program, program))),
         );
     }
     for group in &partners.groups {
         let representative = group.representative();
-        let (findings, conflict) = decide(representative);
+        let (findings, conflict) = decide(representative.program);
         decisions += 1;
         if conflict && with_graph {
-            conflicts.extend(group.members.iter().copied());
+            conflicts.extend(group.members.iter().map(|member| member.program));
         }
         let findings = keep(findings, &mut used_ignores);
-        let pair = (program, representative);
+        let pair = (program, representative.program);
         candidates.extend(
             findings
                 .iter()
-                .map(|finding| Candidate::of(context, finding, pair, None)),
+                .map(|finding| Candidate::of(context, finding, pair)),
         );
-        if group.members.len() == 1 || findings.is_empty() {
+        if findings.is_empty() {
             continue;
         }
-        for &member in &group.members[1..] {
-            candidates.extend(findings.iter().map(|finding| {
-                Candidate::of(context, finding, pair, Some((representative, member)))
-            }));
+        for member in &group.members[1..] {
+            let moved: Option<Vec<Candidate>> = findings
+                .iter()
+                .map(|finding| {
+                    Candidate::moved(
+                        context,
+                        finding,
+                        pair,
+                        (representative.program, member.program),
+                        |statement| inputs.statement(representative, member, statement),
+                    )
+                })
+                .collect();
+            match moved {
+                Some(moved) => candidates.extend(moved),
+                None => {
+                    // A finding names a statement outside the shape: decide this pair apart.
+                    let (findings, _) = decide(member.program);
+                    decisions += 1;
+                    let pair = (program, member.program);
+                    candidates.extend(
+                        keep(findings, &mut used_ignores)
+                            .iter()
+                            .map(|finding| Candidate::of(context, finding, pair)),
+                    );
+                }
+            }
         }
     }
     ProgramOutcome {
@@ -351,44 +403,60 @@ fn edges(context: &Context, pivot: usize, partner: usize) -> PartnerEdges {
     }
 }
 
-/// `edge` of the pair of the pivot and `from`, for the partner `to` of the same template: its
-/// parameters renamed to `to`'s.
+/// `edge` of the pair of the pivot and `from`, for the partner `to` of the same shape: its
+/// program, its statement in the partner and the partner's parameters moved to `to`'s. `None`
+/// when the edge names a statement of `from` outside the shape.
 fn moved_edge(
-    templates: &Templates,
+    inputs: &Inputs,
     edge: &VulnerableEdge,
-    from: usize,
-    to: usize,
-) -> VulnerableEdge {
-    let mut moved = edge.with_program(from, to);
-    // The partner's instance in the edge's unifier: 0 when it reads, 1 when it writes.
-    let instance = if edge.reader == from { 0 } else { 1 };
-    let names: HashMap<&str, &str> = templates
-        .parameters(from)
-        .iter()
-        .zip(templates.parameters(to))
-        .map(|(a, b)| (a.as_str(), b.as_str()))
+    from: &Member,
+    to: &Member,
+) -> Option<VulnerableEdge> {
+    let (from_shape, to_shape) = (from.shape?, to.shape?);
+    let mut moved = edge.with_program(from.program, to.program);
+    // The partner's side of the edge: it reads (instance 0 of the unifier) or it writes (1).
+    let (instance, at) = if edge.reader == from.program {
+        (0, &mut moved.read)
+    } else {
+        (1, &mut moved.write)
+    };
+    at.statement = inputs.statement(from, to, at.statement)?;
+    let names: HashMap<&str, &str> = inputs
+        .shapes
+        .parameters(from.program, from_shape)
+        .zip(inputs.shapes.parameters(to.program, to_shape))
         .collect();
+    // A parameter the shape does not number is not the partner's to rename.
+    let unnamed = Cell::new(false);
     moved.unifier = std::sync::Arc::new(edge.unifier.rename(instance, |name| {
-        names.get(name).map(|name| name.to_string())
+        let renamed = names.get(name).map(|name| name.to_string());
+        unnamed.set(unnamed.get() || renamed.is_none());
+        renamed
     }));
-    moved
+    (!unnamed.get()).then_some(moved)
 }
 
 /// The graph rules' findings with `pivot` as the pivot. A partner's edges are worked out only
-/// when a rule comes to them, on the first partner of its group.
+/// when a rule comes to them, on the first partner of its group, and moved to the others.
 fn structures_around(
     context: &Context,
-    templates: &Templates,
+    inputs: &Inputs,
     detectors: &[rules::Detector],
     component: &[usize],
     pivot: usize,
     partners: &Partners,
 ) -> Vec<Finding> {
-    let mut order: Vec<(usize, usize)> = partners
+    let mut order: Vec<(usize, usize, usize)> = partners
         .groups
         .iter()
         .enumerate()
-        .flat_map(|(group, members)| members.members.iter().map(move |member| (*member, group)))
+        .flat_map(|(group, members)| {
+            members
+                .members
+                .iter()
+                .enumerate()
+                .map(move |(at, member)| (member.program, group, at))
+        })
         .collect();
     if order.is_empty() {
         return Vec::new();
@@ -398,24 +466,28 @@ fn structures_around(
     let decided: Vec<OnceCell<PartnerEdges>> =
         partners.groups.iter().map(|_| OnceCell::new()).collect();
     let work = |at: usize| -> PartnerEdges {
-        let (member, group) = order[at];
-        let representative = partners.groups[group].representative();
-        let found = decided[group].get_or_init(|| edges(context, pivot, representative));
-        let moved = |edges: &[VulnerableEdge]| -> Vec<VulnerableEdge> {
+        let (program, group_index, member) = order[at];
+        let group = &partners.groups[group_index];
+        let representative = group.representative();
+        let found =
+            decided[group_index].get_or_init(|| edges(context, pivot, representative.program));
+        if member == 0 {
+            return PartnerEdges {
+                incoming: found.incoming.clone(),
+                outgoing: found.outgoing.clone(),
+            };
+        }
+        let member = &group.members[member];
+        let moved = |edges: &[VulnerableEdge]| -> Option<Vec<VulnerableEdge>> {
             edges
                 .iter()
-                .map(|edge| {
-                    if member == representative {
-                        edge.clone()
-                    } else {
-                        moved_edge(templates, edge, representative, member)
-                    }
-                })
+                .map(|edge| moved_edge(inputs, edge, representative, member))
                 .collect()
         };
-        PartnerEdges {
-            incoming: moved(&found.incoming),
-            outgoing: moved(&found.outgoing),
+        match (moved(&found.incoming), moved(&found.outgoing)) {
+            (Some(incoming), Some(outgoing)) => PartnerEdges { incoming, outgoing },
+            // An edge names a statement outside the shape: work this partner out apart.
+            _ => edges(context, pivot, program),
         }
     };
     let graph = DependencyGraph::around(pivot, order.len(), work, component);

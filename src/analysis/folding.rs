@@ -85,22 +85,48 @@ pub(super) struct Candidate {
 }
 
 impl Candidate {
-    /// `finding` of the pair `pair`; with `replace = Some((from, to))`, the same finding of
-    /// the pair with `to` in place of `from`, an instance of the same template.
-    pub(super) fn of(
+    /// `finding` of the pair `pair`.
+    pub(super) fn of(context: &Context, finding: &Finding, pair: (usize, usize)) -> Candidate {
+        let statements = finding
+            .statements()
+            .map(|at| (at.program, at.statement))
+            .collect();
+        Candidate::with(context, finding, pair, |program| program, statements)
+    }
+
+    /// The same finding of the pair with `to` in place of `from` (a partner of the same shape,
+    /// [`super::shapes`]), `from`'s statement `s` becoming `to`'s `statement(s)`. `None` when
+    /// the finding names a statement of `from` that `statement` does not map.
+    pub(super) fn moved(
         context: &Context,
         finding: &Finding,
         pair: (usize, usize),
-        replace: Option<(usize, usize)>,
-    ) -> Candidate {
-        let program = |at: usize| match replace {
-            Some((from, to)) if at == from => to,
-            _ => at,
-        };
+        (from, to): (usize, usize),
+        statement: impl Fn(usize) -> Option<usize>,
+    ) -> Option<Candidate> {
+        let program = |at: usize| if at == from { to } else { at };
         let statements: Vec<(usize, usize)> = finding
             .statements()
-            .map(|at| (program(at.program), at.statement))
-            .collect();
+            .map(|at| {
+                if at.program == from {
+                    statement(at.statement).map(|moved| (to, moved))
+                } else {
+                    Some((at.program, at.statement))
+                }
+            })
+            .collect::<Option<_>>()?;
+        Some(Candidate::with(context, finding, pair, program, statements))
+    }
+
+    /// `finding` of `pair` with `program` in place of each program and `statements` in place
+    /// of its statements.
+    fn with(
+        context: &Context,
+        finding: &Finding,
+        pair: (usize, usize),
+        program: impl Fn(usize) -> usize,
+        statements: Vec<(usize, usize)>,
+    ) -> Candidate {
         let (owner, statement) = statements[0];
         let owner = &context.programs[owner];
         Candidate {
@@ -167,8 +193,8 @@ pub(super) fn fold_program(
     }
     kept.into_iter()
         .filter_map(|(candidate, partners)| {
-            // Invariant: instances of one template have the same findings (see `template`), so
-            // the pair gives the finding its candidate stands for.
+            // Invariant: partners of one shape have the same findings up to their statements
+            // (see `shapes`), so the pair gives the finding its candidate stands for.
             let mut finding = rebuild(candidate.pair)
                 .into_iter()
                 .find(|finding| sort_key(context, finding) == candidate.key)?;

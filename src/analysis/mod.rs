@@ -13,6 +13,7 @@ mod folding;
 pub mod graph;
 pub mod pair_conflicts;
 mod pairing;
+mod shapes;
 mod template;
 
 use folding::dedupe_and_sort;
@@ -148,7 +149,7 @@ pub struct Analysis {
     pub used_ignores: BTreeSet<(usize, usize, String)>,
     /// Pairs of programs that can meet (a program with itself included).
     pub pairs: usize,
-    /// Times the pair rules ran on a pair: once per program and profile of its partners.
+    /// Times the pair rules ran on a pair: once per program and shape of its partners.
     pub decisions: usize,
 }
 
