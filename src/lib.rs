@@ -55,7 +55,7 @@ use analysis::finding::Finding;
 use catalog::Catalog;
 use parse::directives::Directive;
 use parse::{ParsedFile, RawStatement};
-use program::{Program, StatementFacts, StatementKind};
+use program::{Program, ProgramKind, StatementFacts, StatementKind};
 use rule::{Rule, Severity};
 use semantics::{Engine, Level, Semantics};
 use source::{FileId, Role, SourceFile, TextRange};
@@ -1191,13 +1191,18 @@ fn unused_parameter_values(
     };
     let mut warnings = Vec::new();
     for (query, values) in parameters {
+        // The values are bound in named statements; a routine's arguments come from its callers.
         let named: Vec<&Program> = programs
             .iter()
-            .filter(|program| program.name == *query)
+            .filter(|program| {
+                program.name == *query
+                    && matches!(program.kind, ProgramKind::Query | ProgramKind::Script)
+            })
             .collect();
         if named.is_empty() {
             warnings.push(warning(format!(
-                "isolint.toml: `[parameters.{query}]` names no query; its values are not used"
+                "isolint.toml: `[parameters.{query}]` names no query (a routine's arguments \
+                 come from its calls); its values are not used"
             )));
             continue;
         }

@@ -987,3 +987,47 @@ fn capture_of_a_log_without_statements_says_what_to_turn_on() {
     let stderr = stderr_of(&result);
     assert!(stderr.contains("log_statement = 'all'"), "{stderr}");
 }
+
+/// `[parameters]` that name no query, a routine, or a parameter the query does not take are
+/// warnings naming the config's entry: their values would change nothing.
+#[test]
+fn parameter_values_that_bind_nothing_are_warnings() {
+    let directory = tempfile::tempdir().unwrap();
+    std::fs::create_dir(directory.path().join("migrations")).unwrap();
+    std::fs::write(
+        directory.path().join("migrations/1.sql"),
+        "CREATE TABLE jobs (id int PRIMARY KEY, state text NOT NULL);\n\
+         CREATE FUNCTION retry(job int) RETURNS void LANGUAGE sql AS \
+         $$ UPDATE jobs SET state = 'todo' WHERE id = job $$;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        directory.path().join("queries.sql"),
+        "-- name: DeleteIn :execrows\nDELETE FROM jobs WHERE state = ANY(@states::text[]);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        directory.path().join("isolint.toml"),
+        "engine = \"postgres\"\n\
+         [parameters.DeleteIn]\nstates = [\"done\"]\nkinds = [\"email\"]\n\
+         [parameters.retry]\njob = 1\n\
+         [parameters.Missing]\nx = 1\n",
+    )
+    .unwrap();
+    let output = isolint()
+        .args(["check", "."])
+        .current_dir(directory.path())
+        .output()
+        .unwrap();
+    let all = format!("{}{}", stdout_of(&output), stderr_of(&output));
+    assert!(
+        all.contains("`[parameters.DeleteIn]` names `kinds`, which `DeleteIn` does not take"),
+        "{all}"
+    );
+    assert!(all.contains("`[parameters.retry]` names no query"), "{all}");
+    assert!(
+        all.contains("`[parameters.Missing]` names no query"),
+        "{all}"
+    );
+    assert!(!all.contains("names `states`"), "{all}");
+}

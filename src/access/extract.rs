@@ -148,11 +148,9 @@ pub type ParameterValues = BTreeMap<String, Vec<String>>;
 /// Puts the values callers are declared to pass (`[parameters]` in `isolint.toml`) where the
 /// statement compares a parameter with a column: `c = ANY(:p)` becomes `c = ANY(ARRAY[...])`
 /// and `c = :p` becomes `c IN (...)`, so the column's literal domain is those values. A
-/// parameter with one value is that literal wherever it stands. Returns the names bound.
-pub fn bind_parameter_values(
-    statement: &mut Statement,
-    values: &ParameterValues,
-) -> BTreeSet<String> {
+/// parameter with one value is that literal wherever it stands. A value that is no SQL literal
+/// leaves its parameter as it is (the config writes every value as one).
+pub fn bind_parameter_values(statement: &mut Statement, values: &ParameterValues) {
     let literals: BTreeMap<&str, Vec<Expr>> = values
         .iter()
         .filter_map(|(name, texts)| {
@@ -161,7 +159,6 @@ pub fn bind_parameter_values(
         })
         .collect();
     let declared = |expr: &Expr| declared_parameter(expr, &literals);
-    let mut bound = BTreeSet::new();
     let _ = visit_expressions_mut(statement, |expr| {
         match expr {
             Expr::AnyOp {
@@ -169,12 +166,11 @@ pub fn bind_parameter_values(
                 right,
                 ..
             } => {
-                if let Some((name, exprs)) = declared(right) {
+                if let Some(exprs) = declared(right) {
                     **right = Expr::Array(sqlparser::ast::Array {
                         elem: exprs,
                         named: true,
                     });
-                    bound.insert(name);
                 }
             }
             Expr::BinaryOp {
@@ -182,12 +178,11 @@ pub fn bind_parameter_values(
                 op: BinaryOperator::Eq,
                 right,
             } => {
-                let (column, parameter) = if declared(right).is_some() {
-                    (left, right)
-                } else {
-                    (right, left)
+                let (column, values) = match declared(right) {
+                    Some(values) => (left, Some(values)),
+                    None => (right, declared(left)),
                 };
-                if let Some((name, exprs)) = declared(parameter) {
+                if let Some(exprs) = values {
                     let column = std::mem::replace(column.as_mut(), Expr::value(Value::Null));
                     *expr = Expr::In {
                         expr: Box::new(column),
@@ -195,7 +190,6 @@ pub fn bind_parameter_values(
                         negated: false,
                         global: false,
                     };
-                    bound.insert(name);
                 }
             }
             _ => {}
@@ -203,22 +197,17 @@ pub fn bind_parameter_values(
         ControlFlow::<()>::Continue(())
     });
     let _ = visit_expressions_mut(statement, |expr| {
-        if let Some((name, exprs)) = declared(expr)
+        if let Some(exprs) = declared(expr)
             && let [only] = exprs.as_slice()
         {
             *expr = only.clone();
-            bound.insert(name);
         }
         ControlFlow::<()>::Continue(())
     });
-    bound
 }
 
 /// The parameter `expr` is (through casts and parentheses), when its values are declared.
-fn declared_parameter(
-    expr: &Expr,
-    literals: &BTreeMap<&str, Vec<Expr>>,
-) -> Option<(String, Vec<Expr>)> {
+fn declared_parameter(expr: &Expr, literals: &BTreeMap<&str, Vec<Expr>>) -> Option<Vec<Expr>> {
     let name = match expr {
         Expr::Value(value) => match &value.value {
             Value::Placeholder(name) => name.trim_start_matches([':', '@', '$']),
@@ -230,9 +219,7 @@ fn declared_parameter(
         }
         _ => return None,
     };
-    literals
-        .get(name)
-        .map(|exprs| (name.to_string(), exprs.clone()))
+    literals.get(name).cloned()
 }
 
 /// A literal written in SQL (`'failed'`, `3`, `true`), as an expression.
@@ -2118,7 +2105,7 @@ impl Extractor<'_> {
                 let first = self.accesses.len();
                 self.query(subquery, self.nested_mode());
                 if let Some(alias) = alias {
-                    let derived: Vec<usize> = (first..self.accesses.len())
+                    let derived = (first..self.accesses.len())
                         .filter(|&index| self.accesses[index].is_read())
                         .collect();
                     let columns = self.passed_through(subquery);
