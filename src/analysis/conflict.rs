@@ -67,6 +67,14 @@ pub struct RwEdge {
 /// Every rw edge from `reader`'s reads to `writer`'s writes.
 pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
     let mut edges = Vec::new();
+    // The writer's writes, once for all of the reader's reads; no edge comes without one.
+    let writes: Vec<(AccessRef, &Access)> = writer
+        .accesses()
+        .filter(|(_, write)| write.is_write())
+        .collect();
+    if writes.is_empty() {
+        return edges;
+    }
     for (read_at, read) in reader.accesses() {
         if read.own_rows_only() {
             continue;
@@ -76,9 +84,9 @@ pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
         // inserts that give every column the DELETE pins can match it: a column left to its
         // default (a serial id) never equals the DELETE's parameter.
         if matches!(read.kind, AccessKind::Delete { .. }) {
-            for (write_at, write) in writer.accesses() {
-                if write.table == read.table
-                    && matches!(write.kind, AccessKind::Insert { .. })
+            for &(write_at, write) in &writes {
+                if matches!(write.kind, AccessKind::Insert { .. })
+                    && write.table == read.table
                     && read
                         .rows
                         .pins
@@ -130,8 +138,8 @@ pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
                 .cloned()
                 .collect()
         };
-        for (write_at, write) in writer.accesses() {
-            if write.table != read.table || !write.is_write() || write.own_rows_only() {
+        for &(write_at, write) in &writes {
+            if write.table != read.table || write.own_rows_only() {
                 continue;
             }
             let mut push = |kind, columns: Vec<String>, unifier| {

@@ -57,27 +57,34 @@ impl Unifier {
     }
 
     pub fn find(&self, atom: &Atom) -> Atom {
+        self.root(atom).clone()
+    }
+
+    /// [`Unifier::find`] without copying the root.
+    fn root<'s>(&'s self, atom: &'s Atom) -> &'s Atom {
         let mut current = atom;
         while let Some(next) = self.parent_of(current) {
             current = next;
         }
-        current.clone()
+        current
     }
 
     /// Adds `a = b`; `false` (and no change) when it contradicts what is known.
     pub fn union(&mut self, a: &Atom, b: &Atom) -> bool {
-        let (root_a, root_b) = (self.find(a), self.find(b));
+        let (root_a, root_b) = (self.root(a), self.root(b));
         if root_a == root_b {
             return true;
         }
-        match (&root_a, &root_b) {
+        match (root_a, root_b) {
             (Atom::Lit(_), Atom::Lit(_)) => false,
             (Atom::Lit(_), _) => {
-                self.link(root_b, root_a);
+                let (child, parent) = (root_b.clone(), root_a.clone());
+                self.link(child, parent);
                 true
             }
             _ => {
-                self.link(root_a, root_b);
+                let (child, parent) = (root_a.clone(), root_b.clone());
+                self.link(child, parent);
                 true
             }
         }
@@ -85,7 +92,7 @@ impl Unifier {
 
     /// Whether the equalities imply `a = b`.
     pub fn equal(&self, a: &Atom, b: &Atom) -> bool {
-        a == b || self.find(a) == self.find(b)
+        a == b || self.root(a) == self.root(b)
     }
 
     /// Both sets of equalities at once, if they are consistent.
@@ -172,18 +179,40 @@ pub fn render(atom: &Atom) -> String {
 /// rows, or `None` when some column is pinned to two different values or its literal values
 /// on the two sides do not overlap (`status = 'todo'` against `status IN ('done', 'failed')`).
 pub fn rows_meet(a: &RowSet, ia: u8, b: &RowSet, ib: u8) -> Option<Unifier> {
-    let mut unifier = Unifier::default();
-    for (column, term_a) in &a.pins {
-        if let Some(term_b) = b.pins.get(column)
-            && !unifier.union(&Atom::of(term_a, ia), &Atom::of(term_b, ib))
-        {
-            return None;
-        }
-    }
+    // The checks that need no unifier first: building it copies every name it links.
     if !domains_overlap(a, b) || fresh_against_known(a, b) || fresh_against_known(b, a) {
         return None;
     }
+    let mut unifier = Unifier::default();
+    for (term_a, term_b) in shared_pins(a, b) {
+        if !unifier.union(&Atom::of(term_a, ia), &Atom::of(term_b, ib)) {
+            return None;
+        }
+    }
     Some(unifier)
+}
+
+/// The terms both row sets pin one column to, in the order of the columns: a walk of the two
+/// sorted maps side by side, in place of a lookup of each column of one in the other.
+fn shared_pins<'r>(a: &'r RowSet, b: &'r RowSet) -> impl Iterator<Item = (&'r Term, &'r Term)> {
+    let (mut left, mut right) = (a.pins.iter().peekable(), b.pins.iter().peekable());
+    std::iter::from_fn(move || {
+        loop {
+            let ((column_a, _), (column_b, _)) = (left.peek()?, right.peek()?);
+            match column_a.cmp(column_b) {
+                std::cmp::Ordering::Less => {
+                    left.next();
+                }
+                std::cmp::Ordering::Greater => {
+                    right.next();
+                }
+                std::cmp::Ordering::Equal => {
+                    let ((_, term_a), (_, term_b)) = (left.next()?, right.next()?);
+                    return Some((term_a, term_b));
+                }
+            }
+        }
+    })
 }
 
 /// A row given a fresh key by one side cannot be a row the other names by that key; one
