@@ -17,7 +17,15 @@ pub struct Cycle<'e> {
     pub forward: &'e RwEdge,
     /// T2's read → T1's write.
     pub backward: &'e RwEdge,
-    pub unifier: Unifier,
+    pub unifier: &'e Unifier,
+}
+
+/// A cycle as a pair keeps it: the indices of its edges in the pair's `forward` and
+/// `backward`, and its joint unifier.
+pub(super) struct CycleAt {
+    forward: usize,
+    backward: usize,
+    unifier: Unifier,
 }
 
 impl Cycle<'_> {
@@ -27,7 +35,20 @@ impl Cycle<'_> {
 }
 
 /// Every 2-cycle of the pair that no forced conflict, lock or pair of locked reads prevents.
+/// Worked out once per pair, whichever rule asks first.
 pub fn open_cycles<'p>(context: &Context, pair: &'p Pair) -> Vec<Cycle<'p>> {
+    pair.cycles
+        .get_or_init(|| find_open_cycles(context, pair))
+        .iter()
+        .map(|cycle| Cycle {
+            forward: &pair.forward[cycle.forward],
+            backward: &pair.backward[cycle.backward],
+            unifier: &cycle.unifier,
+        })
+        .collect()
+}
+
+fn find_open_cycles(context: &Context, pair: &Pair) -> Vec<CycleAt> {
     let mut cycles = Vec::new();
     // Only a read that feeds a write decides it: one in an earlier statement, or in the
     // write's own statement and not in its report on the write (`WITH x AS (UPDATE ...)
@@ -47,8 +68,8 @@ pub fn open_cycles<'p>(context: &Context, pair: &'p Pair) -> Vec<Cycle<'p>> {
                 .accesses()
                 .any(|(at, access)| access.is_write() && feeds(at))
     };
-    for forward in pair.forward.iter() {
-        for backward in pair.backward.iter() {
+    for (forward_at, forward) in pair.forward.iter().enumerate() {
+        for (backward_at, backward) in pair.backward.iter().enumerate() {
             // Each side's read and the write the other misses, in one call.
             let together =
                 |instance: &super::conflict::Instance, read: AccessRef, write: AccessRef| {
@@ -111,9 +132,9 @@ pub fn open_cycles<'p>(context: &Context, pair: &'p Pair) -> Vec<Cycle<'p>> {
             ) {
                 continue;
             }
-            cycles.push(Cycle {
-                forward,
-                backward,
+            cycles.push(CycleAt {
+                forward: forward_at,
+                backward: backward_at,
                 unifier,
             });
         }

@@ -14,7 +14,6 @@
 //! partner outside its shape is not moved; the partner it would stand for is decided apart.
 
 use std::cell::{Cell, OnceCell};
-use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 
 use petgraph::unionfind::UnionFind;
@@ -50,6 +49,10 @@ pub(super) struct DriverOutcome {
 struct Scratch {
     partners: PartnerScratch,
     shapes: ShapeScratch,
+    /// By shape id and side (`2 * id + side`): `(stamp, group)` when the program being grouped
+    /// (`stamp`) has a group of partners of that shape, at index `group`.
+    group_of: Vec<(u32, u32)>,
+    stamp: u32,
 }
 
 /// One partner of a program: its index and its shape (`None` when it is its own).
@@ -87,17 +90,26 @@ impl Inputs {
     /// `program`'s partners, grouped by shape and side (the rules see the pair's first
     /// program first); only those after it when `after_only`.
     fn partners(&self, program: usize, after_only: bool, scratch: &mut Scratch) -> Partners {
-        let mut all = self.index.partners(program, &mut scratch.partners);
-        if after_only {
-            all.retain(|partner| *partner >= program);
-        }
+        let first = if after_only { program } else { 0 };
+        let all = self
+            .index
+            .partners_from(program, first, &mut scratch.partners);
         self.shapes.focus(program, &mut scratch.shapes);
         let mut partners = Partners {
             itself: false,
             groups: Vec::new(),
             count: all.len(),
         };
-        let mut by_shape: HashMap<(u32, bool), usize> = HashMap::new();
+        let slots = 2 * self.shapes.count();
+        if scratch.group_of.len() < slots {
+            scratch.group_of.resize(slots, (0, 0));
+        }
+        scratch.stamp = scratch.stamp.wrapping_add(1);
+        if scratch.stamp == 0 {
+            scratch.group_of.iter_mut().for_each(|slot| *slot = (0, 0));
+            scratch.stamp = 1;
+        }
+        let stamp = scratch.stamp;
         for &partner in &all {
             if partner == program {
                 partners.itself = true;
@@ -108,17 +120,21 @@ impl Inputs {
                 program: partner,
                 shape,
             };
-            match shape.map(|shape| by_shape.entry((shape.id, partner > program))) {
-                Some(Entry::Occupied(group)) => partners.groups[*group.get()].members.push(member),
-                Some(Entry::Vacant(group)) => {
-                    group.insert(partners.groups.len());
+            let slot = shape.map(|shape| 2 * shape.id as usize + usize::from(partner > program));
+            match slot {
+                Some(slot) if scratch.group_of[slot].0 == stamp => {
+                    let group = scratch.group_of[slot].1 as usize;
+                    partners.groups[group].members.push(member);
+                }
+                _ => {
+                    if let Some(slot) = slot {
+                        let group = u32::try_from(partners.groups.len()).unwrap_or(u32::MAX);
+                        scratch.group_of[slot] = (stamp, group);
+                    }
                     partners.groups.push(Group {
                         members: vec![member],
                     });
                 }
-                None => partners.groups.push(Group {
-                    members: vec![member],
-                }),
             }
         }
         partners

@@ -104,6 +104,9 @@ pub struct Pair<'a> {
     pub forward: Rc<Vec<RwEdge>>,
     /// T2's reads → T1's writes.
     pub backward: Rc<Vec<RwEdge>>,
+    /// The open 2-cycles of this view, once a rule asked (`write-skew` and
+    /// `phantom-write-skew` both read them): see [`cycles::open_cycles`].
+    cycles: std::cell::OnceCell<Vec<cycles::CycleAt>>,
 }
 
 impl<'a> Pair<'a> {
@@ -123,6 +126,7 @@ impl<'a> Pair<'a> {
             second,
             forward: Rc::new(rw_edges(first, second)),
             backward: Rc::new(rw_edges(second, first)),
+            cycles: std::cell::OnceCell::new(),
         }
     }
 
@@ -137,6 +141,7 @@ impl<'a> Pair<'a> {
             second: self.first,
             forward: self.backward.clone(),
             backward: self.forward.clone(),
+            cycles: std::cell::OnceCell::new(),
         }
     }
 }

@@ -166,6 +166,16 @@ impl PairIndex {
     /// The programs `program` meets on some table, one of the two writing it (`program` itself
     /// when two instances of it meet), ascending.
     pub fn partners(&self, program: usize, scratch: &mut PartnerScratch) -> Vec<usize> {
+        self.partners_from(program, 0, scratch)
+    }
+
+    /// [`PairIndex::partners`] from `first` on: those below it are left out.
+    pub fn partners_from(
+        &self,
+        program: usize,
+        first: usize,
+        scratch: &mut PartnerScratch,
+    ) -> Vec<usize> {
         let count = self.by_program.len();
         if scratch.seen.len() < count {
             scratch.seen.resize(count, 0);
@@ -181,7 +191,9 @@ impl PairIndex {
             let table = &self.tables[on_table.table];
             let writes = table.writes(program);
             let mut visit = |candidates: &[usize], partners: &mut Vec<usize>| {
-                for &other in candidates {
+                // Each list is ascending: those below `first` are a prefix.
+                let from = candidates.partition_point(|other| *other < first);
+                for &other in &candidates[from..] {
                     if scratch.seen[other] != stamp && (writes || table.writes(other)) {
                         scratch.seen[other] = stamp;
                         partners.push(other);

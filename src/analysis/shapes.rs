@@ -67,6 +67,8 @@ pub struct Shapes {
     /// The parameter numbers of every shape, in the shape's order (ranges of it in
     /// [`ProgramShapes::subsets`]).
     numbers: Vec<u32>,
+    /// How many shapes there are: their ids are `0..count`.
+    count: usize,
 }
 
 struct ProgramShapes {
@@ -244,6 +246,7 @@ impl Shapes {
                 })
             })
             .collect();
+        let count = ids.len();
         // Neighbours exactly as the rules find them: `catalog.table(access table)`'s foreign
         // keys, and the tables they reference by name.
         let mut neighbours: Vec<Vec<u32>> = vec![Vec::new(); table_ids.len()];
@@ -290,7 +293,13 @@ impl Shapes {
             shape_starts,
             neighbours,
             numbers,
+            count,
         }
+    }
+
+    /// How many shapes there are: every [`Shape::id`] is below it.
+    pub fn count(&self) -> usize {
+        self.count
     }
 
     /// Marks the tables relevant to `program` in `scratch`, for the shapes that follow.
