@@ -64,18 +64,101 @@ pub struct RwEdge {
     pub unifier: Unifier,
 }
 
+/// An access with its table as a number: two accesses have one table exactly when they have
+/// one number (an advisory lock's empty table included).
+pub type Numbered<'a> = (AccessRef, &'a Access, u32);
+
+/// Every program's accesses with their tables numbered, and its writes apart: what
+/// [`rw_edges`] needs of a program, worked out once per run rather than once per pair, so
+/// that it compares numbers, not names.
+pub struct NumberedAccesses<'a> {
+    /// Each program's accesses, in the order of [`Instance::accesses`].
+    all: Vec<Vec<Numbered<'a>>>,
+    /// Each program's writes, in that order.
+    writes: Vec<Vec<Numbered<'a>>>,
+}
+
+impl<'a> NumberedAccesses<'a> {
+    pub fn new(programs: &'a [Program]) -> NumberedAccesses<'a> {
+        let mut numbers: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+        let mut all = Vec::with_capacity(programs.len());
+        let mut writes = Vec::with_capacity(programs.len());
+        for (index, program) in programs.iter().enumerate() {
+            let instance = Instance {
+                program,
+                index,
+                tag: 0,
+            };
+            let numbered: Vec<Numbered> = instance
+                .accesses()
+                .map(|(at, access)| {
+                    let next = u32::try_from(numbers.len()).unwrap_or(u32::MAX);
+                    let number = *numbers.entry(access.table.as_str()).or_insert(next);
+                    (at, access, number)
+                })
+                .collect();
+            writes.push(
+                numbered
+                    .iter()
+                    .copied()
+                    .filter(|(_, access, _)| access.is_write())
+                    .collect(),
+            );
+            all.push(numbered);
+        }
+        NumberedAccesses { all, writes }
+    }
+
+    /// Every rw edge from `reader`'s reads to `writer`'s writes ([`rw_edges`]).
+    pub fn rw_edges(&self, reader: Instance, writer: Instance) -> Vec<RwEdge> {
+        rw_edges_numbered(
+            reader,
+            writer,
+            &self.all[reader.index],
+            &self.writes[writer.index],
+        )
+    }
+}
+
 /// Every rw edge from `reader`'s reads to `writer`'s writes.
 pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
+    // Tables numbered for these two programs alone.
+    fn numbered<'a>(instance: Instance<'a>, names: &mut Vec<&'a str>) -> Vec<Numbered<'a>> {
+        instance
+            .accesses()
+            .map(|(at, access)| {
+                let table = access.table.as_str();
+                let number = names
+                    .iter()
+                    .position(|name| *name == table)
+                    .unwrap_or_else(|| {
+                        names.push(table);
+                        names.len() - 1
+                    });
+                (at, access, u32::try_from(number).unwrap_or(u32::MAX))
+            })
+            .collect()
+    }
+    let mut names = Vec::new();
+    let reads = numbered(reader, &mut names);
+    let mut writes = numbered(writer, &mut names);
+    writes.retain(|(_, access, _)| access.is_write());
+    rw_edges_numbered(reader, writer, &reads, &writes)
+}
+
+/// [`rw_edges`] from `reader`'s accesses and `writer`'s writes, numbered alike.
+fn rw_edges_numbered(
+    reader: Instance,
+    writer: Instance,
+    reads: &[Numbered],
+    writes: &[Numbered],
+) -> Vec<RwEdge> {
     let mut edges = Vec::new();
-    // The writer's writes, once for all of the reader's reads; no edge comes without one.
-    let writes: Vec<(AccessRef, &Access)> = writer
-        .accesses()
-        .filter(|(_, write)| write.is_write())
-        .collect();
+    // No edge comes without a write.
     if writes.is_empty() {
         return edges;
     }
-    for (read_at, read) in reader.accesses() {
+    for &(read_at, read, read_table) in reads {
         if read.own_rows_only() {
             continue;
         }
@@ -84,9 +167,9 @@ pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
         // inserts that give every column the DELETE pins can match it: a column left to its
         // default (a serial id) never equals the DELETE's parameter.
         if matches!(read.kind, AccessKind::Delete { .. }) {
-            for &(write_at, write) in &writes {
-                if matches!(write.kind, AccessKind::Insert { .. })
-                    && write.table == read.table
+            for &(write_at, write, write_table) in writes {
+                if write_table == read_table
+                    && matches!(write.kind, AccessKind::Insert { .. })
                     && read
                         .rows
                         .pins
@@ -138,8 +221,8 @@ pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
                 .cloned()
                 .collect()
         };
-        for &(write_at, write) in &writes {
-            if write.table != read.table || write.own_rows_only() {
+        for &(write_at, write, write_table) in writes {
+            if write_table != read_table || write.own_rows_only() {
                 continue;
             }
             let mut push = |kind, columns: Vec<String>, unifier| {

@@ -14,11 +14,12 @@
 //! partner outside its shape is not moved; the partner it would stand for is decided apart.
 
 use std::cell::{Cell, OnceCell};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use petgraph::unionfind::UnionFind;
 use rayon::prelude::*;
 
+use super::conflict::NumberedAccesses;
 use super::finding::Finding;
 use super::folding::Candidate;
 use super::graph::{
@@ -63,11 +64,11 @@ struct Member {
 
 /// A program's partners with one shape ([`Shapes`]), ascending; the first stands for the
 /// others.
-struct Group {
-    members: Vec<Member>,
+struct Group<'p> {
+    members: &'p [Member],
 }
 
-impl Group {
+impl Group<'_> {
     fn representative(&self) -> &Member {
         &self.members[0]
     }
@@ -77,16 +78,36 @@ impl Group {
 struct Partners {
     /// The program meets another instance of itself.
     itself: bool,
-    groups: Vec<Group>,
+    /// Every partner, group after group: group `i` is `members[starts[i]..starts[i + 1]]`.
+    /// One list rather than one per group: a program has thousands of groups.
+    members: Vec<Member>,
+    starts: Vec<u32>,
     count: usize,
 }
 
-struct Inputs {
-    index: PairIndex,
-    shapes: Shapes,
+impl Partners {
+    fn group_count(&self) -> usize {
+        self.starts.len().saturating_sub(1)
+    }
+
+    fn group(&self, at: usize) -> Group<'_> {
+        Group {
+            members: &self.members[self.starts[at] as usize..self.starts[at + 1] as usize],
+        }
+    }
+
+    fn groups(&self) -> impl Iterator<Item = Group<'_>> {
+        (0..self.group_count()).map(|at| self.group(at))
+    }
 }
 
-impl Inputs {
+struct Inputs<'c> {
+    index: PairIndex,
+    shapes: Shapes,
+    numbered: NumberedAccesses<'c>,
+}
+
+impl Inputs<'_> {
     /// `program`'s partners, grouped by shape and side (the rules see the pair's first
     /// program first); only those after it when `after_only`.
     fn partners(&self, program: usize, after_only: bool, scratch: &mut Scratch) -> Partners {
@@ -95,11 +116,11 @@ impl Inputs {
             .index
             .partners_from(program, first, &mut scratch.partners);
         self.shapes.focus(program, &mut scratch.shapes);
-        let mut partners = Partners {
-            itself: false,
-            groups: Vec::new(),
-            count: all.len(),
-        };
+        let mut itself = false;
+        // Each partner with its group, and the size of each group, then the partners laid out
+        // group after group (in the order they came within each).
+        let mut grouped: Vec<(Member, u32)> = Vec::with_capacity(all.len());
+        let mut sizes: Vec<u32> = Vec::new();
         let slots = 2 * self.shapes.count();
         if scratch.group_of.len() < slots {
             scratch.group_of.resize(slots, (0, 0));
@@ -112,7 +133,7 @@ impl Inputs {
         let stamp = scratch.stamp;
         for &partner in &all {
             if partner == program {
-                partners.itself = true;
+                itself = true;
                 continue;
             }
             let shape = self.shapes.shape(partner, &scratch.shapes);
@@ -121,23 +142,35 @@ impl Inputs {
                 shape,
             };
             let slot = shape.map(|shape| 2 * shape.id as usize + usize::from(partner > program));
-            match slot {
-                Some(slot) if scratch.group_of[slot].0 == stamp => {
-                    let group = scratch.group_of[slot].1 as usize;
-                    partners.groups[group].members.push(member);
-                }
+            let group = match slot {
+                Some(slot) if scratch.group_of[slot].0 == stamp => scratch.group_of[slot].1,
                 _ => {
+                    let group = u32::try_from(sizes.len()).unwrap_or(u32::MAX);
                     if let Some(slot) = slot {
-                        let group = u32::try_from(partners.groups.len()).unwrap_or(u32::MAX);
                         scratch.group_of[slot] = (stamp, group);
                     }
-                    partners.groups.push(Group {
-                        members: vec![member],
-                    });
+                    sizes.push(0);
+                    group
                 }
-            }
+            };
+            sizes[group as usize] += 1;
+            grouped.push((member, group));
         }
-        partners
+        let mut starts = Vec::with_capacity(sizes.len() + 1);
+        let mut next = 0u32;
+        starts.push(0);
+        for size in &sizes {
+            next += size;
+            starts.push(next);
+        }
+        // Stable: within a group, partners stay in the order they came (ascending).
+        grouped.sort_by_key(|(_, group)| *group);
+        Partners {
+            itself,
+            members: grouped.into_iter().map(|(member, _)| member).collect(),
+            starts,
+            count: all.len(),
+        }
     }
 
     /// `from`'s statement `statement` as `to`'s, `from` and `to` of one group: the i-th
@@ -168,6 +201,7 @@ pub(super) fn run(
     let inputs = Inputs {
         index: PairIndex::new(context.programs),
         shapes: Shapes::new(context),
+        numbered: NumberedAccesses::new(context.programs),
     };
     let pair_rules: Vec<rules::Detector> = detectors
         .iter()
@@ -222,7 +256,9 @@ pub(super) fn run(
             folding::fold_program(
                 program,
                 candidates,
-                |(first, second)| compare(context, &pair_rules, first, second).0,
+                |(first, second)| {
+                    compare(context, Some(&inputs.numbered), &pair_rules, first, second).0
+                },
                 context,
             )
         })
@@ -268,11 +304,12 @@ struct ProgramOutcome {
 /// whether the two programs conflict at all.
 pub(super) fn compare(
     context: &Context,
+    numbered: Option<&NumberedAccesses>,
     detectors: &[rules::Detector],
     first: usize,
     second: usize,
 ) -> (Vec<Finding>, bool) {
-    let pair = Pair::new(context, first, second);
+    let pair = Pair::with_accesses(context, numbered, first, second);
     let mut findings = Vec::new();
     for detector in detectors {
         if let rules::Detector::Pair(detect) = *detector {
@@ -314,16 +351,16 @@ fn pair_outcome(
     };
     let decide = |partner: usize| {
         if detectors.is_empty() {
-            let pair = Pair::new(context, program, partner);
+            let pair = Pair::with_accesses(context, Some(&inputs.numbered), program, partner);
             let conflict =
                 !pair.forward.is_empty() || !pair.backward.is_empty() || ww_conflict(&pair);
             (Vec::new(), conflict)
         } else {
-            compare(context, detectors, program, partner)
+            compare(context, Some(&inputs.numbered), detectors, program, partner)
         }
     };
     if partners.itself && !detectors.is_empty() {
-        let (findings, _) = compare(context, detectors, program, program);
+        let (findings, _) = compare(context, Some(&inputs.numbered), detectors, program, program);
         decisions += 1;
         candidates.extend(
             keep(findings, &mut used_ignores)
@@ -331,7 +368,7 @@ fn pair_outcome(
                 .map(|finding| Candidate::of(context, finding, (program, program))),
         );
     }
-    for group in &partners.groups {
+    for group in partners.groups() {
         let representative = group.representative();
         let (findings, conflict) = decide(representative.program);
         decisions += 1;
@@ -403,9 +440,14 @@ fn could_be_pivot(context: &Context, program: usize) -> bool {
 
 /// The vulnerable edges into `pivot` (its partner reads, it writes) and out of it (it reads,
 /// its partner writes) of the pair with `partner`.
-fn edges(context: &Context, pivot: usize, partner: usize) -> PartnerEdges {
+fn edges(
+    context: &Context,
+    numbered: &NumberedAccesses,
+    pivot: usize,
+    partner: usize,
+) -> PartnerEdges {
     let (first, second) = ordered(pivot, partner);
-    let pair = Pair::new(context, first, second);
+    let pair = Pair::with_accesses(context, Some(numbered), first, second);
     let flipped = pair.flipped();
     // A view's first instance reads: into the pivot, the partner reads.
     let (into, out_of) = if pivot == first {
@@ -437,7 +479,9 @@ fn moved_edge(
         (1, &mut moved.write)
     };
     at.statement = inputs.statement(from, to, at.statement)?;
-    let names: HashMap<&str, &str> = inputs
+    // A handful of names: a list searched from its end (a later name wins, as in a map
+    // collected from it) costs less than hashing them.
+    let names: Vec<(&str, &str)> = inputs
         .shapes
         .parameters(from.program, from_shape)
         .zip(inputs.shapes.parameters(to.program, to_shape))
@@ -445,7 +489,11 @@ fn moved_edge(
     // A parameter the shape does not number is not the partner's to rename.
     let unnamed = Cell::new(false);
     moved.unifier = std::sync::Arc::new(edge.unifier.rename(instance, |name| {
-        let renamed = names.get(name).map(|name| name.to_string());
+        let renamed = names
+            .iter()
+            .rev()
+            .find(|(from, _)| *from == name)
+            .map(|(_, to)| to.to_string());
         unnamed.set(unnamed.get() || renamed.is_none());
         renamed
     }));
@@ -463,8 +511,7 @@ fn structures_around(
     partners: &Partners,
 ) -> Vec<Finding> {
     let mut order: Vec<(usize, usize, usize)> = partners
-        .groups
-        .iter()
+        .groups()
         .enumerate()
         .flat_map(|(group, members)| {
             members
@@ -479,14 +526,15 @@ fn structures_around(
     }
     // The graph orders a pivot's edges by the program at their other end.
     order.sort_unstable();
-    let decided: Vec<OnceCell<PartnerEdges>> =
-        partners.groups.iter().map(|_| OnceCell::new()).collect();
+    let decided: Vec<OnceCell<PartnerEdges>> = (0..partners.group_count())
+        .map(|_| OnceCell::new())
+        .collect();
     let work = |at: usize| -> PartnerEdges {
         let (program, group_index, member) = order[at];
-        let group = &partners.groups[group_index];
+        let group = partners.group(group_index);
         let representative = group.representative();
-        let found =
-            decided[group_index].get_or_init(|| edges(context, pivot, representative.program));
+        let found = decided[group_index]
+            .get_or_init(|| edges(context, &inputs.numbered, pivot, representative.program));
         if member == 0 {
             return PartnerEdges {
                 incoming: found.incoming.clone(),
@@ -503,7 +551,7 @@ fn structures_around(
         match (moved(&found.incoming), moved(&found.outgoing)) {
             (Some(incoming), Some(outgoing)) => PartnerEdges { incoming, outgoing },
             // An edge names a statement outside the shape: work this partner out apart.
-            _ => edges(context, pivot, program),
+            _ => edges(context, &inputs.numbered, pivot, program),
         }
     };
     let graph = DependencyGraph::around(pivot, order.len(), work, component);

@@ -2,7 +2,7 @@
 //! conflict, with the vulnerable rw edges marked. It is looked at one pivot at a time
 //! ([`DependencyGraph::around`]); only its connected parts are held for the whole project.
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::sync::Arc;
 
 use super::conflict::{AccessRef, EdgeKind, forced_conflict, guards_exclude, serialized_by_lock};
@@ -53,6 +53,18 @@ pub struct DependencyGraph<'a> {
     /// Each program's connected part of the graph of conflicts: a chain of conflicts leads
     /// from one program to another exactly when they share one (conflicts go both ways).
     component: &'a [usize],
+    /// How many of `edges` are worked out.
+    worked: Cell<usize>,
+    /// Once every partner's edges are worked out: where each edge is, so that a rule that
+    /// walks them again and again (once per edge of the other side) walks a list of edges,
+    /// not every partner.
+    listed: OnceCell<ListedEdges>,
+}
+
+/// Every edge of a pivot's partners as `(partner, index in its list)`, in the partners' order.
+struct ListedEdges {
+    incoming: Vec<(u32, u32)>,
+    outgoing: Vec<(u32, u32)>,
 }
 
 /// The vulnerable edges between a pivot and one partner.
@@ -78,6 +90,8 @@ impl<'a> DependencyGraph<'a> {
             edges: (0..partners).map(|_| OnceCell::new()).collect(),
             work: Box::new(work),
             component,
+            worked: Cell::new(0),
+            listed: OnceCell::new(),
         }
     }
 
@@ -91,24 +105,70 @@ impl<'a> DependencyGraph<'a> {
         self.component[from] == self.component[to]
     }
 
-    fn partner_edges(&self, program: usize) -> impl Iterator<Item = &PartnerEdges> {
-        self.edges
-            .iter()
-            .enumerate()
-            .filter(move |_| program == self.pivot)
-            .map(|(at, edges)| edges.get_or_init(|| (self.work)(at)))
+    /// The edges of the `at`-th partner, worked out now if they were not.
+    fn partner_edges(&self, at: usize) -> &PartnerEdges {
+        self.edges[at].get_or_init(|| {
+            self.worked.set(self.worked.get() + 1);
+            (self.work)(at)
+        })
+    }
+
+    /// The list of every edge, once every partner's edges are worked out.
+    fn listed(&self) -> Option<&ListedEdges> {
+        if self.worked.get() < self.edges.len() {
+            return None;
+        }
+        Some(self.listed.get_or_init(|| {
+            let list = |side: fn(&PartnerEdges) -> &Vec<VulnerableEdge>| -> Vec<(u32, u32)> {
+                self.edges
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(at, edges)| Some((at, edges.get()?)))
+                    .flat_map(|(at, edges)| {
+                        (0..side(edges).len()).map(move |edge| (at as u32, edge as u32))
+                    })
+                    .collect()
+            };
+            ListedEdges {
+                incoming: list(|edges| &edges.incoming),
+                outgoing: list(|edges| &edges.outgoing),
+            }
+        }))
+    }
+
+    /// One side of every partner's edges with `program`, a pivot, in the partners' order:
+    /// from the list once there is one, else partner by partner, working each out as the
+    /// walk comes to it.
+    fn side(
+        &self,
+        program: usize,
+        side: fn(&PartnerEdges) -> &Vec<VulnerableEdge>,
+        listed_side: fn(&ListedEdges) -> &Vec<(u32, u32)>,
+    ) -> impl Iterator<Item = &VulnerableEdge> {
+        let pivot = program == self.pivot;
+        let listed = if pivot { self.listed() } else { None };
+        let from_list = listed.map(|listed| {
+            listed_side(listed).iter().filter_map(move |&(at, edge)| {
+                let edges = self.edges[at as usize].get()?;
+                side(edges).get(edge as usize)
+            })
+        });
+        let walked = (pivot && listed.is_none())
+            .then(|| (0..self.edges.len()).flat_map(move |at| side(self.partner_edges(at)).iter()));
+        from_list
+            .into_iter()
+            .flatten()
+            .chain(walked.into_iter().flatten())
     }
 
     /// The vulnerable edges whose writer is `program`, a pivot, ordered by reader.
     pub fn written_by(&self, program: usize) -> impl Iterator<Item = &VulnerableEdge> {
-        self.partner_edges(program)
-            .flat_map(|edges| edges.incoming.iter())
+        self.side(program, |edges| &edges.incoming, |listed| &listed.incoming)
     }
 
     /// The vulnerable edges whose reader is `program`, a pivot, ordered by writer.
     pub fn read_by(&self, program: usize) -> impl Iterator<Item = &VulnerableEdge> {
-        self.partner_edges(program)
-            .flat_map(|edges| edges.outgoing.iter())
+        self.side(program, |edges| &edges.outgoing, |listed| &listed.outgoing)
     }
 }
 

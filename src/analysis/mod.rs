@@ -111,6 +111,16 @@ pub struct Pair<'a> {
 
 impl<'a> Pair<'a> {
     pub fn new(context: &Context<'a>, first: usize, second: usize) -> Pair<'a> {
+        Pair::with_accesses(context, None, first, second)
+    }
+
+    /// [`Pair::new`], with the accesses of every program numbered ahead when there are.
+    pub(crate) fn with_accesses(
+        context: &Context<'a>,
+        numbered: Option<&conflict::NumberedAccesses>,
+        first: usize,
+        second: usize,
+    ) -> Pair<'a> {
         let first = Instance {
             program: &context.programs[first],
             index: first,
@@ -121,11 +131,15 @@ impl<'a> Pair<'a> {
             index: second,
             tag: 1,
         };
+        let edges = |reader: Instance, writer: Instance| match numbered {
+            Some(numbered) => numbered.rw_edges(reader, writer),
+            None => rw_edges(reader, writer),
+        };
         Pair {
             first,
             second,
-            forward: Rc::new(rw_edges(first, second)),
-            backward: Rc::new(rw_edges(second, first)),
+            forward: Rc::new(edges(first, second)),
+            backward: Rc::new(edges(second, first)),
             cycles: std::cell::OnceCell::new(),
         }
     }
@@ -233,6 +247,7 @@ pub fn unfold(context: &Context, finding: &Finding, partner: StatementRef) -> Op
     }
     let (findings, _) = driver::compare(
         context,
+        None,
         &[detector],
         finding.primary.program,
         partner.program,
