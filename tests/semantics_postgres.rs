@@ -2261,3 +2261,64 @@ fn derived_table_conditions_restrict_its_rows() {
         "RetryJob's write is lost"
     );
 }
+
+/// open_batch writes only after `IF v_batch IS NOT NULL THEN RETURN`: the row it read had no
+/// batch. close_batch updates only `WHERE batch = p_batch`, so between open_batch's read and
+/// its write it finds no row to update, and the outcome is the serial order close_batch,
+/// open_batch. assign_batch writes whatever the row holds, and open_batch overwrites it.
+#[test]
+fn a_branch_on_a_read_value_excludes_writers_of_other_values() {
+    let Some(database) = Database::of("a_branch_on_a_read_value_excludes_writers_of_other_values")
+    else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        [
+            "lost-update: open_batch",
+            "lost-update: assign_batch, open_batch"
+        ]
+    );
+    let row = "INSERT INTO subscription (consumer) VALUES ('c')";
+    database.execute(row);
+    let mut run = database.sessions(["opener", "closer"]);
+    run.step("opener", "BEGIN");
+    assert_eq!(
+        run.step(
+            "opener",
+            "SELECT batch IS NULL FROM subscription WHERE consumer = 'c'"
+        )
+        .rows(),
+        ["t"]
+    );
+    assert_eq!(
+        run.step("closer", "SELECT close_batch(1)").rows(),
+        ["0"],
+        "close_batch finds no row with a batch open"
+    );
+    run.step(
+        "opener",
+        "UPDATE subscription SET batch = 5 WHERE consumer = 'c'",
+    );
+    run.step("opener", "COMMIT");
+    assert_eq!(database.query("SELECT batch FROM subscription"), ["5"]);
+
+    database.execute(&format!("DELETE FROM subscription; {row}"));
+    let mut run = database.sessions(["opener", "assigner"]);
+    run.step("opener", "BEGIN");
+    run.step(
+        "opener",
+        "SELECT batch FROM subscription WHERE consumer = 'c'",
+    );
+    run.step("assigner", "SELECT assign_batch('c', 9)");
+    run.step(
+        "opener",
+        "UPDATE subscription SET batch = 5 WHERE consumer = 'c'",
+    );
+    run.step("opener", "COMMIT");
+    assert_eq!(
+        database.query("SELECT batch FROM subscription"),
+        ["5"],
+        "assign_batch's batch 9 is lost"
+    );
+}

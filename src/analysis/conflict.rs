@@ -317,6 +317,49 @@ pub fn guards_exclude(a: Instance, b: Instance, ran: [&[usize]; 2], unifier: &Un
         })
 }
 
+/// Whether `instance` runs its statement `write` only when its earlier lookup `read` found a
+/// row whose value `other` (an UPDATE or DELETE of another transaction) never selects: the
+/// write sits behind `IF batch_id IS NOT NULL THEN RETURN` after `SELECT sub_batch INTO
+/// batch_id`, and `other` updates `WHERE sub_batch = $1`. `other` then cannot have written
+/// the version of the row that the lookup read, so the write does not overwrite it: a third
+/// transaction must have written in between.
+pub fn value_guard_excludes(
+    instance: Instance,
+    (read_at, read): (AccessRef, &Access),
+    write: usize,
+    other: &Access,
+) -> bool {
+    if !matches!(
+        other.kind,
+        AccessKind::Update { .. } | AccessKind::Delete { .. }
+    ) || read_at.statement >= write
+    {
+        return false;
+    }
+    let file = instance.program.file;
+    let statements = &instance.program.statements;
+    let (Some(guarded), Some(between)) = (
+        statements.get(write),
+        statements.get(read_at.statement..write),
+    ) else {
+        return false;
+    };
+    guarded.value_guards.iter().any(|guard| {
+        // The lookup of the same call: the last run of it before the write.
+        let same_call = between[0].origin(file) == guard.lookup
+            && !between[1..]
+                .iter()
+                .any(|statement| statement.origin(file) == guard.lookup);
+        same_call
+            && read.table == guard.table
+            && other.table == guard.table
+            && other
+                .rows
+                .domain(&guard.column)
+                .is_some_and(|domain| !domain.intersects(&guard.domain))
+    })
+}
+
 /// Whether `instance` can change which rows of `check`'s table match its pins: an INSERT, a
 /// DELETE, or an UPDATE of a pinned column.
 fn moves_rows_across(instance: Instance, check: &Access) -> bool {
