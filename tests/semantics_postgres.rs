@@ -2322,3 +2322,42 @@ fn a_branch_on_a_read_value_excludes_writers_of_other_values() {
         "assign_batch's batch 9 is lost"
     );
 }
+
+/// Two claims of jobs of one lock: each misses the other's uncommitted `doing` job, and each
+/// moves a different job to `doing`. On `jobs`, the partial unique index admits one `doing` job
+/// per lock, so the second UPDATE waits for the first and fails; on `tasks`, with no index,
+/// both commit and two tasks of one lock run at once.
+#[test]
+fn a_partial_unique_index_serialises_rows_moved_into_it() {
+    let Some(database) = Database::of("a_partial_unique_index_serialises_rows_moved_into_it")
+    else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["phantom-write-skew: claim_task"]
+    );
+    database.execute(
+        "INSERT INTO jobs (lock) VALUES ('l'), ('l'); INSERT INTO tasks (lock) VALUES ('l'), ('l')",
+    );
+    let mut run = database.sessions(["first", "second"]);
+    run.step("first", "BEGIN");
+    assert_eq!(run.step("first", "SELECT claim_job()").rows(), ["1"]);
+    assert!(
+        run.step("second", "SELECT claim_job()").is_waiting(),
+        "the second job of the lock waits on the index entry of the first"
+    );
+    run.step("first", "COMMIT");
+    assert_eq!(run.finish("second").sqlstate(), "23505");
+
+    let mut run = database.sessions(["first", "second"]);
+    run.step("first", "BEGIN");
+    assert_eq!(run.step("first", "SELECT claim_task()").rows(), ["1"]);
+    assert_eq!(run.step("second", "SELECT claim_task()").rows(), ["2"]);
+    run.step("first", "COMMIT");
+    assert_eq!(
+        database.query("SELECT count(*) FROM tasks WHERE lock = 'l' AND status = 'doing'"),
+        ["2"],
+        "two tasks of one lock run at once"
+    );
+}
