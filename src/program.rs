@@ -100,6 +100,34 @@ pub struct ProgramStatement {
     /// a row: true in the routine's own program, where nothing was written before; a caller
     /// that inlines the routine goes on either way.
     pub returns_if_found: bool,
+    /// What rows an earlier lookup of the same call found, as far as the branches this
+    /// statement runs under tested the values it read (see [`ValueGuard`]).
+    pub value_guards: Vec<ValueGuard>,
+}
+
+impl ProgramStatement {
+    /// Where the statement is written: its own range in `file` (the program's), or for an
+    /// inlined statement the routine's statement it runs.
+    pub fn origin(&self, file: FileId) -> (FileId, TextRange) {
+        self.via
+            .as_ref()
+            .map_or((file, self.range), |via| (via.file, via.range))
+    }
+}
+
+/// A value an earlier lookup of the same call must have found for a statement to run: the
+/// statement sits in a branch whose condition tests a variable that the lookup's `INTO` set
+/// and nothing assigned since (`SELECT s.sub_batch INTO batch_id ...; IF batch_id IS NOT NULL
+/// THEN RETURN; END IF; UPDATE ...`: the UPDATE runs only when the row had `sub_batch` NULL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueGuard {
+    /// The lookup, where it is written ([`ProgramStatement::origin`]).
+    pub lookup: (FileId, TextRange),
+    /// The one table of the lookup that has the column.
+    pub table: String,
+    pub column: String,
+    /// The values the column had in the row the lookup found.
+    pub domain: crate::access::Domain,
 }
 
 /// A routine's statement as plain SQL: its variables are parameters (`:name`), its `INTO`
@@ -345,6 +373,7 @@ impl Builder<'_> {
                     arms: Vec::new(),
                     certain: true,
                     returns_if_found: false,
+                    value_guards: Vec::new(),
                 };
                 match &mut self.open {
                     Some(open) => open.statements.push(program_statement),

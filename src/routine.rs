@@ -27,7 +27,7 @@ use crate::parse::routine::{
     Language, RoutineDefinition, RoutineStatement, TriggerDefinition, TriggerEvent, TriggerTiming,
 };
 use crate::program::{
-    Ignores, LevelSource, Program, ProgramKind, ProgramStatement, Via, takes_snapshot,
+    Ignores, LevelSource, Program, ProgramKind, ProgramStatement, ValueGuard, Via, takes_snapshot,
 };
 use crate::semantics::{Engine, Level, Semantics};
 use crate::source::{FileId, SourceFile, TextRange};
@@ -490,6 +490,14 @@ fn body_statements(
             .filter(|branch| !body.repeated.contains(&branch.condition))
             .copied()
             .collect();
+        let value_guards = value_guards(
+            (&body, body_statement),
+            &conditions,
+            &statements,
+            defined.file,
+            &known,
+            catalog,
+        );
         statements.push(ProgramStatement {
             range: body_statement.range,
             text: crate::one_line(&format!(
@@ -515,6 +523,7 @@ fn body_statements(
             arms,
             certain: body_statement.certain,
             returns_if_found,
+            value_guards,
         });
     }
     pin_picked_rows(&mut statements);
@@ -522,6 +531,81 @@ fn body_statements(
         statements,
         reassigned,
     })
+}
+
+/// What the lookups before `statement` found, as far as the branches it runs under test the
+/// values they read: for each branch taken at most one way per call whose condition says
+/// something of a variable ([`Condition::implied_domains`]), the last lookup whose `INTO` set
+/// that variable from a plain column before the condition, if it runs once per call
+/// ([`plpgsql::BodyStatement::certain`]), nothing assigned the variable between them, and one
+/// table of the lookup, read once and by key, has that column.
+fn value_guards(
+    (body, statement): (&Body, &plpgsql::BodyStatement),
+    conditions: &[Condition],
+    earlier: &[ProgramStatement],
+    file: FileId,
+    known: &dyn Fn(&str) -> Option<String>,
+    catalog: &Catalog,
+) -> Vec<ValueGuard> {
+    let canonical = |name: &str| known(name).unwrap_or_else(|| name.to_string());
+    let mut guards = Vec::new();
+    for branch in &statement.branches {
+        let (Some(condition), Some(tested)) = (
+            conditions.get(branch.condition),
+            body.conditions.get(branch.condition),
+        ) else {
+            continue;
+        };
+        if body.repeated.contains(&branch.condition) {
+            continue;
+        }
+        for (variable, domain) in condition.implied_domains(branch.holds) {
+            let lookup = body
+                .statements
+                .iter()
+                .filter(|lookup| lookup.range.end <= tested.range.start)
+                .filter_map(|lookup| {
+                    let (column, _) = lookup
+                        .into
+                        .iter()
+                        .find(|(_, target)| canonical(target) == variable)?;
+                    Some((lookup, column))
+                })
+                .next_back();
+            let Some((lookup, column)) = lookup else {
+                continue;
+            };
+            let assigned_between = body.assignments.iter().any(|(name, at)| {
+                (lookup.range.end..tested.range.start).contains(at) && canonical(name) == variable
+            });
+            let Some(read) = earlier.iter().find(|read| read.range == lookup.range) else {
+                continue;
+            };
+            if !lookup.certain || assigned_between {
+                continue;
+            }
+            let column = column.rsplit('.').next().unwrap_or(column).to_string();
+            let mut owners = read.accesses.iter().filter(|access| {
+                catalog
+                    .table(&access.table)
+                    .is_some_and(|table| table.has_column(&column))
+            });
+            let (Some(owner), None) = (owners.next(), owners.next()) else {
+                continue;
+            };
+            let keyed = matches!(owner.kind, AccessKind::Read { .. })
+                && owner.rows.point_key(catalog.table(&owner.table)).is_some();
+            if keyed {
+                guards.push(ValueGuard {
+                    lookup: (file, read.range),
+                    table: owner.table.clone(),
+                    column,
+                    domain,
+                });
+            }
+        }
+    }
+    guards
 }
 
 /// A body statement as plain PostgreSQL: `INTO` blanked, each variable a `:name` parameter.

@@ -460,3 +460,59 @@ fn a_mysql_procedure_called_with_a_constant_leaves_out_its_branch() {
     );
     assert_eq!(statements_of(&result, "purge").len(), 2);
 }
+
+#[test]
+fn a_branch_on_a_value_read_into_a_variable_guards_the_statements_it_runs() {
+    let result = check(&[(
+        "migrations/1.sql",
+        Role::Schema,
+        "CREATE TABLE sub (id int PRIMARY KEY, batch bigint);\n\
+         CREATE FUNCTION open(p int) RETURNS void LANGUAGE plpgsql AS $$\n\
+         DECLARE b bigint;\n\
+         BEGIN\n\
+           SELECT batch INTO b FROM sub WHERE id = p;\n\
+           IF b IS NOT NULL THEN RETURN; END IF;\n\
+           UPDATE sub SET batch = 1 WHERE id = p;\n\
+         END $$;\n\
+         CREATE FUNCTION reopen(p int) RETURNS void LANGUAGE plpgsql AS $$\n\
+         DECLARE b bigint;\n\
+         BEGIN\n\
+           SELECT batch INTO b FROM sub WHERE id = p;\n\
+           b := coalesce(b, 0);\n\
+           IF b IS NOT NULL THEN RETURN; END IF;\n\
+           UPDATE sub SET batch = 1 WHERE id = p;\n\
+         END $$;\n\
+         CREATE FUNCTION scan() RETURNS void LANGUAGE plpgsql AS $$\n\
+         DECLARE b bigint;\n\
+         BEGIN\n\
+           SELECT batch INTO b FROM sub;\n\
+           IF b IS NOT NULL THEN RETURN; END IF;\n\
+           UPDATE sub SET batch = 1;\n\
+         END $$;\n",
+    )]);
+    let guards = |name: &str| {
+        let program = result
+            .programs
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap_or_else(|| panic!("no program {name}"));
+        program
+            .statements
+            .iter()
+            .map(|s| {
+                s.value_guards
+                    .iter()
+                    .map(|g| format!("{}.{} {:?}", g.table, g.column, g.domain))
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>()
+    };
+    // The UPDATE runs only when the row found by key had no batch.
+    assert_eq!(
+        guards("open"),
+        [vec![], vec![r#"sub.batch In({"NULL"})"#.to_string()]]
+    );
+    // Assigned again before the test, or read without a key: nothing is known of the row.
+    assert!(guards("reopen").iter().all(Vec::is_empty));
+    assert!(guards("scan").iter().all(Vec::is_empty));
+}

@@ -2261,3 +2261,103 @@ fn derived_table_conditions_restrict_its_rows() {
         "RetryJob's write is lost"
     );
 }
+
+/// open_batch writes only after `IF v_batch IS NOT NULL THEN RETURN`: the row it read had no
+/// batch. close_batch updates only `WHERE batch = p_batch`, so between open_batch's read and
+/// its write it finds no row to update, and the outcome is the serial order close_batch,
+/// open_batch. assign_batch writes whatever the row holds, and open_batch overwrites it.
+#[test]
+fn a_branch_on_a_read_value_excludes_writers_of_other_values() {
+    let Some(database) = Database::of("a_branch_on_a_read_value_excludes_writers_of_other_values")
+    else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        [
+            "lost-update: open_batch",
+            "lost-update: assign_batch, open_batch"
+        ]
+    );
+    let row = "INSERT INTO subscription (consumer) VALUES ('c')";
+    database.execute(row);
+    let mut run = database.sessions(["opener", "closer"]);
+    run.step("opener", "BEGIN");
+    assert_eq!(
+        run.step(
+            "opener",
+            "SELECT batch IS NULL FROM subscription WHERE consumer = 'c'"
+        )
+        .rows(),
+        ["t"]
+    );
+    assert_eq!(
+        run.step("closer", "SELECT close_batch(1)").rows(),
+        ["0"],
+        "close_batch finds no row with a batch open"
+    );
+    run.step(
+        "opener",
+        "UPDATE subscription SET batch = 5 WHERE consumer = 'c'",
+    );
+    run.step("opener", "COMMIT");
+    assert_eq!(database.query("SELECT batch FROM subscription"), ["5"]);
+
+    database.execute(&format!("DELETE FROM subscription; {row}"));
+    let mut run = database.sessions(["opener", "assigner"]);
+    run.step("opener", "BEGIN");
+    run.step(
+        "opener",
+        "SELECT batch FROM subscription WHERE consumer = 'c'",
+    );
+    run.step("assigner", "SELECT assign_batch('c', 9)");
+    run.step(
+        "opener",
+        "UPDATE subscription SET batch = 5 WHERE consumer = 'c'",
+    );
+    run.step("opener", "COMMIT");
+    assert_eq!(
+        database.query("SELECT batch FROM subscription"),
+        ["5"],
+        "assign_batch's batch 9 is lost"
+    );
+}
+
+/// Two claims of jobs of one lock: each misses the other's uncommitted `doing` job, and each
+/// moves a different job to `doing`. On `jobs`, the partial unique index admits one `doing` job
+/// per lock, so the second UPDATE waits for the first and fails; on `tasks`, with no index,
+/// both commit and two tasks of one lock run at once.
+#[test]
+fn a_partial_unique_index_serialises_rows_moved_into_it() {
+    let Some(database) = Database::of("a_partial_unique_index_serialises_rows_moved_into_it")
+    else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["phantom-write-skew: claim_task"]
+    );
+    database.execute(
+        "INSERT INTO jobs (lock) VALUES ('l'), ('l'); INSERT INTO tasks (lock) VALUES ('l'), ('l')",
+    );
+    let mut run = database.sessions(["first", "second"]);
+    run.step("first", "BEGIN");
+    assert_eq!(run.step("first", "SELECT claim_job()").rows(), ["1"]);
+    assert!(
+        run.step("second", "SELECT claim_job()").is_waiting(),
+        "the second job of the lock waits on the index entry of the first"
+    );
+    run.step("first", "COMMIT");
+    assert_eq!(run.finish("second").sqlstate(), "23505");
+
+    let mut run = database.sessions(["first", "second"]);
+    run.step("first", "BEGIN");
+    assert_eq!(run.step("first", "SELECT claim_task()").rows(), ["1"]);
+    assert_eq!(run.step("second", "SELECT claim_task()").rows(), ["2"]);
+    run.step("first", "COMMIT");
+    assert_eq!(
+        database.query("SELECT count(*) FROM tasks WHERE lock = 'l' AND status = 'doing'"),
+        ["2"],
+        "two tasks of one lock run at once"
+    );
+}

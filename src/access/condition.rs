@@ -8,7 +8,9 @@
 //! [`Condition::Unknown`], which can take every value. Values follow SQL's three-valued logic,
 //! so an `ELSE` runs when the earlier conditions are false or NULL.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::Domain;
 
 /// A value a call gives a routine's argument, or a trigger's written row gives `NEW.col`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +51,16 @@ impl Constant {
     /// one for a boolean (MySQL: anything but 0 is true; PostgreSQL rejects a number there,
     /// so no routine it runs tests one). A string is left undecided: engines read `'t'`
     /// differently.
+    /// The constant as a value of a [`Domain`]: `NULL`, `true`, `1`, `'a'`.
+    fn domain_value(&self) -> String {
+        match self {
+            Constant::Null => Domain::NULL.to_string(),
+            Constant::Bool(value) => value.to_string(),
+            Constant::Number(number) => number.clone(),
+            Constant::Text(text) => format!("'{text}'"),
+        }
+    }
+
     fn truth(&self) -> Truths {
         match self {
             Constant::Null => Truths::NULL,
@@ -192,6 +204,78 @@ impl Condition {
 }
 
 /// A set of SQL truth values: the values a condition can take.
+impl Condition {
+    /// What the condition being true (`holds`), or not true (false or NULL: an `ELSE`, or what
+    /// follows `IF c THEN RETURN; END IF;`), says of single variables: `v IS NULL` true puts
+    /// `v` in `{NULL}`, `v = 'a'` not true puts it outside `{'a'}` (NULL included). Only
+    /// what certainly follows; a disjunction that holds says nothing.
+    pub fn implied_domains(&self, holds: bool) -> Vec<(String, Domain)> {
+        let one = |name: &str, domain: Domain| vec![(name.to_string(), domain)];
+        let values = |constants: &[&Constant]| {
+            constants
+                .iter()
+                .map(|constant| constant.domain_value())
+                .collect::<BTreeSet<String>>()
+        };
+        match self {
+            Condition::IsNull(Operand::Variable(name)) => {
+                let null = values(&[&Constant::Null]);
+                one(
+                    name,
+                    if holds {
+                        Domain::In(null)
+                    } else {
+                        Domain::NotIn(null)
+                    },
+                )
+            }
+            Condition::Value(Operand::Variable(name)) => {
+                let true_ = values(&[&Constant::Bool(true)]);
+                one(
+                    name,
+                    if holds {
+                        Domain::In(true_)
+                    } else {
+                        Domain::NotIn(true_)
+                    },
+                )
+            }
+            Condition::Compare { left, right, equal } => {
+                let (name, constant) = match (left, right) {
+                    (Operand::Variable(name), Operand::Constant(constant))
+                    | (Operand::Constant(constant), Operand::Variable(name)) => (name, constant),
+                    _ => return Vec::new(),
+                };
+                if *constant == Constant::Null {
+                    return Vec::new();
+                }
+                match (*equal, holds) {
+                    (true, true) => one(name, Domain::In(values(&[constant]))),
+                    (true, false) => one(name, Domain::NotIn(values(&[constant]))),
+                    (false, true) => one(name, Domain::NotIn(values(&[constant, &Constant::Null]))),
+                    (false, false) => one(name, Domain::In(values(&[constant, &Constant::Null]))),
+                }
+            }
+            // NOT c is true only when c is false; it is not true when c is true or NULL, which
+            // says something only of a condition that is never NULL.
+            Condition::Not(inner) if holds || matches!(**inner, Condition::IsNull(_)) => {
+                inner.implied_domains(!holds)
+            }
+            Condition::And(left, right) if holds => {
+                let mut both = left.implied_domains(true);
+                both.extend(right.implied_domains(true));
+                both
+            }
+            Condition::Or(left, right) if !holds => {
+                let mut both = left.implied_domains(false);
+                both.extend(right.implied_domains(false));
+                both
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Truths(u8);
 
@@ -326,6 +410,46 @@ mod tests {
 
     fn or(left: Condition, right: Condition) -> Condition {
         Condition::Or(Box::new(left), Box::new(right))
+    }
+
+    #[test]
+    fn a_condition_true_or_not_tells_the_values_of_its_variables() {
+        let set = |values: &[&str]| values.iter().map(|v| v.to_string()).collect();
+        let is_null = || Condition::IsNull(variable("b"));
+        let equals = |equal| Condition::Compare {
+            left: variable("s"),
+            right: constant("'done'"),
+            equal,
+        };
+        let one = |name: &str, domain| vec![(name.to_string(), domain)];
+        // `IF b IS NOT NULL THEN RETURN; END IF;` and what follows: b is NULL.
+        assert_eq!(
+            not(is_null()).implied_domains(false),
+            one("b", Domain::In(set(&["NULL"])))
+        );
+        assert_eq!(
+            not(is_null()).implied_domains(true),
+            one("b", Domain::NotIn(set(&["NULL"])))
+        );
+        // `s = 'done'` not true: s is another value or NULL; `s <> 'done'` true: neither.
+        assert_eq!(
+            equals(true).implied_domains(false),
+            one("s", Domain::NotIn(set(&["'done'"])))
+        );
+        assert_eq!(
+            equals(false).implied_domains(true),
+            one("s", Domain::NotIn(set(&["'done'", "NULL"])))
+        );
+        assert_eq!(
+            equals(false).implied_domains(false),
+            one("s", Domain::In(set(&["'done'", "NULL"])))
+        );
+        // NOT (s = 'done') not true: s = 'done' is true or NULL, so nothing certain.
+        assert_eq!(not(equals(true)).implied_domains(false), []);
+        // A conjunction that holds, a disjunction that does not: both parts.
+        assert_eq!(and(is_null(), equals(true)).implied_domains(true).len(), 2);
+        assert_eq!(or(is_null(), equals(true)).implied_domains(false).len(), 2);
+        assert_eq!(or(is_null(), equals(true)).implied_domains(true), []);
     }
 
     fn equals(name: &str, literal: &str) -> Condition {

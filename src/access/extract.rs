@@ -513,8 +513,8 @@ struct Extractor<'a> {
     /// CTEs that return one column: name, column and the accesses of their query.
     cte_rows: Vec<(String, String, std::ops::Range<usize>)>,
     /// CTE columns that are one read's column (see [`Extractor::column_sources`]): name,
-    /// column and that read.
-    cte_sources: Vec<(String, String, usize)>,
+    /// column, that read and its alias in the CTE's FROM.
+    cte_sources: Vec<(String, String, usize, String)>,
     /// The FROM list of the SELECT read last, as (alias, table, its read): what a derived
     /// table's or a CTE's columns come from.
     last_from: Vec<(String, String, Option<usize>)>,
@@ -1574,7 +1574,13 @@ impl Extractor<'_> {
                     _ => BTreeMap::new(),
                 };
                 for (column, read) in sources {
-                    self.cte_sources.push((name.clone(), column, read));
+                    let alias = self
+                        .last_from
+                        .iter()
+                        .find(|(_, _, from)| *from == Some(read))
+                        .map(|(alias, _, _)| alias.clone())
+                        .unwrap_or_default();
+                    self.cte_sources.push((name.clone(), column, read, alias));
                 }
                 for column in projected_columns(&cte.query) {
                     self.cte_rows
@@ -2315,17 +2321,19 @@ impl Extractor<'_> {
     /// 'todo' ...)`, where the CTE reads `t` more than once (in a `NOT EXISTS`, say): `c.id` is
     /// the key of a row the CTE's own read of `t` chose, so the row written held that read's
     /// literal values when it was read. Only the values are taken: the read keeps its own rows
-    /// (which rows it chose still depends on every row it scanned).
+    /// (which rows it chose still depends on every row it scanned). A column of the chosen row
+    /// that the CTE's subqueries name (`NOT EXISTS (... other.lock = jobs.lock)`, a value
+    /// `jobs.lock` of the statement) is that value in the row written too.
     fn take_chosen_domains(&mut self, target: usize, column: &str, outer: &ColumnRef) {
         let Some(qualifier) = &outer.0 else { return };
-        let Some((_, _, read)) = self
+        let Some((_, _, read, alias)) = self
             .cte_sources
             .iter()
-            .find(|(name, chosen, _)| name == qualifier && *chosen == outer.1)
+            .find(|(name, chosen, _, _)| name == qualifier && *chosen == outer.1)
         else {
             return;
         };
-        let read = *read;
+        let (read, alias) = (*read, alias.clone());
         let table = &self.accesses[target].table;
         let by_key = outer.1 == column
             && self.accesses[read].table == *table
@@ -2344,6 +2352,32 @@ impl Extractor<'_> {
                 .domains
                 .entry(chosen_column)
                 .or_insert(domain);
+        }
+        let named: BTreeSet<String> = self
+            .accesses
+            .iter()
+            .flat_map(|access| access.rows.pins.values())
+            .filter_map(|term| match term {
+                Term::Param(name) => name
+                    .strip_prefix(alias.as_str())
+                    .and_then(|rest| rest.strip_prefix('.'))
+                    .map(str::to_string),
+                Term::Literal(_) => None,
+            })
+            .collect();
+        let Some(table) = self.catalog.table(&self.accesses[target].table) else {
+            return;
+        };
+        let rows = &mut self.accesses[target].rows;
+        for named_column in named {
+            if !alias.is_empty()
+                && table.has_column(&named_column)
+                && !rows.pins.contains_key(&named_column)
+            {
+                let term = Term::Param(format!("{alias}.{named_column}"));
+                rows.pins.insert(named_column.clone(), term);
+                rows.found.insert(named_column);
+            }
         }
     }
 
@@ -2908,7 +2942,7 @@ mod tests {
     }
 
     /// The domains each access of `sql`'s first statement holds, over the schema `schema`.
-    fn domains_with(schema: &str, sql: &str) -> Vec<String> {
+    fn catalog_of(schema: &str) -> Catalog {
         let mut catalog = Catalog::default();
         for ast in
             sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::PostgreSqlDialect {}, schema)
@@ -2918,6 +2952,11 @@ mod tests {
                 catalog.apply(change);
             }
         }
+        catalog
+    }
+
+    fn domains_with(schema: &str, sql: &str) -> Vec<String> {
+        let catalog = catalog_of(schema);
         let file = parse_file(sql, Engine::Postgres);
         let statement = &file.statements[0];
         let asts = statement.parsed.as_ref().expect("parses");
@@ -2967,6 +3006,21 @@ mod tests {
             written.contains(r#""state": In({"'todo'"})"#),
             "{domains:?}"
         );
+        // The queue the NOT EXISTS names as `jobs.queue` is the written row's.
+        let catalog = catalog_of(JOBS);
+        let file = parse_file(sql, Engine::Postgres);
+        let statement = &file.statements[0];
+        let asts = statement.parsed.as_ref().expect("parses");
+        let update = asts
+            .iter()
+            .flat_map(|ast| accesses(ast, &statement.locks, &catalog))
+            .last()
+            .expect("the UPDATE");
+        assert_eq!(
+            update.rows.pins.get("queue"),
+            Some(&Term::Param("jobs.queue".to_string()))
+        );
+        assert!(update.rows.found.contains("queue"));
         // Joined on a column that is not a key, the rows written are other rows.
         let by_queue = sql.replace("jobs.id = c.id", "jobs.queue = c.queue");
         let domains = domains_with(JOBS, &by_queue);

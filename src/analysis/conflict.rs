@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::access::{Access, AccessKind, Columns, LockTarget, OnConflict, SetValue, Term};
+use crate::access::{Access, AccessKind, Columns, LockTarget, OnConflict, RowSet, SetValue, Term};
 use crate::analysis::unify::{Atom, Unifier, rows_meet};
-use crate::catalog::{Catalog, KeyKind};
+use crate::catalog::{Catalog, KeyKind, KeyRows};
 use crate::parse::LockStrength;
 use crate::program::Program;
 
@@ -336,9 +336,14 @@ fn moves_row_in(
     if moved.is_empty() {
         return None;
     }
-    // The row after the update: the WHERE pins and domains of columns not assigned, and
-    // assigned terms.
-    let mut after = write.rows.clone();
+    let after = after_update(&write.rows, set);
+    rows_meet(&read.rows, read_tag, &after, write_tag).map(|unifier| (moved, unifier))
+}
+
+/// The row an UPDATE leaves: the WHERE's pins and domains of the columns it does not assign,
+/// and the terms it assigns.
+fn after_update(rows: &RowSet, set: &BTreeMap<String, SetValue>) -> RowSet {
+    let mut after = rows.clone();
     for (column, value) in set {
         after.domains.remove(column);
         match value {
@@ -350,7 +355,63 @@ fn moves_row_in(
             }
         }
     }
-    rows_meet(&read.rows, read_tag, &after, write_tag).map(|unifier| (moved, unifier))
+    after
+}
+
+/// Two writes that each leave a row inside one partial unique index with equal key values,
+/// under `unifier`: an UPDATE that moves its row into it (`SET status = 'doing'` under
+/// `UNIQUE (lock) WHERE status = 'doing'`), or an INSERT of a row in it. The second waits on
+/// the key for the first and fails once it commits, so both cannot commit. Only the last
+/// write of the table in each transaction counts: a later one could move its row out again
+/// before the commit. Keys over every row are left to [`forces`]: there a row a claim chose
+/// and a row it missed share the claim's pins, and would look like one key.
+fn enter_one_key(first: Instance, second: Instance, unifier: &Unifier, catalog: &Catalog) -> bool {
+    fn entering(instance: Instance<'_>) -> Vec<(&str, RowSet)> {
+        let writes: Vec<(AccessRef, &Access)> =
+            instance.accesses().filter(|(_, a)| a.is_write()).collect();
+        writes
+            .iter()
+            .filter(|(at, access)| {
+                !writes.iter().any(|(later, other)| {
+                    other.table == access.table && later.statement > at.statement
+                })
+            })
+            .filter_map(|(_, access)| {
+                let row = match &access.kind {
+                    AccessKind::Insert { .. } => access.rows.clone(),
+                    AccessKind::Update { set, .. } => after_update(&access.rows, set),
+                    _ => return None,
+                };
+                Some((access.table.as_str(), row))
+            })
+            .collect()
+    }
+    let (ours, theirs) = (entering(first), entering(second));
+    ours.iter().any(|(table, a)| {
+        let Some(definition) = catalog.table(table) else {
+            return false;
+        };
+        theirs
+            .iter()
+            .filter(|(other, _)| other == table)
+            .any(|(_, b)| {
+                definition.keys.iter().any(|key| {
+                    !matches!(key.kind, KeyKind::Exclusion { .. })
+                        && matches!(key.rows, KeyRows::Where(_))
+                        && !key.columns.is_empty()
+                        && key.holds(|column| a.domain(column))
+                        && key.holds(|column| b.domain(column))
+                        && key.columns.iter().all(|column| {
+                            match (a.pins.get(column), b.pins.get(column)) {
+                                (Some(x), Some(y)) => {
+                                    unifier.equal(&Atom::of(x, first.tag), &Atom::of(y, second.tag))
+                                }
+                                _ => false,
+                            }
+                        })
+                })
+            })
+    })
 }
 
 /// Whether the two instances cannot both go on under `unifier` when they run the statements
@@ -408,6 +469,49 @@ pub fn guards_exclude(a: Instance, b: Instance, ran: [&[usize]; 2], unifier: &Un
         })
 }
 
+/// Whether `instance` runs its statement `write` only when its earlier lookup `read` found a
+/// row whose value `other` (an UPDATE or DELETE of another transaction) never selects: the
+/// write sits behind `IF batch_id IS NOT NULL THEN RETURN` after `SELECT sub_batch INTO
+/// batch_id`, and `other` updates `WHERE sub_batch = $1`. `other` then cannot have written
+/// the version of the row that the lookup read, so the write does not overwrite it: a third
+/// transaction must have written in between.
+pub fn value_guard_excludes(
+    instance: Instance,
+    (read_at, read): (AccessRef, &Access),
+    write: usize,
+    other: &Access,
+) -> bool {
+    if !matches!(
+        other.kind,
+        AccessKind::Update { .. } | AccessKind::Delete { .. }
+    ) || read_at.statement >= write
+    {
+        return false;
+    }
+    let file = instance.program.file;
+    let statements = &instance.program.statements;
+    let (Some(guarded), Some(between)) = (
+        statements.get(write),
+        statements.get(read_at.statement..write),
+    ) else {
+        return false;
+    };
+    guarded.value_guards.iter().any(|guard| {
+        // The lookup of the same call: the last run of it before the write.
+        let same_call = between[0].origin(file) == guard.lookup
+            && !between[1..]
+                .iter()
+                .any(|statement| statement.origin(file) == guard.lookup);
+        same_call
+            && read.table == guard.table
+            && other.table == guard.table
+            && other
+                .rows
+                .domain(&guard.column)
+                .is_some_and(|domain| !domain.intersects(&guard.domain))
+    })
+}
+
 /// Whether `instance` can change which rows of `check`'s table match its pins: an INSERT, a
 /// DELETE, or an UPDATE of a pinned column.
 fn moves_rows_across(instance: Instance, check: &Access) -> bool {
@@ -432,15 +536,16 @@ pub fn forced_conflict(
     unifier: &Unifier,
     catalog: &Catalog,
 ) -> bool {
-    first.accesses().any(|(_, a)| {
-        second.accesses().any(|(_, b)| {
-            (a.table == b.table
-                && !a.table.is_empty()
-                && forces(a, first.tag, b, second.tag, unifier, catalog))
-                || child_meets_deleted_parent((first, a), (second, b), unifier, catalog)
-                || child_meets_deleted_parent((second, b), (first, a), unifier, catalog)
+    enter_one_key(first, second, unifier, catalog)
+        || first.accesses().any(|(_, a)| {
+            second.accesses().any(|(_, b)| {
+                (a.table == b.table
+                    && !a.table.is_empty()
+                    && forces(a, first.tag, b, second.tag, unifier, catalog))
+                    || child_meets_deleted_parent((first, a), (second, b), unifier, catalog)
+                    || child_meets_deleted_parent((second, b), (first, a), unifier, catalog)
+            })
         })
-    })
 }
 
 /// An INSERT of a child row and a DELETE of the parent row it references can never both

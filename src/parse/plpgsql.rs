@@ -88,6 +88,10 @@ pub struct Body {
     /// `EXECUTE ... INTO x`), lowercased; `r` for `r.f := ...`. An argument among them does
     /// not keep the value a call gives it.
     pub assigned: BTreeSet<String>,
+    /// Each assignment of [`Body::assigned`] (and each loop target) with the offset of the
+    /// name it assigns, in text order: what a condition reads of a variable was last assigned
+    /// before it.
+    pub assignments: Vec<(String, usize)>,
     /// Variables assigned only `x := nextval(...)` or a random uuid: each value they hold is
     /// new to every other transaction.
     pub fresh: BTreeSet<String>,
@@ -449,7 +453,12 @@ impl<'a> Reader<'a> {
 
     /// Records that the body assigns `name`; `fresh` when the value is new to every other
     /// transaction (`nextval(...)`).
-    fn assign(&mut self, name: String, fresh: bool) {
+    fn assign(&mut self, name: String, fresh: bool, at: usize) {
+        if let Some(token) = self.tokens.get(at) {
+            self.body
+                .assignments
+                .push((name.clone(), token.range.start));
+        }
         if fresh {
             self.body.fresh.insert(name.clone());
         } else {
@@ -643,7 +652,7 @@ impl<'a> Reader<'a> {
     fn assigns_any(&mut self, from: usize, to: usize) {
         for at in from..to.min(self.tokens.len()) {
             if let Some(name) = self.tokens[at].ident(self.text) {
-                self.assign(name, false);
+                self.assign(name, false, at);
             }
         }
     }
@@ -957,7 +966,7 @@ impl<'a> Reader<'a> {
             }
             if let Some(name) = token.ident(self.text) {
                 self.body.variables.insert(name.clone());
-                self.assign(name.clone(), false);
+                self.assign(name.clone(), false, at);
                 targets.push(name);
             }
             at += 1;
@@ -1364,7 +1373,7 @@ impl<'a> Reader<'a> {
                         first -= 2;
                     }
                     if let Some(name) = self.tokens[first].ident(self.text) {
-                        self.assign(name, false);
+                        self.assign(name, false, first);
                     }
                 }
                 self.index = end + 1;
@@ -1423,7 +1432,7 @@ impl<'a> Reader<'a> {
             if let Some(name) = self.tokens[self.index].ident(self.text) {
                 let whole = at == self.index + 1;
                 let fresh = whole && self.is_fresh_call(from, end);
-                self.assign(name, fresh);
+                self.assign(name, fresh, self.index);
             }
             self.expression(from, end);
         }
@@ -1471,7 +1480,10 @@ impl<'a> Reader<'a> {
         let source = self.find(from, &["in"]);
         for at in from..source.min(body) {
             if let Some(name) = self.tokens[at].ident(self.text) {
-                self.body.variables.insert(name);
+                self.body.variables.insert(name.clone());
+                if let Some(token) = self.tokens.get(at) {
+                    self.body.assignments.push((name, token.range.start));
+                }
             }
         }
         let query = source + 1;

@@ -2,7 +2,9 @@
 //! rows; T2 writes c of the same rows in between, and T1's write overwrites it.
 
 use crate::access::{Access, AccessKind, SetValue};
-use crate::analysis::conflict::{AccessRef, Instance, guards_exclude, serialized_by_lock};
+use crate::analysis::conflict::{
+    AccessRef, Instance, guards_exclude, serialized_by_lock, value_guard_excludes,
+};
 use crate::analysis::finding::{Finding, StatementRef, Step, witness};
 use crate::analysis::fixes;
 use crate::analysis::unify::{Unifier, domains_overlap, rows_meet, same_rows};
@@ -79,7 +81,9 @@ fn detect_one(context: &Context, t1: Instance, t2: Instance) -> Option<Finding> 
                     continue;
                 };
                 let ran = [read_at.statement, write_at.statement];
-                if guards_exclude(t1, t2, [&ran, &[other_at.statement]], &unifier) {
+                if guards_exclude(t1, t2, [&ran, &[other_at.statement]], &unifier)
+                    || value_guard_excludes(t1, (read_at, read), write_at.statement, other)
+                {
                     continue;
                 }
                 // Within one statement the write's own row lock comes after the subquery's
