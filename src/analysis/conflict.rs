@@ -360,8 +360,9 @@ fn after_update(rows: &RowSet, set: &BTreeMap<String, SetValue>) -> RowSet {
 
 /// Two writes that each leave a row inside one partial unique index with equal key values,
 /// under `unifier`: an UPDATE that moves its row into it (`SET status = 'doing'` under
-/// `UNIQUE (lock) WHERE status = 'doing'`), or an INSERT of a row in it. The second waits on
-/// the key for the first and fails once it commits, so both cannot commit. Only the last
+/// `UNIQUE (lock) WHERE status = 'doing'`), or a plain INSERT of a row in it (an upsert takes
+/// its `ON CONFLICT` branch instead). The second waits on the key for the first and fails once
+/// it commits, so both cannot commit. Only the last
 /// write of the table in each transaction counts: a later one could move its row out again
 /// before the commit. Keys over every row are left to [`forces`]: there a row a claim chose
 /// and a row it missed share the claim's pins, and would look like one key.
@@ -377,8 +378,12 @@ fn enter_one_key(first: Instance, second: Instance, unifier: &Unifier, catalog: 
                 })
             })
             .filter_map(|(_, access)| {
+                // An upsert takes its `ON CONFLICT` branch instead and commits.
                 let row = match &access.kind {
-                    AccessKind::Insert { .. } => access.rows.clone(),
+                    AccessKind::Insert {
+                        on_conflict: OnConflict::Error,
+                        ..
+                    } => access.rows.clone(),
                     AccessKind::Update { set, .. } => after_update(&access.rows, set),
                     _ => return None,
                 };
