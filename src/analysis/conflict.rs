@@ -2,11 +2,12 @@
 //! unifiers, forced conflicts that make snapshot isolation abort one side, and lock items that
 //! serialise the two instances outright.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::access::{Access, AccessKind, Columns, LockTarget, OnConflict, RowSet, SetValue, Term};
 use crate::analysis::unify::{Atom, Unifier, rows_meet};
-use crate::catalog::{Catalog, KeyKind, KeyRows};
+use crate::catalog::{Catalog, Key, KeyKind, KeyRows};
 use crate::parse::LockStrength;
 use crate::program::Program;
 
@@ -367,9 +368,22 @@ fn after_update(rows: &RowSet, set: &BTreeMap<String, SetValue>) -> RowSet {
 /// before the commit. Keys over every row are left to [`forces`]: there a row a claim chose
 /// and a row it missed share the claim's pins, and would look like one key.
 fn enter_one_key(first: Instance, second: Instance, unifier: &Unifier, catalog: &Catalog) -> bool {
-    fn entering(instance: Instance<'_>) -> Vec<(&str, RowSet)> {
-        let writes: Vec<(AccessRef, &Access)> =
-            instance.accesses().filter(|(_, a)| a.is_write()).collect();
+    fn partial(key: &Key) -> bool {
+        !matches!(key.kind, KeyKind::Exclusion { .. })
+            && matches!(key.rows, KeyRows::Where(_))
+            && !key.columns.is_empty()
+    }
+    // The rows an instance leaves in a table with a partial unique key, as they are written.
+    fn entering<'a>(instance: Instance<'a>, catalog: &Catalog) -> Vec<(&'a str, Cow<'a, RowSet>)> {
+        let writes: Vec<(AccessRef, &Access)> = instance
+            .accesses()
+            .filter(|(_, a)| {
+                a.is_write()
+                    && catalog
+                        .table(&a.table)
+                        .is_some_and(|table| table.keys.iter().any(partial))
+            })
+            .collect();
         writes
             .iter()
             .filter(|(at, access)| {
@@ -383,15 +397,19 @@ fn enter_one_key(first: Instance, second: Instance, unifier: &Unifier, catalog: 
                     AccessKind::Insert {
                         on_conflict: OnConflict::Error,
                         ..
-                    } => access.rows.clone(),
-                    AccessKind::Update { set, .. } => after_update(&access.rows, set),
+                    } => Cow::Borrowed(&access.rows),
+                    AccessKind::Update { set, .. } => Cow::Owned(after_update(&access.rows, set)),
                     _ => return None,
                 };
                 Some((access.table.as_str(), row))
             })
             .collect()
     }
-    let (ours, theirs) = (entering(first), entering(second));
+    let ours = entering(first, catalog);
+    if ours.is_empty() {
+        return false;
+    }
+    let theirs = entering(second, catalog);
     ours.iter().any(|(table, a)| {
         let Some(definition) = catalog.table(table) else {
             return false;
@@ -401,9 +419,7 @@ fn enter_one_key(first: Instance, second: Instance, unifier: &Unifier, catalog: 
             .filter(|(other, _)| other == table)
             .any(|(_, b)| {
                 definition.keys.iter().any(|key| {
-                    !matches!(key.kind, KeyKind::Exclusion { .. })
-                        && matches!(key.rows, KeyRows::Where(_))
-                        && !key.columns.is_empty()
+                    partial(key)
                         && key.holds(|column| a.domain(column))
                         && key.holds(|column| b.domain(column))
                         && key.columns.iter().all(|column| {
