@@ -71,7 +71,8 @@ pub type Numbered<'a> = (AccessRef, &'a Access, u32);
 
 /// Every program's accesses with their tables numbered, and its writes apart: what
 /// [`rw_edges`] needs of a program, worked out once per run rather than once per pair, so
-/// that it compares numbers, not names.
+/// that it compares numbers, not names. An access of rows only its own transaction added
+/// ([`Access::own_rows_only`]) is in no rw edge, and left out.
 pub struct NumberedAccesses<'a> {
     /// Each program's accesses, in the order of [`Instance::accesses`].
     all: Vec<Vec<Numbered<'a>>>,
@@ -92,6 +93,7 @@ impl<'a> NumberedAccesses<'a> {
             };
             let numbered: Vec<Numbered> = instance
                 .accesses()
+                .filter(|(_, access)| !access.own_rows_only())
                 .map(|(at, access)| {
                     let next = u32::try_from(numbers.len()).unwrap_or(u32::MAX);
                     let number = *numbers.entry(access.table.as_str()).or_insert(next);
@@ -127,6 +129,7 @@ pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
     fn numbered<'a>(instance: Instance<'a>, names: &mut Vec<&'a str>) -> Vec<Numbered<'a>> {
         instance
             .accesses()
+            .filter(|(_, access)| !access.own_rows_only())
             .map(|(at, access)| {
                 let table = access.table.as_str();
                 let number = names
@@ -147,7 +150,8 @@ pub fn rw_edges(reader: Instance, writer: Instance) -> Vec<RwEdge> {
     rw_edges_numbered(reader, writer, &reads, &writes)
 }
 
-/// [`rw_edges`] from `reader`'s accesses and `writer`'s writes, numbered alike.
+/// [`rw_edges`] from `reader`'s accesses and `writer`'s writes, numbered alike, neither of
+/// rows only its own transaction added.
 fn rw_edges_numbered(
     reader: Instance,
     writer: Instance,
@@ -160,9 +164,6 @@ fn rw_edges_numbered(
         return edges;
     }
     for &(read_at, read, read_table) in reads {
-        if read.own_rows_only() {
-            continue;
-        }
         // A DELETE re-checks the rows it finds, but nothing rescans for rows inserted since:
         // its WHERE is a predicate read for phantoms (delete-then-insert "replace all"). Only
         // inserts that give every column the DELETE pins can match it: a column left to its
@@ -223,7 +224,7 @@ fn rw_edges_numbered(
                 .collect()
         };
         for &(write_at, write, write_table) in writes {
-            if write_table != read_table || write.own_rows_only() {
+            if write_table != read_table {
                 continue;
             }
             let mut push = |kind, columns: Vec<String>, unifier| {
