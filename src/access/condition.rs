@@ -261,14 +261,12 @@ impl Condition {
             Condition::Not(inner) if holds || matches!(**inner, Condition::IsNull(_)) => {
                 inner.implied_domains(!holds)
             }
-            Condition::And(left, right) if holds => {
-                let mut both = left.implied_domains(true);
-                both.extend(right.implied_domains(true));
-                both
-            }
-            Condition::Or(left, right) if !holds => {
-                let mut both = left.implied_domains(false);
-                both.extend(right.implied_domains(false));
+            // Both sides of an AND that holds, or of an OR that does not, say the same.
+            Condition::And(left, right) | Condition::Or(left, right)
+                if holds == matches!(self, Condition::And(..)) =>
+            {
+                let mut both = left.implied_domains(holds);
+                both.extend(right.implied_domains(holds));
                 both
             }
             _ => Vec::new(),
