@@ -31,8 +31,18 @@ fn detect_one(context: &Context, t1: Instance, t2: Instance) -> Option<Finding> 
     if !context.permits(&[t1.program], Rule::LostUpdate) {
         return None;
     }
+    // Only a partner's UPDATE (or upsert) can assign the column in between: a read of a
+    // table it assigns nothing in cannot lose an update to it.
+    let assigned: Vec<&str> = t2
+        .accesses()
+        .filter(|(_, access)| access.assignments().is_some())
+        .map(|(_, access)| access.table.as_str())
+        .collect();
     for (read_at, read) in t1.accesses() {
-        if blocks_writers(read) || covered_by_earlier_lock(t1, read_at, read) {
+        if !assigned.contains(&read.table.as_str())
+            || blocks_writers(read)
+            || covered_by_earlier_lock(t1, read_at, read)
+        {
             continue;
         }
         let Some((value, predicate)) = read.read_columns() else {
@@ -73,7 +83,7 @@ fn detect_one(context: &Context, t1: Instance, t2: Instance) -> Option<Finding> 
                 let Some(column) = columns
                     .iter()
                     .copied()
-                    .find(|column| other.written_columns().is_some_and(|c| c.contains(*column)))
+                    .find(|column| other.assignments().is_some_and(|c| c.contains_key(*column)))
                 else {
                     continue;
                 };
