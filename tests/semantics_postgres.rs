@@ -2323,6 +2323,85 @@ fn a_branch_on_a_read_value_excludes_writers_of_other_values() {
     );
 }
 
+/// A lock clause inside parentheses locks the rows of its own query only: `close_empty` locks
+/// the owner, not the account its other subquery found empty, so a deposit committed while
+/// the UPDATE waits for the account is followed by its closing. `claim` locks the job it
+/// writes in its CTE: a cancel of that job is never overwritten, in either order; its
+/// unlocked NOT EXISTS lets two claims start two jobs of one queue.
+#[test]
+fn a_lock_clause_locks_only_the_query_it_is_written_in() {
+    let Some(database) = Database::of("a_lock_clause_locks_only_the_query_it_is_written_in") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        [
+            "lost-update: close_empty, deposit",
+            "phantom-write-skew: claim"
+        ]
+    );
+    let close_empty = "UPDATE accounts SET closed = true \
+        WHERE id IN (SELECT id FROM accounts WHERE balance = 0 AND NOT closed) \
+        AND owner IN (SELECT id FROM owners WHERE active FOR UPDATE)";
+    database.execute(
+        "INSERT INTO owners (id) VALUES (1); INSERT INTO accounts (id, owner) VALUES (1, 1)",
+    );
+    let mut run = database.sessions(["depositor", "closer"]);
+    run.step("depositor", "BEGIN");
+    run.step(
+        "depositor",
+        "UPDATE accounts SET balance = balance + 100 WHERE id = 1",
+    );
+    assert!(
+        run.step("closer", close_empty).is_waiting(),
+        "the closing waits for the account the deposit holds"
+    );
+    run.step("depositor", "COMMIT");
+    assert_eq!(run.finish("closer").count(), 1);
+    assert_eq!(
+        database.query("SELECT balance, closed FROM accounts"),
+        ["100|t"],
+        "an account holding the deposit is closed"
+    );
+
+    let claim = "WITH next AS (SELECT id FROM jobs WHERE status = 'todo' \
+        AND NOT EXISTS (SELECT 1 FROM jobs AS other \
+        WHERE other.queue = jobs.queue AND other.status = 'doing') \
+        ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+        UPDATE jobs SET status = 'doing' FROM next WHERE jobs.id = next.id";
+    database.execute("INSERT INTO jobs (id, queue) VALUES (1, 'q')");
+    let mut run = database.sessions(["canceller", "claimer"]);
+    run.step("canceller", "BEGIN");
+    run.step(
+        "canceller",
+        "UPDATE jobs SET status = 'cancelled' WHERE id = 1",
+    );
+    assert_eq!(
+        run.step("claimer", claim).count(),
+        0,
+        "the held job is passed by"
+    );
+    run.step("canceller", "COMMIT");
+    assert_eq!(
+        run.step("claimer", claim).count(),
+        0,
+        "the cancelled job is no longer todo"
+    );
+    assert_eq!(database.query("SELECT status FROM jobs"), ["cancelled"]);
+
+    database.execute("DELETE FROM jobs; INSERT INTO jobs (id, queue) VALUES (1, 'q'), (2, 'q')");
+    let mut run = database.sessions(["first", "second"]);
+    run.step("first", "BEGIN");
+    assert_eq!(run.step("first", claim).count(), 1);
+    assert_eq!(run.step("second", claim).count(), 1);
+    run.step("first", "COMMIT");
+    assert_eq!(
+        database.query("SELECT count(*) FROM jobs WHERE queue = 'q' AND status = 'doing'"),
+        ["2"],
+        "two jobs of one queue run at once"
+    );
+}
+
 /// Two claims of jobs of one lock: each misses the other's uncommitted `doing` job, and each
 /// moves a different job to `doing`. On `jobs`, the partial unique index admits one `doing` job
 /// per lock, so the second UPDATE waits for the first and fails; on `tasks`, with no index,

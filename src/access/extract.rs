@@ -3,6 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 
+use sqlparser::tokenizer::Location;
+
 use sqlparser::ast::{
     Assignment, AssignmentTarget, BinaryOperator, ConflictTarget, Expr, FromTable, FunctionArg,
     FunctionArgExpr, FunctionArguments, GroupByExpr, Ident, InTarget, JoinConstraint, JoinOperator,
@@ -51,6 +53,7 @@ pub fn accesses_and_joins(
         ctes: Vec::new(),
         anonymous: 0,
         nested_lock: locks.nested,
+        lock_owners: None,
         lock_of: locks.of.clone(),
         uncommitted: locks.uncommitted,
         after_write: false,
@@ -66,8 +69,56 @@ pub fn accesses_and_joins(
         extractor.nested_lock = extractor.nested_lock.or(locks.top);
         None
     };
+    // A top-level clause moved into the source query has no position of its own.
+    if matches!(statement, Statement::Query(_)) || locks.top.is_none() {
+        extractor.lock_owners = lock_owners(statement, &locks.nested_starts);
+    }
     extractor.statement(statement, top);
     (extractor.accesses, extractor.joins)
+}
+
+/// Where the queries the nested lock clauses at `starts` are written in begin, when each of
+/// `starts` is where one of `statement`'s queries begins; `None` otherwise (a position that
+/// an edit to the text moved, or a query form [`query_start`] does not know), and then every
+/// nested query takes the lock, as when nothing says which one holds it.
+fn lock_owners(statement: &Statement, starts: &[(u64, u64)]) -> Option<Vec<Location>> {
+    struct Starts(Vec<Location>);
+    impl Visitor for Starts {
+        type Break = ();
+
+        fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+            self.0.extend(query_start(query));
+            ControlFlow::Continue(())
+        }
+    }
+    if starts.is_empty() {
+        return None;
+    }
+    let mut found = Starts(Vec::new());
+    let _ = statement.visit(&mut found);
+    let owners: Vec<Location> = starts
+        .iter()
+        .map(|&(line, column)| Location::new(line, column))
+        .collect();
+    owners
+        .iter()
+        .all(|owner| found.0.contains(owner))
+        .then_some(owners)
+}
+
+/// Where `query`'s first token is: its `WITH` or its first `SELECT`.
+fn query_start(query: &Query) -> Option<Location> {
+    if let Some(with) = &query.with {
+        return Some(with.with_token.0.span.start);
+    }
+    fn body_start(body: &SetExpr) -> Option<Location> {
+        match body {
+            SetExpr::Select(select) => Some(select.select_token.0.span.start),
+            SetExpr::SetOperation { left, .. } => body_start(left),
+            _ => None,
+        }
+    }
+    body_start(&query.body).filter(|start| start.line > 0)
 }
 
 /// The calls a statement makes: functions in expressions, table functions in `FROM`, and
@@ -501,9 +552,13 @@ struct Extractor<'a> {
     accesses: Vec<Access>,
     ctes: Vec<String>,
     anonymous: usize,
-    /// A lock clause found inside parentheses: applied to every nested query (CTEs and
-    /// subqueries), since tokens do not say which one holds it.
+    /// A lock clause found inside parentheses: applied to the nested queries (CTEs,
+    /// subqueries, derived tables) that start where such a clause's query does
+    /// ([`lock_owners`]), or to every nested query when those are not known.
     nested_lock: Option<LockClause>,
+    /// Where the queries a nested lock clause is written in start; `None` when not every
+    /// clause's query was found.
+    lock_owners: Option<Vec<Location>>,
     /// `FOR UPDATE OF ...` names; empty when the lock covers every table.
     lock_of: Vec<String>,
     /// A `NOLOCK` / `READUNCOMMITTED` table hint in the statement.
@@ -1566,7 +1621,7 @@ impl Extractor<'_> {
         if let Some(with) = &query.with {
             for cte in &with.cte_tables {
                 let first = self.accesses.len();
-                self.query(&cte.query, self.nested_mode());
+                self.query(&cte.query, self.nested_mode_of(&cte.query));
                 let name = ident(&cte.alias.name);
                 // A column taken from one table's read chose that read's rows.
                 let sources = match cte.query.body.as_ref() {
@@ -1999,11 +2054,25 @@ impl Extractor<'_> {
         }
     }
 
+    /// How the nested query `query` reads: locked only when a nested lock clause is written
+    /// in it (`WITH c AS (SELECT ... FOR UPDATE) UPDATE ... WHERE EXISTS (SELECT ...)` locks
+    /// the CTE's rows, not the EXISTS's).
+    fn nested_mode_of(&self, query: &Query) -> ReadMode {
+        let owns = match &self.lock_owners {
+            Some(owners) => query_start(query).is_some_and(|start| owners.contains(&start)),
+            None => true,
+        };
+        ReadMode {
+            lock: self.nested_lock.filter(|_| owns),
+            ..ReadMode::default()
+        }
+    }
+
     /// A subquery of an expression, read in its own right.
     fn subquery(&mut self, subquery: &Subquery) {
         let mode = ReadMode {
             exists: subquery.exists,
-            ..self.nested_mode()
+            ..self.nested_mode_of(&subquery.query)
         };
         self.query(&subquery.query, mode);
     }
@@ -2109,7 +2178,7 @@ impl Extractor<'_> {
                 subquery, alias, ..
             } => {
                 let first = self.accesses.len();
-                self.query(subquery, self.nested_mode());
+                self.query(subquery, self.nested_mode_of(subquery));
                 if let Some(alias) = alias {
                     let derived = (first..self.accesses.len())
                         .filter(|&index| self.accesses[index].is_read())
@@ -3253,6 +3322,31 @@ mod tests {
              SELECT id FROM picked",
             &["read value[id] pred[state] locked jobs {state='queued'}"],
         );
+    }
+
+    #[test]
+    fn a_lock_inside_parentheses_locks_only_the_query_it_is_written_in() {
+        // The CTE's rows are locked; the outer EXISTS, and the CTE's own NOT EXISTS, read
+        // without a lock.
+        let sql = "WITH picked AS (\n  SELECT id FROM jobs\n  WHERE state = 'queued' AND NOT EXISTS \
+             (SELECT 1 FROM jobs AS o WHERE o.state = 'running')\n  LIMIT 1 FOR UPDATE SKIP LOCKED)\n\
+             SELECT 1 WHERE EXISTS (SELECT 1 FROM jobs WHERE state = 'done')";
+        let file = parse_file(sql, Engine::Postgres);
+        let statement = &file.statements[0];
+        let asts = statement.parsed.as_ref().expect("parses");
+        let locks: Vec<bool> = accesses(&asts[0], &statement.locks, &Catalog::default())
+            .iter()
+            .map(|access| access.lock().is_some())
+            .collect();
+        assert_eq!(locks, [true, false, false]);
+        // Where nothing says which query holds the clause, every nested one takes it.
+        let mut unknown = statement.locks.clone();
+        unknown.nested_starts = vec![(9, 9)];
+        let locks: Vec<bool> = accesses(&asts[0], &unknown, &Catalog::default())
+            .iter()
+            .map(|access| access.lock().is_some())
+            .collect();
+        assert_eq!(locks, [true, true, true]);
     }
 
     #[test]

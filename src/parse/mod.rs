@@ -56,6 +56,10 @@ pub struct StatementLocks {
     /// T-SQL `NOLOCK` / `READUNCOMMITTED` table hints: the statement's reads see uncommitted
     /// rows whatever the transaction's level (approximated for every table of the statement).
     pub uncommitted: bool,
+    /// Where the query each nested clause is written in starts: the first token after the
+    /// parenthesis that encloses the clause, as `(line, column)` from the statement's start
+    /// (1-based, as sqlparser counts), so that the clause can be given to that query alone.
+    pub nested_starts: Vec<(u64, u64)>,
 }
 
 #[derive(Debug)]
@@ -458,6 +462,8 @@ fn take_lock_clauses(
     }
     let mut locks = StatementLocks::default();
     let mut depth = 0usize;
+    // The indices of the tokens after the open parentheses around the current token.
+    let mut opened: Vec<usize> = Vec::new();
     let mut blank: Vec<TextRange> = Vec::new();
     let mut index = 0;
     while index < tokens.len() {
@@ -492,8 +498,14 @@ fn take_lock_clauses(
             let word = &tokens[index];
             if word.kind == TokenKind::Punct {
                 match word.text(text) {
-                    "(" => depth += 1,
-                    ")" => depth = depth.saturating_sub(1),
+                    "(" => {
+                        depth += 1;
+                        opened.push(index + 1);
+                    }
+                    ")" => {
+                        depth = depth.saturating_sub(1);
+                        opened.pop();
+                    }
                     _ => {}
                 }
             }
@@ -570,6 +582,16 @@ fn take_lock_clauses(
         let slot = if depth == 0 {
             &mut locks.top
         } else {
+            let first = opened
+                .last()
+                .and_then(|&at| tokens[at..].iter().find(|t| t.kind != TokenKind::Comment));
+            if let Some(first) = first {
+                locks.nested_starts.push(line_and_column(
+                    text,
+                    chunk.range.start,
+                    first.range.start,
+                ));
+            }
             &mut locks.nested
         };
         *slot = Some(match *slot {
@@ -590,6 +612,21 @@ fn take_lock_clauses(
         sql.replace_range(from..to, &" ".repeat(to - from));
     }
     locks
+}
+
+/// `(line, column)` of byte `at` of `text`, counted from byte `start` as sqlparser counts
+/// them: both from 1, columns in characters.
+fn line_and_column(text: &str, start: usize, at: usize) -> (u64, u64) {
+    let before = text.get(start..at).unwrap_or_default();
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .count()
+        + 1;
+    (line as u64, column as u64)
 }
 
 /// T-SQL `IF <condition>` and `WHILE <condition>` (cut from the statement they guard) read

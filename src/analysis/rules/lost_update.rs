@@ -58,6 +58,9 @@ fn detect_one(context: &Context, t1: Instance, t2: Instance) -> Option<Finding> 
                 continue;
             }
             let columns: Vec<&String> = if write_at.statement == read_at.statement {
+                if locked_in_statement(context, t1, write_at, write) {
+                    continue;
+                }
                 decided_in_statement(read_at, read, write_at, write)
             } else {
                 let Some(set) = write.overwrites() else {
@@ -168,6 +171,27 @@ fn decided_in_statement<'a>(
         .collect();
     chosen.sort_by_key(|column| !read.rows.domains.contains_key(*column));
     assigned.chain(chosen).collect()
+}
+
+/// The rows `write` writes are locked in its own statement by a read of exactly those rows
+/// that blocks writers (`WITH c AS (SELECT ... FOR UPDATE SKIP LOCKED) UPDATE t ... FROM c
+/// WHERE t.id = c.id`): a partner's write of them either waits for the lock, or is waited for
+/// and then the locking read re-checks its own conditions on the newest version of the row
+/// (EvalPlanQual). A subquery that decided on other rows is stale still, but the partner's
+/// change of a written row is not lost.
+fn locked_in_statement(
+    context: &Context,
+    t1: Instance,
+    write_at: AccessRef,
+    write: &Access,
+) -> bool {
+    t1.accesses().any(|(at, read)| {
+        at.statement == write_at.statement
+            && read.is_read()
+            && read.table == write.table
+            && blocks_writers(read)
+            && same_rows(&read.rows, &write.rows, context.catalog.table(&read.table))
+    })
 }
 
 /// Both writes assign the same literals (and the time of the write) to the same columns:
