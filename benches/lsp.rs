@@ -7,7 +7,9 @@
 //! - `recheck/unchanged`: an overlay with the same statements (a comment added): only that
 //!   file is parsed again and no pair is analysed again.
 //!
-//! Run with `cargo bench --bench lsp`; see BENCHMARKS.md.
+//! Run with `cargo bench --bench lsp`; `ISOLINT_BENCH_PROGRAMS=10000 cargo bench --bench lsp`
+//! for a workspace of that many transactions (ten samples of each case then). See
+//! BENCHMARKS.md.
 
 #[allow(dead_code)] // Shared with the other benchmark and `examples/gen.rs`.
 mod workload;
@@ -21,16 +23,21 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use isolint::lsp::workspace::Analyzer;
 use workload::{Dialect, WorkloadSpec};
 
+/// The workspace's transactions, unless `ISOLINT_BENCH_PROGRAMS` says otherwise.
 const PROGRAMS: usize = 1_000;
-/// The file edited: the transaction with the most findings in the generated project (`t484`,
-/// in 583 of its 26,332 findings), so the most pair findings to compute again.
+/// The file edited: the transaction with the most findings in the generated project of 1,000
+/// (`t484`, in 583 of its 26,332 findings), so the most pair findings to compute again.
 const EDITED: &str = "txns/txn_484.sql";
 
 fn recheck(criterion: &mut Criterion) {
+    let programs = std::env::var("ISOLINT_BENCH_PROGRAMS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(PROGRAMS);
     let directory = tempfile::tempdir().expect("a temporary directory");
     let spec = WorkloadSpec {
-        tables: PROGRAMS / 10,
-        programs: PROGRAMS,
+        tables: (programs / 10).max(20),
+        programs,
         seed: 1,
         dialect: Dialect::Postgres,
         history_bytes: 0,
@@ -47,11 +54,11 @@ fn recheck(criterion: &mut Criterion) {
     assert_ne!(original, renamed, "the generated transaction is named");
     let mut analyzer = Analyzer::new(root);
     let first = analyzer.check(&BTreeMap::new());
-    assert_eq!(first.programs.len(), PROGRAMS);
+    assert_eq!(first.programs.len(), programs);
 
     let mut group = criterion.benchmark_group("recheck");
     group
-        .sample_size(20)
+        .sample_size(if programs > PROGRAMS { 10 } else { 20 })
         .warm_up_time(Duration::from_secs(2))
         .measurement_time(Duration::from_secs(10));
     let overlays = |text: &str| BTreeMap::from([(edited.clone(), text.to_string())]);
