@@ -217,29 +217,21 @@ impl Condition {
                 .map(|constant| constant.domain_value())
                 .collect::<BTreeSet<String>>()
         };
+        // `v IS NULL` and a boolean `v` hold exactly when `v` is that one constant.
+        let is = |name: &str, constant: Constant| {
+            let value = values(&[&constant]);
+            one(
+                name,
+                if holds {
+                    Domain::In(value)
+                } else {
+                    Domain::NotIn(value)
+                },
+            )
+        };
         match self {
-            Condition::IsNull(Operand::Variable(name)) => {
-                let null = values(&[&Constant::Null]);
-                one(
-                    name,
-                    if holds {
-                        Domain::In(null)
-                    } else {
-                        Domain::NotIn(null)
-                    },
-                )
-            }
-            Condition::Value(Operand::Variable(name)) => {
-                let true_ = values(&[&Constant::Bool(true)]);
-                one(
-                    name,
-                    if holds {
-                        Domain::In(true_)
-                    } else {
-                        Domain::NotIn(true_)
-                    },
-                )
-            }
+            Condition::IsNull(Operand::Variable(name)) => is(name, Constant::Null),
+            Condition::Value(Operand::Variable(name)) => is(name, Constant::Bool(true)),
             Condition::Compare { left, right, equal } => {
                 let (name, constant) = match (left, right) {
                     (Operand::Variable(name), Operand::Constant(constant))
