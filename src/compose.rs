@@ -31,6 +31,9 @@ pub struct Composition {
     /// Whether the steps' queries also run as transactions of their own (`steps_run_alone =
     /// false` says they run only inside this one, and drops them as programs).
     pub steps_run_alone: bool,
+    /// Whether the steps run in one database transaction (`atomic = false`: each step commits
+    /// on its own, and the application passes values from one to the next).
+    pub atomic: bool,
 }
 
 /// A query name in `steps`, with where it is written in the config file.
@@ -104,7 +107,30 @@ pub fn compose(
         let Some(first) = steps.first().filter(|_| complete) else {
             continue;
         };
+        let separate = !composition.atomic && steps.len() > 1;
         let (level, level_source) = match composition.isolation {
+            // Nothing isolates one step from the next: each sees what committed before it, as
+            // the statements of one READ COMMITTED transaction do.
+            _ if separate => {
+                let level = semantics
+                    .resolve(engine, Level::ReadCommitted)
+                    .unwrap_or_else(|| semantics.default_level(engine));
+                if level != Level::ReadCommitted {
+                    warnings.push(LevelWarning {
+                        file: first.file,
+                        range: first.range,
+                        message: format!(
+                            "transaction `{}` of isolint.toml: its steps commit separately and \
+                             are analysed as one READ COMMITTED transaction, which {} runs as \
+                             {}; races between the steps may be missed",
+                            composition.name,
+                            semantics.display(engine),
+                            level.sql()
+                        ),
+                    });
+                }
+                (level, LevelSource::Configured)
+            }
             Some(level) => match semantics.effective_level(engine, level) {
                 (level, None) => (level, LevelSource::Declared),
                 (level, Some(warning)) => {
@@ -126,7 +152,11 @@ pub fn compose(
         };
         let mut ignores = Ignores::new();
         let mut statements: Vec<ProgramStatement> = Vec::new();
+        let mut step_ends = Vec::new();
         for step in &steps {
+            if separate && !statements.is_empty() {
+                step_ends.push(statements.len() - 1);
+            }
             let same_file = step.file == first.file;
             if same_file {
                 for (rule, range) in &step.ignores {
@@ -161,6 +191,7 @@ pub fn compose(
             statements,
             ignores,
             examples: Vec::new(),
+            step_ends,
         });
     }
     // Queries that run only inside their transactions are not programs of their own.
@@ -225,6 +256,7 @@ mod tests {
             isolation: None,
             steps: steps.iter().map(|name| step(name)).collect(),
             steps_run_alone,
+            atomic: true,
         }];
         check_sources(files, &options)
     }

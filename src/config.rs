@@ -25,6 +25,7 @@
 //! name = "transfer"
 //! isolation = "repeatable-read"
 //! steps = ["GetAccount", "GetAccount", "UpdateBalance"]
+//! atomic = false                 # optional: each step commits on its own (no `isolation` then)
 //!
 //! [confirm]                      # `isolint confirm`: SQL run after the migrations
 //! setup = ["confirm-setup.sql"]
@@ -83,6 +84,7 @@ const TRANSACTION_KEYS: &[(&str, &str)] = &[
     ("isolation", r#"isolation = "repeatable-read""#),
     ("steps", r#"steps = ["GetAccount", "UpdateBalance"]"#),
     ("steps_run_alone", "steps_run_alone = false"),
+    ("atomic", "atomic = false"),
 ];
 
 /// The key of the `[engine]` table that names the engine; the others are the engine's settings
@@ -282,6 +284,25 @@ pub enum ConfigError {
         span: SourceSpan,
         #[help]
         help: String,
+    },
+
+    #[error(
+        "transaction `{transaction}` sets `isolation`, but its steps commit separately \
+         (`atomic = false`)"
+    )]
+    #[diagnostic(
+        code(isolint::config::atomic),
+        help(
+            "nothing isolates one step from the next whatever level each runs at: remove \
+             `isolation`, or `atomic = false` if the steps run in one transaction"
+        )
+    )]
+    IsolationOfSeparateSteps {
+        transaction: String,
+        #[source_code]
+        src: NamedSource<String>,
+        #[label("each step commits on its own")]
+        span: SourceSpan,
     },
 
     #[error("transaction `{transaction}` has a step `{step}` that names no query")]
@@ -622,7 +643,8 @@ pub fn init_text(engine: Engine, queries: &[String]) -> String {
         text,
         "\n# Named queries (sqlc, yesql, aiosql, HugSQL, `-- name --` headers) each run on their own.\n\
          # A [[transaction]] runs several, in order, as one transaction, as the application does\n\
-         # when it calls them between BEGIN and COMMIT; its isolation is optional.{found}\n\
+         # when it calls them between BEGIN and COMMIT; its isolation is optional. `atomic = false`\n\
+         # says each step commits on its own (the application passes values between them).{found}\n\
          # [[transaction]]\n\
          # name = \"transfer\"\n\
          # isolation = \"{default_level}\"\n\
@@ -1108,6 +1130,7 @@ impl Document<'_> {
             let mut isolation = None;
             let mut steps = None;
             let mut steps_run_alone = true;
+            let mut atomic = None;
             for (key, value) in in_file_order(table) {
                 match key.get_ref().as_ref() {
                     "name" => name = Some(self.string_in("name", value, TRANSACTION_KEYS)?),
@@ -1134,6 +1157,12 @@ impl Document<'_> {
                         steps_run_alone =
                             self.boolean_in("steps_run_alone", value, TRANSACTION_KEYS)?;
                     }
+                    "atomic" => {
+                        atomic = Some((
+                            self.boolean_in("atomic", value, TRANSACTION_KEYS)?,
+                            key.span(),
+                        ));
+                    }
                     _ => return Err(self.unknown_key(key, "[[transaction]]", TRANSACTION_KEYS)),
                 }
             }
@@ -1144,11 +1173,20 @@ impl Document<'_> {
                 }
                 error
             };
+            let name = name.ok_or_else(|| missing("name"))?;
+            if let (Some((false, span)), Some(_)) = (&atomic, isolation) {
+                return Err(ConfigError::IsolationOfSeparateSteps {
+                    transaction: name,
+                    src: self.source(),
+                    span: span.clone().into(),
+                });
+            }
             compositions.push(Composition {
-                name: name.ok_or_else(|| missing("name"))?,
+                name,
                 isolation,
                 steps: steps.ok_or_else(|| missing("steps"))?,
                 steps_run_alone,
+                atomic: atomic.is_none_or(|(atomic, _)| atomic),
             });
         }
         Ok(compositions)
@@ -1470,6 +1508,26 @@ lost-update = "off"
                 confirm_setup: Vec::new(),
                 parameters: BTreeMap::new(),
             }
+        );
+    }
+
+    #[test]
+    fn steps_that_commit_separately_take_no_level() {
+        let text =
+            "[[transaction]]\nname = \"claim\"\nsteps = [\"Fetch\", \"Touch\"]\natomic = false\n";
+        let config = parse(Path::new("isolint.toml"), text).unwrap();
+        assert!(!config.transactions[0].atomic);
+        let default = parse(
+            Path::new("isolint.toml"),
+            "[[transaction]]\nname = \"claim\"\nsteps = [\"Fetch\", \"Touch\"]\n",
+        )
+        .unwrap();
+        assert!(default.transactions[0].atomic);
+        check_error(
+            "[[transaction]]\nname = \"claim\"\nisolation = \"serializable\"\nsteps = [\"Fetch\"]\natomic = false\n",
+            "atomic",
+            5,
+            "remove `isolation`",
         );
     }
 

@@ -1667,6 +1667,7 @@ mod tests {
                 })
                 .collect(),
             steps_run_alone: false,
+            atomic: true,
         }];
         let files = vec![
             SourceFile::new(

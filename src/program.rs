@@ -189,6 +189,10 @@ pub struct Program {
     pub ignores: Ignores,
     /// Parameter values for concrete instances (`-- isolint: example`), one map per instance.
     pub examples: Vec<BTreeMap<String, String>>,
+    /// For a `[[transaction]]` whose steps commit separately (`atomic = false`): the last
+    /// statement of each step but the last, where that step commits and its locks end. Empty
+    /// for a transaction that commits once, at its end.
+    pub step_ends: Vec<usize>,
 }
 
 impl Program {
@@ -204,6 +208,17 @@ impl Program {
                 .iter()
                 .any(|other| other.condition == arm.condition && other.holds != arm.holds)
         })
+    }
+
+    /// Whether a lock taken by statement `taken` is still held when statement `at` runs: no
+    /// step commits in between.
+    pub fn lock_holds(&self, taken: usize, at: usize) -> bool {
+        !self.step_ends.iter().any(|end| taken <= *end && *end < at)
+    }
+
+    /// Whether a lock taken by statement `taken` is held until the program commits.
+    pub fn lock_holds_to_commit(&self, taken: usize) -> bool {
+        self.step_ends.iter().all(|end| *end < taken)
     }
 
     /// Whether the program writes anything (an INSERT, UPDATE or DELETE on some path).
@@ -536,6 +551,7 @@ fn name_programs(
                 statements: open.statements,
                 ignores,
                 examples,
+                step_ends: Vec::new(),
             }
         })
         .collect()

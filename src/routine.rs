@@ -235,6 +235,7 @@ pub fn build(
                     statements: statements.clone(),
                     ignores: defined.ignores.clone(),
                     examples: Vec::new(),
+                    step_ends: Vec::new(),
                 });
                 Some(built.programs.len() - 1)
             }
@@ -263,6 +264,7 @@ pub fn build(
             statements,
             ignores: trigger.ignores.clone(),
             examples: Vec::new(),
+            step_ends: Vec::new(),
         });
     }
     built

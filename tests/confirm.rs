@@ -411,6 +411,58 @@ fn a_finding_is_confirmed_with_a_partner_when_its_own_pair_does_not_reproduce() 
     );
 }
 
+/// Steps that commit separately (`atomic = false`) are replayed with a COMMIT after each
+/// step: the fetch's lock ends there, and both workers take the task.
+#[test]
+fn steps_that_commit_separately_are_replayed_with_a_commit_between_them() {
+    let Some(server) = Server::start("steps_that_commit_separately") else {
+        return;
+    };
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/steps_that_commit_separately_hold_no_lock");
+    let read = |path: &str| std::fs::read_to_string(fixture.join(path)).expect("fixture file");
+    let (schema, queries) = (read("migrations/001_tasks.sql"), read("queries/tasks.sql"));
+    let config = "engine = \"postgres\"\n[[transaction]]\nname = \"claim_separately\"\n\
+                  steps = [\"FetchTask\", \"TouchTask\"]\natomic = false\nsteps_run_alone = false\n";
+    let output = server.confirm_project(&[
+        ("migrations/001_tasks.sql", &schema),
+        ("queries/tasks.sql", &queries),
+        ("isolint.toml", config),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let findings = report["findings"].as_array().expect("findings");
+    assert_eq!(findings.len(), 1, "{findings:?}\n{stderr}");
+    assert_eq!(findings[0]["rule"], "lost-update");
+    let confirmation = &findings[0]["confirmation"];
+    assert_eq!(
+        confirmation["verdict"], "reproduced",
+        "{}",
+        confirmation["reason"]
+    );
+    let schedule: Vec<String> = confirmation["schedule"]
+        .as_array()
+        .expect("schedule")
+        .iter()
+        .map(|event| {
+            format!(
+                "{} {}",
+                event["session"].as_str().unwrap_or(""),
+                event["sql"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    let fetch = schedule
+        .iter()
+        .position(|event| event.starts_with("T1 SELECT"))
+        .expect("T1 fetches");
+    assert_eq!(
+        schedule[fetch + 1],
+        "T1 COMMIT",
+        "the fetch's step commits before the other worker fetches: {schedule:?}"
+    );
+}
+
 /// A parameter compared with a column from the left (`$2 >= scheduled_at`, as fang writes
 /// it) takes a value of the column's type, not a number the server rejects.
 #[test]

@@ -2440,3 +2440,66 @@ fn a_partial_unique_index_serialises_rows_moved_into_it() {
         "two tasks of one lock run at once"
     );
 }
+
+/// Steps that commit separately (`atomic = false`): a fetch with `FOR UPDATE SKIP LOCKED` on
+/// the pool, then a touch of the task it returned in another transaction. The fetch's lock ends
+/// with it, so a second worker fetches the same task and both mark it taken. The same two
+/// statements in one transaction each: the second fetch passes the held task by and takes the
+/// next one.
+#[test]
+fn steps_that_commit_separately_hold_no_lock() {
+    let Some(database) = Database::of("steps_that_commit_separately_hold_no_lock") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        [
+            "lost-update: claim_separately",
+            "lost-update: claim_in_one, claim_separately"
+        ]
+    );
+    let fetch = "SELECT id FROM tasks WHERE task_type = 'mail' AND state = 'new' \
+        ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED";
+    let touch =
+        |id: &str| format!("UPDATE tasks SET state = 'in_progress' WHERE id = '{id}' RETURNING id");
+    let (one, two) = (
+        "00000000-0000-0000-0000-000000000001",
+        "00000000-0000-0000-0000-000000000002",
+    );
+    database.execute(&format!(
+        "INSERT INTO tasks (id, task_type, created_at) VALUES \
+         ('{one}', 'mail', '2026-01-01'), ('{two}', 'mail', '2026-01-02')"
+    ));
+    let mut run = database.sessions(["first", "second"]);
+    assert_eq!(run.step("first", fetch).rows(), [one]);
+    assert_eq!(
+        run.step("second", fetch).rows(),
+        [one],
+        "the first fetch's lock ended when it committed"
+    );
+    assert_eq!(run.step("first", &touch(one)).rows(), [one]);
+    assert_eq!(
+        run.step("second", &touch(one)).rows(),
+        [one],
+        "both workers took task one: it runs twice"
+    );
+
+    database.execute("UPDATE tasks SET state = 'new'");
+    let mut run = database.sessions(["first", "second"]);
+    run.step("first", "BEGIN");
+    run.step("second", "BEGIN");
+    assert_eq!(run.step("first", fetch).rows(), [one]);
+    assert_eq!(
+        run.step("second", fetch).rows(),
+        [two],
+        "the held task is passed by"
+    );
+    run.step("first", &touch(one));
+    run.step("second", &touch(two));
+    run.step("first", "COMMIT");
+    run.step("second", "COMMIT");
+    assert_eq!(
+        database.query("SELECT state, count(*) FROM tasks GROUP BY state"),
+        ["in_progress|2"]
+    );
+}

@@ -710,6 +710,7 @@ fn serialized_by_foreign_key(
                     at.statement <= child_from && child_snapshot.is_none_or(|s| at.statement < s)
                 };
                 child_usable
+                    && ci.program.lock_holds_to_commit(at.statement)
                     && pi.accesses().any(|(locked_at, access)| {
                         let exclusive = matches!(access.kind, AccessKind::Delete { .. })
                             || access.lock().is_some_and(|lock| {
@@ -717,6 +718,7 @@ fn serialized_by_foreign_key(
                             });
                         exclusive
                             && locked_at.statement <= parent_from
+                            && pi.program.lock_holds_to_commit(locked_at.statement)
                             && parent_snapshot.is_none_or(|s| locked_at.statement < s)
                             && same_row(access)
                     })
@@ -902,7 +904,8 @@ pub(crate) fn snapshot_statement(
 }
 
 /// The locks an instance holds from statement `from` on that were taken early enough: before
-/// `from` and, at a snapshot level, before its snapshot.
+/// `from` and, at a snapshot level, before its snapshot; and held until it commits, not
+/// released by a step that commits on its own (`atomic = false`).
 fn usable_mutexes<'a>(
     instance: Instance<'a>,
     from: usize,
@@ -911,7 +914,11 @@ fn usable_mutexes<'a>(
     let snapshot = snapshot_statement(instance, context);
     mutexes(instance)
         .into_iter()
-        .filter(|(at, _)| *at <= from && snapshot.is_none_or(|s| *at < s))
+        .filter(|(at, _)| {
+            *at <= from
+                && snapshot.is_none_or(|s| *at < s)
+                && instance.program.lock_holds_to_commit(*at)
+        })
         .map(|(_, mutex)| mutex)
         .collect()
 }

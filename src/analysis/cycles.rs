@@ -115,7 +115,7 @@ fn find_open_cycles(context: &Context, pair: &Pair) -> Vec<CycleAt> {
             }
             let blocked = |edge: &RwEdge, reader: &Program| {
                 let access = &reader.statements[edge.read.statement].accesses[edge.read.access];
-                read_blocks_writer(context, reader, access, edge.kind)
+                read_blocks_writer(context, reader, (edge.read.statement, access), edge.kind)
             };
             if blocked(forward, pair.first.program) && blocked(backward, pair.second.program) {
                 continue;
@@ -144,13 +144,17 @@ fn find_open_cycles(context: &Context, pair: &Pair) -> Vec<CycleAt> {
 
 /// A locked read makes writers of the rows it read wait until the reader commits. It stops a
 /// row from appearing only where locking reads also lock gaps (MySQL/MariaDB at repeatable
-/// read and serializable, T-SQL HOLDLOCK).
+/// read and serializable, T-SQL HOLDLOCK). A lock that a step of its own commits before the
+/// reader's end (`atomic = false`) stops nothing after that step.
 pub fn read_blocks_writer(
     context: &Context,
     reader: &Program,
-    read: &Access,
+    (statement, read): (usize, &Access),
     kind: EdgeKind,
 ) -> bool {
+    if !reader.lock_holds_to_commit(statement) {
+        return false;
+    }
     // A DELETE's WHERE locks what it scans, gaps included where the level takes gap locks.
     if matches!(read.kind, crate::access::AccessKind::Delete { .. }) {
         return match kind {

@@ -215,7 +215,7 @@ pub(crate) fn representative_edges(context: &Context, view: &Pair) -> Vec<Vulner
             read_locked: super::cycles::read_blocks_writer(
                 context,
                 view.first.program,
-                read,
+                (edge.read.statement, read),
                 edge.kind,
             ),
             unifier: Arc::new(edge.unifier.relabel(&[view.first.tag, view.second.tag])),

@@ -85,7 +85,15 @@ impl Context<'_> {
     pub fn describe_level_of(&self, program: &Program) -> String {
         let own = self.semantics_of(program);
         let differences = own.differences(self.engine, self.semantics);
-        let level = format!("{} on {}", program.level.sql(), own.display(self.engine));
+        let level = if program.step_ends.is_empty() {
+            format!("{} on {}", program.level.sql(), own.display(self.engine))
+        } else {
+            format!(
+                "steps that commit separately, each at {} on {}",
+                program.level.sql(),
+                own.display(self.engine)
+            )
+        };
         if differences.is_empty() {
             level
         } else {
@@ -173,6 +181,46 @@ pub struct Analysis {
 }
 
 /// Runs every enabled rule.
+/// A finding on a transaction whose steps commit separately (`atomic = false`): a lock or a
+/// level helps only once the steps run in one transaction, so every fix starts with that.
+fn in_one_transaction(context: &Context, mut finding: Finding) -> Finding {
+    let separate: Vec<&str> = finding
+        .programs
+        .iter()
+        .map(|program| &context.programs[*program])
+        .filter(|program| !program.step_ends.is_empty())
+        .map(|program| program.name.as_str())
+        .collect();
+    if separate.is_empty() {
+        return finding;
+    }
+    let steps = separate
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let first = format!(
+        "run the steps of {steps} in one database transaction (and drop `atomic = false` from \
+         isolint.toml)"
+    );
+    finding.fixes = if finding.fixes.is_empty() {
+        vec![finding::Fix {
+            title: first,
+            edit: None,
+        }]
+    } else {
+        finding
+            .fixes
+            .drain(..)
+            .map(|fix| finding::Fix {
+                title: format!("{first}, then {}", fix.title),
+                ..fix
+            })
+            .collect()
+    };
+    finding
+}
+
 pub fn analyse(context: &Context, enabled: &BTreeSet<Rule>) -> Analysis {
     analyse_with_progress(context, enabled, &crate::progress::Silent)
 }
@@ -214,6 +262,7 @@ pub fn analyse_with_progress(
             used_ignores.extend(silencers);
             !silenced
         })
+        .map(|finding| in_one_transaction(context, finding))
         .collect();
     Analysis {
         findings: dedupe_and_sort(context, findings),

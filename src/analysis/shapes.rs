@@ -173,7 +173,10 @@ impl Shapes {
             program_tables.sort_unstable();
             program_tables.dedup();
             own |= program_tables.len() > MOST_TABLES;
-            let attributes = format!("program {:?} {:?}", program.level, program.kind);
+            let attributes = format!(
+                "program {:?} {:?} {:?}",
+                program.level, program.kind, program.step_ends
+            );
             let attributes = intern(attributes, &mut accesses);
             let instance = Instance {
                 program,

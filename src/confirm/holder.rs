@@ -178,6 +178,7 @@ pub fn lock_holder(
         captures: vec![Vec::new()],
         rolls_back: false,
         routine: false,
+        commits_after: Vec::new(),
     };
     let step = |session: usize, action: Action| PlannedStep { session, action };
     let end = |session: usize| {
@@ -195,15 +196,19 @@ pub fn lock_holder(
         step(holder, Action::Statement(0)),
         step(0, Action::Begin),
     ];
-    steps.extend((0..=waiting_statement).map(|index| step(0, Action::Statement(index))));
+    let run = |session: usize, statements: std::ops::Range<usize>| {
+        statements.flat_map(move |index| {
+            sessions[session]
+                .run(index)
+                .map(move |action| step(session, action))
+        })
+    };
+    steps.extend(run(0, 0..waiting_statement + 1));
     steps.push(step(1, Action::Begin));
-    steps.extend((0..sessions[1].statements.len()).map(|index| step(1, Action::Statement(index))));
+    steps.extend(run(1, 0..sessions[1].statements.len()));
     steps.push(end(1));
     steps.push(step(holder, Action::Commit));
-    steps.extend(
-        (waiting_statement + 1..sessions[0].statements.len())
-            .map(|index| step(0, Action::Statement(index))),
-    );
+    steps.extend(run(0, waiting_statement + 1..sessions[0].statements.len()));
     steps.push(end(0));
     Some(LockHolder {
         session,

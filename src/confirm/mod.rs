@@ -715,7 +715,19 @@ fn confirm_sharing(
         .assumptions
         .iter()
         .any(|assumption| assumption.starts_with(plan::CHOSEN_VALUES));
-    if first.verdict != Verdict::NotReproduced || !chosen {
+    // Between steps that commit separately the application passes what one step read to the
+    // next (the task a fetch returned to its touch), which no binding says: values chosen
+    // apart can put each step on rows the other never sees, a serial run by construction.
+    let separate_steps = finding
+        .programs
+        .iter()
+        .any(|program| !result.programs[*program].step_ends.is_empty());
+    let retry = match first.verdict {
+        Verdict::NotReproduced => true,
+        Verdict::Prevented => separate_steps,
+        _ => false,
+    };
+    if !retry || !chosen {
         return first;
     }
     let choice = Choice {
@@ -1091,8 +1103,9 @@ fn serial_steps(plan: &Plan, order: &[usize]) -> Vec<PlannedStep> {
     order
         .iter()
         .flat_map(|&session| {
+            let each = &plan.sessions[session];
             std::iter::once(Action::Begin)
-                .chain((0..plan.sessions[session].statements.len()).map(Action::Statement))
+                .chain((0..each.statements.len()).flat_map(|statement| each.run(statement)))
                 .chain(std::iter::once(Action::Commit))
                 .map(move |action| PlannedStep { session, action })
         })

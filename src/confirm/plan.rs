@@ -58,6 +58,22 @@ pub struct Session {
     /// Whether the program is a routine's body (replayed, or called as one statement) rather
     /// than statements the application sends.
     pub routine: bool,
+    /// The statements after which a step of the transaction commits and the next step begins
+    /// a transaction of its own (`atomic = false`).
+    pub commits_after: Vec<usize>,
+}
+
+impl Session {
+    /// Statement `statement`, then the commit of its step and the next step's begin when its
+    /// step ends there.
+    pub fn run(&self, statement: usize) -> impl Iterator<Item = Action> {
+        let ends_step = self.commits_after.contains(&statement);
+        std::iter::once(Action::Statement(statement)).chain(
+            [Action::Commit, Action::Begin]
+                .into_iter()
+                .filter(move |_| ends_step),
+        )
+    }
 }
 
 /// What one step of the schedule does.
@@ -156,6 +172,13 @@ pub fn plan(
             }
             Err(reason) => return Err(reason),
         };
+        // Steps that commit separately (`atomic = false`): the session's statements after
+        // which its step commits.
+        let commits_after: Vec<usize> = source
+            .step_ends
+            .iter()
+            .filter_map(|end| runs_at.get(*end).copied())
+            .collect();
         positions.push(runs_at);
         sessions.push(Session {
             label: format!("T{}", instance + 1),
@@ -168,6 +191,7 @@ pub fn plan(
                 .iter()
                 .any(|step| step.instance == instance && matches!(step.step, Step::Rollback)),
             routine: source.kind == ProgramKind::Routine,
+            commits_after,
         });
     }
     // Per instance: whether its last statement in the witness writes or locks rows, so that
@@ -430,10 +454,11 @@ fn schedule(
             });
         }
         while next[session] < until.min(sessions[session].statements.len()) {
-            steps.push(PlannedStep {
-                session,
-                action: Action::Statement(next[session]),
-            });
+            steps.extend(
+                sessions[session]
+                    .run(next[session])
+                    .map(|action| PlannedStep { session, action }),
+            );
             next[session] += 1;
         }
     };
@@ -1831,6 +1856,7 @@ mod tests {
             captures: vec![Vec::new(); statements],
             rolls_back: false,
             routine: true,
+            commits_after: Vec::new(),
         };
         let sessions = [session("T1", 1), session("T2", 1)];
         // T1's two program statements both run inside its one call; T2's one statement.

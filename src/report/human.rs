@@ -145,8 +145,12 @@ pub fn timeline(result: &CheckResult, finding: &Finding, width: usize) -> String
     let cell = |text: &str| format!("{text:<width$}", width = column_width - 2);
     let truncate = |text: String| {
         if text.chars().count() > column_width - 2 {
-            let mut short: String = text.chars().take(column_width - 3).collect();
+            // A step that commits on its own (`atomic = false`) keeps saying so.
+            let commit = "; COMMIT";
+            let kept = text.strip_suffix(commit).map_or("", |_| commit);
+            let mut short: String = text.chars().take(column_width - 3 - kept.len()).collect();
             short.push('…');
+            short.push_str(kept);
             short
         } else {
             text

@@ -106,8 +106,14 @@ pub fn instance_label(result: &CheckResult, finding: &Finding, instance: usize) 
 pub fn step_text(result: &CheckResult, finding: &Finding, instance: usize, step: Step) -> String {
     match step {
         Step::Statement(statement) => {
-            let program = finding.instances[instance];
-            result.programs[program].statements[statement].text.clone()
+            let program = &result.programs[finding.instances[instance]];
+            let text = program.statements[statement].text.clone();
+            if program.step_ends.contains(&statement) {
+                // `atomic = false`: the step commits on its own.
+                format!("{text}; COMMIT")
+            } else {
+                text
+            }
         }
         Step::Commit => "COMMIT".to_string(),
         Step::Rollback => "ROLLBACK".to_string(),

@@ -27,6 +27,7 @@ pub fn lock_wait_and_sleep(database: &Database, sleep: &str, session_setup: &str
         captures: statements.iter().map(|_| Vec::new()).collect(),
         rolls_back: false,
         routine: false,
+        commits_after: Vec::new(),
     };
     let step = |session: usize, action: Action| PlannedStep { session, action };
     let plan = Plan {

@@ -39,10 +39,14 @@ fn detect_one(context: &Context, t1: Instance, t2: Instance) -> Option<Finding> 
         .map(|(_, access)| access.table.as_str())
         .collect();
     for (read_at, read) in t1.accesses() {
-        if !assigned.contains(&read.table.as_str())
-            || blocks_writers(read)
-            || covered_by_earlier_lock(t1, read_at, read)
-        {
+        // A lock held until commit protects every later write; one that a step commits before
+        // then (`atomic = false`) only the writes of its step.
+        let locked_until = |write_at: usize| {
+            (blocks_writers(read) && t1.program.lock_holds(read_at.statement, write_at))
+                || covered_by_earlier_lock(t1, read_at, read, write_at)
+        };
+        let steps_commit = !t1.program.step_ends.is_empty();
+        if !assigned.contains(&read.table.as_str()) || locked_until(usize::MAX) {
             continue;
         }
         let Some((value, predicate)) = read.read_columns() else {
@@ -51,6 +55,7 @@ fn detect_one(context: &Context, t1: Instance, t2: Instance) -> Option<Finding> 
         for (write_at, write) in t1.accesses() {
             if write_at.statement < read_at.statement
                 || write.table != read.table
+                || (steps_commit && locked_until(write_at.statement))
                 || !t1
                     .program
                     .run_together(read_at.statement, write_at.statement)
@@ -248,10 +253,12 @@ fn blocks_writers(read: &Access) -> bool {
         .is_some_and(|lock| lock.strength != LockStrength::KeyShare)
 }
 
-/// An earlier locked read of the same rows keeps them locked until commit.
-fn covered_by_earlier_lock(t1: Instance, read_at: AccessRef, read: &Access) -> bool {
+/// An earlier locked read of the same rows keeps them locked until commit, or until its step
+/// commits (`atomic = false`): still locked when statement `until` runs.
+fn covered_by_earlier_lock(t1: Instance, read_at: AccessRef, read: &Access, until: usize) -> bool {
     t1.accesses().any(|(at, earlier)| {
         at.statement < read_at.statement
+            && t1.program.lock_holds(at.statement, until)
             && earlier.table == read.table
             && blocks_writers(earlier)
             && earlier

@@ -43,12 +43,17 @@ pub fn repeated_read_findings(
             .filter(|edge| edge.kind == kind)
             .find_map(|edge| {
                 let first = t1.access(edge.read);
-                if first.lock().is_some() || !first.is_read() {
+                let locked = first.lock().is_some();
+                if (locked && t1.program.lock_holds_to_commit(edge.read.statement))
+                    || !first.is_read()
+                {
                     return None;
                 }
                 t1.accesses()
                     .find(|(at, second)| {
                         at.statement > edge.read.statement
+                            // Its lock ended with its step (`atomic = false`).
+                            && !(locked && t1.program.lock_holds(edge.read.statement, at.statement))
                             && t1.program.run_together(edge.read.statement, at.statement)
                             && second.table == first.table
                             && second.rows == first.rows

@@ -49,7 +49,12 @@ fn detect_one(context: &Context, view: &Pair) -> Option<Finding> {
         .filter(|edge| matches!(edge.kind, EdgeKind::Item | EdgeKind::Phantom))
     {
         let x = t1.access(first.read);
-        if x.lock().is_some() || !x.is_read() || ensures_existence(context, t1, first.read) {
+        // A lock on the first read keeps its rows until commit, or until its step commits
+        // (`atomic = false`).
+        let x_locked_at = |second: usize| {
+            x.lock().is_some() && t1.program.lock_holds(first.read.statement, second)
+        };
+        if x_locked_at(usize::MAX) || !x.is_read() || ensures_existence(context, t1, first.read) {
             continue;
         }
         for second in later_edges.iter().filter(|edge| {
@@ -65,6 +70,7 @@ fn detect_one(context: &Context, view: &Pair) -> Option<Finding> {
                     .program
                     .run_together(first.write.statement, second.write.statement)
                 || y.lock().is_some()
+                || x_locked_at(second.read.statement)
                 || ensures_existence(context, t1, second.read)
                 || (x.table == y.table
                     && same_rows(&x.rows, &y.rows, context.catalog.table(&x.table)))
