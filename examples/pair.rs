@@ -38,6 +38,20 @@ fn main() -> ExitCode {
     };
     let mut options = CheckOptions::new(engine);
     options.rules.clear();
+    // The transactions and parameter values of the isolint.toml above the working directory.
+    let here = std::env::current_dir().unwrap_or_default();
+    if let Some(path) = isolint::config::find(&here) {
+        match isolint::config::load(&path) {
+            Ok(config) => {
+                options.transactions = config.transactions.clone();
+                options.parameters = config.parameters.clone();
+            }
+            Err(error) => {
+                eprintln!("pair: {}: {error}", path.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
     let built = check_sources(files, &options);
     let find = |name: &str| {
         built

@@ -15,7 +15,11 @@
 //! This module builds programs from programs: it reads no files and parses nothing.
 
 use crate::suggest::edit_distance;
+use std::collections::BTreeMap;
 use std::ops::Range;
+
+use crate::access::Term;
+use crate::access::extract::ParameterValues;
 
 use crate::program::{Ignores, LevelSource, Program, ProgramStatement};
 use crate::semantics::{Engine, Level, Semantics};
@@ -28,12 +32,16 @@ pub struct Composition {
     /// The level it runs at; else the configured default, else the engine's.
     pub isolation: Option<Level>,
     pub steps: Vec<Step>,
-    /// Whether the steps' queries also run as transactions of their own (`steps_run_alone =
-    /// false` says they run only inside this one, and drops them as programs).
-    pub steps_run_alone: bool,
+    /// Which steps' queries also run as transactions of their own: all of them (`None`, the
+    /// default), or those listed (`steps_run_alone = false` lists none, `steps_run_alone =
+    /// ["UpdateBalance"]` one); the others are dropped as programs.
+    pub steps_run_alone: Option<Vec<Step>>,
     /// Whether the steps run in one database transaction (`atomic = false`: each step commits
     /// on its own, and the application passes values from one to the next).
     pub atomic: bool,
+    /// Steps after which the application stops when they return a row (get-or-create: it
+    /// returns the row found, and inserts only when there is none).
+    pub returns_if_found: Vec<Step>,
 }
 
 /// A query name in `steps`, with where it is written in the config file.
@@ -53,9 +61,10 @@ pub struct UnknownStep {
     pub suggestion: Option<String>,
 }
 
-/// A composition whose level the engine rejects: it is analysed at the engine's default.
+/// A composition whose level the engine rejects (it is analysed at the engine's default), or
+/// whose `[parameters]` cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LevelWarning {
+pub struct ComposeWarning {
     /// The composed program's file and range (its first step's).
     pub file: FileId,
     pub range: TextRange,
@@ -67,7 +76,7 @@ pub struct LevelWarning {
 pub struct Composed {
     /// Steps that name no query.
     pub unknown_steps: Vec<UnknownStep>,
-    pub warnings: Vec<LevelWarning>,
+    pub warnings: Vec<ComposeWarning>,
 }
 
 /// Adds one program per composition to `programs`, built from the programs its steps name
@@ -82,6 +91,7 @@ pub fn compose(
     engine: Engine,
     semantics: &Semantics,
     configured: Option<Level>,
+    parameters: &BTreeMap<String, ParameterValues>,
 ) -> Composed {
     let mut unknown = Vec::new();
     let mut warnings = Vec::new();
@@ -116,7 +126,7 @@ pub fn compose(
                     .resolve(engine, Level::ReadCommitted)
                     .unwrap_or_else(|| semantics.default_level(engine));
                 if level != Level::ReadCommitted {
-                    warnings.push(LevelWarning {
+                    warnings.push(ComposeWarning {
                         file: first.file,
                         range: first.range,
                         message: format!(
@@ -134,7 +144,7 @@ pub fn compose(
             Some(level) => match semantics.effective_level(engine, level) {
                 (level, None) => (level, LevelSource::Declared),
                 (level, Some(warning)) => {
-                    warnings.push(LevelWarning {
+                    warnings.push(ComposeWarning {
                         file: first.file,
                         range: first.range,
                         message: format!(
@@ -153,10 +163,32 @@ pub fn compose(
         let mut ignores = Ignores::new();
         let mut statements: Vec<ProgramStatement> = Vec::new();
         let mut step_ends = Vec::new();
+        // The steps' own declared values, under the names their parameters take here.
+        let mut declared: BTreeMap<String, String> = BTreeMap::new();
+        // Each query numbers its positional parameters from 1: of several queries, one's `$1`
+        // is not another's. A query used twice keeps its own, the same call's arguments.
+        let several = steps.iter().any(|step| step.name != first.name);
         for step in &steps {
+            for (name, value) in &step.declared {
+                let named = if several && name.bytes().all(|b| b.is_ascii_digit()) {
+                    format!("{}.${name}", step.name)
+                } else {
+                    name.clone()
+                };
+                declared.insert(named, value.clone());
+            }
             if separate && !statements.is_empty() {
                 step_ends.push(statements.len() - 1);
             }
+            // A check the transaction goes on past only when it found nothing, before anything
+            // was written: when it found a row, the run ends having only read.
+            let returns = composition
+                .returns_if_found
+                .iter()
+                .any(|returning| returning.name == step.name)
+                && statements
+                    .iter()
+                    .all(|earlier| earlier.accesses.iter().all(|access| !access.is_write()));
             let same_file = step.file == first.file;
             if same_file {
                 for (rule, range) in &step.ignores {
@@ -167,10 +199,53 @@ pub fn compose(
                 // Ranges in another file would point at the wrong text of this one.
                 if !same_file {
                     statement.ignores.clear();
+                    statement.written_at = Some((step.file, statement.range));
                     statement.range = first.range;
+                }
+                if several {
+                    statement.scope_positional(&step.name);
+                }
+                if returns {
+                    crate::access::mark_must_miss(&mut statement.accesses);
                 }
                 statement
             }));
+        }
+        if let Some(values) = parameters.get(&composition.name) {
+            let message = |text: String| ComposeWarning {
+                file: first.file,
+                range: first.range,
+                message: format!("isolint.toml: `[parameters.{}]` {text}", composition.name),
+            };
+            for (name, texts) in values {
+                let literal = match texts.as_slice() {
+                    [text] => crate::access::extract::literal_term(text),
+                    _ => None,
+                };
+                let Some(literal) = literal else {
+                    warnings.push(message(format!(
+                        "gives `{name}` {} values: a transaction passes one value to a step's \
+                         parameter (a list of what callers pass goes under the query's own \
+                         `[parameters]`); not used",
+                        texts.len()
+                    )));
+                    continue;
+                };
+                let bound = bind_parameter(&mut statements, name, &literal);
+                for parameter in &bound {
+                    declared.insert(
+                        parameter.clone(),
+                        literal.render().trim_matches('\'').to_string(),
+                    );
+                }
+                if bound.is_empty() {
+                    warnings.push(message(format!(
+                        "names `{name}`, which no step of `{}` takes (a step's positional \
+                         parameter is written `query.1`); not used",
+                        composition.name
+                    )));
+                }
+            }
         }
         let mut accesses: Vec<_> = statements
             .iter_mut()
@@ -192,13 +267,23 @@ pub fn compose(
             ignores,
             examples: Vec::new(),
             step_ends,
+            declared,
         });
     }
     // Queries that run only inside their transactions are not programs of their own.
     let inside_only: std::collections::BTreeSet<&str> = compositions
         .iter()
-        .filter(|composition| !composition.steps_run_alone)
-        .flat_map(|composition| composition.steps.iter().map(|step| step.name.as_str()))
+        .filter_map(|composition| {
+            let alone = composition.steps_run_alone.as_ref()?;
+            Some(
+                composition
+                    .steps
+                    .iter()
+                    .filter(|step| !alone.iter().any(|also| also.name == step.name))
+                    .map(|step| step.name.as_str()),
+            )
+        })
+        .flatten()
         .collect();
     programs.retain(|program| !inside_only.contains(program.name.as_str()));
     programs.extend(composed);
@@ -206,6 +291,38 @@ pub fn compose(
         unknown_steps: unknown,
         warnings,
     }
+}
+
+/// Gives the parameter `name` (as `[parameters]` writes it: `id`, or `query.1` for a step's
+/// `$1`) the value `literal` in every access; the names the accesses gave it.
+fn bind_parameter(
+    statements: &mut [ProgramStatement],
+    name: &str,
+    literal: &Term,
+) -> std::collections::BTreeSet<String> {
+    let written = |parameter: &str| {
+        let (query, own) = match parameter.rsplit_once('.') {
+            Some((query, own)) => (Some(query), own),
+            None => (None, parameter),
+        };
+        let own = own.trim_start_matches([':', '@', '$']);
+        match query {
+            Some(query) => format!("{query}.{own}"),
+            None => own.to_string(),
+        }
+    };
+    let mut bound = std::collections::BTreeSet::new();
+    for access in statements.iter_mut().flat_map(|s| s.accesses.iter_mut()) {
+        access.bind(&mut |parameter| {
+            if written(parameter) == name {
+                bound.insert(parameter.to_string());
+                literal.clone()
+            } else {
+                Term::Param(parameter.to_string())
+            }
+        });
+    }
+    bound
 }
 
 /// The program name nearest to `wrong`, when it is at most a third of its length away.
@@ -255,10 +372,80 @@ mod tests {
             name: "withdraw".into(),
             isolation: None,
             steps: steps.iter().map(|name| step(name)).collect(),
-            steps_run_alone,
+            steps_run_alone: (!steps_run_alone).then(Vec::new),
             atomic: true,
+            returns_if_found: Vec::new(),
         }];
         check_sources(files, &options)
+    }
+
+    /// `$1` of one query and `$1` of another are different values; a transaction's
+    /// `[parameters]` fix a step's, named `query.1`.
+    #[test]
+    fn positional_parameters_belong_to_their_query() {
+        let queries = "-- name: GetAccount :one\n\
+            SELECT balance FROM accounts WHERE id = $1;\n\
+            -- name: SetBalance :exec\n\
+            UPDATE accounts SET balance = $1 WHERE id = $2;\n\
+            -- name: Audit :exec\n\
+            UPDATE accounts SET balance = balance WHERE id = $1;\n";
+        let files = vec![
+            SourceFile::new("migrations/1.sql".into(), Role::Schema, SCHEMA.into()),
+            SourceFile::new("queries.sql".into(), Role::Transactions, queries.into()),
+        ];
+        let mut options = CheckOptions::new(Engine::Postgres);
+        options.transactions = vec![Composition {
+            name: "reset".into(),
+            isolation: None,
+            steps: vec![step("GetAccount"), step("SetBalance")],
+            steps_run_alone: Some(vec![step("SetBalance")]),
+            atomic: true,
+            returns_if_found: Vec::new(),
+        }];
+        options.parameters = BTreeMap::from([(
+            "reset".to_string(),
+            BTreeMap::from([
+                ("SetBalance.1".to_string(), vec!["0".to_string()]),
+                ("SetBalance.7".to_string(), vec!["1".to_string()]),
+            ]),
+        )]);
+        let result = check_sources(files, &options);
+        let reset = result
+            .programs
+            .iter()
+            .find(|program| program.name == "reset")
+            .expect("composed");
+        let read = &reset.statements[0].accesses[0];
+        let write = &reset.statements[1].accesses[0];
+        assert_eq!(
+            read.rows.pins.get("id"),
+            Some(&Term::Param("GetAccount.$1".into()))
+        );
+        assert_eq!(
+            write.rows.pins.get("id"),
+            Some(&Term::Param("SetBalance.$2".into()))
+        );
+        assert_eq!(
+            write.assignments().and_then(|set| set.get("balance")),
+            Some(&crate::access::SetValue::Term(Term::Literal("0".into())))
+        );
+        assert_eq!(
+            reset.declared.get("SetBalance.$1").map(String::as_str),
+            Some("0")
+        );
+        let names: Vec<&str> = result.programs.iter().map(|p| p.name.as_str()).collect();
+        assert!(
+            !names.contains(&"GetAccount"),
+            "runs only inside reset: {names:?}"
+        );
+        assert!(names.contains(&"SetBalance"), "runs alone too: {names:?}");
+        assert!(
+            result.diagnostics.iter().any(|d| d
+                .message
+                .contains("`[parameters.reset]` names `SetBalance.7`, which no step")),
+            "{:?}",
+            result.diagnostics
+        );
     }
 
     #[test]

@@ -83,8 +83,12 @@ const TRANSACTION_KEYS: &[(&str, &str)] = &[
     ("name", r#"name = "transfer""#),
     ("isolation", r#"isolation = "repeatable-read""#),
     ("steps", r#"steps = ["GetAccount", "UpdateBalance"]"#),
-    ("steps_run_alone", "steps_run_alone = false"),
+    (
+        "steps_run_alone",
+        r#"steps_run_alone = false (or ["UpdateBalance"])"#,
+    ),
     ("atomic", "atomic = false"),
+    ("returns_if_found", r#"returns_if_found = ["GetAccount"]"#),
 ];
 
 /// The key of the `[engine]` table that names the engine; the others are the engine's settings
@@ -1129,33 +1133,25 @@ impl Document<'_> {
             let mut name = None;
             let mut isolation = None;
             let mut steps = None;
-            let mut steps_run_alone = true;
+            let mut steps_run_alone = None;
             let mut atomic = None;
+            let mut returns_if_found = Vec::new();
             for (key, value) in in_file_order(table) {
                 match key.get_ref().as_ref() {
                     "name" => name = Some(self.string_in("name", value, TRANSACTION_KEYS)?),
                     "isolation" => isolation = Some(self.level(value)?),
-                    "steps" => {
-                        let DeValue::Array(names) = value.get_ref() else {
-                            return Err(self.wrong_type(
-                                "steps",
-                                "an array of query names",
-                                value,
-                                TRANSACTION_KEYS,
-                            ));
-                        };
-                        let mut read = Vec::new();
-                        for step in names {
-                            read.push(Step {
-                                name: self.string_in("steps", step, TRANSACTION_KEYS)?,
-                                span: step.span(),
-                            });
-                        }
-                        steps = Some(read);
+                    "steps" => steps = Some(self.step_names("steps", value)?),
+                    "returns_if_found" => {
+                        returns_if_found = self.step_names("returns_if_found", value)?;
                     }
                     "steps_run_alone" => {
-                        steps_run_alone =
-                            self.boolean_in("steps_run_alone", value, TRANSACTION_KEYS)?;
+                        steps_run_alone = match value.get_ref() {
+                            DeValue::Array(_) => Some(self.step_names("steps_run_alone", value)?),
+                            _ if self.boolean_in("steps_run_alone", value, TRANSACTION_KEYS)? => {
+                                None
+                            }
+                            _ => Some(Vec::new()),
+                        };
                     }
                     "atomic" => {
                         atomic = Some((
@@ -1181,15 +1177,61 @@ impl Document<'_> {
                     span: span.clone().into(),
                 });
             }
+            let steps = steps.ok_or_else(|| missing("steps"))?;
+            let listed = returns_if_found
+                .iter()
+                .map(|step| ("returns_if_found", step))
+                .chain(
+                    steps_run_alone
+                        .iter()
+                        .flatten()
+                        .map(|step| ("steps_run_alone", step)),
+                );
+            if let Some((key, stray)) = listed
+                .into_iter()
+                .find(|(_, listed)| !steps.iter().any(|step| step.name == listed.name))
+            {
+                let mut error = self.wrong_type(
+                    key,
+                    "names of the transaction's steps",
+                    &Spanned::new(
+                        stray.span.clone(),
+                        DeValue::String(stray.name.clone().into()),
+                    ),
+                    TRANSACTION_KEYS,
+                );
+                if let ConfigError::WrongType { found, .. } = &mut error {
+                    *found = "a query the steps do not run";
+                }
+                return Err(error);
+            }
             compositions.push(Composition {
                 name,
                 isolation,
-                steps: steps.ok_or_else(|| missing("steps"))?,
+                steps,
                 steps_run_alone,
                 atomic: atomic.is_none_or(|(atomic, _)| atomic),
+                returns_if_found,
             });
         }
         Ok(compositions)
+    }
+
+    /// A `[[transaction]]`'s list of query names (`steps`, `returns_if_found`), each with where
+    /// it is written.
+    fn step_names(&self, key: &str, value: &Spanned<DeValue>) -> Result<Vec<Step>, ConfigError> {
+        let DeValue::Array(names) = value.get_ref() else {
+            return Err(self.wrong_type(key, "an array of query names", value, TRANSACTION_KEYS));
+        };
+        names
+            .iter()
+            .map(|step| {
+                Ok(Step {
+                    name: self.string_in(key, step, TRANSACTION_KEYS)?,
+                    span: step.span(),
+                })
+            })
+            .collect()
     }
 
     /// `[confirm]`: `setup`, a list of SQL files relative to the config's directory.
@@ -1528,6 +1570,26 @@ lost-update = "off"
             "atomic",
             5,
             "remove `isolation`",
+        );
+    }
+
+    #[test]
+    fn step_lists_name_steps_of_the_transaction() {
+        let text = "[[transaction]]\nname = \"get_or_create\"\nsteps = [\"Find\", \"Insert\"]\n\
+                    returns_if_found = [\"Find\"]\nsteps_run_alone = [\"Insert\"]\n";
+        let config = parse(Path::new("isolint.toml"), text).unwrap();
+        let names = |steps: &[Step]| steps.iter().map(|s| s.name.clone()).collect::<Vec<_>>();
+        let transaction = &config.transactions[0];
+        assert_eq!(names(&transaction.returns_if_found), ["Find"]);
+        assert_eq!(
+            transaction.steps_run_alone.as_deref().map(names),
+            Some(vec!["Insert".to_string()])
+        );
+        check_error(
+            "[[transaction]]\nname = \"get_or_create\"\nsteps = [\"Find\", \"Insert\"]\nreturns_if_found = [\"Fnd\"]\n",
+            "\"Fnd\"",
+            4,
+            "returns_if_found",
         );
     }
 

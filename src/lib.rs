@@ -422,13 +422,21 @@ pub fn check_with_progress(
                 message: note.message.clone(),
             }),
     );
-    diagnostics.extend(unused_parameter_values(&programs, &options.parameters));
+    // A transaction's own `[parameters]` are its steps' values, used as it is composed.
+    let query_parameters: BTreeMap<String, access::extract::ParameterValues> = options
+        .parameters
+        .iter()
+        .filter(|(name, _)| !options.transactions.iter().any(|t| t.name == **name))
+        .map(|(name, values)| (name.clone(), values.clone()))
+        .collect();
+    diagnostics.extend(unused_parameter_values(&programs, &query_parameters));
     let composed = compose::compose(
         &mut programs,
         &options.transactions,
         engine,
         semantics,
         configured,
+        &options.parameters,
     );
     diagnostics.extend(composed.warnings.into_iter().map(|warning| Diagnostic {
         kind: DiagnosticKind::Warning,
@@ -958,16 +966,20 @@ fn build_programs(
     semantics: &Semantics,
     configured: Option<Level>,
 ) -> FilePrograms {
-    let facts: Vec<StatementFacts> = parsed
-        .statements
-        .into_iter()
-        .map(|statement| statement_facts(&file.text, statement, catalog, options))
-        .collect();
     let stem = file
         .path
         .file_stem()
         .map(|stem| stem.to_string_lossy().to_string())
         .unwrap_or_default();
+    // `[parameters.<stem>]` for a file whose one transaction is named after it: known to be
+    // its only one once built, so its statements are read again with the values then.
+    let stem_values = options.parameters.get(&stem);
+    let statements = stem_values.map(|_| parsed.statements.clone());
+    let facts: Vec<StatementFacts> = parsed
+        .statements
+        .into_iter()
+        .map(|statement| statement_facts(&file.text, statement, catalog, options, None))
+        .collect();
     let line_of = |offset: usize| file.line_col(offset).0;
     let context = program::BuildContext {
         engine: options.engine,
@@ -975,10 +987,20 @@ fn build_programs(
         configured,
         requested: options.isolation,
         file: file_id,
-        file_stem: stem,
+        file_stem: stem.clone(),
         line_of: &line_of,
     };
-    let (mut programs, warnings) = program::build(&facts, &context);
+    let (mut programs, mut warnings) = program::build(&facts, &context);
+    if let (Some(values), Some(statements)) = (stem_values, statements)
+        && let [only] = programs.as_slice()
+        && only.name == stem
+    {
+        let facts: Vec<StatementFacts> = statements
+            .into_iter()
+            .map(|statement| statement_facts(&file.text, statement, catalog, options, Some(values)))
+            .collect();
+        (programs, warnings) = program::build(&facts, &context);
+    }
     let mut ignored_in_file = program::Ignores::new();
     for directive in &parsed.file_directives {
         if let Directive::IgnoreFile(rules) = &directive.value {
@@ -992,6 +1014,16 @@ fn build_programs(
     for program in &mut programs {
         for (rule, range) in &ignored_in_file {
             program.ignores.entry(rule.clone()).or_insert(*range);
+        }
+        // What `isolint confirm` binds where the config gives a parameter one value.
+        if let Some(values) = options.parameters.get(&program.name) {
+            for (name, texts) in values {
+                if let [text] = texts.as_slice() {
+                    program
+                        .declared
+                        .insert(name.clone(), text.trim_matches('\'').to_string());
+                }
+            }
         }
     }
     let diagnostics = warnings
@@ -1012,18 +1044,24 @@ fn statement_facts(
     statement: RawStatement,
     catalog: &Catalog,
     options: &CheckOptions,
+    file_values: Option<&access::extract::ParameterValues>,
 ) -> StatementFacts {
     use sqlparser::ast::{Statement, TransactionIsolationLevel, TransactionMode};
     let engine = options.engine;
-    // The values the config says callers pass for this named query's parameters.
-    let declared = statement
+    // The values the config says callers pass for this named query's parameters (or, given
+    // as `file_values`, for the one transaction of a file named after the file).
+    let named = statement
         .directives
         .iter()
         .rev()
         .find_map(|directive| match &directive.value {
-            Directive::Name(name) => options.parameters.get(name),
+            Directive::Name(name) => Some(name),
             _ => None,
         });
+    let declared = match named {
+        Some(name) => options.parameters.get(name),
+        None => file_values,
+    };
     let level_of = |modes: &[TransactionMode]| {
         modes.iter().find_map(|mode| match mode {
             TransactionMode::IsolationLevel(level) => Some(match level {
@@ -1360,6 +1398,48 @@ mod tests {
         );
     }
 
+    /// A query file with one statement and no `-- name:` is the program named after the file;
+    /// its `[parameters]` bind there as a named query's do, and `confirm` binds them too.
+    #[test]
+    fn parameter_values_bind_a_query_named_after_its_file() {
+        let files = vec![
+            SourceFile::new(
+                "migrations/1.sql".into(),
+                Role::Schema,
+                "CREATE TABLE jobs (id int PRIMARY KEY, state text NOT NULL);".into(),
+            ),
+            SourceFile::new(
+                "queries/fail_job.sql".into(),
+                Role::Transactions,
+                "UPDATE jobs SET state = $1 WHERE id = $2;\n".into(),
+            ),
+        ];
+        let mut options = CheckOptions::new(Engine::Postgres);
+        options.parameters = BTreeMap::from([(
+            "fail_job".to_string(),
+            BTreeMap::from([("1".to_string(), vec!["'failed'".to_string()])]),
+        )]);
+        let result = check_sources(files, &options);
+        let program = result
+            .programs
+            .iter()
+            .find(|program| program.name == "fail_job")
+            .expect("fail_job");
+        assert_eq!(
+            program.statements[0].accesses[0]
+                .assignments()
+                .and_then(|set| set.get("state")),
+            Some(&access::SetValue::Term(access::Term::Literal(
+                "'failed'".into()
+            )))
+        );
+        assert_eq!(
+            program.declared.get("1").map(String::as_str),
+            Some("failed")
+        );
+        assert!(result.diagnostics.is_empty(), "{:?}", result.diagnostics);
+    }
+
     #[test]
     fn a_parameter_is_mentioned_in_the_forms_query_files_write_it() {
         for sql in [
@@ -1666,8 +1746,9 @@ mod tests {
                     span: 0..0,
                 })
                 .collect(),
-            steps_run_alone: false,
+            steps_run_alone: Some(Vec::new()),
             atomic: true,
+            returns_if_found: Vec::new(),
         }];
         let files = vec![
             SourceFile::new(

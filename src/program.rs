@@ -103,9 +103,46 @@ pub struct ProgramStatement {
     /// What rows an earlier lookup of the same call found, as far as the branches this
     /// statement runs under tested the values it read (see [`ValueGuard`]).
     pub value_guards: Vec<ValueGuard>,
+    /// In a transaction composed of several named queries: the query whose positional
+    /// parameters (`$1`, `$2`) the statement's are. Each query numbers its own from 1, so its
+    /// `$1` is named `query.$1` in the accesses (see [`ProgramStatement::parameter`]).
+    pub positional_of: Option<String>,
+    /// For a step of a composed transaction written in another file than the transaction's
+    /// first step: where it is written (its `range` is the first step's, in the program's
+    /// file). `isolint confirm` runs it from there.
+    pub written_at: Option<(crate::source::FileId, TextRange)>,
 }
 
 impl ProgramStatement {
+    /// Where the statement's own text is: its range in `file` (the program's), or the file and
+    /// range of a composed step written elsewhere.
+    pub fn written_in(&self, file: crate::source::FileId) -> (crate::source::FileId, TextRange) {
+        self.written_at.unwrap_or((file, self.range))
+    }
+
+    /// The name the accesses give the parameter written `name` in the statement's text.
+    pub fn parameter(&self, name: &str) -> String {
+        match &self.positional_of {
+            Some(query) if is_positional(name) => format!("{query}.{name}"),
+            _ => name.to_string(),
+        }
+    }
+
+    /// Makes the statement's positional parameters those of `query`, apart from the other
+    /// queries' of a composed transaction.
+    pub fn scope_positional(&mut self, query: &str) {
+        self.positional_of = Some(query.to_string());
+        for access in &mut self.accesses {
+            access.bind(&mut |name| {
+                crate::access::Term::Param(if is_positional(name) {
+                    format!("{query}.{name}")
+                } else {
+                    name.to_string()
+                })
+            });
+        }
+    }
+
     /// Where the statement is written: its own range in `file` (the program's), or for an
     /// inlined statement the routine's statement it runs.
     pub fn origin(&self, file: FileId) -> (FileId, TextRange) {
@@ -193,6 +230,9 @@ pub struct Program {
     /// statement of each step but the last, where that step commits and its locks end. Empty
     /// for a transaction that commits once, at its end.
     pub step_ends: Vec<usize>,
+    /// The one value the config's `[parameters]` gives a parameter (named as the accesses name
+    /// it, without `$`, `:` or `@` for the program's own): what `isolint confirm` binds.
+    pub declared: BTreeMap<String, String>,
 }
 
 impl Program {
@@ -227,6 +267,12 @@ impl Program {
             .iter()
             .any(|statement| statement.accesses.iter().any(|access| access.is_write()))
     }
+}
+
+/// `$1`, `$2`: a parameter numbered within its statement's query.
+fn is_positional(name: &str) -> bool {
+    name.strip_prefix('$')
+        .is_some_and(|number| !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Silenced rule id → where the directive that silences it is.
@@ -389,6 +435,8 @@ impl Builder<'_> {
                     certain: true,
                     returns_if_found: false,
                     value_guards: Vec::new(),
+                    positional_of: None,
+                    written_at: None,
                 };
                 match &mut self.open {
                     Some(open) => open.statements.push(program_statement),
@@ -552,6 +600,7 @@ fn name_programs(
                 ignores,
                 examples,
                 step_ends: Vec::new(),
+                declared: BTreeMap::new(),
             }
         })
         .collect()

@@ -236,6 +236,7 @@ pub fn build(
                     ignores: defined.ignores.clone(),
                     examples: Vec::new(),
                     step_ends: Vec::new(),
+                    declared: BTreeMap::new(),
                 });
                 Some(built.programs.len() - 1)
             }
@@ -265,6 +266,7 @@ pub fn build(
             ignores: trigger.ignores.clone(),
             examples: Vec::new(),
             step_ends: Vec::new(),
+            declared: BTreeMap::new(),
         });
     }
     built
@@ -437,7 +439,7 @@ fn body_statements(
             mark_must_find(&mut accesses, from_tables.as_deref(), catalog);
         }
         if body_statement.must_miss {
-            mark_must_miss(&mut accesses);
+            crate::access::mark_must_miss(&mut accesses);
         }
         // `PERFORM ...; IF FOUND THEN RETURN; END IF;` before anything is written: the routine
         // writes only when the check found nothing.
@@ -451,7 +453,7 @@ fn body_statements(
                 earlier.calls.is_empty() && earlier.accesses.iter().all(|a| !a.is_write())
             });
         if returns_if_found {
-            mark_must_miss(&mut accesses);
+            crate::access::mark_must_miss(&mut accesses);
         }
         // Only where every read is a table of its FROM: a subquery's select list feeds the
         // statement's own WHERE.
@@ -526,6 +528,8 @@ fn body_statements(
             certain: body_statement.certain,
             returns_if_found,
             value_guards,
+            positional_of: None,
+            written_at: None,
         });
     }
     pin_picked_rows(&mut statements);
@@ -928,17 +932,6 @@ fn forget_values(accesses: &mut [Access]) {
         if let AccessKind::Read { value, .. } = &mut access.kind {
             *value = crate::access::Columns::default();
         }
-    }
-}
-
-/// A statement the body raises if it finds a row (`SELECT count(*) INTO n ...; IF n > 0 THEN
-/// RAISE`, `IF EXISTS (...) THEN RAISE`, `IF FOUND THEN RAISE`), when it reads one table: no
-/// row matched its WHERE.
-fn mark_must_miss(accesses: &mut [Access]) {
-    if let [access] = accesses
-        && let crate::access::AccessKind::Read { must_miss, .. } = &mut access.kind
-    {
-        *must_miss = true;
     }
 }
 

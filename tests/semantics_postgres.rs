@@ -2503,3 +2503,46 @@ fn steps_that_commit_separately_hold_no_lock() {
         ["in_progress|2"]
     );
 }
+
+/// Get-or-create in steps that commit separately: two callers of one hash both find nothing,
+/// both insert, and two tasks have the hash. A removal of the task a caller found leaves what
+/// a serial order leaves: that caller returned the task and wrote nothing.
+#[test]
+fn get_or_create_returns_what_it_finds() {
+    let Some(database) = Database::of("get_or_create_returns_what_it_finds") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["phantom-write-skew: get_or_create"]
+    );
+    let find = "SELECT id FROM tasks WHERE uniq_hash = 'h' AND state = 'new' LIMIT 1";
+    let insert = |id: &str| format!("INSERT INTO tasks (id, uniq_hash) VALUES ('{id}', 'h')");
+    let mut run = database.sessions(["first", "second"]);
+    assert_eq!(run.step("first", find).count(), 0);
+    assert_eq!(run.step("second", find).count(), 0);
+    run.step("first", &insert("00000000-0000-0000-0000-000000000001"));
+    run.step("second", &insert("00000000-0000-0000-0000-000000000002"));
+    assert_eq!(
+        database.query("SELECT count(*) FROM tasks WHERE uniq_hash = 'h'"),
+        ["2"],
+        "two tasks with one hash"
+    );
+
+    database.execute("DELETE FROM tasks WHERE id = '00000000-0000-0000-0000-000000000002'");
+    let mut run = database.sessions(["caller", "remover"]);
+    assert_eq!(
+        run.step("caller", find).rows(),
+        ["00000000-0000-0000-0000-000000000001"],
+        "the caller finds a task and returns it"
+    );
+    run.step(
+        "remover",
+        "DELETE FROM tasks WHERE id = '00000000-0000-0000-0000-000000000001'",
+    );
+    assert_eq!(
+        database.query("SELECT count(*) FROM tasks WHERE uniq_hash = 'h'"),
+        ["0"],
+        "as get_or_create, then RemoveTask"
+    );
+}

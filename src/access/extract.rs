@@ -273,6 +273,11 @@ fn declared_parameter(expr: &Expr, literals: &BTreeMap<&str, Vec<Expr>>) -> Opti
     literals.get(name).cloned()
 }
 
+/// A literal written in SQL (`'failed'`, `3`, `true`), as the term a pin or a SET holds.
+pub fn literal_term(text: &str) -> Option<Term> {
+    plain_term(&literal_expr(text)?)
+}
+
 /// A literal written in SQL (`'failed'`, `3`, `true`), as an expression.
 fn literal_expr(text: &str) -> Option<Expr> {
     let dialect = sqlparser::dialect::PostgreSqlDialect {};

@@ -490,6 +490,18 @@ impl Access {
     }
 }
 
+/// A statement whose transaction goes on only when it finds no row: a routine's `IF n > 0
+/// THEN RAISE` after `SELECT count(*) INTO n`, `IF FOUND THEN RETURN` before anything is
+/// written, or a get-or-create step the application ends on when it returns a row. When it
+/// reads one table, no row matched its WHERE in a run that goes on.
+pub fn mark_must_miss(accesses: &mut [Access]) {
+    if let [access] = accesses
+        && let AccessKind::Read { must_miss, .. } = &mut access.kind
+    {
+        *must_miss = true;
+    }
+}
+
 /// A LIMIT read that returns a column which a later UPDATE or DELETE of the same table pins to
 /// a parameter picks the rows that statement writes (`SELECT id ... LIMIT 1` then
 /// `UPDATE ... WHERE id = $1`): the read is narrowed to those rows, so claiming different rows

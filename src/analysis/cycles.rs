@@ -206,7 +206,7 @@ pub fn cycle_finding(
     };
     let first_read = t1.access(cycle.forward.read);
     let second_read = t2.access(cycle.backward.read);
-    let level = context.describe_level(t1.program.level.min(t2.program.level));
+    let level = context.describe_levels(&[t1.program, t2.program]);
     let what = |edge: &RwEdge, read: &Access| {
         if edge.columns.is_empty() {
             format!("rows of `{}`", read.table)

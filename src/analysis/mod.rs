@@ -79,6 +79,20 @@ impl Context<'_> {
         format!("{} on {}", level.sql(), self.semantics.display(self.engine))
     }
 
+    /// The weakest of `programs`' levels as [`Context::describe_level`] says it, or that a
+    /// program's steps commit separately where one's do: no level isolates those.
+    pub fn describe_levels(&self, programs: &[&Program]) -> String {
+        if let Some(separate) = programs.iter().find(|p| !p.step_ends.is_empty()) {
+            return self.describe_level_of(separate);
+        }
+        programs
+            .iter()
+            .map(|program| program.level)
+            .min()
+            .map(|level| self.describe_level(level))
+            .unwrap_or_default()
+    }
+
     /// `program`'s level as [`Context::describe_level`] says it, with the settings it chose
     /// where they differ from the run's: "REPEATABLE READ on TiDB with tidb_txn_mode =
     /// 'pessimistic'".

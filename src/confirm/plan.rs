@@ -285,10 +285,14 @@ fn replay(
         }
         runs_at.push(statements.len());
         let Some(replay) = &statement.replay else {
-            let sql = text
-                .get(statement.range.start..statement.range.end)
+            let (file, range) = statement.written_in(source.file);
+            let sql = result.files[file]
+                .text
+                .get(range.start..range.end)
                 .unwrap_or_default();
-            statements.push(concrete(sql, naming, |name| values.get(instance, name))?);
+            statements.push(concrete(sql, naming, |name| {
+                values.get(instance, &statement.parameter(name))
+            })?);
             captures.push(Vec::new());
             continue;
         };
@@ -986,9 +990,11 @@ impl<'a> Values<'a> {
             ));
         }
         let bare = name.trim_start_matches(['$', ':', '@']);
+        let declared = &self.result.programs[self.finding.instances[instance]].declared;
         let given = self
             .example(instance)
-            .and_then(|example| example.get(bare).cloned());
+            .and_then(|example| example.get(bare).cloned())
+            .or_else(|| declared.get(bare).or_else(|| declared.get(name)).cloned());
         let value = match given {
             Some(value) => value,
             None => {
@@ -1203,6 +1209,21 @@ impl<'a> Values<'a> {
     }
 
     fn shared_value(&self, instance: usize, name: &str) -> Option<String> {
+        // A new row's unique key is never another transaction's: two inserts of one key
+        // cannot both commit, which is no run of an anomaly that needs both.
+        if self.inserted[instance].contains(name)
+            && self.columns[instance]
+                .get(name)
+                .is_some_and(|(table, column)| {
+                    self.tables.is_some_and(|tables| {
+                        tables
+                            .find(table)
+                            .is_some_and(|at| tables.tables[at].is_unique(column))
+                    })
+                })
+        {
+            return None;
+        }
         self.shared
             .as_ref()?
             .get(&self.share_key(instance, name))
@@ -1338,18 +1359,24 @@ fn parameter_types(
 ) -> (BTreeMap<String, String>, BTreeMap<String, Shape>) {
     let mut types = BTreeMap::new();
     let mut arrays = BTreeMap::new();
-    let text = &result.files[program.file].text;
     for statement in &program.statements {
         let sql = match &statement.replay {
             Some(replay) => replay.sql.clone(),
-            None => with_named_parameters(
-                text.get(statement.range.start..statement.range.end)
-                    .unwrap_or_default(),
-            ),
+            None => {
+                let (file, range) = statement.written_in(program.file);
+                with_named_parameters(
+                    result.files[file]
+                        .text
+                        .get(range.start..range.end)
+                        .unwrap_or_default(),
+                )
+            }
         };
         let sql = sql.as_str();
         for (name, data_type) in casts(sql) {
-            types.entry(parameter_key(&name)).or_insert(data_type);
+            types
+                .entry(statement.parameter(&parameter_key(&name)))
+                .or_insert(data_type);
         }
         let tokens = crate::parse::lexer::tokenize(sql, crate::parse::flavor(Engine::Postgres));
         for (index, token) in tokens.iter().enumerate() {
@@ -1377,7 +1404,10 @@ fn parameter_types(
                 "jsonb_array_elements" | "json_array_elements" => Shape::JsonArray { text: false },
                 _ => continue,
             };
-            arrays.insert(parameter_key(argument.text(sql)), shape);
+            arrays.insert(
+                statement.parameter(&parameter_key(argument.text(sql))),
+                shape,
+            );
         }
     }
     (types, arrays)
@@ -1475,7 +1505,6 @@ fn parameter_columns(
     program: &crate::program::Program,
 ) -> BTreeMap<String, (String, String)> {
     let mut columns = BTreeMap::new();
-    let text = &result.files[program.file].text;
     for statement in &program.statements {
         for access in &statement.accesses {
             for (column, term) in &access.rows.pins {
@@ -1510,7 +1539,12 @@ fn parameter_columns(
                     predicate.is_some_and(|predicate| predicate.contains(column))
                 });
                 if let Some(access) = table {
-                    for key in [parameter.to_string(), parameter_key(parameter)] {
+                    let keys = [
+                        parameter.to_string(),
+                        parameter_key(parameter),
+                        statement.parameter(parameter),
+                    ];
+                    for key in keys {
                         columns
                             .entry(key)
                             .or_insert_with(|| (access.table.clone(), column.to_string()));
@@ -1520,10 +1554,15 @@ fn parameter_columns(
         // `queue_name = ANY(:names)`: an array of the column's values.
         let sql = match &statement.replay {
             Some(replay) => replay.sql.clone(),
-            None => with_named_parameters(
-                text.get(statement.range.start..statement.range.end)
-                    .unwrap_or_default(),
-            ),
+            None => {
+                let (file, range) = statement.written_in(program.file);
+                with_named_parameters(
+                    result.files[file]
+                        .text
+                        .get(range.start..range.end)
+                        .unwrap_or_default(),
+                )
+            }
         };
         let tokens = crate::parse::lexer::tokenize(&sql, crate::parse::flavor(Engine::Postgres));
         for (index, token) in tokens.iter().enumerate() {

@@ -62,7 +62,7 @@ pub struct StatementLocks {
     pub nested_starts: Vec<(u64, u64)>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RawStatement {
     pub range: TextRange,
     pub tokens: Vec<Token>,

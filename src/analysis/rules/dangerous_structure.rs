@@ -148,9 +148,11 @@ fn finding(
 ) -> Finding {
     let (tin, pivot, tout) = (incoming.reader, incoming.writer, outgoing.writer);
     let name = |index: usize| context.name_of(index).to_string();
-    let level = weakest
-        .map(|level| context.describe_level(level))
-        .unwrap_or_default();
+    let programs = [tin, pivot, tout].map(|index| &context.programs[index]);
+    let level = match weakest {
+        Some(_) => context.describe_levels(&programs),
+        None => String::new(),
+    };
     let table = |program: usize, at: crate::analysis::conflict::AccessRef| {
         context.programs[program].statements[at.statement].accesses[at.access]
             .table
