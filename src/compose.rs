@@ -207,6 +207,7 @@ pub fn compose(
                 }
                 if returns {
                     crate::access::mark_must_miss(&mut statement.accesses);
+                    statement.returns_if_found = true;
                 }
                 statement
             }));

@@ -1031,3 +1031,50 @@ fn parameter_values_that_bind_nothing_are_warnings() {
     );
     assert!(!all.contains("names `states`"), "{all}");
 }
+
+/// Every README example of `isolint check --format concise` on a fixture prints what the
+/// README shows: documentation with real output.
+#[test]
+fn the_readmes_concise_examples_are_what_isolint_prints() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let lines: Vec<&str> = readme.lines().collect();
+    let mut checked = 0;
+    for (at, line) in lines.iter().enumerate() {
+        if !line.contains("(`isolint check --format concise`)") {
+            continue;
+        }
+        let fixture = lines[at.saturating_sub(6)..=at]
+            .iter()
+            .rev()
+            .find_map(|line| {
+                let start = line.rfind("`fixtures/")? + "`fixtures/".len();
+                let end = line[start..].find('`')?;
+                Some(line[start..start + end].to_string())
+            })
+            .unwrap_or_else(|| panic!("README.md:{}: no fixture named before it", at + 1));
+        let open = (at..lines.len())
+            .find(|index| lines[*index].trim() == "```text")
+            .unwrap_or_else(|| panic!("README.md:{}: no ```text block after it", at + 1));
+        let shown: Vec<&str> = lines[open + 1..]
+            .iter()
+            .take_while(|line| line.trim() != "```")
+            .map(|line| line.trim())
+            .collect();
+        let output = isolint()
+            .args(["check", "--format", "concise"])
+            .current_dir(root.join("fixtures").join(&fixture))
+            .output()
+            .unwrap();
+        let printed = stdout_of(&output);
+        let printed: Vec<&str> = printed.lines().map(str::trim).collect();
+        assert_eq!(
+            printed,
+            shown,
+            "README.md:{}: `fixtures/{fixture}` prints otherwise",
+            at + 1
+        );
+        checked += 1;
+    }
+    assert!(checked >= 3, "only {checked} README examples found");
+}

@@ -179,6 +179,7 @@ pub fn lock_holder(
         rolls_back: false,
         routine: false,
         commits_after: Vec::new(),
+        returns_if_found: Vec::new(),
     };
     let step = |session: usize, action: Action| PlannedStep { session, action };
     let end = |session: usize| {

@@ -61,6 +61,9 @@ pub struct Session {
     /// The statements after which a step of the transaction commits and the next step begins
     /// a transaction of its own (`atomic = false`).
     pub commits_after: Vec<usize>,
+    /// The statements after which the program returns when they find a row (a routine's `IF
+    /// FOUND THEN RETURN`, a get-or-create step): its later statements do not run then.
+    pub returns_if_found: Vec<usize>,
 }
 
 impl Session {
@@ -179,6 +182,14 @@ pub fn plan(
             .iter()
             .filter_map(|end| runs_at.get(*end).copied())
             .collect();
+        let returns_if_found: Vec<usize> = source
+            .statements
+            .iter()
+            .zip(&runs_at)
+            .filter(|(statement, _)| statement.returns_if_found)
+            .map(|(_, at)| *at)
+            .filter(|at| *at < statements.len())
+            .collect();
         positions.push(runs_at);
         sessions.push(Session {
             label: format!("T{}", instance + 1),
@@ -192,6 +203,7 @@ pub fn plan(
                 .any(|step| step.instance == instance && matches!(step.step, Step::Rollback)),
             routine: source.kind == ProgramKind::Routine,
             commits_after,
+            returns_if_found,
         });
     }
     // Per instance: whether its last statement in the witness writes or locks rows, so that
@@ -1896,6 +1908,7 @@ mod tests {
             rolls_back: false,
             routine: true,
             commits_after: Vec::new(),
+            returns_if_found: Vec::new(),
         };
         let sessions = [session("T1", 1), session("T2", 1)];
         // T1's two program statements both run inside its one call; T2's one statement.

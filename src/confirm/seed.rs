@@ -86,7 +86,18 @@ impl Wanted {
                     }
                     _ => {}
                 }
-                if access.rows.pins.is_empty() || matches!(access.kind, AccessKind::Insert { .. }) {
+                // A check the transaction goes on past only when it finds nothing wants no row.
+                let must_miss = matches!(
+                    access.kind,
+                    AccessKind::Read {
+                        must_miss: true,
+                        ..
+                    }
+                );
+                if access.rows.pins.is_empty()
+                    || must_miss
+                    || matches!(access.kind, AccessKind::Insert { .. })
+                {
                     continue;
                 }
                 let row: Pins = access

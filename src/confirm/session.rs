@@ -269,6 +269,8 @@ struct Worker {
     /// The event of the statement it is blocked in.
     blocked_at: Option<usize>,
     failed: bool,
+    /// A statement after which the program returns found a row: it runs nothing more.
+    returned: bool,
 }
 
 impl Worker {
@@ -318,6 +320,7 @@ impl Worker {
             thread: Some(thread),
             blocked_at: None,
             failed: false,
+            returned: false,
         })
     }
 }
@@ -652,6 +655,10 @@ pub fn run(
                     events[event].returned = Some(rows.clone());
                 }
                 if let Action::Statement(index) = step.action {
+                    if !rows.is_empty() && sessions[step.session].returns_if_found.contains(&index)
+                    {
+                        worker.returned = true;
+                    }
                     let targets = &sessions[step.session].captures[index];
                     for (position, target) in targets.iter().enumerate() {
                         let value = rows.first().and_then(|row| row.get(position).cloned());
@@ -759,7 +766,8 @@ pub fn run(
             returned: None,
             completed_after: None,
         });
-        if failed && matches!(step.action, Action::Statement(_)) {
+        if (failed || workers[step.session].returned) && matches!(step.action, Action::Statement(_))
+        {
             continue;
         }
         last_progress = Instant::now();

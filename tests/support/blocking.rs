@@ -28,6 +28,7 @@ pub fn lock_wait_and_sleep(database: &Database, sleep: &str, session_setup: &str
         rolls_back: false,
         routine: false,
         commits_after: Vec::new(),
+        returns_if_found: Vec::new(),
     };
     let step = |session: usize, action: Action| PlannedStep { session, action };
     let plan = Plan {
