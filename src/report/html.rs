@@ -241,7 +241,7 @@ fn finding_article(
         if open { " open" } else { "" }
     );
     out.push_str("<h4>Statements involved</h4>\n");
-    for (statement, label) in super::review::involved_statements(finding) {
+    for (statement, label) in super::review::involved_statements(result, finding) {
         let at = statement_location(result, statement);
         let _ = writeln!(
             out,

@@ -81,7 +81,7 @@ fn span(result: &CheckResult, at: StatementRef) -> (usize, SourceSpan) {
 fn finding_diagnostic(result: &CheckResult, finding: &Finding) -> Rendered {
     let (file, primary_span) = span(result, finding.primary);
     let mut labels = vec![LabeledSpan::new_primary_with_span(
-        Some(primary_label(finding)),
+        Some(primary_label(result, finding)),
         primary_span,
     )];
     let mut other_files: Vec<(usize, Vec<LabeledSpan>)> = Vec::new();
@@ -134,7 +134,14 @@ fn finding_diagnostic(result: &CheckResult, finding: &Finding) -> Rendered {
     }
 }
 
-pub fn primary_label(finding: &Finding) -> String {
+pub fn primary_label(result: &CheckResult, finding: &Finding) -> String {
+    let program = &result.programs[finding.primary.program];
+    // A lost update in steps that commit separately: the read may well lock, until its step
+    // commits.
+    if finding.rule == crate::rule::Rule::LostUpdate && !program.step_ends.is_empty() {
+        return "reads the value it will overwrite, in a step that commits before the write"
+            .to_string();
+    }
     finding.rule.primary_label().to_string()
 }
 

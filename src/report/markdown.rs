@@ -185,7 +185,7 @@ fn finding_section(out: &mut String, review: &Review, number: usize, finding: &F
         "<details><summary>Statements, witness and fixes</summary>\n"
     );
     let _ = writeln!(out, "**Statements involved**\n");
-    for (at, label) in review::involved_statements(finding) {
+    for (at, label) in review::involved_statements(result, finding) {
         let location = statement_location(result, at);
         let _ = writeln!(
             out,

@@ -375,8 +375,8 @@ pub fn partner_names<'r>(
 
 /// The statements a finding involves, each once (two instances of one program run the same
 /// statements), with what each does in the anomaly.
-pub fn involved_statements(finding: &Finding) -> Vec<(StatementRef, String)> {
-    let labels = std::iter::once(super::human::primary_label(finding))
+pub fn involved_statements(result: &CheckResult, finding: &Finding) -> Vec<(StatementRef, String)> {
+    let labels = std::iter::once(super::human::primary_label(result, finding))
         .chain(finding.related.iter().map(|(_, label)| label.clone()));
     let mut involved: Vec<(StatementRef, String)> = Vec::new();
     for (at, label) in finding.statements().zip(labels) {
