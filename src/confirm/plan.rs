@@ -1372,18 +1372,7 @@ fn parameter_types(
     let mut types = BTreeMap::new();
     let mut arrays = BTreeMap::new();
     for statement in &program.statements {
-        let sql = match &statement.replay {
-            Some(replay) => replay.sql.clone(),
-            None => {
-                let (file, range) = statement.written_in(program.file);
-                with_named_parameters(
-                    result.files[file]
-                        .text
-                        .get(range.start..range.end)
-                        .unwrap_or_default(),
-                )
-            }
-        };
+        let sql = statement_sql(result, program, statement);
         let sql = sql.as_str();
         for (name, data_type) in casts(sql) {
             types
@@ -1433,6 +1422,27 @@ enum Shape {
     JsonArray {
         text: bool,
     },
+}
+
+/// The statement's SQL as the check names its parameters: a routine's replayed text, or the
+/// text where it is written with query-file parameters as `:x`.
+fn statement_sql(
+    result: &CheckResult,
+    program: &crate::program::Program,
+    statement: &crate::program::ProgramStatement,
+) -> String {
+    match &statement.replay {
+        Some(replay) => replay.sql.clone(),
+        None => {
+            let (file, range) = statement.written_in(program.file);
+            with_named_parameters(
+                result.files[file]
+                    .text
+                    .get(range.start..range.end)
+                    .unwrap_or_default(),
+            )
+        }
+    }
 }
 
 /// `sql` with query-file parameters (`%(x)s`, `sqlc.arg(x)`) written `:x`, as the check
@@ -1564,18 +1574,7 @@ fn parameter_columns(
                 }
             };
         // `queue_name = ANY(:names)`: an array of the column's values.
-        let sql = match &statement.replay {
-            Some(replay) => replay.sql.clone(),
-            None => {
-                let (file, range) = statement.written_in(program.file);
-                with_named_parameters(
-                    result.files[file]
-                        .text
-                        .get(range.start..range.end)
-                        .unwrap_or_default(),
-                )
-            }
-        };
+        let sql = statement_sql(result, program, statement);
         let tokens = crate::parse::lexer::tokenize(&sql, crate::parse::flavor(Engine::Postgres));
         for (index, token) in tokens.iter().enumerate() {
             if token.kind != TokenKind::Word
