@@ -2546,3 +2546,78 @@ fn get_or_create_returns_what_it_finds() {
         "as get_or_create, then RemoveTask"
     );
 }
+
+/// An upsert that finds the key another transaction inserted: both count no hold on the room,
+/// the second's `ON CONFLICT DO NOTHING` waits for the first's hold, finds it, inserts nothing,
+/// and the second books on its stale count. With a plain INSERT the second fails; at
+/// REPEATABLE READ the upsert fails with a serialization failure.
+#[test]
+fn an_upsert_that_finds_the_row_sees_what_an_earlier_count_missed() {
+    let Some(database) =
+        Database::of("an_upsert_that_finds_the_row_sees_what_an_earlier_count_missed")
+    else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        [
+            "read-skew: hold_and_book",
+            "read-skew: hold_and_book, hold_and_book_strict"
+        ]
+    );
+    assert!(database.requires("repeatable-read").is_empty());
+    let count = "SELECT count(*) FROM holds WHERE room_id = 1";
+    let hold = |user: u32| {
+        format!("INSERT INTO holds (room_id, user_id) VALUES (1, {user}) ON CONFLICT DO NOTHING")
+    };
+    let book = |user: u32| format!("INSERT INTO bookings (room_id, user_id) VALUES (1, {user})");
+    let mut run = database.sessions(["first", "second"]);
+    run.step("first", "BEGIN");
+    run.step("second", "BEGIN");
+    assert_eq!(run.step("first", count).rows(), ["0"]);
+    assert_eq!(run.step("second", count).rows(), ["0"]);
+    assert_eq!(run.step("first", &hold(1)).count(), 1);
+    assert!(
+        run.step("second", &hold(2)).is_waiting(),
+        "the upsert waits for the first's hold"
+    );
+    run.step("first", &book(1));
+    run.step("first", "COMMIT");
+    assert_eq!(run.finish("second").count(), 0, "it finds the hold");
+    run.step("second", &book(2));
+    run.step("second", "COMMIT");
+    assert_eq!(
+        database.query("SELECT count(*) FROM bookings WHERE room_id = 1"),
+        ["2"],
+        "one hold, two bookings"
+    );
+
+    database.execute("DELETE FROM holds; DELETE FROM bookings");
+    let mut run = database.sessions(["first", "second"]);
+    run.step("first", "BEGIN");
+    run.step("second", "BEGIN");
+    assert_eq!(run.step("first", count).rows(), ["0"]);
+    assert_eq!(run.step("second", count).rows(), ["0"]);
+    run.step("first", &hold(1));
+    assert!(
+        run.step(
+            "second",
+            "INSERT INTO holds (room_id, user_id) VALUES (1, 2)"
+        )
+        .is_waiting()
+    );
+    run.step("first", "COMMIT");
+    assert_eq!(run.finish("second").sqlstate(), "23505");
+    run.step("second", "ROLLBACK");
+
+    database.execute("DELETE FROM holds; DELETE FROM bookings");
+    let mut run = database.sessions(["first", "second"]);
+    run.step("first", "BEGIN ISOLATION LEVEL REPEATABLE READ");
+    run.step("second", "BEGIN ISOLATION LEVEL REPEATABLE READ");
+    assert_eq!(run.step("first", count).rows(), ["0"]);
+    assert_eq!(run.step("second", count).rows(), ["0"]);
+    run.step("first", &hold(1));
+    assert!(run.step("second", &hold(2)).is_waiting());
+    run.step("first", "COMMIT");
+    assert_eq!(run.finish("second").sqlstate(), "40001");
+}

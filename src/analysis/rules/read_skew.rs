@@ -38,6 +38,9 @@ fn detect_one(context: &Context, view: &Pair) -> Option<Finding> {
     // An UPDATE or DELETE reads the latest committed rows at every level; plain reads do
     // only where the level has no transaction-wide snapshot.
     let mut later_edges = write_edges(t1, t2);
+    // An upsert's key check waits for T2's insert of the key and then finds T2's row.
+    let found_by_upsert = arbiter_edges(t1, t2);
+    later_edges.extend(found_by_upsert.iter().cloned());
     if !needs_write {
         later_edges.extend(view.forward.iter().cloned());
     }
@@ -62,6 +65,9 @@ fn detect_one(context: &Context, view: &Pair) -> Option<Finding> {
                 && edge.read.statement > first.read.statement
         }) {
             let y = t1.access(second.read);
+            let upsert_found = found_by_upsert
+                .iter()
+                .any(|edge| edge.read == second.read && edge.write == second.write);
             // Both reads in one call of the reader, both writes in one call of the writer.
             if !t1
                 .program
@@ -71,8 +77,12 @@ fn detect_one(context: &Context, view: &Pair) -> Option<Finding> {
                     .run_together(first.write.statement, second.write.statement)
                 || y.lock().is_some()
                 || x_locked_at(second.read.statement)
-                || ensures_existence(context, t1, second.read)
+                // What an upsert finds decides nothing later, but that it found T2's new row
+                // says T1 runs after T2, whose row its first read missed: even when the first
+                // read looked for the same key (a count that found none).
+                || (ensures_existence(context, t1, second.read) && !upsert_found)
                 || (x.table == y.table
+                    && !upsert_found
                     && same_rows(&x.rows, &y.rows, context.catalog.table(&x.table)))
             {
                 continue;
@@ -91,7 +101,7 @@ fn detect_one(context: &Context, view: &Pair) -> Option<Finding> {
             if serialized_by_lock((t1, first.read.statement), (t2, t2_from), &unifier, context) {
                 continue;
             }
-            return Some(finding(context, t1, t2, first, second));
+            return Some(finding(context, t1, t2, first, second, upsert_found));
         }
     }
     None
@@ -146,6 +156,38 @@ fn ensures_existence(context: &Context, t1: Instance, at: AccessRef) -> bool {
         })
 }
 
+/// Edges from T1's upsert key checks (`ON CONFLICT`) to T2's inserts of the same key: the
+/// upsert waits for T2 and, once T2 commits, takes its `ON CONFLICT` branch on T2's row.
+fn arbiter_edges(t1: Instance, t2: Instance) -> Vec<RwEdge> {
+    let mut edges = Vec::new();
+    for (read_at, check) in t1.accesses() {
+        if !matches!(
+            check.kind,
+            AccessKind::Read {
+                arbiter: Some(_),
+                ..
+            }
+        ) {
+            continue;
+        }
+        for (write_at, insert) in t2.accesses() {
+            if insert.table != check.table || !matches!(insert.kind, AccessKind::Insert { .. }) {
+                continue;
+            }
+            if let Some(unifier) = rows_meet(&check.rows, t1.tag, &insert.rows, t2.tag) {
+                edges.push(RwEdge {
+                    read: read_at,
+                    write: write_at,
+                    kind: EdgeKind::Item,
+                    columns: Vec::new(),
+                    unifier,
+                });
+            }
+        }
+    }
+    edges
+}
+
 /// Edges from T1's UPDATE/DELETE statements, whose WHERE reads the latest committed rows, to
 /// T2's updates of the columns that WHERE compares.
 fn write_edges(t1: Instance, t2: Instance) -> Vec<RwEdge> {
@@ -190,6 +232,7 @@ fn finding(
     t2: Instance,
     first: &RwEdge,
     second: &RwEdge,
+    upsert_found: bool,
 ) -> Finding {
     let name = |index: usize| context.name_of(index).to_string();
     let same = t1.index == t2.index;
@@ -201,14 +244,26 @@ fn finding(
     let level = context.describe_level_of(t1.program);
     let x = t1.access(first.read);
     let y = t1.access(second.read);
-    let message = format!(
-        "read skew: `{}` reads `{}` and later `{}` in separate statements; {other} can change \
-         both in between and commit, so `{}` sees part of its change and not the rest ({level})",
-        name(t1.index),
-        x.table,
-        y.table,
-        name(t1.index),
-    );
+    let message = if upsert_found {
+        format!(
+            "read skew: `{}` reads `{}`, missing the row {other} inserts, and then its `ON \
+             CONFLICT` waits for that row and finds it: `{}` goes on from a read that its own \
+             upsert contradicts, a state no serial order gives ({level})",
+            name(t1.index),
+            x.table,
+            name(t1.index),
+        )
+    } else {
+        format!(
+            "read skew: `{}` reads `{}` and later `{}` in separate statements; {other} can \
+             change both in between and commit, so `{}` sees part of its change and not the rest \
+             ({level})",
+            name(t1.index),
+            x.table,
+            y.table,
+            name(t1.index),
+        )
+    };
     let mut steps = vec![
         (0, Step::Statement(first.read.statement)),
         (1, Step::Statement(first.write.statement)),
@@ -225,12 +280,23 @@ fn finding(
         program: instance.index,
         statement: at.statement,
     };
-    let mut fixes = vec![crate::analysis::finding::Fix {
-        title: "read both in one statement (a join or subquery sees one consistent state)"
-            .to_string(),
-        edit: None,
-    }];
-    fixes.extend(fixes::lock_the_read(context, x, false));
+    let mut fixes = Vec::new();
+    if upsert_found {
+        // A lock of rows that are not there yet holds nothing back.
+        fixes.push(crate::analysis::finding::Fix {
+            title: "decide on what the upsert did, not on the earlier read: `RETURNING` the \
+                    row it inserted (none when the key was taken) and write only then"
+                .to_string(),
+            edit: None,
+        });
+    } else {
+        fixes.push(crate::analysis::finding::Fix {
+            title: "read both in one statement (a join or subquery sees one consistent state)"
+                .to_string(),
+            edit: None,
+        });
+        fixes.extend(fixes::lock_the_read(context, x, false));
+    }
     fixes.extend(fixes::raise_level_of(context, t1.program, Rule::ReadSkew));
     let mut programs = vec![t1.index];
     if !same {
@@ -238,7 +304,11 @@ fn finding(
     }
     let mut related = vec![(
         at(t1, second.read),
-        format!("reads `{}` after {other} committed", y.table),
+        if upsert_found {
+            format!("its `ON CONFLICT` finds the row {other} inserted")
+        } else {
+            format!("reads `{}` after {other} committed", y.table)
+        },
     )];
     related.push((at(t2, first.write), format!("{other} writes `{}`", x.table)));
     if second.write.statement != first.write.statement {
