@@ -38,9 +38,9 @@ fn detect_one(context: &Context, view: &Pair) -> Option<Finding> {
     // An UPDATE or DELETE reads the latest committed rows at every level; plain reads do
     // only where the level has no transaction-wide snapshot.
     let mut later_edges = write_edges(t1, t2);
-    // An upsert's key check waits for T2's insert of the key and then finds T2's row.
-    let found_by_upsert = arbiter_edges(t1, t2);
-    later_edges.extend(found_by_upsert.iter().cloned());
+    // An upsert's key check waits for T2's insert of the key and then finds T2's row; built
+    // once a first read qualifies.
+    let found_by_upsert = std::cell::OnceCell::new();
     if !needs_write {
         later_edges.extend(view.forward.iter().cloned());
     }
@@ -60,12 +60,13 @@ fn detect_one(context: &Context, view: &Pair) -> Option<Finding> {
         if x_locked_at(usize::MAX) || !x.is_read() || ensures_existence(context, t1, first.read) {
             continue;
         }
-        for second in later_edges.iter().filter(|edge| {
+        let upserts: &Vec<RwEdge> = found_by_upsert.get_or_init(|| arbiter_edges(t1, t2));
+        for second in later_edges.iter().chain(upserts).filter(|edge| {
             matches!(edge.kind, EdgeKind::Item | EdgeKind::Phantom)
                 && edge.read.statement > first.read.statement
         }) {
             let y = t1.access(second.read);
-            let upsert_found = found_by_upsert
+            let upsert_found = upserts
                 .iter()
                 .any(|edge| edge.read == second.read && edge.write == second.write);
             // Both reads in one call of the reader, both writes in one call of the writer.
