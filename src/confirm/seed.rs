@@ -50,6 +50,39 @@ pub struct Wanted {
 impl Wanted {
     pub fn new(result: &CheckResult, plan: &Plan, tables: &Tables) -> Wanted {
         let mut wanted = Wanted::default();
+        // The unique keys the transactions insert, with their values: a row made up with one
+        // of them would take the key before the insert, which the finding needs to succeed.
+        let mut inserted_keys: BTreeSet<(usize, Pins)> = BTreeSet::new();
+        for (session, planned) in plan.sessions.iter().enumerate() {
+            let program = &result.programs[planned.program];
+            for access in program.statements.iter().flat_map(|s| &s.accesses) {
+                let (AccessKind::Insert { .. }, Some(table)) =
+                    (&access.kind, tables.find(&access.table))
+                else {
+                    continue;
+                };
+                let definition = &tables.tables[table];
+                for key in &definition.unique_keys {
+                    let values: Option<Pins> = key
+                        .iter()
+                        .map(|column| {
+                            let value = match access.rows.pins.get(column)? {
+                                Term::Literal(literal) => unquote(literal),
+                                Term::Param(name) => element_for(
+                                    definition,
+                                    column,
+                                    plan.parameters[session].get(name)?,
+                                ),
+                            };
+                            Some((column.clone(), value))
+                        })
+                        .collect();
+                    if let Some(values) = values {
+                        inserted_keys.insert((table, values));
+                    }
+                }
+            }
+        }
         for (session, planned) in plan.sessions.iter().enumerate() {
             let program = &result.programs[planned.program];
             for access in program.statements.iter().flat_map(|s| &s.accesses) {
@@ -106,7 +139,13 @@ impl Wanted {
                     .iter()
                     .filter_map(|(column, term)| Some((column.clone(), value_of(term, column)?)))
                     .collect();
-                if !row.is_empty() {
+                let takes_inserted_key = inserted_keys.iter().any(|(keyed, key)| {
+                    *keyed == table
+                        && key
+                            .iter()
+                            .all(|(column, value)| row.get(column) == Some(value))
+                });
+                if !row.is_empty() && !takes_inserted_key {
                     wanted
                         .rows
                         .entry(table)
