@@ -2621,3 +2621,54 @@ fn an_upsert_that_finds_the_row_sees_what_an_earlier_count_missed() {
     run.step("first", "COMMIT");
     assert_eq!(run.finish("second").sqlstate(), "40001");
 }
+
+/// A `CASE` that keeps every state but the two it toggles changes nothing a prune of completed
+/// jobs decided on: the prune waits for the toggle's lock and deletes the job, still completed,
+/// as after the toggle. A retry that makes the job available again, in the same place, has its
+/// job deleted.
+#[test]
+fn a_case_that_keeps_other_values_changes_no_decision() {
+    let Some(database) = Database::of("a_case_that_keeps_other_values_changes_no_decision") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["lost-update: prune, retry"]
+    );
+    let prune = "WITH old AS (SELECT id FROM jobs WHERE state = 'completed' \
+        AND completed_at < now() - interval '1 day') \
+        DELETE FROM jobs WHERE id IN (SELECT id FROM old)";
+    let old_job = "INSERT INTO jobs VALUES (1, 'completed', now() - interval '2 days')";
+    for (writer, left) in [
+        (
+            "UPDATE jobs SET state = CASE WHEN state = 'available' THEN 'scheduled' \
+             WHEN state = 'scheduled' THEN 'available' ELSE state END WHERE id = 1",
+            "0",
+        ),
+        (
+            "UPDATE jobs SET state = 'available', completed_at = NULL WHERE id = 1",
+            "0",
+        ),
+    ] {
+        database.execute(&format!("DELETE FROM jobs; {old_job}"));
+        let mut run = database.sessions(["writer", "pruner"]);
+        run.step("writer", "BEGIN");
+        assert_eq!(run.step("writer", writer).count(), 1);
+        assert!(run.step("pruner", prune).is_waiting(), "the prune waits");
+        run.step("writer", "COMMIT");
+        assert_eq!(run.finish("pruner").count(), 1, "{writer}");
+        assert_eq!(database.query("SELECT count(*) FROM jobs"), [left]);
+    }
+    // The toggle: the job was completed before and after it, so deleting it is what the serial
+    // order (toggle, then prune) does. The retry: the job the caller was told is available
+    // again is gone, which no serial order does (prune first deletes it and the retry updates
+    // nothing; retry first and the prune skips it).
+    database.execute(&format!("DELETE FROM jobs; {old_job}"));
+    database.execute("UPDATE jobs SET state = 'available', completed_at = NULL WHERE id = 1");
+    database.execute(prune);
+    assert_eq!(
+        database.query("SELECT state FROM jobs"),
+        ["available"],
+        "retry, then prune, keeps the job"
+    );
+}

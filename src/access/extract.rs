@@ -1161,6 +1161,48 @@ fn conjuncts(expr: &Expr) -> Vec<&Expr> {
     }
 }
 
+/// The values of `column` a `CASE` assigned to it can change: `CASE WHEN column = 'a' AND ...
+/// THEN ... WHEN column IN ('b', 'c') THEN ... ELSE column END` changes it only on rows where
+/// it is one of the values its branches require (each branch's condition a conjunction with a
+/// literal test of the column), and the `ELSE` (or a missing one, which is NULL and so no
+/// keeping) must give the column back unchanged.
+fn case_changes_only(value: &Expr, column: &str) -> Option<Domain> {
+    let Expr::Case {
+        operand,
+        conditions,
+        else_result: Some(otherwise),
+        ..
+    } = unnested(value)
+    else {
+        return None;
+    };
+    let is_column = |expr: &Expr| column_ref(unnested(expr)).is_some_and(|c| c.1 == column);
+    if !is_column(otherwise) {
+        return None;
+    }
+    let mut changed: Option<Domain> = None;
+    for when in conditions {
+        let domain = match operand {
+            // `CASE state WHEN 'a' THEN ...`
+            Some(operand) if is_column(operand) => {
+                Domain::In(BTreeSet::from([literal(&when.condition)?]))
+            }
+            Some(_) => return None,
+            None => conjuncts(&when.condition)
+                .into_iter()
+                .find_map(|conjunct| {
+                    exact_domains(conjunct).and_then(|domains| domains.get(column).cloned())
+                })
+                .filter(|domain| matches!(domain, Domain::In(_)))?,
+        };
+        changed = Some(match changed {
+            Some(known) => known.or(&domain),
+            None => domain,
+        });
+    }
+    changed
+}
+
 /// `x = y` conjuncts between two columns.
 fn column_equalities(expr: &Expr) -> Vec<(ColumnRef, ColumnRef)> {
     conjuncts(expr)
@@ -1410,6 +1452,7 @@ impl Extractor<'_> {
                         set: BTreeMap::new(),
                         predicate: BTreeSet::new(),
                         guarded: false,
+                        changes_only: BTreeMap::new(),
                         returns_contents: update
                             .returning
                             .as_deref()
@@ -1433,6 +1476,7 @@ impl Extractor<'_> {
                     self.read_from_list(from, ReadMode::default(), &mut scope);
                 }
                 let mut set = BTreeMap::new();
+                let mut changes_only = BTreeMap::new();
                 for assignment in &update.assignments {
                     let targets = assignment_targets(assignment);
                     let used = collect(&assignment.value);
@@ -1443,6 +1487,9 @@ impl Extractor<'_> {
                         let value =
                             self.assigned_value(&assignment.value, column, &[&scope[0].alias]);
                         set.insert(column.clone(), value);
+                        if let Some(domain) = case_changes_only(&assignment.value, column) {
+                            changes_only.insert(column.clone(), domain);
+                        }
                     }
                     // Columns of other tables used in SET are value reads of those tables.
                     self.assign_columns(&scope[1..], &used.columns, Use::Value);
@@ -1454,11 +1501,13 @@ impl Extractor<'_> {
                 if let AccessKind::Update {
                     set: target_set,
                     guarded: target_guarded,
+                    changes_only: target_changes_only,
                     ..
                 } = &mut self.accesses[target].kind
                 {
                     *target_set = set;
                     *target_guarded = guarded;
+                    *target_changes_only = changes_only;
                 }
                 self.where_clause(update.selection.as_ref(), &scope);
                 for join in &update.table.joins {
@@ -1559,6 +1608,7 @@ impl Extractor<'_> {
                 predicate: BTreeSet::new(),
                 guarded: false,
                 returns_contents: false,
+                changes_only: BTreeMap::new(),
             },
             None => AccessKind::Delete {
                 predicate: BTreeSet::new(),
@@ -3122,6 +3172,45 @@ mod tests {
         ] {
             let jobs = &domains_with(JOBS, sql)[0];
             assert!(!jobs.contains("state"), "{sql}: {jobs}");
+        }
+    }
+
+    #[test]
+    fn a_case_that_keeps_other_values_changes_only_the_values_it_tests() {
+        let changes = |sql: &str| {
+            let parsed = sqlparser::parser::Parser::parse_sql(
+                &sqlparser::dialect::PostgreSqlDialect {},
+                sql,
+            )
+            .unwrap();
+            let statement = &parsed[0];
+            let Statement::Update(update) = statement else {
+                panic!("{sql}");
+            };
+            case_changes_only(&update.assignments[0].value, "state").map(|d| d.describe())
+        };
+        assert_eq!(
+            changes(
+                "UPDATE jobs SET state = CASE WHEN state = 'available' AND $1 > now() \
+                 THEN 'scheduled' WHEN state IN ('scheduled', 'retryable') THEN 'available' \
+                 ELSE state END WHERE id = $2"
+            )
+            .as_deref(),
+            Some("IN ('available', 'retryable', 'scheduled')")
+        );
+        assert_eq!(
+            changes("UPDATE jobs SET state = CASE state WHEN 'a' THEN 'b' ELSE state END")
+                .as_deref(),
+            Some("IN ('a')")
+        );
+        // No ELSE sets NULL; an ELSE of another value, or a branch on another column, can
+        // change any row.
+        for sql in [
+            "UPDATE jobs SET state = CASE WHEN state = 'a' THEN 'b' END",
+            "UPDATE jobs SET state = CASE WHEN state = 'a' THEN 'b' ELSE 'c' END",
+            "UPDATE jobs SET state = CASE WHEN kind = 'a' THEN 'b' ELSE state END",
+        ] {
+            assert_eq!(changes(sql), None, "{sql}");
         }
     }
 

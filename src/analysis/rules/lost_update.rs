@@ -88,11 +88,10 @@ fn detect_one(context: &Context, t1: Instance, t2: Instance) -> Option<Finding> 
                 if other.table != write.table || (!claims && same_constants(write, other)) {
                     continue;
                 }
-                let Some(column) = columns
-                    .iter()
-                    .copied()
-                    .find(|column| other.assignments().is_some_and(|c| c.contains_key(*column)))
-                else {
+                let Some(column) = columns.iter().copied().find(|column| {
+                    other.assignments().is_some_and(|c| c.contains_key(*column))
+                        && changes_rows_read(read, other, column)
+                }) else {
                     continue;
                 };
                 let Some(unifier) = rows_meet(&write.rows, t1.tag, &other.rows, t2.tag) else {
@@ -244,6 +243,20 @@ fn claims(read: &Access, (read_at, write_at): (AccessRef, AccessRef), write: &Ac
             }
         );
     picks && returned
+}
+
+/// Whether `other`'s assignment of `column` can change it on rows `read` saw: not when it
+/// changes the column only on values the read's rows never hold (a `CASE` that moves `state`
+/// between `available` and `scheduled` and keeps it otherwise, against a read of `completed`
+/// jobs).
+fn changes_rows_read(read: &Access, other: &Access, column: &str) -> bool {
+    let AccessKind::Update { changes_only, .. } = &other.kind else {
+        return true;
+    };
+    match (changes_only.get(column), read.rows.domain(column)) {
+        (Some(changed), Some(held)) => changed.intersects(&held),
+        _ => true,
+    }
 }
 
 /// A row lock that makes an UPDATE of the row wait. PostgreSQL's `FOR KEY SHARE` conflicts
