@@ -171,7 +171,7 @@ pub fn compose(
         for step in &steps {
             for (name, value) in &step.declared {
                 let named = if several && name.bytes().all(|b| b.is_ascii_digit()) {
-                    format!("{}.${name}", step.name)
+                    crate::program::positional_name(&step.name, &format!("${name}"))
                 } else {
                     name.clone()
                 };

@@ -123,8 +123,8 @@ impl ProgramStatement {
     /// The name the accesses give the parameter written `name` in the statement's text.
     pub fn parameter(&self, name: &str) -> String {
         match &self.positional_of {
-            Some(query) if is_positional(name) => format!("{query}.{name}"),
-            _ => name.to_string(),
+            Some(query) => positional_name(query, name),
+            None => name.to_string(),
         }
     }
 
@@ -133,13 +133,7 @@ impl ProgramStatement {
     pub fn scope_positional(&mut self, query: &str) {
         self.positional_of = Some(query.to_string());
         for access in &mut self.accesses {
-            access.bind(&mut |name| {
-                crate::access::Term::Param(if is_positional(name) {
-                    format!("{query}.{name}")
-                } else {
-                    name.to_string()
-                })
-            });
+            access.bind(&mut |name| crate::access::Term::Param(positional_name(query, name)));
         }
     }
 
@@ -266,6 +260,16 @@ impl Program {
         self.statements
             .iter()
             .any(|statement| statement.accesses.iter().any(|access| access.is_write()))
+    }
+}
+
+/// The name a parameter written `name` in `query` takes in a transaction composed of several
+/// queries: `query.$1` for a positional one, the name itself otherwise.
+pub fn positional_name(query: &str, name: &str) -> String {
+    if is_positional(name) {
+        format!("{query}.{name}")
+    } else {
+        name.to_string()
     }
 }
 
