@@ -2,10 +2,12 @@
 //! transactions (`benches/workload/mod.rs`) written to a temporary directory and loaded once,
 //! then checked again with one transaction file edited in the editor, as after a keystroke.
 //!
-//! - `recheck/edited`: the edit changes the transaction (its name), so every pair it belongs
-//!   to is analysed again; the other pairs come from the cache.
+//! - `recheck/edited`: the edit changes the transaction (its name); the whole analysis runs
+//!   again.
 //! - `recheck/unchanged`: an overlay with the same statements (a comment added): only that
-//!   file is parsed again and no pair is analysed again.
+//!   file is parsed again.
+//! - `recheck/focused`: the edit of `recheck/edited`, checked for the findings at fault in
+//!   the edited file only (what the server shows first in a slow folder).
 //!
 //! Run with `cargo bench --bench lsp`; `ISOLINT_BENCH_PROGRAMS=10000 cargo bench --bench lsp`
 //! for a workspace of that many transactions (ten samples of each case then). See
@@ -21,6 +23,10 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 use isolint::lsp::workspace::Analyzer;
+
+/// As the `isolint` binary that serves the editor.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use workload::{Dialect, WorkloadSpec};
 
 /// The workspace's transactions, unless `ISOLINT_BENCH_PROGRAMS` says otherwise.
@@ -53,7 +59,7 @@ fn recheck(criterion: &mut Criterion) {
     let renamed = original.replacen("-- name: t", "-- name: edited_t", 1);
     assert_ne!(original, renamed, "the generated transaction is named");
     let mut analyzer = Analyzer::new(root);
-    let first = analyzer.check(&BTreeMap::new());
+    let first = analyzer.check(&BTreeMap::new(), &isolint::progress::Silent);
     assert_eq!(first.programs.len(), programs);
 
     let mut group = criterion.benchmark_group("recheck");
@@ -68,12 +74,21 @@ fn recheck(criterion: &mut Criterion) {
         // The server hands the result on; dropping it is not part of checking.
         bench.iter_with_large_drop(|| {
             flip = !flip;
-            analyzer.check(if flip { &other } else { &one })
+            analyzer.check(if flip { &other } else { &one }, &isolint::progress::Silent)
         });
     });
     let commented = overlays(&format!("{original}\n-- a comment\n"));
     group.bench_function("unchanged", |bench| {
-        bench.iter_with_large_drop(|| analyzer.check(&commented));
+        bench.iter_with_large_drop(|| analyzer.check(&commented, &isolint::progress::Silent));
+    });
+    // What the server shows first after an edit in a slow folder: the edited file's own
+    // findings.
+    let focus = std::collections::BTreeSet::from([edited.clone()]);
+    group.bench_function("focused", |bench| {
+        bench.iter_with_large_drop(|| {
+            flip = !flip;
+            analyzer.check_focused(if flip { &other } else { &one }, &focus)
+        });
     });
     group.finish();
 }

@@ -231,6 +231,33 @@ pub fn check_with_progress(
     cache: &mut CheckCache,
     progress: &dyn progress::Progress,
 ) -> CheckResult {
+    check_files(files, options, cache, None, progress)
+}
+
+/// Like [`check_sources_cached`], but makes only the findings at fault in the files at
+/// `focus` (paths as in `files`): each of those files' programs is decided against every
+/// partner in the project, nothing else is. They are the findings a whole check makes at
+/// fault there, at a fraction of its cost in a large project; the language server shows them
+/// for the edited file first. Diagnostics are the whole check's, except that an `ignore` of
+/// `dangerous-structure` used only by a structure whose pivot is outside the focus is
+/// reported unused.
+pub fn check_focused(
+    files: Vec<SourceFile>,
+    options: &CheckOptions,
+    cache: &mut CheckCache,
+    focus: &BTreeSet<std::path::PathBuf>,
+    progress: &dyn progress::Progress,
+) -> CheckResult {
+    check_files(files, options, cache, Some(focus), progress)
+}
+
+fn check_files(
+    files: Vec<SourceFile>,
+    options: &CheckOptions,
+    cache: &mut CheckCache,
+    focus: Option<&BTreeSet<std::path::PathBuf>>,
+    progress: &dyn progress::Progress,
+) -> CheckResult {
     let engine = options.engine;
     if cache.options.as_ref() != Some(options) {
         *cache = CheckCache {
@@ -344,19 +371,35 @@ pub fn check_with_progress(
         range: TextRange::default(),
         message: format!("the configured isolation level: {warning}"),
     }));
-    let mut programs = Vec::new();
-    let mut entries = std::collections::HashMap::new();
-    let mut statements = 0;
-    let mut parse_errors = 0;
-    for (index, ((file, facts), built)) in files.iter().zip(facts).zip(built).enumerate() {
-        let (file_programs, program_diagnostics) = match built {
+    // Each file's programs: built now, or as an earlier check left them.
+    let file_programs: Vec<FilePrograms> = files
+        .iter()
+        .zip(built)
+        .map(|(file, built)| match built {
             Some(built) => built,
             None => cache
                 .files
                 .remove(&file.path)
                 .map(|entry| (entry.programs, entry.program_diagnostics))
                 .unwrap_or_default(),
-        };
+        })
+        .collect();
+    // The check's own copies, made on every core; the cache keeps the programs as built.
+    let mut copies: Vec<Vec<Program>> = if cache.one_shot {
+        Vec::new()
+    } else {
+        file_programs
+            .par_iter()
+            .map(|(programs, _)| programs.clone())
+            .collect()
+    };
+    let mut programs = Vec::new();
+    let mut entries = std::collections::HashMap::new();
+    let mut statements = 0;
+    let mut parse_errors = 0;
+    for (index, ((file, facts), (file_programs, program_diagnostics))) in
+        files.iter().zip(facts).zip(file_programs).enumerate()
+    {
         let with_file = |diagnostic: &Diagnostic| Diagnostic {
             file: Some(index),
             ..diagnostic.clone()
@@ -373,7 +416,7 @@ pub fn check_with_progress(
             programs.extend(file_programs.into_iter().map(placed));
             continue;
         }
-        programs.extend(file_programs.iter().cloned().map(placed));
+        programs.extend(std::mem::take(&mut copies[index]).into_iter().map(placed));
         entries.insert(
             file.path.clone(),
             CachedFile {
@@ -451,7 +494,14 @@ pub fn check_with_progress(
         semantics,
         engine,
     };
-    let analysis = analysis::analyse_with_progress(&context, &options.rules, progress);
+    let focus: Option<Vec<bool>> = focus.map(|focus| {
+        programs
+            .iter()
+            .map(|program| focus.contains(&files[program.file].path))
+            .collect()
+    });
+    let analysis =
+        analysis::analyse_with_progress(&context, &options.rules, focus.as_deref(), progress);
     let findings = analysis.findings;
     diagnostics.extend(unused_ignores(
         &programs,

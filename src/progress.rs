@@ -26,6 +26,11 @@ pub trait Progress: Sync {
     fn start(&self, stage: Stage, total: usize);
     /// `done` more units of the current stage are finished.
     fn advance(&self, done: usize);
+    /// Whether the check is no longer wanted (the language server has a newer edit to check):
+    /// the analysis then stops early and its result is incomplete, for the caller to drop.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// Reports nothing.

@@ -36,6 +36,15 @@ UPDATE account_limits SET amount = $2 WHERE account_id = $1 AND kind = 'monthly'
 COMMIT;
 ";
 
+/// A read-modify-write of the daily limit: a lost update of its own, and with `LOWER` and
+/// `RAISE` a dangerous structure at fault in `lower_monthly_limit`.
+const BUMP: &str = "-- name: bump_daily_limit
+BEGIN;
+SELECT amount FROM account_limits WHERE account_id = $1 AND kind = 'daily';
+UPDATE account_limits SET amount = $2 WHERE account_id = $1 AND kind = 'daily';
+COMMIT;
+";
+
 struct Project {
     directory: tempfile::TempDir,
 }
@@ -80,8 +89,14 @@ struct Client {
 impl Client {
     /// Starts the server and initialises it for `project`, offering `capabilities`.
     fn start(project: &Project, capabilities: Value) -> Client {
+        Client::start_with(project, capabilities, &[])
+    }
+
+    /// [`Client::start`] with `environment` set for the server.
+    fn start_with(project: &Project, capabilities: Value, environment: &[(&str, &str)]) -> Client {
         let mut child = Command::new(env!("CARGO_BIN_EXE_isolint"))
             .arg("lsp")
+            .envs(environment.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -640,5 +655,35 @@ COMMIT;
         hover.contains("locks:\n- `accounts` (update) — rows where id = :id\n"),
         "{hover}"
     );
+    assert!(client.shut_down().success());
+}
+
+/// In a folder whose whole check is slow (here: any, by `ISOLINT_LSP_FOCUS_AFTER_MS=0`), an
+/// edit is answered first for the edited file alone: its own findings afresh, and the write
+/// skew at fault in `lower.sql` that marks it too, carried over since the edit left its
+/// statements where they were. The whole check follows with what needs every file: the
+/// structure at fault in `lower.sql` that the new transaction completes.
+#[test]
+fn an_edit_shows_the_edited_files_own_findings_before_the_whole_check() {
+    let project = Project::limits();
+    let mut client =
+        Client::start_with(&project, json!({}), &[("ISOLINT_LSP_FOCUS_AFTER_MS", "0")]);
+    let (raise, lower) = (project.uri("txns/raise.sql"), project.uri("txns/lower.sql"));
+    client.diagnostics_until(|map| {
+        has_rule(map, &raise, "write-skew") && has_rule(map, &lower, "write-skew")
+    });
+    client.open(&raise, RAISE);
+    client.change(&raise, 2, &format!("{RAISE}\n{BUMP}"));
+    let first = client.wait_for(|message| message["method"] == "textDocument/publishDiagnostics");
+    assert_eq!(first["params"]["uri"], raise.as_str(), "{first}");
+    let mut shown = codes(first["params"]["diagnostics"].as_array().unwrap());
+    shown.sort();
+    assert_eq!(shown, ["lost-update", "write-skew"], "{first}");
+    client.diagnostics_until(|map| {
+        has_rule(map, &lower, "dangerous-structure") && has_rule(map, &raise, "dangerous-structure")
+    });
+    let mut shown = codes(&client.diagnostics[&raise]);
+    shown.sort();
+    assert_eq!(shown, ["dangerous-structure", "lost-update", "write-skew"]);
     assert!(client.shut_down().success());
 }

@@ -345,6 +345,42 @@ proptest! {
     }
 
     #[test]
+    fn a_focused_check_makes_exactly_the_findings_at_fault_in_its_focus(
+        workload in workload(),
+        engine in engine(),
+    ) {
+        let files = workload.files(engine, &Names::default());
+        let mut options = CheckOptions::new(engine);
+        options.rules = Rule::ALL.into_iter().collect();
+        let whole = check_sources(files.clone(), &options);
+        let file_of = |result: &CheckResult, finding: &isolint::analysis::finding::Finding| {
+            result.files[result.programs[finding.primary.program].file].path.clone()
+        };
+        for file in &files {
+            let focus = BTreeSet::from([file.path.clone()]);
+            let focused = isolint::check_focused(
+                files.clone(),
+                &options,
+                &mut isolint::CheckCache::default(),
+                &focus,
+                &isolint::progress::Silent,
+            );
+            let expected: Vec<String> = whole
+                .findings
+                .iter()
+                .filter(|finding| file_of(&whole, finding) == file.path)
+                .map(|finding| format!("{finding:?}"))
+                .collect();
+            let found: Vec<String> = focused
+                .findings
+                .iter()
+                .map(|finding| format!("{finding:?}"))
+                .collect();
+            prop_assert_eq!(found, expected, "focus {}", file.path.display());
+        }
+    }
+
+    #[test]
     fn a_witness_uses_only_statements_of_its_transactions(
         workload in workload(),
         engine in engine(),

@@ -81,11 +81,18 @@ pub struct NumberedAccesses<'a> {
 }
 
 impl<'a> NumberedAccesses<'a> {
-    pub fn new(programs: &'a [Program]) -> NumberedAccesses<'a> {
+    /// The accesses of every program; with `wanted`, of those it marks only (the others
+    /// are never paired).
+    pub fn new(programs: &'a [Program], wanted: Option<&[bool]>) -> NumberedAccesses<'a> {
         let mut numbers: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
         let mut all = Vec::with_capacity(programs.len());
         let mut writes = Vec::with_capacity(programs.len());
         for (index, program) in programs.iter().enumerate() {
+            if wanted.is_some_and(|wanted| !wanted[index]) {
+                all.push(Vec::new());
+                writes.push(Vec::new());
+                continue;
+            }
             let instance = Instance {
                 program,
                 index,

@@ -5,9 +5,12 @@
 //! moved to theirs. What is kept of each finding is its sort key and its pair, gathered by the
 //! program at fault and folded into root causes there; only the finding kept for a root cause
 //! is built again, from its own pair. A second pass looks at the edges of the dependency graph
-//! around each program as a pivot, once the connected parts of the graph of conflicts are
-//! known, with its partners grouped the same way, working out a partner's edges only when the
-//! rules come to them.
+//! around each program as a pivot, with its partners grouped the same way, working out a
+//! partner's edges only when the rules come to them.
+//!
+//! With a focus (the language server's first answer after an edit), only the findings at
+//! fault in the programs of the focus are made: each of them is paired with every partner,
+//! before or after it, and searched as a pivot; nothing else is decided.
 //!
 //! Architecture Invariant: the findings are exactly those of deciding every pair on its own:
 //! a group only saves work (see `shapes`). An outcome that names a statement of the decided
@@ -16,15 +19,12 @@
 use std::cell::{Cell, OnceCell};
 use std::collections::BTreeSet;
 
-use petgraph::unionfind::UnionFind;
 use rayon::prelude::*;
 
 use super::conflict::NumberedAccesses;
 use super::finding::Finding;
 use super::folding::Candidate;
-use super::graph::{
-    DependencyGraph, PartnerEdges, VulnerableEdge, representative_edges, ww_conflict,
-};
+use super::graph::{DependencyGraph, PartnerEdges, VulnerableEdge, representative_edges};
 use super::pairing::{PairIndex, PartnerScratch};
 use super::shapes::{Shape, ShapeScratch, Shapes};
 use super::{Context, Pair, folding, rules, silencers};
@@ -192,16 +192,44 @@ fn ordered(program: usize, partner: usize) -> (usize, usize) {
 }
 
 /// Runs the pair rules among `detectors` on every pair and the graph rules around every
-/// pivot.
+/// pivot; with `focus`, only for the findings at fault in the programs it marks.
 pub(super) fn run(
     context: &Context,
     detectors: &[rules::Detector],
+    focus: Option<&[bool]>,
     progress: &dyn Progress,
 ) -> DriverOutcome {
+    let count = context.programs.len();
+    let in_focus = |program: usize| focus.is_none_or(|focus| focus[program]);
+    let programs: Vec<usize> = (0..count).filter(|&program| in_focus(program)).collect();
+    let index = PairIndex::new(context.programs);
+    // With a focus, only its programs and their partners are ever paired, and each partner
+    // is decided on its own: for a few programs, making every partner's shapes costs more
+    // than the decisions they save.
+    let (shapes, numbered) = match focus {
+        None => (
+            Shapes::new(context),
+            NumberedAccesses::new(context.programs, None),
+        ),
+        Some(_) => {
+            let mut paired = vec![false; count];
+            let mut scratch = PartnerScratch::default();
+            for &program in &programs {
+                paired[program] = true;
+                for partner in index.partners_from(program, 0, &mut scratch) {
+                    paired[partner] = true;
+                }
+            }
+            (
+                Shapes::none(count),
+                NumberedAccesses::new(context.programs, Some(&paired)),
+            )
+        }
+    };
     let inputs = Inputs {
-        index: PairIndex::new(context.programs),
-        shapes: Shapes::new(context),
-        numbered: NumberedAccesses::new(context.programs),
+        index,
+        shapes,
+        numbered,
     };
     let pair_rules: Vec<rules::Detector> = detectors
         .iter()
@@ -213,38 +241,34 @@ pub(super) fn run(
         .copied()
         .filter(|detector| matches!(detector, rules::Detector::Graph(_)))
         .collect();
-    let count = context.programs.len();
-    let with_graph = !graph_rules.is_empty();
-    progress.start(Stage::Analyse, if with_graph { 2 * count } else { count });
+    let stages = usize::from(!pair_rules.is_empty()) + usize::from(!graph_rules.is_empty());
+    progress.start(Stage::Analyse, stages * programs.len());
     let mut candidates: Vec<Vec<Candidate>> = (0..count).map(|_| Vec::new()).collect();
     let mut used_ignores = BTreeSet::new();
-    let mut components = UnionFind::<usize>::new(count);
     let (mut pairs, mut decisions) = (0, 0);
-    let programs: Vec<usize> = (0..count).collect();
+    // Without a focus each pair is decided once, from its first program; with one, every
+    // pair of a program in focus is, and only what is at fault in that program is kept.
+    let after_only = focus.is_none();
     for chunk in programs.chunks(CHUNK) {
+        if pair_rules.is_empty() || progress.cancelled() {
+            break;
+        }
         let outcomes: Vec<ProgramOutcome> = chunk
             .par_iter()
             .map_init(Scratch::default, |scratch, &program| {
-                let partners = inputs.partners(program, true, scratch);
-                pair_outcome(
-                    context,
-                    &inputs,
-                    &pair_rules,
-                    with_graph,
-                    program,
-                    &partners,
-                )
+                let partners = inputs.partners(program, after_only, scratch);
+                pair_outcome(context, &inputs, &pair_rules, program, &partners)
             })
             .collect();
         progress.advance(chunk.len());
         for (&program, outcome) in chunk.iter().zip(outcomes) {
             for candidate in outcome.candidates {
-                candidates[candidate.key.4[0].0].push(candidate);
+                let at_fault = candidate.key.4[0].0;
+                if after_only || at_fault == program {
+                    candidates[at_fault].push(candidate);
+                }
             }
             used_ignores.extend(outcome.used_ignores);
-            for partner in outcome.conflicts {
-                components.union(program, partner);
-            }
             pairs += outcome.pairs;
             decisions += outcome.decisions;
         }
@@ -257,15 +281,17 @@ pub(super) fn run(
                 program,
                 candidates,
                 |(first, second)| {
-                    compare(context, Some(&inputs.numbered), &pair_rules, first, second).0
+                    compare(context, Some(&inputs.numbered), &pair_rules, first, second)
                 },
                 context,
             )
         })
         .collect();
-    if with_graph {
-        let component = components.into_labeling();
+    if !graph_rules.is_empty() {
         for chunk in programs.chunks(CHUNK) {
+            if progress.cancelled() {
+                break;
+            }
             let found: Vec<Vec<Finding>> = chunk
                 .par_iter()
                 .map_init(Scratch::default, |scratch, &pivot| {
@@ -273,7 +299,7 @@ pub(super) fn run(
                         return Vec::new();
                     }
                     let partners = inputs.partners(pivot, false, scratch);
-                    structures_around(context, &inputs, &graph_rules, &component, pivot, &partners)
+                    structures_around(context, &inputs, &graph_rules, pivot, &partners)
                 })
                 .collect();
             progress.advance(chunk.len());
@@ -290,25 +316,21 @@ pub(super) fn run(
 
 /// What the pair rules give one program.
 struct ProgramOutcome {
-    /// The findings of its pairs with the partners after it (itself included) that no ignore
-    /// silences.
+    /// The findings of its pairs with its partners (itself included) that no ignore silences.
     candidates: Vec<Candidate>,
     used_ignores: Vec<(usize, usize, String)>,
-    /// The partners after it that it has some conflict with, for the graph.
-    conflicts: Vec<usize>,
     pairs: usize,
     decisions: usize,
 }
 
-/// What the pair rules say of one pair: its findings (after the pair's own folding) and
-/// whether the two programs conflict at all.
+/// What the pair rules say of one pair: its findings, after the pair's own folding.
 pub(super) fn compare(
     context: &Context,
     numbered: Option<&NumberedAccesses>,
     detectors: &[rules::Detector],
     first: usize,
     second: usize,
-) -> (Vec<Finding>, bool) {
+) -> Vec<Finding> {
     let pair = Pair::with_accesses(context, numbered, first, second);
     let mut findings = Vec::new();
     for detector in detectors {
@@ -319,23 +341,19 @@ pub(super) fn compare(
     folding::fold_root_causes(&mut findings, |finding| {
         !silencers(context, finding).is_empty()
     });
-    let conflicts = !pair.same_program()
-        && (!pair.forward.is_empty() || !pair.backward.is_empty() || ww_conflict(&pair));
-    (findings, conflicts)
+    findings
 }
 
-/// The findings of `program`'s pairs with its `partners` (those after it), and its conflicts.
+/// The findings of `program`'s pairs with its `partners`.
 fn pair_outcome(
     context: &Context,
     inputs: &Inputs,
     detectors: &[rules::Detector],
-    with_graph: bool,
     program: usize,
     partners: &Partners,
 ) -> ProgramOutcome {
     let mut candidates = Vec::new();
     let mut used_ignores = Vec::new();
-    let mut conflicts = Vec::new();
     let mut decisions = 0;
     // The findings that no ignore silences.
     let keep = |findings: Vec<Finding>, used_ignores: &mut Vec<_>| -> Vec<Finding> {
@@ -349,18 +367,13 @@ fn pair_outcome(
             })
             .collect()
     };
+    // The rules see a pair in index order.
     let decide = |partner: usize| {
-        if detectors.is_empty() {
-            let pair = Pair::with_accesses(context, Some(&inputs.numbered), program, partner);
-            let conflict =
-                !pair.forward.is_empty() || !pair.backward.is_empty() || ww_conflict(&pair);
-            (Vec::new(), conflict)
-        } else {
-            compare(context, Some(&inputs.numbered), detectors, program, partner)
-        }
+        let (first, second) = ordered(program, partner);
+        compare(context, Some(&inputs.numbered), detectors, first, second)
     };
-    if partners.itself && !detectors.is_empty() {
-        let (findings, _) = compare(context, Some(&inputs.numbered), detectors, program, program);
+    if partners.itself {
+        let findings = decide(program);
         decisions += 1;
         candidates.extend(
             keep(findings, &mut used_ignores)
@@ -370,13 +383,12 @@ fn pair_outcome(
     }
     for group in partners.groups() {
         let representative = group.representative();
-        let (findings, conflict) = decide(representative.program);
+        let findings = decide(representative.program);
         decisions += 1;
-        if conflict && with_graph {
-            conflicts.extend(group.members.iter().map(|member| member.program));
-        }
         let findings = keep(findings, &mut used_ignores);
-        let pair = (program, representative.program);
+        // The members of a group are on one side of the program, so their pairs keep the
+        // representative's order.
+        let pair = ordered(program, representative.program);
         candidates.extend(
             findings
                 .iter()
@@ -402,9 +414,9 @@ fn pair_outcome(
                 Some(moved) => candidates.extend(moved),
                 None => {
                     // A finding names a statement outside the shape: decide this pair apart.
-                    let (findings, _) = decide(member.program);
+                    let findings = decide(member.program);
                     decisions += 1;
-                    let pair = (program, member.program);
+                    let pair = ordered(program, member.program);
                     candidates.extend(
                         keep(findings, &mut used_ignores)
                             .iter()
@@ -417,7 +429,6 @@ fn pair_outcome(
     ProgramOutcome {
         candidates,
         used_ignores,
-        conflicts,
         pairs: partners.count,
         decisions,
     }
@@ -506,7 +517,6 @@ fn structures_around(
     context: &Context,
     inputs: &Inputs,
     detectors: &[rules::Detector],
-    component: &[usize],
     pivot: usize,
     partners: &Partners,
 ) -> Vec<Finding> {
@@ -554,7 +564,7 @@ fn structures_around(
             _ => edges(context, &inputs.numbered, pivot, program),
         }
     };
-    let graph = DependencyGraph::around(pivot, order.len(), work, component);
+    let graph = DependencyGraph::around(pivot, order.len(), work);
     let mut findings = Vec::new();
     for detector in detectors {
         if let rules::Detector::Graph(detect) = detector {
@@ -566,7 +576,50 @@ fn structures_around(
 
 #[cfg(test)]
 mod tests {
+    use crate::progress::{Progress, Stage};
     use crate::semantics::Engine;
+
+    /// A check no longer wanted from its start.
+    struct Unwanted;
+
+    impl Progress for Unwanted {
+        fn start(&self, _: Stage, _: usize) {}
+        fn advance(&self, _: usize) {}
+        fn cancelled(&self) -> bool {
+            true
+        }
+    }
+
+    /// A cancelled check stops before deciding any pair, where a wanted one finds the race.
+    #[test]
+    fn a_cancelled_analysis_decides_nothing() {
+        let transactions = "BEGIN; SELECT balance FROM accounts WHERE id = $1;
+            UPDATE accounts SET balance = $2 WHERE id = $1; COMMIT;";
+        let (result, _) = crate::analysis::testing::check(
+            Engine::Postgres,
+            &[],
+            None,
+            ACCOUNTS,
+            transactions,
+            &[],
+        );
+        let context = crate::analysis::Context {
+            programs: &result.programs,
+            catalog: &result.catalog,
+            semantics: result.semantics,
+            engine: result.engine,
+        };
+        let rules = crate::rule::Rule::ALL.into_iter().collect();
+        let wanted = crate::analysis::analyse_with_progress(
+            &context,
+            &rules,
+            None,
+            &crate::progress::Silent,
+        );
+        assert_eq!(wanted.findings.len(), 1);
+        let unwanted = crate::analysis::analyse_with_progress(&context, &rules, None, &Unwanted);
+        assert_eq!((unwanted.decisions, unwanted.findings.len()), (0, 0));
+    }
 
     const ACCOUNTS: &str = "CREATE TABLE accounts (id int PRIMARY KEY, balance int);";
 

@@ -1,6 +1,6 @@
 //! The static dependency graph over programs (Fekete et al. 2005): an edge for every possible
 //! conflict, with the vulnerable rw edges marked. It is looked at one pivot at a time
-//! ([`DependencyGraph::around`]); only its connected parts are held for the whole project.
+//! ([`DependencyGraph::around`]); nothing of it is held for the whole project.
 
 use std::cell::{Cell, OnceCell};
 use std::sync::Arc;
@@ -41,18 +41,14 @@ impl VulnerableEdge {
 }
 
 /// The part of the static dependency graph around one pivot: the vulnerable edges into and
-/// out of it, worked out partner by partner only as far as a rule looks, and the connected
-/// parts of the whole graph of conflicts. The graph is never held whole: its edges grow with
-/// the pairs of programs, one pivot's neighbourhood does not.
+/// out of it, worked out partner by partner only as far as a rule looks. The graph is never
+/// held whole: its edges grow with the pairs of programs, one pivot's neighbourhood does not.
 pub struct DependencyGraph<'a> {
     pivot: usize,
     /// Each partner's edges with the pivot, in the partners' order (ascending), once worked
     /// out.
     edges: Vec<OnceCell<PartnerEdges>>,
     work: Box<dyn Fn(usize) -> PartnerEdges + 'a>,
-    /// Each program's connected part of the graph of conflicts: a chain of conflicts leads
-    /// from one program to another exactly when they share one (conflicts go both ways).
-    component: &'a [usize],
     /// How many of `edges` are worked out.
     worked: Cell<usize>,
     /// Once every partner's edges are worked out: where each edge is, so that a rule that
@@ -83,13 +79,11 @@ impl<'a> DependencyGraph<'a> {
         pivot: usize,
         partners: usize,
         work: impl Fn(usize) -> PartnerEdges + 'a,
-        component: &'a [usize],
     ) -> DependencyGraph<'a> {
         DependencyGraph {
             pivot,
             edges: (0..partners).map(|_| OnceCell::new()).collect(),
             work: Box::new(work),
-            component,
             worked: Cell::new(0),
             listed: OnceCell::new(),
         }
@@ -98,11 +92,6 @@ impl<'a> DependencyGraph<'a> {
     /// The programs whose neighbourhood the graph holds.
     pub fn pivots(&self) -> impl Iterator<Item = usize> + '_ {
         std::iter::once(self.pivot)
-    }
-
-    /// Whether some chain of conflicts leads from `from` to `to`.
-    pub fn connected(&self, from: usize, to: usize) -> bool {
-        self.component[from] == self.component[to]
     }
 
     /// The edges of the `at`-th partner, worked out now if they were not.

@@ -236,14 +236,17 @@ fn in_one_transaction(context: &Context, mut finding: Finding) -> Finding {
 }
 
 pub fn analyse(context: &Context, enabled: &BTreeSet<Rule>) -> Analysis {
-    analyse_with_progress(context, enabled, &crate::progress::Silent)
+    analyse_with_progress(context, enabled, None, &crate::progress::Silent)
 }
 
-/// Like [`analyse`], reporting progress. Nothing is kept between checks: each program's
-/// partners are decided afresh, which holds nothing per pair (see `driver`).
+/// Like [`analyse`], reporting progress; with `focus` (one flag per program), only the
+/// findings at fault in the programs it marks, and the ignores they use. Those findings are
+/// exactly the ones the whole analysis makes at fault there. Nothing is kept between checks:
+/// each program's partners are decided afresh, which holds nothing per pair (see `driver`).
 pub fn analyse_with_progress(
     context: &Context,
     enabled: &BTreeSet<Rule>,
+    focus: Option<&[bool]>,
     progress: &dyn Progress,
 ) -> Analysis {
     // The rules that can fire at all: a rule no level in use lets through finds nothing, and
@@ -261,7 +264,7 @@ pub fn analyse_with_progress(
             decisions: 0,
         };
     }
-    let outcome = driver::run(context, &detectors, progress);
+    let outcome = driver::run(context, &detectors, focus, progress);
     let mut used_ignores = outcome.used_ignores;
     // The pair rules' root causes are filtered already; the graph rules' findings are not.
     let findings: Vec<Finding> = outcome
@@ -308,7 +311,7 @@ pub fn unfold(context: &Context, finding: &Finding, partner: StatementRef) -> Op
     if !matches!(detector, rules::Detector::Pair(_)) {
         return None;
     }
-    let (findings, _) = driver::compare(
+    let findings = driver::compare(
         context,
         None,
         &[detector],

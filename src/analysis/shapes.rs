@@ -300,6 +300,20 @@ impl Shapes {
         }
     }
 
+    /// No shapes for `count` programs: every partner is its own.
+    pub fn none(count: usize) -> Shapes {
+        Shapes {
+            programs: (0..count).map(|_| None).collect(),
+            tables: Vec::new(),
+            table_starts: vec![0; count + 1],
+            shape_ids: Vec::new(),
+            shape_starts: vec![0; count + 1],
+            neighbours: Vec::new(),
+            numbers: Vec::new(),
+            count: 0,
+        }
+    }
+
     /// How many shapes there are: every [`Shape::id`] is below it.
     pub fn count(&self) -> usize {
         self.count

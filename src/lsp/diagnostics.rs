@@ -4,7 +4,7 @@
 //! statement there, so both sides of a write skew are marked; `relatedInformation` points at
 //! the other statements.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use lsp_types::{
@@ -42,78 +42,9 @@ pub fn by_file(
 ) -> BTreeMap<PathBuf, Vec<Diagnostic>> {
     let mut by_file: BTreeMap<PathBuf, Vec<Diagnostic>> = BTreeMap::new();
     let path_of = |file: FileId| root.join(&result.files[file].path);
-    let location = |at: StatementRef| {
-        let (file, range) = statement_range(result, at);
-        Location::new(
-            path_to_uri(&path_of(file)),
-            encoding.range(&result.files[file], range),
-        )
-    };
     for finding in &result.findings {
-        let severity = match result.severity(finding) {
-            Severity::Error => DiagnosticSeverity::ERROR,
-            Severity::Warning => DiagnosticSeverity::WARNING,
-        };
-        let at_fault = format!(
-            "the statement at fault, in `{}`",
-            result.programs[finding.primary.program].name
-        );
-        let partners = finding
-            .partners
-            .iter()
-            .take(crate::report::PARTNERS_SHOWN)
-            .map(|at| {
-                (
-                    *at,
-                    format!(
-                        "`{}` meets the statement at fault too",
-                        result.programs[at.program].name
-                    ),
-                )
-            });
-        let explained = std::iter::once((finding.primary, at_fault))
-            .chain(finding.related.iter().cloned())
-            .chain(partners);
-        let explained: Vec<(StatementRef, String)> = explained.collect();
-        // Statements that run inside a routine or trigger also point at where it is written.
-        let mut inside: Vec<DiagnosticRelatedInformation> = Vec::new();
-        for at in finding.statements() {
-            let statement = &result.programs[at.program].statements[at.statement];
-            if let Some(via) = &statement.via {
-                let information = DiagnosticRelatedInformation {
-                    location: Location::new(
-                        path_to_uri(&path_of(via.file)),
-                        encoding.range(&result.files[via.file], via.range),
-                    ),
-                    message: format!("runs inside {}, written here", via.routine),
-                };
-                if !inside.contains(&information) {
-                    inside.push(information);
-                }
-            }
-        }
-        for (file, anchor) in anchors(result, finding) {
-            let related = explained
-                .iter()
-                .filter(|(at, _)| *at != anchor)
-                .map(|(at, message)| DiagnosticRelatedInformation {
-                    location: location(*at),
-                    message: message.clone(),
-                })
-                .chain(inside.iter().cloned())
-                .collect();
-            let (_, range) = statement_range(result, anchor);
-            by_file.entry(path_of(file)).or_default().push(Diagnostic {
-                range: encoding.range(&result.files[file], range),
-                severity: Some(severity),
-                code: Some(NumberOrString::String(finding.rule.id().to_string())),
-                code_description: rule_page(finding.rule),
-                source: Some(SOURCE.to_string()),
-                message: finding.message.clone(),
-                related_information: Some(related),
-                tags: None,
-                data: None,
-            });
+        for (file, diagnostic) in finding_diagnostics(result, root, encoding, finding) {
+            by_file.entry(path_of(file)).or_default().push(diagnostic);
         }
     }
     for diagnostic in &result.diagnostics {
@@ -140,6 +71,155 @@ pub fn by_file(
         });
     }
     by_file
+}
+
+/// The diagnostics in the file at `path` of `previous`'s findings at fault in other files than
+/// `edited`, for the time the whole check of the edited text runs (the findings at fault in the
+/// edited files come afresh from a focused check): those whose every statement in `path` lies
+/// in the part of the file the edit left as it was, `now` being its text, so that every range
+/// they give is still right.
+pub fn carried(
+    previous: &CheckResult,
+    root: &Path,
+    encoding: Encoding,
+    path: &Path,
+    now: &str,
+    edited: &BTreeSet<PathBuf>,
+) -> Vec<Diagnostic> {
+    let Some(file) = previous
+        .files
+        .iter()
+        .position(|file| root.join(&file.path) == path)
+    else {
+        return Vec::new();
+    };
+    let before = &previous.files[file].text;
+    let unchanged = before
+        .bytes()
+        .zip(now.bytes())
+        .take_while(|(before, now)| before == now)
+        .count();
+    let edited_file = |at: StatementRef| {
+        edited.contains(&root.join(&previous.files[previous.programs[at.program].file].path))
+    };
+    previous
+        .findings
+        .iter()
+        .filter(|finding| !edited_file(finding.primary))
+        .filter(|finding| {
+            let mut ranges = finding
+                .statements()
+                .chain(finding.related.iter().map(|(at, _)| *at))
+                .chain(
+                    finding
+                        .partners
+                        .iter()
+                        .take(crate::report::PARTNERS_SHOWN)
+                        .copied(),
+                )
+                .map(|at| statement_range(previous, at))
+                .chain(finding.statements().filter_map(|at| {
+                    let via = previous.programs[at.program].statements[at.statement]
+                        .via
+                        .as_ref()?;
+                    Some((via.file, via.range))
+                }));
+            let involved = finding
+                .statements()
+                .any(|at| previous.programs[at.program].file == file);
+            involved && ranges.all(|(in_file, range)| in_file != file || range.end <= unchanged)
+        })
+        .flat_map(|finding| finding_diagnostics(previous, root, encoding, finding))
+        .filter(|(in_file, _)| *in_file == file)
+        .map(|(_, diagnostic)| diagnostic)
+        .collect()
+}
+
+/// The diagnostics of one finding: one in each file it involves (see [`anchors`]).
+fn finding_diagnostics(
+    result: &CheckResult,
+    root: &Path,
+    encoding: Encoding,
+    finding: &Finding,
+) -> Vec<(FileId, Diagnostic)> {
+    let path_of = |file: FileId| root.join(&result.files[file].path);
+    let location = |at: StatementRef| {
+        let (file, range) = statement_range(result, at);
+        Location::new(
+            path_to_uri(&path_of(file)),
+            encoding.range(&result.files[file], range),
+        )
+    };
+    let mut diagnostics = Vec::new();
+    let severity = match result.severity(finding) {
+        Severity::Error => DiagnosticSeverity::ERROR,
+        Severity::Warning => DiagnosticSeverity::WARNING,
+    };
+    let at_fault = format!(
+        "the statement at fault, in `{}`",
+        result.programs[finding.primary.program].name
+    );
+    let partners = finding
+        .partners
+        .iter()
+        .take(crate::report::PARTNERS_SHOWN)
+        .map(|at| {
+            (
+                *at,
+                format!(
+                    "`{}` meets the statement at fault too",
+                    result.programs[at.program].name
+                ),
+            )
+        });
+    let explained = std::iter::once((finding.primary, at_fault))
+        .chain(finding.related.iter().cloned())
+        .chain(partners);
+    let explained: Vec<(StatementRef, String)> = explained.collect();
+    // Statements that run inside a routine or trigger also point at where it is written.
+    let mut inside: Vec<DiagnosticRelatedInformation> = Vec::new();
+    for at in finding.statements() {
+        let statement = &result.programs[at.program].statements[at.statement];
+        if let Some(via) = &statement.via {
+            let information = DiagnosticRelatedInformation {
+                location: Location::new(
+                    path_to_uri(&path_of(via.file)),
+                    encoding.range(&result.files[via.file], via.range),
+                ),
+                message: format!("runs inside {}, written here", via.routine),
+            };
+            if !inside.contains(&information) {
+                inside.push(information);
+            }
+        }
+    }
+    for (file, anchor) in anchors(result, finding) {
+        let related = explained
+            .iter()
+            .filter(|(at, _)| *at != anchor)
+            .map(|(at, message)| DiagnosticRelatedInformation {
+                location: location(*at),
+                message: message.clone(),
+            })
+            .chain(inside.iter().cloned())
+            .collect();
+        let (_, range) = statement_range(result, anchor);
+        diagnostics.push((
+            file,
+            Diagnostic {
+                range: encoding.range(&result.files[file], range),
+                severity: Some(severity),
+                code: Some(NumberOrString::String(finding.rule.id().to_string())),
+                code_description: rule_page(finding.rule),
+                source: Some(SOURCE.to_string()),
+                message: finding.message.clone(),
+                related_information: Some(related),
+                tags: None,
+                data: None,
+            },
+        ));
+    }
+    diagnostics
 }
 
 fn rule_page(rule: crate::rule::Rule) -> Option<CodeDescription> {

@@ -5,6 +5,12 @@
 //! loads: the loop sends the worker a job per changed folder (edits are debounced) and
 //! publishes the diagnostics it gets back, for every file whose diagnostics changed.
 //!
+//! In a folder whose whole check is slow (more than [`FOCUS_AFTER`], some thousands of
+//! transactions), an edit is answered twice: first the edited files' own findings (those at
+//! fault in them, `check_focused`: each of their transactions against every other, nothing
+//! else), published for those files only; then the whole check, which a newer edit
+//! abandons, so the worker always works on the latest text.
+//!
 //! Architecture Invariant: the server never analyses SQL itself; it calls the library
 //! (`check_sources_cached`) and turns the `CheckResult` into LSP types at the boundary.
 
@@ -15,7 +21,7 @@ mod position;
 mod transport;
 pub mod workspace;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -41,6 +47,17 @@ use workspace::{Analyzer, path_to_uri, uri_to_path};
 
 /// How long edits must pause before the folder is checked again.
 const DEBOUNCE: Duration = Duration::from_millis(150);
+
+/// How long a folder's last whole check must have taken for an edit to be answered with the
+/// edited files' own findings first; `ISOLINT_LSP_FOCUS_AFTER_MS` sets it (0: always).
+const FOCUS_AFTER: Duration = Duration::from_millis(300);
+
+fn focus_after() -> Duration {
+    std::env::var("ISOLINT_LSP_FOCUS_AFTER_MS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .map_or(FOCUS_AFTER, Duration::from_millis)
+}
 
 /// The server could not start or lost its connection.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -119,6 +136,8 @@ pub fn serve(connection: &lsp_server::Connection) -> Result<(), LspError> {
         roots: Vec::new(),
         overlays: BTreeMap::new(),
         results: BTreeMap::new(),
+        provisional: BTreeMap::new(),
+        edited: BTreeMap::new(),
         published: BTreeMap::new(),
         dirty: BTreeMap::new(),
         deadline: None,
@@ -176,66 +195,145 @@ struct Job {
     root: PathBuf,
     generation: u64,
     overlays: BTreeMap<PathBuf, String>,
+    /// Documents edited since the last job (absolute paths).
+    edited: BTreeSet<PathBuf>,
     /// Read the files on disk again.
     rescan: bool,
     /// Read the configuration again (it changed), which also rescans.
     reload: bool,
 }
 
+impl Job {
+    /// This job followed by `newer`, of the same folder: only the newest text matters, but
+    /// what the older one asked for (a rescan, the edited files) still has to happen.
+    fn then(self, newer: Job) -> Job {
+        let mut edited = self.edited;
+        edited.extend(newer.edited);
+        Job {
+            edited,
+            rescan: self.rescan || newer.rescan,
+            reload: self.reload || newer.reload,
+            ..newer
+        }
+    }
+}
+
 /// A checked folder, or the panic message of a check that failed.
 struct Done {
     root: PathBuf,
     generation: u64,
+    /// `Some(files)` for the findings at fault in those files only, ahead of the whole check.
+    focus: Option<BTreeSet<PathBuf>>,
     outcome: Result<CheckResult, String>,
     config_problem: Option<String>,
 }
 
-/// The worker: checks folders, the latest job per folder first, until the server hangs up.
+/// Gives up a whole check as soon as a newer job is waiting.
+struct UntilNewer<'a> {
+    jobs: &'a Receiver<Job>,
+    gave_up: std::sync::atomic::AtomicBool,
+}
+
+impl crate::progress::Progress for UntilNewer<'_> {
+    fn start(&self, _: crate::progress::Stage, _: usize) {}
+    fn advance(&self, _: usize) {}
+    fn cancelled(&self) -> bool {
+        let newer = !self.jobs.is_empty();
+        if newer {
+            self.gave_up
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        newer
+    }
+}
+
+/// The worker: checks folders, the latest job per folder, until the server hangs up.
 fn work(jobs: &Receiver<Job>, done: &Sender<Done>) {
     let mut analyzers: BTreeMap<PathBuf, Analyzer> = BTreeMap::new();
-    while let Ok(first) = jobs.recv() {
-        // Edits that arrived while the last check ran: only the newest state of each folder
-        // matters, but a rescan asked for by an older job still has to happen.
-        let mut latest: BTreeMap<PathBuf, Job> = BTreeMap::new();
-        for job in std::iter::once(first).chain(jobs.try_iter()) {
-            let (rescan, reload) = latest
-                .get(&job.root)
-                .map_or((false, false), |older| (older.rescan, older.reload));
-            latest.insert(
-                job.root.clone(),
-                Job {
-                    rescan: job.rescan || rescan,
-                    reload: job.reload || reload,
-                    ..job
-                },
-            );
+    // How long each folder's last whole check took.
+    let mut took: BTreeMap<PathBuf, Duration> = BTreeMap::new();
+    let mut pending: BTreeMap<PathBuf, Job> = BTreeMap::new();
+    let focus_after = focus_after();
+    loop {
+        if pending.is_empty() {
+            let Ok(job) = jobs.recv() else {
+                return;
+            };
+            pending.insert(job.root.clone(), job);
         }
-        for (root, job) in latest {
-            if job.reload {
-                analyzers.remove(&root);
-            }
-            let analyzer = analyzers
-                .entry(root.clone())
-                .or_insert_with(|| Analyzer::new(root.clone()));
-            if job.rescan {
-                analyzer.rescan();
-            }
-            let checked = catch_unwind(AssertUnwindSafe(|| analyzer.check(&job.overlays)));
-            let config_problem = analyzer.config_problem.clone();
-            let outcome = checked.map_err(|panic| {
-                // The analyzer's cache may be half-updated: start afresh next time.
-                analyzers.remove(&root);
-                panic_message(panic.as_ref())
-            });
+        // Edits that arrived while the last check ran: only the newest state of each folder
+        // matters.
+        for job in jobs.try_iter() {
+            let job = match pending.remove(&job.root) {
+                Some(older) => older.then(job),
+                None => job,
+            };
+            pending.insert(job.root.clone(), job);
+        }
+        let Some((root, job)) = pending.pop_first() else {
+            continue;
+        };
+        if job.reload {
+            analyzers.remove(&root);
+        }
+        let analyzer = analyzers
+            .entry(root.clone())
+            .or_insert_with(|| Analyzer::new(root.clone()));
+        if job.rescan {
+            analyzer.rescan();
+        }
+        let slow = took.get(&root).is_some_and(|took| *took >= focus_after);
+        if slow && !job.edited.is_empty() && !job.rescan {
+            let checked = catch_unwind(AssertUnwindSafe(|| {
+                analyzer.check_focused(&job.overlays, &job.edited)
+            }));
             let sent = done.send(Done {
-                root,
+                root: root.clone(),
                 generation: job.generation,
-                outcome,
-                config_problem,
+                focus: Some(job.edited.clone()),
+                outcome: checked.map_err(|panic| panic_message(panic.as_ref())),
+                config_problem: None,
             });
             if sent.is_err() {
                 return;
             }
+        }
+        let started = Instant::now();
+        let newer = UntilNewer {
+            jobs,
+            gave_up: false.into(),
+        };
+        let checked = catch_unwind(AssertUnwindSafe(|| analyzer.check(&job.overlays, &newer)));
+        if checked.is_ok() && newer.gave_up.into_inner() {
+            // Abandoned for a newer job: checked again with it. Its rescan is done, and its
+            // edited files were shown.
+            pending.insert(
+                root,
+                Job {
+                    edited: BTreeSet::new(),
+                    rescan: false,
+                    reload: false,
+                    ..job
+                },
+            );
+            continue;
+        }
+        took.insert(root.clone(), started.elapsed());
+        let config_problem = analyzer.config_problem.clone();
+        let outcome = checked.map_err(|panic| {
+            // The analyzer's cache may be half-updated: start afresh next time.
+            analyzers.remove(&root);
+            panic_message(panic.as_ref())
+        });
+        let sent = done.send(Done {
+            root,
+            generation: job.generation,
+            focus: None,
+            outcome,
+            config_problem,
+        });
+        if sent.is_err() {
+            return;
         }
     }
 }
@@ -260,6 +358,11 @@ struct Server {
     /// Open documents' unsaved text.
     overlays: BTreeMap<PathBuf, String>,
     results: BTreeMap<PathBuf, CheckResult>,
+    /// Per folder, the findings at fault in the files edited last, while the whole check of
+    /// that text runs: newer than `results` for those files.
+    provisional: BTreeMap<PathBuf, CheckResult>,
+    /// Per folder, the documents edited since its last job.
+    edited: BTreeMap<PathBuf, BTreeSet<PathBuf>>,
     /// What was last published for each file, to publish only changes and to clear files whose
     /// diagnostics went away.
     published: BTreeMap<PathBuf, Vec<lsp_types::Diagnostic>>,
@@ -485,6 +588,8 @@ impl Server {
     fn remove_root(&mut self, root: &Path) {
         self.roots.retain(|known| known != root);
         self.results.remove(root);
+        self.provisional.remove(root);
+        self.edited.remove(root);
         self.dirty.remove(root);
         let gone: Vec<PathBuf> = self
             .published
@@ -525,6 +630,9 @@ impl Server {
             None => self.overlays.remove(&path),
         };
         let root = self.root_of(&path);
+        if debounce {
+            self.edited.entry(root.clone()).or_default().insert(path);
+        }
         self.mark(
             root,
             false,
@@ -590,10 +698,12 @@ impl Server {
                 .map(|(path, text)| (path.clone(), text.clone()))
                 .collect();
             self.submitted.insert(root.clone(), self.generation);
+            let edited = self.edited.remove(&root).unwrap_or_default();
             let _ = self.jobs.send(Job {
                 root,
                 generation: self.generation,
                 overlays,
+                edited,
                 rescan,
                 reload,
             });
@@ -601,6 +711,10 @@ impl Server {
     }
 
     fn on_done(&mut self, done: Done) {
+        if let Some(focus) = done.focus {
+            self.on_focused(done.root, focus, done.outcome);
+            return;
+        }
         self.finished.insert(done.root.clone(), done.generation);
         if let Some(problem) = done.config_problem {
             self.log(
@@ -614,6 +728,7 @@ impl Server {
                     self.log(MessageType::WARNING, diagnostic.message.clone());
                 }
                 if self.roots.contains(&done.root) {
+                    self.provisional.remove(&done.root);
                     let previous = self.results.insert(done.root.clone(), result);
                     self.show(&done.root);
                     // Dropped after publishing: freeing a large result takes a while.
@@ -640,6 +755,81 @@ impl Server {
         }
     }
 
+    /// The findings at fault in the edited files `focus`, ahead of the whole check: published
+    /// for those files, and kept for hovers and quick fixes there until the whole check ends.
+    fn on_focused(
+        &mut self,
+        root: PathBuf,
+        focus: BTreeSet<PathBuf>,
+        outcome: Result<CheckResult, String>,
+    ) {
+        let result = match outcome {
+            Ok(result) => result,
+            Err(panic) => {
+                self.log(
+                    MessageType::ERROR,
+                    format!(
+                        "checking {} failed: {panic}; please report it with the SQL that caused it",
+                        focus
+                            .iter()
+                            .map(|path| path.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+                return;
+            }
+        };
+        if !self.roots.contains(&root) {
+            return;
+        }
+        let mut current = diagnostics::by_file(&result, &root, self.encoding);
+        let mut changed = false;
+        for path in &focus {
+            let mut shown = current.remove(path).unwrap_or_default();
+            // Findings at fault elsewhere that mark this file too wait for the whole check;
+            // meanwhile those the edit did not move are shown as they were.
+            let now = result
+                .files
+                .iter()
+                .find(|file| root.join(&file.path) == *path)
+                .map(|file| file.text.as_str());
+            if let (Some(previous), Some(now)) = (self.results.get(&root), now) {
+                shown.extend(diagnostics::carried(
+                    previous,
+                    &root,
+                    self.encoding,
+                    path,
+                    now,
+                    &focus,
+                ));
+            }
+            changed |= self.publish(path, shown);
+        }
+        self.provisional.insert(root, result);
+        if changed && self.pull && self.refresh {
+            self.refresh();
+        }
+        let (ready, still): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
+            .into_iter()
+            .partition(|(_, path)| focus.contains(path));
+        self.waiting = still;
+        for (id, path) in ready {
+            let report = self.pulled(&path);
+            self.send(Response::new_ok(id, report));
+        }
+    }
+
+    /// Asks a pulling client to pull every document's diagnostics again.
+    fn refresh(&mut self) {
+        self.next_request += 1;
+        self.send(Request::new(
+            RequestId::from(format!("isolint-refresh-{}", self.next_request)),
+            requests::WorkspaceDiagnosticRefresh::METHOD.to_string(),
+            serde_json::Value::Null,
+        ));
+    }
+
     /// Publishes (or, for a pulling client, asks it to pull again) every file of the folder
     /// whose diagnostics changed, clearing those that have none any more.
     fn show(&mut self, root: &Path) {
@@ -663,12 +853,7 @@ impl Server {
             changed |= self.publish(&path, diagnostics);
         }
         if changed && self.pull && self.refresh {
-            self.next_request += 1;
-            self.send(Request::new(
-                RequestId::from(format!("isolint-refresh-{}", self.next_request)),
-                requests::WorkspaceDiagnosticRefresh::METHOD.to_string(),
-                serde_json::Value::Null,
-            ));
+            self.refresh();
         }
     }
 
@@ -719,20 +904,23 @@ impl Server {
     }
 
     /// The checked result holding the document, and its file id there, when the text checked is
-    /// the text the editor has now (positions in a stale result would point elsewhere).
+    /// the text the editor has now (positions in a stale result would point elsewhere): the
+    /// whole check's, else the edited files' own findings checked ahead of it.
     fn document(&self, uri: &Uri) -> Option<(&CheckResult, &Path, FileId)> {
         let path = uri_to_path(uri)?;
         let root = self.root_of_known(&path)?;
-        let result = self.results.get(root)?;
-        let file = result
-            .files
-            .iter()
-            .position(|file| root.join(&file.path) == path)?;
         let current = self.overlays.get(&path);
-        if current.is_some_and(|text| *text != result.files[file].text) {
-            return None;
-        }
-        Some((result, root, file))
+        [self.results.get(root), self.provisional.get(root)]
+            .into_iter()
+            .flatten()
+            .find_map(|result| {
+                let file = result
+                    .files
+                    .iter()
+                    .position(|file| root.join(&file.path) == path)?;
+                let fresh = current.is_none_or(|text| *text == result.files[file].text);
+                fresh.then_some((result, root, file))
+            })
     }
 
     fn hover(&self, params: lsp_types::HoverParams) -> Option<Hover> {

@@ -101,8 +101,9 @@ fn structure<'g>(
                     }
                     let programs = [tin, pivot, tout].map(|index| &context.programs[index]);
                     let weakest = programs.iter().map(|program| program.level).min()?;
+                    // Tin and Tout both conflict with the pivot, so a chain of conflicts always
+                    // leads from one to the other; whether the cycle can close is `closes`.
                     (context.permits(&programs, Rule::DangerousStructure)
-                        && graph.connected(tout, tin)
                         && closes(context, incoming, outgoing))
                     .then_some((incoming, outgoing, Some(weakest)))
                 })
