@@ -87,7 +87,11 @@ fn recheck(criterion: &mut Criterion) {
     group.bench_function("focused", |bench| {
         bench.iter_with_large_drop(|| {
             flip = !flip;
-            analyzer.check_focused(if flip { &other } else { &one }, &focus)
+            analyzer.check_focused(
+                if flip { &other } else { &one },
+                &focus,
+                &isolint::progress::Silent,
+            )
         });
     });
     group.finish();

@@ -239,9 +239,9 @@ pub fn check_with_progress(
 /// `focus` (paths as in `files`): each of those files' programs is decided against every
 /// partner in the project, nothing else is. They are the findings a whole check makes at
 /// fault there, at a fraction of its cost in a large project; the language server shows them
-/// for the edited file first. Diagnostics are the whole check's, except that an `ignore` of
-/// `dangerous-structure` used only by a structure whose pivot is outside the focus is
-/// reported unused.
+/// for the edited file first. Diagnostics are the whole check's, except that unused ignores
+/// are judged only for the programs in focus and for the pair rules: whether an ignore of
+/// `dangerous-structure` is used can depend on a structure around another pivot.
 pub fn check_focused(
     files: Vec<SourceFile>,
     options: &CheckOptions,
@@ -517,6 +517,7 @@ fn check_files(
         &programs,
         &analysis.used_ignores,
         &options.rules,
+        focus.as_deref(),
     ));
     diagnostics
         .sort_by_key(|diagnostic| (diagnostic.file, diagnostic.range.start, diagnostic.kind));
@@ -1087,23 +1088,32 @@ fn unused_ignores(
     programs: &[Program],
     used: &BTreeSet<(FileId, usize, String)>,
     enabled: &BTreeSet<Rule>,
+    focus: Option<&[bool]>,
 ) -> Vec<Diagnostic> {
     let mut seen = BTreeSet::new();
     let mut diagnostics = Vec::new();
-    let every_ignore = programs.iter().flat_map(|program| {
-        program
-            .ignores
-            .iter()
-            .chain(program.statements.iter().flat_map(|s| s.ignores.iter()))
-            .map(move |(rule, range)| (program.file, *range, rule))
-    });
+    // A focused analysis decides every pair of the programs in focus, so it knows which of
+    // their ignores the pair rules use; it searches no structure around another pivot.
+    let judged = |program: usize| focus.is_none_or(|focus| focus.get(program) == Some(&true));
+    let judged_rule = |rule: Rule| focus.is_none() || rule != Rule::DangerousStructure;
+    let every_ignore = programs
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| judged(*index))
+        .flat_map(|(_, program)| {
+            program
+                .ignores
+                .iter()
+                .chain(program.statements.iter().flat_map(|s| s.ignores.iter()))
+                .map(move |(rule, range)| (program.file, *range, rule))
+        });
     for (file, range, rule) in every_ignore {
         if !seen.insert((file, range.start, rule.clone())) {
             continue;
         }
         let message = match Rule::from_id(rule) {
             None => format!("unused-ignore: `{rule}` is not a rule (`isolint rules` lists them)"),
-            Some(known) if !enabled.contains(&known) => continue,
+            Some(known) if !enabled.contains(&known) || !judged_rule(known) => continue,
             Some(_) if used.contains(&(file, range.start, rule.clone())) => continue,
             Some(_) => {
                 format!("unused-ignore: the ignore of `{rule}` silences no finding; remove it")
@@ -1122,6 +1132,76 @@ fn unused_ignores(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A focused check leaves to the whole check whether an ignore of `dangerous-structure`
+    /// is used: here only the structure around `pivot`, outside the focus, uses `tin`'s.
+    #[test]
+    fn a_focused_check_leaves_ignores_of_structures_to_the_whole_check() {
+        let file = |path: &str, role, text: &str| {
+            SourceFile::new(std::path::PathBuf::from(path), role, text.to_string())
+        };
+        let files = vec![
+            file(
+                "migrations/001.sql",
+                Role::Schema,
+                "CREATE TABLE x (id int PRIMARY KEY, v int);
+                 CREATE TABLE y (id int PRIMARY KEY, v int);
+                 CREATE TABLE z (id int PRIMARY KEY, v int);",
+            ),
+            file(
+                "txns/pivot.sql",
+                Role::Transactions,
+                "-- name: pivot\nBEGIN ISOLATION LEVEL REPEATABLE READ;
+                 SELECT v FROM y WHERE id = $1; UPDATE x SET v = $2 WHERE id = $1; COMMIT;",
+            ),
+            file(
+                "txns/tin.sql",
+                Role::Transactions,
+                "-- isolint: ignore dangerous-structure -- reviewed\n-- name: tin
+                 BEGIN ISOLATION LEVEL REPEATABLE READ;
+                 SELECT v FROM x WHERE id = $1; SELECT v FROM z WHERE id = $1; COMMIT;",
+            ),
+            file(
+                "txns/tout.sql",
+                Role::Transactions,
+                "-- name: tout\nBEGIN ISOLATION LEVEL REPEATABLE READ;
+                 UPDATE y SET v = $2 WHERE id = $1; UPDATE z SET v = $2 WHERE id = $1; COMMIT;",
+            ),
+        ];
+        let options = CheckOptions::new(Engine::Postgres);
+        let unused = |result: &CheckResult| {
+            result
+                .diagnostics
+                .iter()
+                .filter(|diagnostic| diagnostic.kind == DiagnosticKind::UnusedIgnore)
+                .count()
+        };
+        let mut without_ignore = files.clone();
+        without_ignore[2] = file(
+            "txns/tin.sql",
+            Role::Transactions,
+            &files[2]
+                .text
+                .replace("-- isolint: ignore dangerous-structure -- reviewed", ""),
+        );
+        let silenced = check_sources(without_ignore, &options);
+        assert_eq!(
+            silenced.findings.len(),
+            1,
+            "the structure the ignore silences"
+        );
+        let whole = check_sources(files.clone(), &options);
+        assert_eq!((whole.findings.len(), unused(&whole)), (0, 0));
+        let focus = BTreeSet::from([std::path::PathBuf::from("txns/tin.sql")]);
+        let focused = check_focused(
+            files,
+            &options,
+            &mut CheckCache::default(),
+            &focus,
+            &progress::Silent,
+        );
+        assert_eq!((focused.findings.len(), unused(&focused)), (0, 0));
+    }
 
     /// A query file with one statement and no `-- name:` is the program named after the file;
     /// its `[parameters]` bind there as a named query's do, and `confirm` binds them too.

@@ -200,7 +200,7 @@ pub(super) fn run(
     progress: &dyn Progress,
 ) -> DriverOutcome {
     let count = context.programs.len();
-    let in_focus = |program: usize| focus.is_none_or(|focus| focus[program]);
+    let in_focus = |program: usize| focus.is_none_or(|focus| focus.get(program) == Some(&true));
     let programs: Vec<usize> = (0..count).filter(|&program| in_focus(program)).collect();
     let index = PairIndex::new(context.programs);
     // With a focus, only its programs and their partners are ever paired, and each partner

@@ -4,7 +4,7 @@
 //! statement there, so both sides of a write skew are marked; `relatedInformation` points at
 //! the other statements.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use lsp_types::{
@@ -17,7 +17,7 @@ use super::workspace::path_to_uri;
 use crate::analysis::finding::{Finding, StatementRef};
 use crate::edits::statement_range;
 use crate::rule::Severity;
-use crate::source::FileId;
+use crate::source::{FileId, TextRange};
 use crate::{CheckResult, DiagnosticKind};
 
 const SOURCE: &str = "isolint";
@@ -73,18 +73,20 @@ pub fn by_file(
     by_file
 }
 
-/// The diagnostics in the file at `path` of `previous`'s findings at fault in other files than
-/// `edited`, for the time the whole check of the edited text runs (the findings at fault in the
-/// edited files come afresh from a focused check): those whose every statement in `path` lies
-/// in the part of the file the edit left as it was, `now` being its text, so that every range
-/// they give is still right.
+/// The diagnostics in the file at `path` of `previous`'s findings at fault in other files, for
+/// the time the whole check of the edited text runs (the findings at fault in the edited file
+/// come afresh from a focused check, `now`): those the edits cannot have changed. Every
+/// transaction such a finding involves, and every routine its statements run in, is in a
+/// file whose text is as it was, or lies whole in the part of `path` before the first byte
+/// that changed, so that the finding and every range it gives are still right. Only what the
+/// edits added can be missing from it: a partner, or another choice of a structure's Tin and
+/// Tout.
 pub fn carried(
     previous: &CheckResult,
+    now: &CheckResult,
     root: &Path,
     encoding: Encoding,
     path: &Path,
-    now: &str,
-    edited: &BTreeSet<PathBuf>,
 ) -> Vec<Diagnostic> {
     let Some(file) = previous
         .files
@@ -93,41 +95,53 @@ pub fn carried(
     else {
         return Vec::new();
     };
-    let before = &previous.files[file].text;
-    let unchanged = before
-        .bytes()
-        .zip(now.bytes())
-        .take_while(|(before, now)| before == now)
-        .count();
-    let edited_file = |at: StatementRef| {
-        edited.contains(&root.join(&previous.files[previous.programs[at.program].file].path))
+    let texts_now: std::collections::HashMap<&Path, &str> = now
+        .files
+        .iter()
+        .map(|file| (file.path.as_path(), file.text.as_str()))
+        .collect();
+    let text_now = |at: FileId| texts_now.get(previous.files[at].path.as_path()).copied();
+    let unchanged = text_now(file).map_or(0, |now| {
+        previous.files[file]
+            .text
+            .bytes()
+            .zip(now.bytes())
+            .take_while(|(before, now)| before == now)
+            .count()
+    });
+    // Whether a range of `previous` reads the same now: in an unchanged file, or in `path`
+    // before the first change (and not up to it: typing at a statement's end changes it).
+    let same = |at: FileId, range: TextRange| {
+        if at == file {
+            range.end < unchanged
+        } else {
+            text_now(at) == Some(previous.files[at].text.as_str())
+        }
+    };
+    let unmoved = |program: usize| {
+        let program = &previous.programs[program];
+        program.statements.iter().all(|statement| {
+            same(program.file, statement.range)
+                && statement
+                    .via
+                    .as_ref()
+                    .is_none_or(|via| same(via.file, via.range))
+        })
     };
     previous
         .findings
         .iter()
-        .filter(|finding| !edited_file(finding.primary))
+        .filter(|finding| previous.programs[finding.primary.program].file != file)
         .filter(|finding| {
-            let mut ranges = finding
+            finding
                 .statements()
-                .chain(finding.related.iter().map(|(at, _)| *at))
-                .chain(
-                    finding
-                        .partners
-                        .iter()
-                        .take(crate::report::PARTNERS_SHOWN)
-                        .copied(),
-                )
-                .map(|at| statement_range(previous, at))
-                .chain(finding.statements().filter_map(|at| {
-                    let via = previous.programs[at.program].statements[at.statement]
-                        .via
-                        .as_ref()?;
-                    Some((via.file, via.range))
-                }));
-            let involved = finding
-                .statements()
-                .any(|at| previous.programs[at.program].file == file);
-            involved && ranges.all(|(in_file, range)| in_file != file || range.end <= unchanged)
+                .any(|at| previous.programs[at.program].file == file)
+                && finding
+                    .programs
+                    .iter()
+                    .copied()
+                    .chain(finding.partners.iter().map(|at| at.program))
+                    .all(unmoved)
         })
         .flat_map(|finding| finding_diagnostics(previous, root, encoding, finding))
         .filter(|(in_file, _)| *in_file == file)

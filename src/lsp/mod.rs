@@ -122,11 +122,13 @@ pub fn serve(connection: &lsp_server::Connection) -> Result<(), LspError> {
     };
     let (jobs, worker_jobs) = unbounded();
     let (worker_done, done) = unbounded();
+    let latest = Latest::default();
+    let worker_latest = latest.clone();
     // The worker is not joined: a check still running when the client exits is abandoned.
     std::thread::Builder::new()
         .name("isolint-check".to_string())
         .stack_size(crate::settings::STACK_SIZE)
-        .spawn(move || work(&worker_jobs, &worker_done))
+        .spawn(move || work(&worker_jobs, &worker_done, &worker_latest))
         .map_err(LspError::Start)?;
     let mut server = Server {
         sender: connection.sender.clone(),
@@ -146,6 +148,7 @@ pub fn serve(connection: &lsp_server::Connection) -> Result<(), LspError> {
         finished: BTreeMap::new(),
         waiting: Vec::new(),
         jobs,
+        latest,
         shut_down: false,
         next_request: 0,
     };
@@ -228,17 +231,35 @@ struct Done {
     config_problem: Option<String>,
 }
 
-/// Gives up a whole check as soon as a newer job is waiting.
+/// The generation of the last job sent for each folder, shared by the server and its worker.
+type Latest = std::sync::Arc<std::sync::Mutex<BTreeMap<PathBuf, u64>>>;
+
+/// Gives up a check as soon as a newer job for its folder is sent.
 struct UntilNewer<'a> {
-    jobs: &'a Receiver<Job>,
+    latest: &'a Latest,
+    root: &'a Path,
+    generation: u64,
     gave_up: std::sync::atomic::AtomicBool,
+}
+
+impl UntilNewer<'_> {
+    fn gave_up(&self) -> bool {
+        self.gave_up.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 impl crate::progress::Progress for UntilNewer<'_> {
     fn start(&self, _: crate::progress::Stage, _: usize) {}
     fn advance(&self, _: usize) {}
     fn cancelled(&self) -> bool {
-        let newer = !self.jobs.is_empty();
+        // A poisoned lock only means the server's thread panicked while holding it.
+        let latest = self
+            .latest
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let newer = latest
+            .get(self.root)
+            .is_some_and(|latest| *latest > self.generation);
         if newer {
             self.gave_up
                 .store(true, std::sync::atomic::Ordering::Relaxed);
@@ -248,7 +269,7 @@ impl crate::progress::Progress for UntilNewer<'_> {
 }
 
 /// The worker: checks folders, the latest job per folder, until the server hangs up.
-fn work(jobs: &Receiver<Job>, done: &Sender<Done>) {
+fn work(jobs: &Receiver<Job>, done: &Sender<Done>, latest: &Latest) {
     let mut analyzers: BTreeMap<PathBuf, Analyzer> = BTreeMap::new();
     // How long each folder's last whole check took.
     let mut took: BTreeMap<PathBuf, Duration> = BTreeMap::new();
@@ -283,30 +304,43 @@ fn work(jobs: &Receiver<Job>, done: &Sender<Done>) {
             analyzer.rescan();
         }
         let slow = took.get(&root).is_some_and(|took| *took >= focus_after);
-        if slow && !job.edited.is_empty() && !job.rescan {
-            let checked = catch_unwind(AssertUnwindSafe(|| {
-                analyzer.check_focused(&job.overlays, &job.edited)
-            }));
-            let sent = done.send(Done {
-                root: root.clone(),
-                generation: job.generation,
-                focus: Some(job.edited.clone()),
-                outcome: checked.map_err(|panic| panic_message(panic.as_ref())),
-                config_problem: None,
-            });
-            if sent.is_err() {
-                return;
-            }
-        }
-        let started = Instant::now();
-        let newer = UntilNewer {
-            jobs,
+        let newer = || UntilNewer {
+            latest,
+            root: &root,
+            generation: job.generation,
             gave_up: false.into(),
         };
-        let checked = catch_unwind(AssertUnwindSafe(|| analyzer.check(&job.overlays, &newer)));
-        if checked.is_ok() && newer.gave_up.into_inner() {
-            // Abandoned for a newer job: checked again with it. Its rescan is done, and its
-            // edited files were shown.
+        if slow && !job.edited.is_empty() && !job.rescan {
+            let focused = newer();
+            let checked = catch_unwind(AssertUnwindSafe(|| {
+                analyzer.check_focused(&job.overlays, &job.edited, &focused)
+            }));
+            if checked.is_err() {
+                // The analyzer's cache may be half-updated: start afresh.
+                analyzers.remove(&root);
+            }
+            if !focused.gave_up() {
+                let sent = done.send(Done {
+                    root: root.clone(),
+                    generation: job.generation,
+                    focus: Some(job.edited.clone()),
+                    outcome: checked.map_err(|panic| panic_message(panic.as_ref())),
+                    config_problem: None,
+                });
+                if sent.is_err() {
+                    return;
+                }
+            }
+        }
+        let analyzer = analyzers
+            .entry(root.clone())
+            .or_insert_with(|| Analyzer::new(root.clone()));
+        let started = Instant::now();
+        let whole = newer();
+        let checked = catch_unwind(AssertUnwindSafe(|| analyzer.check(&job.overlays, &whole)));
+        if checked.is_ok() && whole.gave_up() {
+            // Abandoned for a newer job of the folder, already sent: checked with it. Its
+            // rescan is done.
             pending.insert(
                 root,
                 Job {
@@ -358,9 +392,9 @@ struct Server {
     /// Open documents' unsaved text.
     overlays: BTreeMap<PathBuf, String>,
     results: BTreeMap<PathBuf, CheckResult>,
-    /// Per folder, the findings at fault in the files edited last, while the whole check of
-    /// that text runs: newer than `results` for those files.
-    provisional: BTreeMap<PathBuf, CheckResult>,
+    /// Per folder, the files edited last and the findings at fault in them, while the whole
+    /// check of that text runs: newer than `results` for those files.
+    provisional: BTreeMap<PathBuf, (BTreeSet<PathBuf>, CheckResult)>,
     /// Per folder, the documents edited since its last job.
     edited: BTreeMap<PathBuf, BTreeSet<PathBuf>>,
     /// What was last published for each file, to publish only changes and to clear files whose
@@ -377,6 +411,9 @@ struct Server {
     /// Pull requests waiting for a folder's check to finish.
     waiting: Vec<(RequestId, PathBuf)>,
     jobs: Sender<Job>,
+    /// The generation of the last job sent for each folder, for the worker to give up older
+    /// ones.
+    latest: Latest,
     shut_down: bool,
     next_request: i32,
 }
@@ -700,19 +737,24 @@ impl Server {
             self.submitted.insert(root.clone(), self.generation);
             let edited = self.edited.remove(&root).unwrap_or_default();
             let _ = self.jobs.send(Job {
-                root,
+                root: root.clone(),
                 generation: self.generation,
                 overlays,
                 edited,
                 rescan,
                 reload,
             });
+            // After sending: a check given up for this job finds it waiting.
+            self.latest
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(root, self.generation);
         }
     }
 
     fn on_done(&mut self, done: Done) {
         if let Some(focus) = done.focus {
-            self.on_focused(done.root, focus, done.outcome);
+            self.on_focused(done.root, done.generation, focus, done.outcome);
             return;
         }
         self.finished.insert(done.root.clone(), done.generation);
@@ -760,6 +802,7 @@ impl Server {
     fn on_focused(
         &mut self,
         root: PathBuf,
+        generation: u64,
         focus: BTreeSet<PathBuf>,
         outcome: Result<CheckResult, String>,
     ) {
@@ -784,39 +827,36 @@ impl Server {
             return;
         }
         let mut current = diagnostics::by_file(&result, &root, self.encoding);
-        let mut changed = false;
         for path in &focus {
             let mut shown = current.remove(path).unwrap_or_default();
             // Findings at fault elsewhere that mark this file too wait for the whole check;
-            // meanwhile those the edit did not move are shown as they were.
-            let now = result
-                .files
-                .iter()
-                .find(|file| root.join(&file.path) == *path)
-                .map(|file| file.text.as_str());
-            if let (Some(previous), Some(now)) = (self.results.get(&root), now) {
+            // meanwhile those the edits cannot have changed are shown as they were.
+            if let Some(previous) = self.results.get(&root) {
                 shown.extend(diagnostics::carried(
                     previous,
+                    &result,
                     &root,
                     self.encoding,
                     path,
-                    now,
-                    &focus,
                 ));
             }
-            changed |= self.publish(path, shown);
+            // A pulling client pulls the document it edits; its pull waits for this.
+            self.publish(path, shown);
         }
-        self.provisional.insert(root, result);
-        if changed && self.pull && self.refresh {
-            self.refresh();
-        }
-        let (ready, still): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
-            .into_iter()
-            .partition(|(_, path)| focus.contains(path));
-        self.waiting = still;
-        for (id, path) in ready {
-            let report = self.pulled(&path);
-            self.send(Response::new_ok(id, report));
+        self.provisional
+            .insert(root.clone(), (focus.clone(), result));
+        // Pulls of the edited files, unless a newer edit of the folder is on its way.
+        let current =
+            self.submitted.get(&root) == Some(&generation) && !self.dirty.contains_key(&root);
+        if current {
+            let (ready, still): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
+                .into_iter()
+                .partition(|(_, path)| focus.contains(path));
+            self.waiting = still;
+            for (id, path) in ready {
+                let report = self.pulled(&path);
+                self.send(Response::new_ok(id, report));
+            }
         }
     }
 
@@ -910,7 +950,12 @@ impl Server {
         let path = uri_to_path(uri)?;
         let root = self.root_of_known(&path)?;
         let current = self.overlays.get(&path);
-        [self.results.get(root), self.provisional.get(root)]
+        let provisional = self
+            .provisional
+            .get(root)
+            .filter(|(focus, _)| focus.contains(&path))
+            .map(|(_, result)| result);
+        [self.results.get(root), provisional]
             .into_iter()
             .flatten()
             .find_map(|result| {

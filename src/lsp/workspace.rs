@@ -81,8 +81,9 @@ impl Analyzer {
         &mut self,
         overlays: &BTreeMap<PathBuf, String>,
         focus: &BTreeSet<PathBuf>,
+        progress: &dyn Progress,
     ) -> CheckResult {
-        self.check_scoped(overlays, Some(focus), &crate::progress::Silent)
+        self.check_scoped(overlays, Some(focus), progress)
     }
 
     fn check_scoped(
