@@ -2672,3 +2672,61 @@ fn a_case_that_keeps_other_values_changes_no_decision() {
         "retry, then prune, keeps the job"
     );
 }
+
+/// A worker joining with `DEFAULT now()` is never a minute old, so a reap whose DELETE missed
+/// it ends as the serial order (join, then reap) does; a worker added with an old time is a
+/// phantom the reap misses, and the two end as no serial order does.
+#[test]
+fn a_time_stamp_of_the_clock_is_younger_than_an_age() {
+    let Some(database) = Database::of("a_time_stamp_of_the_clock_is_younger_than_an_age") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        [
+            "phantom-write-skew: join_backdated, reap",
+            "dangerous-structure: join, join_backdated, reap"
+        ]
+    );
+    let stale = "SELECT count(*) FROM workers WHERE last_seen < now() - interval '1 minute'";
+    let reap = database.statements("reap", &[("1", "'p'")]);
+    for (join, parameters, stale_left) in [
+        ("join", vec![("1", "'p'")], "0"),
+        (
+            "join_backdated",
+            vec![("1", "'p'"), ("2", "now() - interval '2 minutes'")],
+            "1",
+        ),
+    ] {
+        database.execute(
+            "DELETE FROM workers; DELETE FROM pools; INSERT INTO pools VALUES ('p', NULL)",
+        );
+        let joining = database.statements(join, &parameters);
+        let mut run = database.sessions(["join", "reap"]);
+        run.step("join", "BEGIN");
+        assert_eq!(
+            run.step("join", &joining[0]).rows(),
+            ["NULL"],
+            "no reap yet"
+        );
+        assert_eq!(run.step("join", &joining[1]).count(), 1);
+        run.step("reap", "BEGIN");
+        assert_eq!(
+            run.step("reap", &reap[0]).count(),
+            0,
+            "the new worker is not seen"
+        );
+        assert_eq!(run.step("reap", &reap[1]).count(), 1);
+        run.step("reap", "COMMIT");
+        run.step("join", "COMMIT");
+        // join read no reap, so it comes first in any serial order; a reap after it deletes
+        // every worker older than a minute.
+        assert_eq!(database.query(stale), [stale_left], "{join}");
+        assert_eq!(
+            database.query("SELECT reaped_at IS NOT NULL FROM pools"),
+            ["t"]
+        );
+        database.execute(&reap.join(";"));
+        assert_eq!(database.query(stale), ["0"], "{join}, then reap");
+    }
+}

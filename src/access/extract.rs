@@ -726,11 +726,17 @@ fn domains(expr: &Expr) -> BTreeMap<ColumnRef, Domain> {
         Expr::BinaryOp {
             left,
             op:
-                BinaryOperator::Lt | BinaryOperator::LtEq | BinaryOperator::Gt | BinaryOperator::GtEq,
+                op @ (BinaryOperator::Lt
+                | BinaryOperator::LtEq
+                | BinaryOperator::Gt
+                | BinaryOperator::GtEq),
             right,
         } => {
             let mut both = single(column_ref(left), Domain::NotIn(not_null()));
             both.extend(single(column_ref(right), Domain::NotIn(not_null())));
+            if let Some((column, excluded)) = before_clock(left, op.clone(), right) {
+                both.insert(column, Domain::NotIn(excluded));
+            }
             both
         }
         Expr::Like {
@@ -1315,6 +1321,17 @@ impl Extractor<'_> {
                                         Domain::In(BTreeSet::from([Domain::NULL.to_string()])),
                                     );
                                 }
+                                // `VALUES (now())`: a time stamp of the writer's clock.
+                                let stamps: Option<BTreeSet<String>> = values
+                                    .rows
+                                    .iter()
+                                    .map(|row| {
+                                        row.get(position).and_then(clock_value).map(str::to_string)
+                                    })
+                                    .collect();
+                                if let Some(stamps) = stamps.filter(|stamps| !stamps.is_empty()) {
+                                    rows.domains.insert(column.clone(), Domain::In(stamps));
+                                }
                                 if values
                                     .rows
                                     .iter()
@@ -1343,6 +1360,13 @@ impl Extractor<'_> {
                                         if self.identifies_new_rows(&table, column) {
                                             rows.fresh.insert(column.clone());
                                         }
+                                        continue;
+                                    }
+                                    if let Some(stamp) = clock_value(expr) {
+                                        rows.domains.insert(
+                                            column.clone(),
+                                            Domain::In(BTreeSet::from([stamp.to_string()])),
+                                        );
                                         continue;
                                     }
                                     // A qualified column is the value of a source row
@@ -1398,9 +1422,12 @@ impl Extractor<'_> {
                     ),
                     _ => OnConflict::Error,
                 };
+                // `INSERT ... DEFAULT VALUES` gives every column its default.
+                let defaulted =
+                    |column: &String| insert.source.is_none() || !columns.contains(column);
                 if let Some(known) = self.catalog.table(&table) {
                     for column in &known.generated {
-                        if !columns.contains(column) {
+                        if defaulted(column) {
                             rows.fresh.insert(column.clone());
                         }
                     }
@@ -1418,7 +1445,7 @@ impl Extractor<'_> {
                     let adds_only =
                         matches!(on_conflict, OnConflict::Error | OnConflict::DoNothing);
                     for (column, value) in known.omitted.iter().filter(|_| adds_only) {
-                        if !columns.contains(column) {
+                        if defaulted(column) {
                             rows.domains.insert(
                                 column.clone(),
                                 Domain::In(BTreeSet::from([value.clone()])),
@@ -1453,6 +1480,7 @@ impl Extractor<'_> {
                         predicate: BTreeSet::new(),
                         guarded: false,
                         changes_only: BTreeMap::new(),
+                        writes: BTreeMap::new(),
                         returns_contents: update
                             .returning
                             .as_deref()
@@ -1477,6 +1505,7 @@ impl Extractor<'_> {
                 }
                 let mut set = BTreeMap::new();
                 let mut changes_only = BTreeMap::new();
+                let mut writes = BTreeMap::new();
                 for assignment in &update.assignments {
                     let targets = assignment_targets(assignment);
                     let used = collect(&assignment.value);
@@ -1490,6 +1519,9 @@ impl Extractor<'_> {
                         if let Some(domain) = case_changes_only(&assignment.value, column) {
                             changes_only.insert(column.clone(), domain);
                         }
+                        if let Some(domain) = written_domain(&assignment.value) {
+                            writes.insert(column.clone(), domain);
+                        }
                     }
                     // Columns of other tables used in SET are value reads of those tables.
                     self.assign_columns(&scope[1..], &used.columns, Use::Value);
@@ -1502,12 +1534,14 @@ impl Extractor<'_> {
                     set: target_set,
                     guarded: target_guarded,
                     changes_only: target_changes_only,
+                    writes: target_writes,
                     ..
                 } = &mut self.accesses[target].kind
                 {
                     *target_set = set;
                     *target_guarded = guarded;
                     *target_changes_only = changes_only;
+                    *target_writes = writes;
                 }
                 self.where_clause(update.selection.as_ref(), &scope);
                 for join in &update.table.joins {
@@ -1609,6 +1643,7 @@ impl Extractor<'_> {
                 guarded: false,
                 returns_contents: false,
                 changes_only: BTreeMap::new(),
+                writes: BTreeMap::new(),
             },
             None => AccessKind::Delete {
                 predicate: BTreeSet::new(),
@@ -2877,6 +2912,11 @@ fn is_clock(expr: &Expr) -> bool {
         | Expr::AtTimeZone {
             timestamp: expr, ..
         } => is_clock(expr),
+        Expr::Function(function) if object_name(&function.name) == "timezone" => {
+            function_args(&function.args)
+                .last()
+                .is_some_and(is_clock)
+        }
         Expr::Function(function) => matches!(
             object_name(&function.name).as_str(),
             "now"
@@ -2902,6 +2942,119 @@ fn is_clock(expr: &Expr) -> bool {
         ),
         _ => false,
     }
+}
+
+/// The time stamp a value is next to its writer's clock: [`Domain::CLOCK`] for the clock
+/// itself, [`Domain::LATER`] for the clock plus an amount that is not zero or negative as
+/// written (`now() + interval '1 hour'`, `now() + ttl`, `now() + retry_backoff`).
+pub fn clock_value(expr: &Expr) -> Option<&'static str> {
+    match expr {
+        _ if is_clock(expr) => Some(Domain::CLOCK),
+        Expr::Cast { expr, .. } | Expr::Nested(expr) => clock_value(expr),
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Plus,
+            right,
+        } => {
+            let later = (is_clock(left) && positive_amount(right))
+                || (is_clock(right) && positive_amount(left));
+            later.then_some(Domain::LATER)
+        }
+        _ => None,
+    }
+}
+
+/// An amount of time added to or taken from the clock that is not written as zero or
+/// negative: a parameter or a column counts as positive.
+fn positive_amount(expr: &Expr) -> bool {
+    match unnested(expr) {
+        Expr::Cast { expr, .. } => positive_amount(expr),
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            ..
+        } => false,
+        Expr::Interval(interval) => positive_amount(&interval.value),
+        other => literal_value(other).is_none_or(|literal| {
+            let text = literal.trim_matches('\'').trim();
+            !(text.starts_with('-')
+                || text
+                    .split(|c: char| !c.is_ascii_digit() && c != '.')
+                    .filter(|part| !part.is_empty())
+                    .all(|number| number.parse::<f64>().is_ok_and(|n| n == 0.0)))
+        }),
+    }
+}
+
+/// The value a column certainly holds after `value` is assigned to it, where the value says:
+/// a literal, NULL, a time stamp of the clock, or a `CASE` whose every result is one of those.
+fn written_domain(value: &Expr) -> Option<Domain> {
+    let value = unnested(value);
+    if let Some(literal) = literal_value(value) {
+        return Some(Domain::In(BTreeSet::from([literal])));
+    }
+    if let Some(stamp) = clock_value(value) {
+        return Some(Domain::In(BTreeSet::from([stamp.to_string()])));
+    }
+    let Expr::Case {
+        conditions,
+        else_result,
+        ..
+    } = value
+    else {
+        return None;
+    };
+    let mut domain = match else_result {
+        Some(otherwise) => written_domain(otherwise)?,
+        None => Domain::In(BTreeSet::from([Domain::NULL.to_string()])),
+    };
+    for when in conditions {
+        domain = domain.or(&written_domain(&when.result)?);
+    }
+    Some(domain)
+}
+
+/// `column < now() - amount` (or `<=`, either way round, or `column + amount < now()`): a
+/// condition that no time stamp of a concurrent writer's clock meets, since that writer is
+/// taken to be younger than the amount; `column < now()` is met by the clock of a writer that
+/// began earlier, and only a time ahead of the clock ([`Domain::LATER`]) never meets it. The
+/// column and the time stamps it never holds where the condition is true.
+fn before_clock(
+    left: &Expr,
+    op: BinaryOperator,
+    right: &Expr,
+) -> Option<(ColumnRef, BTreeSet<String>)> {
+    let (early, late) = match op {
+        BinaryOperator::Lt | BinaryOperator::LtEq => (left, right),
+        BinaryOperator::Gt | BinaryOperator::GtEq => (right, left),
+        _ => return None,
+    };
+    // How far before the clock the bound is: none (`now()`), or a positive amount.
+    let (column, ahead) = match unnested(early) {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Plus,
+            right,
+        } => match (column_ref(left), column_ref(right)) {
+            (Some(column), None) if positive_amount(right) => (column, true),
+            (None, Some(column)) if positive_amount(left) => (column, true),
+            _ => return None,
+        },
+        other => (column_ref(other)?, false),
+    };
+    let behind = match unnested(late) {
+        clock if is_clock(clock) => ahead,
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Minus,
+            right,
+        } if is_clock(left) && positive_amount(right) => true,
+        _ => return None,
+    };
+    let mut excluded = BTreeSet::from([Domain::NULL.to_string(), Domain::LATER.to_string()]);
+    if behind {
+        excluded.insert(Domain::CLOCK.to_string());
+    }
+    Some((column, excluded))
 }
 
 /// Whether `expr` calls a window function (`row_number() OVER (...)`) anywhere.
@@ -3211,6 +3364,88 @@ mod tests {
             "UPDATE jobs SET state = CASE WHEN kind = 'a' THEN 'b' ELSE state END",
         ] {
             assert_eq!(changes(sql), None, "{sql}");
+        }
+    }
+
+    /// A time stamp of the writer's clock is younger than any age a condition tests: `c <
+    /// now() - d` never holds for it, and `c < now()` never for a time ahead of the clock.
+    #[test]
+    fn time_stamps_of_the_clock_are_younger_than_an_age() {
+        const TIMES: &str = "CREATE TABLE workers (id bigserial PRIMARY KEY, \
+                             seen timestamptz NOT NULL DEFAULT now(), state text)";
+        let domain = |sql: &str| domains_with(TIMES, sql).join(" | ");
+        let stale = r#"workers {"seen": NotIn({"NULL", "now()", "now() + ..."})}"#;
+        for sql in [
+            "DELETE FROM workers WHERE seen < now() - interval '5 minutes'",
+            "DELETE FROM workers WHERE seen <= NOW() - ($1 || ' SECOND')::interval",
+            "DELETE FROM workers WHERE now() - $1 > seen",
+            "DELETE FROM workers WHERE seen + interval '30 seconds' < CURRENT_TIMESTAMP",
+            "DELETE FROM workers WHERE seen < timezone('UTC', now()) - make_interval(secs => $1)",
+        ] {
+            assert_eq!(domain(sql), stale, "{sql}");
+        }
+        // A writer that began earlier stamps a time before the reader's clock.
+        assert_eq!(
+            domain("DELETE FROM workers WHERE seen < now()"),
+            r#"workers {"seen": NotIn({"NULL", "now() + ..."})}"#
+        );
+        // An amount written as zero or negative is no age; a later bound is none either.
+        for sql in [
+            "DELETE FROM workers WHERE seen < now() - interval '0 seconds'",
+            "DELETE FROM workers WHERE seen < now() - -1",
+            "DELETE FROM workers WHERE seen < now() + $1",
+            "DELETE FROM workers WHERE seen > now() - $1",
+        ] {
+            assert_eq!(domain(sql), r#"workers {"seen": NotIn({"NULL"})}"#, "{sql}");
+        }
+        // What an INSERT stamps: a default, a value, the clock plus an amount.
+        let new_row = r#"workers {"seen": In({"now()"}), "state": In({"NULL"})}"#;
+        assert_eq!(domain("INSERT INTO workers DEFAULT VALUES"), new_row);
+        assert_eq!(
+            domain("INSERT INTO workers (state) VALUES ('a')"),
+            r#"workers {"seen": In({"now()"})}"#
+        );
+        assert_eq!(
+            domain("INSERT INTO workers (seen, state) VALUES (now() + $1, NULL)"),
+            r#"workers {"seen": In({"now() + ..."}), "state": In({"NULL"})}"#
+        );
+    }
+
+    #[test]
+    fn what_an_update_certainly_writes() {
+        let writes = |sql: &str| {
+            let parsed = sqlparser::parser::Parser::parse_sql(
+                &sqlparser::dialect::PostgreSqlDialect {},
+                sql,
+            )
+            .unwrap();
+            let Statement::Update(update) = &parsed[0] else {
+                panic!("{sql}");
+            };
+            written_domain(&update.assignments[0].value).map(|d| d.describe())
+        };
+        let cases = [
+            ("UPDATE t SET c = 'done'", Some("IN ('done')")),
+            ("UPDATE t SET c = NULL", Some("IS NULL")),
+            ("UPDATE t SET c = now()", Some("IN (now())")),
+            (
+                "UPDATE t SET c = CASE WHEN n = 1 THEN NULL ELSE now() + backoff END",
+                Some("IN (NULL, now() + ...)"),
+            ),
+            (
+                "UPDATE t SET c = CASE WHEN n >= m THEN 'discarded' ELSE 'available' END",
+                Some("IN ('available', 'discarded')"),
+            ),
+            (
+                "UPDATE t SET c = CASE WHEN n = 1 THEN 'a' END",
+                Some("IN ('a', NULL)"),
+            ),
+            ("UPDATE t SET c = CASE WHEN n = 1 THEN 'a' ELSE c END", None),
+            ("UPDATE t SET c = now() - interval '1 day'", None),
+            ("UPDATE t SET c = $1", None),
+        ];
+        for (sql, expected) in cases {
+            assert_eq!(writes(sql).as_deref(), expected, "{sql}");
         }
     }
 

@@ -84,6 +84,13 @@ pub enum Domain {
 
 impl Domain {
     pub const NULL: &'static str = "NULL";
+    /// The time of the transaction or statement that wrote the value (`now()`,
+    /// `CURRENT_TIMESTAMP`, `DEFAULT now()`): a time stamp as old as its writer, taken to be
+    /// younger than any age a condition tests (`c < now() - interval '5 minutes'`).
+    pub const CLOCK: &'static str = "now()";
+    /// The writer's clock plus a positive amount (`now() + ttl`): a time ahead of its writer,
+    /// taken to be still ahead of any reader's clock (`c < now()`).
+    pub const LATER: &'static str = "now() + ...";
 
     pub fn contains(&self, value: &str) -> bool {
         match self {
@@ -159,6 +166,9 @@ impl Domain {
                 "IS NULL".to_string()
             }
             Domain::In(values) => format!("IN ({})", list(values)),
+            // The clock's time stamps come from an age test (`c < now() - d`), not a list.
+            Domain::NotIn(values) if values.contains(Domain::CLOCK) => "< now() - ...".to_string(),
+            Domain::NotIn(values) if values.contains(Domain::LATER) => "<= now()".to_string(),
             Domain::NotIn(values) => {
                 let values: BTreeSet<String> = values
                     .iter()
@@ -325,6 +335,10 @@ pub enum AccessKind {
         /// every other row's (`SET state = CASE WHEN state = 'a' ... THEN 'b' WHEN state = 'b'
         /// ... THEN 'a' ELSE state END` changes `state` only where it is `a` or `b`).
         changes_only: BTreeMap<String, Domain>,
+        /// The values assigned columns certainly hold after the write, where the assignment
+        /// says: a literal, NULL, the clock ([`Domain::CLOCK`]), the clock plus an amount
+        /// ([`Domain::LATER`]), or a `CASE` of those.
+        writes: BTreeMap<String, Domain>,
     },
     Delete {
         predicate: BTreeSet<String>,

@@ -5,7 +5,9 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use crate::access::{Access, AccessKind, Columns, LockTarget, OnConflict, RowSet, SetValue, Term};
+use crate::access::{
+    Access, AccessKind, Columns, Domain, LockTarget, OnConflict, RowSet, SetValue, Term,
+};
 use crate::analysis::unify::{Atom, Unifier, rows_meet};
 use crate::catalog::{Catalog, Key, KeyKind, KeyRows};
 use crate::parse::LockStrength;
@@ -323,15 +325,29 @@ fn moves_row_in(
     write_tag: u8,
     set: &std::collections::BTreeMap<String, SetValue>,
 ) -> Option<(Vec<String>, Unifier)> {
+    let writes = match &write.kind {
+        AccessKind::Update { writes, .. } => Some(writes),
+        _ => None,
+    };
+    let written = |column: &str, value: &SetValue| match value {
+        SetValue::Term(crate::access::Term::Literal(assigned)) => {
+            Some(Domain::In(std::collections::BTreeSet::from([
+                assigned.clone()
+            ])))
+        }
+        _ => writes.and_then(|writes| writes.get(column).cloned()),
+    };
     let moved: Vec<String> = set
         .iter()
         .filter(|(column, _)| predicate.contains(*column))
-        .filter(|(column, value)| match (read.rows.domain(column), value) {
-            (Some(domain), SetValue::Term(crate::access::Term::Literal(assigned))) => {
-                domain.contains(assigned)
-            }
-            _ => true,
-        })
+        // A value the read's rows never hold moves no row in (`SET status = 'done'` against
+        // `status = 'todo'`; `SET seen_at = now()` against `seen_at < now() - interval`).
+        .filter(
+            |(column, value)| match (read.rows.domain(column), written(column, value)) {
+                (Some(domain), Some(written)) => domain.intersects(&written),
+                _ => true,
+            },
+        )
         // A row whose column already held a value the read lets through was in the read's rows
         // before (as far as this column goes): the write changes an item the read saw.
         .filter(|(column, _)| {
@@ -345,13 +361,17 @@ fn moves_row_in(
     if moved.is_empty() {
         return None;
     }
-    let after = after_update(&write.rows, set);
+    let after = after_update(&write.rows, set, writes);
     rows_meet(&read.rows, read_tag, &after, write_tag).map(|unifier| (moved, unifier))
 }
 
 /// The row an UPDATE leaves: the WHERE's pins and domains of the columns it does not assign,
-/// and the terms it assigns.
-fn after_update(rows: &RowSet, set: &BTreeMap<String, SetValue>) -> RowSet {
+/// the terms it assigns, and the values its other assignments certainly write (`writes`).
+fn after_update(
+    rows: &RowSet,
+    set: &BTreeMap<String, SetValue>,
+    writes: Option<&BTreeMap<String, Domain>>,
+) -> RowSet {
     let mut after = rows.clone();
     for (column, value) in set {
         after.domains.remove(column);
@@ -361,6 +381,9 @@ fn after_update(rows: &RowSet, set: &BTreeMap<String, SetValue>) -> RowSet {
             }
             _ => {
                 after.pins.remove(column);
+                if let Some(domain) = writes.and_then(|writes| writes.get(column)) {
+                    after.domains.insert(column.clone(), domain.clone());
+                }
             }
         }
     }
@@ -406,7 +429,9 @@ fn enter_one_key(first: Instance, second: Instance, unifier: &Unifier, catalog: 
                         on_conflict: OnConflict::Error,
                         ..
                     } => Cow::Borrowed(&access.rows),
-                    AccessKind::Update { set, .. } => Cow::Owned(after_update(&access.rows, set)),
+                    AccessKind::Update { set, writes, .. } => {
+                        Cow::Owned(after_update(&access.rows, set, Some(writes)))
+                    }
                     _ => return None,
                 };
                 Some((access.table.as_str(), row))

@@ -137,7 +137,7 @@ fn alter_change(table: &str, operation: &AlterTableOperation) -> Option<Change> 
             AlterColumnOperation::SetDefault { value } => Some(Change::SetDefault {
                 table,
                 column: Some(ident(column_name)),
-                omitted: distinctive_literal(value),
+                omitted: default_value(value),
             }),
             // NOT NULL changes leave the default as it was (an INSERT leaving out a NOT NULL
             // column without one fails, and commits nothing).
@@ -247,11 +247,18 @@ fn omitted_value_of(
         )
     });
     match default {
-        Some(value) => distinctive_literal(value),
+        Some(value) => default_value(value),
         None if unknown_without_default => None,
         None if matches!(data_type, sqlparser::ast::DataType::Custom(..)) => None,
         None => Some(crate::access::Domain::NULL.to_string()),
     }
+}
+
+/// What a default stores as a value of a [`crate::access::Domain`]: a literal no statement
+/// spells another way, or a time stamp of the inserting transaction's clock (`now()`).
+fn default_value(value: &Expr) -> Option<String> {
+    distinctive_literal(value)
+        .or_else(|| crate::access::extract::clock_value(value).map(str::to_string))
 }
 
 /// A literal no statement spells another way: a number (one spelling: `1.0` is `1`), or a text
@@ -453,15 +460,20 @@ mod tests {
              ALTER TABLE jobs ALTER COLUMN lock SET DEFAULT md5(random()::text);",
         );
         let omitted = &catalog.table("jobs").unwrap().omitted;
-        let expected: BTreeMap<String, String> =
-            [("owner", "NULL"), ("stage", "'fresh'"), ("state", "'todo'")]
-                .into_iter()
-                .map(|(column, value)| (column.to_string(), value.to_string()))
-                .collect();
+        let expected: BTreeMap<String, String> = [
+            ("owner", "NULL"),
+            ("queued_at", crate::access::Domain::CLOCK),
+            ("stage", "'fresh'"),
+            ("state", "'todo'"),
+        ]
+        .into_iter()
+        .map(|(column, value)| (column.to_string(), value.to_string()))
+        .collect();
         assert_eq!(
             *omitted, expected,
-            "not known: a serial, now(), an expression, a boolean or numeric spelling, a \
-             custom type that may carry a default, NOT NULL without a default"
+            "not known: a serial, an expression, a boolean or numeric spelling, a custom type \
+             that may carry a default, NOT NULL without a default; `now()` is the inserting \
+             transaction's clock"
         );
     }
 

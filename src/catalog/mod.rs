@@ -100,9 +100,10 @@ pub struct Table {
     /// identity and AUTO_INCREMENT columns, `DEFAULT nextval(...)`, `DEFAULT gen_random_uuid()`.
     pub generated: Vec<String>,
     /// The literal an INSERT that leaves a column out stores in it (`'available'`, `0`, `NULL`
-    /// for a column without a default), for the columns where the migrations show it. A column
-    /// with another default (`now()`), or whose default changed in DDL that was not read, is
-    /// absent. `BEFORE INSERT` triggers that rewrite a column are not seen.
+    /// for a column without a default, [`crate::access::Domain::CLOCK`] for `DEFAULT now()`),
+    /// for the columns where the migrations show it. A column with another default (an
+    /// expression), or whose default changed in DDL that was not read, is absent. `BEFORE
+    /// INSERT` triggers that rewrite a column are not seen.
     pub omitted: BTreeMap<String, String>,
 }
 
