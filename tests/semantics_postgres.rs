@@ -2729,4 +2729,27 @@ fn a_time_stamp_of_the_clock_is_younger_than_an_age() {
         database.execute(&reap.join(";"));
         assert_eq!(database.query(stale), ["0"], "{join}, then reap");
     }
+    // Two takers of an expired lease: neither DELETE can miss a lease that expires in 30
+    // seconds, and the second INSERT waits on the name and finds the first's lease held by
+    // another: one holder.
+    database.execute("INSERT INTO leases VALUES ('leader', 'old', now() - interval '1 minute')");
+    let take = |holder| database.statements("take_lease", &[("1", "'leader'"), ("2", holder)]);
+    let (first, second) = (take("'a'"), take("'b'"));
+    let mut run = database.sessions(["a", "b"]);
+    run.step("a", "BEGIN");
+    run.step("b", "BEGIN");
+    assert_eq!(run.step("a", &first[0]).count(), 1, "the expired lease");
+    assert!(
+        run.step("b", &second[0]).is_waiting(),
+        "on the expired lease's row"
+    );
+    assert_eq!(run.step("a", &first[1]).rows(), ["a"]);
+    run.step("a", "COMMIT");
+    assert_eq!(run.finish("b").count(), 0, "the row it waited for is gone");
+    assert!(
+        run.step("b", &second[1]).rows().is_empty(),
+        "a holds the lease"
+    );
+    run.step("b", "COMMIT");
+    assert_eq!(database.query("SELECT holder FROM leases"), ["a"]);
 }

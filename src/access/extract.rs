@@ -2913,9 +2913,7 @@ fn is_clock(expr: &Expr) -> bool {
             timestamp: expr, ..
         } => is_clock(expr),
         Expr::Function(function) if object_name(&function.name) == "timezone" => {
-            function_args(&function.args)
-                .last()
-                .is_some_and(is_clock)
+            function_args(&function.args).last().is_some_and(is_clock)
         }
         Expr::Function(function) => matches!(
             object_name(&function.name).as_str(),
@@ -2974,13 +2972,17 @@ fn positive_amount(expr: &Expr) -> bool {
             ..
         } => false,
         Expr::Interval(interval) => positive_amount(&interval.value),
+        // A literal says its sign: `'-1 day'` and `'0 seconds'` are none; a text whose number
+        // is left to a parameter (`'%(ttl)s seconds'`) counts as positive.
         other => literal_value(other).is_none_or(|literal| {
             let text = literal.trim_matches('\'').trim();
-            !(text.starts_with('-')
-                || text
-                    .split(|c: char| !c.is_ascii_digit() && c != '.')
-                    .filter(|part| !part.is_empty())
-                    .all(|number| number.parse::<f64>().is_ok_and(|n| n == 0.0)))
+            let mut numbers = text
+                .split(|c: char| !c.is_ascii_digit() && c != '.')
+                .filter(|part| !part.is_empty())
+                .peekable();
+            let zero = numbers.peek().is_some()
+                && numbers.all(|number| number.parse::<f64>().is_ok_and(|n| n == 0.0));
+            !text.starts_with('-') && !zero
         }),
     }
 }
@@ -3381,6 +3383,7 @@ mod tests {
             "DELETE FROM workers WHERE now() - $1 > seen",
             "DELETE FROM workers WHERE seen + interval '30 seconds' < CURRENT_TIMESTAMP",
             "DELETE FROM workers WHERE seen < timezone('UTC', now()) - make_interval(secs => $1)",
+            "DELETE FROM workers WHERE seen < now() - interval '%(age)s seconds'",
         ] {
             assert_eq!(domain(sql), stale, "{sql}");
         }
