@@ -100,6 +100,10 @@ pub struct ProgramStatement {
     /// a row: true in the routine's own program, where nothing was written before; a caller
     /// that inlines the routine goes on either way.
     pub returns_if_found: bool,
+    /// The routine raises unless the statement finds a row (`SELECT ... INTO STRICT`, or `IF
+    /// NOT FOUND THEN RAISE` right after it): whenever its transaction commits, it found one,
+    /// whatever key it looked by.
+    pub raises_unless_found: bool,
     /// What rows an earlier lookup of the same call found, as far as the branches this
     /// statement runs under tested the values it read (see [`ValueGuard`]).
     pub value_guards: Vec<ValueGuard>,
@@ -438,6 +442,7 @@ impl Builder<'_> {
                     arms: Vec::new(),
                     certain: true,
                     returns_if_found: false,
+                    raises_unless_found: false,
                     value_guards: Vec::new(),
                     positional_of: None,
                     written_at: None,

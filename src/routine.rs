@@ -527,6 +527,7 @@ fn body_statements(
             arms,
             certain: body_statement.certain,
             returns_if_found,
+            raises_unless_found: body_statement.must_find,
             value_guards,
             positional_of: None,
             written_at: None,

@@ -2753,3 +2753,62 @@ fn a_time_stamp_of_the_clock_is_younger_than_an_age() {
     run.step("b", "COMMIT");
     assert_eq!(database.query("SELECT holder FROM leases"), ["a"]);
 }
+
+/// `subscribe` reads its queue, then the queue's latest tick, and raises unless it finds one:
+/// when `drop_queue` commits between the two reads, the second finds nothing and the call never
+/// commits. `subscribe_at_start` goes on without a tick and subscribes to a queue that is gone.
+#[test]
+fn a_read_that_raises_unless_found_aborts_after_a_delete() {
+    let Some(database) = Database::of("a_read_that_raises_unless_found_aborts_after_a_delete")
+    else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["read-skew: drop_queue, subscribe_at_start"]
+    );
+    for (latest_tick, raises) in [
+        (
+            "SELECT tick_id FROM ticks WHERE queue_id = 1 ORDER BY tick_id DESC LIMIT 1",
+            true,
+        ),
+        (
+            "SELECT coalesce(max(tick_id), 0) FROM ticks WHERE queue_id = 1",
+            false,
+        ),
+    ] {
+        database.execute(
+            "DELETE FROM subscriptions; DELETE FROM ticks; DELETE FROM queues; \
+             INSERT INTO queues VALUES (1, 'q'); INSERT INTO ticks VALUES (1, 1), (1, 2)",
+        );
+        let mut run = database.sessions(["subscriber", "dropper"]);
+        run.step("subscriber", "BEGIN");
+        assert_eq!(
+            run.step("subscriber", "SELECT id FROM queues WHERE name = 'q'")
+                .rows(),
+            ["1"]
+        );
+        run.step("dropper", "SELECT drop_queue('q')");
+        let ticks = run.step("subscriber", latest_tick).rows().join(",");
+        if raises {
+            assert_eq!(ticks, "", "no tick is left: subscribe raises here");
+            assert_eq!(
+                run.step("subscriber", "SELECT subscribe('q', 'c')")
+                    .sqlstate(),
+                "P0001"
+            );
+        } else {
+            assert_eq!(ticks, "0");
+            run.step("subscriber", "INSERT INTO subscriptions VALUES (1, 'c', 0)");
+            run.step("subscriber", "COMMIT");
+            assert_eq!(
+                database.query(
+                    "SELECT count(*) FROM subscriptions s \
+                     WHERE NOT EXISTS (SELECT 1 FROM queues q WHERE q.id = s.queue_id)"
+                ),
+                ["1"],
+                "subscribed to a dropped queue"
+            );
+        }
+    }
+}

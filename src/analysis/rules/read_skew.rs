@@ -95,7 +95,9 @@ fn detect_one(context: &Context, view: &Pair) -> Option<Finding> {
                 [first.read.statement, second.read.statement],
                 [first.write.statement, second.write.statement],
             ];
-            if guards_exclude(t1, t2, [&ran[0], &ran[1]], &unifier) {
+            if guards_exclude(t1, t2, [&ran[0], &ran[1]], &unifier)
+                || finds_nothing_and_raises(t1, t2, second, &unifier)
+            {
                 continue;
             }
             let t2_from = first.write.statement.min(second.write.statement);
@@ -106,6 +108,45 @@ fn detect_one(context: &Context, view: &Pair) -> Option<Finding> {
         }
     }
     None
+}
+
+/// T1's second read raises unless it finds a row (`SELECT ... INTO ...; IF NOT FOUND THEN
+/// RAISE`), and T2 deleted every row it could find and adds none back: after T2 commits, the
+/// read finds nothing and T1 never commits. (`register_consumer_at` looks up the queue, then
+/// its latest tick, raising without one; `drop_queue` deletes the queue's ticks.)
+fn finds_nothing_and_raises(
+    t1: Instance,
+    t2: Instance,
+    second: &RwEdge,
+    unifier: &crate::analysis::unify::Unifier,
+) -> bool {
+    use crate::analysis::unify::Atom;
+    let (read, write) = (t1.access(second.read), t2.access(second.write));
+    let covered = second.kind == EdgeKind::Item
+        && t1.program.statements[second.read.statement].raises_unless_found
+        && matches!(write.kind, AccessKind::Delete { .. })
+        // The deleted rows hold every row the read can find: each column the DELETE pins, the
+        // read pins to the same value, and the DELETE tests nothing else.
+        && write.rows.pins.iter().all(|(column, term)| {
+            read.rows.pins.get(column).is_some_and(|found| {
+                unifier.equal(&Atom::of(found, t1.tag), &Atom::of(term, t2.tag))
+            })
+        })
+        && write.rows.domains.iter().all(|(column, domain)| {
+            write.rows.pins.contains_key(column)
+                && matches!(domain, crate::access::Domain::NotIn(values)
+                    if values.len() == 1 && values.contains(crate::access::Domain::NULL))
+        });
+    let adds_rows = || {
+        t2.accesses().any(|(_, access)| {
+            access.table == read.table
+                && matches!(
+                    access.kind,
+                    AccessKind::Insert { .. } | AccessKind::Update { .. }
+                )
+        })
+    };
+    covered && !adds_rows()
 }
 
 /// Whether the read at `at` is an insert-if-missing's check of the key its own statement
