@@ -2812,3 +2812,54 @@ fn a_read_that_raises_unless_found_aborts_after_a_delete() {
         }
     }
 }
+
+/// `claim` takes failed jobs with attempts left and `finished` reads failed jobs without: no
+/// row is in both, whatever the order. `finished_or_failed` reads every failed job: it sees a
+/// job `push` adds after `claim`'s snapshot, and the job `claim` takes still failed, which no
+/// serial order gives (after `push`, `claim` takes the new job, whose id is lower).
+#[test]
+fn a_comparison_of_two_columns_keeps_rows_apart() {
+    let Some(database) = Database::of("a_comparison_of_two_columns_keeps_rows_apart") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["dangerous-structure: claim, finished_or_failed, push"]
+    );
+    let claim = database.statement("claim", &[("1", "'a'"), ("2", "'w'")]);
+    let push = database.statement("push", &[("1", "0"), ("2", "'a'"), ("3", "'failed'")]);
+    // Apart: a job out of attempts is finished and never claimed; one with attempts left is
+    // claimed and never finished.
+    database.execute(
+        "INSERT INTO jobs (id, job_type, status, attempts, max_attempts) \
+         VALUES (1, 'a', 'failed', 1, 3), (2, 'a', 'failed', 3, 3)",
+    );
+    let finished = database.statement("finished", &[("1", "'[1, 2]'")]);
+    assert_eq!(database.query(&finished), ["2|failed|NULL"]);
+    assert_eq!(database.query(&claim), ["1"]);
+    assert!(database.query(&claim).is_empty(), "job 2 is never claimed");
+    for (reader, seen) in [
+        ("finished", vec![]),
+        ("finished_or_failed", vec!["0|failed|NULL", "1|failed|NULL"]),
+    ] {
+        database.execute(
+            "DELETE FROM jobs; INSERT INTO jobs (id, job_type, status, attempts, max_attempts) \
+             VALUES (1, 'a', 'failed', 1, 3)",
+        );
+        let read = database.statement(reader, &[("1", "'[0, 1]'")]);
+        let mut run = database.sessions(["claim", "push", "read"]);
+        run.step("claim", "BEGIN");
+        assert_eq!(run.step("claim", &claim).rows(), ["1"]);
+        run.step("push", &push);
+        let outcome = run.step("read", &read);
+        let mut rows = outcome.rows();
+        rows.sort_unstable();
+        assert_eq!(rows, seen, "{reader}");
+        run.step("claim", "COMMIT");
+        assert_eq!(
+            database.query("SELECT id, status FROM jobs ORDER BY id"),
+            ["0|failed", "1|running"],
+            "claim missed the job push added"
+        );
+    }
+}

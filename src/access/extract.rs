@@ -16,8 +16,8 @@ use sqlparser::ast::{
 
 use super::condition::{Condition, Constant, Operand};
 use super::{
-    Access, AccessKind, Arbiter, Call, Columns, Domain, LockTarget, OnConflict, RowSet, SetValue,
-    Term,
+    Access, AccessKind, Arbiter, Call, Columns, Comparison, Domain, LockTarget, OnConflict, RowSet,
+    SetValue, Term,
 };
 use crate::catalog::from_ast::{ident, object_name};
 use crate::catalog::{Catalog, KeyKind};
@@ -870,6 +870,152 @@ fn false_domains(expr: &Expr) -> BTreeMap<ColumnRef, Domain> {
         ),
         _ => BTreeMap::new(),
     }
+}
+
+/// A comparison of two columns of one row (see [`Comparison`]), before its columns are
+/// resolved to a table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RawComparison {
+    left: ColumnRef,
+    right: ColumnRef,
+    outcomes: u8,
+    when: Option<(ColumnRef, Domain)>,
+}
+
+/// The comparisons of two columns of one row that every row `expr` lets through passes: `a <
+/// b` itself, those of either side of an AND, and of an OR those every branch implies, or that
+/// one branch implies for the values it allows a column (`status = 'failed' AND attempts >=
+/// max_attempts`) where each other branch implies them too or allows none of those values.
+fn comparisons(expr: &Expr) -> Vec<RawComparison> {
+    match expr {
+        Expr::Nested(inner) => comparisons(inner),
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            let mut both = comparisons(left);
+            both.extend(comparisons(right));
+            both
+        }
+        Expr::BinaryOp {
+            op: BinaryOperator::Or,
+            ..
+        } => either_comparisons(&disjuncts(expr)),
+        Expr::BinaryOp { left, op, right } => {
+            let outcomes = match op {
+                BinaryOperator::Lt => Comparison::LESS,
+                BinaryOperator::LtEq => Comparison::LESS | Comparison::EQUAL,
+                BinaryOperator::Gt => Comparison::GREATER,
+                BinaryOperator::GtEq => Comparison::GREATER | Comparison::EQUAL,
+                BinaryOperator::Eq => Comparison::EQUAL,
+                BinaryOperator::NotEq => Comparison::LESS | Comparison::GREATER,
+                _ => return Vec::new(),
+            };
+            match (column_ref(left), column_ref(right)) {
+                (Some(left), Some(right)) if left.0 == right.0 && left.1 != right.1 => {
+                    let normal = Comparison {
+                        left: left.1.clone(),
+                        right: right.1.clone(),
+                        outcomes,
+                        when: None,
+                    }
+                    .normalised();
+                    let (left, right) = if normal.left == left.1 {
+                        (left, right)
+                    } else {
+                        (right, left)
+                    };
+                    vec![RawComparison {
+                        left,
+                        right,
+                        outcomes: normal.outcomes,
+                        when: None,
+                    }]
+                }
+                _ => Vec::new(),
+            }
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The branches of a chain of ORs.
+fn disjuncts(expr: &Expr) -> Vec<&Expr> {
+    match expr {
+        Expr::Nested(inner)
+            if matches!(
+                unnested(inner),
+                Expr::BinaryOp {
+                    op: BinaryOperator::Or,
+                    ..
+                }
+            ) =>
+        {
+            disjuncts(inner)
+        }
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Or,
+            right,
+        } => {
+            let mut branches = disjuncts(left);
+            branches.extend(disjuncts(right));
+            branches
+        }
+        _ => vec![expr],
+    }
+}
+
+/// [`comparisons`] of an OR of `branches`.
+fn either_comparisons(branches: &[&Expr]) -> Vec<RawComparison> {
+    let facts: Vec<(BTreeMap<ColumnRef, Domain>, Vec<RawComparison>)> = branches
+        .iter()
+        .map(|branch| (domains(branch), comparisons(branch)))
+        .collect();
+    let mut found: Vec<RawComparison> = Vec::new();
+    for (at, (allowed, implied)) in facts.iter().enumerate() {
+        for comparison in implied {
+            // Branch `other` lets through only rows that pass `comparison` everywhere.
+            let implies = |other: usize| {
+                facts[other].1.iter().any(|known| {
+                    known.when.is_none()
+                        && known.left == comparison.left
+                        && known.right == comparison.right
+                        && known.outcomes & !comparison.outcomes == 0
+                })
+            };
+            let others = || (0..facts.len()).filter(move |&other| other != at);
+            if comparison.when.is_none() && others().all(implies) {
+                found.push(comparison.clone());
+                continue;
+            }
+            let conditions: Vec<(ColumnRef, Domain)> = match &comparison.when {
+                Some(when) => vec![when.clone()],
+                None => allowed
+                    .iter()
+                    .filter(|(_, domain)| matches!(domain, Domain::In(_)))
+                    .map(|(column, domain)| (column.clone(), domain.clone()))
+                    .collect(),
+            };
+            for (column, domain) in conditions {
+                let excluded = |other: usize| {
+                    facts[other]
+                        .0
+                        .get(&column)
+                        .is_some_and(|theirs| !theirs.intersects(&domain))
+                };
+                if others().all(|other| implies(other) || excluded(other)) {
+                    found.push(RawComparison {
+                        when: Some((column, domain)),
+                        ..comparison.clone()
+                    });
+                }
+            }
+        }
+    }
+    found.dedup();
+    found
 }
 
 /// One column's domain, when the expression is a column.
@@ -2512,6 +2658,7 @@ impl Extractor<'_> {
                 .entry(chosen_column)
                 .or_insert(domain);
         }
+        self.take_chosen_comparisons(target, read);
         let named: BTreeSet<String> = self
             .accesses
             .iter()
@@ -2542,6 +2689,16 @@ impl Extractor<'_> {
 
     /// Pins `column` of `target` and `chosen` of the reads of the same table in `sources` to
     /// one value: the rows the sources chose are the rows the target touches.
+    /// The comparisons of columns the rows `read` chose passed, for the rows `target` writes.
+    fn take_chosen_comparisons(&mut self, target: usize, read: usize) {
+        for comparison in self.accesses[read].rows.comparisons.clone() {
+            let known = &mut self.accesses[target].rows.comparisons;
+            if !known.contains(&comparison) {
+                known.push(comparison);
+            }
+        }
+    }
+
     fn link_chosen_rows(
         &mut self,
         target: usize,
@@ -2568,6 +2725,7 @@ impl Extractor<'_> {
                 .entry(chosen_column)
                 .or_insert(domain);
         }
+        self.take_chosen_comparisons(target, readers[0]);
         self.accesses[target]
             .rows
             .pins
@@ -2741,6 +2899,35 @@ impl Extractor<'_> {
                 None => domain,
             };
             domains.insert(column.1, domain);
+        }
+        for comparison in comparisons(selection) {
+            let columns = std::iter::once(&comparison.left)
+                .chain(std::iter::once(&comparison.right))
+                .chain(comparison.when.as_ref().map(|(column, _)| column));
+            let owners: Option<BTreeSet<usize>> = columns
+                .map(|column| {
+                    counts(column)
+                        .then(|| self.resolve(scope, column)?.restricted(&column.1))
+                        .flatten()
+                })
+                .collect();
+            // All three columns in the one row.
+            let Some(owners) = owners.filter(|owners| owners.len() == 1) else {
+                continue;
+            };
+            let Some(&access) = owners.first() else {
+                continue;
+            };
+            let comparison = Comparison {
+                left: comparison.left.1,
+                right: comparison.right.1,
+                outcomes: comparison.outcomes,
+                when: comparison.when.map(|(column, domain)| (column.1, domain)),
+            };
+            let known = &mut self.accesses[access].rows.comparisons;
+            if !known.contains(&comparison) {
+                known.push(comparison);
+            }
         }
         let separate = separate_tests(selection);
         for column in collect(selection).columns {
@@ -3449,6 +3636,57 @@ mod tests {
         ];
         for (sql, expected) in cases {
             assert_eq!(writes(sql).as_deref(), expected, "{sql}");
+        }
+    }
+
+    #[test]
+    fn comparisons_of_two_columns_of_a_row() {
+        let found = |condition: &str| {
+            let sql = format!("SELECT 1 FROM t WHERE {condition}");
+            let parsed = sqlparser::parser::Parser::parse_sql(
+                &sqlparser::dialect::PostgreSqlDialect {},
+                &sql,
+            )
+            .unwrap();
+            let Statement::Query(query) = &parsed[0] else {
+                panic!("{sql}");
+            };
+            let SetExpr::Select(select) = query.body.as_ref() else {
+                panic!("{sql}");
+            };
+            let mut found: Vec<String> = comparisons(select.selection.as_ref().unwrap())
+                .into_iter()
+                .map(|c| {
+                    let when = c
+                        .when
+                        .map(|(column, domain)| format!(" when {} {}", column.1, domain.describe()))
+                        .unwrap_or_default();
+                    format!("{} {:03b} {}{when}", c.left.1, c.outcomes, c.right.1)
+                })
+                .collect();
+            found.sort();
+            found
+        };
+        let cases: [(&str, &[&str]); 7] = [
+            ("attempts < max_attempts", &["attempts 001 max_attempts"]),
+            ("max_attempts <= attempts", &["attempts 110 max_attempts"]),
+            (
+                "status = 'done' OR (status = 'failed' AND attempts >= max_attempts) \
+                 OR status = 'killed'",
+                &["attempts 110 max_attempts when status IN ('failed')"],
+            ),
+            // The other branch allows failed rows without the comparison.
+            (
+                "status IN ('done', 'failed') OR (status = 'failed' AND attempts >= max_attempts)",
+                &[],
+            ),
+            ("a < b OR (a < b AND c = 1)", &["a 001 b"]),
+            ("a < b OR c = 1", &[]),
+            // Not a comparison of one row's columns.
+            ("t.a < u.b AND NOT a < b", &[]),
+        ];
+        for (condition, expected) in cases {
+            assert_eq!(found(condition), expected, "{condition}");
         }
     }
 

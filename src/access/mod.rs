@@ -70,6 +70,50 @@ pub struct RowSet {
     /// the values that pass, and a write that keeps the column inside that domain leaves the
     /// row in or out of these rows as it was.
     pub separable: BTreeMap<String, bool>,
+    /// Comparisons between two columns of the row that the WHERE guarantees (`attempts <
+    /// max_attempts`), some only for rows with certain values of a third column (`status =
+    /// 'failed' AND attempts >= max_attempts OR status = 'done'`).
+    pub comparisons: Vec<Comparison>,
+}
+
+/// `left` compared with `right` in one row, as the set of outcomes the WHERE lets through
+/// ([`Comparison::LESS`], [`Comparison::EQUAL`], [`Comparison::GREATER`]); NULLs never pass.
+/// With `when`, it holds only for rows whose column has a value of the domain.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Comparison {
+    pub left: String,
+    pub right: String,
+    pub outcomes: u8,
+    pub when: Option<(String, Domain)>,
+}
+
+impl Comparison {
+    pub const LESS: u8 = 0b001;
+    pub const EQUAL: u8 = 0b010;
+    pub const GREATER: u8 = 0b100;
+
+    /// The comparison with its columns in name order (`b > a` is `a < b`).
+    pub fn normalised(mut self) -> Comparison {
+        if self.left > self.right {
+            std::mem::swap(&mut self.left, &mut self.right);
+            let (less, greater) = (self.outcomes & Self::LESS, self.outcomes & Self::GREATER);
+            self.outcomes = (self.outcomes & Self::EQUAL) | (less << 2) | (greater >> 2);
+        }
+        self
+    }
+
+    /// Whether no row can pass both (each normalised): the same two columns, no outcome in
+    /// common.
+    pub fn contradicts(&self, other: &Comparison) -> bool {
+        self.left == other.left && self.right == other.right && self.outcomes & other.outcomes == 0
+    }
+
+    /// Whether it mentions `column`, as a compared column or in its condition.
+    pub fn mentions(&self, column: &str) -> bool {
+        self.left == column
+            || self.right == column
+            || self.when.as_ref().is_some_and(|(when, _)| when == column)
+    }
 }
 
 /// The literal values a column of the touched rows can hold: a superset, never a guess. NULL is

@@ -373,6 +373,9 @@ fn after_update(
     writes: Option<&BTreeMap<String, Domain>>,
 ) -> RowSet {
     let mut after = rows.clone();
+    after
+        .comparisons
+        .retain(|comparison| set.keys().all(|column| !comparison.mentions(column)));
     for (column, value) in set {
         after.domains.remove(column);
         match value {

@@ -180,7 +180,11 @@ pub fn render(atom: &Atom) -> String {
 /// on the two sides do not overlap (`status = 'todo'` against `status IN ('done', 'failed')`).
 pub fn rows_meet(a: &RowSet, ia: u8, b: &RowSet, ib: u8) -> Option<Unifier> {
     // The checks that need no unifier first: building it copies every name it links.
-    if !domains_overlap(a, b) || fresh_against_known(a, b) || fresh_against_known(b, a) {
+    if !domains_overlap(a, b)
+        || fresh_against_known(a, b)
+        || fresh_against_known(b, a)
+        || comparisons_exclude(a, b)
+    {
         return None;
     }
     let mut unifier = Unifier::default();
@@ -228,6 +232,29 @@ fn fresh_against_known(a: &RowSet, b: &RowSet) -> bool {
         .any(|column| b.pins.contains_key(column) && !b.found.contains(column))
 }
 
+/// Whether no row can pass a comparison of two of its columns in `a` and a contradicting one
+/// in `b` (`attempts < max_attempts` against `attempts >= max_attempts`): each holds for every
+/// row of its set, or for the rows whose column has some values, and every row both sets allow
+/// has such values.
+fn comparisons_exclude(a: &RowSet, b: &RowSet) -> bool {
+    // The rows both sets allow have `column` inside `when`'s values.
+    let applies = |when: &Option<(String, crate::access::Domain)>| {
+        when.as_ref().is_none_or(|(column, values)| {
+            let both = match (a.domain(column), b.domain(column)) {
+                (Some(x), Some(y)) => Some(x.and(&y)),
+                (Some(x), None) | (None, Some(x)) => Some(x),
+                (None, None) => None,
+            };
+            both.is_some_and(|both| both.within(values))
+        })
+    };
+    a.comparisons.iter().any(|x| {
+        b.comparisons
+            .iter()
+            .any(|y| x.contradicts(y) && applies(&x.when) && applies(&y.when))
+    })
+}
+
 /// Whether some value of every column is allowed by both row sets' literal values.
 ///
 /// This runs for every pair of accesses that might meet, so it allocates nothing.
@@ -270,16 +297,11 @@ mod tests {
 
     fn rows(pins: &[(&str, Term)]) -> RowSet {
         RowSet {
-            domains: Default::default(),
-            fresh: Default::default(),
-            linked: Default::default(),
-            found: Default::default(),
-            known: Default::default(),
-            separable: Default::default(),
             pins: pins
                 .iter()
                 .map(|(column, term)| (column.to_string(), term.clone()))
                 .collect(),
+            ..Default::default()
         }
     }
 
@@ -289,6 +311,44 @@ mod tests {
 
     fn literal(value: &str) -> Term {
         Term::Literal(value.into())
+    }
+
+    #[test]
+    fn contradicting_comparisons_keep_rows_apart() {
+        use crate::access::Comparison;
+        let status =
+            |values: &[&str]| Domain::In(values.iter().map(|value| value.to_string()).collect());
+        let with = |outcomes, when: Option<&[&str]>, domain: &[&str]| {
+            let mut rows = rows(&[]);
+            rows.domains.insert("status".into(), status(domain));
+            rows.comparisons.push(Comparison {
+                left: "attempts".into(),
+                right: "max_attempts".into(),
+                outcomes,
+                when: when.map(|values| ("status".into(), status(values))),
+            });
+            rows
+        };
+        let left = Comparison::LESS;
+        let at_most = Comparison::GREATER | Comparison::EQUAL;
+        // Failed with attempts left against failed without, or done.
+        let claimed = with(left, Some(&["'failed'"]), &["'failed'", "'pending'"]);
+        let finished = with(at_most, Some(&["'failed'"]), &["'done'", "'failed'"]);
+        assert!(rows_meet(&claimed, 0, &finished, 1).is_none());
+        // Done rows pass the second whatever their attempts.
+        let any_done = with(
+            at_most,
+            Some(&["'failed'"]),
+            &["'done'", "'failed'", "'pending'"],
+        );
+        let pending = with(left, None, &["'done'", "'pending'"]);
+        assert!(rows_meet(&pending, 0, &any_done, 1).is_some());
+        // Without a condition, the comparisons alone decide.
+        let below = with(left, None, &["'failed'"]);
+        let not_below = with(at_most, None, &["'failed'"]);
+        assert!(rows_meet(&below, 0, &not_below, 1).is_none());
+        let at_or_below = with(Comparison::LESS | Comparison::EQUAL, None, &["'failed'"]);
+        assert!(rows_meet(&at_or_below, 0, &not_below, 1).is_some());
     }
 
     #[test]
