@@ -454,6 +454,30 @@ fn body_statements(
             });
         if returns_if_found {
             crate::access::mark_must_miss(&mut accesses);
+            // `INSERT ... VALUES ... ON CONFLICT DO NOTHING RETURNING id INTO v; IF v IS NULL
+            // THEN RETURN`: the routine goes on only when the check of the key found no row.
+            if let [
+                Access {
+                    kind:
+                        AccessKind::Read {
+                            arbiter: Some(_),
+                            must_miss,
+                            ..
+                        },
+                    ..
+                },
+                Access {
+                    kind:
+                        AccessKind::Insert {
+                            on_conflict: crate::access::OnConflict::DoNothing,
+                            ..
+                        },
+                    ..
+                },
+            ] = accesses.as_mut_slice()
+            {
+                *must_miss = true;
+            }
         }
         // Only where every read is a table of its FROM: a subquery's select list feeds the
         // statement's own WHERE.

@@ -2863,3 +2863,162 @@ fn a_comparison_of_two_columns_keeps_rows_apart() {
         );
     }
 }
+
+/// Two `beat`s each insert a heartbeat and delete the worker's older ones: the second misses the
+/// first's row only when that row is older, and then the first could not have deleted the
+/// second's: both rows stay, as when the newer one runs first. `beat_other` deletes every other
+/// heartbeat, and beside `beat` both rows stay where either serial order deletes one.
+#[test]
+fn deleting_rows_older_than_its_own_misses_only_newer_ones() {
+    let Some(database) = Database::of("deleting_rows_older_than_its_own_misses_only_newer_ones")
+    else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        [
+            "phantom-write-skew: beat, beat_other",
+            "phantom-write-skew: beat_other"
+        ]
+    );
+    for second in ["beat", "beat_other"] {
+        let first = database.statements("beat", &[("1", "'w'"), ("2", "10")]);
+        // The second beat is newer than the first; beat_other's is older.
+        let at = if second == "beat" { "11" } else { "5" };
+        let other = database.statements(second, &[("1", "'w'"), ("2", at)]);
+        database.execute("DELETE FROM heartbeats");
+        let mut run = database.sessions(["first", "second"]);
+        run.step("first", "BEGIN");
+        run.step("second", "BEGIN");
+        for (one, two) in first.iter().zip(&other) {
+            run.step("first", one);
+            run.step("second", two);
+        }
+        run.step("first", "COMMIT");
+        run.step("second", "COMMIT");
+        let both = database.query("SELECT beat_at FROM heartbeats ORDER BY beat_at");
+        let serial = |order: [&Vec<String>; 2]| {
+            database.execute("DELETE FROM heartbeats");
+            for statements in order {
+                database.execute(&statements.join(";"));
+            }
+            database.query("SELECT beat_at FROM heartbeats ORDER BY beat_at")
+        };
+        let (first_then_second, second_then_first) =
+            (serial([&first, &other]), serial([&other, &first]));
+        assert_eq!(both.len(), 2, "{second}: each missed the other's row");
+        if second == "beat" {
+            // 10 and 11: the newer's DELETE missed the older row, as when the newer runs first.
+            assert_eq!(both, second_then_first);
+        } else {
+            assert_ne!(both, first_then_second, "no serial order keeps both");
+            assert_ne!(both, second_then_first, "no serial order keeps both");
+        }
+    }
+}
+
+/// Two calls each find their own time already recorded: `defer_always` goes on and deletes the
+/// other's, so no row is left; `defer_once` returns at the key it found and deletes nothing.
+#[test]
+fn an_upsert_that_returns_on_conflict_goes_on_only_for_a_new_key() {
+    let Some(database) =
+        Database::of("an_upsert_that_returns_on_conflict_goes_on_only_for_a_new_key")
+    else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        [
+            "phantom-write-skew: defer_once",
+            "phantom-write-skew: defer_always, defer_once",
+            "write-skew: defer_always"
+        ]
+    );
+    // The routines' statements, run one by one as two calls running side by side would.
+    let insert = |at| {
+        format!(
+            "INSERT INTO defers (task, defer_at) VALUES ('t', {at}) ON CONFLICT DO NOTHING \
+             RETURNING id"
+        )
+    };
+    let delete = |at| format!("DELETE FROM defers WHERE task = 't' AND defer_at <> {at}");
+    database.execute(
+        "DELETE FROM defers; INSERT INTO defers (task, defer_at) VALUES ('t', 5), ('t', 6)",
+    );
+    let mut run = database.sessions(["five", "six"]);
+    run.step("five", "BEGIN");
+    run.step("six", "BEGIN");
+    assert!(
+        run.step("five", &insert(5)).rows().is_empty(),
+        "5 is recorded"
+    );
+    assert!(
+        run.step("six", &insert(6)).rows().is_empty(),
+        "6 is recorded"
+    );
+    // defer_always goes on; defer_once returns here (`v_id IS NULL`).
+    assert_eq!(run.step("five", &delete(5)).count(), 1);
+    assert_eq!(run.step("six", &delete(6)).count(), 1);
+    run.step("five", "COMMIT");
+    run.step("six", "COMMIT");
+    assert!(
+        database.query("SELECT defer_at FROM defers").is_empty(),
+        "each deleted the other's: no time is left, where either serial order keeps one"
+    );
+    // defer_once itself: a call whose time is recorded deletes nothing.
+    database.execute("INSERT INTO defers (task, defer_at) VALUES ('t', 5), ('t', 6)");
+    assert_eq!(database.query("SELECT defer_once('t', 5)"), ["NULL"]);
+    assert_eq!(
+        database.query("SELECT defer_at FROM defers ORDER BY defer_at"),
+        ["5", "6"]
+    );
+}
+
+/// Two `beat_locked`s side by side, either first: the second's locked read waits for the old
+/// heartbeat the first locked and deleted, finds it gone and deletes nothing, and each misses
+/// the other's new row; the outcome is a serial order's (the newer first).
+#[test]
+fn a_locked_read_its_statement_deletes_is_written_by_no_one_after() {
+    let Some(database) =
+        Database::of("a_locked_read_its_statement_deletes_is_written_by_no_one_after")
+    else {
+        return;
+    };
+    assert!(database.requires("read-committed").is_empty());
+    let beat = |at: &str| database.statements("beat_locked", &[("1", "'w'"), ("2", at)]);
+    let serial = |order: [&Vec<String>; 2]| {
+        database.execute(
+            "DELETE FROM heartbeats; INSERT INTO heartbeats (worker, beat_at) VALUES ('w', 1)",
+        );
+        for statements in order {
+            database.execute(&statements.join(";"));
+        }
+        database.query("SELECT beat_at FROM heartbeats ORDER BY beat_at")
+    };
+    let (older, newer) = (beat("10"), beat("11"));
+    for (first, second) in [(&older, &newer), (&newer, &older)] {
+        database.execute(
+            "DELETE FROM heartbeats; INSERT INTO heartbeats (worker, beat_at) VALUES ('w', 1)",
+        );
+        let mut run = database.sessions(["first", "second"]);
+        run.step("first", "BEGIN");
+        run.step("second", "BEGIN");
+        run.step("first", &first[0]);
+        run.step("second", &second[0]);
+        run.step("first", &first[1]);
+        // The second's DELETE waits for the row the first locked and deleted.
+        assert!(run.step("second", &second[1]).is_waiting());
+        run.step("first", "COMMIT");
+        assert_eq!(
+            run.finish("second").count(),
+            0,
+            "the rows it chose are gone"
+        );
+        run.step("second", "COMMIT");
+        let rows = database.query("SELECT beat_at FROM heartbeats ORDER BY beat_at");
+        assert!(
+            rows == serial([first, second]) || rows == serial([second, first]),
+            "{rows:?}"
+        );
+    }
+}

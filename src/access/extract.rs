@@ -16,8 +16,8 @@ use sqlparser::ast::{
 
 use super::condition::{Condition, Constant, Operand};
 use super::{
-    Access, AccessKind, Arbiter, Call, Columns, Comparison, Domain, LockTarget, OnConflict, RowSet,
-    SetValue, Term,
+    Access, AccessKind, Arbiter, Bound, Call, Columns, Comparison, Domain, LockTarget, OnConflict,
+    RowSet, SetValue, Term,
 };
 use crate::catalog::from_ast::{ident, object_name};
 use crate::catalog::{Catalog, KeyKind};
@@ -1945,6 +1945,7 @@ impl Extractor<'_> {
                                 arbiter: None,
                                 must_find: false,
                                 must_miss: false,
+                                deleted: false,
                             },
                         });
                     }
@@ -2210,6 +2211,7 @@ impl Extractor<'_> {
                 arbiter: Some(Arbiter { one_row }),
                 must_find: false,
                 must_miss: false,
+                deleted: false,
             },
         })
     }
@@ -2398,6 +2400,7 @@ impl Extractor<'_> {
                             arbiter: None,
                             must_find: false,
                             must_miss: false,
+                            deleted: false,
                         },
                     });
                     Some(self.accesses.len() - 1)
@@ -2599,7 +2602,11 @@ impl Extractor<'_> {
                 continue;
             };
             let name = format!("{}.{} chosen", self.accesses[target].table, chosen);
-            if self.link_chosen_rows(target, &column.1, range.clone(), &chosen, name.clone()) {
+            let only_equality = conjuncts(selection).len() == 1;
+            if let Some(reader) =
+                self.link_chosen_rows(target, &column.1, range.clone(), &chosen, name.clone())
+            {
+                self.mark_deleted(reader, target, only_equality);
                 continue;
             }
             // `IN (SELECT id FROM cte)`: the CTE chose the rows.
@@ -2691,10 +2698,16 @@ impl Extractor<'_> {
     /// one value: the rows the sources chose are the rows the target touches.
     /// The comparisons of columns the rows `read` chose passed, for the rows `target` writes.
     fn take_chosen_comparisons(&mut self, target: usize, read: usize) {
-        for comparison in self.accesses[read].rows.comparisons.clone() {
-            let known = &mut self.accesses[target].rows.comparisons;
-            if !known.contains(&comparison) {
-                known.push(comparison);
+        let chosen = self.accesses[read].rows.clone();
+        let rows = &mut self.accesses[target].rows;
+        for comparison in chosen.comparisons {
+            if !rows.comparisons.contains(&comparison) {
+                rows.comparisons.push(comparison);
+            }
+        }
+        for bound in chosen.bounds {
+            if !rows.bounds.contains(&bound) {
+                rows.bounds.push(bound);
             }
         }
     }
@@ -2706,13 +2719,13 @@ impl Extractor<'_> {
         sources: std::ops::Range<usize>,
         chosen: &str,
         name: String,
-    ) -> bool {
+    ) -> Option<usize> {
         let table = self.accesses[target].table.clone();
         let readers: Vec<usize> = sources
             .filter(|&index| self.accesses[index].is_read() && self.accesses[index].table == table)
             .collect();
         if readers.len() != 1 || self.accesses[target].rows.pins.contains_key(column) {
-            return false;
+            return None;
         }
         let term = Term::Param(name);
         // The rows written are rows the source chose: they held the source's literal values
@@ -2735,7 +2748,18 @@ impl Extractor<'_> {
             .pins
             .entry(chosen.to_string())
             .or_insert(term);
-        true
+        Some(readers[0])
+    }
+
+    /// When `target` is a DELETE restricted by nothing but the rows `reader` chose, marks the
+    /// read as one whose rows its statement deletes.
+    fn mark_deleted(&mut self, reader: usize, target: usize, only_equality: bool) {
+        if only_equality
+            && matches!(self.accesses[target].kind, AccessKind::Delete { .. })
+            && let AccessKind::Read { deleted, .. } = &mut self.accesses[reader].kind
+        {
+            *deleted = true;
+        }
     }
 
     /// Pins and literal domains of the rows `selection` lets through, for the tables of
@@ -2747,6 +2771,7 @@ impl Extractor<'_> {
             (Some(only), Some(qualifier)) => qualifier == only,
             (Some(_), None) => false,
         };
+        let only_equality = only.is_none() && conjuncts(selection).len() == 1;
         for conjunct in conjuncts(selection) {
             // `lower(name) = lower($1)`: the value of an expression index's key.
             if let Expr::BinaryOp {
@@ -2870,11 +2895,23 @@ impl Extractor<'_> {
                     });
                     if let Some((name, chosen, range)) = cte.cloned() {
                         let label = format!("{name}.{chosen}");
-                        if self.link_chosen_rows(access, &column.1, range, &chosen, label) {
+                        if let Some(reader) =
+                            self.link_chosen_rows(access, &column.1, range, &chosen, label)
+                        {
+                            self.mark_deleted(reader, access, only_equality);
                             continue;
                         }
                     }
                     self.take_chosen_domains(access, &column.1, &outer);
+                    // `DELETE FROM t USING (SELECT id FROM t ...) x WHERE t.id = x.id`.
+                    if let Some(reader) = self
+                        .resolve(scope, &outer)
+                        .filter(|entry| entry.access.is_none() && outer.1 == column.1)
+                        .and_then(|entry| entry.columns.get(&outer.1).copied())
+                        .filter(|&reader| self.accesses[reader].table == table)
+                    {
+                        self.mark_deleted(reader, access, only_equality);
+                    }
                     self.outer_value(scope, &outer)
                 }
                 None => self.term(value, Some((&table, &column.1))),
@@ -2899,6 +2936,44 @@ impl Extractor<'_> {
                 None => domain,
             };
             domains.insert(column.1, domain);
+        }
+        for conjunct in conjuncts(selection) {
+            let Expr::BinaryOp { left, op, right } = conjunct else {
+                continue;
+            };
+            let outcomes = match op {
+                BinaryOperator::Lt => Comparison::LESS,
+                BinaryOperator::LtEq => Comparison::LESS | Comparison::EQUAL,
+                BinaryOperator::Gt => Comparison::GREATER,
+                BinaryOperator::GtEq => Comparison::GREATER | Comparison::EQUAL,
+                _ => continue,
+            };
+            let (column, value, outcomes) = match (column_ref(left), column_ref(right)) {
+                (Some(column), None) => (column, right.as_ref(), outcomes),
+                (None, Some(column)) => (column, left.as_ref(), Comparison::flipped(outcomes)),
+                _ => continue,
+            };
+            if !counts(&column) {
+                continue;
+            }
+            let Some(access) = self
+                .resolve(scope, &column)
+                .and_then(|entry| entry.restricted(&column.1))
+            else {
+                continue;
+            };
+            let table = self.accesses[access].table.clone();
+            if let Some(term @ Term::Param(_)) = self.term(value, Some((&table, &column.1))) {
+                let bound = Bound {
+                    column: column.1,
+                    outcomes,
+                    term,
+                };
+                let known = &mut self.accesses[access].rows.bounds;
+                if !known.contains(&bound) {
+                    known.push(bound);
+                }
+            }
         }
         for comparison in comparisons(selection) {
             let columns = std::iter::once(&comparison.left)

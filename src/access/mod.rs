@@ -74,6 +74,18 @@ pub struct RowSet {
     /// max_attempts`), some only for rows with certain values of a third column (`status =
     /// 'failed' AND attempts >= max_attempts OR status = 'done'`).
     pub comparisons: Vec<Comparison>,
+    /// Columns the WHERE compares with a parameter or variable (`defer_timestamp <
+    /// _defer_timestamp`): only rows whose value lies on that side of it.
+    pub bounds: Vec<Bound>,
+}
+
+/// `column` compared with `term`, as the outcomes the WHERE lets through (see
+/// [`Comparison`]): `defer_timestamp < $1` is `LESS`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Bound {
+    pub column: String,
+    pub outcomes: u8,
+    pub term: Term,
 }
 
 /// `left` compared with `right` in one row, as the set of outcomes the WHERE lets through
@@ -96,8 +108,7 @@ impl Comparison {
     pub fn normalised(mut self) -> Comparison {
         if self.left > self.right {
             std::mem::swap(&mut self.left, &mut self.right);
-            let (less, greater) = (self.outcomes & Self::LESS, self.outcomes & Self::GREATER);
-            self.outcomes = (self.outcomes & Self::EQUAL) | (less << 2) | (greater >> 2);
+            self.outcomes = Self::flipped(self.outcomes);
         }
         self
     }
@@ -106,6 +117,13 @@ impl Comparison {
     /// common.
     pub fn contradicts(&self, other: &Comparison) -> bool {
         self.left == other.left && self.right == other.right && self.outcomes & other.outcomes == 0
+    }
+
+    /// The outcomes of the comparison the other way round (`a < b` is `b > a`).
+    pub fn flipped(outcomes: u8) -> u8 {
+        (outcomes & Self::EQUAL)
+            | ((outcomes & Self::LESS) << 2)
+            | ((outcomes & Self::GREATER) >> 2)
     }
 
     /// Whether it mentions `column`, as a compared column or in its condition.
@@ -366,6 +384,10 @@ pub enum AccessKind {
         /// A read in code that raises if it finds a row (`SELECT count(*) INTO n ...; IF n > 0
         /// THEN RAISE`): when its transaction commits, no row matched.
         must_miss: bool,
+        /// Its statement deletes every row it returns, and nothing else restricts the DELETE
+        /// (`DELETE FROM t USING (SELECT id FROM t ... FOR UPDATE) x WHERE t.id = x.id`, or the
+        /// same with a CTE): with a lock, no other transaction writes those rows after it.
+        deleted: bool,
     },
     Update {
         set: BTreeMap<String, SetValue>,

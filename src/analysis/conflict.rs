@@ -224,6 +224,16 @@ fn rw_edges_numbered(
                 ..
             }
         );
+        // A read that locks its rows until commit, whose statement deletes them all: another
+        // transaction's UPDATE or DELETE of one waits for that commit and finds it gone.
+        let held_and_deleted = matches!(
+            read.kind,
+            AccessKind::Read {
+                deleted: true,
+                lock: Some(lock),
+                ..
+            } if lock.strength != LockStrength::KeyShare
+        ) && reader.program.lock_holds_to_commit(read_at.statement);
         // The columns of `assigned` the read looks at, as a value or in its WHERE.
         let read_of = |assigned: &std::collections::BTreeMap<String, SetValue>| -> Vec<String> {
             assigned
@@ -250,6 +260,7 @@ fn rw_edges_numbered(
                     let columns = read_of(set);
                     if !columns.is_empty()
                         && !missed
+                        && !held_and_deleted
                         && let Some(unifier) =
                             rows_meet(&read.rows, reader.tag, &write.rows, writer.tag)
                     {
@@ -264,6 +275,7 @@ fn rw_edges_numbered(
                 }
                 AccessKind::Delete { .. } => {
                     if !missed
+                        && !held_and_deleted
                         && let Some(unifier) =
                             rows_meet(&read.rows, reader.tag, &write.rows, writer.tag)
                     {
@@ -376,6 +388,9 @@ fn after_update(
     after
         .comparisons
         .retain(|comparison| set.keys().all(|column| !comparison.mentions(column)));
+    after
+        .bounds
+        .retain(|bound| !set.contains_key(&bound.column));
     for (column, value) in set {
         after.domains.remove(column);
         match value {

@@ -1,13 +1,15 @@
 //! Two-transaction rw cycles (T1 reads what T2 writes and T2 reads what T1 writes), shared by
 //! `write-skew` and `phantom-write-skew`, which differ in the kind of edges they accept.
 
+use super::conflict::Instance;
 use super::conflict::{
     AccessRef, EdgeKind, RwEdge, forced_conflict, guards_exclude, serialized_running,
     upsert_outcomes_exclude,
 };
-use super::unify::Unifier;
+use super::unify::{Atom, Unifier};
 use super::{Context, Pair};
 use crate::access::Access;
+use crate::access::{AccessKind, Comparison};
 use crate::parse::LockStrength;
 use crate::program::{Program, ProgramKind};
 
@@ -101,6 +103,7 @@ fn find_open_cycles(context: &Context, pair: &Pair) -> Vec<CycleAt> {
                 continue;
             };
             if forced_conflict(pair.first, pair.second, &unifier, context.catalog)
+                || orders_exclude(pair, forward, backward, &unifier)
                 || guards_exclude(
                     pair.first,
                     pair.second,
@@ -183,6 +186,74 @@ pub fn read_blocks_writer(
                     .gap_locks
         }
     }
+}
+
+/// An order between two values that an edge needs: `(w, LESS, r)` when the row the writer
+/// adds or writes with `column = w` is one the reader's `column < r` lets through.
+type Order = (Atom, u8, Atom);
+
+/// The orders `edge` needs (see [`Order`]): a bound of the read on a column whose value the
+/// write's row has, the value an INSERT gives it or, for a write of a row the read saw, the
+/// value its WHERE pins.
+fn needed_orders(reader: Instance, writer: Instance, edge: &RwEdge) -> Vec<Order> {
+    let (read, write) = (reader.access(edge.read), writer.access(edge.write));
+    let row_values = match write.kind {
+        AccessKind::Insert { .. } => true,
+        AccessKind::Update { .. } | AccessKind::Delete { .. } => edge.kind == EdgeKind::Item,
+        AccessKind::Read { .. } | AccessKind::Lock(_) => false,
+    };
+    if !row_values {
+        return Vec::new();
+    }
+    let mut orders: Vec<Order> = read
+        .rows
+        .bounds
+        .iter()
+        .filter_map(|bound| {
+            let value = write.rows.pins.get(&bound.column)?;
+            Some((
+                Atom::of(value, writer.tag),
+                bound.outcomes,
+                Atom::of(&bound.term, reader.tag),
+            ))
+        })
+        .collect();
+    // A row the read found by its value and the write chose by a bound.
+    if edge.kind == EdgeKind::Item {
+        orders.extend(write.rows.bounds.iter().filter_map(|bound| {
+            let value = read.rows.pins.get(&bound.column)?;
+            Some((
+                Atom::of(value, reader.tag),
+                bound.outcomes,
+                Atom::of(&bound.term, writer.tag),
+            ))
+        }));
+    }
+    orders
+}
+
+/// Whether the orders the two edges need cannot all hold (`T2's timestamp < T1's` and `T1's <
+/// T2's`: each side deletes the rows older than its own and misses the other's new one).
+fn orders_exclude(pair: &Pair, forward: &RwEdge, backward: &RwEdge, unifier: &Unifier) -> bool {
+    let mut orders = needed_orders(pair.first, pair.second, forward);
+    orders.extend(needed_orders(pair.second, pair.first, backward));
+    let same = |a: &Atom, b: &Atom| unifier.equal(a, b);
+    orders
+        .iter()
+        .enumerate()
+        .any(|(at, (left, outcomes, right))| {
+            (same(left, right) && outcomes & Comparison::EQUAL == 0)
+                || orders[at + 1..]
+                    .iter()
+                    .any(|(other_left, other, other_right)| {
+                        (same(left, other_left)
+                            && same(right, other_right)
+                            && outcomes & other == 0)
+                            || (same(left, other_right)
+                                && same(right, other_left)
+                                && outcomes & Comparison::flipped(*other) == 0)
+                    })
+        })
 }
 
 /// The finding for a 2-cycle: both read, both write, both commit.

@@ -429,6 +429,10 @@ struct Reader<'a> {
     /// The statement `FOUND` describes, when it is a `SELECT ... INTO` or a `PERFORM` (the
     /// lookups a `NOT FOUND` guard can be about); `None` after any other statement that sets it.
     found_by: Option<usize>,
+    /// The last statement when it is an `INSERT ... VALUES ... ON CONFLICT DO NOTHING
+    /// RETURNING ... INTO`, with its targets: `FOUND` is whether it inserted, and each target
+    /// is NULL when its check of the key found a row.
+    inserted_by: Option<(usize, Vec<String>)>,
     /// The tokens that declare a variable (`sub record;`), by name.
     declarations: Vec<(String, usize)>,
 }
@@ -447,6 +451,7 @@ impl<'a> Reader<'a> {
             cursors: Default::default(),
             not_fresh: BTreeSet::new(),
             found_by: None,
+            inserted_by: None,
             declarations: Vec::new(),
         }
     }
@@ -726,6 +731,34 @@ impl<'a> Reader<'a> {
                 .all(|open| open.block == Block::Begin { handlers: false })
     }
 
+    /// `IF NOT FOUND THEN RETURN ...; END IF;` or `IF v IS NULL THEN RETURN ...; END IF;` for
+    /// one of the `targets` an insert returned into, from the condition at `at`, in a block
+    /// that is no branch or loop.
+    fn returns_unless_inserted(&self, at: usize, targets: &[String]) -> bool {
+        let then = self.find(at, &["then"]);
+        let condition: Vec<String> = (at..then)
+            .filter_map(|index| self.tokens.get(index))
+            .map(|token| token.text(self.text).to_ascii_lowercase())
+            .collect();
+        let tested = match condition.as_slice() {
+            [not, found] => not == "not" && found == "found",
+            [target, is, null] => is == "is" && null == "null" && targets.contains(target),
+            _ => false,
+        };
+        let Some(end) = self
+            .is(then + 1, "return")
+            .then(|| self.find(then + 1, &[]))
+        else {
+            return false;
+        };
+        tested
+            && self.is(end + 1, "end")
+            && self.is(end + 2, "if")
+            && self.blocks[..self.blocks.len().saturating_sub(1)]
+                .iter()
+                .all(|open| open.block == Block::Begin { handlers: false })
+    }
+
     /// The `)` closing the `(` at `open`.
     fn closing(&self, open: usize) -> Option<usize> {
         let mut depth = 0usize;
@@ -902,6 +935,17 @@ impl<'a> Reader<'a> {
         // statements, which a `NOT FOUND` guard is then not about.
         let lookup =
             !self.mysql && (prefix == "SELECT " || (self.is(from, "select") && !blanks.is_empty()));
+        let has = |first: &str, second: &str| {
+            (from..end).any(|at| self.is(at, first) && self.is(at + 1, second))
+        };
+        let inserts_unless_found = !self.mysql
+            && self.is(from, "insert")
+            && has("on", "conflict")
+            && has("do", "nothing")
+            && (from..end).any(|at| self.is(at, "values"))
+            && !(from..end).any(|at| self.is(at, "select"))
+            && !all_targets.is_empty();
+        let targets = all_targets.clone();
         self.emit(BodyStatement {
             range,
             blanks,
@@ -917,6 +961,8 @@ impl<'a> Reader<'a> {
             unused_into: false,
         });
         self.found_by = lookup.then(|| self.body.statements.len().saturating_sub(1));
+        self.inserted_by =
+            inserts_unless_found.then(|| (self.body.statements.len().saturating_sub(1), targets));
         self.index = end + 1;
     }
 
@@ -1127,6 +1173,7 @@ impl<'a> Reader<'a> {
                         open.branches.clear();
                     }
                     self.found_by = None;
+                    self.inserted_by = None;
                     self.index = next;
                 }
                 "end" => {
@@ -1155,6 +1202,16 @@ impl<'a> Reader<'a> {
                             && let Some(statement) = self.body.statements.get_mut(found_by)
                         {
                             statement.must_miss = true;
+                        }
+                        // `INSERT ... ON CONFLICT DO NOTHING RETURNING id INTO v; IF v IS NULL
+                        // THEN RETURN`: the routine goes on only when the insert's check of the
+                        // key found no row.
+                        if let Some((inserted_by, targets)) = &self.inserted_by
+                            && self.returns_unless_inserted(next, targets)
+                            && let Some(statement) = self.body.statements.get_mut(*inserted_by)
+                            && statement.certain
+                        {
+                            statement.returns_if_found = true;
                         }
                         if let Some(found_by) = self.found_by
                             && self.returns_if_found(next)
@@ -1286,6 +1343,7 @@ impl<'a> Reader<'a> {
                 "get" | "fetch" => {
                     // `GET DIAGNOSTICS v = ROW_COUNT`, `FETCH c INTO v`.
                     self.found_by = None;
+                    self.inserted_by = None;
                     let end = self.find(self.index, &[]);
                     self.assigns_any(next, end);
                     self.index = end + 1;
