@@ -422,4 +422,54 @@ mod tests {
         );
         assert_eq!(setting_value(skip, "maybe"), None);
     }
+
+    #[test]
+    fn a_sessions_set_of_the_tidb_mode_is_a_choice_for_its_later_transactions() {
+        use semantics::SettingValue;
+        let choices = |engine: Engine, sql: &str| {
+            let tokens = parse::lexer::tokenize(sql, parse::flavor(engine));
+            session_choices(sql, &tokens, engine)
+        };
+        let optimistic = program::SettingChoices::from([(
+            "mode".to_string(),
+            SettingValue::Text("optimistic".into()),
+        )]);
+        for sql in [
+            "SET tidb_txn_mode = 'optimistic'",
+            "SET SESSION tidb_txn_mode = 'Optimistic'",
+            "SET LOCAL tidb_txn_mode = 'optimistic'",
+            "SET @@tidb_txn_mode = 'optimistic'",
+            "set @@SESSION.tidb_txn_mode = \"optimistic\"",
+            "SET GLOBAL autocommit = 0, SESSION tidb_txn_mode = 'optimistic'",
+        ] {
+            assert_eq!(
+                choices(Engine::Tidb, sql),
+                (optimistic.clone(), vec![]),
+                "{sql}"
+            );
+        }
+        for (engine, sql) in [
+            (Engine::Tidb, "SET GLOBAL tidb_txn_mode = 'optimistic'"),
+            (Engine::Tidb, "SET @@global.tidb_txn_mode = 'optimistic'"),
+            (
+                Engine::Tidb,
+                "SET PERSIST_ONLY tidb_txn_mode = 'optimistic'",
+            ),
+            (
+                Engine::Tidb,
+                "SET @@persist_only.tidb_txn_mode = 'optimistic'",
+            ),
+            (Engine::Tidb, "SET @tidb_txn_mode = 'optimistic'"),
+            (Engine::Tidb, "SET tidb_skip_isolation_level_check = 1"),
+            (Engine::Mysql, "SET tidb_txn_mode = 'optimistic'"),
+        ] {
+            assert_eq!(choices(engine, sql), Default::default(), "{sql}");
+        }
+        let (chosen, warnings) = choices(Engine::Tidb, "SET tidb_txn_mode = 'lazy'");
+        assert!(chosen.is_empty());
+        assert_eq!(
+            warnings,
+            ["tidb_txn_mode takes pessimistic, optimistic, not `lazy`: this statement is not read"]
+        );
+    }
 }

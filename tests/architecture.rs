@@ -1,9 +1,10 @@
 //! The floors of the tree: the rule definitions are the ground floor and the engine table
 //! stands on them alone, so every stage may name a rule or an engine; the pipeline (parse →
-//! catalog → access → program/routine → analysis, with the settings they run with) never
-//! reaches up into the shells that present it (the command line, the language server, the
-//! reports, `confirm`), and the language server shares the settings with the command line
-//! instead of importing it. Test modules (`#[cfg(test)]` and below) may use anything.
+//! catalog → access → program/routine → analysis, with the settings they run with, and the
+//! `check` that runs them in order) never reaches up into the shells that present it (the
+//! command line, the language server, the reports, `confirm`), and the language server shares
+//! the settings with the command line instead of importing it. Test modules (`#[cfg(test)]`
+//! and below) may use anything.
 
 use std::path::{Path, PathBuf};
 
@@ -106,6 +107,7 @@ fn the_pipeline_does_not_reach_up_into_its_shells() {
         "program",
         "routine",
         "analysis",
+        "check",
         "semantics",
         "settings",
         "set_statements",
