@@ -903,14 +903,8 @@ fn comparisons(expr: &Expr) -> Vec<RawComparison> {
             ..
         } => either_comparisons(&disjuncts(expr)),
         Expr::BinaryOp { left, op, right } => {
-            let outcomes = match op {
-                BinaryOperator::Lt => Comparison::LESS,
-                BinaryOperator::LtEq => Comparison::LESS | Comparison::EQUAL,
-                BinaryOperator::Gt => Comparison::GREATER,
-                BinaryOperator::GtEq => Comparison::GREATER | Comparison::EQUAL,
-                BinaryOperator::Eq => Comparison::EQUAL,
-                BinaryOperator::NotEq => Comparison::LESS | Comparison::GREATER,
-                _ => return Vec::new(),
+            let Some(outcomes) = outcomes_of(op) else {
+                return Vec::new();
             };
             match (column_ref(left), column_ref(right)) {
                 (Some(left), Some(right)) if left.0 == right.0 && left.1 != right.1 => {
@@ -938,6 +932,19 @@ fn comparisons(expr: &Expr) -> Vec<RawComparison> {
         }
         _ => Vec::new(),
     }
+}
+
+/// The outcomes a comparison operator lets through (see [`Comparison`]).
+fn outcomes_of(op: &BinaryOperator) -> Option<u8> {
+    Some(match op {
+        BinaryOperator::Lt => Comparison::LESS,
+        BinaryOperator::LtEq => Comparison::LESS | Comparison::EQUAL,
+        BinaryOperator::Gt => Comparison::GREATER,
+        BinaryOperator::GtEq => Comparison::GREATER | Comparison::EQUAL,
+        BinaryOperator::Eq => Comparison::EQUAL,
+        BinaryOperator::NotEq => Comparison::LESS | Comparison::GREATER,
+        _ => return None,
+    })
 }
 
 /// The branches of a chain of ORs.
@@ -2941,12 +2948,11 @@ impl Extractor<'_> {
             let Expr::BinaryOp { left, op, right } = conjunct else {
                 continue;
             };
-            let outcomes = match op {
-                BinaryOperator::Lt => Comparison::LESS,
-                BinaryOperator::LtEq => Comparison::LESS | Comparison::EQUAL,
-                BinaryOperator::Gt => Comparison::GREATER,
-                BinaryOperator::GtEq => Comparison::GREATER | Comparison::EQUAL,
-                _ => continue,
+            // Equality is a pin.
+            let Some(outcomes) = outcomes_of(op).filter(|outcomes| {
+                ![Comparison::EQUAL, Comparison::LESS | Comparison::GREATER].contains(outcomes)
+            }) else {
+                continue;
             };
             let (column, value, outcomes) = match (column_ref(left), column_ref(right)) {
                 (Some(column), None) => (column, right.as_ref(), outcomes),
