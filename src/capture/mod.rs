@@ -442,8 +442,11 @@ mod tests {
         proptest::collection::vec(piece, 0..80).prop_map(|pieces| pieces.concat())
     }
 
-    fn files(directory: &Path) -> Vec<(PathBuf, String)> {
-        let mut files: Vec<(PathBuf, String)> = std::fs::read_dir(directory)
+    /// Every file of a directory, path and text, sorted by path.
+    type Files = Vec<(PathBuf, String)>;
+
+    fn files(directory: &Path) -> Files {
+        let mut files: Files = std::fs::read_dir(directory)
             .map(|entries| {
                 entries
                     .filter_map(Result::ok)
@@ -456,6 +459,144 @@ mod tests {
             .unwrap_or_default();
         files.sort();
         files
+    }
+
+    /// Captures `log` read as `format` into a new directory, then captures nothing more into
+    /// it: the first capture's summary, and the scripts after each capture.
+    fn capture_twice(log: &[u8], format: Option<Format>) -> (Summary, Files, Files) {
+        let directory = tempfile::tempdir().expect("directory");
+        let input = directory.path().join("postgresql.log");
+        std::fs::write(&input, log).expect("log");
+        let output = directory.path().join("captured");
+        let options = Options {
+            inputs: vec![input],
+            output: output.clone(),
+            format,
+            log_line_prefix: None,
+        };
+        let summary = capture(&options, &Silent).expect("capture");
+        let written = files(&output);
+        let again = Options {
+            inputs: Vec::new(),
+            ..options
+        };
+        capture(&again, &Silent).expect("capture again");
+        (summary, written, files(&output))
+    }
+
+    #[test]
+    fn a_statement_starting_with_a_backslash_is_unreadable_so_no_script_loses_it_when_read_back() {
+        // Found by `any_log_is_captured_and_its_scripts_read_back_unchanged`. The csvlog
+        // message runs past its closing quote to the end of the input, so its simple query is
+        // `SELECT ... WHERE id = ;\2026-12-06 ...`: the second statement starts with a
+        // backslash. The first capture wrote it as a line of the script; read back, that line
+        // was a psql meta-command, and the statement was gone.
+        let log = concat!(
+            r#"2026-12-06 16:36:12.014 UTC [12] 6b158efc.305e 3/38 0 app LOG:  statement: "#,
+            r#"2026-12-06 16:36:12.014 UTC [12] 6b158efc.305e 3/38 0 app LOG:  statement: "#,
+            r#"2026-12-06 16:36:12.014 UTC,"u","d",12,"[local]",6b158efc.305e,3,"",x,3/38,0,LOG,00000,"statement: "#,
+            r#"SELECT balance FROM accounts WHERE id = ";\"#,
+            r#"2026-12-06 16:36:12.014 UTC [13] 6b158efc.305f 4/2 0 app DETAIL:  parameters: $1 = ''"#,
+            r#"2026-12-06 16:36:12.014 UTC [13] 6b158efc.305f 4/2 0 app DETAIL:  parameters: $1 = '"#,
+            r#"2026-12-06 16:36:12.014 UTC [13] 6b158efc.305f 4/2 0 app DETAIL:  parameters: $1 = '"#,
+            r#"2026-12-06 16:36:12.014 UTC,"u","d",12,"[local]",6b158efc.305e,3,"",x,3/38,0,LOG,00000,"statement: "#,
+        );
+        let (summary, written, read_back) = capture_twice(log.as_bytes(), Some(Format::Csv));
+        assert_eq!(
+            summary
+                .counts
+                .dropped
+                .get(&normalise::Noise::Unreadable)
+                .copied(),
+            Some(1)
+        );
+        assert_eq!(written.len(), 1);
+        let (_, script) = &written[0];
+        assert!(
+            script.ends_with(
+                "/postgresql.log:1\n\
+                 -- captured: application_name 3/38\n\
+                 -- name: 3_38_select_accounts\n\
+                 BEGIN;\n\
+                 SELECT balance FROM accounts WHERE id =;\n\
+                 COMMIT;\n"
+            ),
+            "{script}"
+        );
+        assert_eq!(read_back, written);
+    }
+
+    #[test]
+    fn a_comment_glued_to_the_tokens_around_it_still_keeps_them_apart_in_the_script() {
+        // Found by `any_log_is_captured_and_its_scripts_read_back_unchanged`. The statement
+        // holds `0.001\x80/*controller='x'*/$$2026...$$`: the byte that is no UTF-8 reads as
+        // U+FFFD, a name; with the comment dropped and nothing in its place, the script held
+        // `\u{fffd}$$2026`, which reads back as one name instead of a name and a
+        // dollar-quoted string.
+        let log = b"\",,,,,,,,,\"app\",\"client backend\",,0\n\
+            2026-12-06 16:36:12.014 UTC [12] 6b158efc.305e 3/38 0 app LOG:  statement: \
+            disconnection: session time: 0:00:00.001\x80/*controller='x'*/\
+            $$2026-12-06 16:36:12.014 UTC [13] 6b158efc.305f 4/2 0 app DETAIL:  parameters: $1 = ''A$$\
+            \"2026-12-06 16:36:12.014 UTC,\"u\",\"d\",12,\"[local]\",6b158efc.305e,3,\"\",x,3/38,0,LOG,00000,\
+            \"statement: {\"session_id\":\"a.b\",\"vxid\":\"3/1\",\"error_severity\":\"LOG\",\
+            \"message\":\"statement: \",,,,,,,,,\"app\",\"client backend\",,0\n";
+        let (_, written, read_back) = capture_twice(log, None);
+        assert_eq!(written.len(), 1);
+        let (_, script) = &written[0];
+        assert!(
+            script.contains(
+                "\n-- name: x\n\
+                 disconnection: session time: $1:$2:$3 \u{fffd} $$2026-12-06 16:36:12.014 UTC [13] "
+            ),
+            "{script}"
+        );
+        assert_eq!(read_back, written);
+    }
+
+    #[test]
+    fn a_comment_inside_an_in_list_does_not_hide_the_list_so_the_script_reads_back_unchanged() {
+        // Found by `any_log_is_captured_and_its_scripts_read_back_unchanged` once a dropped
+        // comment became a space: a literal list was one slot only where no comment stood in
+        // it, so `IN (/*x*/$1)` was written `IN ( $1)` and read back as the list `IN ($1)`
+        // (and `IN (/*x*/1, 2)` was written with two slots and read back with one).
+        let log = concat!(
+            r#"2026-12-06 16:36:12.014 UTC,"u","d",12,"[local]",6b158efc.305e,3,"",x,3/38,0,LOG,00000,"#,
+            r#""statement:  WHERE id IN (/*controller='x'*/$1)",,,,,,,,,"app","client backend",,0"#,
+            "\n",
+        );
+        let (_, written, read_back) = capture_twice(log.as_bytes(), Some(Format::Csv));
+        assert_eq!(written.len(), 1);
+        let (_, script) = &written[0];
+        assert!(
+            script.ends_with("\n-- captured: tags controller='x'\n-- name: x\nWHERE id IN ($1);\n"),
+            "{script}"
+        );
+        assert_eq!(read_back, written);
+    }
+
+    #[test]
+    fn a_mysql_statement_starting_with_delimiter_is_unreadable_so_no_script_loses_a_line() {
+        // MySQL's client reads `DELIMITER x` to the end of its line; the server never gets it.
+        // Written as a line of a script, it would read back as the client's command, and the
+        // statement's next line as the statement.
+        let log = "261206 17:20:12\t     3 Query\tdelimiter x\nSELECT a FROM t WHERE id = 1\n\
+                   261206 17:20:12\t     3 Query\tSELECT b FROM u\n";
+        let (summary, written, read_back) =
+            capture_twice(log.as_bytes(), Some(Format::MysqlGeneral));
+        assert_eq!(
+            summary
+                .counts
+                .dropped
+                .get(&normalise::Noise::Unreadable)
+                .copied(),
+            Some(1)
+        );
+        let names: Vec<String> = written
+            .iter()
+            .filter_map(|(path, _)| Some(path.file_name()?.to_string_lossy().into_owned()))
+            .collect();
+        assert_eq!(names, ["select_u.sql"]);
+        assert_eq!(read_back, written);
     }
 
     #[test]
@@ -515,23 +656,10 @@ mod tests {
                 Some(Format::MysqlGeneral),
             ]),
         ) {
-            let directory = tempfile::tempdir().expect("directory");
-            let input = directory.path().join("postgresql.log");
-            std::fs::write(&input, &log).expect("log");
-            let output = directory.path().join("captured");
-            let options = Options {
-                inputs: vec![input],
-                output: output.clone(),
-                format,
-                log_line_prefix: None,
-            };
-            let summary = capture(&options, &Silent).expect("capture");
+            let (summary, written, read_back) = capture_twice(&log, format);
             let _ = summary.render();
-            let written = files(&output);
             prop_assert_eq!(written.len(), summary.programs);
-            let again = Options { inputs: Vec::new(), ..options };
-            capture(&again, &Silent).expect("capture again");
-            prop_assert_eq!(files(&output), written);
+            prop_assert_eq!(read_back, written);
         }
     }
 }

@@ -7,6 +7,7 @@
 //! the data.
 
 use crate::parse::lexer::{Flavor, Token, TokenKind, tokenize};
+use crate::parse::split;
 use crate::semantics::Level;
 
 /// Marks a slot in a shape's skeleton: a character no SQL text holds.
@@ -66,8 +67,9 @@ pub enum Noise {
     Ping,
     SchemaChange,
     Utility,
-    /// A string, quoted name or comment that never closes: the server rejected it, and its
-    /// text cannot be written back as a statement.
+    /// A string, quoted name or comment that never closes, or a start that reads as a client's
+    /// command (`\connect`): the server rejected it, and its text cannot be written back as a
+    /// statement.
     Unreadable,
 }
 
@@ -95,7 +97,8 @@ impl Noise {
             Noise::SchemaChange => "schema changes (give check your migrations instead)",
             Noise::Utility => "utility statements (COPY, VACUUM, EXPLAIN, PREPARE, ...)",
             Noise::Unreadable => {
-                "unreadable statements (a quote or comment that never closes, several in one)"
+                "unreadable statements (a quote or comment that never closes, several in one, a client \
+                 command such as \\connect)"
             }
         }
     }
@@ -152,6 +155,16 @@ pub fn classify(text: &str, dialect: Dialect) -> Kind {
 pub fn classify_tokens(tokens: &[Token], text: &str, dialect: Dialect) -> Kind {
     // The slot marker is a control character no statement holds; one that does is garbage.
     if tokens.iter().any(|token| token.unterminated) || text.contains(SLOT) {
+        return Kind::Noise(Noise::Unreadable);
+    }
+    // A statement that starts like a client's command (`\connect`, MySQL's `DELIMITER`) is
+    // none the server ran, and a script that starts a statement so does not read back as it
+    // was written: the splitter skips the rest of that line.
+    if tokens
+        .iter()
+        .find(|token| token.kind != TokenKind::Comment)
+        .is_some_and(|first| split::starts_client_command(text, *first, dialect.flavor()))
+    {
         return Kind::Noise(Noise::Unreadable);
     }
     // Where one statement is expected (an `execute`, a row of pg_stat_statements), a
@@ -405,10 +418,27 @@ pub fn shape_tokens(
     parameter: &dyn Fn(u32) -> Option<String>,
     unknown: &str,
 ) -> Shape {
+    // Comments are no part of a shape, only their tags are kept. What follows sees the
+    // statement without them, as it sees a script written from the shape when it is read back:
+    // `IN (/*x*/1, 2)` is a literal list either way.
+    let comments: Vec<Token> = tokens
+        .iter()
+        .filter(|token| token.kind == TokenKind::Comment)
+        .copied()
+        .collect();
+    let tags = comments
+        .iter()
+        .flat_map(|comment| comment_tags(comment.text(text)))
+        .collect();
+    let tokens: Vec<Token> = tokens
+        .iter()
+        .filter(|token| token.kind != TokenKind::Comment)
+        .copied()
+        .collect();
+    let tokens = tokens.as_slice();
     let mut skeleton = String::with_capacity(text.len());
     let mut values = Vec::new();
-    let mut tags = Vec::new();
-    // Copied text ends here; the gap up to the next token is whitespace, kept as it is.
+    // Copied text ends here; the gap up to the next token is whitespace and comments.
     let mut copied = match tokens.first() {
         Some(first) => first.range.start,
         None => return Shape::default(),
@@ -444,13 +474,9 @@ pub fn shape_tokens(
             continue;
         }
         let token = &tokens[index];
-        skeleton.push_str(&text[copied..token.range.start]);
+        push_gap(&mut skeleton, text, copied..token.range.start, &comments);
         copied = token.range.end;
         index += 1;
-        if token.kind == TokenKind::Comment {
-            tags.extend(comment_tags(token.text(text)));
-            continue;
-        }
         if token.is_word(text, "values") && rows_left_out.is_none() {
             rows_left_out = repeated_rows(tokens, index, text);
         }
@@ -523,6 +549,29 @@ pub fn shape_tokens(
     }
 }
 
+/// Appends `text[gap]`, the whitespace and comments between two tokens, without its
+/// `comments`. A comment that was all there was between them becomes a space, which keeps them
+/// apart as the comment did: `a/*x*/b` is `a b`, not the name `ab`, and `-/*x*/-` starts no
+/// line comment.
+fn push_gap(skeleton: &mut String, text: &str, gap: std::ops::Range<usize>, comments: &[Token]) {
+    let first = comments.partition_point(|comment| comment.range.start < gap.start);
+    let mut kept = gap.start;
+    let mut commented = false;
+    let before = skeleton.len();
+    for comment in comments[first..]
+        .iter()
+        .take_while(|comment| comment.range.end <= gap.end)
+    {
+        skeleton.push_str(&text[kept..comment.range.start]);
+        kept = comment.range.end;
+        commented = true;
+    }
+    skeleton.push_str(&text[kept..gap.end]);
+    if commented && skeleton.len() == before {
+        skeleton.push(' ');
+    }
+}
+
 /// Appends a slot, apart from a word before it (`DATE$1` would read as one name).
 fn push_slot(skeleton: &mut String) {
     if skeleton.chars().next_back().is_some_and(continues_a_word) {
@@ -544,9 +593,10 @@ fn continues_a_word(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '$' || !c.is_ascii()
 }
 
-/// After `VALUES` at `tokens[at - 1]`: when two or more rows follow and every row has the
-/// first one's shape, the token indexes from the comma after the first row to the last row's
-/// closing parenthesis, so that a bulk insert of any number of rows is one shape.
+/// After `VALUES` at `tokens[at - 1]` (comments left out): when two or more rows follow and
+/// every row has the first one's shape, the token indexes from the comma after the first row
+/// to the last row's closing parenthesis, so that a bulk insert of any number of rows is one
+/// shape.
 fn repeated_rows(tokens: &[Token], at: usize, text: &str) -> Option<(usize, usize)> {
     let mut rows: Vec<(usize, usize)> = Vec::new();
     let mut index = at;
@@ -585,7 +635,7 @@ fn repeated_rows(tokens: &[Token], at: usize, text: &str) -> Option<(usize, usiz
     let row_shape = |(from, to): (usize, usize)| -> Vec<&str> {
         tokens[from..=to]
             .iter()
-            .filter(|token| token.kind != TokenKind::Comment && token.text(text) != "-")
+            .filter(|token| token.text(text) != "-")
             .map(|token| {
                 if is_value(token, text) {
                     "\u{1}"
@@ -619,25 +669,24 @@ impl ListItem<'_> {
     }
 }
 
-/// After `IN` at `tokens[at - 1]`: `( value, value, ... )` of literals and parameters only,
-/// with the index of its closing parenthesis.
+/// After `IN` at `tokens[at - 1]` (comments left out): `( value, value, ... )` of literals and
+/// parameters only, with the index of its closing parenthesis.
 fn literal_list<'a>(
     tokens: &'a [Token],
     at: usize,
     text: &str,
 ) -> Option<(Vec<ListItem<'a>>, usize)> {
-    let significant = |index: usize| tokens.get(index).filter(|t| t.kind != TokenKind::Comment);
-    if significant(at)?.text(text) != "(" {
+    if tokens.get(at)?.text(text) != "(" {
         return None;
     }
     let mut items = Vec::new();
     let mut index = at + 1;
     loop {
-        let mut token = significant(index)?;
+        let mut token = tokens.get(index)?;
         let negated = token.text(text) == "-";
         if negated {
             index += 1;
-            token = significant(index)?;
+            token = tokens.get(index)?;
             if token.kind != TokenKind::Number {
                 return None;
             }
@@ -647,7 +696,7 @@ fn literal_list<'a>(
         }
         items.push(ListItem { token, negated });
         index += 1;
-        match significant(index)?.text(text) {
+        match tokens.get(index)?.text(text) {
             "," => index += 1,
             ")" => return Some((items, index)),
             _ => return None,
@@ -839,6 +888,11 @@ mod tests {
             "SELECT a FROM t WHERE id IN (?)",
             &["7"],
         );
+        check(
+            "SELECT a FROM t WHERE id IN (/*x*/1, -- y\n 2)",
+            "SELECT a FROM t WHERE id IN (?)",
+            &["1\u{2}2"],
+        );
     }
 
     #[test]
@@ -906,6 +960,11 @@ mod tests {
         assert_eq!(
             shape.tags[1],
             ("controller".to_string(), "users".to_string())
+        );
+        check(
+            "SELECT a/*x*/b, 1 -/*y*/-c/**/FROM t",
+            "SELECT a b, ? - -c FROM t",
+            &["1"],
         );
         assert_eq!(comment_tags("/* just a note */"), Vec::new());
         assert_eq!(
@@ -1005,6 +1064,10 @@ mod tests {
             Kind::Noise(Noise::Utility)
         );
         assert_eq!(classify("LOCK TABLE t", Dialect::Postgres), Kind::Work);
+        assert_eq!(
+            classify("/* c */ \\connect db", Dialect::Postgres),
+            Kind::Noise(Noise::Unreadable)
+        );
     }
 
     #[test]
@@ -1029,6 +1092,7 @@ mod tests {
             Kind::Noise(Noise::Set)
         );
         assert_eq!(mysql("SET NAMES utf8mb4"), Kind::Noise(Noise::Set));
+        assert_eq!(mysql("DELIMITER //"), Kind::Noise(Noise::Unreadable));
         assert_eq!(
             mysql("select @@version_comment limit 1"),
             Kind::Noise(Noise::Catalog)

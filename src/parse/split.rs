@@ -44,27 +44,18 @@ pub fn split(source: &str, flavor: Flavor, go_batches: bool) -> Split {
         if token.range.start < skip_until {
             continue;
         }
-        if flavor.mysql
-            && current.is_empty()
-            && token.is_word(source, "delimiter")
+        if current.is_empty()
             && starts_line(source, token)
+            && starts_client_command(source, token, flavor)
         {
             let rest = &source[token.range.end..];
             let line_end = rest.find('\n').unwrap_or(rest.len());
-            let new = rest[..line_end].trim();
-            delimiter = (!new.is_empty() && new != ";").then(|| new.to_string());
+            // `DELIMITER //` sets where statements end until the next one.
+            if token.is_word(source, "delimiter") {
+                let new = rest[..line_end].trim();
+                delimiter = (!new.is_empty() && new != ";").then(|| new.to_string());
+            }
             skip_until = token.range.end + line_end;
-            continue;
-        }
-        // psql's meta-commands (`\connect db`, `\set x 1`, pg_dump's `\restrict key`) are
-        // client commands to the end of their line, not SQL.
-        if current.is_empty()
-            && token.kind == TokenKind::Punct
-            && token.text(source) == "\\"
-            && starts_line(source, token)
-        {
-            let rest = &source[token.range.end..];
-            skip_until = token.range.end + rest.find('\n').unwrap_or(rest.len());
             continue;
         }
         if let Some(custom) = &delimiter
@@ -149,6 +140,15 @@ pub fn split(source: &str, flavor: Flavor, go_batches: bool) -> Split {
     }
     finish(&mut result, &mut current, &mut leading);
     result
+}
+
+/// Whether `token`, the first of a statement and of its line, starts a client's command that
+/// runs to the end of the line and is no SQL: psql's meta-commands (`\connect db`, `\set x 1`,
+/// pg_dump's `\restrict key`) and, in MySQL, `DELIMITER //`. The splitter skips such a line;
+/// whoever writes SQL for it to read must not start a statement this way.
+pub fn starts_client_command(source: &str, token: Token, flavor: Flavor) -> bool {
+    (token.kind == TokenKind::Punct && token.text(source) == "\\")
+        || (flavor.mysql && token.is_word(source, "delimiter"))
 }
 
 /// Whether `tokens` start a T-SQL `CREATE [OR ALTER] PROC[EDURE] | FUNCTION | TRIGGER`, whose
