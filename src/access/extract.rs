@@ -2931,10 +2931,7 @@ impl Extractor<'_> {
             if !counts(&column) {
                 continue;
             }
-            let Some(access) = self
-                .resolve(scope, &column)
-                .and_then(|entry| entry.restricted(&column.1))
-            else {
+            let Some(access) = self.restricted(scope, &column) else {
                 continue;
             };
             let domains = &mut self.accesses[access].rows.domains;
@@ -2962,10 +2959,7 @@ impl Extractor<'_> {
             if !counts(&column) {
                 continue;
             }
-            let Some(access) = self
-                .resolve(scope, &column)
-                .and_then(|entry| entry.restricted(&column.1))
-            else {
+            let Some(access) = self.restricted(scope, &column) else {
                 continue;
             };
             let table = self.accesses[access].table.clone();
@@ -2988,7 +2982,7 @@ impl Extractor<'_> {
             let owners: Option<BTreeSet<usize>> = columns
                 .map(|column| {
                     counts(column)
-                        .then(|| self.resolve(scope, column)?.restricted(&column.1))
+                        .then(|| self.restricted(scope, column))
                         .flatten()
                 })
                 .collect();
@@ -3015,10 +3009,7 @@ impl Extractor<'_> {
             if !counts(&column) {
                 continue;
             }
-            let Some(access) = self
-                .resolve(scope, &column)
-                .and_then(|entry| entry.restricted(&column.1))
-            else {
+            let Some(access) = self.restricted(scope, &column) else {
                 continue;
             };
             let alone = separate.contains(&column);
@@ -3029,6 +3020,12 @@ impl Extractor<'_> {
                 .and_modify(|separable| *separable &= alone)
                 .or_insert(alone);
         }
+    }
+
+    /// The access whose rows a condition on `column` restricts (see
+    /// [`ScopeEntry::restricted`]).
+    fn restricted(&self, scope: &[ScopeEntry], column: &ColumnRef) -> Option<usize> {
+        self.resolve(scope, column)?.restricted(&column.1)
     }
 
     /// The scope entry a column belongs to: by qualifier, else the only table, else the one
