@@ -463,6 +463,15 @@ mod tests {
 
     /// Captures `log` read as `format` into a new directory, then captures nothing more into
     /// it: the first capture's summary, and the scripts after each capture.
+    /// How many statements the capture dropped as unreadable.
+    fn unreadable(summary: &Summary) -> Option<u64> {
+        summary
+            .counts
+            .dropped
+            .get(&normalise::Noise::Unreadable)
+            .copied()
+    }
+
     fn capture_twice(log: &[u8], format: Option<Format>) -> (Summary, Files, Files) {
         let directory = tempfile::tempdir().expect("directory");
         let input = directory.path().join("postgresql.log");
@@ -502,14 +511,7 @@ mod tests {
             r#"2026-12-06 16:36:12.014 UTC,"u","d",12,"[local]",6b158efc.305e,3,"",x,3/38,0,LOG,00000,"statement: "#,
         );
         let (summary, written, read_back) = capture_twice(log.as_bytes(), Some(Format::Csv));
-        assert_eq!(
-            summary
-                .counts
-                .dropped
-                .get(&normalise::Noise::Unreadable)
-                .copied(),
-            Some(1)
-        );
+        assert_eq!(unreadable(&summary), Some(1));
         assert_eq!(written.len(), 1);
         let (_, script) = &written[0];
         assert!(
@@ -583,14 +585,7 @@ mod tests {
                    261206 17:20:12\t     3 Query\tSELECT b FROM u\n";
         let (summary, written, read_back) =
             capture_twice(log.as_bytes(), Some(Format::MysqlGeneral));
-        assert_eq!(
-            summary
-                .counts
-                .dropped
-                .get(&normalise::Noise::Unreadable)
-                .copied(),
-            Some(1)
-        );
+        assert_eq!(unreadable(&summary), Some(1));
         let names: Vec<String> = written
             .iter()
             .filter_map(|(path, _)| Some(path.file_name()?.to_string_lossy().into_owned()))
