@@ -411,6 +411,93 @@ fn a_finding_is_confirmed_with_a_partner_when_its_own_pair_does_not_reproduce() 
     );
 }
 
+/// A job queue's orphan sweep and a worker's heartbeat race (the write skew, reproduced); a
+/// third statement that starts jobs makes isolint report a dangerous structure through them.
+/// Its run leaves an outcome no serial order gives, but the same schedule without the start
+/// does too: what ran is the sweep's and the heartbeat's own anomaly, so the structure is not
+/// reproduced by it.
+#[test]
+fn a_structure_whose_run_needs_only_two_of_its_transactions_is_not_reproduced() {
+    let Some(server) = Server::start("a_structure_whose_run_needs_only_two") else {
+        return;
+    };
+    let files = [
+        (
+            "migrations/001_jobs.sql",
+            "CREATE TABLE workers (id text PRIMARY KEY, worker_type text NOT NULL,\n\
+             \x20   last_seen timestamptz NOT NULL DEFAULT now());\n\
+             CREATE TABLE jobs (id text PRIMARY KEY, status text NOT NULL DEFAULT 'Pending',\n\
+             \x20   attempts int NOT NULL DEFAULT 0, max_attempts int NOT NULL DEFAULT 25,\n\
+             \x20   run_at timestamptz NOT NULL DEFAULT now(), lock_by text REFERENCES workers (id),\n\
+             \x20   lock_at timestamptz, done_at timestamptz);\n",
+        ),
+        (
+            "sweep.sql",
+            "-- name: sweep\n\
+             WITH stale AS (\n\
+             \x20   SELECT jobs.id FROM jobs INNER JOIN workers ON jobs.lock_by = workers.id\n\
+             \x20   WHERE (jobs.status = 'Running' OR jobs.status = 'Queued')\n\
+             \x20     AND NOW() - workers.last_seen >= $1 AND workers.worker_type = $2\n\
+             \x20   FOR UPDATE OF jobs SKIP LOCKED\n\
+             )\n\
+             UPDATE jobs SET status = 'Pending', done_at = NULL, lock_by = NULL, lock_at = NULL,\n\
+             \x20   attempts = attempts + 1\n\
+             FROM stale WHERE jobs.id = stale.id;\n",
+        ),
+        (
+            "heartbeat.sql",
+            "-- name: heartbeat\n\
+             UPDATE workers w SET last_seen = NOW()\n\
+             WHERE w.id = $1 AND w.worker_type = $2\n\
+             \x20 AND (SELECT COUNT(*) FROM jobs j WHERE j.lock_by = w.id AND j.id = ANY($3::text[]))\n\
+             \x20     = cardinality($3::text[]);\n",
+        ),
+        (
+            "start.sql",
+            "-- name: start\n\
+             UPDATE jobs SET status = 'Running', lock_at = now(), lock_by = $2\n\
+             WHERE (status = 'Pending' OR status = 'Queued'\n\
+             \x20      OR (status = 'Failed' AND attempts < max_attempts))\n\
+             \x20 AND run_at < now() AND id = ANY($1);\n",
+        ),
+    ];
+    let output = server.confirm_project(&files);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let findings = report["findings"].as_array().expect("findings");
+    let find = |rule: &str| {
+        findings
+            .iter()
+            .find(|finding| finding["rule"] == rule)
+            .unwrap_or_else(|| panic!("no {rule}: {findings:?}\n{stderr}"))
+    };
+    let skew = &find("write-skew")["confirmation"];
+    assert_eq!(skew["verdict"], "reproduced", "{}", skew["reason"]);
+    let structure = find("dangerous-structure");
+    let names: Vec<&str> = structure["transactions"]
+        .as_array()
+        .expect("transactions")
+        .iter()
+        .filter_map(|transaction| transaction["name"].as_str())
+        .collect();
+    assert_eq!(names, ["sweep", "heartbeat", "start"]);
+    let confirmation = &structure["confirmation"];
+    assert_eq!(
+        confirmation["verdict"], "not_reproduced",
+        "{}",
+        confirmation["reason"]
+    );
+    assert!(
+        confirmation["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains(
+                "the same schedule without T3 does not match any serial order of the others either"
+            )),
+        "{}",
+        confirmation["reason"]
+    );
+}
+
 /// Steps that commit separately (`atomic = false`) are replayed with a COMMIT after each
 /// step: the fetch's lock ends there, and both workers take the task.
 #[test]

@@ -1041,6 +1041,8 @@ impl Types {
             (_, _, "interval") => "1 hour".to_string(),
             (_, _, "bytea") => "\\x00".to_string(),
             (_, _, "inet" | "cidr") => "127.0.0.1".to_string(),
+            // The extension's map type: the empty map (a number is no hstore).
+            (_, _, "hstore") => String::new(),
             (_, "N", _) => number.to_string(),
             // A text column or argument whose name says it holds JSON is cast to it.
             (_, "S", _) if name.to_ascii_lowercase().contains("json") => "{}".to_string(),
@@ -1127,6 +1129,32 @@ fn quote_element(value: &str, special: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_hstore_parameter_is_the_empty_map() {
+        let mut types = Types::default();
+        let info = |name: &str, category: &str, element: i64| TypeInfo {
+            name: name.to_string(),
+            schema: "public".to_string(),
+            kind: "b".to_string(),
+            category: category.to_string(),
+            element,
+            base: 0,
+            fields: Vec::new(),
+            labels: Vec::new(),
+        };
+        types.by_name.insert("hstore".to_string(), vec![1]);
+        types.by_oid.insert(1, info("hstore", "U", 0));
+        // An extension type without a value of its own still gets none, not a number.
+        types.by_name.insert("ltree".to_string(), vec![2]);
+        types.by_oid.insert(2, info("ltree", "U", 0));
+        assert_eq!(types.value("hstore", "metadata", 12).as_deref(), Some(""));
+        assert_eq!(
+            types.value("hstore[]", "metadata", 12).as_deref(),
+            Some("{\"\"}")
+        );
+        assert_eq!(types.value("ltree", "path", 12), None);
+    }
 
     #[test]
     fn mysql_types_are_named_as_postgres_names_the_same_values() {

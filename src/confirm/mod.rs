@@ -735,7 +735,11 @@ fn confirm_sharing(
         ..Choice::default()
     };
     let shared = confirm_with(schema, result, setup, finding, calls, choice);
-    if matches!(shared.verdict, Verdict::Reproduced | Verdict::Prevented) {
+    // An anomaly of fewer transactions than the finding's says more than a run in which
+    // they never met.
+    if matches!(shared.verdict, Verdict::Reproduced | Verdict::Prevented)
+        || shared.reason.contains(WITHOUT_ONE)
+    {
         shared
     } else {
         first
@@ -838,7 +842,7 @@ fn confirm_with(
         naming,
         rows,
     };
-    let (interleaved, interleaving) = match runner.interleave() {
+    let (interleaved, interleaving, steps) = match runner.interleave() {
         Ok(ran) => ran,
         Err(reason) => {
             let mut confirmation = Confirmation::inconclusive(
@@ -991,13 +995,33 @@ fn confirm_with(
                 serial.order.join(", ")
             ),
         ),
-        None => (
-            Verdict::Reproduced,
-            format!(
-                "what the transactions read and left behind matches none of the {} serial orders",
-                confirmation.serial_outcomes.len()
+        None => match runner.not_needed(&steps, &committed) {
+            Some(left_out) => (
+                Verdict::NotReproduced,
+                format!(
+                    "what the transactions read and left behind matches none of the {} serial \
+                     orders, but {WITHOUT_ONE} {left} does not match any serial order of the \
+                     others either: the run shows an anomaly of {others} alone, not one that \
+                     {left} takes part in",
+                    confirmation.serial_outcomes.len(),
+                    left = plan.sessions[left_out].label,
+                    others = committed
+                        .iter()
+                        .filter(|session| **session != left_out)
+                        .map(|session| plan.sessions[*session].label.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" and "),
+                ),
             ),
-        ),
+            None => (
+                Verdict::Reproduced,
+                format!(
+                    "what the transactions read and left behind matches none of the {} serial \
+                     orders",
+                    confirmation.serial_outcomes.len()
+                ),
+            ),
+        },
     };
     confirmation.verdict = verdict;
     confirmation.reason = with_schema(reason);
@@ -1006,6 +1030,10 @@ fn confirm_with(
 
 /// What the reason of a run stopped by the project's own exception (P0001) says.
 const RAISED_BY_PROJECT: &str = "raised by the project's own code";
+
+/// What the reason of a run says when the anomaly it reproduced needs fewer transactions
+/// than the finding (see [`Runner::not_needed`]).
+const WITHOUT_ONE: &str = "the same schedule without";
 
 /// How the reason of a run whose transactions never met begins.
 const NOT_INTERACTING: &str =
@@ -1147,7 +1175,7 @@ struct Runner<'a> {
 impl Runner<'_> {
     /// Runs the interleaving: the lock-holder schedule where the plan has one and the run
     /// follows it, else the witness order. With which schedule it was, in words.
-    fn interleave(&mut self) -> Result<(Execution, String), String> {
+    fn interleave(&mut self) -> Result<(Execution, String, Vec<PlannedStep>), String> {
         let postgres = self.server.flavor() == Flavor::Postgres;
         let witness = format!(
             "the witness order, one connection per transaction, a step that waits for a lock \
@@ -1161,14 +1189,53 @@ impl Runner<'_> {
         // The holder races PostgreSQL's re-check of a waiting row (EvalPlanQual), which InnoDB
         // does not do that way: its locking reads and writes read the newest row version.
         let Some(holder) = self.plan.lock_holder.as_ref().filter(|_| postgres) else {
-            return Ok((self.run(&self.plan.steps)?, witness));
+            return Ok((
+                self.run(&self.plan.steps)?,
+                witness,
+                self.plan.steps.clone(),
+            ));
         };
         let held = self.run(&holder.steps)?;
         let sessions = &self.plan.sessions;
         match holder.achieved(sessions, &held.events, &held.event_steps) {
-            Ok(()) => Ok((held, holder.describe(sessions))),
-            Err(why) => Ok((self.run(&self.plan.steps)?, format!("{witness} ({why})"))),
+            Ok(()) => Ok((held, holder.describe(sessions), holder.steps.clone())),
+            Err(why) => Ok((
+                self.run(&self.plan.steps)?,
+                format!("{witness} ({why})"),
+                self.plan.steps.clone(),
+            )),
         }
+    }
+
+    /// A transaction of three or more that the anomaly a run reproduced does not need: the
+    /// schedule `steps` without it still leaves what no serial order of the others gives.
+    /// A run that fails decides nothing.
+    fn not_needed(&mut self, steps: &[PlannedStep], committed: &[usize]) -> Option<usize> {
+        if committed.len() < 3 {
+            return None;
+        }
+        committed.iter().copied().find(|&left_out| {
+            let without: Vec<PlannedStep> = steps
+                .iter()
+                .filter(|step| step.session != left_out)
+                .copied()
+                .collect();
+            let others: Vec<usize> = committed
+                .iter()
+                .copied()
+                .filter(|session| *session != left_out)
+                .collect();
+            let Ok(ran) = self.run(&without) else {
+                return false;
+            };
+            if ran.errors.iter().flatten().next().is_some() {
+                return false;
+            }
+            permutations(&others).iter().all(|order| {
+                self.run(&serial_steps(self.plan, order))
+                    .is_ok_and(|serial| !same_for(&others, &ran.outcome, &serial.outcome))
+            })
+        })
     }
 
     /// Runs `steps` in a fresh copy of the migrated database, with the rows.

@@ -917,8 +917,8 @@ struct Values<'a> {
     /// `$1::bigint[]` in the statement).
     types: Vec<BTreeMap<String, String>>,
     /// Per instance: parameters that stand for arrays (`= ANY($1)`, `unnest(:ids)`,
-    /// `jsonb_array_elements($1)`).
-    arrays: Vec<BTreeMap<String, Shape>>,
+    /// `jsonb_array_elements($1)`) or row counts (`LIMIT $2`).
+    shapes: Vec<BTreeMap<String, Shape>>,
     /// Per instance: parameters that only give a new row its values (INSERT), never pick
     /// rows.
     inserted: Vec<BTreeSet<String>>,
@@ -941,7 +941,7 @@ impl<'a> Values<'a> {
             .iter()
             .map(|&program| parameter_columns(result, &result.programs[program]))
             .collect();
-        let (types, arrays) = finding
+        let (types, shapes) = finding
             .instances
             .iter()
             .map(|&program| parameter_types(result, &result.programs[program]))
@@ -958,7 +958,7 @@ impl<'a> Values<'a> {
             columns,
             inserted,
             types,
-            arrays,
+            shapes,
             classes: BTreeMap::new(),
             shared: None,
             used: BTreeSet::new(),
@@ -1112,12 +1112,12 @@ impl<'a> Values<'a> {
         };
         let value = choices.get(self.existing_offset % choices.len().max(1))?;
         let bare = parameter_key(name);
-        Some(match self.arrays[instance].get(&bare) {
+        Some(match self.shapes[instance].get(&bare) {
             Some(Shape::Array) => format!(
                 "{{\"{}\"}}",
                 value.replace('\\', "\\\\").replace('"', "\\\"")
             ),
-            Some(Shape::JsonArray { .. }) => return None,
+            Some(Shape::JsonArray { .. } | Shape::Limit | Shape::Offset) => return None,
             None => value.to_string(),
         })
     }
@@ -1163,7 +1163,7 @@ impl<'a> Values<'a> {
 
     /// The values the other transactions' writes require of the column the parameter goes
     /// with (their `WHERE status IN ('doing', 'failed')`), and the literals they write into
-    /// it (`SET status = 'failed'`).
+    /// it (`SET status = 'failed'`, a new row's `'failed'`).
     fn met_values(&self, instance: usize, name: &str) -> (BTreeSet<String>, BTreeSet<String>) {
         let mut met = BTreeSet::new();
         let mut written = BTreeSet::new();
@@ -1192,6 +1192,11 @@ impl<'a> Values<'a> {
                 }
                 if let Some(SetValue::Term(Term::Literal(value))) =
                     access.assignments().and_then(|set| set.get(column))
+                {
+                    written.insert(unquoted(value));
+                }
+                if let (AccessKind::Insert { .. }, Some(Term::Literal(value))) =
+                    (&access.kind, access.rows.pins.get(column))
                 {
                     written.insert(unquoted(value));
                 }
@@ -1246,6 +1251,11 @@ impl<'a> Values<'a> {
     /// with: an enum's label, a uuid, a timestamp, an array of composites; the number itself
     /// otherwise.
     fn typed(&self, instance: usize, name: &str, number: u64) -> String {
+        match self.shapes[instance].get(&parameter_key(name)) {
+            Some(Shape::Limit) => return "100".to_string(),
+            Some(Shape::Offset) => return "0".to_string(),
+            _ => {}
+        }
         let Some(tables) = self.tables else {
             return number.to_string();
         };
@@ -1253,17 +1263,25 @@ impl<'a> Values<'a> {
             .get(name)
             .and_then(|(table, column)| tables.tables[tables.find(table)?].column(column));
         let bare = parameter_key(name);
-        let shape = self.arrays[instance].get(&bare).copied();
+        let shape = self.shapes[instance].get(&bare).copied();
         // An enum's labels: the column's, else those of an enum column the parameter is
         // named after (`states` for `state`), which code that takes the parameter apart
         // (`json_array_elements_text(:states)`) passes on to it.
+        let (met, written) = self.met_values(instance, name);
+        // A column of no enum type whose values the other transactions' writes require
+        // (`WHERE status IN ('Pending', 'Failed')` on a text column) takes one of those: a
+        // number would meet none of their rows.
+        let required: Vec<String>;
         let labels = match column {
+            Some(column) if column.labels.is_empty() && !met.is_empty() => {
+                required = met.iter().cloned().collect();
+                required.as_slice()
+            }
             Some(column) => column.labels.as_slice(),
             None => named_enum_labels(tables, &bare),
         };
         // A state the other transactions both move rows into and act on rows in: the rows
         // they write meet this parameter's rows in it.
-        let (met, written) = self.met_values(instance, name);
         let meeting: BTreeSet<&String> = met.intersection(&written).collect();
         let label = (!labels.is_empty()).then(|| {
             labels
@@ -1393,6 +1411,25 @@ fn parameter_types(
             } else {
                 None
             };
+            // `LIMIT :n` and `OFFSET :n`, maybe as `CAST(:n AS integer)`.
+            let count = match token.text(sql).to_ascii_lowercase().as_str() {
+                "limit" => Some(Shape::Limit),
+                "offset" => Some(Shape::Offset),
+                _ => None,
+            };
+            if let Some(count) = count {
+                let param = match tokens.get(index + 1) {
+                    Some(param) if param.kind == TokenKind::Param => Some(param),
+                    Some(cast) if cast.is_word(sql, "cast") => tokens
+                        .get(index + 3)
+                        .filter(|param| param.kind == TokenKind::Param),
+                    _ => None,
+                };
+                if let Some(param) = param {
+                    arrays.insert(statement.parameter(&parameter_key(param.text(sql))), count);
+                }
+                continue;
+            }
             let Some(argument) = argument else {
                 continue;
             };
@@ -1422,6 +1459,10 @@ enum Shape {
     JsonArray {
         text: bool,
     },
+    /// `LIMIT`'s count: enough for every row the run makes.
+    Limit,
+    /// `OFFSET`'s count: none skipped.
+    Offset,
 }
 
 /// The statement's SQL as the check names its parameters: a routine's replayed text, or the
@@ -1981,6 +2022,36 @@ mod tests {
                 "1Statement(1)",
                 "1Commit"
             ]
+        );
+    }
+
+    #[test]
+    fn a_limit_takes_every_row_and_an_offset_skips_none() {
+        let result = check(
+            Engine::Postgres,
+            &[],
+            None,
+            SCHEMA,
+            "-- name: leave
+            BEGIN;
+            SELECT doctor_id FROM oncall WHERE shift_id = $1 AND on_call LIMIT $3 OFFSET $4;
+            UPDATE oncall SET on_call = false WHERE shift_id = $1 AND doctor_id = $2;
+            COMMIT;",
+            &[],
+        )
+        .0;
+        let plan = plan(
+            &result,
+            &result.findings[0],
+            modelled(),
+            &BTreeMap::new(),
+            Choice::default(),
+        )
+        .unwrap();
+        assert!(
+            plan.sessions[0].statements[0].ends_with("LIMIT '100' OFFSET '0'"),
+            "{}",
+            plan.sessions[0].statements[0]
         );
     }
 

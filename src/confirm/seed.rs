@@ -648,6 +648,7 @@ fn filler(column: &Column, number: usize, unique: bool) -> Option<String> {
         "uuid" => format!("00000000-0000-4000-a000-{number:012}"),
         "json" | "jsonb" => "{}".to_string(),
         "bytea" => "\\x00".to_string(),
+        "hstore" => String::new(),
         "interval" => "1 hour".to_string(),
         "inet" | "cidr" => "127.0.0.1".to_string(),
         "xml" => "<x/>".to_string(),
