@@ -498,6 +498,79 @@ fn a_structure_whose_run_needs_only_two_of_its_transactions_is_not_reproduced() 
     );
 }
 
+/// PgQ's forced `drop_queue` drops the queue's event tables (dynamic `DROP TABLE`) under the
+/// queue row's lock; `batch_retry`, waiting for that lock, then reads a table that is gone
+/// (42P01). Alone it finds the table, so the drop is what stopped it: prevented, not a
+/// migration that failed.
+#[test]
+fn a_table_another_transaction_dropped_prevents_the_anomaly() {
+    let Some(server) = Server::start("a_table_another_transaction_dropped") else {
+        return;
+    };
+    let project = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/pgq-3.5");
+    let run = |arguments: &[&str]| {
+        let output = assert_cmd::Command::cargo_bin("isolint")
+            .expect("binary")
+            .current_dir(&project)
+            .args(arguments)
+            .output()
+            .expect("run");
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&output.stderr)));
+        report
+    };
+    let names = |finding: &serde_json::Value| -> Vec<String> {
+        finding["transactions"]
+            .as_array()
+            .expect("transactions")
+            .iter()
+            .filter_map(|transaction| transaction["name"].as_str().map(str::to_string))
+            .collect()
+    };
+    let wanted = [
+        "maint_retry_events",
+        "batch_retry",
+        "drop_queue(text, boolean)",
+    ];
+    let checked = run(&["check", ".", "--format", "json"]);
+    let finding = checked["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|finding| finding["rule"] == "dangerous-structure" && names(finding) == wanted)
+        .expect("the structure maint_retry_events x batch_retry x drop_queue(text, boolean)");
+    let fingerprint = finding["fingerprint"].as_str().expect("fingerprint");
+    let url = server.url();
+    let confirmed = run(&[
+        "confirm",
+        ".",
+        "--format",
+        "json",
+        "--finding",
+        fingerprint,
+        "--database-url",
+        &url,
+    ]);
+    let confirmation = confirmed["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|finding| finding["fingerprint"] == fingerprint)
+        .map(|finding| &finding["confirmation"])
+        .expect("the finding, confirmed");
+    assert_eq!(
+        confirmation["verdict"], "prevented",
+        "{}",
+        confirmation["reason"]
+    );
+    assert!(
+        confirmation["reason"].as_str().is_some_and(|reason| reason
+            .contains("(42P01), which it finds when it runs alone before the others")),
+        "{}",
+        confirmation["reason"]
+    );
+}
+
 /// Steps that commit separately (`atomic = false`) are replayed with a COMMIT after each
 /// step: the fetch's lock ends there, and both workers take the task.
 #[test]

@@ -1046,6 +1046,9 @@ impl Types {
             (_, "N", _) => number.to_string(),
             // A text column or argument whose name says it holds JSON is cast to it.
             (_, "S", _) if name.to_ascii_lowercase().contains("json") => "{}".to_string(),
+            // One whose name says it is a condition (`i_extra_where`) is pasted into a WHERE
+            // by the routine's dynamic SQL: a condition every row passes.
+            (_, "S", _) if name.to_ascii_lowercase().contains("where") => "true".to_string(),
             (_, "S", _) => number.to_string(),
             _ => return None,
         };
@@ -1154,6 +1157,30 @@ mod tests {
             Some("{\"\"}")
         );
         assert_eq!(types.value("ltree", "path", 12), None);
+    }
+
+    #[test]
+    fn a_text_argument_named_as_a_condition_is_one_every_row_passes() {
+        let mut types = Types::default();
+        types.by_name.insert("text".to_string(), vec![1]);
+        types.by_oid.insert(
+            1,
+            TypeInfo {
+                name: "text".to_string(),
+                schema: "pg_catalog".to_string(),
+                kind: "b".to_string(),
+                category: "S".to_string(),
+                element: 0,
+                base: 0,
+                fields: Vec::new(),
+                labels: Vec::new(),
+            },
+        );
+        assert_eq!(
+            types.value("text", "i_extra_where", 4).as_deref(),
+            Some("true")
+        );
+        assert_eq!(types.value("text", "i_queue_name", 4).as_deref(), Some("4"));
     }
 
     #[test]

@@ -440,6 +440,13 @@ impl ServerError {
                 .is_some_and(|code| code.starts_with("23"))
     }
 
+    /// A table or other object it names does not exist (42P01, 42704; MySQL's 1146): in a
+    /// run where another transaction drops it (a routine's `DROP TABLE`), the interleaving's
+    /// doing.
+    pub fn is_missing_object(&self) -> bool {
+        matches!(self.code.as_deref(), Some("42P01" | "42704")) || self.number == Some(1146)
+    }
+
     /// An exception the project's own code raised: PL/pgSQL's `RAISE EXCEPTION` (P0001), a
     /// MySQL routine's `SIGNAL SQLSTATE '45000'`.
     pub fn is_raised_by_project(&self) -> bool {

@@ -928,15 +928,27 @@ fn confirm_with(
                 .any(|result| *result == session::StatementResult::Error(code.clone()))
         });
         let raised = matches!(code.as_str(), "P0001" | "45000");
-        (confirmation.verdict, confirmation.reason) = match (alone, raised) {
-            (true, false) => (
+        let missing = matches!(code.as_str(), "42P01" | "42704" | "42S02");
+        (confirmation.verdict, confirmation.reason) = match (alone, raised, missing) {
+            (true, _, true) => {
+                let first_error = interleaved.errors.iter().flatten().next();
+                (
+                    Verdict::Inconclusive,
+                    with_schema(incomplete(
+                        schema,
+                        format!("{reason}, and the same when it runs alone before the others"),
+                        first_error,
+                    )),
+                )
+            }
+            (true, false, _) => (
                 Verdict::Inconclusive,
                 with_schema(format!(
                     "{reason}, and fails the same way when it runs alone before the others: \
                      the rows, not the interleaving, break the constraint"
                 )),
             ),
-            (true, true) => (
+            (true, true, _) => (
                 Verdict::Inconclusive,
                 with_schema(format!(
                     "{reason}, {RAISED_BY_PROJECT}, and it raises the same when it runs alone \
@@ -944,8 +956,15 @@ fn confirm_with(
                      seed.sql, or make the state with a `[confirm] setup` file)"
                 )),
             ),
-            (false, false) => (verdict, with_schema(reason)),
-            (false, true) => (
+            (false, _, true) => (
+                verdict,
+                with_schema(format!(
+                    "{reason}, which it finds when it runs alone before the others: another \
+                     transaction dropped it first"
+                )),
+            ),
+            (false, false, _) => (verdict, with_schema(reason)),
+            (false, true, _) => (
                 verdict,
                 with_schema(format!(
                     "{reason}, {RAISED_BY_PROJECT}, which it passes when it runs alone before \
@@ -1096,6 +1115,14 @@ fn stopped_by_error(plan: &Plan, execution: &Execution) -> Option<Stop> {
             constraint: None,
         }
     } else if error.is_constraint_violation() {
+        Stop {
+            verdict: Verdict::Prevented,
+            reason,
+            constraint: Some((*session, error.code.clone().unwrap_or_default())),
+        }
+    } else if error.is_missing_object() {
+        // Another transaction dropped what it uses: that prevents the anomaly when the
+        // transaction finds it alone.
         Stop {
             verdict: Verdict::Prevented,
             reason,
