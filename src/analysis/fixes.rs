@@ -81,6 +81,24 @@ fn key_columns(context: &Context, table: &str) -> String {
         .unwrap_or_else(|| "id".to_string())
 }
 
+/// Whether locking `read` of `program` holds back the write of an rw edge of `kind` from it:
+/// the write of a row the read returned waits for the lock, but a row added to (or moved
+/// into) what it scanned waits only where locking reads lock the gaps. A read that locks
+/// already (`FOR UPDATE SKIP LOCKED` in a claim) is not one to lock.
+pub fn locking_stops(
+    context: &Context,
+    program: &Program,
+    read: &Access,
+    kind: crate::analysis::conflict::EdgeKind,
+) -> bool {
+    read.lock().is_none()
+        && (kind == crate::analysis::conflict::EdgeKind::Item
+            || context
+                .semantics_of(program)
+                .level(context.engine, program.level)
+                .gap_locks)
+}
+
 /// `FOR UPDATE` on the read, or, for an aggregate on PostgreSQL (which rejects
 /// `FOR UPDATE` with aggregates), a lock of the rows themselves.
 pub fn lock_the_read(context: &Context, read: &Access, both_programs: bool) -> Option<Fix> {

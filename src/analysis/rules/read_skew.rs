@@ -337,7 +337,9 @@ fn finding(
                 .to_string(),
             edit: None,
         });
-        fixes.extend(fixes::lock_the_read(context, x, false));
+        if fixes::locking_stops(context, t1.program, x, first.kind) {
+            fixes.extend(fixes::lock_the_read(context, x, false));
+        }
     }
     fixes.extend(fixes::raise_level_of(context, t1.program, Rule::ReadSkew));
     let mut programs = vec![t1.index];
