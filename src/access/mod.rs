@@ -126,6 +126,34 @@ impl Comparison {
             | ((outcomes & Self::GREATER) >> 2)
     }
 
+    /// The SQL operator that lets exactly `outcomes` through (`<=` for `LESS | EQUAL`).
+    pub fn operator(outcomes: u8) -> &'static str {
+        match outcomes & (Self::LESS | Self::EQUAL | Self::GREATER) {
+            Self::LESS => "<",
+            o if o == Self::LESS | Self::EQUAL => "<=",
+            Self::EQUAL => "=",
+            o if o == Self::GREATER | Self::EQUAL => ">=",
+            Self::GREATER => ">",
+            o if o == Self::LESS | Self::GREATER => "<>",
+            0 => "never",
+            _ => "any",
+        }
+    }
+
+    /// Human text: `attempts < max_attempts`, `... when status IN ('failed')`.
+    pub fn describe(&self) -> String {
+        let mut text = format!(
+            "{} {} {}",
+            self.left,
+            Self::operator(self.outcomes),
+            self.right
+        );
+        if let Some((column, domain)) = &self.when {
+            text.push_str(&format!(" when {column} {}", domain.describe()));
+        }
+        text
+    }
+
     /// Whether it mentions `column`, as a compared column or in its condition.
     pub fn mentions(&self, column: &str) -> bool {
         self.left == column
@@ -272,9 +300,13 @@ impl RowSet {
         }
     }
 
-    /// Human text: `id = $1 AND kind = 'a'`, or `every row`.
+    /// Human text: `id = $1 AND kind = 'a' AND attempts < max_attempts`, or `any row`.
     pub fn describe(&self) -> String {
-        if self.pins.is_empty() && self.domains.is_empty() {
+        if self.pins.is_empty()
+            && self.domains.is_empty()
+            && self.comparisons.is_empty()
+            && self.bounds.is_empty()
+        {
             return "any row".to_string();
         }
         let mut parts: Vec<String> = self
@@ -288,6 +320,15 @@ impl RowSet {
                 .filter(|(column, _)| !self.pins.contains_key(*column))
                 .map(|(column, domain)| format!("{column} {}", domain.describe())),
         );
+        parts.extend(self.bounds.iter().map(|bound| {
+            format!(
+                "{} {} {}",
+                bound.column,
+                Comparison::operator(bound.outcomes),
+                bound.term.render()
+            )
+        }));
+        parts.extend(self.comparisons.iter().map(Comparison::describe));
         format!("rows where {}", parts.join(" AND "))
     }
 }
@@ -622,5 +663,48 @@ pub fn pin_picked_rows(statements: &mut [Vec<Access>]) {
                 read.rows.pins.insert(column.clone(), term.clone());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_set_describes_its_bounds_and_comparisons() {
+        let rows = RowSet {
+            pins: BTreeMap::from([("queue".to_string(), Term::Param("$1".to_string()))]),
+            bounds: vec![Bound {
+                column: "run_at".to_string(),
+                outcomes: Comparison::LESS | Comparison::EQUAL,
+                term: Term::Param("$2".to_string()),
+            }],
+            comparisons: vec![Comparison {
+                left: "attempts".to_string(),
+                right: "max_attempts".to_string(),
+                outcomes: Comparison::LESS,
+                when: Some((
+                    "status".to_string(),
+                    Domain::In(BTreeSet::from(["'failed'".to_string()])),
+                )),
+            }],
+            ..RowSet::default()
+        };
+        assert_eq!(
+            rows.describe(),
+            "rows where queue = $1 AND run_at <= $2 AND attempts < max_attempts when status \
+             IN ('failed')"
+        );
+        let only_compared = RowSet {
+            comparisons: vec![Comparison {
+                left: "a".to_string(),
+                right: "b".to_string(),
+                outcomes: Comparison::LESS | Comparison::GREATER,
+                when: None,
+            }],
+            ..RowSet::default()
+        };
+        assert_eq!(only_compared.describe(), "rows where a <> b");
+        assert_eq!(RowSet::default().describe(), "any row");
     }
 }
