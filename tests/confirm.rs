@@ -571,6 +571,58 @@ fn a_table_another_transaction_dropped_prevents_the_anomaly() {
     );
 }
 
+/// A routine whose own SQL does not fit the schema (a json value into a bytea column, which
+/// PL/pgSQL accepts when the function is created) fails on every call, alone too: it never
+/// commits, so the read skew it would cause is not reproduced, and the reason says why.
+#[test]
+fn a_routine_that_fails_on_every_call_never_commits() {
+    let Some(server) = Server::start("a_routine_that_fails_on_every_call") else {
+        return;
+    };
+    let files = [
+        (
+            "migrations/001_accounts.sql",
+            "CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL);\n\
+             CREATE TABLE notes (id int PRIMARY KEY, data bytea);\n\
+             CREATE FUNCTION note(p_id int, p_note text) RETURNS void AS $$\n\
+             BEGIN\n\
+             \x20   UPDATE accounts SET balance = balance + 1 WHERE id = p_id;\n\
+             \x20   UPDATE notes SET data = to_json(p_note) WHERE id = p_id;\n\
+             END;\n\
+             $$ LANGUAGE plpgsql;\n",
+        ),
+        (
+            "report.sql",
+            "-- name: report\nBEGIN;\nSELECT balance FROM accounts WHERE id = $1;\n\
+             SELECT data FROM notes WHERE id = $1;\nCOMMIT;\n",
+        ),
+    ];
+    let output = server.confirm_project(&files);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let findings = report["findings"].as_array().expect("findings");
+    let skew = findings
+        .iter()
+        .find(|finding| finding["rule"] == "read-skew")
+        .unwrap_or_else(|| panic!("no read skew: {findings:?}\n{stderr}"));
+    let confirmation = &skew["confirmation"];
+    assert_eq!(
+        confirmation["verdict"], "not_reproduced",
+        "{}",
+        confirmation["reason"]
+    );
+    assert!(
+        confirmation["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains(
+                "(42804), in the project's own routine run as one call, and the same when it runs \
+             alone before the others"
+            )),
+        "{}",
+        confirmation["reason"]
+    );
+}
+
 /// Steps that commit separately (`atomic = false`) are replayed with a COMMIT after each
 /// step: the fetch's lock ends there, and both workers take the task.
 #[test]

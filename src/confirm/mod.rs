@@ -868,7 +868,7 @@ fn confirm_with(
         interleaving,
         partner: None,
     };
-    let stopped = stopped_by_error(&plan, &interleaved);
+    let stopped = stopped_by_error(&plan, &interleaved, calls);
     if let Some(Stop {
         verdict,
         reason,
@@ -891,7 +891,7 @@ fn confirm_with(
     // when it runs alone first: otherwise it is the rows, not the interleaving.
     let orders = match &stopped {
         Some(Stop {
-            constraint: Some((session, _)),
+            constraint: Some((session, ..)),
             ..
         }) => permutations(&committed)
             .into_iter()
@@ -919,7 +919,7 @@ fn confirm_with(
     if let Some(Stop {
         verdict,
         reason,
-        constraint: Some((session, code)),
+        constraint: Some((session, code, cause)),
     }) = stopped
     {
         let alone = confirmation.serial_outcomes.first().is_some_and(|serial| {
@@ -927,10 +927,8 @@ fn confirm_with(
                 .iter()
                 .any(|result| *result == session::StatementResult::Error(code.clone()))
         });
-        let raised = matches!(code.as_str(), "P0001" | "45000");
-        let missing = matches!(code.as_str(), "42P01" | "42704" | "42S02");
-        (confirmation.verdict, confirmation.reason) = match (alone, raised, missing) {
-            (true, _, true) => {
+        (confirmation.verdict, confirmation.reason) = match (alone, cause) {
+            (true, Cause::Missing) => {
                 let first_error = interleaved.errors.iter().flatten().next();
                 (
                     Verdict::Inconclusive,
@@ -941,14 +939,14 @@ fn confirm_with(
                     )),
                 )
             }
-            (true, false, _) => (
+            (true, Cause::Constraint) => (
                 Verdict::Inconclusive,
                 with_schema(format!(
                     "{reason}, and fails the same way when it runs alone before the others: \
                      the rows, not the interleaving, break the constraint"
                 )),
             ),
-            (true, true, _) => (
+            (true, Cause::Raised) => (
                 Verdict::Inconclusive,
                 with_schema(format!(
                     "{reason}, {RAISED_BY_PROJECT}, and it raises the same when it runs alone \
@@ -956,19 +954,33 @@ fn confirm_with(
                      seed.sql, or make the state with a `[confirm] setup` file)"
                 )),
             ),
-            (false, _, true) => (
+            (true, Cause::Broken) => (
+                Verdict::NotReproduced,
+                with_schema(format!(
+                    "{reason}, in the project's own routine run as one call, and the same when \
+                     it runs alone before the others: as written it cannot run on this \
+                     schema, so it never commits, and the anomaly needs it to"
+                )),
+            ),
+            (false, Cause::Missing) => (
                 verdict,
                 with_schema(format!(
                     "{reason}, which it finds when it runs alone before the others: another \
                      transaction dropped it first"
                 )),
             ),
-            (false, false, _) => (verdict, with_schema(reason)),
-            (false, true, _) => (
+            (false, Cause::Constraint) => (verdict, with_schema(reason)),
+            (false, Cause::Raised) => (
                 verdict,
                 with_schema(format!(
                     "{reason}, {RAISED_BY_PROJECT}, which it passes when it runs alone before \
                      the others: the project's own check stopped the interleaving"
+                )),
+            ),
+            (false, Cause::Broken) => (
+                Verdict::Inconclusive,
+                with_schema(format!(
+                    "{reason}, which it does not when it runs alone before the others"
                 )),
             ),
         };
@@ -1047,6 +1059,20 @@ fn confirm_with(
     confirmation
 }
 
+/// Why a session that stopped a run failed, by its SQLSTATE (see [`stopped_by_error`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    /// A constraint of the schema (class 23).
+    Constraint,
+    /// The project's own `RAISE EXCEPTION` (P0001, MySQL's 45000).
+    Raised,
+    /// A table or other object it names is missing (42P01, 42704, MySQL's 42S02).
+    Missing,
+    /// Any other error of class 42 (a type mismatch, an unknown column) in a routine run as
+    /// one call: the project's own SQL.
+    Broken,
+}
+
 /// What the reason of a run stopped by the project's own exception (P0001) says.
 const RAISED_BY_PROJECT: &str = "raised by the project's own code";
 
@@ -1082,15 +1108,20 @@ fn incomplete(schema: &Schema, reason: String, error: Option<&database::ServerEr
 struct Stop {
     verdict: Verdict,
     reason: String,
-    /// For a constraint violation or an exception the project's code raised (P0001): the
-    /// session and SQLSTATE, to be checked against the session run alone.
-    constraint: Option<(usize, String)>,
+    /// For a failure that the session run alone tells apart (a constraint violation, an
+    /// exception the project's code raised, a missing relation, its own routine's broken SQL):
+    /// the session, its SQLSTATE and why it failed.
+    constraint: Option<(usize, String, Cause)>,
 }
 
 /// The verdict when a session failed: a serialization failure or a deadlock prevents the
 /// anomaly; a constraint, or the project's own exception, prevents it when the session
 /// passes it alone; any other error leaves it open.
-fn stopped_by_error(plan: &Plan, execution: &Execution) -> Option<Stop> {
+fn stopped_by_error(
+    plan: &Plan,
+    execution: &Execution,
+    calls: &BTreeMap<usize, String>,
+) -> Option<Stop> {
     let failures: Vec<(usize, &database::ServerError)> = execution
         .errors
         .iter()
@@ -1108,6 +1139,8 @@ fn stopped_by_error(plan: &Plan, execution: &Execution) -> Option<Stop> {
         .or_else(|| failures.first())?;
     let label = &plan.sessions[*session].label;
     let reason = format!("{label} failed: {}", error.message);
+    let code = error.code.clone().unwrap_or_default();
+    let alone = |cause: Cause| Some((*session, code.clone(), cause));
     Some(if error.is_serialization_failure() {
         Stop {
             verdict: Verdict::Prevented,
@@ -1118,7 +1151,7 @@ fn stopped_by_error(plan: &Plan, execution: &Execution) -> Option<Stop> {
         Stop {
             verdict: Verdict::Prevented,
             reason,
-            constraint: Some((*session, error.code.clone().unwrap_or_default())),
+            constraint: alone(Cause::Constraint),
         }
     } else if error.is_missing_object() {
         // Another transaction dropped what it uses: that prevents the anomaly when the
@@ -1126,7 +1159,7 @@ fn stopped_by_error(plan: &Plan, execution: &Execution) -> Option<Stop> {
         Stop {
             verdict: Verdict::Prevented,
             reason,
-            constraint: Some((*session, error.code.clone().unwrap_or_default())),
+            constraint: alone(Cause::Missing),
         }
     } else if error.is_raised_by_project() {
         // An exception the project's code raises is its own constraint: it prevents the
@@ -1134,7 +1167,14 @@ fn stopped_by_error(plan: &Plan, execution: &Execution) -> Option<Stop> {
         Stop {
             verdict: Verdict::Prevented,
             reason,
-            constraint: Some((*session, error.code.clone().unwrap_or_default())),
+            constraint: alone(Cause::Raised),
+        }
+    } else if code.starts_with("42") && calls.contains_key(session) {
+        // The project's own routine, run as one call, whose SQL does not fit the schema.
+        Stop {
+            verdict: Verdict::Inconclusive,
+            reason,
+            constraint: alone(Cause::Broken),
         }
     } else {
         Stop {
