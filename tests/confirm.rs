@@ -411,6 +411,22 @@ fn a_finding_is_confirmed_with_a_partner_when_its_own_pair_does_not_reproduce() 
     );
 }
 
+/// Asserts a finding's `confirmation`: its verdict, and a part of its reason.
+fn assert_confirmed(confirmation: &serde_json::Value, verdict: &str, reason: &str) {
+    assert_eq!(
+        confirmation["verdict"], verdict,
+        "{}",
+        confirmation["reason"]
+    );
+    assert!(
+        confirmation["reason"]
+            .as_str()
+            .is_some_and(|text| text.contains(reason)),
+        "{}",
+        confirmation["reason"]
+    );
+}
+
 /// A job queue's orphan sweep and a worker's heartbeat race (the write skew, reproduced); a
 /// third statement that starts jobs makes isolint report a dangerous structure through them.
 /// Its run leaves an outcome no serial order gives, but the same schedule without the start
@@ -481,20 +497,10 @@ fn a_structure_whose_run_needs_only_two_of_its_transactions_is_not_reproduced() 
         .filter_map(|transaction| transaction["name"].as_str())
         .collect();
     assert_eq!(names, ["sweep", "heartbeat", "start"]);
-    let confirmation = &structure["confirmation"];
-    assert_eq!(
-        confirmation["verdict"], "not_reproduced",
-        "{}",
-        confirmation["reason"]
-    );
-    assert!(
-        confirmation["reason"]
-            .as_str()
-            .is_some_and(|reason| reason.contains(
-                "the same schedule without T3 does not match any serial order of the others either"
-            )),
-        "{}",
-        confirmation["reason"]
+    assert_confirmed(
+        &structure["confirmation"],
+        "not_reproduced",
+        "the same schedule without T3 does not match any serial order of the others either",
     );
 }
 
@@ -558,16 +564,10 @@ fn a_table_another_transaction_dropped_prevents_the_anomaly() {
         .find(|finding| finding["fingerprint"] == fingerprint)
         .map(|finding| &finding["confirmation"])
         .expect("the finding, confirmed");
-    assert_eq!(
-        confirmation["verdict"], "prevented",
-        "{}",
-        confirmation["reason"]
-    );
-    assert!(
-        confirmation["reason"].as_str().is_some_and(|reason| reason
-            .contains("(42P01), which it finds when it runs alone before the others")),
-        "{}",
-        confirmation["reason"]
+    assert_confirmed(
+        confirmation,
+        "prevented",
+        "(42P01), which it finds when it runs alone before the others",
     );
 }
 
@@ -605,21 +605,11 @@ fn a_routine_that_fails_on_every_call_never_commits() {
         .iter()
         .find(|finding| finding["rule"] == "read-skew")
         .unwrap_or_else(|| panic!("no read skew: {findings:?}\n{stderr}"));
-    let confirmation = &skew["confirmation"];
-    assert_eq!(
-        confirmation["verdict"], "not_reproduced",
-        "{}",
-        confirmation["reason"]
-    );
-    assert!(
-        confirmation["reason"]
-            .as_str()
-            .is_some_and(|reason| reason.contains(
-                "(42804), in the project's own routine run as one call, and the same when it runs \
-             alone before the others"
-            )),
-        "{}",
-        confirmation["reason"]
+    assert_confirmed(
+        &skew["confirmation"],
+        "not_reproduced",
+        "(42804), in the project's own routine run as one call, and the same when it runs alone \
+         before the others",
     );
 }
 

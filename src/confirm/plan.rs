@@ -2027,27 +2027,13 @@ mod tests {
 
     #[test]
     fn a_limit_takes_every_row_and_an_offset_skips_none() {
-        let result = check(
-            Engine::Postgres,
-            &[],
-            None,
-            SCHEMA,
+        let plan = plan_of_first_finding(
             "-- name: leave
             BEGIN;
             SELECT doctor_id FROM oncall WHERE shift_id = $1 AND on_call LIMIT $3 OFFSET $4;
             UPDATE oncall SET on_call = false WHERE shift_id = $1 AND doctor_id = $2;
             COMMIT;",
-            &[],
-        )
-        .0;
-        let plan = plan(
-            &result,
-            &result.findings[0],
-            modelled(),
-            &BTreeMap::new(),
-            Choice::default(),
-        )
-        .unwrap();
+        );
         assert!(
             plan.sessions[0].statements[0].ends_with("LIMIT '100' OFFSET '0'"),
             "{}",
@@ -2055,13 +2041,22 @@ mod tests {
         );
     }
 
+    /// The plan of the first finding of `transactions` over [`SCHEMA`] on PostgreSQL.
+    fn plan_of_first_finding(transactions: &str) -> Plan {
+        let result = check(Engine::Postgres, &[], None, SCHEMA, transactions, &[]).0;
+        plan(
+            &result,
+            &result.findings[0],
+            modelled(),
+            &BTreeMap::new(),
+            Choice::default(),
+        )
+        .unwrap()
+    }
+
     #[test]
     fn examples_give_values_per_instance() {
-        let result = check(
-            Engine::Postgres,
-            &[],
-            None,
-            SCHEMA,
+        let plan = plan_of_first_finding(
             "-- name: leave
             -- isolint: example 1=10 2=100
             -- isolint: example 1=10 2=200
@@ -2069,17 +2064,7 @@ mod tests {
             SELECT count(*) FROM oncall WHERE shift_id = $1 AND on_call;
             UPDATE oncall SET on_call = false WHERE shift_id = $1 AND doctor_id = $2;
             COMMIT;",
-            &[],
-        )
-        .0;
-        let plan = plan(
-            &result,
-            &result.findings[0],
-            modelled(),
-            &BTreeMap::new(),
-            Choice::default(),
-        )
-        .unwrap();
+        );
         assert!(plan.sessions[0].statements[1].ends_with("doctor_id = '100'"));
         assert!(plan.sessions[1].statements[1].ends_with("doctor_id = '200'"));
         assert!(plan.assumptions.is_empty(), "{:?}", plan.assumptions);
