@@ -3022,3 +3022,39 @@ fn a_locked_read_its_statement_deletes_is_written_by_no_one_after() {
         );
     }
 }
+
+/// Two workers' `claim`s choose job 1 in their derived tables; the second waits for the first's
+/// row, re-checks `attempt_at <= now()` on the claimed version and skips it: one worker holds
+/// the job. `claim_unchecked` chooses on `state`, which its own WHERE does not repeat: the
+/// second claim overwrites the first's once it commits.
+#[test]
+fn a_derived_table_chooses_the_rows_its_statement_writes() {
+    let Some(database) = Database::of("a_derived_table_chooses_the_rows_its_statement_writes")
+    else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["lost-update: claim_unchecked"]
+    );
+    for (claim, second) in [("claim", 0), ("claim_unchecked", 1)] {
+        database.execute(
+            "DELETE FROM jobs; INSERT INTO jobs (id, attempt_at) \
+             VALUES (1, now() - interval '2 minutes'), (2, now() - interval '1 minute')",
+        );
+        let first = database.statement(claim, &[("1", "'w1'")]);
+        let other = database.statement(claim, &[("1", "'w2'")]);
+        let mut run = database.sessions(["w1", "w2"]);
+        run.step("w1", "BEGIN");
+        assert_eq!(run.step("w1", &first).rows(), ["1"], "{claim}");
+        assert!(run.step("w2", &other).is_waiting(), "{claim}");
+        run.step("w1", "COMMIT");
+        assert_eq!(run.finish("w2").count(), second, "{claim}");
+        let holder = if second == 0 { "1|w1" } else { "1|w2" };
+        assert_eq!(
+            database.query("SELECT id, worker FROM jobs WHERE worker IS NOT NULL"),
+            [holder],
+            "{claim}"
+        );
+    }
+}

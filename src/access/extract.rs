@@ -542,6 +542,10 @@ struct ScopeEntry {
     /// A derived table's columns that are one base table's column row for row (see
     /// [`Extractor::passed_through`]): a condition on one restricts that table's rows.
     columns: BTreeMap<String, usize>,
+    /// A derived table's plain columns (`(SELECT id FROM jobs WHERE ... LIMIT 10) AS m`), each
+    /// with the base read it comes from when that is known, and the accesses the derived table
+    /// made: a write joined to one by its key writes rows the derived table chose.
+    picks: Option<(Vec<(String, Option<usize>)>, std::ops::Range<usize>)>,
 }
 
 impl ScopeEntry {
@@ -1646,6 +1650,7 @@ impl Extractor<'_> {
                     access: Some(target),
                     derived: Vec::new(),
                     columns: BTreeMap::new(),
+                    picks: None,
                 });
                 for join in &update.table.joins {
                     self.table_factor(&join.relation, ReadMode::default(), &mut scope);
@@ -1725,6 +1730,7 @@ impl Extractor<'_> {
                     access: Some(target),
                     derived: Vec::new(),
                     columns: BTreeMap::new(),
+                    picks: None,
                 });
                 if let Some(using) = &delete.using {
                     self.read_from_list(using, ReadMode::default(), &mut scope);
@@ -1814,6 +1820,7 @@ impl Extractor<'_> {
             access: Some(target),
             derived: Vec::new(),
             columns: BTreeMap::new(),
+            picks: None,
         }];
         let constants = merge_source_constants(&merge.source);
         self.table_factor(&merge.source, self.nested_mode(), &mut scope);
@@ -2418,6 +2425,7 @@ impl Extractor<'_> {
                     access,
                     derived: Vec::new(),
                     columns: BTreeMap::new(),
+                    picks: None,
                 });
             }
             TableFactor::Derived {
@@ -2430,12 +2438,24 @@ impl Extractor<'_> {
                         .filter(|&index| self.accesses[index].is_read())
                         .collect();
                     let columns = self.passed_through(subquery);
+                    let sources = match subquery.body.as_ref() {
+                        SetExpr::Select(select) => self.column_sources(select),
+                        _ => BTreeMap::new(),
+                    };
+                    let picked = projected_columns(subquery)
+                        .into_iter()
+                        .map(|column| {
+                            let source = sources.get(&column).copied();
+                            (column, source)
+                        })
+                        .collect();
                     scope.push(ScopeEntry {
                         alias: ident(&alias.name),
                         table: String::new(),
                         access: None,
                         derived,
                         columns,
+                        picks: Some((picked, first..self.accesses.len())),
                     });
                 }
             }
@@ -2701,8 +2721,23 @@ impl Extractor<'_> {
         }
     }
 
-    /// Pins `column` of `target` and `chosen` of the reads of the same table in `sources` to
-    /// one value: the rows the sources chose are the rows the target touches.
+    /// The label and accesses of the derived table whose plain column `outer` names, unless
+    /// that column is known to come from a table other than `table`.
+    fn derived_rows(
+        &self,
+        scope: &[ScopeEntry],
+        outer: &ColumnRef,
+        table: &str,
+    ) -> Option<(String, std::ops::Range<usize>)> {
+        let entry = self.resolve(scope, outer)?;
+        let (columns, range) = entry.picks.as_ref()?;
+        let (_, source) = columns.iter().find(|(name, _)| *name == outer.1)?;
+        if source.is_some_and(|read| self.accesses[read].table != table) {
+            return None;
+        }
+        Some((format!("{}.{}", entry.alias, outer.1), range.clone()))
+    }
+
     /// The comparisons of columns the rows `read` chose passed, for the rows `target` writes.
     fn take_chosen_comparisons(&mut self, target: usize, read: usize) {
         let chosen = self.accesses[read].rows.clone();
@@ -2719,6 +2754,8 @@ impl Extractor<'_> {
         }
     }
 
+    /// Pins `column` of `target` and `chosen` of the reads of the same table in `sources` to
+    /// one value: the rows the sources chose are the rows the target touches.
     fn link_chosen_rows(
         &mut self,
         target: usize,
@@ -2908,6 +2945,16 @@ impl Extractor<'_> {
                             self.mark_deleted(reader, access, only_equality);
                             continue;
                         }
+                    }
+                    // `UPDATE t ... FROM (SELECT id FROM t WHERE ... LIMIT 10) m WHERE t.id =
+                    // m.id`: as with a CTE, the rows the derived table chose are the rows
+                    // written.
+                    if let Some((label, range)) = self.derived_rows(scope, &outer, &table)
+                        && let Some(reader) =
+                            self.link_chosen_rows(access, &column.1, range, &outer.1, label)
+                    {
+                        self.mark_deleted(reader, access, only_equality);
+                        continue;
                     }
                     self.take_chosen_domains(access, &column.1, &outer);
                     // `DELETE FROM t USING (SELECT id FROM t ...) x WHERE t.id = x.id`.
