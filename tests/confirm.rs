@@ -504,13 +504,14 @@ fn a_structure_whose_run_needs_only_two_of_its_transactions_is_not_reproduced() 
     );
 }
 
-/// PgQ's forced `drop_queue` drops the queue's event tables (dynamic `DROP TABLE`) under the
-/// queue row's lock; `batch_retry`, waiting for that lock, then reads a table that is gone
-/// (42P01). Alone it finds the table, so the drop is what stopped it: prevented, not a
-/// migration that failed.
+/// PgQ's forced `drop_queue` unsubscribes the queue's consumers and drops its tables under the
+/// queue row's lock. `batch_retry`, stopped by a pause before its INSERT where the witness has
+/// the drop commit, goes on to find its batch gone and raises 'batch not found'; alone it finds
+/// the batch, so the drop is what stopped it: prevented, not rows that fail the project's
+/// check.
 #[test]
-fn a_table_another_transaction_dropped_prevents_the_anomaly() {
-    let Some(server) = Server::start("a_table_another_transaction_dropped") else {
+fn a_structure_through_a_forced_drop_is_prevented_by_the_projects_own_check() {
+    let Some(server) = Server::start("a_structure_through_a_forced_drop") else {
         return;
     };
     let project = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/pgq-3.5");
@@ -567,7 +568,16 @@ fn a_table_another_transaction_dropped_prevents_the_anomaly() {
     assert_confirmed(
         confirmation,
         "prevented",
-        "(42P01), which it finds when it runs alone before the others",
+        "batch not found (P0001), raised by the project's own code, which it passes when it \
+         runs alone before the others",
+    );
+    assert!(
+        confirmation["interleaving"]
+            .as_str()
+            .is_some_and(|text| text.contains("pauses inside a call")
+                && text.contains("T2 before `insert into pgq.retry_queue")),
+        "{}",
+        confirmation["interleaving"]
     );
 }
 
@@ -611,6 +621,64 @@ fn a_routine_that_fails_on_every_call_never_commits() {
         "(42804), in the project's own routine run as one call, and the same when it runs alone \
          before the others",
     );
+}
+
+/// A function that reads a balance and then the ledger, called as one statement (its first
+/// statement computes the key, which isolint does not run, so it is not replayed): the run
+/// makes the function again with a pause before its second read, the deposit commits in
+/// between, and the statement returns the old balance beside the new total.
+#[test]
+fn a_read_skew_inside_one_call_is_reproduced_with_a_pause() {
+    let Some(server) = Server::start("a_read_skew_inside_one_call") else {
+        return;
+    };
+    let files = [(
+        "migrations/001_accounts.sql",
+        "CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL);\n\
+         CREATE TABLE ledger (account_id int PRIMARY KEY REFERENCES accounts (id),\n\
+         \x20   total int NOT NULL);\n\
+         CREATE FUNCTION statement_of(p_id int) RETURNS text LANGUAGE plpgsql AS $$\n\
+         DECLARE v_id int; v_balance int; v_total int;\n\
+         BEGIN\n\
+         \x20   v_id := p_id + 0; -- a key the function computes; the pause goes after it\n\
+         \x20   SELECT balance INTO v_balance FROM accounts WHERE id = v_id;\n\
+         \x20   SELECT total INTO v_total FROM ledger WHERE account_id = v_id;\n\
+         \x20   RETURN v_balance || '/' || v_total;\n\
+         END\n\
+         $$;\n\
+         CREATE FUNCTION deposit(p_id int, p_amount int) RETURNS void LANGUAGE plpgsql AS $$\n\
+         BEGIN\n\
+         \x20   UPDATE accounts SET balance = balance + p_amount WHERE id = p_id;\n\
+         \x20   UPDATE ledger SET total = total + p_amount WHERE account_id = p_id;\n\
+         END\n\
+         $$;\n",
+    )];
+    let output = server.confirm_project(&files);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let findings = report["findings"].as_array().expect("findings");
+    let skew = findings
+        .iter()
+        .find(|finding| finding["rule"] == "read-skew")
+        .unwrap_or_else(|| panic!("no read skew: {findings:?}\n{stderr}"));
+    let confirmation = &skew["confirmation"];
+    assert_confirmed(
+        confirmation,
+        "reproduced",
+        "matches none of the 2 serial orders",
+    );
+    assert!(
+        confirmation["interleaving"]
+            .as_str()
+            .is_some_and(|text| text.contains(
+                "T1 before `SELECT total INTO v_total FROM ledger WHERE account_id = v_id`"
+            )),
+        "{}",
+        confirmation["interleaving"]
+    );
+    // The call returned the balance before the deposit beside the total after it.
+    let returned = confirmation["observed"]["results"][0][0]["rows"][0][0].as_str();
+    assert_eq!(returned, Some("100/102"), "{confirmation}");
 }
 
 /// Steps that commit separately (`atomic = false`) are replayed with a COMMIT after each

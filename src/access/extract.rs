@@ -545,8 +545,11 @@ struct ScopeEntry {
     /// A derived table's plain columns (`(SELECT id FROM jobs WHERE ... LIMIT 10) AS m`), each
     /// with the base read it comes from when that is known, and the accesses the derived table
     /// made: a write joined to one by its key writes rows the derived table chose.
-    picks: Option<(Vec<(String, Option<usize>)>, std::ops::Range<usize>)>,
+    picks: Option<Picks>,
 }
+
+/// A derived table's plain columns with the read each comes from, and its accesses.
+type Picks = (Vec<(String, Option<usize>)>, std::ops::Range<usize>);
 
 impl ScopeEntry {
     /// The access whose rows a condition on `column` restricts: the entry's own table, or the

@@ -28,6 +28,7 @@ pub mod database;
 pub mod holder;
 pub mod mariadb;
 pub mod migrate;
+pub mod pause;
 pub mod plan;
 pub mod seed;
 pub mod session;
@@ -998,10 +999,16 @@ fn confirm_with(
             .all(|serial| same_for(&committed, observed, &serial.outcome));
     // A session that waited for another's lock met it: when every serial order gives what
     // the interleaving did, the wait is what kept it serial.
+    // A call that waited only for its pause met nobody.
+    let paused = match &plan.pauses {
+        Some(pauses) if steps == pauses.steps => pauses.call_events(&interleaved.event_steps),
+        _ => Vec::new(),
+    };
     let waited = interleaved
         .events
         .iter()
-        .any(|event| event.completed_after.is_some());
+        .enumerate()
+        .any(|(event, entry)| entry.completed_after.is_some() && !paused.contains(&event));
     let (verdict, reason) = match matching {
         Some(_) if independent && waited => (
             Verdict::Prevented,
@@ -1255,6 +1262,25 @@ impl Runner<'_> {
         );
         // The holder races PostgreSQL's re-check of a waiting row (EvalPlanQual), which InnoDB
         // does not do that way: its locking reads and writes read the newest row version.
+        if let Some(pauses) = self.plan.pauses.as_ref().filter(|_| postgres) {
+            let sessions = &self.plan.sessions;
+            let why = match self.run(&pauses.steps) {
+                Ok(paused) => {
+                    match pauses.achieved(sessions, &paused.events, &paused.event_steps) {
+                        Ok(()) => {
+                            return Ok((paused, pauses.describe(sessions), pauses.steps.clone()));
+                        }
+                        Err(why) => why,
+                    }
+                }
+                Err(why) => why,
+            };
+            return Ok((
+                self.run(&self.plan.steps)?,
+                format!("{witness} (without pauses inside calls: {why})"),
+                self.plan.steps.clone(),
+            ));
+        }
         let Some(holder) = self.plan.lock_holder.as_ref().filter(|_| postgres) else {
             return Ok((
                 self.run(&self.plan.steps)?,
@@ -1342,6 +1368,20 @@ impl Runner<'_> {
                     let _ = database::query(&mut admin, statement);
                 }
             }
+        }
+        // Calls stop where the schedule with pauses has them stop.
+        if let Some(pauses) = &self.plan.pauses
+            && steps
+                .iter()
+                .any(|step| step.session == self.plan.sessions.len())
+        {
+            let labels: Vec<String> = self
+                .plan
+                .sessions
+                .iter()
+                .map(|session| session.label.clone())
+                .collect();
+            pause::instrument(&mut admin, &pauses.points, &labels)?;
         }
         // The outcome is read with isolint's own quoting.
         admin.quote_as_standard().map_err(|error| error.message)?;

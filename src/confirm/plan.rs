@@ -27,6 +27,7 @@ use crate::source::TextRange;
 use super::catalog::Tables;
 use super::database::{Flavor, quote_literal};
 use super::holder::LockHolder;
+use super::pause::{Pause, Pauses};
 
 /// How statements are made concrete for the database they run on.
 #[derive(Clone, Copy)]
@@ -108,6 +109,9 @@ pub struct Plan {
     /// The isolation tester's schedule with a third session holding the rows, for a finding
     /// whose statement must take its snapshot and wait while the other transaction commits.
     pub lock_holder: Option<LockHolder>,
+    /// The schedule that stops calls of routines between their statements where the witness
+    /// has another transaction go on, on PostgreSQL, when the plan has no lock holder.
+    pub pauses: Option<Pauses>,
 }
 
 /// How a chosen value taken from a row that exists is marked in the assumptions.
@@ -230,9 +234,13 @@ pub fn plan(
                 })
         })
         .collect();
-    let steps = schedule(finding, &sessions, &positions, &waits);
+    let steps = schedule(finding, &sessions, &positions, &waits, &[]);
     let lock_holder =
         super::holder::lock_holder(result, finding, &sessions, &positions, naming.tables);
+    let pauses = match (&lock_holder, naming.flavor) {
+        (None, Flavor::Postgres) => paused(result, finding, &sessions, &positions),
+        _ => None,
+    };
     let (parameters, mut assumptions) = values.finish();
     assumptions.extend(called);
     if !inside.is_empty() {
@@ -248,6 +256,74 @@ pub fn plan(
         parameters,
         assumptions,
         lock_holder,
+        pauses,
+    })
+}
+
+/// The schedule with pauses for `finding`: where the witness has another transaction go on
+/// between two statements of one session that run inside one call (a routine called whole, or
+/// a function a statement calls), a pause before the later statement.
+fn paused(
+    result: &CheckResult,
+    finding: &Finding,
+    sessions: &[Session],
+    positions: &[Vec<usize>],
+) -> Option<Pauses> {
+    let mut points = Vec::new();
+    for (session, &program) in finding.instances.iter().enumerate() {
+        let source = &result.programs[program];
+        let mut previous: Option<usize> = None;
+        let mut interrupted = false;
+        for step in &finding.witness {
+            if step.instance != session {
+                interrupted |= previous.is_some();
+                continue;
+            }
+            let Step::Statement(statement) = step.step else {
+                continue;
+            };
+            let at = |statement: usize| positions.get(session)?.get(statement).copied();
+            if let Some(before) = previous
+                && interrupted
+                && before != statement
+                && at(before).is_some()
+                && at(before) == at(statement)
+                && let Some(written) = source.statements.get(statement)
+            {
+                let (file, range) = written.written_in(source.file);
+                let text = result.files[file]
+                    .text
+                    .get(range.start..range.end)
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string();
+                if !text.is_empty() {
+                    points.push(Pause {
+                        session,
+                        statement,
+                        text,
+                    });
+                }
+            }
+            previous = Some(statement);
+            interrupted = false;
+        }
+    }
+    if points.is_empty() {
+        return None;
+    }
+    let controller = Pauses::controller(&points, *finding.instances.first()?);
+    let no_waits = vec![false; sessions.len()];
+    let steps = schedule(finding, sessions, positions, &no_waits, &points);
+    let calls = points
+        .iter()
+        .map(|point| positions[point.session][point.statement])
+        .collect();
+    Some(Pauses {
+        session: controller,
+        steps,
+        points,
+        calls,
     })
 }
 
@@ -423,11 +499,15 @@ pub fn captured(variable: &str) -> String {
 /// writes), the call runs just before that commit: it reads without the other's write and
 /// its own write waits for the commit, which is the witness as one call can follow it. Run
 /// at its first statement it would finish before the other began, a serial order.
+///
+/// With `pauses`, a controller session (index `sessions.len()`) takes each pause's lock first
+/// and releases it where the witness has the paused session go on.
 fn schedule(
     finding: &Finding,
     sessions: &[Session],
     positions: &[Vec<usize>],
     waits: &[bool],
+    pauses: &[Pause],
 ) -> Vec<PlannedStep> {
     // Per session that runs as one call: the witness index it runs at.
     let call_at: Vec<Option<usize>> = (0..sessions.len())
@@ -460,7 +540,10 @@ fn schedule(
     let mut next = vec![0; sessions.len()];
     let mut begun = vec![false; sessions.len()];
     let mut ended = vec![false; sessions.len()];
-    let mut steps = Vec::new();
+    let controller = sessions.len();
+    let mut steps: Vec<PlannedStep> = (0..pauses.len())
+        .map(|key| Pauses::lock(controller, key))
+        .collect();
     let mut run_until = |steps: &mut Vec<PlannedStep>, session: usize, until: usize| {
         if !begun[session] {
             begun[session] = true;
@@ -488,8 +571,14 @@ fn schedule(
         if session >= sessions.len() || ended[session] {
             continue;
         }
+        let paused = pauses.iter().position(|pause| {
+            pause.session == session && step.step == Step::Statement(pause.statement)
+        });
         match step.step {
             Step::Statement(_) if call_at[session].is_some() => {}
+            Step::Statement(_) if paused.is_some() => {
+                steps.extend(paused.map(|key| Pauses::release(controller, key)));
+            }
             Step::Statement(statement) => {
                 let position = positions[session]
                     .get(statement)
@@ -1029,10 +1118,7 @@ impl<'a> Values<'a> {
                             let value = self.existing(instance, name).unwrap_or_default();
                             self.used.insert(value.clone());
                             self.classes.insert(root, value.clone());
-                            let key = self.share_key(instance, name);
-                            if let Some(shared) = &mut self.shared {
-                                shared.insert(key, value.clone());
-                            }
+                            self.share(instance, name, &value);
                             self.assumed.insert(format!(
                                 "T{} {name} = {value} {FROM_EXISTING_ROW}",
                                 instance + 1
@@ -1052,10 +1138,7 @@ impl<'a> Values<'a> {
                             let fresh = self.typed(instance, name, number);
                             self.used.insert(fresh.clone());
                             self.classes.insert(root, fresh.clone());
-                            let key = self.share_key(instance, name);
-                            if let Some(shared) = &mut self.shared {
-                                shared.insert(key, fresh.clone());
-                            }
+                            self.share(instance, name, &fresh);
                             self.assumed
                                 .insert(format!("T{} {name} = {fresh}", instance + 1));
                             fresh
@@ -1069,11 +1152,22 @@ impl<'a> Values<'a> {
     }
 
     /// What parameters share a value by, when values are shared: the column they go with,
-    /// else their name.
-    fn share_key(&self, instance: usize, name: &str) -> String {
-        match self.columns[instance].get(name) {
-            Some((table, column)) => format!("{table}.{column}"),
-            None => parameter_key(name),
+    /// then their name (a routine called whole names its argument, not the column it reaches
+    /// through its variables).
+    fn share_keys(&self, instance: usize, name: &str) -> Vec<String> {
+        let column = self.columns[instance]
+            .get(name)
+            .map(|(table, column)| format!("{table}.{column}"));
+        column.into_iter().chain([parameter_key(name)]).collect()
+    }
+
+    /// Records `value` as the shared value of `name`'s keys that have none yet.
+    fn share(&mut self, instance: usize, name: &str, value: &str) {
+        let keys = self.share_keys(instance, name);
+        if let Some(shared) = &mut self.shared {
+            for key in keys {
+                shared.entry(key).or_insert_with(|| value.to_string());
+            }
         }
     }
 
@@ -1241,9 +1335,10 @@ impl<'a> Values<'a> {
         {
             return None;
         }
-        self.shared
-            .as_ref()?
-            .get(&self.share_key(instance, name))
+        let shared = self.shared.as_ref()?;
+        self.share_keys(instance, name)
+            .iter()
+            .find_map(|key| shared.get(key))
             .cloned()
     }
 
@@ -1977,7 +2072,13 @@ mod tests {
             severity: None,
             why: String::new(),
         };
-        let order = shown(&schedule(&finding, &sessions, &positions, &[true, true]));
+        let order = shown(&schedule(
+            &finding,
+            &sessions,
+            &positions,
+            &[true, true],
+            &[],
+        ));
         assert_eq!(
             order,
             [
@@ -1991,7 +2092,13 @@ mod tests {
         );
         // When its last statement only reads, nothing in the call waits: it runs where it
         // first appears.
-        let order = shown(&schedule(&finding, &sessions, &positions, &[false, true]));
+        let order = shown(&schedule(
+            &finding,
+            &sessions,
+            &positions,
+            &[false, true],
+            &[],
+        ));
         assert_eq!(
             order,
             [
@@ -2010,6 +2117,7 @@ mod tests {
             &replayed,
             &[vec![0, 1], vec![0]],
             &[true, true],
+            &[],
         ));
         assert_eq!(
             order,
@@ -2020,6 +2128,33 @@ mod tests {
                 "2Statement(0)",
                 "2Commit",
                 "1Statement(1)",
+                "1Commit"
+            ]
+        );
+        // With a pause before T1's second statement, T1's call starts where the witness has
+        // it start, and the controller (session 3) releases it after T2's commit.
+        let pause = Pause {
+            session: 0,
+            statement: 1,
+            text: "SELECT 1".to_string(),
+        };
+        let order = shown(&schedule(
+            &finding,
+            &sessions,
+            &positions,
+            &[false, false],
+            &[pause],
+        ));
+        assert_eq!(
+            order,
+            [
+                "3Statement(0)",
+                "1Begin",
+                "1Statement(0)",
+                "2Begin",
+                "2Statement(0)",
+                "2Commit",
+                "3Statement(1)",
                 "1Commit"
             ]
         );

@@ -274,8 +274,12 @@ struct Worker {
 }
 
 impl Worker {
-    fn start(run: &RunDatabase) -> Result<Worker, String> {
+    /// A connection of its own, on which `setup` runs first.
+    fn start(run: &RunDatabase, setup: Option<&str>) -> Result<Worker, String> {
         let mut client = run.session()?;
+        if let Some(setup) = setup {
+            query(&mut client, setup).map_err(|error| error.message)?;
+        }
         let pid = client.session_id()?;
         let cancel = match &client {
             Connection::Postgres(postgres) => Cancel::Postgres(postgres.cancel_token()),
@@ -606,19 +610,31 @@ pub fn run(
     steps: &[PlannedStep],
     run: &mut RunDatabase,
 ) -> Result<Execution, Stalled> {
-    // The sessions of the plan, and the lock holder when a step is its.
+    // The sessions of the plan, and the lock holder or the pauses' controller when a step is
+    // its.
     let holder = plan
         .lock_holder
         .as_ref()
-        .filter(|_| steps.iter().any(|step| step.session >= plan.sessions.len()))
-        .map(|holder| &holder.session);
+        .map(|holder| &holder.session)
+        .or(plan.pauses.as_ref().map(|pauses| &pauses.session))
+        .filter(|_| steps.iter().any(|step| step.session >= plan.sessions.len()));
     let sessions: Vec<&Session> = plan.sessions.iter().chain(holder).collect();
     if steps.iter().any(|step| step.session >= sessions.len()) {
         return Err("a step of the schedule names a session the plan does not have".to_string());
     }
+    // Each PostgreSQL session says which it is, for the pauses of routines (`pause`).
     let mut workers = sessions
         .iter()
-        .map(|_| Worker::start(run))
+        .map(|session| {
+            let label = match run.admin.flavor() {
+                Flavor::Postgres => Some(format!(
+                    "SET isolint.session = {}",
+                    super::database::quote_literal(&session.label)
+                )),
+                Flavor::Mysql => None,
+            };
+            Worker::start(run, label.as_deref())
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let pids: Vec<i64> = workers.iter().map(|worker| worker.pid).collect();
     let mut results: Vec<Vec<StatementResult>> = sessions
@@ -815,7 +831,7 @@ pub fn run(
         && let Some(Some(error)) = errors.get(plan.sessions.len())
     {
         return Err(format!(
-            "the lock holder {} failed: {}",
+            "the third session {} failed: {}",
             holder.label, error.message
         ));
     }

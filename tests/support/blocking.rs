@@ -48,6 +48,7 @@ pub fn lock_wait_and_sleep(database: &Database, sleep: &str, session_setup: &str
         parameters: vec![],
         assumptions: vec![],
         lock_holder: None,
+        pauses: None,
     };
     let mut run = confirm::session::RunDatabase {
         database: throwaway.database(),
