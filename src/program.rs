@@ -66,6 +66,10 @@ pub enum LevelSource {
     /// `--isolation` or the config file.
     Configured,
     EngineDefault,
+    /// A `STABLE` or `IMMUTABLE` PostgreSQL function called as a transaction of its own: its
+    /// body runs on the calling statement's snapshot, so its reads see one snapshot, as at
+    /// REPEATABLE READ (and it cannot write).
+    StableFunction,
 }
 
 #[derive(Debug, Clone)]

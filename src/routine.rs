@@ -219,6 +219,17 @@ pub fn build(
         let program = match statements {
             Some(statements) if !defined.definition.returns_trigger => {
                 let definition = &defined.definition;
+                // PostgreSQL runs a STABLE or IMMUTABLE function's body on the snapshot of the
+                // statement that calls it, and forbids it to write: called on its own, its
+                // reads all see one snapshot, as at REPEATABLE READ.
+                let (level, level_source) = if definition.stable
+                    && context.engine == Engine::Postgres
+                    && level < Level::RepeatableRead
+                {
+                    (Level::RepeatableRead, LevelSource::StableFunction)
+                } else {
+                    (level, level_source)
+                };
                 let name = if overloaded.contains(definition.name.as_str()) {
                     format!("{}({})", definition.name, definition.signature().join(", "))
                 } else {

@@ -3058,3 +3058,42 @@ fn a_derived_table_chooses_the_rows_its_statement_writes() {
         );
     }
 }
+
+/// The two functions of the fixture, made again with a pause between their reads (a wait for
+/// an advisory lock the test holds), each called while a deposit commits in the pause: the
+/// VOLATILE one returns the balance before the deposit beside the total after it, the STABLE
+/// one both from before, since its reads are on the snapshot of the statement that called it.
+#[test]
+fn a_stable_function_reads_on_one_snapshot() {
+    let Some(database) = Database::of("a_stable_function_reads_on_one_snapshot") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["read-skew: deposit, statement_of_volatile"]
+    );
+    let pause = "PERFORM pg_advisory_lock_shared(7); PERFORM pg_advisory_unlock_shared(7);";
+    for (function, volatility, returned) in [
+        ("statement_of", "STABLE", "100/100"),
+        ("statement_of_volatile", "VOLATILE", "100/110"),
+    ] {
+        database.execute(&format!(
+            "CREATE FUNCTION paused_{function}(p_id int) RETURNS text LANGUAGE plpgsql \
+             {volatility} AS $$ DECLARE v_balance int; v_total int; BEGIN \
+             SELECT balance INTO v_balance FROM accounts WHERE id = p_id; {pause} \
+             SELECT total INTO v_total FROM ledger WHERE account_id = p_id; \
+             RETURN v_balance || '/' || v_total; END $$; \
+             DELETE FROM ledger; DELETE FROM accounts; \
+             INSERT INTO accounts VALUES (1, 100); INSERT INTO ledger VALUES (1, 100);"
+        ));
+        let mut run = database.sessions(["test", "reader", "deposit"]);
+        run.step("test", "SELECT pg_advisory_lock(7)");
+        assert!(
+            run.step("reader", &format!("SELECT paused_{function}(1)"))
+                .is_waiting()
+        );
+        run.step("deposit", "SELECT deposit(1, 10)");
+        run.step("test", "SELECT pg_advisory_unlock(7)");
+        assert_eq!(run.finish("reader").rows(), [returned], "{function}");
+    }
+}

@@ -63,6 +63,7 @@ fn summary(result: &CheckResult, index: usize) -> String {
         LevelSource::Declared => "declared",
         LevelSource::Configured => "configured",
         LevelSource::EngineDefault => "engine default",
+        LevelSource::StableFunction => "a STABLE function reads on one snapshot",
     };
     // The settings the transaction chose itself (TiDB's `BEGIN PESSIMISTIC`).
     let own = result.own_settings(program);

@@ -178,6 +178,7 @@ pub fn write(
                             LevelSource::Declared => "declared",
                             LevelSource::Configured => "configured",
                             LevelSource::EngineDefault => "engine-default",
+                            LevelSource::StableFunction => "stable-function",
                         },
                         settings: result.own_settings(program),
                     }

@@ -158,6 +158,7 @@ pub fn level_source(program: &Program) -> &'static str {
         LevelSource::Declared => "declared",
         LevelSource::Configured => "configured",
         LevelSource::EngineDefault => "engine default",
+        LevelSource::StableFunction => "a STABLE function reads on one snapshot",
     }
 }
 
