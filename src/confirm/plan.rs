@@ -290,7 +290,11 @@ fn paused(
                 && at(before) == at(statement)
                 && let Some(written) = source.statements.get(statement)
             {
-                let (file, range) = written.written_in(source.file);
+                // A statement of a called routine is written in that routine's body.
+                let (file, range) = match &written.via {
+                    Some(via) => (via.file, via.range),
+                    None => written.written_in(source.file),
+                };
                 let text = result.files[file]
                     .text
                     .get(range.start..range.end)
