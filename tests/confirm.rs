@@ -504,16 +504,9 @@ fn a_structure_whose_run_needs_only_two_of_its_transactions_is_not_reproduced() 
     );
 }
 
-/// PgQ's forced `drop_queue` unsubscribes the queue's consumers and drops its tables under the
-/// queue row's lock. `batch_retry`, stopped by a pause before its INSERT where the witness has
-/// the drop commit, goes on to find its batch gone and raises 'batch not found'; alone it finds
-/// the batch, so the drop is what stopped it: prevented, not rows that fail the project's
-/// check.
-#[test]
-fn a_structure_through_a_forced_drop_is_prevented_by_the_projects_own_check() {
-    let Some(server) = Server::start("a_structure_through_a_forced_drop") else {
-        return;
-    };
+/// `isolint confirm` of the one finding of PgQ (the vendored corpus) with `rule` and the
+/// transactions `wanted`, on `server`: its confirmation.
+fn confirm_pgq_finding(server: &Server, rule: &str, wanted: &[&str]) -> serde_json::Value {
     let project = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/pgq-3.5");
     let run = |arguments: &[&str]| {
         let output = assert_cmd::Command::cargo_bin("isolint")
@@ -534,18 +527,13 @@ fn a_structure_through_a_forced_drop_is_prevented_by_the_projects_own_check() {
             .filter_map(|transaction| transaction["name"].as_str().map(str::to_string))
             .collect()
     };
-    let wanted = [
-        "maint_retry_events",
-        "batch_retry",
-        "drop_queue(text, boolean)",
-    ];
     let checked = run(&["check", ".", "--format", "json"]);
     let finding = checked["findings"]
         .as_array()
         .expect("findings")
         .iter()
-        .find(|finding| finding["rule"] == "dangerous-structure" && names(finding) == wanted)
-        .expect("the structure maint_retry_events x batch_retry x drop_queue(text, boolean)");
+        .find(|finding| finding["rule"] == rule && names(finding) == wanted)
+        .unwrap_or_else(|| panic!("no {rule} {wanted:?} in PgQ"));
     let fingerprint = finding["fingerprint"].as_str().expect("fingerprint");
     let url = server.url();
     let confirmed = run(&[
@@ -558,15 +546,33 @@ fn a_structure_through_a_forced_drop_is_prevented_by_the_projects_own_check() {
         "--database-url",
         &url,
     ]);
-    let confirmation = confirmed["findings"]
+    confirmed["findings"]
         .as_array()
         .expect("findings")
         .iter()
         .find(|finding| finding["fingerprint"] == fingerprint)
-        .map(|finding| &finding["confirmation"])
-        .expect("the finding, confirmed");
+        .map(|finding| finding["confirmation"].clone())
+        .expect("the finding, confirmed")
+}
+
+/// PgQ's forced `drop_queue` unsubscribes the queue's consumers and drops its tables under the
+/// queue row's lock. `batch_retry`, stopped by a pause before its INSERT where the witness has
+/// the drop commit, goes on to find its batch gone and raises 'batch not found'; alone it finds
+/// the batch, so the drop is what stopped it: prevented, not rows that fail the project's
+/// check.
+#[test]
+fn a_structure_through_a_forced_drop_is_prevented_by_the_projects_own_check() {
+    let Some(server) = Server::start("a_structure_through_a_forced_drop") else {
+        return;
+    };
+    let wanted = [
+        "maint_retry_events",
+        "batch_retry",
+        "drop_queue(text, boolean)",
+    ];
+    let confirmation = confirm_pgq_finding(&server, "dangerous-structure", &wanted);
     assert_confirmed(
-        confirmation,
+        &confirmation,
         "prevented",
         "batch not found (P0001), raised by the project's own code, which it passes when it \
          runs alone before the others",
@@ -578,6 +584,25 @@ fn a_structure_through_a_forced_drop_is_prevented_by_the_projects_own_check() {
                 && text.contains("T2 before `insert into pgq.retry_queue")),
         "{}",
         confirmation["interleaving"]
+    );
+}
+
+/// The forced drop drops the queue's sequences (dynamic `DROP SEQUENCE`) as well; `ticker()`,
+/// stopped before its tick insert while the drop commits, then reads a sequence that is gone
+/// (42P01). Alone it finds the sequence, so the drop is what stopped it: prevented, not a
+/// migration that failed.
+#[test]
+fn a_relation_another_transaction_dropped_prevents_the_anomaly() {
+    let Some(server) = Server::start("a_relation_another_transaction_dropped") else {
+        return;
+    };
+    let wanted = ["ticker()", "drop_queue(text, boolean)"];
+    let confirmation = confirm_pgq_finding(&server, "phantom-write-skew", &wanted);
+    assert_confirmed(
+        &confirmation,
+        "prevented",
+        "(42P01), which it finds when it runs alone before the others: another transaction \
+         dropped it first",
     );
 }
 
