@@ -427,6 +427,14 @@ fn assert_confirmed(confirmation: &serde_json::Value, verdict: &str, reason: &st
     );
 }
 
+/// Asserts that the schedule a confirmation ran is described with each of `parts`.
+fn assert_interleaving(confirmation: &serde_json::Value, parts: &[&str]) {
+    let interleaving = confirmation["interleaving"].as_str().unwrap_or_default();
+    for part in parts {
+        assert!(interleaving.contains(part), "{interleaving}");
+    }
+}
+
 /// A job queue's orphan sweep and a worker's heartbeat race (the write skew, reproduced); a
 /// third statement that starts jobs makes isolint report a dangerous structure through them.
 /// Its run leaves an outcome no serial order gives, but the same schedule without the start
@@ -577,13 +585,12 @@ fn a_structure_through_a_forced_drop_is_prevented_by_the_projects_own_check() {
         "batch not found (P0001), raised by the project's own code, which it passes when it \
          runs alone before the others",
     );
-    assert!(
-        confirmation["interleaving"]
-            .as_str()
-            .is_some_and(|text| text.contains("pauses inside a call")
-                && text.contains("T2 before `insert into pgq.retry_queue")),
-        "{}",
-        confirmation["interleaving"]
+    assert_interleaving(
+        &confirmation,
+        &[
+            "pauses inside a call",
+            "T2 before `insert into pgq.retry_queue",
+        ],
     );
 }
 
@@ -692,14 +699,9 @@ fn a_read_skew_inside_one_call_is_reproduced_with_a_pause() {
         "reproduced",
         "matches none of the 2 serial orders",
     );
-    assert!(
-        confirmation["interleaving"]
-            .as_str()
-            .is_some_and(|text| text.contains(
-                "T1 before `SELECT total INTO v_total FROM ledger WHERE account_id = v_id`"
-            )),
-        "{}",
-        confirmation["interleaving"]
+    assert_interleaving(
+        confirmation,
+        &["T1 before `SELECT total INTO v_total FROM ledger WHERE account_id = v_id`"],
     );
     // The call returned the balance before the deposit beside the total after it.
     let returned = confirmation["observed"]["results"][0][0]["rows"][0][0].as_str();

@@ -91,10 +91,7 @@ impl LockHolder {
                 "the lock-holder schedule did not run to the statement of {label}"
             ));
         };
-        let waited = events[decided]
-            .completed_after
-            .is_some_and(|after| after >= released);
-        if !waited {
+        if !events[decided].waited_for(released) {
             return Err(format!(
                 "with the lock-holder schedule {label}'s statement did not wait for the held \
                  rows (it chose none of them)"

@@ -149,10 +149,7 @@ impl Pauses {
                     "the schedule with pauses did not run to the call of {label}"
                 ));
             };
-            let waited = events[call]
-                .completed_after
-                .is_some_and(|after| after >= released);
-            if !waited {
+            if !events[call].waited_for(released) {
                 return Err(format!(
                     "{label}'s call did not stop before `{}` (it did not reach that statement)",
                     crate::one_line(&point.text)

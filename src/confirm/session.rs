@@ -208,6 +208,13 @@ pub struct Event {
     pub completed_after: Option<usize>,
 }
 
+impl Event {
+    /// Whether the step blocked and completed only after event `other` (a release).
+    pub fn waited_for(&self, other: usize) -> bool {
+        self.completed_after.is_some_and(|after| after >= other)
+    }
+}
+
 pub struct Execution {
     pub events: Vec<Event>,
     pub outcome: Outcome,
