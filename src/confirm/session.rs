@@ -144,7 +144,7 @@ impl RunDatabase<'_> {
                     }
                 })
                 .collect();
-            mask(&mut rows, &volatility, fresh);
+            mask(&mut rows, &volatility, fresh, None);
             rows.sort();
             contents.insert(table.display(), rows);
         }
@@ -380,7 +380,14 @@ fn origins(connection: &mut Connection, sql: &str) -> Vec<Origin> {
 
 /// Values that differ from run to run whatever the order (clock readings, random ids,
 /// numbers a sequence gave out during the run) are masked before outcomes are compared.
-fn masked(mut rows: Rows, columns: &[Origin], tables: &Tables, fresh: &Fresh) -> Rows {
+/// Numbers a sequence gave out are named by `labels` (see [`mask`]).
+fn masked(
+    mut rows: Rows,
+    columns: &[Origin],
+    tables: &Tables,
+    fresh: &Fresh,
+    labels: &mut BTreeMap<String, String>,
+) -> Rows {
     let volatile: Vec<Volatility> = columns
         .iter()
         .map(
@@ -405,7 +412,7 @@ fn masked(mut rows: Rows, columns: &[Origin], tables: &Tables, fresh: &Fresh) ->
             },
         )
         .collect();
-    mask(&mut rows, &volatile, fresh);
+    mask(&mut rows, &volatile, fresh, Some(labels));
     rows
 }
 
@@ -431,7 +438,16 @@ fn is_key_name(name: &str) -> bool {
     name == "id" || name.ends_with("_id")
 }
 
-fn mask(rows: &mut Rows, volatile: &[Volatility], fresh: &Fresh) {
+/// With `labels`, a number a sequence gave out during the run is named by when it was first
+/// returned (`(new 1)`, `(new 2)`, ...) rather than masked whole: which values a run returned
+/// were equal stays part of its outcome (two calls that got one batch against two), while
+/// which numbers they were does not. Table contents, read in no fixed order, are masked whole.
+fn mask(
+    rows: &mut Rows,
+    volatile: &[Volatility],
+    fresh: &Fresh,
+    mut labels: Option<&mut BTreeMap<String, String>>,
+) {
     for row in rows.iter_mut() {
         for (value, volatile) in row.iter_mut().zip(volatile) {
             if *volatile == Volatility::Never
@@ -448,9 +464,16 @@ fn mask(rows: &mut Rows, volatile: &[Volatility], fresh: &Fresh) {
                     value.as_deref().is_some_and(|value| fresh.contains(value))
                 }
             };
-            if varies {
-                *value = Some("(varies)".to_string());
+            if !varies {
+                continue;
             }
+            *value = match (volatile, labels.as_deref_mut(), value.take()) {
+                (Volatility::WhenFresh, Some(labels), Some(number)) => {
+                    let next = format!("(new {})", labels.len() + 1);
+                    Some(labels.entry(number).or_insert(next).clone())
+                }
+                _ => Some("(varies)".to_string()),
+            };
         }
     }
     rows.sort();
@@ -862,6 +885,9 @@ pub fn run(
             .map(|row| row.into_iter().flatten().collect())
             .unwrap_or_default(),
     };
+    // Sessions in plan order, whatever order they ran in: a session's first new number is
+    // named alike in every run.
+    let mut labels = BTreeMap::new();
     for (session, statements) in results.iter_mut().enumerate() {
         for (index, result) in statements.iter_mut().enumerate() {
             if let StatementResult::Rows(rows) = result {
@@ -870,6 +896,7 @@ pub fn run(
                     &origins[session][index],
                     tables,
                     &fresh,
+                    &mut labels,
                 );
             }
         }
@@ -923,6 +950,33 @@ mod tests {
             with_variables(&sql, &values),
             "UPDATE t SET n = CAST('10' AS int) - CAST(NULL AS int) WHERE id = 1"
         );
+    }
+
+    #[test]
+    fn new_numbers_returned_keep_which_were_equal() {
+        let fresh = Fresh {
+            ranges: vec![(2, 10)],
+            ..Fresh::default()
+        };
+        let run = |returned: [&str; 2]| {
+            let mut labels = BTreeMap::new();
+            returned
+                .map(|number| {
+                    let mut rows = vec![vec![Some(number.to_string()), Some("70".to_string())]];
+                    let volatile = [Volatility::WhenFresh, Volatility::WhenFresh];
+                    mask(&mut rows, &volatile, &fresh, Some(&mut labels));
+                    rows
+                })
+                .to_vec()
+        };
+        // Two calls that got batches 3 and 4, or 4 and 3, against two that got one batch.
+        assert_eq!(run(["3", "4"]), run(["4", "3"]));
+        assert_ne!(run(["3", "4"]), run(["4", "4"]));
+        // A number no sequence gave out during the run is kept.
+        assert_eq!(run(["3", "3"])[0][0][1].as_deref(), Some("70"));
+        let mut contents = vec![vec![Some("3".to_string())]];
+        mask(&mut contents, &[Volatility::WhenFresh], &fresh, None);
+        assert_eq!(contents[0][0].as_deref(), Some("(varies)"));
     }
 
     #[test]
