@@ -3097,3 +3097,42 @@ fn a_stable_function_reads_on_one_snapshot() {
         assert_eq!(run.finish("reader").rows(), [returned], "{function}");
     }
 }
+
+/// The locked claim holds job 1; the checked claim, whose subquery chose jobs 1 and 2, waits
+/// for job 1, re-checks `state = 'ready'` on the running version and takes job 2 alone: each
+/// job has one worker, as when the locked claim runs first. The unchecked claim that chose job
+/// 1 waits for the locked claim and then takes job 1 from it.
+#[test]
+fn a_scalar_subquery_chooses_the_row_its_statement_writes() {
+    let Some(database) = Database::of("a_scalar_subquery_chooses_the_row_its_statement_writes")
+    else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        [
+            "lost-update: claim_unchecked",
+            "lost-update: claim_skip, claim_unchecked",
+            "lost-update: claim_checked, claim_unchecked"
+        ]
+    );
+    for (second, taken, workers) in [
+        ("claim_checked", "2", ["1|w1", "2|w2"]),
+        ("claim_unchecked", "1", ["1|w2", "2|NULL"]),
+    ] {
+        database.execute("DELETE FROM jobs; INSERT INTO jobs (id) VALUES (1), (2)");
+        let first = database.statement("claim_skip", &[("1", "'w1'")]);
+        let other = database.statement(second, &[("1", "'w2'")]);
+        let mut run = database.sessions(["w1", "w2"]);
+        run.step("w1", "BEGIN");
+        assert_eq!(run.step("w1", &first).rows(), ["1"]);
+        assert!(run.step("w2", &other).is_waiting(), "{second}");
+        run.step("w1", "COMMIT");
+        assert_eq!(run.finish("w2").rows(), [taken], "{second}");
+        assert_eq!(
+            database.query("SELECT id, worker FROM jobs ORDER BY id"),
+            workers,
+            "{second}"
+        );
+    }
+}

@@ -2607,17 +2607,26 @@ impl Extractor<'_> {
             subquery_reads.push((&subquery.query, first..self.accesses.len()));
         }
         self.pin(selection, scope, None);
-        // `WHERE id IN (SELECT id FROM t WHERE ...)`: the statement writes or reads exactly the
-        // rows the subquery chose.
+        // `WHERE id IN (SELECT id FROM t WHERE ...)`, or `id = (SELECT id ... LIMIT 1)`: the
+        // statement writes or reads exactly the rows the subquery chose.
         for conjunct in conjuncts(selection) {
-            let Expr::In {
-                expr,
-                target: InTarget::Subquery(subquery),
-                negated: false,
-                ..
-            } = conjunct
-            else {
-                continue;
+            let (expr, subquery) = match conjunct {
+                Expr::In {
+                    expr,
+                    target: InTarget::Subquery(subquery),
+                    negated: false,
+                    ..
+                } => (expr, subquery),
+                Expr::BinaryOp {
+                    left,
+                    op: BinaryOperator::Eq,
+                    right,
+                } => match (unnested(left), unnested(right)) {
+                    (Expr::Subquery(subquery), _) => (right, subquery),
+                    (_, Expr::Subquery(subquery)) => (left, subquery),
+                    _ => continue,
+                },
+                _ => continue,
             };
             let (Some(column), Some(chosen)) = (column_ref(expr), only_column(subquery)) else {
                 continue;
@@ -4009,9 +4018,10 @@ mod tests {
             Engine::Postgres,
             "UPDATE jobs SET state = 'running' WHERE id = \
              (SELECT id FROM jobs WHERE state = 'queued' LIMIT 1 FOR UPDATE SKIP LOCKED)",
+            // The subquery chose the row written (`id = (SELECT id ...)`, as `IN`).
             &[
-                "update [state:='running'] jobs {}",
-                "read value[id] pred[state] locked limited jobs {state='queued'}",
+                "update [state:='running'] jobs {id=jobs.id chosen}",
+                "read value[id] pred[state] locked limited jobs {id=jobs.id chosen state='queued'}",
             ],
         );
         check(
