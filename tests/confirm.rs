@@ -427,6 +427,19 @@ fn assert_confirmed(confirmation: &serde_json::Value, verdict: &str, reason: &st
     );
 }
 
+/// `isolint confirm` of the project `files` on `server`: its first finding of `rule`.
+fn confirm_first(server: &Server, files: &[(&str, &str)], rule: &str) -> serde_json::Value {
+    let output = server.confirm_project(files);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let findings = report["findings"].as_array().expect("findings");
+    findings
+        .iter()
+        .find(|finding| finding["rule"] == rule)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {rule}: {findings:?}\n{stderr}"))
+}
+
 /// Asserts that the schedule a confirmation ran is described with each of `parts`.
 fn assert_interleaving(confirmation: &serde_json::Value, parts: &[&str]) {
     let interleaving = confirmation["interleaving"].as_str().unwrap_or_default();
@@ -639,14 +652,7 @@ fn a_routine_that_fails_on_every_call_never_commits() {
              SELECT data FROM notes WHERE id = $1;\nCOMMIT;\n",
         ),
     ];
-    let output = server.confirm_project(&files);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
-    let findings = report["findings"].as_array().expect("findings");
-    let skew = findings
-        .iter()
-        .find(|finding| finding["rule"] == "read-skew")
-        .unwrap_or_else(|| panic!("no read skew: {findings:?}\n{stderr}"));
+    let skew = confirm_first(&server, &files, "read-skew");
     assert_confirmed(
         &skew["confirmation"],
         "not_reproduced",
@@ -685,15 +691,7 @@ fn a_read_skew_inside_one_call_is_reproduced_with_a_pause() {
          END\n\
          $$;\n",
     )];
-    let output = server.confirm_project(&files);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
-    let findings = report["findings"].as_array().expect("findings");
-    let skew = findings
-        .iter()
-        .find(|finding| finding["rule"] == "read-skew")
-        .unwrap_or_else(|| panic!("no read skew: {findings:?}\n{stderr}"));
-    let confirmation = &skew["confirmation"];
+    let confirmation = &confirm_first(&server, &files, "read-skew")["confirmation"];
     assert_confirmed(
         confirmation,
         "reproduced",

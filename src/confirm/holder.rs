@@ -25,7 +25,7 @@ use crate::semantics::Level;
 
 use super::catalog::Tables;
 use super::plan::{Action, PlannedStep, Session};
-use super::session::Event;
+use super::session::{Event, event_of};
 
 /// The lock-holder schedule of a finding, ready to run.
 #[derive(Debug, Clone)]
@@ -72,11 +72,7 @@ impl LockHolder {
     ) -> Result<(), String> {
         let holder = sessions.len();
         let (waiting, statement) = self.waiting;
-        let at = |wanted: PlannedStep| {
-            event_steps
-                .iter()
-                .position(|&step| self.steps.get(step) == Some(&wanted))
-        };
+        let at = |wanted: PlannedStep| event_of(&self.steps, event_steps, wanted);
         let released = at(PlannedStep {
             session: holder,
             action: Action::Commit,

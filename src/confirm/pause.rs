@@ -16,7 +16,7 @@ use crate::semantics::{Engine, Level};
 
 use super::database::{Connection, query, quote_literal};
 use super::plan::{Action, PlannedStep, Session};
-use super::session::Event;
+use super::session::{Event, event_of};
 
 /// The first key of the advisory locks of pauses (the second is the pause's number), chosen
 /// to meet no project's own advisory keys.
@@ -132,11 +132,7 @@ impl Pauses {
         event_steps: &[usize],
     ) -> Result<(), String> {
         let controller = sessions.len();
-        let event_of = |wanted: PlannedStep| {
-            event_steps
-                .iter()
-                .position(|&step| self.steps.get(step) == Some(&wanted))
-        };
+        let event_of = |wanted: PlannedStep| event_of(&self.steps, event_steps, wanted);
         for (key, point) in self.points.iter().enumerate() {
             let label = &sessions[point.session].label;
             let call = event_of(PlannedStep {

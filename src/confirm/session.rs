@@ -215,6 +215,18 @@ impl Event {
     }
 }
 
+/// The event of a run of `steps` that ran step `wanted`; `event_steps` gives the step each
+/// event ran.
+pub fn event_of(
+    steps: &[PlannedStep],
+    event_steps: &[usize],
+    wanted: PlannedStep,
+) -> Option<usize> {
+    event_steps
+        .iter()
+        .position(|&step| steps.get(step) == Some(&wanted))
+}
+
 pub struct Execution {
     pub events: Vec<Event>,
     pub outcome: Outcome,
