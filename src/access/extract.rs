@@ -2607,8 +2607,9 @@ impl Extractor<'_> {
             subquery_reads.push((&subquery.query, first..self.accesses.len()));
         }
         self.pin(selection, scope, None);
-        // `WHERE id IN (SELECT id FROM t WHERE ...)`, or `id = (SELECT id ... LIMIT 1)`: the
-        // statement writes or reads exactly the rows the subquery chose.
+        // `WHERE id IN (SELECT id FROM t WHERE ...)`, `id = (SELECT id ... LIMIT 1)`, `id =
+        // ANY(SELECT ...)` or `id = ANY(ARRAY(SELECT ...))`: the statement writes or reads
+        // exactly the rows the subquery chose.
         for conjunct in conjuncts(selection) {
             let (expr, subquery) = match conjunct {
                 Expr::In {
@@ -2624,6 +2625,23 @@ impl Extractor<'_> {
                 } => match (unnested(left), unnested(right)) {
                     (Expr::Subquery(subquery), _) => (right, subquery),
                     (_, Expr::Subquery(subquery)) => (left, subquery),
+                    _ => continue,
+                },
+                Expr::AnyOp {
+                    left,
+                    compare_op: BinaryOperator::Eq,
+                    right,
+                    ..
+                } => match unnested(right) {
+                    Expr::Subquery(subquery) => (left, subquery),
+                    Expr::Function(function)
+                        if object_name(&function.name).eq_ignore_ascii_case("array") =>
+                    {
+                        match &function.args {
+                            FunctionArguments::Subquery(subquery) => (left, subquery),
+                            _ => continue,
+                        }
+                    }
                     _ => continue,
                 },
                 _ => continue,
@@ -4024,6 +4042,20 @@ mod tests {
                 "read value[id] pred[state] locked limited jobs {id=jobs.id chosen state='queued'}",
             ],
         );
+        for any in ["ANY", "ANY(ARRAY"] {
+            let close = if any == "ANY" { "" } else { ")" };
+            check(
+                Engine::Postgres,
+                &format!(
+                    "UPDATE jobs SET state = 'running' WHERE id = {any}(SELECT id FROM jobs \
+                     WHERE state = 'queued' LIMIT 5 FOR UPDATE SKIP LOCKED){close}"
+                ),
+                &[
+                    "update [state:='running'] jobs {id=jobs.id chosen}",
+                    "read value[id] pred[state] locked limited jobs {id=jobs.id chosen state='queued'}",
+                ],
+            );
+        }
         check(
             Engine::Postgres,
             "WITH picked AS (SELECT id FROM jobs WHERE state = 'queued' FOR UPDATE) \
