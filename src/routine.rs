@@ -20,7 +20,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::access::condition::{Condition, Constant, Guard};
-use crate::access::{Access, AccessKind, OnConflict, SetValue, Term, extract};
+use crate::access::{Access, AccessKind, Derived, OnConflict, SetValue, Term, extract};
 use crate::catalog::Catalog;
 use crate::parse::plpgsql::{self, Body};
 use crate::parse::routine::{
@@ -403,6 +403,8 @@ fn body_statements(
         });
     }
     let mut statements = Vec::new();
+    // Variables a lookup assigned a value computed from the rows it read, with the lookup.
+    let mut derived: Vec<(String, Derived, &plpgsql::BodyStatement)> = Vec::new();
     for body_statement in &body.statements {
         built.statements += 1;
         let raw = crate::parse::parse_body_statement(
@@ -438,6 +440,15 @@ fn body_statements(
             extract::bind_variables(&mut ast, &known);
             from_tables = extract::from_tables(&ast);
             let (found, joined) = extract::accesses_and_joins(&ast, &raw.locks, catalog);
+            let outputs = extract::derived_outputs(&ast, &found);
+            if outputs.len() == body_statement.targets.len() {
+                for (target, output) in body_statement.targets.iter().zip(outputs) {
+                    if let Some(output) = output {
+                        let name = known(target).unwrap_or_else(|| target.clone());
+                        derived.push((name, output, body_statement));
+                    }
+                }
+            }
             joins.extend(joined.into_iter().map(|join| extract::Join {
                 left: (join.left.0 + accesses.len(), join.left.1),
                 right: (join.right.0 + accesses.len(), join.right.1),
@@ -499,6 +510,7 @@ fn body_statements(
             forget_values(&mut accesses);
         }
         pin_found_row_to_targets(&mut accesses, &body_statement.into, &known, catalog);
+        insert_derived_values(&mut accesses, body_statement, &derived, &body, &known);
         pin_joined_columns(&mut accesses, &joins);
         mark_fresh_values(&mut accesses, &fresh, catalog);
         if accesses.is_empty() && calls.is_empty() {
@@ -573,6 +585,45 @@ fn body_statements(
         statements,
         reassigned,
     })
+}
+
+/// `SELECT coalesce(max(seq), 0) + 1 INTO v FROM lines WHERE parent = p; INSERT INTO lines
+/// VALUES (p, v)`: a column an INSERT fills with a variable holds the value computed from the
+/// rows the last lookup that assigned it read, if that lookup runs once per call
+/// ([`plpgsql::BodyStatement::certain`]) and nothing assigned the variable since.
+fn insert_derived_values(
+    accesses: &mut [Access],
+    statement: &plpgsql::BodyStatement,
+    derived: &[(String, Derived, &plpgsql::BodyStatement)],
+    body: &Body,
+    known: &dyn Fn(&str) -> Option<String>,
+) {
+    for access in accesses {
+        if !matches!(access.kind, AccessKind::Insert { .. }) {
+            continue;
+        }
+        for (column, term) in &access.rows.pins {
+            let Term::Param(variable) = term else {
+                continue;
+            };
+            let Some((_, value, lookup)) = derived
+                .iter()
+                .filter(|(name, _, lookup)| {
+                    name == variable && lookup.range.end <= statement.range.start
+                })
+                .next_back()
+            else {
+                continue;
+            };
+            let assigned_between = body.assignments.iter().any(|(name, at)| {
+                (lookup.range.end..statement.range.start).contains(at)
+                    && known(name).as_deref().unwrap_or(name) == variable
+            });
+            if lookup.certain && !assigned_between {
+                access.rows.derived.insert(column.clone(), value.clone());
+            }
+        }
+    }
 }
 
 /// What the lookups before `statement` found, as far as the branches it runs under test the

@@ -3136,3 +3136,75 @@ fn a_scalar_subquery_chooses_the_row_its_statement_writes() {
         );
     }
 }
+
+/// Two writers of one invoice both read its highest line number and insert the next: the
+/// second insert waits for the first on the key (invoice, number) and fails with 23505, in one
+/// statement or through a routine's variable, and either with the other. Without the key, both
+/// notes get number 1; numbered over every invoice, two invoices' stamps both get number 1.
+#[test]
+fn a_number_computed_from_the_rows_read_collides_on_a_unique_key() {
+    let Some(database) =
+        Database::of("a_number_computed_from_the_rows_read_collides_on_a_unique_key")
+    else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        [
+            "phantom-write-skew: add_note",
+            "phantom-write-skew: add_note, add_note_fn",
+            "phantom-write-skew: add_note_fn",
+            "phantom-write-skew: stamp"
+        ]
+    );
+    let add_line = |body: &str| database.statement("add_line", &[("1", "1"), ("2", body)]);
+    let add_line_fn = |body: &str| format!("SELECT add_line_fn(1, {body})");
+    let add_note = |body: &str| database.statement("add_note", &[("1", "1"), ("2", body)]);
+    let add_note_fn = |body: &str| format!("SELECT add_note_fn(1, {body})");
+    database.execute("INSERT INTO invoices VALUES (1), (2)");
+    for (first, second) in [
+        (add_line("'a'"), add_line("'b'")),
+        (add_line_fn("'a'"), add_line_fn("'b'")),
+        (add_line("'a'"), add_line_fn("'b'")),
+    ] {
+        database.execute("DELETE FROM lines");
+        let mut run = database.sessions(["a", "b"]);
+        run.step("a", "BEGIN");
+        assert_eq!(run.step("a", &first).rows(), ["1"], "{first}");
+        assert!(run.step("b", &second).is_waiting(), "{second}");
+        run.step("a", "COMMIT");
+        assert_eq!(run.finish("b").sqlstate(), "23505", "{second}");
+        assert_eq!(
+            database.query("SELECT line_no, body FROM lines"),
+            ["1|a"],
+            "{second}"
+        );
+    }
+    for (first, second) in [
+        (add_note("'a'"), add_note("'b'")),
+        (add_note_fn("'a'"), add_note_fn("'b'")),
+        (add_note("'a'"), add_note_fn("'b'")),
+    ] {
+        database.execute("DELETE FROM notes");
+        let mut run = database.sessions(["a", "b"]);
+        run.step("a", "BEGIN");
+        assert_eq!(run.step("a", &first).rows(), ["1"], "{first}");
+        assert_eq!(run.step("b", &second).rows(), ["1"], "{second}");
+        run.step("a", "COMMIT");
+        assert_eq!(
+            database.query("SELECT note_no, body FROM notes ORDER BY body"),
+            ["1|a", "1|b"],
+            "{second}"
+        );
+    }
+    let mut run = database.sessions(["a", "b"]);
+    run.step("a", "BEGIN");
+    let stamp = |invoice: &str| database.statement("stamp", &[("1", invoice)]);
+    assert_eq!(run.step("a", &stamp("1")).rows(), ["1"]);
+    assert_eq!(run.step("b", &stamp("2")).rows(), ["1"]);
+    run.step("a", "COMMIT");
+    assert_eq!(
+        database.query("SELECT invoice_id, stamp_no FROM stamps ORDER BY invoice_id"),
+        ["1|1", "2|1"]
+    );
+}

@@ -16,8 +16,8 @@ use sqlparser::ast::{
 
 use super::condition::{Condition, Constant, Operand};
 use super::{
-    Access, AccessKind, Arbiter, Bound, Call, Columns, Comparison, Domain, LockTarget, OnConflict,
-    RowSet, SetValue, Term,
+    Access, AccessKind, Arbiter, Bound, Call, Columns, Comparison, Derived, Domain, LockTarget,
+    OnConflict, RowSet, SetValue, Term,
 };
 use crate::catalog::from_ast::{ident, object_name};
 use crate::catalog::{Catalog, KeyKind};
@@ -1546,7 +1546,16 @@ impl Extractor<'_> {
                                     }
                                 }
                             }
+                            let reads = self.accesses.len();
                             self.query(source, self.nested_mode());
+                            if let SetExpr::Select(select) = body {
+                                let values = derived_values(select, &self.accesses[reads..]);
+                                rows.derived = columns
+                                    .iter()
+                                    .zip(values)
+                                    .filter_map(|(column, value)| Some((column.clone(), value?)))
+                                    .collect();
+                            }
                         }
                     }
                 }
@@ -3410,6 +3419,131 @@ fn has_window(expr: &Expr) -> bool {
     .is_break()
 }
 
+/// What each output column of a `SELECT` is, when it is computed from the rows the query reads
+/// (see [`RowSet::derived`]): for `INSERT ... SELECT` (the columns it fills) or `SELECT ...
+/// INTO` in a routine (the variables it assigns). `statement` is such a `SELECT`, or the
+/// `INSERT`, and `accesses` what it reads.
+pub fn derived_outputs(statement: &Statement, accesses: &[Access]) -> Vec<Option<Derived>> {
+    let Statement::Query(query) = statement else {
+        return Vec::new();
+    };
+    match query.body.as_ref() {
+        SetExpr::Select(select) if query.with.is_none() => {
+            let reads = accesses.iter().filter(|access| access.is_read()).count();
+            if reads == accesses.len() {
+                derived_values(select, accesses)
+            } else {
+                Vec::new()
+            }
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Each output column of `select` whose value is an aggregate of the one table it reads
+/// (`SELECT $1, coalesce(max(seq), 0) + 1 FROM lines WHERE parent = $1`; see
+/// [`aggregate_value`]), in a query whose every parameter, but those only in its other output
+/// columns, is one its WHERE pins a column to. `accesses` are the query's reads: one.
+fn derived_values(select: &Select, accesses: &[Access]) -> Vec<Option<Derived>> {
+    let grouped =
+        !matches!(&select.group_by, GroupByExpr::Expressions(exprs, _) if exprs.is_empty());
+    let (false, None, [from], [read]) = (grouped, &select.having, &select.from[..], accesses)
+    else {
+        return Vec::new();
+    };
+    if !from.joins.is_empty() || !read.is_read() || !read.rows.bounds.is_empty() {
+        return Vec::new();
+    }
+    let mut inputs: Vec<Term> = Vec::new();
+    for term in read.rows.pins.values() {
+        if matches!(term, Term::Param(_)) && !inputs.contains(term) {
+            inputs.push(term.clone());
+        }
+    }
+    // The query written out with each parameter named by its place among the inputs, so that
+    // two statements that name their parameters differently compute the same value.
+    let numbered = |expr: &Expr| -> Option<String> {
+        let mut expr = expr.clone();
+        let mut unknown = false;
+        let _ = visit_expressions_mut(&mut expr, |inner| {
+            if let Expr::Value(value) = inner
+                && let Value::Placeholder(name) = &mut value.value
+            {
+                let term = Term::Param(name.clone());
+                match inputs.iter().position(|input| *input == term) {
+                    Some(at) if !is_anonymous(name) => *name = format!("$input{at}"),
+                    _ => unknown = true,
+                }
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        (!unknown).then(|| expr.to_string())
+    };
+    let condition = match &select.selection {
+        Some(selection) => match numbered(selection) {
+            Some(text) => format!(" WHERE {text}"),
+            None => return Vec::new(),
+        },
+        None => String::new(),
+    };
+    select
+        .projection
+        .iter()
+        .map(|item| {
+            let (SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. }) = item
+            else {
+                return None;
+            };
+            let value = numbered(expr).filter(|_| aggregate_value(expr))?;
+            Some(Derived {
+                source: format!("{value} FROM {from}{condition}"),
+                inputs: inputs.clone(),
+            })
+        })
+        .collect()
+}
+
+/// One value computed from the rows a query reads: an aggregate, through arithmetic, casts,
+/// `coalesce`, `greatest` and `least`, of nothing else but literals and parameters
+/// (`coalesce(max(seq), 0) + 1`, `count(*) + 1`).
+fn aggregate_value(expr: &Expr) -> bool {
+    fn computed(expr: &Expr) -> Option<bool> {
+        match expr {
+            Expr::Function(function) if function.over.is_none() && is_aggregate(expr) => {
+                Some(true)
+            }
+            Expr::Function(function)
+                if function.over.is_none()
+                    && matches!(
+                        object_name(&function.name).as_str(),
+                        "coalesce" | "greatest" | "least"
+                    ) =>
+            {
+                let FunctionArguments::List(list) = &function.args else {
+                    return None;
+                };
+                let mut aggregate = false;
+                for arg in &list.args {
+                    let FunctionArg::Unnamed(FunctionArgExpr::Expr(arg)) = arg else {
+                        return None;
+                    };
+                    aggregate |= computed(arg)?;
+                }
+                Some(aggregate)
+            }
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Plus | BinaryOperator::Minus | BinaryOperator::Multiply,
+                right,
+            } => Some(computed(left)? | computed(right)?),
+            Expr::Nested(inner) | Expr::Cast { expr: inner, .. } => computed(inner),
+            Expr::Value(_) => Some(false),
+            _ => None,
+        }
+    }
+    computed(expr) == Some(true)
+}
+
 /// `count(*)`, `sum(x)`, ... at the top of a projection item.
 fn is_aggregate(expr: &Expr) -> bool {
     match expr {
@@ -4100,6 +4234,49 @@ mod tests {
                 "insert Error users {email=$1 name=$2}",
             ],
         );
+    }
+
+    #[test]
+    fn an_aggregate_of_the_rows_an_insert_reads_is_derived_from_them() {
+        let derived = |sql: &str| -> Vec<String> {
+            let file = parse_file(sql, Engine::Postgres);
+            let statement = &file.statements[0];
+            let asts = statement.parsed.as_ref().expect("parses");
+            let found = accesses(&asts[0], &statement.locks, &Catalog::default());
+            found
+                .iter()
+                .flat_map(|access| &access.rows.derived)
+                .map(|(column, value)| format!("{column} = {} {:?}", value.source, value.inputs))
+                .collect()
+        };
+        assert_eq!(
+            derived(
+                "INSERT INTO lines (parent, seq, body) SELECT :p, coalesce(max(seq), 0) + 1, $2 \
+                 FROM lines WHERE parent = :p AND kind = 'x'"
+            ),
+            [
+                "seq = coalesce(max(seq), 0) + 1 FROM lines WHERE parent = $input0 AND kind = 'x' \
+                 [Param(\":p\")]"
+            ]
+        );
+        // A parameter the WHERE does not pin, a group, a join, a value that is no aggregate:
+        // the value depends on more than the rows of equal pins.
+        for sql in [
+            "INSERT INTO lines (parent, seq) SELECT $1, max(seq) + 1 FROM lines WHERE parent = $1 \
+             AND seq > $3",
+            "INSERT INTO lines (parent, seq) SELECT $1, max(seq) + 1 FROM lines WHERE parent = $1 \
+             OR kind = $3",
+            "INSERT INTO lines (parent, seq) SELECT $1, max(seq) + 1 FROM lines WHERE parent = $1 \
+             GROUP BY kind",
+            "INSERT INTO lines (parent, seq) SELECT $1, max(l.seq) + 1 FROM lines l JOIN kinds k \
+             ON k.id = l.kind WHERE l.parent = $1",
+            "INSERT INTO lines (parent, seq) SELECT $1, seq + 1 FROM lines WHERE parent = $1",
+            "INSERT INTO lines (parent, seq) SELECT $1, max(seq) + $2 FROM lines WHERE parent = $1",
+            "INSERT INTO lines (parent, seq) SELECT $1, max(seq) + random() FROM lines \
+             WHERE parent = $1",
+        ] {
+            assert_eq!(derived(sql), Vec::<String>::new(), "{sql}");
+        }
     }
 
     #[test]

@@ -77,6 +77,21 @@ pub struct RowSet {
     /// Columns the WHERE compares with a parameter or variable (`defer_timestamp <
     /// _defer_timestamp`): only rows whose value lies on that side of it.
     pub bounds: Vec<Bound>,
+    /// Columns an INSERT fills with a value computed from the rows its statement reads
+    /// (`INSERT INTO lines (parent, seq) SELECT $1, coalesce(max(seq), 0) + 1 FROM lines WHERE
+    /// parent = $1`): two transactions that read the same rows insert the same value.
+    pub derived: BTreeMap<String, Derived>,
+}
+
+/// A value computed from the rows one query reads (see [`RowSet::derived`]): the same
+/// `source` run with equal `inputs` on the same rows gives the same value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Derived {
+    /// The expression and the query it is computed over, written out (literals included).
+    pub source: String,
+    /// The parameters the query's conditions compare with, in the order of their columns:
+    /// every parameter of the query but those only in its other output columns.
+    pub inputs: Vec<Term>,
 }
 
 /// `column` compared with `term`, as the outcomes the WHERE lets through (see
