@@ -619,6 +619,39 @@ fn name_programs(
         .collect()
 }
 
+/// InnoDB at REPEATABLE READ and SERIALIZABLE reads the rows a writing statement reads
+/// (`INSERT ... SELECT`'s source, an UPDATE's subquery) as `LOCK IN SHARE MODE` does: each
+/// plain read of such a statement gets a shared lock, where the program's level says so
+/// ([`crate::semantics::LevelSpec::write_reads_lock`]).
+pub fn lock_reads_of_writes(program: &mut Program, engine: Engine, semantics: &Semantics) {
+    let semantics = program.semantics.unwrap_or(semantics);
+    if !semantics.level(engine, program.level).write_reads_lock {
+        return;
+    }
+    for statement in &mut program.statements {
+        if !statement.accesses.iter().any(Access::is_write) {
+            continue;
+        }
+        for access in &mut statement.accesses {
+            if let AccessKind::Read {
+                lock: lock @ None,
+                uncommitted: false,
+                arbiter: None,
+                after_write: false,
+                ..
+            } = &mut access.kind
+            {
+                *lock = Some(crate::parse::LockClause {
+                    strength: crate::parse::LockStrength::Share,
+                    skip_locked: false,
+                    nowait: false,
+                    key_range: false,
+                });
+            }
+        }
+    }
+}
+
 /// A transaction that inserts a row and later looks it up by a unique key finds that row:
 /// what the lookup passes on (`SELECT queue_id INTO q ... WHERE queue_name = $1` after
 /// `INSERT INTO queue (queue_id, queue_name) VALUES (id, $1)`) is what it inserted, so the

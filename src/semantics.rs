@@ -191,6 +191,12 @@ pub struct LevelSpec {
     /// that lock the same row without changing it are not serialised by it.
     #[serde(default)]
     pub locking_reads_validate: bool,
+    /// The reads of a statement that writes (`INSERT ... SELECT`'s source, an UPDATE's or
+    /// DELETE's subqueries and joined tables) lock the rows they scan, shared, and read the
+    /// newest committed rows, as `LOCK IN SHARE MODE` does (InnoDB at REPEATABLE READ and
+    /// SERIALIZABLE).
+    #[serde(default)]
+    pub write_reads_lock: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

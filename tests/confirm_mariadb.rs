@@ -94,6 +94,12 @@ fn static_verdicts_agree_with_mariadb_on_mysql_family_fixtures() {
          lost-update withdraw | none | prevented |",
         "| mysql_write_skew_doctors | mysql serializable (read-committed's schedule) | \
          write-skew leave_shift | none | prevented |",
+        // The reads of a statement that writes lock at repeatable read: the second INSERT ...
+        // SELECT and the second claim wait for the first and read what it wrote.
+        "| mysql_a_writing_statements_reads_lock_at_repeatable_read | mysql repeatable-read \
+         (read-committed's schedule) | phantom-write-skew add_note | none | prevented |",
+        "| mysql_a_writing_statements_reads_lock_at_repeatable_read | mysql repeatable-read \
+         (read-committed's schedule) | lost-update claim | none | prevented |",
     ] {
         assert!(table.contains(prevented), "{prevented}\nnot in\n{table}");
     }

@@ -327,6 +327,9 @@ fn check_files(
         message: warning.message,
     }));
     let unknown_steps = composed.unknown_steps;
+    for program in &mut programs {
+        program::lock_reads_of_writes(program, engine, semantics);
+    }
     let context = analysis::Context {
         programs: &programs,
         catalog: &catalog,

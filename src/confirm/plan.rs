@@ -885,8 +885,20 @@ fn anonymous_names(
     let mut names = BTreeMap::new();
     // Inside `VALUES (...)`: the position in the tuple, counted at its own depth.
     let mut values_depth: Option<(usize, usize)> = None;
+    // Inside the select list of `INSERT INTO t (...) SELECT ...`: the position in it.
+    let mut selected: Option<usize> = None;
     let mut depth = 0usize;
     for (index, token) in tokens.iter().enumerate() {
+        if depth == 0 && inserted.is_some() && token.kind == TokenKind::Word {
+            if word_at(index, &["select"]) {
+                selected = Some(0);
+            } else if word_at(
+                index,
+                &["from", "where", "group", "having", "order", "limit", "union", "on"],
+            ) {
+                selected = None;
+            }
+        }
         match (token.kind, token.text(sql)) {
             (TokenKind::Punct, "(") => {
                 depth += 1;
@@ -905,6 +917,11 @@ fn anonymous_names(
             (TokenKind::Punct, ",") => {
                 if let Some((at, position)) = &mut values_depth
                     && *at == depth
+                {
+                    *position += 1;
+                }
+                if let Some(position) = &mut selected
+                    && depth == 0
                 {
                     *position += 1;
                 }
@@ -927,6 +944,19 @@ fn anonymous_names(
             (None, Some((at, position)), Some((table, columns))) if at == depth => columns
                 .get(position)
                 .map(|column| format!("?{table}.{column}")),
+            // Only a `?` that is the whole item, as the check names it.
+            (None, None, Some((table, columns)))
+                if depth == 0
+                    && index > 0
+                    && (punct_at(index - 1, &[","]) || word_at(index - 1, &["select"]))
+                    && (index + 1 == tokens.len()
+                        || punct_at(index + 1, &[","])
+                        || word_at(index + 1, &["from", "where"])) =>
+            {
+                selected
+                    .and_then(|position| columns.get(position))
+                    .map(|column| format!("?{table}.{column}"))
+            }
             _ => None,
         };
         if let Some(named) = named {
@@ -1957,6 +1987,20 @@ mod tests {
             ),
             // A `?` inside a function is no column's value: the check leaves it unnamed.
             ["?bookings.room_id", "?bookings.stay_date", "?#1"]
+        );
+        // `INSERT ... SELECT ?, ...`: a `?` of the select list is the value of its column.
+        assert_eq!(
+            asked(
+                "INSERT INTO notes (invoice_id, note_no, body) SELECT ?, max(note_no) + ?, ? \
+                 FROM notes WHERE invoice_id = ?",
+                mysql
+            ),
+            [
+                "?notes.invoice_id",
+                "?#1",
+                "?notes.body",
+                "?notes.invoice_id"
+            ]
         );
         // The column's table, among a join's, is the one the catalog gives that column.
         let tables = Tables {

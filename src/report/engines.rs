@@ -155,7 +155,7 @@ pub fn markdown() -> String {
         }
     }
     out.push_str("\nLocks and snapshots:\n\n");
-    let flags: [(&str, LevelProperty, &str); 3] = [
+    let flags: [(&str, LevelProperty, &str); 4] = [
         (
             "locking reads also lock (or validate at commit) the ranges they scan, so they stop \
              phantoms",
@@ -174,6 +174,13 @@ pub fn markdown() -> String {
              changed, so two transactions that lock one unchanged row are not serialised by it",
             |spec| spec.locking_reads_validate,
             "",
+        ),
+        (
+            "the reads of a statement that writes (`INSERT ... SELECT`'s source, an UPDATE's \
+             subquery) lock the rows they scan, shared, and read the newest committed rows, so \
+             two such statements run one after the other",
+            |spec| spec.write_reads_lock,
+            "; at the other levels they read as the statement's plain reads do",
         ),
     ];
     for (what, holds, otherwise) in flags {
