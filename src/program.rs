@@ -620,16 +620,22 @@ fn name_programs(
 }
 
 /// InnoDB at REPEATABLE READ and SERIALIZABLE reads the rows a writing statement reads
-/// (`INSERT ... SELECT`'s source, an UPDATE's subquery) as `LOCK IN SHARE MODE` does: each
-/// plain read of such a statement gets a shared lock, where the program's level says so
-/// ([`crate::semantics::LevelSpec::write_reads_lock`]).
+/// (`INSERT ... SELECT`'s source, an UPDATE's subquery) as `LOCK IN SHARE MODE` does, and at
+/// READ COMMITTED those a DELETE reads: each plain read of such a statement gets a shared
+/// lock, where the program's level says so ([`crate::semantics::LevelSpec::write_reads_lock`],
+/// [`crate::semantics::LevelSpec::delete_reads_lock`]).
 pub fn lock_reads_of_writes(program: &mut Program, engine: Engine, semantics: &Semantics) {
     let semantics = program.semantics.unwrap_or(semantics);
-    if !semantics.level(engine, program.level).write_reads_lock {
+    let spec = semantics.level(engine, program.level);
+    if !spec.write_reads_lock && !spec.delete_reads_lock {
         return;
     }
     for statement in &mut program.statements {
-        if !statement.accesses.iter().any(Access::is_write) {
+        let locks = statement.accesses.iter().any(|access| {
+            (spec.write_reads_lock && access.is_write())
+                || (spec.delete_reads_lock && matches!(access.kind, AccessKind::Delete { .. }))
+        });
+        if !locks {
             continue;
         }
         for access in &mut statement.accesses {

@@ -197,6 +197,12 @@ pub struct LevelSpec {
     /// SERIALIZABLE).
     #[serde(default)]
     pub write_reads_lock: bool,
+    /// The reads of a DELETE (its subqueries, its `USING` tables) lock as
+    /// [`LevelSpec::write_reads_lock`] says, where other writing statements read as plain
+    /// reads do (InnoDB at READ COMMITTED: only `INSERT ... SELECT` and a one-table UPDATE read
+    /// their subqueries consistently).
+    #[serde(default)]
+    pub delete_reads_lock: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

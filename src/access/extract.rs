@@ -3509,9 +3509,7 @@ fn derived_values(select: &Select, accesses: &[Access]) -> Vec<Option<Derived>> 
 fn aggregate_value(expr: &Expr) -> bool {
     fn computed(expr: &Expr) -> Option<bool> {
         match expr {
-            Expr::Function(function) if function.over.is_none() && is_aggregate(expr) => {
-                Some(true)
-            }
+            Expr::Function(function) if function.over.is_none() && is_aggregate(expr) => Some(true),
             Expr::Function(function)
                 if function.over.is_none()
                     && matches!(

@@ -853,14 +853,15 @@ fn forces(a: &Access, ta: u8, b: &Access, tb: u8, unifier: &Unifier, catalog: &C
     // A value computed from the rows a read selects is the same on both sides when the read is
     // the same and its parameters are equal: both read the same rows, as each misses the
     // other's (a third transaction changing those rows between the two reads is not modelled).
-    let derived_equal = |column: &str| match (a.rows.derived.get(column), b.rows.derived.get(column)) {
-        (Some(x), Some(y)) => {
-            x.source == y.source
-                && x.inputs.len() == y.inputs.len()
-                && x.inputs.iter().zip(&y.inputs).all(|(x, y)| equal(x, y))
-        }
-        _ => false,
-    };
+    let derived_equal =
+        |column: &str| match (a.rows.derived.get(column), b.rows.derived.get(column)) {
+            (Some(x), Some(y)) => {
+                x.source == y.source
+                    && x.inputs.len() == y.inputs.len()
+                    && x.inputs.iter().zip(&y.inputs).all(|(x, y)| equal(x, y))
+            }
+            _ => false,
+        };
     let pinned_equal = |column: &str| {
         let pins = match (a.rows.pins.get(column), b.rows.pins.get(column)) {
             (Some(x), Some(y)) => equal(x, y),

@@ -894,7 +894,9 @@ fn anonymous_names(
                 selected = Some(0);
             } else if word_at(
                 index,
-                &["from", "where", "group", "having", "order", "limit", "union", "on"],
+                &[
+                    "from", "where", "group", "having", "order", "limit", "union", "on",
+                ],
             ) {
                 selected = None;
             }

@@ -155,7 +155,7 @@ pub fn markdown() -> String {
         }
     }
     out.push_str("\nLocks and snapshots:\n\n");
-    let flags: [(&str, LevelProperty, &str); 4] = [
+    let flags: [(&str, LevelProperty, &str); 5] = [
         (
             "locking reads also lock (or validate at commit) the ranges they scan, so they stop \
              phantoms",
@@ -180,7 +180,12 @@ pub fn markdown() -> String {
              subquery) lock the rows they scan, shared, and read the newest committed rows, so \
              two such statements run one after the other",
             |spec| spec.write_reads_lock,
-            "; at the other levels they read as the statement's plain reads do",
+            "",
+        ),
+        (
+            "the same for the reads of a DELETE (its subqueries, its `USING` tables)",
+            |spec| spec.delete_reads_lock,
+            "",
         ),
     ];
     for (what, holds, otherwise) in flags {
