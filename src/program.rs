@@ -621,7 +621,7 @@ fn name_programs(
 
 /// InnoDB at REPEATABLE READ and SERIALIZABLE reads the rows a writing statement reads
 /// (`INSERT ... SELECT`'s source, an UPDATE's subquery) as `LOCK IN SHARE MODE` does, and at
-/// READ COMMITTED those a DELETE reads: each plain read of such a statement gets a shared
+/// READ COMMITTED those a DELETE or a multi-table UPDATE reads: each plain read of such a statement gets a shared
 /// lock, where the program's level says so ([`crate::semantics::LevelSpec::write_reads_lock`],
 /// [`crate::semantics::LevelSpec::delete_reads_lock`]).
 pub fn lock_reads_of_writes(program: &mut Program, engine: Engine, semantics: &Semantics) {
@@ -633,7 +633,11 @@ pub fn lock_reads_of_writes(program: &mut Program, engine: Engine, semantics: &S
     for statement in &mut program.statements {
         let locks = statement.accesses.iter().any(|access| {
             (spec.write_reads_lock && access.is_write())
-                || (spec.delete_reads_lock && matches!(access.kind, AccessKind::Delete { .. }))
+                || (spec.delete_reads_lock
+                    && matches!(
+                        access.kind,
+                        AccessKind::Delete { .. } | AccessKind::Update { joined: true, .. }
+                    ))
         });
         if !locks {
             continue;

@@ -197,10 +197,10 @@ pub struct LevelSpec {
     /// SERIALIZABLE).
     #[serde(default)]
     pub write_reads_lock: bool,
-    /// The reads of a DELETE (its subqueries, its `USING` tables) lock as
-    /// [`LevelSpec::write_reads_lock`] says, where other writing statements read as plain
-    /// reads do (InnoDB at READ COMMITTED: only `INSERT ... SELECT` and a one-table UPDATE read
-    /// their subqueries consistently).
+    /// The reads of a DELETE (its subqueries, its `USING` tables) and of an UPDATE of joined
+    /// tables lock as [`LevelSpec::write_reads_lock`] says, where other writing statements
+    /// read as plain reads do (InnoDB at READ COMMITTED: only `INSERT ... SELECT` and a
+    /// one-table UPDATE read their subqueries consistently).
     #[serde(default)]
     pub delete_reads_lock: bool,
 }

@@ -286,73 +286,85 @@ fn mariadb_snapshot_isolation_stops_the_second_write() {
     );
 }
 
-/// InnoDB reads a DELETE's subquery with shared locks even at READ COMMITTED (only `INSERT ...
-/// SELECT` and a one-table UPDATE read theirs consistently): a DELETE whose subquery chose a
-/// job that another transaction is finishing waits for it, reads it `done` and takes the next
-/// ready job, so the finished job is not deleted. isolint reports no lost update there
-/// (`mysql_a_writing_statements_reads_lock_at_repeatable_read`, program `take`).
+/// InnoDB reads the subqueries of a DELETE and of a multi-table UPDATE with shared locks even
+/// at READ COMMITTED (only `INSERT ... SELECT` and a one-table UPDATE read theirs
+/// consistently): a take or a claim whose subquery chose a job that another transaction is
+/// finishing waits for it, reads it `done` and takes the next ready job, so the finished job
+/// is left alone. isolint reports no lost update there
+/// (`mysql_a_writing_statements_reads_lock_at_repeatable_read`, programs `take` and
+/// `claim_join`).
 #[test]
-fn a_delete_reads_its_subquery_with_locks_at_read_committed() {
+fn a_delete_and_a_joined_update_read_with_locks_at_read_committed() {
     let Some((_turn, database, _)) = support::mariadb::turn("a_delete_reads") else {
         return;
     };
-    let name = format!("isolint_test_{}", confirm::database::random_suffix());
     let answer = |connection: &mut confirm::database::Connection, sql: &str| {
         connection
             .answer(sql)
             .unwrap_or_else(|error| panic!("{sql}: {}", error.message))
     };
-    let mut admin = database.connect().expect("connect");
-    answer(&mut admin, &format!("CREATE DATABASE {name}"));
-    let project = database.with_database(&name);
-    let mut setup = project.connect().expect("connect");
-    answer(
-        &mut setup,
-        "CREATE TABLE jobs (id bigint PRIMARY KEY, state varchar(20) NOT NULL) ENGINE = InnoDB",
-    );
-    answer(
-        &mut setup,
-        "INSERT INTO jobs VALUES (1, 'ready'), (2, 'ready')",
-    );
     let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")
         .join("mysql_a_writing_statements_reads_lock_at_repeatable_read");
-    let take = std::fs::read_to_string(directory.join("queries/queries.sql"))
-        .expect("queries")
-        .split("-- name: ")
-        .find_map(|program| program.strip_prefix("take\n"))
-        .expect("take")
-        .trim()
-        .trim_end_matches(';')
-        .to_string();
-    let mut finish = project.connect().expect("connect");
-    let mut taker = project.connect().expect("connect");
-    for connection in [&mut finish, &mut taker] {
+    let queries = std::fs::read_to_string(directory.join("queries/queries.sql")).expect("queries");
+    let program = |name: &str| {
+        queries
+            .split("-- name: ")
+            .find_map(|program| program.strip_prefix(&format!("{name}\n")))
+            .unwrap_or_else(|| panic!("no program {name}"))
+            .trim()
+            .trim_end_matches(';')
+            .replace('?', "'w2'")
+    };
+    let mut admin = database.connect().expect("connect");
+    for (name, left) in [
+        ("take", vec![("1", "done")]),
+        ("claim_join", vec![("1", "done"), ("2", "running")]),
+    ] {
+        let sql = program(name);
+        let database_name = format!("isolint_test_{}", confirm::database::random_suffix());
+        answer(&mut admin, &format!("CREATE DATABASE {database_name}"));
+        let project = database.with_database(&database_name);
+        let mut setup = project.connect().expect("connect");
         answer(
-            connection,
-            "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+            &mut setup,
+            "CREATE TABLE jobs (id bigint PRIMARY KEY, state varchar(20) NOT NULL, \
+             worker varchar(20)) ENGINE = InnoDB",
         );
-        answer(connection, "START TRANSACTION");
+        answer(
+            &mut setup,
+            "INSERT INTO jobs (id, state) VALUES (1, 'ready'), (2, 'ready')",
+        );
+        let mut finish = project.connect().expect("connect");
+        let mut other = project.connect().expect("connect");
+        for connection in [&mut finish, &mut other] {
+            answer(
+                connection,
+                "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+            );
+            answer(connection, "START TRANSACTION");
+        }
+        answer(&mut finish, "UPDATE jobs SET state = 'done' WHERE id = 1");
+        let running = std::thread::spawn(move || {
+            let changed = other.answer(&sql).map(|done| done.affected);
+            (other, changed)
+        });
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        assert!(
+            !running.is_finished(),
+            "{name} does not wait for the finish"
+        );
+        answer(&mut finish, "COMMIT");
+        let (mut other, changed) = running.join().expect("the thread");
+        assert_eq!(changed.map_err(|error| error.message), Ok(1), "{name}");
+        answer(&mut other, "COMMIT");
+        let rows = confirm::database::query(&mut setup, "SELECT id, state FROM jobs ORDER BY id")
+            .expect("jobs");
+        let expected: Vec<Vec<Option<String>>> = left
+            .iter()
+            .map(|(id, state)| vec![Some(id.to_string()), Some(state.to_string())])
+            .collect();
+        assert_eq!(rows, expected, "{name}");
+        answer(&mut admin, &format!("DROP DATABASE {database_name}"));
     }
-    answer(&mut finish, "UPDATE jobs SET state = 'done' WHERE id = 1");
-    let taking = std::thread::spawn(move || {
-        let deleted = taker.answer(&take).map(|done| done.affected);
-        (taker, deleted)
-    });
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    assert!(
-        !taking.is_finished(),
-        "the DELETE does not wait for the finish"
-    );
-    answer(&mut finish, "COMMIT");
-    let (mut taker, deleted) = taking.join().expect("the DELETE's thread");
-    assert_eq!(deleted.map_err(|error| error.message), Ok(1));
-    answer(&mut taker, "COMMIT");
-    let left = confirm::database::query(&mut setup, "SELECT id, state FROM jobs ORDER BY id")
-        .expect("jobs");
-    assert_eq!(
-        left,
-        [vec![Some("1".to_string()), Some("done".to_string())]]
-    );
-    answer(&mut admin, &format!("DROP DATABASE {name}"));
 }

@@ -1654,6 +1654,7 @@ impl Extractor<'_> {
                             .returning
                             .as_deref()
                             .is_some_and(|items| self.returns_contents(&table, items)),
+                        joined: !update.table.joins.is_empty() || update.from.is_some(),
                     },
                 });
                 scope.push(ScopeEntry {
@@ -1813,6 +1814,7 @@ impl Extractor<'_> {
                 predicate: BTreeSet::new(),
                 guarded: false,
                 returns_contents: false,
+                joined: true,
                 changes_only: BTreeMap::new(),
                 writes: BTreeMap::new(),
             },

@@ -453,6 +453,9 @@ pub enum AccessKind {
         /// `RETURNING` hands the written rows' contents (more than their key) to the caller,
         /// which acts on them: an UPDATE that picks a job and returns it is a claim.
         returns_contents: bool,
+        /// It names other tables than its target (`UPDATE t JOIN u ...`, `UPDATE t, u ...`,
+        /// `UPDATE t ... FROM u`): a multi-table UPDATE to MySQL.
+        joined: bool,
         /// Columns whose assignment changes only rows holding one of these values, and keeps
         /// every other row's (`SET state = CASE WHEN state = 'a' ... THEN 'b' WHEN state = 'b'
         /// ... THEN 'a' ELSE state END` changes `state` only where it is `a` or `b`).

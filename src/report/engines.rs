@@ -183,7 +183,8 @@ pub fn markdown() -> String {
             "",
         ),
         (
-            "the same for the reads of a DELETE (its subqueries, its `USING` tables)",
+            "the same for the reads of a DELETE (its subqueries, its `USING` tables) and of an \
+             UPDATE of joined tables (`UPDATE t JOIN (SELECT ...) x ...`)",
             |spec| spec.delete_reads_lock,
             "",
         ),
