@@ -3208,3 +3208,57 @@ fn a_number_computed_from_the_rows_read_collides_on_a_unique_key() {
         ["1|1", "2|1"]
     );
 }
+
+/// The last seat of an event, booked twice. In one statement whose CTE locks the event, the
+/// second booking waits for the event and then counts the seats on the snapshot it took before
+/// waiting: both insert. Locking the event in a statement of its own first, the second
+/// booking's INSERT starts after the first commits and sees its seat: it inserts nothing.
+#[test]
+fn a_lock_taken_by_the_reading_statement_comes_after_its_snapshot() {
+    let Some(database) =
+        Database::of("a_lock_taken_by_the_reading_statement_comes_after_its_snapshot")
+    else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        [
+            "phantom-write-skew: book_in_one_statement",
+            "phantom-write-skew: book_after_lock, book_in_one_statement"
+        ]
+    );
+    database.execute("INSERT INTO events VALUES (1, 1)");
+    for (program, seats) in [
+        ("book_in_one_statement", vec!["10", "20"]),
+        ("book_after_lock", vec!["10"]),
+    ] {
+        database.execute("DELETE FROM seats");
+        let first = database.statements(program, &[("1", "1"), ("2", "10")]);
+        let second = database.statements(program, &[("1", "1"), ("2", "20")]);
+        let mut run = database.sessions(["a", "b"]);
+        run.step("a", "BEGIN");
+        run.step("b", "BEGIN");
+        for statement in &first {
+            run.step("a", statement);
+        }
+        let (last, before) = second.split_last().expect("a statement");
+        for statement in before {
+            assert!(run.step("b", statement).is_waiting(), "{program}");
+        }
+        if before.is_empty() {
+            assert!(run.step("b", last).is_waiting(), "{program}");
+            run.step("a", "COMMIT");
+            run.finish("b");
+        } else {
+            run.step("a", "COMMIT");
+            run.finish("b");
+            run.step("b", last);
+        }
+        run.step("b", "COMMIT");
+        assert_eq!(
+            database.query("SELECT user_id FROM seats ORDER BY user_id"),
+            seats,
+            "{program}"
+        );
+    }
+}

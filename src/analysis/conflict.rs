@@ -711,8 +711,8 @@ fn is_referenced_row(
 /// among `ran` (the statements the anomaly runs) or the inserter runs every statement it has
 /// (a script's own statements, not a routine's branches).
 fn serialized_by_foreign_key(
-    (ci, child_from, ran): (Instance, usize, &[usize]),
-    (pi, parent_from): (Instance, usize),
+    (ci, child_from, ran, child_read): (Instance, usize, &[usize], Option<AccessRef>),
+    (pi, parent_from, parent_read): (Instance, usize, Option<AccessRef>),
     unifier: &Unifier,
     context: &crate::analysis::Context,
 ) -> bool {
@@ -757,7 +757,9 @@ fn serialized_by_foreign_key(
                 let child_usable = if deletes && insert_ran {
                     true
                 } else {
-                    at.statement <= child_from && child_snapshot.is_none_or(|s| at.statement < s)
+                    at.statement <= child_from
+                        && child_snapshot.is_none_or(|s| at.statement < s)
+                        && protects_read(ci, at.statement, child_read)
                 };
                 child_usable
                     && ci.program.lock_holds_to_commit(at.statement)
@@ -768,6 +770,7 @@ fn serialized_by_foreign_key(
                             });
                         exclusive
                             && locked_at.statement <= parent_from
+                            && protects_read(pi, locked_at.statement, parent_read)
                             && pi.program.lock_holds_to_commit(locked_at.statement)
                             && parent_snapshot.is_none_or(|s| locked_at.statement < s)
                             && same_row(access)
@@ -969,12 +972,32 @@ pub(crate) fn snapshot_statement(
     })
 }
 
+/// Whether a lock the instance takes in statement `at` protects its `read`: a lock taken by the
+/// read's own statement comes after that statement's snapshot, so it does only when the read
+/// is a locking read itself (which reads the newest rows).
+fn protects_read(instance: Instance, at: usize, read: Option<AccessRef>) -> bool {
+    read.is_none_or(|read| {
+        at < read.statement
+            || instance
+                .access(read)
+                .lock()
+                .is_some_and(|lock| !lock.skip_locked)
+    })
+}
+
 /// The locks an instance holds from statement `from` on that were taken early enough: before
 /// `from` and, at a snapshot level, before its snapshot; and held until it commits, not
 /// released by a step that commits on its own (`atomic = false`).
+///
+/// With `read`, the anomaly's read in this instance: a lock taken by the read's own statement
+/// comes after that statement's snapshot, so it protects the read only when the read is a
+/// locking read itself (which reads the newest rows); `WITH e AS (SELECT ... FROM events ...
+/// FOR UPDATE) INSERT ... WHERE (SELECT count(*) FROM seats ...) < e.capacity` counts on the
+/// snapshot it took before waiting for the event.
 fn usable_mutexes<'a>(
     instance: Instance<'a>,
     from: usize,
+    read: Option<AccessRef>,
     context: &crate::analysis::Context,
 ) -> Vec<Mutex<'a>> {
     let snapshot = snapshot_statement(instance, context);
@@ -982,6 +1005,7 @@ fn usable_mutexes<'a>(
         .into_iter()
         .filter(|(at, _)| {
             *at <= from
+                && protects_read(instance, *at, read)
                 && snapshot.is_none_or(|s| *at < s)
                 && instance.program.lock_holds_to_commit(*at)
         })
@@ -999,29 +1023,31 @@ pub fn serialized_by_lock(
     context: &crate::analysis::Context,
 ) -> bool {
     serialized_running(
-        (first.0, first.1, &[]),
-        (second.0, second.1, &[]),
+        (first.0, first.1, &[], None),
+        (second.0, second.1, &[], None),
         unifier,
         context,
     )
 }
 
 /// [`serialized_by_lock`], knowing statements each instance runs in the anomaly (`ran`): a lock
-/// they take is held whatever branches the rest of the instance takes.
+/// they take is held whatever branches the rest of the instance takes; and, where given, each
+/// instance's read in the anomaly (see [`usable_mutexes`]).
 pub fn serialized_running(
-    first: (Instance, usize, &[usize]),
-    second: (Instance, usize, &[usize]),
+    first: (Instance, usize, &[usize], Option<AccessRef>),
+    second: (Instance, usize, &[usize], Option<AccessRef>),
     unifier: &Unifier,
     context: &crate::analysis::Context,
 ) -> bool {
-    if serialized_by_foreign_key(first, (second.0, second.1), unifier, context)
-        || serialized_by_foreign_key(second, (first.0, first.1), unifier, context)
+    if serialized_by_foreign_key(first, (second.0, second.1, second.3), unifier, context)
+        || serialized_by_foreign_key(second, (first.0, first.1, first.3), unifier, context)
     {
         return true;
     }
+    let (first_read, second_read) = (first.3, second.3);
     let (first, second) = ((first.0, first.1), (second.0, second.1));
-    let first_mutexes = usable_mutexes(first.0, first.1, context);
-    let second_mutexes = usable_mutexes(second.0, second.1, context);
+    let first_mutexes = usable_mutexes(first.0, first.1, first_read, context);
+    let second_mutexes = usable_mutexes(second.0, second.1, second_read, context);
     let (ta, tb) = (first.0.tag, second.0.tag);
     first_mutexes.iter().any(|a| {
         second_mutexes.iter().any(|b| match (a, b) {

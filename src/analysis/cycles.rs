@@ -128,8 +128,8 @@ fn find_open_cycles(context: &Context, pair: &Pair) -> Vec<CycleAt> {
             let first_ran = [forward.read.statement, backward.write.statement];
             let second_ran = [backward.read.statement, forward.write.statement];
             if serialized_running(
-                (pair.first, first_from, &first_ran),
-                (pair.second, second_from, &second_ran),
+                (pair.first, first_from, &first_ran, Some(forward.read)),
+                (pair.second, second_from, &second_ran, Some(backward.read)),
                 &unifier,
                 context,
             ) {
