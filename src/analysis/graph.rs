@@ -5,7 +5,7 @@
 use std::cell::{Cell, OnceCell};
 use std::sync::Arc;
 
-use super::conflict::{AccessRef, EdgeKind, forced_conflict, guards_exclude, serialized_by_lock};
+use super::conflict::{AccessRef, EdgeKind, forced_conflict, guards_exclude, serialized_running};
 use super::unify::Unifier;
 use super::{Context, Pair};
 use crate::parse::plpgsql::Branch;
@@ -176,9 +176,9 @@ pub(crate) fn representative_edges(context: &Context, view: &Pair) -> Vec<Vulner
                 [&[edge.read.statement], &[edge.write.statement]],
                 &edge.unifier,
             )
-            || serialized_by_lock(
-                (view.first, edge.read.statement),
-                (view.second, edge.write.statement),
+            || serialized_running(
+                (view.first, edge.read.statement, &[], Some(edge.read)),
+                (view.second, edge.write.statement, &[], None),
                 &edge.unifier,
                 context,
             )
