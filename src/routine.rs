@@ -606,13 +606,9 @@ fn insert_derived_values(
             let Term::Param(variable) = term else {
                 continue;
             };
-            let Some((_, value, lookup)) = derived
-                .iter()
-                .filter(|(name, _, lookup)| {
-                    name == variable && lookup.range.end <= statement.range.start
-                })
-                .next_back()
-            else {
+            let Some((_, value, lookup)) = derived.iter().rfind(|(name, _, lookup)| {
+                name == variable && lookup.range.end <= statement.range.start
+            }) else {
                 continue;
             };
             let assigned_between = body.assignments.iter().any(|(name, at)| {
