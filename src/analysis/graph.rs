@@ -189,8 +189,22 @@ pub(crate) fn representative_edges(context: &Context, view: &Pair) -> Vec<Vulner
             &view.first.program.statements[edge.read.statement].arms,
             &view.second.program.statements[edge.write.statement].arms,
         );
+        // A DELETE by a whole key is an edge a structure can refuse (it missed the row it
+        // would have come in through): an edge to another write of the pair stands better.
+        let key_delete = |write: AccessRef| {
+            let access = view.second.access(write);
+            matches!(access.kind, crate::access::AccessKind::Delete { .. })
+                && access
+                    .rows
+                    .point_key(context.catalog.table(&access.table))
+                    .is_some()
+        };
         let earlier = chosen.iter().position(|(other, _)| *other == arms);
-        if earlier.is_some_and(|at| !chosen[at].1.read_locked) {
+        let settled = |at: usize| {
+            let earlier = &chosen[at].1;
+            !earlier.read_locked && (!key_delete(earlier.write) || key_delete(edge.write))
+        };
+        if earlier.is_some_and(settled) {
             continue;
         }
         let read = view.first.access(edge.read);
