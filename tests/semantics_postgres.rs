@@ -3262,3 +3262,58 @@ fn a_lock_taken_by_the_reading_statement_comes_after_its_snapshot() {
         );
     }
 }
+
+/// The last seat of an event, booked twice by `INSERT ... SELECT id, $2 FROM events WHERE id =
+/// $1 AND <count of its seats> < capacity`. After locking the event in a statement of its own,
+/// the second booking waits, and its INSERT, on a snapshot taken after the first commits, sees
+/// the first's seat and inserts nothing, whether the source names the column `id` or `e.id`.
+/// Without the lock both count no seat and both insert.
+#[test]
+fn an_insert_select_inserts_the_key_its_where_pins() {
+    let Some(database) = Database::of("an_insert_select_inserts_the_key_its_where_pins") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        [
+            "phantom-write-skew: book_without_lock",
+            "phantom-write-skew: book_after_lock, book_without_lock",
+            "phantom-write-skew: book_after_lock_aliased, book_without_lock"
+        ]
+    );
+    database.execute("INSERT INTO events VALUES (1, 1)");
+    for (program, seats) in [
+        ("book_after_lock", vec!["10"]),
+        ("book_after_lock_aliased", vec!["10"]),
+        ("book_without_lock", vec!["10", "20"]),
+    ] {
+        database.execute("DELETE FROM seats");
+        let first = database.statements(program, &[("1", "1"), ("2", "10")]);
+        let second = database.statements(program, &[("1", "1"), ("2", "20")]);
+        let mut run = database.sessions(["a", "b"]);
+        run.step("a", "BEGIN");
+        run.step("b", "BEGIN");
+        for statement in &first {
+            run.step("a", statement);
+        }
+        let (last, before) = second.split_last().expect("a statement");
+        for statement in before {
+            assert!(run.step("b", statement).is_waiting(), "{program}");
+        }
+        if before.is_empty() {
+            // No lock: the second booking neither waits nor sees the first's seat.
+            run.step("b", last);
+            run.step("a", "COMMIT");
+        } else {
+            run.step("a", "COMMIT");
+            run.finish("b");
+            run.step("b", last);
+        }
+        run.step("b", "COMMIT");
+        assert_eq!(
+            database.query("SELECT user_id FROM seats ORDER BY user_id"),
+            seats,
+            "{program}"
+        );
+    }
+}

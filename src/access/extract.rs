@@ -1549,6 +1549,14 @@ impl Extractor<'_> {
                             let reads = self.accesses.len();
                             self.query(source, self.nested_mode());
                             if let SetExpr::Select(select) = body {
+                                if source.with.is_none() {
+                                    self.pin_source_columns(
+                                        select,
+                                        &columns,
+                                        reads,
+                                        &mut rows.pins,
+                                    );
+                                }
                                 let values = derived_values(select, &self.accesses[reads..]);
                                 rows.derived = columns
                                     .iter()
@@ -2166,6 +2174,54 @@ impl Extractor<'_> {
             return None;
         }
         Some(Term::Param(format!("{qualifier}.{}", column.1)))
+    }
+
+    /// `INSERT INTO seats (event_id, ...) SELECT id, ... FROM events WHERE id = $1` inserts
+    /// `$1`: a column of the source's table that its WHERE pins is that term in every row.
+    /// Only a table that appears once in the FROM list and is read nowhere else in the source,
+    /// so that its read (the first of `accesses[reads..]` on it) is that table's.
+    fn pin_source_columns(
+        &self,
+        select: &Select,
+        columns: &[String],
+        reads: usize,
+        pins: &mut BTreeMap<String, Term>,
+    ) {
+        let factors: Vec<(String, String)> = select
+            .from
+            .iter()
+            .flat_map(|from| {
+                std::iter::once(&from.relation).chain(from.joins.iter().map(|join| &join.relation))
+            })
+            .filter_map(table_name_of)
+            .collect();
+        for (column, item) in columns.iter().zip(&select.projection) {
+            let (SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. }) = item
+            else {
+                continue;
+            };
+            let Some((qualifier, name)) = column_ref(expr) else {
+                continue;
+            };
+            let mut candidates = factors.iter().filter(|(alias, table)| match &qualifier {
+                Some(qualifier) => qualifier == alias,
+                None => self
+                    .catalog
+                    .table(table)
+                    .is_some_and(|t| t.columns.contains(&name)),
+            });
+            let (Some((_, table)), None) = (candidates.next(), candidates.next()) else {
+                continue;
+            };
+            let mut reads_of_table = self.accesses[reads..].iter().filter(|access| {
+                access.table == *table && matches!(access.kind, AccessKind::Read { .. })
+            });
+            if let (Some(read), None) = (reads_of_table.next(), reads_of_table.next())
+                && let Some(term) = read.rows.pins.get(&name)
+            {
+                pins.insert(column.clone(), term.clone());
+            }
+        }
     }
 
     /// An upsert (`ON CONFLICT DO NOTHING` / `DO UPDATE`, `INSERT IGNORE`, `ON DUPLICATE KEY
