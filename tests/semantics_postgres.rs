@@ -3317,3 +3317,62 @@ fn an_insert_select_inserts_the_key_its_where_pins() {
         );
     }
 }
+
+/// A finish that deletes the ids of its parameter array, unnested in a subquery or in a CTE,
+/// against an enqueue that adds jobs whose ids a sequence gives: in the order the witness had
+/// (enqueue, then the finish, then both commit), the rows are those of enqueue then finish;
+/// the finish cannot have missed the new job. Two taggers that count the tags of the listed
+/// jobs each see two and each add one: four, where a serial order stops at three.
+#[test]
+fn an_unnested_array_names_the_rows_as_any_does() {
+    let Some(database) = Database::of("an_unnested_array_names_the_rows_as_any_does") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["phantom-write-skew: tag_within_limit"]
+    );
+    for (finish, parameters) in [
+        ("finish", vec![("1", "'{1}'")]),
+        ("finish_or_fail", vec![("1", "'{1}'"), ("2", "'{done}'")]),
+    ] {
+        database.execute(
+            "TRUNCATE jobs; INSERT INTO jobs (id, status, dedupe_key) VALUES (1, 'picked', 'k');
+             SELECT setval('jobs_id_seq', 100)",
+        );
+        let mut run = database.sessions(["enqueue", "finish"]);
+        run.step("enqueue", "BEGIN");
+        run.step("finish", "BEGIN");
+        let enqueue = database.statement("enqueue", &[("1", "'{k,n}'")]);
+        // `k` is taken by the picked job 1: only `n` is added, with an id past 100.
+        assert_eq!(run.step("enqueue", &enqueue).count(), 1, "{finish}");
+        let delete = database.statement(finish, &parameters);
+        assert_eq!(run.step("finish", &delete).count(), 1, "{finish}");
+        run.step("enqueue", "COMMIT");
+        run.step("finish", "COMMIT");
+        // Serial enqueue, then finish.
+        assert_eq!(
+            database.query("SELECT id > 100, status, dedupe_key FROM jobs ORDER BY id"),
+            ["t|queued|n"],
+            "{finish}"
+        );
+    }
+    database.execute("INSERT INTO tags VALUES ('a', 'x'), ('b', 'y')");
+    let mut run = database.sessions(["a", "b"]);
+    run.step("a", "BEGIN");
+    run.step("b", "BEGIN");
+    let tag = |name: &str| {
+        database.statement(
+            "tag_within_limit",
+            &[("1", "'{a,b}'"), ("2", "'a'"), ("3", name)],
+        )
+    };
+    assert_eq!(run.step("a", &tag("'z1'")).count(), 1);
+    assert_eq!(run.step("b", &tag("'z2'")).count(), 1);
+    run.step("a", "COMMIT");
+    run.step("b", "COMMIT");
+    assert_eq!(
+        database.query("SELECT count(*) FROM tags WHERE job_key IN ('a', 'b')"),
+        ["4"]
+    );
+}

@@ -61,6 +61,7 @@ pub fn accesses_and_joins(
         last_from: Vec::new(),
         cte_sources: Vec::new(),
         joins: Vec::new(),
+        cte_arrays: Vec::new(),
     };
     let top = if matches!(statement, Statement::Query(_)) {
         locks.top
@@ -587,6 +588,9 @@ struct Extractor<'a> {
     last_from: Vec<(String, String, Option<usize>)>,
     /// See [`Join`].
     joins: Vec<Join>,
+    /// Columns of CTEs that unnest a parameter array (`x AS (SELECT unnest($1) AS id)`): CTE,
+    /// column and the array.
+    cte_arrays: Vec<(String, String, Expr)>,
 }
 
 /// Collects column references, subqueries and advisory locks of expressions, without going
@@ -1396,6 +1400,28 @@ fn column_ref(expr: &Expr) -> Option<ColumnRef> {
     }
 }
 
+/// The array `(SELECT unnest($1))` lists, one row per element: `id IN` it, or `= ANY` it, is
+/// `id = ANY($1)`. Only a parameter or variable (through casts) that nothing filters.
+fn unnested_array(query: &Query) -> Option<&Expr> {
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return None;
+    };
+    if query.with.is_some() || !select.from.is_empty() || select.selection.is_some() {
+        return None;
+    }
+    let [SelectItem::UnnamedExpr(item) | SelectItem::ExprWithAlias { expr: item, .. }] =
+        select.projection.as_slice()
+    else {
+        return None;
+    };
+    let (function, argument) = unary_call(unnested(item))?;
+    let mut array = unnested(argument);
+    while let Expr::Cast { expr, .. } = array {
+        array = unnested(expr);
+    }
+    (function.eq_ignore_ascii_case("unnest") && parameter_name(array).is_some()).then_some(argument)
+}
+
 fn is_anonymous(placeholder: &str) -> bool {
     placeholder == "?" || placeholder == "$0"
 }
@@ -1909,6 +1935,21 @@ impl Extractor<'_> {
                         .unwrap_or_default();
                     self.cte_sources.push((name.clone(), column, read, alias));
                 }
+                if let SetExpr::Select(select) = cte.query.body.as_ref()
+                    && select.from.is_empty()
+                    && select.selection.is_none()
+                {
+                    for item in &select.projection {
+                        if let SelectItem::ExprWithAlias { expr, alias } = item
+                            && let Some((function, array)) = unary_call(unnested(expr))
+                            && function.eq_ignore_ascii_case("unnest")
+                            && parameter_name(array).is_some()
+                        {
+                            self.cte_arrays
+                                .push((name.clone(), ident(alias), array.clone()));
+                        }
+                    }
+                }
                 for column in projected_columns(&cte.query) {
                     self.cte_rows
                         .push((name.clone(), column, first..self.accesses.len()));
@@ -1941,6 +1982,8 @@ impl Extractor<'_> {
         };
         self.set_expr(&query.body, mode, &order_by);
         self.ctes.truncate(cte_count);
+        self.cte_arrays
+            .retain(|(name, _, _)| self.ctes.contains(name));
         self.after_write = after_write;
     }
 
@@ -2222,6 +2265,38 @@ impl Extractor<'_> {
                 pins.insert(column.clone(), term.clone());
             }
         }
+    }
+
+    /// The parameter array whose elements a one-column subquery returns: `SELECT unnest($1)`,
+    /// or `SELECT x.id FROM x [WHERE ...]` of a CTE that unnests one into `id`.
+    fn array_of(&self, query: &Query) -> Option<Expr> {
+        if let Some(array) = unnested_array(query) {
+            return Some(array.clone());
+        }
+        let SetExpr::Select(select) = query.body.as_ref() else {
+            return None;
+        };
+        let [from] = select.from.as_slice() else {
+            return None;
+        };
+        let (alias, name) = table_name_of(&from.relation)?;
+        let [SelectItem::UnnamedExpr(item) | SelectItem::ExprWithAlias { expr: item, .. }] =
+            select.projection.as_slice()
+        else {
+            return None;
+        };
+        let (qualifier, column) = column_ref(item)?;
+        if !from.joins.is_empty()
+            || query.with.is_some()
+            || qualifier.is_some_and(|qualifier| qualifier != alias)
+        {
+            return None;
+        }
+        self.cte_arrays
+            .iter()
+            .rev()
+            .find(|(cte, cte_column, _)| *cte == name && *cte_column == column)
+            .map(|(_, _, array)| array.clone())
     }
 
     /// An upsert (`ON CONFLICT DO NOTHING` / `DO UPDATE`, `INSERT IGNORE`, `ON DUPLICATE KEY
@@ -2914,6 +2989,38 @@ impl Extractor<'_> {
         };
         let only_equality = only.is_none() && conjuncts(selection).len() == 1;
         for conjunct in conjuncts(selection) {
+            // `id IN (SELECT unnest($1))`, or `id = ANY(SELECT x.id FROM x)` of a CTE `x AS
+            // (SELECT unnest($1) AS id, ...)`: one of the values the parameter holds, as `id =
+            // ANY($1)` (the subquery may keep fewer of them).
+            if let Some((column, subquery)) = match conjunct {
+                Expr::In {
+                    expr,
+                    target: InTarget::Subquery(subquery),
+                    negated: false,
+                    ..
+                } => Some((expr.as_ref(), subquery.as_ref())),
+                Expr::AnyOp {
+                    left,
+                    compare_op: BinaryOperator::Eq,
+                    right,
+                    ..
+                } => match unnested(right) {
+                    Expr::Subquery(subquery) => Some((left.as_ref(), subquery.as_ref())),
+                    _ => None,
+                },
+                _ => None,
+            } && let Some(column) = column_ref(column).filter(|column| counts(column))
+                && let Some(array) = self.array_of(subquery)
+                && let Some(access) = self
+                    .resolve(scope, &column)
+                    .and_then(|entry| entry.restricted(&column.1))
+            {
+                let table = self.accesses[access].table.clone();
+                if let Some(term) = self.term(&array, Some((&table, &column.1))) {
+                    self.accesses[access].rows.pins.insert(column.1, term);
+                }
+                continue;
+            }
             // `lower(name) = lower($1)`: the value of an expression index's key.
             if let Expr::BinaryOp {
                 left,
@@ -2949,6 +3056,7 @@ impl Extractor<'_> {
                     Some(column) => (column, right.as_ref()),
                     None => continue,
                 },
+
                 Expr::BinaryOp {
                     left,
                     op: BinaryOperator::Eq,
@@ -3737,6 +3845,15 @@ mod tests {
             AccessKind::Lock(target) => format!("lock {target:?}"),
         };
         format!("{} {} {{{}}}", detail, access.table, rows.join(" "))
+    }
+
+    fn accesses_of(engine: Engine, sql: &str) -> Vec<Access> {
+        let file = parse_file(sql, engine);
+        let statement = &file.statements[0];
+        let asts = statement.parsed.as_ref().expect("parses");
+        asts.iter()
+            .flat_map(|ast| accesses(ast, &statement.locks, &Catalog::default()))
+            .collect()
     }
 
     fn check(engine: Engine, sql: &str, expected: &[&str]) {
@@ -4578,6 +4695,41 @@ mod tests {
             "DELETE FROM sessions WHERE user_id = $1 AND device = 'web'",
             &["delete sessions {device='web' user_id=$1}"],
         );
+    }
+
+    #[test]
+    fn an_unnested_parameter_array_pins_rows_as_any_does() {
+        for sql in [
+            "DELETE FROM jobs WHERE id = ANY($1::bigint[])",
+            "DELETE FROM jobs WHERE id IN (SELECT unnest($1::bigint[]))",
+            "DELETE FROM jobs WHERE id = ANY(SELECT unnest($1::bigint[]) AS id)",
+            "WITH x AS (SELECT unnest($1::bigint[]) AS id, unnest($2::text[]) AS s) \
+             DELETE FROM jobs WHERE id = ANY(SELECT x.id FROM x WHERE x.s <> 'failed')",
+        ] {
+            let found = accesses_of(Engine::Postgres, sql);
+            let delete = found
+                .iter()
+                .find(|access| matches!(access.kind, AccessKind::Delete { .. }))
+                .expect(sql);
+            assert_eq!(
+                delete.rows.pins.get("id").map(Term::render).as_deref(),
+                Some("$1"),
+                "{sql}"
+            );
+        }
+        // A subquery that filters the array's elements by a column of a table, or unnests
+        // a column, is no parameter's array.
+        for sql in [
+            "DELETE FROM jobs WHERE id IN (SELECT unnest(ids) FROM batches WHERE batch = $1)",
+            "DELETE FROM jobs WHERE id IN (SELECT unnest($1::bigint[]) WHERE $2)",
+        ] {
+            let found = accesses_of(Engine::Postgres, sql);
+            let delete = found
+                .iter()
+                .find(|access| matches!(access.kind, AccessKind::Delete { .. }))
+                .expect(sql);
+            assert!(!delete.rows.pins.contains_key("id"), "{sql}");
+        }
     }
 
     /// The columns of the first access of `sql` mapped to whether their domain is exact.
