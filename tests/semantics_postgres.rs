@@ -3376,3 +3376,59 @@ fn an_unnested_array_names_the_rows_as_any_does() {
         ["4"]
     );
 }
+
+/// Two resumes of one cancelled job: the second waits for the first's row lock, re-checks its
+/// own `state = 'cancelled'` on the newest version and skips the job, returning nothing, as a
+/// serial order does, whether its rows were chosen by a CTE or an `IN` subquery. Two retries
+/// that copy the count a CTE read both write 1, where a serial order gives 2.
+#[test]
+fn a_filter_the_writes_own_where_repeats_is_rechecked() {
+    let Some(database) = Database::of("a_filter_the_writes_own_where_repeats_is_rechecked") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["lost-update: retry_from_copy"]
+    );
+    for (first, second) in [("resume", "resume"), ("resume_chosen", "resume")] {
+        database.execute(
+            "TRUNCATE jobs; INSERT INTO jobs (id, state, completed_on) VALUES
+             (1, 'cancelled', '2024-01-01'), (2, 'cancelled', '2024-01-02'),
+             (3, 'cancelled', '2024-01-03')",
+        );
+        let mut run = database.sessions(["a", "b"]);
+        run.step("a", "BEGIN");
+        run.step("b", "BEGIN");
+        assert_eq!(
+            run.step("a", &database.statement(first, &[("1", "'{1,2}'")]))
+                .count(),
+            2,
+            "{first}"
+        );
+        assert!(
+            run.step("b", &database.statement(second, &[("1", "'{2,3}'")]))
+                .is_waiting(),
+            "{first}, {second}"
+        );
+        run.step("a", "COMMIT");
+        // Only job 3, which the first did not resume.
+        assert_eq!(run.finish("b").count(), 1, "{first}, {second}");
+        run.step("b", "COMMIT");
+        assert_eq!(
+            database.query("SELECT state FROM jobs ORDER BY id"),
+            ["created", "created", "created"],
+            "{first}, {second}"
+        );
+    }
+    database.execute("TRUNCATE jobs; INSERT INTO jobs (id, state) VALUES (1, 'created')");
+    let retry = database.statement("retry_from_copy", &[("1", "'{1}'")]);
+    let mut run = database.sessions(["a", "b"]);
+    run.step("a", "BEGIN");
+    run.step("b", "BEGIN");
+    run.step("a", &retry);
+    assert!(run.step("b", &retry).is_waiting());
+    run.step("a", "COMMIT");
+    run.finish("b");
+    run.step("b", "COMMIT");
+    assert_eq!(database.query("SELECT retries FROM jobs"), ["1"]);
+}

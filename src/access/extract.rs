@@ -2267,6 +2267,18 @@ impl Extractor<'_> {
         }
     }
 
+    /// The CTE a qualified column names, through the alias the FROM list gave it (`FROM
+    /// resumable r`: `r.id` is `resumable`'s `id`).
+    fn cte_named(&self, scope: &[ScopeEntry], column: &ColumnRef) -> Option<String> {
+        let qualifier = column.0.as_ref()?;
+        match self.resolve(scope, column) {
+            Some(entry) if entry.access.is_none() && self.ctes.contains(&entry.table) => {
+                Some(entry.table.clone())
+            }
+            _ => Some(qualifier.clone()),
+        }
+    }
+
     /// The parameter array whose elements a one-column subquery returns: `SELECT unnest($1)`,
     /// or `SELECT x.id FROM x [WHERE ...]` of a CTE that unnests one into `id`.
     fn array_of(&self, query: &Query) -> Option<Expr> {
@@ -2835,18 +2847,17 @@ impl Extractor<'_> {
     /// (which rows it chose still depends on every row it scanned). A column of the chosen row
     /// that the CTE's subqueries name (`NOT EXISTS (... other.lock = jobs.lock)`, a value
     /// `jobs.lock` of the statement) is that value in the row written too.
-    fn take_chosen_domains(&mut self, target: usize, column: &str, outer: &ColumnRef) {
-        let Some(qualifier) = &outer.0 else { return };
+    fn take_chosen_domains(&mut self, target: usize, column: &str, (cte, chosen): (&str, &str)) {
         let Some((_, _, read, alias)) = self
             .cte_sources
             .iter()
-            .find(|(name, chosen, _, _)| name == qualifier && *chosen == outer.1)
+            .find(|(name, source, _, _)| name == cte && source == chosen)
         else {
             return;
         };
         let (read, alias) = (*read, alias.clone());
         let table = &self.accesses[target].table;
-        let by_key = outer.1 == column
+        let by_key = chosen == column
             && self.accesses[read].table == *table
             && self.catalog.table(table).is_some_and(|table| {
                 table
@@ -2943,7 +2954,14 @@ impl Extractor<'_> {
         if readers.len() != 1 || self.accesses[target].rows.pins.contains_key(column) {
             return None;
         }
-        let term = Term::Param(name);
+        // A source that pins the chosen column already (`id = ANY($1) AND ...`) names the rows
+        // written by that term.
+        let term = self.accesses[readers[0]]
+            .rows
+            .pins
+            .get(chosen)
+            .cloned()
+            .unwrap_or(Term::Param(name));
         // The rows written are rows the source chose: they held the source's literal values
         // when it read them.
         let chosen_domains = self.accesses[readers[0]].rows.domains.clone();
@@ -3139,8 +3157,9 @@ impl Extractor<'_> {
                 Some(outer) => {
                     // `UPDATE t ... FROM c WHERE t.id = c.id` with `c AS (SELECT id FROM t ...)`:
                     // the rows the CTE chose are the rows written.
+                    let cte_name = self.cte_named(scope, &outer);
                     let cte = self.cte_rows.iter().find(|(name, chosen, _)| {
-                        outer.0.as_deref() == Some(name.as_str()) && *chosen == outer.1
+                        cte_name.as_deref() == Some(name.as_str()) && *chosen == outer.1
                     });
                     if let Some((name, chosen, range)) = cte.cloned() {
                         let label = format!("{name}.{chosen}");
@@ -3161,7 +3180,9 @@ impl Extractor<'_> {
                         self.mark_deleted(reader, access, only_equality);
                         continue;
                     }
-                    self.take_chosen_domains(access, &column.1, &outer);
+                    if let Some(cte) = cte_name {
+                        self.take_chosen_domains(access, &column.1, (&cte, &outer.1));
+                    }
                     // `DELETE FROM t USING (SELECT id FROM t ...) x WHERE t.id = x.id`.
                     if let Some(reader) = self
                         .resolve(scope, &outer)

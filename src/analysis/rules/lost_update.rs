@@ -164,11 +164,17 @@ fn decided_in_statement<'a>(
         AccessKind::Update { predicate, .. } | AccessKind::Delete { predicate } => predicate,
         _ => return vec![],
     };
+    // Only a value computed from the read can carry its stale value into the row: a literal, a
+    // parameter, the clock or the row's own current value (`c = c + 1`, re-read on the newest
+    // version) cannot.
     let assigned = write
         .assignments()
         .into_iter()
-        .flat_map(|set| set.keys())
-        .filter(|column| value.contains(column) && !rechecked.contains(*column));
+        .flat_map(|set| set.iter())
+        .filter(|(column, assigned)| {
+            **assigned == SetValue::Expr && value.contains(column) && !rechecked.contains(*column)
+        })
+        .map(|(column, _)| column);
     let mut chosen: Vec<&String> = predicate
         .iter()
         .filter(|column| !rechecked.contains(*column) && !write.rows.pins.contains_key(*column))
