@@ -3432,3 +3432,48 @@ fn a_filter_the_writes_own_where_repeats_is_rechecked() {
     run.step("b", "COMMIT");
     assert_eq!(database.query("SELECT retries FROM jobs"), ["1"]);
 }
+
+/// Two fetchers of one due schedule, writing the rows `(entrypoint, expression) IN (SELECT ...
+/// FROM picked)`. When the CTE locks them `FOR UPDATE SKIP LOCKED`, the second skips the
+/// schedule the first holds and takes nothing. Without the lock, the second waits for the
+/// first's row, then takes the schedule again: both callers get it.
+#[test]
+fn a_row_value_in_over_a_unique_key_chooses_the_rows() {
+    let Some(database) = Database::of("a_row_value_in_over_a_unique_key_chooses_the_rows") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        [
+            "lost-update: fetch_unlocked",
+            "lost-update: fetch_schedule, fetch_unlocked"
+        ]
+    );
+    for (program, second_takes) in [("fetch_schedule", 0), ("fetch_unlocked", 1)] {
+        database.execute(
+            "TRUNCATE schedules; INSERT INTO schedules (expression, entrypoint, next_run)
+             VALUES ('* * * * *', 'e', now() - interval '1 minute')",
+        );
+        let fetch = |worker: &str| database.statement(program, &[("1", "'e'"), ("2", worker)]);
+        let mut run = database.sessions(["a", "b"]);
+        run.step("a", "BEGIN");
+        run.step("b", "BEGIN");
+        assert_eq!(run.step("a", &fetch("'w1'")).count(), 1, "{program}");
+        let second = run.step("b", &fetch("'w2'"));
+        assert_eq!(second.is_waiting(), second_takes == 1, "{program}");
+        if second.is_waiting() {
+            run.step("a", "COMMIT");
+            assert_eq!(run.finish("b").count(), second_takes, "{program}");
+        } else {
+            assert_eq!(second.count(), second_takes, "{program}");
+            run.step("a", "COMMIT");
+        }
+        run.step("b", "COMMIT");
+        let holder = if second_takes == 1 { "w2" } else { "w1" };
+        assert_eq!(
+            database.query("SELECT picked_by FROM schedules"),
+            [holder],
+            "{program}"
+        );
+    }
+}

@@ -2800,26 +2800,57 @@ impl Extractor<'_> {
                 },
                 _ => continue,
             };
-            let (Some(column), Some(chosen)) = (column_ref(expr), only_column(subquery)) else {
+            // `(entrypoint, expression) IN (SELECT entrypoint, expression FROM picked)` over a
+            // unique key of the target chooses its rows column by column.
+            let pairs: Vec<(ColumnRef, String)> = match unnested(expr) {
+                Expr::Tuple(items) => {
+                    let columns: Option<Vec<ColumnRef>> = items.iter().map(column_ref).collect();
+                    let chosen = projected_columns(subquery);
+                    match (columns, &*subquery.body) {
+                        (Some(columns), SetExpr::Select(select))
+                            if columns.len() == chosen.len()
+                                && select.projection.len() == chosen.len() =>
+                        {
+                            columns.into_iter().zip(chosen).collect()
+                        }
+                        _ => continue,
+                    }
+                }
+                expr => match (column_ref(expr), only_column(subquery)) {
+                    (Some(column), Some(chosen)) => vec![(column, chosen)],
+                    _ => continue,
+                },
+            };
+            let targets: BTreeSet<Option<usize>> = pairs
+                .iter()
+                .map(|(column, _)| self.resolve(scope, column).and_then(|entry| entry.access))
+                .collect();
+            let [Some(target)] = targets.into_iter().collect::<Vec<_>>()[..] else {
                 continue;
             };
-            let Some(target) = self.resolve(scope, &column).and_then(|entry| entry.access) else {
+            let keyed = pairs.len() == 1
+                || self
+                    .catalog
+                    .table(&self.accesses[target].table)
+                    .is_some_and(|table| {
+                        table.keys.iter().any(|key| {
+                            key.identifies_row()
+                                && key
+                                    .columns
+                                    .iter()
+                                    .all(|c| pairs.iter().any(|(column, _)| column.1 == *c))
+                        })
+                    });
+            if !keyed {
                 continue;
-            };
+            }
             let Some((_, range)) = subquery_reads
                 .iter()
                 .find(|(query, _)| **query == **subquery)
             else {
                 continue;
             };
-            let name = format!("{}.{} chosen", self.accesses[target].table, chosen);
             let only_equality = conjuncts(selection).len() == 1;
-            if let Some(reader) =
-                self.link_chosen_rows(target, &column.1, range.clone(), &chosen, name.clone())
-            {
-                self.mark_deleted(reader, target, only_equality);
-                continue;
-            }
             // `IN (SELECT id FROM cte)`: the CTE chose the rows.
             let from_cte = match subquery.body.as_ref() {
                 SetExpr::Select(select) => match select.from.as_slice() {
@@ -2828,14 +2859,23 @@ impl Extractor<'_> {
                 },
                 _ => None,
             };
-            let cte = from_cte.and_then(|(_, cte)| {
-                self.cte_rows
-                    .iter()
-                    .find(|(name, projected, _)| *name == cte && *projected == chosen)
-                    .cloned()
-            });
-            if let Some((_, _, range)) = cte {
-                let _ = self.link_chosen_rows(target, &column.1, range, &chosen, name);
+            for (column, chosen) in pairs {
+                let name = format!("{}.{} chosen", self.accesses[target].table, chosen);
+                if let Some(reader) =
+                    self.link_chosen_rows(target, &column.1, range.clone(), &chosen, name.clone())
+                {
+                    self.mark_deleted(reader, target, only_equality);
+                    continue;
+                }
+                let cte = from_cte.as_ref().and_then(|(_, cte)| {
+                    self.cte_rows
+                        .iter()
+                        .find(|(name, projected, _)| name == cte && *projected == chosen)
+                        .cloned()
+                });
+                if let Some((_, _, range)) = cte {
+                    let _ = self.link_chosen_rows(target, &column.1, range, &chosen, name);
+                }
             }
         }
     }
