@@ -321,7 +321,8 @@ def named_queries(path, text):
 # ---------------------------------------------------------------------------------------------
 
 def project_report(folder):
-    files = sorted(p for p in folder.rglob("*.sql") if p.is_file())
+    # confirm-setup.sql is isolint's own (setup for `isolint confirm`), not the project's SQL.
+    files = sorted(p for p in folder.rglob("*.sql") if p.is_file() and p.name != "confirm-setup.sql")
     rel = lambda p: p.relative_to(folder).as_posix()
     all_routines, all_triggers, queries, params = [], [], [], {}
     for p in files:

@@ -26,6 +26,21 @@
 #                           queries/**/*.sql
 #   oban-0.7.0              PyPI wheel oban 0.7.0 (Apache-2.0): oban/queries/*.sql, as queries/...
 #
+# Rendered (MIT; the project builds its SQL in code, so the folder holds what the project's own
+# query builder renders, with the render script beside it, instead of files of the artifact):
+#
+#   pgqueuer-1.6.0          PyPI wheel pgqueuer 1.6.0: render.py, run with the wheel installed
+#                           into a throwaway venv (its dependencies pinned below), writes
+#                           migrations/001_install.sql and queries/*.sql; LICENSE is
+#                           pgqueuer-1.6.0.dist-info/licenses/LICENSE
+#   pg-boss-12.38.1         npm tarball pg-boss 12.38.1: render.mjs, run with node on the
+#                           unpacked package/ (dist/plans.js needs no dependency), writes
+#                           migrations/001_create.sql and queries/*.sql; LICENSE is package/LICENSE
+#
+# For these the check renders again, with the vendored script, from the pinned artifact, and
+# fails unless the rendered files are exactly the folder's migrations/ and queries/, byte for
+# byte, and LICENSE is the artifact's. --vendor rewrites them from that render.
+#
 # Fetch-only (not copied into the repository, extracted into target/corpus/):
 #
 #   lemmy_db_schema-0.19.21 crates.io crate lemmy_db_schema 0.19.21 (AGPL-3.0): migrations/ (the
@@ -37,11 +52,15 @@
 #                           isolint.toml is copied next to the extracted SQL
 #
 # Besides the artifact's files, a folder holds isolint's own isolint.toml, PROVENANCE.md,
-# findings.txt and, where confirm needs one, confirm-setup.sql; they are kept and not compared.
+# findings.txt and, where confirm needs one, confirm-setup.sql (and, in a rendered folder, the
+# render script); they are kept and not compared.
 #
 # Each artifact is pinned by version and sha256: a download whose checksum differs is refused.
 # They are fetched with the registries' own clients (pip, npm, apt-get, cargo) into
-# target/corpus/downloads/; running again reuses them without fetching. The Debian package needs
+# target/corpus/downloads/; running again reuses them without fetching. Rendering pgqueuer
+# installs its wheel and pinned dependencies from PyPI into a venv in a temporary folder (pip's
+# cache in target/corpus/downloads/pip-cache); rendering pg-boss needs node (>= 20.10, for the
+# import attribute dist/plans.js uses to load dist/schema.json). The Debian package needs
 # `apt-get update` to have been run once on the machine. Exit status: 0 when everything matches,
 # 1 on a checksum mismatch, a failed download or a vendored file that differs from its artifact.
 set -euo pipefail
@@ -66,6 +85,20 @@ APALIS_VERSION=1.0.0
 APALIS_SHA256=947ad881f4102c5a4d6bb4f117ed38c1b4fe15868631facbc858aab57e3ad38d
 OBAN_VERSION=0.7.0
 OBAN_SHA256=43312f955a454f0fbecc83b1c8613b5a710d10825c4f9f945493f21ed31972b4
+PGQUEUER_VERSION=1.6.0
+PGQUEUER_SHA256=00aff6194ff73b5ebf674cb31126b8be780e2adb0dda56043632bcfb4d142ee2
+# The dependencies pip resolves for the pgqueuer 1.6.0 wheel, at the versions of the first
+# render (2026-12-07). None of them writes SQL (pydantic validates DBSettings, the rest is
+# imported on the way), but the render must not depend on what PyPI serves on the day.
+PGQUEUER_RENDER_PINS=(
+    annotated-doc==0.0.7 annotated-types==0.8.0 anyio==4.16.0 croniter==7.0.0 idna==3.21
+    markdown-it-py==4.3.0 mdurl==0.1.2 pydantic==2.14.4 pydantic-settings==2.16.3
+    pydantic_core==2.50.5 Pygments==2.21.0 python-dateutil==4.0.0 python-dotenv==1.2.4
+    rich==15.0.0 shellingham==1.5.4 tabulate==0.10.0 typer==0.29.3 typing-inspection==0.4.5
+    typing_extensions==4.16.0 tzdata==2026.6 uvloop==0.23.0
+)
+PGBOSS_VERSION=12.38.1
+PGBOSS_SHA256=a549b31d726f095b615f5e59cfa627febe42c8254dd94c0060e46913d7b825bf
 FANG_VERSION=0.11.0
 FANG_SHA256=d67c0e5b142d6417f25f7e7f2acf630dd9100a527e586a81d2801db5ff4867e5
 LEMMY_VERSION=0.19.21
@@ -192,6 +225,17 @@ unpack() {
     echo "$into"
 }
 
+# listed WORD ITEM...: whether WORD is one of the ITEMs. (Not `printf | grep -q`: with pipefail,
+# grep -q exiting at its first match can kill printf with SIGPIPE and fail the pipeline.)
+listed() {
+    local word=$1 item
+    shift
+    for item in "$@"; do
+        [[ "$item" == "$word" ]] && return 0
+    done
+    return 1
+}
+
 # check PROJECT ROOT LICENSE_FILE PATTERN...
 #
 # The files of the artifact unpacked in ROOT that the PATTERNs (globs relative to ROOT) match
@@ -242,7 +286,7 @@ check() {
         ! -name isolint.toml ! -name findings.txt ! -name confirm-setup.sql \
         | sed 's|^\./||' | LC_ALL=C sort)
     for relative in "${vendored[@]}"; do
-        if ! printf '%s\n' "${expected[@]}" | grep -qxF -- "$relative"; then
+        if ! listed "$relative" "${expected[@]}"; then
             say "$project: $folder/$relative is not one of the artifact's files taken"
             bad=1
         fi
@@ -262,6 +306,67 @@ check() {
         say "$project: MISMATCH between $folder and its artifact"
     else
         echo "$project: ${#expected[@]} files byte-identical to the artifact, and LICENSE"
+    fi
+}
+
+# check_rendered PROJECT RENDERED LICENSE_PATH RENDER_SCRIPT
+#
+# RENDERED is a folder into which RENDER_SCRIPT (corpus/PROJECT/RENDER_SCRIPT, the vendored one)
+# has just rendered the project's SQL from the pinned artifact. Its files must be exactly the
+# files of corpus/PROJECT other than LICENSE, PROVENANCE.md, isolint.toml, findings.txt,
+# confirm-setup.sql and RENDER_SCRIPT, at the same relative paths and byte for byte, and
+# corpus/PROJECT/LICENSE must be LICENSE_PATH (the artifact's). With --vendor, they are first
+# copied.
+check_rendered() {
+    local project=$1 rendered=$2 license=$3 script=$4
+    local folder="$CORPUS/$project" relative expected=() vendored=() bad=0
+    while IFS= read -r relative; do
+        expected+=("$relative")
+    done < <(cd "$rendered" && find . -type f | sed 's|^\./||' | LC_ALL=C sort)
+    if [[ ${#expected[@]} -eq 0 ]]; then
+        say "$project: $script rendered nothing"
+        FAILURES=$((FAILURES + 1))
+        return
+    fi
+    if $VENDOR; then
+        find "$folder" -type f ! -name PROVENANCE.md ! -name isolint.toml ! -name findings.txt \
+            ! -name confirm-setup.sql ! -name "$script" -delete
+        for relative in "${expected[@]}"; do
+            mkdir -p "$folder/$(dirname "$relative")"
+            cp "$rendered/$relative" "$folder/$relative"
+        done
+        cp "$license" "$folder/LICENSE"
+        find "$folder" -type d -empty -delete
+    fi
+    for relative in "${expected[@]}"; do
+        if [[ ! -f "$folder/$relative" ]]; then
+            say "$project: $relative is rendered but missing from $folder"
+            bad=1
+        elif ! cmp -s "$rendered/$relative" "$folder/$relative"; then
+            say "$project: $folder/$relative differs from what $script renders"
+            bad=1
+        fi
+    done
+    while IFS= read -r relative; do
+        vendored+=("$relative")
+    done < <(cd "$folder" && find . -type f ! -name LICENSE ! -name PROVENANCE.md \
+        ! -name isolint.toml ! -name findings.txt ! -name confirm-setup.sql ! -name "$script" \
+        | sed 's|^\./||' | LC_ALL=C sort)
+    for relative in "${vendored[@]}"; do
+        if ! listed "$relative" "${expected[@]}"; then
+            say "$project: $folder/$relative is not one of the files $script renders"
+            bad=1
+        fi
+    done
+    if [[ ! -f "$folder/LICENSE" ]] || ! cmp -s "$license" "$folder/LICENSE"; then
+        say "$project: $folder/LICENSE is not the artifact's licence file"
+        bad=1
+    fi
+    if [[ $bad -ne 0 ]]; then
+        FAILURES=$((FAILURES + 1))
+        say "$project: MISMATCH between $folder and what $script renders from its artifact"
+    else
+        echo "$project: ${#expected[@]} files byte-identical to what $script renders from the artifact, and LICENSE"
     fi
 }
 
@@ -330,6 +435,48 @@ verify "$wheel" "$OBAN_SHA256"
 root=$(unpack "$wheel")
 check "oban-$OBAN_VERSION" "$root/oban" "../oban-$OBAN_VERSION.dist-info/licenses/LICENSE.txt" \
     'queries/*.sql'
+
+# pgqueuer: builds its SQL in Python. Install the pinned wheel (with pinned dependencies) into a
+# throwaway venv and render with the vendored render.py, in a clean environment (DBSettings
+# reads PGQUEUER_* variables; render.py also drops them).
+project="pgqueuer-$PGQUEUER_VERSION"
+for file in render.py PROVENANCE.md isolint.toml; do
+    if [[ ! -f "$CORPUS/$project/$file" ]]; then
+        say "$project: $CORPUS/$project/$file is missing"
+        exit 1
+    fi
+done
+wheel=$(fetch_wheel pgqueuer "$PGQUEUER_VERSION")
+verify "$wheel" "$PGQUEUER_SHA256"
+root=$(unpack "$wheel")
+venv=$(mktemp -d -p "$UNPACKED")
+python3 -m venv "$venv"
+printf '%s\n' "${PGQUEUER_RENDER_PINS[@]}" >"$venv/constraints.txt"
+say "installing $(basename "$wheel") into a throwaway venv to render it ..."
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    --cache-dir "$(pwd)/$DOWNLOADS/pip-cache" -c "$venv/constraints.txt" "$wheel" >&2
+rendered=$(mktemp -d -p "$UNPACKED")
+script="$(pwd)/$CORPUS/$project/render.py"
+(cd "$rendered" && env -i PATH="/usr/bin:/bin" HOME="$rendered" \
+    "$venv/bin/python" "$script" "$rendered" >&2)
+check_rendered "$project" "$rendered" \
+    "$root/pgqueuer-$PGQUEUER_VERSION.dist-info/licenses/LICENSE" render.py
+
+# pg-boss: builds its SQL in JavaScript; render with the vendored render.mjs from the unpacked
+# tarball (dist/plans.js imports only its own files and node: modules).
+project="pg-boss-$PGBOSS_VERSION"
+for file in render.mjs PROVENANCE.md isolint.toml; do
+    if [[ ! -f "$CORPUS/$project/$file" ]]; then
+        say "$project: $CORPUS/$project/$file is missing"
+        exit 1
+    fi
+done
+tarball=$(fetch_npm pg-boss "$PGBOSS_VERSION")
+verify "$tarball" "$PGBOSS_SHA256"
+root=$(unpack "$tarball")
+rendered=$(mktemp -d -p "$UNPACKED")
+node "$CORPUS/$project/render.mjs" "$root/package" "$rendered" >&2
+check_rendered "$project" "$rendered" "$root/package/LICENSE" render.mjs
 
 # fang: fetch-only (no licence text in the crate), the PostgreSQL migrations and query files,
 # with the reviewed isolint.toml of corpus/fang-0.11.0/ beside them.

@@ -29,7 +29,11 @@ const PROJECTS: &[(&str, f64, Source)] = &[
     ("fang-0.11.0", 0.99, Source::Fetched),
     ("graphile-worker-0.18.0", 0.99, Source::Vendored),
     ("oban-0.7.0", 0.99, Source::Vendored),
+    ("pg-boss-12.38.1", 0.99, Source::Vendored),
     ("pgq-3.5", 0.99, Source::Vendored),
+    // 2 of 47 statements do not parse: an expression in the ON CONFLICT target of
+    // queries/aggregate_log.sql and queries/aggregate_log_locked.sql.
+    ("pgqueuer-1.6.0", 0.95, Source::Vendored),
     ("procrastinate-0.9.0", 0.96, Source::Vendored),
     ("procrastinate-3.10.0", 0.99, Source::Vendored),
     ("sqlxmq-0.6.0", 0.99, Source::Vendored),

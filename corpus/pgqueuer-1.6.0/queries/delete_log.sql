@@ -1,0 +1,1 @@
+DELETE FROM pgqueuer_log WHERE entrypoint = ANY($1);

@@ -1,0 +1,1 @@
+DELETE FROM pgqueuer_statistics WHERE entrypoint = ANY($1);

@@ -1,0 +1,1 @@
+UPDATE pgqueuer SET heartbeat = NOW() WHERE id = ANY($1::bigint[]);
