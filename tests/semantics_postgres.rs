@@ -3477,3 +3477,48 @@ fn a_row_value_in_over_a_unique_key_chooses_the_rows() {
         );
     }
 }
+
+/// Sweeps of stale jobs that name the queue as `name = ANY(ARRAY['q'])`. Two sweeps that repeat
+/// the CTE's filter in the DELETE's own WHERE: the second waits and deletes nothing. A touch of
+/// the heartbeat, then a sweep that took its snapshot before the touch committed: the sweep
+/// that repeats the filter skips the refreshed job; the one that does not deletes it, though
+/// the touch reported its heartbeat written.
+#[test]
+fn a_one_element_array_is_an_equality() {
+    let Some(database) = Database::of("a_one_element_array_is_an_equality") else {
+        return;
+    };
+    assert_eq!(
+        database.requires("read-committed"),
+        ["lost-update: expire_unchecked, touch"]
+    );
+    let stale =
+        "TRUNCATE job; INSERT INTO job VALUES (1, 'q', 'active', now() - interval '1 hour')";
+    database.execute(stale);
+    let expire = database.statement("expire", &[]);
+    let mut run = database.sessions(["a", "b"]);
+    run.step("a", "BEGIN");
+    run.step("b", "BEGIN");
+    assert_eq!(run.step("a", &expire).count(), 1);
+    assert!(run.step("b", &expire).is_waiting());
+    run.step("a", "COMMIT");
+    assert_eq!(run.finish("b").count(), 0);
+    run.step("b", "COMMIT");
+    for (sweep, left) in [("expire", vec!["1"]), ("expire_unchecked", vec![])] {
+        database.execute(stale);
+        let mut run = database.sessions(["touch", "sweep"]);
+        run.step("touch", "BEGIN");
+        run.step("sweep", "BEGIN");
+        let touch = database.statement("touch", &[("1", "'q'"), ("2", "1")]);
+        assert_eq!(run.step("touch", &touch).count(), 1, "{sweep}");
+        assert!(
+            run.step("sweep", &database.statement(sweep, &[]))
+                .is_waiting(),
+            "{sweep}"
+        );
+        run.step("touch", "COMMIT");
+        run.finish("sweep");
+        run.step("sweep", "COMMIT");
+        assert_eq!(database.query("SELECT id FROM job"), left, "{sweep}");
+    }
+}

@@ -3079,6 +3079,26 @@ impl Extractor<'_> {
                 }
                 continue;
             }
+            // `name = ANY(ARRAY['q'])` (or `'{q}'`) is `name = 'q'`.
+            if let Expr::AnyOp {
+                left,
+                compare_op: BinaryOperator::Eq,
+                right,
+                ..
+            } = conjunct
+                && let Some(values) = array_literals(right)
+                && let [value] = Vec::from_iter(values).as_slice()
+                && let Some(column) = column_ref(left).filter(|column| counts(column))
+                && let Some(access) = self
+                    .resolve(scope, &column)
+                    .and_then(|entry| entry.restricted(&column.1))
+            {
+                self.accesses[access]
+                    .rows
+                    .pins
+                    .insert(column.1, Term::Literal(value.clone()));
+                continue;
+            }
             // `lower(name) = lower($1)`: the value of an expression index's key.
             if let Expr::BinaryOp {
                 left,
