@@ -3232,35 +3232,40 @@ fn a_lock_taken_by_the_reading_statement_comes_after_its_snapshot() {
         ("book_in_one_statement", vec!["10", "20"]),
         ("book_after_lock", vec!["10"]),
     ] {
-        database.execute("DELETE FROM seats");
-        let first = database.statements(program, &[("1", "1"), ("2", "10")]);
-        let second = database.statements(program, &[("1", "1"), ("2", "20")]);
-        let mut run = database.sessions(["a", "b"]);
-        run.step("a", "BEGIN");
-        run.step("b", "BEGIN");
-        for statement in &first {
-            run.step("a", statement);
-        }
-        let (last, before) = second.split_last().expect("a statement");
-        for statement in before {
-            assert!(run.step("b", statement).is_waiting(), "{program}");
-        }
-        if before.is_empty() {
-            assert!(run.step("b", last).is_waiting(), "{program}");
-            run.step("a", "COMMIT");
-            run.finish("b");
-        } else {
-            run.step("a", "COMMIT");
-            run.finish("b");
-            run.step("b", last);
-        }
-        run.step("b", "COMMIT");
-        assert_eq!(
-            database.query("SELECT user_id FROM seats ORDER BY user_id"),
-            seats,
-            "{program}"
-        );
+        let (booked, waited) = book_twice(&database, program);
+        assert_eq!(booked, seats, "{program}");
+        // Both wait for the event the first booking locked.
+        assert!(waited, "{program}");
     }
+}
+
+/// Books the last seat of event 1 twice with `program` (users 10, then 20), the second booking
+/// starting once the first has run all its statements and committing after it: the seats
+/// booked, and whether the second waited for a lock.
+fn book_twice(database: &Database, program: &str) -> (Vec<String>, bool) {
+    database.execute("DELETE FROM seats");
+    let first = database.statements(program, &[("1", "1"), ("2", "10")]);
+    let second = database.statements(program, &[("1", "1"), ("2", "20")]);
+    let mut run = database.sessions(["a", "b"]);
+    run.step("a", "BEGIN");
+    run.step("b", "BEGIN");
+    for statement in &first {
+        run.step("a", statement);
+    }
+    let mut waited = false;
+    for statement in &second {
+        if run.step("b", statement).is_waiting() {
+            waited = true;
+            run.step("a", "COMMIT");
+            run.finish("b");
+        }
+    }
+    if !waited {
+        run.step("a", "COMMIT");
+    }
+    run.step("b", "COMMIT");
+    let seats = database.query("SELECT user_id FROM seats ORDER BY user_id");
+    (seats, waited)
 }
 
 /// The last seat of an event, booked twice by `INSERT ... SELECT id, $2 FROM events WHERE id =
@@ -3282,39 +3287,15 @@ fn an_insert_select_inserts_the_key_its_where_pins() {
         ]
     );
     database.execute("INSERT INTO events VALUES (1, 1)");
-    for (program, seats) in [
-        ("book_after_lock", vec!["10"]),
-        ("book_after_lock_aliased", vec!["10"]),
-        ("book_without_lock", vec!["10", "20"]),
+    for (program, seats, waits) in [
+        ("book_after_lock", vec!["10"], true),
+        ("book_after_lock_aliased", vec!["10"], true),
+        // No lock: the second booking neither waits nor sees the first's seat.
+        ("book_without_lock", vec!["10", "20"], false),
     ] {
-        database.execute("DELETE FROM seats");
-        let first = database.statements(program, &[("1", "1"), ("2", "10")]);
-        let second = database.statements(program, &[("1", "1"), ("2", "20")]);
-        let mut run = database.sessions(["a", "b"]);
-        run.step("a", "BEGIN");
-        run.step("b", "BEGIN");
-        for statement in &first {
-            run.step("a", statement);
-        }
-        let (last, before) = second.split_last().expect("a statement");
-        for statement in before {
-            assert!(run.step("b", statement).is_waiting(), "{program}");
-        }
-        if before.is_empty() {
-            // No lock: the second booking neither waits nor sees the first's seat.
-            run.step("b", last);
-            run.step("a", "COMMIT");
-        } else {
-            run.step("a", "COMMIT");
-            run.finish("b");
-            run.step("b", last);
-        }
-        run.step("b", "COMMIT");
-        assert_eq!(
-            database.query("SELECT user_id FROM seats ORDER BY user_id"),
-            seats,
-            "{program}"
-        );
+        let (booked, waited) = book_twice(&database, program);
+        assert_eq!(booked, seats, "{program}");
+        assert_eq!(waited, waits, "{program}");
     }
 }
 
