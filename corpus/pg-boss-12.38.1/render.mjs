@@ -9,7 +9,7 @@
 // statement trimmed and ended with ";\n".
 //
 // Settings: schema "pgboss", job table "job", queue name "q". plans.create() is rendered with
-// noTablePartitioning (the job table is a plain table whose indexes and constraints are created
+// createSchema (the default of pg-boss's Contractor, dist/contractor.js), noTablePartitioning (the job table is a plain table whose indexes and constraints are created
 // directly on it; with partitioning they are created on the partitions through dynamic SQL,
 // pgboss.job_table_run) and noAdvisoryLocks (no pg_advisory_xact_lock statement in the install
 // transaction), with the package's schema version (package.json "pgboss": {"schema": 46}, what
@@ -35,7 +35,7 @@ fs.mkdirSync(path.join(out, 'queries'), { recursive: true });
 const S = 'pgboss', T = 'job';
 const schemaVersion = JSON.parse(fs.readFileSync(path.resolve(packageDir, 'package.json'), 'utf8')).pgboss.schema;
 const txt = x => (typeof x === 'string' ? x : x.text);
-fs.writeFileSync(path.join(out, 'migrations', '001_create.sql'), txt(p.create(S, schemaVersion, { noTablePartitioning: true, noAdvisoryLocks: true })));
+fs.writeFileSync(path.join(out, 'migrations', '001_create.sql'), txt(p.create(S, schemaVersion, { createSchema: true, noTablePartitioning: true, noAdvisoryLocks: true })));
 const Q = {
   fetch_standard: p.fetchNextJob({ schema: S, table: T, name: 'q', policy: 'standard', limit: 5, includeMetadata: false }),
   fetch_singleton: p.fetchNextJob({ schema: S, table: T, name: 'q', policy: 'singleton', limit: 5, includeMetadata: false }),
