@@ -119,6 +119,67 @@ class Session:
         self.conn.close()
 
 
+class Transaction(Session):
+    """A session on PostgreSQL's own $1 placeholders with autocommit off: its transaction opens
+    with its first statement and ends with `commit` (a COMMIT statement) or `rollback`."""
+
+    def __init__(self, dbname, label):
+        super().__init__(dbname, label, raw=True)
+        self.conn.autocommit = False
+        self.failed = False
+
+    def shown(self, rows):
+        """The rows as `step` prints them."""
+        return rows
+
+    def step(self, query, params=None, show=None, timeout=10.0):
+        """Runs QUERY and returns True once it has finished (its rows printed), or False once it
+        waits on a lock (`resume` prints the rest)."""
+        self.start(query, params, show)
+        deadline = time.monotonic() + timeout
+        with connect(self.conn.info.dbname, autocommit=True) as watcher:
+            while time.monotonic() < deadline:
+                if not self._thread.is_alive():
+                    self._report("")
+                    return True
+                row = watcher.execute(
+                    "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (self.pid,)
+                ).fetchone()
+                if row and row[0] == "Lock":
+                    say(self.label, f"{self._show}  -- waits for a lock")
+                    return False
+                time.sleep(0.02)
+        raise AssertionError(f"{self.label}: neither finished nor waiting after {timeout}s")
+
+    def resume(self):
+        self._report("  -- unblocked")
+
+    def _report(self, note):
+        self._thread.join(30)
+        kind, value = self._result
+        self.failed = kind == "error"
+        if self.failed:
+            first = str(value).splitlines()[0]
+            say(self.label, f"{self._show}{note}: ERROR {value.sqlstate} {first}")
+            return
+        rowcount, rows = value
+        say(self.label, self._show + note, rowcount, None if rows is None else self.shown(rows))
+
+    def commit(self):
+        return self.step("COMMIT")
+
+    def rollback(self):
+        self.conn.rollback()
+        say(self.label, "ROLLBACK")
+
+    def finish(self):
+        """Ends the transaction: ROLLBACK after an error, else COMMIT."""
+        if self.failed:
+            self.rollback()
+        else:
+            self.commit()
+
+
 def _first_line(query):
     line = " ".join(query.split())
     return line if len(line) <= 70 else line[:67] + "..."

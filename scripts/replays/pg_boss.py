@@ -14,7 +14,6 @@ printed by their last two hex digits.
 
 import json
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -52,63 +51,19 @@ def brief(value):
     return value
 
 
-class Session(pg.Session):
-    """A session on PostgreSQL's own $1 placeholders with autocommit off: its transaction opens
-    with its first statement and ends with `commit` (a COMMIT statement) or `rollback`."""
+class Session(pg.Transaction):
+    """A transaction of this replay's database that runs query files by name."""
 
     def __init__(self, label):
-        super().__init__(DB, label, raw=True)
-        self.conn.autocommit = False
-        self.failed = False
+        super().__init__(DB, label)
 
     def step(self, name, params=None, timeout=10.0):
-        """Runs query file NAME (or a COMMIT) and returns True once it has finished (its rows
-        printed), or False once it waits on a lock (`resume` prints the rest)."""
-        self.start(q(name) if name != "COMMIT" else "COMMIT", params, show=name)
-        deadline = time.monotonic() + timeout
-        with pg.connect(DB, autocommit=True) as watcher:
-            while time.monotonic() < deadline:
-                if not self._thread.is_alive():
-                    self._report("")
-                    return True
-                row = watcher.execute(
-                    "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (self.pid,)
-                ).fetchone()
-                if row and row[0] == "Lock":
-                    pg.say(self.label, f"{self._show}  -- waits for a lock")
-                    return False
-                time.sleep(0.02)
-        raise AssertionError(f"{self.label}: neither finished nor waiting after {timeout}s")
+        """Runs query file NAME (or a COMMIT): see `pg.Transaction.step`."""
+        query = q(name) if name != "COMMIT" else "COMMIT"
+        return super().step(query, params, show=name, timeout=timeout)
 
-    def resume(self):
-        self._report("  -- unblocked")
-
-    def _report(self, note):
-        self._thread.join(30)
-        kind, value = self._result
-        self.failed = kind == "error"
-        if self.failed:
-            first = str(value).splitlines()[0]
-            pg.say(self.label, f"{self._show}{note}: ERROR {value.sqlstate} {first}")
-            return
-        rowcount, rows = value
-        if rows is not None:
-            rows = [tuple(brief(v) for v in row) for row in rows]
-        pg.say(self.label, self._show + note, rowcount, rows)
-
-    def commit(self):
-        return self.step("COMMIT")
-
-    def rollback(self):
-        self.conn.rollback()
-        pg.say(self.label, "ROLLBACK")
-
-    def finish(self):
-        """Ends the transaction: ROLLBACK after an error, else COMMIT."""
-        if self.failed:
-            self.rollback()
-        else:
-            self.commit()
+    def shown(self, rows):
+        return [tuple(brief(v) for v in row) for row in rows]
 
 
 def setup(jobs=(), policy="standard"):

@@ -9,7 +9,6 @@ reported as waiting and finishes after the other session's COMMIT.
     python3 scripts/replays/pgqueuer.py        (see pg.py for the server)
 """
 
-import time
 import uuid
 from datetime import timedelta
 
@@ -33,65 +32,20 @@ def q(name):
     return pg.sql(QUERIES / f"{name}.sql")
 
 
-class Session(pg.Session):
-    """A session on PostgreSQL's own $1 placeholders with autocommit off: its transaction opens
-    with its first statement and ends with `commit` (a COMMIT statement) or `rollback`."""
+class Session(pg.Transaction):
+    """A transaction of this replay's database; `step` can print only the first COLUMNS values
+    of each row."""
 
     def __init__(self, label):
-        super().__init__(DB, label, raw=True)
-        self.conn.autocommit = False
-        self.failed = False
+        super().__init__(DB, label)
         self._columns = None
 
     def step(self, query, params=None, show=None, columns=None, timeout=10.0):
-        """Runs QUERY and returns True once it has finished (its rows printed, the first COLUMNS
-        values of each), or False once it waits on a lock (`resume` prints the rest)."""
         self._columns = columns
-        self.start(query, params, show)
-        deadline = time.monotonic() + timeout
-        with pg.connect(DB, autocommit=True) as watcher:
-            while time.monotonic() < deadline:
-                if not self._thread.is_alive():
-                    self._report("")
-                    return True
-                row = watcher.execute(
-                    "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (self.pid,)
-                ).fetchone()
-                if row and row[0] == "Lock":
-                    pg.say(self.label, f"{self._show}  -- waits for a lock")
-                    return False
-                time.sleep(0.02)
-        raise AssertionError(f"{self.label}: neither finished nor waiting after {timeout}s")
+        return super().step(query, params, show, timeout)
 
-    def resume(self):
-        self._report("  -- unblocked")
-
-    def _report(self, note):
-        self._thread.join(30)
-        kind, value = self._result
-        self.failed = kind == "error"
-        if self.failed:
-            first = str(value).splitlines()[0]
-            pg.say(self.label, f"{self._show}{note}: ERROR {value.sqlstate} {first}")
-            return
-        rowcount, rows = value
-        if rows is not None and self._columns is not None:
-            rows = [row[: self._columns] for row in rows]
-        pg.say(self.label, self._show + note, rowcount, rows)
-
-    def commit(self):
-        return self.step("COMMIT")
-
-    def rollback(self):
-        self.conn.rollback()
-        pg.say(self.label, "ROLLBACK")
-
-    def finish(self):
-        """Ends the transaction: ROLLBACK after an error, else COMMIT."""
-        if self.failed:
-            self.rollback()
-        else:
-            self.commit()
+    def shown(self, rows):
+        return rows if self._columns is None else [row[: self._columns] for row in rows]
 
 
 def claim_params(shape, worker, batch=10, limits=(0, 0), global_limit=5):
